@@ -1,0 +1,64 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Import boundaries from DESIGN.md: each foreign library is reachable from one place only. */
+const discord = ['discord.js', 'discord.js/*', '@discordjs/*'];
+const ccxt = ['ccxt', 'ccxt/*'];
+const database = ['drizzle-orm', 'drizzle-orm/*', 'postgres', '@electric-sql/*'];
+const nodeIo = ['node:*', 'fs', 'path', 'http', 'https', 'net', 'child_process', 'os', 'crypto'];
+
+const restrict = (groups, message) => ({
+  'no-restricted-imports': ['error', { patterns: groups.map((group) => ({ group, message })) }],
+});
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'data/', 'drizzle/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/exchange/ccxt/**', 'src/db/**', 'src/discord/**'],
+    rules: restrict(
+      [...discord, ...ccxt, ...database],
+      'ccxt lives in src/exchange/ccxt, drizzle and drivers in src/db, discord.js in commands/ and src/discord (DESIGN.md).',
+    ),
+  },
+  {
+    files: ['src/exchange/ccxt/**/*.ts'],
+    rules: restrict([...discord, ...database], 'The ccxt gateway talks to exchanges only.'),
+  },
+  {
+    files: ['src/db/**/*.ts'],
+    rules: restrict([...discord, ...ccxt], 'The database layer knows nothing of Discord or exchanges.'),
+  },
+  {
+    files: ['src/discord/**/*.ts', 'commands/**/*.ts'],
+    rules: restrict([...ccxt, ...database], 'Commands call services; they never touch ccxt or the database.'),
+  },
+  {
+    files: ['src/domain/**/*.ts', 'src/signals/**/*.ts'],
+    rules: {
+      ...restrict(
+        [...discord, ...ccxt, ...database, ...nodeIo, 'pino', 'bree', 'libsodium-wrappers'],
+        'src/domain and src/signals are pure: no I/O (DESIGN.md).',
+      ),
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Time comes in as an argument.' },
+        { object: 'Math', property: 'random', message: 'Ids and randomness come in as arguments.' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Time comes in as an argument.' },
+      ],
+    },
+  },
+);

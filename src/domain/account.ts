@@ -1,0 +1,26 @@
+/** An exchange account's trading settings, as the pure domain sees them. Ranges live in ./limits. */
+export type MarketType = 'spot' | 'futures';
+export type TradingMode = 'live' | 'demo' | 'paper';
+export type SizingMode = 'fixed' | 'percent' | 'risk' | 'kelly';
+export type MinNotionalPolicy = 'skip' | 'raise';
+
+export interface AccountSettings {
+  marketType: MarketType;
+  sizingMode: SizingMode;
+  /** fixed: USD of margin; percent: % of available balance; risk and kelly: unused (fallback amount). */
+  sizingValue: number;
+  /** Risk mode: % of equity lost if the stop is hit (0.1–10). */
+  riskPerTradePct: number;
+  /** Cap on the margin of one position, in USD (10–100000). */
+  maxPositionUsd: number;
+  /** The account's maximum leverage (1–125); also the default when a signal names none. */
+  leverage: number;
+  maxDailyTrades: number;
+  /** Realised loss of the UTC day, % of the day's starting equity, that stops new entries (1–20). */
+  maxDailyLossPct: number;
+  stopOnLoss: boolean;
+  minNotionalPolicy: MinNotionalPolicy;
+  /** Upper-case base assets (e.g. `BTC`); empty allow list means all. */
+  symbolAllow: string[];
+  symbolBlock: string[];
+}

@@ -1,0 +1,35 @@
+/**
+ * The one structured signal every source produces (channel parser, /signal, copy trading, strategy).
+ * Prices are plain numbers here; they meet a market's precision only when sized for one account.
+ */
+export type Side = 'long' | 'short';
+export type EntryType = 'market' | 'limit';
+
+export interface TradeSignal {
+  /** Unified pair, BASE/QUOTE, e.g. `BTC/USDT`. Resolved to each account's market later. */
+  symbol: string;
+  side: Side;
+  entryType: EntryType;
+  /** Ascending limit prices; empty for a market entry. */
+  entries: number[];
+  stopLoss: number;
+  /** In trade direction: ascending for a long, descending for a short. */
+  takeProfits: number[];
+  /** Requested leverage, or null to use each account's own setting. */
+  leverage: number | null;
+}
+
+/** Why a signal as a whole cannot be traded (kebab-case, shown to callers in plain words). */
+export type SignalRejectionReason =
+  | 'no-symbol'
+  | 'bad-symbol'
+  | 'no-entry'
+  | 'no-stop'
+  | 'stop-wrong-side'
+  | 'target-wrong-side'
+  | 'bad-number'
+  | 'bad-leverage';
+
+export type SignalValidation =
+  | { ok: true; signal: TradeSignal }
+  | { ok: false; reason: SignalRejectionReason };
