@@ -1,0 +1,80 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import postgres from 'postgres';
+import * as schema from './schema';
+
+/** One type for both drivers: the rest of the code never knows which one it has. */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface DatabaseHandle {
+  db: Database;
+  driver: 'postgres' | 'pglite';
+  /** Applies the committed migrations in drizzle/. */
+  migrate(): Promise<void>;
+  /**
+   * Tries to become the leader (Discord gateway and feed poster). PostgreSQL: a session advisory
+   * lock on a dedicated connection, released when the process dies. PGlite: one process, always leader.
+   */
+  tryLeadership(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+const LEADER_LOCK_KEY = 727_274_001;
+
+export type DatabaseOptions =
+  | { url: string; maxConnections?: number }
+  | { dataDir: string }
+  | { pglite: PGlite };
+
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  if ('url' in options) return openPostgres(options.url, options.maxConnections ?? 10);
+  if ('dataDir' in options) {
+    mkdirSync(options.dataDir, { recursive: true });
+    return wrapPglite(await PGlite.create({ dataDir: `${options.dataDir}/pglite` }));
+  }
+  return wrapPglite(options.pglite);
+}
+
+function openPostgres(url: string, max: number): DatabaseHandle {
+  const client = postgres(url, { max, onnotice: () => {} });
+  const db = drizzlePostgres(client, { schema }) as unknown as Database;
+  let leaderConnection: Awaited<ReturnType<typeof client.reserve>> | undefined;
+  return {
+    db,
+    driver: 'postgres',
+    migrate: () => migratePostgres(drizzlePostgres(client), { migrationsFolder }),
+    async tryLeadership() {
+      if (leaderConnection) return true;
+      const reserved = await client.reserve();
+      const [row] = await reserved<{ locked: boolean }[]>`select pg_try_advisory_lock(${LEADER_LOCK_KEY}) as locked`;
+      if (row?.locked) {
+        leaderConnection = reserved;
+        return true;
+      }
+      reserved.release();
+      return false;
+    },
+    async close() {
+      leaderConnection?.release();
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+function wrapPglite(client: PGlite): DatabaseHandle {
+  const db = drizzlePglite(client, { schema }) as unknown as Database;
+  return {
+    db,
+    driver: 'pglite',
+    migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder }),
+    tryLeadership: async () => true,
+    close: () => client.close(),
+  };
+}

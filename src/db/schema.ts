@@ -1,0 +1,398 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  date,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/**
+ * THE schema. Ids of accounts, signals, executions and orders are UUIDs made by the application,
+ * so a row's id exists before it is written (the vault binds ciphertexts to it; client order ids
+ * derive from it). Money that reaches an exchange is `numeric`; settings are doubles.
+ */
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+const money = (name: string) => numeric(name, { mode: 'number' });
+
+export const guildSettings = pgTable('guild_settings', {
+  guildId: text('guild_id').primaryKey(),
+  feedChannelId: text('feed_channel_id'),
+  signalChannelId: text('signal_channel_id'),
+  callerRoleId: text('caller_role_id'),
+  paused: boolean('paused').notNull().default(false),
+  /** Who may make an account a copy-trading master: nobody, admins' choice per member, or everyone. */
+  copyMasters: text('copy_masters', { enum: ['off', 'listed', 'all'] })
+    .notNull()
+    .default('off'),
+  copyMasterMembers: text('copy_master_members').array().notNull().default(sql`'{}'::text[]`),
+  strategyEnabled: boolean('strategy_enabled').notNull().default(false),
+  strategyWatchlist: text('strategy_watchlist').array().notNull().default(sql`'{}'::text[]`),
+  strategyTimeframe: text('strategy_timeframe').notNull().default('1h'),
+  strategyLastCandleAt: bigint('strategy_last_candle_at', { mode: 'number' }),
+  updatedAt: updatedAt(),
+});
+
+export const users = pgTable('users', {
+  discordId: text('discord_id').primaryKey(),
+  /** Member-wide cap on exposure (notional USD) per symbol across all their accounts; null = off. */
+  exposureCapUsd: doublePrecision('exposure_cap_usd'),
+  createdAt: createdAt(),
+});
+
+export const exchangeAccounts = pgTable(
+  'exchange_accounts',
+  {
+    id: uuid('id').primaryKey(),
+    ownerId: text('owner_id')
+      .notNull()
+      .references(() => users.discordId),
+    /** The server the account was added in; it trades that server's signals and no other's. */
+    guildId: text('guild_id').notNull(),
+    name: text('name').notNull(),
+    exchangeId: text('exchange_id').notNull(),
+    marketType: text('market_type', { enum: ['spot', 'futures'] }).notNull(),
+    mode: text('mode', { enum: ['live', 'demo', 'paper'] }).notNull(),
+    enabled: boolean('enabled').notNull().default(false),
+    verified: boolean('verified').notNull().default(false),
+    verifiedAt: timestamp('verified_at', { withTimezone: true }),
+    source: text('source', { enum: ['discord', 'env'] })
+      .notNull()
+      .default('discord'),
+
+    sizingMode: text('sizing_mode', { enum: ['fixed', 'percent', 'risk', 'kelly'] })
+      .notNull()
+      .default('fixed'),
+    sizingValue: doublePrecision('sizing_value').notNull().default(100),
+    maxPositionUsd: doublePrecision('max_position_usd').notNull().default(1000),
+    leverage: integer('leverage').notNull().default(10),
+    maxDailyTrades: integer('max_daily_trades').notNull().default(5),
+    riskPerTradePct: doublePrecision('risk_per_trade_pct').notNull().default(2),
+    maxDailyLossPct: doublePrecision('max_daily_loss_pct').notNull().default(5),
+    stopOnLoss: boolean('stop_on_loss').notNull().default(true),
+    minNotionalPolicy: text('min_notional_policy', { enum: ['skip', 'raise'] })
+      .notNull()
+      .default('skip'),
+    symbolAllow: text('symbol_allow').array().notNull().default(sql`'{}'::text[]`),
+    symbolBlock: text('symbol_block').array().notNull().default(sql`'{}'::text[]`),
+    shareAmounts: boolean('share_amounts').notNull().default(false),
+    strategyOptIn: boolean('strategy_opt_in').notNull().default(false),
+    /** Weights of the take-profit split; null = equal parts. */
+    takeProfitSplit: doublePrecision('take_profit_split').array(),
+    breakEvenAfterTp1: boolean('break_even_after_tp1').notNull().default(true),
+    /** Set when the owner confirmed a key whose permissions the exchange cannot report. */
+    withdrawalsConfirmedOff: boolean('withdrawals_confirmed_off').notNull().default(false),
+
+    apiKeyEnc: text('api_key_enc'),
+    secretEnc: text('secret_enc'),
+    passphraseEnc: text('passphrase_enc'),
+    vaultKeyId: integer('vault_key_id'),
+    /** First and last four characters of the API key, taken when it was added; never decrypted. */
+    apiKeyHint: text('api_key_hint'),
+
+    /** Last permission audit, as reported (no secrets). */
+    audit: jsonb('audit'),
+    auditedAt: timestamp('audited_at', { withTimezone: true }),
+    positionMode: text('position_mode', { enum: ['one-way', 'hedge'] }),
+    marginMode: text('margin_mode', { enum: ['isolated', 'cross'] }),
+    exchangeMaxLeverage: integer('exchange_max_leverage'),
+
+    pausedUntil: timestamp('paused_until', { withTimezone: true }),
+    disabledReason: text('disabled_reason'),
+    lastBalanceUsd: doublePrecision('last_balance_usd'),
+    lastEquityUsd: doublePrecision('last_equity_usd'),
+    balanceAt: timestamp('balance_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [
+    uniqueIndex('exchange_accounts_guild_owner_name').on(table.guildId, table.ownerId, table.name),
+    index('exchange_accounts_guild_enabled').on(table.guildId, table.enabled),
+    check('leverage_range', sql`${table.leverage} between 1 and 125`),
+    check('max_position_range', sql`${table.maxPositionUsd} between 10 and 100000`),
+    check('max_daily_trades_range', sql`${table.maxDailyTrades} between 1 and 50`),
+    check('risk_range', sql`${table.riskPerTradePct} between 0.1 and 10`),
+    check('daily_loss_range', sql`${table.maxDailyLossPct} between 1 and 20`),
+  ],
+);
+
+export const signals = pgTable(
+  'signals',
+  {
+    id: uuid('id').primaryKey(),
+    guildId: text('guild_id').notNull(),
+    source: text('source', { enum: ['channel', 'command', 'copy', 'strategy'] }).notNull(),
+    /** Idempotency key within the source: message id, interaction id, master fill id, candle. */
+    sourceRef: text('source_ref').notNull(),
+    authorId: text('author_id'),
+    channelId: text('channel_id'),
+    symbol: text('symbol').notNull(),
+    side: text('side', { enum: ['long', 'short'] }).notNull(),
+    entryType: text('entry_type', { enum: ['market', 'limit'] }).notNull(),
+    entries: jsonb('entries').$type<number[]>().notNull(),
+    stopLoss: money('stop_loss').notNull(),
+    takeProfits: jsonb('take_profits').$type<number[]>().notNull(),
+    leverage: integer('leverage'),
+    /** Copy trading: per-follower instructions (quantity, reduce-only, target account). */
+    copy: jsonb('copy'),
+    status: text('status', { enum: ['pending', 'executing', 'done', 'cancelled'] })
+      .notNull()
+      .default('pending'),
+    claimedBy: text('claimed_by'),
+    claimedAt: timestamp('claimed_at', { withTimezone: true }),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('signals_source_ref').on(table.source, table.sourceRef),
+    index('signals_status').on(table.status, table.createdAt),
+  ],
+);
+
+/** One row per (signal, account): the account's outcome for the signal. */
+export const executions = pgTable(
+  'executions',
+  {
+    id: uuid('id').primaryKey(),
+    signalId: uuid('signal_id')
+      .notNull()
+      .references(() => signals.id),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),
+    ownerId: text('owner_id').notNull(),
+    status: text('status', {
+      enum: ['pending', 'in-flight', 'placed', 'skipped', 'failed', 'not-placed', 'dry-run', 'cancelled'],
+    })
+      .notNull()
+      .default('pending'),
+    reason: text('reason'),
+    symbol: text('symbol'),
+    leverage: integer('leverage'),
+    leverageCapped: boolean('leverage_capped').notNull().default(false),
+    quantity: money('quantity'),
+    notional: money('notional'),
+    margin: money('margin'),
+    notes: text('notes').array().notNull().default(sql`'{}'::text[]`),
+    claimedBy: text('claimed_by'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [
+    uniqueIndex('executions_signal_account').on(table.signalId, table.accountId),
+    index('executions_status').on(table.status),
+    index('executions_owner').on(table.ownerId, table.createdAt),
+  ],
+);
+
+export const orderStatuses = [
+  'intent',
+  'unknown',
+  'open',
+  'partially-filled',
+  'filled',
+  'cancelled',
+  'rejected',
+  'not-placed',
+  'expired',
+] as const;
+
+/** One row per (signal, account, leg). Written as an intent BEFORE it is sent (DESIGN.md). */
+export const orders = pgTable(
+  'orders',
+  {
+    id: uuid('id').primaryKey(),
+    executionId: uuid('execution_id')
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    signalId: uuid('signal_id').notNull(),
+    accountId: uuid('account_id').notNull(),
+    ownerId: text('owner_id').notNull(),
+    positionId: uuid('position_id'),
+    leg: text('leg').notNull(),
+    clientOrderId: text('client_order_id').notNull(),
+    exchangeOrderId: text('exchange_order_id'),
+    symbol: text('symbol').notNull(),
+    side: text('side', { enum: ['buy', 'sell'] }).notNull(),
+    type: text('type', { enum: ['market', 'limit', 'stop-loss', 'take-profit'] }).notNull(),
+    reduceOnly: boolean('reduce_only').notNull().default(false),
+    quantity: money('quantity').notNull(),
+    price: money('price'),
+    triggerPrice: money('trigger_price'),
+    status: text('status', { enum: orderStatuses }).notNull().default('intent'),
+    filledQuantity: money('filled_quantity').notNull().default(0),
+    averagePrice: money('average_price'),
+    fee: money('fee').notNull().default(0),
+    feeCurrency: text('fee_currency'),
+    reason: text('reason'),
+    /** Exchange-clock time of the last send, for the recvWindow rule of the safety protocol. */
+    sentAt: bigint('sent_at', { mode: 'number' }),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [
+    uniqueIndex('orders_signal_account_leg').on(table.signalId, table.accountId, table.leg),
+    uniqueIndex('orders_client_order_id').on(table.clientOrderId),
+    index('orders_owner_created').on(table.ownerId, table.createdAt),
+    index('orders_status').on(table.status),
+    index('orders_position').on(table.positionId),
+  ],
+);
+
+export const positions = pgTable(
+  'positions',
+  {
+    id: uuid('id').primaryKey(),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),
+    ownerId: text('owner_id').notNull(),
+    signalId: uuid('signal_id').notNull(),
+    symbol: text('symbol').notNull(),
+    side: text('side', { enum: ['long', 'short'] }).notNull(),
+    status: text('status', { enum: ['open', 'closed'] })
+      .notNull()
+      .default('open'),
+    leverage: integer('leverage').notNull().default(1),
+    /** Quantity currently held (entries filled minus exits filled). */
+    quantity: money('quantity').notNull().default(0),
+    entryQuantity: money('entry_quantity').notNull().default(0),
+    averageEntryPrice: money('average_entry_price'),
+    exitQuantity: money('exit_quantity').notNull().default(0),
+    averageExitPrice: money('average_exit_price'),
+    stopLoss: money('stop_loss'),
+    takeProfits: jsonb('take_profits').$type<number[]>().notNull().default([]),
+    takeProfitsHit: integer('take_profits_hit').notNull().default(0),
+    stopVersion: integer('stop_version').notNull().default(0),
+    realizedPnl: money('realized_pnl').notNull().default(0),
+    fees: money('fees').notNull().default(0),
+    closeReason: text('close_reason', {
+      enum: ['stop-loss', 'take-profit', 'external', 'liquidation', 'panic', 'not-filled'],
+    }),
+    openedAt: timestamp('opened_at', { withTimezone: true }).notNull().defaultNow(),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+    updatedAt: updatedAt(),
+  },
+  (table) => [
+    index('positions_account_status').on(table.accountId, table.status),
+    index('positions_owner').on(table.ownerId, table.closedAt),
+    uniqueIndex('positions_signal_account').on(table.signalId, table.accountId),
+  ],
+);
+
+export const dailyStats = pgTable(
+  'daily_stats',
+  {
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),
+    day: date('day', { mode: 'string' }).notNull(),
+    trades: integer('trades').notNull().default(0),
+    realizedPnl: money('realized_pnl').notNull().default(0),
+    startEquity: money('start_equity'),
+    pausedNotified: boolean('paused_notified').notNull().default(false),
+  },
+  (table) => [primaryKey({ columns: [table.accountId, table.day] })],
+);
+
+/** Everything the bot posts to Discord goes through here, in the transaction of its cause. */
+export const feedOutbox = pgTable(
+  'feed_outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    guildId: text('guild_id').notNull(),
+    kind: text('kind', { enum: ['order', 'summary', 'event', 'dm'] }).notNull(),
+    signalId: uuid('signal_id'),
+    accountId: uuid('account_id'),
+    /** For direct messages: the member to write to. */
+    recipientId: text('recipient_id'),
+    payload: jsonb('payload').notNull(),
+    status: text('status', { enum: ['pending', 'posted', 'dropped'] })
+      .notNull()
+      .default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    channelId: text('channel_id'),
+    messageId: text('message_id'),
+    lastError: text('last_error'),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    postedAt: timestamp('posted_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (table) => [index('feed_outbox_pending').on(table.status, table.nextAttemptAt, table.id)],
+);
+
+export const copyLinks = pgTable(
+  'copy_links',
+  {
+    id: uuid('id').primaryKey(),
+    guildId: text('guild_id').notNull(),
+    masterAccountId: uuid('master_account_id')
+      .notNull()
+      .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),
+    followerAccountId: uuid('follower_account_id')
+      .notNull()
+      .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),
+    followerOwnerId: text('follower_owner_id').notNull(),
+    mode: text('mode', { enum: ['mirror', 'multiplier', 'fixed', 'proportional'] }).notNull(),
+    value: doublePrecision('value').notNull().default(1),
+    symbolAllow: text('symbol_allow').array().notNull().default(sql`'{}'::text[]`),
+    symbolBlock: text('symbol_block').array().notNull().default(sql`'{}'::text[]`),
+    orderTypes: text('order_types').array().notNull().default(sql`'{market,limit,stop}'::text[]`),
+    dryRun: boolean('dry_run').notNull().default(false),
+    confirm: boolean('confirm').notNull().default(false),
+    active: boolean('active').notNull().default(true),
+    copied: integer('copied').notNull().default(0),
+    skipped: integer('skipped').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex('copy_links_master_follower').on(table.masterAccountId, table.followerAccountId)],
+);
+
+export const copyMasters = pgTable('copy_masters', {
+  accountId: uuid('account_id')
+    .primaryKey()
+    .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),
+  guildId: text('guild_id').notNull(),
+  /** Last seen positions and balances, to fetch trades only for symbols that changed. */
+  snapshot: jsonb('snapshot'),
+  equityUsd: doublePrecision('equity_usd'),
+  createdAt: createdAt(),
+});
+
+/** Per (master, symbol) trade cursor, so no fill is missed or copied twice across restarts. */
+export const copyCursors = pgTable(
+  'copy_cursors',
+  {
+    masterAccountId: uuid('master_account_id')
+      .notNull()
+      .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),
+    symbol: text('symbol').notNull(),
+    lastTradeId: text('last_trade_id'),
+    lastTradeAt: bigint('last_trade_at', { mode: 'number' }).notNull().default(0),
+  },
+  (table) => [primaryKey({ columns: [table.masterAccountId, table.symbol] })],
+);
+
+/** Paper accounts keep their simulated wallet here so it survives restarts. */
+export const paperState = pgTable('paper_state', {
+  accountId: uuid('account_id')
+    .primaryKey()
+    .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),
+  state: jsonb('state').notNull(),
+  updatedAt: updatedAt(),
+});

@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { openDatabase, type DatabaseHandle } from '../../src/db/client';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+/** The kinds to run database suites on: PGlite always, PostgreSQL when CI provides one. */
+export const databaseKinds: DatabaseKind[] = inject('postgresTemplateUrl') ? ['pglite', 'postgres'] : ['pglite'];
+
+let templateBytes: Buffer | undefined;
+
+/** A fresh, migrated database of the given kind; `close()` drops it. */
+export async function freshDatabase(kind: DatabaseKind = 'pglite'): Promise<DatabaseHandle> {
+  if (kind === 'pglite') {
+    templateBytes ??= readFileSync(inject('pgliteTemplate'));
+    const pglite = await PGlite.create({ loadDataDir: new Blob([templateBytes]) });
+    return openDatabase({ pglite });
+  }
+  const templateUrl = inject('postgresTemplateUrl');
+  if (!templateUrl) throw new Error('PostgreSQL is not configured for this run (TEST_DATABASE_URL).');
+  const template = new URL(templateUrl).pathname.slice(1);
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(templateUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database "${name}" template "${template}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(templateUrl);
+  url.pathname = `/${name}`;
+  const handle = await openDatabase({ url: url.toString(), maxConnections: 10 });
+  return {
+    ...handle,
+    async close() {
+      await handle.close();
+      const dropper = postgres(templateUrl, { max: 1, onnotice: () => {} });
+      try {
+        await dropper.unsafe(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await dropper.end();
+      }
+    },
+  };
+}
