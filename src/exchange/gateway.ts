@@ -1,0 +1,141 @@
+import type { MarketType } from '../domain/account';
+import type { MarketRules } from '../domain/market';
+
+/**
+ * The narrow port every account trades through. The engine never knows whether it talks to a live
+ * exchange, a demo account or paper trading. Symbols here are the exchange's unified symbols
+ * (`BTC/USDT`, `BTC/USDT:USDT`); quantities and prices are already rounded to the market's steps.
+ */
+
+export type OrderSide = 'buy' | 'sell';
+export type OrderType = 'market' | 'limit' | 'stop-loss' | 'take-profit';
+export type MarginMode = 'isolated' | 'cross';
+export type PositionMode = 'one-way' | 'hedge';
+
+export interface OrderIntent {
+  /** Caller-supplied, deterministic per (signal, account, leg): the key of the safety protocol. */
+  clientOrderId: string;
+  symbol: string;
+  side: OrderSide;
+  type: OrderType;
+  quantity: number;
+  /** Limit price (limit orders). */
+  price?: number;
+  /** Trigger price (stop-loss and take-profit legs). */
+  triggerPrice?: number;
+  reduceOnly: boolean;
+  /** Hedge-mode accounts need the position side on every order. */
+  positionSide?: 'long' | 'short';
+}
+
+export type OrderStatus = 'open' | 'partially-filled' | 'filled' | 'cancelled' | 'rejected' | 'expired';
+
+export interface OrderState {
+  clientOrderId: string;
+  exchangeOrderId: string;
+  symbol: string;
+  side: OrderSide;
+  type: OrderType;
+  status: OrderStatus;
+  quantity: number;
+  filledQuantity: number;
+  averagePrice: number | null;
+  /** Fee paid so far, in feeCurrency (0 when none yet). */
+  fee: number;
+  feeCurrency: string | null;
+  /** Exchange time of the last update (ms). */
+  updatedAt: number;
+}
+
+export interface Balance {
+  /** The settlement asset the figures are in (USDT for Binance spot/linear). */
+  currency: string;
+  /** Available to open new positions. */
+  free: number;
+  /** Wallet equity including unrealised PnL. */
+  equity: number;
+  asOf: number;
+}
+
+export interface Quote {
+  symbol: string;
+  bid: number;
+  ask: number;
+  last: number;
+  at: number;
+}
+
+export interface PositionState {
+  symbol: string;
+  side: 'long' | 'short';
+  quantity: number;
+  entryPrice: number;
+  markPrice: number | null;
+  unrealizedPnl: number;
+  leverage: number | null;
+}
+
+export interface Trade {
+  id: string;
+  orderId: string;
+  clientOrderId: string | null;
+  symbol: string;
+  side: OrderSide;
+  price: number;
+  quantity: number;
+  fee: number;
+  feeCurrency: string | null;
+  timestamp: number;
+}
+
+export interface TradeCursor {
+  /** Only trades at or after this time (ms). */
+  sinceMs: number;
+  /** Skip trades up to and including this id (ids increase per symbol). */
+  afterId?: string;
+}
+
+export interface KeyAudit {
+  /** ok: may trade live; refused: never store; unknown: the exchange cannot tell (owner confirms). */
+  verdict: 'ok' | 'refused' | 'unknown';
+  canWithdraw: boolean | null;
+  canTransfer: boolean | null;
+  ipRestricted: boolean | null;
+  futuresEnabled: boolean | null;
+  /** Plain words for the owner: why refused, or what to improve (no IP restriction). */
+  notes: string[];
+}
+
+export interface AccountPreflight {
+  positionMode: PositionMode;
+  marginMode: MarginMode | null;
+  futuresEnabled: boolean;
+  maxLeverage: number | null;
+  /** Plain-words problems that would make orders fail later; empty when all is well. */
+  problems: string[];
+}
+
+export interface ExchangeGateway {
+  readonly exchangeId: string;
+  readonly marketType: MarketType;
+  /** Every tradable market of this gateway's market type, by unified symbol. Shared, read-only. */
+  markets(): Promise<ReadonlyMap<string, MarketRules>>;
+  balance(): Promise<Balance>;
+  quote(symbol: string): Promise<Quote>;
+  /** Sets leverage and margin mode once per symbol; "already set" is not an error. */
+  ensureLeverage(symbol: string, leverage: number, marginMode: MarginMode): Promise<void>;
+  placeOrder(intent: OrderIntent): Promise<OrderState>;
+  /** null when the exchange says the order does not exist (may be transient right after creation). */
+  fetchOrder(symbol: string, clientOrderId: string): Promise<OrderState | null>;
+  /** null when there was nothing to cancel. */
+  cancelOrder(symbol: string, clientOrderId: string): Promise<OrderState | null>;
+  openOrders(symbol?: string): Promise<OrderState[]>;
+  positions(): Promise<PositionState[]>;
+  tradesSince(symbol: string, cursor: TradeCursor): Promise<Trade[]>;
+  auditKey(): Promise<KeyAudit>;
+  preflight(): Promise<AccountPreflight>;
+  /** The exchange's clock (ms), for the recvWindow rule of the safety protocol. */
+  serverTime(): Promise<number>;
+  /** How long after its timestamp the exchange still accepts a signed request (ms). */
+  readonly recvWindowMs: number;
+}
