@@ -1,0 +1,159 @@
+import { and, asc, eq, isNull, or, lte, sql } from 'drizzle-orm';
+import type { Database } from '../client';
+import { exchangeAccounts, positions, users } from '../schema';
+import { isUuid } from './ids';
+
+export type AccountRow = typeof exchangeAccounts.$inferSelect;
+export type NewAccount = typeof exchangeAccounts.$inferInsert;
+
+/** Settings an owner may change with /account settings. */
+export type AccountSettingsPatch = Partial<
+  Pick<
+    AccountRow,
+    | 'sizingMode'
+    | 'sizingValue'
+    | 'maxPositionUsd'
+    | 'leverage'
+    | 'maxDailyTrades'
+    | 'riskPerTradePct'
+    | 'maxDailyLossPct'
+    | 'stopOnLoss'
+    | 'minNotionalPolicy'
+    | 'symbolAllow'
+    | 'symbolBlock'
+    | 'shareAmounts'
+    | 'strategyOptIn'
+    | 'takeProfitSplit'
+    | 'breakEvenAfterTp1'
+  >
+>;
+
+/** Every personal query is scoped by the owner's Discord user id: another member's id finds nothing. */
+export function accountsRepository(db: Database) {
+  const owned = (ownerId: string, accountId: string) =>
+    and(eq(exchangeAccounts.ownerId, ownerId), eq(exchangeAccounts.id, accountId));
+
+  return {
+    async create(account: NewAccount): Promise<AccountRow> {
+      return db.transaction(async (tx) => {
+        await tx.insert(users).values({ discordId: account.ownerId }).onConflictDoNothing();
+        const [row] = await tx.insert(exchangeAccounts).values(account).returning();
+        if (!row) throw new Error('account insert returned nothing');
+        return row;
+      });
+    },
+
+    listOwned(ownerId: string, guildId?: string): Promise<AccountRow[]> {
+      return db
+        .select()
+        .from(exchangeAccounts)
+        .where(
+          guildId === undefined
+            ? eq(exchangeAccounts.ownerId, ownerId)
+            : and(eq(exchangeAccounts.ownerId, ownerId), eq(exchangeAccounts.guildId, guildId)),
+        )
+        .orderBy(asc(exchangeAccounts.createdAt), asc(exchangeAccounts.name));
+    },
+
+    async findOwned(ownerId: string, accountId: string): Promise<AccountRow | null> {
+      if (!isUuid(accountId)) return null;
+      const [row] = await db.select().from(exchangeAccounts).where(owned(ownerId, accountId));
+      return row ?? null;
+    },
+
+    async findOwnedByName(ownerId: string, guildId: string, name: string): Promise<AccountRow | null> {
+      const [row] = await db
+        .select()
+        .from(exchangeAccounts)
+        .where(
+          and(
+            eq(exchangeAccounts.ownerId, ownerId),
+            eq(exchangeAccounts.guildId, guildId),
+            eq(exchangeAccounts.name, name),
+          ),
+        );
+      return row ?? null;
+    },
+
+    async updateOwned(
+      ownerId: string,
+      accountId: string,
+      patch: AccountSettingsPatch & Partial<Pick<AccountRow, 'enabled' | 'pausedUntil' | 'disabledReason'>>,
+    ): Promise<AccountRow | null> {
+      if (!isUuid(accountId)) return null;
+      const [row] = await db
+        .update(exchangeAccounts)
+        .set({ ...patch, updatedAt: sql`now()` })
+        .where(owned(ownerId, accountId))
+        .returning();
+      return row ?? null;
+    },
+
+    /** Deletes the account and, with it, its ciphertexts. */
+    async deleteOwned(ownerId: string, accountId: string): Promise<boolean> {
+      if (!isUuid(accountId)) return false;
+      const deleted = await db
+        .delete(exchangeAccounts)
+        .where(owned(ownerId, accountId))
+        .returning({ id: exchangeAccounts.id });
+      return deleted.length > 0;
+    },
+
+    async countOpenPositions(accountId: string): Promise<number> {
+      const [row] = await db
+        .select({ count: sql<number>`count(*)::int` })
+        .from(positions)
+        .where(and(eq(positions.accountId, accountId), eq(positions.status, 'open')));
+      return row?.count ?? 0;
+    },
+
+    /** Internal (engine): accounts of a guild that take new entries right now. */
+    listTradingInGuild(guildId: string, now: Date): Promise<AccountRow[]> {
+      return db
+        .select()
+        .from(exchangeAccounts)
+        .where(
+          and(
+            eq(exchangeAccounts.guildId, guildId),
+            eq(exchangeAccounts.enabled, true),
+            or(isNull(exchangeAccounts.pausedUntil), lte(exchangeAccounts.pausedUntil, now)),
+          ),
+        );
+    },
+
+    /** Internal (engine, feed): by id, unscoped. Never reachable from a member's input. */
+    async byId(accountId: string): Promise<AccountRow | null> {
+      if (!isUuid(accountId)) return null;
+      const [row] = await db.select().from(exchangeAccounts).where(eq(exchangeAccounts.id, accountId));
+      return row ?? null;
+    },
+
+    async update(accountId: string, patch: Partial<NewAccount>): Promise<void> {
+      await db
+        .update(exchangeAccounts)
+        .set({ ...patch, updatedAt: sql`now()` })
+        .where(eq(exchangeAccounts.id, accountId));
+    },
+
+    async recordBalance(accountId: string, free: number, equity: number, at: Date): Promise<void> {
+      await db
+        .update(exchangeAccounts)
+        .set({ lastBalanceUsd: free, lastEquityUsd: equity, balanceAt: at })
+        .where(eq(exchangeAccounts.id, accountId));
+    },
+
+    /** Stops new entries (key revoked...); exits keep being managed. */
+    async disable(accountId: string, reason: string): Promise<void> {
+      await db
+        .update(exchangeAccounts)
+        .set({ enabled: false, disabledReason: reason, updatedAt: sql`now()` })
+        .where(eq(exchangeAccounts.id, accountId));
+    },
+
+    listAll(): Promise<AccountRow[]> {
+      return db.select().from(exchangeAccounts).orderBy(asc(exchangeAccounts.id));
+    },
+  };
+}
+
+export type AccountsRepository = ReturnType<typeof accountsRepository>;

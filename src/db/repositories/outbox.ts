@@ -1,0 +1,81 @@
+import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
+import type { Database } from '../client';
+import { feedOutbox } from '../schema';
+
+export type OutboxRow = typeof feedOutbox.$inferSelect;
+export type NewOutboxRow = Pick<
+  typeof feedOutbox.$inferInsert,
+  'guildId' | 'kind' | 'signalId' | 'accountId' | 'recipientId' | 'payload'
+>;
+
+/** Anything that can run a query: the database or an open transaction. */
+export type Queryable = Pick<Database, 'insert' | 'select' | 'update' | 'delete' | 'execute'>;
+
+/** Written in the transaction of the outcome it reports, posted later by the feed poster. */
+export async function enqueueFeed(q: Queryable, rows: NewOutboxRow[]): Promise<void> {
+  if (rows.length > 0) await q.insert(feedOutbox).values(rows);
+}
+
+export function outboxRepository(db: Database) {
+  return {
+    enqueue: (rows: NewOutboxRow[]) => enqueueFeed(db, rows),
+
+    /** Oldest first, so a channel reads in the order things happened. */
+    due(limit: number, now: Date): Promise<OutboxRow[]> {
+      return db
+        .select()
+        .from(feedOutbox)
+        .where(and(eq(feedOutbox.status, 'pending'), lte(feedOutbox.nextAttemptAt, now)))
+        .orderBy(asc(feedOutbox.id))
+        .limit(limit);
+    },
+
+    async markPosted(ids: number[], channelId: string, messageId: string, now: Date): Promise<void> {
+      if (ids.length === 0) return;
+      await db
+        .update(feedOutbox)
+        .set({ status: 'posted', channelId, messageId, postedAt: now, lastError: null })
+        .where(inArray(feedOutbox.id, ids));
+    },
+
+    async markRetry(ids: number[], error: string, nextAttemptAt: Date): Promise<void> {
+      if (ids.length === 0) return;
+      await db
+        .update(feedOutbox)
+        .set({ attempts: sql`${feedOutbox.attempts} + 1`, lastError: error.slice(0, 500), nextAttemptAt })
+        .where(inArray(feedOutbox.id, ids));
+    },
+
+    /** Nowhere to post (no feed channel set): kept for the record, never retried. */
+    async markDropped(ids: number[], reason: string): Promise<void> {
+      if (ids.length === 0) return;
+      await db
+        .update(feedOutbox)
+        .set({ status: 'dropped', lastError: reason })
+        .where(inArray(feedOutbox.id, ids));
+    },
+
+    async backlog(): Promise<number> {
+      const [row] = await db
+        .select({ count: sql<number>`count(*)::int` })
+        .from(feedOutbox)
+        .where(eq(feedOutbox.status, 'pending'));
+      return row?.count ?? 0;
+    },
+
+    /** The posted summary of a signal, to edit it when late outcomes arrive. */
+    async postedSummary(signalId: string): Promise<OutboxRow | null> {
+      const [row] = await db
+        .select()
+        .from(feedOutbox)
+        .where(
+          and(eq(feedOutbox.signalId, signalId), eq(feedOutbox.kind, 'summary'), eq(feedOutbox.status, 'posted')),
+        )
+        .orderBy(asc(feedOutbox.id))
+        .limit(1);
+      return row ?? null;
+    },
+  };
+}
+
+export type OutboxRepository = ReturnType<typeof outboxRepository>;

@@ -1,0 +1,145 @@
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import type { TradeSignal } from '../../domain/signal';
+import type { Database } from '../client';
+import { signals } from '../schema';
+import { isUuid } from './ids';
+
+export type SignalRow = typeof signals.$inferSelect;
+export type SignalSource = SignalRow['source'];
+
+export interface NewSignal {
+  id: string;
+  guildId: string;
+  source: SignalSource;
+  sourceRef: string;
+  authorId: string | null;
+  channelId: string | null;
+  signal: TradeSignal;
+  copy?: unknown;
+  createdAt: Date;
+}
+
+export const toTradeSignal = (row: SignalRow): TradeSignal => ({
+  symbol: row.symbol,
+  side: row.side,
+  entryType: row.entryType,
+  entries: row.entries,
+  stopLoss: row.stopLoss,
+  takeProfits: row.takeProfits,
+  leverage: row.leverage,
+});
+
+export function signalsRepository(db: Database) {
+  return {
+    /** Idempotent per (source, sourceRef): a message or fill seen twice queues one signal. */
+    async enqueue(input: NewSignal): Promise<{ inserted: boolean; id: string }> {
+      const { signal } = input;
+      const inserted = await db
+        .insert(signals)
+        .values({
+          id: input.id,
+          guildId: input.guildId,
+          source: input.source,
+          sourceRef: input.sourceRef,
+          authorId: input.authorId,
+          channelId: input.channelId,
+          symbol: signal.symbol,
+          side: signal.side,
+          entryType: signal.entryType,
+          entries: signal.entries,
+          stopLoss: signal.stopLoss,
+          takeProfits: signal.takeProfits,
+          leverage: signal.leverage,
+          copy: input.copy ?? null,
+          createdAt: input.createdAt,
+        })
+        .onConflictDoNothing()
+        .returning({ id: signals.id });
+      if (inserted[0]) return { inserted: true, id: inserted[0].id };
+      const [existing] = await db
+        .select({ id: signals.id })
+        .from(signals)
+        .where(and(eq(signals.source, input.source), eq(signals.sourceRef, input.sourceRef)));
+      if (!existing) throw new Error('signal neither inserted nor found');
+      return { inserted: false, id: existing.id };
+    },
+
+    async byId(id: string): Promise<SignalRow | null> {
+      if (!isUuid(id)) return null;
+      const [row] = await db.select().from(signals).where(eq(signals.id, id));
+      return row ?? null;
+    },
+
+    /**
+     * Claims pending signals for fan-out. FOR UPDATE SKIP LOCKED lets several processes share one
+     * PostgreSQL without two of them fanning out the same signal.
+     */
+    async claimPending(instanceId: string, limit: number, now: Date): Promise<SignalRow[]> {
+      return db.transaction(async (tx) => {
+        const rows = await tx
+          .select({ id: signals.id })
+          .from(signals)
+          .where(eq(signals.status, 'pending'))
+          .orderBy(asc(signals.createdAt))
+          .limit(limit)
+          .for('update', { skipLocked: true });
+        if (rows.length === 0) return [];
+        return tx
+          .update(signals)
+          .set({ status: 'executing', claimedBy: instanceId, claimedAt: now })
+          .where(
+            inArray(
+              signals.id,
+              rows.map((row) => row.id),
+            ),
+          )
+          .returning();
+      });
+    },
+
+    listExecuting(): Promise<SignalRow[]> {
+      return db.select().from(signals).where(eq(signals.status, 'executing')).orderBy(asc(signals.createdAt));
+    },
+
+    async complete(id: string, now: Date): Promise<void> {
+      await db
+        .update(signals)
+        .set({ status: 'done', completedAt: now })
+        .where(and(eq(signals.id, id), eq(signals.status, 'executing')));
+    },
+
+    /** Withdraws a signal its author published; only pending or executing ones can be cancelled. */
+    async cancel(id: string, authorId: string, now: Date): Promise<SignalRow | null> {
+      if (!isUuid(id)) return null;
+      const [row] = await db
+        .update(signals)
+        .set({ status: 'cancelled', completedAt: now })
+        .where(
+          and(
+            eq(signals.id, id),
+            eq(signals.authorId, authorId),
+            sql`${signals.status} in ('pending', 'executing')`,
+          ),
+        )
+        .returning();
+      return row ?? null;
+    },
+
+    listRecentByAuthor(guildId: string, authorId: string, limit: number): Promise<SignalRow[]> {
+      return db
+        .select()
+        .from(signals)
+        .where(
+          and(
+            eq(signals.guildId, guildId),
+            eq(signals.authorId, authorId),
+            sql`${signals.status} in ('pending', 'executing')`,
+          ),
+        )
+        .orderBy(sql`${signals.createdAt} desc`)
+        .limit(limit);
+    },
+  };
+}
+
+export type SignalsRepository = ReturnType<typeof signalsRepository>;
