@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseHandle } from '../../../src/db/client';
+import { accountsRepository, type NewAccount } from '../../../src/db/repositories/accounts';
+import { guildsRepository } from '../../../src/db/repositories/guilds';
+import { outboxRepository } from '../../../src/db/repositories/outbox';
+import { signalsRepository } from '../../../src/db/repositories/signals';
+import { usersRepository } from '../../../src/db/repositories/users';
+import { databaseKinds, freshDatabase } from '../../support/db';
+
+const GUILD = '100000000000000001';
+const ALICE = '200000000000000001';
+const BOB = '200000000000000002';
+
+const account = (ownerId: string, name: string, overrides: Partial<NewAccount> = {}): NewAccount => ({
+  id: randomUUID(),
+  ownerId,
+  guildId: GUILD,
+  name,
+  exchangeId: 'binance',
+  marketType: 'futures',
+  mode: 'paper',
+  ...overrides,
+});
+
+const signal = (sourceRef: string) => ({
+  id: randomUUID(),
+  guildId: GUILD,
+  source: 'command' as const,
+  sourceRef,
+  authorId: ALICE,
+  channelId: null,
+  createdAt: new Date('2026-01-01T00:00:00Z'),
+  signal: {
+    symbol: 'BTC/USDT',
+    side: 'long' as const,
+    entryType: 'market' as const,
+    entries: [],
+    stopLoss: 60000,
+    takeProfits: [70000],
+    leverage: null,
+  },
+});
+
+describe.each(databaseKinds)('repositories on %s', (kind) => {
+  let handle: DatabaseHandle;
+  beforeAll(async () => {
+    handle = await freshDatabase(kind);
+  });
+  afterAll(() => handle.close());
+
+  it('creates accounts with the documented defaults, disabled until the owner turns them on', async () => {
+    const accounts = accountsRepository(handle.db);
+    const row = await accounts.create(account(ALICE, 'main'));
+    expect(row).toMatchObject({
+      enabled: false,
+      verified: false,
+      maxPositionUsd: 1000,
+      leverage: 10,
+      maxDailyTrades: 5,
+      riskPerTradePct: 2,
+      maxDailyLossPct: 5,
+      stopOnLoss: true,
+      sizingMode: 'fixed',
+      sizingValue: 100,
+      shareAmounts: false,
+      symbolAllow: [],
+      symbolBlock: [],
+    });
+    expect(await usersRepository(handle.db).get(ALICE)).toMatchObject({ exposureCapUsd: null });
+  });
+
+  it('scopes every personal query by owner: another member finds nothing', async () => {
+    const accounts = accountsRepository(handle.db);
+    const mine = await accounts.create(account(ALICE, 'scoped'));
+    expect(await accounts.findOwned(ALICE, mine.id)).not.toBeNull();
+    expect(await accounts.findOwned(BOB, mine.id)).toBeNull();
+    expect(await accounts.findOwned(BOB, 'not-a-uuid')).toBeNull();
+    expect(await accounts.updateOwned(BOB, mine.id, { enabled: true })).toBeNull();
+    expect(await accounts.deleteOwned(BOB, mine.id)).toBe(false);
+    expect((await accounts.listOwned(BOB)).map((row) => row.id)).not.toContain(mine.id);
+    expect((await accounts.findOwned(ALICE, mine.id))?.enabled).toBe(false);
+  });
+
+  it('keeps names unique per guild and owner, not across owners', async () => {
+    const accounts = accountsRepository(handle.db);
+    await accounts.create(account(ALICE, 'dup'));
+    await expect(accounts.create(account(ALICE, 'dup'))).rejects.toThrow();
+    await expect(accounts.create(account(BOB, 'dup'))).resolves.toMatchObject({ name: 'dup' });
+  });
+
+  it('refuses settings outside their ranges at the database too', async () => {
+    const accounts = accountsRepository(handle.db);
+    await expect(accounts.create(account(ALICE, 'lev', { leverage: 126 }))).rejects.toThrow();
+    await expect(accounts.create(account(ALICE, 'pos', { maxPositionUsd: 5 }))).rejects.toThrow();
+    await expect(accounts.create(account(ALICE, 'loss', { maxDailyLossPct: 25 }))).rejects.toThrow();
+  });
+
+  it('lists only enabled, unpaused accounts of the guild for trading', async () => {
+    const accounts = accountsRepository(handle.db);
+    const now = new Date('2026-03-01T12:00:00Z');
+    const on = await accounts.create(account(BOB, 'on', { enabled: true }));
+    const paused = await accounts.create(
+      account(BOB, 'paused', { enabled: true, pausedUntil: new Date('2026-03-02T00:00:00Z') }),
+    );
+    const elsewhere = await accounts.create(account(BOB, 'other-guild', { enabled: true, guildId: '1'.repeat(18) }));
+    const ids = (await accounts.listTradingInGuild(GUILD, now)).map((row) => row.id);
+    expect(ids).toContain(on.id);
+    expect(ids).not.toContain(paused.id);
+    expect(ids).not.toContain(elsewhere.id);
+  });
+
+  it('queues a signal once per source reference and lets one claimer take it', async () => {
+    const repo = signalsRepository(handle.db);
+    const first = await repo.enqueue(signal('msg-1'));
+    const again = await repo.enqueue({ ...signal('msg-1'), id: randomUUID() });
+    expect(first.inserted).toBe(true);
+    expect(again).toEqual({ inserted: false, id: first.id });
+    const now = new Date();
+    const [a, b] = await Promise.all([repo.claimPending('a', 10, now), repo.claimPending('b', 10, now)]);
+    const claimed = [...a, ...b].filter((row) => row.id === first.id);
+    expect(claimed).toHaveLength(1);
+    expect((await repo.byId(first.id))?.status).toBe('executing');
+  });
+
+  it('keeps guild settings and the member exposure cap', async () => {
+    const guilds = guildsRepository(handle.db);
+    await guilds.update(GUILD, { feedChannelId: '300000000000000001' });
+    const row = await guilds.update(GUILD, { paused: true });
+    expect(row).toMatchObject({ feedChannelId: '300000000000000001', paused: true, signalChannelId: null });
+    await usersRepository(handle.db).setExposureCap(ALICE, 2500);
+    expect((await usersRepository(handle.db).get(ALICE))?.exposureCapUsd).toBe(2500);
+  });
+
+  it('delivers outbox rows oldest first and forgets posted ones', async () => {
+    const outbox = outboxRepository(handle.db);
+    await outbox.enqueue([
+      { guildId: GUILD, kind: 'event', payload: { n: 1 } },
+      { guildId: GUILD, kind: 'event', payload: { n: 2 } },
+    ]);
+    const due = await outbox.due(10, new Date(Date.now() + 1000));
+    expect(due.map((row) => row.payload)).toEqual([{ n: 1 }, { n: 2 }]);
+    await outbox.markPosted([due[0]!.id], '300000000000000001', '400000000000000001', new Date());
+    await outbox.markRetry([due[1]!.id], 'boom', new Date(Date.now() + 60_000));
+    expect(await outbox.due(10, new Date())).toHaveLength(0);
+    expect(await outbox.backlog()).toBe(1);
+  });
+});
