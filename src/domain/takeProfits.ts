@@ -1,0 +1,68 @@
+/**
+ * Take-profit legs for a filled quantity: equal parts by default, or weighted by the account's split
+ * setting; a part below the exchange minimum joins the previous target (see ./parts). Also the
+ * break-even price the stop moves to after the first target fills.
+ */
+import type { Side } from './signal';
+import { ceilToStep, dec, floorToStep, toNumber } from './precision';
+import { mergeSmallParts, partAccepted, splitByWeights, type PartMarket } from './parts';
+import { skip, type Skipped } from './reasons';
+
+export interface TakeProfitLeg {
+  /** Index of the signal's target this leg rests at (stable for leg ids and "TP2 hit"). */
+  readonly index: number;
+  readonly price: number;
+  readonly qty: number;
+}
+
+export type TakeProfitSplit =
+  | { readonly kind: 'split'; readonly legs: readonly TakeProfitLeg[]; readonly merged: boolean }
+  | Skipped<'below-min-notional'>;
+
+/**
+ * Weights: `weights[i]` for target i; targets past the end take the last weight; non-positive or
+ * non-finite weights count as 0 (that target gets nothing); no weights, or all 0 → equal parts.
+ * Targets are prices already on the price step. No targets → no legs.
+ */
+export function splitTakeProfits(
+  filledQty: number,
+  targets: readonly number[],
+  market: PartMarket,
+  weights?: readonly number[] | null,
+): TakeProfitSplit {
+  if (targets.length === 0) return { kind: 'split', legs: [], merged: false };
+  const last = weights && weights.length > 0 ? weights[weights.length - 1] : undefined;
+  const given = targets.map((_, i) => {
+    const x = weights ? (weights[i] ?? last ?? 1) : 1;
+    return Number.isFinite(x) && x > 0 ? x : 0;
+  });
+  const w = given.some((x) => x > 0) ? given : given.map(() => 1);
+  const quantities = splitByWeights(filledQty, w, market.amountStep);
+  const parts = targets
+    .map((price, index) => ({ index, price, qty: quantities[index] ?? dec(0) }))
+    // A zero-weight target is not a refused part to merge; it is simply not used.
+    .filter((p, i) => p.qty.gt(0) || (w[i] ?? 0) > 0);
+  const kept = mergeSmallParts(parts, market);
+  const only = kept[0];
+  if (!only || (kept.length === 1 && !partAccepted(only.qty, only.price, market))) return skip('below-min-notional');
+  return {
+    kind: 'split',
+    legs: kept.map((p) => ({ index: p.index, price: p.price, qty: toNumber(p.qty) })),
+    merged: kept.length < parts.length,
+  };
+}
+
+/**
+ * Where the stop goes once the first target fills: the average entry, plus the round trip's fees when
+ * `feeRate` is given (so a stop there loses nothing), rounded away from a loss (up for a long, down for
+ * a short) onto the price step.
+ */
+export function breakEvenStopPrice(side: Side, averageEntry: number, priceStep: number, feeRate = 0): number {
+  const entry = dec(averageEntry);
+  const fee = dec(feeRate);
+  const one = dec(1);
+  // Long: exit × (1 − fee) = entry × (1 + fee); short: exit × (1 + fee) = entry × (1 − fee).
+  const exact =
+    side === 'long' ? entry.times(one.plus(fee)).div(one.minus(fee)) : entry.times(one.minus(fee)).div(one.plus(fee));
+  return side === 'long' ? ceilToStep(exact, priceStep) : floorToStep(exact, priceStep);
+}
