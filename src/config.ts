@@ -139,10 +139,18 @@ function parseOperatorAccounts(env: NodeJS.ProcessEnv, problems: string[]): Oper
   return accounts;
 }
 
+/**
+ * What the caller needs: the bot needs everything; tools (vault rotation, migrations) need no
+ * Discord token.
+ */
+export type ConfigPurpose = 'bot' | 'tool';
+
+const toolSchema = baseSchema.extend({ DISCORD_TOKEN: z.string().trim().default('') });
+
 /** Parses the environment; throws ConfigError listing every problem. */
-export function parseConfig(env: NodeJS.ProcessEnv): Config {
+export function parseConfig(env: NodeJS.ProcessEnv, purpose: ConfigPurpose = 'bot'): Config {
   const problems: string[] = [];
-  const parsed = baseSchema.safeParse(env);
+  const parsed = (purpose === 'bot' ? baseSchema : toolSchema).safeParse(env);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
@@ -163,7 +171,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
 }
 
 /** Reads `.env` when present (the environment wins), then parses process.env. */
-export function loadConfig(envFile = '.env'): Config {
+export function loadConfig(purpose: ConfigPurpose = 'bot', envFile = '.env'): Config {
   if (existsSync(envFile)) process.loadEnvFile(envFile);
-  return parseConfig(process.env);
+  return parseConfig(process.env, purpose);
 }

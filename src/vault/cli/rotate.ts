@@ -3,35 +3,34 @@
  * vault key. Add the new key to VAULT_KEYS first (npm run vault:keygen <next id>), run this, and
  * remove the old key only after it reports success. Safe to interrupt and rerun.
  */
+import { ConfigError, loadConfig } from '../../config';
+import { openConfiguredDatabase } from '../../db/open';
+import { vaultRotationStore } from '../../db/repositories/vaultRotation';
 import { createLogger } from '../../logger';
-import type { Vault } from '../envelope';
-import type { RotationStore } from '../rotation';
+import { openVault } from '../envelope';
+import { resolveKeyring } from '../keyFile';
 import { runRotation } from '../rotateCommand';
-
-interface RotationTarget {
-  store: RotationStore;
-  vault: Vault;
-  close(): Promise<void>;
-}
-
-// TODO(src/db): open the database from src/config.ts (DATABASE_URL or PGlite in DATA_DIR), resolve the
-// keyring with resolveKeyring() from ../keyFile, build the vault with openVault() from ../envelope, and
-// return a RotationStore over the exchange accounts table (see the contract in ../rotation.ts:
-// ordered nextBatch by id, compare-and-set update). The database team fills this in.
-async function openRotationTarget(): Promise<RotationTarget> {
-  throw new Error('vault:rotate is not wired to the database yet (TODO in src/vault/cli/rotate.ts, src/db)');
-}
 
 const log = createLogger();
 try {
-  const target = await openRotationTarget();
+  const config = loadConfig('tool');
+  const keyring = await resolveKeyring({
+    vaultKeys: config.VAULT_KEYS,
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    log,
+  });
+  const vault = await openVault(keyring);
+  const database = await openConfiguredDatabase(config);
   try {
-    const result = await runRotation({ store: target.store, vault: target.vault, log });
+    const store = vaultRotationStore(database.db, (envelope) => vault.keyIdOf(envelope));
+    const result = await runRotation({ store, vault, log });
     process.exitCode = result.ok ? 0 : 1;
   } finally {
-    await target.close();
+    await database.close();
   }
 } catch (error) {
-  log.error({ err: error }, 'vault rotation failed');
+  if (error instanceof ConfigError) console.error(error.message);
+  else log.error({ err: error }, 'vault rotation failed');
   process.exitCode = 1;
 }
