@@ -9,7 +9,7 @@ const database = ['drizzle-orm', 'drizzle-orm/*', 'postgres', '@electric-sql/*']
 const nodeIo = ['node:*', 'fs', 'path', 'http', 'https', 'net', 'child_process', 'os', 'crypto'];
 
 const restrict = (groups, message) => ({
-  'no-restricted-imports': ['error', { patterns: groups.map((group) => ({ group, message })) }],
+  'no-restricted-imports': ['error', { patterns: [{ group: groups, message }] }],
 });
 
 export default tseslint.config(
