@@ -162,7 +162,8 @@ export function parseConfig(env: NodeJS.ProcessEnv, purpose: ConfigPurpose = 'bo
         'VAULT_KEYS: required when DATABASE_URL is set (generate one with `npm run vault:keygen`); only the embedded database keeps a key file in DATA_DIR',
       );
     }
-    if (operatorAccounts.length > 0 && (!config.OWNER_DISCORD_ID || !config.OWNER_GUILD_ID)) {
+    const declaresAccounts = Object.keys(env).some((key) => /^ACCOUNT_\d+_/.test(key));
+    if (declaresAccounts && (!config.OWNER_DISCORD_ID || !config.OWNER_GUILD_ID)) {
       problems.push('OWNER_DISCORD_ID and OWNER_GUILD_ID: required when ACCOUNT_<n>_* variables declare accounts');
     }
   }
