@@ -72,7 +72,16 @@ const EXACT_SECRET_NAMES = new Set([
   'okaccesskey',
 ]);
 /** Suffixes that mark a credential, so `ACCOUNT_3_SECRET`, `binanceApiKey`, `botToken` match too. */
-const SECRET_SUFFIXES = ['apikey', 'secret', 'secretkey', 'password', 'passphrase', 'privatekey', 'token', 'signature'];
+const SECRET_SUFFIXES = [
+  'apikey',
+  'secret',
+  'secretkey',
+  'password',
+  'passphrase',
+  'privatekey',
+  'token',
+  'signature',
+];
 
 /** Whether a property of this name holds a credential (`apiKeyHint` does not; `ACCOUNT_1_SECRET` does). */
 export function isSecretKeyName(name: string): boolean {
@@ -80,13 +89,17 @@ export function isSecretKeyName(name: string): boolean {
   return EXACT_SECRET_NAMES.has(key) || SECRET_SUFFIXES.some((suffix) => key.endsWith(suffix));
 }
 
-const QUERY_SECRET = /(?:^|[?&;])(?:signature|sign|api[_-]?key|apikey|key|secret|passphrase|password|token|access_token)=/i;
+const QUERY_SECRET =
+  /(?:^|[?&;])(?:signature|sign|api[_-]?key|apikey|key|secret|passphrase|password|token|access_token)=/i;
 const URL_WITH_QUERY = /\b(https?:\/\/[^\s"'\\?#]+)\?([^\s"'\\#]*)/gi;
 const ENV_NAME = String.raw`[A-Z0-9_]*_(?:SECRET|TOKEN|PASSWORD|PASSPHRASE|API_KEY)|VAULT_KEYS`;
 const KEY_NAMES = String.raw`(?<![A-Za-z0-9_-])(?:api[_-]?key|api[_-]?secret|secret[_-]?key|secret|passphrase|password|passwd|private[_-]?key|access[_-]?token|refresh[_-]?token|token|signature|sign)|${ENV_NAME}`;
 const HEADER_NAMES = String.raw`x-mbx-apikey|ok-access-(?:key|sign|passphrase)|x-bapi-(?:api-key|sign)|authorization|cookie`;
 /** `"apiKey":"v"`, `\"secret\":\"v\"`, `apiKey: 'v'`, `password="v"`. */
-const QUOTED_VALUE = new RegExp(String.raw`((?:${KEY_NAMES}|${HEADER_NAMES})\\?["']?\s*[:=]\s*\\?["'])[^"'\\]*`, 'gi');
+const QUOTED_VALUE = new RegExp(
+  String.raw`((?:${KEY_NAMES}|${HEADER_NAMES})\\?["']?\s*[:=]\s*\\?["'])[^"'\\]*`,
+  'gi',
+);
 /** `signature=v`, `DISCORD_TOKEN=v` (query strings, form bodies, env dumps). */
 const ASSIGNED_VALUE = new RegExp(String.raw`((?:${KEY_NAMES})=)[^\s"'\\&,;]+`, 'gi');
 /** `X-MBX-APIKEY: v`, `Authorization: Bot v` (header dumps, ccxt verbose output). */
@@ -127,7 +140,8 @@ interface SerializedError {
 function scrubError(error: Error, seen: WeakSet<object>, depth: number): SerializedError {
   seen.add(error);
   const out: SerializedError = {
-    type: error.constructor?.name && error.constructor.name !== 'Object' ? error.constructor.name : error.name,
+    type:
+      error.constructor?.name && error.constructor.name !== 'Object' ? error.constructor.name : error.name,
     message: scrubText(String(error.message)),
   };
   if (error.name && error.name !== out.type) out.name = scrubText(String(error.name));

@@ -77,7 +77,8 @@ function checkContext(ctx: SecretContext): void {
   if (typeof ctx.accountId !== 'string' || ctx.accountId.length === 0) problems.push('accountId is empty');
   if (typeof ctx.ownerId !== 'string' || ctx.ownerId.length === 0) problems.push('ownerId is empty');
   if (!SECRET_FIELDS.includes(ctx.field)) problems.push(`field must be one of ${SECRET_FIELDS.join(', ')}`);
-  if (problems.length > 0) throw new VaultError('vault-bad-context', `bad vault context: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new VaultError('vault-bad-context', `bad vault context: ${problems.join('; ')}`);
 }
 
 const additionalData = (keyId: number, ctx: SecretContext): Uint8Array =>
@@ -90,7 +91,10 @@ const describe = (ctx: SecretContext): string => `${ctx.field} of account ${ctx.
 /** A vault over `keyring`. Call after `await vaultReady` (or use openVault). */
 export function createVault(keyring: Keyring): Vault {
   if (!sodiumIsReady) {
-    throw new VaultError('vault-not-ready', 'libsodium is not loaded yet: await vaultReady (or use openVault)');
+    throw new VaultError(
+      'vault-not-ready',
+      'libsodium is not loaded yet: await vaultReady (or use openVault)',
+    );
   }
   const currentKeyId = keyring.currentKeyId;
 

@@ -9,7 +9,14 @@ export { apiKeyHint, HIDDEN_HINT } from './mask';
 export { loadOrCreateKeyFile, resolveKeyring, KEY_FILE_NAME } from './keyFile';
 export type { ResolveKeyringOptions } from './keyFile';
 export { rotateAll } from './rotation';
-export type { RotateOptions, RotationFailure, RotationResult, RotationRow, RotationStore, SecretEnvelopes } from './rotation';
+export type {
+  RotateOptions,
+  RotationFailure,
+  RotationResult,
+  RotationRow,
+  RotationStore,
+  SecretEnvelopes,
+} from './rotation';
 export { runRotation } from './rotateCommand';
 export type { RunRotationOptions } from './rotateCommand';
 export type { VaultLogger } from './log';

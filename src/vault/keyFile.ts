@@ -22,11 +22,15 @@ async function readKeyFile(path: string): Promise<Keyring | undefined> {
     handle = await open(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
-    throw new VaultError('vault-key-file', `cannot open the vault key file ${path}: ${errnoCode(error) ?? 'error'}`);
+    throw new VaultError(
+      'vault-key-file',
+      `cannot open the vault key file ${path}: ${errnoCode(error) ?? 'error'}`,
+    );
   }
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) throw new VaultError('vault-key-file', `the vault key file ${path} is not a regular file`);
+    if (!stat.isFile())
+      throw new VaultError('vault-key-file', `the vault key file ${path} is not a regular file`);
     if (checksPermissions && (stat.mode & 0o077) !== 0) {
       const mode = (stat.mode & 0o777).toString(8).padStart(3, '0');
       throw new VaultError(
@@ -67,7 +71,10 @@ export async function loadOrCreateKeyFile(dataDir: string, log: VaultLogger): Pr
       created = true;
     } catch (error) {
       if (errnoCode(error) !== 'EEXIST') {
-        throw new VaultError('vault-key-file', `cannot create the vault key file ${path}: ${errnoCode(error) ?? 'error'}`);
+        throw new VaultError(
+          'vault-key-file',
+          `cannot create the vault key file ${path}: ${errnoCode(error) ?? 'error'}`,
+        );
       }
     }
   } finally {

@@ -19,9 +19,13 @@ export class Keyring {
   constructor(keys: ReadonlyMap<number, Uint8Array>) {
     if (keys.size === 0) throw new VaultError('vault-bad-keyring', 'the vault keyring is empty');
     for (const [id, key] of keys) {
-      if (!isKeyId(id)) throw new VaultError('vault-bad-keyring', `vault key id ${String(id)} is not a positive integer`);
+      if (!isKeyId(id))
+        throw new VaultError('vault-bad-keyring', `vault key id ${String(id)} is not a positive integer`);
       if (key.length !== KEY_BYTES) {
-        throw new VaultError('vault-bad-keyring', `vault key ${id} must be ${KEY_BYTES} bytes, got ${key.length}`);
+        throw new VaultError(
+          'vault-bad-keyring',
+          `vault key ${id} must be ${KEY_BYTES} bytes, got ${key.length}`,
+        );
       }
     }
     this.#keys = new Map([...keys].map(([id, key]) => [id, Uint8Array.from(key)]));

@@ -18,7 +18,10 @@ export interface RunRotationOptions {
  */
 export async function runRotation(options: RunRotationOptions): Promise<RotationResult & { ok: boolean }> {
   const { store, vault, log } = options;
-  log.info({ keyId: vault.currentKeyId }, 'vault rotation: re-encrypting stored secrets under the current key');
+  log.info(
+    { keyId: vault.currentKeyId },
+    'vault rotation: re-encrypting stored secrets under the current key',
+  );
   const result = await rotateAll(store, vault, {
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     onBatch: (progress) =>
@@ -40,7 +43,10 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
   if (ok) {
     log.info(summary, 'vault rotation done: every stored secret is under the current key');
   } else {
-    log.warn(summary, 'vault rotation incomplete: rerun `npm run vault:rotate`; keep the old keys in VAULT_KEYS until it ends cleanly');
+    log.warn(
+      summary,
+      'vault rotation incomplete: rerun `npm run vault:rotate`; keep the old keys in VAULT_KEYS until it ends cleanly',
+    );
   }
   return { ...result, ok };
 }

@@ -26,7 +26,11 @@ export interface RotationRow {
  */
 export interface RotationStore {
   nextBatch(afterId: string | null, limit: number): Promise<RotationRow[]>;
-  update(row: Pick<RotationRow, 'id' | 'ownerId'>, next: SecretEnvelopes, expected: SecretEnvelopes): Promise<boolean>;
+  update(
+    row: Pick<RotationRow, 'id' | 'ownerId'>,
+    next: SecretEnvelopes,
+    expected: SecretEnvelopes,
+  ): Promise<boolean>;
 }
 
 export interface RotationFailure {
@@ -65,9 +69,14 @@ export interface RotateOptions {
  * keyring), and a rerun skips rows already done. Undecryptable envelopes are reported, not fatal;
  * store errors propagate.
  */
-export async function rotateAll(store: RotationStore, vault: Vault, opts: RotateOptions = {}): Promise<RotationResult> {
+export async function rotateAll(
+  store: RotationStore,
+  vault: Vault,
+  opts: RotateOptions = {},
+): Promise<RotationResult> {
   const batchSize = opts.batchSize ?? 100;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a positive integer');
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError('batchSize must be a positive integer');
   const result: RotationResult = {
     keyId: vault.currentKeyId,
     scanned: 0,
