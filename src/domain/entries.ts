@@ -32,11 +32,16 @@ export function splitEntries(
     if (!(totalQty > 0)) return skip('below-min-notional');
     return { kind: 'split', legs: [{ index: 0, type: 'market', price: null, qty: totalQty }], merged: false };
   }
-  const quantities = splitByWeights(totalQty, entryPrices.map(() => 1), market.amountStep);
+  const quantities = splitByWeights(
+    totalQty,
+    entryPrices.map(() => 1),
+    market.amountStep,
+  );
   const parts = entryPrices.map((price, index) => ({ index, price, qty: quantities[index] ?? dec(0) }));
   const kept = mergeSmallParts(parts, market);
   const only = kept[0];
-  if (!only || (kept.length === 1 && !partAccepted(only.qty, only.price, market))) return skip('below-min-notional');
+  if (!only || (kept.length === 1 && !partAccepted(only.qty, only.price, market)))
+    return skip('below-min-notional');
   return {
     kind: 'split',
     legs: kept.map((p) => ({ index: p.index, type: 'limit', price: p.price, qty: toNumber(p.qty) })),

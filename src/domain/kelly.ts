@@ -44,7 +44,15 @@ export function tradeStats(pnls: readonly number[]): TradeStats {
   const winRate = trades === 0 ? 0 : wins / trades;
   const avgWin = wins === 0 ? 0 : sumWin / wins;
   const avgLoss = losses === 0 ? 0 : sumLoss / losses;
-  return { trades, wins, losses, winRate, avgWin, avgLoss, kellyFraction: trades === 0 ? 0 : kellyFraction(winRate, avgWin, avgLoss) };
+  return {
+    trades,
+    wins,
+    losses,
+    winRate,
+    avgWin,
+    avgLoss,
+    kellyFraction: trades === 0 ? 0 : kellyFraction(winRate, avgWin, avgLoss),
+  };
 }
 
 export interface KellyParams {

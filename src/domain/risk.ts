@@ -111,7 +111,10 @@ export function checkRisk(input: RiskInput): RiskCheck {
   if (input.pausedUntilMs !== null && input.nowMs < input.pausedUntilMs) return skip('paused-daily-loss');
   if (day.trades >= account.maxDailyTrades) return skip('daily-trade-limit');
   if (dailyLossReached(day, account.maxDailyLossPct)) return skip('daily-loss-limit');
-  if (exposure.capUsd !== null && dec(exposure.currentUsd).plus(dec(exposure.newUsd)).gt(dec(exposure.capUsd))) {
+  if (
+    exposure.capUsd !== null &&
+    dec(exposure.currentUsd).plus(dec(exposure.newUsd)).gt(dec(exposure.capUsd))
+  ) {
     return skip('exposure-cap');
   }
   if (account.symbolBlock.some((s) => s.toUpperCase() === base)) return skip('symbol-blocked');
@@ -122,7 +125,8 @@ export function checkRisk(input: RiskInput): RiskCheck {
   if (account.marketType === 'spot' && signal.side === 'short') return skip('spot-cannot-short');
   if (signal.entryType === 'market' && input.currentPrice !== null) {
     // At the stop counts as beyond it: the stop would trigger as soon as it is placed.
-    const beyond = signal.side === 'long' ? input.currentPrice <= signal.stopLoss : input.currentPrice >= signal.stopLoss;
+    const beyond =
+      signal.side === 'long' ? input.currentPrice <= signal.stopLoss : input.currentPrice >= signal.stopLoss;
     if (beyond) return skip('stop-wrong-side-at-market');
   }
   return { kind: 'ok' };

@@ -26,7 +26,10 @@ export type SizingAccount = Pick<
   AccountSettings,
   'sizingMode' | 'sizingValue' | 'riskPerTradePct' | 'maxPositionUsd' | 'minNotionalPolicy'
 >;
-export type SizingMarket = Pick<MarketRules, 'amountStep' | 'minAmount' | 'maxAmount' | 'minNotional' | 'contractSize'>;
+export type SizingMarket = Pick<
+  MarketRules,
+  'amountStep' | 'minAmount' | 'maxAmount' | 'minNotional' | 'contractSize'
+>;
 
 export interface SizingInput {
   readonly account: SizingAccount;
@@ -65,11 +68,7 @@ export interface Sized {
 }
 
 export type SizingSkipReason =
-  | 'balance-stale'
-  | 'insufficient-balance'
-  | 'below-min-notional'
-  | 'kelly-no-edge'
-  | 'price-unavailable';
+  'balance-stale' | 'insufficient-balance' | 'below-min-notional' | 'kelly-no-edge' | 'price-unavailable';
 
 export type Sizing = Sized | Skipped<SizingSkipReason>;
 
@@ -107,7 +106,12 @@ export function sizePosition(input: SizingInput): Sizing {
       // would mean an unbounded size; the max position bounds it.
       margin = distance.eq(0)
         ? dec(account.maxPositionUsd)
-        : dec(balance.equity).times(dec(account.riskPerTradePct)).div(100).div(distance).times(price).div(leverage);
+        : dec(balance.equity)
+            .times(dec(account.riskPerTradePct))
+            .div(100)
+            .div(distance)
+            .times(price)
+            .div(leverage);
       break;
     }
     case 'kelly': {

@@ -17,7 +17,12 @@ export interface MarketLookup {
 }
 
 export type SymbolResolution =
-  | { readonly kind: 'resolved'; readonly symbol: string; readonly market: MarketRules; readonly quoteSubstituted: boolean }
+  | {
+      readonly kind: 'resolved';
+      readonly symbol: string;
+      readonly market: MarketRules;
+      readonly quoteSubstituted: boolean;
+    }
   | Skipped<'symbol-not-listed'>;
 
 export interface Pair {
@@ -41,7 +46,11 @@ function isStable(quote: string): boolean {
   return (STABLE_QUOTES as readonly string[]).includes(quote);
 }
 
-export function resolveSymbol(signalSymbol: string, marketType: MarketType, markets: MarketLookup): SymbolResolution {
+export function resolveSymbol(
+  signalSymbol: string,
+  marketType: MarketType,
+  markets: MarketLookup,
+): SymbolResolution {
   const pair = parsePair(signalSymbol);
   if (!pair) return skip('symbol-not-listed');
   const quotes = isStable(pair.quote)

@@ -44,7 +44,8 @@ export function splitTakeProfits(
     .filter((p, i) => p.qty.gt(0) || (w[i] ?? 0) > 0);
   const kept = mergeSmallParts(parts, market);
   const only = kept[0];
-  if (!only || (kept.length === 1 && !partAccepted(only.qty, only.price, market))) return skip('below-min-notional');
+  if (!only || (kept.length === 1 && !partAccepted(only.qty, only.price, market)))
+    return skip('below-min-notional');
   return {
     kind: 'split',
     legs: kept.map((p) => ({ index: p.index, price: p.price, qty: toNumber(p.qty) })),
@@ -63,6 +64,8 @@ export function breakEvenStopPrice(side: Side, averageEntry: number, priceStep: 
   const one = dec(1);
   // Long: exit × (1 − fee) = entry × (1 + fee); short: exit × (1 + fee) = entry × (1 − fee).
   const exact =
-    side === 'long' ? entry.times(one.plus(fee)).div(one.minus(fee)) : entry.times(one.minus(fee)).div(one.plus(fee));
+    side === 'long'
+      ? entry.times(one.plus(fee)).div(one.minus(fee))
+      : entry.times(one.minus(fee)).div(one.plus(fee));
   return side === 'long' ? ceilToStep(exact, priceStep) : floorToStep(exact, priceStep);
 }
