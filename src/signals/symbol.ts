@@ -1,0 +1,113 @@
+/**
+ * Finding the traded pair: explicit forms (BTC/USDT, BTCUSDT, #BTC, $BTC, "Pair: BTC") first,
+ * then a bare coin name next to a side word ("long btc", "BTC LONG"), then a lone upper-case line.
+ */
+import type { PairMarker, PairToken, Token } from './tokenise';
+import { isNotCoin, isSideWord, matchLabel, QUOTES } from './vocabulary';
+
+const COIN = /^[A-Za-z][A-Za-z0-9]{1,19}$/;
+const BARE_COIN = /^[A-Za-z][A-Za-z0-9]{1,9}$/;
+
+export function pairFromParts(base: string, quote: string | null, marker: PairMarker): PairToken {
+  const upperQuote = quote?.toUpperCase() ?? null;
+  return {
+    kind: 'pair',
+    base: base.toUpperCase(),
+    // A perpetual written as BTC/PERP or BTCPERP is the USDT-margined one.
+    quote: upperQuote === 'PERP' ? 'USDT' : upperQuote,
+    marker,
+  };
+}
+
+/** "BTCUSDT", "LINKUSDT", "BTCPERP" → pair; a bare quote ("USDT") or a one-letter base is not one. */
+export function pairFromWord(word: string, marker: PairMarker): PairToken | null {
+  const lower = word.toLowerCase();
+  for (const quote of QUOTES) {
+    if (lower.length > quote.length + 1 && lower.endsWith(quote)) {
+      const base = word.slice(0, word.length - quote.length);
+      if (COIN.test(base) && !isNotCoin(base.toLowerCase())) return pairFromParts(base, quote, marker);
+    }
+  }
+  return null;
+}
+
+/** A bare word may be a coin when written all upper or all lower case ("BTC", "btc", not "Term"). */
+const mayBeCoin = (raw: string): boolean =>
+  BARE_COIN.test(raw) && (raw === raw.toUpperCase() || raw === raw.toLowerCase()) && !isNotCoin(raw.toLowerCase());
+
+const isLineStart = (tokens: readonly Token[], index: number): boolean => {
+  for (let i = index - 1; i >= 0; i--) {
+    const token = tokens[i];
+    if (token === undefined || token.kind === 'nl') return true;
+    if (token.kind !== 'sep') return false;
+  }
+  return true;
+};
+
+const wordIndexAfterSeps = (tokens: readonly Token[], index: number): { at: number; sawSep: boolean } => {
+  let at = index;
+  while (tokens[at]?.kind === 'sep') at++;
+  return { at, sawSep: at > index };
+};
+
+/**
+ * Rewrites words that name the coin into pair tokens, so later steps see one kind of symbol:
+ * after a pair label ("Coin: BTC"), next to a side word ("long btc", "BTC LONG"), or alone on a line.
+ */
+export function markBareSymbols(input: readonly Token[]): Token[] {
+  const tokens = [...input];
+  const promote = (index: number, marker: PairMarker, test: (raw: string) => boolean): void => {
+    const token = tokens[index];
+    if (token?.kind === 'word' && test(token.raw)) tokens[index] = pairFromParts(token.raw, null, marker);
+  };
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    if (token?.kind !== 'word') continue;
+    const label = matchLabel(tokens, i);
+    if (label?.kind === 'pairLabel') {
+      const next = wordIndexAfterSeps(tokens, i + label.length);
+      // "Coin: BTC" or a label opening its line; "this coin will" is chatter.
+      if (next.sawSep || isLineStart(tokens, i)) {
+        promote(next.at, 'labelled', (raw) => COIN.test(raw) && !isNotCoin(raw.toLowerCase()));
+      }
+    } else if (isSideWord(token.text)) {
+      promote(i + 1, 'bare', mayBeCoin);
+      if (i > 0 && isLineStart(tokens, i - 1)) promote(i - 1, 'bare', mayBeCoin);
+    }
+  }
+  markLoneLines(tokens);
+  return tokens;
+}
+
+/** "SOL" alone on a line (often bold in Discord) names the coin. */
+function markLoneLines(tokens: Token[]): void {
+  let start = 0;
+  for (let i = 0; i <= tokens.length; i++) {
+    const token = tokens[i];
+    if (token !== undefined && token.kind !== 'nl') continue;
+    const meaningful = tokens.slice(start, i).filter((t) => t.kind !== 'sep');
+    const only = meaningful[0];
+    if (meaningful.length === 1 && only?.kind === 'word' && only.raw === only.raw.toUpperCase() && mayBeCoin(only.raw)) {
+      tokens[tokens.indexOf(only, start)] = pairFromParts(only.raw, null, 'line');
+    }
+    start = i + 1;
+  }
+}
+
+const PRIORITY: Record<PairMarker, number> = { slash: 0, suffix: 0, labelled: 0, tagged: 1, bare: 2, line: 3 };
+
+/** The message's pair as BASE/QUOTE (USDT when no quote is given), or null when there is none. */
+export function pickSymbol(tokens: readonly Token[]): string | null {
+  let best: PairToken | null = null;
+  let bestRank = Number.POSITIVE_INFINITY;
+  for (const token of tokens) {
+    if (token.kind !== 'pair') continue;
+    // A tag with its quote (#LINKUSDT) is as explicit as LINK/USDT.
+    const rank = token.marker === 'tagged' && token.quote !== null ? 0 : PRIORITY[token.marker];
+    if (rank < bestRank) {
+      best = token;
+      bestRank = rank;
+    }
+  }
+  return best === null ? null : `${best.base}/${best.quote ?? 'USDT'}`;
+}
