@@ -4,6 +4,7 @@
  * bankroll that maximises long-run growth when losses and wins look like the past ones.
  * Break-even trades count as trades but not as wins, which only makes the fraction more careful.
  */
+import { roundToStep } from './precision';
 
 export interface TradeStats {
   readonly trades: number;
@@ -78,7 +79,9 @@ export function kellyShare(pnls: readonly number[], params: KellyParams): KellyS
   const n = Math.max(1, Math.floor(params.lookbackTrades));
   if (pnls.length < n) return { kind: 'too-few-trades', trades: pnls.length };
   const stats = tradeStats(pnls.slice(-n));
-  const share = Math.min(stats.kellyFraction * params.fraction, params.cap);
+  // Basis-point resolution: the estimate is far noisier, and float noise (0.19999999999999998)
+  // should not cost a quantity step.
+  const share = Math.min(roundToStep(stats.kellyFraction * params.fraction, 0.0001), params.cap);
   if (!(share > 0)) return { kind: 'no-edge', stats };
   return { kind: 'kelly', share, stats };
 }
