@@ -53,6 +53,8 @@ type Mode = 'entry' | 'implicit' | 'takeProfit' | 'stop' | 'leverage';
 
 interface Collected extends PriceSection {
   leverage: number[];
+  /** "20x" met inside a price list ("TP 65000 66000 20x"). */
+  bareLeverage: number[];
   /** Index of the first token not taken. */
   end: number;
 }
@@ -95,7 +97,14 @@ function isNumbersLine(tokens: readonly Token[], index: number): boolean {
 
 /** Takes the numbers after a label (or after a side word or pair, mode `implicit`). */
 function collect(tokens: readonly Token[], start: number, mode: Mode): Collected {
-  const out: Collected = { numbers: [], market: false, sawPercent: false, leverage: [], end: tokens.length };
+  const out: Collected = {
+    numbers: [],
+    market: false,
+    sawPercent: false,
+    leverage: [],
+    bareLeverage: [],
+    end: tokens.length,
+  };
   const takesMarket = mode === 'entry' || mode === 'implicit';
   let adjacent = true; // nothing at all between the label and this token
   let afterLabel = true; // only separators since the label or the line start
@@ -139,8 +148,7 @@ function collect(tokens: readonly Token[], start: number, mode: Mode): Collected
         }
         break;
       case 'lev':
-        // Outside leverage sections "20x" is picked up as bare leverage by the caller.
-        if (mode === 'leverage') out.leverage.push(token.value);
+        (mode === 'leverage' ? out.leverage : out.bareLeverage).push(token.value);
         break;
       case 'pct':
         out.sawPercent = true;
@@ -311,6 +319,7 @@ class SectionReader {
     else if (mode === 'stop') this.sections.stops.push(section);
     else if (mode === 'takeProfit') this.sections.takeProfits.push(section);
     else this.sections.leverage.push(...collected.leverage);
+    this.sections.bareLeverage.push(...collected.bareLeverage);
     return Math.max(collected.end, start);
   }
 }

@@ -2,7 +2,7 @@
  * Finding the traded pair: explicit forms (BTC/USDT, BTCUSDT, #BTC, $BTC, "Pair: BTC") first,
  * then a bare coin name next to a side word ("long btc", "BTC LONG"), then a lone upper-case line.
  */
-import type { PairMarker, PairToken, Token } from './tokenise';
+import type { PairMarker, PairToken, Token, WordToken } from './tokenise';
 import { isNotCoin, isSideWord, matchLabel, QUOTES } from './vocabulary';
 
 const COIN = /^[A-Za-z][A-Za-z0-9]{1,19}$/;
@@ -79,15 +79,19 @@ export function markBareSymbols(input: readonly Token[]): Token[] {
   return tokens;
 }
 
-/** "SOL" alone on a line (often bold in Discord) names the coin. */
+/** "SOL" alone on a line (often bold in Discord), or opening the message ("BTC at market"), names the coin. */
 function markLoneLines(tokens: Token[]): void {
+  const isUpperCoin = (token: Token | undefined): token is WordToken =>
+    token?.kind === 'word' && token.raw === token.raw.toUpperCase() && mayBeCoin(token.raw);
+  const firstIndex = tokens.findIndex((t) => t.kind !== 'sep' && t.kind !== 'nl');
+  if (isUpperCoin(tokens[firstIndex])) tokens[firstIndex] = pairFromParts(tokens[firstIndex].raw, null, 'line');
   let start = 0;
   for (let i = 0; i <= tokens.length; i++) {
     const token = tokens[i];
     if (token !== undefined && token.kind !== 'nl') continue;
     const meaningful = tokens.slice(start, i).filter((t) => t.kind !== 'sep');
     const only = meaningful[0];
-    if (meaningful.length === 1 && only?.kind === 'word' && only.raw === only.raw.toUpperCase() && mayBeCoin(only.raw)) {
+    if (meaningful.length === 1 && isUpperCoin(only)) {
       tokens[tokens.indexOf(only, start)] = pairFromParts(only.raw, null, 'line');
     }
     start = i + 1;
