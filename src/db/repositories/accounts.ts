@@ -107,6 +107,14 @@ export function accountsRepository(db: Database) {
       return row?.count ?? 0;
     },
 
+    /** Internal (engine): enabled accounts of a guild, paused ones included (they skip with a reason). */
+    listEnabledInGuild(guildId: string): Promise<AccountRow[]> {
+      return db
+        .select()
+        .from(exchangeAccounts)
+        .where(and(eq(exchangeAccounts.guildId, guildId), eq(exchangeAccounts.enabled, true)));
+    },
+
     /** Internal (engine): accounts of a guild that take new entries right now. */
     listTradingInGuild(guildId: string, now: Date): Promise<AccountRow[]> {
       return db

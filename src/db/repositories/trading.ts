@@ -1,0 +1,269 @@
+import { and, asc, eq, inArray, like, lt, notInArray, or, sql } from 'drizzle-orm';
+import type { Database } from '../client';
+import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
+import { enqueueFeed, type NewOutboxRow } from './outbox';
+
+export type ExecutionRow = typeof executions.$inferSelect;
+export type NewExecution = typeof executions.$inferInsert;
+export type OrderRow = typeof orders.$inferSelect;
+export type NewOrder = typeof orders.$inferInsert;
+export type PositionRow = typeof positions.$inferSelect;
+export type NewPosition = typeof positions.$inferInsert;
+
+/** Execution states after which nothing more will happen for that (signal, account). */
+export const DEFINITE_EXECUTION_STATES = ['placed', 'skipped', 'failed', 'not-placed', 'dry-run', 'cancelled'] as const;
+/** Order states whose outcome is not known yet: reconciled before anything new is sent. */
+export const IN_FLIGHT_ORDER_STATES = ['intent', 'unknown'] as const;
+
+export interface ExecutionOutcome {
+  status: (typeof DEFINITE_EXECUTION_STATES)[number];
+  reason: string | null;
+  feed: NewOutboxRow[];
+  /** Counted in the day's trades when an entry was placed. */
+  countsAsTrade: boolean;
+  day: string;
+}
+
+/** What the summary needs: one line per execution of the signal. */
+export interface SummaryRow {
+  status: ExecutionRow['status'];
+  reason: string | null;
+  accountName: string;
+  ownerId: string;
+  notional: number | null;
+  shareAmounts: boolean;
+  filled: boolean;
+}
+
+export function tradingRepository(db: Database) {
+  return {
+    /** Idempotent: a (signal, account) pair gets exactly one execution row, whoever fans out. */
+    async createExecutions(rows: NewExecution[]): Promise<void> {
+      for (let i = 0; i < rows.length; i += 500) {
+        await db
+          .insert(executions)
+          .values(rows.slice(i, i + 500))
+          .onConflictDoNothing();
+      }
+    },
+
+    /**
+     * Claims executions to work on. FOR UPDATE SKIP LOCKED: several processes on one PostgreSQL
+     * never take the same (signal, account). In-flight rows whose lease expired (their process
+     * died) are taken over; the order intents they left are reconciled before anything is sent.
+     */
+    async claimExecutions(instanceId: string, limit: number, leaseExpiredBefore: Date): Promise<ExecutionRow[]> {
+      return db.transaction(async (tx) => {
+        const candidates = await tx
+          .select({ id: executions.id })
+          .from(executions)
+          .where(
+            or(
+              eq(executions.status, 'pending'),
+              and(eq(executions.status, 'in-flight'), lt(executions.updatedAt, leaseExpiredBefore)),
+            ),
+          )
+          .orderBy(asc(executions.createdAt))
+          .limit(limit)
+          .for('update', { skipLocked: true });
+        if (candidates.length === 0) return [];
+        return tx
+          .update(executions)
+          .set({ status: 'in-flight', claimedBy: instanceId, updatedAt: sql`now()` })
+          .where(
+            inArray(
+              executions.id,
+              candidates.map((row) => row.id),
+            ),
+          )
+          .returning();
+      });
+    },
+
+    /** This instance's in-flight executions left by a previous run (reconciled at start). */
+    listInFlightOf(instanceId: string): Promise<ExecutionRow[]> {
+      return db
+        .select()
+        .from(executions)
+        .where(and(eq(executions.status, 'in-flight'), eq(executions.claimedBy, instanceId)));
+    },
+
+    async touchExecution(id: string, patch: Partial<NewExecution> = {}): Promise<void> {
+      await db
+        .update(executions)
+        .set({ ...patch, updatedAt: sql`now()` })
+        .where(eq(executions.id, id));
+    },
+
+    ordersOfExecution(executionId: string): Promise<OrderRow[]> {
+      return db.select().from(orders).where(eq(orders.executionId, executionId)).orderBy(asc(orders.createdAt));
+    },
+
+    /** Persists intents BEFORE they are sent (protocol rule 2); unique on (signal, account, leg). */
+    async insertOrders(rows: NewOrder[]): Promise<void> {
+      if (rows.length > 0) await db.insert(orders).values(rows).onConflictDoNothing();
+    },
+
+    async updateOrder(id: string, patch: Partial<NewOrder>): Promise<void> {
+      await db
+        .update(orders)
+        .set({ ...patch, updatedAt: sql`now()` })
+        .where(eq(orders.id, id));
+    },
+
+    /** Every order whose outcome is not known yet, oldest first. */
+    listInFlightOrders(): Promise<OrderRow[]> {
+      return db
+        .select()
+        .from(orders)
+        .where(inArray(orders.status, [...IN_FLIGHT_ORDER_STATES]))
+        .orderBy(asc(orders.createdAt));
+    },
+
+    insertFeed: (rows: NewOutboxRow[]) => enqueueFeed(db, rows),
+
+    async insertPosition(row: NewPosition): Promise<void> {
+      await db.insert(positions).values(row).onConflictDoNothing();
+    },
+
+    /**
+     * Records an execution's outcome and its feed rows in one transaction. The signal row is locked
+     * first, so when the last outcome lands exactly one transaction sees "none left" and writes the
+     * summary (built by `summarize`) and marks the signal done.
+     */
+    async finalizeExecution(
+      execution: Pick<ExecutionRow, 'id' | 'signalId' | 'accountId'>,
+      outcome: ExecutionOutcome,
+      summarize: (rows: SummaryRow[]) => NewOutboxRow | null,
+      now: Date,
+    ): Promise<{ signalDone: boolean }> {
+      return db.transaction(async (tx) => {
+        await tx.select({ id: signals.id }).from(signals).where(eq(signals.id, execution.signalId)).for('update');
+        await tx
+          .update(executions)
+          .set({ status: outcome.status, reason: outcome.reason, updatedAt: sql`now()` })
+          .where(eq(executions.id, execution.id));
+        if (outcome.feed.length > 0) await tx.insert(feedOutbox).values(outcome.feed);
+        if (outcome.countsAsTrade) {
+          await tx
+            .insert(dailyStats)
+            .values({ accountId: execution.accountId, day: outcome.day, trades: 1 })
+            .onConflictDoUpdate({
+              target: [dailyStats.accountId, dailyStats.day],
+              set: { trades: sql`${dailyStats.trades} + 1` },
+            });
+        }
+        return { signalDone: await completeSignalIfDone(tx as unknown as Database, execution.signalId, summarize, now) };
+      });
+    },
+
+    /** Marks the signal done and writes its summary when no execution is left open (one transaction). */
+    completeIfDone(signalId: string, summarize: (rows: SummaryRow[]) => NewOutboxRow | null, now: Date): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        await tx.select({ id: signals.id }).from(signals).where(eq(signals.id, signalId)).for('update');
+        return completeSignalIfDone(tx as unknown as Database, signalId, summarize, now);
+      });
+    },
+
+    summaryRows: (signalId: string) => summaryRows(db, signalId),
+
+    async hasSummary(signalId: string): Promise<boolean> {
+      const [row] = await db
+        .select({ id: feedOutbox.id })
+        .from(feedOutbox)
+        .where(and(eq(feedOutbox.signalId, signalId), eq(feedOutbox.kind, 'summary')))
+        .limit(1);
+      return row !== undefined;
+    },
+
+    async dayFigures(accountId: string, day: string): Promise<{ trades: number; realizedPnl: number; startEquity: number | null }> {
+      const [row] = await db
+        .select()
+        .from(dailyStats)
+        .where(and(eq(dailyStats.accountId, accountId), eq(dailyStats.day, day)));
+      return { trades: row?.trades ?? 0, realizedPnl: row?.realizedPnl ?? 0, startEquity: row?.startEquity ?? null };
+    },
+
+    /** Records the equity an account starts the UTC day with (first sync of the day wins). */
+    async recordStartEquity(accountId: string, day: string, equity: number): Promise<void> {
+      await db
+        .insert(dailyStats)
+        .values({ accountId, day, startEquity: equity })
+        .onConflictDoUpdate({
+          target: [dailyStats.accountId, dailyStats.day],
+          set: { startEquity: sql`coalesce(${dailyStats.startEquity}, ${equity})` },
+        });
+    },
+
+    /** Realised PnL of the account's last closed positions, oldest first (Kelly sizing input). */
+    async closedTradePnls(accountId: string, limit: number): Promise<number[]> {
+      const rows = await db
+        .select({ pnl: positions.realizedPnl })
+        .from(positions)
+        .where(and(eq(positions.accountId, accountId), eq(positions.status, 'closed')))
+        .orderBy(sql`${positions.closedAt} desc`)
+        .limit(limit);
+      return rows.map((row) => row.pnl).reverse();
+    },
+
+    /** Open exposure (notional at entry) of a member in one base asset across all their accounts. */
+    async memberExposure(ownerId: string, base: string): Promise<number> {
+      const [row] = await db
+        .select({
+          exposure: sql<number>`coalesce(sum(${positions.quantity} * coalesce(${positions.averageEntryPrice}, 0)), 0)::float8`,
+        })
+        .from(positions)
+        .where(
+          and(eq(positions.ownerId, ownerId), like(positions.symbol, `${base}/%`), eq(positions.status, 'open')),
+        );
+      return row?.exposure ?? 0;
+    },
+
+    executionsOfSignal(signalId: string): Promise<ExecutionRow[]> {
+      return db.select().from(executions).where(eq(executions.signalId, signalId));
+    },
+  };
+}
+
+/** Call with the signal row locked: exactly one caller sees "none left" and writes the summary. */
+async function completeSignalIfDone(
+  tx: Database,
+  signalId: string,
+  summarize: (rows: SummaryRow[]) => NewOutboxRow | null,
+  now: Date,
+): Promise<boolean> {
+  const [open] = await tx
+    .select({ count: sql<number>`count(*)::int` })
+    .from(executions)
+    .where(and(eq(executions.signalId, signalId), notInArray(executions.status, [...DEFINITE_EXECUTION_STATES])));
+  if ((open?.count ?? 0) > 0) return false;
+  const done = await tx
+    .update(signals)
+    .set({ status: 'done', completedAt: now })
+    .where(and(eq(signals.id, signalId), eq(signals.status, 'executing')))
+    .returning({ id: signals.id });
+  if (done.length === 0) return false;
+  const summary = summarize(await summaryRows(tx, signalId));
+  if (summary) await tx.insert(feedOutbox).values(summary);
+  return true;
+}
+
+async function summaryRows(db: Database, signalId: string): Promise<SummaryRow[]> {
+  const rows = await db
+    .select({
+      status: executions.status,
+      reason: executions.reason,
+      accountName: exchangeAccounts.name,
+      ownerId: executions.ownerId,
+      notional: executions.notional,
+      shareAmounts: exchangeAccounts.shareAmounts,
+      filled: sql<boolean>`exists (select 1 from ${orders} where ${orders.executionId} = ${executions.id} and ${orders.leg} like 'e%' and ${orders.filledQuantity} > 0)`,
+    })
+    .from(executions)
+    .innerJoin(exchangeAccounts, eq(exchangeAccounts.id, executions.accountId))
+    .where(eq(executions.signalId, signalId))
+    .orderBy(asc(exchangeAccounts.name));
+  return rows;
+}
+
+export type TradingRepository = ReturnType<typeof tradingRepository>;

@@ -1,0 +1,349 @@
+import { randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
+import type { Database } from '../db/client';
+import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
+import { guildsRepository } from '../db/repositories/guilds';
+import type { NewOutboxRow } from '../db/repositories/outbox';
+import { signalsRepository, type SignalRow } from '../db/repositories/signals';
+import { tradingRepository, type ExecutionRow, type NewExecution, type SummaryRow } from '../db/repositories/trading';
+import { usersRepository } from '../db/repositories/users';
+import { utcDayKey } from '../domain/risk';
+import { validateSignal } from '../domain/signalValidation';
+import { isExchangeError } from '../exchange/errors';
+import type { ExchangeGateway } from '../exchange/gateway';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import type { Clock } from './clock';
+import { executeAccount, signalOf, type AccountExecutionContext } from './executeAccount';
+import type { NoticeEvent } from './feedEvents';
+import { buildSummary } from './summary';
+
+export interface GatewayProvider {
+  forAccount(account: AccountRow): ExchangeGateway;
+  invalidate(accountId: string): void;
+}
+
+export interface EngineSettings {
+  /** Stable per process; executions it claimed and left in flight are resumed at its next start. */
+  instanceId: string;
+  concurrency: number;
+  maxSignalLagMs: number;
+  balanceMaxAgeMs: number;
+  /** Unknown orders are looked up for this long before the protocol may conclude (≥ 60 s). */
+  lookupWindowMs: number;
+  /** An in-flight execution not touched for this long belongs to a dead process and is taken over. */
+  leaseMs: number;
+  summaryTimeoutMs: number;
+  kelly: { lookbackTrades: number; fraction: number; cap: number };
+}
+
+export const defaultEngineSettings = (instanceId: string): EngineSettings => ({
+  instanceId,
+  concurrency: 64,
+  maxSignalLagMs: 120_000,
+  balanceMaxAgeMs: 300_000,
+  lookupWindowMs: 60_000,
+  leaseMs: 300_000,
+  summaryTimeoutMs: 60_000,
+  kelly: { lookbackTrades: 20, fraction: 0.5, cap: 0.25 },
+});
+
+export interface CycleReport {
+  signals: number;
+  executions: number;
+  durationMs: number;
+}
+
+/**
+ * The trading engine: claims pending signals, fans each out to every enabled account of its server,
+ * and runs every (signal, account) through executeAccount with bounded concurrency, each account
+ * isolated from the others' failures.
+ */
+export class TradingEngine {
+  private readonly accounts;
+  private readonly signals;
+  private readonly trading;
+  private readonly guilds;
+  private readonly users;
+  private running: Promise<CycleReport> | null = null;
+  private started = false;
+  lastSuccessfulCycleAt: number | null = null;
+
+  constructor(
+    db: Database,
+    private readonly gateways: GatewayProvider,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly settings: EngineSettings,
+    private readonly metrics?: Metrics,
+  ) {
+    this.accounts = accountsRepository(db);
+    this.signals = signalsRepository(db);
+    this.trading = tradingRepository(db);
+    this.guilds = guildsRepository(db);
+    this.users = usersRepository(db);
+  }
+
+  /** Rule 6: every in-flight intent of this instance is reconciled before new signals are accepted. */
+  async start(): Promise<void> {
+    const inFlight = await this.trading.listInFlightOf(this.settings.instanceId);
+    if (inFlight.length > 0) {
+      this.log.info({ executions: inFlight.length }, 'reconciling in-flight executions from the last run');
+      await this.runExecutions(inFlight);
+    }
+    this.started = true;
+  }
+
+  /** One cycle; a call while one runs joins it instead of overlapping. */
+  runCycle(): Promise<CycleReport> {
+    if (!this.started) return Promise.reject(new Error('engine not started: call start() first'));
+    this.running ??= this.cycle().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async cycle(): Promise<CycleReport> {
+    const startedAt = this.clock.now();
+    try {
+      const claimed = await this.signals.claimPending(this.settings.instanceId, 50, new Date(startedAt));
+      for (const signal of claimed) await this.fanOut(signal);
+      let executions = 0;
+      for (;;) {
+        const batch = await this.trading.claimExecutions(
+          this.settings.instanceId,
+          Math.max(this.settings.concurrency * 4, 200),
+          new Date(this.clock.now() - this.settings.leaseMs),
+        );
+        if (batch.length === 0) break;
+        executions += batch.length;
+        await this.runExecutions(batch);
+      }
+      await this.postOverdueSummaries();
+      this.lastSuccessfulCycleAt = this.clock.now();
+      this.metrics?.cycles.inc({ result: 'ok' });
+      return { signals: claimed.length, executions, durationMs: this.clock.now() - startedAt };
+    } catch (error) {
+      this.metrics?.cycles.inc({ result: 'error' });
+      throw error;
+    }
+  }
+
+  /** Creates one execution per enabled account of the signal's server (copy: its followers). */
+  private async fanOut(signal: SignalRow): Promise<void> {
+    const now = this.clock.now();
+    const validation = validateSignal(signalOf(signal));
+    const guild = await this.guilds.get(signal.guildId);
+    const candidates = await this.accounts.listEnabledInGuild(signal.guildId);
+    const targets = selectTargets(signal, candidates);
+    const rows: NewExecution[] = targets.map((account) => {
+      const skipReason = !validation.ok
+        ? validation.reason
+        : guild?.paused
+          ? 'server-paused'
+          : account.pausedUntil && account.pausedUntil.getTime() > now
+            ? 'paused-daily-loss'
+            : null;
+      return {
+        id: randomUUID(),
+        signalId: signal.id,
+        accountId: account.id,
+        ownerId: account.ownerId,
+        status: skipReason ? 'skipped' : 'pending',
+        reason: skipReason,
+      };
+    });
+    await this.trading.createExecutions(rows);
+    const skipped = rows.filter((row) => row.status === 'skipped');
+    if (skipped.length > 0) {
+      const byId = new Map(targets.map((account) => [account.id, account]));
+      await this.trading.insertFeed(
+        skipped.map((row) => {
+          const account = byId.get(row.accountId)!;
+          return {
+            guildId: signal.guildId,
+            kind: 'order' as const,
+            signalId: signal.id,
+            accountId: account.id,
+            payload: {
+              type: 'order',
+              signalId: signal.id,
+              accountId: account.id,
+              accountName: account.name,
+              ownerId: account.ownerId,
+              exchangeId: account.exchangeId,
+              symbol: signal.symbol,
+              side: signal.side,
+              outcome: 'skipped',
+              reason: row.reason,
+              entryType: signal.entryType,
+              price: null,
+              leverage: null,
+              leverageCapped: false,
+              stopLoss: signal.stopLoss,
+              takeProfits: signal.takeProfits,
+              quantity: null,
+              notional: null,
+            },
+          };
+        }),
+      );
+    }
+    this.log.info({ signalId: signal.id, accounts: rows.length, skipped: skipped.length }, 'signal fanned out');
+    await this.trading.completeIfDone(signal.id, this.summarizer(signal, true), new Date(now));
+  }
+
+  private async runExecutions(executions: ExecutionRow[]): Promise<void> {
+    const signalCache = new Map<string, Promise<SignalRow | null>>();
+    const signalOfExecution = (id: string) => {
+      let cached = signalCache.get(id);
+      if (!cached) {
+        cached = this.signals.byId(id);
+        signalCache.set(id, cached);
+      }
+      return cached;
+    };
+    await this.syncBalances(executions);
+    const context = this.executionContext(signalOfExecution);
+    const limit = pLimit(this.settings.concurrency);
+    const claimedAt = this.clock.now();
+    await Promise.all(
+      executions.map((execution) =>
+        limit(async () => {
+          const signal = await signalOfExecution(execution.signalId);
+          if (!signal) return;
+          try {
+            await executeAccount(context, execution, signal);
+          } catch (error) {
+            // One account's failure never touches another's; the lease brings it back later.
+            this.log.error({ err: error, executionId: execution.id }, 'execution failed unexpectedly');
+          }
+        }),
+      ),
+    );
+    this.metrics?.fanOutSeconds.observe((this.clock.now() - claimedAt) / 1000);
+  }
+
+  private executionContext(signalOf: (id: string) => Promise<SignalRow | null>): AccountExecutionContext {
+    const quotes = new Map<string, Promise<number | undefined>>();
+    return {
+      accounts: this.accounts,
+      users: this.users,
+      trading: this.trading,
+      gatewayFor: (account) => this.gateways.forAccount(account),
+      quote: (gateway, account, symbol) => {
+        // One quote per (exchange, mode, symbol) per batch, shared by every account that needs it.
+        const key = `${account.exchangeId}:${account.mode === 'paper' ? 'live' : account.mode}:${symbol}`;
+        let cached = quotes.get(key);
+        if (!cached) {
+          cached = gateway.quote(symbol).then(
+            (quote) => quote.last,
+            (error: unknown) => {
+              quotes.delete(key);
+              this.log.warn({ err: error, symbol }, 'quote unavailable');
+              return undefined;
+            },
+          );
+          quotes.set(key, cached);
+        }
+        return cached;
+      },
+      clock: this.clock,
+      log: this.log,
+      settings: this.settings,
+      finalize: async (execution, outcome) => {
+        this.metrics?.orders.inc({ outcome: outcome.status, reason: outcome.reason ?? 'none' });
+        const signal = await signalOf(execution.signalId);
+        await this.trading.finalizeExecution(
+          execution,
+          outcome,
+          signal ? this.summarizer(signal, true) : () => null,
+          new Date(this.clock.now()),
+        );
+      },
+      onAuthFailure: (account) => this.disableForAuth(account),
+    };
+  }
+
+  private summarizer(signal: SignalRow, final: boolean) {
+    return (rows: SummaryRow[]): NewOutboxRow | null => ({
+      guildId: signal.guildId,
+      kind: 'summary',
+      signalId: signal.id,
+      accountId: null,
+      payload: buildSummary(signal, rows, final),
+    });
+  }
+
+  /**
+   * Balances for sizing come from here: one call per account per cycle at most, only for accounts
+   * whose last balance is older than half the allowed age.
+   */
+  private async syncBalances(executions: ExecutionRow[]): Promise<void> {
+    const now = this.clock.now();
+    const ids = [...new Set(executions.map((execution) => execution.accountId))];
+    const limit = pLimit(this.settings.concurrency);
+    await Promise.all(
+      ids.map((id) =>
+        limit(async () => {
+          const account = await this.accounts.byId(id);
+          if (!account) return;
+          const age = account.balanceAt ? now - account.balanceAt.getTime() : Infinity;
+          if (age < this.settings.balanceMaxAgeMs / 2) return;
+          try {
+            const balance = await this.gateways.forAccount(account).balance();
+            await this.accounts.recordBalance(id, balance.free, balance.equity, new Date(balance.asOf));
+            await this.trading.recordStartEquity(id, utcDayKey(now), balance.equity);
+          } catch (error) {
+            if (isExchangeError(error, 'auth-failed')) await this.disableForAuth(account);
+            this.metrics?.exchangeErrors.inc({
+              exchange: account.exchangeId,
+              kind: isExchangeError(error) ? error.kind : 'unexpected',
+            });
+            this.log.warn({ err: error, accountId: id }, 'balance sync failed');
+          }
+        }),
+      ),
+    );
+  }
+
+  /** Summaries still waiting after the timeout are posted with the pending count, then edited. */
+  private async postOverdueSummaries(): Promise<void> {
+    const now = this.clock.now();
+    for (const signal of await this.signals.listExecuting()) {
+      const claimedAt = signal.claimedAt?.getTime() ?? signal.createdAt.getTime();
+      if (now - claimedAt < this.settings.summaryTimeoutMs) continue;
+      if (await this.trading.hasSummary(signal.id)) continue;
+      const rows = await this.trading.summaryRows(signal.id);
+      await this.trading.insertFeed([this.summarizer(signal, false)(rows)!]);
+    }
+  }
+
+  private async disableForAuth(account: AccountRow): Promise<void> {
+    if (!account.enabled && account.disabledReason === 'key-revoked') return;
+    await this.accounts.disable(account.id, 'key-revoked');
+    this.gateways.invalidate(account.id);
+    const notice: NoticeEvent = {
+      type: 'notice',
+      kind: 'account-disabled',
+      accountName: account.name,
+      reason: 'key-revoked',
+      detail: null,
+    };
+    await this.trading.insertFeed([
+      { guildId: account.guildId, kind: 'dm', signalId: null, accountId: account.id, recipientId: account.ownerId, payload: notice },
+    ]);
+    this.log.warn({ accountId: account.id }, 'account disabled: its key was refused');
+  }
+}
+
+/** Which enabled accounts a signal goes to: copy signals name their followers, strategy needs opt-in. */
+export function selectTargets(signal: SignalRow, accounts: AccountRow[]): AccountRow[] {
+  if (signal.source === 'strategy') return accounts.filter((account) => account.strategyOptIn);
+  if (signal.source === 'copy') {
+    const copy = signal.copy as { followers?: { accountId: string }[] } | null;
+    const wanted = new Set((copy?.followers ?? []).map((follower) => follower.accountId));
+    return accounts.filter((account) => wanted.has(account.id));
+  }
+  return accounts;
+}

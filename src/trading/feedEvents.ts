@@ -1,0 +1,93 @@
+import type { ReasonCode } from '../domain/reasons';
+
+/**
+ * What the engine tells the channel feed, stored as outbox payloads and rendered into embeds by
+ * pure renderers at post time. Amounts are present only when the owner opted in to sharing them;
+ * balances never are.
+ */
+
+export type OrderOutcome = 'filled' | 'placed' | 'skipped' | 'failed' | 'not-placed' | 'dry-run' | 'cancelled';
+
+export interface OrderFeedEvent {
+  type: 'order';
+  signalId: string;
+  accountId: string;
+  accountName: string;
+  ownerId: string;
+  exchangeId: string;
+  symbol: string;
+  side: 'long' | 'short';
+  outcome: OrderOutcome;
+  reason: ReasonCode | null;
+  entryType: 'market' | 'limit';
+  /** Fill price, or the limit price(s) for resting entries. */
+  price: number | null;
+  leverage: number | null;
+  leverageCapped: boolean;
+  stopLoss: number | null;
+  takeProfits: number[];
+  /** Only when the owner shares amounts. */
+  quantity: number | null;
+  notional: number | null;
+}
+
+export interface SummaryAccountLine {
+  accountName: string;
+  ownerId: string;
+  reason: ReasonCode | null;
+}
+
+export interface SummaryFeedEvent {
+  type: 'summary';
+  signalId: string;
+  symbol: string;
+  side: 'long' | 'short';
+  source: string;
+  total: number;
+  filled: number;
+  placed: number;
+  pending: number;
+  skipped: SummaryAccountLine[];
+  failed: SummaryAccountLine[];
+  /** Sum over accounts that share amounts. */
+  sharedNotional: number;
+  /** True when this summary replaces one posted before every outcome was known. */
+  final: boolean;
+}
+
+export type PositionEventKind =
+  | 'take-profit-hit'
+  | 'stop-moved-to-break-even'
+  | 'position-closed'
+  | 'closed-externally'
+  | 'stop-failed'
+  | 'account-paused'
+  | 'account-disabled';
+
+export interface PositionFeedEvent {
+  type: 'position';
+  kind: PositionEventKind;
+  accountId: string;
+  accountName: string;
+  ownerId: string;
+  symbol: string;
+  side: 'long' | 'short';
+  /** Take-profit number (1-based) for take-profit-hit. */
+  target: number | null;
+  /** Return on margin in percent, for closes. */
+  returnPct: number | null;
+  /** Realised PnL in the settle currency: only when the owner shares amounts. */
+  pnl: number | null;
+  reason: ReasonCode | null;
+}
+
+/** A direct message to an account's owner (paused, disabled, key revoked, external close). */
+export interface NoticeEvent {
+  type: 'notice';
+  kind: 'account-paused' | 'account-disabled' | 'closed-externally' | 'stop-failed';
+  accountName: string;
+  reason: ReasonCode | null;
+  detail: string | null;
+}
+
+export type FeedEvent = OrderFeedEvent | SummaryFeedEvent | PositionFeedEvent | NoticeEvent;

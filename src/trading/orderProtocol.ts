@@ -1,0 +1,162 @@
+import type { FailureReason } from '../domain/reasons';
+import { isExchangeError, type ExchangeErrorKind } from '../exchange/errors';
+import type { ExchangeGateway, OrderIntent, OrderState } from '../exchange/gateway';
+import type { OrderRow, TradingRepository } from '../db/repositories/trading';
+import type { Logger } from '../logger';
+import type { Clock } from './clock';
+
+/**
+ * The order-safety protocol of DESIGN.md for one leg: persist → send → classify → reconcile.
+ * Exactly one order per (signal, account, leg) can exist because the client order id is
+ * deterministic and an order is resent only when the exchange's clock proves the first request
+ * can no longer be accepted.
+ */
+
+export type Placement =
+  | { kind: 'placed'; state: OrderState }
+  | { kind: 'rejected'; reason: FailureReason; errorKind: ExchangeErrorKind | 'unexpected' }
+  | { kind: 'not-placed'; reason: FailureReason }
+  /** Could not be decided now (the exchange did not answer); stays `unknown` for the next cycle. */
+  | { kind: 'unknown' };
+
+export interface ProtocolContext {
+  gateway: ExchangeGateway;
+  repo: Pick<TradingRepository, 'updateOrder'>;
+  clock: Clock;
+  log: Logger;
+  /** How long to keep looking an unknown order up (Binance may say "does not exist" for tens of seconds). */
+  lookupWindowMs: number;
+  /** Whether the signal is still young enough for a resend. */
+  withinLag: () => boolean;
+}
+
+const FIRST_LOOKUP_DELAY_MS = 500;
+const MAX_LOOKUP_DELAY_MS = 8_000;
+/** Our clock and the exchange's may differ a little; never conclude "not placed" on a margin thinner than this. */
+const CLOCK_SAFETY_MS = 1_000;
+
+const REJECTION_REASON: Partial<Record<ExchangeErrorKind, FailureReason>> = {
+  'insufficient-funds': 'insufficient-funds',
+  'invalid-order': 'invalid-order',
+  'auth-failed': 'key-revoked',
+  'not-supported': 'not-supported',
+  'rate-limited': 'rate-limited',
+  retryable: 'exchange-error',
+};
+
+export const intentOf = (order: OrderRow): OrderIntent => ({
+  clientOrderId: order.clientOrderId,
+  symbol: order.symbol,
+  side: order.side,
+  type: order.type,
+  quantity: order.quantity,
+  reduceOnly: order.reduceOnly,
+  ...(order.price === null ? {} : { price: order.price }),
+  ...(order.triggerPrice === null ? {} : { triggerPrice: order.triggerPrice }),
+});
+
+export const orderStatePatch = (state: OrderState) => ({
+  status: state.status,
+  exchangeOrderId: state.exchangeOrderId,
+  filledQuantity: state.filledQuantity,
+  averagePrice: state.averagePrice,
+  fee: state.fee,
+  feeCurrency: state.feeCurrency,
+  reason: null,
+});
+
+/**
+ * Sends an intent whose row already says it is being sent (attempts ≥ 1, sentAt set), then
+ * classifies the answer. `positionSide` is added for hedge-mode accounts.
+ */
+export async function sendOrder(
+  ctx: ProtocolContext,
+  order: OrderRow,
+  extra: Pick<OrderIntent, 'positionSide'> = {},
+): Promise<Placement> {
+  let current = order;
+  let retriedAtOnce = false;
+  let rateLimitWaits = 0;
+  for (;;) {
+    try {
+      const state = await ctx.gateway.placeOrder({ ...intentOf(current), ...extra });
+      await ctx.repo.updateOrder(current.id, orderStatePatch(state));
+      return { kind: 'placed', state };
+    } catch (error) {
+      const kind: ExchangeErrorKind = isExchangeError(error) ? error.kind : 'unknown-outcome';
+      if (!isExchangeError(error)) ctx.log.warn({ err: error, leg: current.leg }, 'unexpected error placing an order');
+      if (kind === 'retryable' && !retriedAtOnce) {
+        // -1021: rejected before matching; the same client order id may go again at once.
+        retriedAtOnce = true;
+        current = await markSent(ctx, current);
+        continue;
+      }
+      if (kind === 'rate-limited' && isExchangeError(error) && rateLimitWaits < 2 && ctx.withinLag()) {
+        rateLimitWaits += 1;
+        await ctx.clock.sleep(error.retryAfterMs ?? 1_000);
+        current = await markSent(ctx, current);
+        continue;
+      }
+      if (kind === 'unknown-outcome' || kind === 'duplicate-client-id') {
+        if (kind === 'unknown-outcome') await ctx.repo.updateOrder(current.id, { status: 'unknown' });
+        return reconcileOrder(ctx, current, extra);
+      }
+      const reason = REJECTION_REASON[kind] ?? 'exchange-error';
+      await ctx.repo.updateOrder(current.id, { status: 'rejected', reason });
+      return { kind: 'rejected', reason, errorKind: kind };
+    }
+  }
+}
+
+/** Records a (re)send before it happens, so a crash mid-request leaves a row to reconcile. */
+async function markSent(ctx: ProtocolContext, order: OrderRow): Promise<OrderRow> {
+  const next = { ...order, attempts: order.attempts + 1, sentAt: ctx.clock.now(), status: 'intent' as const };
+  await ctx.repo.updateOrder(order.id, { attempts: next.attempts, sentAt: next.sentAt, status: 'intent' });
+  return next;
+}
+
+/**
+ * Rule 4: look the order up by client order id with backoff for the lookup window. Found → adopt.
+ * Still absent, and the exchange's clock is past the request's timestamp + recvWindow (so the
+ * request can no longer be accepted) → resend once if the signal is still young, else not placed.
+ */
+export async function reconcileOrder(
+  ctx: ProtocolContext,
+  order: OrderRow,
+  extra: Pick<OrderIntent, 'positionSide'> = {},
+): Promise<Placement> {
+  const sentAt = order.sentAt ?? ctx.clock.now();
+  const deadline = sentAt + ctx.lookupWindowMs;
+  let delay = FIRST_LOOKUP_DELAY_MS;
+  for (;;) {
+    try {
+      const found = await ctx.gateway.fetchOrder(order.symbol, order.clientOrderId);
+      if (found) {
+        await ctx.repo.updateOrder(order.id, orderStatePatch(found));
+        return { kind: 'placed', state: found };
+      }
+    } catch (error) {
+      ctx.log.debug({ err: error, leg: order.leg }, 'order lookup failed; will look again');
+    }
+    const now = ctx.clock.now();
+    if (now >= deadline) break;
+    await ctx.clock.sleep(Math.min(delay, deadline - now));
+    delay = Math.min(delay * 2, MAX_LOOKUP_DELAY_MS);
+  }
+
+  let exchangeNow: number;
+  try {
+    exchangeNow = await ctx.gateway.serverTime();
+  } catch {
+    return { kind: 'unknown' };
+  }
+  if (exchangeNow <= sentAt + ctx.gateway.recvWindowMs + CLOCK_SAFETY_MS) return { kind: 'unknown' };
+
+  if (order.attempts < 2 && ctx.withinLag()) {
+    ctx.log.info({ leg: order.leg, attempts: order.attempts }, 'order provably not placed; resending once');
+    const resent = await markSent(ctx, order);
+    return sendOrder(ctx, resent, extra);
+  }
+  await ctx.repo.updateOrder(order.id, { status: 'not-placed', reason: 'not-placed' });
+  return { kind: 'not-placed', reason: 'not-placed' };
+}

@@ -1,0 +1,32 @@
+import type { ReasonCode } from '../domain/reasons';
+import { isReasonCode } from '../domain/reasons';
+import type { SummaryRow } from '../db/repositories/trading';
+import type { SummaryFeedEvent } from './feedEvents';
+
+const asReason = (reason: string | null): ReasonCode | null => (reason && isReasonCode(reason) ? reason : null);
+
+/** Pure: one signal's executions → the summary the feed shows (filled x of y, who skipped and why). */
+export function buildSummary(
+  signal: { id: string; symbol: string; side: 'long' | 'short'; source: string },
+  rows: SummaryRow[],
+  final: boolean,
+): SummaryFeedEvent {
+  const line = (row: SummaryRow) => ({ accountName: row.accountName, ownerId: row.ownerId, reason: asReason(row.reason) });
+  return {
+    type: 'summary',
+    signalId: signal.id,
+    symbol: signal.symbol,
+    side: signal.side,
+    source: signal.source,
+    total: rows.length,
+    filled: rows.filter((row) => row.status === 'placed' && row.filled).length,
+    placed: rows.filter((row) => row.status === 'placed' || row.status === 'dry-run').length,
+    pending: rows.filter((row) => row.status === 'pending' || row.status === 'in-flight').length,
+    skipped: rows.filter((row) => row.status === 'skipped' || row.status === 'cancelled').map(line),
+    failed: rows.filter((row) => row.status === 'failed' || row.status === 'not-placed').map(line),
+    sharedNotional: rows
+      .filter((row) => row.status === 'placed' && row.shareAmounts && row.notional !== null)
+      .reduce((sum, row) => sum + (row.notional ?? 0), 0),
+    final,
+  };
+}
