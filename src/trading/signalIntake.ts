@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../db/client';
+import { accountsRepository } from '../db/repositories/accounts';
+import { guildsRepository } from '../db/repositories/guilds';
+import { signalsRepository, type SignalSource } from '../db/repositories/signals';
+import type { SignalRejectionReason, TradeSignal } from '../domain/signal';
+import { validateSignal } from '../domain/signalValidation';
+import type { Clock } from './clock';
+
+export type IntakeResult =
+  | {
+      kind: 'queued';
+      signalId: string;
+      /** False when the same message or interaction was already queued (nothing queued twice). */
+      fresh: boolean;
+      accounts: number;
+      members: number;
+      paused: boolean;
+      signal: TradeSignal;
+    }
+  | { kind: 'rejected'; reason: SignalRejectionReason };
+
+export interface SignalSubmission {
+  guildId: string;
+  source: SignalSource;
+  /** Idempotency key within the source (message id, interaction id, fill id, candle time). */
+  sourceRef: string;
+  authorId: string | null;
+  channelId: string | null;
+  signal: TradeSignal;
+  copy?: unknown;
+}
+
+/**
+ * Every signal source ends here: the one validation decides, the signal is queued once, and the
+ * engine is woken at once. The answer says what will happen ("executing on N accounts of M members").
+ */
+export function createSignalIntake(db: Database, clock: Clock, wakeEngine: () => void) {
+  const signals = signalsRepository(db);
+  const accounts = accountsRepository(db);
+  const guilds = guildsRepository(db);
+  return {
+    async submit(input: SignalSubmission): Promise<IntakeResult> {
+      const validation = validateSignal(input.signal);
+      if (!validation.ok) return { kind: 'rejected', reason: validation.reason };
+      const queued = await signals.enqueue({
+        id: randomUUID(),
+        guildId: input.guildId,
+        source: input.source,
+        sourceRef: input.sourceRef,
+        authorId: input.authorId,
+        channelId: input.channelId,
+        signal: validation.signal,
+        copy: input.copy,
+        createdAt: new Date(clock.now()),
+      });
+      if (queued.inserted) wakeEngine();
+      const [trading, guild] = await Promise.all([
+        accounts.listTradingInGuild(input.guildId, new Date(clock.now())),
+        guilds.get(input.guildId),
+      ]);
+      const targets =
+        input.source === 'strategy' ? trading.filter((account) => account.strategyOptIn) : trading;
+      return {
+        kind: 'queued',
+        signalId: queued.id,
+        fresh: queued.inserted,
+        accounts: targets.length,
+        members: new Set(targets.map((account) => account.ownerId)).size,
+        paused: guild?.paused ?? false,
+        signal: validation.signal,
+      };
+    },
+
+    /** Withdraws a pending signal of its author; the engine cancels its unfilled entries. */
+    cancel: (signalId: string, authorId: string) => signals.cancel(signalId, authorId, new Date(clock.now())),
+  };
+}
+
+export type SignalIntake = ReturnType<typeof createSignalIntake>;
