@@ -5,7 +5,9 @@ import type { AccountSettings } from '../../../src/domain/account';
 import { sizePosition, type SizingInput } from '../../../src/domain/sizing';
 import { balance, btcPerp, NOW, settings } from './fixtures';
 
-function input(overrides: Partial<SizingInput> & { account?: Partial<AccountSettings> } = {}): SizingInput {
+function input(
+  overrides: Omit<Partial<SizingInput>, 'account'> & { account?: Partial<AccountSettings> } = {},
+): SizingInput {
   const { account, ...rest } = overrides;
   return {
     account: settings(account),
@@ -185,7 +187,7 @@ describe('balance and minimum', () => {
     ['raise beyond the balance', { account: { sizingValue: 20, minNotionalPolicy: raise }, leverage: 1, balance: balance(60) }, 'below-min-notional'],
     ['raise beyond the max quantity', { account: { sizingValue: 1, minNotionalPolicy: raise }, market: btcPerp({ maxAmount: 0.001 }) }, 'below-min-notional'],
   ] as const)('%s → %s', (_label, overrides, reason) => {
-    expect(sizePosition(input(overrides as Partial<SizingInput>))).toEqual({ kind: 'skipped', reason });
+    expect(sizePosition(input(overrides))).toEqual({ kind: 'skipped', reason });
   });
 
   it('a balance exactly at the max age is still fresh', () => {

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { splitEntries } from '../../../src/domain/entries';
+import { btcPerp } from './fixtures';
+
+const market = btcPerp(); // step 0.001, min 0.001 BTC and 100 USDT
+
+describe('splitEntries', () => {
+  it('a market entry is one market leg', () => {
+    expect(splitEntries(0.01, 'market', [], market)).toEqual({
+      kind: 'split',
+      legs: [{ index: 0, type: 'market', price: null, qty: 0.01 }],
+      merged: false,
+    });
+  });
+
+  // prettier-ignore
+  it.each([
+    ['equal parts', 0.03, [50_000, 49_500, 49_000], [[0, 50_000, 0.01], [1, 49_500, 0.01], [2, 49_000, 0.01]]],
+    ['leftover steps go to the first legs', 0.011, [50_000, 49_500, 49_000], [[0, 50_000, 0.004], [1, 49_500, 0.004], [2, 49_000, 0.003]]],
+    ['one entry', 0.007, [50_000], [[0, 50_000, 0.007]]],
+    // 0.004 in three parts: 0.002 / 0.001 / 0.001 → the two 50-USDT parts join the previous leg
+    ['parts below the minimum notional merge into the previous leg', 0.004, [50_000, 49_500, 49_000], [[0, 50_000, 0.004]]],
+    ['only the small part merges', 0.007, [50_000, 49_500, 30_000], [[0, 50_000, 0.003], [1, 49_500, 0.004]]],
+  ] as const)('%s', (_label, qty, prices, legs) => {
+    const r = splitEntries(qty, 'limit', prices, market);
+    expect(r.kind).toBe('split');
+    if (r.kind !== 'split') return;
+    expect(r.legs.map((l) => [l.index, l.price, l.qty])).toEqual(legs);
+    expect(r.merged).toBe(legs.length < prices.length);
+    expect(r.legs.every((l) => l.type === 'limit')).toBe(true);
+  });
+
+  it('the first leg joins the next when it alone is small', () => {
+    // Minimum amount 0.003: parts 0.003 / 0.002 → the second (small) joins the first.
+    const r = splitEntries(0.005, 'limit', [100, 101], btcPerp({ minAmount: 0.003, minNotional: 0 }));
+    expect(r).toMatchObject({ kind: 'split', legs: [{ index: 0, qty: 0.005 }] });
+  });
+
+  it('a total below the minimum at every price is a skip', () => {
+    expect(splitEntries(0.001, 'limit', [50_000, 49_000], market)).toEqual({
+      kind: 'skipped',
+      reason: 'below-min-notional',
+    });
+    expect(splitEntries(0, 'market', [], market)).toEqual({ kind: 'skipped', reason: 'below-min-notional' });
+  });
+
+  it('parts always sum to the stepped total', () => {
+    for (const qty of [0.003, 0.01, 0.017, 0.1234, 1.001]) {
+      const r = splitEntries(qty, 'limit', [50_000, 49_900, 49_800, 49_700], market);
+      if (r.kind !== 'split') continue;
+      const sum = r.legs.reduce((a, l) => a + Math.round(l.qty * 1000), 0);
+      expect(sum).toBe(Math.floor(qty * 1000 + 1e-9));
+    }
+  });
+});

@@ -1,0 +1,86 @@
+import Big from 'big.js';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { breakEvenStopPrice, splitTakeProfits } from '../../../src/domain/takeProfits';
+import { btcPerp } from './fixtures';
+
+const market = btcPerp({ minNotional: 5, minAmount: 0.001 });
+
+describe('splitTakeProfits', () => {
+  // prettier-ignore
+  it.each([
+    ['equal parts', 2, [105, 110], null, [[0, 1], [1, 1]]],
+    ['the leftover goes to the first targets', 0.01, [52_000, 54_000, 56_000], null, [[0, 0.004], [1, 0.003], [2, 0.003]]],
+    ['weights', 0.1, [52_000, 54_000, 56_000], [50, 30, 20], [[0, 0.05], [1, 0.03], [2, 0.02]]],
+    ['missing weights repeat the last', 0.1, [52_000, 54_000, 56_000, 58_000], [40, 20], [[0, 0.04], [1, 0.02], [2, 0.02], [3, 0.02]]],
+    ['a zero weight skips its target', 0.1, [52_000, 54_000, 56_000], [1, 0, 1], [[0, 0.05], [2, 0.05]]],
+    ['all-zero weights fall back to equal parts', 0.02, [52_000, 54_000], [0, 0], [[0, 0.01], [1, 0.01]]],
+    ['no targets', 1, [], null, []],
+  ] as const)('%s', (_label, qty, targets, weights, legs) => {
+    const r = splitTakeProfits(qty, targets, btcPerp({ minNotional: 0 }), weights);
+    expect(r.kind).toBe('split');
+    if (r.kind === 'split') expect(r.legs.map((l) => [l.index, l.qty])).toEqual(legs);
+  });
+
+  it('parts below the minimum merge into the previous target', () => {
+    // 0.0003 BTC per part is below the 0.001 minimum amount: 0.004 over 4 targets → 0.001 each passes,
+    // but over 5 targets → 0.001/0.001/0.001/0.001/0 → the empty last part joins the fourth.
+    const r = splitTakeProfits(0.004, [52_000, 53_000, 54_000, 55_000, 56_000], market);
+    expect(r).toMatchObject({ kind: 'split', merged: true });
+    if (r.kind === 'split')
+      expect(r.legs.map((l) => [l.index, l.qty])).toEqual([
+        [0, 0.001],
+        [1, 0.001],
+        [2, 0.001],
+        [3, 0.001],
+      ]);
+  });
+
+  it('merging cascades toward the first target on minimum notional', () => {
+    // Min notional 100: 0.001 per target is ~53 USDT. The third joins the second (0.002, 106 USDT, accepted);
+    // the first has no previous target and joins the next.
+    const r = splitTakeProfits(0.003, [52_000, 53_000, 54_000], btcPerp());
+    expect(r).toEqual({ kind: 'split', merged: true, legs: [{ index: 1, price: 53_000, qty: 0.003 }] });
+  });
+
+  it('a filled quantity below the minimum at every target is a skip', () => {
+    expect(splitTakeProfits(0.001, [52_000, 54_000], btcPerp())).toEqual({
+      kind: 'skipped',
+      reason: 'below-min-notional',
+    });
+  });
+
+  it('never gives more than the filled quantity, and loses less than a step', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 6 }),
+        fc.option(fc.array(fc.double({ min: 0, max: 100, noNaN: true }), { maxLength: 6 }), { nil: null }),
+        (qty, targets, weights) => {
+          const r = splitTakeProfits(qty, targets, btcPerp({ minNotional: 1 }), weights);
+          if (r.kind !== 'split') return;
+          const sum = r.legs.reduce((a, l) => a.plus(l.qty), new Big(0));
+          expect(sum.lte(qty)).toBe(true);
+          expect(new Big(qty).minus(sum).lt(0.001)).toBe(true);
+          for (const l of r.legs) expect(new Big(l.qty).times(l.price).gte(1)).toBe(true);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('breakEvenStopPrice', () => {
+  it.each([
+    ['long', 100, 0.01, 0, 100],
+    ['short', 100, 0.01, 0, 100],
+    // fees: 100 × 1.0004 / 0.9996 = 100.080032… → up for a long
+    ['long', 100, 0.01, 0.0004, 100.09],
+    // 100 × 0.9996 / 1.0004 = 99.92003… → down for a short
+    ['short', 100, 0.01, 0.0004, 99.92],
+    ['long', 50_000.05, 0.1, 0, 50_000.1],
+    ['short', 50_000.05, 0.1, 0, 50_000],
+  ] as const)('%s at %s, step %s, fee %s → %s', (side, entry, step, fee, expected) => {
+    expect(breakEvenStopPrice(side, entry, step, fee)).toBe(expected);
+  });
+});
