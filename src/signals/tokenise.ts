@@ -67,12 +67,10 @@ const readPair: Reader = (line, at, out) => {
   if (!match) return 0;
   const [text, , base = '', quote = ''] = match;
   const lower = { base: base.toLowerCase(), quote: quote.toLowerCase() };
-  if (!SLASH_QUOTES.has(lower.quote) && (isKeyword(lower.base) || isKeyword(lower.quote))) {
-    // "S/L" and "T/P" are labels.
-    if (lower.base === 's' && lower.quote === 'l') return pushWord(out, 'SL', text.length);
-    if (lower.base === 't' && lower.quote === 'p') return pushWord(out, 'TP', text.length);
-    return 0;
-  }
+  // "S/L" and "T/P" are labels.
+  if (lower.base === 's' && lower.quote === 'l') return pushWord(out, 'SL', text.length);
+  if (lower.base === 't' && lower.quote === 'p') return pushWord(out, 'TP', text.length);
+  if (!SLASH_QUOTES.has(lower.quote) && (isKeyword(lower.base) || isKeyword(lower.quote))) return 0;
   out.push(pairFromParts(base, quote, 'slash'));
   return text.length;
 };
