@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import Bree from 'bree';
 import type { Logger } from '../logger';
 
@@ -7,8 +8,7 @@ import type { Logger } from '../logger';
  * This function is serialised into the worker, so it may use nothing from this module's scope.
  */
 function cycleTrigger(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
+  const { parentPort } = require('node:worker_threads') as { parentPort: MessagePort | null };
   parentPort?.postMessage('cycle');
   parentPort?.postMessage('done');
 }
