@@ -1,0 +1,159 @@
+import { hostname } from 'node:os';
+import type { Server } from 'node:http';
+import type { DestinationStream } from 'pino';
+import { importOperatorAccounts } from './accounts/operatorImport';
+import type { Config } from './config';
+import type { DatabaseHandle } from './db/client';
+import { openConfiguredDatabase } from './db/open';
+import { accountsRepository } from './db/repositories/accounts';
+import { paperStateStore } from './db/repositories/paperState';
+import { startDiscord } from './discord/bot';
+import { createGatewayFactory } from './exchange/factory';
+import { createHealth, startHealthServer, type Health } from './health';
+import { createLogger, type Logger } from './logger';
+import { createMetrics } from './metrics';
+import { createScheduler, type Scheduler } from './scheduler';
+import { createBotServices } from './services';
+import { systemClock, type Clock } from './trading/clock';
+import { defaultEngineSettings, TradingEngine } from './trading/engine';
+import { createSignalIntake } from './trading/signalIntake';
+import { openVault } from './vault/envelope';
+import { resolveKeyring } from './vault/keyFile';
+
+/**
+ * What tests and the demo change, in code and never through the environment (DESIGN.md rule 9):
+ * where discord.js and ccxt send their requests, the clock, and where logs go.
+ */
+export interface BotWiring {
+  discordRestApi?: string;
+  exchangeFetch?: typeof fetch;
+  clock?: Clock;
+  logDestination?: DestinationStream;
+  database?: DatabaseHandle;
+  instanceId?: string;
+  /** Off in tests that drive cycles themselves. */
+  schedule?: boolean;
+  /** Override the unknown-order lookup window (the protocol's 60 s) for demos on a real clock. */
+  lookupWindowMs?: number;
+}
+
+export interface RunningBot {
+  log: Logger;
+  database: DatabaseHandle;
+  engine: TradingEngine;
+  scheduler: Scheduler;
+  health: Health;
+  discord: Awaited<ReturnType<typeof startDiscord>> | null;
+  services: ReturnType<typeof createBotServices>;
+  stop(): Promise<void>;
+}
+
+/** The composition root: config → db → vault → gateways → engine → discord → scheduler. */
+export async function startBot(config: Config, wiring: BotWiring = {}): Promise<RunningBot> {
+  const clock = wiring.clock ?? systemClock;
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    name: 'bot',
+    ...(wiring.logDestination ? { destination: wiring.logDestination } : {}),
+  });
+  const metrics = createMetrics();
+  const database = wiring.database ?? (await openConfiguredDatabase(config));
+  log.info({ driver: database.driver }, database.driver === 'pglite' ? `embedded database in ${config.DATA_DIR}` : 'PostgreSQL');
+
+  const keyring = await resolveKeyring({
+    vaultKeys: config.VAULT_KEYS,
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    log,
+  });
+  const vault = await openVault(keyring);
+
+  if (config.operatorAccounts.length > 0 && config.OWNER_DISCORD_ID && config.OWNER_GUILD_ID) {
+    await importOperatorAccounts({
+      accounts: config.operatorAccounts,
+      ownerId: config.OWNER_DISCORD_ID,
+      guildId: config.OWNER_GUILD_ID,
+      repo: accountsRepository(database.db),
+      vault,
+      log,
+    });
+  }
+
+  const gateways = createGatewayFactory({
+    vault,
+    paperStore: paperStateStore(database.db),
+    now: () => clock.now(),
+    log,
+    paperSlippageBps: config.PAPER_SLIPPAGE_BPS,
+    paperStartingBalanceUsd: config.PAPER_STARTING_BALANCE_USD,
+    ...(wiring.exchangeFetch ? { fetchImplementation: wiring.exchangeFetch } : {}),
+  });
+
+  const settings = {
+    ...defaultEngineSettings(wiring.instanceId ?? `${hostname()}:${config.DATA_DIR}`),
+    concurrency: config.ENGINE_CONCURRENCY,
+    maxSignalLagMs: config.SIGNAL_MAX_LAG_SECONDS * 1000,
+    balanceMaxAgeMs: config.BALANCE_MAX_AGE_SECONDS * 1000,
+    summaryTimeoutMs: config.FEED_SUMMARY_TIMEOUT_SECONDS * 1000,
+    kelly: { lookbackTrades: config.KELLY_LOOKBACK_TRADES, fraction: config.KELLY_FRACTION, cap: 0.25 },
+    ...(wiring.lookupWindowMs === undefined ? {} : { lookupWindowMs: wiring.lookupWindowMs }),
+  };
+  const engine = new TradingEngine(database.db, gateways, clock, log, settings, metrics);
+  // Rule 6: reconcile every in-flight intent before any new signal is accepted.
+  await engine.start();
+
+  const scheduler = createScheduler({
+    intervalSeconds: config.CYCLE_INTERVAL_SECONDS,
+    runCycle: () => engine.runCycle(),
+    log,
+  });
+  const intake = createSignalIntake(database.db, clock, () => scheduler.trigger());
+  const services = createBotServices({ db: database.db, vault, gateways, intake, clock, log, config });
+
+  const health = createHealth({
+    now: () => clock.now(),
+    lastCycleAt: () => engine.lastSuccessfulCycleAt,
+    maxCycleAgeMs: config.CYCLE_INTERVAL_SECONDS * 1000 * 4 + 30_000,
+  });
+  let healthServer: Server | null = null;
+  if (config.HEALTH_PORT > 0) healthServer = await startHealthServer(config.HEALTH_PORT, health, metrics);
+
+  // One leader holds the Discord gateway and the feed poster (two sessions would both get every event).
+  const discord = (await database.tryLeadership())
+    ? await startDiscord({
+        token: config.DISCORD_TOKEN,
+        services,
+        log,
+        clock,
+        health,
+        feed: { compactThreshold: config.FEED_COMPACT_THRESHOLD },
+        isLeader: () => database.tryLeadership(),
+        ...(wiring.discordRestApi ? { restApi: wiring.discordRestApi } : {}),
+      })
+    : null;
+  if (!discord) log.info('another process leads the Discord connection; this one trades only');
+
+  if (wiring.schedule !== false) {
+    await scheduler.start();
+    scheduler.trigger();
+  }
+  log.info({ instanceId: settings.instanceId }, 'bot started');
+
+  return {
+    log,
+    database,
+    engine,
+    scheduler,
+    health,
+    discord,
+    services,
+    async stop() {
+      await scheduler.stop();
+      await scheduler.idle();
+      await discord?.stop();
+      await new Promise<void>((resolve) => (healthServer ? healthServer.close(() => resolve()) : resolve()));
+      gateways.close();
+      if (!wiring.database) await database.close();
+    },
+  };
+}
