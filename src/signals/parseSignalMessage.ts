@@ -18,12 +18,7 @@ import { markBareSymbols, pickSymbol } from './symbol';
 import { tokenise } from './tokenise';
 
 export type ParseInvalidReason =
-  | 'no-symbol'
-  | 'no-entry'
-  | 'no-stop'
-  | 'stop-wrong-side'
-  | 'target-wrong-side'
-  | 'bad-number';
+  'no-symbol' | 'no-entry' | 'no-stop' | 'stop-wrong-side' | 'target-wrong-side' | 'bad-number';
 
 export type ParseResult =
   | { ok: true; signal: TradeSignal }
@@ -112,7 +107,15 @@ export function parseSignalMessage(text: string): ParseResult {
   if (!side.ok) return invalid(side.reason);
 
   const validated = validateSignal(
-    { symbol, side: side.side, entryType: market ? 'market' : 'limit', entries, stopLoss, takeProfits, leverage },
+    {
+      symbol,
+      side: side.side,
+      entryType: market ? 'market' : 'limit',
+      entries,
+      stopLoss,
+      takeProfits,
+      leverage,
+    },
     referencePrice === null ? {} : { referencePrice },
   );
   if (validated.ok) return { ok: true, signal: validated.signal };

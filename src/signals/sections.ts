@@ -6,14 +6,7 @@
 import type { Side } from '../domain/signal';
 import type { Token } from './tokenise';
 import type { LabelKind, SideWord } from './vocabulary';
-import {
-  isSideWord,
-  JOINERS,
-  LEVERAGE_FILLERS,
-  MARKET_WORDS,
-  matchLabel,
-  PRICE_FILLERS,
-} from './vocabulary';
+import { isSideWord, JOINERS, LEVERAGE_FILLERS, MARKET_WORDS, matchLabel, PRICE_FILLERS } from './vocabulary';
 
 export interface PriceNumber {
   /** NaN when the text was not a number. */
@@ -76,7 +69,8 @@ function isListNumber(tokens: readonly Token[], index: number): boolean {
 /** "Target 1 0.46", "TP 2 - 3350": maybe a list number; the message's prices decide later. */
 function mayBeListNumber(tokens: readonly Token[], index: number): boolean {
   const token = tokens[index];
-  if (token?.kind !== 'num' || !SMALL_INTEGER.test(token.raw) || token.value < 1 || token.value > 20) return false;
+  if (token?.kind !== 'num' || !SMALL_INTEGER.test(token.raw) || token.value < 1 || token.value > 20)
+    return false;
   const next = tokens[index + 1];
   return next?.kind === 'num' || (isSep(next, '-') && tokens[index + 2]?.kind === 'num');
 }
@@ -88,7 +82,9 @@ function isNumbersLine(tokens: readonly Token[], index: number): boolean {
     const token = tokens[i];
     if (token === undefined || token.kind === 'nl') break;
     if (token.kind === 'num') sawNumber = true;
-    else if (token.kind === 'word' ? !PRICE_FILLERS.has(token.text) : token.kind !== 'sep' && token.kind !== 'pct') {
+    else if (
+      token.kind === 'word' ? !PRICE_FILLERS.has(token.text) : token.kind !== 'sep' && token.kind !== 'pct'
+    ) {
       return false;
     }
   }

@@ -33,7 +33,9 @@ export function pairFromWord(word: string, marker: PairMarker): PairToken | null
 
 /** A bare word may be a coin when written all upper or all lower case ("BTC", "btc", not "Term"). */
 const mayBeCoin = (raw: string): boolean =>
-  BARE_COIN.test(raw) && (raw === raw.toUpperCase() || raw === raw.toLowerCase()) && !isNotCoin(raw.toLowerCase());
+  BARE_COIN.test(raw) &&
+  (raw === raw.toUpperCase() || raw === raw.toLowerCase()) &&
+  !isNotCoin(raw.toLowerCase());
 
 const isLineStart = (tokens: readonly Token[], index: number): boolean => {
   for (let i = index - 1; i >= 0; i--) {
@@ -84,7 +86,8 @@ function markLoneLines(tokens: Token[]): void {
   const isUpperCoin = (token: Token | undefined): token is WordToken =>
     token?.kind === 'word' && token.raw === token.raw.toUpperCase() && mayBeCoin(token.raw);
   const firstIndex = tokens.findIndex((t) => t.kind !== 'sep' && t.kind !== 'nl');
-  if (isUpperCoin(tokens[firstIndex])) tokens[firstIndex] = pairFromParts(tokens[firstIndex].raw, null, 'line');
+  if (isUpperCoin(tokens[firstIndex]))
+    tokens[firstIndex] = pairFromParts(tokens[firstIndex].raw, null, 'line');
   let start = 0;
   for (let i = 0; i <= tokens.length; i++) {
     const token = tokens[i];
@@ -98,7 +101,14 @@ function markLoneLines(tokens: Token[]): void {
   }
 }
 
-const PRIORITY: Record<PairMarker, number> = { slash: 0, suffix: 0, labelled: 0, tagged: 1, bare: 2, line: 3 };
+const PRIORITY: Record<PairMarker, number> = {
+  slash: 0,
+  suffix: 0,
+  labelled: 0,
+  tagged: 1,
+  bare: 2,
+  line: 3,
+};
 
 /** The message's pair as BASE/QUOTE (USDT when no quote is given), or null when there is none. */
 export function pickSymbol(tokens: readonly Token[]): string | null {

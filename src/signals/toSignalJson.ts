@@ -7,7 +7,9 @@ import type { ParseResult } from './parseSignalMessage';
 export function toSignalJson(result: ParseResult): string {
   if (!result.ok) {
     return JSON.stringify(
-      result.kind === 'ignored' ? { ok: false, kind: 'ignored' } : { ok: false, kind: 'invalid', reason: result.reason },
+      result.kind === 'ignored'
+        ? { ok: false, kind: 'ignored' }
+        : { ok: false, kind: 'invalid', reason: result.reason },
     );
   }
   const { symbol, side, entryType, entries, stopLoss, takeProfits, leverage } = result.signal;

@@ -44,7 +44,8 @@ export interface MarkToken {
 }
 export type Token = WordToken | NumToken | PairToken | LeverageToken | SepToken | MarkToken;
 
-const PAIR = /([#$]?)([A-Za-z][A-Za-z0-9]*)\/([A-Za-z][A-Za-z0-9]*)(?::[A-Za-z]+)?(?:\.[Pp](?![A-Za-z0-9]))?/y;
+const PAIR =
+  /([#$]?)([A-Za-z][A-Za-z0-9]*)\/([A-Za-z][A-Za-z0-9]*)(?::[A-Za-z]+)?(?:\.[Pp](?![A-Za-z0-9]))?/y;
 const TAGGED = /([#$])([A-Za-z][A-Za-z0-9]*)(?:\.[Pp](?![A-Za-z0-9]))?/y;
 const SIGNAL_NUMBER = /#\d+/y;
 const LEADING_DOT = /\.(\d+)(?![.,]?\d)/y;

@@ -133,7 +133,15 @@ export const JOINERS: ReadonlySet<string> = new Set(['to', 'and', 'or', 'till', 
 /** Quote currencies a pair may end with; PERP (perpetual) means the USDT pair. */
 export const QUOTES: readonly string[] = ['fdusd', 'usdt', 'usdc', 'busd', 'tusd', 'usd', 'perp'];
 /** Quotes accepted after a slash even when the base looks like a keyword. */
-export const SLASH_QUOTES: ReadonlySet<string> = new Set([...QUOTES, 'dai', 'btc', 'eth', 'bnb', 'eur', 'try']);
+export const SLASH_QUOTES: ReadonlySet<string> = new Set([
+  ...QUOTES,
+  'dai',
+  'btc',
+  'eth',
+  'bnb',
+  'eur',
+  'try',
+]);
 
 /** Words that are never a coin when written bare or as a hashtag. */
 const NOT_COINS: ReadonlySet<string> = new Set([

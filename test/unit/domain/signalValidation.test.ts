@@ -25,7 +25,9 @@ describe('validateSignal: accepted and normalised', () => {
   });
 
   it('sorts entries ascending and take-profits in trade direction, dropping duplicates', () => {
-    const result = validateSignal(long({ entries: [64250, 63800, 64250], takeProfits: [66200, 64800, 65500] }));
+    const result = validateSignal(
+      long({ entries: [64250, 63800, 64250], takeProfits: [66200, 64800, 65500] }),
+    );
     expect(result).toEqual({
       ok: true,
       signal: long({ entries: [63800, 64250], takeProfits: [64800, 65500, 66200] }),
@@ -38,7 +40,10 @@ describe('validateSignal: accepted and normalised', () => {
   });
 
   it('upper-cases and trims the symbol', () => {
-    expect(validateSignal(long({ symbol: ' eth/usdt ' }))).toMatchObject({ ok: true, signal: { symbol: 'ETH/USDT' } });
+    expect(validateSignal(long({ symbol: ' eth/usdt ' }))).toMatchObject({
+      ok: true,
+      signal: { symbol: 'ETH/USDT' },
+    });
   });
 
   it.each([null, 1, 20, 125])('accepts leverage %s', (leverage) => {
@@ -46,7 +51,10 @@ describe('validateSignal: accepted and normalised', () => {
   });
 
   it('accepts signals without take-profits', () => {
-    expect(validateSignal(long({ takeProfits: [] }))).toMatchObject({ ok: true, signal: { takeProfits: [] } });
+    expect(validateSignal(long({ takeProfits: [] }))).toMatchObject({
+      ok: true,
+      signal: { takeProfits: [] },
+    });
   });
 
   it.each(['INCH2/USDT', 'A/USDT', 'ETH/BTC', 'PEPE1000/USDT', 'BTC/USD'])('accepts symbol %s', (symbol) => {
@@ -92,11 +100,19 @@ describe('validateSignal: rejected with a reason', () => {
     ['short stop below entry', short({ stopLoss: 3400 }), 'stop-wrong-side'],
     ['short stop between entries', short({ entries: [3450, 3550], stopLoss: 3500 }), 'stop-wrong-side'],
     ['long target below entry', long({ takeProfits: [65000, 63900] }), 'target-wrong-side'],
-    ['long target inside the entry range', long({ entries: [63600, 64000], takeProfits: [63800] }), 'target-wrong-side'],
+    [
+      'long target inside the entry range',
+      long({ entries: [63600, 64000], takeProfits: [63800] }),
+      'target-wrong-side',
+    ],
     ['short target above entry', short({ takeProfits: [3500] }), 'target-wrong-side'],
     ['short target equal to entry', short({ takeProfits: [3450] }), 'target-wrong-side'],
     ['market long with stop above a target', market({ stopLoss: 65500 }), 'stop-wrong-side'],
-    ['market short with stop below a target', market({ side: 'short', stopLoss: 3000, takeProfits: [3400, 2900] }), 'stop-wrong-side'],
+    [
+      'market short with stop below a target',
+      market({ side: 'short', stopLoss: 3000, takeProfits: [3400, 2900] }),
+      'stop-wrong-side',
+    ],
   ];
   it.each(cases)('%s', (_name, signal, reason) => {
     expect(validateSignal(signal)).toEqual({ ok: false, reason });
@@ -111,11 +127,20 @@ describe('validateSignal: market entries and the reference price', () => {
 
   it('checks the stop and targets against the reference price when given', () => {
     expect(validateSignal(market(), { referencePrice: 64000 }).ok).toBe(true);
-    expect(validateSignal(market(), { referencePrice: 62000 })).toEqual({ ok: false, reason: 'stop-wrong-side' });
-    expect(validateSignal(market(), { referencePrice: 65500 })).toEqual({ ok: false, reason: 'target-wrong-side' });
+    expect(validateSignal(market(), { referencePrice: 62000 })).toEqual({
+      ok: false,
+      reason: 'stop-wrong-side',
+    });
+    expect(validateSignal(market(), { referencePrice: 65500 })).toEqual({
+      ok: false,
+      reason: 'target-wrong-side',
+    });
     const shortMarket = market({ side: 'short', stopLoss: 3525, takeProfits: [3400] });
     expect(validateSignal(shortMarket, { referencePrice: 3450 }).ok).toBe(true);
-    expect(validateSignal(shortMarket, { referencePrice: 3600 })).toEqual({ ok: false, reason: 'stop-wrong-side' });
+    expect(validateSignal(shortMarket, { referencePrice: 3600 })).toEqual({
+      ok: false,
+      reason: 'stop-wrong-side',
+    });
   });
 
   it('ignores a reference price that is not a positive finite number', () => {
@@ -131,7 +156,11 @@ describe('validateSignal: market entries and the reference price', () => {
 
 describe('validateSignal: properties', () => {
   const price = fc.double({ min: 1e-6, max: 1e6, noNaN: true, noDefaultInfinity: true });
-  const anyNumber = fc.oneof(price, fc.double(), fc.constantFrom(0, -1, Number.NaN, Number.POSITIVE_INFINITY));
+  const anyNumber = fc.oneof(
+    price,
+    fc.double(),
+    fc.constantFrom(0, -1, Number.NaN, Number.POSITIVE_INFINITY),
+  );
   const signal = fc.record({
     symbol: fc.constantFrom('BTC/USDT', 'eth/usdt', '', 'BTC', 'X/Y'),
     side: fc.constantFrom('long' as const, 'short' as const),
@@ -159,9 +188,9 @@ describe('validateSignal: properties', () => {
           for (const tp of s.takeProfits) expect(isLong ? tp > entry : tp < entry).toBe(true);
         }
         for (const tp of s.takeProfits) expect(isLong ? s.stopLoss < tp : s.stopLoss > tp).toBe(true);
-        expect(s.leverage === null || (Number.isInteger(s.leverage) && s.leverage >= 1 && s.leverage <= 125)).toBe(
-          true,
-        );
+        expect(
+          s.leverage === null || (Number.isInteger(s.leverage) && s.leverage >= 1 && s.leverage <= 125),
+        ).toBe(true);
         // Normalising twice changes nothing.
         expect(validateSignal(s, { referencePrice })).toEqual(result);
       }),

@@ -24,7 +24,13 @@ const signal = (
     leverage,
   },
 });
-type Sided = (symbol: string, entries: number[] | 'market', stop: number, tps: number[], lev?: number | null) => ParseResult;
+type Sided = (
+  symbol: string,
+  entries: number[] | 'market',
+  stop: number,
+  tps: number[],
+  lev?: number | null,
+) => ParseResult;
 const long: Sided = (...args) => signal('long', ...args);
 const short: Sided = (...args) => signal('short', ...args);
 const ignored: ParseResult = { ok: false, kind: 'ignored' };
@@ -54,12 +60,28 @@ describe('pairs', () => {
     ['hyphenated pair', `BTC-USDT LONG${BASE}`, btc],
     ['TradingView perpetual suffix', `BTCUSDT.P LONG${BASE}`, btc],
     ['PERP quote is the USDT pair', `BTCPERP LONG${BASE}`, btc],
-    ['another quote is kept', 'ETH/BTC LONG\nEntry 0.052\nSL 0.05\nTP 0.055', long('ETH/BTC', [0.052], 0.05, [0.055])],
+    [
+      'another quote is kept',
+      'ETH/BTC LONG\nEntry 0.052\nSL 0.05\nTP 0.055',
+      long('ETH/BTC', [0.052], 0.05, [0.055]),
+    ],
     ['USDC pair', `BTCUSDC LONG${BASE}`, long('BTC/USDC', [64000], 63000, [65000])],
-    ['bare coin after the side', 'long btc 64,500 sl 63,000 tp 66,000', long('BTC/USDT', [64500], 63000, [66000])],
+    [
+      'bare coin after the side',
+      'long btc 64,500 sl 63,000 tp 66,000',
+      long('BTC/USDT', [64500], 63000, [66000]),
+    ],
     ['bare coin before the side', `BTC LONG${BASE}`, btc],
-    ['coin alone on a bold line', `**SOL**\nLONG\nEntry 142\nSL 138\nTP 150`, long('SOL/USDT', [142], 138, [150])],
-    ['coin opening the message', 'BTC at market\nSL 63000\nTP 65000', long('BTC/USDT', 'market', 63000, [65000])],
+    [
+      'coin alone on a bold line',
+      `**SOL**\nLONG\nEntry 142\nSL 138\nTP 150`,
+      long('SOL/USDT', [142], 138, [150]),
+    ],
+    [
+      'coin opening the message',
+      'BTC at market\nSL 63000\nTP 65000',
+      long('BTC/USDT', 'market', 63000, [65000]),
+    ],
     ['base with digits', 'ARB1/USDT LONG\nEntry 1.1\nSL 1\nTP 1.2', long('ARB1/USDT', [1.1], 1, [1.2])],
     ['explicit pair wins over a hashtag', `#Crypto #SOL\nBTC/USDT LONG${BASE}`, btc],
     ['signal hashtags are not coins', `#signal #VIP #BTC LONG${BASE}`, btc],
@@ -71,10 +93,22 @@ describe('sides', () => {
     ['LONG word', `BTC/USDT LONG${BASE}`, btc],
     ['Buy word before the pair', `Buy BTC/USDT${BASE}`, btc],
     ['SHORT word', 'ETH/USDT SHORT\nEntry 3450\nSL 3525\nTP 3400', short('ETH/USDT', [3450], 3525, [3400])],
-    ['lone SELL is the side', 'SELL\nETH/USDT\nEntry 3450\nSL 3525\nTP 3400', short('ETH/USDT', [3450], 3525, [3400])],
-    ['Side: Sell', 'ETH/USDT\nSide: Sell\nEntry 3450\nSL 3525\nTP 3400', short('ETH/USDT', [3450], 3525, [3400])],
+    [
+      'lone SELL is the side',
+      'SELL\nETH/USDT\nEntry 3450\nSL 3525\nTP 3400',
+      short('ETH/USDT', [3450], 3525, [3400]),
+    ],
+    [
+      'Side: Sell',
+      'ETH/USDT\nSide: Sell\nEntry 3450\nSL 3525\nTP 3400',
+      short('ETH/USDT', [3450], 3525, [3400]),
+    ],
     ['Type: Buy', `BTC/USDT\nType: Buy${BASE}`, btc],
-    ['Position: Short', 'ETH/USDT\nPosition: Short\nEntry 3450\nSL 3525\nTP 3400', short('ETH/USDT', [3450], 3525, [3400])],
+    [
+      'Position: Short',
+      'ETH/USDT\nPosition: Short\nEntry 3450\nSL 3525\nTP 3400',
+      short('ETH/USDT', [3450], 3525, [3400]),
+    ],
     ['Direction: Long', `BTC/USDT\nDirection: Long${BASE}`, btc],
     [
       'Signal Type: Regular (Short)',
@@ -82,20 +116,32 @@ describe('sides', () => {
       short('ETH/USDT', [3450], 3525, [3400]),
     ],
     ['inferred long from the stop', `BTC/USDT${BASE}`, btc],
-    ['inferred short from the stop', 'ETH/USDT\nEntry 3450\nSL 3525\nTP 3400', short('ETH/USDT', [3450], 3525, [3400])],
+    [
+      'inferred short from the stop',
+      'ETH/USDT\nEntry 3450\nSL 3525\nTP 3400',
+      short('ETH/USDT', [3450], 3525, [3400]),
+    ],
     [
       'inferred market long from the targets',
       'SOL/USDT at market\nSL 138\nTP 150 155',
       long('SOL/USDT', 'market', 138, [150, 155]),
     ],
-    ['Buy ... Sell prices: Sell is take-profit', 'Buy SOL/USDT\nBuy 142\nSell 150 155\nStop 138', long('SOL/USDT', [142], 138, [150, 155])],
+    [
+      'Buy ... Sell prices: Sell is take-profit',
+      'Buy SOL/USDT\nBuy 142\nSell 150 155\nStop 138',
+      long('SOL/USDT', [142], 138, [150, 155]),
+    ],
     [
       'Sell: price with TP labels and no buy opens a short',
       'SHORT BTC\nSell: 64000\nTP 63000\nSL 65000',
       short('BTC/USDT', [64000], 65000, [63000]),
     ],
     ['#long hashtag', `#BTC #long${BASE}`, btc],
-    ['side label wins over a later side word', `BTC/USDT\nSide: Long\nEntry 64000\nSL 63000\nTP 65000 (short term)`, btc],
+    [
+      'side label wins over a later side word',
+      `BTC/USDT\nSide: Long\nEntry 64000\nSL 63000\nTP 65000 (short term)`,
+      btc,
+    ],
   ]);
 });
 
@@ -103,30 +149,98 @@ describe('entries', () => {
   check([
     ['Entry:', `BTC/USDT LONG\nEntry: 64000\nSL 63000\nTP 65000`, btc],
     ['Entry Price', `BTC/USDT LONG\nEntry Price: 64000\nSL 63000\nTP 65000`, btc],
-    ['Entry zone range', `BTC/USDT LONG\nEntry zone: 63800-64250\nSL 63000\nTP 65000`, long('BTC/USDT', [63800, 64250], 63000, [65000])],
+    [
+      'Entry zone range',
+      `BTC/USDT LONG\nEntry zone: 63800-64250\nSL 63000\nTP 65000`,
+      long('BTC/USDT', [63800, 64250], 63000, [65000]),
+    ],
     ['Enter', `BTC/USDT LONG\nEnter 64000\nSL 63000\nTP 65000`, btc],
     ['Buy:', `BTC/USDT\nBuy: 64000\nSL 63000\nTP 65000`, btc],
-    ['Buy zone', `BTC/USDT\nBuy zone 63800 - 64250\nSL 63000\nTP 65000`, long('BTC/USDT', [63800, 64250], 63000, [65000])],
-    ['straight after the side', 'long btc 64,500\nsl 63000\ntp 66000', long('BTC/USDT', [64500], 63000, [66000])],
-    ['straight after the pair', 'ETH/USDT 3450 SHORT\nSL 3525\nTP 3400', short('ETH/USDT', [3450], 3525, [3400])],
-    ['after the pair with @', 'ETH/USDT @ 3450 short\nSL 3525\nTP 3400', short('ETH/USDT', [3450], 3525, [3400])],
-    ['several, comma separated', 'BTC/USDT LONG\nEntry: 64000, 63500, 63000\nSL 62000\nTP 65000', long('BTC/USDT', [63000, 63500, 64000], 62000, [65000])],
-    ['descending range is sorted', 'BTC/USDT LONG\nEntry: 64250 - 63800\nSL 63000\nTP 65000', long('BTC/USDT', [63800, 64250], 63000, [65000])],
-    ['en dash range', 'BTC/USDT LONG\nEntry: 63800 – 64250\nSL 63000\nTP 65000', long('BTC/USDT', [63800, 64250], 63000, [65000])],
-    ['em dash range', 'BTC/USDT LONG\nEntry: 63800—64250\nSL 63000\nTP 65000', long('BTC/USDT', [63800, 64250], 63000, [65000])],
-    ['between ... and ...', 'BTC/USDT LONG\nEntry between 63800 and 64250\nSL 63000\nTP 65000', long('BTC/USDT', [63800, 64250], 63000, [65000])],
-    ['numbered entry lines', 'BTC/USDT LONG\nEntry Targets:\n1) 64000\n2) 63500\nSL 63000\nTP 65000', long('BTC/USDT', [63500, 64000], 63000, [65000])],
-    ['Entry 1 / Entry 2 labels', 'BTC/USDT LONG\nEntry 1: 64000\nEntry 2: 63500\nSL 63000\nTP 65000', long('BTC/USDT', [63500, 64000], 63000, [65000])],
+    [
+      'Buy zone',
+      `BTC/USDT\nBuy zone 63800 - 64250\nSL 63000\nTP 65000`,
+      long('BTC/USDT', [63800, 64250], 63000, [65000]),
+    ],
+    [
+      'straight after the side',
+      'long btc 64,500\nsl 63000\ntp 66000',
+      long('BTC/USDT', [64500], 63000, [66000]),
+    ],
+    [
+      'straight after the pair',
+      'ETH/USDT 3450 SHORT\nSL 3525\nTP 3400',
+      short('ETH/USDT', [3450], 3525, [3400]),
+    ],
+    [
+      'after the pair with @',
+      'ETH/USDT @ 3450 short\nSL 3525\nTP 3400',
+      short('ETH/USDT', [3450], 3525, [3400]),
+    ],
+    [
+      'several, comma separated',
+      'BTC/USDT LONG\nEntry: 64000, 63500, 63000\nSL 62000\nTP 65000',
+      long('BTC/USDT', [63000, 63500, 64000], 62000, [65000]),
+    ],
+    [
+      'descending range is sorted',
+      'BTC/USDT LONG\nEntry: 64250 - 63800\nSL 63000\nTP 65000',
+      long('BTC/USDT', [63800, 64250], 63000, [65000]),
+    ],
+    [
+      'en dash range',
+      'BTC/USDT LONG\nEntry: 63800 – 64250\nSL 63000\nTP 65000',
+      long('BTC/USDT', [63800, 64250], 63000, [65000]),
+    ],
+    [
+      'em dash range',
+      'BTC/USDT LONG\nEntry: 63800—64250\nSL 63000\nTP 65000',
+      long('BTC/USDT', [63800, 64250], 63000, [65000]),
+    ],
+    [
+      'between ... and ...',
+      'BTC/USDT LONG\nEntry between 63800 and 64250\nSL 63000\nTP 65000',
+      long('BTC/USDT', [63800, 64250], 63000, [65000]),
+    ],
+    [
+      'numbered entry lines',
+      'BTC/USDT LONG\nEntry Targets:\n1) 64000\n2) 63500\nSL 63000\nTP 65000',
+      long('BTC/USDT', [63500, 64000], 63000, [65000]),
+    ],
+    [
+      'Entry 1 / Entry 2 labels',
+      'BTC/USDT LONG\nEntry 1: 64000\nEntry 2: 63500\nSL 63000\nTP 65000',
+      long('BTC/USDT', [63500, 64000], 63000, [65000]),
+    ],
     ['on the next line', 'BTC/USDT LONG\nEntry:\n64000\nSL 63000\nTP 65000', btc],
-    ['market word', 'BTC/USDT LONG\nEntry: market\nSL 63000\nTP 65000', long('BTC/USDT', 'market', 63000, [65000])],
+    [
+      'market word',
+      'BTC/USDT LONG\nEntry: market\nSL 63000\nTP 65000',
+      long('BTC/USDT', 'market', 63000, [65000]),
+    ],
     ['CMP', 'BTC/USDT LONG\nEntry: CMP\nSL 63000\nTP 65000', long('BTC/USDT', 'market', 63000, [65000])],
-    ['at market after the pair', 'LONG #BTCUSDT at market\nSL 63000\nTP 65000', long('BTC/USDT', 'market', 63000, [65000])],
-    ['Buy at market', 'Buy BTC/USDT at market\nSL 63000\nTP 65000', long('BTC/USDT', 'market', 63000, [65000])],
-    ['CMP with a reference price', 'BTC/USDT LONG\nEntry: CMP (64000)\nSL 63000\nTP 65000', long('BTC/USDT', 'market', 63000, [65000])],
+    [
+      'at market after the pair',
+      'LONG #BTCUSDT at market\nSL 63000\nTP 65000',
+      long('BTC/USDT', 'market', 63000, [65000]),
+    ],
+    [
+      'Buy at market',
+      'Buy BTC/USDT at market\nSL 63000\nTP 65000',
+      long('BTC/USDT', 'market', 63000, [65000]),
+    ],
+    [
+      'CMP with a reference price',
+      'BTC/USDT LONG\nEntry: CMP (64000)\nSL 63000\nTP 65000',
+      long('BTC/USDT', 'market', 63000, [65000]),
+    ],
     ['duplicate entries collapse', 'BTC/USDT LONG\nEntry 64000 - 64000\nSL 63000\nTP 65000', btc],
     ['price with a dollar sign', 'BTC/USDT LONG\nEntry: $64,000\nSL: $63,000\nTP: $65,000', btc],
     ['price followed by USDT', 'BTC/USDT LONG\nEntry: 64000 USDT\nSL: 63000 USDT\nTP: 65000 USDT', btc],
-    ['leading-dot price', 'DOGE/USDT LONG\nEntry .16\nSL .15\nTP .17', long('DOGE/USDT', [0.16], 0.15, [0.17])],
+    [
+      'leading-dot price',
+      'DOGE/USDT LONG\nEntry .16\nSL .15\nTP .17',
+      long('DOGE/USDT', [0.16], 0.15, [0.17]),
+    ],
     ['k suffix', 'BTC long entry 64.5k sl 63k tp 66k', long('BTC/USDT', [64500], 63000, [66000])],
   ]);
 });
@@ -144,7 +258,11 @@ describe('take-profits', () => {
     tp('Targets, spaces', 'Targets: 65000 66000 67000', [65000, 66000, 67000]),
     tp('Target 1 / Target 2', 'Target 1: 65000\nTarget 2: 66000', [65000, 66000]),
     tp('Take Profit, commas', 'Take Profit: 65000, 66000', [65000, 66000]),
-    tp('Take-Profit Targets, numbered lines', 'Take-Profit Targets:\n1) 65000\n2) 66000\n3) 67000', [65000, 66000, 67000]),
+    tp(
+      'Take-Profit Targets, numbered lines',
+      'Take-Profit Targets:\n1) 65000\n2) 66000\n3) 67000',
+      [65000, 66000, 67000],
+    ),
     tp('slashes', 'TP: 65000 / 66000 / 67000', [65000, 66000, 67000]),
     tp('dashes', 'Targets: 65000 - 66000 - 67000', [65000, 66000, 67000]),
     tp('pipes', 'TP: 65000 | 66000 | 67000', [65000, 66000, 67000]),
@@ -159,10 +277,22 @@ describe('take-profits', () => {
     tp('T1/T2', 'T1: 65000\nT2: 66000', [65000, 66000]),
   ]);
   check([
-    ['Sell as take-profit label', 'Buy SOL/USDT\nBuy zone 142.5-145\nSell 150 155 162\nStop 138', long('SOL/USDT', [142.5, 145], 138, [150, 155, 162])],
-    ['comma list of small prices split by scale', 'SOL/USDT\nBuy 142\nSell 150,155,162\nStop 138', long('SOL/USDT', [142], 138, [150, 155, 162])],
+    [
+      'Sell as take-profit label',
+      'Buy SOL/USDT\nBuy zone 142.5-145\nSell 150 155 162\nStop 138',
+      long('SOL/USDT', [142.5, 145], 138, [150, 155, 162]),
+    ],
+    [
+      'comma list of small prices split by scale',
+      'SOL/USDT\nBuy 142\nSell 150,155,162\nStop 138',
+      long('SOL/USDT', [142], 138, [150, 155, 162]),
+    ],
     ['no take-profit at all', 'Short ETH 3450\nSL 3525', short('ETH/USDT', [3450], 3525, [])],
-    ['short targets descend', 'ETH/USDT SHORT\nEntry 3450\nSL 3525\nTP 3280 3400 3350', short('ETH/USDT', [3450], 3525, [3400, 3350, 3280])],
+    [
+      'short targets descend',
+      'ETH/USDT SHORT\nEntry 3450\nSL 3525\nTP 3280 3400 3350',
+      short('ETH/USDT', [3450], 3525, [3400, 3350, 3280]),
+    ],
   ]);
 });
 
@@ -198,16 +328,36 @@ describe('leverage', () => {
     lev('Leverage: 5x isolated', 5),
     lev('Leverage 10-20x', 10),
     lev('Margin: Isolated', null),
-    ['leverage on the side line', 'BTCUSDT LONG 20x\nEntry 64000\nSL 63000\nTP 65000', long('BTC/USDT', [64000], 63000, [65000], 20)],
-    ['leverage after a list', 'BTCUSDT LONG 64000 SL 63000 TP 65000 66000 20x', long('BTC/USDT', [64000], 63000, [65000, 66000], 20)],
+    [
+      'leverage on the side line',
+      'BTCUSDT LONG 20x\nEntry 64000\nSL 63000\nTP 65000',
+      long('BTC/USDT', [64000], 63000, [65000], 20),
+    ],
+    [
+      'leverage after a list',
+      'BTCUSDT LONG 64000 SL 63000 TP 65000 66000 20x',
+      long('BTC/USDT', [64000], 63000, [65000, 66000], 20),
+    ],
   ]);
 });
 
 describe('numbers, markdown and decoration', () => {
   check([
-    ['thousands separators', 'BTC/USDT LONG\nEntry 64,500\nSL 63,000\nTP 66,000, 67,500', long('BTC/USDT', [64500], 63000, [66000, 67500])],
-    ['thousands with decimals', 'BTC/USDT LONG\nEntry 64,500.5\nSL 63,000.25\nTP 66,000', long('BTC/USDT', [64500.5], 63000.25, [66000])],
-    ['tiny prices', 'PEPE/USDT LONG\nEntry 0.00001234\nSL 0.000011\nTP 0.000014', long('PEPE/USDT', [0.00001234], 0.000011, [0.000014])],
+    [
+      'thousands separators',
+      'BTC/USDT LONG\nEntry 64,500\nSL 63,000\nTP 66,000, 67,500',
+      long('BTC/USDT', [64500], 63000, [66000, 67500]),
+    ],
+    [
+      'thousands with decimals',
+      'BTC/USDT LONG\nEntry 64,500.5\nSL 63,000.25\nTP 66,000',
+      long('BTC/USDT', [64500.5], 63000.25, [66000]),
+    ],
+    [
+      'tiny prices',
+      'PEPE/USDT LONG\nEntry 0.00001234\nSL 0.000011\nTP 0.000014',
+      long('PEPE/USDT', [0.00001234], 0.000011, [0.000014]),
+    ],
     ['bold and underline', '**BTC/USDT** __LONG__\n**Entry:** 64000\n**SL:** 63000\n__TP:__ 65000', btc],
     ['inline code', '`BTC/USDT` LONG\nEntry `64000`\nSL `63000`\nTP `65000`', btc],
     ['code block', '```\nBTC/USDT LONG\nEntry 64000\nSL 63000\nTP 65000\n```', btc],
@@ -220,12 +370,28 @@ describe('numbers, markdown and decoration', () => {
       '🟢 LONG 🟢\n🪙 Coin: #AVAX\n📍 Entry: 36.20\n🎯 Targets: 37.00 - 38.00\n🛑 Stop: 35.00\n⚡ Leverage: 15x',
       long('AVAX/USDT', [36.2], 35, [37, 38], 15),
     ],
-    ['custom emoji and mentions', '<:rocket:1234567890> <@&987654321> BTC/USDT LONG\nEntry 64000\nSL 63000\nTP 65000 <t:1700000000:R>', btc],
-    ['signal numbers and amounts', 'Signal #45\nBTC/USDT LONG\nEntry 64000\nTarget 1: 65000\nSL 63000\nAmount: 100 USDT\nRisk 2%', btc],
-    ['extra words', 'New trade! BTC/USDT LONG (Binance Futures)\nEntry 64000 (DCA)\nSL 63000\nTP 65000\nUse 2% of balance, good luck', btc],
+    [
+      'custom emoji and mentions',
+      '<:rocket:1234567890> <@&987654321> BTC/USDT LONG\nEntry 64000\nSL 63000\nTP 65000 <t:1700000000:R>',
+      btc,
+    ],
+    [
+      'signal numbers and amounts',
+      'Signal #45\nBTC/USDT LONG\nEntry 64000\nTarget 1: 65000\nSL 63000\nAmount: 100 USDT\nRisk 2%',
+      btc,
+    ],
+    [
+      'extra words',
+      'New trade! BTC/USDT LONG (Binance Futures)\nEntry 64000 (DCA)\nSL 63000\nTP 65000\nUse 2% of balance, good luck',
+      btc,
+    ],
     ['links', 'BTC/USDT LONG https://www.tradingview.com/x/AbC123/\nEntry 64000\nSL 63000\nTP 65000', btc],
     ['fancy unicode letters', '𝐁𝐓𝐂/𝐔𝐒𝐃𝐓 𝐋𝐎𝐍𝐆\nEntry 64000\nSL 63000\nTP 65000', btc],
-    ['one line', 'BTC/USDT long entry 64000 sl 63000 tp1 65000 tp2 66000 lev 10', long('BTC/USDT', [64000], 63000, [65000, 66000], 10)],
+    [
+      'one line',
+      'BTC/USDT long entry 64000 sl 63000 tp1 65000 tp2 66000 lev 10',
+      long('BTC/USDT', [64000], 63000, [65000, 66000], 10),
+    ],
     ['Windows line ends', 'BTC/USDT LONG\r\nEntry 64000\r\nSL 63000\r\nTP 65000', btc],
     [
       'Cornix format',
@@ -263,25 +429,69 @@ describe('invalid signals', () => {
   check([
     ['no-symbol: labelled prices only', 'Entry: 64000\nTP: 65000\nSL: 63000', invalid('no-symbol')],
     ['no-symbol: side with prices', 'Long 64000\nSL 63000\nTP 65000', invalid('no-symbol')],
-    ['no-symbol: base starting with a digit', '1000PEPE/USDT LONG\nEntry 0.01\nSL 0.009\nTP 0.011', invalid('no-symbol')],
+    [
+      'no-symbol: base starting with a digit',
+      '1000PEPE/USDT LONG\nEntry 0.01\nSL 0.009\nTP 0.011',
+      invalid('no-symbol'),
+    ],
     ['no-entry: targets and stop only', 'BTC LONG\nTP 65000\nSL 63000', invalid('no-entry')],
-    ['no-entry: short without a price', 'ETH/USDT short\nTargets: 3400 3300\nStop: 3500', invalid('no-entry')],
-    ['no-entry: market with nothing to tell the side', 'BTC/USDT at market\nSL 63000\nLeverage 10x', invalid('no-entry')],
+    [
+      'no-entry: short without a price',
+      'ETH/USDT short\nTargets: 3400 3300\nStop: 3500',
+      invalid('no-entry'),
+    ],
+    [
+      'no-entry: market with nothing to tell the side',
+      'BTC/USDT at market\nSL 63000\nLeverage 10x',
+      invalid('no-entry'),
+    ],
     ['no-stop: entry and targets', 'BTC/USDT LONG\nEntry 64000\nTP 65000', invalid('no-stop')],
     ['no-stop: one line', 'ETHUSDT short 3450 TP 3400 3300', invalid('no-stop')],
-    ['no-stop: stop given as a percentage', 'BTC/USDT LONG\nEntry 64000\nSL 2%\nTP 65000', invalid('no-stop')],
+    [
+      'no-stop: stop given as a percentage',
+      'BTC/USDT LONG\nEntry 64000\nSL 2%\nTP 65000',
+      invalid('no-stop'),
+    ],
     ['stop-wrong-side: long', 'BTC/USDT LONG\nEntry 64000\nStop 64500\nTP 65000', invalid('stop-wrong-side')],
     ['stop-wrong-side: short', 'ETH/USDT SHORT\nEntry 3450\nSL 3400\nTP 3300', invalid('stop-wrong-side')],
-    ['stop-wrong-side: inside the entry range', 'BTC/USDT\nEntry 63000 - 65000\nSL 64000\nTP 66000', invalid('stop-wrong-side')],
-    ['stop-wrong-side: market stop beyond the target', 'LONG BTC/USDT at market\nSL 66000\nTP 65000', invalid('stop-wrong-side')],
+    [
+      'stop-wrong-side: inside the entry range',
+      'BTC/USDT\nEntry 63000 - 65000\nSL 64000\nTP 66000',
+      invalid('stop-wrong-side'),
+    ],
+    [
+      'stop-wrong-side: market stop beyond the target',
+      'LONG BTC/USDT at market\nSL 66000\nTP 65000',
+      invalid('stop-wrong-side'),
+    ],
     ['target-wrong-side: long', 'DOGE/USDT LONG\nEntry 0.16\nSL 0.15\nTP 0.14', invalid('target-wrong-side')],
-    ['target-wrong-side: short', 'ETH/USDT SHORT\nEntry 3450\nSL 3525\nTP 3400 3500', invalid('target-wrong-side')],
-    ['target-wrong-side: inferred side', 'DOGE/USDT\nEntry 0.16\nSL 0.15\nTP 0.14', invalid('target-wrong-side')],
+    [
+      'target-wrong-side: short',
+      'ETH/USDT SHORT\nEntry 3450\nSL 3525\nTP 3400 3500',
+      invalid('target-wrong-side'),
+    ],
+    [
+      'target-wrong-side: inferred side',
+      'DOGE/USDT\nEntry 0.16\nSL 0.15\nTP 0.14',
+      invalid('target-wrong-side'),
+    ],
     ['bad-number: malformed', 'BTC/USDT LONG\nEntry 64000\nStop 1.2.3\nTP 65000', invalid('bad-number')],
     ['bad-number: zero entry', 'BTC/USDT LONG\nEntry 0\nSL 0\nTP 65000', invalid('bad-number')],
-    ['bad-number: leverage 500x', '#BTC Long\nEntry: 64000\nStop: 63000\nLeverage 500x', invalid('bad-number')],
-    ['bad-number: fractional leverage', '#BTC Long\nEntry: 64000\nStop: 63000\nLeverage 2.5x', invalid('bad-number')],
-    ['bad-number: percentage targets', 'BTC/USDT\nEntry: 64000\nSL: 63000\nTP: 5% 10%', invalid('bad-number')],
+    [
+      'bad-number: leverage 500x',
+      '#BTC Long\nEntry: 64000\nStop: 63000\nLeverage 500x',
+      invalid('bad-number'),
+    ],
+    [
+      'bad-number: fractional leverage',
+      '#BTC Long\nEntry: 64000\nStop: 63000\nLeverage 2.5x',
+      invalid('bad-number'),
+    ],
+    [
+      'bad-number: percentage targets',
+      'BTC/USDT\nEntry: 64000\nSL: 63000\nTP: 5% 10%',
+      invalid('bad-number'),
+    ],
   ]);
 });
 

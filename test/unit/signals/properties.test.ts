@@ -1,0 +1,287 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { TradeSignal } from '../../../src/domain/signal';
+import { validateSignal } from '../../../src/domain/signalValidation';
+import type { ParseResult } from '../../../src/signals/parseSignalMessage';
+import { parseSignalMessage } from '../../../src/signals/parseSignalMessage';
+import { pairFromWord } from '../../../src/signals/symbol';
+import { isNotCoin } from '../../../src/signals/vocabulary';
+
+/** Whatever the parser returns as a signal must be tradeable as it stands. */
+function expectConsistent(result: ParseResult): void {
+  if (!result.ok) {
+    if (result.kind === 'invalid') {
+      expect([
+        'no-symbol',
+        'no-entry',
+        'no-stop',
+        'stop-wrong-side',
+        'target-wrong-side',
+        'bad-number',
+      ]).toContain(result.reason);
+    }
+    return;
+  }
+  const s = result.signal;
+  const isLong = s.side === 'long';
+  expect(Object.keys(s)).toEqual([
+    'symbol',
+    'side',
+    'entryType',
+    'entries',
+    'stopLoss',
+    'takeProfits',
+    'leverage',
+  ]);
+  expect(s.symbol).toMatch(/^[A-Z][A-Z0-9]*\/[A-Z0-9]+$/);
+  expect(s.entryType === 'market').toBe(s.entries.length === 0);
+  for (const value of [...s.entries, s.stopLoss, ...s.takeProfits])
+    expect(value > 0 && Number.isFinite(value)).toBe(true);
+  expect(s.entries).toEqual([...s.entries].sort((a, b) => a - b));
+  expect(s.takeProfits).toEqual([...s.takeProfits].sort((a, b) => (isLong ? a - b : b - a)));
+  for (const entry of s.entries) {
+    expect(isLong ? s.stopLoss < entry : s.stopLoss > entry).toBe(true);
+    for (const tp of s.takeProfits) expect(isLong ? tp > entry : tp < entry).toBe(true);
+  }
+  for (const tp of s.takeProfits) expect(isLong ? s.stopLoss < tp : s.stopLoss > tp).toBe(true);
+  expect(s.leverage === null || (Number.isInteger(s.leverage) && s.leverage >= 1 && s.leverage <= 125)).toBe(
+    true,
+  );
+}
+
+// Words, numbers and punctuation that signals are made of, shuffled into nonsense that looks close.
+const fragments = fc.constantFrom(
+  'BTC/USDT',
+  'ETHUSDT',
+  '#SOL',
+  '$DOGE',
+  'btc',
+  'Pair:',
+  'Coin:',
+  'LONG',
+  'short',
+  'Buy',
+  'Sell',
+  'Side:',
+  'Direction:',
+  'Entry',
+  'Entry zone:',
+  'Enter',
+  'Buy zone',
+  'market',
+  'CMP',
+  'at',
+  'TP',
+  'TP1',
+  'TP2',
+  'Target 1:',
+  'Targets:',
+  'Take-Profit Targets:',
+  'SL',
+  'Stop',
+  'Stop Loss:',
+  'Stop-loss',
+  'Leverage',
+  'Lev:',
+  'lev',
+  'x10',
+  '20x',
+  'Cross',
+  'isolated',
+  '0',
+  '1',
+  '2)',
+  '3.',
+  '0.5',
+  '1.2.3',
+  '64,500',
+  '150,155,162',
+  '63800',
+  '64250',
+  '65000',
+  '0.00001',
+  '99999999',
+  '5%',
+  '-',
+  '–',
+  '—',
+  '/',
+  ',',
+  '|',
+  ':',
+  '(',
+  ')',
+  '**',
+  '`',
+  '```',
+  '\n',
+  '\n\n',
+  '🚀',
+  '1️⃣',
+  '#12',
+  'k',
+  '.',
+  '..',
+  'and',
+  'to',
+  'between',
+);
+const soup = fc
+  .array(fragments, { maxLength: 40 })
+  .chain((parts) =>
+    fc
+      .array(fc.constantFrom(' ', '', '\n', '  '), { minLength: parts.length, maxLength: parts.length })
+      .map((glue) => parts.map((part, i) => part + (glue[i] ?? ' ')).join('')),
+  );
+
+describe('parseSignalMessage: random input', () => {
+  it('never throws on arbitrary text and only returns consistent signals', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'grapheme', maxLength: 300 }),
+          fc.string({ unit: 'binary', maxLength: 300 }),
+        ),
+        (text) => {
+          expectConsistent(parseSignalMessage(text));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('never throws on signal-like nonsense and only returns consistent signals', () => {
+    fc.assert(
+      fc.property(soup, (text) => {
+        expectConsistent(parseSignalMessage(text));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+// ---- Round trip: well-formed signals rendered as text parse back to themselves. ----
+
+const QUOTE_TAIL = /(?:USDT|USDC|BUSD|USD|PERP)$/;
+const base = fc
+  .stringMatching(/^[A-Z]{2,6}$/)
+  .filter(
+    (b) =>
+      !isNotCoin(b.toLowerCase()) &&
+      pairFromWord(b, 'tagged') === null &&
+      !QUOTE_TAIL.test(b) &&
+      !/^X\d/.test(b),
+  );
+
+/** Prices on one tick grid so that every rendering is exact: integer ticks over 10^decimals. */
+const generated = fc
+  .record({
+    base,
+    quote: fc.constantFrom('USDT', 'USDC'),
+    side: fc.constantFrom('long' as const, 'short' as const),
+    market: fc.boolean(),
+    decimals: fc.integer({ min: 0, max: 6 }),
+    anchor: fc.integer({ min: 2000, max: 99999 }),
+    entrySteps: fc.uniqueArray(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 3 }),
+    stopGap: fc.integer({ min: 1, max: 900 }),
+    targetSteps: fc.uniqueArray(fc.integer({ min: 1, max: 900 }), { maxLength: 4 }),
+    leverage: fc.option(fc.integer({ min: 1, max: 125 }), { nil: null }),
+  })
+  .map((g): TradeSignal => {
+    const price = (ticks: number): number => Number((ticks / 10 ** g.decimals).toFixed(g.decimals));
+    const dir = g.side === 'long' ? 1 : -1;
+    const entryTicks = g.entrySteps.map((step) => g.anchor + dir * step);
+    const worst = g.side === 'long' ? Math.min(...entryTicks) : Math.max(...entryTicks);
+    const best = g.side === 'long' ? Math.max(...entryTicks) : Math.min(...entryTicks);
+    return {
+      symbol: `${g.base}/${g.quote}`,
+      side: g.side,
+      entryType: g.market ? 'market' : 'limit',
+      entries: g.market ? [] : entryTicks.map(price),
+      stopLoss: price(worst - dir * g.stopGap),
+      takeProfits: g.targetSteps.map((step) => price(best + dir * step)),
+      leverage: g.leverage,
+    };
+  });
+
+const en = (value: number): string => value.toLocaleString('en-US', { maximumFractionDigits: 10 });
+const [BASE_OF, QUOTE_OF] = [
+  (s: TradeSignal) => s.symbol.split('/')[0] ?? '',
+  (s: TradeSignal) => s.symbol.split('/')[1] ?? '',
+];
+const upper = (s: TradeSignal) => s.side.toUpperCase();
+const title = (s: TradeSignal) => (s.side === 'long' ? 'Long' : 'Short');
+
+type Template = (s: TradeSignal) => string | null;
+const line = (label: string, text: string | null): string =>
+  text === null || text === '' ? '' : `\n${label}${text}`;
+const lev = (s: TradeSignal, render: (l: number) => string): string =>
+  s.leverage === null ? '' : `\n${render(s.leverage)}`;
+const entriesOr = (s: TradeSignal, join: string, market = 'market'): string =>
+  s.entryType === 'market' ? market : s.entries.join(join);
+
+const templates: Record<string, Template> = {
+  classic: (s) =>
+    `📈 #${s.symbol} ${upper(s)}\nEntry: ${entriesOr(s, ' - ')}` +
+    lev(s, (l) => `Leverage: Cross ${l}x`) +
+    line('Targets: ', s.takeProfits.join(' - ')) +
+    `\nStop Loss: ${s.stopLoss}`,
+  numberedLabels: (s) =>
+    `${BASE_OF(s)}${QUOTE_OF(s)} ${upper(s)}\nEntry zone: ${entriesOr(s, '-')}` +
+    s.takeProfits.map((tp, i) => `\nTP${i + 1} ${tp}`).join('') +
+    `\nSL ${s.stopLoss}` +
+    lev(s, (l) => `Lev ${l}x`),
+  labelledBold: (s) =>
+    `**${s.symbol}**\nDirection: ${title(s)}\nEntry: ${entriesOr(s, ', ', 'CMP')}` +
+    line('Take Profit: ', s.takeProfits.join(' / ')) +
+    `\nStop: ${s.stopLoss}` +
+    lev(s, (l) => `${l}x isolated`),
+  oneLineLowerCase: (s) =>
+    s.symbol.endsWith('/USDT')
+      ? `${s.side} ${BASE_OF(s).toLowerCase()} ${entriesOr(s, ' ', 'at market')} sl ${s.stopLoss}` +
+        (s.takeProfits.length > 0 ? ` tp ${s.takeProfits.join(' ')}` : '') +
+        (s.leverage === null ? '' : ` lev ${s.leverage}`)
+      : null,
+  cornix: (s) =>
+    s.entryType === 'market'
+      ? null
+      : `#${s.symbol}\nSignal Type: Regular (${title(s)})` +
+        lev(s, (l) => `Leverage: Cross (${l}.0X)`) +
+        `\nEntry Targets:\n${s.entries.map((e, i) => `${i + 1}) ${e}`).join('\n')}` +
+        (s.takeProfits.length > 0
+          ? `\nTake-Profit Targets:\n${s.takeProfits.map((tp, i) => `${i + 1}) ${tp}`).join('\n')}`
+          : '') +
+        `\nStop Targets:\n1) ${s.stopLoss}`,
+  thousandsAndEmoji: (s) =>
+    `🔥 $${BASE_OF(s)}/${QUOTE_OF(s)} 🔥 ${upper(s)}\n🎯 Entry: ${s.entryType === 'market' ? 'market' : s.entries.map(en).join(' – ')}` +
+    line('✅ Targets: ', s.takeProfits.map(en).join(' | ')) +
+    `\n🛑 SL: ${en(s.stopLoss)}` +
+    lev(s, (l) => `x${l}`),
+  codeBlockNoSide: (s) =>
+    s.entryType === 'market'
+      ? null
+      : '```\n' +
+        `Pair: ${s.symbol}\nEntry: ${s.entries.join(' / ')}\nStop-loss: ${s.stopLoss}` +
+        (s.takeProfits.length > 0
+          ? `\nTargets:\n${s.takeProfits.map((tp, i) => `${i + 1}. ${tp}`).join('\n')}`
+          : '') +
+        lev(s, (l) => `Leverage ${l}x`) +
+        '\n```',
+};
+
+describe('parseSignalMessage: round trip through templates', () => {
+  it.each(Object.keys(templates))('%s', (name) => {
+    const render = templates[name];
+    if (render === undefined) throw new Error(name);
+    fc.assert(
+      fc.property(generated, (signal) => {
+        const text = render(signal);
+        if (text === null) return;
+        const expected = validateSignal(signal);
+        expect(expected.ok).toBe(true);
+        expect(parseSignalMessage(text), text).toEqual(expected);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
