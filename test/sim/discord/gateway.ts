@@ -296,6 +296,9 @@ export class Gateway {
       timeoutMs,
       via === 'invalid-session' ? 'the client to identify again' : 'the client to resume',
     );
+    // Let the client finish handling RESUMED / READY before the test acts again (discord.js handles
+    // gateway messages concurrently, and an immediate op 9 would race its RESUMED handler).
+    await new Promise((resolve) => setTimeout(resolve, 100));
     return via === 'invalid-session' ? 'identified' : 'resumed';
   }
 

@@ -272,6 +272,11 @@ export class DiscordSim {
     return this.#state.violations;
   }
 
+  /** Returns the violations recorded so far and forgets them (for tests that provoke some on purpose). */
+  takeViolations(): SimViolation[] {
+    return this.#state.violations.splice(0);
+  }
+
   get stats(): Readonly<SimStats> {
     return this.#state.stats;
   }
