@@ -144,6 +144,13 @@ describe('discord simulator with the real discord.js client', () => {
     expect(sim.calls[0]).toMatchObject({ method: 'GET', path: '/gateway/bot', status: 200 });
   });
 
+  it('a guild added while connected arrives as GUILD_CREATE', async () => {
+    const joined = new Promise<string>((resolve) => client.once(Events.GuildCreate, (g) => resolve(g.name)));
+    const later = sim.addGuild({ name: 'Later', ownerId: 'zoe', channels: [{ name: 'lobby' }] });
+    expect(await joined).toBe('Later');
+    expect(client.guilds.cache.get(later.id)?.channels.cache.map((c) => c.name)).toEqual(['lobby']);
+  });
+
   it('registers global and guild commands over REST; ids are stable across re-registration', async () => {
     const first = await client.application?.commands.set(commands);
     await client.application?.commands.set(commands, guild.id);
@@ -467,5 +474,37 @@ describe('discord simulator, raw HTTP', () => {
     const answer = await callback(late, { type: 5 });
     expect([answer.status, ((await answer.json()) as { code: number }).code]).toEqual([404, 10062]);
     expect(sim.takeViolations().map((v) => v.kind)).toEqual(['auth', 'interaction', 'interaction']);
+  });
+});
+
+describe('discord simulator: intents', () => {
+  it('withholds message content without the Message Content intent, unless the bot is mentioned', async () => {
+    const sim = await startDiscordSim();
+    const g = sim.addGuild({ name: 'G', ownerId: 'o' });
+    const client = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages], rest: { api: sim.restApiUrl } });
+    const seen: string[] = [];
+    client.on(Events.MessageCreate, (m) => void seen.push(m.content));
+    try {
+      await client.login(sim.token);
+      await sim.waitFor(() => (client.isReady() ? true : undefined));
+      sim.postMessage({ guildId: g.id, userId: g.ownerId, content: 'LONG BTC 64000' });
+      sim.postMessage({ guildId: g.id, userId: g.ownerId, content: `<@${sim.applicationId}> status` });
+      await sim.waitFor(() => (seen.length === 2 ? true : undefined));
+      expect(seen).toEqual(['', `<@${sim.applicationId}> status`]);
+    } finally {
+      await client.destroy();
+      await sim.close();
+    }
+  });
+
+  it('closes the gateway with 4014 when the application may not use a privileged intent', async () => {
+    const sim = await startDiscordSim({ privilegedIntents: { messageContent: false } });
+    const client = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.MessageContent], rest: { api: sim.restApiUrl } });
+    try {
+      await expect(client.login(sim.token)).rejects.toThrow(/disallowed intents/i);
+    } finally {
+      await client.destroy();
+      await sim.close();
+    }
   });
 });

@@ -64,8 +64,8 @@ export interface SelectInput extends ComponentInput {
 
 export interface ModalSubmitInput extends InteractionContext {
   customId: string;
-  /** Text input custom id → value. */
-  fields: Record<string, string>;
+  /** Text input custom id → value; string select custom id → chosen value(s). */
+  fields: Record<string, string | string[]>;
 }
 
 interface Ctx {
@@ -260,24 +260,39 @@ export class Interactions {
     const modal = shown?.events.find((e): e is CallbackEvent => e.kind === 'callback' && e.type === 9)?.data;
     if (!shown || !modal) throw new Error(`discord sim: no modal with custom_id ${input.customId} was shown to ${input.userId}`);
     const used = new Set<string>();
-    const submitInput = (raw: unknown): Json => {
+    const submitInput = (raw: unknown): Json | null => {
       const input_ = raw as Json;
+      const kind = input_['type'];
+      if (kind === 10) return null; // text display: nothing to submit
       const id = String(input_['custom_id']);
       const value = input.fields[id];
+      const idPart = input_['id'] !== undefined ? { id: input_['id'] } : {};
       if (value === undefined && input_['required'] !== false) throw new Error(`discord sim: modal ${input.customId} requires field ${id}`);
+      used.add(id);
+      if (kind === 3) {
+        const values = value === undefined ? [] : Array.isArray(value) ? value : [value];
+        const options = ((input_['options'] ?? []) as Json[]).map((o) => o['value']);
+        const bad = values.find((v) => !options.includes(v));
+        if (bad !== undefined) throw new Error(`discord sim: ${bad} is not an option of select ${id}`);
+        return { type: 3, ...idPart, custom_id: id, values };
+      }
+      if (kind !== 4) throw new Error(`discord sim: modal component type ${String(kind)} is not simulated`);
+      const text = Array.isArray(value) ? value.join(',') : value;
       const max = typeof input_['max_length'] === 'number' ? input_['max_length'] : 4000;
       const min = typeof input_['min_length'] === 'number' ? input_['min_length'] : 0;
-      if (value !== undefined && (value.length > max || (value.length > 0 && value.length < min))) {
+      if (text !== undefined && (text.length > max || (text.length > 0 && text.length < min))) {
         throw new Error(`discord sim: field ${id} must be ${min}..${max} characters (the Discord client enforces it)`);
       }
-      used.add(id);
-      return { type: 4, ...(input_['id'] !== undefined ? { id: input_['id'] } : {}), custom_id: id, value: value ?? '' };
+      return { type: 4, ...idPart, custom_id: id, value: text ?? '' };
     };
-    const components = ((modal['components'] ?? []) as Json[]).map((top) =>
-      top['type'] === 18
-        ? { type: 18, ...(top['id'] !== undefined ? { id: top['id'] } : {}), component: submitInput(top['component']) }
-        : { type: 1, components: ((top['components'] ?? []) as Json[]).map(submitInput) },
-    );
+    const components = ((modal['components'] ?? []) as Json[]).flatMap((top) => {
+      if (top['type'] === 18) {
+        const component = submitInput(top['component']);
+        return component ? [{ type: 18, ...(top['id'] !== undefined ? { id: top['id'] } : {}), component }] : [];
+      }
+      if (top['type'] === 1) return [{ type: 1, components: ((top['components'] ?? []) as Json[]).map(submitInput).filter((c) => c !== null) }];
+      return [];
+    });
     for (const key of Object.keys(input.fields)) {
       if (!used.has(key)) throw new Error(`discord sim: modal ${input.customId} has no field ${key}`);
     }

@@ -340,7 +340,7 @@ export class SimState {
     if (change.nick !== undefined) member.nick = change.nick;
     const user = this.users.get(userId);
     this.dispatch('GUILD_MEMBER_UPDATE', (intents) =>
-      intents & Intent.Guilds ? { ...memberJson(guild, member, user), guild_id: guild.id } : undefined,
+      intents & Intent.GuildMembers ? { ...memberJson(guild, member, user), guild_id: guild.id } : undefined,
     );
     this.changed();
   }

@@ -1,6 +1,6 @@
 /**
- * Lets tests wait for the simulator's state to satisfy a predicate: every mutation calls `notify()`,
- * and each waiter re-checks its predicate then, so nothing is polled on a timer.
+ * Lets tests wait for a predicate: every simulator mutation calls `notify()` and each waiter re-checks
+ * then; a 20 ms tick re-checks too, for predicates over client-side state the simulator cannot see.
  */
 export class Waiter {
   readonly #waiting = new Set<() => void>();
@@ -28,12 +28,14 @@ export class Waiter {
           resolve(value);
         }
       };
+      const tick = setInterval(wake, 20);
       const timer = setTimeout(() => {
         finish();
         reject(new Error(`discord sim: timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`));
       }, timeoutMs);
       const finish = (): void => {
         clearTimeout(timer);
+        clearInterval(tick);
         this.#waiting.delete(wake);
       };
       this.#waiting.add(wake);
