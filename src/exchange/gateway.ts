@@ -26,6 +26,14 @@ export interface OrderIntent {
   reduceOnly: boolean;
   /** Hedge-mode accounts need the position side on every order. */
   positionSide?: 'long' | 'short';
+  /**
+   * Entry orders only, on exchanges that attach protection to the entry (Bybit; see
+   * `exchangeCapabilities(id).protection === 'attached-to-entry'`): stop-loss and take-profit trigger
+   * prices sent with the entry itself. Gateways that place them as separate orders refuse these
+   * (not-supported) rather than silently drop them.
+   */
+  attachedStopLoss?: number;
+  attachedTakeProfit?: number;
 }
 
 export type OrderStatus = 'open' | 'partially-filled' | 'filled' | 'cancelled' | 'rejected' | 'expired';

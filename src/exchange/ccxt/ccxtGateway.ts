@@ -1,0 +1,666 @@
+/**
+ * The ccxt implementation of the port, for one account. Every call goes through `call()`, which
+ * attaches the shared markets, runs the ccxt method and translates whatever it throws (translate.ts).
+ * Binance specifics (algo orders for futures SL/TP, position side in hedge mode, key audit, preflight)
+ * are explicit branches; other exchanges use ccxt's unified methods.
+ */
+import type { Exchange, Order, Position, Trade as CcxtTrade } from 'ccxt';
+import type { MarketType } from '../../domain/account';
+import type { MarketRules } from '../../domain/market';
+import { ExchangeError } from '../errors';
+import type {
+  AccountPreflight,
+  Balance,
+  ExchangeGateway,
+  KeyAudit,
+  MarginMode,
+  OrderIntent,
+  OrderState,
+  OrderStatus,
+  OrderType,
+  PositionMode,
+  PositionState,
+  Quote,
+  Trade,
+  TradeCursor,
+} from '../gateway';
+import { exchangeCapabilities } from './capabilities';
+import type { SharedMarkets } from './markets';
+import type { ExchangeRateLimiter } from './rateLimiter';
+import { isAlreadySet, isOrderNotFound, translateError } from './translate';
+
+const CLIENT_ORDER_ID = /^[A-Za-z0-9]{1,32}$/;
+
+/** Per-account state kept with the ccxt instance (same LRU entry, same lifetime). */
+export interface AccountInstance {
+  exchange: Exchange & { __marketsGeneration?: number };
+  /** symbol → "leverage:marginMode" last set successfully. */
+  leverage: Map<string, string>;
+  /** client order id → sent as a Binance algo (conditional) order; bounded. */
+  algoOrders: Map<string, boolean>;
+}
+
+export interface CcxtGatewaySpec {
+  exchangeId: string;
+  marketType: MarketType;
+  mode: 'live' | 'demo';
+  /** As stored by the last preflight; hedge mode puts a position side on every futures order. */
+  positionMode?: PositionMode;
+}
+
+export interface CcxtGatewayDeps {
+  spec: CcxtGatewaySpec;
+  /** The account's instance (from the runtime's LRU; rebuilt when evicted). */
+  instance: () => AccountInstance;
+  markets: SharedMarkets;
+  limiter: ExchangeRateLimiter;
+  now: () => number;
+}
+
+const num = (value: unknown): number | undefined => {
+  const n = typeof value === 'string' ? Number(value) : typeof value === 'number' ? value : NaN;
+  return Number.isFinite(n) ? n : undefined;
+};
+
+const rec = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+
+const MAX_REMEMBERED_ALGO = 2000;
+
+export class CcxtGateway implements ExchangeGateway {
+  readonly exchangeId: string;
+  readonly marketType: MarketType;
+  readonly recvWindowMs: number;
+  private readonly isBinance: boolean;
+
+  constructor(private readonly deps: CcxtGatewayDeps) {
+    this.exchangeId = deps.spec.exchangeId;
+    this.marketType = deps.spec.marketType;
+    this.isBinance = this.exchangeId === 'binance' || this.exchangeId === 'binanceusdm';
+    const recv = num(rec(deps.instance().exchange.options)['recvWindow']);
+    this.recvWindowMs = recv ?? 5000;
+  }
+
+  private get mode(): 'live' | 'demo' {
+    return this.deps.spec.mode;
+  }
+
+  /** The instance with the shared markets attached. */
+  private async ready(): Promise<AccountInstance> {
+    const instance = this.deps.instance();
+    await this.deps.markets.attach(instance.exchange, this.exchangeId, this.mode);
+    return instance;
+  }
+
+  /** Runs one ccxt operation and translates its failure. */
+  private async call<T>(action: string, run: (exchange: Exchange, instance: AccountInstance) => Promise<T>): Promise<T> {
+    const instance = await this.ready();
+    try {
+      return await run(instance.exchange, instance);
+    } catch (error) {
+      const blocked = this.deps.limiter.blockedForMs();
+      throw translateError(error, { exchangeId: this.exchangeId, action, ...(blocked > 0 ? { retryAfterMs: blocked } : {}) });
+    }
+  }
+
+  private get ccxtType(): 'spot' | 'swap' {
+    return this.marketType === 'futures' ? 'swap' : 'spot';
+  }
+
+  async markets(): Promise<ReadonlyMap<string, MarketRules>> {
+    await this.ready();
+    if (this.marketType === 'futures' && this.isBinance && !this.deps.markets.hasLeverageBrackets(this.exchangeId, this.mode)) {
+      // Leverage caps are signed data; the first account that asks fills them in for everyone.
+      try {
+        await this.loadBinanceBrackets();
+      } catch {
+        // Without them the rules carry the conservative fallback cap.
+      }
+    }
+    try {
+      return await this.deps.markets.rules(this.exchangeId, this.mode, this.marketType);
+    } catch (error) {
+      throw translateError(error, { exchangeId: this.exchangeId, action: 'loading markets' });
+    }
+  }
+
+  private async loadBinanceBrackets(): Promise<Map<string, number>> {
+    return this.call('reading leverage brackets', async (exchange) => {
+      const raw = (await (exchange as unknown as Record<string, (p?: object) => Promise<unknown>>)['fapiPrivateGetLeverageBracket']!({})) as unknown;
+      const caps = new Map<string, number>();
+      for (const entry of Array.isArray(raw) ? raw : []) {
+        const e = rec(entry);
+        const brackets = Array.isArray(e['brackets']) ? (e['brackets'] as unknown[]) : [];
+        const max = Math.max(0, ...brackets.map((b) => num(rec(b)['initialLeverage']) ?? 0));
+        const marketId = typeof e['symbol'] === 'string' ? e['symbol'] : undefined;
+        if (!marketId || max <= 0) continue;
+        const market = exchange.safeMarket(marketId, undefined, undefined, 'swap');
+        if (market?.symbol) caps.set(market.symbol, max);
+      }
+      this.deps.markets.setLeverageBrackets(this.exchangeId, this.mode, caps);
+      return caps;
+    });
+  }
+
+  async balance(): Promise<Balance> {
+    return this.call('fetching the balance', async (exchange) => {
+      const balance = await exchange.fetchBalance({ type: this.ccxtType });
+      const currency = 'USDT';
+      const entry = rec((balance as unknown as Record<string, unknown>)[currency]);
+      const free = num(entry['free']) ?? 0;
+      const total = num(entry['total']) ?? free;
+      const info = rec(balance.info);
+      // Binance futures: margin balance = wallet + unrealised PnL.
+      const equity = this.marketType === 'futures' ? (num(info['totalMarginBalance']) ?? total) : total;
+      const available = this.marketType === 'futures' ? (num(info['availableBalance']) ?? free) : free;
+      return { currency, free: available, equity, asOf: balance.timestamp ?? this.deps.now() };
+    });
+  }
+
+  async quote(symbol: string): Promise<Quote> {
+    return this.call(`fetching the price of ${symbol}`, async (exchange) => {
+      const ticker = await exchange.fetchTicker(symbol);
+      const last = ticker.last ?? ticker.close ?? ticker.bid ?? ticker.ask;
+      if (last === undefined || last === null) throw new ExchangeError('unknown-outcome', `${this.exchangeId}: no price for ${symbol}`);
+      return {
+        symbol,
+        bid: ticker.bid ?? last,
+        ask: ticker.ask ?? last,
+        last,
+        at: ticker.timestamp ?? this.deps.now(),
+      };
+    });
+  }
+
+  async ensureLeverage(symbol: string, leverage: number, marginMode: MarginMode): Promise<void> {
+    if (this.marketType !== 'futures') return;
+    const wanted = `${leverage}:${marginMode}`;
+    const instance = this.deps.instance();
+    if (instance.leverage.get(symbol) === wanted) return;
+    await this.call(`setting ${marginMode} margin on ${symbol}`, async (exchange) => {
+      try {
+        await exchange.setMarginMode(marginMode, symbol);
+      } catch (error) {
+        if (!isAlreadySet(error)) throw error;
+      }
+    });
+    await this.call(`setting leverage ${leverage}× on ${symbol}`, async (exchange) => {
+      try {
+        await exchange.setLeverage(leverage, symbol);
+      } catch (error) {
+        if (!isAlreadySet(error)) throw error;
+      }
+    });
+    instance.leverage.set(symbol, wanted);
+  }
+
+  /** Binance hedge mode: every futures order names the side of the position it opens or closes. */
+  private positionSide(intent: OrderIntent): 'LONG' | 'SHORT' | undefined {
+    if (this.marketType !== 'futures') return undefined;
+    if (intent.positionSide) return intent.positionSide === 'long' ? 'LONG' : 'SHORT';
+    if (this.deps.spec.positionMode !== 'hedge') return undefined;
+    const opensLong = intent.side === 'buy';
+    const closing = intent.reduceOnly || intent.type === 'stop-loss' || intent.type === 'take-profit';
+    return opensLong !== closing ? 'LONG' : 'SHORT';
+  }
+
+  private orderParams(intent: OrderIntent): Record<string, unknown> {
+    const params: Record<string, unknown> = { clientOrderId: intent.clientOrderId };
+    if (intent.type === 'stop-loss') params['stopLossPrice'] = requireTrigger(intent);
+    if (intent.type === 'take-profit') params['takeProfitPrice'] = requireTrigger(intent);
+    if (this.marketType === 'futures') {
+      const side = this.isBinance ? this.positionSide(intent) : undefined;
+      if (side) {
+        // Binance rejects reduceOnly in hedge mode: the position side says what is reduced.
+        params['positionSide'] = side;
+      } else if (intent.reduceOnly || intent.type === 'stop-loss' || intent.type === 'take-profit') {
+        params['reduceOnly'] = true;
+      }
+    }
+    const attachedSl = intent.attachedStopLoss;
+    const attachedTp = intent.attachedTakeProfit;
+    if (attachedSl !== undefined || attachedTp !== undefined) {
+      if (exchangeCapabilities(this.exchangeId).protection !== 'attached-to-entry') {
+        throw new ExchangeError('not-supported', `${this.exchangeId} places stop-loss and take-profit as separate orders, not attached to the entry`);
+      }
+      if (attachedSl !== undefined) params['stopLoss'] = { triggerPrice: attachedSl };
+      if (attachedTp !== undefined) params['takeProfit'] = { triggerPrice: attachedTp };
+    }
+    return params;
+  }
+
+  /** Binance USDⓈ-M conditional orders live in the algo service (/fapi/v1/algoOrder). */
+  private isAlgo(intent: Pick<OrderIntent, 'type'>): boolean {
+    return this.isBinance && this.marketType === 'futures' && (intent.type === 'stop-loss' || intent.type === 'take-profit');
+  }
+
+  async placeOrder(intent: OrderIntent): Promise<OrderState> {
+    if (!CLIENT_ORDER_ID.test(intent.clientOrderId)) {
+      throw new ExchangeError('invalid-order', `client order id must be 1–32 letters and digits: ${JSON.stringify(intent.clientOrderId)}`);
+    }
+    if (!(intent.quantity > 0)) throw new ExchangeError('invalid-order', `quantity must be positive: ${intent.quantity}`);
+    const params = this.orderParams(intent);
+    const ccxtType = intent.type === 'limit' ? 'limit' : 'market';
+    if (intent.type === 'limit' && intent.price === undefined) throw new ExchangeError('invalid-order', 'a limit order needs a price');
+    const algo = this.isAlgo(intent);
+    return this.call(`placing order ${intent.clientOrderId}`, async (exchange, instance) => {
+      remember(instance.algoOrders, intent.clientOrderId, algo);
+      const order = await exchange.createOrder(
+        intent.symbol,
+        ccxtType,
+        intent.side,
+        intent.quantity,
+        intent.type === 'limit' ? intent.price : undefined,
+        params,
+      );
+      return this.toState(order, { ...intent, type: intent.type });
+    });
+  }
+
+  private async fetchOne(exchange: Exchange, symbol: string, clientOrderId: string, algo: boolean): Promise<Order | null> {
+    try {
+      return await exchange.fetchOrder('', symbol, algo ? { clientOrderId, trigger: true } : { clientOrderId });
+    } catch (error) {
+      if (isOrderNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async fetchOrder(symbol: string, clientOrderId: string): Promise<OrderState | null> {
+    return this.call(`looking up order ${clientOrderId}`, async (exchange, instance) => {
+      const canBeAlgo = this.isBinance && this.marketType === 'futures';
+      const hint = instance.algoOrders.get(clientOrderId);
+      const order = canBeAlgo
+        ? hint === true
+          ? ((await this.fetchOne(exchange, symbol, clientOrderId, true)) ?? (await this.fetchOne(exchange, symbol, clientOrderId, false)))
+          : ((await this.fetchOne(exchange, symbol, clientOrderId, false)) ?? (await this.fetchOne(exchange, symbol, clientOrderId, true)))
+        : await this.fetchOne(exchange, symbol, clientOrderId, false);
+      if (!order) return null;
+      const state = this.toState(order, { clientOrderId, symbol });
+      return this.withTriggeredFill(exchange, order, state);
+    });
+  }
+
+  /** A triggered Binance algo order filled through a regular order: report that order's fill. */
+  private async withTriggeredFill(exchange: Exchange, order: Order, state: OrderState): Promise<OrderState> {
+    const info = rec(order.info);
+    const actualOrderId = info['actualOrderId'];
+    if (!('algoId' in info) || actualOrderId === undefined || actualOrderId === null || actualOrderId === '' || actualOrderId === 0) return state;
+    try {
+      const actual = await exchange.fetchOrder(String(actualOrderId), state.symbol);
+      const fill = this.toState(actual, { clientOrderId: state.clientOrderId, symbol: state.symbol });
+      return {
+        ...state,
+        status: fill.status,
+        filledQuantity: fill.filledQuantity,
+        averagePrice: fill.averagePrice,
+        fee: fill.fee,
+        feeCurrency: fill.feeCurrency,
+        updatedAt: Math.max(state.updatedAt, fill.updatedAt),
+      };
+    } catch (error) {
+      if (isOrderNotFound(error)) return state;
+      throw error;
+    }
+  }
+
+  async cancelOrder(symbol: string, clientOrderId: string): Promise<OrderState | null> {
+    return this.call(`cancelling order ${clientOrderId}`, async (exchange, instance) => {
+      const canBeAlgo = this.isBinance && this.marketType === 'futures';
+      const tryCancel = async (algo: boolean): Promise<Order | null> => {
+        try {
+          return await exchange.cancelOrder('', symbol, algo ? { clientOrderId, trigger: true } : { clientOrderId });
+        } catch (error) {
+          if (isOrderNotFound(error)) return null;
+          throw error;
+        }
+      };
+      const hint = instance.algoOrders.get(clientOrderId);
+      const order = canBeAlgo
+        ? hint === true
+          ? ((await tryCancel(true)) ?? (await tryCancel(false)))
+          : ((await tryCancel(false)) ?? (await tryCancel(true)))
+        : await tryCancel(false);
+      return order ? this.toState(order, { clientOrderId, symbol }) : null;
+    });
+  }
+
+  async openOrders(symbol?: string): Promise<OrderState[]> {
+    return this.call('listing open orders', async (exchange) => {
+      const params = { type: this.ccxtType };
+      const regular = await exchange.fetchOpenOrders(symbol, undefined, undefined, params);
+      const conditional =
+        this.isBinance && this.marketType === 'futures'
+          ? await exchange.fetchOpenOrders(symbol, undefined, undefined, { ...params, trigger: true })
+          : [];
+      return [...regular, ...conditional].map((order) => this.toState(order, { clientOrderId: '', symbol: order.symbol ?? symbol ?? '' }));
+    });
+  }
+
+  async positions(): Promise<PositionState[]> {
+    if (this.marketType !== 'futures') return [];
+    return this.call('listing positions', async (exchange) => {
+      const positions = await exchange.fetchPositions(undefined, { type: 'swap', subType: 'linear' });
+      return positions.flatMap((position) => this.toPosition(position));
+    });
+  }
+
+  private toPosition(position: Position): PositionState[] {
+    const contracts = Math.abs(position.contracts ?? 0);
+    if (!(contracts > 0) || !position.symbol) return [];
+    const size = contracts * (position.contractSize ?? 1);
+    const side: 'long' | 'short' = position.side === 'short' ? 'short' : 'long';
+    return [
+      {
+        symbol: position.symbol,
+        side,
+        quantity: size,
+        entryPrice: position.entryPrice ?? 0,
+        markPrice: position.markPrice ?? null,
+        unrealizedPnl: position.unrealizedPnl ?? 0,
+        leverage: position.leverage ?? null,
+      },
+    ];
+  }
+
+  async tradesSince(symbol: string, cursor: TradeCursor): Promise<Trade[]> {
+    return this.call(`fetching trades of ${symbol}`, async (exchange) => {
+      const after = cursor.afterId !== undefined && /^\d+$/.test(cursor.afterId) ? BigInt(cursor.afterId) : undefined;
+      const params: Record<string, unknown> = { type: this.ccxtType };
+      let since: number | undefined = cursor.sinceMs;
+      if (after !== undefined && this.isBinance) {
+        // fromId pages by id (inclusive); Binance does not combine it with a start time.
+        params['fromId'] = (after + 1n).toString();
+        since = undefined;
+      }
+      const trades = await exchange.fetchMyTrades(symbol, since, 1000, params);
+      return trades
+        .filter((trade) => (trade.timestamp ?? 0) >= cursor.sinceMs)
+        .filter((trade) => after === undefined || !/^\d+$/.test(String(trade.id)) || BigInt(String(trade.id)) > after)
+        .map((trade) => this.toTrade(trade, symbol));
+    });
+  }
+
+  private toTrade(trade: CcxtTrade, symbol: string): Trade {
+    const info = rec(trade.info);
+    const clientOrderId = typeof info['clientOrderId'] === 'string' ? info['clientOrderId'] : null;
+    return {
+      id: String(trade.id),
+      orderId: String(trade.order ?? ''),
+      clientOrderId,
+      symbol: trade.symbol ?? symbol,
+      side: trade.side === 'sell' ? 'sell' : 'buy',
+      price: trade.price ?? 0,
+      quantity: trade.amount ?? 0,
+      fee: trade.fee?.cost ?? 0,
+      feeCurrency: trade.fee?.currency ?? null,
+      timestamp: trade.timestamp ?? 0,
+    };
+  }
+
+  async serverTime(): Promise<number> {
+    return this.call('reading the exchange clock', async (exchange) => {
+      const time = await exchange.fetchTime({ type: this.ccxtType });
+      if (time === undefined || time === null) throw new ExchangeError('unknown-outcome', `${this.exchangeId}: no server time`);
+      return time;
+    });
+  }
+
+  async auditKey(): Promise<KeyAudit> {
+    if (this.isBinance) return this.auditBinance();
+    if (this.exchangeId === 'bybit') return this.auditBybit();
+    return {
+      verdict: 'unknown',
+      canWithdraw: null,
+      canTransfer: null,
+      ipRestricted: null,
+      futuresEnabled: null,
+      notes: [
+        `Permissions unknown: ${this.exchangeId} does not report what an API key may do. Make sure withdrawals are off on the key, then confirm.`,
+      ],
+    };
+  }
+
+  private refused(reason: string): KeyAudit {
+    return { verdict: 'refused', canWithdraw: null, canTransfer: null, ipRestricted: null, futuresEnabled: null, notes: [reason] };
+  }
+
+  private auditFailure(error: unknown): KeyAudit {
+    const translated = translateError(error, { exchangeId: this.exchangeId, action: 'auditing the key' });
+    if (translated.kind === 'auth-failed') {
+      return this.refused(
+        `${this.exchangeId} rejected this key (wrong key or secret, key deleted, or this server's IP is not allowed): it was not accepted.`,
+      );
+    }
+    return this.refused(
+      `The key's permissions could not be checked (${translated.kind}: ${translated.message}). It is not accepted for live trading until the check succeeds.`,
+    );
+  }
+
+  private async auditBinance(): Promise<KeyAudit> {
+    if (this.mode === 'demo') {
+      return {
+        verdict: 'ok',
+        canWithdraw: false,
+        canTransfer: false,
+        ipRestricted: null,
+        futuresEnabled: null,
+        notes: ['Demo trading key: it moves no real funds, so its permissions are not audited.'],
+      };
+    }
+    let raw: unknown;
+    try {
+      const instance = await this.ready();
+      raw = await (instance.exchange as unknown as Record<string, (p?: object) => Promise<unknown>>)['sapiGetAccountApiRestrictions']!({});
+    } catch (error) {
+      return this.auditFailure(error);
+    }
+    const r = rec(raw);
+    const flag = (name: string): boolean | undefined => (typeof r[name] === 'boolean' ? (r[name] as boolean) : undefined);
+    const withdrawals = flag('enableWithdrawals');
+    const internal = flag('enableInternalTransfer');
+    const universal = flag('permitsUniversalTransfer');
+    const ip = flag('ipRestrict');
+    const futures = flag('enableFutures');
+    const spot = flag('enableSpotAndMarginTrading');
+    if (withdrawals === undefined || internal === undefined || universal === undefined || ip === undefined) {
+      return this.refused(
+        'Binance answered the permission check in a form we do not know, so we cannot prove the key cannot withdraw: it was not accepted.',
+      );
+    }
+    const notes: string[] = [];
+    const canTransfer = internal || universal;
+    if (withdrawals) notes.push('Withdrawals are enabled on this key. Create a key with "Enable Withdrawals" off.');
+    if (internal) notes.push('Internal transfer is enabled on this key. Turn "Enable Internal Transfer" off.');
+    if (universal) notes.push('Universal transfer is enabled on this key. Turn "Permits Universal Transfer" off.');
+    const refused = withdrawals || canTransfer;
+    if (!ip) notes.push('The key is not restricted to trusted IPs. Restricting it to this server\'s IP makes a leaked key useless.');
+    if (this.marketType === 'futures' && futures === false) notes.push('Futures trading is not enabled on this key ("Enable Futures").');
+    if (this.marketType === 'spot' && spot === false) notes.push('Spot trading is not enabled on this key ("Enable Spot & Margin Trading").');
+    return {
+      verdict: refused ? 'refused' : 'ok',
+      canWithdraw: withdrawals,
+      canTransfer,
+      ipRestricted: ip,
+      futuresEnabled: futures ?? null,
+      notes,
+    };
+  }
+
+  private async auditBybit(): Promise<KeyAudit> {
+    let raw: unknown;
+    try {
+      const instance = await this.ready();
+      raw = await (instance.exchange as unknown as Record<string, (p?: object) => Promise<unknown>>)['privateGetV5UserQueryApi']!({});
+    } catch (error) {
+      return this.auditFailure(error);
+    }
+    const result = rec(rec(raw)['result']);
+    const permissions = rec(result['permissions']);
+    const wallet = permissions['Wallet'];
+    const ips = result['ips'];
+    if (!Array.isArray(wallet) || !Array.isArray(ips) || (result['readOnly'] !== 0 && result['readOnly'] !== 1)) {
+      return this.refused('Bybit answered the permission check in a form we do not know, so we cannot prove the key cannot withdraw: it was not accepted.');
+    }
+    const walletPerms = wallet.map(String);
+    const canWithdraw = walletPerms.includes('Withdraw');
+    const canTransfer = walletPerms.some((p) => /transfer/i.test(p));
+    const ipRestricted = ips.length > 0 && !ips.map(String).includes('*');
+    const derivatives = permissions['ContractTrade'] ?? permissions['Derivatives'];
+    const futuresEnabled = Array.isArray(derivatives) ? derivatives.length > 0 : null;
+    const notes: string[] = [];
+    if (canWithdraw) notes.push('Withdrawals are enabled on this key. Create a key without the "Withdrawal" permission.');
+    if (canTransfer) notes.push('Transfers are enabled on this key. Remove the wallet transfer permissions.');
+    if (result['readOnly'] === 1) notes.push('The key is read-only: it cannot place orders.');
+    if (!ipRestricted) notes.push("The key is not restricted to trusted IPs. Restricting it to this server's IP makes a leaked key useless.");
+    return {
+      verdict: canWithdraw || canTransfer || result['readOnly'] === 1 ? 'refused' : 'ok',
+      canWithdraw,
+      canTransfer,
+      ipRestricted,
+      futuresEnabled,
+      notes,
+    };
+  }
+
+  async preflight(): Promise<AccountPreflight> {
+    if (this.marketType === 'spot') {
+      return { positionMode: 'one-way', marginMode: null, futuresEnabled: false, maxLeverage: 1, problems: [] };
+    }
+    if (this.isBinance) return this.preflightBinance();
+    return this.call('reading the account setup', async (exchange) => {
+      let positionMode: PositionMode = 'one-way';
+      if (exchange.has['fetchPositionMode']) {
+        const mode = await exchange.fetchPositionMode(undefined, { subType: 'linear' });
+        positionMode = mode.hedged ? 'hedge' : 'one-way';
+      }
+      return { positionMode, marginMode: null, futuresEnabled: true, maxLeverage: null, problems: this.modeProblems(positionMode) };
+    });
+  }
+
+  private modeProblems(actual: PositionMode): string[] {
+    const stored = this.deps.spec.positionMode;
+    if (stored === undefined || stored === actual) return [];
+    const name = (mode: PositionMode): string => (mode === 'hedge' ? 'Hedge' : 'One-way');
+    return [
+      `${this.exchangeId} reports ${name(actual)} position mode, but this account was set up in ${name(stored)} mode. ` +
+        `Orders would be rejected ("position side does not match", Binance -4061). Saving this check stores the new mode; ` +
+        `or switch the exchange back to ${name(stored)} mode (Futures → Preferences → Position Mode).`,
+    ];
+  }
+
+  private async preflightBinance(): Promise<AccountPreflight> {
+    const instance = await this.ready();
+    const api = instance.exchange as unknown as Record<string, (p?: object) => Promise<unknown>>;
+    let dual: unknown;
+    try {
+      dual = await api['fapiPrivateGetPositionSideDual']!({});
+    } catch (error) {
+      const translated = translateError(error, { exchangeId: this.exchangeId, action: 'reading the position mode' });
+      if (translated.kind === 'auth-failed') {
+        return {
+          positionMode: 'one-way',
+          marginMode: null,
+          futuresEnabled: false,
+          maxLeverage: null,
+          problems: [
+            'This key cannot use USDⓈ-M futures: enable "Futures" on the API key (a key made before the futures account was opened cannot be), then verify again.',
+          ],
+        };
+      }
+      throw translated;
+    }
+    const dualValue = rec(dual)['dualSidePosition'];
+    const hedged = dualValue === true || dualValue === 'true';
+    const positionMode: PositionMode = hedged ? 'hedge' : 'one-way';
+    const problems = this.modeProblems(positionMode);
+    let marginMode: MarginMode | null = null;
+    let canTrade = true;
+    try {
+      const account = rec(await api['fapiPrivateV2GetAccount']!({}));
+      if (account['canTrade'] === false) canTrade = false;
+      const positions = Array.isArray(account['positions']) ? (account['positions'] as unknown[]) : [];
+      const modes = new Set(positions.map((p) => (rec(p)['isolated'] === true ? 'isolated' : 'cross')));
+      if (modes.size === 1) marginMode = [...modes][0] as MarginMode;
+    } catch (error) {
+      throw translateError(error, { exchangeId: this.exchangeId, action: 'reading the futures account' });
+    }
+    if (!canTrade) problems.push('Binance says this futures account cannot trade right now (canTrade is false).');
+    let maxLeverage: number | null = null;
+    try {
+      const caps = await this.loadBinanceBrackets();
+      maxLeverage = caps.size > 0 ? Math.max(...caps.values()) : null;
+    } catch (error) {
+      const translated = translateError(error, { exchangeId: this.exchangeId, action: 'reading leverage brackets' });
+      problems.push(`Leverage limits could not be read (${translated.message}).`);
+    }
+    return { positionMode, marginMode, futuresEnabled: canTrade, maxLeverage, problems };
+  }
+
+  private toState(order: Order, fallback: Partial<OrderIntent> & { clientOrderId: string; symbol: string }): OrderState {
+    const quantity = order.amount ?? fallback.quantity ?? 0;
+    const filled = order.filled ?? 0;
+    const listed = (order as { fees?: Array<{ cost?: number; currency?: string } | undefined> }).fees;
+    const fees = listed && listed.length > 0 ? listed : order.fee ? [order.fee] : [];
+    const fee = fees.reduce((sum: number, f) => sum + (f?.cost ?? 0), 0);
+    const feeCurrency = fees.find((f) => f?.currency)?.currency ?? null;
+    return {
+      clientOrderId: order.clientOrderId ?? fallback.clientOrderId,
+      exchangeOrderId: String(order.id ?? ''),
+      symbol: order.symbol ?? fallback.symbol,
+      side: order.side === 'sell' ? 'sell' : order.side === 'buy' ? 'buy' : (fallback.side ?? 'buy'),
+      type: orderTypeOf(order, fallback.type),
+      status: statusOf(order.status, filled, quantity),
+      quantity,
+      filledQuantity: filled,
+      averagePrice: order.average ?? (filled > 0 ? (order.price ?? null) : null),
+      fee,
+      feeCurrency,
+      updatedAt: order.lastUpdateTimestamp ?? order.lastTradeTimestamp ?? order.timestamp ?? this.deps.now(),
+    };
+  }
+}
+
+function requireTrigger(intent: OrderIntent): number {
+  if (intent.triggerPrice === undefined || !(intent.triggerPrice > 0)) {
+    throw new ExchangeError('invalid-order', `a ${intent.type} order needs a trigger price`);
+  }
+  return intent.triggerPrice;
+}
+
+function remember(map: Map<string, boolean>, key: string, value: boolean): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_REMEMBERED_ALGO) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
+}
+
+export function statusOf(status: string | undefined, filled: number, quantity: number): OrderStatus {
+  switch (status) {
+    case 'closed':
+      return 'filled';
+    case 'canceled':
+    case 'canceling':
+      return 'cancelled';
+    case 'rejected':
+      return 'rejected';
+    case 'expired':
+      return 'expired';
+    default:
+      return filled > 0 && filled < quantity ? 'partially-filled' : 'open';
+  }
+}
+
+export function orderTypeOf(order: Order, fallback: OrderType | undefined): OrderType {
+  const info = rec(order.info);
+  const raw = String(info['type'] ?? info['orderType'] ?? info['stopOrderType'] ?? order.type ?? '').toUpperCase();
+  if (raw.includes('TAKE_PROFIT') || raw.includes('TAKEPROFIT')) return 'take-profit';
+  if (raw.includes('STOP')) return 'stop-loss';
+  if (order.takeProfitPrice !== undefined && order.takeProfitPrice !== null) return 'take-profit';
+  if (order.stopLossPrice !== undefined && order.stopLossPrice !== null) return 'stop-loss';
+  if (raw === 'LIMIT' || raw === 'LIMIT_MAKER') return 'limit';
+  if (raw === 'MARKET') return 'market';
+  return fallback ?? (order.type === 'limit' ? 'limit' : 'market');
+}

@@ -1,0 +1,230 @@
+/**
+ * Building ccxt instances the one safe way: our subclass of the exchange's class (which records the
+ * HTTP status and body behind every error for translate.ts), `verbose` pinned off, ccxt's own retries
+ * and token bucket off, and every request going through `guardedFetch`: a host allow-list, then the
+ * exchange's shared rate limiter, then the transport (Node's fetch, or the simulator's in tests).
+ */
+import ccxt from 'ccxt';
+import type { Exchange } from 'ccxt';
+import type { MarketType, TradingMode } from '../../domain/account';
+import { ExchangeError } from '../errors';
+import { annotateError } from './translate';
+import { parseRetryAfter, requestCost, requestWeightLimit } from './rateLimiter';
+import type { ExchangeRateLimiter } from './rateLimiter';
+
+/** What ccxt hands a user-supplied fetchImplementation (plus legacy `timeout`, ignored). */
+export interface FetchInit {
+  method?: string;
+  headers?: Record<string, string | undefined> | Headers;
+  body?: string | null;
+  signal?: AbortSignal | null;
+}
+
+/** A fetch, as ccxt calls it. Tests inject the simulator's; production uses Node's. */
+export type FetchImplementation = (input: string, init?: FetchInit) => Promise<Response>;
+
+export type ExchangeConstructor = new (config?: Record<string, unknown>) => Exchange;
+
+const subclasses = new Map<string, ExchangeConstructor>();
+
+/** Exchange ids ccxt lists (REST classes). */
+export const ccxtExchangeIds = (): readonly string[] => ccxt.exchanges;
+
+export function isListed(exchangeId: string): boolean {
+  return ccxt.exchanges.includes(exchangeId) && typeof (ccxt as unknown as Record<string, unknown>)[exchangeId] === 'function';
+}
+
+/**
+ * Our subclass of ccxt's class for `exchangeId`, made once per id (the prototype is shared by every
+ * instance, so the hooks cost nothing per account).
+ */
+export function exchangeClass(exchangeId: string): ExchangeConstructor {
+  const cached = subclasses.get(exchangeId);
+  if (cached) return cached;
+  if (!isListed(exchangeId)) throw new ExchangeError('not-supported', `${exchangeId} is not an exchange ccxt supports`);
+  const Base = (ccxt as unknown as Record<string, ExchangeConstructor>)[exchangeId] as ExchangeConstructor;
+  class Guarded extends Base {
+    override handleErrors(
+      code: number,
+      reason: string,
+      url: string,
+      method: string,
+      headers: Record<string, unknown>,
+      body: string,
+      response: unknown,
+      requestHeaders: unknown,
+      requestBody: unknown,
+    ): undefined {
+      try {
+        return super.handleErrors(code, reason, url, method, headers, body, response, requestHeaders, requestBody);
+      } catch (error) {
+        const header = headers['Retry-After'];
+        const retryAfter = parseRetryAfter(typeof header === 'string' ? header : null, Date.now());
+        annotateError(error, { status: code, body, ...(retryAfter === null ? {} : { retryAfterMs: retryAfter }) });
+        throw error;
+      }
+    }
+
+    override handleHttpStatusCode(code: number, reason: string, url: string, method: string, body: string): void {
+      try {
+        super.handleHttpStatusCode(code, reason, url, method, body);
+      } catch (error) {
+        annotateError(error, { status: code, body });
+        throw error;
+      }
+    }
+  }
+  const ctor = Guarded as unknown as ExchangeConstructor;
+  subclasses.set(exchangeId, ctor);
+  return ctor;
+}
+
+/** Every host the instance may talk to, from its own URL table (after demo / sandbox switching). */
+export function apiHosts(exchange: Exchange): Set<string> {
+  const hosts = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (typeof value === 'string') {
+      try {
+        const url = new URL(value.replace(/\{[^}]+\}/g, 'x'));
+        if (url.protocol === 'https:') hosts.add(url.hostname);
+      } catch {
+        // not a URL (a doc string); ignore
+      }
+    } else if (typeof value === 'object' && value !== null) {
+      for (const inner of Object.values(value)) visit(inner);
+    }
+  };
+  visit((exchange.urls as Record<string, unknown>)['api']);
+  return hosts;
+}
+
+export interface GuardedFetchOptions {
+  exchangeId: string;
+  limiter: ExchangeRateLimiter;
+  inner: FetchImplementation;
+  /** Filled after construction (the instance's own URL table). */
+  hosts: () => ReadonlySet<string>;
+}
+
+const headerPairs = (headers: FetchInit['headers']): Record<string, string> => {
+  const out: Record<string, string> = {};
+  if (headers instanceof Headers) headers.forEach((value, key) => (out[key] = value));
+  else if (headers) for (const [key, value] of Object.entries(headers)) if (value !== undefined) out[key] = value;
+  return out;
+};
+
+/** The fetch every ccxt instance uses: allow-list → shared limiter → transport → limiter feedback. */
+export function guardedFetch(options: GuardedFetchOptions): FetchImplementation {
+  const { exchangeId, limiter, inner } = options;
+  return async (input, init) => {
+    const url = new URL(String(input));
+    if (url.protocol !== 'https:' || !options.hosts().has(url.hostname)) {
+      // Nothing was sent: a definite refusal, never retried.
+      throw new ExchangeError('not-supported', `${exchangeId}: refusing to send a request to ${url.hostname}: not one of its API hosts`);
+    }
+    const method = (init?.method ?? 'GET').toUpperCase();
+    const cost = requestCost(exchangeId, method, url);
+    await limiter.acquire(cost.pool, cost.weight);
+    const response = await inner(url.href, {
+      method,
+      headers: headerPairs(init?.headers),
+      body: init?.body ?? null,
+      signal: init?.signal ?? null,
+    });
+    limiter.observe(cost.pool, response.status, response.headers);
+    if (response.ok && /\/exchangeInfo$/.test(url.pathname)) {
+      // The exchange's own budget (REQUEST_WEIGHT per minute) replaces our default.
+      try {
+        const info = (await response.clone().json()) as { rateLimits?: unknown };
+        const limit = requestWeightLimit(info.rateLimits);
+        if (limit) limiter.setLimit(cost.pool, limit.limit, limit.windowMs);
+      } catch {
+        // ccxt reports a bad body itself
+      }
+    }
+    return response;
+  };
+}
+
+export interface Credentials {
+  apiKey: string;
+  secret: string;
+  password?: string;
+}
+
+export interface BuildOptions {
+  exchangeId: string;
+  mode: Exclude<TradingMode, 'paper'>;
+  marketType: MarketType;
+  limiter: ExchangeRateLimiter;
+  fetchImplementation: FetchImplementation;
+  credentials?: Credentials;
+  timeoutMs?: number;
+  /** The clock signed requests carry (the engine's injected clock; Date.now in production). */
+  now?: () => number;
+}
+
+/** How an exchange offers a practice account in ccxt. */
+export type DemoKind = 'demo-trading' | 'sandbox' | 'none';
+
+export function demoKindOf(exchange: Exchange): DemoKind {
+  const urls = exchange.urls as Record<string, unknown>;
+  if (typeof urls['demo'] === 'object' && urls['demo'] !== null) return 'demo-trading';
+  if (typeof urls['test'] === 'object' && urls['test'] !== null) return 'sandbox';
+  return 'none';
+}
+
+/**
+ * A ccxt instance for one account (or, without credentials, the keyless market-data instance).
+ * Markets are NOT loaded here: account instances get the shared ones (markets.ts).
+ */
+export function buildExchange(options: BuildOptions): Exchange {
+  const { exchangeId, marketType } = options;
+  const Ctor = exchangeClass(exchangeId);
+  let hosts: ReadonlySet<string> = new Set();
+  const fetchImplementation = guardedFetch({
+    exchangeId,
+    limiter: options.limiter,
+    inner: options.fetchImplementation,
+    hosts: () => hosts,
+  });
+  const exchange = new Ctor({
+    ...(options.credentials
+      ? {
+          apiKey: options.credentials.apiKey,
+          secret: options.credentials.secret,
+          ...(options.credentials.password === undefined ? {} : { password: options.credentials.password }),
+        }
+      : {}),
+    // Our limiter is the one budget for all instances; ccxt's per-instance bucket cannot see the others.
+    enableRateLimit: false,
+    verbose: false,
+    timeout: options.timeoutMs ?? 10_000,
+    fetchImplementation,
+    // ccxt reads its own clock for request timestamps; the engine's clock must be the same one.
+    ...(options.now ? { milliseconds: options.now } : {}),
+    options: {
+      defaultType: marketType === 'futures' ? 'swap' : 'spot',
+      defaultSubType: 'linear',
+      // Only what the bot trades: spot and USDⓈ-M linear; no currencies or margin pairs (signed, large).
+      fetchMarkets: { types: ['spot', 'linear'] },
+      fetchCurrencies: false,
+      fetchMargins: false,
+      // The engine decides about retries (order safety protocol); ccxt must never resend.
+      maxRetriesOnFailure: 0,
+      maxRetriesOnFailureDelay: 0,
+      warnOnFetchOpenOrdersWithoutSymbol: false,
+      throwMarginModeAlreadySet: false,
+    },
+  });
+  // Pinned off: ccxt's verbose mode prints signed URLs and headers.
+  Object.defineProperty(exchange, 'verbose', { value: false, writable: false, configurable: false });
+  if (options.mode === 'demo') {
+    const kind = demoKindOf(exchange);
+    if (kind === 'demo-trading') exchange.enableDemoTrading(true);
+    else if (kind === 'sandbox') exchange.setSandboxMode(true);
+    else throw new ExchangeError('not-supported', `${exchangeId} offers no demo or sandbox environment in ccxt; use paper mode`);
+  }
+  hosts = apiHosts(exchange);
+  return exchange;
+}

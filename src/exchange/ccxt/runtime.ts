@@ -1,0 +1,146 @@
+/**
+ * The ccxt side of the gateway factory: the shared markets, the rate-limiter registry, the transport,
+ * and the account instances in an LRU with a TTL. An evicted account's instance (and with it the
+ * plaintext credentials ccxt holds) is dropped; its gateway rebuilds it on the next call through the
+ * credentials thunk the factory gave (the factory is where secrets are decrypted).
+ */
+import { LRUCache } from 'lru-cache';
+import type { MarketType, TradingMode } from '../../domain/account';
+import type { ExchangeGateway, PositionMode } from '../gateway';
+import { CcxtGateway } from './ccxtGateway';
+import type { AccountInstance } from './ccxtGateway';
+import { buildExchange } from './exchange';
+import type { Credentials, FetchImplementation } from './exchange';
+import { SharedMarkets } from './markets';
+import { processRateLimiters } from './rateLimiter';
+import type { RateLimiterRegistry } from './rateLimiter';
+import { CcxtMarketData } from './marketData';
+
+export interface CcxtRuntimeOptions {
+  /** The transport. Default: Node's fetch. Tests and the demo wire the simulator's here, in code. */
+  fetchImplementation?: FetchImplementation;
+  /** Default: the process-wide registry (one limiter per exchange for the whole process). */
+  rateLimiters?: RateLimiterRegistry;
+  now?: () => number;
+  /** Idle account instances are dropped after this long (default 30 min). */
+  accountTtlMs?: number;
+  /** At most this many account instances at once (default 5,000). */
+  maxAccounts?: number;
+  /** Markets are reloaded after this long (default 1 h). */
+  marketsTtlMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface CcxtAccountRef {
+  /** Cache key: the account id (or a probe's one-off id). */
+  key: string;
+  exchangeId: string;
+  marketType: MarketType;
+  mode: Exclude<TradingMode, 'paper'>;
+  positionMode?: PositionMode;
+  /** Changes when the stored key changes, so a stale instance is never used. */
+  fingerprint: string;
+}
+
+interface Entry {
+  fingerprint: string;
+  instance: AccountInstance;
+}
+
+const nodeFetch: FetchImplementation = (input, init) =>
+  fetch(input, {
+    method: init?.method ?? 'GET',
+    ...(init?.headers === undefined ? {} : { headers: init.headers as Record<string, string> }),
+    body: init?.body ?? null,
+    signal: init?.signal ?? null,
+    redirect: 'error',
+  });
+
+export class CcxtRuntime {
+  readonly markets: SharedMarkets;
+  readonly rateLimiters: RateLimiterRegistry;
+  readonly marketData: CcxtMarketData;
+  private readonly fetchImplementation: FetchImplementation;
+  private readonly now: () => number;
+  private readonly accounts: LRUCache<string, Entry>;
+  private readonly timeoutMs: number | undefined;
+
+  constructor(options: CcxtRuntimeOptions = {}) {
+    this.fetchImplementation = options.fetchImplementation ?? nodeFetch;
+    this.rateLimiters = options.rateLimiters ?? processRateLimiters;
+    this.now = options.now ?? Date.now;
+    this.timeoutMs = options.requestTimeoutMs;
+    this.markets = new SharedMarkets({
+      fetchImplementation: this.fetchImplementation,
+      rateLimiters: this.rateLimiters,
+      now: this.now,
+      ...(options.marketsTtlMs === undefined ? {} : { ttlMs: options.marketsTtlMs }),
+    });
+    this.accounts = new LRUCache<string, Entry>({
+      max: options.maxAccounts ?? 5000,
+      ttl: options.accountTtlMs ?? 30 * 60_000,
+      updateAgeOnGet: true,
+      ttlAutopurge: false,
+    });
+    this.marketData = new CcxtMarketData(this.markets, this.now);
+  }
+
+  private build(ref: CcxtAccountRef, credentials: () => Credentials): AccountInstance {
+    const exchange = buildExchange({
+      exchangeId: ref.exchangeId,
+      mode: ref.mode,
+      marketType: ref.marketType,
+      limiter: this.rateLimiters.get(ref.exchangeId),
+      fetchImplementation: this.fetchImplementation,
+      credentials: credentials(),
+      now: this.now,
+      ...(this.timeoutMs === undefined ? {} : { timeoutMs: this.timeoutMs }),
+    });
+    return { exchange, leverage: new Map(), algoOrders: new Map() };
+  }
+
+  /** The instance of an account: cached, or built now (credentials are asked for only then). */
+  instance(ref: CcxtAccountRef, credentials: () => Credentials, cache = true): AccountInstance {
+    if (!cache) return this.build(ref, credentials);
+    const hit = this.accounts.get(ref.key);
+    if (hit && hit.fingerprint === ref.fingerprint) return hit.instance;
+    const instance = this.build(ref, credentials);
+    this.accounts.set(ref.key, { fingerprint: ref.fingerprint, instance });
+    return instance;
+  }
+
+  /**
+   * A gateway for an account. The instance is built at once (so a bad exchange id or mode fails
+   * here, not at the first order) and cached; `cache: false` (key probes) keeps it out of the LRU.
+   */
+  gateway(ref: CcxtAccountRef, credentials: () => Credentials, options: { cache?: boolean } = {}): ExchangeGateway {
+    const cache = options.cache ?? true;
+    const own = cache ? undefined : this.build(ref, credentials);
+    if (cache) this.instance(ref, credentials);
+    return new CcxtGateway({
+      spec: {
+        exchangeId: ref.exchangeId,
+        marketType: ref.marketType,
+        mode: ref.mode,
+        ...(ref.positionMode === undefined ? {} : { positionMode: ref.positionMode }),
+      },
+      instance: own ? () => own : () => this.instance(ref, credentials),
+      markets: this.markets,
+      limiter: this.rateLimiters.get(ref.exchangeId),
+      now: this.now,
+    });
+  }
+
+  invalidate(key: string): void {
+    this.accounts.delete(key);
+  }
+
+  /** How many account instances are cached (for metrics and the benchmark). */
+  get cachedAccounts(): number {
+    return this.accounts.size;
+  }
+
+  close(): void {
+    this.accounts.clear();
+  }
+}

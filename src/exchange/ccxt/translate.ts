@@ -1,0 +1,235 @@
+/**
+ * THE translation table: ccxt errors and exchange codes → our kinds (src/exchange/errors.ts), named by
+ * what the caller does. One ordered list of rows; the first row that matches wins. Exchange codes come
+ * before ccxt classes because ccxt's class for a code is sometimes the wrong action for us (Binance
+ * -2015 after a first success becomes DDoSProtection in ccxt; -1021 is InvalidNonce, -4116 InvalidOrder).
+ *
+ * Messages never carry URL query strings, signatures or keys: ccxt puts the signed URL into network
+ * and timeout messages, so every message is cut down to the exchange's own `msg` or scrubbed text.
+ */
+import ccxt from 'ccxt';
+import { ExchangeError } from '../errors';
+import type { ExchangeErrorKind } from '../errors';
+import { scrubText } from '../../logger';
+
+/** What the response looked like, attached to ccxt's error by our exchange subclass (see client.ts). */
+export interface ResponseFacts {
+  status?: number;
+  body?: string;
+  retryAfterMs?: number;
+}
+
+const facts = new WeakMap<object, ResponseFacts>();
+
+/** Called from the ccxt subclass hooks: remembers the HTTP status and body behind an error. */
+export function annotateError(error: unknown, fact: ResponseFacts): void {
+  if (typeof error === 'object' && error !== null && !facts.has(error)) facts.set(error, fact);
+}
+
+export function responseFactsOf(error: unknown): ResponseFacts | undefined {
+  return typeof error === 'object' && error !== null ? facts.get(error) : undefined;
+}
+
+/** The exchange's own code and message, from the response body or the JSON ccxt put into the message. */
+export interface ExchangeAnswer {
+  code: string | undefined;
+  msg: string | undefined;
+}
+
+const asRecord = (value: unknown): Record<string, unknown> | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+
+const str = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+
+function answerFromJson(json: unknown): ExchangeAnswer | undefined {
+  const record = Array.isArray(json) ? asRecord(json[0]) : asRecord(json);
+  if (!record) return undefined;
+  // Binance: {code, msg}; Bybit: {retCode, retMsg}; OKX: {code, msg, data: [{sCode, sMsg}]}.
+  const okxData = Array.isArray(record.data) ? asRecord(record.data[0]) : undefined;
+  const okxCode = str(okxData?.sCode);
+  if (okxCode !== undefined && okxCode !== '0') return { code: okxCode, msg: str(okxData?.sMsg) };
+  const code = str(record.code) ?? str(record.retCode);
+  const msg = str(record.msg) ?? str(record.retMsg) ?? str(record.message);
+  if (code === undefined && msg === undefined) return undefined;
+  return { code, msg };
+}
+
+function parseJsonObject(text: string): unknown {
+  const start = text.indexOf('{');
+  const end = text.lastIndexOf('}');
+  if (start < 0 || end <= start) return undefined;
+  try {
+    return JSON.parse(text.slice(start, end + 1));
+  } catch {
+    return undefined;
+  }
+}
+
+export function exchangeAnswer(error: unknown): ExchangeAnswer {
+  const body = responseFactsOf(error)?.body;
+  const fromBody = body === undefined ? undefined : answerFromJson(parseJsonObject(body));
+  if (fromBody) return fromBody;
+  const message = error instanceof Error ? error.message : '';
+  return answerFromJson(parseJsonObject(message)) ?? { code: undefined, msg: undefined };
+}
+
+/** What one row matches on. All given conditions must hold. */
+export interface Match {
+  /** The exchange's own error code (as text: '-2010', '110072'). */
+  codes?: readonly string[];
+  /** A substring of the exchange's message (case-insensitive). */
+  message?: string;
+  /** HTTP statuses. */
+  status?: readonly number[];
+  /** ccxt error class name (the error is an instance of it, subclasses included). */
+  ccxtClass?: keyof typeof ccxt;
+}
+
+export interface TranslationRow {
+  match: Match;
+  kind: ExchangeErrorKind;
+  /** Why, in a few words (shown in the table test and the docs). */
+  note: string;
+}
+
+/** The table. Order matters: specific before general, codes before classes. */
+export const TRANSLATION_TABLE: readonly TranslationRow[] = [
+  // Rate limits first: whatever else the answer says, nothing was applied and everyone must wait.
+  { match: { status: [429, 418] }, kind: 'rate-limited', note: 'HTTP 429 / 418 ban: wait Retry-After' },
+  { match: { codes: ['-1003', '-1015', '10006'] }, kind: 'rate-limited', note: 'too much request weight / too many orders' },
+  // Definite, may be retried at once with the same client order id (DESIGN.md protocol step 3).
+  { match: { codes: ['-1021', '10002'] }, kind: 'retryable', note: 'timestamp outside recvWindow: rejected before matching' },
+  // Unknown outcome: the order may stand.
+  { match: { codes: ['-1006', '-1007'] }, kind: 'unknown-outcome', note: 'Binance: execution status unknown' },
+  // Duplicate client order id: the order already exists; adopt it.
+  {
+    match: { codes: ['-2010'], message: 'Duplicate order sent.' },
+    kind: 'duplicate-client-id',
+    note: 'Binance spot: an open order has this client order id',
+  },
+  { match: { codes: ['-4116'] }, kind: 'duplicate-client-id', note: 'Binance futures: DUPLICATED_CLIENT_ORDER_ID' },
+  { match: { codes: ['110072'] }, kind: 'duplicate-client-id', note: 'Bybit: OrderLinkedID is duplicate' },
+  { match: { codes: ['170141'] }, kind: 'duplicate-client-id', note: 'Bybit spot: duplicate clientOrderId' },
+  { match: { codes: ['51016'] }, kind: 'duplicate-client-id', note: 'OKX: duplicated clOrdId' },
+  // Keys.
+  {
+    match: { codes: ['-2015', '-1022', '-2014', '-2008', '10003', '10004', '10005', '50111', '50113'] },
+    kind: 'auth-failed',
+    note: 'bad key, wrong signature, missing permission or IP not allowed',
+  },
+  // Money.
+  {
+    match: { codes: ['-2010'], message: 'insufficient balance' },
+    kind: 'insufficient-funds',
+    note: 'Binance spot: account has insufficient balance',
+  },
+  {
+    match: { codes: ['-2018', '-2019', '-2027', '-2028', '-4026', '110004', '110007', '170131', '51008'] },
+    kind: 'insufficient-funds',
+    note: 'balance or margin insufficient',
+  },
+  // Orders the exchange refused for what they are.
+  {
+    match: { codes: ['-2010', '-1013', '-1111', '-1116', '-1117', '-2022', '-4164', '-4061', '-4003', '-4005', '-4014', '-4024'] },
+    kind: 'invalid-order',
+    note: 'filters (lot size, price, notional), reduce-only rejected, position side mismatch',
+  },
+  // ccxt classes, most specific first.
+  { match: { ccxtClass: 'RequestTimeout' }, kind: 'unknown-outcome', note: 'no answer in time: the order may stand' },
+  { match: { ccxtClass: 'DDoSProtection' }, kind: 'rate-limited', note: 'ccxt: 418/429 or exchange throttling' },
+  { match: { ccxtClass: 'RateLimitExceeded' }, kind: 'rate-limited', note: 'ccxt: rate limit exceeded' },
+  { match: { ccxtClass: 'ExchangeNotAvailable' }, kind: 'unknown-outcome', note: '5xx / maintenance: the order may stand' },
+  { match: { ccxtClass: 'InvalidNonce' }, kind: 'retryable', note: 'nonce / timestamp rejected before matching' },
+  { match: { ccxtClass: 'NetworkError' }, kind: 'unknown-outcome', note: 'connection failed mid-request' },
+  { match: { ccxtClass: 'BadResponse' }, kind: 'unknown-outcome', note: 'unparseable answer' },
+  { match: { ccxtClass: 'CancelPending' }, kind: 'unknown-outcome', note: 'cancel still pending' },
+  { match: { ccxtClass: 'OperationFailed' }, kind: 'unknown-outcome', note: 'ccxt: operation failed (may have been applied)' },
+  { match: { ccxtClass: 'AuthenticationError' }, kind: 'auth-failed', note: 'includes PermissionDenied, AccountSuspended' },
+  { match: { ccxtClass: 'InsufficientFunds' }, kind: 'insufficient-funds', note: 'ccxt: insufficient funds' },
+  { match: { ccxtClass: 'DuplicateOrderId' }, kind: 'duplicate-client-id', note: 'ccxt: duplicate client order id' },
+  { match: { ccxtClass: 'NotSupported' }, kind: 'not-supported', note: 'the exchange or ccxt class cannot do this' },
+  { match: { ccxtClass: 'InvalidOrder' }, kind: 'invalid-order', note: 'ccxt: invalid order (includes OrderNotFound)' },
+  { match: { ccxtClass: 'BadRequest' }, kind: 'invalid-order', note: 'ccxt: bad request / bad symbol' },
+  { match: { ccxtClass: 'ArgumentsRequired' }, kind: 'invalid-order', note: 'ccxt: missing argument' },
+  { match: { ccxtClass: 'OperationRejected' }, kind: 'invalid-order', note: 'ccxt: operation rejected' },
+  { match: { ccxtClass: 'ExchangeError' }, kind: 'invalid-order', note: 'any other answer from the exchange: definite' },
+];
+
+const isCcxtInstance = (error: unknown, name: keyof typeof ccxt): boolean => {
+  const ctor = (ccxt as unknown as Record<string, unknown>)[name];
+  return typeof ctor === 'function' && error instanceof (ctor as abstract new (...args: never[]) => unknown);
+};
+
+function rowMatches(row: TranslationRow, error: unknown, answer: ExchangeAnswer, status: number | undefined): boolean {
+  const { match } = row;
+  if (match.codes && (answer.code === undefined || !match.codes.includes(answer.code))) return false;
+  if (match.message !== undefined) {
+    const msg = answer.msg ?? '';
+    if (!msg.toLowerCase().includes(match.message.toLowerCase())) return false;
+  }
+  if (match.status && (status === undefined || !match.status.includes(status))) return false;
+  if (match.ccxtClass && !isCcxtInstance(error, match.ccxtClass)) return false;
+  return true;
+}
+
+/** Removes URLs' query strings (signed requests put timestamp, signature and key there), then scrubs. */
+export function safeMessage(text: string): string {
+  return scrubText(text.replace(/(https?:\/\/[^\s?#"'\\]+)\?[^\s"'\\]*/gi, '$1')).slice(0, 500);
+}
+
+export interface TranslateContext {
+  exchangeId: string;
+  /** What we were doing, in words: 'placing order mbXYZ', 'fetching balance'. */
+  action?: string;
+  /** From the shared rate limiter, when it knows how long the exchange asked us to wait. */
+  retryAfterMs?: number;
+}
+
+/** The row that decides an error (exported for the table test). */
+export function matchRow(error: unknown): TranslationRow | undefined {
+  const answer = exchangeAnswer(error);
+  const status = responseFactsOf(error)?.status;
+  return TRANSLATION_TABLE.find((row) => rowMatches(row, error, answer, status));
+}
+
+/**
+ * Translates anything thrown by ccxt (or our fetch layer) into an ExchangeError. Our own errors pass
+ * through. Errors that are neither ours nor ccxt's (a bug, a stray host) are unknown-outcome: nothing
+ * proves the request did not reach the exchange.
+ */
+export function translateError(error: unknown, context: TranslateContext): ExchangeError {
+  if (error instanceof ExchangeError) return error;
+  const answer = exchangeAnswer(error);
+  const fact = responseFactsOf(error);
+  const row = TRANSLATION_TABLE.find((candidate) => rowMatches(candidate, error, answer, fact?.status));
+  const kind: ExchangeErrorKind = row?.kind ?? 'unknown-outcome';
+  const detail =
+    answer.msg !== undefined
+      ? `${answer.msg}${answer.code !== undefined ? ` (code ${answer.code})` : ''}`
+      : error instanceof Error
+        ? `${error.constructor.name}: ${error.message}`
+        : String(error);
+  const action = context.action ? ` while ${context.action}` : '';
+  const message = safeMessage(`${context.exchangeId}${action}: ${detail}`);
+  const retryAfterMs = kind === 'rate-limited' ? (context.retryAfterMs ?? fact?.retryAfterMs ?? 60_000) : undefined;
+  return new ExchangeError(kind, message, {
+    ...(answer.code !== undefined ? { exchangeCode: answer.code } : fact?.status !== undefined ? { exchangeCode: `http-${fact.status}` } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
+}
+
+/** Order lookups and cancels answer "does not exist" with these: null, not an error. */
+export function isOrderNotFound(error: unknown): boolean {
+  if (isCcxtInstance(error, 'OrderNotFound')) return true;
+  const { code } = exchangeAnswer(error);
+  return code === '-2013' || code === '-2011' || code === '110001' || code === '170213' || code === '51603';
+}
+
+/** "No need to change leverage / margin type / position mode": already set, not an error. */
+export function isAlreadySet(error: unknown): boolean {
+  if (isCcxtInstance(error, 'MarginModeAlreadySet') || isCcxtInstance(error, 'NoChange')) return true;
+  const { code, msg } = exchangeAnswer(error);
+  if (code === '-4046' || code === '-4059' || code === '110043' || code === '110025' || code === '110026') return true;
+  return msg !== undefined && /no need to change/i.test(msg);
+}

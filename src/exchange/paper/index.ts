@@ -1,0 +1,5 @@
+export { PaperGateway, triggered } from './paperGateway';
+export type { PaperGatewayOptions } from './paperGateway';
+export { MemoryPaperStore, initialPaperState } from './state';
+export type { PaperOrder, PaperPosition, PaperState, PaperStore, PaperTrade } from './state';
+export type { MarketDataSource } from './marketData';
