@@ -6,7 +6,7 @@ import type { Config } from './config';
 import type { DatabaseHandle } from './db/client';
 import { openConfiguredDatabase } from './db/open';
 import { accountsRepository } from './db/repositories/accounts';
-import { paperStateStore } from './db/repositories/paperState';
+import { paperStateRepository } from './db/repositories/paperState';
 import { startDiscord } from './discord/bot';
 import { createGatewayFactory } from './exchange/factory';
 import { createHealth, startHealthServer, type Health } from './health';
@@ -81,7 +81,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
 
   const gateways = createGatewayFactory({
     vault,
-    paperStore: paperStateStore(database.db),
+    paperStore: paperStateRepository(database.db),
     now: () => clock.now(),
     log,
     paperSlippageBps: config.PAPER_SLIPPAGE_BPS,

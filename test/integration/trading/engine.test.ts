@@ -1,0 +1,60 @@
+import { eq } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { executions, feedOutbox, orders } from '../../../src/db/schema';
+import type { TradeSignal } from '../../../src/domain/signal';
+import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+
+const marketLong: TradeSignal = {
+  symbol: 'BTC/USDT',
+  side: 'long',
+  entryType: 'market',
+  entries: [],
+  stopLoss: 48_000,
+  takeProfits: [52_000, 54_000],
+  leverage: 10,
+};
+
+let world: TradingWorld | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+describe('engine on the Binance simulator', () => {
+  it('executes one market signal on every enabled account with entry, stop and take-profits', async () => {
+    world = await tradingWorld({ accounts: 3 });
+    const engine = world.engine();
+    await engine.start();
+    const queued = await world.intake.submit({
+      guildId: GUILD,
+      source: 'command',
+      sourceRef: 'interaction-1',
+      authorId: '200000000000099999',
+      channelId: null,
+      signal: marketLong,
+    });
+    expect(queued).toMatchObject({ kind: 'queued', accounts: 3, members: 3 });
+    await engine.runCycle();
+    if (process.env.DEBUG_LOG) console.log(world.logLines.join(''));
+
+    const rows = await world.db.db.select().from(executions);
+    expect(rows.map((row) => [row.status, row.reason])).toEqual([
+      ['placed', null],
+      ['placed', null],
+      ['placed', null],
+    ]);
+    for (const account of world.accounts) {
+      const legs = await world.db.db.select().from(orders).where(eq(orders.accountId, account.id));
+      expect(legs.map((leg) => [leg.leg, leg.status]).sort()).toEqual([
+        ['e0', 'filled'],
+        ['s0', 'open'],
+        ['t0', 'open'],
+        ['t1', 'open'],
+      ]);
+    }
+    const feed = await world.db.db.select().from(feedOutbox);
+    expect(feed.filter((row) => row.kind === 'order')).toHaveLength(3);
+    const summary = feed.find((row) => row.kind === 'summary');
+    expect(summary?.payload).toMatchObject({ type: 'summary', total: 3, filled: 3, final: true });
+  });
+});

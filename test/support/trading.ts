@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { DatabaseHandle } from '../../src/db/client';
+import { accountsRepository, type AccountRow, type NewAccount } from '../../src/db/repositories/accounts';
+import { guildsRepository } from '../../src/db/repositories/guilds';
+import { paperStateRepository } from '../../src/db/repositories/paperState';
+import { createGatewayFactory, type GatewayFactory } from '../../src/exchange/factory';
+import { RateLimiterRegistry } from '../../src/exchange/ccxt/rateLimiter';
+import { createLogger, type Logger } from '../../src/logger';
+import { defaultEngineSettings, TradingEngine, type EngineSettings, type GatewayProvider } from '../../src/trading/engine';
+import { createSignalIntake } from '../../src/trading/signalIntake';
+import { generateKeyEntry, openVault, parseKeyring, type Vault } from '../../src/vault';
+import { startBinanceSim, type BinanceSim } from '../sim/binance';
+import { acceleratedClock, type TestClock } from './clock';
+import { freshDatabase, type DatabaseKind } from './db';
+
+export const GUILD = '100000000000000001';
+
+/** Captures log lines so tests can look for secrets in them. */
+export function capturingLog(level = 'info'): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { log: createLogger({ destination, level }), lines };
+}
+
+export interface TradingWorld {
+  db: DatabaseHandle;
+  sim: BinanceSim;
+  clock: TestClock;
+  vault: Vault;
+  gateways: GatewayFactory;
+  log: Logger;
+  logLines: string[];
+  accounts: AccountRow[];
+  engine(overrides?: Partial<EngineSettings> & { gateways?: GatewayProvider }): TradingEngine;
+  intake: ReturnType<typeof createSignalIntake>;
+  addAccount(overrides?: Partial<NewAccount> & { funds?: number; hedgeMode?: boolean }): Promise<AccountRow>;
+  close(): Promise<void>;
+}
+
+/**
+ * A database, the Binance simulator and the real ccxt gateway factory, all on one accelerated
+ * clock, with `accounts` funded futures accounts enabled in GUILD.
+ */
+export async function tradingWorld(options: {
+  kind?: DatabaseKind;
+  accounts?: number;
+  marketType?: 'spot' | 'futures';
+  clockFactor?: number;
+  simOptions?: Parameters<typeof startBinanceSim>[0];
+}): Promise<TradingWorld> {
+  const clock = acceleratedClock(options.clockFactor ?? 50);
+  const db = await freshDatabase(options.kind ?? 'pglite');
+  const sim = await startBinanceSim({ now: () => clock.now(), ...options.simOptions });
+  sim.setPrices({ BTCUSDT: 50_000, ETHUSDT: 3_000 }, 'both');
+  const vault = await openVault(parseKeyring(generateKeyEntry(1)));
+  const { log, lines } = capturingLog();
+  const gateways = createGatewayFactory({
+    vault,
+    fetchImplementation: sim.fetchImplementation,
+    paperStore: paperStateRepository(db.db),
+    now: () => clock.now(),
+    log,
+    paperSlippageBps: 0,
+    paperStartingBalanceUsd: 10_000,
+    rateLimiters: new RateLimiterRegistry(clock),
+  });
+  const repo = accountsRepository(db.db);
+  await guildsRepository(db.db).update(GUILD, { feedChannelId: '300000000000000001' });
+  const marketType = options.marketType ?? 'futures';
+  let counter = 0;
+  const addAccount: TradingWorld['addAccount'] = async (overrides = {}) => {
+    counter += 1;
+    const id = randomUUID();
+    const ownerId = overrides.ownerId ?? `2000000000000${String(counter).padStart(5, '0')}`;
+    const apiKey = `key${counter}${randomUUID().replace(/-/g, '')}`;
+    const secret = `secret${counter}${randomUUID().replace(/-/g, '')}`;
+    const funds = overrides.funds ?? 10_000;
+    sim.addAccount({
+      apiKey,
+      secret,
+      ...(marketType === 'futures' ? { futures: { USDT: funds } } : { spot: { USDT: funds } }),
+      ...(overrides.hedgeMode ? { hedgeMode: true } : {}),
+    });
+    const { funds: _funds, hedgeMode: _hedge, ...fields } = overrides;
+    return repo.create({
+      id,
+      ownerId,
+      guildId: GUILD,
+      name: `acct-${counter}`,
+      exchangeId: 'binance',
+      marketType,
+      mode: 'live',
+      enabled: true,
+      verified: true,
+      apiKeyEnc: vault.encrypt(apiKey, { accountId: id, ownerId, field: 'apiKey' }),
+      secretEnc: vault.encrypt(secret, { accountId: id, ownerId, field: 'secret' }),
+      vaultKeyId: 1,
+      apiKeyHint: `${apiKey.slice(0, 4)}…${apiKey.slice(-4)}`,
+      ...fields,
+    });
+  };
+  const accounts: AccountRow[] = [];
+  for (let i = 0; i < (options.accounts ?? 0); i += 1) accounts.push(await addAccount());
+  const settings = defaultEngineSettings('test-instance');
+  return {
+    db,
+    sim,
+    clock,
+    vault,
+    gateways,
+    log,
+    logLines: lines,
+    accounts,
+    engine: (overrides = {}) => {
+      const { gateways: provider, ...rest } = overrides;
+      return new TradingEngine(db.db, provider ?? gateways, clock, log, { ...settings, ...rest });
+    },
+    intake: createSignalIntake(db.db, clock, () => {}),
+    addAccount,
+    async close() {
+      gateways.close();
+      await sim.close();
+      await db.close();
+    },
+  };
+}
