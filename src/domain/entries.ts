@@ -3,8 +3,9 @@
  * parts, and a part the exchange would refuse (below its minimum amount or notional) joins its
  * neighbour instead of failing (see ./parts for the rule).
  */
+import type { Big } from 'big.js';
 import type { EntryType } from './signal';
-import { dec, toNumber } from './precision';
+import { dec, floorToStep, toNumber } from './precision';
 import { mergeSmallParts, partAccepted, splitByWeights, type PartMarket } from './parts';
 import { skip, type Skipped } from './reasons';
 
@@ -18,22 +19,59 @@ export interface EntryLeg {
 }
 
 export type EntrySplit =
-  | { readonly kind: 'split'; readonly legs: readonly EntryLeg[]; readonly merged: boolean }
+  | {
+      readonly kind: 'split';
+      readonly legs: readonly EntryLeg[];
+      /** Sum of the legs (may be below the requested total when `maxNotional` trimmed it). */
+      readonly qty: number;
+      readonly merged: boolean;
+    }
   | Skipped<'below-min-notional'>;
 
+/**
+ * `maxNotional` (quote currency), when given, bounds Σ qty × price × contractSize over the limit legs:
+ * sizing works at the mean entry, but a small first part that joins the next (higher-priced) leg can
+ * push the legs' value past it, so the total is trimmed by whole steps until it fits.
+ */
 export function splitEntries(
   totalQty: number,
   entryType: EntryType,
   entryPrices: readonly number[],
   market: PartMarket,
+  maxNotional: number | null = null,
 ): EntrySplit {
   if (entryType === 'market' || entryPrices.length === 0) {
     // Sizing already held the whole quantity against the minimum at the current price.
     if (!(totalQty > 0)) return skip('below-min-notional');
-    return { kind: 'split', legs: [{ index: 0, type: 'market', price: null, qty: totalQty }], merged: false };
+    const legs = [{ index: 0, type: 'market', price: null, qty: totalQty }] as const;
+    return { kind: 'split', legs, qty: totalQty, merged: false };
   }
+  const step = dec(market.amountStep);
+  let total = dec(floorToStep(totalQty, market.amountStep));
+  for (;;) {
+    const split = splitLimit(total, entryPrices, market);
+    if (split.kind === 'skipped' || maxNotional === null) return split;
+    const value = split.legs.reduce(
+      (a, l) =>
+        a.plus(
+          dec(l.qty)
+            .times(dec(l.price ?? 0))
+            .times(dec(market.contractSize)),
+        ),
+      dec(0),
+    );
+    if (value.lte(dec(maxNotional))) return split;
+    // Shrink in proportion first (one pass nearly always fits), then a step at a time; always strictly.
+    let next = dec(floorToStep(total.times(dec(maxNotional)).div(value), market.amountStep));
+    if (next.gte(total)) next = total.minus(step);
+    if (next.lte(0)) return skip('below-min-notional');
+    total = next;
+  }
+}
+
+function splitLimit(total: Big, entryPrices: readonly number[], market: PartMarket): EntrySplit {
   const quantities = splitByWeights(
-    totalQty,
+    total,
     entryPrices.map(() => 1),
     market.amountStep,
   );
@@ -45,6 +83,7 @@ export function splitEntries(
   return {
     kind: 'split',
     legs: kept.map((p) => ({ index: p.index, type: 'limit', price: p.price, qty: toNumber(p.qty) })),
+    qty: toNumber(kept.reduce((a, p) => a.plus(p.qty), dec(0))),
     merged: kept.length < parts.length,
   };
 }

@@ -12,7 +12,7 @@ import { splitEntries } from './entries';
 import type { KellyParams } from './kelly';
 import { effectiveLeverage } from './leverage';
 import type { MarketRules } from './market';
-import { dec, roundToStep, toNumber } from './precision';
+import { dec, reportAmount, roundToStep, toNumber } from './precision';
 import { skip, type PlanNote, type Skipped, type SkipReason } from './reasons';
 import { checkRisk, type DailyFigures } from './risk';
 import type { Side, TradeSignal } from './signal';
@@ -118,13 +118,14 @@ export function planAccountOrder(input: PlanAccountOrderInput): AccountOrderOutc
     referencePrice = toNumber(entries.reduce((a, e) => a.plus(dec(e)), dec(0)).div(entries.length));
   }
 
+  const balance = input.balances.get(market.quote);
   const sized = sizePosition({
     account,
     market,
     leverage: lev.leverage,
     price: referencePrice,
     stopLoss,
-    balance: input.balances.get(market.quote),
+    balance,
     nowMs: input.nowMs,
     maxBalanceAgeMs: input.maxBalanceAgeMs,
     ...(input.closedTradePnls ? { closedTradePnls: input.closedTradePnls } : {}),
@@ -133,6 +134,28 @@ export function planAccountOrder(input: PlanAccountOrderInput): AccountOrderOutc
   if (sized.kind === 'skipped') return sized;
   notes.push(...sized.notes);
 
+  // The legs hold the member's cap and the balance exactly, at their own prices (see splitEntries).
+  const marginLimit = Math.min(account.maxPositionUsd, balance?.available ?? 0);
+  const maxNotional = toNumber(dec(marginLimit).times(dec(lev.leverage)));
+  const entrySplit = splitEntries(sized.qty, signal.entryType, entries, market, maxNotional);
+  if (entrySplit.kind === 'skipped') return entrySplit;
+  if (entrySplit.merged) notes.push('entries-merged');
+  const qty = entrySplit.qty;
+  const notionalDec =
+    signal.entryType === 'market' || entries.length === 0
+      ? dec(qty).times(dec(referencePrice)).times(dec(market.contractSize))
+      : entrySplit.legs.reduce(
+          (a, l) =>
+            a.plus(
+              dec(l.qty)
+                .times(dec(l.price ?? referencePrice))
+                .times(dec(market.contractSize)),
+            ),
+          dec(0),
+        );
+  const notional = reportAmount(notionalDec);
+  const margin = reportAmount(notionalDec.div(dec(lev.leverage)));
+
   const risk = checkRisk({
     nowMs: input.nowMs,
     account,
@@ -140,7 +163,7 @@ export function planAccountOrder(input: PlanAccountOrderInput): AccountOrderOutc
     day: input.day,
     exposure: {
       currentUsd: input.exposure.currentUsd,
-      newUsd: sized.notional,
+      newUsd: notional,
       capUsd: input.exposure.capUsd,
     },
     base: market.base,
@@ -150,11 +173,7 @@ export function planAccountOrder(input: PlanAccountOrderInput): AccountOrderOutc
   });
   if (risk.kind === 'skipped') return risk;
 
-  const entrySplit = splitEntries(sized.qty, signal.entryType, entries, market);
-  if (entrySplit.kind === 'skipped') return entrySplit;
-  if (entrySplit.merged) notes.push('entries-merged');
-
-  const tpSplit = splitTakeProfits(sized.qty, takeProfits, market, input.takeProfitWeights ?? null);
+  const tpSplit = splitTakeProfits(qty, takeProfits, market, input.takeProfitWeights ?? null);
   if (tpSplit.kind === 'skipped') notes.push('take-profits-below-minimum');
   else if (tpSplit.merged) notes.push('take-profits-merged');
 
@@ -180,7 +199,7 @@ export function planAccountOrder(input: PlanAccountOrderInput): AccountOrderOutc
     role: 'stop-loss',
     type: 'stop-loss',
     side: close,
-    qty: sized.qty,
+    qty,
     price: null,
     triggerPrice: stopLoss,
     reduceOnly,
@@ -210,9 +229,9 @@ export function planAccountOrder(input: PlanAccountOrderInput): AccountOrderOutc
     leverageRequested: lev.requested,
     leverageCapped: lev.capped,
     sizingMode: sized.mode,
-    qty: sized.qty,
-    notional: sized.notional,
-    margin: sized.margin,
+    qty,
+    notional,
+    margin,
     referencePrice,
     stopLoss,
     takeProfits,

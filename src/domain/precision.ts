@@ -42,7 +42,7 @@ function stepsFloor(v: Big, s: Big): Big {
 /** Steps for quantities: down, so an order never exceeds what was sized (or what is held). */
 export function floorToStep(value: number | Big, step: number): number {
   const s = checkStep(step);
-  return toNumber(stepsFloor(dec(value), s).times(s));
+  return toNumberAtMost(stepsFloor(dec(value), s).times(s));
 }
 
 /** Up to the next step: the smallest quantity that reaches a minimum. */
@@ -50,7 +50,34 @@ export function ceilToStep(value: number | Big, step: number): number {
   const s = checkStep(step);
   const v = dec(value);
   const n = stepsFloor(v, s);
-  return toNumber((n.times(s).lt(v) ? n.plus(1) : n).times(s));
+  return toNumberAtLeast((n.times(s).lt(v) ? n.plus(1) : n).times(s));
+}
+
+/*
+ * A multiple of the step with more than ~15 significant digits (2.4e9 contracts at a 1e-8 step) has
+ * no exact double; Number() rounds to the nearest one, possibly past the decimal. One ulp the other
+ * way keeps floor ≤ value and ceil ≥ value; such a number is then off the step, which no real market
+ * reaches, and an exchange client would truncate it again.
+ */
+const f64 = new Float64Array(1);
+const i64 = new BigInt64Array(f64.buffer);
+
+function ulpStep(x: number, towardPositive: boolean): number {
+  if (x === 0) return towardPositive ? Number.MIN_VALUE : -Number.MIN_VALUE;
+  f64[0] = x;
+  const away = x > 0 === towardPositive;
+  i64[0] = (i64[0] as bigint) + (away ? 1n : -1n);
+  return f64[0] as number;
+}
+
+function toNumberAtMost(value: Big): number {
+  const n = toNumber(value);
+  return dec(n).gt(value) ? ulpStep(n, false) : n;
+}
+
+function toNumberAtLeast(value: Big): number {
+  const n = toNumber(value);
+  return dec(n).lt(value) ? ulpStep(n, true) : n;
 }
 
 /** Prices: nearest step, halves away from zero. */
@@ -72,4 +99,12 @@ export function stepDecimals(step: number): number {
   const text = s.toFixed();
   const dot = text.indexOf('.');
   return dot < 0 ? 0 : text.length - dot - 1;
+}
+
+/**
+ * Amounts reported rather than sent (notional, margin): to 1e-8, rounded down, so a reported figure
+ * never exceeds the exact value it stands for (qty × price can carry 30 digits; a double holds 17).
+ */
+export function reportAmount(value: Big): number {
+  return floorToStep(value, 1e-8);
 }

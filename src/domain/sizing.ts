@@ -8,7 +8,7 @@ import type { Big } from 'big.js';
 import type { AccountSettings, SizingMode } from './account';
 import { DEFAULT_KELLY, kellyShare, type KellyParams } from './kelly';
 import type { MarketRules } from './market';
-import { ceilToStep, dec, floorToStep, toNumber } from './precision';
+import { ceilToStep, dec, floorToStep, reportAmount, toNumber } from './precision';
 import { skip, type PlanNote, type Skipped } from './reasons';
 
 /** A balance as the cycle's sync last read it (quote/settle asset of the market). */
@@ -166,8 +166,8 @@ export function sizePosition(input: SizingInput): Sizing {
   return {
     kind: 'sized',
     qty: toNumber(qty),
-    notional: toNumber(notional),
-    margin: toNumber(notional.div(leverage)),
+    notional: reportAmount(notional),
+    margin: reportAmount(notional.div(leverage)),
     leverage: input.leverage,
     price: input.price,
     mode,

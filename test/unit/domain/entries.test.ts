@@ -1,3 +1,5 @@
+import Big from 'big.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { splitEntries } from '../../../src/domain/entries';
 import { btcPerp } from './fixtures';
@@ -9,6 +11,7 @@ describe('splitEntries', () => {
     expect(splitEntries(0.01, 'market', [], market)).toEqual({
       kind: 'split',
       legs: [{ index: 0, type: 'market', price: null, qty: 0.01 }],
+      qty: 0.01,
       merged: false,
     });
   });
@@ -51,5 +54,46 @@ describe('splitEntries', () => {
       const sum = r.legs.reduce((a, l) => a + Math.round(l.qty * 1000), 0);
       expect(sum).toBe(Math.floor(qty * 1000 + 1e-9));
     }
+  });
+
+  it('trims the total when merging pushes the legs past a notional bound', () => {
+    // Min notional 130: 0.005 over [40 000, 70 000] is 0.003 (120, refused) and 0.002 (140); the first joins
+    // the next → 0.005 at 70 000 = 350, past a 300 bound → trimmed to 0.004 → 0.004 at 70 000 = 280.
+    const m = btcPerp({ minNotional: 130 });
+    const r = splitEntries(0.005, 'limit', [40_000, 70_000], m, 300);
+    expect(r).toEqual({
+      kind: 'split',
+      qty: 0.004,
+      merged: true,
+      legs: [{ index: 1, type: 'limit', price: 70_000, qty: 0.004 }],
+    });
+    expect(splitEntries(0.005, 'limit', [40_000, 70_000], m)).toMatchObject({ kind: 'split', qty: 0.005 });
+    expect(splitEntries(0.005, 'limit', [40_000, 70_000], m, 100)).toEqual({
+      kind: 'skipped',
+      reason: 'below-min-notional',
+    });
+  });
+
+  it('legs never exceed the bound and always meet the minimum', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 500 }),
+        fc.array(fc.integer({ min: 1_000, max: 100_000 }), { minLength: 1, maxLength: 5 }),
+        fc.constantFrom(0, 5, 100, 300),
+        fc.option(fc.integer({ min: 10, max: 20_000 }), { nil: null }),
+        (steps, prices, minNotional, bound) => {
+          const m = btcPerp({ minNotional });
+          const sorted = [...prices].sort((a, b) => a - b);
+          const r = splitEntries(steps / 1000, 'limit', sorted, m, bound);
+          if (r.kind !== 'split') return;
+          const value = r.legs.reduce((a, l) => a.plus(new Big(l.qty).times(l.price ?? 0)), new Big(0));
+          if (bound !== null) expect(value.lte(bound)).toBe(true);
+          expect(r.legs.reduce((a, l) => a.plus(l.qty), new Big(0)).eq(r.qty)).toBe(true);
+          expect(r.qty).toBeLessThanOrEqual(steps / 1000);
+          for (const l of r.legs) expect(new Big(l.qty).times(l.price ?? 0).gte(minNotional)).toBe(true);
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -1,7 +1,13 @@
 import Big from 'big.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ceilToStep, floorToStep, roundToStep, stepDecimals } from '../../../src/domain/precision';
+import {
+  ceilToStep,
+  floorToStep,
+  reportAmount,
+  roundToStep,
+  stepDecimals,
+} from '../../../src/domain/precision';
 
 describe('floorToStep', () => {
   it.each([
@@ -20,6 +26,13 @@ describe('floorToStep', () => {
     const result = floorToStep(value, step);
     expect(result).toBe(expected);
     expect(String(result)).toBe(String(expected));
+  });
+
+  it('stays at or below the input where no double holds the stepped value', () => {
+    const exact = new Big('2399999999.99999985600000000000000001');
+    const floored = floorToStep(exact, 1e-8);
+    expect(new Big(floored).lte(exact)).toBe(true);
+    expect(new Big(ceilToStep(exact, 1e-8)).gte(exact)).toBe(true);
   });
 
   it('rejects a step that is not positive', () => {
@@ -99,5 +112,13 @@ describe('precision properties', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('reportAmount', () => {
+  it('rounds reported figures down to 1e-8', () => {
+    expect(reportAmount(new Big('100.08628747922178990000001'))).toBe(100.08628747);
+    expect(reportAmount(new Big('9.0987534072019809'))).toBe(9.0987534);
+    expect(reportAmount(new Big(400))).toBe(400);
   });
 });
