@@ -473,6 +473,10 @@ describe('discord simulator, raw HTTP', () => {
     await new Promise((r) => setTimeout(r, 250));
     const answer = await callback(late, { type: 5 });
     expect([answer.status, ((await answer.json()) as { code: number }).code]).toEqual([404, 10062]);
+    const ignored = sim.slash({ guildId, userId: ownerId, name: 'ping' });
+    expect(sim.unacknowledgedInteractions()).not.toContain(ignored.id);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(sim.unacknowledgedInteractions()).toContain(ignored.id);
     expect(sim.takeViolations().map((v) => v.kind)).toEqual(['auth', 'interaction', 'interaction']);
   });
 });

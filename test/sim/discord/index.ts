@@ -272,6 +272,11 @@ export class DiscordSim {
     return this.#state.violations;
   }
 
+  /** Interactions older than the acknowledgement window that the bot never answered (ids). */
+  unacknowledgedInteractions(): string[] {
+    return this.#interactions.unacknowledged();
+  }
+
   /** Returns the violations recorded so far and forgets them (for tests that provoke some on purpose). */
   takeViolations(): SimViolation[] {
     return this.#state.violations.splice(0);

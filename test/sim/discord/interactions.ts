@@ -237,6 +237,10 @@ export class Interactions {
     private readonly opts: { ackTimeoutMs: number; waitTimeoutMs: number; commands: () => { global: Json[]; guild: Map<string, Json[]> } },
   ) {}
 
+  unacknowledged(now = Date.now()): string[] {
+    return [...this.records.values()].filter((r) => !r.ack && now - r.createdAt > this.opts.ackTimeoutMs).map((r) => r.id);
+  }
+
   slash(input: SlashInput): InteractionHandle {
     return this.#command(2, input, undefined);
   }
@@ -285,12 +289,12 @@ export class Interactions {
       }
       return { type: 4, ...idPart, custom_id: id, value: text ?? '' };
     };
-    const components = ((modal['components'] ?? []) as Json[]).flatMap((top) => {
+    const components = ((modal['components'] ?? []) as Json[]).flatMap((top): Json[] => {
       if (top['type'] === 18) {
         const component = submitInput(top['component']);
         return component ? [{ type: 18, ...(top['id'] !== undefined ? { id: top['id'] } : {}), component }] : [];
       }
-      if (top['type'] === 1) return [{ type: 1, components: ((top['components'] ?? []) as Json[]).map(submitInput).filter((c) => c !== null) }];
+      if (top['type'] === 1) return [{ type: 1, components: ((top['components'] ?? []) as Json[]).map(submitInput).filter((c): c is Json => c !== null) }];
       return [];
     });
     for (const key of Object.keys(input.fields)) {
