@@ -1,0 +1,586 @@
+import { randomUUID } from 'node:crypto';
+import type { AccountRow, AccountSettingsPatch, AccountsRepository } from '../db/repositories/accounts';
+import type { MarketType, SizingMode, TradingMode } from '../domain/account';
+import { isExchangeError } from '../exchange/errors';
+import type { AccountPreflight, Balance, ExchangeGateway, KeyAudit } from '../exchange/gateway';
+import type { Logger } from '../logger';
+import type { Clock } from '../trading/clock';
+import type { Vault } from '../vault/envelope';
+import { apiKeyHint } from '../vault/mask';
+import type { Secret } from '../vault/secret';
+import { invalid, notFound, UserError } from './errors';
+import { unsupportedReason, type ExchangeCatalog } from './exchangeCatalog';
+import type { GatewayFactoryPort } from './ports';
+
+export const MARKET_TYPES = ['spot', 'futures'] as const satisfies readonly MarketType[];
+export const TRADING_MODES = ['live', 'demo', 'paper'] as const satisfies readonly TradingMode[];
+export const SIZING_MODES = ['fixed', 'percent', 'risk', 'kelly'] as const satisfies readonly SizingMode[];
+
+/** Allowed ranges of every numeric setting; the answer to an out-of-range value names them. */
+export const SETTING_RANGES = {
+  maxPositionUsd: { min: 10, max: 100_000, label: 'Max position', unit: ' USD' },
+  leverage: { min: 1, max: 125, label: 'Leverage', unit: 'x', integer: true },
+  maxDailyTrades: { min: 1, max: 50, label: 'Max daily trades', unit: '', integer: true },
+  riskPerTradePct: { min: 0.1, max: 10, label: 'Risk per trade', unit: ' %' },
+  maxDailyLossPct: { min: 1, max: 20, label: 'Max daily loss', unit: ' %' },
+} as const;
+
+/** Sizing value ranges per sizing mode (fixed: USD of margin; percent: % of balance; others: fallback USD). */
+export const SIZING_VALUE_RANGES: Record<SizingMode, { min: number; max: number; unit: string }> = {
+  fixed: { min: 1, max: 100_000, unit: ' USD' },
+  percent: { min: 0.1, max: 100, unit: ' %' },
+  risk: { min: 1, max: 100_000, unit: ' USD (fallback amount)' },
+  kelly: { min: 1, max: 100_000, unit: ' USD (fallback amount)' },
+};
+
+const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,31}$/u;
+const BASE_ASSET = /^[A-Z0-9]{1,20}$/;
+const MAX_SYMBOLS = 50;
+const EXCHANGE_CALL_TIMEOUT_MS = 20_000;
+
+export interface AccountSettingsView {
+  sizingMode: SizingMode;
+  sizingValue: number;
+  maxPositionUsd: number;
+  leverage: number;
+  maxDailyTrades: number;
+  riskPerTradePct: number;
+  maxDailyLossPct: number;
+  stopOnLoss: boolean;
+  symbolAllow: string[];
+  symbolBlock: string[];
+  shareAmounts: boolean;
+}
+
+/** An account as its owner sees it: never a key, only the hint taken when it was added. */
+export interface AccountView {
+  id: string;
+  name: string;
+  exchangeId: string;
+  marketType: MarketType;
+  mode: TradingMode;
+  enabled: boolean;
+  verified: boolean;
+  /** `abcd…wxyz`, `••••` for short keys, null for paper accounts. */
+  maskedKey: string | null;
+  lastBalanceUsd: number | null;
+  balanceAt: Date | null;
+  disabledReason: string | null;
+  pausedUntil: Date | null;
+  /** Live account whose key permissions the exchange cannot report: the owner must confirm first. */
+  needsConfirmation: boolean;
+  settings: AccountSettingsView;
+}
+
+export interface BalanceView {
+  currency: string;
+  free: number;
+  equity: number;
+}
+
+export type AddAccountResult =
+  | {
+      kind: 'added';
+      account: AccountView;
+      balance: BalanceView | null;
+      auditNotes: string[];
+      /** Things that will make orders fail later (futures preflight). */
+      problems: string[];
+    }
+  | { kind: 'refused'; reason: string; notes: string[] };
+
+export interface AddAccountInput {
+  ownerId: string;
+  guildId: string;
+  name: string;
+  exchangeId: string;
+  marketType: string;
+  mode: string;
+  /** Absent for paper accounts. */
+  credentials?: { apiKey: Secret; secret: Secret; passphrase?: Secret | undefined };
+}
+
+export interface NewAccountForm {
+  exchangeId: string;
+  marketType: MarketType;
+  mode: TradingMode;
+  needsKey: boolean;
+  needsPassphrase: boolean;
+}
+
+export type VerifyResult =
+  | { kind: 'verified'; account: AccountView; balance: BalanceView | null; auditNotes: string[]; problems: string[] }
+  | { kind: 'failed'; account: AccountView; reason: string; notes: string[] };
+
+/** What `/account settings` may change; every field optional. Lists: comma-separated base assets. */
+export interface SettingsInput {
+  sizingMode?: string;
+  sizingValue?: number;
+  maxPositionUsd?: number;
+  leverage?: number;
+  maxDailyTrades?: number;
+  riskPerTradePct?: number;
+  maxDailyLossPct?: number;
+  stopOnLoss?: boolean;
+  symbolAllow?: string | readonly string[];
+  symbolBlock?: string | readonly string[];
+  shareAmounts?: boolean;
+}
+
+interface StoredAudit {
+  verdict: KeyAudit['verdict'];
+  notes: string[];
+}
+
+const storedAudit = (row: AccountRow): StoredAudit | null => {
+  const audit = row.audit as Partial<StoredAudit> | null;
+  if (!audit || typeof audit !== 'object' || typeof audit.verdict !== 'string') return null;
+  return { verdict: audit.verdict, notes: Array.isArray(audit.notes) ? audit.notes.map(String) : [] };
+};
+
+export function toAccountView(row: AccountRow): AccountView {
+  const audit = storedAudit(row);
+  return {
+    id: row.id,
+    name: row.name,
+    exchangeId: row.exchangeId,
+    marketType: row.marketType,
+    mode: row.mode,
+    enabled: row.enabled,
+    verified: row.verified,
+    maskedKey: row.mode === 'paper' ? null : row.apiKeyHint,
+    lastBalanceUsd: row.lastBalanceUsd,
+    balanceAt: row.balanceAt,
+    disabledReason: row.disabledReason,
+    pausedUntil: row.pausedUntil,
+    needsConfirmation: row.mode === 'live' && audit?.verdict === 'unknown' && !row.withdrawalsConfirmedOff,
+    settings: {
+      sizingMode: row.sizingMode,
+      sizingValue: row.sizingValue,
+      maxPositionUsd: row.maxPositionUsd,
+      leverage: row.leverage,
+      maxDailyTrades: row.maxDailyTrades,
+      riskPerTradePct: row.riskPerTradePct,
+      maxDailyLossPct: row.maxDailyLossPct,
+      stopOnLoss: row.stopOnLoss,
+      symbolAllow: row.symbolAllow,
+      symbolBlock: row.symbolBlock,
+      shareAmounts: row.shareAmounts,
+    },
+  };
+}
+
+const oneOf = <T extends string>(values: readonly T[], value: string, what: string): T => {
+  const found = values.find((candidate) => candidate === value.trim().toLowerCase());
+  if (!found) throw invalid(`${what} must be one of: ${values.join(', ')}.`);
+  return found;
+};
+
+const fmt = (value: number): string => String(Number(value.toFixed(4)));
+
+function inRange(value: number, range: { min: number; max: number; label: string; unit: string; integer?: boolean }): number {
+  if (!Number.isFinite(value) || value < range.min || value > range.max || (range.integer === true && !Number.isInteger(value))) {
+    throw invalid(
+      `${range.label} must be ${range.integer ? 'a whole number ' : ''}between ${fmt(range.min)} and ${fmt(range.max)}${range.unit} (you gave ${Number.isFinite(value) ? fmt(value) : 'no number'}).`,
+    );
+  }
+  return value;
+}
+
+/** "btc, eth/usdt, SOL" → ["BTC", "ETH", "SOL"]; "none" or "-" clears the list. */
+export function parseSymbolList(input: string | readonly string[], label: string): string[] {
+  const parts = (typeof input === 'string' ? input.split(/[\s,;]+/) : [...input]).map((part) => part.trim()).filter(Boolean);
+  if (parts.length === 1 && /^(none|-|clear)$/i.test(parts[0] ?? '')) return [];
+  const assets = [...new Set(parts.map((part) => (part.toUpperCase().split('/')[0] ?? '').replace(/^[#$]/, '')))];
+  const bad = assets.filter((asset) => !BASE_ASSET.test(asset));
+  if (bad.length > 0) throw invalid(`${label}: "${bad[0]}" is not a coin (use names like BTC, ETH; "none" clears the list).`);
+  if (assets.length > MAX_SYMBOLS) throw invalid(`${label} holds at most ${MAX_SYMBOLS} coins (you gave ${assets.length}).`);
+  return assets;
+}
+
+/** Validates a settings change against the ranges, naming the allowed range of anything out of it. */
+export function validateSettings(input: SettingsInput, current: AccountSettingsView): AccountSettingsPatch {
+  const patch: AccountSettingsPatch = {};
+  if (input.sizingMode !== undefined) patch.sizingMode = oneOf(SIZING_MODES, input.sizingMode, 'Sizing mode');
+  if (input.sizingValue !== undefined) {
+    const mode = patch.sizingMode ?? current.sizingMode;
+    const range = SIZING_VALUE_RANGES[mode];
+    patch.sizingValue = inRange(input.sizingValue, { ...range, label: `Sizing value for ${mode} sizing` });
+  } else if (patch.sizingMode !== undefined && patch.sizingMode !== current.sizingMode) {
+    const range = SIZING_VALUE_RANGES[patch.sizingMode];
+    if (current.sizingValue < range.min || current.sizingValue > range.max) {
+      throw invalid(
+        `Give a sizing value with ${patch.sizingMode} sizing: between ${fmt(range.min)} and ${fmt(range.max)}${range.unit}.`,
+      );
+    }
+  }
+  if (input.maxPositionUsd !== undefined) patch.maxPositionUsd = inRange(input.maxPositionUsd, SETTING_RANGES.maxPositionUsd);
+  if (input.leverage !== undefined) patch.leverage = inRange(input.leverage, SETTING_RANGES.leverage);
+  if (input.maxDailyTrades !== undefined) patch.maxDailyTrades = inRange(input.maxDailyTrades, SETTING_RANGES.maxDailyTrades);
+  if (input.riskPerTradePct !== undefined) patch.riskPerTradePct = inRange(input.riskPerTradePct, SETTING_RANGES.riskPerTradePct);
+  if (input.maxDailyLossPct !== undefined) patch.maxDailyLossPct = inRange(input.maxDailyLossPct, SETTING_RANGES.maxDailyLossPct);
+  if (input.stopOnLoss !== undefined) patch.stopOnLoss = input.stopOnLoss;
+  if (input.shareAmounts !== undefined) patch.shareAmounts = input.shareAmounts;
+  if (input.symbolAllow !== undefined) patch.symbolAllow = parseSymbolList(input.symbolAllow, 'Allow list');
+  if (input.symbolBlock !== undefined) patch.symbolBlock = parseSymbolList(input.symbolBlock, 'Block list');
+  return patch;
+}
+
+export function validateAccountName(name: string): string {
+  const trimmed = name.trim();
+  if (!NAME.test(trimmed)) {
+    throw invalid('Account name: 1 to 32 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit.');
+  }
+  return trimmed;
+}
+
+const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new UserError('unavailable', `${what} took too long to answer. Nothing was changed; try again in a minute.`)), ms);
+    timer.unref?.();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+
+/** Plain words for a failed exchange call during verification; never the exchange's raw text. */
+function verificationFailure(error: unknown, exchangeId: string): string {
+  if (error instanceof UserError) return error.message;
+  if (isExchangeError(error, 'auth-failed')) {
+    return `${exchangeId} refused this key: wrong key or secret, an expired key, or a key without read permission.`;
+  }
+  if (isExchangeError(error, 'rate-limited')) return `${exchangeId} is rate limiting requests right now; try again in a minute.`;
+  if (isExchangeError(error, 'not-supported')) return `This account type is not supported on ${exchangeId}.`;
+  return `Could not reach ${exchangeId} to check the key; try again in a minute.`;
+}
+
+interface ProbeOutcome {
+  balance: Balance;
+  audit: KeyAudit | null;
+  preflight: AccountPreflight | null;
+}
+
+/** Balance, permission audit and (futures) preflight of a gateway; throws on a failed call. */
+async function probeGateway(gateway: ExchangeGateway, marketType: MarketType, paper: boolean): Promise<ProbeOutcome> {
+  const what = `${gateway.exchangeId}`;
+  const balance = await withTimeout(gateway.balance(), EXCHANGE_CALL_TIMEOUT_MS, what);
+  if (paper) return { balance, audit: null, preflight: null };
+  const audit = await withTimeout(gateway.auditKey(), EXCHANGE_CALL_TIMEOUT_MS, what);
+  const preflight =
+    marketType === 'futures' && audit.verdict !== 'refused'
+      ? await withTimeout(gateway.preflight(), EXCHANGE_CALL_TIMEOUT_MS, what)
+      : null;
+  return { balance, audit, preflight };
+}
+
+/** Why a probed key must not be stored; null when it may be. */
+function refusal(outcome: ProbeOutcome): { reason: string; notes: string[] } | null {
+  const { audit, preflight } = outcome;
+  if (audit && (audit.verdict === 'refused' || audit.canWithdraw === true)) {
+    return {
+      reason:
+        audit.canWithdraw === true
+          ? 'This key can withdraw funds. Create a key with withdrawals disabled (trading and reading only) and add it again.'
+          : 'The exchange reports permissions this bot does not accept for this key.',
+      notes: audit.notes,
+    };
+  }
+  if (preflight && !preflight.futuresEnabled) {
+    return { reason: 'This key cannot trade futures. Enable futures for the key on the exchange, or add it as a spot account.', notes: preflight.problems };
+  }
+  return null;
+}
+
+const balanceView = (balance: Balance | null): BalanceView | null =>
+  balance ? { currency: balance.currency, free: balance.free, equity: balance.equity } : null;
+
+export interface AccountServiceDeps {
+  accounts: AccountsRepository;
+  vault: Vault;
+  gateways: GatewayFactoryPort;
+  exchanges: ExchangeCatalog;
+  clock: Clock;
+  log: Logger;
+}
+
+/** Everything a member does with their exchange accounts. Every method is scoped by the owner's id. */
+export function createAccountService(deps: AccountServiceDeps) {
+  const { accounts, vault, gateways, exchanges, clock, log } = deps;
+  const now = () => new Date(clock.now());
+
+  const owned = async (ownerId: string, accountId: string): Promise<AccountRow> => {
+    const row = await accounts.findOwned(ownerId, accountId);
+    if (!row) throw notFound();
+    return row;
+  };
+
+  /** Checks exchange, type and mode before the key form is shown. */
+  function describeNew(input: { exchangeId: string; marketType: string; mode: string }): NewAccountForm {
+    const exchangeId = input.exchangeId.trim().toLowerCase();
+    const marketType = oneOf(MARKET_TYPES, input.marketType, 'Type');
+    const mode = oneOf(TRADING_MODES, input.mode, 'Mode');
+    const info = exchanges.info(exchangeId);
+    const why = unsupportedReason(info, marketType, mode);
+    if (why) throw invalid(why);
+    return { exchangeId, marketType, mode, needsKey: mode !== 'paper', needsPassphrase: mode !== 'paper' && info.needsPassphrase };
+  }
+
+  return {
+    describeNew,
+
+    /**
+     * Adds an account. Live and demo keys are tried first (balance, permission audit, futures
+     * preflight); a key that can withdraw or fails is refused and NOTHING is stored.
+     */
+    async add(input: AddAccountInput): Promise<AddAccountResult> {
+      const form = describeNew(input);
+      const name = validateAccountName(input.name);
+      if (await accounts.findOwnedByName(input.ownerId, input.guildId, name)) {
+        throw new UserError('conflict', `You already have an account named "${name}" on this server. Pick another name.`);
+      }
+      const id = randomUUID();
+      const base = {
+        id,
+        ownerId: input.ownerId,
+        guildId: input.guildId,
+        name,
+        exchangeId: form.exchangeId,
+        marketType: form.marketType,
+        mode: form.mode,
+        source: 'discord' as const,
+      };
+
+      if (!form.needsKey) {
+        const row = await accounts.create({ ...base, verified: true, verifiedAt: now() });
+        let balance: Balance | null = null;
+        try {
+          balance = await withTimeout(gateways.forAccount(row).balance(), EXCHANGE_CALL_TIMEOUT_MS, form.exchangeId);
+          await accounts.recordBalance(id, balance.free, balance.equity, new Date(balance.asOf));
+        } catch (error) {
+          log.warn({ err: error, accountId: id }, 'paper balance unavailable');
+        }
+        const stored = (await accounts.findOwned(input.ownerId, id)) ?? row;
+        log.info({ accountId: id, exchange: form.exchangeId, mode: form.mode }, 'paper account added');
+        return { kind: 'added', account: toAccountView(stored), balance: balanceView(balance), auditNotes: [], problems: [] };
+      }
+
+      const credentials = input.credentials;
+      if (!credentials || credentials.apiKey.isEmpty || credentials.secret.isEmpty) {
+        throw invalid('An API key and its secret are needed for live and demo accounts.');
+      }
+      if (form.needsPassphrase && (!credentials.passphrase || credentials.passphrase.isEmpty)) {
+        throw invalid(`${form.exchangeId} keys come with a passphrase; enter it too.`);
+      }
+      const apiKey = credentials.apiKey.reveal().trim();
+      if (apiKey.length < 8 || /\s/.test(apiKey)) throw invalid('That does not look like an API key (no spaces, at least 8 characters).');
+
+      let outcome: ProbeOutcome;
+      try {
+        const gateway = await gateways.probe({
+          exchangeId: form.exchangeId,
+          marketType: form.marketType,
+          mode: form.mode,
+          apiKey: credentials.apiKey,
+          secret: credentials.secret,
+          ...(form.needsPassphrase && credentials.passphrase ? { passphrase: credentials.passphrase } : {}),
+        });
+        outcome = await probeGateway(gateway, form.marketType, false);
+      } catch (error) {
+        log.info({ err: error, exchange: form.exchangeId }, 'key verification failed; nothing stored');
+        return { kind: 'refused', reason: verificationFailure(error, form.exchangeId), notes: [] };
+      }
+      const refused = refusal(outcome);
+      if (refused) {
+        log.info({ exchange: form.exchangeId, verdict: outcome.audit?.verdict }, 'key refused; nothing stored');
+        return { kind: 'refused', ...refused };
+      }
+
+      const ctx = (field: 'apiKey' | 'secret' | 'passphrase') => ({ accountId: id, ownerId: input.ownerId, field });
+      const audit = outcome.audit;
+      const row = await accounts.create({
+        ...base,
+        verified: true,
+        verifiedAt: now(),
+        apiKeyEnc: vault.encrypt(credentials.apiKey, ctx('apiKey')),
+        secretEnc: vault.encrypt(credentials.secret, ctx('secret')),
+        passphraseEnc:
+          form.needsPassphrase && credentials.passphrase ? vault.encrypt(credentials.passphrase, ctx('passphrase')) : null,
+        vaultKeyId: vault.currentKeyId,
+        apiKeyHint: apiKeyHint(apiKey),
+        audit: audit
+          ? {
+              verdict: audit.verdict,
+              canWithdraw: audit.canWithdraw,
+              canTransfer: audit.canTransfer,
+              ipRestricted: audit.ipRestricted,
+              futuresEnabled: audit.futuresEnabled,
+              notes: audit.notes,
+            }
+          : null,
+        auditedAt: now(),
+        lastBalanceUsd: outcome.balance.free,
+        lastEquityUsd: outcome.balance.equity,
+        balanceAt: new Date(outcome.balance.asOf),
+        ...(outcome.preflight
+          ? {
+              positionMode: outcome.preflight.positionMode,
+              marginMode: outcome.preflight.marginMode,
+              exchangeMaxLeverage: outcome.preflight.maxLeverage,
+            }
+          : {}),
+      });
+      log.info({ accountId: id, exchange: form.exchangeId, mode: form.mode, verdict: audit?.verdict }, 'account added');
+      return {
+        kind: 'added',
+        account: toAccountView(row),
+        balance: balanceView(outcome.balance),
+        auditNotes: audit?.notes ?? [],
+        problems: outcome.preflight?.problems ?? [],
+      };
+    },
+
+    async list(ownerId: string, guildId: string): Promise<AccountView[]> {
+      return (await accounts.listOwned(ownerId, guildId)).map(toAccountView);
+    },
+
+    async get(ownerId: string, accountId: string): Promise<AccountView> {
+      return toAccountView(await owned(ownerId, accountId));
+    },
+
+    /** The caller's own accounts matching what they typed, for autocomplete (at most 25). */
+    async suggest(ownerId: string, guildId: string, typed: string): Promise<{ name: string; value: string }[]> {
+      const query = typed.trim().toLowerCase();
+      return (await accounts.listOwned(ownerId, guildId))
+        .filter((row) => query === '' || row.name.toLowerCase().includes(query) || row.exchangeId.includes(query))
+        .slice(0, 25)
+        .map((row) => ({
+          name: `${row.name} · ${row.exchangeId} ${row.marketType} ${row.mode}${row.enabled ? '' : ' (off)'}`.slice(0, 100),
+          value: row.id,
+        }));
+    },
+
+    /** Enables or disables (flips when `enabled` is omitted). Enabling needs a verified, confirmed key. */
+    async toggle(ownerId: string, accountId: string, enabled?: boolean): Promise<AccountView> {
+      const row = await owned(ownerId, accountId);
+      const next = enabled ?? !row.enabled;
+      if (next) {
+        const view = toAccountView(row);
+        if (!row.verified) {
+          throw new UserError('conflict', `"${row.name}" is not verified. Run /account verify first (the last check of its key failed).`);
+        }
+        if (view.needsConfirmation) {
+          throw new UserError(
+            'conflict',
+            `${row.exchangeId} cannot report whether the key of "${row.name}" can withdraw. Confirm that withdrawals are disabled (button under /account list) before trading live.`,
+          );
+        }
+      }
+      const updated = await accounts.updateOwned(ownerId, accountId, {
+        enabled: next,
+        ...(next ? { disabledReason: null } : {}),
+      });
+      if (!updated) throw notFound();
+      log.info({ accountId, enabled: next }, 'account toggled');
+      return toAccountView(updated);
+    },
+
+    /** The owner confirms that a key whose permissions the exchange cannot report cannot withdraw. */
+    async confirmNoWithdrawals(ownerId: string, accountId: string): Promise<AccountView> {
+      const row = await owned(ownerId, accountId);
+      await accounts.update(row.id, { withdrawalsConfirmedOff: true });
+      return toAccountView(await owned(ownerId, accountId));
+    },
+
+    async updateSettings(ownerId: string, accountId: string, input: SettingsInput): Promise<AccountView> {
+      const row = await owned(ownerId, accountId);
+      const patch = validateSettings(input, toAccountView(row).settings);
+      if (Object.keys(patch).length === 0) return toAccountView(row);
+      const updated = await accounts.updateOwned(ownerId, accountId, patch);
+      if (!updated) throw notFound();
+      return toAccountView(updated);
+    },
+
+    /** Checks the stored key again: balance, permissions, futures preflight. */
+    async verify(ownerId: string, accountId: string): Promise<VerifyResult> {
+      const row = await owned(ownerId, accountId);
+      gateways.invalidate(row.id);
+      let outcome: ProbeOutcome;
+      try {
+        outcome = await probeGateway(gateways.forAccount(row), row.marketType, row.mode === 'paper');
+      } catch (error) {
+        const reason = verificationFailure(error, row.exchangeId);
+        if (isExchangeError(error, 'auth-failed')) {
+          await accounts.update(row.id, { verified: false, enabled: false, disabledReason: 'key-revoked', auditedAt: now() });
+          gateways.invalidate(row.id);
+        }
+        log.info({ err: error, accountId }, 'verification failed');
+        return { kind: 'failed', account: toAccountView(await owned(ownerId, accountId)), reason, notes: [] };
+      }
+      await accounts.recordBalance(row.id, outcome.balance.free, outcome.balance.equity, new Date(outcome.balance.asOf));
+      const refused = refusal(outcome);
+      if (refused) {
+        await accounts.update(row.id, { verified: false, enabled: false, disabledReason: 'key-refused', auditedAt: now() });
+        gateways.invalidate(row.id);
+        return { kind: 'failed', account: toAccountView(await owned(ownerId, accountId)), ...refused };
+      }
+      const audit = outcome.audit;
+      await accounts.update(row.id, {
+        verified: true,
+        verifiedAt: now(),
+        auditedAt: now(),
+        ...(audit
+          ? {
+              audit: {
+                verdict: audit.verdict,
+                canWithdraw: audit.canWithdraw,
+                canTransfer: audit.canTransfer,
+                ipRestricted: audit.ipRestricted,
+                futuresEnabled: audit.futuresEnabled,
+                notes: audit.notes,
+              },
+            }
+          : {}),
+        ...(outcome.preflight
+          ? {
+              positionMode: outcome.preflight.positionMode,
+              marginMode: outcome.preflight.marginMode,
+              exchangeMaxLeverage: outcome.preflight.maxLeverage,
+            }
+          : {}),
+        ...(row.disabledReason === 'key-revoked' || row.disabledReason === 'key-refused' ? { disabledReason: null } : {}),
+      });
+      return {
+        kind: 'verified',
+        account: toAccountView(await owned(ownerId, accountId)),
+        balance: balanceView(outcome.balance),
+        auditNotes: audit?.notes ?? [],
+        problems: outcome.preflight?.problems ?? [],
+      };
+    },
+
+    /** Removes the account and its ciphertexts; refused while the bot holds open positions on it. */
+    async remove(ownerId: string, accountId: string): Promise<{ name: string }> {
+      const row = await owned(ownerId, accountId);
+      const open = await accounts.countOpenPositions(row.id);
+      if (open > 0) {
+        throw new UserError(
+          'conflict',
+          `"${row.name}" still has ${open} open position${open === 1 ? '' : 's'} opened by the bot. Close ${open === 1 ? 'it' : 'them'} with /panic first, then remove the account.`,
+        );
+      }
+      if (!(await accounts.deleteOwned(ownerId, accountId))) throw notFound();
+      gateways.invalidate(row.id);
+      log.info({ accountId }, 'account removed');
+      return { name: row.name };
+    },
+  };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;

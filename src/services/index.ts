@@ -1,0 +1,65 @@
+import type { Config } from '../config';
+import type { Database } from '../db/client';
+import { accountsRepository } from '../db/repositories/accounts';
+import { guildsRepository } from '../db/repositories/guilds';
+import { outboxRepository } from '../db/repositories/outbox';
+import { readModels } from '../db/repositories/readModels';
+import { signalsRepository } from '../db/repositories/signals';
+import type { Logger } from '../logger';
+import type { Clock } from '../trading/clock';
+import type { SignalIntake } from '../trading/signalIntake';
+import type { Vault } from '../vault/envelope';
+import { createAccountService } from './accounts';
+import { ccxtExchangeCatalog, type ExchangeCatalog } from './exchangeCatalog';
+import { createFeedService } from './feed';
+import { createGuildSettingsService } from './guildSettings';
+import { createOrdersService } from './orders';
+import { createPnlService } from './pnl';
+import type { GatewayFactoryPort } from './ports';
+import { createSignalService } from './signals';
+
+export interface BotServicesDeps {
+  db: Database;
+  vault: Vault;
+  gateways: GatewayFactoryPort;
+  intake: SignalIntake;
+  clock: Clock;
+  log: Logger;
+  /** Accepted for the composition root; nothing in it is needed yet. */
+  config?: Config;
+  settings?: BotServicesSettings;
+}
+
+export interface BotServicesSettings {
+  /** Exchange list and capabilities; ccxt's description by default. */
+  exchanges?: ExchangeCatalog;
+}
+
+/**
+ * The application services the Discord layer calls (no discord.js here, no drizzle either: the
+ * repositories do the queries). Every personal method takes the caller's Discord user id.
+ */
+export function createBotServices(deps: BotServicesDeps) {
+  const { db, vault, gateways, intake, clock, log } = deps;
+  const accounts = accountsRepository(db);
+  const guilds = guildsRepository(db);
+  const reads = readModels(db);
+  const exchanges = deps.settings?.exchanges ?? ccxtExchangeCatalog();
+  const serviceLog = log.child({ component: 'services' });
+  return {
+    exchanges,
+    accounts: createAccountService({ accounts, vault, gateways, exchanges, clock, log: serviceLog }),
+    guilds: createGuildSettingsService({ guilds, reads, log: serviceLog }),
+    signals: createSignalService({ intake, signals: signalsRepository(db), guilds, log: serviceLog }),
+    orders: createOrdersService({ reads, accounts }),
+    pnl: createPnlService({ reads, accounts, gateways, clock, log: serviceLog }),
+    feed: createFeedService({ outbox: outboxRepository(db), guilds, reads }),
+  };
+}
+
+export type BotServices = ReturnType<typeof createBotServices>;
+
+export { UserError, isUserError } from './errors';
+export type { AccountView, AddAccountResult, VerifyResult, SettingsInput } from './accounts';
+export type { ExchangeCatalog, ExchangeInfo } from './exchangeCatalog';
+export type { GatewayFactoryPort, ProbeRequest } from './ports';

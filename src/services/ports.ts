@@ -1,0 +1,25 @@
+import type { AccountRow } from '../db/repositories/accounts';
+import type { MarketType, TradingMode } from '../domain/account';
+import type { ExchangeGateway } from '../exchange/gateway';
+import type { Secret } from '../vault/secret';
+
+/** A key to try before anything is stored. */
+export interface ProbeRequest {
+  exchangeId: string;
+  marketType: MarketType;
+  mode: TradingMode;
+  apiKey: Secret;
+  secret: Secret;
+  passphrase?: Secret;
+}
+
+/**
+ * The part of the gateway factory (src/exchange/factory.ts) the services use: the factory is the
+ * one place that decrypts a stored key, and `probe` builds a throwaway gateway for a key that is not
+ * stored yet.
+ */
+export interface GatewayFactoryPort {
+  forAccount(account: AccountRow): ExchangeGateway;
+  probe(request: ProbeRequest): ExchangeGateway | Promise<ExchangeGateway>;
+  invalidate(accountId: string): void;
+}
