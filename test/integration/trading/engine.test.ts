@@ -23,7 +23,7 @@ afterEach(async () => {
 describe('engine on the Binance simulator', () => {
   it('executes one market signal on every enabled account with entry, stop and take-profits', async () => {
     world = await tradingWorld({ accounts: 3 });
-    const engine = world.engine();
+    const engine = world.engine({ maxSignalLagMs: 30 * 60_000 });
     await engine.start();
     const queued = await world.intake.submit({
       guildId: GUILD,
