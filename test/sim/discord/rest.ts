@@ -120,7 +120,8 @@ export class Rest {
     }
     const { route, params } = match;
 
-    if (!route.interaction && !route.template.startsWith('/gateway') && req.headers.authorization !== `Bot ${this.options.token}`) {
+    // Interaction endpoints authenticate by their token in the path; GET /gateway needs nothing.
+    if (!route.interaction && route.template !== '/gateway' && req.headers.authorization !== `Bot ${this.options.token}`) {
       const body = { message: '401: Unauthorized', code: 0 };
       violate('auth', route.template, 'missing or wrong bot token');
       record(401, route.template, params, tryJson(raw), [], body);
