@@ -340,7 +340,7 @@ export class CcxtGateway implements ExchangeGateway {
   async positions(): Promise<PositionState[]> {
     if (this.marketType !== 'futures') return [];
     return this.call('listing positions', async (exchange) => {
-      const positions = await exchange.fetchPositions(undefined, { type: 'swap', subType: 'linear' });
+      const positions = await exchange.fetchPositions();
       return positions.flatMap((position) => this.toPosition(position));
     });
   }

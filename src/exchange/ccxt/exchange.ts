@@ -169,7 +169,9 @@ export type DemoKind = 'demo-trading' | 'sandbox' | 'none';
 
 export function demoKindOf(exchange: Exchange): DemoKind {
   const urls = exchange.urls as Record<string, unknown>;
-  if (typeof urls['demo'] === 'object' && urls['demo'] !== null) return 'demo-trading';
+  // Classes with their own enableDemoTrading (binance, bybit, bitget) or a `demo` URL table have one.
+  const ownDemo = exchange.enableDemoTrading !== ccxt.Exchange.prototype.enableDemoTrading;
+  if (ownDemo || (typeof urls['demo'] === 'object' && urls['demo'] !== null)) return 'demo-trading';
   if (typeof urls['test'] === 'object' && urls['test'] !== null) return 'sandbox';
   return 'none';
 }
@@ -205,7 +207,6 @@ export function buildExchange(options: BuildOptions): Exchange {
     ...(options.now ? { milliseconds: options.now } : {}),
     options: {
       defaultType: marketType === 'futures' ? 'swap' : 'spot',
-      defaultSubType: 'linear',
       // Only what the bot trades: spot and USDⓈ-M linear; no currencies or margin pairs (signed, large).
       fetchMarkets: { types: ['spot', 'linear'] },
       fetchCurrencies: false,

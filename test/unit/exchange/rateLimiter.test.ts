@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import { isExchangeError } from '../../../src/exchange/errors';
+import {
+  binanceRequestCost,
+  ExchangeRateLimiter,
+  parseRetryAfter,
+  RateLimiterRegistry,
+  requestWeightLimit,
+} from '../../../src/exchange/ccxt/rateLimiter';
+
+/** A clock that only moves when someone sleeps on it. */
+function fakeClock(start = 1_700_000_040_000 /* a minute boundary */) {
+  let now = start;
+  const sleeps: number[] = [];
+  return {
+    now: () => now,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+    advance: (ms: number) => {
+      now += ms;
+    },
+    sleeps,
+  };
+}
+
+const headers = (values: Record<string, string>) => ({
+  get: (name: string) => values[name.toLowerCase()] ?? null,
+});
+
+const limiter = (clock: ReturnType<typeof fakeClock>, limit = 100, extra: Partial<ConstructorParameters<typeof ExchangeRateLimiter>[0]> = {}) =>
+  new ExchangeRateLimiter({
+    exchangeId: 'binance',
+    pools: { api: { limit, windowMs: 60_000 }, fapi: { limit, windowMs: 60_000 } },
+    now: clock.now,
+    sleep: clock.sleep,
+    headroom: 1,
+    ...extra,
+  });
+
+async function rejection(promise: Promise<unknown>) {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('exchange rate limiter', () => {
+  it('lets requests through while the minute has weight left', async () => {
+    const clock = fakeClock();
+    const rl = limiter(clock);
+    for (let i = 0; i < 10; i++) await rl.acquire('api', 10);
+    expect(clock.sleeps).toEqual([]);
+    expect(rl.snapshot().pools['api']).toMatchObject({ used: 100, limit: 100 });
+  });
+
+  it('waits for the next minute window (aligned to the clock, as Binance counts) when the budget is spent', async () => {
+    const clock = fakeClock(1_700_000_080_000); // 40 s into a minute
+    const rl = limiter(clock);
+    await rl.acquire('api', 95);
+    await rl.acquire('api', 10);
+    expect(clock.sleeps).toEqual([20_000]);
+    expect(rl.snapshot().pools['api']).toMatchObject({ used: 10, windowStart: 1_700_000_100_000 });
+  });
+
+  it('keeps pools apart: a full spot minute does not hold back futures', async () => {
+    const clock = fakeClock();
+    const rl = limiter(clock);
+    await rl.acquire('api', 100);
+    await rl.acquire('fapi', 50);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it("takes the exchange's own count (X-MBX-USED-WEIGHT-1M) when it is higher than ours", async () => {
+    const clock = fakeClock();
+    const rl = limiter(clock);
+    await rl.acquire('api', 1);
+    rl.observe('api', 200, headers({ 'x-mbx-used-weight-1m': '99' }));
+    expect(rl.snapshot().pools['api']?.used).toBe(99);
+    rl.observe('api', 200, headers({ 'x-mbx-used-weight-1m': '50' }));
+    expect(rl.snapshot().pools['api']?.used).toBe(99);
+    await rl.acquire('api', 5);
+    expect(clock.sleeps).toHaveLength(1);
+  });
+
+  it('keeps headroom below the limit for other processes on the IP', async () => {
+    const clock = fakeClock();
+    const rl = limiter(clock, 100, { headroom: 0.9 });
+    await rl.acquire('api', 90);
+    await rl.acquire('api', 1);
+    expect(clock.sleeps).toHaveLength(1);
+  });
+
+  it('a 429 with Retry-After stops every pool at once until it expires, without waiting', async () => {
+    const clock = fakeClock();
+    const rl = limiter(clock);
+    rl.observe('fapi', 429, headers({ 'retry-after': '30' }));
+    for (const pool of ['api', 'fapi']) {
+      const error = await rejection(rl.acquire(pool, 1));
+      expect(isExchangeError(error, 'rate-limited')).toBe(true);
+      expect((error as { retryAfterMs: number }).retryAfterMs).toBe(30_000);
+    }
+    expect(rl.blockedForMs()).toBe(30_000);
+    clock.advance(29_999);
+    expect(isExchangeError(await rejection(rl.acquire('api', 1)), 'rate-limited')).toBe(true);
+    clock.advance(1);
+    await rl.acquire('api', 1);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('a 418 ban blocks for its Retry-After; the longest block wins', async () => {
+    const clock = fakeClock();
+    const rl = limiter(clock);
+    rl.observe('api', 418, headers({ 'retry-after': '120' }));
+    rl.observe('api', 429, headers({ 'retry-after': '5' }));
+    expect(rl.blockedForMs()).toBe(120_000);
+  });
+
+  it('a 429 without Retry-After blocks until the window ends', async () => {
+    const clock = fakeClock(1_700_000_090_000); // 50 s into a minute
+    const rl = limiter(clock);
+    rl.observe('api', 429, headers({}));
+    expect(rl.blockedForMs()).toBe(10_000);
+  });
+
+  it('fails as rate-limited instead of waiting longer than maxWaitMs', async () => {
+    const clock = fakeClock(1_700_000_080_000);
+    const rl = limiter(clock, 100, { maxWaitMs: 5000 });
+    await rl.acquire('api', 100);
+    const error = await rejection(rl.acquire('api', 1));
+    expect(isExchangeError(error, 'rate-limited')).toBe(true);
+    expect((error as { retryAfterMs: number }).retryAfterMs).toBe(20_000);
+  });
+
+  it('serves waiting requests in order (FIFO)', async () => {
+    const clock = fakeClock(1_700_000_080_000);
+    const rl = limiter(clock);
+    await rl.acquire('api', 100);
+    const order: number[] = [];
+    await Promise.all([1, 2, 3].map((n) => rl.acquire('api', 30).then(() => order.push(n))));
+    expect(order).toEqual([1, 2, 3]);
+  });
+
+  it("learns the limit from exchangeInfo.rateLimits", () => {
+    expect(
+      requestWeightLimit([
+        { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 6000 },
+        { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 10, limit: 100 },
+      ]),
+    ).toEqual({ limit: 6000, windowMs: 60_000 });
+    expect(requestWeightLimit([{ rateLimitType: 'ORDERS', interval: 'DAY', intervalNum: 1, limit: 1 }])).toBeNull();
+    expect(requestWeightLimit('nope')).toBeNull();
+    const clock = fakeClock();
+    const rl = limiter(clock);
+    rl.setLimit('fapi', 2400);
+    expect(rl.snapshot().pools['fapi']?.limit).toBe(2400);
+  });
+
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('12', 0)).toBe(12_000);
+    expect(parseRetryAfter(new Date(61_000).toUTCString(), 1000)).toBe(60_000);
+    expect(parseRetryAfter(null, 0)).toBeNull();
+    expect(parseRetryAfter('soon', 0)).toBeNull();
+  });
+
+  it("knows Binance's pools and weights", () => {
+    const cost = (method: string, url: string) => binanceRequestCost(method, new URL(url));
+    expect(cost('GET', 'https://api.binance.com/api/v3/exchangeInfo')).toEqual({ pool: 'api', weight: 20 });
+    expect(cost('GET', 'https://api.binance.com/sapi/v1/account/apiRestrictions')).toEqual({ pool: 'api', weight: 1 });
+    expect(cost('GET', 'https://api.binance.com/api/v3/openOrders?symbol=BTCUSDT')).toEqual({ pool: 'api', weight: 6 });
+    expect(cost('GET', 'https://api.binance.com/api/v3/openOrders')).toEqual({ pool: 'api', weight: 80 });
+    expect(cost('GET', 'https://fapi.binance.com/fapi/v1/positionSide/dual')).toEqual({ pool: 'fapi', weight: 30 });
+    expect(cost('POST', 'https://fapi.binance.com/fapi/v1/order')).toEqual({ pool: 'fapi', weight: 1 });
+  });
+
+  it('the registry has one limiter per exchange, binance and binanceusdm sharing one', () => {
+    const registry = new RateLimiterRegistry();
+    expect(registry.get('binance')).toBe(registry.get('binanceusdm'));
+    expect(registry.get('binance')).toBe(registry.get('binance'));
+    expect(registry.get('bybit')).not.toBe(registry.get('binance'));
+  });
+});
