@@ -1,0 +1,92 @@
+import { Events, Status } from 'discord.js';
+import type { Client } from 'discord.js';
+import type { Logger } from '../logger';
+import type { BotServices } from '../services';
+import type { Clock } from '../trading/clock';
+import { createDiscordClient } from './client';
+import type { BotCommand } from './command';
+import { createFeedPoster } from './feedPoster';
+import { loadCommands } from './loader';
+import { createInteractionRouter } from './router';
+
+export interface StartDiscordOptions {
+  token: string;
+  /** Discord REST base URL: the simulator's in tests and the demo, wired in code only. */
+  restApi?: string;
+  services: BotServices;
+  log: Logger;
+  clock: Clock;
+  /** The health endpoint: the Discord connection registers as component `discord`. */
+  health?: { register(component: string, isUp: () => boolean): void };
+  feed: {
+    /** Above this many accounts per signal the per-order feed is compacted into lines (default 20). */
+    compactThreshold: number;
+    /** Pause between feed passes (default 1 s). */
+    intervalMs?: number;
+    /** Off: tests call `feedPoster.flush()` themselves. */
+    autoStart?: boolean;
+  };
+  /** Checked before each feed pass: only the leader posts. */
+  isLeader: () => Promise<boolean>;
+  /** Commands to serve; loaded from commands/ when omitted. */
+  commands?: ReadonlyMap<string, BotCommand>;
+  /** How long to wait for the gateway's READY (default 30 s). */
+  readyTimeoutMs?: number;
+}
+
+export interface DiscordBot {
+  client: Client;
+  feedPoster: { flush(): Promise<number> };
+  stop(): Promise<void>;
+}
+
+/** Connects the bot: commands, interaction router, feed poster. Call only in the leader process. */
+export async function startDiscord(options: StartDiscordOptions): Promise<DiscordBot> {
+  const log = options.log.child({ component: 'discord' });
+  const commands = options.commands ?? (await loadCommands());
+  const client = createDiscordClient(options.restApi ? { restApi: options.restApi } : {});
+  const route = createInteractionRouter(commands, { services: options.services, log, clock: options.clock });
+  client.on(Events.InteractionCreate, (interaction) => void route(interaction));
+  client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
+  client.on(Events.ShardDisconnect, (_event, shard) => log.warn({ shard }, 'gateway disconnected'));
+  client.rest.on('rateLimited', (info) =>
+    log.debug({ route: info.route, retryAfterMs: info.retryAfter, global: info.global }, 'discord rate limit: waiting'),
+  );
+  options.health?.register('discord', () => client.ws.status === Status.Ready);
+
+  const feedPoster = createFeedPoster({
+    rest: client.rest,
+    feed: options.services.feed,
+    log,
+    clock: options.clock,
+    compactThreshold: options.feed.compactThreshold,
+    isLeader: options.isLeader,
+    ...(options.feed.intervalMs === undefined ? {} : { intervalMs: options.feed.intervalMs }),
+  });
+
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('Discord gateway did not become ready in time')), options.readyTimeoutMs ?? 30_000);
+    client.once(Events.ClientReady, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  try {
+    await client.login(options.token);
+    await ready;
+  } catch (error) {
+    await client.destroy();
+    throw error;
+  }
+  log.info({ commands: [...commands.keys()], user: client.user?.tag }, 'connected to Discord');
+  if (options.feed.autoStart !== false) feedPoster.start();
+
+  return {
+    client,
+    feedPoster: { flush: () => feedPoster.flush() },
+    async stop() {
+      await feedPoster.stop();
+      await client.destroy();
+    },
+  };
+}

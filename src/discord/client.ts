@@ -1,0 +1,25 @@
+import { Client, GatewayIntentBits, Partials } from 'discord.js';
+
+export interface DiscordClientOptions {
+  /**
+   * Base URL of Discord's REST API. Wired IN CODE by tests and the demo (the simulator); never read
+   * from the environment, so configuration cannot redirect the bot's token.
+   */
+  restApi?: string;
+}
+
+/** The discord.js client with the intents the bot needs, mentions off by default. */
+export function createDiscordClient(options: DiscordClientOptions = {}): Client {
+  return new Client({
+    intents: [
+      GatewayIntentBits.Guilds,
+      GatewayIntentBits.GuildMessages,
+      GatewayIntentBits.MessageContent,
+      GatewayIntentBits.DirectMessages,
+    ],
+    // DM channels arrive uncached.
+    partials: [Partials.Channel],
+    allowedMentions: { parse: [] },
+    ...(options.restApi ? { rest: { api: options.restApi } } : {}),
+  });
+}

@@ -1,0 +1,310 @@
+import type { APIEmbed, APIEmbedField } from 'discord.js';
+import { describeReason, isReasonCode, NOTE_TEXT } from '../../domain/reasons';
+import type {
+  NoticeEvent,
+  OrderFeedEvent,
+  OrderOutcome,
+  PositionFeedEvent,
+  SummaryAccountLine,
+  SummaryFeedEvent,
+} from '../../trading/feedEvents';
+import {
+  COLORS,
+  DISCORD_LIMITS,
+  embedLength,
+  escapeMarkdown,
+  formatMoney,
+  formatPrice,
+  formatQuantity,
+  mention,
+  SIDE_EMOJI,
+  truncate,
+} from './format';
+
+/** Colour, emoji and words of each per-account outcome. */
+export const OUTCOME_STYLE: Record<OrderOutcome, { color: number; emoji: string; label: string }> = {
+  filled: { color: COLORS.green, emoji: '🟢', label: 'filled' },
+  placed: { color: COLORS.blue, emoji: '🔵', label: 'placed (waiting for its entry)' },
+  'dry-run': { color: COLORS.purple, emoji: '🟣', label: 'dry run' },
+  skipped: { color: COLORS.grey, emoji: '⚪', label: 'skipped' },
+  'not-placed': { color: COLORS.orange, emoji: '🟠', label: 'not placed' },
+  failed: { color: COLORS.red, emoji: '🔴', label: 'failed' },
+  cancelled: { color: COLORS.dark, emoji: '⚫', label: 'cancelled' },
+};
+
+const OUTCOME_ORDER: readonly OrderOutcome[] = ['filled', 'placed', 'dry-run', 'skipped', 'not-placed', 'failed', 'cancelled'];
+
+/** Plain words for a stored reason code; unknown codes (a newer engine) show as written. */
+export function reasonText(reason: string | null): string | null {
+  if (reason === null) return null;
+  if (isReasonCode(reason)) return describeReason(reason);
+  if (Object.hasOwn(NOTE_TEXT, reason)) return NOTE_TEXT[reason as keyof typeof NOTE_TEXT];
+  return reason.replace(/-/g, ' ');
+}
+
+const sideText = (side: 'long' | 'short') => `${SIDE_EMOJI[side]} ${side.toUpperCase()}`;
+const field = (name: string, value: string, inline = true): APIEmbedField => ({
+  name: truncate(name, DISCORD_LIMITS.fieldName),
+  value: truncate(value === '' ? '—' : value, DISCORD_LIMITS.fieldValue),
+  inline,
+});
+const accountLine = (name: string, ownerId: string) => `**${escapeMarkdown(name)}** · ${mention(ownerId)}`;
+
+/**
+ * One account's outcome for a signal. Balances are never shown; quantity and notional only when
+ * the owner shares amounts (the engine leaves them null otherwise).
+ */
+export function renderOrderEmbed(event: OrderFeedEvent): APIEmbed {
+  const style = OUTCOME_STYLE[event.outcome] ?? OUTCOME_STYLE.failed;
+  const why = reasonText(event.reason);
+  const fields: APIEmbedField[] = [
+    field('Entry', event.entryType === 'market' ? 'market' : 'limit'),
+    field(event.outcome === 'filled' ? 'Fill price' : 'Price', formatPrice(event.price)),
+    field('Leverage', event.leverage === null ? '—' : `${event.leverage}x${event.leverageCapped ? ' (capped)' : ''}`),
+    field('Stop', formatPrice(event.stopLoss)),
+    field('Take-profits', event.takeProfits.length === 0 ? '—' : event.takeProfits.map(formatPrice).join(' / ')),
+    field('Status', style.label),
+  ];
+  if (event.quantity !== null) fields.push(field('Quantity', formatQuantity(event.quantity)));
+  if (event.notional !== null) fields.push(field('Notional', formatMoney(event.notional)));
+  return {
+    title: truncate(`${style.emoji} ${event.symbol} ${sideText(event.side)} · ${style.label}`, DISCORD_LIMITS.title),
+    description: truncate(
+      [`${accountLine(event.accountName, event.ownerId)} · ${escapeMarkdown(event.exchangeId)}`, why ? `Reason: ${why}` : null]
+        .filter(Boolean)
+        .join('\n'),
+      DISCORD_LIMITS.description,
+    ),
+    color: style.color,
+    fields,
+  };
+}
+
+const POSITION_TEXT: Record<PositionFeedEvent['kind'], { emoji: string; text: string; color: number }> = {
+  'take-profit-hit': { emoji: '🎯', text: 'take-profit hit', color: COLORS.green },
+  'stop-moved-to-break-even': { emoji: '🛡️', text: 'stop moved to break-even', color: COLORS.blue },
+  'position-closed': { emoji: '🏁', text: 'position closed', color: COLORS.blue },
+  'closed-externally': { emoji: '✋', text: 'closed outside the bot', color: COLORS.grey },
+  'stop-failed': { emoji: '⚠️', text: 'stop-loss could not be placed', color: COLORS.red },
+  'account-paused': { emoji: '⏸️', text: 'account paused', color: COLORS.orange },
+  'account-disabled': { emoji: '⛔', text: 'account disabled', color: COLORS.red },
+};
+
+/** Position events in the channel (take-profit hit, closed, stop failed...). */
+export function renderPositionEmbed(event: PositionFeedEvent): APIEmbed {
+  const style = POSITION_TEXT[event.kind] ?? { emoji: 'ℹ️', text: event.kind, color: COLORS.grey };
+  const lines = [accountLine(event.accountName, event.ownerId)];
+  if (event.target !== null) lines.push(`Target: TP${event.target}`);
+  if (event.returnPct !== null) lines.push(`Return on margin: ${event.returnPct >= 0 ? '+' : ''}${event.returnPct.toFixed(2)} %`);
+  if (event.pnl !== null) lines.push(`PnL: ${formatMoney(event.pnl, 'USDT', true)}`);
+  const why = reasonText(event.reason);
+  if (why) lines.push(`Reason: ${why}`);
+  return {
+    title: truncate(`${style.emoji} ${event.symbol} ${sideText(event.side)} · ${style.text}`, DISCORD_LIMITS.title),
+    description: truncate(lines.join('\n'), DISCORD_LIMITS.description),
+    color: style.color,
+  };
+}
+
+const NOTICE_TEXT: Record<NoticeEvent['kind'], string> = {
+  'account-paused': 'was paused',
+  'account-disabled': 'was disabled',
+  'closed-externally': 'had a position closed outside the bot',
+  'stop-failed': 'could not place a stop-loss',
+};
+
+/** A direct message to an account's owner. */
+export function renderNoticeEmbed(event: NoticeEvent): APIEmbed {
+  const why = reasonText(event.reason);
+  const lines = [`Your account **${escapeMarkdown(event.accountName)}** ${NOTICE_TEXT[event.kind] ?? event.kind}.`];
+  if (why) lines.push(`Reason: ${why}.`);
+  if (event.detail) lines.push(event.detail);
+  if (event.kind === 'account-disabled') {
+    lines.push(
+      event.reason === 'key-revoked'
+        ? 'Add a new key with /account add (or check the key on the exchange and run /account verify), then enable the account again.'
+        : 'Check it with /account list and enable it again when ready.',
+    );
+  }
+  if (event.kind === 'account-paused') lines.push('New entries resume automatically at the next UTC day; open positions are still managed.');
+  return {
+    title: truncate(`${event.kind === 'account-paused' ? '⏸️' : event.kind === 'account-disabled' ? '⛔' : '⚠️'} ${event.accountName}`, DISCORD_LIMITS.title),
+    description: truncate(lines.join('\n'), DISCORD_LIMITS.description),
+    color: event.kind === 'account-paused' ? COLORS.orange : COLORS.red,
+  };
+}
+
+function groupByReason(lines: readonly SummaryAccountLine[]): { reason: string; lines: SummaryAccountLine[] }[] {
+  const groups = new Map<string, SummaryAccountLine[]>();
+  for (const line of lines) {
+    const key = reasonText(line.reason) ?? 'no reason given';
+    const group = groups.get(key) ?? [];
+    group.push(line);
+    groups.set(key, group);
+  }
+  return [...groups.entries()].map(([reason, group]) => ({ reason, lines: group })).sort((a, b) => b.lines.length - a.lines.length);
+}
+
+/** Summary budget: one message (edited later), with room to spare under the 6,000 characters. */
+const SUMMARY_BUDGET = 5800;
+
+/**
+ * The per-signal summary: filled x of y, counts of every outcome, the reason of every skipped and
+ * failed account in plain words (with counts per reason that are always complete, and the accounts
+ * named as far as one message allows), and the total notional of accounts sharing amounts. Always
+ * fits one message, so a later, final summary can replace it by an edit.
+ */
+export function renderSummaryEmbeds(event: SummaryFeedEvent): APIEmbed[] {
+  const resting = Math.max(0, event.placed - event.filled);
+  const skippedGroups = groupByReason(event.skipped);
+  const failedGroups = groupByReason(event.failed);
+  const lines = [`Filled **${event.filled}** of **${event.total}** account${event.total === 1 ? '' : 's'}.`];
+  if (resting > 0) lines.push(`🔵 ${resting} placed, waiting for the entry price.`);
+  if (event.pending > 0) lines.push(`⏳ ${event.pending} still pending: this summary is updated when they finish.`);
+  if (event.skipped.length > 0) {
+    lines.push(`⚪ Skipped: ${event.skipped.length}`);
+    for (const group of skippedGroups.slice(0, 12)) lines.push(`• ${group.reason}: ${group.lines.length}`);
+  }
+  if (event.failed.length > 0) {
+    lines.push(`🔴 Failed: ${event.failed.length}`);
+    for (const group of failedGroups.slice(0, 12)) lines.push(`• ${group.reason}: ${group.lines.length}`);
+  }
+  if (event.sharedNotional > 0) lines.push(`Total notional (accounts sharing amounts): **${formatMoney(event.sharedNotional)}**`);
+  const color =
+    event.pending > 0 || !event.final
+      ? COLORS.gold
+      : event.total > 0 && event.filled === event.total
+        ? COLORS.green
+        : event.filled > 0 || event.placed > 0
+          ? COLORS.blue
+          : event.failed.length > 0
+            ? COLORS.red
+            : COLORS.grey;
+  const head: APIEmbed = {
+    title: truncate(`📊 ${event.symbol} ${sideText(event.side)} · filled ${event.filled} of ${event.total}`, DISCORD_LIMITS.title),
+    description: truncate(lines.join('\n'), DISCORD_LIMITS.description),
+    color,
+    footer: { text: `${event.final && event.pending === 0 ? 'Final' : 'Preliminary'} summary · signal ${event.signalId.slice(0, 8)} · source ${event.source}` },
+  };
+  const embeds: APIEmbed[] = [head];
+  let used = embedLength(head);
+
+  // The accounts behind each reason, named while the message has room.
+  const sections: { title: string; color: number; groups: typeof skippedGroups }[] = [];
+  if (skippedGroups.length > 0) sections.push({ title: `⚪ Skipped (${event.skipped.length})`, color: COLORS.grey, groups: skippedGroups });
+  if (failedGroups.length > 0) sections.push({ title: `🔴 Failed (${event.failed.length})`, color: COLORS.red, groups: failedGroups });
+  for (const section of sections) {
+    if (embeds.length >= DISCORD_LIMITS.embedsPerMessage) break;
+    const embed: APIEmbed = { title: section.title, color: section.color, fields: [] };
+    used += section.title.length;
+    for (const group of section.groups) {
+      if ((embed.fields?.length ?? 0) >= DISCORD_LIMITS.fields) break;
+      const name = truncate(`${group.reason} (${group.lines.length})`, DISCORD_LIMITS.fieldName);
+      const room = Math.min(DISCORD_LIMITS.fieldValue, SUMMARY_BUDGET - used - name.length);
+      if (room < 40) break;
+      const value = namesWithin(group.lines, room);
+      embed.fields?.push({ name, value });
+      used += name.length + value.length;
+    }
+    if ((embed.fields?.length ?? 0) > 0) embeds.push(embed);
+    else used -= section.title.length;
+  }
+  return embeds;
+}
+
+/** "acc (@owner), acc2 (@owner2) … and 12 more" within `max` characters. */
+function namesWithin(lines: readonly SummaryAccountLine[], max: number): string {
+  const parts: string[] = [];
+  let length = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (!line) continue;
+    const part = `${escapeMarkdown(line.accountName)} (${mention(line.ownerId)})`;
+    const rest = lines.length - i - 1;
+    const tail = rest > 0 ? ` … and ${rest} more` : '';
+    const separator = parts.length === 0 ? 0 : 2;
+    if (length + separator + part.length + tail.length > max) {
+      const remaining = lines.length - i;
+      const more = `… and ${remaining} more`;
+      return parts.length === 0 ? truncate(more, max) : truncate(`${parts.join(', ')} ${more}`, max);
+    }
+    parts.push(part);
+    length += separator + part.length;
+  }
+  return parts.join(', ') || '—';
+}
+
+/** An embed of compacted lines and the outbox rows whose lines it holds. */
+export interface CompactChunk {
+  embed: APIEmbed;
+  ids: number[];
+}
+
+/** Description size of compact embeds: three fit one message with their titles. */
+export const COMPACT_DESCRIPTION_CHARS = 1900;
+
+/**
+ * Per-order detail compacted into lines (signals that went to many accounts): grouped by outcome
+ * and reason, one short line per account, chunked so that every chunk fits an embed and three fit
+ * a message. Each chunk names the outbox rows it covers, so a row is posted exactly once.
+ */
+export function renderCompactOrders(
+  rows: readonly { id: number; event: OrderFeedEvent }[],
+  options: { descriptionChars?: number } = {},
+): CompactChunk[] {
+  const max = Math.min(options.descriptionChars ?? COMPACT_DESCRIPTION_CHARS, DISCORD_LIMITS.description);
+  const first = rows[0]?.event;
+  if (!first) return [];
+  const groups = new Map<string, { outcome: OrderOutcome; reason: string | null; rows: { id: number; event: OrderFeedEvent }[] }>();
+  for (const row of rows) {
+    const reason = reasonText(row.event.reason);
+    const key = `${row.event.outcome}|${reason ?? ''}`;
+    const group = groups.get(key) ?? { outcome: row.event.outcome, reason, rows: [] };
+    group.rows.push(row);
+    groups.set(key, group);
+  }
+  const ordered = [...groups.values()].sort(
+    (a, b) => OUTCOME_ORDER.indexOf(a.outcome) - OUTCOME_ORDER.indexOf(b.outcome) || b.rows.length - a.rows.length,
+  );
+  const chunks: CompactChunk[] = [];
+  for (const group of ordered) {
+    const style = OUTCOME_STYLE[group.outcome] ?? OUTCOME_STYLE.failed;
+    const heading = `${style.emoji} ${first.symbol} ${first.side.toUpperCase()} · ${style.label}${group.reason ? `: ${group.reason}` : ''} (${group.rows.length})`;
+    let lines: string[] = [];
+    let ids: number[] = [];
+    let length = 0;
+    let part = 0;
+    const flush = () => {
+      if (lines.length === 0) return;
+      part += 1;
+      chunks.push({
+        embed: {
+          title: truncate(part === 1 ? heading : `${heading} · cont.`, DISCORD_LIMITS.title),
+          description: lines.join('\n'),
+          color: style.color,
+        },
+        ids,
+      });
+      lines = [];
+      ids = [];
+      length = 0;
+    };
+    for (const { id, event } of group.rows) {
+      const line = truncate(compactLine(event), max);
+      if (length > 0 && length + 1 + line.length > max) flush();
+      length += (length > 0 ? 1 : 0) + line.length;
+      lines.push(line);
+      ids.push(id);
+    }
+    flush();
+  }
+  return chunks;
+}
+
+function compactLine(event: OrderFeedEvent): string {
+  const parts = [`${escapeMarkdown(event.accountName)} ${mention(event.ownerId)}`];
+  if ((event.outcome === 'filled' || event.outcome === 'placed') && event.price !== null) parts.push(`@ ${formatPrice(event.price)}`);
+  if (event.leverage !== null && event.outcome !== 'skipped') parts.push(`${event.leverage}x`);
+  if (event.quantity !== null) parts.push(`qty ${formatQuantity(event.quantity)}`);
+  return parts.join(' ');
+}
