@@ -2,7 +2,7 @@
  * Markets the simulator lists: a base set of real Binance symbols with their real steps (as of
  * 2025) and, on request, synthetic markets so that spot + linear reach a realistic total (~2,500+).
  */
-import { stepDecimals } from './decimal';
+import { decimalsOf, stepDecimals } from './decimal';
 
 export type MarketKind = 'spot' | 'futures';
 
@@ -92,7 +92,8 @@ const def = (kind: MarketKind, r: Row): MarketDef => {
     minNotionalN: Number(r.minNotional),
     up: Number(up),
     down: Number(down),
-    pricePrecision: stepDecimals(r.tick),
+    // Binance's pricePrecision is the tick as written ("0.0100" → 4), not the tick's significant decimals.
+    pricePrecision: decimalsOf(r.tick),
     quantityPrecision: stepDecimals(r.step),
   };
 };

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasShared } from '../../support/shared';
 import { startBinanceSim } from './index';
 import type { BinanceSim } from './index';
-import { binanceClient, caught } from './testkit';
+import { binanceClient, caught, idOf } from './testkit';
 import type { Binance } from './testkit';
 
 describe('binance simulator: spot through the real ccxt client', () => {
@@ -30,13 +30,13 @@ describe('binance simulator: spot through the real ccxt client', () => {
     expect(perp.linear).toBe(true);
     expect(perp.precision.amount).toBe(0.001);
     expect(perp.limits.cost?.min).toBe(100);
-    expect(Object.values(ex.markets).some((m) => m?.inverse === true)).toBe(false);
+    expect(Object.values(ex.markets ?? {}).some((m) => m?.inverse === true)).toBe(false);
     // Only the two exchangeInfo calls: no currencies, no margin pairs.
     expect(sim.requestLog.map((e) => e.path).sort()).toEqual(['/api/v3/exchangeInfo', '/fapi/v1/exchangeInfo']);
   });
 
   it('serves the simulator clock and every answer carries the used weight', async () => {
-    expect(Math.abs((await ex.fetchTime()) - sim.now())).toBeLessThan(1000);
+    expect(Math.abs(((await ex.fetchTime()) ?? 0) - sim.now())).toBeLessThan(1000);
     await ex.fetchTime();
     expect(ex.last_response_headers?.['X-Mbx-Used-Weight-1m']).toBeDefined();
     expect(Number(ex.last_response_headers?.['X-Mbx-Used-Weight-1m'])).toBe(sim.usedWeight('spot'));
@@ -66,7 +66,7 @@ describe('binance simulator: spot through the real ccxt client', () => {
     expect((await ex.fetchOpenOrders('BTC/USDT')).map((x) => x.clientOrderId)).toEqual(['spotLim1']);
     expect((await ex.fetchBalance()).USDT).toMatchObject({ free: 9_402, used: 98 });
     sim.setPrice('BTCUSDT', 49_500);
-    expect((await ex.fetchOrder(o.id, 'BTC/USDT')).status).toBe('open');
+    expect((await ex.fetchOrder(idOf(o), 'BTC/USDT')).status).toBe('open');
     sim.setPrice('BTCUSDT', 48_990);
     const done = await ex.fetchOrder('', 'BTC/USDT', { clientOrderId: 'spotLim1' });
     expect(done).toMatchObject({ status: 'closed', filled: 0.002, price: 49_000 });
@@ -88,10 +88,10 @@ describe('binance simulator: spot through the real ccxt client', () => {
 
   it('cancels an order and frees its funds', async () => {
     const o = await ex.createOrder('ETH/USDT', 'limit', 'buy', 0.1, 2_900, { clientOrderId: 'spotCancel1' });
-    const c = await ex.cancelOrder(o.id, 'ETH/USDT');
+    const c = await ex.cancelOrder(idOf(o), 'ETH/USDT');
     expect(c.status).toBe('canceled');
     expect((await ex.fetchBalance()).USDT?.used).toBe(0);
-    expect(await caught(() => ex.cancelOrder(o.id, 'ETH/USDT'))).toBeInstanceOf(ccxt.OrderNotFound);
+    expect(await caught(() => ex.cancelOrder(idOf(o), 'ETH/USDT'))).toBeInstanceOf(ccxt.OrderNotFound);
     expect(await caught(() => ex.fetchOrder('999', 'ETH/USDT'))).toBeInstanceOf(ccxt.OrderNotFound);
   });
 
@@ -104,7 +104,7 @@ describe('binance simulator: spot through the real ccxt client', () => {
     // Once the first is no longer open, the id may be reused (as on Binance).
     const again = await ex.createOrder('BTC/USDT', 'limit', 'sell', 0.001, 52_000, { clientOrderId: 'spotDup1' });
     expect(again.status).toBe('open');
-    await ex.cancelOrder(again.id, 'BTC/USDT');
+    await ex.cancelOrder(idOf(again), 'BTC/USDT');
   });
 
   it('enforces LOT_SIZE, PRICE_FILTER, NOTIONAL and balance with Binance codes', async () => {
@@ -127,9 +127,9 @@ describe('binance simulator: spot through the real ccxt client', () => {
     const immediate = await caught(() => ex.createOrder('BTC/USDT', 'market', 'sell', 0.001, undefined, { stopLossPrice: 51_000 }));
     expect(immediate).toBeInstanceOf(ccxt.OrderImmediatelyFillable);
     const sl = await ex.createOrder('BTC/USDT', 'market', 'sell', 0.001, undefined, { stopLossPrice: 45_000, clientOrderId: 'spotSl1' });
-    expect((await ex.fetchOrder(sl.id, 'BTC/USDT')).status).toBe('open');
+    expect((await ex.fetchOrder(idOf(sl), 'BTC/USDT')).status).toBe('open');
     sim.setPrice('BTCUSDT', 44_000);
-    const done = await ex.fetchOrder(sl.id, 'BTC/USDT');
+    const done = await ex.fetchOrder(idOf(sl), 'BTC/USDT');
     expect(done).toMatchObject({ status: 'closed', filled: 0.001, triggerPrice: 45_000 });
     expect((await ex.fetchMyTrades('BTC/USDT')).at(-1)).toMatchObject({ side: 'sell', price: 44_000, fee: { currency: 'USDT', cost: 0.044 } });
   });

@@ -32,3 +32,9 @@ export const caught = async (fn: () => Promise<unknown>): Promise<Error> => {
   }
   throw new Error('expected an error');
 };
+
+/** An order's exchange id (ccxt types it as possibly undefined). */
+export const idOf = (o: { readonly id?: string | undefined }): string => {
+  if (o.id === undefined) throw new Error('order without id');
+  return o.id;
+};
