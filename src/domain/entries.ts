@@ -29,16 +29,24 @@ export type EntrySplit =
   | Skipped<'below-min-notional'>;
 
 /**
- * `maxNotional` (quote currency), when given, bounds Σ qty × price × contractSize over the limit legs:
- * sizing works at the mean entry, but a small first part that joins the next (higher-priced) leg can
- * push the legs' value past it, so the total is trimmed by whole steps until it fits.
+ * Bounds on the limit legs taken together, each a sum over legs of qty × contractSize × something:
+ * sizing works at the mean entry, but a small first part that joins the next leg moves quantity to
+ * another price, which can push the legs past what sizing allowed. The total is then trimmed until
+ * every bound holds.
  */
+export interface EntryBounds {
+  /** Σ qty × price × contractSize (quote currency): max position × leverage, and the balance. */
+  readonly maxNotional?: number;
+  /** Σ qty × |price − stopLoss| × contractSize: risk mode's loss at the stop. */
+  readonly maxLossAtStop?: { readonly stopLoss: number; readonly maxLoss: number };
+}
+
 export function splitEntries(
   totalQty: number,
   entryType: EntryType,
   entryPrices: readonly number[],
   market: PartMarket,
-  maxNotional: number | null = null,
+  bounds: EntryBounds = {},
 ): EntrySplit {
   if (entryType === 'market' || entryPrices.length === 0) {
     // Sizing already held the whole quantity against the minimum at the current price.
@@ -47,22 +55,34 @@ export function splitEntries(
     return { kind: 'split', legs, qty: totalQty, merged: false };
   }
   const step = dec(market.amountStep);
+  const cs = dec(market.contractSize);
+  const measures: { max: Big; perUnit: (price: number) => Big }[] = [];
+  if (bounds.maxNotional !== undefined) {
+    measures.push({ max: dec(bounds.maxNotional), perUnit: (p) => dec(p).times(cs) });
+  }
+  if (bounds.maxLossAtStop) {
+    const stop = dec(bounds.maxLossAtStop.stopLoss);
+    measures.push({
+      max: dec(bounds.maxLossAtStop.maxLoss),
+      perUnit: (p) => dec(p).minus(stop).abs().times(cs),
+    });
+  }
   let total = dec(floorToStep(totalQty, market.amountStep));
   for (;;) {
     const split = splitLimit(total, entryPrices, market);
-    if (split.kind === 'skipped' || maxNotional === null) return split;
-    const value = split.legs.reduce(
-      (a, l) =>
-        a.plus(
-          dec(l.qty)
-            .times(dec(l.price ?? 0))
-            .times(dec(market.contractSize)),
-        ),
-      dec(0),
-    );
-    if (value.lte(dec(maxNotional))) return split;
+    if (split.kind === 'skipped') return split;
+    // The tightest bound's ratio max / value; ≥ 1 for every bound means the legs fit.
+    let ratio: Big | null = null;
+    for (const m of measures) {
+      const value = split.legs.reduce((a, l) => a.plus(dec(l.qty).times(m.perUnit(l.price ?? 0))), dec(0));
+      if (value.gt(m.max)) {
+        const r = m.max.div(value);
+        if (ratio === null || r.lt(ratio)) ratio = r;
+      }
+    }
+    if (ratio === null) return split;
     // Shrink in proportion first (one pass nearly always fits), then a step at a time; always strictly.
-    let next = dec(floorToStep(total.times(dec(maxNotional)).div(value), market.amountStep));
+    let next = dec(floorToStep(total.times(ratio), market.amountStep));
     if (next.gte(total)) next = total.minus(step);
     if (next.lte(0)) return skip('below-min-notional');
     total = next;

@@ -8,7 +8,7 @@
  */
 import type { AccountSettings, SizingMode } from './account';
 import { clientOrderId, entryLeg, stopLeg, takeProfitLeg, type LegId } from './clientOrderId';
-import { splitEntries } from './entries';
+import { splitEntries, type EntryBounds } from './entries';
 import type { KellyParams } from './kelly';
 import { effectiveLeverage } from './leverage';
 import type { MarketRules } from './market';
@@ -134,10 +134,21 @@ export function planAccountOrder(input: PlanAccountOrderInput): AccountOrderOutc
   if (sized.kind === 'skipped') return sized;
   notes.push(...sized.notes);
 
-  // The legs hold the member's cap and the balance exactly, at their own prices (see splitEntries).
+  // The legs hold the member's cap, the balance and (risk mode) the risked loss exactly, at their own
+  // prices (see splitEntries). A quantity raised to the exchange minimum is allowed past the risk.
   const marginLimit = Math.min(account.maxPositionUsd, balance?.available ?? 0);
-  const maxNotional = toNumber(dec(marginLimit).times(dec(lev.leverage)));
-  const entrySplit = splitEntries(sized.qty, signal.entryType, entries, market, maxNotional);
+  const bounds: EntryBounds = {
+    maxNotional: toNumber(dec(marginLimit).times(dec(lev.leverage))),
+    ...(sized.mode === 'risk' && !sized.raisedToMinimum && balance
+      ? {
+          maxLossAtStop: {
+            stopLoss,
+            maxLoss: toNumber(dec(balance.equity).times(dec(account.riskPerTradePct)).div(100)),
+          },
+        }
+      : {}),
+  };
+  const entrySplit = splitEntries(sized.qty, signal.entryType, entries, market, bounds);
   if (entrySplit.kind === 'skipped') return entrySplit;
   if (entrySplit.merged) notes.push('entries-merged');
   const qty = entrySplit.qty;

@@ -60,7 +60,7 @@ describe('splitEntries', () => {
     // Min notional 130: 0.005 over [40 000, 70 000] is 0.003 (120, refused) and 0.002 (140); the first joins
     // the next → 0.005 at 70 000 = 350, past a 300 bound → trimmed to 0.004 → 0.004 at 70 000 = 280.
     const m = btcPerp({ minNotional: 130 });
-    const r = splitEntries(0.005, 'limit', [40_000, 70_000], m, 300);
+    const r = splitEntries(0.005, 'limit', [40_000, 70_000], m, { maxNotional: 300 });
     expect(r).toEqual({
       kind: 'split',
       qty: 0.004,
@@ -68,10 +68,19 @@ describe('splitEntries', () => {
       legs: [{ index: 1, type: 'limit', price: 70_000, qty: 0.004 }],
     });
     expect(splitEntries(0.005, 'limit', [40_000, 70_000], m)).toMatchObject({ kind: 'split', qty: 0.005 });
-    expect(splitEntries(0.005, 'limit', [40_000, 70_000], m, 100)).toEqual({
+    expect(splitEntries(0.005, 'limit', [40_000, 70_000], m, { maxNotional: 100 })).toEqual({
       kind: 'skipped',
       reason: 'below-min-notional',
     });
+  });
+
+  it('trims to keep the loss at the stop within the risked amount', () => {
+    // Sized at the mean 49 500 with the stop at 48 000: 0.004 × 1500 = 6 risked. Split, the first part
+    // (0.002 at 49 000 = 98 USDT) joins 50 000 → loss 0.004 × 2000 = 8 → trimmed to 0.003, one leg.
+    const r = splitEntries(0.004, 'limit', [49_000, 50_000], market, {
+      maxLossAtStop: { stopLoss: 48_000, maxLoss: 6 },
+    });
+    expect(r).toMatchObject({ kind: 'split', qty: 0.003, legs: [{ index: 0, price: 49_000, qty: 0.003 }] });
   });
 
   it('legs never exceed the bound and always meet the minimum', () => {
@@ -84,7 +93,13 @@ describe('splitEntries', () => {
         (steps, prices, minNotional, bound) => {
           const m = btcPerp({ minNotional });
           const sorted = [...prices].sort((a, b) => a - b);
-          const r = splitEntries(steps / 1000, 'limit', sorted, m, bound);
+          const r = splitEntries(
+            steps / 1000,
+            'limit',
+            sorted,
+            m,
+            bound === null ? {} : { maxNotional: bound },
+          );
           if (r.kind !== 'split') return;
           const value = r.legs.reduce((a, l) => a.plus(new Big(l.qty).times(l.price ?? 0)), new Big(0));
           if (bound !== null) expect(value.lte(bound)).toBe(true);

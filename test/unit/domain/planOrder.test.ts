@@ -276,12 +276,13 @@ describe('planAccountOrder', () => {
               signal: {
                 entryType: limit ? 'limit' : 'market',
                 entries: s.entries.map((f) => s.price * f).sort((a, b) => a - b),
-                stopLoss: s.price * 0.9,
+                stopLoss: s.price * 0.6,
                 takeProfits: s.tps.map((f) => s.price * f).sort((a, b) => a - b),
                 leverage: s.signalLeverage,
               },
             }),
           );
+          fc.pre(r.kind === 'planned');
           if (r.kind !== 'planned') return;
           const cap = new Big(s.maxPositionUsd).times(r.leverage);
           const entries = r.legs.filter((l) => l.role === 'entry');
@@ -298,6 +299,14 @@ describe('planAccountOrder', () => {
             expect(new Big(l.qty).mod(0.001).eq(0)).toBe(true);
             for (const p of [l.price, l.triggerPrice])
               if (p !== null) expect(new Big(p).mod(0.1).eq(0)).toBe(true);
+          }
+          if (s.mode === 'risk' && !r.notes.includes('raised-to-minimum')) {
+            // Loss at the stop ≤ 1 % of equity (the fixture's equity is the available balance).
+            const loss = entries.reduce(
+              (a, l) => a.plus(new Big(l.qty).times(new Big(l.price ?? s.price).minus(r.stopLoss).abs())),
+              new Big(0),
+            );
+            expect(loss.lte(new Big(s.available).times(0.01))).toBe(true);
           }
           const tpSum = r.legs
             .filter((l) => l.role === 'take-profit')
