@@ -1,0 +1,41 @@
+import { InteractionContextType, SlashCommandBuilder } from 'discord.js';
+import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { CommandContext } from '../src/discord/command';
+import { renderPnl } from '../src/discord/embeds/views';
+import { EPHEMERAL, guildOf } from '../src/discord/interaction';
+
+export const data = new SlashCommandBuilder()
+  .setName('pnl')
+  .setDescription('Your profit and loss per account and in total (only you see it)')
+  .setContexts(InteractionContextType.Guild)
+  .addStringOption((o) =>
+    o
+      .setName('period')
+      .setDescription('Period (default: today)')
+      .addChoices(
+        { name: 'Today (UTC)', value: 'day' },
+        { name: 'Last 7 days', value: 'week' },
+        { name: 'Last 30 days', value: 'month' },
+        { name: 'All time', value: 'all' },
+      ),
+  )
+  .addStringOption((o) => o.setName('account').setDescription('Only this account').setAutocomplete(true));
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void> {
+  const guildId = guildOf(interaction);
+  // Current prices come from the exchanges: answer within 3 seconds, then fill in.
+  await interaction.deferReply({ flags: EPHEMERAL });
+  const report = await ctx.services.pnl.report({
+    ownerId: interaction.user.id,
+    guildId,
+    period: interaction.options.getString('period'),
+    accountId: interaction.options.getString('account'),
+  });
+  await interaction.editReply({ embeds: [renderPnl(report)] });
+}
+
+export async function autocomplete(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void> {
+  const focused = interaction.options.getFocused(true);
+  if (focused.name !== 'account' || !interaction.guildId) return interaction.respond([]);
+  await interaction.respond(await ctx.services.accounts.suggest(interaction.user.id, interaction.guildId, String(focused.value ?? '')));
+}

@@ -1,0 +1,83 @@
+import { ChannelType, InteractionContextType, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
+import type { ChatInputCommandInteraction } from 'discord.js';
+import type { CommandContext } from '../src/discord/command';
+import { renderGuildSettings } from '../src/discord/embeds/views';
+import { EPHEMERAL, guildOf, isAdmin } from '../src/discord/interaction';
+import { forbidden } from '../src/services/errors';
+import type { GuildActor } from '../src/services/guildSettings';
+
+export const data = new SlashCommandBuilder()
+  .setName('setup')
+  .setDescription('Server settings of the trading bot (admins)')
+  .setContexts(InteractionContextType.Guild)
+  // Discord hides it from non-admins; servers can override that, so execute() checks again.
+  .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
+  .addSubcommand((s) =>
+    s
+      .setName('feed-channel')
+      .setDescription('Where every order and signal summary is posted')
+      .addChannelOption((o) =>
+        o.setName('channel').setDescription('Text channel').setRequired(true).addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement),
+      ),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('signal-channel')
+      .setDescription('The channel whose messages are read as signals')
+      .addChannelOption((o) =>
+        o.setName('channel').setDescription('Text channel').setRequired(true).addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement),
+      ),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('caller-role')
+      .setDescription('Members with this role may publish signals')
+      .addRoleOption((o) => o.setName('role').setDescription('Caller role').setRequired(true)),
+  )
+  .addSubcommand((s) => s.setName('pause').setDescription('Stop new entries server-wide (open positions stay managed)'))
+  .addSubcommand((s) => s.setName('resume').setDescription('Take new entries again'))
+  .addSubcommand((s) => s.setName('show').setDescription('Show the current settings'));
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void> {
+  const guildId = guildOf(interaction);
+  // Checked in code: a server may have overridden the command's default permissions.
+  if (!isAdmin(interaction)) throw forbidden('Only server admins (Manage Server permission) can use /setup.');
+  const actor: GuildActor = { guildId, userId: interaction.user.id, isAdmin: true };
+  const guilds = ctx.services.guilds;
+  const sub = interaction.options.getSubcommand();
+  let title: string;
+  let view;
+  switch (sub) {
+    case 'feed-channel': {
+      const channel = interaction.options.getChannel('channel', true);
+      view = await guilds.setFeedChannel(actor, channel.id);
+      title = `✅ The trade feed now goes to <#${channel.id}>`;
+      break;
+    }
+    case 'signal-channel': {
+      const channel = interaction.options.getChannel('channel', true);
+      view = await guilds.setSignalChannel(actor, channel.id);
+      title = `✅ Signals are read from <#${channel.id}>`;
+      break;
+    }
+    case 'caller-role': {
+      const role = interaction.options.getRole('role', true);
+      view = await guilds.setCallerRole(actor, role.id);
+      title = '✅ Caller role set';
+      break;
+    }
+    case 'pause':
+      view = await guilds.pause(actor);
+      title = '⏸️ New entries paused server-wide';
+      break;
+    case 'resume':
+      view = await guilds.resume(actor);
+      title = '▶️ New entries resumed';
+      break;
+    default:
+      view = await guilds.show(actor);
+      title = 'Server settings';
+  }
+  // Channel mentions do not render in embed titles; the settings fields name them.
+  await interaction.reply({ embeds: [renderGuildSettings(view, title.replace(/<#\d+>/, 'the chosen channel'))], flags: EPHEMERAL });
+}
