@@ -485,6 +485,19 @@ export const buildRoutes = (): Route[] => {
     handle: (c) => restrictionsJson(c.account),
   });
 
+  add({
+    method: 'GET',
+    path: '/sapi/v1/asset/tradeFee',
+    family: 'sapi',
+    signed: true,
+    weight: w(1),
+    handle: (c) => {
+      const one = str(c.params, 'symbol');
+      const ms = one !== undefined ? [c.engine.spotMarket(one)] : c.engine.spotMarketsList();
+      return ms.map((m) => ({ symbol: m.symbol, makerCommission: plain(c.spotFees.maker), takerCommission: plain(c.spotFees.taker) }));
+    },
+  });
+
   // ── futures: general and market data ──
   add({ method: 'GET', path: '/fapi/v1/ping', family: 'futures', signed: false, weight: w(1), handle: () => ({}) });
   add({ method: 'GET', path: '/fapi/v1/time', family: 'futures', signed: false, weight: w(1), handle: (c) => ({ serverTime: c.now }) });

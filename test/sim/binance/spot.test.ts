@@ -143,6 +143,12 @@ describe('binance simulator: spot through the real ccxt client', () => {
     expect(safe).toMatchObject({ enableWithdrawals: false, ipRestrict: true, enableFutures: true, enableSpotAndMarginTrading: true });
   });
 
+  it('serves tickers, order books and trading fees', async () => {
+    expect(await ex.fetchTicker('ETH/USDT')).toMatchObject({ last: sim.price('ETHUSDT', 'spot') });
+    expect((await ex.fetchOrderBook('ETH/USDT', 5)).bids).toHaveLength(5);
+    expect(await ex.fetchTradingFee('ETH/USDT')).toMatchObject({ maker: 0.001, taker: 0.001 });
+  });
+
   it('logs requests with parameters but never the signature', () => {
     const order = sim.requestLog.find((e) => e.method === 'POST' && e.path === '/api/v3/order' && e.status === 200);
     expect(order).toMatchObject({ host: 'api.binance.com', apiKey: 'spot-key', weight: 1 });
