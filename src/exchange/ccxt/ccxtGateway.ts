@@ -276,7 +276,8 @@ export class CcxtGateway implements ExchangeGateway {
           : ((await this.fetchOne(exchange, symbol, clientOrderId, false)) ?? (await this.fetchOne(exchange, symbol, clientOrderId, true)))
         : await this.fetchOne(exchange, symbol, clientOrderId, false);
       if (!order) return null;
-      const state = this.toState(order, { clientOrderId, symbol });
+      // Looked up by this id: report it even where the answer names another (cancel ids, algo ids).
+      const state = { ...this.toState(order, { clientOrderId, symbol }), clientOrderId };
       return this.withTriggeredFill(exchange, order, state);
     });
   }
@@ -321,7 +322,8 @@ export class CcxtGateway implements ExchangeGateway {
           ? ((await tryCancel(true)) ?? (await tryCancel(false)))
           : ((await tryCancel(false)) ?? (await tryCancel(true)))
         : await tryCancel(false);
-      return order ? this.toState(order, { clientOrderId, symbol }) : null;
+      // Binance spot answers a cancel with the cancel request's own clientOrderId; ours is the order's.
+      return order ? { ...this.toState(order, { clientOrderId, symbol }), clientOrderId } : null;
     });
   }
 

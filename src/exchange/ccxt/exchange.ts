@@ -82,10 +82,11 @@ export function exchangeClass(exchangeId: string): ExchangeConstructor {
 /** Every host the instance may talk to, from its own URL table (after demo / sandbox switching). */
 export function apiHosts(exchange: Exchange): Set<string> {
   const hosts = new Set<string>();
+  const hostname = typeof exchange.hostname === 'string' ? exchange.hostname : 'x';
   const visit = (value: unknown): void => {
     if (typeof value === 'string') {
       try {
-        const url = new URL(value.replace(/\{[^}]+\}/g, 'x'));
+        const url = new URL(value.replace('{hostname}', hostname).replace(/\{[^}]+\}/g, 'x'));
         if (url.protocol === 'https:') hosts.add(url.hostname);
       } catch {
         // not a URL (a doc string); ignore

@@ -157,9 +157,9 @@ export class ExchangeRateLimiter {
     if (status === 429 || status === 418) {
       const retryAfter = parseRetryAfter(headers.get('retry-after'), at);
       const fallback = this.defaultBanMs ?? Math.max(1000, state.windowStart + state.config.windowMs - at);
-      this.block((retryAfter ?? fallback) + 0);
-      // The window is spent as far as we are concerned.
-      state.used = Math.max(state.used, state.config.limit);
+      // Retry-After is the exchange's own word on when requests may resume; the weight window is not
+      // filled up as well, or a 2 s back-off would become a wait for the next minute.
+      this.block(retryAfter ?? fallback);
     }
   }
 
