@@ -34,7 +34,7 @@ export function truncate(text: string, max: number): string {
 
 /** Escapes Markdown in names members chose, so "**x**" or "@everyone" shows as typed. */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/([\\*_~`|>#[\]()-])/g, '\\$1').replace(/@/g, '@\u200b');
+  return text.replace(/([\\*_~`|>[\]])/g, '\\$1').replace(/@/g, '@\u200b');
 }
 
 /** A member mention (shown as their name; `allowed_mentions` keeps it from pinging). */
