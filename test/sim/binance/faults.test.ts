@@ -1,6 +1,5 @@
 import ccxt from 'ccxt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hasShared } from '../../support/shared';
 import { StrayHostError, startBinanceSim } from './index';
 import type { BinanceSim, BinanceSimOptions } from './index';
 import { binanceClient, caught, idOf } from './testkit';
@@ -191,7 +190,7 @@ describe('binance simulator: fault injection', () => {
       sim.inject({ kind: 'http-5xx', path: '/api/v3/time', probability: 0.2 });
       sim.inject({ kind: 'timestamp', path: '/api/v3/time', probability: 0.1 });
       const out: number[] = [];
-      for (let i = 0; i < 200; i++) out.push((await sim.fetchImplementation('https://api.binance.com/api/v3/time')).status);
+      for (let i = 0; i < 120; i++) out.push((await sim.fetchImplementation('https://api.binance.com/api/v3/time')).status);
       return out;
     };
     const a = await run(42);
@@ -221,28 +220,5 @@ describe('binance simulator: fault injection', () => {
     sim.setPrice('SOLUSDT', 100.5);
     expect(await fx.fetchOrder(idOf(l), SOL)).toMatchObject({ status: 'closed', filled: 2 });
     expect(sim.positions('a')).toEqual([]);
-  });
-});
-
-describe.runIf(hasShared)('binance simulator: spot spec check', () => {
-  it('answers an unknown or malformed parameter with an error and records a spec violation', async () => {
-    const sim = await startBinanceSim();
-    sims.push(sim);
-    sim.addAccount({ apiKey: 'a', secret: 'sa', spot: { USDT: 1_000 } });
-    const ex = binanceClient(sim.fetchImplementation, 'a', 'sa');
-    const unknown = await caught(() => ex.privateGetAccount({ colour: 'blue' }));
-    expect(unknown).toBeInstanceOf(ccxt.BadRequest);
-    expect(unknown.message).toContain('-1104');
-    const malformed = await caught(() =>
-      ex.privatePostOrder({ symbol: 'BTCUSDT', side: 'BUY', type: 'LIMIT', timeInForce: 'GTC', quantity: '1e-3', price: '50000' }),
-    );
-    expect(malformed.message).toContain('-1100');
-    const badEnum = await caught(() => ex.privatePostOrder({ symbol: 'BTCUSDT', side: 'HOLD', type: 'MARKET', quantity: '0.001' }));
-    expect(badEnum.message).toContain('-1117');
-    expect(sim.specViolations.map((v) => [v.problem, v.param])).toEqual([
-      ['unknown-param', 'colour'],
-      ['malformed-param', 'quantity'],
-      ['malformed-param', 'side'],
-    ]);
   });
 });

@@ -161,3 +161,26 @@ describe('binance simulator: spot through the real ccxt client', () => {
     expect(sim.specViolations).toEqual([]);
   });
 });
+
+describe.runIf(hasShared)('binance simulator: spot spec check', () => {
+  it('answers an unknown or malformed parameter with an error and records a spec violation', async () => {
+    const sim = await startBinanceSim();
+    sim.addAccount({ apiKey: 'a', secret: 'sa', spot: { USDT: 1_000 } });
+    const ex = binanceClient(sim.fetchImplementation, 'a', 'sa');
+    const unknown = await caught(() => ex.privateGetAccount({ colour: 'blue' }));
+    expect(unknown).toBeInstanceOf(ccxt.BadRequest);
+    expect(unknown.message).toContain('-1104');
+    const malformed = await caught(() =>
+      ex.privatePostOrder({ symbol: 'BTCUSDT', side: 'BUY', type: 'LIMIT', timeInForce: 'GTC', quantity: '1e-3', price: '50000' }),
+    );
+    expect(malformed.message).toContain('-1100');
+    const badEnum = await caught(() => ex.privatePostOrder({ symbol: 'BTCUSDT', side: 'HOLD', type: 'MARKET', quantity: '0.001' }));
+    expect(badEnum.message).toContain('-1117');
+    expect(sim.specViolations.map((v) => [v.problem, v.param])).toEqual([
+      ['unknown-param', 'colour'],
+      ['malformed-param', 'quantity'],
+      ['malformed-param', 'side'],
+    ]);
+    await sim.close();
+  });
+});
