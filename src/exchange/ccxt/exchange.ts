@@ -44,6 +44,34 @@ export function exchangeClass(exchangeId: string): ExchangeConstructor {
   if (!isListed(exchangeId)) throw new ExchangeError('not-supported', `${exchangeId} is not an exchange ccxt supports`);
   const Base = (ccxt as unknown as Record<string, ExchangeConstructor>)[exchangeId] as ExchangeConstructor;
   class Guarded extends Base {
+    /** Set from the constructor config: the process-wide limiter of this exchange. */
+    declare sharedRateLimiter: ExchangeRateLimiter | undefined;
+
+    /**
+     * Waits for the shared limiter BEFORE ccxt signs the request: a request that waited after
+     * signing could reach the exchange outside its recvWindow and be refused (-1021).
+     */
+    override async fetch2(
+      path: unknown,
+      api: unknown = 'public',
+      method = 'GET',
+      params: Record<string, unknown> = {},
+      headers: unknown = undefined,
+      body: unknown = undefined,
+      config: Record<string, unknown> = {},
+    ): Promise<unknown> {
+      const limiter = this.sharedRateLimiter;
+      if (limiter) {
+        const base = (this.urls as { api?: Record<string, unknown> }).api?.[Array.isArray(api) ? String(api[0]) : String(api)];
+        const cost =
+          typeof base === 'string'
+            ? requestCost(exchangeId, method, new URL(`${base}/${String(path)}`))
+            : { pool: 'default', weight: 1 };
+        await limiter.acquire(cost.pool, cost.weight);
+      }
+      return super.fetch2(path, api, method, params, headers, body, config);
+    }
+
     override handleErrors(
       code: number,
       reason: string,
@@ -125,7 +153,7 @@ export function guardedFetch(options: GuardedFetchOptions): FetchImplementation 
     }
     const method = (init?.method ?? 'GET').toUpperCase();
     const cost = requestCost(exchangeId, method, url);
-    await limiter.acquire(cost.pool, cost.weight);
+    // The wait for budget happened before signing (Guarded.fetch2); here we only learn from the answer.
     const response = await inner(url.href, {
       method,
       headers: headerPairs(init?.headers),
@@ -204,6 +232,7 @@ export function buildExchange(options: BuildOptions): Exchange {
     verbose: false,
     timeout: options.timeoutMs ?? 10_000,
     fetchImplementation,
+    sharedRateLimiter: options.limiter,
     // ccxt reads its own clock for request timestamps; the engine's clock must be the same one.
     ...(options.now ? { milliseconds: options.now } : {}),
     options: {

@@ -25,7 +25,7 @@ export class CcxtMarketData implements MarketDataSource {
     return this.shared.rules(exchangeId, 'live', marketType);
   }
 
-  async quote(exchangeId: string, marketType: MarketType, symbol: string): Promise<Quote> {
+  async quote(exchangeId: string, _marketType: MarketType, symbol: string): Promise<Quote> {
     const key = `${exchangeId}|${symbol}`;
     const cached = this.quotes.get(key);
     if (cached && this.now() - cached.at < this.quoteTtlMs) return cached.quote;
@@ -34,7 +34,7 @@ export class CcxtMarketData implements MarketDataSource {
     const request = (async () => {
       try {
         const exchange = await this.shared.publicInstance(exchangeId, 'live');
-        const ticker = await exchange.fetchTicker(symbol, { type: marketType === 'futures' ? 'swap' : 'spot' });
+        const ticker = await exchange.fetchTicker(symbol);
         const last = ticker.last ?? ticker.close ?? undefined;
         if (last === undefined || last === null) throw new ExchangeError('unknown-outcome', `${exchangeId}: no price for ${symbol}`);
         const quote: Quote = { symbol, bid: ticker.bid ?? last, ask: ticker.ask ?? last, last, at: ticker.timestamp ?? this.now() };
