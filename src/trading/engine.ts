@@ -291,7 +291,12 @@ export class TradingEngine {
           const age = account.balanceAt ? now - account.balanceAt.getTime() : Infinity;
           if (age < this.settings.balanceMaxAgeMs / 2) return;
           try {
-            const balance = await this.gateways.forAccount(account).balance();
+            const gateway = this.gateways.forAccount(account);
+            // A definite rejection (-1021) of a read is safe to repeat once at once.
+            const balance = await gateway.balance().catch((error: unknown) => {
+              if (isExchangeError(error, 'retryable')) return gateway.balance();
+              throw error;
+            });
             await this.accounts.recordBalance(id, balance.free, balance.equity, new Date(balance.asOf));
             await this.trading.recordStartEquity(id, utcDayKey(now), balance.equity);
           } catch (error) {
