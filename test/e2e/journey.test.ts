@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { botWorld, embedText, type BotWorld } from '../support/bot';
+import { addThroughModal, botWorld, embedText, type BotWorld } from '../support/bot';
 import { databaseKinds } from '../support/db';
 
 let world: BotWorld | undefined;
@@ -8,22 +8,6 @@ afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-/** Adds an account through /account add and its modal, as a member would. */
-export async function addThroughModal(
-  w: BotWorld,
-  userId: string,
-  input: { name: string; type: 'spot' | 'futures'; mode: 'live' | 'demo' | 'paper'; apiKey?: string; secret?: string },
-) {
-  const slash = w.slash(userId, 'account', 'add', { exchange: 'binance', type: input.type, mode: input.mode });
-  const modal = await slash.modal();
-  const fields: Record<string, string> = { name: input.name };
-  if (input.apiKey) fields['api_key'] = input.apiKey;
-  if (input.secret) fields['secret'] = input.secret;
-  const submit = w.discord.modalSubmit({ userId, customId: String(modal['custom_id']), fields });
-  const reply = await submit.reply(15_000);
-  return { slash, modal, submit, reply };
-}
 
 describe.each(databaseKinds)('a member trades through Discord (%s)', (kind) => {
   it('adds two accounts through the modal, lists and enables them; a caller signals; feed, /orders and /pnl answer', async () => {
