@@ -66,6 +66,7 @@ export class TradingEngine {
   private readonly guilds;
   private readonly users;
   private running: Promise<CycleReport> | null = null;
+  private readonly steps: { name: string; run: () => Promise<void> }[] = [];
   private started = false;
   lastSuccessfulCycleAt: number | null = null;
 
@@ -94,6 +95,14 @@ export class TradingEngine {
     this.started = true;
   }
 
+  /**
+   * Adds work to every cycle after signals are executed (position sync, copy-trading polls, the
+   * strategy). Each step is isolated: one failing step never stops the others or the cycle.
+   */
+  addCycleStep(name: string, run: () => Promise<void>): void {
+    this.steps.push({ name, run });
+  }
+
   /** One cycle; a call while one runs joins it instead of overlapping. */
   runCycle(): Promise<CycleReport> {
     if (!this.started) return Promise.reject(new Error('engine not started: call start() first'));
@@ -120,6 +129,13 @@ export class TradingEngine {
         await this.runExecutions(batch);
       }
       await this.postOverdueSummaries();
+      for (const step of this.steps) {
+        try {
+          await step.run();
+        } catch (error) {
+          this.log.error({ err: error, step: step.name }, 'cycle step failed');
+        }
+      }
       this.lastSuccessfulCycleAt = this.clock.now();
       this.metrics?.cycles.inc({ result: 'ok' });
       return { signals: claimed.length, executions, durationMs: this.clock.now() - startedAt };
