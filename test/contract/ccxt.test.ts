@@ -5,12 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isExchangeError } from '../../src/exchange/errors';
+import { createGatewayFactory, RateLimiterRegistry } from '../../src/exchange/factory';
+import { MemoryPaperStore } from '../../src/exchange/paper';
 import type { ExchangeErrorKind } from '../../src/exchange/errors';
 import { Secret } from '../../src/vault/secret';
 import { StrayHostError } from '../sim/binance';
 import { gatewayContract } from './gateway.contract';
 import type { ContractHarness } from './gateway.contract';
-import { simSymbol, simWorld } from './harness';
+import { silentLog, simSymbol, simWorld } from './harness';
 import type { SimWorld } from './harness';
 
 const LEVERAGE_PATHS = new Set(['/fapi/v1/leverage', '/fapi/v1/marginType']);
@@ -135,6 +137,27 @@ describe('ccxt gateway on the simulator: keys, audits, modes, limits', () => {
     expect(audit.canWithdraw).toBeNull();
     expect(audit.notes.join(' ')).toMatch(/could not be checked/);
     expect(fault).toBeGreaterThan(0);
+  });
+
+  it('fails closed: an audit answer of unknown shape refuses the key', async () => {
+    // The transport is wired in code: answer the permission check with a shape Binance never sent.
+    const factory = createGatewayFactory({
+      vault: world.vault,
+      fetchImplementation: async (url, init) =>
+        new URL(url).pathname === '/sapi/v1/account/apiRestrictions'
+          ? new Response(JSON.stringify({ enableReading: true, permissions: ['SPOT'] }), { status: 200, headers: { 'Content-Type': 'application/json' } })
+          : world.sim.fetchImplementation(url, init),
+      paperStore: new MemoryPaperStore(),
+      now: Date.now,
+      log: silentLog,
+      paperSlippageBps: 0,
+      paperStartingBalanceUsd: 0,
+      rateLimiters: new RateLimiterRegistry(),
+    });
+    const audit = await factory.forAccount(world.account({ marketType: 'spot' }).row).auditKey();
+    expect(audit.verdict).toBe('refused');
+    expect(audit.notes.join(' ')).toMatch(/form we do not know/);
+    factory.close();
   });
 
   it('demo mode talks to the demo hosts and does not audit demo keys', async () => {
