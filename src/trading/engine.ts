@@ -121,7 +121,8 @@ export class TradingEngine {
       for (;;) {
         const batch = await this.trading.claimExecutions(
           this.settings.instanceId,
-          Math.max(this.settings.concurrency * 4, 200),
+          // Small batches: other instances on the same database take the rest meanwhile.
+          this.settings.concurrency * 2,
           new Date(this.clock.now() - this.settings.leaseMs),
         );
         if (batch.length === 0) break;

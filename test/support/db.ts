@@ -13,7 +13,7 @@ export const databaseKinds: DatabaseKind[] = inject('postgresTemplateUrl') ? ['p
 let templateBytes: Buffer | undefined;
 
 /** A fresh, migrated database of the given kind; `close()` drops it. */
-export async function freshDatabase(kind: DatabaseKind = 'pglite'): Promise<DatabaseHandle> {
+export async function freshDatabase(kind: DatabaseKind = 'pglite'): Promise<DatabaseHandle & { url?: string }> {
   if (kind === 'pglite') {
     templateBytes ??= readFileSync(inject('pgliteTemplate'));
     const pglite = await PGlite.create({ loadDataDir: new Blob([templateBytes]) });
@@ -34,6 +34,7 @@ export async function freshDatabase(kind: DatabaseKind = 'pglite'): Promise<Data
   const handle = await openDatabase({ url: url.toString(), maxConnections: 10 });
   return {
     ...handle,
+    url: url.toString(),
     async close() {
       await handle.close();
       const dropper = postgres(templateUrl, { max: 1, onnotice: () => {} });
