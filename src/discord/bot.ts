@@ -8,6 +8,7 @@ import type { BotCommand } from './command';
 import { createFeedPoster } from './feedPoster';
 import { loadCommands } from './loader';
 import { createInteractionRouter } from './router';
+import { createSignalChannelListener } from './signalChannel';
 
 export interface StartDiscordOptions {
   token: string;
@@ -47,6 +48,8 @@ export async function startDiscord(options: StartDiscordOptions): Promise<Discor
   const client = createDiscordClient(options.restApi ? { restApi: options.restApi } : {});
   const route = createInteractionRouter(commands, { services: options.services, log, clock: options.clock });
   client.on(Events.InteractionCreate, (interaction) => void route(interaction));
+  const onSignalMessage = createSignalChannelListener({ channelSignals: options.services.channelSignals, log });
+  client.on(Events.MessageCreate, (message) => void onSignalMessage(message));
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
   client.on(Events.ShardDisconnect, (_event, shard) => log.warn({ shard }, 'gateway disconnected'));
   client.rest.on('rateLimited', (info) =>

@@ -10,6 +10,7 @@ import type { Clock } from '../trading/clock';
 import type { SignalIntake } from '../trading/signalIntake';
 import type { Vault } from '../vault/envelope';
 import { createAccountService } from './accounts';
+import { createChannelSignalService } from './channelSignals';
 import { ccxtExchangeCatalog, type ExchangeCatalog } from './exchangeCatalog';
 import { createFeedService } from './feed';
 import { createGuildSettingsService } from './guildSettings';
@@ -51,6 +52,7 @@ export function createBotServices(deps: BotServicesDeps) {
     accounts: createAccountService({ accounts, vault, gateways, exchanges, clock, log: serviceLog }),
     guilds: createGuildSettingsService({ guilds, reads, log: serviceLog }),
     signals: createSignalService({ intake, signals: signalsRepository(db), guilds, log: serviceLog }),
+    channelSignals: createChannelSignalService({ intake, guilds, log: serviceLog }),
     orders: createOrdersService({ reads, accounts }),
     pnl: createPnlService({ reads, accounts, gateways, clock, log: serviceLog }),
     feed: createFeedService({ outbox: outboxRepository(db), guilds, reads }),

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { signalsRepository } from '../../src/db/repositories/signals';
+import { addThroughModal, botWorld, type BotWorld } from '../support/bot';
+
+let world: BotWorld | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const SIGNAL = [
+  '🚀 **BTC/USDT LONG**',
+  'Entry: market',
+  'Stop Loss: 48,000',
+  'Targets: 52000 / 54000',
+  'Leverage 5x',
+].join('\n');
+
+describe('signals posted in the signal channel', () => {
+  it("runs a caller's message on subscribers' accounts, ignores a non-caller's identical one, explains an invalid one", async () => {
+    world = await botWorld();
+    const w = world;
+    const { alice, admin, bob, caller } = w.people;
+
+    await w.slash(admin, 'setup', 'signal-channel', { channel: w.channels.signals }).reply();
+    await w.slash(admin, 'setup', 'caller-role', { role: w.callerRoleId }).reply();
+
+    const key = { apiKey: `alice${randomUUID().replace(/-/g, '')}`, secret: `sec${randomUUID().replace(/-/g, '')}` };
+    w.binance.addAccount({ ...key, futures: { USDT: 10_000 } });
+    await addThroughModal(w, alice, { name: 'main', type: 'futures', mode: 'live', ...key });
+    const [account] = await w.services.accounts.list(alice, w.guild.id);
+    await w.slash(alice, 'account', 'toggle', { account: account!.id }).reply();
+
+    // A member without the caller role posts the very same text first: it is never parsed.
+    const fromBob = w.discord.postMessage({ userId: bob, guildId: w.guild.id, channelId: w.channels.signals, content: SIGNAL });
+    // Chatter from the caller: ignored, no answer.
+    const chatter = w.discord.postMessage({ userId: caller, guildId: w.guild.id, channelId: w.channels.signals, content: 'TP1 hit, move SL to entry 🎯' });
+    // The caller's signal.
+    const fromCaller = w.discord.postMessage({ userId: caller, guildId: w.guild.id, channelId: w.channels.signals, content: SIGNAL });
+    await fromCaller.waitForReaction('✅');
+    const reply = await fromCaller.waitForReply();
+    expect(reply.content).toContain('BTC/USDT LONG');
+    expect(reply.content).toContain('Executing on 1 account of 1 member');
+    expect(reply.mentions).toEqual([]);
+
+    // An invalid one: the caller learns why.
+    const invalid = w.discord.postMessage({
+      userId: caller,
+      guildId: w.guild.id,
+      channelId: w.channels.signals,
+      content: 'ETH/USDT long\nEntry 3000\nTP 3100 3200',
+    });
+    const why = await invalid.waitForReply();
+    expect(why.content).toContain('no stop-loss');
+    expect(invalid.reactions()).toEqual([]);
+
+    const signals = signalsRepository(w.db.db);
+    expect(await signals.listRecentByAuthor(w.guild.id, bob, 10)).toEqual([]);
+    const queued = await signals.listRecentByAuthor(w.guild.id, caller, 10);
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ source: 'channel', sourceRef: fromCaller.id, symbol: 'BTC/USDT', side: 'long' });
+
+    await w.runCycle();
+    const futures = w.binance.orders(key.apiKey).futures;
+    expect(futures.some((o) => o.side === 'BUY' && o.type === 'MARKET' && o.status === 'FILLED')).toBe(true);
+    expect(w.binance.positions(key.apiKey)).toHaveLength(1);
+
+    // Nobody answered bob or the chatter.
+    expect(fromBob.replies()).toEqual([]);
+    expect(fromBob.reactions()).toEqual([]);
+    expect(chatter.replies()).toEqual([]);
+    expect(chatter.reactions()).toEqual([]);
+    expect(w.discord.violations).toEqual([]);
+  });
+});
