@@ -269,7 +269,12 @@ export function renderCompactOrders(
   const chunks: CompactChunk[] = [];
   for (const group of ordered) {
     const style = OUTCOME_STYLE[group.outcome] ?? OUTCOME_STYLE.failed;
-    const heading = `${style.emoji} ${first.symbol} ${first.side.toUpperCase()} · ${style.label}${group.reason ? `: ${group.reason}` : ''} (${group.rows.length})`;
+    // What every line of the group shares (one fill price, one leverage) is said once, in the heading.
+    const shared = sharedDetail(group.rows.map((row) => row.event));
+    const common = [shared.price === undefined ? null : `@ ${formatPrice(shared.price)}`, shared.leverage === undefined ? null : `${shared.leverage}x`]
+      .filter(Boolean)
+      .join(' ');
+    const heading = `${style.emoji} ${first.symbol} ${first.side.toUpperCase()} · ${style.label}${group.reason ? `: ${group.reason}` : ''} (${group.rows.length})${common ? ` ${common}` : ''}`;
     let lines: string[] = [];
     let ids: number[] = [];
     let length = 0;
@@ -290,7 +295,7 @@ export function renderCompactOrders(
       length = 0;
     };
     for (const { id, event } of group.rows) {
-      const line = truncate(compactLine(event), max);
+      const line = truncate(compactLine(event, shared), max);
       if (length > 0 && length + 1 + line.length > max) flush();
       length += (length > 0 ? 1 : 0) + line.length;
       lines.push(line);
@@ -301,10 +306,28 @@ export function renderCompactOrders(
   return chunks;
 }
 
-function compactLine(event: OrderFeedEvent): string {
+interface SharedDetail {
+  /** Set when every event of the group shows this price (undefined: lines show their own). */
+  price?: number;
+  leverage?: number;
+}
+
+const showsPrice = (event: OrderFeedEvent) => (event.outcome === 'filled' || event.outcome === 'placed') && event.price !== null;
+const showsLeverage = (event: OrderFeedEvent) => event.leverage !== null && event.outcome !== 'skipped';
+
+function sharedDetail(events: readonly OrderFeedEvent[]): SharedDetail {
+  const detail: SharedDetail = {};
+  const first = events[0];
+  if (!first || events.length < 2) return detail;
+  if (showsPrice(first) && events.every((e) => showsPrice(e) && e.price === first.price)) detail.price = first.price!;
+  if (showsLeverage(first) && events.every((e) => showsLeverage(e) && e.leverage === first.leverage)) detail.leverage = first.leverage!;
+  return detail;
+}
+
+function compactLine(event: OrderFeedEvent, shared: SharedDetail): string {
   const parts = [`${escapeMarkdown(event.accountName)} ${mention(event.ownerId)}`];
-  if ((event.outcome === 'filled' || event.outcome === 'placed') && event.price !== null) parts.push(`@ ${formatPrice(event.price)}`);
-  if (event.leverage !== null && event.outcome !== 'skipped') parts.push(`${event.leverage}x`);
+  if (showsPrice(event) && shared.price === undefined) parts.push(`@ ${formatPrice(event.price)}`);
+  if (showsLeverage(event) && shared.leverage === undefined) parts.push(`${event.leverage}x`);
   if (event.quantity !== null) parts.push(`qty ${formatQuantity(event.quantity)}`);
   return parts.join(' ');
 }
