@@ -17,7 +17,7 @@ import type { RateLimiterRegistry } from './ccxt/rateLimiter';
 import { CcxtRuntime } from './ccxt/runtime';
 /* eslint-enable no-restricted-imports */
 import { ExchangeError } from './errors';
-import type { ExchangeGateway, PositionMode } from './gateway';
+import type { Candle, ExchangeGateway, PositionMode } from './gateway';
 import { PaperGateway } from './paper/paperGateway';
 import type { PaperStore } from './paper/state';
 
@@ -81,6 +81,8 @@ export interface GatewayFactory {
   probe(input: ProbeInput): ExchangeGateway;
   /** Drops the cached instance (key changed, account removed or disabled). */
   invalidate(accountId: string): void;
+  /** Public candles (keyless, shared instance): for the strategy, which trades no account of its own. */
+  publicCandles(exchangeId: string, marketType: MarketType, symbol: string, timeframe: string, limit: number): Promise<Candle[]>;
   close(): void;
 }
 
@@ -183,6 +185,10 @@ export function createGatewayFactory(options: GatewayFactoryOptions): GatewayFac
 
     invalidate(accountId) {
       runtime.invalidate(accountId);
+    },
+
+    publicCandles(exchangeId, marketType, symbol, timeframe, limit) {
+      return runtime.marketData.candles(exchangeId, marketType, symbol, timeframe, limit);
     },
 
     close() {

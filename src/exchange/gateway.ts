@@ -96,6 +96,16 @@ export interface Trade {
   timestamp: number;
 }
 
+/** One OHLCV candle; `openTime` in ms (exchange time). */
+export interface Candle {
+  openTime: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+}
+
 export interface TradeCursor {
   /** Only trades at or after this time (ms). */
   sinceMs: number;
@@ -140,6 +150,8 @@ export interface ExchangeGateway {
   openOrders(symbol?: string): Promise<OrderState[]>;
   positions(): Promise<PositionState[]>;
   tradesSince(symbol: string, cursor: TradeCursor): Promise<Trade[]>;
+  /** The newest `limit` candles of `timeframe` (ccxt names: 1m, 15m, 1h, 4h, 1d), oldest first. Optional. */
+  candles?(symbol: string, timeframe: string, limit: number): Promise<Candle[]>;
   auditKey(): Promise<KeyAudit>;
   preflight(): Promise<AccountPreflight>;
   /** The exchange's clock (ms), for the recvWindow rule of the safety protocol. */

@@ -203,6 +203,16 @@ describe('ccxt gateway on the simulator: keys, audits, modes, limits', () => {
       .catch((e: unknown) => e);
     expect(isExchangeError(error, 'invalid-order')).toBe(true);
     expect((error as { exchangeCode?: string }).exchangeCode).toBe('-4061');
+    expect((error as Error).message).toMatch(/position mode \(one-way vs hedge\)/);
+  });
+
+  it('preflight reports a key without futures permission in plain words', async () => {
+    const { apiKey, row } = world.account({ marketType: 'futures' });
+    world.sim.setRestrictions(apiKey, { enableFutures: false });
+    const preflight = await world.factory.forAccount(row).preflight();
+    expect(preflight.futuresEnabled).toBe(false);
+    expect(preflight.problems.join(' ')).toMatch(/not allowed to trade futures/);
+    expect((await world.factory.forAccount(row).auditKey()).futuresEnabled).toBe(false);
   });
 
   it('"already set" answers for leverage and margin mode are not errors', async () => {

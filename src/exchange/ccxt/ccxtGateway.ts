@@ -11,6 +11,7 @@ import { ExchangeError } from '../errors';
 import type {
   AccountPreflight,
   Balance,
+  Candle,
   ExchangeGateway,
   KeyAudit,
   MarginMode,
@@ -172,6 +173,10 @@ export class CcxtGateway implements ExchangeGateway {
     });
   }
 
+  async candles(symbol: string, timeframe: string, limit: number): Promise<Candle[]> {
+    return this.call(`fetching ${timeframe} candles of ${symbol}`, async (exchange) => toCandles(await exchange.fetchOHLCV(symbol, timeframe, undefined, limit)));
+  }
+
   async ensureLeverage(symbol: string, leverage: number, marginMode: MarginMode): Promise<void> {
     if (this.marketType !== 'futures') return;
     const wanted = `${leverage}:${marginMode}`;
@@ -210,11 +215,16 @@ export class CcxtGateway implements ExchangeGateway {
     if (intent.type === 'take-profit') params['takeProfitPrice'] = requireTrigger(intent);
     if (this.marketType === 'futures') {
       const side = this.isBinance ? this.positionSide(intent) : undefined;
+      const reduces = intent.reduceOnly || intent.type === 'stop-loss' || intent.type === 'take-profit';
       if (side) {
         // Binance rejects reduceOnly in hedge mode: the position side says what is reduced.
         params['positionSide'] = side;
-      } else if (intent.reduceOnly || intent.type === 'stop-loss' || intent.type === 'take-profit') {
+      } else if (reduces) {
         params['reduceOnly'] = true;
+      }
+      if (!this.isBinance && (intent.positionSide !== undefined || this.deps.spec.positionMode === 'hedge')) {
+        // ccxt's unified hedge flag (Bybit positionIdx, OKX posSide) derives the side from side + reduceOnly.
+        params['hedged'] = true;
       }
     }
     const attachedSl = intent.attachedStopLoss;
@@ -259,11 +269,29 @@ export class CcxtGateway implements ExchangeGateway {
 
   private async fetchOne(exchange: Exchange, symbol: string, clientOrderId: string, algo: boolean): Promise<Order | null> {
     try {
+      if (this.exchangeId === 'bybit') return await this.fetchBybitByLinkId(exchange, symbol, clientOrderId);
       return await exchange.fetchOrder('', symbol, algo ? { clientOrderId, trigger: true } : { clientOrderId });
     } catch (error) {
       if (isOrderNotFound(error)) return null;
       throw error;
     }
+  }
+
+  /**
+   * Bybit v5 looks orders up by orderLinkId (our client order id): open ones in /v5/order/realtime,
+   * finished ones in /v5/order/history. ccxt's unified fetchOrder only takes Bybit's own order id.
+   */
+  private async fetchBybitByLinkId(exchange: Exchange, symbol: string, orderLinkId: string): Promise<Order | null> {
+    const market = exchange.market(symbol);
+    const api = exchange as unknown as Record<string, (p: object) => Promise<unknown>>;
+    const request = { category: market.spot ? 'spot' : 'linear', symbol: market.id, orderLinkId };
+    for (const endpoint of ['privateGetV5OrderRealtime', 'privateGetV5OrderHistory']) {
+      const response = rec(await api[endpoint]!(request));
+      const list = rec(response['result'])['list'];
+      const first = Array.isArray(list) ? list[0] : undefined;
+      if (first) return exchange.parseOrder(first as Record<string, unknown>, market);
+    }
+    return null;
   }
 
   async fetchOrder(symbol: string, clientOrderId: string): Promise<OrderState | null> {
@@ -278,8 +306,27 @@ export class CcxtGateway implements ExchangeGateway {
       if (!order) return null;
       // Looked up by this id: report it even where the answer names another (cancel ids, algo ids).
       const state = { ...this.toState(order, { clientOrderId, symbol }), clientOrderId };
-      return this.withTriggeredFill(exchange, order, state);
+      const filled = await this.withTriggeredFill(exchange, order, state);
+      return this.withFees(exchange, order, filled);
     });
+  }
+
+  /**
+   * Binance answers order lookups without commission; the port promises the fee paid so far, so a
+   * filled order's fee comes from its trades (one request, only for fills still showing none).
+   */
+  private async withFees(exchange: Exchange, order: Order, state: OrderState): Promise<OrderState> {
+    if (!this.isBinance || state.filledQuantity <= 0 || state.fee > 0) return state;
+    const info = rec(order.info);
+    const actual = info['actualOrderId'];
+    const orderId = 'algoId' in info ? actual : order.id;
+    if (orderId === undefined || orderId === null || orderId === '' || orderId === 0) return state;
+    const trades = await exchange.fetchMyTrades(state.symbol, undefined, undefined, { type: this.ccxtType, orderId: String(orderId) });
+    const mine = trades.filter((trade) => String(trade.order ?? '') === String(orderId));
+    if (mine.length === 0) return state;
+    const fee = mine.reduce((sum, trade) => sum + (trade.fee?.cost ?? 0), 0);
+    const feeCurrency = mine.find((trade) => trade.fee?.currency)?.fee?.currency ?? state.feeCurrency;
+    return { ...state, fee, feeCurrency };
   }
 
   /** A triggered Binance algo order filled through a regular order: report that order's fill. */
@@ -310,6 +357,10 @@ export class CcxtGateway implements ExchangeGateway {
       const canBeAlgo = this.isBinance && this.marketType === 'futures';
       const tryCancel = async (algo: boolean): Promise<Order | null> => {
         try {
+          if (this.exchangeId === 'bybit') {
+            // Bybit cancels by orderLinkId when no order id is given.
+            return await exchange.cancelOrder(undefined as unknown as string, symbol, { orderLinkId: clientOrderId });
+          }
           return await exchange.cancelOrder('', symbol, algo ? { clientOrderId, trigger: true } : { clientOrderId });
         } catch (error) {
           if (isOrderNotFound(error)) return null;
@@ -588,6 +639,20 @@ export class CcxtGateway implements ExchangeGateway {
       throw translateError(error, { exchangeId: this.exchangeId, action: 'reading the futures account' });
     }
     if (!canTrade) problems.push('Binance says this futures account cannot trade right now (canTrade is false).');
+    // The key's own futures permission: reads may work without it, orders then fail with -2015.
+    if (this.mode === 'live') {
+      try {
+        const restrictions = rec(await api['sapiGetAccountApiRestrictions']!({}));
+        if (restrictions['enableFutures'] === false) {
+          canTrade = false;
+          problems.push(
+            'This API key is not allowed to trade futures: enable "Futures" on the key in Binance API management (a key made before the futures account was opened cannot be), then verify again.',
+          );
+        }
+      } catch {
+        // The key audit reports (and fails closed on) an unreadable permission check.
+      }
+    }
     let maxLeverage: number | null = null;
     try {
       const caps = await this.loadBinanceBrackets();
@@ -665,4 +730,14 @@ export function orderTypeOf(order: Order, fallback: OrderType | undefined): Orde
   if (raw === 'LIMIT' || raw === 'LIMIT_MAKER') return 'limit';
   if (raw === 'MARKET') return 'market';
   return fallback ?? (order.type === 'limit' ? 'limit' : 'market');
+}
+
+/** ccxt's OHLCV rows ([time, open, high, low, close, volume]) as candles; incomplete rows are dropped. */
+export function toCandles(rows: readonly (readonly (number | undefined)[])[]): Candle[] {
+  const out: Candle[] = [];
+  for (const [openTime, open, high, low, close, volume] of rows) {
+    if (openTime === undefined || open === undefined || high === undefined || low === undefined || close === undefined) continue;
+    out.push({ openTime, open, high, low, close, volume: volume ?? 0 });
+  }
+  return out;
 }

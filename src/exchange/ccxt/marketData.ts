@@ -6,7 +6,8 @@
 import type { MarketType } from '../../domain/account';
 import type { MarketRules } from '../../domain/market';
 import { ExchangeError } from '../errors';
-import type { Quote } from '../gateway';
+import type { Candle, Quote } from '../gateway';
+import { toCandles } from './ccxtGateway';
 import type { MarketDataSource } from '../paper/marketData';
 import type { SharedMarkets } from './markets';
 import { translateError } from './translate';
@@ -48,5 +49,15 @@ export class CcxtMarketData implements MarketDataSource {
     })();
     this.inflight.set(key, request);
     return request;
+  }
+
+  /** Public candles from the keyless instance; market type picks spot or the linear swap symbol's data. */
+  async candles(exchangeId: string, _marketType: MarketType, symbol: string, timeframe: string, limit: number): Promise<Candle[]> {
+    try {
+      const exchange = await this.shared.publicInstance(exchangeId, 'live');
+      return toCandles(await exchange.fetchOHLCV(symbol, timeframe, undefined, limit));
+    } catch (error) {
+      throw translateError(error, { exchangeId, action: `fetching ${timeframe} candles of ${symbol}` });
+    }
   }
 }

@@ -173,6 +173,18 @@ function rowMatches(row: TranslationRow, error: unknown, answer: ExchangeAnswer,
   return true;
 }
 
+/** Plain words for the codes an owner is most likely to meet (appended to the exchange's message). */
+const PLAIN_WORDS: Readonly<Record<string, string>> = {
+  '-4061':
+    "the order's position side does not match the account's position mode (one-way vs hedge); verify the account again so the bot re-reads the mode",
+  '-2015': "the API key is wrong, lacks the permission for this action, or this server's IP is not on the key's allow-list",
+  '-1022': 'the API secret does not match the key',
+  '-1021': 'the request reached the exchange outside its time window and was not executed',
+  '-2019': 'not enough margin for this order',
+  '-2022': 'a reduce-only order would not reduce a position',
+  '-4164': "the order's value is below the market's minimum notional",
+};
+
 /** Removes URLs' query strings (signed requests put timestamp, signature and key there), then scrubs. */
 export function safeMessage(text: string): string {
   return scrubText(text.replace(/(https?:\/\/[^\s?#"'\\]+)\?[^\s"'\\]*/gi, '$1')).slice(0, 500);
@@ -211,7 +223,8 @@ export function translateError(error: unknown, context: TranslateContext): Excha
         ? `${error.constructor.name}: ${error.message}`
         : String(error);
   const action = context.action ? ` while ${context.action}` : '';
-  const message = safeMessage(`${context.exchangeId}${action}: ${detail}`);
+  const plain = answer.code === undefined ? undefined : PLAIN_WORDS[answer.code];
+  const message = safeMessage(`${context.exchangeId}${action}: ${detail}${plain ? ` — ${plain}` : ''}`);
   const retryAfterMs = kind === 'rate-limited' ? (context.retryAfterMs ?? fact?.retryAfterMs ?? 60_000) : undefined;
   return new ExchangeError(kind, message, {
     ...(answer.code !== undefined ? { exchangeCode: answer.code } : fact?.status !== undefined ? { exchangeCode: `http-${fact.status}` } : {}),

@@ -24,6 +24,7 @@ import { ExchangeError } from '../errors';
 import type {
   AccountPreflight,
   Balance,
+  Candle,
   ExchangeGateway,
   KeyAudit,
   MarginMode,
@@ -144,6 +145,13 @@ export class PaperGateway implements ExchangeGateway {
       state.orders = state.orders.filter((o) => !drop.has(o));
     }
     if (state.trades.length > KEEP_TRADES) state.trades = state.trades.slice(-KEEP_TRADES);
+  }
+
+  /** Paper accounts read the exchange's public candles (no key involved). */
+  async candles(symbol: string, timeframe: string, limit: number): Promise<Candle[]> {
+    const source = this.options.marketData;
+    if (!source.candles) throw new ExchangeError('not-supported', `${this.exchangeId} paper: no candle data source`);
+    return source.candles(this.exchangeId, this.marketType, symbol, timeframe, limit);
   }
 
   private async rules(): Promise<ReadonlyMap<string, MarketRules>> {
