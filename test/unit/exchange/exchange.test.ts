@@ -32,7 +32,7 @@ describe('ccxt instances', () => {
     expect(calls).toEqual(['https://api.binance.com/api/v3/time']);
   });
 
-  it('feed the shared limiter: weights before, used-weight and Retry-After after', async () => {
+  it('feed the shared limiter with the used-weight header and Retry-After', async () => {
     const rl = limiter();
     const fetch = guardedFetch({
       exchangeId: 'binance',
@@ -96,5 +96,44 @@ describe('ccxt instances', () => {
       return undefined;
     })();
     expect(isExchangeError(error, 'not-supported')).toBe(true);
+  });
+});
+
+describe('ccxt instances and the shared limiter', () => {
+  it('reserve request weight before ccxt signs (a wait after signing could outlive the recvWindow)', async () => {
+    const registry = new RateLimiterRegistry();
+    const limiter = registry.get('binance');
+    const seen: number[] = [];
+    const exchange = buildExchange({
+      exchangeId: 'binance',
+      mode: 'live',
+      marketType: 'futures',
+      limiter,
+      fetchImplementation: async () => {
+        seen.push(limiter.snapshot().pools['fapi']?.used ?? 0);
+        return new Response(JSON.stringify({ serverTime: 1 }), { headers: { 'Content-Type': 'application/json' } });
+      },
+    });
+    expect(await exchange.fetchTime({ type: 'swap' })).toBe(1);
+    expect(seen).toEqual([1]);
+  });
+
+  it('do not send while the exchange is blocked', async () => {
+    const registry = new RateLimiterRegistry();
+    registry.get('binance').block(30_000);
+    let sent = 0;
+    const exchange = buildExchange({
+      exchangeId: 'binance',
+      mode: 'live',
+      marketType: 'spot',
+      limiter: registry.get('binance'),
+      fetchImplementation: async () => {
+        sent += 1;
+        return new Response('{}');
+      },
+    });
+    const error = await exchange.fetchTime().catch((e: unknown) => e);
+    expect(isExchangeError(error, 'rate-limited')).toBe(true);
+    expect(sent).toBe(0);
   });
 });
