@@ -1,0 +1,146 @@
+import type { APIEmbed, APIEmbedField } from 'discord.js';
+import type { GuildSettingsView } from '../../services/guildSettings';
+import type { OrdersPage } from '../../services/orders';
+import type { PnlReport } from '../../services/pnl';
+import type { QueuedSignalView } from '../../services/signals';
+import { reasonText } from './feed';
+import { COLORS, DISCORD_LIMITS, escapeMarkdown, formatDate, formatMoney, formatPrice, formatQuantity, SIDE_EMOJI, truncate } from './format';
+
+const STATUS_EMOJI: Record<string, string> = {
+  intent: '⏳',
+  unknown: '❔',
+  open: '🔵',
+  'partially-filled': '🟡',
+  filled: '🟢',
+  cancelled: '⚫',
+  rejected: '🔴',
+  'not-placed': '🟠',
+  expired: '⚪',
+};
+
+const LEG_TEXT = (leg: string): string => {
+  if (leg.startsWith('e')) return 'entry';
+  if (leg.startsWith('s')) return 'stop';
+  if (leg.startsWith('t')) return 'take-profit';
+  return leg;
+};
+
+/** One page of the caller's orders, newest first. */
+export function renderOrdersPage(page: OrdersPage): APIEmbed {
+  const filters = [page.accountName ? `account ${page.accountName}` : null, page.status ? `status ${page.status}` : null].filter(Boolean);
+  if (page.total === 0) {
+    return {
+      title: 'Your orders',
+      description: filters.length > 0 ? `No orders match (${filters.join(', ')}).` : 'No orders yet. They appear here once a signal trades on one of your enabled accounts.',
+      color: COLORS.brand,
+    };
+  }
+  const fields: APIEmbedField[] = page.rows.map((order) => {
+    const price = order.averagePrice ?? order.price ?? order.triggerPrice;
+    const lines = [
+      `${STATUS_EMOJI[order.status] ?? '•'} **${order.status}** · ${order.side} ${formatQuantity(order.quantity)}${order.filledQuantity > 0 && order.filledQuantity < order.quantity ? ` (filled ${formatQuantity(order.filledQuantity)})` : ''} @ ${formatPrice(price)}`,
+      `${escapeMarkdown(order.accountName)} · ${order.exchangeId} · ${LEG_TEXT(order.leg)} (${order.type}) · ${formatDate(order.createdAt)}`,
+    ];
+    const why = reasonText(order.reason);
+    if (why) lines.push(`Reason: ${why}`);
+    return {
+      name: truncate(`${order.symbol} · ${LEG_TEXT(order.leg)}`, DISCORD_LIMITS.fieldName),
+      value: truncate(lines.join('\n'), DISCORD_LIMITS.fieldValue),
+    };
+  });
+  return {
+    title: `Your orders${filters.length > 0 ? ` (${filters.join(', ')})` : ''}`,
+    color: COLORS.brand,
+    fields,
+    footer: { text: `Page ${page.page + 1} of ${page.pages} · ${page.total} order${page.total === 1 ? '' : 's'} · newest first` },
+  };
+}
+
+const PERIOD_TEXT = { day: 'today (UTC)', week: 'the last 7 days', month: 'the last 30 days', all: 'all time' } as const;
+
+/** The caller's PnL per account and in total (realised from closed positions, unrealised at the current price). */
+export function renderPnl(report: PnlReport): APIEmbed {
+  const total = report.total.realised + report.total.unrealised;
+  const fields: APIEmbedField[] = report.accounts.slice(0, 24).map((account) => ({
+    name: truncate(`${account.name} · ${account.exchangeId}`, DISCORD_LIMITS.fieldName),
+    value: truncate(
+      [
+        `Realised: ${formatMoney(account.realised, 'USDT', true)}`,
+        `Unrealised: ${account.unrealised === null ? 'price unavailable' : formatMoney(account.unrealised, 'USDT', true)}`,
+        `Open positions: ${account.openPositions} · closed trades: ${account.closedTrades}${account.closedTrades > 0 ? ` (${account.wins} won)` : ''} · fills: ${account.fills}`,
+      ].join('\n'),
+      DISCORD_LIMITS.fieldValue,
+    ),
+    inline: true,
+  }));
+  if (report.accounts.length > 24) fields.push({ name: '…', value: `and ${report.accounts.length - 24} more accounts (in the total)` });
+  const lines = [
+    `**Total: ${formatMoney(total, 'USDT', true)}**`,
+    `Realised ${formatMoney(report.total.realised, 'USDT', true)} · unrealised ${formatMoney(report.total.unrealised, 'USDT', true)} · fees ${formatMoney(report.total.fees)}`,
+  ];
+  if (report.pricesMissing) lines.push('Some open positions had no current price; their unrealised PnL is left out.');
+  if (report.accounts.length === 0) lines.push('You have no accounts on this server yet: `/account add`.');
+  return {
+    title: `Your PnL — ${PERIOD_TEXT[report.period]}`,
+    description: lines.join('\n'),
+    color: total > 0 ? COLORS.green : total < 0 ? COLORS.red : COLORS.grey,
+    fields,
+    footer: { text: report.since ? `Since ${formatDate(report.since)} · realised from closed positions, unrealised at the current price` : 'Realised from closed positions, unrealised at the current price' },
+  };
+}
+
+export function renderGuildSettings(view: GuildSettingsView, title = 'Server settings'): APIEmbed {
+  const channel = (id: string | null) => (id ? `<#${id}>` : 'not set');
+  return {
+    title,
+    color: view.paused ? COLORS.orange : COLORS.brand,
+    fields: [
+      { name: 'Trade feed channel', value: channel(view.feedChannelId), inline: true },
+      { name: 'Signal channel', value: channel(view.signalChannelId), inline: true },
+      { name: 'Caller role', value: view.callerRoleId ? `<@&${view.callerRoleId}>` : 'not set (admins only)', inline: true },
+      { name: 'New entries', value: view.paused ? '⏸️ paused server-wide' : '▶️ running', inline: true },
+      { name: 'Accounts', value: `${view.enabledAccounts} enabled of ${view.accounts} (${view.members} member${view.members === 1 ? '' : 's'})`, inline: true },
+    ],
+  };
+}
+
+export function renderSignalQueued(view: QueuedSignalView): APIEmbed {
+  const s = view.signal;
+  const entry = s.entryType === 'market' ? 'market' : s.entries.map(formatPrice).join(' / ');
+  const lines = [
+    `Entry: ${entry} · stop ${formatPrice(s.stopLoss)}${s.takeProfits.length > 0 ? ` · targets ${s.takeProfits.map(formatPrice).join(' / ')}` : ''}${s.leverage ? ` · ${s.leverage}x` : ''}`,
+    view.paused
+      ? '⏸️ Trading is paused on this server: every account will skip it.'
+      : `Executing on **${view.accounts}** account${view.accounts === 1 ? '' : 's'} of **${view.members}** member${view.members === 1 ? '' : 's'}. Results appear in the trade feed.`,
+  ];
+  if (!view.fresh) lines.push('(This signal was already queued; it is not sent twice.)');
+  return {
+    title: `${SIDE_EMOJI[s.side]} ${s.symbol} ${s.side.toUpperCase()} queued`,
+    description: lines.join('\n'),
+    color: view.paused ? COLORS.orange : COLORS.green,
+    footer: { text: `Signal ${view.signalId} · withdraw it with /signal cancel` },
+  };
+}
+
+export function renderHelp(): APIEmbed {
+  return {
+    title: 'How this bot works',
+    description: [
+      'Every signal a caller publishes runs on **all your enabled exchange accounts at once**, each with its own sizing and risk limits. Every order is reported in the server\'s trade feed.',
+      '',
+      '**Start**',
+      '1. `/account add` — pick the exchange, spot or futures, and live, demo or paper. A private form asks for the API key (paper needs none). Keys that can withdraw are refused; keys are encrypted and never shown again.',
+      '2. `/account list` — your accounts, with buttons to enable, verify, change settings or remove them.',
+      '3. `/account settings` — sizing (fixed USD, % of balance, risk %, Kelly), max position, leverage, daily trade and loss limits, coin allow/block lists, whether amounts show in the feed.',
+      '',
+      '**Follow your trading**',
+      '`/orders` — your orders, newest first · `/pnl` — your profit and loss per account.',
+      '',
+      '**Callers and admins**',
+      '`/signal post` publishes a signal (caller role) · `/signal cancel` withdraws one · `/setup` sets the feed channel, the caller role, and pauses or resumes trading (Manage Server).',
+      '',
+      'Everything about your accounts is visible only to you.',
+    ].join('\n'),
+    color: COLORS.brand,
+  };
+}
