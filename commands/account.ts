@@ -94,7 +94,8 @@ export const data = new SlashCommandBuilder()
       .addBooleanOption((o) => o.setName('stop_on_loss').setDescription('Pause the account for the day when the daily loss limit is hit'))
       .addStringOption((o) => o.setName('allow').setDescription('Only these coins, e.g. "BTC, ETH" ("none" clears)').setMaxLength(500))
       .addStringOption((o) => o.setName('block').setDescription('Never these coins, e.g. "DOGE" ("none" clears)').setMaxLength(500))
-      .addBooleanOption((o) => o.setName('share_amounts').setDescription('Show quantities and notional in the channel feed')),
+      .addBooleanOption((o) => o.setName('share_amounts').setDescription('Show quantities and notional in the channel feed'))
+      .addBooleanOption((o) => o.setName('strategy').setDescription("Take the built-in strategy's signals (an example, off by default)")),
   )
   .addSubcommand((s) => s.setName('verify').setDescription('Check the key again: balance and permissions').addStringOption(accountOption))
   .addSubcommand((s) => s.setName('remove').setDescription('Remove one of your accounts and its encrypted key').addStringOption(accountOption));
@@ -268,6 +269,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Com
     set('symbolAllow', o.getString('allow'));
     set('symbolBlock', o.getString('block'));
     set('shareAmounts', o.getBoolean('share_amounts'));
+    set('strategyOptIn', o.getBoolean('strategy'));
     const changed = Object.keys(input).length > 0;
     const account = changed ? await accounts.updateSettings(ownerId, accountId, input) : await accounts.get(ownerId, accountId);
     await interaction.reply({ embeds: [renderSettings(account, changed)], flags: EPHEMERAL });

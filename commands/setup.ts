@@ -34,6 +34,21 @@ export const data = new SlashCommandBuilder()
       .setDescription('Members with this role may publish signals')
       .addRoleOption((o) => o.setName('role').setDescription('Caller role').setRequired(true)),
   )
+  .addSubcommand((s) =>
+    s
+      .setName('strategy')
+      .setDescription('The built-in example strategy (opt-in per account; not advice)')
+      .addStringOption((o) =>
+        o.setName('state').setDescription('On or off').setRequired(true).addChoices({ name: 'On', value: 'on' }, { name: 'Off', value: 'off' }),
+      )
+      .addStringOption((o) => o.setName('watchlist').setDescription('Symbols, e.g. BTC/USDT, ETH/USDT').setMaxLength(400))
+      .addStringOption((o) =>
+        o
+          .setName('timeframe')
+          .setDescription('Candle timeframe (default 1h)')
+          .addChoices(...['15m', '1h', '4h', '1d'].map((value) => ({ name: value, value }))),
+      ),
+  )
   .addSubcommand((s) => s.setName('pause').setDescription('Stop new entries server-wide (open positions stay managed)'))
   .addSubcommand((s) => s.setName('resume').setDescription('Take new entries again'))
   .addSubcommand((s) => s.setName('show').setDescription('Show the current settings'));
@@ -65,6 +80,21 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Com
       view = await guilds.setCallerRole(actor, role.id);
       title = '✅ Caller role set';
       break;
+    }
+    case 'strategy': {
+      const o = interaction.options;
+      const result = await guilds.setStrategy(actor, {
+        enabled: o.getString('state', true) === 'on',
+        ...(o.getString('watchlist') === null ? {} : { watchlist: o.getString('watchlist', true) }),
+        ...(o.getString('timeframe') === null ? {} : { timeframe: o.getString('timeframe', true) }),
+      });
+      const s = result.strategy;
+      const embed = renderGuildSettings(result.view, s.enabled ? '✅ Built-in strategy on' : 'Built-in strategy off');
+      const detail = s.enabled
+        ? `${s.watchlist.join(', ')} · ${s.timeframe} candles. Only accounts opted in with /account settings strategy:true take its signals. An example, not advice.`
+        : 'No strategy signals are queued.';
+      await interaction.reply({ embeds: [{ ...embed, fields: [...(embed.fields ?? []), { name: 'Strategy', value: detail.slice(0, 1024) }] }], flags: EPHEMERAL });
+      return;
     }
     case 'pause':
       view = await guilds.pause(actor);

@@ -14,8 +14,10 @@ import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
 import { createScheduler, type Scheduler } from './scheduler';
 import { createBotServices } from './services';
+import { createStrategy } from './strategy';
 import { systemClock, type Clock } from './trading/clock';
 import { defaultEngineSettings, TradingEngine } from './trading/engine';
+import { createPositionSync } from './trading/positionSync';
 import { createSignalIntake } from './trading/signalIntake';
 import { openVault } from './vault/envelope';
 import { resolveKeyring } from './vault/keyFile';
@@ -99,6 +101,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     ...(wiring.lookupWindowMs === undefined ? {} : { lookupWindowMs: wiring.lookupWindowMs }),
   };
   const engine = new TradingEngine(database.db, gateways, clock, log, settings, metrics);
+  engine.addCycleStep('positions', createPositionSync({ db: database.db, gateways, clock, log }).run);
   // Rule 6: reconcile every in-flight intent before any new signal is accepted.
   await engine.start();
 
@@ -108,6 +111,15 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     log,
   });
   const intake = createSignalIntake(database.db, clock, () => scheduler.trigger());
+  // The example strategy (README) reads Binance's public spot candles, keyless and shared by every server.
+  const strategy = createStrategy({
+    db: database.db,
+    intake,
+    candles: (symbol, timeframe, limit) => gateways.publicCandles('binance', 'spot', symbol, timeframe, limit),
+    clock,
+    log,
+  });
+  engine.addCycleStep('strategy', async () => void (await strategy.tick()));
   const services = createBotServices({ db: database.db, vault, gateways, intake, clock, log, config });
 
   const health = createHealth({

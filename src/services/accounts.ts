@@ -125,6 +125,8 @@ export interface SettingsInput {
   symbolAllow?: string | readonly string[];
   symbolBlock?: string | readonly string[];
   shareAmounts?: boolean;
+  /** Take the built-in strategy's signals on this account (off by default). */
+  strategyOptIn?: boolean;
 }
 
 interface StoredAudit {
@@ -221,6 +223,7 @@ export function validateSettings(input: SettingsInput, current: AccountSettingsV
   if (input.maxDailyLossPct !== undefined) patch.maxDailyLossPct = inRange(input.maxDailyLossPct, SETTING_RANGES.maxDailyLossPct);
   if (input.stopOnLoss !== undefined) patch.stopOnLoss = input.stopOnLoss;
   if (input.shareAmounts !== undefined) patch.shareAmounts = input.shareAmounts;
+  if (input.strategyOptIn !== undefined) patch.strategyOptIn = input.strategyOptIn;
   if (input.symbolAllow !== undefined) patch.symbolAllow = parseSymbolList(input.symbolAllow, 'Allow list');
   if (input.symbolBlock !== undefined) patch.symbolBlock = parseSymbolList(input.symbolBlock, 'Block list');
   return patch;

@@ -1,7 +1,9 @@
 import type { GuildSettingsRow, GuildsRepository } from '../db/repositories/guilds';
 import type { ReadModels } from '../db/repositories/readModels';
 import type { Logger } from '../logger';
-import { forbidden } from './errors';
+import { TIMEFRAMES } from '../strategy/strategy';
+import { forbidden, invalid } from './errors';
+import { normaliseSymbol } from './signals';
 
 /** Who is acting on a server's settings. `isAdmin` is checked here again, whatever Discord let through. */
 export interface GuildActor {
@@ -59,6 +61,25 @@ export function createGuildSettingsService(deps: { guilds: GuildsRepository; rea
     setSignalChannel: (actor: GuildActor, channelId: string | null) =>
       change(actor, { signalChannelId: channelId }, 'signal-channel'),
     setCallerRole: (actor: GuildActor, roleId: string | null) => change(actor, { callerRoleId: roleId }, 'caller-role'),
+    /** The built-in example strategy: on with a watchlist and timeframe, or off. */
+    async setStrategy(actor: GuildActor, input: { enabled: boolean; watchlist?: string; timeframe?: string }) {
+      admin(actor);
+      const patch: Parameters<GuildsRepository['update']>[1] = { strategyEnabled: input.enabled };
+      if (input.timeframe !== undefined) {
+        if (!TIMEFRAMES[input.timeframe]) throw invalid(`Timeframe must be one of ${Object.keys(TIMEFRAMES).join(', ')}.`);
+        patch.strategyTimeframe = input.timeframe;
+      }
+      if (input.watchlist !== undefined) {
+        const symbols = [...new Set(input.watchlist.split(/[\s,;]+/).filter(Boolean).map(normaliseSymbol))];
+        if (symbols.length > 20) throw invalid('At most 20 symbols in the strategy watchlist.');
+        patch.strategyWatchlist = symbols;
+      }
+      const current = await guilds.get(actor.guildId);
+      const watchlist = patch.strategyWatchlist ?? current?.strategyWatchlist ?? [];
+      if (input.enabled && watchlist.length === 0) throw invalid('Give the strategy a watchlist, e.g. watchlist:BTC/USDT,ETH/USDT.');
+      const view = await change(actor, patch, input.enabled ? 'strategy-on' : 'strategy-off');
+      return { view, strategy: { enabled: input.enabled, watchlist, timeframe: patch.strategyTimeframe ?? current?.strategyTimeframe ?? '1h' } };
+    },
     pause: (actor: GuildActor) => change(actor, { paused: true }, 'pause'),
     resume: (actor: GuildActor) => change(actor, { paused: false }, 'resume'),
   };

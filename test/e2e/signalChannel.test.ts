@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { accountsRepository } from '../../src/db/repositories/accounts';
 import { signalsRepository } from '../../src/db/repositories/signals';
 import { addThroughModal, botWorld, type BotWorld } from '../support/bot';
 
@@ -71,6 +72,34 @@ describe('signals posted in the signal channel', () => {
     expect(fromBob.reactions()).toEqual([]);
     expect(chatter.replies()).toEqual([]);
     expect(chatter.reactions()).toEqual([]);
+    expect(w.discord.violations).toEqual([]);
+  });
+});
+
+describe('/setup strategy and the per-account opt-in', () => {
+  it('an admin turns the example strategy on with a watchlist; a member opts an account in', async () => {
+    world = await botWorld();
+    const w = world;
+    const { alice, admin } = w.people;
+    const on = w.slash(admin, 'setup', 'strategy', { state: 'on', watchlist: 'btcusdt, #ETH', timeframe: '4h' });
+    const text = w.text(await on.reply());
+    expect(on.ephemeral).toBe(true);
+    expect(text).toContain('BTC/USDT, ETH/USDT · 4h');
+    expect(text).toContain('not advice');
+    const settings = await w.services.guilds.get(w.guild.id);
+    expect(settings).toMatchObject({ strategyEnabled: true, strategyWatchlist: ['BTC/USDT', 'ETH/USDT'], strategyTimeframe: '4h' });
+
+    // Not for members.
+    const refused = w.slash(alice, 'setup', 'strategy', { state: 'on' }, { overridden: true });
+    expect(w.text(await refused.reply())).toContain('Only server admins');
+
+    await addThroughModal(w, alice, { name: 'paper-1', type: 'futures', mode: 'paper' });
+    const [account] = await w.services.accounts.list(alice, w.guild.id);
+    await w.slash(alice, 'account', 'settings', { account: account!.id, strategy: true }).reply();
+    expect((await accountsRepository(w.db.db).byId(account!.id))?.strategyOptIn).toBe(true);
+
+    await w.slash(admin, 'setup', 'strategy', { state: 'off' }).reply();
+    expect((await w.services.guilds.get(w.guild.id))?.strategyEnabled).toBe(false);
     expect(w.discord.violations).toEqual([]);
   });
 });

@@ -279,8 +279,20 @@ export interface FuturesAccountView {
   readonly available: number;
 }
 
+/** A candle a test scripted: open time (ms) and OHLCV. */
+export interface ScriptedKline {
+  openTime: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume?: number;
+}
+
 export class Engine {
   readonly accounts = new Map<string, Account>();
+  /** Scripted candle history per market (`spot:BTCUSDT`, `futures:BTCUSDT`); see BinanceSim.setKlines. */
+  readonly scriptedKlines = new Map<string, ScriptedKline[]>();
   private readonly spotPrices = new Map<string, number>();
   private readonly futuresPrices = new Map<string, number>();
   private readonly openSpot = new Map<string, Set<SpotOrder>>();

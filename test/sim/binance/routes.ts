@@ -5,7 +5,7 @@
  */
 import { fmt, plain } from './decimal';
 import { BinanceError, isOpen } from './engine';
-import type { Account, Engine, Fees, Position, Restrictions, Side, SpotOrderType } from './engine';
+import type { Account, Engine, Fees, Position, Restrictions, ScriptedKline, Side, SpotOrderType } from './engine';
 import { leverageBrackets, spotSymbolInfo } from './markets';
 import type { MarketDef, RateLimitSpec } from './markets';
 import {
@@ -184,8 +184,12 @@ const INTERVALS: Record<string, number> = {
   '1w': 604_800_000,
 };
 
-/** Flat candles at the current price (the simulator has no history). */
-const klines = (m: MarketDef, price: number, p: Params, now: number): unknown[] => {
+/**
+ * Candles: the scripted ones when a test set some for this market (only those opened by now, the
+ * newest `limit` up to `endTime`), otherwise flat candles at the current price.
+ */
+const klines = (m: MarketDef, price: number, p: Params, now: number, scripted?: readonly ScriptedKline[]): unknown[] => {
+  if (scripted) return scriptedKlines(m, scripted, p, now);
   const iv = INTERVALS[need(p, 'interval')];
   if (iv === undefined) throw new BinanceError(-1120, 'Invalid interval.');
   const limit = Math.min(int(p, 'limit') ?? 500, 1500);
@@ -197,6 +201,18 @@ const klines = (m: MarketDef, price: number, p: Params, now: number): unknown[] 
   const s = price.toFixed(m.pricePrecision);
   for (let t = first; t <= last && out.length < limit; t += iv) out.push([t, s, s, s, s, '0', t + iv - 1, '0', 0, '0', '0', '0']);
   return out;
+};
+
+const scriptedKlines = (m: MarketDef, rows: readonly ScriptedKline[], p: Params, now: number): unknown[] => {
+  const iv = INTERVALS[need(p, 'interval')];
+  if (iv === undefined) throw new BinanceError(-1120, 'Invalid interval.');
+  const limit = Math.min(int(p, 'limit') ?? 500, 1500);
+  const end = Math.min(int(p, 'endTime') ?? now, now);
+  const start = int(p, 'startTime') ?? -Infinity;
+  const f = (v: number) => v.toFixed(m.pricePrecision);
+  const open = rows.filter((k) => k.openTime <= end && k.openTime >= start);
+  const picked = int(p, 'startTime') !== undefined ? open.slice(0, limit) : open.slice(-limit);
+  return picked.map((k) => [k.openTime, f(k.open), f(k.high), f(k.low), f(k.close), String(k.volume ?? 0), k.openTime + iv - 1, '0', 0, '0', '0', '0']);
 };
 
 const symbolsOf = (e: Engine, p: Params, markets: (s: string) => MarketDef, all: Iterable<MarketDef>): MarketDef[] => {
@@ -342,7 +358,7 @@ export const buildRoutes = (): Route[] => {
     weight: w(2),
     handle: (c) => {
       const m = c.engine.spotMarket(need(c.params, 'symbol'));
-      return klines(m, c.engine.spotPrice(m.symbol), c.params, c.now);
+      return klines(m, c.engine.spotPrice(m.symbol), c.params, c.now, c.engine.scriptedKlines.get(`spot:${m.symbol}`));
     },
   });
 
@@ -594,7 +610,7 @@ export const buildRoutes = (): Route[] => {
     accepts: ['symbol', 'interval', 'startTime', 'endTime', 'limit'],
     handle: (c) => {
       const m = c.engine.futuresMarket(need(c.params, 'symbol'));
-      return klines(m, c.engine.futuresPrice(m.symbol), c.params, c.now);
+      return klines(m, c.engine.futuresPrice(m.symbol), c.params, c.now, c.engine.scriptedKlines.get(`futures:${m.symbol}`));
     },
   });
 

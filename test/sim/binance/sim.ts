@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { hasShared, sharedPath } from '../../support/shared';
 import { BinanceError, Engine } from './engine';
-import type { AccountSpec, Fees, FuturesOrder, PositionSide, Restrictions, SpotOrder, AlgoOrder, SpotTrade, FuturesTrade, Position } from './engine';
+import type { AccountSpec, Fees, FuturesOrder, PositionSide, Restrictions, ScriptedKline, SpotOrder, AlgoOrder, SpotTrade, FuturesTrade, Position } from './engine';
 import { Faults } from './faults';
 import type { ActiveFault, FaultKind, FaultSpec } from './faults';
 import { HOST_HEADER, makeFetchImplementation } from './fetch';
@@ -120,6 +120,8 @@ export interface BinanceSim {
   fund(apiKey: string, wallet: 'spot' | 'futures', asset: string, amount: number): void;
   setPrice(symbol: string, price: number, which?: 'spot' | 'futures' | 'both'): void;
   setPrices(prices: Readonly<Record<string, number>>, which?: 'spot' | 'futures' | 'both'): void;
+  /** Scripts the candle history `klines` serves for a market (oldest first); candles open after now are hidden. */
+  setKlines(symbol: string, candles: readonly ScriptedKline[], which?: 'spot' | 'futures' | 'both'): void;
   price(symbol: string, which?: 'spot' | 'futures'): number;
   inject(fault: FaultSpec): number;
   clearFaults(): void;
@@ -636,6 +638,11 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     setPrice: (symbol: string, price: number, which: 'spot' | 'futures' | 'both' = 'both') => engine.setPrice(symbol, price, which),
     setPrices: (prices: Readonly<Record<string, number>>, which: 'spot' | 'futures' | 'both' = 'both') => {
       for (const [s, p] of Object.entries(prices)) engine.setPrice(s, p, which);
+    },
+    setKlines: (symbol: string, candles: readonly ScriptedKline[], which: 'spot' | 'futures' | 'both' = 'both') => {
+      const sorted = [...candles].sort((a, b) => a.openTime - b.openTime);
+      if (which !== 'futures') engine.scriptedKlines.set(`spot:${symbol}`, sorted);
+      if (which !== 'spot') engine.scriptedKlines.set(`futures:${symbol}`, sorted);
     },
     price: (symbol: string, which: 'spot' | 'futures' = 'futures') => (which === 'spot' ? engine.spotPrice(symbol) : engine.futuresPrice(symbol)),
     inject: (f: FaultSpec) => faults.add(f).id,

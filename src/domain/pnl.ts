@@ -1,0 +1,69 @@
+/**
+ * Realised PnL of one position from its fills: exit value − entry value of what was exited (for a
+ * long; the other way round for a short), minus every fee paid on either side. Fees are converted to
+ * the quote currency: a fee charged in the base asset (Binance spot buys) is worth its quantity at the
+ * fill's price. Decimal arithmetic; the result is rounded to 8 decimals.
+ */
+import { dec, toNumber } from './precision';
+import type { Side } from './signal';
+
+export interface Fill {
+  readonly quantity: number;
+  /** Average fill price. */
+  readonly price: number;
+  readonly fee: number;
+  readonly feeCurrency: string | null;
+}
+
+export interface PositionPnl {
+  readonly entryQuantity: number;
+  readonly exitQuantity: number;
+  readonly averageEntryPrice: number | null;
+  readonly averageExitPrice: number | null;
+  /** Fees in the quote currency, both sides. */
+  readonly fees: number;
+  readonly realizedPnl: number;
+  /** Realised PnL over the margin of what was exited (entry value ÷ leverage), in percent. */
+  readonly returnPct: number | null;
+}
+
+const round8 = (value: ReturnType<typeof dec>): number => toNumber(value.round(8, 1));
+
+/** The fee of one fill in the quote currency. */
+export function feeInQuote(fill: Fill, baseAsset: string): ReturnType<typeof dec> {
+  const fee = dec(fill.fee);
+  return fill.feeCurrency !== null && fill.feeCurrency.toUpperCase() === baseAsset.toUpperCase()
+    ? fee.times(dec(fill.price))
+    : fee;
+}
+
+export function positionPnl(
+  side: Side,
+  entries: readonly Fill[],
+  exits: readonly Fill[],
+  baseAsset: string,
+  leverage: number,
+): PositionPnl {
+  const sum = (fills: readonly Fill[], f: (fill: Fill) => ReturnType<typeof dec>) =>
+    fills.reduce((acc, fill) => acc.plus(f(fill)), dec(0));
+  const entryQty = sum(entries, (f) => dec(f.quantity));
+  const exitQty = sum(exits, (f) => dec(f.quantity));
+  const entryValue = sum(entries, (f) => dec(f.quantity).times(dec(f.price)));
+  const exitValue = sum(exits, (f) => dec(f.quantity).times(dec(f.price)));
+  const fees = sum([...entries, ...exits], (f) => feeInQuote(f, baseAsset));
+  const averageEntry = entryQty.gt(0) ? entryValue.div(entryQty) : null;
+  const averageExit = exitQty.gt(0) ? exitValue.div(exitQty) : null;
+  const exitedCost = averageEntry ? averageEntry.times(exitQty) : dec(0);
+  const gross = side === 'long' ? exitValue.minus(exitedCost) : exitedCost.minus(exitValue);
+  const realized = gross.minus(fees);
+  const margin = exitedCost.div(dec(leverage > 0 ? leverage : 1));
+  return {
+    entryQuantity: round8(entryQty),
+    exitQuantity: round8(exitQty),
+    averageEntryPrice: averageEntry ? round8(averageEntry) : null,
+    averageExitPrice: averageExit ? round8(averageExit) : null,
+    fees: round8(fees),
+    realizedPnl: round8(realized),
+    returnPct: margin.gt(0) ? toNumber(realized.div(margin).times(100).round(2, 1)) : null,
+  };
+}

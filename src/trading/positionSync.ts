@@ -1,0 +1,792 @@
+import { randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
+import type { Database } from '../db/client';
+import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
+import type { NewOutboxRow } from '../db/repositories/outbox';
+import { LIVE_ORDER_STATES, positionsRepository } from '../db/repositories/positions';
+import { signalsRepository, type SignalRow } from '../db/repositories/signals';
+import { tradingRepository, type ExecutionRow, type NewOrder, type OrderRow, type PositionRow } from '../db/repositories/trading';
+import { clientOrderId, closeLeg, parseLeg, stopLeg, takeProfitLeg } from '../domain/clientOrderId';
+import type { MarketRules } from '../domain/market';
+import { positionPnl, type Fill } from '../domain/pnl';
+import { dec, floorToStep, roundToStep, toNumber } from '../domain/precision';
+import { dailyLossPause, utcDayKey } from '../domain/risk';
+import { breakEvenStopPrice, splitTakeProfits } from '../domain/takeProfits';
+import { isExchangeError } from '../exchange/errors';
+import type { ExchangeGateway, OrderIntent, PositionState } from '../exchange/gateway';
+import type { Logger } from '../logger';
+import type { Clock } from './clock';
+import type { GatewayProvider } from './engine';
+import type { NoticeEvent, PositionEventKind, PositionFeedEvent } from './feedEvents';
+import { orderStatePatch, reconcileOrder, sendOrder, type Placement, type ProtocolContext } from './orderProtocol';
+
+/**
+ * The position lifecycle, one cycle step (DESIGN.md: "sync positions, pnl"). For every account with
+ * an open bot position or a live bot order of a finished execution:
+ *  - order states and fills are synced by client order id (partial fills included);
+ *  - entries that filled after the signal (limit) get their position and exits; later fills resize
+ *    the stop; entries still resting are cancelled once the stop or the first target trades first,
+ *    or after the entry time-to-live;
+ *  - the first take-profit moves the stop to break-even (setting); the stop or the last target
+ *    closing the position cancels every other leg (the engine's OCO);
+ *  - spot stops are watched here (no stop order rests on spot): crossed → take-profits cancelled,
+ *    the remainder sold at market with a close leg;
+ *  - a futures position gone from the exchange while ours is open was closed outside the bot;
+ *  - a close records realised PnL from the fills (fees included), adds it to the UTC day and pauses
+ *    the account when the day's loss reaches its limit (stop-on-loss).
+ *
+ * Stop moves: the new stop (leg s<v+1>) is placed first and the old one cancelled after, so the
+ * position is never unprotected; both are reduce-only, so if both triggered in that instant the
+ * second could only reduce what is left, never open a position. Only when the exchange refuses a
+ * second reduce-only stop does it fall back to cancel-then-place (one more version).
+ */
+
+export interface PositionSyncSettings {
+  /** Entries not filled after this long are cancelled. */
+  entryTtlMs: number;
+  /** The protocol's lookup window for exit legs whose answer was lost. */
+  lookupWindowMs: number;
+  /** Accounts synced at once. */
+  concurrency: number;
+}
+
+export const defaultPositionSyncSettings: PositionSyncSettings = {
+  entryTtlMs: 24 * 3_600_000,
+  lookupWindowMs: 60_000,
+  concurrency: 16,
+};
+
+export interface PositionSyncDeps {
+  db: Database;
+  gateways: Pick<GatewayProvider, 'forAccount'>;
+  clock: Clock;
+  log: Logger;
+  settings?: Partial<PositionSyncSettings>;
+}
+
+export interface PanicResult {
+  accountId: string;
+  accountName: string;
+  cancelledOrders: number;
+  closedPositions: number;
+  /** Legs or positions that could not be dealt with (the exchange refused or did not answer). */
+  problems: string[];
+}
+
+export interface PositionSync {
+  /** One pass over every account that has something to follow. */
+  run(): Promise<void>;
+  syncAccount(accountId: string): Promise<void>;
+  /** Cancels the account's live bot orders and closes its open bot positions at market. */
+  panicAccount(account: AccountRow): Promise<PanicResult>;
+}
+
+const EPSILON = 1e-12;
+const isLive = (order: OrderRow) => (LIVE_ORDER_STATES as readonly string[]).includes(order.status);
+const legKind = (order: OrderRow) => parseLeg(order.leg);
+const legsOf = (orders: OrderRow[], kind: 'entry' | 'stop-loss' | 'take-profit' | 'close') =>
+  orders
+    .filter((order) => legKind(order).kind === kind)
+    .sort((a, b) => legIndex(a) - legIndex(b));
+const legIndex = (order: OrderRow) => {
+  const parsed = legKind(order);
+  return parsed.kind === 'invalid' ? -1 : parsed.index;
+};
+const baseOf = (symbol: string) => symbol.split('/')[0] ?? symbol;
+const fillOf = (order: OrderRow): Fill => ({
+  quantity: order.filledQuantity,
+  price: order.averagePrice ?? order.price ?? order.triggerPrice ?? 0,
+  fee: order.fee,
+  feeCurrency: order.feeCurrency,
+});
+
+interface Work {
+  account: AccountRow;
+  gateway: ExchangeGateway;
+  log: Logger;
+  /** Exchange positions, read BEFORE the orders are refreshed (see external closes). */
+  exchangePositions: PositionState[] | null;
+  markets: ReadonlyMap<string, MarketRules> | null;
+  quotes: Map<string, Promise<number | null>>;
+}
+
+interface Leg {
+  execution: ExecutionRow;
+  signal: SignalRow;
+}
+
+export function createPositionSync(deps: PositionSyncDeps): PositionSync {
+  const settings = { ...defaultPositionSyncSettings, ...deps.settings };
+  const { clock } = deps;
+  const accounts = accountsRepository(deps.db);
+  const positionsRepo = positionsRepository(deps.db);
+  const trading = tradingRepository(deps.db);
+  const signals = signalsRepository(deps.db);
+
+  const protocolFor = (work: Work): ProtocolContext => ({
+    gateway: work.gateway,
+    repo: trading,
+    clock,
+    log: work.log,
+    lookupWindowMs: settings.lookupWindowMs,
+    // Exits protect a position: a provably unplaced exit may always go once more.
+    withinLag: () => true,
+  });
+
+  const extraOf = (account: AccountRow, signal: SignalRow): Pick<OrderIntent, 'positionSide'> =>
+    account.positionMode === 'hedge' ? { positionSide: signal.side } : {};
+
+  const feedRow = (account: AccountRow, signalId: string | null, payload: PositionFeedEvent | NoticeEvent, kind: NewOutboxRow['kind'] = 'event'): NewOutboxRow => ({
+    guildId: account.guildId,
+    kind,
+    signalId,
+    accountId: account.id,
+    ...(kind === 'dm' ? { recipientId: account.ownerId } : {}),
+    payload,
+  });
+
+  const positionEvent = (
+    account: AccountRow,
+    position: Pick<PositionRow, 'symbol' | 'side'>,
+    kind: PositionEventKind,
+    extra: Partial<Pick<PositionFeedEvent, 'target' | 'returnPct' | 'pnl' | 'reason'>> = {},
+  ): PositionFeedEvent => ({
+    type: 'position',
+    kind,
+    accountId: account.id,
+    accountName: account.name,
+    ownerId: account.ownerId,
+    symbol: position.symbol,
+    side: position.side,
+    target: extra.target ?? null,
+    returnPct: extra.returnPct ?? null,
+    pnl: account.shareAmounts ? (extra.pnl ?? null) : null,
+    reason: extra.reason ?? null,
+  });
+
+  const quote = (work: Work, symbol: string): Promise<number | null> => {
+    let cached = work.quotes.get(symbol);
+    if (!cached) {
+      cached = work.gateway.quote(symbol).then(
+        (q) => q.last,
+        (error: unknown) => {
+          work.log.warn({ err: error, symbol }, 'no price for the position check');
+          return null;
+        },
+      );
+      work.quotes.set(symbol, cached);
+    }
+    return cached;
+  };
+
+  const marketOf = async (work: Work, symbol: string): Promise<MarketRules | null> => {
+    work.markets ??= await work.gateway.markets();
+    return work.markets.get(symbol) ?? null;
+  };
+
+  /** Brings every live leg of the execution up to date with the exchange. */
+  async function refresh(work: Work, leg: Leg, orders: OrderRow[]): Promise<OrderRow[]> {
+    const protocol = protocolFor(work);
+    const extra = extraOf(work.account, leg.signal);
+    let changed = false;
+    for (const order of orders) {
+      if (!isLive(order)) continue;
+      changed = true;
+      try {
+        if (order.status === 'intent' || order.status === 'unknown') {
+          await reconcileOrder(protocol, order, extra);
+          continue;
+        }
+        const state = await work.gateway.fetchOrder(order.symbol, order.clientOrderId);
+        if (state) await trading.updateOrder(order.id, orderStatePatch(state));
+      } catch (error) {
+        work.log.warn({ err: error, leg: order.leg }, 'order sync failed; next cycle tries again');
+      }
+    }
+    return changed ? trading.ordersOfExecution(leg.execution.id) : orders;
+  }
+
+  /** Fees of filled legs that show none yet (some exchanges report them only with the trades). */
+  async function refreshFees(work: Work, orders: OrderRow[]): Promise<OrderRow[]> {
+    let changed = false;
+    for (const order of orders) {
+      if (order.filledQuantity <= 0 || order.fee > 0 || isLive(order)) continue;
+      try {
+        const state = await work.gateway.fetchOrder(order.symbol, order.clientOrderId);
+        if (state && state.fee > 0) {
+          await trading.updateOrder(order.id, { fee: state.fee, feeCurrency: state.feeCurrency });
+          changed = true;
+        }
+      } catch (error) {
+        work.log.warn({ err: error, leg: order.leg }, 'fee lookup failed');
+      }
+    }
+    return changed && orders[0] ? trading.ordersOfExecution(orders[0].executionId) : orders;
+  }
+
+  /** Persists an intent (attempts = 1, sentAt = now) and sends it; an existing row is reconciled. */
+  async function sendLeg(
+    work: Work,
+    leg: Leg,
+    legId: string,
+    fields: Pick<NewOrder, 'side' | 'type' | 'quantity' | 'price' | 'triggerPrice' | 'reduceOnly'> & { symbol: string },
+  ): Promise<Placement> {
+    const { account } = work;
+    const protocol = protocolFor(work);
+    const extra = extraOf(account, leg.signal);
+    const existing = (await trading.ordersOfExecution(leg.execution.id)).find((order) => order.leg === legId);
+    if (existing) {
+      // Written by an earlier cycle: never send blindly, reconcile or report what is known.
+      if (existing.status === 'intent' || existing.status === 'unknown') return reconcileOrder(protocol, existing, extra);
+      if (existing.status === 'rejected') return { kind: 'rejected', reason: 'invalid-order', errorKind: 'invalid-order' };
+      if (existing.status === 'not-placed') return { kind: 'not-placed', reason: 'not-placed' };
+      return { kind: 'placed', state: orderStateOf(existing) };
+    }
+    await trading.insertOrders([
+      {
+        id: randomUUID(),
+        executionId: leg.execution.id,
+        signalId: leg.signal.id,
+        accountId: account.id,
+        ownerId: account.ownerId,
+        leg: legId,
+        clientOrderId: clientOrderId(leg.signal.id, account.id, legId),
+        status: 'intent',
+        attempts: 1,
+        sentAt: clock.now(),
+        ...fields,
+      },
+    ]);
+    const row = (await trading.ordersOfExecution(leg.execution.id)).find((order) => order.leg === legId);
+    if (!row) throw new Error(`order leg ${legId} vanished`);
+    return sendOrder(protocol, row, extra);
+  }
+
+  /** Cancels one leg; the row ends in the exchange's answer (a leg that filled meanwhile stays filled). */
+  async function cancelLeg(work: Work, order: OrderRow): Promise<boolean> {
+    try {
+      const state = await work.gateway.cancelOrder(order.symbol, order.clientOrderId);
+      const after = state ?? (await work.gateway.fetchOrder(order.symbol, order.clientOrderId));
+      if (after) {
+        const patch = orderStatePatch(after);
+        // A cancel answer may echo "open" for the order it just cancelled; it is gone now.
+        await trading.updateOrder(order.id, after.status === 'open' ? { ...patch, status: 'cancelled' } : patch);
+      } else {
+        await trading.updateOrder(order.id, { status: 'cancelled' });
+      }
+      return true;
+    } catch (error) {
+      work.log.warn({ err: error, leg: order.leg }, 'cancel failed; next cycle tries again');
+      return false;
+    }
+  }
+
+  async function cancelAll(work: Work, orders: OrderRow[], except?: (order: OrderRow) => boolean): Promise<number> {
+    let cancelled = 0;
+    for (const order of orders) {
+      if (!isLive(order) || except?.(order)) continue;
+      if (await cancelLeg(work, order)) cancelled += 1;
+    }
+    return cancelled;
+  }
+
+  /** Stop and take-profits for a position that has none yet (entries filled after the signal). */
+  async function placeExits(work: Work, leg: Leg, position: PositionRow, orders: OrderRow[]): Promise<void> {
+    const { account } = work;
+    const market = await marketOf(work, position.symbol);
+    if (!market) return;
+    const exitSide = position.side === 'long' ? 'sell' : 'buy';
+    const futures = account.marketType === 'futures';
+    const existing = new Set(orders.map((order) => order.leg));
+    if (futures && legsOf(orders, 'stop-loss').length === 0 && position.stopLoss !== null) {
+      await sendLeg(work, leg, stopLeg(0), {
+        symbol: position.symbol,
+        side: exitSide,
+        type: 'stop-loss',
+        quantity: position.quantity,
+        price: null,
+        triggerPrice: position.stopLoss,
+        reduceOnly: true,
+      });
+    }
+    const split = splitTakeProfits(position.quantity, position.takeProfits, market, account.takeProfitSplit);
+    if (split.kind !== 'split') return;
+    for (const tp of split.legs) {
+      const id = takeProfitLeg(tp.index);
+      if (existing.has(id)) continue;
+      await sendLeg(work, leg, id, {
+        symbol: position.symbol,
+        side: exitSide,
+        type: futures ? 'take-profit' : 'limit',
+        quantity: tp.qty,
+        price: futures ? null : tp.price,
+        triggerPrice: futures ? tp.price : null,
+        reduceOnly: futures,
+      });
+    }
+  }
+
+  /** Replaces the live stop with version `version` at `trigger` for `quantity` (place new, then cancel old). */
+  async function replaceStop(work: Work, leg: Leg, position: PositionRow, orders: OrderRow[], trigger: number, quantity: number): Promise<boolean> {
+    const old = legsOf(orders, 'stop-loss').filter(isLive);
+    const exitSide = position.side === 'long' ? 'sell' : 'buy';
+    const fields = {
+      symbol: position.symbol,
+      side: exitSide,
+      type: 'stop-loss',
+      quantity,
+      price: null,
+      triggerPrice: trigger,
+      reduceOnly: true,
+    } as const;
+    let version = position.stopVersion + 1;
+    const placed = await sendLeg(work, leg, stopLeg(version), fields);
+    if (placed.kind === 'placed') {
+      for (const order of old) await cancelLeg(work, order);
+      await positionsRepo.updatePosition(position.id, { stopVersion: version, stopLoss: trigger });
+      return true;
+    }
+    if (placed.kind === 'unknown') return false;
+    // Refused (some exchanges allow one reduce-only stop per position): cancel first, then place.
+    for (const order of old) await cancelLeg(work, order);
+    version += 1;
+    const second = await sendLeg(work, leg, stopLeg(version), fields);
+    await positionsRepo.updatePosition(position.id, { stopVersion: version, stopLoss: trigger });
+    if (second.kind !== 'placed') {
+      work.log.error({ positionId: position.id }, 'replacement stop refused: position unprotected');
+      await trading.insertFeed([
+        feedRow(work.account, leg.signal.id, positionEvent(work.account, position, 'stop-failed', { reason: second.kind === 'rejected' || second.kind === 'not-placed' ? second.reason : null })),
+      ]);
+      return false;
+    }
+    return true;
+  }
+
+  /** Closes the position in the book: PnL from the fills, the day's figures, feed, daily-loss pause. */
+  async function closeInBook(
+    work: Work,
+    leg: Leg,
+    position: PositionRow,
+    orders: OrderRow[],
+    reason: NonNullable<PositionRow['closeReason']>,
+    externalExits: Fill[] = [],
+  ): Promise<void> {
+    const { account } = work;
+    const withFees = await refreshFees(work, orders);
+    const entries = legsOf(withFees, 'entry').filter((o) => o.filledQuantity > 0).map(fillOf);
+    const exits = [...withFees.filter((o) => legKind(o).kind !== 'entry' && o.filledQuantity > 0).map(fillOf), ...externalExits];
+    const pnl = positionPnl(position.side, entries, exits, baseOf(position.symbol), position.leverage);
+    const now = clock.now();
+    const day = utcDayKey(now);
+    const feed: NewOutboxRow[] = [];
+    if (reason === 'external') {
+      feed.push(feedRow(account, leg.signal.id, positionEvent(account, position, 'closed-externally', { returnPct: pnl.returnPct, pnl: pnl.realizedPnl })));
+      feed.push(
+        feedRow(
+          account,
+          leg.signal.id,
+          {
+            type: 'notice',
+            kind: 'closed-externally',
+            accountName: account.name,
+            reason: null,
+            detail: `${position.symbol} ${position.side} was closed outside the bot (manually or by liquidation); its remaining orders were cancelled.`,
+          },
+          'dm',
+        ),
+      );
+    } else {
+      feed.push(feedRow(account, leg.signal.id, positionEvent(account, position, 'position-closed', { returnPct: pnl.returnPct, pnl: pnl.realizedPnl })));
+    }
+    const closed = await positionsRepo.closePosition(position.id, account.id, {
+      realizedPnl: pnl.realizedPnl,
+      fees: pnl.fees,
+      exitQuantity: pnl.exitQuantity,
+      averageExitPrice: pnl.averageExitPrice,
+      closeReason: reason,
+      closedAt: new Date(now),
+      day,
+      feed,
+    });
+    if (!closed) return;
+    work.log.info({ positionId: position.id, reason, pnl: pnl.realizedPnl }, 'position closed');
+    await checkDailyLoss(work, now);
+  }
+
+  async function checkDailyLoss(work: Work, now: number): Promise<void> {
+    const account = (await accounts.byId(work.account.id)) ?? work.account;
+    if (account.pausedUntil && account.pausedUntil.getTime() > now) return;
+    const day = utcDayKey(now);
+    const figures = await trading.dayFigures(account.id, day);
+    const decision = dailyLossPause(
+      now,
+      {
+        trades: figures.trades,
+        realisedPnl: figures.realizedPnl,
+        startingEquity: figures.startEquity ?? account.lastEquityUsd ?? 0,
+      },
+      account,
+    );
+    if (decision.kind !== 'pause') return;
+    const event: PositionFeedEvent = {
+      type: 'position',
+      kind: 'account-paused',
+      accountId: account.id,
+      accountName: account.name,
+      ownerId: account.ownerId,
+      symbol: '',
+      side: 'long',
+      target: null,
+      returnPct: null,
+      pnl: account.shareAmounts ? figures.realizedPnl : null,
+      reason: 'paused-daily-loss',
+    };
+    const notice: NoticeEvent = {
+      type: 'notice',
+      kind: 'account-paused',
+      accountName: account.name,
+      reason: 'paused-daily-loss',
+      detail: `Today's realised loss reached your limit of ${account.maxDailyLossPct} % of the day's starting equity. New entries resume at ${new Date(decision.untilMs).toISOString().slice(0, 16).replace('T', ' ')} UTC; open positions keep their exits.`,
+    };
+    await positionsRepo.pauseForDailyLoss(account.id, day, new Date(decision.untilMs), [
+      feedRow(account, null, event),
+      feedRow(account, null, notice, 'dm'),
+    ]);
+    work.log.warn({ accountId: account.id }, 'daily loss limit reached: account paused until the next UTC day');
+  }
+
+  /** Market close of what is left: reduce-only on futures, a plain sell on spot. */
+  async function marketClose(work: Work, leg: Leg, position: PositionRow, orders: OrderRow[], quantity: number): Promise<Placement | null> {
+    const market = await marketOf(work, position.symbol);
+    const qty = market ? floorToStep(quantity, market.amountStep) : quantity;
+    if (!(qty > 0)) return null;
+    const version = legsOf(orders, 'close').length;
+    return sendLeg(work, leg, closeLeg(version), {
+      symbol: position.symbol,
+      side: position.side === 'long' ? 'sell' : 'buy',
+      type: 'market',
+      quantity: qty,
+      price: null,
+      triggerPrice: null,
+      reduceOnly: work.account.marketType === 'futures',
+    });
+  }
+
+  /** What a spot account can still sell: entries received minus base-asset fees minus exits. */
+  function heldQuantity(position: PositionRow, orders: OrderRow[], spot: boolean): number {
+    const base = baseOf(position.symbol);
+    const entries = legsOf(orders, 'entry');
+    const received = entries.reduce((acc, o) => acc.plus(dec(o.filledQuantity)), dec(0));
+    const baseFees = spot
+      ? entries.reduce((acc, o) => (o.feeCurrency?.toUpperCase() === base.toUpperCase() ? acc.plus(dec(o.fee)) : acc), dec(0))
+      : dec(0);
+    const exited = orders
+      .filter((o) => legKind(o).kind !== 'entry')
+      .reduce((acc, o) => acc.plus(dec(o.filledQuantity)), dec(0));
+    const held = received.minus(baseFees).minus(exited);
+    return held.gt(0) ? toNumber(held) : 0;
+  }
+
+  /** External close: the most recent foreign exit-side trades since the position opened. */
+  async function externalExitFills(work: Work, position: PositionRow, orders: OrderRow[], quantity: number): Promise<Fill[]> {
+    const startedAt = Math.min(...orders.map((o) => o.sentAt ?? clock.now()));
+    const known = new Set(orders.map((o) => o.exchangeOrderId).filter((id): id is string => id !== null));
+    const exitSide = position.side === 'long' ? 'sell' : 'buy';
+    const fills: Fill[] = [];
+    try {
+      const trades = await work.gateway.tradesSince(position.symbol, { sinceMs: startedAt - 60_000 });
+      let left = dec(quantity);
+      for (const trade of [...trades].reverse()) {
+        if (!left.gt(0)) break;
+        if (trade.side !== exitSide || known.has(trade.orderId)) continue;
+        const take = dec(trade.quantity).gt(left) ? left : dec(trade.quantity);
+        const share = dec(trade.quantity).gt(0) ? take.div(dec(trade.quantity)) : dec(0);
+        fills.push({ quantity: toNumber(take), price: trade.price, fee: toNumber(dec(trade.fee).times(share)), feeCurrency: trade.feeCurrency });
+        left = left.minus(take);
+      }
+      if (left.gt(0)) {
+        const last = await quote(work, position.symbol);
+        if (last !== null) fills.push({ quantity: toNumber(left), price: last, fee: 0, feeCurrency: null });
+      }
+    } catch (error) {
+      work.log.warn({ err: error, positionId: position.id }, 'trades of an external close unavailable');
+    }
+    return fills;
+  }
+
+  /** Follows one (signal, account) execution through its position's life. */
+  async function follow(work: Work, execution: ExecutionRow): Promise<void> {
+    const { account } = work;
+    const signal = await signals.byId(execution.signalId);
+    if (!signal) return;
+    const leg: Leg = { execution, signal };
+    let orders = await refresh(work, leg, await trading.ordersOfExecution(execution.id));
+    const spot = account.marketType === 'spot';
+    const entries = legsOf(orders, 'entry');
+    const entryQty = entries.reduce((acc, o) => acc.plus(dec(o.filledQuantity)), dec(0));
+    let position = await positionsRepo.positionOf(signal.id, account.id);
+    const now = clock.now();
+    const expired = now - signal.createdAt.getTime() > settings.entryTtlMs;
+
+    if (!position) {
+      const liveEntries = entries.filter(isLive);
+      if (entryQty.gt(0)) {
+        const market = await marketOf(work, entries[0]!.symbol);
+        const pnl = positionPnl(signal.side, entries.filter((o) => o.filledQuantity > 0).map(fillOf), [], baseOf(entries[0]!.symbol), execution.leverage ?? 1);
+        await positionsRepo.insertPosition({
+          id: randomUUID(),
+          accountId: account.id,
+          ownerId: account.ownerId,
+          signalId: signal.id,
+          symbol: entries[0]!.symbol,
+          side: signal.side,
+          leverage: execution.leverage ?? 1,
+          quantity: toNumber(entryQty),
+          entryQuantity: toNumber(entryQty),
+          averageEntryPrice: pnl.averageEntryPrice,
+          stopLoss: market ? roundToStep(signal.stopLoss, market.priceStep) : signal.stopLoss,
+          takeProfits: signal.takeProfits.map((tp) => (market ? roundToStep(tp, market.priceStep) : tp)),
+          openedAt: new Date(now),
+        });
+        position = await positionsRepo.positionOf(signal.id, account.id);
+        if (position) await placeExits(work, leg, position, orders);
+        return;
+      }
+      if (liveEntries.length === 0) return;
+      // Nothing filled yet: give up when the entry lapsed or the market traded through a boundary first.
+      const symbol = liveEntries[0]!.symbol;
+      const last = await quote(work, symbol);
+      const tp1 = signal.takeProfits[0];
+      const crossed =
+        last !== null &&
+        (signal.side === 'long'
+          ? last <= signal.stopLoss || (tp1 !== undefined && last >= tp1)
+          : last >= signal.stopLoss || (tp1 !== undefined && last <= tp1));
+      if (expired || crossed) {
+        await cancelAll(work, liveEntries);
+        work.log.info({ signalId: signal.id, expired, crossed }, 'unfilled entries cancelled');
+      }
+      return;
+    }
+    if (position.status !== 'open') {
+      // Closed already (panic, external): anything still resting is left over.
+      await cancelAll(work, orders);
+      return;
+    }
+
+    // More entries filled since the position was recorded: grow it and resize the stop.
+    if (entryQty.gt(dec(position.entryQuantity).plus(EPSILON))) {
+      const filled = entries.filter((o) => o.filledQuantity > 0).map(fillOf);
+      const pnl = positionPnl(position.side, filled, [], baseOf(position.symbol), position.leverage);
+      const exited = toNumber(dec(position.entryQuantity).minus(dec(position.quantity)));
+      const remaining = toNumber(entryQty.minus(dec(exited)));
+      await positionsRepo.updatePosition(position.id, {
+        entryQuantity: toNumber(entryQty),
+        quantity: remaining,
+        averageEntryPrice: pnl.averageEntryPrice,
+      });
+      position = { ...position, entryQuantity: toNumber(entryQty), quantity: remaining, averageEntryPrice: pnl.averageEntryPrice };
+      if (!spot && position.stopLoss !== null && legsOf(orders, 'stop-loss').some(isLive)) {
+        await replaceStop(work, leg, position, orders, position.stopLoss, remaining);
+        orders = await trading.ordersOfExecution(execution.id);
+        position = (await positionsRepo.positionOf(signal.id, account.id)) ?? position;
+      }
+    }
+
+    const tps = legsOf(orders, 'take-profit');
+    const stops = legsOf(orders, 'stop-loss');
+    const exitedQty = orders
+      .filter((o) => legKind(o).kind !== 'entry')
+      .reduce((acc, o) => acc.plus(dec(o.filledQuantity)), dec(0));
+    const remaining = entryQty.minus(exitedQty);
+    const hits = tps.filter((o) => o.status === 'filled');
+    const stopFilled = stops.some((o) => o.filledQuantity > 0) || legsOf(orders, 'close').some((o) => o.filledQuantity > 0);
+
+    // Resting entries lapse once an exit traded first, or after the time-to-live.
+    const liveEntries = entries.filter(isLive);
+    if (liveEntries.length > 0 && (hits.length > 0 || stopFilled || expired)) {
+      await cancelAll(work, liveEntries);
+      orders = await trading.ordersOfExecution(execution.id);
+    }
+
+    const feed: NewOutboxRow[] = [];
+    if (hits.length > position.takeProfitsHit) {
+      for (const hit of hits.slice(position.takeProfitsHit)) {
+        feed.push(feedRow(account, signal.id, positionEvent(account, position, 'take-profit-hit', { target: legIndex(hit) + 1 })));
+      }
+    }
+    await positionsRepo.updatePosition(position.id, {
+      quantity: remaining.gt(0) ? toNumber(remaining) : 0,
+      exitQuantity: toNumber(exitedQty),
+      takeProfitsHit: hits.length,
+    });
+    if (feed.length > 0) await trading.insertFeed(feed);
+
+    // Closed by its own exits: the stop, the last target, or a close leg.
+    if (!remaining.gt(EPSILON) && exitedQty.gt(0)) {
+      await cancelAll(work, orders);
+      const final = await trading.ordersOfExecution(execution.id);
+      const lastTpFilled = tps.length > 0 && tps.every((o) => o.status === 'filled');
+      const closedBy: NonNullable<PositionRow['closeReason']> = stopFilled && !lastTpFilled ? 'stop-loss' : 'take-profit';
+      await closeInBook(work, leg, position, final, closedBy);
+      return;
+    }
+
+    // Gone from the exchange while we still hold some: closed outside the bot.
+    if (!spot && work.exchangePositions !== null && remaining.gt(EPSILON)) {
+      const onExchange = work.exchangePositions
+        .filter((p) => p.symbol === position!.symbol && p.side === position!.side)
+        .reduce((sum, p) => sum + Math.abs(p.quantity), 0);
+      if (onExchange <= EPSILON) {
+        await cancelAll(work, orders);
+        const final = await trading.ordersOfExecution(execution.id);
+        const left = entryQty.minus(
+          final.filter((o) => legKind(o).kind !== 'entry').reduce((acc, o) => acc.plus(dec(o.filledQuantity)), dec(0)),
+        );
+        const external = left.gt(EPSILON) ? await externalExitFills(work, position, final, toNumber(left)) : [];
+        await closeInBook(work, leg, position, final, 'external', external);
+        return;
+      }
+    }
+
+    // Break-even after the first target.
+    if (hits.length > 0 && account.breakEvenAfterTp1 && position.stopVersion === 0 && position.averageEntryPrice !== null && remaining.gt(EPSILON)) {
+      const market = await marketOf(work, position.symbol);
+      if (market) {
+        const breakEven = breakEvenStopPrice(position.side, position.averageEntryPrice, market.priceStep);
+        let moved = false;
+        if (spot) {
+          await positionsRepo.updatePosition(position.id, { stopLoss: breakEven, stopVersion: 1 });
+          position = { ...position, stopLoss: breakEven, stopVersion: 1 };
+          moved = true;
+        } else {
+          moved = await replaceStop(work, leg, position, orders, breakEven, toNumber(remaining));
+          orders = await trading.ordersOfExecution(execution.id);
+        }
+        if (moved) {
+          await trading.insertFeed([feedRow(account, signal.id, positionEvent(account, position, 'stop-moved-to-break-even'))]);
+        }
+      }
+    }
+
+    // Spot: the engine is the stop.
+    if (spot && position.stopLoss !== null && remaining.gt(EPSILON)) {
+      const last = await quote(work, position.symbol);
+      const crossed = last !== null && (position.side === 'long' ? last <= position.stopLoss : last >= position.stopLoss);
+      if (crossed) {
+        await cancelAll(work, orders);
+        orders = await trading.ordersOfExecution(execution.id);
+        const placed = await marketClose(work, leg, position, orders, heldQuantity(position, orders, true));
+        if (placed?.kind === 'placed' && placed.state.status === 'filled') {
+          // Closed this cycle: book it now rather than one cycle later.
+          await follow(work, execution);
+        }
+      }
+    }
+  }
+
+  async function workFor(account: AccountRow): Promise<Work> {
+    const gateway = deps.gateways.forAccount(account);
+    const log = deps.log.child({ accountId: account.id, component: 'positions' });
+    let exchangePositions: PositionState[] | null = null;
+    if (account.marketType === 'futures') {
+      try {
+        exchangePositions = await gateway.positions();
+      } catch (error) {
+        log.warn({ err: error }, 'positions unavailable: external closes not checked this cycle');
+      }
+    }
+    return { account, gateway, log, exchangePositions, markets: null, quotes: new Map() };
+  }
+
+  async function syncAccount(accountId: string): Promise<void> {
+    const account = await accounts.byId(accountId);
+    if (!account) return;
+    const active = await positionsRepo.activeExecutions(accountId);
+    if (active.length === 0) return;
+    const work = await workFor(account);
+    for (const execution of active) {
+      try {
+        await follow(work, execution);
+      } catch (error) {
+        if (isExchangeError(error, 'auth-failed')) throw error;
+        work.log.error({ err: error, executionId: execution.id }, 'position sync failed for one execution');
+      }
+    }
+  }
+
+  async function panicAccount(account: AccountRow): Promise<PanicResult> {
+    const result: PanicResult = { accountId: account.id, accountName: account.name, cancelledOrders: 0, closedPositions: 0, problems: [] };
+    const work = await workFor(account);
+    // Resting orders first, so nothing fills while positions are being closed.
+    const live = await positionsRepo.liveOrdersOf(account.id);
+    for (const order of live) {
+      if (await cancelLeg(work, order)) result.cancelledOrders += 1;
+      else result.problems.push(`${order.symbol}: could not cancel ${order.leg}`);
+    }
+    for (const position of await positionsRepo.openPositionsOf(account.id)) {
+      const execution = await positionsRepo.executionOf(position.signalId, account.id);
+      const signal = await signals.byId(position.signalId);
+      if (!execution || !signal) continue;
+      const leg: Leg = { execution, signal };
+      let orders = await trading.ordersOfExecution(execution.id);
+      const held = heldQuantity(position, orders, account.marketType === 'spot');
+      if (held > EPSILON) {
+        const placed = await marketClose(work, leg, position, orders, held);
+        if (placed && placed.kind !== 'placed') {
+          result.problems.push(`${position.symbol}: the close order was ${placed.kind === 'unknown' ? 'not answered' : `refused (${placed.reason})`}`);
+          continue;
+        }
+        orders = await refresh(work, leg, await trading.ordersOfExecution(execution.id));
+        if (heldQuantity(position, orders, account.marketType === 'spot') > EPSILON && legsOf(orders, 'close').some(isLive)) {
+          result.problems.push(`${position.symbol}: the close order has not filled yet`);
+          continue;
+        }
+      }
+      await closeInBook(work, leg, position, orders, 'panic');
+      result.closedPositions += 1;
+    }
+    return result;
+  }
+
+  return {
+    async run() {
+      const ids = await positionsRepo.accountsToSync();
+      const limit = pLimit(settings.concurrency);
+      await Promise.all(
+        ids.map((id) =>
+          limit(async () => {
+            try {
+              await syncAccount(id);
+            } catch (error) {
+              deps.log.warn({ err: error, accountId: id }, 'position sync failed for one account');
+            }
+          }),
+        ),
+      );
+    },
+    syncAccount,
+    panicAccount,
+  };
+}
+
+function orderStateOf(row: OrderRow) {
+  return {
+    clientOrderId: row.clientOrderId,
+    exchangeOrderId: row.exchangeOrderId ?? '',
+    symbol: row.symbol,
+    side: row.side,
+    type: row.type,
+    status:
+      row.status === 'intent' || row.status === 'unknown' || row.status === 'not-placed' || row.status === 'rejected'
+        ? ('open' as const)
+        : row.status,
+    quantity: row.quantity,
+    filledQuantity: row.filledQuantity,
+    averagePrice: row.averagePrice,
+    fee: row.fee,
+    feeCurrency: row.feeCurrency,
+    updatedAt: row.updatedAt.getTime(),
+  };
+}
+
