@@ -3,13 +3,14 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** Import boundaries from DESIGN.md: each foreign library is reachable from one place only. */
-const discord = ['discord.js', 'discord.js/*', '@discordjs/*'];
-const ccxt = ['ccxt', 'ccxt/*'];
-const database = ['drizzle-orm', 'drizzle-orm/*', 'postgres', '@electric-sql/*'];
-const nodeIo = ['node:*', 'fs', 'path', 'http', 'https', 'net', 'child_process', 'os', 'crypto'];
+// Package names as anchored regular expressions, so our own folders (./ccxt/...) never match.
+const discord = ['discord\\.js', '@discordjs/[^/]+'];
+const ccxt = ['ccxt'];
+const database = ['drizzle-orm', 'postgres', '@electric-sql/[^/]+'];
+const nodeIo = ['node:.*', 'fs', 'path', 'http', 'https', 'net', 'child_process', 'os', 'crypto'];
 
-const restrict = (groups, message) => ({
-  'no-restricted-imports': ['error', { patterns: [{ group: groups, message }] }],
+const restrict = (packages, message) => ({
+  'no-restricted-imports': ['error', { patterns: [{ regex: `^(${packages.join('|')})(/.*)?$`, message }] }],
 });
 
 export default tseslint.config(

@@ -9,24 +9,19 @@ import { createHash } from 'node:crypto';
 import type { MarketType, TradingMode } from '../domain/account';
 import type { Secret } from '../vault/secret';
 import type { SecretField, Vault } from '../vault/envelope';
-/* eslint-disable no-restricted-imports -- the boundary pattern 'ccxt/*' also matches our own ./ccxt
-   directory; it is meant for the npm package, which only ./ccxt imports. */
 import { exchangeCapabilities } from './ccxt/capabilities';
 import type { FetchImplementation, Credentials } from './ccxt/exchange';
 import type { RateLimiterRegistry } from './ccxt/rateLimiter';
 import { CcxtRuntime } from './ccxt/runtime';
-/* eslint-enable no-restricted-imports */
 import { ExchangeError } from './errors';
 import type { Candle, ExchangeGateway, PositionMode } from './gateway';
 import { PaperGateway } from './paper/paperGateway';
 import type { PaperStore } from './paper/state';
 
-/* eslint-disable no-restricted-imports -- see above */
 export { exchangeCapabilities, listExchangeIds, demoDescription } from './ccxt/capabilities';
 export type { ExchangeCapabilities, DemoKind, ProtectionStyle } from './ccxt/capabilities';
 export { RateLimiterRegistry } from './ccxt/rateLimiter';
 export type { FetchImplementation } from './ccxt/exchange';
-/* eslint-enable no-restricted-imports */
 
 /** The account fields the factory needs (structural: src/exchange does not know src/db). */
 export interface GatewayAccount {

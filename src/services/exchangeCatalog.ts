@@ -1,6 +1,4 @@
 import type { MarketType, TradingMode } from '../domain/account';
-// Our own capabilities module, not the ccxt package: the boundary pattern matches any path named ccxt.
-// eslint-disable-next-line no-restricted-imports
 import { demoDescription, exchangeCapabilities, listExchangeIds } from '../exchange/ccxt/capabilities';
 
 /** What the account flow needs to know about an exchange before it asks for a key. */
