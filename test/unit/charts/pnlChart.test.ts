@@ -1,0 +1,42 @@
+import { createCanvas, loadImage } from '@napi-rs/canvas';
+import { describe, expect, it } from 'vitest';
+import { cumulativeByDay, PNL_CHART_SIZE, renderPnlChart } from '../../../src/charts/pnlChart';
+
+describe('PnL chart', () => {
+  it('sums each account by day, flat on days it lacks, plus the total', () => {
+    const { days, lines, total } = cumulativeByDay([
+      { label: 'a', days: [{ day: '2026-01-01', pnl: 10 }, { day: '2026-01-03', pnl: -4 }] },
+      { label: 'b', days: [{ day: '2026-01-02', pnl: 2.5 }] },
+    ]);
+    expect(days).toEqual(['2026-01-01', '2026-01-02', '2026-01-03']);
+    expect(lines).toEqual([
+      [10, 10, 6],
+      [0, 2.5, 2.5],
+    ]);
+    expect(total).toEqual([10, 12.5, 8.5]);
+  });
+
+  it('renders a PNG of the expected size that is not blank, a year of points well under a second', async () => {
+    const days = Array.from({ length: 365 }, (_, d) => ({
+      day: new Date(Date.UTC(2025, 0, 1) + d * 86_400_000).toISOString().slice(0, 10),
+      pnl: (d % 7) - 3,
+    }));
+    const started = performance.now();
+    const png = await renderPnlChart([
+      { label: 'main', days },
+      { label: 'paper', days: days.map((d) => ({ ...d, pnl: -d.pnl / 2 })) },
+    ]);
+    expect(performance.now() - started).toBeLessThan(1_000 * 5); // generous under load; bench/pnlChart.ts has the figure
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(png.readUInt32BE(16)).toBe(PNL_CHART_SIZE.width);
+    expect(png.readUInt32BE(20)).toBe(PNL_CHART_SIZE.height);
+    const image = await loadImage(png);
+    const canvas = createCanvas(image.width, image.height);
+    const context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0);
+    const pixels = context.getImageData(0, 0, image.width, image.height).data;
+    const colours = new Set<number>();
+    for (let i = 0; i < pixels.length; i += 4 * 7) colours.add((pixels[i]! << 16) | (pixels[i + 1]! << 8) | pixels[i + 2]!);
+    expect(colours.size).toBeGreaterThan(10);
+  });
+});
