@@ -4,6 +4,7 @@ import { accountsRepository } from '../../src/db/repositories/accounts';
 import { outboxRepository } from '../../src/db/repositories/outbox';
 import { createFeedPoster } from '../../src/discord/feedPoster';
 import { botWorld, embedText, type BotWorld } from '../support/bot';
+import { databaseKinds } from '../support/db';
 
 let world: BotWorld | undefined;
 afterEach(async () => {
@@ -32,9 +33,9 @@ async function paperAccounts(w: BotWorld, count: number, members: number): Promi
   }
 }
 
-describe('channel trade feed', () => {
+describe.each(databaseKinds)('channel trade feed (%s)', (kind) => {
   it('1,000 orders for one signal reach the feed, compacted, in a few messages, with zero 429 answers', async () => {
-    world = await botWorld({ logLevel: 'info', engine: { concurrency: 64 } });
+    world = await botWorld({ kind, logLevel: 'info', engine: { concurrency: 64 } });
     const w = world;
     await w.slash(w.people.admin, 'setup', 'feed-channel', { channel: w.channels.feed }).reply();
     await w.slash(w.people.admin, 'setup', 'caller-role', { role: w.callerRoleId }).reply();
@@ -68,7 +69,7 @@ describe('channel trade feed', () => {
   }, 240_000);
 
   it('posts each outbox row once across a crash between sending and recording (enforce_nonce)', async () => {
-    world = await botWorld();
+    world = await botWorld({ kind });
     const w = world;
     await w.slash(w.people.admin, 'setup', 'feed-channel', { channel: w.channels.feed }).reply();
     await w.slash(w.people.admin, 'setup', 'caller-role', { role: w.callerRoleId }).reply();
@@ -110,7 +111,7 @@ describe('channel trade feed', () => {
   });
 
   it('a summary posted after the timeout is edited when the final one arrives; no feed channel drops rows', async () => {
-    world = await botWorld();
+    world = await botWorld({ kind });
     const w = world;
     const outbox = outboxRepository(w.db.db);
     const signalId = randomUUID();
@@ -159,7 +160,7 @@ describe('channel trade feed', () => {
   });
 
   it('direct messages an owner whose account was disabled; a member with closed DMs is skipped, not retried', async () => {
-    world = await botWorld();
+    world = await botWorld({ kind });
     const w = world;
     const outbox = outboxRepository(w.db.db);
     const notice = (recipientId: string) => ({
