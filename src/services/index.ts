@@ -3,10 +3,12 @@ import type { Database } from '../db/client';
 import { accountsRepository } from '../db/repositories/accounts';
 import { guildsRepository } from '../db/repositories/guilds';
 import { outboxRepository } from '../db/repositories/outbox';
+import { positionsRepository } from '../db/repositories/positions';
 import { readModels } from '../db/repositories/readModels';
 import { signalsRepository } from '../db/repositories/signals';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
+import { createPositionSync } from '../trading/positionSync';
 import type { SignalIntake } from '../trading/signalIntake';
 import type { Vault } from '../vault/envelope';
 import { createAccountService } from './accounts';
@@ -15,6 +17,7 @@ import { ccxtExchangeCatalog, type ExchangeCatalog } from './exchangeCatalog';
 import { createFeedService } from './feed';
 import { createGuildSettingsService } from './guildSettings';
 import { createOrdersService } from './orders';
+import { createPanicService } from './panic';
 import { createPnlService } from './pnl';
 import type { GatewayFactoryPort } from './ports';
 import { createSignalService } from './signals';
@@ -56,6 +59,12 @@ export function createBotServices(deps: BotServicesDeps) {
     orders: createOrdersService({ reads, accounts }),
     pnl: createPnlService({ reads, accounts, gateways, clock, log: serviceLog }),
     feed: createFeedService({ outbox: outboxRepository(db), guilds, reads }),
+    panic: createPanicService({
+      accounts,
+      positions: positionsRepository(db),
+      sync: createPositionSync({ db, gateways, clock, log: serviceLog }),
+      log: serviceLog,
+    }),
   };
 }
 
