@@ -113,7 +113,7 @@ export function renderAddResult(result: AddAccountResult): APIEmbed {
     title: '✅ Account added',
     description: truncate(lines.join('\n'), DISCORD_LIMITS.description),
     color: COLORS.green,
-    footer: { text: 'Your key is encrypted at rest and never shown again.' },
+    ...(account.mode === 'paper' ? {} : { footer: { text: 'Your key is encrypted at rest and never shown again.' } }),
   };
 }
 

@@ -39,7 +39,7 @@ export function renderOrdersPage(page: OrdersPage): APIEmbed {
     const price = order.averagePrice ?? order.price ?? order.triggerPrice;
     const lines = [
       `${STATUS_EMOJI[order.status] ?? '•'} **${order.status}** · ${order.side} ${formatQuantity(order.quantity)}${order.filledQuantity > 0 && order.filledQuantity < order.quantity ? ` (filled ${formatQuantity(order.filledQuantity)})` : ''} @ ${formatPrice(price)}`,
-      `${escapeMarkdown(order.accountName)} · ${order.exchangeId} · ${LEG_TEXT(order.leg)} (${order.type}) · ${formatDate(order.createdAt)}`,
+      `${escapeMarkdown(order.accountName)} · ${order.exchangeId} · ${LEG_TEXT(order.leg)}${order.leg.startsWith('e') ? ` (${order.type})` : ''} · ${formatDate(order.createdAt)}`,
     ];
     const why = reasonText(order.reason);
     if (why) lines.push(`Reason: ${why}`);
