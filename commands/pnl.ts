@@ -1,8 +1,9 @@
-import { InteractionContextType, SlashCommandBuilder } from 'discord.js';
+import { AttachmentBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
 import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
 import type { CommandContext } from '../src/discord/command';
 import { renderPnl } from '../src/discord/embeds/views';
 import { EPHEMERAL, guildOf } from '../src/discord/interaction';
+import { PNL_CHART_FILE } from '../src/services/pnlChart';
 
 export const data = new SlashCommandBuilder()
   .setName('pnl')
@@ -25,13 +26,26 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Com
   const guildId = guildOf(interaction);
   // Current prices come from the exchanges: answer within 3 seconds, then fill in.
   await interaction.deferReply({ flags: EPHEMERAL });
-  const report = await ctx.services.pnl.report({
+  const query = {
     ownerId: interaction.user.id,
     guildId,
     period: interaction.options.getString('period'),
     accountId: interaction.options.getString('account'),
-  });
-  await interaction.editReply({ embeds: [renderPnl(report)] });
+  };
+  const [report, chart] = await Promise.all([
+    ctx.services.pnl.report(query),
+    // The chart is a bonus: without it the numbers still answer.
+    ctx.services.pnlChart.chart(query).catch((error: unknown) => {
+      ctx.log.warn({ err: error }, 'pnl chart failed');
+      return null;
+    }),
+  ]);
+  const embed = renderPnl(report);
+  await interaction.editReply(
+    chart
+      ? { embeds: [{ ...embed, image: { url: `attachment://${PNL_CHART_FILE}` } }], files: [new AttachmentBuilder(chart, { name: PNL_CHART_FILE })] }
+      : { embeds: [embed] },
+  );
 }
 
 export async function autocomplete(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void> {

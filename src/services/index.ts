@@ -19,6 +19,7 @@ import { createGuildSettingsService } from './guildSettings';
 import { createOrdersService } from './orders';
 import { createPanicService } from './panic';
 import { createPnlService } from './pnl';
+import { createPnlChartService } from './pnlChart';
 import type { GatewayFactoryPort } from './ports';
 import { createSignalService } from './signals';
 
@@ -59,6 +60,7 @@ export function createBotServices(deps: BotServicesDeps) {
     orders: createOrdersService({ reads, accounts }),
     pnl: createPnlService({ reads, accounts, gateways, clock, log: serviceLog }),
     feed: createFeedService({ outbox: outboxRepository(db), guilds, reads }),
+    pnlChart: createPnlChartService({ positions: positionsRepository(db), clock }),
     panic: createPanicService({
       accounts,
       positions: positionsRepository(db),

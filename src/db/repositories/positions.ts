@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../client';
 import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions } from '../schema';
 import type { NewOutboxRow } from './outbox';
@@ -155,6 +155,26 @@ export function positionsRepository(db: Database) {
         .from(orders)
         .where(and(eq(orders.accountId, accountId), inArray(orders.status, [...LIVE_ORDER_STATES])))
         .orderBy(asc(orders.createdAt));
+    },
+
+    /**
+     * Realised PnL per account and UTC day of one owner's accounts in one server (the /pnl chart),
+     * oldest first; `sinceDay` is inclusive. Scoped by the owner's Discord id.
+     */
+    dailyPnlOfOwner(ownerId: string, guildId: string, sinceDay: string | null, accountId?: string | null) {
+      return db
+        .select({ accountId: dailyStats.accountId, name: exchangeAccounts.name, day: dailyStats.day, pnl: dailyStats.realizedPnl })
+        .from(dailyStats)
+        .innerJoin(exchangeAccounts, eq(exchangeAccounts.id, dailyStats.accountId))
+        .where(
+          and(
+            eq(exchangeAccounts.ownerId, ownerId),
+            eq(exchangeAccounts.guildId, guildId),
+            sinceDay === null ? undefined : gte(dailyStats.day, sinceDay),
+            accountId ? eq(exchangeAccounts.id, accountId) : undefined,
+          ),
+        )
+        .orderBy(asc(exchangeAccounts.name), asc(dailyStats.day));
     },
 
     async executionOf(signalId: string, accountId: string): Promise<ExecutionRow | null> {

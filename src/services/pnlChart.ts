@@ -1,0 +1,36 @@
+import type { PositionsRepository } from '../db/repositories/positions';
+import { renderPnlChart, type PnlSeries } from '../charts/pnlChart';
+import { isUuid } from '../db/repositories/ids';
+import { utcDayKey } from '../domain/risk';
+import type { Clock } from '../trading/clock';
+import { periodStart, PNL_PERIODS, type PnlPeriod } from './pnl';
+
+export const PNL_CHART_FILE = 'pnl.png';
+
+/**
+ * The /pnl chart: cumulative realised PnL by UTC day, one line per account of the caller plus the
+ * total, as PNG bytes (null when the period has no day to draw). Owner-scoped like every view.
+ */
+export function createPnlChartService(deps: { positions: Pick<PositionsRepository, 'dailyPnlOfOwner'>; clock: Clock }) {
+  return {
+    async chart(query: { ownerId: string; guildId: string; period?: string | null; accountId?: string | null }): Promise<Buffer | null> {
+      const wanted = (query.period ?? 'day').trim().toLowerCase();
+      const period: PnlPeriod = PNL_PERIODS.find((p) => p === wanted) ?? 'day';
+      const since = periodStart(period, deps.clock.now());
+      const accountId = query.accountId && isUuid(query.accountId) ? query.accountId : null;
+      if (query.accountId && !accountId) return null;
+      const rows = await deps.positions.dailyPnlOfOwner(query.ownerId, query.guildId, since ? utcDayKey(since.getTime()) : null, accountId);
+      if (rows.length === 0) return null;
+      const byAccount = new Map<string, PnlSeries & { days: { day: string; pnl: number }[] }>();
+      for (const row of rows) {
+        let series = byAccount.get(row.accountId);
+        if (!series) {
+          series = { label: row.name, days: [] };
+          byAccount.set(row.accountId, series);
+        }
+        series.days.push({ day: row.day, pnl: row.pnl });
+      }
+      return renderPnlChart([...byAccount.values()]);
+    },
+  };
+}
