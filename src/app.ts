@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { importOperatorAccounts } from './accounts/operatorImport';
 import type { Config } from './config';
+import { createCopyTrading } from './copy';
 import type { DatabaseHandle } from './db/client';
 import { openConfiguredDatabase } from './db/open';
 import { accountsRepository } from './db/repositories/accounts';
@@ -120,6 +121,8 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     log,
   });
   engine.addCycleStep('strategy', async () => void (await strategy.tick()));
+  const copyTrading = createCopyTrading({ db: database.db, gateways, intake, clock, log, balanceMaxAgeMs: settings.balanceMaxAgeMs });
+  engine.addCycleStep('copy', async () => void (await copyTrading.poll()));
   const services = createBotServices({ db: database.db, vault, gateways, intake, clock, log, config });
 
   const health = createHealth({

@@ -25,6 +25,8 @@ export const SKIP_REASONS = [
   'stop-wrong-side-at-market',
   'account-disabled',
   'server-paused',
+  'no-position-to-reduce',
+  'copy-futures-only',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -63,6 +65,8 @@ const SKIP_TEXT: { readonly [K in SkipReason]: string } = {
   'stop-wrong-side-at-market': 'price already beyond the stop',
   'account-disabled': 'account disabled',
   'server-paused': 'trading paused on this server',
+  'no-position-to-reduce': 'no copied position left to reduce',
+  'copy-futures-only': 'copy trading needs a futures account',
 };
 
 const FAILURE_TEXT: { readonly [K in FailureReason]: string } = {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountSettings } from '../domain/account';
 import { clientOrderId, stopLeg, takeProfitLeg } from '../domain/clientOrderId';
+import { copyInstructionFor } from '../domain/copy';
 import type { MarketRules } from '../domain/market';
 import { planAccountOrder, type AccountOrderPlan } from '../domain/planOrder';
 import { roundToStep } from '../domain/precision';
@@ -25,6 +26,7 @@ import type { ExchangeGateway, OrderIntent } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Clock } from './clock';
 import type { FeedEvent, OrderFeedEvent, OrderOutcome } from './feedEvents';
+import { planCopyOrder } from './copyOrder';
 import { reconcileOrder, sendOrder, type Placement, type ProtocolContext } from './orderProtocol';
 
 /** What executing one account needs; built once per cycle by the engine. */
@@ -122,11 +124,20 @@ export async function executeAccount(
     } catch (error) {
       return failFromError(base, error, orders);
     }
-    const planned = await planFor(ctx, account, signal, gateway, markets);
+    // COPY TRADING: the follow link sets this follower's quantity (or the share of its position to
+    // close) instead of the account's sizing; dry-run records what would be placed and sends nothing.
+    const copyOrder = signal.source === 'copy' ? copyInstructionFor(signal.copy, account.id) : null;
+    const planned = copyOrder
+      ? await planCopyOrder(signal, account, copyOrder, gateway, markets, (symbol) => ctx.quote(gateway, account, symbol)).catch(
+          (error: unknown) => ({ kind: 'error' as const, error }),
+        )
+      : await planFor(ctx, account, signal, gateway, markets);
+    if (planned.kind === 'error') return failFromError(base, planned.error, orders);
     if (planned.kind === 'skipped') {
       return finish(base, { status: 'skipped', reason: planned.reason, plan: null, orders });
     }
     plan = planned;
+    if (copyOrder?.dryRun) return finish(base, { status: 'dry-run', reason: null, plan, orders });
     if (account.marketType === 'futures') {
       try {
         await gateway.ensureLeverage(plan.symbol, plan.leverage, account.marginMode ?? 'isolated');
@@ -315,7 +326,8 @@ async function afterEntries(
   }
 
   const filledQty = placed.reduce((sum, p) => sum + p.state.filledQuantity, 0);
-  if (filledQty > 0) await placeExits(base, protocol, extra, orders, filledQty);
+  // Copy signals place no exits of their own: the master's exits arrive as copy signals too.
+  if (filledQty > 0 && base.signal.source !== 'copy') await placeExits(base, protocol, extra, orders, filledQty);
   return finish(base, { status: 'placed', reason: null, plan, orders: await ctx.trading.ordersOfExecution(execution.id) });
 }
 

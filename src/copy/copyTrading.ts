@@ -1,0 +1,238 @@
+import type { Database } from '../db/client';
+import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
+import { copyRepository, type CopyLinkRow, type MasterSnapshot } from '../db/repositories/copy';
+import {
+  followerOpenQuantity,
+  pairOfMarket,
+  symbolPasses,
+  type CopyAction,
+  type CopyFollowerInstruction,
+  type CopyInstructions,
+} from '../domain/copy';
+import type { TradeSignal } from '../domain/signal';
+import type { ExchangeGateway, Trade } from '../exchange/gateway';
+import type { Logger } from '../logger';
+import type { Clock } from '../trading/clock';
+import type { SignalIntake } from '../trading/signalIntake';
+
+export interface CopyPollReport {
+  masters: number;
+  /** Symbols whose trades were fetched (changed since the last poll). */
+  fetchedSymbols: string[];
+  signals: number;
+}
+
+const EPSILON = 1e-12;
+const clean = (value: number): number => (Math.abs(value) < EPSILON ? 0 : Number(value.toPrecision(12)));
+const sign = (value: number): number => (value > EPSILON ? 1 : value < -EPSILON ? -1 : 0);
+
+/** Conditional order types count as "stop" in a link's order-type filter. */
+const filterTypeOf = (type: string | null): 'market' | 'limit' | 'stop' =>
+  type === 'limit' ? 'limit' : type === 'stop-loss' || type === 'take-profit' ? 'stop' : 'market';
+
+/**
+ * Copy trading: each cycle, for every master account, read positions and balance first, fetch trades
+ * only for the symbols whose position (or, after a balance change, any traded symbol) changed, from a
+ * persisted cursor per (master, symbol), and turn each new fill into one copy signal for the
+ * followers. The signal is idempotent on (master, trade id) and the cursor moves after it is queued,
+ * so a restart at any point neither misses nor repeats a fill. Futures masters only: a spot account
+ * has no positions to watch.
+ */
+export function createCopyTrading(deps: {
+  db: Database;
+  gateways: { forAccount(account: AccountRow): ExchangeGateway };
+  intake: Pick<SignalIntake, 'submit'>;
+  clock: Clock;
+  log: Logger;
+  /** Follower balances older than this are read again for proportional links (default 5 min). */
+  balanceMaxAgeMs?: number;
+}) {
+  const copies = copyRepository(deps.db);
+  const accounts = accountsRepository(deps.db);
+  const log = deps.log.child({ component: 'copy' });
+  const balanceMaxAgeMs = deps.balanceMaxAgeMs ?? 300_000;
+
+  async function followerEquity(account: AccountRow): Promise<number | null> {
+    const age = account.balanceAt ? deps.clock.now() - account.balanceAt.getTime() : Infinity;
+    if (age <= balanceMaxAgeMs && account.lastEquityUsd !== null) return account.lastEquityUsd;
+    try {
+      const balance = await deps.gateways.forAccount(account).balance();
+      await accounts.recordBalance(account.id, balance.free, balance.equity, new Date(balance.asOf));
+      return balance.equity;
+    } catch (error) {
+      log.warn({ err: error, accountId: account.id }, 'follower balance unavailable');
+      return null;
+    }
+  }
+
+  async function orderTypeOf(gateway: ExchangeGateway, trade: Trade): Promise<string | null> {
+    if (!trade.clientOrderId) return null;
+    try {
+      return (await gateway.fetchOrder(trade.symbol, trade.clientOrderId))?.type ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  async function instructionsFor(
+    links: CopyLinkRow[],
+    followers: Map<string, AccountRow>,
+    pair: string,
+    action: CopyAction,
+    quantity: number,
+    fraction: number,
+    masterEquity: number,
+    orderType: 'market' | 'limit' | 'stop',
+  ): Promise<CopyFollowerInstruction[]> {
+    const out: CopyFollowerInstruction[] = [];
+    for (const link of links) {
+      const follower = followers.get(link.followerAccountId);
+      if (!follower) continue;
+      const reducing = action === 'reduce' || action === 'close';
+      // Filters apply to opens and adds; a follower always follows the master out of a position.
+      if (!reducing && (!symbolPasses(pair, link.symbolAllow, link.symbolBlock) || !link.orderTypes.includes(orderType))) {
+        await copies.count(link.id, 'skipped');
+        continue;
+      }
+      let open: number | null = null;
+      if (!reducing) {
+        const equity = link.mode === 'proportional' ? await followerEquity(follower) : null;
+        open = followerOpenQuantity(link.mode, link.value, quantity, { follower: equity, master: masterEquity });
+        if (open === null || !(open > 0)) {
+          await copies.count(link.id, 'skipped');
+          continue;
+        }
+      }
+      out.push({
+        accountId: follower.id,
+        quantity: open,
+        reduceFraction: reducing ? fraction : null,
+        reduceOnly: reducing,
+        close: action === 'close',
+        dryRun: link.dryRun,
+      });
+      await copies.count(link.id, 'copied');
+    }
+    return out;
+  }
+
+  async function pollMaster(masterId: string, report: CopyPollReport): Promise<void> {
+    const master = await accounts.byId(masterId);
+    if (!master || !master.enabled) return;
+    const links = await copies.activeLinksOf(masterId);
+    const gateway = deps.gateways.forAccount(master);
+    // Positions and balance first: trades are fetched only where something changed.
+    const [positions, balance] = await Promise.all([gateway.positions(), gateway.balance()]);
+    const current: Record<string, number> = {};
+    for (const p of positions) current[p.symbol] = clean((current[p.symbol] ?? 0) + (p.side === 'long' ? p.quantity : -p.quantity));
+    const row = await copies.master(masterId);
+    const snapshot = row?.snapshot as MasterSnapshot | null | undefined;
+    if (!snapshot || snapshot.since === undefined) {
+      // First poll: what is open now was opened before copying started; only later fills are copied.
+      await copies.saveSnapshot(masterId, { positions: current, free: balance.free, equity: balance.equity, since: balance.asOf });
+      return;
+    }
+    const cursors = await copies.listCursors(masterId);
+    const changed = new Set<string>();
+    for (const symbol of new Set([...Object.keys(current), ...Object.keys(snapshot.positions)])) {
+      if (Math.abs((current[symbol] ?? 0) - (snapshot.positions[symbol] ?? 0)) > EPSILON) changed.add(symbol);
+    }
+    // A position opened and closed between two polls leaves it unchanged, but not the balance.
+    if (Math.abs(balance.equity - snapshot.equity) > 1e-9 || Math.abs(balance.free - snapshot.free) > 1e-9) {
+      for (const cursor of cursors) changed.add(cursor.symbol);
+    }
+
+    const followers = new Map<string, AccountRow>();
+    for (const link of links) {
+      const follower = await accounts.byId(link.followerAccountId);
+      if (follower && follower.enabled && follower.guildId === master.guildId) followers.set(follower.id, follower);
+    }
+
+    for (const symbol of [...changed].sort()) {
+      report.fetchedSymbols.push(symbol);
+      const cursor = cursors.find((c) => c.symbol === symbol);
+      const trades = await gateway.tradesSince(symbol, {
+        sinceMs: cursor ? cursor.lastTradeAt : snapshot.since,
+        ...(cursor?.lastTradeId ? { afterId: cursor.lastTradeId } : {}),
+      });
+      trades.sort((a, b) => a.timestamp - b.timestamp || (a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+      let position = snapshot.positions[symbol] ?? 0;
+      for (const trade of trades) {
+        if (cursor?.lastTradeId === trade.id) continue;
+        const signed = trade.side === 'buy' ? trade.quantity : -trade.quantity;
+        const orderType = filterTypeOf(links.some((l) => l.orderTypes.length < 3) ? await orderTypeOf(gateway, trade) : null);
+        const legs: { suffix: string; action: CopyAction; side: 'long' | 'short'; quantity: number; fraction: number }[] = [];
+        if (sign(position) === 0 || sign(position) === sign(signed)) {
+          legs.push({ suffix: '', action: sign(position) === 0 ? 'open' : 'add', side: signed > 0 ? 'long' : 'short', quantity: Math.abs(signed), fraction: 0 });
+        } else {
+          const reduced = Math.min(Math.abs(signed), Math.abs(position));
+          const closes = Math.abs(signed) >= Math.abs(position) - EPSILON;
+          legs.push({ suffix: '', action: closes ? 'close' : 'reduce', side: position > 0 ? 'long' : 'short', quantity: reduced, fraction: closes ? 1 : reduced / Math.abs(position) });
+          const flip = clean(Math.abs(signed) - Math.abs(position));
+          if (flip > 0) legs.push({ suffix: ':flip', action: 'open', side: signed > 0 ? 'long' : 'short', quantity: flip, fraction: 0 });
+        }
+        const pair = pairOfMarket(symbol);
+        for (const leg of legs) {
+          const followersOut = await instructionsFor(links, followers, pair, leg.action, leg.quantity, leg.fraction, balance.equity, orderType);
+          if (followersOut.length === 0) continue;
+          // The engine validates every signal: a copy signal carries a distant stop it never places.
+          const signal: TradeSignal = {
+            symbol: pair,
+            side: leg.side,
+            entryType: 'market',
+            entries: [],
+            stopLoss: clean(leg.side === 'long' ? trade.price / 2 : trade.price * 2),
+            takeProfits: [],
+            leverage: null,
+          };
+          const copy: CopyInstructions = {
+            masterAccountId: masterId,
+            tradeId: trade.id,
+            action: leg.action,
+            masterQuantity: leg.quantity,
+            price: trade.price,
+            followers: followersOut,
+          };
+          const result = await deps.intake.submit({
+            guildId: master.guildId,
+            source: 'copy',
+            sourceRef: `${masterId}:${trade.id}${leg.suffix}`,
+            authorId: master.ownerId,
+            channelId: null,
+            signal,
+            copy,
+          });
+          if (result.kind === 'queued' && result.fresh) report.signals += 1;
+          if (result.kind === 'rejected') log.warn({ masterId, tradeId: trade.id, reason: result.reason }, 'copy signal refused');
+        }
+        position = clean(position + signed);
+        await copies.advance(masterId, symbol, { id: trade.id, at: trade.timestamp }, position);
+      }
+    }
+    const after = (await copies.master(masterId))?.snapshot as MasterSnapshot | null;
+    await copies.saveSnapshot(masterId, {
+      positions: after?.positions ?? snapshot.positions,
+      free: balance.free,
+      equity: balance.equity,
+      since: snapshot.since,
+    });
+  }
+
+  return {
+    /** One pass over every master (a cycle step). One master's failure never stops the others. */
+    async poll(): Promise<CopyPollReport> {
+      const report: CopyPollReport = { masters: 0, fetchedSymbols: [], signals: 0 };
+      for (const master of await copies.listMasters()) {
+        report.masters += 1;
+        try {
+          await pollMaster(master.accountId, report);
+        } catch (error) {
+          log.warn({ err: error, masterId: master.accountId }, 'copy poll failed for a master');
+        }
+      }
+      return report;
+    },
+  };
+}
+
+export type CopyTrading = ReturnType<typeof createCopyTrading>;

@@ -1,0 +1,136 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Database } from '../client';
+import { copyCursors, copyLinks, copyMasters } from '../schema';
+
+export type CopyLinkRow = typeof copyLinks.$inferSelect;
+export type NewCopyLink = typeof copyLinks.$inferInsert;
+export type CopyMasterRow = typeof copyMasters.$inferSelect;
+export type CopyCursorRow = typeof copyCursors.$inferSelect;
+
+/**
+ * What the poller remembers of a master between cycles: per symbol, the signed position after the
+ * last fill it turned into signals (not merely the last one seen), and the balance, so a cycle can
+ * tell which symbols changed and fetch trades only for those.
+ */
+export interface MasterSnapshot {
+  positions: Record<string, number>;
+  free: number;
+  equity: number;
+  /** Trades before this time (ms, exchange clock) existed before the account became a master. */
+  since: number;
+}
+
+export function copyRepository(db: Database) {
+  return {
+    async addMaster(accountId: string, guildId: string): Promise<void> {
+      await db.insert(copyMasters).values({ accountId, guildId }).onConflictDoNothing();
+    },
+
+    async removeMaster(accountId: string): Promise<void> {
+      await db.delete(copyMasters).where(eq(copyMasters.accountId, accountId));
+    },
+
+    async master(accountId: string): Promise<CopyMasterRow | null> {
+      const [row] = await db.select().from(copyMasters).where(eq(copyMasters.accountId, accountId));
+      return row ?? null;
+    },
+
+    listMasters(guildId?: string): Promise<CopyMasterRow[]> {
+      return guildId === undefined
+        ? db.select().from(copyMasters)
+        : db.select().from(copyMasters).where(eq(copyMasters.guildId, guildId));
+    },
+
+    async saveSnapshot(accountId: string, snapshot: MasterSnapshot): Promise<void> {
+      await db
+        .update(copyMasters)
+        .set({ snapshot, equityUsd: snapshot.equity })
+        .where(eq(copyMasters.accountId, accountId));
+    },
+
+    async cursor(masterAccountId: string, symbol: string): Promise<CopyCursorRow | null> {
+      const [row] = await db
+        .select()
+        .from(copyCursors)
+        .where(and(eq(copyCursors.masterAccountId, masterAccountId), eq(copyCursors.symbol, symbol)));
+      return row ?? null;
+    },
+
+    listCursors(masterAccountId: string): Promise<CopyCursorRow[]> {
+      return db.select().from(copyCursors).where(eq(copyCursors.masterAccountId, masterAccountId));
+    },
+
+    /**
+     * After a fill's signal is queued: moves the (master, symbol) cursor past it and records the
+     * master's position after it, in one transaction, so a restart resumes exactly after this fill.
+     */
+    async advance(masterAccountId: string, symbol: string, trade: { id: string; at: number }, position: number): Promise<void> {
+      await db.transaction(async (tx) => {
+        await tx
+          .insert(copyCursors)
+          .values({ masterAccountId, symbol, lastTradeId: trade.id, lastTradeAt: trade.at })
+          .onConflictDoUpdate({
+            target: [copyCursors.masterAccountId, copyCursors.symbol],
+            set: { lastTradeId: trade.id, lastTradeAt: trade.at },
+          });
+        await tx
+          .update(copyMasters)
+          .set({
+            snapshot: sql`jsonb_set(coalesce(${copyMasters.snapshot}, '{"positions":{}}'::jsonb), array['positions', ${symbol}::text], to_jsonb(${position}::float8), true)`,
+          })
+          .where(eq(copyMasters.accountId, masterAccountId));
+      });
+    },
+
+    async upsertLink(link: NewCopyLink): Promise<CopyLinkRow> {
+      const { id: _id, masterAccountId: _m, followerAccountId: _f, createdAt: _c, ...changes } = link;
+      const [row] = await db
+        .insert(copyLinks)
+        .values(link)
+        .onConflictDoUpdate({ target: [copyLinks.masterAccountId, copyLinks.followerAccountId], set: { ...changes, active: true } })
+        .returning();
+      if (!row) throw new Error('copy link upsert returned nothing');
+      return row;
+    },
+
+    activeLinksOf(masterAccountId: string): Promise<CopyLinkRow[]> {
+      return db
+        .select()
+        .from(copyLinks)
+        .where(and(eq(copyLinks.masterAccountId, masterAccountId), eq(copyLinks.active, true)));
+    },
+
+    linksOfFollowerOwner(guildId: string, ownerId: string): Promise<CopyLinkRow[]> {
+      return db
+        .select()
+        .from(copyLinks)
+        .where(and(eq(copyLinks.guildId, guildId), eq(copyLinks.followerOwnerId, ownerId)));
+    },
+
+    async stopLinks(guildId: string, ownerId: string, masterAccountId?: string): Promise<number> {
+      const rows = await db
+        .update(copyLinks)
+        .set({ active: false })
+        .where(
+          and(
+            eq(copyLinks.guildId, guildId),
+            eq(copyLinks.followerOwnerId, ownerId),
+            eq(copyLinks.active, true),
+            ...(masterAccountId === undefined ? [] : [eq(copyLinks.masterAccountId, masterAccountId)]),
+          ),
+        )
+        .returning({ id: copyLinks.id });
+      return rows.length;
+    },
+
+    async count(linkId: string, what: 'copied' | 'skipped' | 'failed'): Promise<void> {
+      const column = copyLinks[what];
+      await db
+        .update(copyLinks)
+        .set({ [what]: sql`${column} + 1` })
+        .where(eq(copyLinks.id, linkId));
+    },
+  };
+}
+
+export type CopyRepository = ReturnType<typeof copyRepository>;

@@ -1,0 +1,71 @@
+/**
+ * Copy trading's per-follower instructions, carried in `signals.copy` (PURE: no I/O). The poller in
+ * src/copy writes them; the engine reads them in executeAccount's copy branch.
+ */
+export type CopyMode = 'mirror' | 'multiplier' | 'fixed' | 'proportional';
+export type CopyAction = 'open' | 'add' | 'reduce' | 'close';
+
+export interface CopyFollowerInstruction {
+  accountId: string;
+  /** Opens and adds: the follower's quantity in base units before its market's rounding. */
+  quantity: number | null;
+  /** Reductions: the share (0–1] of the follower's own position to close, the share the master closed. */
+  reduceFraction: number | null;
+  reduceOnly: boolean;
+  /** The master's position is now flat: close the follower's whole position. */
+  close: boolean;
+  /** Record what would be placed, send nothing. */
+  dryRun: boolean;
+}
+
+export interface CopyInstructions {
+  masterAccountId: string;
+  tradeId: string;
+  action: CopyAction;
+  /** The master's fill: quantity and price. */
+  masterQuantity: number;
+  price: number;
+  followers: CopyFollowerInstruction[];
+}
+
+/** The instruction for one account, or null when the signal is not a copy signal for it. */
+export function copyInstructionFor(copy: unknown, accountId: string): CopyFollowerInstruction | null {
+  if (!copy || typeof copy !== 'object') return null;
+  const followers = (copy as Partial<CopyInstructions>).followers;
+  if (!Array.isArray(followers)) return null;
+  return followers.find((follower) => follower.accountId === accountId) ?? null;
+}
+
+/**
+ * An open's or add's quantity for one follower. Reductions do not use it: a follower closes the same
+ * share of its own position as the master closed of his, whatever the mode.
+ */
+export function followerOpenQuantity(
+  mode: CopyMode,
+  value: number,
+  masterQuantity: number,
+  equity: { follower: number | null; master: number | null },
+): number | null {
+  switch (mode) {
+    case 'mirror':
+      return masterQuantity;
+    case 'multiplier':
+      return masterQuantity * value;
+    case 'fixed':
+      return value;
+    case 'proportional':
+      if (!equity.follower || !equity.master || equity.follower <= 0 || equity.master <= 0) return null;
+      return (masterQuantity * equity.follower) / equity.master;
+  }
+}
+
+/** `BTC/USDT:USDT` → `BTC/USDT` (signals carry the pair; each account resolves its own market). */
+export const pairOfMarket = (symbol: string): string => symbol.split(':')[0] ?? symbol;
+
+/** Allow/block lists hold base assets or pairs, upper-case ("BTC", "BTC/USDT"). */
+export function symbolPasses(pair: string, allow: readonly string[], block: readonly string[]): boolean {
+  const base = pair.split('/')[0] ?? pair;
+  const listed = (list: readonly string[]) => list.some((entry) => entry === base || entry === pair);
+  if (listed(block)) return false;
+  return allow.length === 0 || listed(allow);
+}
