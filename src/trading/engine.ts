@@ -5,7 +5,13 @@ import { accountsRepository, type AccountRow } from '../db/repositories/accounts
 import { guildsRepository } from '../db/repositories/guilds';
 import type { NewOutboxRow } from '../db/repositories/outbox';
 import { signalsRepository, type SignalRow } from '../db/repositories/signals';
-import { tradingRepository, type ExecutionRow, type NewExecution, type SummaryRow } from '../db/repositories/trading';
+import {
+  tradingRepository,
+  type ExecutionOutcome,
+  type ExecutionRow,
+  type NewExecution,
+  type SummaryRow,
+} from '../db/repositories/trading';
 import { usersRepository } from '../db/repositories/users';
 import { utcDayKey } from '../domain/risk';
 import { validateSignal } from '../domain/signalValidation';
@@ -16,6 +22,7 @@ import type { Metrics } from '../metrics';
 import type { Clock } from './clock';
 import { executeAccount, signalOf, type AccountExecutionContext } from './executeAccount';
 import type { NoticeEvent } from './feedEvents';
+import { GroupCommit } from './groupCommit';
 import { buildSummary } from './summary';
 
 export interface GatewayProvider {
@@ -68,6 +75,8 @@ export class TradingEngine {
   private running: Promise<CycleReport> | null = null;
   private readonly steps: { name: string; run: () => Promise<void> }[] = [];
   private started = false;
+  /** Signals whose executions are being finalized, for their summaries. */
+  private readonly signalRows = new Map<string, SignalRow>();
   lastSuccessfulCycleAt: number | null = null;
 
   constructor(
@@ -221,7 +230,7 @@ export class TradingEngine {
       return cached;
     };
     await this.syncBalances(executions);
-    const context = this.executionContext(signalOfExecution);
+    const context = await this.executionContext(executions, signalOfExecution);
     const limit = pLimit(this.settings.concurrency);
     const claimedAt = this.clock.now();
     await Promise.all(
@@ -241,12 +250,60 @@ export class TradingEngine {
     this.metrics?.fanOutSeconds.observe((this.clock.now() - claimedAt) / 1000);
   }
 
-  private executionContext(signalOf: (id: string) => Promise<SignalRow | null>): AccountExecutionContext {
+  /**
+   * Everything a batch of executions reads that does not change while it runs is loaded once for
+   * the batch (accounts, owners, today's figures); outcomes are group-committed. On PGlite every
+   * statement runs one after another, so statements per account are what bounds a 1,000-account
+   * fan-out.
+   */
+  private async executionContext(
+    executions: ExecutionRow[],
+    signalOf: (id: string) => Promise<SignalRow | null>,
+  ): Promise<AccountExecutionContext> {
+    const accountIds = [...new Set(executions.map((execution) => execution.accountId))];
+    const accountRows = new Map((await this.accounts.byIds(accountIds)).map((row) => [row.id, row]));
+    const owners = new Map(
+      (await this.users.getMany([...new Set([...accountRows.values()].map((row) => row.ownerId))])).map((row) => [
+        row.discordId,
+        row,
+      ]),
+    );
+    const today = utcDayKey(this.clock.now());
+    const dayFigures = await this.trading.dayFiguresOf(accountIds, today);
+    const accounts = Object.create(this.accounts) as typeof this.accounts;
+    accounts.byId = async (id) => accountRows.get(id) ?? this.accounts.byId(id);
+    const users = Object.create(this.users) as typeof this.users;
+    users.get = async (id) => owners.get(id) ?? this.users.get(id);
+    const trading = Object.create(this.trading) as typeof this.trading;
+    trading.dayFigures = async (accountId, day) =>
+      (day === today ? dayFigures.get(accountId) : undefined) ??
+      (day === today ? { trades: 0, realizedPnl: 0, startEquity: null } : this.trading.dayFigures(accountId, day));
+
     const quotes = new Map<string, Promise<number | undefined>>();
+    const outcomes = new GroupCommit<{ execution: ExecutionRow; outcome: ExecutionOutcome }>(
+      (items) =>
+        this.trading.finalizeExecutions(
+          items,
+          (signalId) => (rows) => {
+            const signal = this.signalRows.get(signalId);
+            return signal ? this.summarizer(signal, true)(rows) : null;
+          },
+          new Date(this.clock.now()),
+        ),
+      async ({ execution, outcome }) => {
+        const signal = await signalOf(execution.signalId);
+        await this.trading.finalizeExecution(
+          execution,
+          outcome,
+          signal ? this.summarizer(signal, true) : () => null,
+          new Date(this.clock.now()),
+        );
+      },
+    );
     return {
-      accounts: this.accounts,
-      users: this.users,
-      trading: this.trading,
+      accounts,
+      users,
+      trading,
       gatewayFor: (account) => this.gateways.forAccount(account),
       quote: (gateway, account, symbol) => {
         // One quote per (exchange, mode, symbol) per batch, shared by every account that needs it.
@@ -271,12 +328,8 @@ export class TradingEngine {
       finalize: async (execution, outcome) => {
         this.metrics?.orders.inc({ outcome: outcome.status, reason: outcome.reason ?? 'none' });
         const signal = await signalOf(execution.signalId);
-        await this.trading.finalizeExecution(
-          execution,
-          outcome,
-          signal ? this.summarizer(signal, true) : () => null,
-          new Date(this.clock.now()),
-        );
+        if (signal) this.signalRows.set(signal.id, signal);
+        await outcomes.submit({ execution, outcome });
       },
       onAuthFailure: (account) => this.disableForAuth(account),
     };
@@ -299,12 +352,12 @@ export class TradingEngine {
   private async syncBalances(executions: ExecutionRow[]): Promise<void> {
     const now = this.clock.now();
     const ids = [...new Set(executions.map((execution) => execution.accountId))];
+    const rows = await this.accounts.byIds(ids);
     const limit = pLimit(this.settings.concurrency);
     await Promise.all(
-      ids.map((id) =>
+      rows.map((account) =>
         limit(async () => {
-          const account = await this.accounts.byId(id);
-          if (!account) return;
+          const id = account.id;
           const age = account.balanceAt ? now - account.balanceAt.getTime() : Infinity;
           if (age < this.settings.balanceMaxAgeMs / 2) return;
           try {

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, or, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, or, lte, sql } from 'drizzle-orm';
 import type { Database } from '../client';
 import { exchangeAccounts, positions, users } from '../schema';
 import { isUuid } from './ids';
@@ -134,6 +134,13 @@ export function accountsRepository(db: Database) {
       if (!isUuid(accountId)) return null;
       const [row] = await db.select().from(exchangeAccounts).where(eq(exchangeAccounts.id, accountId));
       return row ?? null;
+    },
+
+    /** Internal (engine): many accounts in one query. */
+    async byIds(accountIds: string[]): Promise<AccountRow[]> {
+      const ids = accountIds.filter(isUuid);
+      if (ids.length === 0) return [];
+      return db.select().from(exchangeAccounts).where(inArray(exchangeAccounts.id, ids));
     },
 
     async update(accountId: string, patch: Partial<NewAccount>): Promise<void> {

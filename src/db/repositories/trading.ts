@@ -18,6 +18,12 @@ export const IN_FLIGHT_ORDER_STATES = ['intent', 'unknown'] as const;
 export interface ExecutionOutcome {
   status: (typeof DEFINITE_EXECUTION_STATES)[number];
   reason: string | null;
+  /** The plan's figures, recorded with the outcome. */
+  symbol?: string | null;
+  leverage?: number | null;
+  quantity?: number | null;
+  notional?: number | null;
+  margin?: number | null;
   feed: NewOutboxRow[];
   /** Counted in the day's trades when an entry was placed. */
   countsAsTrade: boolean;
@@ -157,6 +163,59 @@ export function tradingRepository(db: Database) {
       });
     },
 
+    /**
+     * Group commit: records many executions' outcomes in ONE transaction (a handful of statements
+     * instead of several per account), then completes each signal left with no open execution.
+     */
+    async finalizeExecutions(
+      items: { execution: Pick<ExecutionRow, 'id' | 'signalId' | 'accountId'>; outcome: ExecutionOutcome }[],
+      summarize: (signalId: string) => (rows: SummaryRow[]) => NewOutboxRow | null,
+      now: Date,
+    ): Promise<void> {
+      if (items.length === 0) return;
+      await db.transaction(async (tx) => {
+        const signalIds = [...new Set(items.map((item) => item.execution.signalId))].sort();
+        await tx.select({ id: signals.id }).from(signals).where(inArray(signals.id, signalIds)).for('update');
+        const values = sql.join(
+          items.map(
+            (item) =>
+              sql`(${item.execution.id}::uuid, ${item.outcome.status}::text, ${item.outcome.reason}::text, ${item.outcome.symbol ?? null}::text, ${item.outcome.leverage ?? null}::int, ${item.outcome.quantity ?? null}::numeric, ${item.outcome.notional ?? null}::numeric, ${item.outcome.margin ?? null}::numeric)`,
+          ),
+          sql`, `,
+        );
+        await tx.execute(sql`
+          update ${executions} as e set
+            status = v.status, reason = v.reason, updated_at = now(),
+            symbol = coalesce(v.symbol, e.symbol), leverage = coalesce(v.leverage, e.leverage),
+            quantity = coalesce(v.quantity, e.quantity), notional = coalesce(v.notional, e.notional),
+            margin = coalesce(v.margin, e.margin)
+          from (values ${values}) as v(id, status, reason, symbol, leverage, quantity, notional, margin)
+          where e.id = v.id`);
+        const feed = items.flatMap((item) => item.outcome.feed);
+        for (let i = 0; i < feed.length; i += 500) await tx.insert(feedOutbox).values(feed.slice(i, i + 500));
+        const trades = new Map<string, { accountId: string; day: string; trades: number }>();
+        for (const { execution, outcome } of items) {
+          if (!outcome.countsAsTrade) continue;
+          const key = `${execution.accountId}:${outcome.day}`;
+          const entry = trades.get(key) ?? { accountId: execution.accountId, day: outcome.day, trades: 0 };
+          entry.trades += 1;
+          trades.set(key, entry);
+        }
+        if (trades.size > 0) {
+          await tx
+            .insert(dailyStats)
+            .values([...trades.values()])
+            .onConflictDoUpdate({
+              target: [dailyStats.accountId, dailyStats.day],
+              set: { trades: sql`${dailyStats.trades} + excluded.trades` },
+            });
+        }
+        for (const signalId of signalIds) {
+          await completeSignalIfDone(tx as unknown as Database, signalId, summarize(signalId), now);
+        }
+      });
+    },
+
     /** Marks the signal done and writes its summary when no execution is left open (one transaction). */
     completeIfDone(signalId: string, summarize: (rows: SummaryRow[]) => NewOutboxRow | null, now: Date): Promise<boolean> {
       return db.transaction(async (tx) => {
@@ -174,6 +233,20 @@ export function tradingRepository(db: Database) {
         .where(and(eq(feedOutbox.signalId, signalId), eq(feedOutbox.kind, 'summary')))
         .limit(1);
       return row !== undefined;
+    },
+
+    /** Today's figures of many accounts at once (one query per batch instead of one per account). */
+    async dayFiguresOf(accountIds: string[], day: string): Promise<Map<string, { trades: number; realizedPnl: number; startEquity: number | null }>> {
+      const out = new Map<string, { trades: number; realizedPnl: number; startEquity: number | null }>();
+      if (accountIds.length === 0) return out;
+      const rows = await db
+        .select()
+        .from(dailyStats)
+        .where(and(inArray(dailyStats.accountId, accountIds), eq(dailyStats.day, day)));
+      for (const row of rows) {
+        out.set(row.accountId, { trades: row.trades, realizedPnl: row.realizedPnl, startEquity: row.startEquity });
+      }
+      return out;
     },
 
     async dayFigures(accountId: string, day: string): Promise<{ trades: number; realizedPnl: number; startEquity: number | null }> {

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import type { Database } from '../client';
 import { users } from '../schema';
 
@@ -19,6 +19,11 @@ export function usersRepository(db: Database) {
         .insert(users)
         .values({ discordId, exposureCapUsd: capUsd })
         .onConflictDoUpdate({ target: users.discordId, set: { exposureCapUsd: capUsd } });
+    },
+
+    async getMany(discordIds: string[]): Promise<UserRow[]> {
+      if (discordIds.length === 0) return [];
+      return db.select().from(users).where(inArray(users.discordId, discordIds));
     },
 
     async get(discordId: string): Promise<UserRow | null> {
