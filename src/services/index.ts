@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Database } from '../db/client';
 import { accountsRepository } from '../db/repositories/accounts';
+import { copyRepository } from '../db/repositories/copy';
 import { guildsRepository } from '../db/repositories/guilds';
 import { outboxRepository } from '../db/repositories/outbox';
 import { positionsRepository } from '../db/repositories/positions';
@@ -13,6 +14,7 @@ import type { SignalIntake } from '../trading/signalIntake';
 import type { Vault } from '../vault/envelope';
 import { createAccountService } from './accounts';
 import { createChannelSignalService } from './channelSignals';
+import { createCopyService } from './copy';
 import { ccxtExchangeCatalog, type ExchangeCatalog } from './exchangeCatalog';
 import { createFeedService } from './feed';
 import { createGuildSettingsService } from './guildSettings';
@@ -57,6 +59,7 @@ export function createBotServices(deps: BotServicesDeps) {
     guilds: createGuildSettingsService({ guilds, reads, log: serviceLog }),
     signals: createSignalService({ intake, signals: signalsRepository(db), guilds, log: serviceLog }),
     channelSignals: createChannelSignalService({ intake, guilds, log: serviceLog }),
+    copy: createCopyService({ copies: copyRepository(db), accounts, guilds, log: serviceLog }),
     orders: createOrdersService({ reads, accounts }),
     pnl: createPnlService({ reads, accounts, gateways, clock, log: serviceLog }),
     feed: createFeedService({ outbox: outboxRepository(db), guilds, reads }),

@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
+import type { CopyRepository } from '../db/repositories/copy';
+import type { GuildsRepository } from '../db/repositories/guilds';
+import type { CopyMode } from '../domain/copy';
+import type { Logger } from '../logger';
+import { forbidden, invalid, notFound } from './errors';
+
+export interface CopyActor {
+  guildId: string;
+  userId: string;
+  isAdmin: boolean;
+}
+
+export interface FollowInput {
+  masterAccountId: string;
+  /** One of the caller's accounts; all their futures accounts in the server when omitted. */
+  accountId?: string;
+  mode: CopyMode;
+  value: number;
+  /** Comma- or space-separated coins or pairs ("BTC, ETH/USDT"). */
+  allow?: string;
+  block?: string;
+  /** Comma-separated subset of market, limit, stop. */
+  orderTypes?: string;
+  dryRun?: boolean;
+  confirm?: boolean;
+}
+
+export interface CopyLinkView {
+  linkId: string;
+  masterName: string;
+  followerName: string;
+  mode: CopyMode;
+  value: number;
+  active: boolean;
+  dryRun: boolean;
+  copied: number;
+  skipped: number;
+  failed: number;
+  /** Copied ÷ (copied + failed), or null before the first trade. */
+  successRate: number | null;
+}
+
+const ORDER_TYPES = ['market', 'limit', 'stop'] as const;
+
+const symbolList = (text: string | undefined): string[] =>
+  [...new Set((text ?? '').split(/[\s,;]+/).map((s) => s.trim().toUpperCase().replace(/^[#$]/, '')).filter(Boolean))];
+
+/** /copy: masters, follow links and their figures. Every personal query is scoped by the caller's id. */
+export function createCopyService(deps: { copies: CopyRepository; accounts: AccountsRepository; guilds: GuildsRepository; log: Logger }) {
+  const { copies, accounts, guilds, log } = deps;
+
+  async function mayBeMaster(actor: CopyActor): Promise<boolean> {
+    if (actor.isAdmin) return true;
+    const settings = await guilds.get(actor.guildId);
+    if (!settings || settings.copyMasters === 'off') return false;
+    return settings.copyMasters === 'all' || settings.copyMasterMembers.includes(actor.userId);
+  }
+
+  return {
+    async makeMaster(actor: CopyActor, accountId: string): Promise<{ account: AccountRow }> {
+      if (!(await mayBeMaster(actor))) {
+        throw forbidden('Only admins, or members an admin allowed with /setup copy-masters, can make an account a copy-trading master.');
+      }
+      const account = await accounts.findOwned(actor.userId, accountId);
+      if (!account || account.guildId !== actor.guildId) throw notFound();
+      if (account.marketType !== 'futures' || account.mode === 'paper') {
+        throw invalid('A master must be a live or demo futures account: its positions are what followers copy.');
+      }
+      await copies.addMaster(account.id, actor.guildId);
+      log.info({ guildId: actor.guildId, accountId: account.id }, 'copy master added');
+      return { account };
+    },
+
+    async removeMaster(actor: CopyActor, accountId: string): Promise<void> {
+      const account = await accounts.findOwned(actor.userId, accountId);
+      if (!account || !(await copies.master(account.id))) throw notFound('Master account');
+      await copies.removeMaster(account.id);
+    },
+
+    /** Autocomplete: the server's masters (any member may follow one). */
+    async masterChoices(guildId: string, typed: string): Promise<{ name: string; value: string }[]> {
+      const query = typed.trim().toLowerCase();
+      const out: { name: string; value: string }[] = [];
+      for (const master of await copies.listMasters(guildId)) {
+        const account = await accounts.byId(master.accountId);
+        if (!account) continue;
+        const name = `${account.name} · ${account.exchangeId} ${account.marketType}`;
+        if (query === '' || name.toLowerCase().includes(query)) out.push({ name: name.slice(0, 100), value: account.id });
+      }
+      return out.slice(0, 25);
+    },
+
+    async follow(actor: CopyActor, input: FollowInput): Promise<CopyLinkView[]> {
+      const master = await copies.master(input.masterAccountId).catch(() => null);
+      if (!master || master.guildId !== actor.guildId) throw notFound('Master');
+      if (!(input.value > 0) || !Number.isFinite(input.value)) throw invalid('The value must be a positive number.');
+      if (input.mode === 'multiplier' && input.value > 100) throw invalid('A multiplier above 100 is not accepted.');
+      const orderTypes = input.orderTypes === undefined ? [...ORDER_TYPES] : symbolList(input.orderTypes).map((t) => t.toLowerCase());
+      if (orderTypes.length === 0 || orderTypes.some((t) => !(ORDER_TYPES as readonly string[]).includes(t))) {
+        throw invalid('Order types are a list of market, limit and stop.');
+      }
+      const own = input.accountId
+        ? [await accounts.findOwned(actor.userId, input.accountId)].filter((a): a is AccountRow => a !== null)
+        : (await accounts.listOwned(actor.userId, actor.guildId)).filter((a) => a.marketType === 'futures');
+      if (input.accountId && own.length === 0) throw notFound();
+      const followers = own.filter((a) => a.guildId === actor.guildId && a.id !== master.accountId);
+      if (followers.length === 0) throw invalid('You have no futures account in this server to follow with (add one with /account add).');
+      if (followers.some((a) => a.marketType !== 'futures')) throw invalid('Copy trading follows with futures accounts only.');
+      const views: CopyLinkView[] = [];
+      for (const follower of followers) {
+        const row = await copies.upsertLink({
+          id: randomUUID(),
+          guildId: actor.guildId,
+          masterAccountId: master.accountId,
+          followerAccountId: follower.id,
+          followerOwnerId: actor.userId,
+          mode: input.mode,
+          value: input.mode === 'mirror' || input.mode === 'proportional' ? 1 : input.value,
+          symbolAllow: symbolList(input.allow),
+          symbolBlock: symbolList(input.block),
+          orderTypes,
+          dryRun: input.dryRun ?? false,
+          confirm: input.confirm ?? false,
+        });
+        views.push(await this.viewOf(row.id, actor));
+      }
+      log.info({ guildId: actor.guildId, master: master.accountId, followers: followers.length, mode: input.mode }, 'copy follow');
+      return views;
+    },
+
+    async list(actor: CopyActor): Promise<CopyLinkView[]> {
+      const rows = await copies.linksOfFollowerOwner(actor.guildId, actor.userId);
+      return Promise.all(rows.map((row) => this.viewOf(row.id, actor)));
+    },
+
+    async viewOf(linkId: string, actor: CopyActor): Promise<CopyLinkView> {
+      const row = (await copies.linksOfFollowerOwner(actor.guildId, actor.userId)).find((l) => l.id === linkId);
+      if (!row) throw notFound('Copy link');
+      const [master, follower] = await Promise.all([accounts.byId(row.masterAccountId), accounts.byId(row.followerAccountId)]);
+      const done = row.copied + row.failed;
+      return {
+        linkId: row.id,
+        masterName: master?.name ?? 'removed account',
+        followerName: follower?.name ?? 'removed account',
+        mode: row.mode,
+        value: row.value,
+        active: row.active,
+        dryRun: row.dryRun,
+        copied: row.copied,
+        skipped: row.skipped,
+        failed: row.failed,
+        successRate: done > 0 ? row.copied / done : null,
+      };
+    },
+
+    stop: (actor: CopyActor, masterAccountId?: string) => copies.stopLinks(actor.guildId, actor.userId, masterAccountId),
+  };
+}
+
+export type CopyService = ReturnType<typeof createCopyService>;

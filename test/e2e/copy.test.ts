@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCopyTrading } from '../../src/copy';
+import { accountsRepository } from '../../src/db/repositories/accounts';
+import { createSignalIntake } from '../../src/trading/signalIntake';
+import { addThroughModal, botWorld, type BotWorld } from '../support/bot';
+
+let world: BotWorld | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const key = (who: string) => ({ apiKey: `${who}${randomUUID().replace(/-/g, '')}`, secret: `s${randomUUID().replace(/-/g, '')}` });
+
+describe('/copy through Discord', () => {
+  it('an admin makes a master, a member follows with a multiplier, a master fill is copied', async () => {
+    world = await botWorld();
+    const w = world;
+    const { admin, alice, bob } = w.people;
+    const masterKey = key('admin');
+    const aliceKey = key('alice');
+    w.binance.addAccount({ ...masterKey, futures: { USDT: 10_000 } });
+    w.binance.addAccount({ ...aliceKey, futures: { USDT: 10_000 } });
+    await addThroughModal(w, admin, { name: 'lead', type: 'futures', mode: 'live', ...masterKey });
+    await addThroughModal(w, alice, { name: 'follow', type: 'futures', mode: 'live', ...aliceKey });
+    const [master] = await w.services.accounts.list(admin, w.guild.id);
+    const [mine] = await w.services.accounts.list(alice, w.guild.id);
+    await w.slash(admin, 'account', 'toggle', { account: master!.id }).reply();
+    await w.slash(alice, 'account', 'toggle', { account: mine!.id }).reply();
+
+    // Members may not make masters unless an admin allowed it.
+    const refused = w.slash(bob, 'copy', 'master', { account: master!.id });
+    expect(w.text(await refused.reply())).toContain('Only admins');
+    const made = w.slash(admin, 'copy', 'master', { account: master!.id });
+    expect(w.text(await made.reply())).toContain('lead is a copy-trading master');
+
+    const choices = await w.discord
+      .autocomplete({ guildId: w.guild.id, userId: alice, name: 'copy', subcommand: 'follow', options: { master: 'le', mode: 'mirror' }, focused: 'master' })
+      .choices();
+    expect(choices.map((c) => c.value)).toEqual([master!.id]);
+    const follow = w.slash(alice, 'copy', 'follow', { master: master!.id, mode: 'multiplier', value: 2, block: 'DOGE' });
+    const followText = w.text(await follow.reply());
+    expect(follow.ephemeral).toBe(true);
+    expect(followText).toContain('follow ← lead');
+    expect(followText).toContain('× 2');
+
+    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: createSignalIntake(w.db.db, w.clock, () => {}), clock: w.clock, log: w.log });
+    await copy.poll();
+    const masterRow = (await w.services.accounts.list(admin, w.guild.id))[0]!;
+    const masterAccount = (await accountsRepository(w.db.db).byId(masterRow.id))!;
+    await w.gateways.forAccount(masterAccount).placeOrder({ clientOrderId: 'leadopen1', symbol: 'BTC/USDT:USDT', side: 'buy', type: 'market', quantity: 0.01, reduceOnly: false });
+    expect((await copy.poll()).signals).toBe(1);
+    await w.runCycle();
+    expect(w.binance.positions(aliceKey.apiKey).map((p) => [p.symbol, p.amt])).toEqual([['BTCUSDT', 0.02]]);
+
+    const list = w.text(await w.slash(alice, 'copy', 'list', undefined).reply());
+    expect(list).toContain('Copied 1 · skipped 0 · failed 0 · success 100 %');
+    const stop = w.text(await w.slash(alice, 'copy', 'stop', undefined).reply());
+    expect(stop).toContain('Stopped 1 follow link');
+    expect(w.discord.violations).toEqual([]);
+  });
+});
