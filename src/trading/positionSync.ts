@@ -487,6 +487,16 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     return held.gt(0) ? toNumber(held) : 0;
   }
 
+  /** Too small to sell: below the market's minimum amount or minimum order value. */
+  async function isDust(work: Work, position: PositionRow, held: number): Promise<boolean> {
+    const market = await marketOf(work, position.symbol);
+    if (!market) return false;
+    const sellable = floorToStep(held, market.amountStep);
+    if (sellable <= 0 || sellable < market.minAmount) return true;
+    const last = position.averageEntryPrice ?? 0;
+    return market.minNotional > 0 && sellable * last < market.minNotional;
+  }
+
   /** External close: the most recent foreign exit-side trades since the position opened. */
   async function externalExitFills(work: Work, position: PositionRow, orders: OrderRow[], quantity: number): Promise<Fill[]> {
     const startedAt = Math.min(...orders.map((o) => o.sentAt ?? clock.now()));
@@ -622,8 +632,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     });
     if (feed.length > 0) await trading.insertFeed(feed);
 
-    // Closed by its own exits: the stop, the last target, or a close leg.
-    if (!remaining.gt(EPSILON) && exitedQty.gt(0)) {
+    // Closed by its own exits: the stop, the last target, or a close leg. On spot, what is left after
+    // base-asset fees may be dust no order can sell: that counts as closed.
+    const dust = spot && exitedQty.gt(0) && (await isDust(work, position, heldQuantity(position, orders, true)));
+    if ((!remaining.gt(EPSILON) || dust) && exitedQty.gt(0) && !orders.some((o) => isLive(o) && legKind(o).kind === 'close')) {
       await cancelAll(work, orders);
       const final = await trading.ordersOfExecution(execution.id);
       const lastTpFilled = tps.length > 0 && tps.every((o) => o.status === 'filled');

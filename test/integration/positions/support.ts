@@ -42,8 +42,11 @@ export interface PositionsWorld extends TradingWorld {
  * The trading world with the position sync plugged into the engine as a cycle step, and paper
  * accounts on a paper gateway with the same fee model, priced from the simulator's public data.
  */
-export async function positionsWorld(): Promise<PositionsWorld> {
-  const world = await tradingWorld({ simOptions: { futuresFees: FEES, spotFees: FEES, slippage: 0 } });
+export async function positionsWorld(options: { marketType?: 'spot' | 'futures'; entryTtlMs?: number } = {}): Promise<PositionsWorld> {
+  const world = await tradingWorld({
+    ...(options.marketType ? { marketType: options.marketType } : {}),
+    simOptions: { futuresFees: FEES, spotFees: FEES, slippage: 0 },
+  });
   world.sim.setPrice(SYMBOL, 100, 'both');
   const paper = new Map<string, ExchangeGateway>();
   // Paper prices and markets come from the simulator through a real ccxt gateway (public data only).
@@ -78,8 +81,15 @@ export async function positionsWorld(): Promise<PositionsWorld> {
   };
   const source = await world.addAccount({ enabled: false, name: 'price-source' });
   priceSource = world.gateways.forAccount(source);
-  const engine = world.engine({ maxSignalLagMs: 30 * 60_000, gateways: provider });
-  const sync = createPositionSync({ db: world.db.db, gateways: provider, clock: world.clock, log: world.log });
+  // Generous ages: the clock runs 50× faster, and a loaded machine must not turn balances stale mid-batch.
+  const engine = world.engine({ maxSignalLagMs: 60 * 60_000, balanceMaxAgeMs: 60 * 60_000, gateways: provider });
+  const sync = createPositionSync({
+    db: world.db.db,
+    gateways: provider,
+    clock: world.clock,
+    log: world.log,
+    ...(options.entryTtlMs === undefined ? {} : { settings: { entryTtlMs: options.entryTtlMs } }),
+  });
   engine.addCycleStep('positions', sync.run);
   await engine.start();
   let refs = 0;

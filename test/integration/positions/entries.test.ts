@@ -1,0 +1,105 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TradeSignal } from '../../../src/domain/signal';
+import { FEES, positionsWorld, SYMBOL, type PositionsWorld } from './support';
+
+let world: PositionsWorld | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const limitLong: TradeSignal = {
+  symbol: 'LINK/USDT',
+  side: 'long',
+  entryType: 'limit',
+  entries: [98],
+  stopLoss: 95,
+  takeProfits: [105, 110],
+  leverage: 1,
+};
+const sorted = (legs: { leg: string; status: string }[]) => legs.map((leg) => [leg.leg, leg.status]).sort();
+
+describe('limit entries and the engine-side stop', () => {
+  it('a limit entry that fills later gets its position, stop and take-profits from the sync', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const account = await world.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await world.signal(limitLong);
+    await world.cycle();
+    expect(sorted(await world.orderRows(account.id))).toEqual([['e0', 'open']]);
+    expect(await world.positionRows(account.id)).toEqual([]);
+
+    world.sim.setPrice(SYMBOL, 98, 'both');
+    await world.cycle();
+    const [position] = await world.positionRows(account.id);
+    expect(position).toMatchObject({ status: 'open', quantity: 2, averageEntryPrice: 98 });
+    expect(sorted(await world.orderRows(account.id))).toEqual([
+      ['e0', 'filled'],
+      ['s0', 'open'],
+      ['t0', 'open'],
+      ['t1', 'open'],
+    ]);
+
+    // Both targets: the last one closes it as a take-profit, nothing left resting.
+    world.sim.setPrice(SYMBOL, 105, 'both');
+    await world.cycle();
+    world.sim.setPrice(SYMBOL, 110, 'both');
+    await world.cycle();
+    const [closed] = await world.positionRows(account.id);
+    expect(closed).toMatchObject({ status: 'closed', closeReason: 'take-profit', takeProfitsHit: 2 });
+    // Entry as maker (resting limit), exits as takers (triggered).
+    const expected = 105 + 110 - 196 - 196 * FEES.maker - (105 + 110) * FEES.taker;
+    expect(closed!.realizedPnl).toBeCloseTo(expected, 6);
+    expect(sorted(await world.orderRows(account.id))).toEqual([
+      ['e0', 'filled'],
+      ['s0', 'cancelled'],
+      ['s1', 'cancelled'],
+      ['t0', 'filled'],
+      ['t1', 'filled'],
+    ]);
+  });
+
+  it('an unfilled entry is cancelled when the first target trades first', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const account = await world.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await world.signal(limitLong);
+    await world.cycle();
+    world.sim.setPrice(SYMBOL, 105.5, 'both');
+    await world.cycle();
+    expect(sorted(await world.orderRows(account.id))).toEqual([['e0', 'cancelled']]);
+    expect(await world.positionRows(account.id)).toEqual([]);
+  });
+
+  it('an unfilled entry is cancelled after the entry time-to-live', { timeout: 90_000 }, async () => {
+    world = await positionsWorld({ entryTtlMs: 3_600_000 });
+    const account = await world.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await world.signal(limitLong);
+    await world.cycle();
+    await world.cycle();
+    expect(sorted(await world.orderRows(account.id))).toEqual([['e0', 'open']]);
+    world.clock.advance(3_600_000 + 1_000);
+    await world.cycle();
+    expect(sorted(await world.orderRows(account.id))).toEqual([['e0', 'cancelled']]);
+  });
+});
+
+describe('spot: the engine watches the stop', () => {
+  it('price through the stop → take-profits cancelled, the rest sold at market, position closed', { timeout: 90_000 }, async () => {
+    world = await positionsWorld({ marketType: 'spot' });
+    const account = await world.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    await world.signal({ symbol: 'LINK/USDT', side: 'long', entryType: 'market', entries: [], stopLoss: 95, takeProfits: [105], leverage: 1 });
+    await world.cycle();
+    const [opened] = await world.positionRows(account.id);
+    expect(opened).toMatchObject({ status: 'open', quantity: 2 });
+    world.sim.setPrice(SYMBOL, 94.5, 'both');
+    await world.cycle();
+    const [closed] = await world.positionRows(account.id);
+    expect(closed).toMatchObject({ status: 'closed', closeReason: 'stop-loss' });
+    const legs = await world.orderRows(account.id);
+    // executeAccount sizes the spot target at the filled quantity, which the base-asset buy fee makes
+    // unsellable (rejected); either way nothing of ours rests.
+    expect(['cancelled', 'rejected']).toContain(legs.find((leg) => leg.leg === 't0')?.status);
+    expect(legs.find((leg) => leg.leg === 'c0')).toMatchObject({ status: 'filled', side: 'sell', type: 'market' });
+    expect(closed!.realizedPnl).toBeLessThan(-10);
+    expect(await world.provider.forAccount(account).openOrders('LINK/USDT')).toEqual([]);
+  });
+});
