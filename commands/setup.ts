@@ -49,6 +49,20 @@ export const data = new SlashCommandBuilder()
           .addChoices(...['15m', '1h', '4h', '1d'].map((value) => ({ name: value, value }))),
       ),
   )
+  .addSubcommand((s) =>
+    s
+      .setName('copy-masters')
+      .setDescription('Who besides admins may make an account a copy-trading master')
+      .addStringOption((o) =>
+        o
+          .setName('allow')
+          .setDescription('Nobody, listed members, or everyone')
+          .setRequired(true)
+          .addChoices({ name: 'Admins only', value: 'off' }, { name: 'Listed members', value: 'listed' }, { name: 'Everyone', value: 'all' }),
+      )
+      .addUserOption((o) => o.setName('member').setDescription('Add this member to the list'))
+      .addBooleanOption((o) => o.setName('remove').setDescription('Remove the member from the list instead')),
+  )
   .addSubcommand((s) => s.setName('pause').setDescription('Stop new entries server-wide (open positions stay managed)'))
   .addSubcommand((s) => s.setName('resume').setDescription('Take new entries again'))
   .addSubcommand((s) => s.setName('show').setDescription('Show the current settings'));
@@ -94,6 +108,23 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Com
         ? `${s.watchlist.join(', ')} · ${s.timeframe} candles. Only accounts opted in with /account settings strategy:true take its signals. An example, not advice.`
         : 'No strategy signals are queued.';
       await interaction.reply({ embeds: [{ ...embed, fields: [...(embed.fields ?? []), { name: 'Strategy', value: detail.slice(0, 1024) }] }], flags: EPHEMERAL });
+      return;
+    }
+    case 'copy-masters': {
+      const o = interaction.options;
+      const member = o.getUser('member');
+      const result = await guilds.setCopyMasters(
+        actor,
+        o.getString('allow', true) as 'off' | 'listed' | 'all',
+        member ? { id: member.id, remove: o.getBoolean('remove') ?? false } : undefined,
+      );
+      const { mode, members } = result.copyMasters;
+      const who = mode === 'all' ? 'every member' : mode === 'listed' ? `admins and ${members.length} listed member${members.length === 1 ? '' : 's'}` : 'admins only';
+      const embed = renderGuildSettings(result.view, 'Copy-trading masters');
+      await interaction.reply({
+        embeds: [{ ...embed, fields: [...(embed.fields ?? []), { name: 'Who may be a master', value: `${who}${members.length > 0 ? `: ${members.map((id) => `<@${id}>`).join(', ')}`.slice(0, 900) : ''}` }] }],
+        flags: EPHEMERAL,
+      });
       return;
     }
     case 'pause':

@@ -80,6 +80,14 @@ export function createGuildSettingsService(deps: { guilds: GuildsRepository; rea
       const view = await change(actor, patch, input.enabled ? 'strategy-on' : 'strategy-off');
       return { view, strategy: { enabled: input.enabled, watchlist, timeframe: patch.strategyTimeframe ?? current?.strategyTimeframe ?? '1h' } };
     },
+    /** Who may make an account a copy-trading master besides admins: nobody, listed members, or everyone. */
+    async setCopyMasters(actor: GuildActor, mode: 'off' | 'listed' | 'all', member?: { id: string; remove: boolean }) {
+      admin(actor);
+      const current = (await guilds.get(actor.guildId))?.copyMasterMembers ?? [];
+      const members = member ? (member.remove ? current.filter((id) => id !== member.id) : [...new Set([...current, member.id])]) : current;
+      const view = await change(actor, { copyMasters: mode, copyMasterMembers: members }, 'copy-masters');
+      return { view, copyMasters: { mode, members } };
+    },
     pause: (actor: GuildActor) => change(actor, { paused: true }, 'pause'),
     resume: (actor: GuildActor) => change(actor, { paused: false }, 'resume'),
   };

@@ -32,6 +32,10 @@ describe('/copy through Discord', () => {
     // Members may not make masters unless an admin allowed it.
     const refused = w.slash(bob, 'copy', 'master', { account: master!.id });
     expect(w.text(await refused.reply())).toContain('Only admins');
+    // Once listed by an admin, bob passes the policy (and can only name his own accounts).
+    const listed = w.slash(admin, 'setup', 'copy-masters', { allow: 'listed', member: bob });
+    expect(w.text(await listed.reply())).toContain('admins and 1 listed member');
+    expect(w.text(await w.slash(bob, 'copy', 'master', { account: master!.id }).reply())).toContain('Account not found');
     const made = w.slash(admin, 'copy', 'master', { account: master!.id });
     expect(w.text(await made.reply())).toContain('lead is a copy-trading master');
 
