@@ -9,7 +9,7 @@ import { openConfiguredDatabase } from './db/open';
 import { accountsRepository } from './db/repositories/accounts';
 import { paperStateRepository } from './db/repositories/paperState';
 import { startDiscord } from './discord/bot';
-import { createGatewayFactory } from './exchange/factory';
+import { createGatewayFactory, type FetchImplementation } from './exchange/factory';
 import { createHealth, startHealthServer, type Health } from './health';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
@@ -29,7 +29,7 @@ import { resolveKeyring } from './vault/keyFile';
  */
 export interface BotWiring {
   discordRestApi?: string;
-  exchangeFetch?: typeof fetch;
+  exchangeFetch?: FetchImplementation;
   clock?: Clock;
   logDestination?: DestinationStream;
   database?: DatabaseHandle;

@@ -25,6 +25,7 @@ export const SKIP_REASONS = [
   'stop-wrong-side-at-market',
   'account-disabled',
   'server-paused',
+  'signal-cancelled',
   'no-position-to-reduce',
   'copy-futures-only',
 ] as const;
@@ -65,6 +66,7 @@ const SKIP_TEXT: { readonly [K in SkipReason]: string } = {
   'stop-wrong-side-at-market': 'price already beyond the stop',
   'account-disabled': 'account disabled',
   'server-paused': 'trading paused on this server',
+  'signal-cancelled': 'signal withdrawn by its caller',
   'no-position-to-reduce': 'no copied position left to reduce',
   'copy-futures-only': 'copy trading needs a futures account',
 };

@@ -139,6 +139,7 @@ export class TradingEngine {
         await this.runExecutions(batch);
       }
       await this.postOverdueSummaries();
+      await this.cancelWithdrawnSignals();
       for (const step of this.steps) {
         try {
           await step.run();
@@ -391,6 +392,25 @@ export class TradingEngine {
       if (await this.trading.hasSummary(signal.id)) continue;
       const rows = await this.trading.summaryRows(signal.id);
       await this.trading.insertFeed([this.summarizer(signal, false)(rows)!]);
+    }
+  }
+
+  /** /signal cancel: nothing new starts for a withdrawn signal, and its resting entries are cancelled. */
+  private async cancelWithdrawnSignals(): Promise<void> {
+    await this.trading.cancelPendingOfWithdrawnSignals();
+    for (const order of await this.trading.openEntriesOfWithdrawnSignals()) {
+      const account = await this.accounts.byId(order.accountId);
+      if (!account) continue;
+      try {
+        const state = await this.gateways.forAccount(account).cancelOrder(order.symbol, order.clientOrderId);
+        await this.trading.updateOrder(order.id, {
+          status: state?.status ?? 'cancelled',
+          filledQuantity: state?.filledQuantity ?? order.filledQuantity,
+          reason: 'signal-cancelled',
+        });
+      } catch (error) {
+        this.log.warn({ err: error, orderId: order.id }, 'could not cancel the entry of a withdrawn signal');
+      }
     }
   }
 

@@ -108,7 +108,10 @@ export function signalsRepository(db: Database) {
         .where(and(eq(signals.id, id), eq(signals.status, 'executing')));
     },
 
-    /** Withdraws a signal its author published; only pending or executing ones can be cancelled. */
+    /**
+     * Withdraws a signal its author published. A done signal may still have resting limit entries,
+     * so anything not already cancelled can be withdrawn; the engine cancels what has not filled.
+     */
     async cancel(id: string, authorId: string, now: Date): Promise<SignalRow | null> {
       if (!isUuid(id)) return null;
       const [row] = await db
@@ -118,7 +121,7 @@ export function signalsRepository(db: Database) {
           and(
             eq(signals.id, id),
             eq(signals.authorId, authorId),
-            sql`${signals.status} in ('pending', 'executing')`,
+            sql`${signals.status} in ('pending', 'executing', 'done')`,
           ),
         )
         .returning();

@@ -292,6 +292,40 @@ export function tradingRepository(db: Database) {
       return row?.exposure ?? 0;
     },
 
+    /** Withdrawn signals: executions not started yet are cancelled (one statement). */
+    async cancelPendingOfWithdrawnSignals(): Promise<number> {
+      const cancelled = await db
+        .update(executions)
+        .set({ status: 'cancelled', reason: 'signal-cancelled', updatedAt: sql`now()` })
+        .where(
+          and(
+            eq(executions.status, 'pending'),
+            inArray(
+              executions.signalId,
+              db.select({ id: signals.id }).from(signals).where(eq(signals.status, 'cancelled')),
+            ),
+          ),
+        )
+        .returning({ id: executions.id });
+      return cancelled.length;
+    },
+
+    /** Entry orders still resting for withdrawn signals: the engine cancels them on the exchange. */
+    openEntriesOfWithdrawnSignals(): Promise<OrderRow[]> {
+      return db
+        .select({ order: orders })
+        .from(orders)
+        .innerJoin(signals, eq(signals.id, orders.signalId))
+        .where(
+          and(
+            eq(signals.status, 'cancelled'),
+            like(orders.leg, 'e%'),
+            inArray(orders.status, ['open', 'partially-filled']),
+          ),
+        )
+        .then((rows) => rows.map((row) => row.order));
+    },
+
     executionsOfSignal(signalId: string): Promise<ExecutionRow[]> {
       return db.select().from(executions).where(eq(executions.signalId, signalId));
     },

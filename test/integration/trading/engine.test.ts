@@ -58,3 +58,36 @@ describe('engine on the Binance simulator', () => {
     expect(summary?.payload).toMatchObject({ type: 'summary', total: 3, filled: 3, final: true });
   });
 });
+
+describe('withdrawn signals', () => {
+  it('cancels the resting entries of a signal its caller withdrew, and starts nothing new', async () => {
+    world = await tradingWorld({ accounts: 2 });
+    const engine = world.engine({ maxSignalLagMs: 30 * 60_000 });
+    await engine.start();
+    const author = '200000000000099998';
+    const queued = await world.intake.submit({
+      guildId: GUILD,
+      source: 'command',
+      sourceRef: 'limit-entries',
+      authorId: author,
+      channelId: null,
+      signal: { ...marketLong, entryType: 'limit', entries: [49_000, 49_500] },
+    });
+    if (queued.kind !== 'queued') throw new Error('not queued');
+    await engine.runCycle();
+    const resting = await world.db.db.select().from(orders);
+    expect(resting.filter((row) => row.leg.startsWith('e')).map((row) => row.status)).toEqual(['open', 'open', 'open', 'open']);
+
+    expect(await world.intake.cancel(queued.signalId, '200000000000000001')).toBeNull(); // not the author
+    expect(await world.intake.cancel(queued.signalId, author)).not.toBeNull();
+    await engine.runCycle();
+    const after = await world.db.db.select().from(orders);
+    expect(after.map((row) => row.status)).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled']);
+    for (const row of after) {
+      const apiKeyOrders = world.sim.requestLog.filter(
+        (entry) => entry.method === 'DELETE' && entry.params['origClientOrderId'] === row.clientOrderId,
+      );
+      expect(apiKeyOrders.length).toBeGreaterThanOrEqual(1);
+    }
+  });
+});
