@@ -13,7 +13,7 @@ import { dec, floorToStep, roundToStep, toNumber } from '../domain/precision';
 import { dailyLossPause, utcDayKey } from '../domain/risk';
 import { breakEvenStopPrice, splitTakeProfits } from '../domain/takeProfits';
 import { isExchangeError } from '../exchange/errors';
-import type { ExchangeGateway, OrderIntent, PositionState } from '../exchange/gateway';
+import type { ExchangeGateway, OrderIntent, OrderState, PositionState } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Clock } from './clock';
 import type { GatewayProvider } from './engine';
@@ -108,6 +108,8 @@ interface Work {
   exchangePositions: PositionState[] | null;
   markets: ReadonlyMap<string, MarketRules> | null;
   quotes: Map<string, Promise<number | null>>;
+  /** Open orders per symbol, listed once per cycle: legs found there unchanged need no lookup. */
+  open: Map<string, Promise<Map<string, OrderState> | null>>;
 }
 
 interface Leg {
@@ -197,6 +199,8 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
           await reconcileOrder(protocol, order, extra);
           continue;
         }
+        const listed = (await openOrdersOf(work, order.symbol))?.get(order.clientOrderId);
+        if (listed && listed.status === order.status && listed.filledQuantity === order.filledQuantity) continue;
         const state = await work.gateway.fetchOrder(order.symbol, order.clientOrderId);
         if (state) await trading.updateOrder(order.id, orderStatePatch(state));
       } catch (error) {
@@ -204,6 +208,22 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       }
     }
     return changed ? trading.ordersOfExecution(leg.execution.id) : orders;
+  }
+
+  /** One open-orders listing per (account, symbol) per cycle; null when the exchange would not say. */
+  function openOrdersOf(work: Work, symbol: string): Promise<Map<string, OrderState> | null> {
+    let cached = work.open.get(symbol);
+    if (!cached) {
+      cached = work.gateway.openOrders(symbol).then(
+        (list) => new Map(list.filter((o) => o.clientOrderId !== '').map((o) => [o.clientOrderId, o])),
+        (error: unknown) => {
+          work.log.debug({ err: error, symbol }, 'open orders unavailable; looking legs up one by one');
+          return null;
+        },
+      );
+      work.open.set(symbol, cached);
+    }
+    return cached;
   }
 
   /** Fees of filled legs that show none yet (some exchanges report them only with the trades). */
@@ -661,15 +681,18 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       }
     }
 
-    // Break-even after the first target.
-    if (hits.length > 0 && account.breakEvenAfterTp1 && position.stopVersion === 0 && position.averageEntryPrice !== null && remaining.gt(EPSILON)) {
+    // Break-even after the first target: once, whenever the stop is still on the losing side of it.
+    if (hits.length > 0 && account.breakEvenAfterTp1 && position.averageEntryPrice !== null && remaining.gt(EPSILON)) {
       const market = await marketOf(work, position.symbol);
-      if (market) {
-        const breakEven = breakEvenStopPrice(position.side, position.averageEntryPrice, market.priceStep);
+      const breakEven = market ? breakEvenStopPrice(position.side, position.averageEntryPrice, market.priceStep) : null;
+      const behind =
+        breakEven !== null &&
+        (position.stopLoss === null || (position.side === 'long' ? position.stopLoss < breakEven : position.stopLoss > breakEven));
+      if (breakEven !== null && behind) {
         let moved = false;
         if (spot) {
-          await positionsRepo.updatePosition(position.id, { stopLoss: breakEven, stopVersion: 1 });
-          position = { ...position, stopLoss: breakEven, stopVersion: 1 };
+          await positionsRepo.updatePosition(position.id, { stopLoss: breakEven, stopVersion: position.stopVersion + 1 });
+          position = { ...position, stopLoss: breakEven, stopVersion: position.stopVersion + 1 };
           moved = true;
         } else {
           moved = await replaceStop(work, leg, position, orders, breakEven, toNumber(remaining));
@@ -708,7 +731,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         log.warn({ err: error }, 'positions unavailable: external closes not checked this cycle');
       }
     }
-    return { account, gateway, log, exchangePositions, markets: null, quotes: new Map() };
+    return { account, gateway, log, exchangePositions, markets: null, quotes: new Map(), open: new Map() };
   }
 
   async function syncAccount(accountId: string): Promise<void> {

@@ -44,6 +44,9 @@ export interface PositionsWorld extends TradingWorld {
  */
 export async function positionsWorld(options: { marketType?: 'spot' | 'futures'; entryTtlMs?: number } = {}): Promise<PositionsWorld> {
   const world = await tradingWorld({
+    // 10× rather than the default 50×: Binance's 5 s recvWindow is then 500 ms of real time, enough
+    // for a signed request on a loaded machine (at 50× a slow request reads as -1021).
+    clockFactor: 10,
     ...(options.marketType ? { marketType: options.marketType } : {}),
     simOptions: { futuresFees: FEES, spotFees: FEES, slippage: 0 },
   });
