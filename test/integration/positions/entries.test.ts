@@ -58,6 +58,29 @@ describe('limit entries and the engine-side stop', () => {
     ]);
   });
 
+  it('partial fills: exits for what filled, then the stop resized as the rest fills', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const account = await world.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    // The entry crosses at once but only half of it fills; the rest rests at 100.
+    world.sim.inject({ kind: 'partial-fill', path: '/fapi/v1/order', ratio: 0.5, count: 1 });
+    await world.signal({ ...limitLong, entries: [100] });
+    await world.cycle();
+    const [half] = await world.positionRows(account.id);
+    expect(half).toMatchObject({ status: 'open', quantity: 1, entryQuantity: 1 });
+    const first = await world.orderRows(account.id);
+    expect(first.find((o) => o.leg === 'e0')).toMatchObject({ status: 'partially-filled', filledQuantity: 1 });
+    expect(first.find((o) => o.leg === 's0')).toMatchObject({ status: 'open', quantity: 1 });
+
+    world.sim.setPrice(SYMBOL, 100, 'both'); // matching runs: the rest of the entry fills
+    await world.cycle();
+    const [full] = await world.positionRows(account.id);
+    expect(full).toMatchObject({ status: 'open', quantity: 2, entryQuantity: 2, averageEntryPrice: 100 });
+    const legs = await world.orderRows(account.id);
+    expect(legs.find((o) => o.leg === 'e0')).toMatchObject({ status: 'filled', filledQuantity: 2 });
+    expect(legs.find((o) => o.leg === 's0')?.status).toBe('cancelled');
+    expect(legs.find((o) => o.leg === 's1')).toMatchObject({ status: 'open', quantity: 2, triggerPrice: 95 });
+  });
+
   it('an unfilled entry is cancelled when the first target trades first', { timeout: 90_000 }, async () => {
     world = await positionsWorld();
     const account = await world.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
