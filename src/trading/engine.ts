@@ -22,6 +22,7 @@ import type { Metrics } from '../metrics';
 import type { Clock } from './clock';
 import { executeAccount, signalOf, type AccountExecutionContext } from './executeAccount';
 import type { NoticeEvent } from './feedEvents';
+import { batchTradingRepository } from './batchTrading';
 import { GroupCommit } from './groupCommit';
 import { buildSummary } from './summary';
 
@@ -275,7 +276,10 @@ export class TradingEngine {
     accounts.byId = async (id) => accountRows.get(id) ?? this.accounts.byId(id);
     const users = Object.create(this.users) as typeof this.users;
     users.get = async (id) => owners.get(id) ?? this.users.get(id);
-    const trading = Object.create(this.trading) as typeof this.trading;
+    const trading = await batchTradingRepository(
+      this.trading,
+      executions.map((execution) => execution.id),
+    );
     trading.dayFigures = async (accountId, day) =>
       (day === today ? dayFigures.get(accountId) : undefined) ??
       (day === today ? { trades: 0, realizedPnl: 0, startEquity: null } : this.trading.dayFigures(accountId, day));

@@ -30,6 +30,23 @@ export interface ExecutionOutcome {
   day: string;
 }
 
+/** Order columns a batched patch may set: [column name, SQL type]. */
+const ORDER_COLUMN_TYPES = {
+  status: ['status', 'text'],
+  exchangeOrderId: ['exchange_order_id', 'text'],
+  filledQuantity: ['filled_quantity', 'numeric'],
+  averagePrice: ['average_price', 'numeric'],
+  fee: ['fee', 'numeric'],
+  feeCurrency: ['fee_currency', 'text'],
+  reason: ['reason', 'text'],
+  attempts: ['attempts', 'int'],
+  sentAt: ['sent_at', 'bigint'],
+  positionId: ['position_id', 'uuid'],
+  quantity: ['quantity', 'numeric'],
+  price: ['price', 'numeric'],
+  triggerPrice: ['trigger_price', 'numeric'],
+} as const;
+
 /** What the summary needs: one line per execution of the signal. */
 export interface SummaryRow {
   status: ExecutionRow['status'];
@@ -115,6 +132,69 @@ export function tradingRepository(db: Database) {
         .update(orders)
         .set({ ...patch, updatedAt: sql`now()` })
         .where(eq(orders.id, id));
+    },
+
+    /** Orders of many executions in one query, by execution id. */
+    async ordersOfExecutions(executionIds: string[]): Promise<Map<string, OrderRow[]>> {
+      const out = new Map<string, OrderRow[]>(executionIds.map((id) => [id, []]));
+      if (executionIds.length === 0) return out;
+      const rows = await db
+        .select()
+        .from(orders)
+        .where(inArray(orders.executionId, executionIds))
+        .orderBy(asc(orders.createdAt));
+      for (const row of rows) out.get(row.executionId)?.push(row);
+      return out;
+    },
+
+    /** Inserts intents and returns the rows written (a row that already existed is not returned). */
+    async insertOrdersReturning(rows: NewOrder[]): Promise<OrderRow[]> {
+      if (rows.length === 0) return [];
+      return db.insert(orders).values(rows).onConflictDoNothing().returning();
+    },
+
+    /**
+     * Many order patches in as few statements as possible: patches with the same columns become
+     * one UPDATE ... FROM (VALUES ...).
+     */
+    async updateOrdersMany(patches: { id: string; patch: Partial<NewOrder> }[]): Promise<void> {
+      const groups = new Map<string, { id: string; patch: Partial<NewOrder> }[]>();
+      for (const entry of patches) {
+        const keys = Object.keys(entry.patch).filter((key) => key in ORDER_COLUMN_TYPES).sort();
+        const key = keys.join(',');
+        groups.set(key, [...(groups.get(key) ?? []), entry]);
+      }
+      for (const [key, group] of groups) {
+        const columns = key === '' ? [] : (key.split(',') as (keyof typeof ORDER_COLUMN_TYPES)[]);
+        if (columns.length === 0) continue;
+        const values = sql.join(
+          group.map(
+            (entry) =>
+              sql`(${sql.join(
+                [
+                  sql`${entry.id}::uuid`,
+                  ...columns.map(
+                    (column) => sql`${(entry.patch as Record<string, unknown>)[column] ?? null}::${sql.raw(ORDER_COLUMN_TYPES[column][1])}`,
+                  ),
+                ],
+                sql`, `,
+              )})`,
+          ),
+          sql`, `,
+        );
+        const assignments = sql.join(
+          columns.map((column) => sql`${sql.raw(ORDER_COLUMN_TYPES[column][0])} = v.${sql.raw(ORDER_COLUMN_TYPES[column][0])}`),
+          sql`, `,
+        );
+        const names = sql.raw(['id', ...columns.map((column) => ORDER_COLUMN_TYPES[column][0])].join(', '));
+        await db.execute(
+          sql`update ${orders} as o set ${assignments}, updated_at = now() from (values ${values}) as v(${names}) where o.id = v.id`,
+        );
+      }
+    },
+
+    async insertPositions(rows: NewPosition[]): Promise<void> {
+      if (rows.length > 0) await db.insert(positions).values(rows).onConflictDoNothing();
     },
 
     /** Every order whose outcome is not known yet, oldest first. */
