@@ -1,6 +1,6 @@
 import { InteractionContextType, SlashCommandBuilder } from 'discord.js';
-import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
-import type { CommandContext } from '../src/discord/command';
+import type { AutocompleteInteraction, ButtonInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { CommandContext, CustomId } from '../src/discord/command';
 import { renderCopyLinks } from '../src/discord/embeds/copy';
 import { COLORS } from '../src/discord/embeds/format';
 import { EPHEMERAL, guildOf, isAdmin } from '../src/discord/interaction';
@@ -41,7 +41,7 @@ export const data = new SlashCommandBuilder()
       .addStringOption((o) => o.setName('block').setDescription('Never these coins').setMaxLength(300))
       .addStringOption((o) => o.setName('order-types').setDescription('Copy only these: market, limit, stop').setMaxLength(40))
       .addBooleanOption((o) => o.setName('dry-run').setDescription('Show what would be placed, send nothing'))
-      .addBooleanOption((o) => o.setName('confirm').setDescription('Ask me before each copy (not available yet)')),
+      .addBooleanOption((o) => o.setName('confirm').setDescription('Ask me in a DM before each copy (no answer in time = skip)')),
   )
   .addSubcommand((s) => s.setName('list').setDescription('Masters you follow: trades copied, skipped, failed'))
   .addSubcommand((s) =>
@@ -108,4 +108,18 @@ export async function autocomplete(interaction: AutocompleteInteraction, ctx: Co
   if (focused.name === 'master') return interaction.respond(await ctx.services.copy.masterChoices(interaction.guildId, typed));
   if (focused.name === 'account') return interaction.respond(await ctx.services.accounts.suggest(interaction.user.id, interaction.guildId, typed));
   return interaction.respond([]);
+}
+
+/** Copy / Skip on a confirmation DM (src/discord/copyConfirmations.ts). */
+export async function button(interaction: ButtonInteraction, ctx: CommandContext, id: CustomId): Promise<void> {
+  const answer = await ctx.services.copy.answerConfirmation(id.args[0] ?? '', interaction.user.id, id.action === 'ok');
+  const embed =
+    answer.kind === 'queued'
+      ? { title: '✅ Copied', description: 'The order is on its way; it shows in the trade feed.', color: COLORS.green }
+      : answer.kind === 'skipped'
+        ? { title: 'Skipped', description: 'This trade is not copied.', color: COLORS.grey }
+        : answer.kind === 'expired'
+          ? { title: 'Too late', description: 'The answer came after the signal\'s time limit: skipped.', color: COLORS.orange }
+          : { title: 'Already answered', description: 'This copy was answered before or is no longer available.', color: COLORS.grey };
+  await interaction.update({ embeds: [embed], components: [] });
 }

@@ -121,7 +121,15 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     log,
   });
   engine.addCycleStep('strategy', async () => void (await strategy.tick()));
-  const copyTrading = createCopyTrading({ db: database.db, gateways, intake, clock, log, balanceMaxAgeMs: settings.balanceMaxAgeMs });
+  const copyTrading = createCopyTrading({
+    db: database.db,
+    gateways,
+    intake,
+    clock,
+    log,
+    balanceMaxAgeMs: settings.balanceMaxAgeMs,
+    confirmWindowMs: settings.maxSignalLagMs,
+  });
   engine.addCycleStep('copy', async () => void (await copyTrading.poll()));
   const services = createBotServices({ db: database.db, vault, gateways, intake, clock, log, config });
 

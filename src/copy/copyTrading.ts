@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client';
 import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
 import { copyRepository, type CopyLinkRow, type MasterSnapshot } from '../db/repositories/copy';
@@ -46,6 +47,8 @@ export function createCopyTrading(deps: {
   log: Logger;
   /** Follower balances older than this are read again for proportional links (default 5 min). */
   balanceMaxAgeMs?: number;
+  /** How long a follower with confirm on may answer before the copy is skipped (the signal max lag, default 2 min). */
+  confirmWindowMs?: number;
 }) {
   const copies = copyRepository(deps.db);
   const accounts = accountsRepository(deps.db);
@@ -83,8 +86,8 @@ export function createCopyTrading(deps: {
     fraction: number,
     masterEquity: number,
     orderType: 'market' | 'limit' | 'stop',
-  ): Promise<CopyFollowerInstruction[]> {
-    const out: CopyFollowerInstruction[] = [];
+  ): Promise<{ instruction: CopyFollowerInstruction; link: CopyLinkRow }[]> {
+    const out: { instruction: CopyFollowerInstruction; link: CopyLinkRow }[] = [];
     for (const link of links) {
       const follower = followers.get(link.followerAccountId);
       if (!follower) continue;
@@ -104,14 +107,17 @@ export function createCopyTrading(deps: {
         }
       }
       out.push({
-        accountId: follower.id,
-        quantity: open,
-        reduceFraction: reducing ? fraction : null,
-        reduceOnly: reducing,
-        close: action === 'close',
-        dryRun: link.dryRun,
+        link,
+        instruction: {
+          accountId: follower.id,
+          quantity: open,
+          reduceFraction: reducing ? fraction : null,
+          reduceOnly: reducing,
+          close: action === 'close',
+          dryRun: link.dryRun,
+        },
       });
-      await copies.count(link.id, 'copied');
+      if (!link.confirm) await copies.count(link.id, 'copied');
     }
     return out;
   }
@@ -173,8 +179,10 @@ export function createCopyTrading(deps: {
         }
         const pair = pairOfMarket(symbol);
         for (const leg of legs) {
-          const followersOut = await instructionsFor(links, followers, pair, leg.action, leg.quantity, leg.fraction, balance.equity, orderType);
-          if (followersOut.length === 0) continue;
+          const instructed = await instructionsFor(links, followers, pair, leg.action, leg.quantity, leg.fraction, balance.equity, orderType);
+          // Followers who confirm each copy are asked first (a DM with Copy / Skip); the rest trade now.
+          const followersOut = instructed.filter((i) => !i.link.confirm).map((i) => i.instruction);
+          const confirming = instructed.filter((i) => i.link.confirm);
           // The engine validates every signal: a copy signal carries a distant stop it never places.
           const signal: TradeSignal = {
             symbol: pair,
@@ -185,18 +193,34 @@ export function createCopyTrading(deps: {
             takeProfits: [],
             leverage: null,
           };
-          const copy: CopyInstructions = {
+          const copyOf = (list: CopyFollowerInstruction[]): CopyInstructions => ({
             masterAccountId: masterId,
             tradeId: trade.id,
             action: leg.action,
             masterQuantity: leg.quantity,
             price: trade.price,
-            followers: followersOut,
-          };
+            followers: list,
+          });
+          const sourceRef = `${masterId}:${trade.id}${leg.suffix}`;
+          for (const { link, instruction } of confirming) {
+            await copies.addConfirmation({
+              id: randomUUID(),
+              guildId: master.guildId,
+              linkId: link.id,
+              followerAccountId: instruction.accountId,
+              followerOwnerId: link.followerOwnerId,
+              sourceRef,
+              signal,
+              copy: copyOf([instruction]),
+              expiresAt: new Date(deps.clock.now() + (deps.confirmWindowMs ?? 120_000)),
+            });
+          }
+          if (followersOut.length === 0) continue;
+          const copy = copyOf(followersOut);
           const result = await deps.intake.submit({
             guildId: master.guildId,
             source: 'copy',
-            sourceRef: `${masterId}:${trade.id}${leg.suffix}`,
+            sourceRef,
             authorId: master.ownerId,
             channelId: null,
             signal,

@@ -388,6 +388,37 @@ export const copyCursors = pgTable(
   (table) => [primaryKey({ columns: [table.masterAccountId, table.symbol] })],
 );
 
+/** Copy signals waiting for a follower who asked to confirm each copy (Copy / Skip buttons in a DM). */
+export const copyConfirmations = pgTable(
+  'copy_confirmations',
+  {
+    id: uuid('id').primaryKey(),
+    guildId: text('guild_id').notNull(),
+    linkId: uuid('link_id')
+      .notNull()
+      .references(() => copyLinks.id, { onDelete: 'cascade' }),
+    followerAccountId: uuid('follower_account_id')
+      .notNull()
+      .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),
+    followerOwnerId: text('follower_owner_id').notNull(),
+    /** The master fill's signal key (master account + trade id); the follower's own signal adds its account. */
+    sourceRef: text('source_ref').notNull(),
+    signal: jsonb('signal').notNull(),
+    copy: jsonb('copy').notNull(),
+    status: text('status', { enum: ['pending', 'sent', 'accepted', 'skipped', 'expired'] })
+      .notNull()
+      .default('pending'),
+    messageId: text('message_id'),
+    /** No answer by then means skip (the signal's max lag). */
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('copy_confirmations_ref_follower').on(table.sourceRef, table.followerAccountId),
+    index('copy_confirmations_status').on(table.status),
+  ],
+);
+
 /** Paper accounts keep their simulated wallet here so it survives restarts. */
 export const paperState = pgTable('paper_state', {
   accountId: uuid('account_id')

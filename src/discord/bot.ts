@@ -4,6 +4,7 @@ import type { Logger } from '../logger';
 import type { BotServices } from '../services';
 import type { Clock } from '../trading/clock';
 import { createDiscordClient } from './client';
+import { createCopyConfirmSender } from './copyConfirmations';
 import type { BotCommand } from './command';
 import { createFeedPoster } from './feedPoster';
 import { loadCommands } from './loader';
@@ -67,6 +68,10 @@ export async function startDiscord(options: StartDiscordOptions): Promise<Discor
     ...(options.feed.intervalMs === undefined ? {} : { intervalMs: options.feed.intervalMs }),
   });
 
+  // Copy trading: copies waiting for a follower's Copy / Skip go out as DMs on the feed's rhythm.
+  const confirmations = createCopyConfirmSender({ client, copy: options.services.copy, log });
+  let confirmTimer: NodeJS.Timeout | null = null;
+
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('Discord gateway did not become ready in time')), options.readyTimeoutMs ?? 30_000);
     client.once(Events.ClientReady, () => {
@@ -82,12 +87,18 @@ export async function startDiscord(options: StartDiscordOptions): Promise<Discor
     throw error;
   }
   log.info({ commands: [...commands.keys()], user: client.user?.tag }, 'connected to Discord');
-  if (options.feed.autoStart !== false) feedPoster.start();
+  if (options.feed.autoStart !== false) {
+    feedPoster.start();
+    confirmTimer = setInterval(() => {
+      confirmations.flush().catch((error: unknown) => log.error({ err: error }, 'copy confirmations failed'));
+    }, options.feed.intervalMs ?? 1000);
+  }
 
   return {
     client,
-    feedPoster: { flush: () => feedPoster.flush() },
+    feedPoster: { flush: async () => (await feedPoster.flush()) + (await confirmations.flush()) },
     async stop() {
+      if (confirmTimer) clearInterval(confirmTimer);
       await feedPoster.stop();
       await client.destroy();
     },

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
 import type { CopyRepository } from '../db/repositories/copy';
 import type { GuildsRepository } from '../db/repositories/guilds';
-import type { CopyMode } from '../domain/copy';
+import type { CopyInstructions, CopyMode } from '../domain/copy';
+import type { TradeSignal } from '../domain/signal';
+import type { Clock } from '../trading/clock';
+import type { SignalIntake } from '../trading/signalIntake';
 import type { Logger } from '../logger';
 import { forbidden, invalid, notFound } from './errors';
 
@@ -48,7 +51,30 @@ const symbolList = (text: string | undefined): string[] =>
   [...new Set((text ?? '').split(/[\s,;]+/).map((s) => s.trim().toUpperCase().replace(/^[#$]/, '')).filter(Boolean))];
 
 /** /copy: masters, follow links and their figures. Every personal query is scoped by the caller's id. */
-export function createCopyService(deps: { copies: CopyRepository; accounts: AccountsRepository; guilds: GuildsRepository; log: Logger }) {
+/** A copy waiting for its follower's answer, as the DM shows it. */
+export interface CopyConfirmationView {
+  id: string;
+  ownerId: string;
+  accountName: string;
+  signal: TradeSignal;
+  action: CopyInstructions['action'];
+  quantity: number | null;
+  reduceFraction: number | null;
+  /** The master's fill price. */
+  price: number;
+  expiresAt: number;
+}
+
+export type ConfirmationAnswer = { kind: 'queued'; accounts: number } | { kind: 'skipped' } | { kind: 'expired' } | { kind: 'gone' };
+
+export function createCopyService(deps: {
+  copies: CopyRepository;
+  accounts: AccountsRepository;
+  guilds: GuildsRepository;
+  log: Logger;
+  intake?: Pick<SignalIntake, 'submit'>;
+  clock?: Clock;
+}) {
   const { copies, accounts, guilds, log } = deps;
 
   async function mayBeMaster(actor: CopyActor): Promise<boolean> {
@@ -156,6 +182,63 @@ export function createCopyService(deps: { copies: CopyRepository; accounts: Acco
     },
 
     stop: (actor: CopyActor, masterAccountId?: string) => copies.stopLinks(actor.guildId, actor.userId, masterAccountId),
+
+    /** Copies waiting to be offered to their followers (the Discord layer DMs them). */
+    async pendingConfirmations(limit = 50): Promise<CopyConfirmationView[]> {
+      const rows = await copies.pendingConfirmations(limit);
+      const out: CopyConfirmationView[] = [];
+      for (const row of rows) {
+        const account = await accounts.byId(row.followerAccountId);
+        const copy = row.copy as CopyInstructions;
+        const mine = copy.followers[0];
+        out.push({
+          id: row.id,
+          ownerId: row.followerOwnerId,
+          accountName: account?.name ?? 'removed account',
+          signal: row.signal as TradeSignal,
+          action: copy.action,
+          quantity: mine?.quantity ?? null,
+          reduceFraction: mine?.reduceFraction ?? null,
+          price: copy.price,
+          expiresAt: row.expiresAt.getTime(),
+        });
+      }
+      return out;
+    },
+
+    markConfirmationSent: (id: string, messageId: string | null) =>
+      copies.setConfirmation(id, messageId ? { status: 'sent', messageId } : { status: 'skipped' }),
+
+    /** The follower's Copy or Skip; after the window every answer is a skip. */
+    async answerConfirmation(id: string, ownerId: string, accept: boolean): Promise<ConfirmationAnswer> {
+      const current = await copies.confirmation(id).catch(() => null);
+      if (!current || current.followerOwnerId !== ownerId) return { kind: 'gone' };
+      const now = deps.clock?.now() ?? Date.now();
+      const expired = now > current.expiresAt.getTime();
+      const row = await copies.answerConfirmation(id, ownerId, expired ? 'expired' : accept ? 'accepted' : 'skipped');
+      if (!row) return { kind: 'gone' };
+      if (expired || !accept) {
+        await copies.count(row.linkId, 'skipped');
+        return expired ? { kind: 'expired' } : { kind: 'skipped' };
+      }
+      if (!deps.intake) throw new Error('copy confirmations need the signal intake');
+      const result = await deps.intake.submit({
+        guildId: row.guildId,
+        source: 'copy',
+        sourceRef: `${row.sourceRef}:${row.followerAccountId}`,
+        authorId: ownerId,
+        channelId: null,
+        signal: row.signal as TradeSignal,
+        copy: row.copy,
+      });
+      if (result.kind === 'rejected') {
+        await copies.count(row.linkId, 'failed');
+        return { kind: 'gone' };
+      }
+      await copies.count(row.linkId, 'copied');
+      log.info({ confirmationId: id, signalId: result.signalId }, 'copy confirmed by its follower');
+      return { kind: 'queued', accounts: result.accounts };
+    },
   };
 }
 

@@ -59,7 +59,7 @@ export function createBotServices(deps: BotServicesDeps) {
     guilds: createGuildSettingsService({ guilds, reads, log: serviceLog }),
     signals: createSignalService({ intake, signals: signalsRepository(db), guilds, log: serviceLog }),
     channelSignals: createChannelSignalService({ intake, guilds, log: serviceLog }),
-    copy: createCopyService({ copies: copyRepository(db), accounts, guilds, log: serviceLog }),
+    copy: createCopyService({ copies: copyRepository(db), accounts, guilds, log: serviceLog, intake, clock }),
     orders: createOrdersService({ reads, accounts }),
     pnl: createPnlService({ reads, accounts, gateways, clock, log: serviceLog }),
     feed: createFeedService({ outbox: outboxRepository(db), guilds, reads }),

@@ -13,7 +13,7 @@ afterEach(async () => {
 
 const key = (who: string) => ({ apiKey: `${who}${randomUUID().replace(/-/g, '')}`, secret: `s${randomUUID().replace(/-/g, '')}` });
 
-describe('/copy through Discord', () => {
+describe('/copy through Discord', { timeout: 120_000 }, () => {
   it('an admin makes a master, a member follows with a multiplier, a master fill is copied', async () => {
     world = await botWorld();
     const w = world;
@@ -62,6 +62,69 @@ describe('/copy through Discord', () => {
     expect(list).toContain('Copied 1 · skipped 0 · failed 0 · success 100 %');
     const stop = w.text(await w.slash(alice, 'copy', 'stop', undefined).reply());
     expect(stop).toContain('Stopped 1 follow link');
+    expect(w.discord.violations).toEqual([]);
+  });
+
+  it('a follower who confirms each copy gets a DM: Copy trades, Skip does not, a late answer is a skip', async () => {
+    world = await botWorld();
+    const w = world;
+    const { admin, alice } = w.people;
+    const masterKey = key('admin');
+    const aliceKey = key('alice');
+    w.binance.addAccount({ ...masterKey, futures: { USDT: 10_000 } });
+    w.binance.addAccount({ ...aliceKey, futures: { USDT: 10_000 } });
+    await addThroughModal(w, admin, { name: 'lead', type: 'futures', mode: 'live', ...masterKey });
+    await addThroughModal(w, alice, { name: 'follow', type: 'futures', mode: 'live', ...aliceKey });
+    const [master] = await w.services.accounts.list(admin, w.guild.id);
+    const [mine] = await w.services.accounts.list(alice, w.guild.id);
+    await w.slash(admin, 'account', 'toggle', { account: master!.id }).reply();
+    await w.slash(alice, 'account', 'toggle', { account: mine!.id }).reply();
+    await w.slash(admin, 'copy', 'master', { account: master!.id }).reply();
+    await w.slash(alice, 'copy', 'follow', { master: master!.id, mode: 'mirror', confirm: true }).reply();
+
+    const copy = createCopyTrading({
+      db: w.db.db,
+      gateways: w.gateways,
+      intake: createSignalIntake(w.db.db, w.clock, () => {}),
+      clock: w.clock,
+      log: w.log,
+      confirmWindowMs: 120_000,
+    });
+    await copy.poll();
+    const masterAccount = (await accountsRepository(w.db.db).byId(master!.id))!;
+    let n = 0;
+    const fill = async () => {
+      n += 1;
+      await w.gateways.forAccount(masterAccount).placeOrder({ clientOrderId: `leadbuy${n}`, symbol: 'BTC/USDT:USDT', side: 'buy', type: 'market', quantity: 0.01, reduceOnly: false });
+      await copy.poll();
+      await w.flushFeed();
+      const dm = w.discord.dmMessages(alice).at(-1)!;
+      expect(w.text(dm)).toContain('Copy the master');
+      return dm;
+    };
+
+    // Copy: traded.
+    const first = await fill();
+    expect(w.text(first)).toContain('Open long BTC/USDT: 0.01 at market');
+    const yes = w.discord.button({ userId: alice, customId: /^copy:ok:/, messageId: first.id });
+    expect(w.text(await yes.reply())).toContain('Copied');
+    await w.runCycle();
+    expect(w.binance.positions(aliceKey.apiKey).map((p) => p.amt)).toEqual([0.01]);
+
+    // Skip: nothing.
+    const second = await fill();
+    const no = w.discord.button({ userId: alice, customId: /^copy:skip:/, messageId: second.id });
+    expect(w.text(await no.reply())).toContain('Skipped');
+    await w.runCycle();
+
+    // No answer within the window: a late Copy is a skip.
+    const third = await fill();
+    w.clock.advance(5 * 60_000);
+    const late = w.discord.button({ userId: alice, customId: /^copy:ok:/, messageId: third.id });
+    expect(w.text(await late.reply())).toContain('Too late');
+    await w.runCycle();
+    expect(w.binance.positions(aliceKey.apiKey).map((p) => p.amt)).toEqual([0.01]);
+    expect(w.text(await w.slash(alice, 'copy', 'list', undefined).reply())).toContain('Copied 1 · skipped 2');
     expect(w.discord.violations).toEqual([]);
   });
 });

@@ -18,7 +18,7 @@ const SIGNAL = [
   'Leverage 5x',
 ].join('\n');
 
-describe('signals posted in the signal channel', () => {
+describe('signals posted in the signal channel', { timeout: 120_000 }, () => {
   it("runs a caller's message on subscribers' accounts, ignores a non-caller's identical one, explains an invalid one", async () => {
     world = await botWorld();
     const w = world;

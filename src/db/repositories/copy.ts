@@ -1,11 +1,13 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../client';
-import { copyCursors, copyLinks, copyMasters } from '../schema';
+import { copyConfirmations, copyCursors, copyLinks, copyMasters } from '../schema';
 
 export type CopyLinkRow = typeof copyLinks.$inferSelect;
 export type NewCopyLink = typeof copyLinks.$inferInsert;
 export type CopyMasterRow = typeof copyMasters.$inferSelect;
 export type CopyCursorRow = typeof copyCursors.$inferSelect;
+export type CopyConfirmationRow = typeof copyConfirmations.$inferSelect;
+export type NewCopyConfirmation = typeof copyConfirmations.$inferInsert;
 
 /**
  * What the poller remembers of a master between cycles: per symbol, the signed position after the
@@ -121,6 +123,44 @@ export function copyRepository(db: Database) {
         )
         .returning({ id: copyLinks.id });
       return rows.length;
+    },
+
+    async addConfirmation(row: NewCopyConfirmation): Promise<void> {
+      await db.insert(copyConfirmations).values(row).onConflictDoNothing();
+    },
+
+    pendingConfirmations(limit: number): Promise<CopyConfirmationRow[]> {
+      return db
+        .select()
+        .from(copyConfirmations)
+        .where(eq(copyConfirmations.status, 'pending'))
+        .orderBy(asc(copyConfirmations.createdAt))
+        .limit(limit);
+    },
+
+    async setConfirmation(id: string, patch: Partial<Pick<CopyConfirmationRow, 'status' | 'messageId'>>): Promise<void> {
+      await db.update(copyConfirmations).set(patch).where(eq(copyConfirmations.id, id));
+    },
+
+    /** Moves an open confirmation (pending or sent) of this owner to its answer, once; null when already answered. */
+    async answerConfirmation(id: string, ownerId: string, status: 'accepted' | 'skipped' | 'expired'): Promise<CopyConfirmationRow | null> {
+      const [row] = await db
+        .update(copyConfirmations)
+        .set({ status })
+        .where(
+          and(
+            eq(copyConfirmations.id, id),
+            eq(copyConfirmations.followerOwnerId, ownerId),
+            sql`${copyConfirmations.status} in ('pending', 'sent')`,
+          ),
+        )
+        .returning();
+      return row ?? null;
+    },
+
+    async confirmation(id: string): Promise<CopyConfirmationRow | null> {
+      const [row] = await db.select().from(copyConfirmations).where(eq(copyConfirmations.id, id));
+      return row ?? null;
     },
 
     async count(linkId: string, what: 'copied' | 'skipped' | 'failed'): Promise<void> {

@@ -1,6 +1,6 @@
 import type { APIEmbed } from 'discord.js';
-import type { CopyLinkView } from '../../services/copy';
-import { COLORS } from './format';
+import type { CopyConfirmationView, CopyLinkView } from '../../services/copy';
+import { COLORS, formatPrice } from './format';
 
 const MODE_TEXT = (view: CopyLinkView): string =>
   view.mode === 'mirror'
@@ -24,5 +24,21 @@ export function renderCopyLinks(title: string, views: readonly CopyLinkView[]): 
         `Copied ${view.copied} · skipped ${view.skipped} · failed ${view.failed}${view.successRate === null ? '' : ` · success ${Math.round(view.successRate * 100)} %`}`,
       ].join('\n'),
     })),
+  };
+}
+
+/** The DM asking a follower to confirm one copy (PURE). */
+export function renderCopyConfirmation(view: CopyConfirmationView): APIEmbed {
+  const s = view.signal;
+  const what =
+    view.action === 'open' || view.action === 'add'
+      ? `${view.action === 'open' ? 'Open' : 'Add to'} ${s.side} ${s.symbol}: ${view.quantity ?? '?'} at market`
+      : view.action === 'close'
+        ? `Close your ${s.side} ${s.symbol}`
+        : `Reduce your ${s.side} ${s.symbol} by ${Math.round((view.reduceFraction ?? 0) * 100)} %`;
+  return {
+    title: `Copy the master's trade on ${view.accountName}?`.slice(0, 256),
+    description: [what, `The master filled at ${formatPrice(view.price)}.`, `Answer before <t:${Math.floor(view.expiresAt / 1000)}:T>; no answer means skip.`].join('\n'),
+    color: COLORS.gold,
   };
 }

@@ -37,9 +37,9 @@ async function step(copy: ReturnType<typeof createCopyTrading>, engine: TradingE
   return report;
 }
 
-describe('copy trading on the Binance simulator', () => {
+describe('copy trading on the Binance simulator', { timeout: 120_000 }, () => {
   it('open, add, partial close and close become follower orders with the right quantity per mode; filters and dry-run honoured', async () => {
-    world = await tradingWorld({ accounts: 0 });
+    world = await tradingWorld({ accounts: 0, clockFactor: 5 });
     const w = world;
     const master = await w.addAccount({ funds: 10_000 });
     const mirror = await w.addAccount({ funds: 10_000 });
@@ -118,7 +118,7 @@ describe('copy trading on the Binance simulator', () => {
   });
 
   it('a restart between two master fills neither misses nor repeats one', async () => {
-    world = await tradingWorld({ accounts: 0 });
+    world = await tradingWorld({ accounts: 0, clockFactor: 5 });
     const w = world;
     const master = await w.addAccount({ funds: 10_000 });
     const follower = await w.addAccount({ funds: 10_000 });

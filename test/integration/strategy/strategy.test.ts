@@ -15,9 +15,9 @@ afterEach(async () => {
   world = undefined;
 });
 
-describe('built-in strategy on the Binance simulator', () => {
+describe('built-in strategy on the Binance simulator', { timeout: 120_000 }, () => {
   it('queues the expected signal at the expected candle, fetching candles once per symbol for every server and account', async () => {
-    world = await tradingWorld({ accounts: 0 });
+    world = await tradingWorld({ accounts: 0, clockFactor: 5 });
     const w = world;
     const T0 = Date.UTC(2026, 0, 6);
     const series = scriptedSeries(T0, SCALE);
