@@ -645,12 +645,13 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         feed.push(feedRow(account, signal.id, positionEvent(account, position, 'take-profit-hit', { target: legIndex(hit) + 1 })));
       }
     }
-    await positionsRepo.updatePosition(position.id, {
-      quantity: remaining.gt(0) ? toNumber(remaining) : 0,
-      exitQuantity: toNumber(exitedQty),
-      takeProfitsHit: hits.length,
-    });
-    if (feed.length > 0) await trading.insertFeed(feed);
+    // The hit count only rises, with its feed rows in the same transaction: told once, whoever syncs.
+    await positionsRepo.recordProgress(
+      position.id,
+      { quantity: remaining.gt(0) ? toNumber(remaining) : 0, exitQuantity: toNumber(exitedQty) },
+      hits.length,
+      feed,
+    );
 
     // Closed by its own exits: the stop, the last target, or a close leg. On spot, what is left after
     // base-asset fees may be dust no order can sell: that counts as closed.

@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Database } from '../client';
 import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions } from '../schema';
 import type { NewOutboxRow } from './outbox';
@@ -90,6 +90,26 @@ export function positionsRepository(db: Database) {
         .update(positions)
         .set({ ...patch, updatedAt: sql`now()` })
         .where(eq(positions.id, id));
+    },
+
+    /**
+     * Records exit progress; `takeProfitsHit` only rises, and the feed rows for new hits are written
+     * only by the call that raised it (another process syncing the same position writes none).
+     */
+    async recordProgress(id: string, patch: Partial<NewPosition>, takeProfitsHit: number, feed: NewOutboxRow[]): Promise<void> {
+      await db.transaction(async (tx) => {
+        await tx
+          .update(positions)
+          .set({ ...patch, updatedAt: sql`now()` })
+          .where(eq(positions.id, id));
+        if (feed.length === 0) return;
+        const raised = await tx
+          .update(positions)
+          .set({ takeProfitsHit })
+          .where(and(eq(positions.id, id), lt(positions.takeProfitsHit, takeProfitsHit)))
+          .returning({ id: positions.id });
+        if (raised.length > 0) await tx.insert(feedOutbox).values(feed);
+      });
     },
 
     /**
