@@ -43,6 +43,8 @@ export interface CopyLinkView {
   failed: number;
   /** Copied ÷ (copied + failed), or null before the first trade. */
   successRate: number | null;
+  /** Why copies were skipped (by the follow filters or by the follower's account), most frequent first. */
+  skipReasons: { reason: string; count: number }[];
 }
 
 const ORDER_TYPES = ['market', 'limit', 'stop'] as const;
@@ -164,8 +166,22 @@ export function createCopyService(deps: {
     async viewOf(linkId: string, actor: CopyActor): Promise<CopyLinkView> {
       const row = (await copies.linksOfFollowerOwner(actor.guildId, actor.userId)).find((l) => l.id === linkId);
       if (!row) throw notFound('Copy link');
-      const [master, follower] = await Promise.all([accounts.byId(row.masterAccountId), accounts.byId(row.followerAccountId)]);
-      const done = row.copied + row.failed;
+      const [master, follower, outcomes] = await Promise.all([
+        accounts.byId(row.masterAccountId),
+        accounts.byId(row.followerAccountId),
+        copies.outcomes(row.masterAccountId, row.followerAccountId),
+      ]);
+      // The link counts what the poller decided (queued, filtered); the executions say what the exchange did.
+      const sum = (statuses: string[]) => outcomes.filter((o) => statuses.includes(o.status)).reduce((n, o) => n + o.n, 0);
+      const placed = sum(['placed', 'dry-run']);
+      const failed = sum(['failed', 'not-placed']);
+      const skippedByAccount = outcomes.filter((o) => o.status === 'skipped');
+      const filtered = Math.max(0, row.skipped);
+      const reasons = new Map<string, number>();
+      if (filtered > 0) reasons.set('filtered', filtered);
+      for (const o of skippedByAccount) reasons.set(o.reason ?? 'skipped', (reasons.get(o.reason ?? 'skipped') ?? 0) + o.n);
+      const copied = outcomes.length > 0 ? placed : row.copied;
+      const done = copied + failed;
       return {
         linkId: row.id,
         masterName: master?.name ?? 'removed account',
@@ -174,10 +190,11 @@ export function createCopyService(deps: {
         value: row.value,
         active: row.active,
         dryRun: row.dryRun,
-        copied: row.copied,
-        skipped: row.skipped,
-        failed: row.failed,
-        successRate: done > 0 ? row.copied / done : null,
+        copied,
+        skipped: filtered + skippedByAccount.reduce((n, o) => n + o.n, 0),
+        failed: failed + row.failed,
+        successRate: done > 0 ? copied / done : null,
+        skipReasons: [...reasons.entries()].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
       };
     },
 

@@ -124,7 +124,9 @@ describe('/copy through Discord', { timeout: 120_000 }, () => {
     expect(w.text(await late.reply())).toContain('Too late');
     await w.runCycle();
     expect(w.binance.positions(aliceKey.apiKey).map((p) => p.amt)).toEqual([0.01]);
-    expect(w.text(await w.slash(alice, 'copy', 'list', undefined).reply())).toContain('Copied 1 · skipped 2');
+    const listed = w.text(await w.slash(alice, 'copy', 'list', undefined).reply());
+    expect(listed).toContain('Copied 1 · skipped 2 · failed 0 · success 100 %');
+    expect(listed).toContain('Skipped: your filters or answer ×2');
     expect(w.discord.violations).toEqual([]);
   });
 });

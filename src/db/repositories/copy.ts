@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../client';
-import { copyConfirmations, copyCursors, copyLinks, copyMasters } from '../schema';
+import { copyConfirmations, copyCursors, copyLinks, copyMasters, executions, signals } from '../schema';
 
 export type CopyLinkRow = typeof copyLinks.$inferSelect;
 export type NewCopyLink = typeof copyLinks.$inferInsert;
@@ -161,6 +161,23 @@ export function copyRepository(db: Database) {
     async confirmation(id: string): Promise<CopyConfirmationRow | null> {
       const [row] = await db.select().from(copyConfirmations).where(eq(copyConfirmations.id, id));
       return row ?? null;
+    },
+
+    /** Outcomes of one follower's copies of one master, by status and reason (the engine's executions). */
+    async outcomes(masterAccountId: string, followerAccountId: string): Promise<{ status: string; reason: string | null; n: number }[]> {
+      const rows = await db
+        .select({ status: executions.status, reason: executions.reason, n: sql<number>`count(*)::int` })
+        .from(executions)
+        .innerJoin(signals, eq(signals.id, executions.signalId))
+        .where(
+          and(
+            eq(executions.accountId, followerAccountId),
+            eq(signals.source, 'copy'),
+            sql`${signals.copy}->>'masterAccountId' = ${masterAccountId}`,
+          ),
+        )
+        .groupBy(executions.status, executions.reason);
+      return rows;
     },
 
     async count(linkId: string, what: 'copied' | 'skipped' | 'failed'): Promise<void> {

@@ -1,6 +1,10 @@
 import type { APIEmbed } from 'discord.js';
 import type { CopyConfirmationView, CopyLinkView } from '../../services/copy';
+import { describeReason, isReasonCode } from '../../domain/reasons';
 import { COLORS, formatPrice } from './format';
+
+const reasonText = (reason: string): string =>
+  reason === 'filtered' ? 'your filters or answer' : isReasonCode(reason) ? describeReason(reason) : reason;
 
 const MODE_TEXT = (view: CopyLinkView): string =>
   view.mode === 'mirror'
@@ -22,7 +26,10 @@ export function renderCopyLinks(title: string, views: readonly CopyLinkView[]): 
       value: [
         `${MODE_TEXT(view)}${view.dryRun ? ' · dry-run (nothing is sent)' : ''}${view.active ? '' : ' · stopped'}`,
         `Copied ${view.copied} · skipped ${view.skipped} · failed ${view.failed}${view.successRate === null ? '' : ` · success ${Math.round(view.successRate * 100)} %`}`,
-      ].join('\n'),
+        ...(view.skipReasons.length > 0
+          ? [`Skipped: ${view.skipReasons.slice(0, 4).map((r) => `${reasonText(r.reason)} ×${r.count}`).join(', ')}`]
+          : []),
+      ].join('\n').slice(0, 1024),
     })),
   };
 }
