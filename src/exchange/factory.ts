@@ -68,6 +68,8 @@ export interface GatewayFactoryOptions {
   /** Paper quotes are shared for this long across paper accounts (default 1 s). */
   paperQuoteTtlMs?: number;
   requestTimeoutMs?: number;
+  /** Validity of signed requests (tests on an accelerated clock use Binance's maximum, 60 s). */
+  recvWindowMs?: number;
 }
 
 export interface GatewayFactory {
@@ -97,6 +99,7 @@ export function createGatewayFactory(options: GatewayFactoryOptions): GatewayFac
     ...(options.accountTtlMs === undefined ? {} : { accountTtlMs: options.accountTtlMs }),
     ...(options.maxAccounts === undefined ? {} : { maxAccounts: options.maxAccounts }),
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+    ...(options.recvWindowMs === undefined ? {} : { recvWindowMs: options.recvWindowMs }),
   });
   if (options.paperQuoteTtlMs !== undefined) runtime.marketData.quoteTtlMs = options.paperQuoteTtlMs;
 

@@ -125,6 +125,9 @@ export class TradingEngine {
   private async cycle(): Promise<CycleReport> {
     const startedAt = this.clock.now();
     try {
+      // Executions this instance left in flight (an answer the exchange could not give yet) go first.
+      const leftOver = await this.trading.listInFlightOf(this.settings.instanceId);
+      if (leftOver.length > 0) await this.runExecutions(leftOver);
       const claimed = await this.signals.claimPending(this.settings.instanceId, 50, new Date(startedAt));
       for (const signal of claimed) await this.fanOut(signal);
       let executions = 0;

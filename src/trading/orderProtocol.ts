@@ -126,7 +126,8 @@ export async function reconcileOrder(
   extra: Pick<OrderIntent, 'positionSide'> = {},
 ): Promise<Placement> {
   const sentAt = order.sentAt ?? ctx.clock.now();
-  const deadline = sentAt + ctx.lookupWindowMs;
+  // Look for at least the window, and long enough that the recvWindow rule can decide at its end.
+  const deadline = sentAt + Math.max(ctx.lookupWindowMs, ctx.gateway.recvWindowMs + CLOCK_SAFETY_MS + 1_000);
   let delay = FIRST_LOOKUP_DELAY_MS;
   for (;;) {
     try {

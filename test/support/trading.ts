@@ -54,7 +54,7 @@ export async function tradingWorld(options: {
   clockFactor?: number;
   simOptions?: Parameters<typeof startBinanceSim>[0];
 }): Promise<TradingWorld> {
-  const clock = acceleratedClock(options.clockFactor ?? 50);
+  const clock = acceleratedClock(options.clockFactor ?? 10);
   const db = await freshDatabase(options.kind ?? 'pglite');
   const sim = await startBinanceSim({ now: () => clock.now(), ...options.simOptions });
   sim.setPrices({ BTCUSDT: 50_000, ETHUSDT: 3_000 }, 'both');
@@ -69,6 +69,8 @@ export async function tradingWorld(options: {
     paperSlippageBps: 0,
     paperStartingBalanceUsd: 10_000,
     rateLimiters: new RateLimiterRegistry(clock),
+    // On an accelerated clock a busy machine's real delays are multiplied: allow Binance's maximum.
+    recvWindowMs: 60_000,
   });
   const repo = accountsRepository(db.db);
   await guildsRepository(db.db).update(GUILD, { feedChannelId: '300000000000000001' });

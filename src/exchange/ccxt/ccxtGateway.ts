@@ -7,7 +7,7 @@
 import type { Exchange, Order, Position, Trade as CcxtTrade } from 'ccxt';
 import type { MarketType } from '../../domain/account';
 import type { MarketRules } from '../../domain/market';
-import { ExchangeError } from '../errors';
+import { ExchangeError, isExchangeError } from '../errors';
 import type {
   AccountPreflight,
   Balance,
@@ -93,14 +93,30 @@ export class CcxtGateway implements ExchangeGateway {
     return instance;
   }
 
-  /** Runs one ccxt operation and translates its failure. */
-  private async call<T>(action: string, run: (exchange: Exchange, instance: AccountInstance) => Promise<T>): Promise<T> {
+  /**
+   * Runs one ccxt operation and translates its failure. A definite rejection before matching
+   * (-1021) of anything but an order is repeated once at once: it changed nothing. Orders are the
+   * engine's decision (the order-safety protocol), so placeOrder opts out.
+   */
+  private async call<T>(
+    action: string,
+    run: (exchange: Exchange, instance: AccountInstance) => Promise<T>,
+    options: { repeatDefiniteRejection?: boolean } = {},
+  ): Promise<T> {
     const instance = await this.ready();
+    const attempt = async (): Promise<T> => {
+      try {
+        return await run(instance.exchange, instance);
+      } catch (error) {
+        const blocked = this.deps.limiter.blockedForMs();
+        throw translateError(error, { exchangeId: this.exchangeId, action, ...(blocked > 0 ? { retryAfterMs: blocked } : {}) });
+      }
+    };
     try {
-      return await run(instance.exchange, instance);
+      return await attempt();
     } catch (error) {
-      const blocked = this.deps.limiter.blockedForMs();
-      throw translateError(error, { exchangeId: this.exchangeId, action, ...(blocked > 0 ? { retryAfterMs: blocked } : {}) });
+      if (options.repeatDefiniteRejection !== false && isExchangeError(error, 'retryable')) return attempt();
+      throw error;
     }
   }
 
@@ -264,7 +280,7 @@ export class CcxtGateway implements ExchangeGateway {
         params,
       );
       return this.toState(order, { ...intent, type: intent.type });
-    });
+    }, { repeatDefiniteRejection: false });
   }
 
   private async fetchOne(exchange: Exchange, symbol: string, clientOrderId: string, algo: boolean): Promise<Order | null> {

@@ -191,6 +191,8 @@ export interface BuildOptions {
   timeoutMs?: number;
   /** The clock signed requests carry (the engine's injected clock; Date.now in production). */
   now?: () => number;
+  /** How long a signed request stays valid (Binance allows up to 60 s; ccxt's default otherwise). */
+  recvWindowMs?: number;
 }
 
 /** How an exchange offers a practice account in ccxt. */
@@ -241,6 +243,7 @@ export function buildExchange(options: BuildOptions): Exchange {
       fetchMarkets: { types: ['spot', 'linear'] },
       fetchCurrencies: false,
       fetchMargins: false,
+      ...(options.recvWindowMs === undefined ? {} : { recvWindow: options.recvWindowMs }),
       // The engine decides about retries (order safety protocol); ccxt must never resend.
       maxRetriesOnFailure: 0,
       maxRetriesOnFailureDelay: 0,

@@ -29,6 +29,7 @@ export interface CcxtRuntimeOptions {
   /** Markets are reloaded after this long (default 1 h). */
   marketsTtlMs?: number;
   requestTimeoutMs?: number;
+  recvWindowMs?: number;
 }
 
 export interface CcxtAccountRef {
@@ -64,12 +65,14 @@ export class CcxtRuntime {
   private readonly now: () => number;
   private readonly accounts: LRUCache<string, Entry>;
   private readonly timeoutMs: number | undefined;
+  private readonly recvWindowMs: number | undefined;
 
   constructor(options: CcxtRuntimeOptions = {}) {
     this.fetchImplementation = options.fetchImplementation ?? nodeFetch;
     this.rateLimiters = options.rateLimiters ?? processRateLimiters;
     this.now = options.now ?? Date.now;
     this.timeoutMs = options.requestTimeoutMs;
+    this.recvWindowMs = options.recvWindowMs;
     this.markets = new SharedMarkets({
       fetchImplementation: this.fetchImplementation,
       rateLimiters: this.rateLimiters,
@@ -95,6 +98,7 @@ export class CcxtRuntime {
       credentials: credentials(),
       now: this.now,
       ...(this.timeoutMs === undefined ? {} : { timeoutMs: this.timeoutMs }),
+      ...(this.recvWindowMs === undefined ? {} : { recvWindowMs: this.recvWindowMs }),
     });
     return { exchange, leverage: new Map(), algoOrders: new Map() };
   }
