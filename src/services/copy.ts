@@ -96,6 +96,8 @@ export function createCopyService(deps: {
       if (account.marketType !== 'futures' || account.mode === 'paper') {
         throw invalid('A master must be a live or demo futures account: its positions are what followers copy.');
       }
+      // Hedge mode holds a long and a short per symbol at once; the poller follows one net position.
+      if (account.positionMode === 'hedge') throw invalid('A master must use one-way position mode (hedge mode is not copied).');
       await copies.addMaster(account.id, actor.guildId);
       log.info({ guildId: actor.guildId, accountId: account.id }, 'copy master added');
       return { account };
