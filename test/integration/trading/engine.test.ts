@@ -91,3 +91,56 @@ describe('withdrawn signals', () => {
     }
   });
 });
+
+describe('bad signals and unlisted symbols', () => {
+  it('rejects malformed signals with a reason and sends nothing', async () => {
+    world = await tradingWorld({ accounts: 1 });
+    const engine = world.engine({ maxSignalLagMs: 30 * 60_000 });
+    await engine.start();
+    const bad: [string, TradeSignal][] = [
+      ['stop on the wrong side', { ...marketLong, entryType: 'limit', entries: [50_000], stopLoss: 51_000 }],
+      ['malformed symbol', { ...marketLong, symbol: 'BTC-USDT!' }],
+      ['zero', { ...marketLong, stopLoss: 0 }],
+      ['negative', { ...marketLong, takeProfits: [-52_000] }],
+      ['NaN', { ...marketLong, stopLoss: Number.NaN }],
+      ['leverage 500', { ...marketLong, leverage: 500 }],
+    ];
+    for (const [name, signal] of bad) {
+      const result = await world.intake.submit({
+        guildId: GUILD,
+        source: 'command',
+        sourceRef: `bad-${name}`,
+        authorId: null,
+        channelId: null,
+        signal,
+      });
+      expect(result.kind, name).toBe('rejected');
+    }
+    world.sim.clearLog();
+    await engine.runCycle();
+    expect(await world.db.db.select().from(orders)).toEqual([]);
+    expect(world.sim.requestLog.filter((entry) => entry.method !== 'GET')).toEqual([]);
+  });
+
+  it('skips a well-formed symbol the exchange does not list, with the reason in the summary, sending nothing', async () => {
+    world = await tradingWorld({ accounts: 1 });
+    const engine = world.engine({ maxSignalLagMs: 30 * 60_000 });
+    await engine.start();
+    // Resolution is per account (src/domain/symbols.ts, unit-tested per market type and quote); here
+    // the simulator lists no NOPE market at all, so the account skips with the reason.
+    await world.intake.submit({
+      guildId: GUILD,
+      source: 'command',
+      sourceRef: 'unlisted',
+      authorId: null,
+      channelId: null,
+      signal: { ...marketLong, symbol: 'NOPE/USDT', stopLoss: 0.9, takeProfits: [1.2] },
+    });
+    await engine.runCycle();
+    const rows = await world.db.db.select().from(executions);
+    expect(rows.map((row) => [row.status, row.reason])).toEqual([['skipped', 'symbol-not-listed']]);
+    expect(await world.db.db.select().from(orders)).toEqual([]);
+    const summary = (await world.db.db.select().from(feedOutbox)).find((row) => row.kind === 'summary');
+    expect(summary?.payload).toMatchObject({ total: 1, filled: 0, skipped: [{ reason: 'symbol-not-listed' }] });
+  });
+});
