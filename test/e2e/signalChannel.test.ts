@@ -39,8 +39,8 @@ describe('signals posted in the signal channel', { timeout: 120_000 }, () => {
     const chatter = w.discord.postMessage({ userId: caller, guildId: w.guild.id, channelId: w.channels.signals, content: 'TP1 hit, move SL to entry 🎯' });
     // The caller's signal.
     const fromCaller = w.discord.postMessage({ userId: caller, guildId: w.guild.id, channelId: w.channels.signals, content: SIGNAL });
-    await fromCaller.waitForReaction('✅');
-    const reply = await fromCaller.waitForReply();
+    await fromCaller.waitForReaction('✅', 20_000);
+    const reply = await fromCaller.waitForReply(20_000);
     expect(reply.content).toContain('BTC/USDT LONG');
     expect(reply.content).toContain('Executing on 1 account of 1 member');
     expect(reply.mentions).toEqual([]);
@@ -52,7 +52,7 @@ describe('signals posted in the signal channel', { timeout: 120_000 }, () => {
       channelId: w.channels.signals,
       content: 'ETH/USDT long\nEntry 3000\nTP 3100 3200',
     });
-    const why = await invalid.waitForReply();
+    const why = await invalid.waitForReply(20_000);
     expect(why.content).toContain('no stop-loss');
     expect(invalid.reactions()).toEqual([]);
 
