@@ -19,11 +19,15 @@ export interface TradeStats {
   readonly kellyFraction: number;
 }
 
-/** W − (1 − W) / R. No losses → W; no wins → W − 1 (≤ 0). */
+/**
+ * W − (1 − W) / R. No losses → W; no wins → W − 1 (≤ 0). Wins that are vanishingly small against
+ * the losses drive R to 0 and the formula to −∞: that is simply no edge, floored at −1.
+ */
 export function kellyFraction(winRate: number, avgWin: number, avgLoss: number): number {
   if (avgWin <= 0) return winRate - 1;
   if (avgLoss <= 0) return winRate;
-  return winRate - (1 - winRate) / (avgWin / avgLoss);
+  const fraction = winRate - (1 - winRate) / (avgWin / avgLoss);
+  return Number.isFinite(fraction) ? Math.max(-1, fraction) : -1;
 }
 
 export function tradeStats(pnls: readonly number[]): TradeStats {

@@ -34,6 +34,13 @@ describe('tradeStats', () => {
 });
 
 describe('kellyShare', () => {
+  it('treats wins vanishingly small against the losses as no edge instead of failing', () => {
+    // Found by the sizing property test: avgWin / avgLoss underflows to 0 and W − (1 − W) / R to −∞.
+    const pnls = [5e-324, -1e308, 5e-324, -1e308];
+    expect(tradeStats(pnls).kellyFraction).toBe(-1);
+    expect(kellyShare(pnls, { lookbackTrades: 4, fraction: 0.5, cap: 0.25 })).toMatchObject({ kind: 'no-edge' });
+  });
+
   const params = { lookbackTrades: 4, fraction: 0.5, cap: 0.25 };
   it('uses only the last N trades', () => {
     // The old losses fall out of the window: last 4 are 3 wins of 20 and one loss of 10 → f* = 0.75 − 0.25/2.
