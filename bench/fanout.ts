@@ -103,6 +103,7 @@ async function measureEngine(sim: SpawnedBinanceSim, n: number): Promise<number[
     await engine.runCycle();
     const elapsed = performance.now() - started;
     if (run > 0) times.push(elapsed); // run 0 warms: markets, balances, leverage per account
+    if (process.env.BENCH_VERBOSE) console.error(`  N=${n} run ${run}: ${elapsed.toFixed(0)} ms, weight ${JSON.stringify(await sim.usedWeight())}`);
   }
   gateways.close();
   await database.close();

@@ -173,7 +173,11 @@ describe('exchange rate limiter', () => {
     expect(cost('GET', 'https://api.binance.com/api/v3/openOrders?symbol=BTCUSDT')).toEqual({ pool: 'api', weight: 6 });
     expect(cost('GET', 'https://api.binance.com/api/v3/openOrders')).toEqual({ pool: 'api', weight: 80 });
     expect(cost('GET', 'https://fapi.binance.com/fapi/v1/positionSide/dual')).toEqual({ pool: 'fapi', weight: 30 });
-    expect(cost('POST', 'https://fapi.binance.com/fapi/v1/order')).toEqual({ pool: 'fapi', weight: 1 });
+    // Futures orders cost no IP weight on Binance (they count against per-account order limits).
+    expect(cost('POST', 'https://fapi.binance.com/fapi/v1/order')).toEqual({ pool: 'fapi', weight: 0 });
+    expect(cost('POST', 'https://fapi.binance.com/fapi/v1/algoOrder')).toEqual({ pool: 'fapi', weight: 0 });
+    expect(cost('DELETE', 'https://fapi.binance.com/fapi/v1/order')).toEqual({ pool: 'fapi', weight: 1 });
+    expect(cost('POST', 'https://api.binance.com/api/v3/order')).toEqual({ pool: 'api', weight: 1 });
   });
 
   it('the registry has one limiter per exchange, binance and binanceusdm sharing one', () => {
