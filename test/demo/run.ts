@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { PermissionFlagsBits } from 'discord.js';
 import { startBot } from '../../src/app';
 import { parseConfig } from '../../src/config';
 import { loadCommands } from '../../src/discord/loader';
@@ -16,24 +15,13 @@ import { registerCommands } from '../../src/discord/register';
 import { startBinanceSim } from '../sim/binance';
 import { startDiscordSim } from '../sim/discord';
 import { playDemoSession } from '../e2e/demoSession';
+import { addTradersGuild } from '../support/tradersGuild';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'bot-demo-'));
 const discord = await startDiscordSim();
 const binance = await startBinanceSim();
 binance.setPrices({ BTCUSDT: 50_000, ETHUSDT: 3_000 }, 'both');
-const guild = discord.addGuild({
-  name: 'Traders',
-  ownerId: 'owner',
-  roles: [{ name: 'Admin', permissions: PermissionFlagsBits.ManageGuild }, { name: 'Caller' }],
-  channels: [{ name: 'general' }, { name: 'feed' }, { name: 'signals' }],
-  members: [
-    { username: 'owner' },
-    { username: 'admin', roles: ['Admin'] },
-    { username: 'alice' },
-    { username: 'bob' },
-    { username: 'carol', roles: ['Caller'] },
-  ],
-});
+const guild = addTradersGuild(discord);
 
 // `npm run register` does this against Discord; here, against the simulator.
 await registerCommands((await loadCommands()).values(), {

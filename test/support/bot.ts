@@ -1,4 +1,3 @@
-import { PermissionFlagsBits } from 'discord.js';
 import type { APIEmbed, APIMessage } from 'discord.js';
 import type { DatabaseHandle } from '../../src/db/client';
 import { paperStateRepository } from '../../src/db/repositories/paperState';
@@ -13,6 +12,7 @@ import { defaultEngineSettings, TradingEngine, type EngineSettings } from '../..
 import { createSignalIntake } from '../../src/trading/signalIntake';
 import { generateKeyEntry, openVault, parseKeyring, type Vault } from '../../src/vault';
 import { startBinanceSim, type BinanceSim } from '../sim/binance';
+import { addTradersGuild } from './tradersGuild';
 import { startDiscordSim, type DiscordSim, type DiscordSimOptions, type GuildHandle, type InteractionHandle } from '../sim/discord';
 import { acceleratedClock, type TestClock } from './clock';
 import { freshDatabase, type DatabaseKind } from './db';
@@ -100,19 +100,7 @@ export async function botWorld(options: {
   const services = createBotServices({ db: db.db, vault, gateways, intake, clock, log });
 
   const discord = await startDiscordSim({ heartbeatIntervalMs: 1000, ...options.discord });
-  const guild = discord.addGuild({
-    name: 'Traders',
-    ownerId: 'owner',
-    roles: [{ name: 'Admin', permissions: PermissionFlagsBits.ManageGuild }, { name: 'Caller' }],
-    channels: [{ name: 'general' }, { name: 'feed' }, { name: 'signals' }],
-    members: [
-      { username: 'owner' },
-      { username: 'admin', roles: ['Admin'] },
-      { username: 'alice' },
-      { username: 'bob' },
-      { username: 'carol', roles: ['Caller'] },
-    ],
-  });
+  const guild = addTradersGuild(discord);
   const people: BotPeople = {
     owner: guild.ownerId,
     admin: guild.members['admin']!,
