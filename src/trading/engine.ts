@@ -37,6 +37,8 @@ export interface EngineSettings {
   concurrency: number;
   maxSignalLagMs: number;
   balanceMaxAgeMs: number;
+  /** Balances refreshed per cycle off the signal path (Binance: 5 weight each of 2,400 a minute). */
+  balanceRefreshPerCycle: number;
   /** Unknown orders are looked up for this long before the protocol may conclude (≥ 60 s). */
   lookupWindowMs: number;
   /** An in-flight execution not touched for this long belongs to a dead process and is taken over. */
@@ -50,6 +52,7 @@ export const defaultEngineSettings = (instanceId: string): EngineSettings => ({
   concurrency: 64,
   maxSignalLagMs: 120_000,
   balanceMaxAgeMs: 300_000,
+  balanceRefreshPerCycle: 100,
   lookupWindowMs: 60_000,
   leaseMs: 300_000,
   summaryTimeoutMs: 60_000,
@@ -144,6 +147,7 @@ export class TradingEngine {
       }
       await this.postOverdueSummaries();
       await this.cancelWithdrawnSignals();
+      await this.refreshStaleBalances();
       for (const step of this.steps) {
         try {
           await step.run();
@@ -354,20 +358,30 @@ export class TradingEngine {
   }
 
   /**
-   * Balances for sizing come from here: one call per account per cycle at most, only for accounts
-   * whose last balance is older than half the allowed age.
+   * Balances for sizing come from the cycle's sync, never from a call per account per signal: the
+   * refresh step keeps them fresh off the signal's path (oldest first, within the exchange's weight
+   * budget); here only balances too old to size with are read, right before the fan-out.
    */
   private async syncBalances(executions: ExecutionRow[]): Promise<void> {
-    const now = this.clock.now();
     const ids = [...new Set(executions.map((execution) => execution.accountId))];
-    const rows = await this.accounts.byIds(ids);
+    await this.refreshBalances(await this.accounts.byIds(ids), this.settings.balanceMaxAgeMs * 0.9);
+  }
+
+  /** Routine refresh, each cycle: the stalest balances first, a bounded number per cycle. */
+  private async refreshStaleBalances(): Promise<void> {
+    const olderThan = new Date(this.clock.now() - this.settings.balanceMaxAgeMs / 2);
+    await this.refreshBalances(await this.accounts.listStaleBalances(olderThan, this.settings.balanceRefreshPerCycle), 0);
+  }
+
+  private async refreshBalances(rows: AccountRow[], olderThanMs: number): Promise<void> {
+    const now = this.clock.now();
     const limit = pLimit(this.settings.concurrency);
     await Promise.all(
       rows.map((account) =>
         limit(async () => {
           const id = account.id;
           const age = account.balanceAt ? now - account.balanceAt.getTime() : Infinity;
-          if (age < this.settings.balanceMaxAgeMs / 2) return;
+          if (age < olderThanMs) return;
           try {
             const gateway = this.gateways.forAccount(account);
             // A definite rejection (-1021) of a read is safe to repeat once at once.

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, or, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
 import { exchangeAccounts, positions, users } from '../schema';
 import { isUuid } from './ids';
@@ -134,6 +134,21 @@ export function accountsRepository(db: Database) {
       if (!isUuid(accountId)) return null;
       const [row] = await db.select().from(exchangeAccounts).where(eq(exchangeAccounts.id, accountId));
       return row ?? null;
+    },
+
+    /** Internal (engine): enabled accounts whose balance is oldest (or never read), oldest first. */
+    listStaleBalances(olderThan: Date, limit: number): Promise<AccountRow[]> {
+      return db
+        .select()
+        .from(exchangeAccounts)
+        .where(
+          and(
+            eq(exchangeAccounts.enabled, true),
+            or(isNull(exchangeAccounts.balanceAt), lt(exchangeAccounts.balanceAt, olderThan)),
+          ),
+        )
+        .orderBy(sql`${exchangeAccounts.balanceAt} asc nulls first`)
+        .limit(limit);
     },
 
     /** Internal (engine): many accounts in one query. */
