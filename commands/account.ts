@@ -97,6 +97,14 @@ export const data = new SlashCommandBuilder()
       .addBooleanOption((o) => o.setName('share_amounts').setDescription('Show quantities and notional in the channel feed'))
       .addBooleanOption((o) => o.setName('strategy').setDescription("Take the built-in strategy's signals (an example, off by default)")),
   )
+  .addSubcommand((s) =>
+    s
+      .setName('exposure-cap')
+      .setDescription('Cap your open exposure per coin across all your accounts (shows it without a value)')
+      .addNumberOption((o) =>
+        o.setName('usd').setDescription('Notional USD per coin; 0 turns the cap off').setMinValue(0).setMaxValue(10_000_000),
+      ),
+  )
   .addSubcommand((s) => s.setName('verify').setDescription('Check the key again: balance and permissions').addStringOption(accountOption))
   .addSubcommand((s) => s.setName('remove').setDescription('Remove one of your accounts and its encrypted key').addStringOption(accountOption));
 
@@ -239,6 +247,20 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Com
   }
   if (sub === 'list') {
     await interaction.reply({ ...listMessage(await accounts.list(ownerId, guildId), 0), flags: EPHEMERAL });
+    return;
+  }
+  if (sub === 'exposure-cap') {
+    const usd = interaction.options.getNumber('usd');
+    const members = ctx.services.members;
+    const cap = usd === null ? await members.exposureCap(ownerId) : await members.setExposureCap(ownerId, usd);
+    const state =
+      cap === null
+        ? 'off: each account only has its own limits'
+        : `${cap.toLocaleString('en-US')} USD of notional per coin, across all your accounts`;
+    await interaction.reply({
+      content: `${usd === null ? 'Your exposure cap' : '✅ Exposure cap set'}: ${state}. New entries that would go past it are skipped with the reason "exposure cap".`,
+      flags: EPHEMERAL,
+    });
     return;
   }
   const accountId = interaction.options.getString('account', true);

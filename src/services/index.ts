@@ -12,6 +12,8 @@ import type { Clock } from '../trading/clock';
 import { createPositionSync } from '../trading/positionSync';
 import type { SignalIntake } from '../trading/signalIntake';
 import type { Vault } from '../vault/envelope';
+import { createMemberService } from './members';
+import { usersRepository } from '../db/repositories/users';
 import { createAccountService } from './accounts';
 import { createChannelSignalService } from './channelSignals';
 import { createCopyService } from './copy';
@@ -56,6 +58,7 @@ export function createBotServices(deps: BotServicesDeps) {
   return {
     exchanges,
     accounts: createAccountService({ accounts, vault, gateways, exchanges, clock, log: serviceLog }),
+    members: createMemberService({ users: usersRepository(db) }),
     guilds: createGuildSettingsService({ guilds, reads, log: serviceLog }),
     signals: createSignalService({ intake, signals: signalsRepository(db), guilds, log: serviceLog }),
     channelSignals: createChannelSignalService({ intake, guilds, log: serviceLog }),
