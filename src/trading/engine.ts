@@ -4,7 +4,7 @@ import type { Database } from '../db/client';
 import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
 import { guildsRepository } from '../db/repositories/guilds';
 import type { NewOutboxRow } from '../db/repositories/outbox';
-import { signalsRepository, type SignalRow } from '../db/repositories/signals';
+import { signalsRepository, toTradeSignal, type SignalRow } from '../db/repositories/signals';
 import {
   tradingRepository,
   type ExecutionOutcome,
@@ -20,7 +20,7 @@ import type { ExchangeGateway } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Clock } from './clock';
-import { executeAccount, signalOf, type AccountExecutionContext } from './executeAccount';
+import { executeAccount, type AccountExecutionContext } from './executeAccount';
 import type { NoticeEvent } from './feedEvents';
 import { batchTradingRepository } from './batchTrading';
 import { GroupCommit } from './groupCommit';
@@ -84,8 +84,6 @@ export class TradingEngine {
   private running: Promise<CycleReport> | null = null;
   private readonly steps: { name: string; run: () => Promise<void> }[] = [];
   private started = false;
-  /** Signals whose executions are being finalized, for their summaries. */
-  private readonly signalRows = new Map<string, SignalRow>();
   lastSuccessfulCycleAt: number | null = null;
 
   constructor(
@@ -173,7 +171,7 @@ export class TradingEngine {
   /** Creates one execution per enabled account of the signal's server (copy: its followers). */
   private async fanOut(signal: SignalRow): Promise<void> {
     const now = this.clock.now();
-    const validation = validateSignal(signalOf(signal));
+    const validation = validateSignal(toTradeSignal(signal));
     const guild = await this.guilds.get(signal.guildId);
     const candidates = await this.accounts.listEnabledInGuild(signal.guildId);
     const targets = selectTargets(signal, candidates);
@@ -298,26 +296,18 @@ export class TradingEngine {
       (day === today ? { trades: 0, realizedPnl: 0, startEquity: null } : this.trading.dayFigures(accountId, day));
 
     const quotes = new Map<string, Promise<number | undefined>>();
-    const outcomes = new GroupCommit<{ execution: ExecutionRow; outcome: ExecutionOutcome }>(
-      (items) =>
-        this.trading.finalizeExecutions(
-          items,
-          (signalId) => (rows) => {
-            const signal = this.signalRows.get(signalId);
-            return signal ? this.summarizer(signal, true)(rows) : null;
-          },
-          new Date(this.clock.now()),
-        ),
-      async ({ execution, outcome }) => {
-        const signal = await signalOf(execution.signalId);
-        await this.trading.finalizeExecution(
-          execution,
-          outcome,
-          signal ? this.summarizer(signal, true) : () => null,
-          new Date(this.clock.now()),
-        );
-      },
-    );
+    type Outcome = { execution: ExecutionRow; outcome: ExecutionOutcome; signal: SignalRow | null };
+    const finalizeAll = (items: Outcome[]) =>
+      this.trading.finalizeExecutions(
+        items,
+        (signalId) => (rows) => {
+          const signal = items.find((item) => item.signal?.id === signalId)?.signal;
+          return signal ? this.summarizer(signal, true)(rows) : null;
+        },
+        new Date(this.clock.now()),
+      );
+    // One bad outcome cannot fail the others: a failed group is written again one by one.
+    const outcomes = new GroupCommit<Outcome>(finalizeAll, (item) => finalizeAll([item]));
     return {
       accounts,
       users,
@@ -345,9 +335,7 @@ export class TradingEngine {
       settings: this.settings,
       finalize: async (execution, outcome) => {
         this.metrics?.orders.inc({ outcome: outcome.status, reason: outcome.reason ?? 'none' });
-        const signal = await signalOf(execution.signalId);
-        if (signal) this.signalRows.set(signal.id, signal);
-        await outcomes.submit({ execution, outcome });
+        await outcomes.submit({ execution, outcome, signal: await signalOf(execution.signalId) });
       },
       onAuthFailure: (account) => this.disableForAuth(account),
     };

@@ -7,12 +7,11 @@ import { planAccountOrder, type AccountOrderPlan } from '../domain/planOrder';
 import { roundToStep } from '../domain/precision';
 import type { ReasonCode } from '../domain/reasons';
 import { utcDayKey } from '../domain/risk';
-import type { TradeSignal } from '../domain/signal';
 import { parsePair } from '../domain/symbols';
 import { splitTakeProfits } from '../domain/takeProfits';
 import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
 import type { NewOutboxRow } from '../db/repositories/outbox';
-import type { SignalRow } from '../db/repositories/signals';
+import { toTradeSignal, type SignalRow } from '../db/repositories/signals';
 import type {
   ExecutionOutcome,
   ExecutionRow,
@@ -66,15 +65,6 @@ export const accountSettingsOf = (row: AccountRow): AccountSettings => ({
   symbolBlock: row.symbolBlock,
 });
 
-export const signalOf = (row: SignalRow): TradeSignal => ({
-  symbol: row.symbol,
-  side: row.side,
-  entryType: row.entryType,
-  entries: row.entries,
-  stopLoss: row.stopLoss,
-  takeProfits: row.takeProfits,
-  leverage: row.leverage,
-});
 
 const entryOrders = (orders: OrderRow[]) => orders.filter((order) => order.leg.startsWith('e'));
 const exitOrders = (orders: OrderRow[]) => orders.filter((order) => /^[st]/.test(order.leg));
@@ -265,7 +255,7 @@ async function planFor(
   return planAccountOrder({
     signalId: signal.id,
     accountId: account.id,
-    signal: signalOf(signal),
+    signal: toTradeSignal(signal),
     signalTimeMs: signal.createdAt.getTime(),
     nowMs: now,
     account: accountSettingsOf(account),

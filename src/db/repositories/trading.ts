@@ -213,39 +213,10 @@ export function tradingRepository(db: Database) {
     },
 
     /**
-     * Records an execution's outcome and its feed rows in one transaction. The signal row is locked
-     * first, so when the last outcome lands exactly one transaction sees "none left" and writes the
-     * summary (built by `summarize`) and marks the signal done.
-     */
-    async finalizeExecution(
-      execution: Pick<ExecutionRow, 'id' | 'signalId' | 'accountId'>,
-      outcome: ExecutionOutcome,
-      summarize: (rows: SummaryRow[]) => NewOutboxRow | null,
-      now: Date,
-    ): Promise<{ signalDone: boolean }> {
-      return db.transaction(async (tx) => {
-        await tx.select({ id: signals.id }).from(signals).where(eq(signals.id, execution.signalId)).for('update');
-        await tx
-          .update(executions)
-          .set({ status: outcome.status, reason: outcome.reason, updatedAt: sql`now()` })
-          .where(eq(executions.id, execution.id));
-        if (outcome.feed.length > 0) await tx.insert(feedOutbox).values(outcome.feed);
-        if (outcome.countsAsTrade) {
-          await tx
-            .insert(dailyStats)
-            .values({ accountId: execution.accountId, day: outcome.day, trades: 1 })
-            .onConflictDoUpdate({
-              target: [dailyStats.accountId, dailyStats.day],
-              set: { trades: sql`${dailyStats.trades} + 1` },
-            });
-        }
-        return { signalDone: await completeSignalIfDone(tx as unknown as Database, execution.signalId, summarize, now) };
-      });
-    },
-
-    /**
-     * Group commit: records many executions' outcomes in ONE transaction (a handful of statements
-     * instead of several per account), then completes each signal left with no open execution.
+     * Records executions' outcomes and their feed rows in ONE transaction (a handful of statements
+     * however many accounts: the engine group-commits them). The signal rows are locked first, so
+     * when a signal's last outcome lands exactly one transaction sees "none left", writes the summary
+     * (built by `summarize`) and marks the signal done.
      */
     async finalizeExecutions(
       items: { execution: Pick<ExecutionRow, 'id' | 'signalId' | 'accountId'>; outcome: ExecutionOutcome }[],
