@@ -13,6 +13,7 @@ import {
   type SummaryRow,
 } from '../db/repositories/trading';
 import { usersRepository } from '../db/repositories/users';
+import type { ReasonCode } from '../domain/reasons';
 import { utcDayKey } from '../domain/risk';
 import { validateSignal } from '../domain/signalValidation';
 import { isExchangeError } from '../exchange/errors';
@@ -21,7 +22,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Clock } from './clock';
 import { executeAccount, type AccountExecutionContext } from './executeAccount';
-import type { NoticeEvent } from './feedEvents';
+import { skippedOrderEvent, type NoticeEvent } from './feedEvents';
 import { batchTradingRepository } from './batchTrading';
 import { GroupCommit } from './groupCommit';
 import { buildSummary } from './summary';
@@ -204,26 +205,7 @@ export class TradingEngine {
             kind: 'order' as const,
             signalId: signal.id,
             accountId: account.id,
-            payload: {
-              type: 'order',
-              signalId: signal.id,
-              accountId: account.id,
-              accountName: account.name,
-              ownerId: account.ownerId,
-              exchangeId: account.exchangeId,
-              symbol: signal.symbol,
-              side: signal.side,
-              outcome: 'skipped',
-              reason: row.reason,
-              entryType: signal.entryType,
-              price: null,
-              leverage: null,
-              leverageCapped: false,
-              stopLoss: signal.stopLoss,
-              takeProfits: signal.takeProfits,
-              quantity: null,
-              notional: null,
-            },
+            payload: skippedOrderEvent(signal, account, row.reason as ReasonCode),
           };
         }),
       );

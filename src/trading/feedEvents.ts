@@ -31,6 +31,34 @@ export interface OrderFeedEvent {
   notional: number | null;
 }
 
+/** The order event of an account that never reached the exchange for this signal (skipped). */
+export function skippedOrderEvent(
+  signal: { id: string; symbol: string; side: 'long' | 'short'; entryType: 'market' | 'limit'; stopLoss: number; takeProfits: number[] },
+  account: { id: string; name: string; ownerId: string; exchangeId: string },
+  reason: ReasonCode,
+): OrderFeedEvent {
+  return {
+    type: 'order',
+    signalId: signal.id,
+    accountId: account.id,
+    accountName: account.name,
+    ownerId: account.ownerId,
+    exchangeId: account.exchangeId,
+    symbol: signal.symbol,
+    side: signal.side,
+    outcome: 'skipped',
+    reason,
+    entryType: signal.entryType,
+    price: null,
+    leverage: null,
+    leverageCapped: false,
+    stopLoss: signal.stopLoss,
+    takeProfits: signal.takeProfits,
+    quantity: null,
+    notional: null,
+  };
+}
+
 export interface SummaryAccountLine {
   accountName: string;
   ownerId: string;
