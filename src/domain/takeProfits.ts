@@ -1,7 +1,8 @@
 /**
  * Take-profit legs for a filled quantity: equal parts by default, or weighted by the account's split
  * setting; a part below the exchange minimum joins the previous target (see ./parts). Also the
- * break-even price the stop moves to after the first target fills.
+ * quantity a spot account actually holds (what the targets may sell), and the break-even price the
+ * stop moves to after the first target fills.
  */
 import type { Side } from './signal';
 import { ceilToStep, dec, floorToStep, toNumber } from './precision';
@@ -51,6 +52,27 @@ export function splitTakeProfits(
     legs: kept.map((p) => ({ index: p.index, price: p.price, qty: toNumber(p.qty) })),
     merged: kept.length < parts.length,
   };
+}
+
+/** What an entry leg received, with the fee charged on it. */
+export interface EntryFill {
+  readonly filledQuantity: number;
+  readonly fee: number;
+  readonly feeCurrency: string | null;
+}
+
+/**
+ * What a spot account holds of a position: the entries' fills minus the fees charged in the base
+ * asset (Binance spot takes a buy's commission from the coin bought), minus what was exited; never
+ * below 0. Selling the gross filled quantity would fail for lack of balance. `baseAsset` null (futures,
+ * whose fees are paid from margin): nothing is deducted.
+ */
+export function heldQuantity(entries: readonly EntryFill[], exited: number, baseAsset: string | null): number {
+  const base = baseAsset?.toUpperCase();
+  const inBase = (o: EntryFill) => base !== undefined && o.feeCurrency?.toUpperCase() === base;
+  const received = entries.reduce((acc, o) => acc.plus(dec(o.filledQuantity)).minus(inBase(o) ? dec(o.fee) : dec(0)), dec(0));
+  const held = received.minus(dec(exited));
+  return held.gt(0) ? toNumber(held) : 0;
 }
 
 /**

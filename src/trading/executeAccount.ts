@@ -8,7 +8,7 @@ import { roundToStep } from '../domain/precision';
 import type { ReasonCode } from '../domain/reasons';
 import { utcDayKey } from '../domain/risk';
 import { parsePair } from '../domain/symbols';
-import { splitTakeProfits } from '../domain/takeProfits';
+import { heldQuantity, splitTakeProfits } from '../domain/takeProfits';
 import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
 import type { NewOutboxRow } from '../db/repositories/outbox';
 import { toTradeSignal, type SignalRow } from '../db/repositories/signals';
@@ -382,8 +382,10 @@ async function placeExits(
   if (futures && !existing.has(stopLeg(0))) {
     wanted.push(intent(stopLeg(0), { type: 'stop-loss', quantity: filledQty, price: null, triggerPrice: stopPrice }));
   }
+  // Spot targets sell what is held: Binance takes a buy's fee from the coin, so the gross fill is unsellable.
+  const sellable = futures ? filledQty : heldQuantity(entries, 0, market.base);
   const split = splitTakeProfits(
-    filledQty,
+    sellable,
     signal.takeProfits.map((tp) => roundToStep(tp, market.priceStep)),
     market,
     account.takeProfitSplit,

@@ -11,7 +11,7 @@ import type { MarketRules } from '../domain/market';
 import { positionPnl, type Fill } from '../domain/pnl';
 import { dec, floorToStep, roundToStep, toNumber } from '../domain/precision';
 import { dailyLossPause, utcDayKey } from '../domain/risk';
-import { breakEvenStopPrice, splitTakeProfits } from '../domain/takeProfits';
+import { breakEvenStopPrice, heldQuantity as heldAfterFees, splitTakeProfits } from '../domain/takeProfits';
 import { isExchangeError } from '../exchange/errors';
 import type { ExchangeGateway, OrderIntent, OrderState, PositionState } from '../exchange/gateway';
 import type { Logger } from '../logger';
@@ -329,7 +329,9 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         reduceOnly: true,
       });
     }
-    const split = splitTakeProfits(position.quantity, position.takeProfits, market, account.takeProfitSplit);
+    // Spot targets sell what is held: the buy's fee in the coin makes the gross quantity unsellable.
+    const sellable = futures ? position.quantity : heldQuantity(position, await refreshFees(work, orders), true);
+    const split = splitTakeProfits(sellable, position.takeProfits, market, account.takeProfitSplit);
     if (split.kind !== 'split') return;
     for (const tp of split.legs) {
       const id = takeProfitLeg(tp.index);
@@ -492,19 +494,14 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     });
   }
 
-  /** What a spot account can still sell: entries received minus base-asset fees minus exits. */
+  /** What the account can still sell: entries received (minus base-asset fees on spot) minus exits. */
   function heldQuantity(position: PositionRow, orders: OrderRow[], spot: boolean): number {
-    const base = baseOf(position.symbol);
     const entries = legsOf(orders, 'entry');
-    const received = entries.reduce((acc, o) => acc.plus(dec(o.filledQuantity)), dec(0));
-    const baseFees = spot
-      ? entries.reduce((acc, o) => (o.feeCurrency?.toUpperCase() === base.toUpperCase() ? acc.plus(dec(o.fee)) : acc), dec(0))
-      : dec(0);
     const exited = orders
       .filter((o) => legKind(o).kind !== 'entry')
       .reduce((acc, o) => acc.plus(dec(o.filledQuantity)), dec(0));
-    const held = received.minus(baseFees).minus(exited);
-    return held.gt(0) ? toNumber(held) : 0;
+    // Futures fees are paid in the margin asset: pass no base so none is deducted.
+    return heldAfterFees(entries, toNumber(exited), spot ? baseOf(position.symbol) : null);
   }
 
   /** Too small to sell: below the market's minimum amount or minimum order value. */

@@ -118,9 +118,8 @@ describe('spot: the engine watches the stop', () => {
     const [closed] = await world.positionRows(account.id);
     expect(closed).toMatchObject({ status: 'closed', closeReason: 'stop-loss' });
     const legs = await world.orderRows(account.id);
-    // executeAccount sizes the spot target at the filled quantity, which the base-asset buy fee makes
-    // unsellable (rejected); either way nothing of ours rests.
-    expect(['cancelled', 'rejected']).toContain(legs.find((leg) => leg.leg === 't0')?.status);
+    // The target was sized net of the buy's fee in LINK, so it rested (and was cancelled), never refused.
+    expect(legs.find((leg) => leg.leg === 't0')).toMatchObject({ status: 'cancelled', quantity: 1.99 });
     expect(legs.find((leg) => leg.leg === 'c0')).toMatchObject({ status: 'filled', side: 'sell', type: 'market' });
     expect(closed!.realizedPnl).toBeLessThan(-10);
     expect(await world.provider.forAccount(account).openOrders('LINK/USDT')).toEqual([]);

@@ -1,7 +1,7 @@
 import Big from 'big.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { breakEvenStopPrice, splitTakeProfits } from '../../../src/domain/takeProfits';
+import { breakEvenStopPrice, heldQuantity, splitTakeProfits } from '../../../src/domain/takeProfits';
 import { btcPerp } from './fixtures';
 
 const market = btcPerp({ minNotional: 5, minAmount: 0.001 });
@@ -82,5 +82,36 @@ describe('breakEvenStopPrice', () => {
     ['short', 50_000.05, 0.1, 0, 50_000],
   ] as const)('%s at %s, step %s, fee %s → %s', (side, entry, step, fee, expected) => {
     expect(breakEvenStopPrice(side, entry, step, fee)).toBe(expected);
+  });
+});
+
+describe('heldQuantity', () => {
+  const fill = (filledQuantity: number, fee: number, feeCurrency: string | null) => ({ filledQuantity, fee, feeCurrency });
+
+  it('deducts fees charged in the base asset (any case), not those in the quote or another coin', () => {
+    const entries = [fill(2, 0.0008, 'LINK'), fill(1, 0.04, 'USDT'), fill(1, 0.0001, 'bnb'), fill(0.5, 0.0002, 'link')];
+    expect(heldQuantity(entries, 0, 'LINK')).toBe(4.499);
+  });
+
+  it('subtracts what was exited, exactly in decimals, and never goes below 0', () => {
+    expect(heldQuantity([fill(0.3, 0.0001, 'BTC')], 0.1, 'BTC')).toBe(0.1999);
+    expect(heldQuantity([fill(1, 0.001, 'BTC')], 1, 'BTC')).toBe(0);
+  });
+
+  it('without a base asset (futures) nothing is deducted', () => {
+    expect(heldQuantity([fill(2, 0.0008, 'LINK')], 0.5, null)).toBe(1.5);
+  });
+
+  it('the take-profit split of what is held never exceeds it', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 0, max: 100 }), (units, feeBps) => {
+        const filled = units / 1000;
+        const held = heldQuantity([fill(filled, (filled * feeBps) / 10_000, 'BTC')], 0, 'BTC');
+        const r = splitTakeProfits(held, [52_000, 54_000], btcPerp({ minNotional: 0 }));
+        if (r.kind !== 'split') return;
+        const total = r.legs.reduce((sum, leg) => sum.plus(leg.qty), new Big(0));
+        expect(total.lte(held)).toBe(true);
+      }),
+    );
   });
 });
