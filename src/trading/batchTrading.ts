@@ -1,5 +1,7 @@
-import type { NewOrder, NewPosition, OrderRow, TradingRepository } from '../db/repositories/trading';
+import type { ExecutionPlanPatch, NewOrder, NewPosition, OrderRow, TradingRepository } from '../db/repositories/trading';
 import { GroupCommit } from './groupCommit';
+
+const PLAN_COLUMNS: ReadonlySet<string> = new Set(['symbol', 'leverage', 'leverageCapped', 'quantity', 'notional', 'margin', 'notes']);
 
 /**
  * The trading repository as one batch of executions sees it: the orders of the batch are read once
@@ -60,6 +62,11 @@ export async function batchTradingRepository(
     (row) => base.insertPosition(row),
   );
 
+  const touches = new GroupCommit<{ id: string; patch: ExecutionPlanPatch }>(
+    (patches) => base.touchExecutionsMany(patches),
+    ({ id, patch }) => base.touchExecution(id, patch),
+  );
+
   const batch = Object.create(base) as TradingRepository;
   batch.ordersOfExecution = async (executionId) => {
     const rows = byExecution.get(executionId);
@@ -73,5 +80,9 @@ export async function batchTradingRepository(
   };
   batch.updateOrder = async (id, patch) => (byId.has(id) ? updates.submit({ id, patch }) : base.updateOrder(id, patch));
   batch.insertPosition = (row) => positions.submit(row);
+  batch.touchExecution = async (id, patch = {}) =>
+    Object.keys(patch).every((key) => PLAN_COLUMNS.has(key))
+      ? touches.submit({ id, patch: patch as ExecutionPlanPatch })
+      : base.touchExecution(id, patch);
   return batch;
 }

@@ -24,6 +24,7 @@ import type { Clock } from './clock';
 import { executeAccount, type AccountExecutionContext } from './executeAccount';
 import { skippedOrderEvent, type NoticeEvent } from './feedEvents';
 import { batchTradingRepository } from './batchTrading';
+import { ExposureLedger } from './exposureLedger';
 import { GroupCommit } from './groupCommit';
 import { buildSummary } from './summary';
 
@@ -295,6 +296,7 @@ export class TradingEngine {
       users,
       trading,
       gatewayFor: (account) => this.gateways.forAccount(account),
+      exposure: new ExposureLedger((ownerId, baseAsset) => this.trading.memberExposure(ownerId, baseAsset)),
       quote: (gateway, account, symbol) => {
         // One quote per (exchange, mode, symbol) per batch, shared by every account that needs it.
         const key = `${account.exchangeId}:${account.mode === 'paper' ? 'live' : account.mode}:${symbol}`;

@@ -26,6 +26,7 @@ import type { Logger } from '../logger';
 import type { Clock } from './clock';
 import type { FeedEvent, OrderFeedEvent, OrderOutcome } from './feedEvents';
 import { planCopyOrder } from './copyOrder';
+import type { ExposureLedger } from './exposureLedger';
 import { reconcileOrder, sendOrder, type Placement, type ProtocolContext } from './orderProtocol';
 
 /** What executing one account needs; built once per cycle by the engine. */
@@ -34,6 +35,8 @@ export interface AccountExecutionContext {
   users: UsersRepository;
   trading: TradingRepository;
   gatewayFor: (account: AccountRow) => ExchangeGateway;
+  /** Member exposure per base asset for the batch; plans of one member's accounts pass through it in turn. */
+  exposure: ExposureLedger;
   /** Shared per cycle: one quote per (exchange, mode, symbol), not one per account. */
   quote: (gateway: ExchangeGateway, account: AccountRow, symbol: string) => Promise<number | undefined>;
   clock: Clock;
@@ -223,13 +226,27 @@ async function planFor(
   gateway: ExchangeGateway,
   markets: ReadonlyMap<string, MarketRules>,
 ) {
-  const now = ctx.clock.now();
   const pair = parsePair(signal.symbol);
   const baseAsset = pair?.base ?? signal.symbol.split('/')[0] ?? '';
-  const [day, exposure, owner, pnls] = await Promise.all([
+  const owner = await ctx.users.get(account.ownerId);
+  const capUsd = owner?.exposureCapUsd ?? null;
+  return ctx.exposure.plan(account.ownerId, baseAsset, capUsd, async (currentUsd) => {
+    const result = await planWithExposure(ctx, account, signal, gateway, markets, { currentUsd, capUsd });
+    return { result, addedUsd: result.kind === 'planned' ? result.notional : 0 };
+  });
+}
+
+async function planWithExposure(
+  ctx: AccountExecutionContext,
+  account: AccountRow,
+  signal: SignalRow,
+  gateway: ExchangeGateway,
+  markets: ReadonlyMap<string, MarketRules>,
+  exposure: { currentUsd: number; capUsd: number | null },
+) {
+  const now = ctx.clock.now();
+  const [day, pnls] = await Promise.all([
     ctx.trading.dayFigures(account.id, utcDayKey(now)),
-    ctx.trading.memberExposure(account.ownerId, baseAsset),
-    ctx.users.get(account.ownerId),
     account.sizingMode === 'kelly'
       ? ctx.trading.closedTradePnls(account.id, ctx.settings.kelly.lookbackTrades)
       : Promise.resolve(undefined),
@@ -270,7 +287,7 @@ async function planFor(
       startingEquity: day.startEquity ?? account.lastEquityUsd ?? 0,
     },
     pausedUntilMs: account.pausedUntil?.getTime() ?? null,
-    exposure: { currentUsd: exposure, capUsd: owner?.exposureCapUsd ?? null },
+    exposure,
     maxSignalLagMs: ctx.settings.maxSignalLagMs,
     ...(pnls ? { closedTradePnls: pnls } : {}),
     kelly: {

@@ -5,6 +5,10 @@ import { enqueueFeed, type NewOutboxRow } from './outbox';
 
 export type ExecutionRow = typeof executions.$inferSelect;
 export type NewExecution = typeof executions.$inferInsert;
+/** What an execution records of its plan before its orders are sent. */
+export type ExecutionPlanPatch = Partial<
+  Pick<NewExecution, 'symbol' | 'leverage' | 'leverageCapped' | 'quantity' | 'notional' | 'margin' | 'notes'>
+>;
 export type OrderRow = typeof orders.$inferSelect;
 export type NewOrder = typeof orders.$inferInsert;
 export type PositionRow = typeof positions.$inferSelect;
@@ -116,6 +120,30 @@ export function tradingRepository(db: Database) {
         .update(executions)
         .set({ ...patch, updatedAt: sql`now()` })
         .where(eq(executions.id, id));
+    },
+
+    /**
+     * Many executions' plans (or bare keep-alive touches) in one statement. Columns a patch leaves out
+     * keep their value.
+     */
+    async touchExecutionsMany(patches: { id: string; patch: ExecutionPlanPatch }[]): Promise<void> {
+      if (patches.length === 0) return;
+      const values = sql.join(
+        patches.map(
+          ({ id, patch }) =>
+            sql`(${id}::uuid, ${patch.symbol ?? null}::text, ${patch.leverage ?? null}::int, ${patch.leverageCapped ?? null}::boolean, ${patch.quantity ?? null}::numeric, ${patch.notional ?? null}::numeric, ${patch.margin ?? null}::numeric, ${patch.notes ?? null}::text[])`,
+        ),
+        sql`, `,
+      );
+      await db.execute(sql`
+        update ${executions} as e set
+          updated_at = now(),
+          symbol = coalesce(v.symbol, e.symbol), leverage = coalesce(v.leverage, e.leverage),
+          leverage_capped = coalesce(v.leverage_capped, e.leverage_capped),
+          quantity = coalesce(v.quantity, e.quantity), notional = coalesce(v.notional, e.notional),
+          margin = coalesce(v.margin, e.margin), notes = coalesce(v.notes, e.notes)
+        from (values ${values}) as v(id, symbol, leverage, leverage_capped, quantity, notional, margin, notes)
+        where e.id = v.id`);
     },
 
     ordersOfExecution(executionId: string): Promise<OrderRow[]> {

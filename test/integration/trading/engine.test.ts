@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
+import { usersRepository } from '../../../src/db/repositories/users';
 import { executions, feedOutbox, orders } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
@@ -142,5 +143,35 @@ describe('bad signals and unlisted symbols', () => {
     expect(await world.db.db.select().from(orders)).toEqual([]);
     const summary = (await world.db.db.select().from(feedOutbox)).find((row) => row.kind === 'summary');
     expect(summary?.payload).toMatchObject({ total: 1, filled: 0, skipped: [{ reason: 'symbol-not-listed' }] });
+  });
+
+  it("holds a member's exposure cap across their accounts executing side by side in one batch", async () => {
+    world = await tradingWorld({});
+    const member = '200000000000077777';
+    // 100 USD margin at 10x: 1,000 USD notional each; a 2,500 USD cap leaves room for two of three.
+    for (let i = 0; i < 3; i += 1) {
+      await world.addAccount({ ownerId: member, sizingMode: 'fixed', sizingValue: 100, leverage: 10 });
+    }
+    const other = await world.addAccount({ sizingMode: 'fixed', sizingValue: 100, leverage: 10 });
+    await usersRepository(world.db.db).setExposureCap(member, 2_500);
+    const engine = world.engine({ maxSignalLagMs: 30 * 60_000 });
+    await engine.start();
+    await world.intake.submit({
+      guildId: GUILD,
+      source: 'command',
+      sourceRef: 'interaction-cap',
+      authorId: null,
+      channelId: null,
+      signal: marketLong,
+    });
+    await engine.runCycle();
+
+    const rows = await world.db.db.select().from(executions);
+    const mine = rows.filter((row) => row.ownerId === member);
+    expect(mine.map((row) => row.status).sort()).toEqual(['placed', 'placed', 'skipped']);
+    expect(mine.find((row) => row.status === 'skipped')?.reason).toBe('exposure-cap');
+    expect(rows.find((row) => row.accountId === other.id)?.status).toBe('placed');
+    const entries = await world.db.db.select().from(orders).where(eq(orders.leg, 'e0'));
+    expect(entries.filter((order) => order.ownerId === member)).toHaveLength(2);
   });
 });
