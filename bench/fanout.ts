@@ -7,7 +7,9 @@
  * loadMarkets. Prints the figures and a final JSON line.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
 import ccxt from 'ccxt';
 import { openDatabase } from '../src/db/client';
 import { accountsRepository } from '../src/db/repositories/accounts';
@@ -31,6 +33,32 @@ const quiet = process.env.BENCH_LOG
   ? createLogger({ level: process.env.BENCH_LOG, destination: process.stderr })
   : createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, done) => done() }) });
 const SIZES = (process.env.BENCH_SIZES ?? '1,100,1000').split(',').map(Number);
+/** CPU time the simulator's process has used so far (Linux /proc), to tell its share of a run from ours. */
+const childCpuMs = (sim: SpawnedBinanceSim): number => {
+  try {
+    const fields = readFileSync(`/proc/${sim.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime in clock ticks (100 Hz)
+  } catch {
+    return Number.NaN;
+  }
+};
+/** BENCH_PROFILE=dir: a CPU profile of the measured runs only (not set-up or warm-up), per N. */
+const profiler = process.env.BENCH_PROFILE
+  ? await (async () => {
+      const { Session } = await import('node:inspector/promises');
+      const session = new Session();
+      session.connect();
+      await session.post('Profiler.enable');
+      return {
+        start: () => session.post('Profiler.start'),
+        stop: async (name: string) => {
+          const { profile } = await session.post('Profiler.stop');
+          mkdirSync(process.env.BENCH_PROFILE!, { recursive: true });
+          writeFileSync(`${process.env.BENCH_PROFILE}/${name}.cpuprofile`, JSON.stringify(profile));
+        },
+      };
+    })()
+  : null;
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -46,8 +74,73 @@ const signal = () => ({
   leverage: 5,
 });
 
+/**
+ * BENCH_SQL=1: statements of the measured runs by text, with the time each took inside PGlite (calls
+ * are queued one by one here, as PGlite runs them anyway, so a time is its own and not a wait).
+ */
+const statementStats = new Map<string, { count: number; ms: number }>();
+const countStatements = (pglite: PGlite): PGlite => {
+  if (!process.env.BENCH_SQL) return pglite;
+  let queue: Promise<unknown> = Promise.resolve();
+  const timed = <T>(text: string, run: () => Promise<T>): Promise<T> => {
+    const result = queue.then(async () => {
+      const started = performance.now();
+      try {
+        return await run();
+      } finally {
+        const stat = statementStats.get(text) ?? { count: 0, ms: 0 };
+        stat.count += 1;
+        stat.ms += performance.now() - started;
+        statementStats.set(text, stat);
+      }
+    });
+    queue = result.catch(() => undefined);
+    return result;
+  };
+  const query = pglite.query.bind(pglite) as (...args: unknown[]) => Promise<unknown>;
+  const exec = pglite.exec.bind(pglite) as (...args: unknown[]) => Promise<unknown>;
+  const transaction = pglite.transaction.bind(pglite);
+  Object.assign(pglite, {
+    query: (text: string, ...rest: unknown[]) => timed(text, () => query(text, ...rest)),
+    exec: (text: string, ...rest: unknown[]) => timed(text, () => exec(text, ...rest)),
+    // Statements inside a transaction are counted, not timed: the transaction holds PGlite already.
+    transaction: (callback: (tx: Transaction) => Promise<unknown>) =>
+      timed('(transaction)', () =>
+        transaction((tx) => {
+          const txQuery = tx.query.bind(tx) as (...args: unknown[]) => Promise<unknown>;
+          return callback(
+            Object.assign(Object.create(tx) as Transaction, {
+              query: async (text: string, ...rest: unknown[]) => {
+                const started = performance.now();
+                try {
+                  return await txQuery(text, ...rest);
+                } finally {
+                  const stat = statementStats.get(`tx: ${text}`) ?? { count: 0, ms: 0 };
+                  stat.count += 1;
+                  stat.ms += performance.now() - started;
+                  statementStats.set(`tx: ${text}`, stat);
+                }
+              },
+            }),
+          );
+        }),
+      ),
+  });
+  return pglite;
+};
+const printStatements = (runs: number) => {
+  if (!process.env.BENCH_SQL) return;
+  const all = [...statementStats];
+  const total = all.reduce((sum, [text, stat]) => sum + (text.startsWith('tx: ') ? 0 : stat.ms), 0);
+  console.error(`database: ${(total / runs).toFixed(0)} ms/run in ${all.reduce((sum, [, s]) => sum + s.count, 0) / runs} statements/run`);
+  for (const [text, stat] of all.sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)) {
+    console.error(`${(stat.ms / runs).toFixed(1).padStart(8)} ms ${(stat.count / runs).toFixed(1).padStart(7)}×/run  ${text.replace(/\s+/g, ' ').slice(0, 150)}`);
+  }
+  statementStats.clear();
+};
+
 async function measureEngine(sim: SpawnedBinanceSim, n: number): Promise<number[]> {
-  const database = await openDatabase({ pglite: await (await import('@electric-sql/pglite')).PGlite.create() });
+  const database = await openDatabase({ pglite: countStatements(await PGlite.create()) });
   await database.migrate();
   const vault = await openVault(parseKeyring(generateKeyEntry(1)));
   const accounts = accountsRepository(database.db);
@@ -91,6 +184,10 @@ async function measureEngine(sim: SpawnedBinanceSim, n: number): Promise<number[
   const intake = createSignalIntake(database.db, systemClock, () => {});
   const times: number[] = [];
   for (let run = 0; run <= RUNS; run += 1) {
+    if (run === 1) {
+      await profiler?.start();
+      statementStats.clear();
+    }
     await intake.submit({
       guildId: GUILD,
       source: 'command',
@@ -99,11 +196,16 @@ async function measureEngine(sim: SpawnedBinanceSim, n: number): Promise<number[
       channelId: null,
       signal: signal(),
     });
+    const cpuBefore = process.cpuUsage();
+    const simCpuBefore = childCpuMs(sim);
     const report = await engine.runCycle();
     const elapsed = report.fanOutMs;
+    const cpu = process.cpuUsage(cpuBefore);
     if (run > 0) times.push(elapsed); // run 0 warms: markets, balances, leverage per account
-    if (process.env.BENCH_VERBOSE) console.error(`  N=${n} run ${run}: ${elapsed.toFixed(0)} ms, weight ${JSON.stringify(await sim.usedWeight())}`);
+    if (process.env.BENCH_VERBOSE) console.error(`  N=${n} run ${run}: ${elapsed.toFixed(0)} ms (cycle CPU: bot ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, simulator ${(childCpuMs(sim) - simCpuBefore).toFixed(0)} ms), weight ${JSON.stringify(await sim.usedWeight())}`);
   }
+  await profiler?.stop(`fanout-n${n}`);
+  printStatements(RUNS);
   gateways.close();
   await database.close();
   return times;
