@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { importOperatorAccounts } from './accounts/operatorImport';
 import type { Config } from './config';
-import { createCopyTrading } from './copy';
+import { createCopyPositions, createCopyTrading } from './copy';
 import type { DatabaseHandle } from './db/client';
 import { openConfiguredDatabase } from './db/open';
 import { accountsRepository } from './db/repositories/accounts';
@@ -131,6 +131,9 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     confirmWindowMs: settings.maxSignalLagMs,
   });
   engine.addCycleStep('copy', async () => void (await copyTrading.poll()));
+  // Followers' copy fills → copied positions with realised PnL (positionSync leaves copies alone).
+  const copyPositions = createCopyPositions({ db: database.db, gateways, clock, log });
+  engine.addCycleStep('copy-positions', async () => void (await copyPositions.run()));
   const services = createBotServices({ db: database.db, vault, gateways, intake, clock, log, config });
 
   const health = createHealth({

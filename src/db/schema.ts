@@ -280,8 +280,9 @@ export const positions = pgTable(
     stopVersion: integer('stop_version').notNull().default(0),
     realizedPnl: money('realized_pnl').notNull().default(0),
     fees: money('fees').notNull().default(0),
+    /** 'copy': a copied position closed by following its master out (text column: no migration needed). */
     closeReason: text('close_reason', {
-      enum: ['stop-loss', 'take-profit', 'external', 'liquidation', 'panic', 'not-filled'],
+      enum: ['stop-loss', 'take-profit', 'external', 'liquidation', 'panic', 'not-filled', 'copy'],
     }),
     openedAt: timestamp('opened_at', { withTimezone: true }).notNull().defaultNow(),
     closedAt: timestamp('closed_at', { withTimezone: true }),

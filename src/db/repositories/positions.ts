@@ -1,11 +1,32 @@
-import { and, asc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, inArray, isNull, lt, notInArray, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
-import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions } from '../schema';
+import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
 import type { NewOutboxRow } from './outbox';
-import type { ExecutionRow, NewPosition, PositionRow } from './trading';
+import type { ExecutionRow, NewPosition, OrderRow, PositionRow } from './trading';
 
 /** Order states that may still change on the exchange (or are not known yet). */
 export const LIVE_ORDER_STATES = ['intent', 'unknown', 'open', 'partially-filled'] as const;
+
+/**
+ * `orders.position_id` of a copy fill that was looked at and belongs to no followed position (a
+ * reduction of a position opened before copied positions were followed): booked as "nothing".
+ */
+export const NO_POSITION = '00000000-0000-0000-0000-000000000000';
+
+/** A copy order not booked into a position yet, with what booking it needs. */
+export interface UnbookedCopyOrder {
+  order: OrderRow;
+  side: 'long' | 'short';
+  leverage: number | null;
+}
+
+/** Where a copy fill goes when no open copied position takes it: a new one opened by this fill. */
+export type CopyPositionSeed = Pick<NewPosition, 'accountId' | 'ownerId' | 'symbol' | 'side' | 'leverage' | 'openedAt'>;
+
+export type CopyBooking =
+  | { kind: 'booked'; position: PositionRow }
+  | { kind: 'already-booked' }
+  | { kind: 'no-position' };
 
 export interface PositionClose {
   realizedPnl: number;
@@ -24,18 +45,28 @@ export interface PositionClose {
  * executeAccount finished (`placed`) are followed here, so the two never work on one leg at once.
  */
 export function positionsRepository(db: Database) {
+  // Copy signals' orders and positions are followed by src/copy/copyPositions.ts, not by positionSync:
+  // a copied position grows and shrinks over many signals, which positionSync's one-signal view would undo.
+  const copySignalIds = () => db.select({ id: signals.id }).from(signals).where(eq(signals.source, 'copy'));
+
   return {
-    /** Accounts with an open bot position or a live bot order of a finished execution. */
+    /** Accounts with an open bot position or a live bot order of a finished execution (copies excluded). */
     async accountsToSync(): Promise<string[]> {
       const open = await db
         .selectDistinct({ accountId: positions.accountId })
         .from(positions)
-        .where(eq(positions.status, 'open'));
+        .where(and(eq(positions.status, 'open'), notInArray(positions.signalId, copySignalIds())));
       const live = await db
         .selectDistinct({ accountId: orders.accountId })
         .from(orders)
         .innerJoin(executions, eq(executions.id, orders.executionId))
-        .where(and(inArray(orders.status, [...LIVE_ORDER_STATES]), eq(executions.status, 'placed')));
+        .where(
+          and(
+            inArray(orders.status, [...LIVE_ORDER_STATES]),
+            eq(executions.status, 'placed'),
+            notInArray(orders.signalId, copySignalIds()),
+          ),
+        );
       return [...new Set([...open, ...live].map((row) => row.accountId))];
     },
 
@@ -60,6 +91,7 @@ export function positionsRepository(db: Database) {
           and(
             eq(executions.accountId, accountId),
             eq(executions.status, 'placed'),
+            notInArray(executions.signalId, copySignalIds()),
             sql`(${executions.id} in (${withLiveOrders}) or ${executions.id} in (${withOpenPosition}))`,
           ),
         )
@@ -74,11 +106,12 @@ export function positionsRepository(db: Database) {
       return row ?? null;
     },
 
+    /** Open positions of the bot's own signals (copied ones follow their master, see openCopyPositions). */
     openPositionsOf(accountId: string): Promise<PositionRow[]> {
       return db
         .select()
         .from(positions)
-        .where(and(eq(positions.accountId, accountId), eq(positions.status, 'open')));
+        .where(and(eq(positions.accountId, accountId), eq(positions.status, 'open'), notInArray(positions.signalId, copySignalIds())));
     },
 
     async insertPosition(row: NewPosition): Promise<void> {
@@ -195,6 +228,103 @@ export function positionsRepository(db: Database) {
           ),
         )
         .orderBy(asc(exchangeAccounts.name), asc(dailyStats.day));
+    },
+
+    /**
+     * Copy orders of finished executions not booked into a position yet, oldest first: live ones (to
+     * look up) and those with fills. `position_id` is the booking mark, so each fill counts once.
+     */
+    unbookedCopyOrders(): Promise<UnbookedCopyOrder[]> {
+      return db
+        .select({ order: orders, side: signals.side, leverage: executions.leverage })
+        .from(orders)
+        .innerJoin(executions, eq(executions.id, orders.executionId))
+        .innerJoin(signals, eq(signals.id, orders.signalId))
+        .where(
+          and(
+            eq(signals.source, 'copy'),
+            eq(executions.status, 'placed'),
+            isNull(orders.positionId),
+            or(inArray(orders.status, [...LIVE_ORDER_STATES]), gt(orders.filledQuantity, 0)),
+          ),
+        )
+        .orderBy(asc(orders.createdAt), asc(orders.id));
+    },
+
+    /**
+     * Books one copy fill into the follower's open copied position of its (symbol, side), opening
+     * one from `seed` when there is none and the fill opens; then sets the position's figures from
+     * every fill booked into it. One transaction, serialised per follower, and the order's
+     * `position_id` is the mark: a repeated cycle or a second process books nothing twice.
+     */
+    async bookCopyFill(
+      orderId: string,
+      seed: CopyPositionSeed & { id: string; signalId: string },
+      opens: boolean,
+      figures: (booked: OrderRow[]) => Partial<NewPosition>,
+    ): Promise<CopyBooking> {
+      return db.transaction(async (tx) => {
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`copy-position:${seed.accountId}`}))`);
+        const [order] = await tx
+          .select({ id: orders.id })
+          .from(orders)
+          .where(and(eq(orders.id, orderId), isNull(orders.positionId)))
+          .for('update');
+        if (!order) return { kind: 'already-booked' as const };
+        let [position] = await tx
+          .select()
+          .from(positions)
+          .where(
+            and(
+              eq(positions.accountId, seed.accountId),
+              eq(positions.symbol, seed.symbol),
+              eq(positions.side, seed.side),
+              eq(positions.status, 'open'),
+              inArray(positions.signalId, copySignalIds()),
+            ),
+          )
+          .orderBy(asc(positions.openedAt))
+          .limit(1);
+        if (!position) {
+          if (!opens) {
+            await tx.update(orders).set({ positionId: NO_POSITION }).where(eq(orders.id, orderId));
+            return { kind: 'no-position' as const };
+          }
+          [position] = await tx.insert(positions).values(seed).returning();
+          if (!position) throw new Error('copied position not written');
+        }
+        await tx.update(orders).set({ positionId: position.id }).where(eq(orders.id, orderId));
+        const booked = await tx.select().from(orders).where(eq(orders.positionId, position.id)).orderBy(asc(orders.createdAt), asc(orders.id));
+        const [updated] = await tx
+          .update(positions)
+          .set({ ...figures(booked), updatedAt: sql`now()` })
+          .where(eq(positions.id, position.id))
+          .returning();
+        return { kind: 'booked' as const, position: updated ?? position };
+      });
+    },
+
+    /** Open copied positions (every account), oldest first. */
+    openCopyPositions(): Promise<PositionRow[]> {
+      return db
+        .select()
+        .from(positions)
+        .where(and(eq(positions.status, 'open'), inArray(positions.signalId, copySignalIds())))
+        .orderBy(asc(positions.openedAt));
+    },
+
+    /** The fills booked into a position, oldest first. */
+    ordersOfPosition(positionId: string): Promise<OrderRow[]> {
+      return db.select().from(orders).where(eq(orders.positionId, positionId)).orderBy(asc(orders.createdAt), asc(orders.id));
+    },
+
+    /** Accounts with a copy execution the engine has not finished (its fills are not bookable yet). */
+    async accountsWithUnfinishedCopies(): Promise<Set<string>> {
+      const rows = await db
+        .selectDistinct({ accountId: executions.accountId })
+        .from(executions)
+        .where(and(inArray(executions.status, ['pending', 'in-flight']), inArray(executions.signalId, copySignalIds())));
+      return new Set(rows.map((row) => row.accountId));
     },
 
     async executionOf(signalId: string, accountId: string): Promise<ExecutionRow | null> {

@@ -1,0 +1,303 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../db/client';
+import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
+import type { NewOutboxRow } from '../db/repositories/outbox';
+import { LIVE_ORDER_STATES, positionsRepository, type UnbookedCopyOrder } from '../db/repositories/positions';
+import { tradingRepository, type OrderRow, type PositionRow } from '../db/repositories/trading';
+import { isBotClientOrderId } from '../domain/clientOrderId';
+import { copyPositionFigures, type CopyPositionFigures } from '../domain/copyPositions';
+import type { Fill } from '../domain/pnl';
+import { dec, toNumber } from '../domain/precision';
+import { dailyLossPause, utcDayKey } from '../domain/risk';
+import type { ExchangeGateway, PositionState } from '../exchange/gateway';
+import type { Logger } from '../logger';
+import type { Clock } from '../trading/clock';
+import type { GatewayProvider } from '../trading/engine';
+import type { NoticeEvent, PositionEventKind, PositionFeedEvent } from '../trading/feedEvents';
+import { orderStatePatch } from '../trading/orderProtocol';
+
+export interface CopyPositionsReport {
+  /** Copy fills booked into a position this pass. */
+  booked: number;
+  /** Copied positions closed by following the master out. */
+  closed: number;
+  /** Copied positions found closed outside the bot. */
+  external: number;
+}
+
+const EPSILON = 1e-12;
+const isLive = (order: OrderRow) => (LIVE_ORDER_STATES as readonly string[]).includes(order.status);
+const baseOf = (symbol: string) => symbol.split('/')[0] ?? symbol;
+const fillOf = (order: OrderRow): Fill => ({
+  quantity: order.filledQuantity,
+  price: order.averagePrice ?? order.price ?? 0,
+  fee: order.fee,
+  feeCurrency: order.feeCurrency,
+});
+
+/**
+ * Copied positions in the positions table (README, "Copy trading"): each cycle, after the engine,
+ * every fill of a follower's copy order is booked once into the follower's open copied position of
+ * that (symbol, side): an open starts one, adds grow it (average entry recomputed), reductions
+ * shrink it and realise their share; when nothing is left it is closed ('copy') with realised PnL
+ * from all its fills, fees included, added to the UTC day like any closed position. A futures
+ * follower whose position is gone from the exchange while ours is open closed it outside the bot
+ * ('external', the owner is told once). Dry-run copies place no order, so they book nothing.
+ */
+export function createCopyPositions(deps: {
+  db: Database;
+  gateways: Pick<GatewayProvider, 'forAccount'>;
+  clock: Clock;
+  log: Logger;
+}) {
+  const repo = positionsRepository(deps.db);
+  const trading = tradingRepository(deps.db);
+  const accounts = accountsRepository(deps.db);
+  const log = deps.log.child({ component: 'copy-positions' });
+
+  const figuresOf = (position: Pick<PositionRow, 'side' | 'symbol' | 'leverage'>, booked: OrderRow[], external: Fill[] = []): CopyPositionFigures =>
+    copyPositionFigures(
+      position.side,
+      [...booked.map((order) => ({ fill: fillOf(order), reduces: order.reduceOnly })), ...external.map((fill) => ({ fill, reduces: true }))],
+      baseOf(position.symbol),
+      position.leverage,
+    );
+
+  const positionFields = (f: CopyPositionFigures) => ({
+    quantity: f.quantity,
+    entryQuantity: f.entryQuantity,
+    averageEntryPrice: f.averageEntryPrice,
+    exitQuantity: f.exitQuantity,
+    averageExitPrice: f.averageExitPrice,
+    realizedPnl: f.realizedPnl,
+    fees: f.fees,
+  });
+
+  /** The same feed payloads positionSync writes, so the channel shows copied closes like the others. */
+  const positionEvent = (account: AccountRow, position: PositionRow, kind: PositionEventKind, f: CopyPositionFigures): PositionFeedEvent => ({
+    type: 'position',
+    kind,
+    accountId: account.id,
+    accountName: account.name,
+    ownerId: account.ownerId,
+    symbol: position.symbol,
+    side: position.side,
+    target: null,
+    returnPct: f.returnPct,
+    pnl: account.shareAmounts ? f.realizedPnl : null,
+    reason: null,
+  });
+  const feedRow = (account: AccountRow, signalId: string | null, payload: PositionFeedEvent | NoticeEvent, kind: NewOutboxRow['kind'] = 'event'): NewOutboxRow => ({
+    guildId: account.guildId,
+    kind,
+    signalId,
+    accountId: account.id,
+    ...(kind === 'dm' ? { recipientId: account.ownerId } : {}),
+    payload,
+  });
+
+  /** Live copy orders are looked up; filled ones showing no fee get it (Binance reports it with the trades). */
+  async function refreshOrder(gateway: ExchangeGateway, order: OrderRow): Promise<OrderRow> {
+    if (!isLive(order) && (order.filledQuantity <= 0 || order.fee > 0)) return order;
+    try {
+      const state = await gateway.fetchOrder(order.symbol, order.clientOrderId);
+      if (!state) return order;
+      const patch = orderStatePatch(state);
+      await trading.updateOrder(order.id, patch);
+      return { ...order, ...patch };
+    } catch (error) {
+      log.warn({ err: error, orderId: order.id }, 'copy order lookup failed; next cycle tries again');
+      return order;
+    }
+  }
+
+  /** Books the account's finished copy fills in order; true when every one of them could be. */
+  async function bookAccount(account: AccountRow, pending: UnbookedCopyOrder[], report: CopyPositionsReport): Promise<boolean> {
+    const gateway = deps.gateways.forAccount(account);
+    let complete = true;
+    for (const { order: row, side, leverage } of pending) {
+      const order = await refreshOrder(gateway, row);
+      // Still working on the exchange: booked once it is done, so a fill is never booked in halves.
+      if (isLive(order)) {
+        complete = false;
+        continue;
+      }
+      if (!(order.filledQuantity > 0)) continue;
+      const seed = {
+        id: randomUUID(),
+        signalId: order.signalId,
+        accountId: account.id,
+        ownerId: account.ownerId,
+        symbol: order.symbol,
+        side,
+        leverage: leverage ?? 1,
+        openedAt: new Date(deps.clock.now()),
+      };
+      const booking = await repo.bookCopyFill(order.id, seed, !order.reduceOnly, (booked) => positionFields(figuresOf(seed, booked)));
+      if (booking.kind === 'booked') report.booked += 1;
+      if (booking.kind === 'no-position') log.info({ orderId: order.id }, 'copy reduction of a position the book does not follow');
+    }
+    return complete;
+  }
+
+  /** Closes a copied position in the book: the day's figures and the feed in one transaction, once. */
+  async function close(account: AccountRow, position: PositionRow, reason: 'copy' | 'external', external: Fill[] = []): Promise<boolean> {
+    const booked = await repo.ordersOfPosition(position.id);
+    const f = figuresOf(position, booked, external);
+    const now = deps.clock.now();
+    const signalId = booked.at(-1)?.signalId ?? position.signalId;
+    const feed =
+      reason === 'external'
+        ? [
+            feedRow(account, signalId, positionEvent(account, position, 'closed-externally', f)),
+            feedRow(
+              account,
+              signalId,
+              {
+                type: 'notice',
+                kind: 'closed-externally',
+                accountName: account.name,
+                reason: null,
+                detail: `${position.symbol} ${position.side} (copied) was closed outside the bot (manually or by liquidation).`,
+              },
+              'dm',
+            ),
+          ]
+        : [feedRow(account, signalId, positionEvent(account, position, 'position-closed', f))];
+    const closed = await repo.closePosition(position.id, account.id, {
+      realizedPnl: f.realizedPnl,
+      fees: f.fees,
+      exitQuantity: f.exitQuantity,
+      averageExitPrice: f.averageExitPrice,
+      closeReason: reason,
+      closedAt: new Date(now),
+      day: utcDayKey(now),
+      feed,
+    });
+    if (!closed) return false;
+    log.info({ positionId: position.id, reason, pnl: f.realizedPnl }, 'copied position closed');
+    await checkDailyLoss(account.id, now);
+    return true;
+  }
+
+  /** Stop-on-loss after a copied loss, as after any close: pause until the next UTC day, told once. */
+  async function checkDailyLoss(accountId: string, now: number): Promise<void> {
+    const account = await accounts.byId(accountId);
+    if (!account || (account.pausedUntil && account.pausedUntil.getTime() > now)) return;
+    const day = utcDayKey(now);
+    const figures = await trading.dayFigures(account.id, day);
+    const decision = dailyLossPause(
+      now,
+      { trades: figures.trades, realisedPnl: figures.realizedPnl, startingEquity: figures.startEquity ?? account.lastEquityUsd ?? 0 },
+      account,
+    );
+    if (decision.kind !== 'pause') return;
+    const event: PositionFeedEvent = {
+      type: 'position',
+      kind: 'account-paused',
+      accountId: account.id,
+      accountName: account.name,
+      ownerId: account.ownerId,
+      symbol: '',
+      side: 'long',
+      target: null,
+      returnPct: null,
+      pnl: account.shareAmounts ? figures.realizedPnl : null,
+      reason: 'paused-daily-loss',
+    };
+    const notice: NoticeEvent = {
+      type: 'notice',
+      kind: 'account-paused',
+      accountName: account.name,
+      reason: 'paused-daily-loss',
+      detail: `Today's realised loss reached your limit of ${account.maxDailyLossPct} % of the day's starting equity. New entries resume at ${new Date(decision.untilMs).toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
+    };
+    await repo.pauseForDailyLoss(account.id, day, new Date(decision.untilMs), [feedRow(account, null, event), feedRow(account, null, notice, 'dm')]);
+  }
+
+  /** What closed it outside the bot: the latest foreign exit-side trades, the rest at the last price. */
+  async function externalExitFills(gateway: ExchangeGateway, position: PositionRow): Promise<Fill[]> {
+    const exitSide = position.side === 'long' ? 'sell' : 'buy';
+    const fills: Fill[] = [];
+    let left = dec(position.quantity);
+    try {
+      const trades = await gateway.tradesSince(position.symbol, { sinceMs: position.openedAt.getTime() - 60_000 });
+      for (const trade of [...trades].reverse()) {
+        if (!left.gt(0)) break;
+        if (trade.side !== exitSide || (trade.clientOrderId !== null && isBotClientOrderId(trade.clientOrderId))) continue;
+        const take = dec(trade.quantity).gt(left) ? left : dec(trade.quantity);
+        const share = dec(trade.quantity).gt(0) ? take.div(dec(trade.quantity)) : dec(0);
+        fills.push({ quantity: toNumber(take), price: trade.price, fee: toNumber(dec(trade.fee).times(share)), feeCurrency: trade.feeCurrency });
+        left = left.minus(take);
+      }
+      if (left.gt(0)) {
+        const last = (await gateway.quote(position.symbol)).last;
+        fills.push({ quantity: toNumber(left), price: last, fee: 0, feeCurrency: null });
+      }
+    } catch (error) {
+      log.warn({ err: error, positionId: position.id }, 'trades of an external close unavailable');
+    }
+    return fills;
+  }
+
+  /** Exchange positions of the futures accounts holding a copied position, read BEFORE any booking. */
+  async function exchangeSnapshots(open: PositionRow[]): Promise<Map<string, PositionState[]>> {
+    const out = new Map<string, PositionState[]>();
+    for (const accountId of new Set(open.map((position) => position.accountId))) {
+      const account = await accounts.byId(accountId);
+      if (!account || account.marketType !== 'futures') continue;
+      try {
+        out.set(accountId, await deps.gateways.forAccount(account).positions());
+      } catch (error) {
+        log.warn({ err: error, accountId }, 'positions unavailable: external closes not checked this cycle');
+      }
+    }
+    return out;
+  }
+
+  return {
+    /** One pass (a cycle step): book new copy fills, close what is flat, detect external closes. */
+    async run(): Promise<CopyPositionsReport> {
+      const report: CopyPositionsReport = { booked: 0, closed: 0, external: 0 };
+      // Read first: a copy close that fills after this read is booked below, never taken for an external close.
+      const before = await repo.openCopyPositions();
+      const snapshots = await exchangeSnapshots(before);
+      const inSnapshot = new Set(before.map((position) => position.id));
+      const pending = new Map<string, UnbookedCopyOrder[]>();
+      for (const item of await repo.unbookedCopyOrders()) pending.set(item.order.accountId, [...(pending.get(item.order.accountId) ?? []), item]);
+      const unsettled = await repo.accountsWithUnfinishedCopies();
+      for (const [accountId, items] of pending) {
+        const account = await accounts.byId(accountId);
+        if (!account) continue;
+        try {
+          if (!(await bookAccount(account, items, report))) unsettled.add(accountId);
+        } catch (error) {
+          unsettled.add(accountId);
+          log.warn({ err: error, accountId }, 'copy fills not booked for one account; next cycle tries again');
+        }
+      }
+      for (const position of await repo.openCopyPositions()) {
+        const account = await accounts.byId(position.accountId);
+        if (!account) continue;
+        try {
+          if (position.quantity <= EPSILON && position.exitQuantity > 0) {
+            if (await close(account, position, 'copy')) report.closed += 1;
+            continue;
+          }
+          // Gone from the exchange while ours is open, and no copy fill of ours still on its way.
+          const onExchange = snapshots.get(account.id);
+          if (!onExchange || !inSnapshot.has(position.id) || unsettled.has(account.id)) continue;
+          const held = onExchange.filter((p) => p.symbol === position.symbol && p.side === position.side).reduce((sum, p) => sum + Math.abs(p.quantity), 0);
+          if (held > EPSILON) continue;
+          const exits = await externalExitFills(deps.gateways.forAccount(account), position);
+          if (await close(account, position, 'external', exits)) report.external += 1;
+        } catch (error) {
+          log.warn({ err: error, positionId: position.id }, 'copied position check failed; next cycle tries again');
+        }
+      }
+      return report;
+    },
+  };
+}
+
+export type CopyPositions = ReturnType<typeof createCopyPositions>;

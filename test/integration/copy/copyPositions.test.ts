@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { asc, eq } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCopyPositions, createCopyTrading, type CopyPositions } from '../../../src/copy';
+import { accountsRepository, type AccountRow } from '../../../src/db/repositories/accounts';
+import { copyRepository } from '../../../src/db/repositories/copy';
+import { positionsRepository } from '../../../src/db/repositories/positions';
+import { readModels } from '../../../src/db/repositories/readModels';
+import { tradingRepository } from '../../../src/db/repositories/trading';
+import { dailyStats, feedOutbox, orders, positions } from '../../../src/db/schema';
+import { utcDayKey } from '../../../src/domain/risk';
+import { createPnlService } from '../../../src/services/pnl';
+import type { TradingEngine } from '../../../src/trading/engine';
+import { createPositionSync, type PositionSync } from '../../../src/trading/positionSync';
+import { databaseKinds, type DatabaseKind } from '../../support/db';
+import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+
+let world: TradingWorld | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const BTC = 'BTC/USDT:USDT';
+/** Taker 0.04 %, no slippage: every follower fill's fee is quantity × price × 0.0004. */
+const FEES = { maker: 0.0002, taker: 0.0004 };
+let seq = 0;
+
+interface CopyWorld {
+  w: TradingWorld;
+  master: AccountRow;
+  follower: AccountRow;
+  engine: TradingEngine;
+  sync: PositionSync;
+  /** A second copy-positions instance, as another process on the same database would run it. */
+  other: CopyPositions;
+  /** Master trades at `price`, then one poll and one engine cycle (copy positions run as its step). */
+  masterTrades(side: 'buy' | 'sell', quantity: number, price: number): Promise<void>;
+  rows(): Promise<(typeof positions.$inferSelect)[]>;
+  feed(): Promise<(typeof feedOutbox.$inferSelect)[]>;
+  day(): Promise<(typeof dailyStats.$inferSelect)[]>;
+}
+
+async function copyWorld(kind: DatabaseKind, options: { step?: boolean } = {}): Promise<CopyWorld> {
+  const w = await tradingWorld({ kind, accounts: 0, clockFactor: 5, simOptions: { futuresFees: FEES, slippage: 0 } });
+  world = w;
+  const master = await w.addAccount({ funds: 10_000 });
+  const follower = await w.addAccount({ funds: 10_000 });
+  const copies = copyRepository(w.db.db);
+  await copies.addMaster(master.id, GUILD);
+  await copies.upsertLink({ id: randomUUID(), guildId: GUILD, masterAccountId: master.id, followerAccountId: follower.id, followerOwnerId: follower.ownerId, mode: 'mirror', value: 1 });
+  const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
+  const engine = w.engine({ maxSignalLagMs: 30 * 60_000 });
+  // Wired as in src/app.ts: positionSync must leave copied positions to the copy module.
+  const sync = createPositionSync({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log });
+  engine.addCycleStep('positions', sync.run);
+  if (options.step !== false) {
+    engine.addCycleStep('copy-positions', async () => void (await createCopyPositions({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log }).run()));
+  }
+  await engine.start();
+  await copy.poll(); // baseline
+  const db = w.db.db;
+  return {
+    w,
+    master,
+    follower,
+    engine,
+    sync,
+    other: createCopyPositions({ db, gateways: w.gateways, clock: w.clock, log: w.log }),
+    async masterTrades(side, quantity, price) {
+      await w.sim.setPrice('BTCUSDT', price, 'futures');
+      seq += 1;
+      await w.gateways.forAccount(master).placeOrder({ clientOrderId: `master${seq}x${Date.now()}`, symbol: BTC, side, type: 'market', quantity, reduceOnly: false });
+      await copy.poll();
+      await engine.runCycle();
+    },
+    rows: () => db.select().from(positions).where(eq(positions.accountId, follower.id)),
+    feed: () => db.select().from(feedOutbox).where(eq(feedOutbox.accountId, follower.id)).orderBy(asc(feedOutbox.id)),
+    day: () => db.select().from(dailyStats).where(eq(dailyStats.accountId, follower.id)),
+  };
+}
+
+const kindsOf = (rows: (typeof feedOutbox.$inferSelect)[]) =>
+  rows.filter((row) => row.kind !== 'order').map((row) => `${row.kind}:${(row.payload as { kind: string }).kind}`);
+
+describe.each(databaseKinds)('copied positions on %s', { timeout: 120_000 }, (kind) => {
+  it('open, add, partial reduce and close are followed in the positions table with realised PnL to the cent, in /pnl and the day', async () => {
+    const c = await copyWorld(kind);
+
+    await c.masterTrades('buy', 0.01, 50_000); // open: 0.01 @ 50 000, fee 0.20
+    let [row] = await c.rows();
+    expect(await c.rows()).toHaveLength(1);
+    expect(row).toMatchObject({ status: 'open', side: 'long', symbol: BTC, quantity: 0.01, entryQuantity: 0.01, averageEntryPrice: 50_000, realizedPnl: 0, fees: 0.2, stopLoss: null });
+
+    await c.masterTrades('buy', 0.01, 52_000); // add: 0.01 @ 52 000, fee 0.208
+    [row] = await c.rows();
+    expect(await c.rows()).toHaveLength(1);
+    expect(row).toMatchObject({ status: 'open', quantity: 0.02, entryQuantity: 0.02, averageEntryPrice: 51_000, fees: 0.408 });
+    // positionSync syncing the follower (as when it also holds a signal position) leaves the copy alone.
+    await c.sync.syncAccount(c.follower.id);
+    expect(await c.rows()).toEqual([row]);
+    expect(await c.w.gateways.forAccount(c.follower).openOrders()).toEqual([]);
+
+    await c.masterTrades('sell', 0.01, 55_000); // half out: 0.01 @ 55 000, fee 0.22
+    [row] = await c.rows();
+    // (55 000 − 51 000) × 0.01 − 0.22 exit fee − half the entry fees (0.204) = 39.576
+    expect(row).toMatchObject({ status: 'open', quantity: 0.01, exitQuantity: 0.01, averageExitPrice: 55_000, realizedPnl: 39.576, fees: 0.628 });
+
+    await c.masterTrades('sell', 0.01, 54_000); // close: 0.01 @ 54 000, fee 0.216
+    [row] = await c.rows();
+    // Exit value 1 090 − entry value 1 020 − fees 0.844 = 69.156
+    expect(row).toMatchObject({ status: 'closed', closeReason: 'copy', quantity: 0, exitQuantity: 0.02, averageExitPrice: 54_500, realizedPnl: 69.156, fees: 0.844 });
+    expect(row!.closedAt).not.toBeNull();
+    // Every copy order was booked into that one position.
+    const booked = await c.w.db.db.select().from(orders).where(eq(orders.accountId, c.follower.id));
+    expect(booked).toHaveLength(4);
+    expect(booked.every((order) => order.positionId === row!.id)).toBe(true);
+
+    const today = utcDayKey(c.w.clock.now());
+    expect(await c.day()).toMatchObject([{ day: today, trades: 4, realizedPnl: 69.156 }]);
+    expect(kindsOf(await c.feed())).toEqual(['event:position-closed']);
+    expect((await c.feed()).find((r) => r.kind === 'event')!.payload).toMatchObject({ type: 'position', kind: 'position-closed', symbol: BTC, side: 'long', returnPct: expect.any(Number) });
+
+    // /pnl's read model and service count it.
+    const pnl = createPnlService({ reads: readModels(c.w.db.db), accounts: accountsRepository(c.w.db.db), gateways: c.w.gateways, clock: c.w.clock, log: c.w.log });
+    const report = await pnl.report({ ownerId: c.follower.ownerId, guildId: GUILD, period: 'day' });
+    expect(report.accounts).toMatchObject([{ accountId: c.follower.id, realised: 69.156, fees: 0.844, closedTrades: 1, wins: 1, openPositions: 0 }]);
+    // The Kelly input sees the trade too.
+    expect(await tradingRepository(c.w.db.db).closedTradePnls(c.follower.id, 10)).toEqual([69.156]);
+
+    // Repeated cycles and a second process book nothing twice.
+    await c.engine.runCycle();
+    expect(await c.other.run()).toEqual({ booked: 0, closed: 0, external: 0 });
+    await c.engine.runCycle();
+    expect(await c.day()).toMatchObject([{ trades: 4, realizedPnl: 69.156 }]);
+    expect(kindsOf(await c.feed())).toEqual(['event:position-closed']);
+    expect(await c.rows()).toHaveLength(1);
+  });
+
+  it('two processes booking the same fills at once count each once', async () => {
+    const c = await copyWorld(kind, { step: false });
+    const first = createCopyPositions({ db: c.w.db.db, gateways: c.w.gateways, clock: c.w.clock, log: c.w.log });
+    const both = async () => {
+      const reports = await Promise.all([first.run(), c.other.run()]);
+      return { booked: reports[0]!.booked + reports[1]!.booked, closed: reports[0]!.closed + reports[1]!.closed };
+    };
+    await c.masterTrades('buy', 0.01, 50_000);
+    expect(await both()).toEqual({ booked: 1, closed: 0 });
+    await c.masterTrades('sell', 0.01, 51_000);
+    expect(await both()).toEqual({ booked: 1, closed: 1 });
+    expect(await both()).toEqual({ booked: 0, closed: 0 });
+    const rows = await c.rows();
+    // (51 000 − 50 000) × 0.01 − 0.2 − 0.204 = 9.596
+    expect(rows).toMatchObject([{ status: 'closed', closeReason: 'copy', realizedPnl: 9.596 }]);
+    expect(await c.day()).toMatchObject([{ realizedPnl: 9.596 }]);
+    expect(kindsOf(await c.feed())).toEqual(['event:position-closed']);
+  });
+
+  it('a follower closing a copied position by hand is detected once as external; the master close that follows books nothing', async () => {
+    const c = await copyWorld(kind);
+    await c.masterTrades('buy', 0.01, 50_000);
+    expect(await c.rows()).toMatchObject([{ status: 'open', quantity: 0.01 }]);
+
+    // The follower sells by hand at 49 000 (not a bot order).
+    await c.w.sim.setPrice('BTCUSDT', 49_000, 'futures');
+    await c.w.gateways.forAccount(c.follower).placeOrder({ clientOrderId: `manual${Date.now()}`, symbol: BTC, side: 'sell', type: 'market', quantity: 0.01, reduceOnly: true });
+    await c.engine.runCycle();
+    const [row] = await c.rows();
+    // (49 000 − 50 000) × 0.01 − 0.2 − 0.196 = −10.396
+    expect(row).toMatchObject({ status: 'closed', closeReason: 'external', realizedPnl: -10.396, fees: 0.396, averageExitPrice: 49_000 });
+    expect(await c.day()).toMatchObject([{ realizedPnl: -10.396 }]);
+    const told = ['event:closed-externally', 'dm:closed-externally'];
+    expect(kindsOf(await c.feed())).toEqual(told);
+    expect((await c.feed()).find((r) => r.kind === 'dm')).toMatchObject({ recipientId: c.follower.ownerId });
+
+    await c.engine.runCycle();
+    await c.other.run();
+    await c.masterTrades('sell', 0.01, 50_500); // the master closes: the follower has nothing left to follow
+    await c.engine.runCycle();
+    expect(kindsOf(await c.feed())).toEqual(told);
+    expect(await c.rows()).toHaveLength(1);
+    expect(await c.day()).toMatchObject([{ realizedPnl: -10.396 }]);
+    // panic and positionSync leave copied positions alone (they are not the bot's own signal positions).
+    expect(await positionsRepository(c.w.db.db).openPositionsOf(c.follower.id)).toEqual([]);
+  });
+});
