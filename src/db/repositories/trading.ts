@@ -5,6 +5,15 @@ import { enqueueFeed, type NewOutboxRow } from './outbox';
 
 export type ExecutionRow = typeof executions.$inferSelect;
 export type NewExecution = typeof executions.$inferInsert;
+/** A text[] literal (drizzle would spread a JS array into a row of parameters); null when absent. */
+const textArray = (values: readonly string[] | null | undefined) =>
+  values == null
+    ? sql`null::text[]`
+    : sql`array[${sql.join(
+        values.map((value) => sql`${value}::text`),
+        sql`, `,
+      )}]::text[]`;
+
 /** What an execution records of its plan before its orders are sent. */
 export type ExecutionPlanPatch = Partial<
   Pick<NewExecution, 'symbol' | 'leverage' | 'leverageCapped' | 'quantity' | 'notional' | 'margin' | 'notes'>
@@ -15,7 +24,14 @@ export type PositionRow = typeof positions.$inferSelect;
 export type NewPosition = typeof positions.$inferInsert;
 
 /** Execution states after which nothing more will happen for that (signal, account). */
-export const DEFINITE_EXECUTION_STATES = ['placed', 'skipped', 'failed', 'not-placed', 'dry-run', 'cancelled'] as const;
+export const DEFINITE_EXECUTION_STATES = [
+  'placed',
+  'skipped',
+  'failed',
+  'not-placed',
+  'dry-run',
+  'cancelled',
+] as const;
 /** Order states whose outcome is not known yet: reconciled before anything new is sent. */
 export const IN_FLIGHT_ORDER_STATES = ['intent', 'unknown'] as const;
 
@@ -79,7 +95,11 @@ export function tradingRepository(db: Database) {
      * never take the same (signal, account). In-flight rows whose lease expired (their process
      * died) are taken over; the order intents they left are reconciled before anything is sent.
      */
-    async claimExecutions(instanceId: string, limit: number, leaseExpiredBefore: Date): Promise<ExecutionRow[]> {
+    async claimExecutions(
+      instanceId: string,
+      limit: number,
+      leaseExpiredBefore: Date,
+    ): Promise<ExecutionRow[]> {
       return db.transaction(async (tx) => {
         const candidates = await tx
           .select({ id: executions.id })
@@ -131,7 +151,7 @@ export function tradingRepository(db: Database) {
       const values = sql.join(
         patches.map(
           ({ id, patch }) =>
-            sql`(${id}::uuid, ${patch.symbol ?? null}::text, ${patch.leverage ?? null}::int, ${patch.leverageCapped ?? null}::boolean, ${patch.quantity ?? null}::numeric, ${patch.notional ?? null}::numeric, ${patch.margin ?? null}::numeric, ${patch.notes ?? null}::text[])`,
+            sql`(${id}::uuid, ${patch.symbol ?? null}::text, ${patch.leverage ?? null}::int, ${patch.leverageCapped ?? null}::boolean, ${patch.quantity ?? null}::numeric, ${patch.notional ?? null}::numeric, ${patch.margin ?? null}::numeric, ${textArray(patch.notes)})`,
         ),
         sql`, `,
       );
@@ -147,7 +167,11 @@ export function tradingRepository(db: Database) {
     },
 
     ordersOfExecution(executionId: string): Promise<OrderRow[]> {
-      return db.select().from(orders).where(eq(orders.executionId, executionId)).orderBy(asc(orders.createdAt));
+      return db
+        .select()
+        .from(orders)
+        .where(eq(orders.executionId, executionId))
+        .orderBy(asc(orders.createdAt));
     },
 
     /** Persists intents BEFORE they are sent (protocol rule 2); unique on (signal, account, leg). */
@@ -188,7 +212,9 @@ export function tradingRepository(db: Database) {
     async updateOrdersMany(patches: { id: string; patch: Partial<NewOrder> }[]): Promise<void> {
       const groups = new Map<string, { id: string; patch: Partial<NewOrder> }[]>();
       for (const entry of patches) {
-        const keys = Object.keys(entry.patch).filter((key) => key in ORDER_COLUMN_TYPES).sort();
+        const keys = Object.keys(entry.patch)
+          .filter((key) => key in ORDER_COLUMN_TYPES)
+          .sort();
         const key = keys.join(',');
         groups.set(key, [...(groups.get(key) ?? []), entry]);
       }
@@ -202,7 +228,8 @@ export function tradingRepository(db: Database) {
                 [
                   sql`${entry.id}::uuid`,
                   ...columns.map(
-                    (column) => sql`${(entry.patch as Record<string, unknown>)[column] ?? null}::${sql.raw(ORDER_COLUMN_TYPES[column][1])}`,
+                    (column) =>
+                      sql`${(entry.patch as Record<string, unknown>)[column] ?? null}::${sql.raw(ORDER_COLUMN_TYPES[column][1])}`,
                   ),
                 ],
                 sql`, `,
@@ -211,7 +238,10 @@ export function tradingRepository(db: Database) {
           sql`, `,
         );
         const assignments = sql.join(
-          columns.map((column) => sql`${sql.raw(ORDER_COLUMN_TYPES[column][0])} = v.${sql.raw(ORDER_COLUMN_TYPES[column][0])}`),
+          columns.map(
+            (column) =>
+              sql`${sql.raw(ORDER_COLUMN_TYPES[column][0])} = v.${sql.raw(ORDER_COLUMN_TYPES[column][0])}`,
+          ),
           sql`, `,
         );
         const names = sql.raw(['id', ...columns.map((column) => ORDER_COLUMN_TYPES[column][0])].join(', '));
@@ -296,7 +326,11 @@ export function tradingRepository(db: Database) {
     },
 
     /** Marks the signal done and writes its summary when no execution is left open (one transaction). */
-    completeIfDone(signalId: string, summarize: (rows: SummaryRow[]) => NewOutboxRow | null, now: Date): Promise<boolean> {
+    completeIfDone(
+      signalId: string,
+      summarize: (rows: SummaryRow[]) => NewOutboxRow | null,
+      now: Date,
+    ): Promise<boolean> {
       return db.transaction(async (tx) => {
         await tx.select({ id: signals.id }).from(signals).where(eq(signals.id, signalId)).for('update');
         return completeSignalIfDone(tx as unknown as Database, signalId, summarize, now);
@@ -315,7 +349,10 @@ export function tradingRepository(db: Database) {
     },
 
     /** Today's figures of many accounts at once (one query per batch instead of one per account). */
-    async dayFiguresOf(accountIds: string[], day: string): Promise<Map<string, { trades: number; realizedPnl: number; startEquity: number | null }>> {
+    async dayFiguresOf(
+      accountIds: string[],
+      day: string,
+    ): Promise<Map<string, { trades: number; realizedPnl: number; startEquity: number | null }>> {
       const out = new Map<string, { trades: number; realizedPnl: number; startEquity: number | null }>();
       if (accountIds.length === 0) return out;
       const rows = await db
@@ -323,17 +360,28 @@ export function tradingRepository(db: Database) {
         .from(dailyStats)
         .where(and(inArray(dailyStats.accountId, accountIds), eq(dailyStats.day, day)));
       for (const row of rows) {
-        out.set(row.accountId, { trades: row.trades, realizedPnl: row.realizedPnl, startEquity: row.startEquity });
+        out.set(row.accountId, {
+          trades: row.trades,
+          realizedPnl: row.realizedPnl,
+          startEquity: row.startEquity,
+        });
       }
       return out;
     },
 
-    async dayFigures(accountId: string, day: string): Promise<{ trades: number; realizedPnl: number; startEquity: number | null }> {
+    async dayFigures(
+      accountId: string,
+      day: string,
+    ): Promise<{ trades: number; realizedPnl: number; startEquity: number | null }> {
       const [row] = await db
         .select()
         .from(dailyStats)
         .where(and(eq(dailyStats.accountId, accountId), eq(dailyStats.day, day)));
-      return { trades: row?.trades ?? 0, realizedPnl: row?.realizedPnl ?? 0, startEquity: row?.startEquity ?? null };
+      return {
+        trades: row?.trades ?? 0,
+        realizedPnl: row?.realizedPnl ?? 0,
+        startEquity: row?.startEquity ?? null,
+      };
     },
 
     /** Records the equity an account starts the UTC day with (first sync of the day wins). */
@@ -366,7 +414,11 @@ export function tradingRepository(db: Database) {
         })
         .from(positions)
         .where(
-          and(eq(positions.ownerId, ownerId), like(positions.symbol, `${base}/%`), eq(positions.status, 'open')),
+          and(
+            eq(positions.ownerId, ownerId),
+            like(positions.symbol, `${base}/%`),
+            eq(positions.status, 'open'),
+          ),
         );
       return row?.exposure ?? 0;
     },
@@ -421,7 +473,9 @@ async function completeSignalIfDone(
   const [open] = await tx
     .select({ count: sql<number>`count(*)::int` })
     .from(executions)
-    .where(and(eq(executions.signalId, signalId), notInArray(executions.status, [...DEFINITE_EXECUTION_STATES])));
+    .where(
+      and(eq(executions.signalId, signalId), notInArray(executions.status, [...DEFINITE_EXECUTION_STATES])),
+    );
   if ((open?.count ?? 0) > 0) return false;
   const done = await tx
     .update(signals)

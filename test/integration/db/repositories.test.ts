@@ -5,6 +5,7 @@ import { accountsRepository, type NewAccount } from '../../../src/db/repositorie
 import { guildsRepository } from '../../../src/db/repositories/guilds';
 import { outboxRepository } from '../../../src/db/repositories/outbox';
 import { signalsRepository } from '../../../src/db/repositories/signals';
+import { tradingRepository } from '../../../src/db/repositories/trading';
 import { usersRepository } from '../../../src/db/repositories/users';
 import { databaseKinds, freshDatabase } from '../../support/db';
 
@@ -103,7 +104,9 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
     const paused = await accounts.create(
       account(BOB, 'paused', { enabled: true, pausedUntil: new Date('2026-03-02T00:00:00Z') }),
     );
-    const elsewhere = await accounts.create(account(BOB, 'other-guild', { enabled: true, guildId: '1'.repeat(18) }));
+    const elsewhere = await accounts.create(
+      account(BOB, 'other-guild', { enabled: true, guildId: '1'.repeat(18) }),
+    );
     const ids = (await accounts.listTradingInGuild(GUILD, now)).map((row) => row.id);
     expect(ids).toContain(on.id);
     expect(ids).not.toContain(paused.id);
@@ -144,5 +147,44 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
     await outbox.markRetry([due[1]!.id], 'boom', new Date(Date.now() + 60_000));
     expect(await outbox.due(10, new Date())).toHaveLength(0);
     expect(await outbox.backlog()).toBe(1);
+  });
+
+  it("writes many executions' plans in one statement and leaves a bare touch's plan as it was", async () => {
+    const accounts = accountsRepository(handle.db);
+    const trading = tradingRepository(handle.db);
+    const one = await accounts.create(account(ALICE, 'plans-1'));
+    const two = await accounts.create(account(ALICE, 'plans-2'));
+    const queued = await signalsRepository(handle.db).enqueue(signal('plans-1'));
+    const [first, second] = [randomUUID(), randomUUID()];
+    await trading.createExecutions(
+      [
+        [first, one.id],
+        [second, two.id],
+      ].map(([id, accountId]) => ({
+        id: id!,
+        signalId: queued.id,
+        accountId: accountId!,
+        ownerId: ALICE,
+        status: 'pending' as const,
+        reason: null,
+      })),
+    );
+    const plan = {
+      symbol: 'BTC/USDT:USDT',
+      leverage: 20,
+      leverageCapped: true,
+      quantity: 0.008,
+      notional: 400,
+      margin: 20,
+      notes: ["it's capped", 'a, b'],
+    };
+    await trading.touchExecutionsMany([{ id: first, patch: plan }]);
+    await trading.touchExecutionsMany([
+      { id: first, patch: {} },
+      { id: second, patch: { ...plan, notes: [] } },
+    ]);
+    const rows = new Map((await trading.executionsOfSignal(queued.id)).map((row) => [row.id, row]));
+    expect(rows.get(first)).toMatchObject(plan);
+    expect(rows.get(second)).toMatchObject({ ...plan, notes: [] });
   });
 });
