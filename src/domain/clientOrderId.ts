@@ -18,16 +18,22 @@ const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 
 /**
  * Leg ids, one small grammar (stored in `orders.leg`, part of the idempotency key):
- *   leg   = kind index
- *   kind  = "e" entry | "s" stop-loss | "t" take-profit | "c" close
- *   index = "0" | [1-9][0-9]*
+ *   leg     = kind index | "t" index "v" version
+ *   kind    = "e" entry | "s" stop-loss | "t" take-profit | "c" close
+ *   index   = "0" | [1-9][0-9]*
+ *   version = [1-9][0-9]*
  * For entries and take-profits the index is the position in the signal's list; for the stop and the
  * close it is a version: each replacement (stop moved to break-even, resized after another entry filled,
- * a second close attempt) is a new order, hence a new leg and id.
+ * a second close attempt) is a new order, hence a new leg and id. A take-profit keeps its target index
+ * and gains a version when it is replaced (resized after another entry filled): "t1" is version 0 of
+ * target 1 (so legs stored before versions existed read unchanged), "t1v2" its second replacement.
+ * Version 0 has the one spelling "t1", so every leg has exactly one id.
  */
 export type LegKind = 'entry' | 'stop-loss' | 'take-profit' | 'close';
-export type LegId = `${'e' | 's' | 't' | 'c'}${number}`;
-export type ParsedLeg = { readonly kind: LegKind; readonly index: number } | { readonly kind: 'invalid' };
+export type LegId = `${'e' | 's' | 't' | 'c'}${number}` | `t${number}v${number}`;
+export type ParsedLeg =
+  | { readonly kind: LegKind; readonly index: number; readonly version: number }
+  | { readonly kind: 'invalid' };
 
 const LETTER: Record<LegKind, 'e' | 's' | 't' | 'c'> = {
   entry: 'e',
@@ -37,23 +43,35 @@ const LETTER: Record<LegKind, 'e' | 's' | 't' | 'c'> = {
 };
 const KIND: Record<string, LegKind> = { e: 'entry', s: 'stop-loss', t: 'take-profit', c: 'close' };
 
+function wholeNumber(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`leg ${what} must be a whole number ≥ 0: ${value}`);
+}
+
 function leg(kind: LegKind, index: number): LegId {
-  if (!Number.isSafeInteger(index) || index < 0)
-    throw new RangeError(`leg index must be a whole number ≥ 0: ${index}`);
+  wholeNumber(index, 'index');
   return `${LETTER[kind]}${index}`;
 }
 
 export const entryLeg = (index: number): LegId => leg('entry', index);
 export const stopLeg = (version: number): LegId => leg('stop-loss', version);
-export const takeProfitLeg = (index: number): LegId => leg('take-profit', index);
 export const closeLeg = (version: number): LegId => leg('close', version);
 
+/** Target `index` of the signal's list; `version` counts its replacements (0: the first order). */
+export function takeProfitLeg(index: number, version = 0): LegId {
+  wholeNumber(version, 'version');
+  const first = leg('take-profit', index);
+  return version === 0 ? first : `t${index}v${version}`;
+}
+
 export function parseLeg(value: string): ParsedLeg {
-  const match = /^([esct])(0|[1-9][0-9]*)$/.exec(value);
+  const match = /^([esct])(0|[1-9][0-9]*)(?:v([1-9][0-9]*))?$/.exec(value);
   const kind = match?.[1] ? KIND[match[1]] : undefined;
   const index = match?.[2] ? Number(match[2]) : NaN;
-  if (!kind || !Number.isSafeInteger(index)) return { kind: 'invalid' };
-  return { kind, index };
+  const version = match?.[3] ? Number(match[3]) : 0;
+  if (!kind || !Number.isSafeInteger(index) || !Number.isSafeInteger(version)) return { kind: 'invalid' };
+  // Only take-profits are versioned apart from their index (the stop and close indexes are versions).
+  if (match?.[3] && kind !== 'take-profit') return { kind: 'invalid' };
+  return { kind, index, version };
 }
 
 /** The client order id of one leg of one signal on one account. */

@@ -31,14 +31,30 @@ export function splitTakeProfits(
   market: PartMarket,
   weights?: readonly number[] | null,
 ): TakeProfitSplit {
-  if (targets.length === 0) return { kind: 'split', legs: [], merged: false };
+  return splitRemainingTakeProfits(filledQty, targets, new Set(), market, weights);
+}
+
+/**
+ * The split of what is left over the targets not reached yet (`done`: indexes of targets already
+ * hit), for resizing the take-profits once more entries fill. The open targets keep their weights
+ * (all 0 → equal parts among them); legs keep the signal's target indexes.
+ */
+export function splitRemainingTakeProfits(
+  quantity: number,
+  targets: readonly number[],
+  done: ReadonlySet<number>,
+  market: PartMarket,
+  weights?: readonly number[] | null,
+): TakeProfitSplit {
+  const open = targets.map((_, i) => !done.has(i));
+  if (!open.some(Boolean)) return { kind: 'split', legs: [], merged: false };
   const last = weights && weights.length > 0 ? weights[weights.length - 1] : undefined;
   const given = targets.map((_, i) => {
     const x = weights ? (weights[i] ?? last ?? 1) : 1;
-    return Number.isFinite(x) && x > 0 ? x : 0;
+    return open[i] && Number.isFinite(x) && x > 0 ? x : 0;
   });
-  const w = given.some((x) => x > 0) ? given : given.map(() => 1);
-  const quantities = splitByWeights(filledQty, w, market.amountStep);
+  const w = given.some((x) => x > 0) ? given : open.map((o) => (o ? 1 : 0));
+  const quantities = splitByWeights(quantity, w, market.amountStep);
   const parts = targets
     .map((price, index) => ({ index, price, qty: quantities[index] ?? dec(0) }))
     // A zero-weight target is not a refused part to merge; it is simply not used.

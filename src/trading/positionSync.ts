@@ -11,7 +11,7 @@ import type { MarketRules } from '../domain/market';
 import { positionPnl, type Fill } from '../domain/pnl';
 import { dec, floorToStep, roundToStep, toNumber } from '../domain/precision';
 import { dailyLossPause, utcDayKey } from '../domain/risk';
-import { breakEvenStopPrice, heldQuantity as heldAfterFees, splitTakeProfits } from '../domain/takeProfits';
+import { breakEvenStopPrice, heldQuantity as heldAfterFees, splitRemainingTakeProfits, splitTakeProfits } from '../domain/takeProfits';
 import { isExchangeError } from '../exchange/errors';
 import type { ExchangeGateway, OrderIntent, OrderState, PositionState } from '../exchange/gateway';
 import type { Logger } from '../logger';
@@ -25,8 +25,8 @@ import { orderStatePatch, reconcileOrder, sendOrder, type Placement, type Protoc
  * an open bot position or a live bot order of a finished execution:
  *  - order states and fills are synced by client order id (partial fills included);
  *  - entries that filled after the signal (limit) get their position and exits; later fills resize
- *    the stop; entries still resting are cancelled once the stop or the first target trades first,
- *    or after the entry time-to-live;
+ *    the stop and the targets not reached yet (new leg versions); entries still resting are
+ *    cancelled once the stop or the first target trades first, or after the entry time-to-live;
  *  - the first take-profit moves the stop to break-even (setting); the stop or the last target
  *    closing the position cancels every other leg (the engine's OCO);
  *  - spot stops are watched here (no stop order rests on spot): crossed → take-profits cancelled,
@@ -87,11 +87,19 @@ const legKind = (order: OrderRow) => parseLeg(order.leg);
 const legsOf = (orders: OrderRow[], kind: 'entry' | 'stop-loss' | 'take-profit' | 'close') =>
   orders
     .filter((order) => legKind(order).kind === kind)
-    .sort((a, b) => legIndex(a) - legIndex(b));
+    .sort((a, b) => legIndex(a) - legIndex(b) || legVersion(a) - legVersion(b));
 const legIndex = (order: OrderRow) => {
   const parsed = legKind(order);
   return parsed.kind === 'invalid' ? -1 : parsed.index;
 };
+/** A take-profit's replacement count (0 for every other leg). */
+const legVersion = (order: OrderRow) => {
+  const parsed = legKind(order);
+  return parsed.kind === 'invalid' ? 0 : parsed.version;
+};
+/** Targets reached: a take-profit of theirs filled (one target may have several versions of its leg). */
+const targetsHit = (tps: OrderRow[]): number[] =>
+  [...new Set(tps.filter((o) => o.status === 'filled').map(legIndex))].sort((a, b) => a - b);
 const baseOf = (symbol: string) => symbol.split('/')[0] ?? symbol;
 const fillOf = (order: OrderRow): Fill => ({
   quantity: order.filledQuantity,
@@ -384,6 +392,60 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     return true;
   }
 
+  /**
+   * Take-profits for the grown position (more entries filled): every target not reached yet gets its
+   * part of the new split of what is left, as a new version of its leg (t<i>v<n>). Futures: the new
+   * legs first, then the old ones cancelled, as for the stop (all reduce-only, so if an old and a new
+   * one both filled in that instant the second could only reduce what is left); a target whose new leg
+   * was not placed keeps its old one. Spot: limit sells lock the coin the new ones need, so the old
+   * ones are cancelled first; one that could not be cancelled keeps its target and its quantity.
+   */
+  async function resizeTakeProfits(work: Work, leg: Leg, position: PositionRow, orders: OrderRow[]): Promise<void> {
+    const { account } = work;
+    const market = await marketOf(work, position.symbol);
+    if (!market || position.takeProfits.length === 0) return;
+    const futures = account.marketType === 'futures';
+    let current = orders;
+    if (!futures) {
+      await cancelAll(work, legsOf(current, 'take-profit'));
+      current = await refreshFees(work, await trading.ordersOfExecution(leg.execution.id));
+    }
+    const tps = legsOf(current, 'take-profit');
+    // Spot legs still live here could not be cancelled: their targets stay as they are.
+    const kept = futures ? [] : tps.filter(isLive);
+    const done = new Set([...targetsHit(tps), ...kept.map(legIndex)]);
+    const lockedInKept = kept.reduce((acc, o) => acc.plus(dec(o.quantity)).minus(dec(o.filledQuantity)), dec(0));
+    const left = dec(heldQuantity(position, current, !futures)).minus(lockedInKept);
+    const split = left.gt(0)
+      ? splitRemainingTakeProfits(toNumber(left), position.takeProfits, done, market, account.takeProfitSplit)
+      : null;
+    if (split?.kind !== 'split') {
+      work.log.warn({ positionId: position.id, left: toNumber(left) }, 'take-profits not resized: what is left is below the minimum order');
+      return;
+    }
+    const version = Math.max(0, ...tps.map(legVersion)) + 1;
+    const exitSide = position.side === 'long' ? 'sell' : 'buy';
+    const replaced = new Set<number>();
+    for (const tp of split.legs) {
+      const placed = await sendLeg(work, leg, takeProfitLeg(tp.index, version), {
+        symbol: position.symbol,
+        side: exitSide,
+        type: futures ? 'take-profit' : 'limit',
+        quantity: tp.qty,
+        price: futures ? null : tp.price,
+        triggerPrice: futures ? tp.price : null,
+        reduceOnly: futures,
+      });
+      if (placed.kind === 'placed') replaced.add(tp.index);
+    }
+    if (!futures || replaced.size === 0) return;
+    // A target the new split merged away goes too, once the new legs are in place.
+    const inSplit = new Set(split.legs.map((tp) => tp.index));
+    for (const old of tps.filter(isLive)) {
+      if (replaced.has(legIndex(old)) || !inSplit.has(legIndex(old))) await cancelLeg(work, old);
+    }
+  }
+
   /** Closes the position in the book: PnL from the fills, the day's figures, feed, daily-loss pause. */
   async function closeInBook(
     work: Work,
@@ -601,7 +663,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       return;
     }
 
-    // More entries filled since the position was recorded: grow it and resize the stop.
+    // More entries filled since the position was recorded: grow it, resize the stop and the targets.
     if (entryQty.gt(dec(position.entryQuantity).plus(EPSILON))) {
       const filled = entries.filter((o) => o.filledQuantity > 0).map(fillOf);
       const pnl = positionPnl(position.side, filled, [], baseOf(position.symbol), position.leverage);
@@ -618,6 +680,11 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         orders = await trading.ordersOfExecution(execution.id);
         position = (await positionsRepo.positionOf(signal.id, account.id)) ?? position;
       }
+      const stoppedOut = [...legsOf(orders, 'stop-loss'), ...legsOf(orders, 'close')].some((o) => o.filledQuantity > 0);
+      if (!stoppedOut) {
+        await resizeTakeProfits(work, leg, position, orders);
+        orders = await trading.ordersOfExecution(execution.id);
+      }
     }
 
     const tps = legsOf(orders, 'take-profit');
@@ -626,7 +693,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       .filter((o) => legKind(o).kind !== 'entry')
       .reduce((acc, o) => acc.plus(dec(o.filledQuantity)), dec(0));
     const remaining = entryQty.minus(exitedQty);
-    const hits = tps.filter((o) => o.status === 'filled');
+    const hits = targetsHit(tps);
     const stopFilled = stops.some((o) => o.filledQuantity > 0) || legsOf(orders, 'close').some((o) => o.filledQuantity > 0);
 
     // Resting entries lapse once an exit traded first, or after the time-to-live.
@@ -639,7 +706,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     const feed: NewOutboxRow[] = [];
     if (hits.length > position.takeProfitsHit) {
       for (const hit of hits.slice(position.takeProfitsHit)) {
-        feed.push(feedRow(account, signal.id, positionEvent(account, position, 'take-profit-hit', { target: legIndex(hit) + 1 })));
+        feed.push(feedRow(account, signal.id, positionEvent(account, position, 'take-profit-hit', { target: hit + 1 })));
       }
     }
     // The hit count only rises, with its feed rows in the same transaction: told once, whoever syncs.
@@ -656,7 +723,8 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     if ((!remaining.gt(EPSILON) || dust) && exitedQty.gt(0) && !orders.some((o) => isLive(o) && legKind(o).kind === 'close')) {
       await cancelAll(work, orders);
       const final = await trading.ordersOfExecution(execution.id);
-      const lastTpFilled = tps.length > 0 && tps.every((o) => o.status === 'filled');
+      // Every target that got a leg was reached (older versions of a leg were replaced, not missed).
+      const lastTpFilled = tps.length > 0 && tps.every((o) => hits.includes(legIndex(o)));
       const closedBy: NonNullable<PositionRow['closeReason']> = stopFilled && !lastTpFilled ? 'stop-loss' : 'take-profit';
       await closeInBook(work, leg, position, final, closedBy);
       return;

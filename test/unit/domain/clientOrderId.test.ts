@@ -129,11 +129,32 @@ describe('leg ids', () => {
     expect(() => stopLeg(1.5)).toThrow(RangeError);
   });
 
+  it('take-profits gain a version when replaced; version 0 is the unversioned leg', () => {
+    expect([takeProfitLeg(1, 0), takeProfitLeg(1, 1), takeProfitLeg(0, 12)]).toEqual(['t1', 't1v1', 't0v12']);
+    expect(() => takeProfitLeg(0, -1)).toThrow(RangeError);
+    expect(() => takeProfitLeg(0, 0.5)).toThrow(RangeError);
+    // Distinct versions are distinct orders, each with a valid id.
+    const ids = [0, 1, 2].map((v) => clientOrderId('sig', 'acc', takeProfitLeg(1, v)));
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) expect(id).toMatch(CLIENT_ORDER_ID_PATTERN);
+    // Legs stored before versions existed keep their ids.
+    expect(clientOrderId('sig', 'acc', takeProfitLeg(0))).toBe(clientOrderId('sig', 'acc', 't0'));
+  });
+
   it.each([
-    ['e0', { kind: 'entry', index: 0 }],
-    ['s12', { kind: 'stop-loss', index: 12 }],
-    ['t2', { kind: 'take-profit', index: 2 }],
-    ['c1', { kind: 'close', index: 1 }],
+    ['e0', { kind: 'entry', index: 0, version: 0 }],
+    ['s12', { kind: 'stop-loss', index: 12, version: 0 }],
+    ['t2', { kind: 'take-profit', index: 2, version: 0 }],
+    ['t2v3', { kind: 'take-profit', index: 2, version: 3 }],
+    ['t0v10', { kind: 'take-profit', index: 0, version: 10 }],
+    ['c1', { kind: 'close', index: 1, version: 0 }],
+    ['t1v0', { kind: 'invalid' }],
+    ['t1v01', { kind: 'invalid' }],
+    ['t1v', { kind: 'invalid' }],
+    ['tv1', { kind: 'invalid' }],
+    ['s1v1', { kind: 'invalid' }],
+    ['e0v2', { kind: 'invalid' }],
+    ['t1v99999999999999999999', { kind: 'invalid' }],
     ['e01', { kind: 'invalid' }],
     ['x1', { kind: 'invalid' }],
     ['e', { kind: 'invalid' }],
@@ -149,6 +170,16 @@ describe('leg ids', () => {
       fc.property(fc.constantFrom(entryLeg, stopLeg, takeProfitLeg, closeLeg), fc.nat(), (make, n) => {
         const parsed = parseLeg(make(n));
         expect(parsed).toMatchObject({ index: n });
+      }),
+    );
+  });
+
+  it('take-profit versions round-trip and stay within the leg alphabet', () => {
+    fc.assert(
+      fc.property(fc.nat(), fc.nat(), (index, version) => {
+        const id = takeProfitLeg(index, version);
+        expect(id).toMatch(/^[A-Za-z0-9]+$/);
+        expect(parseLeg(id)).toEqual({ kind: 'take-profit', index, version });
       }),
     );
   });

@@ -1,7 +1,7 @@
 import Big from 'big.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { breakEvenStopPrice, heldQuantity, splitTakeProfits } from '../../../src/domain/takeProfits';
+import { breakEvenStopPrice, heldQuantity, splitRemainingTakeProfits, splitTakeProfits } from '../../../src/domain/takeProfits';
 import { btcPerp } from './fixtures';
 
 const market = btcPerp({ minNotional: 5, minAmount: 0.001 });
@@ -112,6 +112,44 @@ describe('heldQuantity', () => {
         const total = r.legs.reduce((sum, leg) => sum.plus(leg.qty), new Big(0));
         expect(total.lte(held)).toBe(true);
       }),
+    );
+  });
+});
+
+describe('splitRemainingTakeProfits', () => {
+  const free = btcPerp({ minNotional: 0 });
+  const legsOf = (r: ReturnType<typeof splitRemainingTakeProfits>) => (r.kind === 'split' ? r.legs.map((l) => [l.index, l.qty]) : r);
+
+  // prettier-ignore
+  it.each([
+    ['nothing done: the same as splitTakeProfits', 2, [105, 110], [], null, [[0, 1], [1, 1]]],
+    ['a target reached gets nothing; the rest keep their indexes', 0.3, [52_000, 54_000, 56_000], [0], null, [[1, 0.15], [2, 0.15]]],
+    ['open targets keep their weights', 0.1, [52_000, 54_000, 56_000], [0], [50, 30, 20], [[1, 0.06], [2, 0.04]]],
+    ['open targets all at weight 0 fall back to equal parts among them', 0.1, [52_000, 54_000, 56_000], [0], [1, 0, 0], [[1, 0.05], [2, 0.05]]],
+    ['every target reached: no legs', 1, [105, 110], [0, 1], null, []],
+  ] as const)('%s', (_label, qty, targets, done, weights, legs) => {
+    expect(legsOf(splitRemainingTakeProfits(qty, targets, new Set(done), free, weights))).toEqual(legs);
+  });
+
+  it('parts are on the step, sum to the stepped quantity, and never go to a target reached', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
+        (units, reached) => {
+          const qty = units / 1000;
+          const targets = reached.map((_, i) => 50_000 + i * 1000);
+          const done = new Set(reached.flatMap((r, i) => (r ? [i] : [])));
+          const r = splitRemainingTakeProfits(qty, targets, done, free);
+          if (r.kind !== 'split') return;
+          for (const leg of r.legs) {
+            expect(done.has(leg.index)).toBe(false);
+            expect(new Big(leg.qty).mod(0.001).eq(0)).toBe(true);
+          }
+          const total = r.legs.reduce((sum, leg) => sum.plus(leg.qty), new Big(0));
+          expect(total.eq(done.size === targets.length ? 0 : new Big(qty).round(3, Big.roundDown))).toBe(true);
+        },
+      ),
     );
   });
 });
