@@ -49,7 +49,14 @@ export function createCopyPositions(deps: {
   gateways: Pick<GatewayProvider, 'forAccount'>;
   clock: Clock;
   log: Logger;
+  /**
+   * A follower's exchange positions are read for external closes at most this often (default 60 s):
+   * a futures position read costs Binance weight from the per-IP budget every account shares.
+   */
+  externalCheckEveryMs?: number;
 }) {
+  const externalCheckEveryMs = deps.externalCheckEveryMs ?? 60_000;
+  const lastChecked = new Map<string, number>();
   const repo = positionsRepository(deps.db);
   const trading = tradingRepository(deps.db);
   const accounts = accountsRepository(deps.db);
@@ -243,10 +250,13 @@ export function createCopyPositions(deps: {
   /** Exchange positions of the futures accounts holding a copied position, read BEFORE any booking. */
   async function exchangeSnapshots(open: PositionRow[]): Promise<Map<string, PositionState[]>> {
     const out = new Map<string, PositionState[]>();
+    const now = deps.clock.now();
     for (const accountId of new Set(open.map((position) => position.accountId))) {
+      if (now - (lastChecked.get(accountId) ?? -Infinity) < externalCheckEveryMs) continue;
       const account = await accounts.byId(accountId);
       if (!account || account.marketType !== 'futures') continue;
       try {
+        lastChecked.set(accountId, now);
         out.set(accountId, await deps.gateways.forAccount(account).positions());
       } catch (error) {
         log.warn({ err: error, accountId }, 'positions unavailable: external closes not checked this cycle');

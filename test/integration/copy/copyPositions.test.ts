@@ -55,7 +55,8 @@ async function copyWorld(kind: DatabaseKind, options: { step?: boolean } = {}): 
   const sync = createPositionSync({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log });
   engine.addCycleStep('positions', sync.run);
   if (options.step !== false) {
-    engine.addCycleStep('copy-positions', async () => void (await createCopyPositions({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log }).run()));
+    const positionsStep = createCopyPositions({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log, externalCheckEveryMs: 0 });
+    engine.addCycleStep('copy-positions', async () => void (await positionsStep.run()));
   }
   await engine.start();
   await copy.poll(); // baseline
@@ -66,7 +67,7 @@ async function copyWorld(kind: DatabaseKind, options: { step?: boolean } = {}): 
     follower,
     engine,
     sync,
-    other: createCopyPositions({ db, gateways: w.gateways, clock: w.clock, log: w.log }),
+    other: createCopyPositions({ db, gateways: w.gateways, clock: w.clock, log: w.log, externalCheckEveryMs: 0 }),
     async masterTrades(side, quantity, price) {
       await w.sim.setPrice('BTCUSDT', price, 'futures');
       seq += 1;
@@ -139,7 +140,7 @@ describe.each(databaseKinds)('copied positions on %s', { timeout: 120_000 }, (ki
 
   it('two processes booking the same fills at once count each once', async () => {
     const c = await copyWorld(kind, { step: false });
-    const first = createCopyPositions({ db: c.w.db.db, gateways: c.w.gateways, clock: c.w.clock, log: c.w.log });
+    const first = createCopyPositions({ db: c.w.db.db, gateways: c.w.gateways, clock: c.w.clock, log: c.w.log, externalCheckEveryMs: 0 });
     const both = async () => {
       const reports = await Promise.all([first.run(), c.other.run()]);
       return { booked: reports[0]!.booked + reports[1]!.booked, closed: reports[0]!.closed + reports[1]!.closed };
