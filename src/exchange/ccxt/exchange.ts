@@ -11,17 +11,9 @@ import { ExchangeError } from '../errors';
 import { annotateError } from './translate';
 import { parseRetryAfter, requestCost, requestWeightLimit } from './rateLimiter';
 import type { ExchangeRateLimiter } from './rateLimiter';
+import type { FetchImplementation, FetchInit } from './transport';
 
-/** What ccxt hands a user-supplied fetchImplementation (plus legacy `timeout`, ignored). */
-export interface FetchInit {
-  method?: string;
-  headers?: Record<string, string | undefined> | Headers;
-  body?: string | null;
-  signal?: AbortSignal | null;
-}
-
-/** A fetch, as ccxt calls it. Tests inject the simulator's; production uses Node's. */
-export type FetchImplementation = (input: string, init?: FetchInit) => Promise<Response>;
+export type { FetchImplementation, FetchInit } from './transport';
 
 export type ExchangeConstructor = new (config?: Record<string, unknown>) => Exchange;
 
@@ -162,14 +154,22 @@ export function guardedFetch(options: GuardedFetchOptions): FetchImplementation 
     });
     limiter.observe(cost.pool, response.status, response.headers);
     if (response.ok && /\/exchangeInfo$/.test(url.pathname)) {
-      // The exchange's own budget (REQUEST_WEIGHT per minute) replaces our default.
+      // The exchange's own budget (REQUEST_WEIGHT per minute) replaces our default. The body is read
+      // once here and handed on, as a body can be read only once.
+      const body = await response.text();
       try {
-        const info = (await response.clone().json()) as { rateLimits?: unknown };
-        const limit = requestWeightLimit(info.rateLimits);
+        const limit = requestWeightLimit((JSON.parse(body) as { rateLimits?: unknown }).rateLimits);
         if (limit) limiter.setLimit(cost.pool, limit.limit, limit.windowMs);
       } catch {
         // ccxt reports a bad body itself
       }
+      return {
+        status: response.status,
+        statusText: response.statusText,
+        ok: response.ok,
+        headers: response.headers,
+        text: () => Promise.resolve(body),
+      };
     }
     return response;
   };

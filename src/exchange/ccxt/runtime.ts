@@ -15,9 +15,10 @@ import { SharedMarkets } from './markets';
 import { processRateLimiters } from './rateLimiter';
 import type { RateLimiterRegistry } from './rateLimiter';
 import { CcxtMarketData } from './marketData';
+import { undiciTransport } from './transport';
 
 export interface CcxtRuntimeOptions {
-  /** The transport. Default: Node's fetch. Tests and the demo wire the simulator's here, in code. */
+  /** The transport. Default: undici's request on a keep-alive pool. Tests and the demo wire the simulator's here, in code. */
   fetchImplementation?: FetchImplementation;
   /** Default: the process-wide registry (one limiter per exchange for the whole process). */
   rateLimiters?: RateLimiterRegistry;
@@ -48,15 +49,6 @@ interface Entry {
   instance: AccountInstance;
 }
 
-const nodeFetch: FetchImplementation = (input, init) =>
-  fetch(input, {
-    method: init?.method ?? 'GET',
-    ...(init?.headers === undefined ? {} : { headers: init.headers as Record<string, string> }),
-    body: init?.body ?? null,
-    signal: init?.signal ?? null,
-    redirect: 'error',
-  });
-
 export class CcxtRuntime {
   readonly markets: SharedMarkets;
   readonly rateLimiters: RateLimiterRegistry;
@@ -68,7 +60,7 @@ export class CcxtRuntime {
   private readonly recvWindowMs: number | undefined;
 
   constructor(options: CcxtRuntimeOptions = {}) {
-    this.fetchImplementation = options.fetchImplementation ?? nodeFetch;
+    this.fetchImplementation = options.fetchImplementation ?? undiciTransport();
     this.rateLimiters = options.rateLimiters ?? processRateLimiters;
     this.now = options.now ?? Date.now;
     this.timeoutMs = options.requestTimeoutMs;

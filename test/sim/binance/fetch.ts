@@ -4,6 +4,8 @@
  * that is not one of Binance's spot / USDⓈ-M hosts throws, so a test can never reach the network.
  */
 
+import { undiciTransport, type FetchImplementation, type FetchInit } from '../../../src/exchange/ccxt/transport';
+
 /** Hosts ccxt's binance class uses for spot, sapi and USDⓈ-M futures, live, sandbox and demo. */
 export const BINANCE_HOSTS: ReadonlySet<string> = new Set([
   'api.binance.com',
@@ -17,15 +19,7 @@ export const BINANCE_HOSTS: ReadonlySet<string> = new Set([
 /** Header that tells the simulator which Binance host the request was meant for. */
 export const HOST_HEADER = 'x-sim-binance-host';
 
-export type FetchImplementation = (input: string | URL, init?: FetchInit) => Promise<Response>;
-
-/** What ccxt passes as the second argument (plus legacy `timeout` / `agent`, ignored here). */
-export interface FetchInit {
-  readonly method?: string;
-  readonly headers?: Record<string, string | undefined> | Headers;
-  readonly body?: string | null;
-  readonly signal?: AbortSignal | null;
-}
+export type { FetchImplementation, FetchInit };
 
 export class StrayHostError extends Error {
   constructor(host: string) {
@@ -34,22 +28,26 @@ export class StrayHostError extends Error {
   }
 }
 
+/**
+ * The transport is the production one (undici's request on a keep-alive pool); only the URL is
+ * redirected, so tests and benchmarks measure what production sends.
+ */
 export const makeFetchImplementation = (baseUrl: string): FetchImplementation => {
   const base = baseUrl.replace(/\/$/, '');
+  const transport = undiciTransport();
   return async (input, init) => {
-    const url = new URL(typeof input === 'string' ? input : input.href);
-    if (url.protocol !== 'https:' || !BINANCE_HOSTS.has(url.hostname)) throw new StrayHostError(url.host || String(input));
-    const headers = new Headers();
+    const url = new URL(input);
+    if (url.protocol !== 'https:' || !BINANCE_HOSTS.has(url.hostname)) throw new StrayHostError(url.host || input);
+    const headers: Record<string, string> = {};
     const given = init?.headers;
-    if (given instanceof Headers) given.forEach((v, k) => headers.set(k, v));
-    else if (given) for (const [k, v] of Object.entries(given)) if (v !== undefined) headers.set(k, v);
-    headers.set(HOST_HEADER, url.hostname);
-    return fetch(`${base}${url.pathname}${url.search}`, {
+    if (given instanceof Headers) given.forEach((v, k) => (headers[k] = v));
+    else if (given) for (const [k, v] of Object.entries(given)) if (v !== undefined) headers[k] = v;
+    headers[HOST_HEADER] = url.hostname;
+    return transport(`${base}${url.pathname}${url.search}`, {
       method: init?.method ?? 'GET',
       headers,
       body: init?.body ?? null,
       signal: init?.signal ?? null,
-      redirect: 'error',
     });
   };
 };
