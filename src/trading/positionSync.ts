@@ -11,6 +11,7 @@ import type { MarketRules } from '../domain/market';
 import { positionPnl, type Fill } from '../domain/pnl';
 import { dec, floorToStep, roundToStep, toNumber } from '../domain/precision';
 import { dailyLossPause, utcDayKey } from '../domain/risk';
+import { positionsSoldOutside } from '../domain/spotHoldings';
 import { breakEvenStopPrice, heldQuantity as heldAfterFees, splitRemainingTakeProfits, splitTakeProfits } from '../domain/takeProfits';
 import { isExchangeError } from '../exchange/errors';
 import type { ExchangeGateway, OrderIntent, OrderState, PositionState } from '../exchange/gateway';
@@ -31,7 +32,9 @@ import { orderStatePatch, reconcileOrder, sendOrder, type Placement, type Protoc
  *    closing the position cancels every other leg (the engine's OCO);
  *  - spot stops are watched here (no stop order rests on spot): crossed → take-profits cancelled,
  *    the remainder sold at market with a close leg;
- *  - a futures position gone from the exchange while ours is open was closed outside the bot;
+ *  - a futures position gone from the exchange while ours is open was closed outside the bot; so was
+ *    a spot position whose coin balance no longer covers what the bot's positions hold (read once per
+ *    cycle from gateways that report every asset, see SpotHoldingsGateway);
  *  - a close records realised PnL from the fills (fees included), adds it to the UTC day and pauses
  *    the account when the day's loss reaches its limit (stop-on-loss).
  *
@@ -108,12 +111,40 @@ const fillOf = (order: OrderRow): Fill => ({
   feeCurrency: order.feeCurrency,
 });
 
+/**
+ * Every spot asset's balance (free + locked in orders), in one exchange call. The port's balance()
+ * reports only the settlement currency; a gateway that also offers this lets the sync see spot
+ * positions sold outside the bot (others skip that check).
+ */
+export interface SpotHoldingsGateway {
+  assetBalances(): Promise<ReadonlyMap<string, { free: number; used: number }>>;
+}
+
+const holdingsReaderOf = (gateway: ExchangeGateway): SpotHoldingsGateway | null => {
+  const reader = gateway as ExchangeGateway & Partial<SpotHoldingsGateway>;
+  return typeof reader.assetBalances === 'function' ? (reader as SpotHoldingsGateway) : null;
+};
+
+interface SpotHoldings {
+  /** Open positions when the balances were read: only these are judged against them. */
+  positions: ReadonlySet<string>;
+  /** Total per asset (upper case). */
+  totals: ReadonlyMap<string, number>;
+}
+
 interface Work {
   account: AccountRow;
   gateway: ExchangeGateway;
   log: Logger;
   /** Exchange positions, read BEFORE the orders are refreshed (see external closes). */
   exchangePositions: PositionState[] | null;
+  /** Spot coin balances, also read before the orders are refreshed; null when unknown. */
+  holdings: SpotHoldings | null;
+  /**
+   * Executions whose entries gained fills this cycle or whose legs could not be synced: what they
+   * hold may be more than the balances read before saw, so their coin waits for the next cycle.
+   */
+  unsettled: Set<string>;
   markets: ReadonlyMap<string, MarketRules> | null;
   quotes: Map<string, Promise<number | null>>;
   /** Open orders per symbol, listed once per cycle: legs found there unchanged need no lookup. */
@@ -202,16 +233,20 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     for (const order of orders) {
       if (!isLive(order)) continue;
       changed = true;
+      const entry = legKind(order).kind === 'entry';
       try {
         if (order.status === 'intent' || order.status === 'unknown') {
+          if (entry) work.unsettled.add(order.executionId);
           await reconcileOrder(protocol, order, extra);
           continue;
         }
         const listed = (await openOrdersOf(work, order.symbol))?.get(order.clientOrderId);
         if (listed && listed.status === order.status && listed.filledQuantity === order.filledQuantity) continue;
         const state = await work.gateway.fetchOrder(order.symbol, order.clientOrderId);
+        if (!state || (entry && state.filledQuantity > order.filledQuantity)) work.unsettled.add(order.executionId);
         if (state) await trading.updateOrder(order.id, orderStatePatch(state));
       } catch (error) {
+        work.unsettled.add(order.executionId);
         work.log.warn({ err: error, leg: order.leg }, 'order sync failed; next cycle tries again');
       }
     }
@@ -474,7 +509,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
             kind: 'closed-externally',
             accountName: account.name,
             reason: null,
-            detail: `${position.symbol} ${position.side} was closed outside the bot (manually or by liquidation); its remaining orders were cancelled.`,
+            detail:
+              account.marketType === 'spot'
+                ? `${position.symbol} ${position.side}: the coin was sold outside the bot; its remaining orders were cancelled.`
+                : `${position.symbol} ${position.side} was closed outside the bot (manually or by liquidation); its remaining orders were cancelled.`,
           },
           'dm',
         ),
@@ -601,6 +639,66 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       work.log.warn({ err: error, positionId: position.id }, 'trades of an external close unavailable');
     }
     return fills;
+  }
+
+  /** Closed outside the bot: our legs cancelled, the rest booked from the foreign trades. */
+  async function closeExternally(work: Work, leg: Leg, position: PositionRow, orders: OrderRow[]): Promise<void> {
+    await cancelAll(work, orders);
+    const final = await trading.ordersOfExecution(leg.execution.id);
+    const left = heldQuantity(position, final, work.account.marketType === 'spot');
+    const external = left > EPSILON ? await externalExitFills(work, position, final, left) : [];
+    await closeInBook(work, leg, position, final, 'external', external);
+  }
+
+  /**
+   * Spot positions sold outside the bot, once every execution of the account was followed: each
+   * coin's balance (read before the orders were synced) against what the positions in it hold now.
+   * Exits seen since the read only lower what they hold, so a sale by the bot never looks like one by
+   * the member; entry fills seen since could raise it, so such a coin waits a cycle (`unsettled`).
+   */
+  async function checkSpotSales(work: Work): Promise<void> {
+    const { holdings, account } = work;
+    if (!holdings) return;
+    const open = (await positionsRepo.openPositionsOf(account.id))
+      .filter((p) => holdings.positions.has(p.id))
+      .sort((a, b) => a.openedAt.getTime() - b.openedAt.getTime());
+    const byCoin = new Map<string, PositionRow[]>();
+    for (const position of open) {
+      const coin = baseOf(position.symbol).toUpperCase();
+      byCoin.set(coin, [...(byCoin.get(coin) ?? []), position]);
+    }
+    for (const [coin, positions] of byCoin) {
+      const followed = await settledHoldings(work, positions);
+      if (!followed) continue;
+      const balance = holdings.totals.get(coin) ?? 0;
+      const judge = () =>
+        new Set(positionsSoldOutside(followed.map((f) => ({ id: f.position.id, held: heldQuantity(f.position, f.orders, true), tolerance: f.tolerance })), balance));
+      if (judge().size === 0) continue;
+      // Before calling it a sale: entry fees in the coin the rows may not show yet.
+      for (const f of followed) f.orders = await refreshFees(work, f.orders);
+      const sold = judge();
+      for (const f of followed) {
+        if (!sold.has(f.position.id)) continue;
+        work.log.warn({ positionId: f.position.id, coin, balance }, 'spot position sold outside the bot');
+        await closeExternally(work, f.leg, f.position, f.orders);
+      }
+    }
+  }
+
+  /** The positions of one coin with their legs, or null when one of them is not settled this cycle. */
+  async function settledHoldings(work: Work, positions: PositionRow[]) {
+    const followed: { position: PositionRow; leg: Leg; orders: OrderRow[]; tolerance: number }[] = [];
+    for (const position of positions) {
+      const execution = await positionsRepo.executionOf(position.signalId, work.account.id);
+      const signal = execution ? await signals.byId(position.signalId) : null;
+      const market = await marketOf(work, position.symbol);
+      if (!execution || !signal || !market || work.unsettled.has(execution.id)) return null;
+      const orders = await trading.ordersOfExecution(execution.id);
+      // A close leg still working: the coin is on its way out through the bot.
+      if (legsOf(orders, 'close').some(isLive)) return null;
+      followed.push({ position, leg: { execution, signal }, orders, tolerance: Math.max(market.amountStep, market.minAmount) });
+    }
+    return followed;
   }
 
   /** Follows one (signal, account) execution through its position's life. */
@@ -736,13 +834,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         .filter((p) => p.symbol === position!.symbol && p.side === position!.side)
         .reduce((sum, p) => sum + Math.abs(p.quantity), 0);
       if (onExchange <= EPSILON) {
-        await cancelAll(work, orders);
-        const final = await trading.ordersOfExecution(execution.id);
-        const left = entryQty.minus(
-          final.filter((o) => legKind(o).kind !== 'entry').reduce((acc, o) => acc.plus(dec(o.filledQuantity)), dec(0)),
-        );
-        const external = left.gt(EPSILON) ? await externalExitFills(work, position, final, toNumber(left)) : [];
-        await closeInBook(work, leg, position, final, 'external', external);
+        await closeExternally(work, leg, position, orders);
         return;
       }
     }
@@ -786,7 +878,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     }
   }
 
-  async function workFor(account: AccountRow): Promise<Work> {
+  async function workFor(account: AccountRow, options: { holdings?: boolean } = {}): Promise<Work> {
     const gateway = deps.gateways.forAccount(account);
     const log = deps.log.child({ accountId: account.id, component: 'positions' });
     let exchangePositions: PositionState[] | null = null;
@@ -797,7 +889,25 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         log.warn({ err: error }, 'positions unavailable: external closes not checked this cycle');
       }
     }
-    return { account, gateway, log, exchangePositions, markets: null, quotes: new Map(), open: new Map() };
+    const holdings = options.holdings && account.marketType === 'spot' ? await spotHoldings(account, gateway, log) : null;
+    return { account, gateway, log, exchangePositions, holdings, unsettled: new Set(), markets: null, quotes: new Map(), open: new Map() };
+  }
+
+  /** One balance call, only for a spot account with an open position; null when unknown (no check). */
+  async function spotHoldings(account: AccountRow, gateway: ExchangeGateway, log: Logger): Promise<SpotHoldings | null> {
+    const reader = holdingsReaderOf(gateway);
+    if (!reader) return null;
+    // The positions first: one opened after the balances were read is not judged against them.
+    const open = await positionsRepo.openPositionsOf(account.id);
+    if (open.length === 0) return null;
+    try {
+      const balances = await reader.assetBalances();
+      const totals = new Map([...balances].map(([asset, b]) => [asset.toUpperCase(), toNumber(dec(b.free).plus(dec(b.used)))]));
+      return { positions: new Set(open.map((p) => p.id)), totals };
+    } catch (error) {
+      log.warn({ err: error }, 'spot balances unavailable: sales outside the bot not checked this cycle');
+      return null;
+    }
   }
 
   async function syncAccount(accountId: string): Promise<void> {
@@ -805,14 +915,21 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     if (!account) return;
     const active = await positionsRepo.activeExecutions(accountId);
     if (active.length === 0) return;
-    const work = await workFor(account);
+    const work = await workFor(account, { holdings: true });
     for (const execution of active) {
       try {
         await follow(work, execution);
       } catch (error) {
         if (isExchangeError(error, 'auth-failed')) throw error;
+        work.unsettled.add(execution.id);
         work.log.error({ err: error, executionId: execution.id }, 'position sync failed for one execution');
       }
+    }
+    try {
+      await checkSpotSales(work);
+    } catch (error) {
+      if (isExchangeError(error, 'auth-failed')) throw error;
+      work.log.error({ err: error }, 'spot sales check failed; next cycle tries again');
     }
   }
 

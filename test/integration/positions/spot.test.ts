@@ -101,3 +101,88 @@ describe('spot take-profits sized net of the fee charged in the coin', () => {
     expect(closed!.realizedPnl).toBeCloseTo(expected, 6);
   });
 });
+
+describe('spot positions sold outside the bot', () => {
+  /** The member, in the exchange's app: cancels the bot's resting sells (they lock the coin) and sells at market. */
+  const sellByHand = (w: PositionsWorld, apiKey: string, quantity: number, cancel: string[]) => {
+    const acc = w.sim.engine.account(apiKey);
+    for (const clientOrderId of cancel) w.sim.engine.cancelSpot(acc, SYMBOL, undefined, clientOrderId);
+    w.sim.engine.placeSpot(acc, { symbol: SYMBOL, side: 'SELL', type: 'MARKET', quantity });
+  };
+  const externalFeed = async (w: PositionsWorld, accountId: string) => {
+    const feed = await w.feedRows(accountId);
+    return {
+      dms: feed.filter((row) => row.kind === 'dm'),
+      events: feed.filter((row) => row.kind === 'event' && (row.payload as { kind?: string }).kind === 'closed-externally'),
+    };
+  };
+
+  it('a market sell with the member key closes the position as external within one cycle, owner told once', { timeout: 90_000 }, async () => {
+    world = await positionsWorld({ marketType: 'spot' });
+    const account = await world.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1, shareAmounts: true });
+    const apiKey = world.apiKeyOf(account);
+    await world.signal(spotLong);
+    await world.cycle();
+    const targets = (await world.orderRows(account.id)).filter((o) => o.leg.startsWith('t'));
+    expect(targets).toHaveLength(2);
+
+    world.sim.setPrice(SYMBOL, 102, 'both');
+    sellByHand(world, apiKey, 1.99, targets.map((o) => o.clientOrderId));
+    // The balance cannot be read this cycle: nothing is decided on a guess.
+    world.holdingsFault.on = true;
+    await world.cycle();
+    expect((await world.positionRows(account.id))[0]).toMatchObject({ status: 'open' });
+    expect((await externalFeed(world, account.id)).dms).toEqual([]);
+
+    world.holdingsFault.on = false;
+    await world.cycle();
+    const [closed] = await world.positionRows(account.id);
+    expect(closed).toMatchObject({ status: 'closed', closeReason: 'external' });
+    // The member's sale (1.99 at 102, taker fee in USDT) and the 0.0092 LINK left, valued at 102.
+    const held = 2 - 2 * FEES.taker;
+    const expected = held * 102 - held * 100 - 2 * FEES.taker * 100 - 1.99 * 102 * FEES.taker;
+    expect(closed!.realizedPnl).toBeCloseTo(expected, 6);
+    const legs = await world.orderRows(account.id);
+    expect(legs.filter((o) => o.leg !== 'e0').every((o) => o.status === 'cancelled')).toBe(true);
+    const first = await externalFeed(world, account.id);
+    expect(first.dms).toHaveLength(1);
+    expect(first.dms[0]!.recipientId).toBe(account.ownerId);
+    expect(first.events).toHaveLength(1);
+
+    await world.cycle();
+    const again = await externalFeed(world, account.id);
+    expect(again.dms).toHaveLength(1);
+    expect(again.events).toHaveLength(1);
+  });
+
+  it('more of the coin than the position holds is fine: not closed, targets still resting', { timeout: 90_000 }, async () => {
+    world = await positionsWorld({ marketType: 'spot' });
+    const account = await world.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    const apiKey = world.apiKeyOf(account);
+    await world.signal(spotLong);
+    await world.cycle();
+    world.sim.engine.placeSpot(world.sim.engine.account(apiKey), { symbol: SYMBOL, side: 'BUY', type: 'MARKET', quantity: 3 });
+    await world.cycle();
+    await world.cycle();
+    expect((await world.positionRows(account.id))[0]).toMatchObject({ status: 'open' });
+    const targets = (await world.orderRows(account.id)).filter((o) => o.leg.startsWith('t'));
+    expect(targets.map((o) => o.status)).toEqual(['open', 'open']);
+    expect((await externalFeed(world, account.id)).dms).toEqual([]);
+  });
+
+  it('selling only coin the member owned besides the position is not a close', { timeout: 90_000 }, async () => {
+    world = await positionsWorld({ marketType: 'spot' });
+    const account = await world.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    const apiKey = world.apiKeyOf(account);
+    world.sim.fund(apiKey, 'spot', 'LINK', 5);
+    await world.signal(spotLong);
+    await world.cycle();
+    sellByHand(world, apiKey, 5, []);
+    await world.cycle();
+    expect((await world.positionRows(account.id))[0]).toMatchObject({ status: 'open' });
+    // Half a LINK more (after cancelling the bot's sells): now the position's own coin was sold.
+    sellByHand(world, apiKey, 0.5, (await world.orderRows(account.id)).filter((o) => o.leg.startsWith('t')).map((o) => o.clientOrderId));
+    await world.cycle();
+    expect((await world.positionRows(account.id))[0]).toMatchObject({ status: 'closed', closeReason: 'external' });
+  });
+});
