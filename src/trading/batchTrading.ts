@@ -1,7 +1,21 @@
-import type { ExecutionPlanPatch, NewOrder, NewPosition, OrderRow, TradingRepository } from '../db/repositories/trading';
+import type {
+  ExecutionPlanPatch,
+  NewOrder,
+  NewPosition,
+  OrderRow,
+  TradingRepository,
+} from '../db/repositories/trading';
 import { GroupCommit } from './groupCommit';
 
-const PLAN_COLUMNS: ReadonlySet<string> = new Set(['symbol', 'leverage', 'leverageCapped', 'quantity', 'notional', 'margin', 'notes']);
+const PLAN_COLUMNS: ReadonlySet<string> = new Set([
+  'symbol',
+  'leverage',
+  'leverageCapped',
+  'quantity',
+  'notional',
+  'margin',
+  'notes',
+]);
 
 /**
  * The trading repository as one batch of executions sees it: the orders of the batch are read once
@@ -12,6 +26,7 @@ const PLAN_COLUMNS: ReadonlySet<string> = new Set(['symbol', 'leverage', 'levera
 export async function batchTradingRepository(
   base: TradingRepository,
   executionIds: string[],
+  onGroupFailure: (error: unknown, size: number) => void = () => {},
 ): Promise<TradingRepository> {
   const byExecution = await base.ordersOfExecutions(executionIds);
   const byId = new Map<string, OrderRow>();
@@ -42,6 +57,7 @@ export async function batchTradingRepository(
       await base.insertOrders(rows);
       for (const executionId of new Set(rows.map((row) => row.executionId))) await refresh(executionId);
     },
+    onGroupFailure,
   );
   const updates = new GroupCommit<{ id: string; patch: Partial<NewOrder> }>(
     async (patches) => {
@@ -56,15 +72,18 @@ export async function batchTradingRepository(
       const row = byId.get(id);
       if (row) Object.assign(row, patch, { updatedAt: new Date() });
     },
+    onGroupFailure,
   );
   const positions = new GroupCommit<NewPosition>(
     (rows) => base.insertPositions(rows),
     (row) => base.insertPosition(row),
+    onGroupFailure,
   );
 
   const touches = new GroupCommit<{ id: string; patch: ExecutionPlanPatch }>(
     (patches) => base.touchExecutionsMany(patches),
     ({ id, patch }) => base.touchExecution(id, patch),
+    onGroupFailure,
   );
 
   const batch = Object.create(base) as TradingRepository;
@@ -78,7 +97,8 @@ export async function batchTradingRepository(
     if (rows.every((row) => byExecution.has(row.executionId))) return inserts.submit(rows);
     return base.insertOrders(rows);
   };
-  batch.updateOrder = async (id, patch) => (byId.has(id) ? updates.submit({ id, patch }) : base.updateOrder(id, patch));
+  batch.updateOrder = async (id, patch) =>
+    byId.has(id) ? updates.submit({ id, patch }) : base.updateOrder(id, patch);
   batch.insertPosition = (row) => positions.submit(row);
   batch.touchExecution = async (id, patch = {}) =>
     Object.keys(patch).every((key) => PLAN_COLUMNS.has(key))

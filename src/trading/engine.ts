@@ -211,7 +211,10 @@ export class TradingEngine {
         }),
       );
     }
-    this.log.info({ signalId: signal.id, accounts: rows.length, skipped: skipped.length }, 'signal fanned out');
+    this.log.info(
+      { signalId: signal.id, accounts: rows.length, skipped: skipped.length },
+      'signal fanned out',
+    );
     await this.trading.completeIfDone(signal.id, this.summarizer(signal, true), new Date(now));
   }
 
@@ -259,10 +262,9 @@ export class TradingEngine {
     const accountIds = [...new Set(executions.map((execution) => execution.accountId))];
     const accountRows = new Map((await this.accounts.byIds(accountIds)).map((row) => [row.id, row]));
     const owners = new Map(
-      (await this.users.getMany([...new Set([...accountRows.values()].map((row) => row.ownerId))])).map((row) => [
-        row.discordId,
-        row,
-      ]),
+      (await this.users.getMany([...new Set([...accountRows.values()].map((row) => row.ownerId))])).map(
+        (row) => [row.discordId, row],
+      ),
     );
     const today = utcDayKey(this.clock.now());
     const dayFigures = await this.trading.dayFiguresOf(accountIds, today);
@@ -270,13 +272,18 @@ export class TradingEngine {
     accounts.byId = async (id) => accountRows.get(id) ?? this.accounts.byId(id);
     const users = Object.create(this.users) as typeof this.users;
     users.get = async (id) => owners.get(id) ?? this.users.get(id);
+    const onGroupFailure = (error: unknown, size: number) =>
+      this.log.warn({ err: error, size }, 'group write failed; writing its items one by one');
     const trading = await batchTradingRepository(
       this.trading,
       executions.map((execution) => execution.id),
+      onGroupFailure,
     );
     trading.dayFigures = async (accountId, day) =>
       (day === today ? dayFigures.get(accountId) : undefined) ??
-      (day === today ? { trades: 0, realizedPnl: 0, startEquity: null } : this.trading.dayFigures(accountId, day));
+      (day === today
+        ? { trades: 0, realizedPnl: 0, startEquity: null }
+        : this.trading.dayFigures(accountId, day));
 
     const quotes = new Map<string, Promise<number | undefined>>();
     type Outcome = { execution: ExecutionRow; outcome: ExecutionOutcome; signal: SignalRow | null };
@@ -290,7 +297,7 @@ export class TradingEngine {
         new Date(this.clock.now()),
       );
     // One bad outcome cannot fail the others: a failed group is written again one by one.
-    const outcomes = new GroupCommit<Outcome>(finalizeAll, (item) => finalizeAll([item]));
+    const outcomes = new GroupCommit<Outcome>(finalizeAll, (item) => finalizeAll([item]), onGroupFailure);
     return {
       accounts,
       users,
@@ -348,7 +355,10 @@ export class TradingEngine {
   /** Routine refresh, each cycle: the stalest balances first, a bounded number per cycle. */
   private async refreshStaleBalances(): Promise<void> {
     const olderThan = new Date(this.clock.now() - this.settings.balanceMaxAgeMs / 2);
-    await this.refreshBalances(await this.accounts.listStaleBalances(olderThan, this.settings.balanceRefreshPerCycle), 0);
+    await this.refreshBalances(
+      await this.accounts.listStaleBalances(olderThan, this.settings.balanceRefreshPerCycle),
+      0,
+    );
   }
 
   private async refreshBalances(rows: AccountRow[], olderThanMs: number): Promise<void> {
@@ -425,7 +435,14 @@ export class TradingEngine {
       detail: null,
     };
     await this.trading.insertFeed([
-      { guildId: account.guildId, kind: 'dm', signalId: null, accountId: account.id, recipientId: account.ownerId, payload: notice },
+      {
+        guildId: account.guildId,
+        kind: 'dm',
+        signalId: null,
+        accountId: account.id,
+        recipientId: account.ownerId,
+        payload: notice,
+      },
     ]);
     this.log.warn({ accountId: account.id }, 'account disabled: its key was refused');
   }

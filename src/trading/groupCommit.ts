@@ -11,6 +11,8 @@ export class GroupCommit<T> {
     private readonly writeMany: (items: T[]) => Promise<void>,
     /** Used when a group write fails, so one bad item cannot fail the others. */
     private readonly writeOne: (item: T) => Promise<void>,
+    /** Told when a group write failed and its items are being written one by one (a slow path worth seeing). */
+    private readonly onGroupFailure: (error: unknown, size: number) => void = () => {},
     private readonly maxGroup = 500,
   ) {}
 
@@ -29,7 +31,8 @@ export class GroupCommit<T> {
       try {
         await this.writeMany(group.map((entry) => entry.item));
         for (const entry of group) entry.resolve();
-      } catch {
+      } catch (groupError) {
+        this.onGroupFailure(groupError, group.length);
         for (const entry of group) {
           try {
             await this.writeOne(entry.item);

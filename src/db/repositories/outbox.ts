@@ -12,8 +12,26 @@ export type NewOutboxRow = Pick<
 export type Queryable = Pick<Database, 'insert' | 'select' | 'update' | 'delete' | 'execute'>;
 
 /** Written in the transaction of the outcome it reports, posted later by the feed poster. */
-export async function enqueueFeed(q: Queryable, rows: NewOutboxRow[]): Promise<void> {
-  if (rows.length > 0) await q.insert(feedOutbox).values(rows);
+export async function enqueueFeed(q: Queryable, rows: readonly NewOutboxRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  // One JSON parameter however many rows (a thousand order events per signal): the rows keep their
+  // order, so ids (and the channel) follow the order things happened.
+  const records = rows.map((row) => ({
+    guild_id: row.guildId,
+    kind: row.kind,
+    signal_id: row.signalId ?? null,
+    account_id: row.accountId ?? null,
+    recipient_id: row.recipientId ?? null,
+    payload: row.payload,
+  }));
+  await q.execute(sql`
+    insert into ${feedOutbox} (guild_id, kind, signal_id, account_id, recipient_id, payload)
+    select v.guild_id, v.kind, v.signal_id, v.account_id, v.recipient_id, v.payload
+    from rows from (
+      json_to_recordset(${JSON.stringify(records)}::json)
+        as (guild_id text, kind text, signal_id uuid, account_id uuid, recipient_id text, payload jsonb)
+    ) with ordinality as v(guild_id, kind, signal_id, account_id, recipient_id, payload, position)
+    order by v.position`);
 }
 
 export function outboxRepository(db: Database) {
@@ -69,7 +87,11 @@ export function outboxRepository(db: Database) {
         .select()
         .from(feedOutbox)
         .where(
-          and(eq(feedOutbox.signalId, signalId), eq(feedOutbox.kind, 'summary'), eq(feedOutbox.status, 'posted')),
+          and(
+            eq(feedOutbox.signalId, signalId),
+            eq(feedOutbox.kind, 'summary'),
+            eq(feedOutbox.status, 'posted'),
+          ),
         )
         .orderBy(asc(feedOutbox.id))
         .limit(1);

@@ -5,15 +5,6 @@ import { enqueueFeed, type NewOutboxRow } from './outbox';
 
 export type ExecutionRow = typeof executions.$inferSelect;
 export type NewExecution = typeof executions.$inferInsert;
-/** A text[] literal (drizzle would spread a JS array into a row of parameters); null when absent. */
-const textArray = (values: readonly string[] | null | undefined) =>
-  values == null
-    ? sql`null::text[]`
-    : sql`array[${sql.join(
-        values.map((value) => sql`${value}::text`),
-        sql`, `,
-      )}]::text[]`;
-
 /** What an execution records of its plan before its orders are sent. */
 export type ExecutionPlanPatch = Partial<
   Pick<NewExecution, 'symbol' | 'leverage' | 'leverageCapped' | 'quantity' | 'notional' | 'margin' | 'notes'>
@@ -148,13 +139,16 @@ export function tradingRepository(db: Database) {
      */
     async touchExecutionsMany(patches: { id: string; patch: ExecutionPlanPatch }[]): Promise<void> {
       if (patches.length === 0) return;
-      const values = sql.join(
-        patches.map(
-          ({ id, patch }) =>
-            sql`(${id}::uuid, ${patch.symbol ?? null}::text, ${patch.leverage ?? null}::int, ${patch.leverageCapped ?? null}::boolean, ${patch.quantity ?? null}::numeric, ${patch.notional ?? null}::numeric, ${patch.margin ?? null}::numeric, ${textArray(patch.notes)})`,
-        ),
-        sql`, `,
-      );
+      const records = patches.map(({ id, patch }) => ({
+        id,
+        symbol: patch.symbol ?? null,
+        leverage: patch.leverage ?? null,
+        leverage_capped: patch.leverageCapped ?? null,
+        quantity: patch.quantity ?? null,
+        notional: patch.notional ?? null,
+        margin: patch.margin ?? null,
+        notes: patch.notes ?? null,
+      }));
       await db.execute(sql`
         update ${executions} as e set
           updated_at = now(),
@@ -162,7 +156,8 @@ export function tradingRepository(db: Database) {
           leverage_capped = coalesce(v.leverage_capped, e.leverage_capped),
           quantity = coalesce(v.quantity, e.quantity), notional = coalesce(v.notional, e.notional),
           margin = coalesce(v.margin, e.margin), notes = coalesce(v.notes, e.notes)
-        from (values ${values}) as v(id, symbol, leverage, leverage_capped, quantity, notional, margin, notes)
+        from json_to_recordset(${JSON.stringify(records)}::json)
+          as v(id uuid, symbol text, leverage int, leverage_capped boolean, quantity numeric, notional numeric, margin numeric, notes text[])
         where e.id = v.id`);
     },
 
@@ -206,47 +201,39 @@ export function tradingRepository(db: Database) {
     },
 
     /**
-     * Many order patches in as few statements as possible: patches with the same columns become
-     * one UPDATE ... FROM (VALUES ...).
+     * Many order patches in as few statements as possible: patches with the same columns become one
+     * UPDATE ... FROM json_to_recordset($1): a single parameter whatever the count, so neither the
+     * query builder nor the database's parser does work per value.
      */
     async updateOrdersMany(patches: { id: string; patch: Partial<NewOrder> }[]): Promise<void> {
       const groups = new Map<string, { id: string; patch: Partial<NewOrder> }[]>();
       for (const entry of patches) {
-        const keys = Object.keys(entry.patch)
-          .filter((key) => key in ORDER_COLUMN_TYPES)
-          .sort();
-        const key = keys.join(',');
-        groups.set(key, [...(groups.get(key) ?? []), entry]);
+        const key = Object.keys(entry.patch)
+          .filter((column) => column in ORDER_COLUMN_TYPES)
+          .sort()
+          .join(',');
+        if (key === '') continue;
+        const group = groups.get(key);
+        if (group) group.push(entry);
+        else groups.set(key, [entry]);
       }
       for (const [key, group] of groups) {
-        const columns = key === '' ? [] : (key.split(',') as (keyof typeof ORDER_COLUMN_TYPES)[]);
-        if (columns.length === 0) continue;
-        const values = sql.join(
-          group.map(
-            (entry) =>
-              sql`(${sql.join(
-                [
-                  sql`${entry.id}::uuid`,
-                  ...columns.map(
-                    (column) =>
-                      sql`${(entry.patch as Record<string, unknown>)[column] ?? null}::${sql.raw(ORDER_COLUMN_TYPES[column][1])}`,
-                  ),
-                ],
-                sql`, `,
-              )})`,
-          ),
-          sql`, `,
-        );
-        const assignments = sql.join(
-          columns.map(
-            (column) =>
-              sql`${sql.raw(ORDER_COLUMN_TYPES[column][0])} = v.${sql.raw(ORDER_COLUMN_TYPES[column][0])}`,
-          ),
-          sql`, `,
-        );
-        const names = sql.raw(['id', ...columns.map((column) => ORDER_COLUMN_TYPES[column][0])].join(', '));
+        const columns = key.split(',') as (keyof typeof ORDER_COLUMN_TYPES)[];
+        const records = group.map(({ id, patch }) => {
+          const record: Record<string, unknown> = { id };
+          for (const column of columns)
+            record[ORDER_COLUMN_TYPES[column][0]] = (patch as Record<string, unknown>)[column] ?? null;
+          return record;
+        });
+        const assignments = columns
+          .map((column) => `${ORDER_COLUMN_TYPES[column][0]} = v.${ORDER_COLUMN_TYPES[column][0]}`)
+          .join(', ');
+        const definitions = [
+          'id uuid',
+          ...columns.map((column) => `${ORDER_COLUMN_TYPES[column][0]} ${ORDER_COLUMN_TYPES[column][1]}`),
+        ].join(', ');
         await db.execute(
-          sql`update ${orders} as o set ${assignments}, updated_at = now() from (values ${values}) as v(${names}) where o.id = v.id`,
+          sql`update ${orders} as o set ${sql.raw(assignments)}, updated_at = now() from json_to_recordset(${JSON.stringify(records)}::json) as v(${sql.raw(definitions)}) where o.id = v.id`,
         );
       }
     },
@@ -285,23 +272,27 @@ export function tradingRepository(db: Database) {
       await db.transaction(async (tx) => {
         const signalIds = [...new Set(items.map((item) => item.execution.signalId))].sort();
         await tx.select({ id: signals.id }).from(signals).where(inArray(signals.id, signalIds)).for('update');
-        const values = sql.join(
-          items.map(
-            (item) =>
-              sql`(${item.execution.id}::uuid, ${item.outcome.status}::text, ${item.outcome.reason}::text, ${item.outcome.symbol ?? null}::text, ${item.outcome.leverage ?? null}::int, ${item.outcome.quantity ?? null}::numeric, ${item.outcome.notional ?? null}::numeric, ${item.outcome.margin ?? null}::numeric)`,
-          ),
-          sql`, `,
-        );
+        const records = items.map(({ execution, outcome }) => ({
+          id: execution.id,
+          status: outcome.status,
+          reason: outcome.reason,
+          symbol: outcome.symbol ?? null,
+          leverage: outcome.leverage ?? null,
+          quantity: outcome.quantity ?? null,
+          notional: outcome.notional ?? null,
+          margin: outcome.margin ?? null,
+        }));
         await tx.execute(sql`
           update ${executions} as e set
             status = v.status, reason = v.reason, updated_at = now(),
             symbol = coalesce(v.symbol, e.symbol), leverage = coalesce(v.leverage, e.leverage),
             quantity = coalesce(v.quantity, e.quantity), notional = coalesce(v.notional, e.notional),
             margin = coalesce(v.margin, e.margin)
-          from (values ${values}) as v(id, status, reason, symbol, leverage, quantity, notional, margin)
+          from json_to_recordset(${JSON.stringify(records)}::json)
+            as v(id uuid, status text, reason text, symbol text, leverage int, quantity numeric, notional numeric, margin numeric)
           where e.id = v.id`);
         const feed = items.flatMap((item) => item.outcome.feed);
-        for (let i = 0; i < feed.length; i += 500) await tx.insert(feedOutbox).values(feed.slice(i, i + 500));
+        await enqueueFeed(tx, feed);
         const trades = new Map<string, { accountId: string; day: string; trades: number }>();
         for (const { execution, outcome } of items) {
           if (!outcome.countsAsTrade) continue;

@@ -187,4 +187,80 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
     expect(rows.get(first)).toMatchObject(plan);
     expect(rows.get(second)).toMatchObject({ ...plan, notes: [] });
   });
+
+  it('patches many orders in one statement per column set, nulls and numbers included', async () => {
+    const accounts = accountsRepository(handle.db);
+    const trading = tradingRepository(handle.db);
+    const owner = await accounts.create(account(ALICE, 'patches'));
+    const queued = await signalsRepository(handle.db).enqueue(signal('patches-1'));
+    const executionId = randomUUID();
+    await trading.createExecutions([
+      {
+        id: executionId,
+        signalId: queued.id,
+        accountId: owner.id,
+        ownerId: ALICE,
+        status: 'pending',
+        reason: null,
+      },
+    ]);
+    const order = (leg: string) => ({
+      id: randomUUID(),
+      executionId,
+      signalId: queued.id,
+      accountId: owner.id,
+      ownerId: ALICE,
+      leg,
+      clientOrderId: `c${leg}${randomUUID().slice(0, 8)}`,
+      symbol: 'BTC/USDT:USDT',
+      side: 'buy' as const,
+      type: 'market' as const,
+      reduceOnly: false,
+      quantity: 0.008,
+      price: null,
+      triggerPrice: null,
+      status: 'intent' as const,
+      attempts: 1,
+      sentAt: 1_700_000_000_123,
+    });
+    const [entry, stop, target] = await trading.insertOrdersReturning([
+      order('e0'),
+      order('s0'),
+      order('t0'),
+    ]);
+    await trading.updateOrdersMany([
+      {
+        id: entry!.id,
+        patch: {
+          status: 'filled',
+          exchangeOrderId: '9007199254740993',
+          filledQuantity: 0.008,
+          averagePrice: 50_000.1,
+          fee: 0.16000032,
+          feeCurrency: 'USDT',
+        },
+      },
+      { id: stop!.id, patch: { status: 'open', exchangeOrderId: '12' } },
+      {
+        id: target!.id,
+        patch: { status: 'rejected', reason: "it's refused", sentAt: 1_700_000_999_999, triggerPrice: null },
+      },
+    ]);
+    const rows = new Map((await trading.ordersOfExecution(executionId)).map((row) => [row.leg, row]));
+    expect(rows.get('e0')).toMatchObject({
+      status: 'filled',
+      exchangeOrderId: '9007199254740993',
+      filledQuantity: 0.008,
+      averagePrice: 50_000.1,
+      fee: 0.16000032,
+      feeCurrency: 'USDT',
+    });
+    expect(rows.get('s0')).toMatchObject({ status: 'open', exchangeOrderId: '12', filledQuantity: 0 });
+    expect(rows.get('t0')).toMatchObject({
+      status: 'rejected',
+      reason: "it's refused",
+      sentAt: 1_700_000_999_999,
+      triggerPrice: null,
+    });
+  });
 });
