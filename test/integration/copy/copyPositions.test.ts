@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { asc, eq } from 'drizzle-orm';
+import { readFileSync } from 'node:fs';
+import { asc, eq, sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCopyPositions, createCopyTrading, type CopyPositions } from '../../../src/copy';
 import { accountsRepository, type AccountRow } from '../../../src/db/repositories/accounts';
 import { copyRepository } from '../../../src/db/repositories/copy';
-import { positionsRepository } from '../../../src/db/repositories/positions';
+import { NO_POSITION, positionsRepository } from '../../../src/db/repositories/positions';
 import { readModels } from '../../../src/db/repositories/readModels';
 import { tradingRepository } from '../../../src/db/repositories/trading';
 import { dailyStats, feedOutbox, orders, positions } from '../../../src/db/schema';
@@ -183,5 +184,21 @@ describe.each(databaseKinds)('copied positions on %s', { timeout: 120_000 }, (ki
     expect(await c.day()).toMatchObject([{ realizedPnl: -10.396 }]);
     // panic and positionSync leave copied positions alone (they are not the bot's own signal positions).
     expect(await positionsRepository(c.w.db.db).openPositionsOf(c.follower.id)).toEqual([]);
+  });
+
+  it('the upgrade migration marks earlier copy fills as booked: no history is replayed into the day', async () => {
+    const c = await copyWorld(kind, { step: false });
+    await c.masterTrades('buy', 0.01, 50_000); // copied before copied positions were followed
+    await c.w.db.db.execute(sql.raw(readFileSync(new URL('../../../drizzle/0002_copy_positions_baseline.sql', import.meta.url), 'utf8')));
+    const before = await c.w.db.db.select().from(orders).where(eq(orders.accountId, c.follower.id));
+    expect(before.map((order) => order.positionId)).toEqual([NO_POSITION]);
+    expect(await c.other.run()).toEqual({ booked: 0, closed: 0, external: 0 });
+    // The master's close reduces a position the book does not follow: nothing is booked.
+    await c.masterTrades('sell', 0.01, 51_000);
+    expect(await c.other.run()).toEqual({ booked: 0, closed: 0, external: 0 });
+    expect(await c.rows()).toEqual([]);
+    expect((await c.day()).map((d) => d.realizedPnl)).toEqual([0]);
+    const after = await c.w.db.db.select().from(orders).where(eq(orders.accountId, c.follower.id));
+    expect(after.map((order) => order.positionId)).toEqual([NO_POSITION, NO_POSITION]);
   });
 });
