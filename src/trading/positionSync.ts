@@ -5,21 +5,38 @@ import { accountsRepository, type AccountRow } from '../db/repositories/accounts
 import type { NewOutboxRow } from '../db/repositories/outbox';
 import { LIVE_ORDER_STATES, positionsRepository } from '../db/repositories/positions';
 import { signalsRepository, type SignalRow } from '../db/repositories/signals';
-import { tradingRepository, type ExecutionRow, type NewOrder, type OrderRow, type PositionRow } from '../db/repositories/trading';
+import {
+  tradingRepository,
+  type ExecutionRow,
+  type NewOrder,
+  type OrderRow,
+  type PositionRow,
+} from '../db/repositories/trading';
 import { clientOrderId, closeLeg, parseLeg, stopLeg, takeProfitLeg } from '../domain/clientOrderId';
 import type { MarketRules } from '../domain/market';
 import { positionPnl, type Fill } from '../domain/pnl';
 import { dec, floorToStep, roundToStep, toNumber } from '../domain/precision';
 import { dailyLossPause, utcDayKey } from '../domain/risk';
 import { positionsSoldOutside } from '../domain/spotHoldings';
-import { breakEvenStopPrice, heldQuantity as heldAfterFees, splitRemainingTakeProfits, splitTakeProfits } from '../domain/takeProfits';
+import {
+  breakEvenStopPrice,
+  heldQuantity as heldAfterFees,
+  splitRemainingTakeProfits,
+  splitTakeProfits,
+} from '../domain/takeProfits';
 import { isExchangeError } from '../exchange/errors';
 import type { ExchangeGateway, OrderIntent, OrderState, PositionState } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Clock } from './clock';
 import type { GatewayProvider } from './engine';
 import type { NoticeEvent, PositionEventKind, PositionFeedEvent } from './feedEvents';
-import { orderStatePatch, reconcileOrder, sendOrder, type Placement, type ProtocolContext } from './orderProtocol';
+import {
+  orderStatePatch,
+  reconcileOrder,
+  sendOrder,
+  type Placement,
+  type ProtocolContext,
+} from './orderProtocol';
 
 /**
  * The position lifecycle, one cycle step (DESIGN.md: "sync positions, pnl"). For every account with
@@ -41,7 +58,9 @@ import { orderStatePatch, reconcileOrder, sendOrder, type Placement, type Protoc
  * Stop moves: the new stop (leg s<v+1>) is placed first and the old one cancelled after, so the
  * position is never unprotected; both are reduce-only, so if both triggered in that instant the
  * second could only reduce what is left, never open a position. Only when the exchange refuses a
- * second reduce-only stop does it fall back to cancel-then-place (one more version).
+ * second reduce-only stop does it fall back to cancel-then-place (one more version). Take-profits
+ * resized after a later entry fill follow the same order on futures; an old stop or target whose
+ * cancel went unanswered is cancelled on a later cycle once its replacement rests.
  */
 
 export interface PositionSyncSettings {
@@ -99,6 +118,25 @@ const legIndex = (order: OrderRow) => {
 const legVersion = (order: OrderRow) => {
   const parsed = legKind(order);
   return parsed.kind === 'invalid' ? 0 : parsed.version;
+};
+const resting = (order: OrderRow) =>
+  order.status === 'open' || order.status === 'partially-filled' || order.status === 'filled';
+/**
+ * Live exits a replacement has taken over: an older stop once a newer stop rests (or filled), an
+ * older version of a target's leg once a newer one does. Normally cancelled right after the
+ * replacement; these are the ones whose cancel the exchange did not confirm.
+ */
+const supersededExits = (orders: OrderRow[]): OrderRow[] => {
+  const stops = legsOf(orders, 'stop-loss');
+  const tps = legsOf(orders, 'take-profit');
+  return [
+    ...stops.filter((old) => isLive(old) && stops.some((n) => legIndex(n) > legIndex(old) && resting(n))),
+    ...tps.filter(
+      (old) =>
+        isLive(old) &&
+        tps.some((n) => legIndex(n) === legIndex(old) && legVersion(n) > legVersion(old) && resting(n)),
+    ),
+  ];
 };
 /** Targets reached: a take-profit of theirs filled (one target may have several versions of its leg). */
 const targetsHit = (tps: OrderRow[]): number[] =>
@@ -177,7 +215,12 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   const extraOf = (account: AccountRow, signal: SignalRow): Pick<OrderIntent, 'positionSide'> =>
     account.positionMode === 'hedge' ? { positionSide: signal.side } : {};
 
-  const feedRow = (account: AccountRow, signalId: string | null, payload: PositionFeedEvent | NoticeEvent, kind: NewOutboxRow['kind'] = 'event'): NewOutboxRow => ({
+  const feedRow = (
+    account: AccountRow,
+    signalId: string | null,
+    payload: PositionFeedEvent | NoticeEvent,
+    kind: NewOutboxRow['kind'] = 'event',
+  ): NewOutboxRow => ({
     guildId: account.guildId,
     kind,
     signalId,
@@ -241,9 +284,11 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
           continue;
         }
         const listed = (await openOrdersOf(work, order.symbol))?.get(order.clientOrderId);
-        if (listed && listed.status === order.status && listed.filledQuantity === order.filledQuantity) continue;
+        if (listed && listed.status === order.status && listed.filledQuantity === order.filledQuantity)
+          continue;
         const state = await work.gateway.fetchOrder(order.symbol, order.clientOrderId);
-        if (!state || (entry && state.filledQuantity > order.filledQuantity)) work.unsettled.add(order.executionId);
+        if (!state || (entry && state.filledQuantity > order.filledQuantity))
+          work.unsettled.add(order.executionId);
         if (state) await trading.updateOrder(order.id, orderStatePatch(state));
       } catch (error) {
         work.unsettled.add(order.executionId);
@@ -292,7 +337,9 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     work: Work,
     leg: Leg,
     legId: string,
-    fields: Pick<NewOrder, 'side' | 'type' | 'quantity' | 'price' | 'triggerPrice' | 'reduceOnly'> & { symbol: string },
+    fields: Pick<NewOrder, 'side' | 'type' | 'quantity' | 'price' | 'triggerPrice' | 'reduceOnly'> & {
+      symbol: string;
+    },
   ): Promise<Placement> {
     const { account } = work;
     const protocol = protocolFor(work);
@@ -300,8 +347,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     const existing = (await trading.ordersOfExecution(leg.execution.id)).find((order) => order.leg === legId);
     if (existing) {
       // Written by an earlier cycle: never send blindly, reconcile or report what is known.
-      if (existing.status === 'intent' || existing.status === 'unknown') return reconcileOrder(protocol, existing, extra);
-      if (existing.status === 'rejected') return { kind: 'rejected', reason: 'invalid-order', errorKind: 'invalid-order' };
+      if (existing.status === 'intent' || existing.status === 'unknown')
+        return reconcileOrder(protocol, existing, extra);
+      if (existing.status === 'rejected')
+        return { kind: 'rejected', reason: 'invalid-order', errorKind: 'invalid-order' };
       if (existing.status === 'not-placed') return { kind: 'not-placed', reason: 'not-placed' };
       return { kind: 'placed', state: orderStateOf(existing) };
     }
@@ -333,7 +382,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       if (after) {
         const patch = orderStatePatch(after);
         // A cancel answer may echo "open" for the order it just cancelled; it is gone now.
-        await trading.updateOrder(order.id, after.status === 'open' ? { ...patch, status: 'cancelled' } : patch);
+        await trading.updateOrder(
+          order.id,
+          after.status === 'open' ? { ...patch, status: 'cancelled' } : patch,
+        );
       } else {
         await trading.updateOrder(order.id, { status: 'cancelled' });
       }
@@ -344,7 +396,11 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     }
   }
 
-  async function cancelAll(work: Work, orders: OrderRow[], except?: (order: OrderRow) => boolean): Promise<number> {
+  async function cancelAll(
+    work: Work,
+    orders: OrderRow[],
+    except?: (order: OrderRow) => boolean,
+  ): Promise<number> {
     let cancelled = 0;
     for (const order of orders) {
       if (!isLive(order) || except?.(order)) continue;
@@ -373,7 +429,9 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       });
     }
     // Spot targets sell what is held: the buy's fee in the coin makes the gross quantity unsellable.
-    const sellable = futures ? position.quantity : heldQuantity(position, await refreshFees(work, orders), true);
+    const sellable = futures
+      ? position.quantity
+      : heldQuantity(position, await refreshFees(work, orders), true);
     const split = splitTakeProfits(sellable, position.takeProfits, market, account.takeProfitSplit);
     if (split.kind !== 'split') return;
     for (const tp of split.legs) {
@@ -392,7 +450,14 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   }
 
   /** Replaces the live stop with version `version` at `trigger` for `quantity` (place new, then cancel old). */
-  async function replaceStop(work: Work, leg: Leg, position: PositionRow, orders: OrderRow[], trigger: number, quantity: number): Promise<boolean> {
+  async function replaceStop(
+    work: Work,
+    leg: Leg,
+    position: PositionRow,
+    orders: OrderRow[],
+    trigger: number,
+    quantity: number,
+  ): Promise<boolean> {
     const old = legsOf(orders, 'stop-loss').filter(isLive);
     const exitSide = position.side === 'long' ? 'sell' : 'buy';
     const fields = {
@@ -420,7 +485,13 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     if (second.kind !== 'placed') {
       work.log.error({ positionId: position.id }, 'replacement stop refused: position unprotected');
       await trading.insertFeed([
-        feedRow(work.account, leg.signal.id, positionEvent(work.account, position, 'stop-failed', { reason: second.kind === 'rejected' || second.kind === 'not-placed' ? second.reason : null })),
+        feedRow(
+          work.account,
+          leg.signal.id,
+          positionEvent(work.account, position, 'stop-failed', {
+            reason: second.kind === 'rejected' || second.kind === 'not-placed' ? second.reason : null,
+          }),
+        ),
       ]);
       return false;
     }
@@ -435,7 +506,12 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
    * was not placed keeps its old one. Spot: limit sells lock the coin the new ones need, so the old
    * ones are cancelled first; one that could not be cancelled keeps its target and its quantity.
    */
-  async function resizeTakeProfits(work: Work, leg: Leg, position: PositionRow, orders: OrderRow[]): Promise<void> {
+  async function resizeTakeProfits(
+    work: Work,
+    leg: Leg,
+    position: PositionRow,
+    orders: OrderRow[],
+  ): Promise<void> {
     const { account } = work;
     const market = await marketOf(work, position.symbol);
     if (!market || position.takeProfits.length === 0) return;
@@ -449,13 +525,19 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     // Spot legs still live here could not be cancelled: their targets stay as they are.
     const kept = futures ? [] : tps.filter(isLive);
     const done = new Set([...targetsHit(tps), ...kept.map(legIndex)]);
-    const lockedInKept = kept.reduce((acc, o) => acc.plus(dec(o.quantity)).minus(dec(o.filledQuantity)), dec(0));
+    const lockedInKept = kept.reduce(
+      (acc, o) => acc.plus(dec(o.quantity)).minus(dec(o.filledQuantity)),
+      dec(0),
+    );
     const left = dec(heldQuantity(position, current, !futures)).minus(lockedInKept);
     const split = left.gt(0)
       ? splitRemainingTakeProfits(toNumber(left), position.takeProfits, done, market, account.takeProfitSplit)
       : null;
     if (split?.kind !== 'split') {
-      work.log.warn({ positionId: position.id, left: toNumber(left) }, 'take-profits not resized: what is left is below the minimum order');
+      work.log.warn(
+        { positionId: position.id, left: toNumber(left) },
+        'take-profits not resized: what is left is below the minimum order',
+      );
       return;
     }
     const version = Math.max(0, ...tps.map(legVersion)) + 1;
@@ -472,6 +554,11 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         reduceOnly: futures,
       });
       if (placed.kind === 'placed') replaced.add(tp.index);
+      else
+        work.log.warn(
+          { positionId: position.id, target: tp.index + 1, outcome: placed.kind },
+          'resized take-profit not placed',
+        );
     }
     if (!futures || replaced.size === 0) return;
     // A target the new split merged away goes too, once the new legs are in place.
@@ -492,14 +579,28 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   ): Promise<void> {
     const { account } = work;
     const withFees = await refreshFees(work, orders);
-    const entries = legsOf(withFees, 'entry').filter((o) => o.filledQuantity > 0).map(fillOf);
-    const exits = [...withFees.filter((o) => legKind(o).kind !== 'entry' && o.filledQuantity > 0).map(fillOf), ...externalExits];
+    const entries = legsOf(withFees, 'entry')
+      .filter((o) => o.filledQuantity > 0)
+      .map(fillOf);
+    const exits = [
+      ...withFees.filter((o) => legKind(o).kind !== 'entry' && o.filledQuantity > 0).map(fillOf),
+      ...externalExits,
+    ];
     const pnl = positionPnl(position.side, entries, exits, baseOf(position.symbol), position.leverage);
     const now = clock.now();
     const day = utcDayKey(now);
     const feed: NewOutboxRow[] = [];
     if (reason === 'external') {
-      feed.push(feedRow(account, leg.signal.id, positionEvent(account, position, 'closed-externally', { returnPct: pnl.returnPct, pnl: pnl.realizedPnl })));
+      feed.push(
+        feedRow(
+          account,
+          leg.signal.id,
+          positionEvent(account, position, 'closed-externally', {
+            returnPct: pnl.returnPct,
+            pnl: pnl.realizedPnl,
+          }),
+        ),
+      );
       feed.push(
         feedRow(
           account,
@@ -518,7 +619,16 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         ),
       );
     } else {
-      feed.push(feedRow(account, leg.signal.id, positionEvent(account, position, 'position-closed', { returnPct: pnl.returnPct, pnl: pnl.realizedPnl })));
+      feed.push(
+        feedRow(
+          account,
+          leg.signal.id,
+          positionEvent(account, position, 'position-closed', {
+            returnPct: pnl.returnPct,
+            pnl: pnl.realizedPnl,
+          }),
+        ),
+      );
     }
     const closed = await positionsRepo.closePosition(position.id, account.id, {
       realizedPnl: pnl.realizedPnl,
@@ -574,11 +684,20 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       feedRow(account, null, event),
       feedRow(account, null, notice, 'dm'),
     ]);
-    work.log.warn({ accountId: account.id }, 'daily loss limit reached: account paused until the next UTC day');
+    work.log.warn(
+      { accountId: account.id },
+      'daily loss limit reached: account paused until the next UTC day',
+    );
   }
 
   /** Market close of what is left: reduce-only on futures, a plain sell on spot. */
-  async function marketClose(work: Work, leg: Leg, position: PositionRow, orders: OrderRow[], quantity: number): Promise<Placement | null> {
+  async function marketClose(
+    work: Work,
+    leg: Leg,
+    position: PositionRow,
+    orders: OrderRow[],
+    quantity: number,
+  ): Promise<Placement | null> {
     const market = await marketOf(work, position.symbol);
     const qty = market ? floorToStep(quantity, market.amountStep) : quantity;
     if (!(qty > 0)) return null;
@@ -615,7 +734,12 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   }
 
   /** External close: the most recent foreign exit-side trades since the position opened. */
-  async function externalExitFills(work: Work, position: PositionRow, orders: OrderRow[], quantity: number): Promise<Fill[]> {
+  async function externalExitFills(
+    work: Work,
+    position: PositionRow,
+    orders: OrderRow[],
+    quantity: number,
+  ): Promise<Fill[]> {
     const startedAt = Math.min(...orders.map((o) => o.sentAt ?? clock.now()));
     const known = new Set(orders.map((o) => o.exchangeOrderId).filter((id): id is string => id !== null));
     const exitSide = position.side === 'long' ? 'sell' : 'buy';
@@ -628,7 +752,12 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         if (trade.side !== exitSide || known.has(trade.orderId)) continue;
         const take = dec(trade.quantity).gt(left) ? left : dec(trade.quantity);
         const share = dec(trade.quantity).gt(0) ? take.div(dec(trade.quantity)) : dec(0);
-        fills.push({ quantity: toNumber(take), price: trade.price, fee: toNumber(dec(trade.fee).times(share)), feeCurrency: trade.feeCurrency });
+        fills.push({
+          quantity: toNumber(take),
+          price: trade.price,
+          fee: toNumber(dec(trade.fee).times(share)),
+          feeCurrency: trade.feeCurrency,
+        });
         left = left.minus(take);
       }
       if (left.gt(0)) {
@@ -642,7 +771,12 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   }
 
   /** Closed outside the bot: our legs cancelled, the rest booked from the foreign trades. */
-  async function closeExternally(work: Work, leg: Leg, position: PositionRow, orders: OrderRow[]): Promise<void> {
+  async function closeExternally(
+    work: Work,
+    leg: Leg,
+    position: PositionRow,
+    orders: OrderRow[],
+  ): Promise<void> {
     await cancelAll(work, orders);
     const final = await trading.ordersOfExecution(leg.execution.id);
     const left = heldQuantity(position, final, work.account.marketType === 'spot');
@@ -672,7 +806,16 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       if (!followed) continue;
       const balance = holdings.totals.get(coin) ?? 0;
       const judge = () =>
-        new Set(positionsSoldOutside(followed.map((f) => ({ id: f.position.id, held: heldQuantity(f.position, f.orders, true), tolerance: f.tolerance })), balance));
+        new Set(
+          positionsSoldOutside(
+            followed.map((f) => ({
+              id: f.position.id,
+              held: heldQuantity(f.position, f.orders, true),
+              tolerance: f.tolerance,
+            })),
+            balance,
+          ),
+        );
       if (judge().size === 0) continue;
       // Before calling it a sale: entry fees in the coin the rows may not show yet.
       for (const f of followed) f.orders = await refreshFees(work, f.orders);
@@ -696,7 +839,12 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       const orders = await trading.ordersOfExecution(execution.id);
       // A close leg still working: the coin is on its way out through the bot.
       if (legsOf(orders, 'close').some(isLive)) return null;
-      followed.push({ position, leg: { execution, signal }, orders, tolerance: Math.max(market.amountStep, market.minAmount) });
+      followed.push({
+        position,
+        leg: { execution, signal },
+        orders,
+        tolerance: Math.max(market.amountStep, market.minAmount),
+      });
     }
     return followed;
   }
@@ -719,7 +867,13 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       const liveEntries = entries.filter(isLive);
       if (entryQty.gt(0)) {
         const market = await marketOf(work, entries[0]!.symbol);
-        const pnl = positionPnl(signal.side, entries.filter((o) => o.filledQuantity > 0).map(fillOf), [], baseOf(entries[0]!.symbol), execution.leverage ?? 1);
+        const pnl = positionPnl(
+          signal.side,
+          entries.filter((o) => o.filledQuantity > 0).map(fillOf),
+          [],
+          baseOf(entries[0]!.symbol),
+          execution.leverage ?? 1,
+        );
         await positionsRepo.insertPosition({
           id: randomUUID(),
           accountId: account.id,
@@ -772,18 +926,30 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         quantity: remaining,
         averageEntryPrice: pnl.averageEntryPrice,
       });
-      position = { ...position, entryQuantity: toNumber(entryQty), quantity: remaining, averageEntryPrice: pnl.averageEntryPrice };
+      position = {
+        ...position,
+        entryQuantity: toNumber(entryQty),
+        quantity: remaining,
+        averageEntryPrice: pnl.averageEntryPrice,
+      };
       if (!spot && position.stopLoss !== null && legsOf(orders, 'stop-loss').some(isLive)) {
         await replaceStop(work, leg, position, orders, position.stopLoss, remaining);
         orders = await trading.ordersOfExecution(execution.id);
         position = (await positionsRepo.positionOf(signal.id, account.id)) ?? position;
       }
-      const stoppedOut = [...legsOf(orders, 'stop-loss'), ...legsOf(orders, 'close')].some((o) => o.filledQuantity > 0);
+      const stoppedOut = [...legsOf(orders, 'stop-loss'), ...legsOf(orders, 'close')].some(
+        (o) => o.filledQuantity > 0,
+      );
       if (!stoppedOut) {
         await resizeTakeProfits(work, leg, position, orders);
         orders = await trading.ordersOfExecution(execution.id);
       }
     }
+
+    // Replaced exits whose cancel did not go through (the exchange did not answer): now they go.
+    const superseded = supersededExits(orders);
+    if (superseded.length > 0 && (await cancelAll(work, superseded)) > 0)
+      orders = await trading.ordersOfExecution(execution.id);
 
     const tps = legsOf(orders, 'take-profit');
     const stops = legsOf(orders, 'stop-loss');
@@ -792,7 +958,8 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       .reduce((acc, o) => acc.plus(dec(o.filledQuantity)), dec(0));
     const remaining = entryQty.minus(exitedQty);
     const hits = targetsHit(tps);
-    const stopFilled = stops.some((o) => o.filledQuantity > 0) || legsOf(orders, 'close').some((o) => o.filledQuantity > 0);
+    const stopFilled =
+      stops.some((o) => o.filledQuantity > 0) || legsOf(orders, 'close').some((o) => o.filledQuantity > 0);
 
     // Resting entries lapse once an exit traded first, or after the time-to-live.
     const liveEntries = entries.filter(isLive);
@@ -804,7 +971,13 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     const feed: NewOutboxRow[] = [];
     if (hits.length > position.takeProfitsHit) {
       for (const hit of hits.slice(position.takeProfitsHit)) {
-        feed.push(feedRow(account, signal.id, positionEvent(account, position, 'take-profit-hit', { target: hit + 1 })));
+        feed.push(
+          feedRow(
+            account,
+            signal.id,
+            positionEvent(account, position, 'take-profit-hit', { target: hit + 1 }),
+          ),
+        );
       }
     }
     // The hit count only rises, with its feed rows in the same transaction: told once, whoever syncs.
@@ -817,13 +990,19 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
 
     // Closed by its own exits: the stop, the last target, or a close leg. On spot, what is left after
     // base-asset fees may be dust no order can sell: that counts as closed.
-    const dust = spot && exitedQty.gt(0) && (await isDust(work, position, heldQuantity(position, orders, true)));
-    if ((!remaining.gt(EPSILON) || dust) && exitedQty.gt(0) && !orders.some((o) => isLive(o) && legKind(o).kind === 'close')) {
+    const dust =
+      spot && exitedQty.gt(0) && (await isDust(work, position, heldQuantity(position, orders, true)));
+    if (
+      (!remaining.gt(EPSILON) || dust) &&
+      exitedQty.gt(0) &&
+      !orders.some((o) => isLive(o) && legKind(o).kind === 'close')
+    ) {
       await cancelAll(work, orders);
       const final = await trading.ordersOfExecution(execution.id);
       // Every target that got a leg was reached (older versions of a leg were replaced, not missed).
       const lastTpFilled = tps.length > 0 && tps.every((o) => hits.includes(legIndex(o)));
-      const closedBy: NonNullable<PositionRow['closeReason']> = stopFilled && !lastTpFilled ? 'stop-loss' : 'take-profit';
+      const closedBy: NonNullable<PositionRow['closeReason']> =
+        stopFilled && !lastTpFilled ? 'stop-loss' : 'take-profit';
       await closeInBook(work, leg, position, final, closedBy);
       return;
     }
@@ -840,16 +1019,27 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     }
 
     // Break-even after the first target: once, whenever the stop is still on the losing side of it.
-    if (hits.length > 0 && account.breakEvenAfterTp1 && position.averageEntryPrice !== null && remaining.gt(EPSILON)) {
+    if (
+      hits.length > 0 &&
+      account.breakEvenAfterTp1 &&
+      position.averageEntryPrice !== null &&
+      remaining.gt(EPSILON)
+    ) {
       const market = await marketOf(work, position.symbol);
-      const breakEven = market ? breakEvenStopPrice(position.side, position.averageEntryPrice, market.priceStep) : null;
+      const breakEven = market
+        ? breakEvenStopPrice(position.side, position.averageEntryPrice, market.priceStep)
+        : null;
       const behind =
         breakEven !== null &&
-        (position.stopLoss === null || (position.side === 'long' ? position.stopLoss < breakEven : position.stopLoss > breakEven));
+        (position.stopLoss === null ||
+          (position.side === 'long' ? position.stopLoss < breakEven : position.stopLoss > breakEven));
       if (breakEven !== null && behind) {
         let moved = false;
         if (spot) {
-          await positionsRepo.updatePosition(position.id, { stopLoss: breakEven, stopVersion: position.stopVersion + 1 });
+          await positionsRepo.updatePosition(position.id, {
+            stopLoss: breakEven,
+            stopVersion: position.stopVersion + 1,
+          });
           position = { ...position, stopLoss: breakEven, stopVersion: position.stopVersion + 1 };
           moved = true;
         } else {
@@ -857,7 +1047,9 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
           orders = await trading.ordersOfExecution(execution.id);
         }
         if (moved) {
-          await trading.insertFeed([feedRow(account, signal.id, positionEvent(account, position, 'stop-moved-to-break-even'))]);
+          await trading.insertFeed([
+            feedRow(account, signal.id, positionEvent(account, position, 'stop-moved-to-break-even')),
+          ]);
         }
       }
     }
@@ -865,7 +1057,8 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     // Spot: the engine is the stop.
     if (spot && position.stopLoss !== null && remaining.gt(EPSILON)) {
       const last = await quote(work, position.symbol);
-      const crossed = last !== null && (position.side === 'long' ? last <= position.stopLoss : last >= position.stopLoss);
+      const crossed =
+        last !== null && (position.side === 'long' ? last <= position.stopLoss : last >= position.stopLoss);
       if (crossed) {
         await cancelAll(work, orders);
         orders = await trading.ordersOfExecution(execution.id);
@@ -889,12 +1082,27 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         log.warn({ err: error }, 'positions unavailable: external closes not checked this cycle');
       }
     }
-    const holdings = options.holdings && account.marketType === 'spot' ? await spotHoldings(account, gateway, log) : null;
-    return { account, gateway, log, exchangePositions, holdings, unsettled: new Set(), markets: null, quotes: new Map(), open: new Map() };
+    const holdings =
+      options.holdings && account.marketType === 'spot' ? await spotHoldings(account, gateway, log) : null;
+    return {
+      account,
+      gateway,
+      log,
+      exchangePositions,
+      holdings,
+      unsettled: new Set(),
+      markets: null,
+      quotes: new Map(),
+      open: new Map(),
+    };
   }
 
   /** One balance call, only for a spot account with an open position; null when unknown (no check). */
-  async function spotHoldings(account: AccountRow, gateway: ExchangeGateway, log: Logger): Promise<SpotHoldings | null> {
+  async function spotHoldings(
+    account: AccountRow,
+    gateway: ExchangeGateway,
+    log: Logger,
+  ): Promise<SpotHoldings | null> {
     const reader = holdingsReaderOf(gateway);
     if (!reader) return null;
     // The positions first: one opened after the balances were read is not judged against them.
@@ -902,7 +1110,9 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     if (open.length === 0) return null;
     try {
       const balances = await reader.assetBalances();
-      const totals = new Map([...balances].map(([asset, b]) => [asset.toUpperCase(), toNumber(dec(b.free).plus(dec(b.used)))]));
+      const totals = new Map(
+        [...balances].map(([asset, b]) => [asset.toUpperCase(), toNumber(dec(b.free).plus(dec(b.used)))]),
+      );
       return { positions: new Set(open.map((p) => p.id)), totals };
     } catch (error) {
       log.warn({ err: error }, 'spot balances unavailable: sales outside the bot not checked this cycle');
@@ -934,7 +1144,13 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   }
 
   async function panicAccount(account: AccountRow): Promise<PanicResult> {
-    const result: PanicResult = { accountId: account.id, accountName: account.name, cancelledOrders: 0, closedPositions: 0, problems: [] };
+    const result: PanicResult = {
+      accountId: account.id,
+      accountName: account.name,
+      cancelledOrders: 0,
+      closedPositions: 0,
+      problems: [],
+    };
     const work = await workFor(account);
     // Resting orders first, so nothing fills while positions are being closed.
     const live = await positionsRepo.liveOrdersOf(account.id);
@@ -952,11 +1168,16 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       if (held > EPSILON) {
         const placed = await marketClose(work, leg, position, orders, held);
         if (placed && placed.kind !== 'placed') {
-          result.problems.push(`${position.symbol}: the close order was ${placed.kind === 'unknown' ? 'not answered' : `refused (${placed.reason})`}`);
+          result.problems.push(
+            `${position.symbol}: the close order was ${placed.kind === 'unknown' ? 'not answered' : `refused (${placed.reason})`}`,
+          );
           continue;
         }
         orders = await refresh(work, leg, await trading.ordersOfExecution(execution.id));
-        if (heldQuantity(position, orders, account.marketType === 'spot') > EPSILON && legsOf(orders, 'close').some(isLive)) {
+        if (
+          heldQuantity(position, orders, account.marketType === 'spot') > EPSILON &&
+          legsOf(orders, 'close').some(isLive)
+        ) {
           result.problems.push(`${position.symbol}: the close order has not filled yet`);
           continue;
         }
@@ -996,7 +1217,10 @@ function orderStateOf(row: OrderRow) {
     side: row.side,
     type: row.type,
     status:
-      row.status === 'intent' || row.status === 'unknown' || row.status === 'not-placed' || row.status === 'rejected'
+      row.status === 'intent' ||
+      row.status === 'unknown' ||
+      row.status === 'not-placed' ||
+      row.status === 'rejected'
         ? ('open' as const)
         : row.status,
     quantity: row.quantity,
@@ -1007,4 +1231,3 @@ function orderStateOf(row: OrderRow) {
     updatedAt: row.updatedAt.getTime(),
   };
 }
-

@@ -172,6 +172,44 @@ describe('take-profits resized as further limit entries fill', () => {
     expect(world.sim.positions(world.apiKeyOf(account))).toEqual([]);
   });
 
+  it('futures: old exits whose cancel went unanswered are cancelled the next cycle', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const account = await world.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await world.signal(twoEntries);
+    await world.cycle();
+    world.sim.setPrice(SYMBOL, 99, 'both');
+    await world.cycle();
+    // Every cancel of this cycle fails: the new stop and targets rest beside the old ones.
+    const fault = world.sim.inject({ kind: 'http-5xx', path: '/fapi/v1/algoOrder', method: 'DELETE', count: 100 });
+    world.sim.setPrice(SYMBOL, 97, 'both');
+    await world.cycle();
+    expect(sorted((await world.orderRows(account.id)).filter((o) => o.leg !== 'e0' && o.leg !== 'e1'))).toEqual([
+      ['s0', 'open'],
+      ['s1', 'open'],
+      ['t0', 'open'],
+      ['t0v1', 'open'],
+      ['t1', 'open'],
+      ['t1v1', 'open'],
+    ]);
+
+    expect(world.sim.faults.find((f) => f.id === fault)?.fired).toBeGreaterThan(0);
+    world.sim.clearFaults();
+    await world.cycle();
+    const legs = await world.orderRows(account.id);
+    expect(sorted(legs.filter((o) => o.leg !== 'e0' && o.leg !== 'e1'))).toEqual([
+      ['s0', 'cancelled'],
+      ['s1', 'open'],
+      ['t0', 'cancelled'],
+      ['t0v1', 'open'],
+      ['t1', 'cancelled'],
+      ['t1v1', 'open'],
+    ]);
+    const ids = (leg: string) => legs.find((o) => o.leg === leg)!.clientOrderId;
+    expect((await world.provider.forAccount(account).openOrders(PERP)).map((o) => o.clientOrderId).sort()).toEqual(
+      [ids('s1'), ids('t0v1'), ids('t1v1')].sort(),
+    );
+  });
+
   it('spot: old targets cancelled before the new ones lock the coin; the new split is what is held', { timeout: 90_000 }, async () => {
     world = await positionsWorld({ marketType: 'spot' });
     const account = await world.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
