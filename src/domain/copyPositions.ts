@@ -20,7 +20,11 @@ export interface CopyPositionFigures {
   readonly averageEntryPrice: number | null;
   readonly exitQuantity: number;
   readonly averageExitPrice: number | null;
-  /** PnL of what was exited: its share of the entry cost and entry fees, and every exit fee. */
+  /**
+   * PnL of what was exited: its share of the entry cost and entry fees, and every exit fee. The
+   * entry cost is the average over every entry, so an add after a reduction re-prices what was
+   * realised before it; once flat it is exactly exit value − entry value − every fee.
+   */
   readonly realizedPnl: number;
   /** Every fee paid so far, both sides. */
   readonly fees: number;
