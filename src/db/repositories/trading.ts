@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, like, lt, notInArray, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
+import { jsonRows } from '../jsonRows';
 import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
 import { enqueueFeed, type NewOutboxRow } from './outbox';
 
@@ -73,12 +74,8 @@ export function tradingRepository(db: Database) {
   return {
     /** Idempotent: a (signal, account) pair gets exactly one execution row, whoever fans out. */
     async createExecutions(rows: NewExecution[]): Promise<void> {
-      for (let i = 0; i < rows.length; i += 500) {
-        await db
-          .insert(executions)
-          .values(rows.slice(i, i + 500))
-          .onConflictDoNothing();
-      }
+      if (rows.length > 0)
+        await db.insert(executions).select(jsonRows(executions, rows)).onConflictDoNothing();
     },
 
     /**
@@ -171,7 +168,7 @@ export function tradingRepository(db: Database) {
 
     /** Persists intents BEFORE they are sent (protocol rule 2); unique on (signal, account, leg). */
     async insertOrders(rows: NewOrder[]): Promise<void> {
-      if (rows.length > 0) await db.insert(orders).values(rows).onConflictDoNothing();
+      if (rows.length > 0) await db.insert(orders).select(jsonRows(orders, rows)).onConflictDoNothing();
     },
 
     async updateOrder(id: string, patch: Partial<NewOrder>): Promise<void> {
@@ -197,7 +194,7 @@ export function tradingRepository(db: Database) {
     /** Inserts intents and returns the rows written (a row that already existed is not returned). */
     async insertOrdersReturning(rows: NewOrder[]): Promise<OrderRow[]> {
       if (rows.length === 0) return [];
-      return db.insert(orders).values(rows).onConflictDoNothing().returning();
+      return db.insert(orders).select(jsonRows(orders, rows)).onConflictDoNothing().returning();
     },
 
     /**

@@ -228,6 +228,19 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
       order('s0'),
       order('t0'),
     ]);
+    // Columns left out take their defaults; a row already there is not written (nor returned) again.
+    expect(entry).toMatchObject({
+      leg: 'e0',
+      status: 'intent',
+      filledQuantity: 0,
+      fee: 0,
+      feeCurrency: null,
+      sentAt: 1_700_000_000_123,
+    });
+    expect(entry!.createdAt).toBeInstanceOf(Date);
+    expect(
+      await trading.insertOrdersReturning([{ ...order('e0'), clientOrderId: entry!.clientOrderId }]),
+    ).toEqual([]);
     await trading.updateOrdersMany([
       {
         id: entry!.id,
