@@ -4,17 +4,17 @@ import { accountsRepository, type AccountRow } from '../db/repositories/accounts
 import type { NewOutboxRow } from '../db/repositories/outbox';
 import { LIVE_ORDER_STATES, positionsRepository, type UnbookedCopyOrder } from '../db/repositories/positions';
 import { tradingRepository, type OrderRow, type PositionRow } from '../db/repositories/trading';
-import { isBotClientOrderId } from '../domain/clientOrderId';
+import { clientOrderId, closeLeg, isBotClientOrderId, parseLeg } from '../domain/clientOrderId';
 import { copyPositionFigures, type CopyPositionFigures } from '../domain/copyPositions';
 import type { Fill } from '../domain/pnl';
-import { dec, toNumber } from '../domain/precision';
+import { dec, floorToStep, toNumber } from '../domain/precision';
 import { dailyLossPause, utcDayKey } from '../domain/risk';
 import type { ExchangeGateway, PositionState } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
 import type { GatewayProvider } from '../trading/engine';
 import type { NoticeEvent, PositionEventKind, PositionFeedEvent } from '../trading/feedEvents';
-import { orderStatePatch } from '../trading/orderProtocol';
+import { orderStatePatch, sendOrder, type ProtocolContext } from '../trading/orderProtocol';
 
 export interface CopyPositionsReport {
   /** Copy fills booked into a position this pass. */
@@ -23,6 +23,14 @@ export interface CopyPositionsReport {
   closed: number;
   /** Copied positions found closed outside the bot. */
   external: number;
+}
+
+/** What /panic did to one account's copied positions (added to positionSync's PanicResult). */
+export interface CopyPanicResult {
+  cancelledOrders: number;
+  closedPositions: number;
+  /** Orders or positions that could not be dealt with (the exchange refused or did not answer). */
+  problems: string[];
 }
 
 const EPSILON = 1e-12;
@@ -54,6 +62,8 @@ export function createCopyPositions(deps: {
    * a futures position read costs Binance weight from the per-IP budget every account shares.
    */
   externalCheckEveryMs?: number;
+  /** The order protocol's lookup window for a /panic close whose answer was lost (default 60 s). */
+  lookupWindowMs?: number;
 }) {
   const externalCheckEveryMs = deps.externalCheckEveryMs ?? 60_000;
   const lastChecked = new Map<string, number>();
@@ -147,9 +157,15 @@ export function createCopyPositions(deps: {
     return complete;
   }
 
-  /** Closes a copied position in the book: the day's figures and the feed in one transaction, once. */
-  async function close(account: AccountRow, position: PositionRow, reason: 'copy' | 'external', external: Fill[] = []): Promise<boolean> {
+  /**
+   * Closes a copied position in the book: the day's figures and the feed in one transaction, once.
+   * Copy orders are entry legs; a close leg is only ever /panic's, so a position whose last fill is
+   * one closes as 'panic' whichever process books it.
+   */
+  async function close(account: AccountRow, position: PositionRow, closeAs: 'copy' | 'external' | 'panic', external: Fill[] = []): Promise<boolean> {
     const booked = await repo.ordersOfPosition(position.id);
+    const last = booked.at(-1);
+    const reason = closeAs === 'copy' && last && parseLeg(last.leg).kind === 'close' ? 'panic' : closeAs;
     const f = figuresOf(position, booked, external);
     const now = deps.clock.now();
     const signalId = booked.at(-1)?.signalId ?? position.signalId;
@@ -265,7 +281,142 @@ export function createCopyPositions(deps: {
     return out;
   }
 
+  /** Cancels one resting copy order; the row ends in the exchange's answer (one that filled meanwhile stays filled). */
+  async function cancelCopyOrder(gateway: ExchangeGateway, order: OrderRow): Promise<boolean> {
+    try {
+      const state = await gateway.cancelOrder(order.symbol, order.clientOrderId);
+      const after = state ?? (await gateway.fetchOrder(order.symbol, order.clientOrderId));
+      if (after) {
+        const patch = orderStatePatch(after);
+        // A cancel answer may echo "open" for the order it just cancelled; it is gone now.
+        await trading.updateOrder(order.id, after.status === 'open' ? { ...patch, status: 'cancelled' } : patch);
+      } else {
+        await trading.updateOrder(order.id, { status: 'cancelled' });
+      }
+      return true;
+    } catch (error) {
+      log.warn({ err: error, orderId: order.id }, 'copy order cancel failed');
+      return false;
+    }
+  }
+
+  /**
+   * /panic for one copied position: a reduce-only market close of the copied quantity (at most what
+   * the exchange holds), sent through the order protocol as a close leg of the position's latest copy
+   * execution (a deterministic client order id: a second panic or process finds it instead of sending
+   * another), booked like any copy fill, then the position is closed as 'panic'. Nothing held on the
+   * exchange any more: closed outside the bot ('external'). Returns a problem, or null when closed.
+   */
+  async function panicPosition(account: AccountRow, gateway: ExchangeGateway, position: PositionRow): Promise<string | null> {
+    const label = `${position.symbol} ${position.side} (copied)`;
+    const last = (await repo.ordersOfPosition(position.id)).at(-1);
+    if (!last) return `${label}: no copy fill found for it`;
+    let held: number;
+    try {
+      held = (await gateway.positions())
+        .filter((p) => p.symbol === position.symbol && p.side === position.side)
+        .reduce((sum, p) => sum + Math.abs(p.quantity), 0);
+    } catch (error) {
+      log.warn({ err: error, positionId: position.id }, 'positions unavailable for a copied panic close');
+      return `${label}: the exchange's positions could not be read`;
+    }
+    if (!(held > EPSILON)) {
+      await close(account, position, 'external', await externalExitFills(gateway, position));
+      return null;
+    }
+    const executionOrders = await trading.ordersOfExecution(last.executionId);
+    const closes = executionOrders.filter((order) => parseLeg(order.leg).kind === 'close');
+    // An earlier attempt's close still working (or unbooked) is followed, never doubled.
+    let order = closes.find((o) => isLive(o) || (o.positionId === null && o.filledQuantity > 0));
+    if (!order) {
+      let qty = Math.min(position.quantity, held);
+      try {
+        const market = (await gateway.markets()).get(position.symbol);
+        if (market) qty = floorToStep(qty, market.amountStep);
+      } catch (error) {
+        log.warn({ err: error }, 'markets unavailable; the copied quantity is closed unrounded');
+      }
+      if (!(qty > 0)) return `${label}: too small to close`;
+      const legId = closeLeg(closes.length);
+      const [row] = await trading.insertOrdersReturning([
+        {
+          id: randomUUID(),
+          executionId: last.executionId,
+          signalId: last.signalId,
+          accountId: account.id,
+          ownerId: account.ownerId,
+          leg: legId,
+          clientOrderId: clientOrderId(last.signalId, account.id, legId),
+          symbol: position.symbol,
+          side: position.side === 'long' ? 'sell' : 'buy',
+          type: 'market',
+          quantity: qty,
+          price: null,
+          triggerPrice: null,
+          // Copies are futures only (planCopyOrder): the close never opens the other way.
+          reduceOnly: true,
+          status: 'intent',
+          attempts: 1,
+          sentAt: deps.clock.now(),
+        },
+      ]);
+      if (row) {
+        const protocol: ProtocolContext = {
+          gateway,
+          repo: trading,
+          clock: deps.clock,
+          log,
+          lookupWindowMs: deps.lookupWindowMs ?? 60_000,
+          withinLag: () => true,
+        };
+        const placed = await sendOrder(protocol, row, account.positionMode === 'hedge' ? { positionSide: position.side } : {});
+        if (placed.kind === 'unknown') return `${label}: the close order was not answered`;
+        if (placed.kind !== 'placed') return `${label}: the close order was refused (${placed.reason})`;
+      }
+      order = (await trading.ordersOfExecution(last.executionId)).find((o) => o.leg === legId);
+      if (!order) return `${label}: the close order was not recorded`;
+    }
+    order = await refreshOrder(gateway, order);
+    if (isLive(order)) return `${label}: the close order has not filled yet`;
+    await bookAccount(account, [{ order, side: position.side, leverage: position.leverage }], { booked: 0, closed: 0, external: 0 });
+    const after = (await repo.openCopyPositionsOf(account.id)).find((p) => p.id === position.id);
+    // Closed meanwhile by another process booking the same close: it is closed as 'panic' there too.
+    if (!after) return null;
+    if (after.quantity > EPSILON) return `${label}: ${after.quantity} still held after the close`;
+    await close(account, after, 'panic');
+    return null;
+  }
+
   return {
+    /**
+     * /panic on one account, after positionSync's: resting copy orders are cancelled, fills not booked
+     * yet are booked, and every open copied position is closed at market (reduce-only) and booked as
+     * 'panic' with its realised PnL, once. A later copy close from the master then finds nothing held
+     * and is skipped ('no-position-to-reduce').
+     */
+    async panicAccount(account: AccountRow): Promise<CopyPanicResult> {
+      const result: CopyPanicResult = { cancelledOrders: 0, closedPositions: 0, problems: [] };
+      const gateway = deps.gateways.forAccount(account);
+      for (const order of await repo.liveCopyOrdersOf(account.id)) {
+        if (await cancelCopyOrder(gateway, order)) result.cancelledOrders += 1;
+        else result.problems.push(`${order.symbol}: could not cancel a copy order`);
+      }
+      const pending = (await repo.unbookedCopyOrders()).filter((item) => item.order.accountId === account.id);
+      if (pending.length > 0) await bookAccount(account, pending, { booked: 0, closed: 0, external: 0 });
+      for (const position of await repo.openCopyPositionsOf(account.id)) {
+        try {
+          const problem = await panicPosition(account, gateway, position);
+          if (problem === null) result.closedPositions += 1;
+          else result.problems.push(problem);
+        } catch (error) {
+          log.error({ err: error, positionId: position.id }, 'copied position not closed by panic');
+          result.problems.push(`${position.symbol} ${position.side} (copied): could not be closed`);
+        }
+      }
+      if (result.cancelledOrders + result.closedPositions > 0) log.warn({ accountId: account.id, ...result }, 'panic: copied positions closed');
+      return result;
+    },
+
     /** One pass (a cycle step): book new copy fills, close what is flat, detect external closes. */
     async run(): Promise<CopyPositionsReport> {
       const report: CopyPositionsReport = { booked: 0, closed: 0, external: 0 };

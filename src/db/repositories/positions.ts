@@ -313,6 +313,24 @@ export function positionsRepository(db: Database) {
         .orderBy(asc(positions.openedAt));
     },
 
+    /** Open copied positions of one account (for /panic), oldest first. */
+    openCopyPositionsOf(accountId: string): Promise<PositionRow[]> {
+      return db
+        .select()
+        .from(positions)
+        .where(and(eq(positions.accountId, accountId), eq(positions.status, 'open'), inArray(positions.signalId, copySignalIds())))
+        .orderBy(asc(positions.openedAt));
+    },
+
+    /** Live copy orders of one account (for /panic), oldest first. */
+    liveCopyOrdersOf(accountId: string): Promise<OrderRow[]> {
+      return db
+        .select()
+        .from(orders)
+        .where(and(eq(orders.accountId, accountId), inArray(orders.status, [...LIVE_ORDER_STATES]), inArray(orders.signalId, copySignalIds())))
+        .orderBy(asc(orders.createdAt), asc(orders.id));
+    },
+
     /** The fills booked into a position, oldest first. */
     ordersOfPosition(positionId: string): Promise<OrderRow[]> {
       return db.select().from(orders).where(eq(orders.positionId, positionId)).orderBy(asc(orders.createdAt), asc(orders.id));

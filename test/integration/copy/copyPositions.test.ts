@@ -8,8 +8,9 @@ import { copyRepository } from '../../../src/db/repositories/copy';
 import { NO_POSITION, positionsRepository } from '../../../src/db/repositories/positions';
 import { readModels } from '../../../src/db/repositories/readModels';
 import { tradingRepository } from '../../../src/db/repositories/trading';
-import { dailyStats, feedOutbox, orders, positions } from '../../../src/db/schema';
+import { dailyStats, executions, feedOutbox, orders, positions } from '../../../src/db/schema';
 import { utcDayKey } from '../../../src/domain/risk';
+import { createPanicService } from '../../../src/services/panic';
 import { createPnlService } from '../../../src/services/pnl';
 import type { TradingEngine } from '../../../src/trading/engine';
 import { createPositionSync, type PositionSync } from '../../../src/trading/positionSync';
@@ -182,8 +183,70 @@ describe.each(databaseKinds)('copied positions on %s', { timeout: 120_000 }, (ki
     expect(kindsOf(await c.feed())).toEqual(told);
     expect(await c.rows()).toHaveLength(1);
     expect(await c.day()).toMatchObject([{ realizedPnl: -10.396 }]);
-    // panic and positionSync leave copied positions alone (they are not the bot's own signal positions).
+    // positionSync's view (openPositionsOf) leaves copied positions to the copy module (panic closes them there).
     expect(await positionsRepository(c.w.db.db).openPositionsOf(c.follower.id)).toEqual([]);
+  });
+
+  it('/panic closes the caller\'s copied position at market with its PnL, once, leaves another member\'s alone; the master\'s close then finds nothing', async () => {
+    const c = await copyWorld(kind);
+    const db = c.w.db.db;
+    // A second member follows the same master.
+    const bystander = await c.w.addAccount({ funds: 10_000 });
+    await copyRepository(db).upsertLink({ id: randomUUID(), guildId: GUILD, masterAccountId: c.master.id, followerAccountId: bystander.id, followerOwnerId: bystander.ownerId, mode: 'mirror', value: 1 });
+    await c.masterTrades('buy', 0.01, 50_000); // both followers: 0.01 @ 50 000, fee 0.20
+    expect(await c.rows()).toMatchObject([{ status: 'open', quantity: 0.01 }]);
+    const theirRows = () => db.select().from(positions).where(eq(positions.accountId, bystander.id));
+    expect(await theirRows()).toMatchObject([{ status: 'open', quantity: 0.01 }]);
+
+    const copies = createCopyPositions({ db, gateways: c.w.gateways, clock: c.w.clock, log: c.w.log, externalCheckEveryMs: 0 });
+    const repo = positionsRepository(db);
+    const panic = createPanicService({ accounts: accountsRepository(db), positions: repo, sync: c.sync, copies, log: c.w.log });
+    expect(await panic.preview(c.follower.ownerId, GUILD, c.follower.id)).toMatchObject([{ accountId: c.follower.id, openPositions: 1 }]);
+
+    await c.w.sim.setPrice('BTCUSDT', 52_000, 'futures');
+    const results = await panic.run(c.follower.ownerId, GUILD, c.follower.id);
+    expect(results).toMatchObject([{ accountId: c.follower.id, closedPositions: 1, problems: [] }]);
+
+    // (52 000 − 50 000) × 0.01 − 0.2 entry fee − 0.208 exit fee = 19.592
+    const [row] = await c.rows();
+    expect(await c.rows()).toHaveLength(1);
+    expect(row).toMatchObject({ status: 'closed', closeReason: 'panic', quantity: 0, exitQuantity: 0.01, averageExitPrice: 52_000, realizedPnl: 19.592, fees: 0.408 });
+    expect(await repo.openCopyPositionsOf(c.follower.id)).toEqual([]);
+    expect(await repo.liveOrdersOf(c.follower.id)).toEqual([]);
+    const gateway = c.w.gateways.forAccount(c.follower);
+    expect((await gateway.positions()).filter((p) => p.quantity !== 0)).toEqual([]);
+    expect(await gateway.openOrders(BTC)).toEqual([]);
+    expect(await c.day()).toMatchObject([{ realizedPnl: 19.592 }]);
+    expect(kindsOf(await c.feed())).toEqual(['event:position-closed']);
+    // The close is one reduce-only market order, booked into the position.
+    const closeOrders = (await db.select().from(orders).where(eq(orders.accountId, c.follower.id))).filter((o) => o.leg.startsWith('c'));
+    expect(closeOrders).toMatchObject([{ side: 'sell', type: 'market', reduceOnly: true, status: 'filled', filledQuantity: 0.01, positionId: row!.id }]);
+
+    // Another member's copied position: untouched, in the book and on the exchange.
+    expect(await theirRows()).toMatchObject([{ status: 'open', quantity: 0.01 }]);
+    expect((await c.w.gateways.forAccount(bystander).positions()).filter((p) => p.quantity !== 0)).toMatchObject([{ side: 'long', quantity: 0.01 }]);
+
+    // Once: a second panic, cycles and another process change nothing.
+    expect(await panic.run(c.follower.ownerId, GUILD, c.follower.id)).toMatchObject([{ closedPositions: 0, cancelledOrders: 0, problems: [] }]);
+    await c.engine.runCycle();
+    expect(await c.other.run()).toEqual({ booked: 0, closed: 0, external: 0 });
+    expect(await c.day()).toMatchObject([{ realizedPnl: 19.592 }]);
+    expect(kindsOf(await c.feed())).toEqual(['event:position-closed']);
+
+    // The master closes: the follower has nothing to follow out of (skipped, nothing sent, nothing reopened).
+    await c.masterTrades('sell', 0.01, 52_500);
+    await c.engine.runCycle();
+    const followerExecutions = await db.select().from(executions).where(eq(executions.accountId, c.follower.id)).orderBy(asc(executions.createdAt));
+    expect(followerExecutions.map((e) => [e.status, e.reason])).toEqual([
+      ['placed', null],
+      ['skipped', 'no-position-to-reduce'],
+    ]);
+    expect(await db.select().from(orders).where(eq(orders.accountId, c.follower.id))).toHaveLength(2);
+    expect(await c.rows()).toMatchObject([{ status: 'closed', closeReason: 'panic', realizedPnl: 19.592 }]);
+    expect((await gateway.positions()).filter((p) => p.quantity !== 0)).toEqual([]);
+    expect(await c.day()).toMatchObject([{ realizedPnl: 19.592 }]);
+    // The bystander followed the master out as usual: (52 500 − 50 000) × 0.01 − 0.2 − 0.21 = 24.59
+    expect(await theirRows()).toMatchObject([{ status: 'closed', closeReason: 'copy', realizedPnl: 24.59 }]);
   });
 
   it('the upgrade migration marks earlier copy fills as booked: no history is replayed into the day', async () => {
