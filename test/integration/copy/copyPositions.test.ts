@@ -10,6 +10,7 @@ import { readModels } from '../../../src/db/repositories/readModels';
 import { tradingRepository } from '../../../src/db/repositories/trading';
 import { dailyStats, executions, feedOutbox, orders, positions } from '../../../src/db/schema';
 import { utcDayKey } from '../../../src/domain/risk';
+import type { ExchangeGateway } from '../../../src/exchange/gateway';
 import { createPanicService } from '../../../src/services/panic';
 import { createPnlService } from '../../../src/services/pnl';
 import type { TradingEngine } from '../../../src/trading/engine';
@@ -247,6 +248,35 @@ describe.each(databaseKinds)('copied positions on %s', { timeout: 120_000 }, (ki
     expect(await c.day()).toMatchObject([{ realizedPnl: 19.592 }]);
     // The bystander followed the master out as usual: (52 500 − 50 000) × 0.01 − 0.2 − 0.21 = 24.59
     expect(await theirRows()).toMatchObject([{ status: 'closed', closeReason: 'copy', realizedPnl: 24.59 }]);
+  });
+
+  it('a /panic close the exchange reports late is booked by the next cycle, still as panic, once', async () => {
+    const c = await copyWorld(kind);
+    const db = c.w.db.db;
+    await c.masterTrades('buy', 0.01, 50_000);
+    // The panicking process sees its close answered "open" and cannot look it up: it reports it unfilled.
+    const late = (gateway: ExchangeGateway): ExchangeGateway =>
+      new Proxy(gateway, {
+        get(target, key, receiver) {
+          if (key === 'placeOrder') return async (intent: Parameters<ExchangeGateway['placeOrder']>[0]) => ({ ...(await target.placeOrder(intent)), status: 'open', filledQuantity: 0, averagePrice: null, fee: 0 });
+          if (key === 'fetchOrder') return async () => null;
+          return Reflect.get(target, key, receiver) as unknown;
+        },
+      });
+    const copies = createCopyPositions({ db, gateways: { forAccount: (account) => late(c.w.gateways.forAccount(account)) }, clock: c.w.clock, log: c.w.log, externalCheckEveryMs: 0 });
+    await c.w.sim.setPrice('BTCUSDT', 49_000, 'futures');
+    const result = await copies.panicAccount(c.follower);
+    expect(result).toMatchObject({ closedPositions: 0, problems: [expect.stringContaining('has not filled yet')] });
+    expect(await c.rows()).toMatchObject([{ status: 'open', quantity: 0.01 }]);
+
+    // The cycle looks the close up, books it and closes the position as panic: (49 000 − 50 000) × 0.01 − 0.2 − 0.196 = −10.396
+    await c.engine.runCycle();
+    expect(await c.rows()).toMatchObject([{ status: 'closed', closeReason: 'panic', realizedPnl: -10.396, fees: 0.396 }]);
+    expect((await c.w.gateways.forAccount(c.follower).positions()).filter((p) => p.quantity !== 0)).toEqual([]);
+    await c.engine.runCycle();
+    expect(await copies.panicAccount(c.follower)).toEqual({ cancelledOrders: 0, closedPositions: 0, problems: [] });
+    expect(await c.day()).toMatchObject([{ realizedPnl: -10.396 }]);
+    expect(kindsOf(await c.feed())).toEqual(['event:position-closed']);
   });
 
   it('the upgrade migration marks earlier copy fills as booked: no history is replayed into the day', async () => {
