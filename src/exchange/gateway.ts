@@ -65,6 +65,12 @@ export interface Balance {
   asOf: number;
 }
 
+/** One asset of the account's wallet: available, and held back by resting orders (or margin). */
+export interface AssetBalance {
+  free: number;
+  used: number;
+}
+
 export interface Quote {
   symbol: string;
   bid: number;
@@ -139,6 +145,15 @@ export interface ExchangeGateway {
   /** Every tradable market of this gateway's market type, by unified symbol. Shared, read-only. */
   markets(): Promise<ReadonlyMap<string, MarketRules>>;
   balance(): Promise<Balance>;
+  /**
+   * Every asset of the account's own wallet for its market type (the spot wallet of a spot account,
+   * the futures wallet of a futures one), by currency code as the exchange names it (`BTC`, `USDT`):
+   * `free` is available, `used` is locked (in resting orders, or as margin). Assets with nothing in
+   * them may be left out, so a missing asset reads as zero. One exchange call; fails like balance().
+   * Optional only so narrow test fakes need not offer it: the ccxt and paper gateways both do, and
+   * the position sync needs it to see spot positions sold outside the bot.
+   */
+  assetBalances?(): Promise<ReadonlyMap<string, AssetBalance>>;
   quote(symbol: string): Promise<Quote>;
   /** Sets leverage and margin mode once per symbol; "already set" is not an error. */
   ensureLeverage(symbol: string, leverage: number, marginMode: MarginMode): Promise<void>;

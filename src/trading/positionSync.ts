@@ -50,8 +50,8 @@ import {
  *  - spot stops are watched here (no stop order rests on spot): crossed → take-profits cancelled,
  *    the remainder sold at market with a close leg;
  *  - a futures position gone from the exchange while ours is open was closed outside the bot; so was
- *    a spot position whose coin balance no longer covers what the bot's positions hold (read once per
- *    cycle from gateways that report every asset, see SpotHoldingsGateway);
+ *    a spot position whose coin balance no longer covers what the bot's positions hold (every asset's
+ *    balance read once per cycle, ExchangeGateway.assetBalances, from gateways that offer it);
  *  - a close records realised PnL from the fills (fees included), adds it to the UTC day and pauses
  *    the account when the day's loss reaches its limit (stop-on-loss).
  *
@@ -148,20 +148,6 @@ const fillOf = (order: OrderRow): Fill => ({
   fee: order.fee,
   feeCurrency: order.feeCurrency,
 });
-
-/**
- * Every spot asset's balance (free + locked in orders), in one exchange call. The port's balance()
- * reports only the settlement currency; a gateway that also offers this lets the sync see spot
- * positions sold outside the bot (others skip that check).
- */
-export interface SpotHoldingsGateway {
-  assetBalances(): Promise<ReadonlyMap<string, { free: number; used: number }>>;
-}
-
-const holdingsReaderOf = (gateway: ExchangeGateway): SpotHoldingsGateway | null => {
-  const reader = gateway as ExchangeGateway & Partial<SpotHoldingsGateway>;
-  return typeof reader.assetBalances === 'function' ? (reader as SpotHoldingsGateway) : null;
-};
 
 interface SpotHoldings {
   /** Open positions when the balances were read: only these are judged against them. */
@@ -1103,13 +1089,12 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     gateway: ExchangeGateway,
     log: Logger,
   ): Promise<SpotHoldings | null> {
-    const reader = holdingsReaderOf(gateway);
-    if (!reader) return null;
+    if (!gateway.assetBalances) return null;
     // The positions first: one opened after the balances were read is not judged against them.
     const open = await positionsRepo.openPositionsOf(account.id);
     if (open.length === 0) return null;
     try {
-      const balances = await reader.assetBalances();
+      const balances = await gateway.assetBalances();
       const totals = new Map(
         [...balances].map(([asset, b]) => [asset.toUpperCase(), toNumber(dec(b.free).plus(dec(b.used)))]),
       );

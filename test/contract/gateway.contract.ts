@@ -208,6 +208,42 @@ export function gatewayContract(makeHarness: () => Promise<ContractHarness>): vo
       expect(balance.free).toBeLessThan(h.funded);
     });
 
+    it('reports every asset of the wallet: the bought coin free, a resting sell as used (spot)', async () => {
+      const { gateway } = await fresh();
+      const assetBalances = gateway.assetBalances?.bind(gateway);
+      expect(assetBalances, 'the gateway reports every asset').toBeDefined();
+      const before = await assetBalances!();
+      const cash = before.get('USDT');
+      expect(cash).toBeDefined();
+      expect(cash!.free + cash!.used).toBeCloseTo(h.funded, 2);
+      expect(cash!.used).toBeCloseTo(0, 8);
+      const base = (await gateway.markets()).get(h.symbol)!.base;
+      expect(before.get(base)?.free ?? 0).toBe(0);
+      if (h.marketType !== 'spot') return;
+
+      const bought = await gateway.placeOrder(entry());
+      const filled = (await gateway.fetchOrder(h.symbol, bought.clientOrderId))!;
+      expect(filled).toMatchObject({ status: 'filled', filledQuantity: h.entryQuantity });
+      // Binance takes a spot buy's fee in the coin bought (unless paid otherwise); paper in the quote.
+      const held = filled.filledQuantity - (filled.feeCurrency === base ? filled.fee : 0);
+      const afterBuy = await assetBalances!();
+      expect(afterBuy.get(base)!.free).toBeCloseTo(held, 8);
+      expect(afterBuy.get(base)!.used).toBeCloseTo(0, 8);
+      expect(afterBuy.get('USDT')!.free).toBeLessThan(h.funded);
+
+      const sellId = cid('rs');
+      const price = Number((h.price * 1.2).toFixed(2));
+      await gateway.placeOrder({ clientOrderId: sellId, symbol: h.symbol, side: 'sell', type: 'limit', price, quantity: h.legQuantity, reduceOnly: false });
+      const resting = await assetBalances!();
+      expect(resting.get(base)!.used).toBeCloseTo(h.legQuantity, 8);
+      expect(resting.get(base)!.free).toBeCloseTo(held - h.legQuantity, 8);
+
+      await gateway.cancelOrder(h.symbol, sellId);
+      const released = await assetBalances!();
+      expect(released.get(base)!.used).toBeCloseTo(0, 8);
+      expect(released.get(base)!.free).toBeCloseTo(held, 8);
+    });
+
     it('runs stop-loss and take-profit legs that trigger on price', async () => {
       const subject = await fresh();
       const { gateway } = subject;

@@ -10,6 +10,7 @@ import type { MarketRules } from '../../domain/market';
 import { ExchangeError, isExchangeError } from '../errors';
 import type {
   AccountPreflight,
+  AssetBalance,
   Balance,
   Candle,
   ExchangeGateway,
@@ -171,6 +172,13 @@ export class CcxtGateway implements ExchangeGateway {
       const equity = this.marketType === 'futures' ? (num(info['totalMarginBalance']) ?? total) : total;
       const available = this.marketType === 'futures' ? (num(info['availableBalance']) ?? free) : free;
       return { currency, free: available, equity, asOf: balance.timestamp ?? this.deps.now() };
+    });
+  }
+
+  async assetBalances(): Promise<ReadonlyMap<string, AssetBalance>> {
+    return this.call('fetching the asset balances', async (exchange) => {
+      const balance = await exchange.fetchBalance({ type: this.ccxtType });
+      return toAssetBalances(balance as unknown as Record<string, unknown>);
     });
   }
 
@@ -746,6 +754,32 @@ export function orderTypeOf(order: Order, fallback: OrderType | undefined): Orde
   if (raw === 'LIMIT' || raw === 'LIMIT_MAKER') return 'limit';
   if (raw === 'MARKET') return 'market';
   return fallback ?? (order.type === 'limit' ? 'limit' : 'market');
+}
+
+const BALANCE_KEYS = new Set(['info', 'timestamp', 'datetime', 'free', 'used', 'total', 'debt']);
+
+/**
+ * ccxt's unified balance (one `{ free, used, total }` entry per currency code) as the port's asset
+ * balances; a missing free or used is what the total leaves of the other; empty assets are left out.
+ */
+export function toAssetBalances(balance: Record<string, unknown>): Map<string, AssetBalance> {
+  const out = new Map<string, AssetBalance>();
+  for (const [currency, value] of Object.entries(balance)) {
+    if (BALANCE_KEYS.has(currency) || typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    const entry = rec(value);
+    const total = num(entry['total']);
+    let free = num(entry['free']);
+    let used = num(entry['used']);
+    if (free === undefined && used === undefined) {
+      if (total === undefined) continue;
+      free = total;
+    }
+    free ??= Math.max(0, (total ?? 0) - (used ?? 0));
+    used ??= Math.max(0, (total ?? free) - free);
+    if (free === 0 && used === 0) continue;
+    out.set(currency, { free, used });
+  }
+  return out;
 }
 
 /** ccxt's OHLCV rows ([time, open, high, low, close, volume]) as candles; incomplete rows are dropped. */

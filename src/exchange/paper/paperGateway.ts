@@ -9,7 +9,7 @@
  *   taker fee. Limit orders that cross fill at once as taker; others rest and fill at their price
  *   (maker fee) when the market reaches them.
  * - Stop-loss and take-profit legs rest until the last price crosses their trigger, then fill as
- *   market orders. Triggers are evaluated whenever the gateway is polled (balance, quote, fetchOrder,
+ *   market orders. Triggers are evaluated whenever the gateway is polled (balance, assetBalances, quote, fetchOrder,
  *   openOrders, positions, tradesSince) or by `tick()`.
  * - Futures: one-way positions (a buy reduces a short first), margin = notional / leverage, realised
  *   PnL and fees settle in the wallet; reduce-only orders never open or flip a position (Binance -2022).
@@ -23,6 +23,7 @@ import { dec, roundToStep, toNumber } from '../../domain/precision';
 import { ExchangeError } from '../errors';
 import type {
   AccountPreflight,
+  AssetBalance,
   Balance,
   Candle,
   ExchangeGateway,
@@ -218,6 +219,36 @@ export class PaperGateway implements ExchangeGateway {
       }
       const free = cash - this.locked(state, this.currency);
       return { currency: this.currency, free: fix(free), equity: fix(equity), asOf: this.now() };
+    });
+  }
+
+  /**
+   * Spot: every asset held, `used` what resting orders lock of it (sells: the remaining quantity;
+   * limit buys: the quote they would spend). Futures: the settlement currency only, `free` the margin
+   * available and `used` the rest of the wallet, as Binance USDⓈ-M reports it.
+   */
+  async assetBalances(): Promise<ReadonlyMap<string, AssetBalance>> {
+    return this.withState(async (ctx) => {
+      await this.evaluate(ctx);
+      const { state } = ctx;
+      const out = new Map<string, AssetBalance>();
+      if (this.marketType === 'futures') {
+        const cash = state.balances[this.currency] ?? 0;
+        const marks = new Map<string, number>();
+        for (const position of state.positions) {
+          const quote = await this.safeQuote(ctx, position.symbol);
+          if (quote) marks.set(position.symbol, quote.last);
+        }
+        const free = fix(Math.max(0, this.futuresAvailable(state, marks)));
+        out.set(this.currency, { free, used: fix(Math.max(0, cash - free)) });
+        return out;
+      }
+      for (const [asset, amount] of Object.entries(state.balances)) {
+        if (!(amount > 0)) continue;
+        const used = Math.min(amount, this.locked(state, asset));
+        out.set(asset, { free: fix(amount - used), used: fix(used) });
+      }
+      return out;
     });
   }
 

@@ -129,12 +129,13 @@ describe('spot positions sold outside the bot', () => {
     world.sim.setPrice(SYMBOL, 102, 'both');
     sellByHand(world, apiKey, 1.99, targets.map((o) => o.clientOrderId));
     // The balance cannot be read this cycle: nothing is decided on a guess.
-    world.holdingsFault.on = true;
+    world.sim.inject({ kind: 'http-5xx', path: '/api/v3/account', method: 'GET', apiKey, status: 503 });
     await world.cycle();
     expect((await world.positionRows(account.id))[0]).toMatchObject({ status: 'open' });
     expect((await externalFeed(world, account.id)).dms).toEqual([]);
 
-    world.holdingsFault.on = false;
+    expect(world.sim.faults.some((fault) => fault.fired > 0), 'the balance read failed').toBe(true);
+    world.sim.clearFaults();
     await world.cycle();
     const [closed] = await world.positionRows(account.id);
     expect(closed).toMatchObject({ status: 'closed', closeReason: 'external' });

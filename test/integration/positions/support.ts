@@ -3,11 +3,10 @@ import { paperStateRepository } from '../../../src/db/repositories/paperState';
 import type { AccountRow } from '../../../src/db/repositories/accounts';
 import { dailyStats, feedOutbox, orders, positions } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
-import { ExchangeError } from '../../../src/exchange/errors';
 import type { ExchangeGateway } from '../../../src/exchange/gateway';
 import { PaperGateway } from '../../../src/exchange/paper';
 import type { GatewayProvider, TradingEngine } from '../../../src/trading/engine';
-import { createPositionSync, type PositionSync, type SpotHoldingsGateway } from '../../../src/trading/positionSync';
+import { createPositionSync, type PositionSync } from '../../../src/trading/positionSync';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
 
 /** The fee model: zero slippage, taker 0.04 %, maker 0.02 %. */
@@ -33,8 +32,6 @@ export interface PositionsWorld extends TradingWorld {
   signal(signal?: TradeSignal, ref?: string): Promise<void>;
   cycle(): Promise<void>;
   apiKeyOf(account: AccountRow): string;
-  /** While true, the spot balance call fails as an exchange outage would. */
-  holdingsFault: { on: boolean };
   orderRows(accountId: string): Promise<(typeof orders.$inferSelect)[]>;
   positionRows(accountId: string): Promise<(typeof positions.$inferSelect)[]>;
   feedRows(accountId: string): Promise<(typeof feedOutbox.$inferSelect)[]>;
@@ -42,29 +39,8 @@ export interface PositionsWorld extends TradingWorld {
 }
 
 /**
- * The spot balance of every asset, which the port does not offer yet (balance() reports the
- * settlement currency only): read from the simulator's book for the account's key, the figures
- * Binance's GET /api/v3/account would answer (free, locked).
- */
-function withSpotHoldings(gateway: ExchangeGateway, apiKey: string, world: TradingWorld, fault: { on: boolean }): ExchangeGateway {
-  const assetBalances: SpotHoldingsGateway['assetBalances'] = async () => {
-    if (fault.on) throw new ExchangeError('retryable', 'binance: the balance could not be read');
-    const spot = world.sim.balances(apiKey).spot;
-    return new Map(Object.entries(spot).map(([asset, b]) => [asset, { free: b.free, used: b.locked }]));
-  };
-  return new Proxy(gateway, {
-    get(target, prop) {
-      if (prop === 'assetBalances') return assetBalances;
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
-
-/**
  * The trading world with the position sync plugged into the engine as a cycle step, and paper
  * accounts on a paper gateway with the same fee model, priced from the simulator's public data.
- * Live spot gateways also report every asset's balance (see withSpotHoldings).
  */
 export async function positionsWorld(options: { marketType?: 'spot' | 'futures'; entryTtlMs?: number } = {}): Promise<PositionsWorld> {
   const world = await tradingWorld({
@@ -78,15 +54,11 @@ export async function positionsWorld(options: { marketType?: 'spot' | 'futures';
   const paper = new Map<string, ExchangeGateway>();
   // Paper prices and markets come from the simulator through a real ccxt gateway (public data only).
   let priceSource: ExchangeGateway | null = null;
-  const holdingsFault = { on: false };
   const apiKeyOf = (account: AccountRow) =>
     world.vault.decrypt(account.apiKeyEnc!, { accountId: account.id, ownerId: account.ownerId, field: 'apiKey' }).reveal();
   const provider: GatewayProvider = {
     forAccount(account) {
-      if (account.mode !== 'paper') {
-        const gateway = world.gateways.forAccount(account);
-        return account.marketType === 'spot' ? withSpotHoldings(gateway, apiKeyOf(account), world, holdingsFault) : gateway;
-      }
+      if (account.mode !== 'paper') return world.gateways.forAccount(account);
       let gateway = paper.get(account.id);
       if (!gateway) {
         gateway = new PaperGateway({
@@ -148,7 +120,6 @@ export async function positionsWorld(options: { marketType?: 'spot' | 'futures';
       await engine.runCycle();
     },
     apiKeyOf,
-    holdingsFault,
     orderRows: (accountId) => db.select().from(orders).where(eq(orders.accountId, accountId)).orderBy(asc(orders.createdAt)),
     positionRows: (accountId) => db.select().from(positions).where(eq(positions.accountId, accountId)),
     feedRows: (accountId) => db.select().from(feedOutbox).where(eq(feedOutbox.accountId, accountId)).orderBy(asc(feedOutbox.id)),
