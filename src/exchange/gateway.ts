@@ -153,7 +153,7 @@ export interface ExchangeGateway {
    * Optional only so narrow test fakes need not offer it: the ccxt and paper gateways both do, and
    * the position sync needs it to see spot positions sold outside the bot.
    */
-  assetBalances?(): Promise<ReadonlyMap<string, AssetBalance>>;
+  assetBalances(): Promise<ReadonlyMap<string, AssetBalance>>;
   quote(symbol: string): Promise<Quote>;
   /** Sets leverage and margin mode once per symbol; "already set" is not an error. */
   ensureLeverage(symbol: string, leverage: number, marginMode: MarginMode): Promise<void>;

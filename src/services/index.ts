@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import { createCopyPositions } from '../copy/copyPositions';
 import type { Database } from '../db/client';
 import { accountsRepository } from '../db/repositories/accounts';
 import { copyRepository } from '../db/repositories/copy';
@@ -71,6 +72,7 @@ export function createBotServices(deps: BotServicesDeps) {
       accounts,
       positions: positionsRepository(db),
       sync: createPositionSync({ db, gateways, clock, log: serviceLog }),
+      copies: createCopyPositions({ db, gateways, clock, log: serviceLog }),
       log: serviceLog,
     }),
   };

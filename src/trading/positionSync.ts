@@ -51,7 +51,7 @@ import {
  *    the remainder sold at market with a close leg;
  *  - a futures position gone from the exchange while ours is open was closed outside the bot; so was
  *    a spot position whose coin balance no longer covers what the bot's positions hold (every asset's
- *    balance read once per cycle, ExchangeGateway.assetBalances, from gateways that offer it);
+ *    balance read once per cycle, ExchangeGateway.assetBalances);
  *  - a close records realised PnL from the fills (fees included), adds it to the UTC day and pauses
  *    the account when the day's loss reaches its limit (stop-on-loss).
  *
@@ -1089,7 +1089,6 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     gateway: ExchangeGateway,
     log: Logger,
   ): Promise<SpotHoldings | null> {
-    if (!gateway.assetBalances) return null;
     // The positions first: one opened after the balances were read is not judged against them.
     const open = await positionsRepo.openPositionsOf(account.id);
     if (open.length === 0) return null;

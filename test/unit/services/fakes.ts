@@ -51,6 +51,7 @@ export function fakeGateway(exchangeId: string, marketType: 'spot' | 'futures', 
     cancelOrder: notUsed,
     openOrders: notUsed,
     positions: notUsed,
+    assetBalances: notUsed,
     tradesSince: notUsed,
     async auditKey(): Promise<KeyAudit> {
       check();
