@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client';
 import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
-import type { NewOutboxRow } from '../db/repositories/outbox';
 import { LIVE_ORDER_STATES, positionsRepository, type UnbookedCopyOrder } from '../db/repositories/positions';
 import { tradingRepository, type OrderRow, type PositionRow } from '../db/repositories/trading';
 import { clientOrderId, closeLeg, isBotClientOrderId, parseLeg } from '../domain/clientOrderId';
 import { copyPositionFigures, type CopyPositionFigures } from '../domain/copyPositions';
 import type { Fill } from '../domain/pnl';
 import { dec, floorToStep, toNumber } from '../domain/precision';
-import { dailyLossPause, utcDayKey } from '../domain/risk';
+import { utcDayKey } from '../domain/risk';
 import type { ExchangeGateway, PositionState } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
+import { accountFeedRow, pauseOnDailyLoss } from '../trading/dailyLossPause';
 import type { GatewayProvider } from '../trading/engine';
-import type { NoticeEvent, PositionEventKind, PositionFeedEvent } from '../trading/feedEvents';
+import type { PositionEventKind, PositionFeedEvent } from '../trading/feedEvents';
 import { orderStatePatch, sendOrder, type ProtocolContext } from '../trading/orderProtocol';
 
 export interface CopyPositionsReport {
@@ -104,14 +104,7 @@ export function createCopyPositions(deps: {
     pnl: account.shareAmounts ? f.realizedPnl : null,
     reason: null,
   });
-  const feedRow = (account: AccountRow, signalId: string | null, payload: PositionFeedEvent | NoticeEvent, kind: NewOutboxRow['kind'] = 'event'): NewOutboxRow => ({
-    guildId: account.guildId,
-    kind,
-    signalId,
-    accountId: account.id,
-    ...(kind === 'dm' ? { recipientId: account.ownerId } : {}),
-    payload,
-  });
+  const feedRow = accountFeedRow;
 
   /** Live copy orders are looked up; filled ones showing no fee get it (Binance reports it with the trades). */
   async function refreshOrder(gateway: ExchangeGateway, order: OrderRow): Promise<OrderRow> {
@@ -199,43 +192,9 @@ export function createCopyPositions(deps: {
     });
     if (!closed) return false;
     log.info({ positionId: position.id, reason, pnl: f.realizedPnl }, 'copied position closed');
-    await checkDailyLoss(account.id, now);
+    // Stop-on-loss after a copied loss, as after any close.
+    await pauseOnDailyLoss(deps.db, account.id, now);
     return true;
-  }
-
-  /** Stop-on-loss after a copied loss, as after any close: pause until the next UTC day, told once. */
-  async function checkDailyLoss(accountId: string, now: number): Promise<void> {
-    const account = await accounts.byId(accountId);
-    if (!account || (account.pausedUntil && account.pausedUntil.getTime() > now)) return;
-    const day = utcDayKey(now);
-    const figures = await trading.dayFigures(account.id, day);
-    const decision = dailyLossPause(
-      now,
-      { trades: figures.trades, realisedPnl: figures.realizedPnl, startingEquity: figures.startEquity ?? account.lastEquityUsd ?? 0 },
-      account,
-    );
-    if (decision.kind !== 'pause') return;
-    const event: PositionFeedEvent = {
-      type: 'position',
-      kind: 'account-paused',
-      accountId: account.id,
-      accountName: account.name,
-      ownerId: account.ownerId,
-      symbol: '',
-      side: 'long',
-      target: null,
-      returnPct: null,
-      pnl: account.shareAmounts ? figures.realizedPnl : null,
-      reason: 'paused-daily-loss',
-    };
-    const notice: NoticeEvent = {
-      type: 'notice',
-      kind: 'account-paused',
-      accountName: account.name,
-      reason: 'paused-daily-loss',
-      detail: `Today's realised loss reached your limit of ${account.maxDailyLossPct} % of the day's starting equity. New entries resume at ${new Date(decision.untilMs).toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
-    };
-    await repo.pauseForDailyLoss(account.id, day, new Date(decision.untilMs), [feedRow(account, null, event), feedRow(account, null, notice, 'dm')]);
   }
 
   /** What closed it outside the bot: the latest foreign exit-side trades, the rest at the last price. */

@@ -16,7 +16,7 @@ import { clientOrderId, closeLeg, parseLeg, stopLeg, takeProfitLeg } from '../do
 import type { MarketRules } from '../domain/market';
 import { positionPnl, type Fill } from '../domain/pnl';
 import { dec, floorToStep, roundToStep, toNumber } from '../domain/precision';
-import { dailyLossPause, utcDayKey } from '../domain/risk';
+import { utcDayKey } from '../domain/risk';
 import { positionsSoldOutside } from '../domain/spotHoldings';
 import {
   breakEvenStopPrice,
@@ -28,8 +28,9 @@ import { isExchangeError } from '../exchange/errors';
 import type { ExchangeGateway, OrderIntent, OrderState, PositionState } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Clock } from './clock';
+import { accountFeedRow, pauseOnDailyLoss } from './dailyLossPause';
 import type { GatewayProvider } from './engine';
-import type { NoticeEvent, PositionEventKind, PositionFeedEvent } from './feedEvents';
+import type { PositionEventKind, PositionFeedEvent } from './feedEvents';
 import {
   orderStatePatch,
   reconcileOrder,
@@ -201,19 +202,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   const extraOf = (account: AccountRow, signal: SignalRow): Pick<OrderIntent, 'positionSide'> =>
     account.positionMode === 'hedge' ? { positionSide: signal.side } : {};
 
-  const feedRow = (
-    account: AccountRow,
-    signalId: string | null,
-    payload: PositionFeedEvent | NoticeEvent,
-    kind: NewOutboxRow['kind'] = 'event',
-  ): NewOutboxRow => ({
-    guildId: account.guildId,
-    kind,
-    signalId,
-    accountId: account.id,
-    ...(kind === 'dm' ? { recipientId: account.ownerId } : {}),
-    payload,
-  });
+  const feedRow = accountFeedRow;
 
   const positionEvent = (
     account: AccountRow,
@@ -632,48 +621,9 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   }
 
   async function checkDailyLoss(work: Work, now: number): Promise<void> {
-    const account = (await accounts.byId(work.account.id)) ?? work.account;
-    if (account.pausedUntil && account.pausedUntil.getTime() > now) return;
-    const day = utcDayKey(now);
-    const figures = await trading.dayFigures(account.id, day);
-    const decision = dailyLossPause(
-      now,
-      {
-        trades: figures.trades,
-        realisedPnl: figures.realizedPnl,
-        startingEquity: figures.startEquity ?? account.lastEquityUsd ?? 0,
-      },
-      account,
-    );
-    if (decision.kind !== 'pause') return;
-    const event: PositionFeedEvent = {
-      type: 'position',
-      kind: 'account-paused',
-      accountId: account.id,
-      accountName: account.name,
-      ownerId: account.ownerId,
-      symbol: '',
-      side: 'long',
-      target: null,
-      returnPct: null,
-      pnl: account.shareAmounts ? figures.realizedPnl : null,
-      reason: 'paused-daily-loss',
-    };
-    const notice: NoticeEvent = {
-      type: 'notice',
-      kind: 'account-paused',
-      accountName: account.name,
-      reason: 'paused-daily-loss',
-      detail: `Today's realised loss reached your limit of ${account.maxDailyLossPct} % of the day's starting equity. New entries resume at ${new Date(decision.untilMs).toISOString().slice(0, 16).replace('T', ' ')} UTC; open positions keep their exits.`,
-    };
-    await positionsRepo.pauseForDailyLoss(account.id, day, new Date(decision.untilMs), [
-      feedRow(account, null, event),
-      feedRow(account, null, notice, 'dm'),
-    ]);
-    work.log.warn(
-      { accountId: account.id },
-      'daily loss limit reached: account paused until the next UTC day',
-    );
+    if (await pauseOnDailyLoss(deps.db, work.account.id, now)) {
+      work.log.warn({ accountId: work.account.id }, 'daily loss limit reached: account paused until the next UTC day');
+    }
   }
 
   /** Market close of what is left: reduce-only on futures, a plain sell on spot. */
