@@ -13,7 +13,7 @@ import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
 import { accountFeedRow, pauseOnDailyLoss } from '../trading/dailyLossPause';
 import type { GatewayProvider } from '../trading/engine';
-import type { PositionEventKind, PositionFeedEvent } from '../trading/feedEvents';
+import { positionFeedEvent, type PositionEventKind } from '../trading/feedEvents';
 import { orderStatePatch, sendOrder, type ProtocolContext } from '../trading/orderProtocol';
 
 export interface CopyPositionsReport {
@@ -91,20 +91,8 @@ export function createCopyPositions(deps: {
   });
 
   /** The same feed payloads positionSync writes, so the channel shows copied closes like the others. */
-  const positionEvent = (account: AccountRow, position: PositionRow, kind: PositionEventKind, f: CopyPositionFigures): PositionFeedEvent => ({
-    type: 'position',
-    kind,
-    accountId: account.id,
-    accountName: account.name,
-    ownerId: account.ownerId,
-    symbol: position.symbol,
-    side: position.side,
-    target: null,
-    returnPct: f.returnPct,
-    pnl: account.shareAmounts ? f.realizedPnl : null,
-    reason: null,
-  });
-  const feedRow = accountFeedRow;
+  const positionEvent = (account: AccountRow, position: PositionRow, kind: PositionEventKind, f: CopyPositionFigures) =>
+    positionFeedEvent(account, position, kind, { returnPct: f.returnPct, pnl: f.realizedPnl });
 
   /** Live copy orders are looked up; filled ones showing no fee get it (Binance reports it with the trades). */
   async function refreshOrder(gateway: ExchangeGateway, order: OrderRow): Promise<OrderRow> {
@@ -165,8 +153,8 @@ export function createCopyPositions(deps: {
     const feed =
       reason === 'external'
         ? [
-            feedRow(account, signalId, positionEvent(account, position, 'closed-externally', f)),
-            feedRow(
+            accountFeedRow(account, signalId, positionEvent(account, position, 'closed-externally', f)),
+            accountFeedRow(
               account,
               signalId,
               {
@@ -179,7 +167,7 @@ export function createCopyPositions(deps: {
               'dm',
             ),
           ]
-        : [feedRow(account, signalId, positionEvent(account, position, 'position-closed', f))];
+        : [accountFeedRow(account, signalId, positionEvent(account, position, 'position-closed', f))];
     const closed = await repo.closePosition(position.id, account.id, {
       realizedPnl: f.realizedPnl,
       fees: f.fees,

@@ -4,7 +4,7 @@ import type { NewOutboxRow } from '../db/repositories/outbox';
 import { positionsRepository } from '../db/repositories/positions';
 import { tradingRepository } from '../db/repositories/trading';
 import { dailyLossPause, utcDayKey } from '../domain/risk';
-import type { NoticeEvent, PositionFeedEvent } from './feedEvents';
+import { positionFeedEvent, type NoticeEvent, type PositionFeedEvent } from './feedEvents';
 
 /** A feed row about one account; a direct message goes to its owner. */
 export const accountFeedRow = (
@@ -41,19 +41,11 @@ export async function pauseOnDailyLoss(db: Database, accountId: string, now: num
     account,
   );
   if (decision.kind !== 'pause') return false;
-  const event: PositionFeedEvent = {
-    type: 'position',
-    kind: 'account-paused',
-    accountId: account.id,
-    accountName: account.name,
-    ownerId: account.ownerId,
-    symbol: '',
-    side: 'long',
-    target: null,
-    returnPct: null,
-    pnl: account.shareAmounts ? figures.realizedPnl : null,
+  // About the account, not one position: no symbol; the event's side is required and set to long.
+  const event = positionFeedEvent(account, { symbol: '', side: 'long' }, 'account-paused', {
+    pnl: figures.realizedPnl,
     reason: 'paused-daily-loss',
-  };
+  });
   const notice: NoticeEvent = {
     type: 'notice',
     kind: 'account-paused',

@@ -24,7 +24,7 @@ import { isExchangeError } from '../exchange/errors';
 import type { ExchangeGateway, OrderIntent } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Clock } from './clock';
-import type { FeedEvent, OrderFeedEvent, OrderOutcome } from './feedEvents';
+import { positionFeedEvent, type FeedEvent, type OrderFeedEvent, type OrderOutcome } from './feedEvents';
 import { planCopyOrder } from './copyOrder';
 import type { ExposureLedger } from './exposureLedger';
 import { reconcileOrder, sendOrder, type Placement, type ProtocolContext } from './orderProtocol';
@@ -433,19 +433,7 @@ async function placeExits(
   if (stop && (stop.kind === 'rejected' || stop.kind === 'not-placed')) {
     log.error({ reason: stop.reason }, 'stop-loss could not be placed');
     await ctx.trading.insertFeed([
-      feedRow(base, {
-        type: 'position',
-        kind: 'stop-failed',
-        accountId: account.id,
-        accountName: account.name,
-        ownerId: account.ownerId,
-        symbol,
-        side: signal.side,
-        target: null,
-        returnPct: null,
-        pnl: null,
-        reason: stop.reason,
-      }),
+      feedRow(base, positionFeedEvent(account, { symbol, side: signal.side }, 'stop-failed', { reason: stop.reason })),
     ]);
   }
 }

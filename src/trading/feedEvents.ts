@@ -119,3 +119,25 @@ export interface NoticeEvent {
 }
 
 export type FeedEvent = OrderFeedEvent | SummaryFeedEvent | PositionFeedEvent | NoticeEvent;
+
+/** A position's feed event; the amount only when the owner shares amounts. */
+export function positionFeedEvent(
+  account: { id: string; name: string; ownerId: string; shareAmounts: boolean },
+  position: { symbol: string; side: 'long' | 'short' },
+  kind: PositionEventKind,
+  extra: Partial<Pick<PositionFeedEvent, 'target' | 'returnPct' | 'pnl' | 'reason'>> = {},
+): PositionFeedEvent {
+  return {
+    type: 'position',
+    kind,
+    accountId: account.id,
+    accountName: account.name,
+    ownerId: account.ownerId,
+    symbol: position.symbol,
+    side: position.side,
+    target: extra.target ?? null,
+    returnPct: extra.returnPct ?? null,
+    pnl: account.shareAmounts ? (extra.pnl ?? null) : null,
+    reason: extra.reason ?? null,
+  };
+}

@@ -30,7 +30,7 @@ import type { Logger } from '../logger';
 import type { Clock } from './clock';
 import { accountFeedRow, pauseOnDailyLoss } from './dailyLossPause';
 import type { GatewayProvider } from './engine';
-import type { PositionEventKind, PositionFeedEvent } from './feedEvents';
+import { positionFeedEvent } from './feedEvents';
 import {
   orderStatePatch,
   reconcileOrder,
@@ -181,6 +181,21 @@ interface Leg {
   signal: SignalRow;
 }
 
+/** A take-profit leg: a reduce-only conditional order on futures, a resting limit sell (or buy) on spot. */
+const takeProfitFields = (
+  position: Pick<PositionRow, 'symbol' | 'side'>,
+  futures: boolean,
+  tp: { qty: number; price: number },
+) => ({
+  symbol: position.symbol,
+  side: position.side === 'long' ? ('sell' as const) : ('buy' as const),
+  type: futures ? ('take-profit' as const) : ('limit' as const),
+  quantity: tp.qty,
+  price: futures ? null : tp.price,
+  triggerPrice: futures ? tp.price : null,
+  reduceOnly: futures,
+});
+
 export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   const settings = { ...defaultPositionSyncSettings, ...deps.settings };
   const { clock } = deps;
@@ -202,26 +217,6 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   const extraOf = (account: AccountRow, signal: SignalRow): Pick<OrderIntent, 'positionSide'> =>
     account.positionMode === 'hedge' ? { positionSide: signal.side } : {};
 
-  const feedRow = accountFeedRow;
-
-  const positionEvent = (
-    account: AccountRow,
-    position: Pick<PositionRow, 'symbol' | 'side'>,
-    kind: PositionEventKind,
-    extra: Partial<Pick<PositionFeedEvent, 'target' | 'returnPct' | 'pnl' | 'reason'>> = {},
-  ): PositionFeedEvent => ({
-    type: 'position',
-    kind,
-    accountId: account.id,
-    accountName: account.name,
-    ownerId: account.ownerId,
-    symbol: position.symbol,
-    side: position.side,
-    target: extra.target ?? null,
-    returnPct: extra.returnPct ?? null,
-    pnl: account.shareAmounts ? (extra.pnl ?? null) : null,
-    reason: extra.reason ?? null,
-  });
 
   const quote = (work: Work, symbol: string): Promise<number | null> => {
     let cached = work.quotes.get(symbol);
@@ -412,15 +407,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     for (const tp of split.legs) {
       const id = takeProfitLeg(tp.index);
       if (existing.has(id)) continue;
-      await sendLeg(work, leg, id, {
-        symbol: position.symbol,
-        side: exitSide,
-        type: futures ? 'take-profit' : 'limit',
-        quantity: tp.qty,
-        price: futures ? null : tp.price,
-        triggerPrice: futures ? tp.price : null,
-        reduceOnly: futures,
-      });
+      await sendLeg(work, leg, id, takeProfitFields(position, futures, tp));
     }
   }
 
@@ -460,10 +447,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     if (second.kind !== 'placed') {
       work.log.error({ positionId: position.id }, 'replacement stop refused: position unprotected');
       await trading.insertFeed([
-        feedRow(
+        accountFeedRow(
           work.account,
           leg.signal.id,
-          positionEvent(work.account, position, 'stop-failed', {
+          positionFeedEvent(work.account, position, 'stop-failed', {
             reason: second.kind === 'rejected' || second.kind === 'not-placed' ? second.reason : null,
           }),
         ),
@@ -516,18 +503,9 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       return;
     }
     const version = Math.max(0, ...tps.map(legVersion)) + 1;
-    const exitSide = position.side === 'long' ? 'sell' : 'buy';
     const replaced = new Set<number>();
     for (const tp of split.legs) {
-      const placed = await sendLeg(work, leg, takeProfitLeg(tp.index, version), {
-        symbol: position.symbol,
-        side: exitSide,
-        type: futures ? 'take-profit' : 'limit',
-        quantity: tp.qty,
-        price: futures ? null : tp.price,
-        triggerPrice: futures ? tp.price : null,
-        reduceOnly: futures,
-      });
+      const placed = await sendLeg(work, leg, takeProfitLeg(tp.index, version), takeProfitFields(position, futures, tp));
       if (placed.kind === 'placed') replaced.add(tp.index);
       else
         work.log.warn(
@@ -567,17 +545,17 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     const feed: NewOutboxRow[] = [];
     if (reason === 'external') {
       feed.push(
-        feedRow(
+        accountFeedRow(
           account,
           leg.signal.id,
-          positionEvent(account, position, 'closed-externally', {
+          positionFeedEvent(account, position, 'closed-externally', {
             returnPct: pnl.returnPct,
             pnl: pnl.realizedPnl,
           }),
         ),
       );
       feed.push(
-        feedRow(
+        accountFeedRow(
           account,
           leg.signal.id,
           {
@@ -595,10 +573,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       );
     } else {
       feed.push(
-        feedRow(
+        accountFeedRow(
           account,
           leg.signal.id,
-          positionEvent(account, position, 'position-closed', {
+          positionFeedEvent(account, position, 'position-closed', {
             returnPct: pnl.returnPct,
             pnl: pnl.realizedPnl,
           }),
@@ -908,10 +886,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     if (hits.length > position.takeProfitsHit) {
       for (const hit of hits.slice(position.takeProfitsHit)) {
         feed.push(
-          feedRow(
+          accountFeedRow(
             account,
             signal.id,
-            positionEvent(account, position, 'take-profit-hit', { target: hit + 1 }),
+            positionFeedEvent(account, position, 'take-profit-hit', { target: hit + 1 }),
           ),
         );
       }
@@ -984,7 +962,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         }
         if (moved) {
           await trading.insertFeed([
-            feedRow(account, signal.id, positionEvent(account, position, 'stop-moved-to-break-even')),
+            accountFeedRow(account, signal.id, positionFeedEvent(account, position, 'stop-moved-to-break-even')),
           ]);
         }
       }
