@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCopyTrading } from '../../src/copy';
 import { accountsRepository } from '../../src/db/repositories/accounts';
 import { createSignalIntake } from '../../src/trading/signalIntake';
-import { addThroughModal, botWorld, type BotWorld } from '../support/bot';
+import { botWorld, masterAndFollowerAccounts, type BotWorld } from '../support/bot';
 
 let world: BotWorld | undefined;
 afterEach(async () => {
@@ -11,39 +10,28 @@ afterEach(async () => {
   world = undefined;
 });
 
-const key = (who: string) => ({ apiKey: `${who}${randomUUID().replace(/-/g, '')}`, secret: `s${randomUUID().replace(/-/g, '')}` });
-
 describe('/copy through Discord', { timeout: 120_000 }, () => {
   it('an admin makes a master, a member follows with a multiplier, a master fill is copied', async () => {
     world = await botWorld();
     const w = world;
     const { admin, alice, bob } = w.people;
-    const masterKey = key('admin');
-    const aliceKey = key('alice');
-    w.binance.addAccount({ ...masterKey, futures: { USDT: 10_000 } });
-    w.binance.addAccount({ ...aliceKey, futures: { USDT: 10_000 } });
-    await addThroughModal(w, admin, { name: 'lead', type: 'futures', mode: 'live', ...masterKey });
-    await addThroughModal(w, alice, { name: 'follow', type: 'futures', mode: 'live', ...aliceKey });
-    const [master] = await w.services.accounts.list(admin, w.guild.id);
-    const [mine] = await w.services.accounts.list(alice, w.guild.id);
-    await w.slash(admin, 'account', 'toggle', { account: master!.id }).reply();
-    await w.slash(alice, 'account', 'toggle', { account: mine!.id }).reply();
+    const { master, aliceKey } = await masterAndFollowerAccounts(w);
 
     // Members may not make masters unless an admin allowed it.
-    const refused = w.slash(bob, 'copy', 'master', { account: master!.id });
+    const refused = w.slash(bob, 'copy', 'master', { account: master.id });
     expect(w.text(await refused.reply())).toContain('Only admins');
     // Once listed by an admin, bob passes the policy (and can only name his own accounts).
     const listed = w.slash(admin, 'setup', 'copy-masters', { allow: 'listed', member: bob });
     expect(w.text(await listed.reply())).toContain('admins and 1 listed member');
-    expect(w.text(await w.slash(bob, 'copy', 'master', { account: master!.id }).reply())).toContain('Account not found');
-    const made = w.slash(admin, 'copy', 'master', { account: master!.id });
+    expect(w.text(await w.slash(bob, 'copy', 'master', { account: master.id }).reply())).toContain('Account not found');
+    const made = w.slash(admin, 'copy', 'master', { account: master.id });
     expect(w.text(await made.reply())).toContain('lead is a copy-trading master');
 
     const choices = await w.discord
       .autocomplete({ guildId: w.guild.id, userId: alice, name: 'copy', subcommand: 'follow', options: { master: 'le', mode: 'mirror' }, focused: 'master' })
       .choices();
-    expect(choices.map((c) => c.value)).toEqual([master!.id]);
-    const follow = w.slash(alice, 'copy', 'follow', { master: master!.id, mode: 'multiplier', value: 2, block: 'DOGE' });
+    expect(choices.map((c) => c.value)).toEqual([master.id]);
+    const follow = w.slash(alice, 'copy', 'follow', { master: master.id, mode: 'multiplier', value: 2, block: 'DOGE' });
     const followText = w.text(await follow.reply());
     expect(follow.ephemeral).toBe(true);
     expect(followText).toContain('follow ← lead');
@@ -69,18 +57,9 @@ describe('/copy through Discord', { timeout: 120_000 }, () => {
     world = await botWorld();
     const w = world;
     const { admin, alice } = w.people;
-    const masterKey = key('admin');
-    const aliceKey = key('alice');
-    w.binance.addAccount({ ...masterKey, futures: { USDT: 10_000 } });
-    w.binance.addAccount({ ...aliceKey, futures: { USDT: 10_000 } });
-    await addThroughModal(w, admin, { name: 'lead', type: 'futures', mode: 'live', ...masterKey });
-    await addThroughModal(w, alice, { name: 'follow', type: 'futures', mode: 'live', ...aliceKey });
-    const [master] = await w.services.accounts.list(admin, w.guild.id);
-    const [mine] = await w.services.accounts.list(alice, w.guild.id);
-    await w.slash(admin, 'account', 'toggle', { account: master!.id }).reply();
-    await w.slash(alice, 'account', 'toggle', { account: mine!.id }).reply();
-    await w.slash(admin, 'copy', 'master', { account: master!.id }).reply();
-    await w.slash(alice, 'copy', 'follow', { master: master!.id, mode: 'mirror', confirm: true }).reply();
+    const { master, aliceKey } = await masterAndFollowerAccounts(w);
+    await w.slash(admin, 'copy', 'master', { account: master.id }).reply();
+    await w.slash(alice, 'copy', 'follow', { master: master.id, mode: 'mirror', confirm: true }).reply();
 
     const copy = createCopyTrading({
       db: w.db.db,
@@ -91,7 +70,7 @@ describe('/copy through Discord', { timeout: 120_000 }, () => {
       confirmWindowMs: 120_000,
     });
     await copy.poll();
-    const masterAccount = (await accountsRepository(w.db.db).byId(master!.id))!;
+    const masterAccount = (await accountsRepository(w.db.db).byId(master.id))!;
     let n = 0;
     const fill = async () => {
       n += 1;

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCopyPositions, createCopyTrading } from '../../src/copy';
 import { accountsRepository } from '../../src/db/repositories/accounts';
 import { createSignalIntake } from '../../src/trading/signalIntake';
-import { addThroughModal, botWorld, type BotWorld } from '../support/bot';
+import { botWorld, masterAndFollowerAccounts, type BotWorld } from '../support/bot';
 
 let world: BotWorld | undefined;
 afterEach(async () => {
@@ -11,33 +10,22 @@ afterEach(async () => {
   world = undefined;
 });
 
-const key = (who: string) => ({ apiKey: `${who}${randomUUID().replace(/-/g, '')}`, secret: `s${randomUUID().replace(/-/g, '')}` });
-
 describe('copied positions through Discord', { timeout: 120_000 }, () => {
   it("a copied round trip shows in the follower's /pnl and as 'position closed' in the feed", async () => {
     world = await botWorld();
     const w = world;
     const { admin, alice } = w.people;
     await w.slash(admin, 'setup', 'feed-channel', { channel: w.channels.feed }).reply();
-    const masterKey = key('admin');
-    const aliceKey = key('alice');
-    w.binance.addAccount({ ...masterKey, futures: { USDT: 10_000 } });
-    w.binance.addAccount({ ...aliceKey, futures: { USDT: 10_000 } });
-    await addThroughModal(w, admin, { name: 'lead', type: 'futures', mode: 'live', ...masterKey });
-    await addThroughModal(w, alice, { name: 'follow', type: 'futures', mode: 'live', ...aliceKey });
-    const [master] = await w.services.accounts.list(admin, w.guild.id);
-    const [mine] = await w.services.accounts.list(alice, w.guild.id);
-    await w.slash(admin, 'account', 'toggle', { account: master!.id }).reply();
-    await w.slash(alice, 'account', 'toggle', { account: mine!.id }).reply();
-    await w.slash(admin, 'copy', 'master', { account: master!.id }).reply();
-    await w.slash(alice, 'copy', 'follow', { master: master!.id, mode: 'mirror' }).reply();
+    const { master, aliceKey } = await masterAndFollowerAccounts(w);
+    await w.slash(admin, 'copy', 'master', { account: master.id }).reply();
+    await w.slash(alice, 'copy', 'follow', { master: master.id, mode: 'mirror' }).reply();
 
     // Wired as src/app.ts wires it: a cycle step after the engine's executions.
     const positions = createCopyPositions({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log });
     w.engine.addCycleStep('copy-positions', async () => void (await positions.run()));
     const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: createSignalIntake(w.db.db, w.clock, () => {}), clock: w.clock, log: w.log });
     await copy.poll();
-    const masterAccount = (await accountsRepository(w.db.db).byId(master!.id))!;
+    const masterAccount = (await accountsRepository(w.db.db).byId(master.id))!;
     const trade = async (id: string, side: 'buy' | 'sell', price: number) => {
       w.binance.setPrice('BTCUSDT', price, 'futures');
       await w.gateways.forAccount(masterAccount).placeOrder({ clientOrderId: id, symbol: 'BTC/USDT:USDT', side, type: 'market', quantity: 0.01, reduceOnly: false });

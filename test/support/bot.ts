@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { APIEmbed, APIMessage } from 'discord.js';
 import type { DatabaseHandle } from '../../src/db/client';
 import { paperStateRepository } from '../../src/db/repositories/paperState';
@@ -170,6 +171,26 @@ export async function botWorld(options: {
       await db.close();
     },
   };
+}
+
+/**
+ * Copy trading's cast: the admin's live futures account (the future master) and alice's (the future
+ * follower), each funded with 10,000 USDT on the simulator, added through the modal and enabled.
+ */
+export async function masterAndFollowerAccounts(w: BotWorld) {
+  const { admin, alice } = w.people;
+  const key = (who: string) => ({ apiKey: `${who}${randomUUID().replace(/-/g, '')}`, secret: `s${randomUUID().replace(/-/g, '')}` });
+  const masterKey = key('admin');
+  const aliceKey = key('alice');
+  w.binance.addAccount({ ...masterKey, futures: { USDT: 10_000 } });
+  w.binance.addAccount({ ...aliceKey, futures: { USDT: 10_000 } });
+  await addThroughModal(w, admin, { name: 'lead', type: 'futures', mode: 'live', ...masterKey });
+  await addThroughModal(w, alice, { name: 'follow', type: 'futures', mode: 'live', ...aliceKey });
+  const [master] = await w.services.accounts.list(admin, w.guild.id);
+  const [mine] = await w.services.accounts.list(alice, w.guild.id);
+  await w.slash(admin, 'account', 'toggle', { account: master!.id }).reply();
+  await w.slash(alice, 'account', 'toggle', { account: mine!.id }).reply();
+  return { master: master!, aliceKey };
 }
 
 /** Adds an account through /account add and its modal, as a member would. */

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TradeSignal } from '../../../src/domain/signal';
-import { FEES, positionsWorld, SYMBOL, type PositionsWorld } from './support';
+import { FEES, issueSignal, positionsWorld, SYMBOL, type PositionsWorld } from './support';
 
 let world: PositionsWorld | undefined;
 afterEach(async () => {
@@ -8,15 +7,8 @@ afterEach(async () => {
   world = undefined;
 });
 
-const spotLong: TradeSignal = {
-  symbol: 'LINK/USDT',
-  side: 'long',
-  entryType: 'market',
-  entries: [],
-  stopLoss: 95,
-  takeProfits: [105, 110],
-  leverage: 1,
-};
+/** The issue's LINK long (stop 95, targets 105 and 110), here on spot accounts. */
+const spotLong = issueSignal;
 const PAIR = 'LINK/USDT';
 
 /** The member's LINK on the simulator, free and locked in resting sells. */
