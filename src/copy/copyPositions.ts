@@ -3,7 +3,7 @@ import type { Database } from '../db/client';
 import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
 import { LIVE_ORDER_STATES, positionsRepository, type UnbookedCopyOrder } from '../db/repositories/positions';
 import { tradingRepository, type OrderRow, type PositionRow } from '../db/repositories/trading';
-import { clientOrderId, closeLeg, isBotClientOrderId, parseLeg } from '../domain/clientOrderId';
+import { closeLeg, isBotClientOrderId, parseLeg } from '../domain/clientOrderId';
 import { copyPositionFigures, type CopyPositionFigures } from '../domain/copyPositions';
 import type { Fill } from '../domain/pnl';
 import { dec, floorToStep, toNumber } from '../domain/precision';
@@ -14,7 +14,7 @@ import type { Clock } from '../trading/clock';
 import { accountFeedRow, pauseOnDailyLoss } from '../trading/dailyLossPause';
 import type { GatewayProvider } from '../trading/engine';
 import { positionFeedEvent, type PositionEventKind } from '../trading/feedEvents';
-import { orderStatePatch, sendOrder, type ProtocolContext } from '../trading/orderProtocol';
+import { orderIntent, orderStatePatch, sendOrder, type ProtocolContext } from '../trading/orderProtocol';
 
 export interface CopyPositionsReport {
   /** Copy fills booked into a position this pass. */
@@ -285,15 +285,9 @@ export function createCopyPositions(deps: {
       }
       if (!(qty > 0)) return `${label}: too small to close`;
       const legId = closeLeg(closes.length);
+      const owner = { executionId: last.executionId, signalId: last.signalId, accountId: account.id, ownerId: account.ownerId };
       const [row] = await trading.insertOrdersReturning([
-        {
-          id: randomUUID(),
-          executionId: last.executionId,
-          signalId: last.signalId,
-          accountId: account.id,
-          ownerId: account.ownerId,
-          leg: legId,
-          clientOrderId: clientOrderId(last.signalId, account.id, legId),
+        orderIntent(owner, legId, deps.clock.now(), {
           symbol: position.symbol,
           side: position.side === 'long' ? 'sell' : 'buy',
           type: 'market',
@@ -302,10 +296,7 @@ export function createCopyPositions(deps: {
           triggerPrice: null,
           // Copies are futures only (planCopyOrder): the close never opens the other way.
           reduceOnly: true,
-          status: 'intent',
-          attempts: 1,
-          sentAt: deps.clock.now(),
-        },
+        }),
       ]);
       if (row) {
         const protocol: ProtocolContext = {

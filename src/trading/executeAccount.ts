@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountSettings } from '../domain/account';
-import { clientOrderId, stopLeg, takeProfitLeg } from '../domain/clientOrderId';
+import { stopLeg, takeProfitLeg } from '../domain/clientOrderId';
 import { copyInstructionFor } from '../domain/copy';
 import type { MarketRules } from '../domain/market';
 import { planAccountOrder, type AccountOrderPlan } from '../domain/planOrder';
@@ -27,7 +27,7 @@ import type { Clock } from './clock';
 import { positionFeedEvent, type FeedEvent, type OrderFeedEvent, type OrderOutcome } from './feedEvents';
 import { planCopyOrder } from './copyOrder';
 import type { ExposureLedger } from './exposureLedger';
-import { reconcileOrder, sendOrder, type Placement, type ProtocolContext } from './orderProtocol';
+import { orderIntent, reconcileOrder, sendOrder, type Placement, type ProtocolContext } from './orderProtocol';
 
 /** What executing one account needs; built once per cycle by the engine. */
 export interface AccountExecutionContext {
@@ -139,27 +139,20 @@ export async function executeAccount(
       }
     }
     const now = ctx.clock.now();
+    const owner = { executionId: execution.id, signalId: signal.id, accountId: account.id, ownerId: account.ownerId };
     const intents: NewOrder[] = plan.legs
       .filter((leg) => leg.role === 'entry')
-      .map((leg) => ({
-        id: randomUUID(),
-        executionId: execution.id,
-        signalId: signal.id,
-        accountId: account.id,
-        ownerId: account.ownerId,
-        leg: leg.leg,
-        clientOrderId: leg.clientOrderId,
-        symbol: plan!.symbol,
-        side: leg.side,
-        type: leg.type,
-        reduceOnly: leg.reduceOnly,
-        quantity: leg.qty,
-        price: leg.price,
-        triggerPrice: leg.triggerPrice,
-        status: 'intent',
-        attempts: 1,
-        sentAt: now,
-      }));
+      .map((leg) =>
+        orderIntent(owner, leg.leg, now, {
+          symbol: plan!.symbol,
+          side: leg.side,
+          type: leg.type,
+          reduceOnly: leg.reduceOnly,
+          quantity: leg.qty,
+          price: leg.price,
+          triggerPrice: leg.triggerPrice,
+        }),
+      );
     await ctx.trading.touchExecution(execution.id, {
       symbol: plan.symbol,
       leverage: plan.leverage,
@@ -379,22 +372,9 @@ async function placeExits(
 
   const existing = new Set(exitOrders(orders).map((order) => order.leg));
   const now = ctx.clock.now();
-  const intent = (leg: string, fields: Pick<NewOrder, 'type' | 'quantity' | 'price' | 'triggerPrice'>): NewOrder => ({
-    id: randomUUID(),
-    executionId: execution.id,
-    signalId: signal.id,
-    accountId: account.id,
-    ownerId: account.ownerId,
-    leg,
-    clientOrderId: clientOrderId(signal.id, account.id, leg),
-    symbol,
-    side: exitSide,
-    reduceOnly: futures,
-    status: 'intent',
-    attempts: 1,
-    sentAt: now,
-    ...fields,
-  });
+  const owner = { executionId: execution.id, signalId: signal.id, accountId: account.id, ownerId: account.ownerId };
+  const intent = (leg: string, fields: Pick<NewOrder, 'type' | 'quantity' | 'price' | 'triggerPrice'>): NewOrder =>
+    orderIntent(owner, leg, now, { symbol, side: exitSide, reduceOnly: futures, ...fields });
   const wanted: NewOrder[] = [];
   if (futures && !existing.has(stopLeg(0))) {
     wanted.push(intent(stopLeg(0), { type: 'stop-loss', quantity: filledQty, price: null, triggerPrice: stopPrice }));

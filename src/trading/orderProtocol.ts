@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { FailureReason } from '../domain/reasons';
 import { isExchangeError, type ExchangeErrorKind } from '../exchange/errors';
 import type { ExchangeGateway, OrderIntent, OrderState } from '../exchange/gateway';
-import type { OrderRow, TradingRepository } from '../db/repositories/trading';
+import type { NewOrder, OrderRow, TradingRepository } from '../db/repositories/trading';
+import { clientOrderId } from '../domain/clientOrderId';
 import type { Logger } from '../logger';
 import type { Clock } from './clock';
 
@@ -11,6 +13,26 @@ import type { Clock } from './clock';
  * deterministic and an order is resent only when the exchange's clock proves the first request
  * can no longer be accepted.
  */
+
+/**
+ * Step 1 of the protocol for one leg: the intent row to persist before sending, its client order id
+ * derived from (signal, account, leg) so a resend or another process can only ever name the same order.
+ */
+export const orderIntent = (
+  owner: { executionId: string; signalId: string; accountId: string; ownerId: string },
+  leg: string,
+  sentAt: number,
+  fields: Pick<NewOrder, 'symbol' | 'side' | 'type' | 'quantity' | 'price' | 'triggerPrice' | 'reduceOnly'>,
+): NewOrder => ({
+  id: randomUUID(),
+  ...owner,
+  leg,
+  clientOrderId: clientOrderId(owner.signalId, owner.accountId, leg),
+  status: 'intent',
+  attempts: 1,
+  sentAt,
+  ...fields,
+});
 
 export type Placement =
   | { kind: 'placed'; state: OrderState }

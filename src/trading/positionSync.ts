@@ -12,7 +12,7 @@ import {
   type OrderRow,
   type PositionRow,
 } from '../db/repositories/trading';
-import { clientOrderId, closeLeg, parseLeg, stopLeg, takeProfitLeg } from '../domain/clientOrderId';
+import { closeLeg, parseLeg, stopLeg, takeProfitLeg } from '../domain/clientOrderId';
 import type { MarketRules } from '../domain/market';
 import { positionPnl, type Fill } from '../domain/pnl';
 import { dec, floorToStep, roundToStep, toNumber } from '../domain/precision';
@@ -32,6 +32,7 @@ import { accountFeedRow, pauseOnDailyLoss } from './dailyLossPause';
 import type { GatewayProvider } from './engine';
 import { positionFeedEvent } from './feedEvents';
 import {
+  orderIntent,
   orderStatePatch,
   reconcileOrder,
   sendOrder,
@@ -324,21 +325,8 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       if (existing.status === 'not-placed') return { kind: 'not-placed', reason: 'not-placed' };
       return { kind: 'placed', state: orderStateOf(existing) };
     }
-    await trading.insertOrders([
-      {
-        id: randomUUID(),
-        executionId: leg.execution.id,
-        signalId: leg.signal.id,
-        accountId: account.id,
-        ownerId: account.ownerId,
-        leg: legId,
-        clientOrderId: clientOrderId(leg.signal.id, account.id, legId),
-        status: 'intent',
-        attempts: 1,
-        sentAt: clock.now(),
-        ...fields,
-      },
-    ]);
+    const owner = { executionId: leg.execution.id, signalId: leg.signal.id, accountId: account.id, ownerId: account.ownerId };
+    await trading.insertOrders([orderIntent(owner, legId, clock.now(), fields)]);
     const row = (await trading.ordersOfExecution(leg.execution.id)).find((order) => order.leg === legId);
     if (!row) throw new Error(`order leg ${legId} vanished`);
     return sendOrder(protocol, row, extra);
