@@ -11,7 +11,7 @@ import { ExchangeError } from '../errors';
 import { annotateError } from './translate';
 import { parseRetryAfter, requestCost, requestWeightLimit } from './rateLimiter';
 import type { ExchangeRateLimiter } from './rateLimiter';
-import type { FetchImplementation, FetchInit } from './transport';
+import { plainHeaders, type FetchImplementation } from './transport';
 
 export type { FetchImplementation, FetchInit } from './transport';
 
@@ -127,13 +127,6 @@ export interface GuardedFetchOptions {
   hosts: () => ReadonlySet<string>;
 }
 
-const headerPairs = (headers: FetchInit['headers']): Record<string, string> => {
-  const out: Record<string, string> = {};
-  if (headers instanceof Headers) headers.forEach((value, key) => (out[key] = value));
-  else if (headers) for (const [key, value] of Object.entries(headers)) if (value !== undefined) out[key] = value;
-  return out;
-};
-
 /** The fetch every ccxt instance uses: allow-list → shared limiter → transport → limiter feedback. */
 export function guardedFetch(options: GuardedFetchOptions): FetchImplementation {
   const { exchangeId, limiter, inner } = options;
@@ -148,7 +141,7 @@ export function guardedFetch(options: GuardedFetchOptions): FetchImplementation 
     // The wait for budget happened before signing (Guarded.fetch2); here we only learn from the answer.
     const response = await inner(url.href, {
       method,
-      headers: headerPairs(init?.headers),
+      headers: plainHeaders(init?.headers),
       body: init?.body ?? null,
       signal: init?.signal ?? null,
     });

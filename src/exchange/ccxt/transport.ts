@@ -79,7 +79,8 @@ const inflate = (encoding: string | null, bytes: Buffer): Buffer => {
   }
 };
 
-const plainHeaders = (headers: FetchInit['headers']): Record<string, string> => {
+/** Request headers as a plain record, whichever form ccxt (or a caller) gave them in. */
+export const plainHeaders = (headers: FetchInit['headers']): Record<string, string> => {
   const out: Record<string, string> = {};
   if (headers instanceof Headers) headers.forEach((value, key) => (out[key] = value));
   else if (headers) for (const [key, value] of Object.entries(headers)) if (value !== undefined) out[key] = value;

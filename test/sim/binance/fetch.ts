@@ -4,7 +4,7 @@
  * that is not one of Binance's spot / USDⓈ-M hosts throws, so a test can never reach the network.
  */
 
-import { undiciTransport, type FetchImplementation, type FetchInit } from '../../../src/exchange/ccxt/transport';
+import { plainHeaders, undiciTransport, type FetchImplementation, type FetchInit } from '../../../src/exchange/ccxt/transport';
 
 /** Hosts ccxt's binance class uses for spot, sapi and USDⓈ-M futures, live, sandbox and demo. */
 export const BINANCE_HOSTS: ReadonlySet<string> = new Set([
@@ -38,11 +38,7 @@ export const makeFetchImplementation = (baseUrl: string): FetchImplementation =>
   return async (input, init) => {
     const url = new URL(input);
     if (url.protocol !== 'https:' || !BINANCE_HOSTS.has(url.hostname)) throw new StrayHostError(url.host || input);
-    const headers: Record<string, string> = {};
-    const given = init?.headers;
-    if (given instanceof Headers) given.forEach((v, k) => (headers[k] = v));
-    else if (given) for (const [k, v] of Object.entries(given)) if (v !== undefined) headers[k] = v;
-    headers[HOST_HEADER] = url.hostname;
+    const headers = { ...plainHeaders(init?.headers), [HOST_HEADER]: url.hostname };
     return transport(`${base}${url.pathname}${url.search}`, {
       method: init?.method ?? 'GET',
       headers,
