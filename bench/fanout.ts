@@ -81,6 +81,12 @@ const signal = () => ({
 const statementStats = new Map<string, { count: number; ms: number }>();
 const countStatements = (pglite: PGlite): PGlite => {
   if (!process.env.BENCH_SQL) return pglite;
+  const record = (text: string, ms: number) => {
+    const stat = statementStats.get(text) ?? { count: 0, ms: 0 };
+    stat.count += 1;
+    stat.ms += ms;
+    statementStats.set(text, stat);
+  };
   let queue: Promise<unknown> = Promise.resolve();
   const timed = <T>(text: string, run: () => Promise<T>): Promise<T> => {
     const result = queue.then(async () => {
@@ -88,10 +94,7 @@ const countStatements = (pglite: PGlite): PGlite => {
       try {
         return await run();
       } finally {
-        const stat = statementStats.get(text) ?? { count: 0, ms: 0 };
-        stat.count += 1;
-        stat.ms += performance.now() - started;
-        statementStats.set(text, stat);
+        record(text, performance.now() - started);
       }
     });
     queue = result.catch(() => undefined);
@@ -115,10 +118,7 @@ const countStatements = (pglite: PGlite): PGlite => {
                 try {
                   return await txQuery(text, ...rest);
                 } finally {
-                  const stat = statementStats.get(`tx: ${text}`) ?? { count: 0, ms: 0 };
-                  stat.count += 1;
-                  stat.ms += performance.now() - started;
-                  statementStats.set(`tx: ${text}`, stat);
+                  record(`tx: ${text}`, performance.now() - started);
                 }
               },
             }),
