@@ -20,6 +20,7 @@ import type {
   OrderState,
   OrderStatus,
   OrderType,
+  PlaceOrderOptions,
   PositionMode,
   PositionState,
   Quote,
@@ -27,6 +28,7 @@ import type {
   TradeCursor,
 } from '../gateway';
 import { exchangeCapabilities } from './capabilities';
+import { withOrderStamp } from './exchange';
 import type { SharedMarkets } from './markets';
 import type { ExchangeRateLimiter } from './rateLimiter';
 import { isAlreadySet, isOrderNotFound, translateError } from './translate';
@@ -268,7 +270,7 @@ export class CcxtGateway implements ExchangeGateway {
     return this.isBinance && this.marketType === 'futures' && (intent.type === 'stop-loss' || intent.type === 'take-profit');
   }
 
-  async placeOrder(intent: OrderIntent): Promise<OrderState> {
+  async placeOrder(intent: OrderIntent, options: PlaceOrderOptions = {}): Promise<OrderState> {
     if (!CLIENT_ORDER_ID.test(intent.clientOrderId)) {
       throw new ExchangeError('invalid-order', `client order id must be 1–32 letters and digits: ${JSON.stringify(intent.clientOrderId)}`);
     }
@@ -279,13 +281,15 @@ export class CcxtGateway implements ExchangeGateway {
     const algo = this.isAlgo(intent);
     return this.call(`placing order ${intent.clientOrderId}`, async (exchange, instance) => {
       remember(instance.algoOrders, intent.clientOrderId, algo);
-      const order = await exchange.createOrder(
-        intent.symbol,
-        ccxtType,
-        intent.side,
-        intent.quantity,
-        intent.type === 'limit' ? intent.price : undefined,
-        params,
+      const order = await withOrderStamp(options.onStamp, () =>
+        exchange.createOrder(
+          intent.symbol,
+          ccxtType,
+          intent.side,
+          intent.quantity,
+          intent.type === 'limit' ? intent.price : undefined,
+          params,
+        ),
       );
       return this.toState(order, { ...intent, type: intent.type });
     }, { repeatDefiniteRejection: false });
