@@ -18,4 +18,6 @@ export interface MarketRules {
   maxLeverage: number;
   /** Base units per contract (1 on Binance linear). */
   contractSize: number;
+  /** Taker fee rate the exchange lists for the market (0.0005 = 0.05 %), when known. */
+  takerFee?: number;
 }

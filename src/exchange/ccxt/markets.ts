@@ -46,6 +46,7 @@ export function toMarketRules(market: MarketInterface, precisionMode: number, ma
     minNotional: limits.cost?.min ?? 0,
     maxLeverage: isSpot ? 1 : (maxLeverage ?? limits.leverage?.max ?? FALLBACK_MAX_LEVERAGE),
     contractSize: market.contractSize ?? 1,
+    ...(typeof market.taker === 'number' && Number.isFinite(market.taker) ? { takerFee: market.taker } : {}),
   };
 }
 

@@ -112,6 +112,14 @@ export const TRANSLATION_TABLE: readonly TranslationRow[] = [
   { match: { codes: ['110072'] }, kind: 'duplicate-client-id', note: 'Bybit: OrderLinkedID is duplicate' },
   { match: { codes: ['170141'] }, kind: 'duplicate-client-id', note: 'Bybit spot: duplicate clientOrderId' },
   { match: { codes: ['51016'] }, kind: 'duplicate-client-id', note: 'OKX: duplicated clOrdId' },
+  // Conditional orders: the trigger is already passed; too many on the symbol.
+  {
+    // Spot's -2021 is another thing (a cancel-replace half done): the message tells them apart.
+    match: { codes: ['-2021'], message: 'would immediately trigger' },
+    kind: 'would-trigger',
+    note: 'Binance futures: order would immediately trigger (price already past the trigger)',
+  },
+  { match: { codes: ['-4045'] }, kind: 'conditional-limit', note: 'Binance futures: reach max stop order limit (10 per symbol)' },
   // Keys.
   {
     match: { codes: ['-2015', '-1022', '-2014', '-2008', '10003', '10004', '10005', '50111', '50113'] },
@@ -183,6 +191,8 @@ const PLAIN_WORDS: Readonly<Record<string, string>> = {
   '-2019': 'not enough margin for this order',
   '-2022': 'a reduce-only order would not reduce a position',
   '-4164': "the order's value is below the market's minimum notional",
+  '-2021': 'the price is already past the trigger, so the order would fire at once',
+  '-4045': 'Binance allows 10 open stop and take-profit orders per symbol',
 };
 
 /** Removes URLs' query strings (signed requests put timestamp, signature and key there), then scrubs. */
