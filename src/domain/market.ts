@@ -20,4 +20,6 @@ export interface MarketRules {
   contractSize: number;
   /** Taker fee rate the exchange lists for the market (0.0005 = 0.05 %), when known. */
   takerFee?: number;
+  /** Open conditional orders (stop / take-profit triggers) allowed per symbol and account; absent: no such limit known. */
+  maxConditionalOrders?: number | null;
 }

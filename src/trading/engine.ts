@@ -268,6 +268,8 @@ export class TradingEngine {
     );
     const today = utcDayKey(this.clock.now());
     const dayFigures = await this.trading.dayFiguresOf(accountIds, today);
+    const openExposures = await this.trading.openExposuresOf(accountIds);
+    const conditional = await this.trading.liveConditionalCounts(accountIds);
     const accounts = Object.create(this.accounts) as typeof this.accounts;
     accounts.byId = async (id) => accountRows.get(id) ?? this.accounts.byId(id);
     const users = Object.create(this.users) as typeof this.users;
@@ -304,6 +306,16 @@ export class TradingEngine {
       trading,
       gatewayFor: (account) => this.gateways.forAccount(account),
       exposure: new ExposureLedger((ownerId, baseAsset) => this.trading.memberExposure(ownerId, baseAsset)),
+      conditionalOrders: async (accountId, symbol) =>
+        (conditional.get(accountId) ?? (await this.trading.liveConditionalCounts([accountId])).get(accountId))?.get(symbol) ?? 0,
+      openExposures: async (accountId) => {
+        let open = openExposures.get(accountId);
+        if (!open) {
+          open = (await this.trading.openExposuresOf([accountId])).get(accountId) ?? [];
+          openExposures.set(accountId, open);
+        }
+        return open;
+      },
       quote: (gateway, account, symbol) => {
         // One quote per (exchange, mode, symbol) per batch, shared by every account that needs it.
         const key = `${account.exchangeId}:${account.mode === 'paper' ? 'live' : account.mode}:${symbol}`;

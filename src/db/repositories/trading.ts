@@ -394,6 +394,54 @@ export function tradingRepository(db: Database) {
       return rows.map((row) => row.pnl).reverse();
     },
 
+    /**
+     * What each account has open, by symbol and side: open positions (the bot's and copied ones) and
+     * entries still working. One query for a batch of accounts.
+     */
+    async openExposuresOf(accountIds: string[]): Promise<Map<string, { symbol: string; side: 'long' | 'short' }[]>> {
+      const out = new Map<string, { symbol: string; side: 'long' | 'short' }[]>(accountIds.map((id) => [id, []]));
+      if (accountIds.length === 0) return out;
+      const open = await db
+        .selectDistinct({ accountId: positions.accountId, symbol: positions.symbol, side: positions.side })
+        .from(positions)
+        .where(and(inArray(positions.accountId, accountIds), eq(positions.status, 'open')));
+      const entries = await db
+        .selectDistinct({ accountId: orders.accountId, symbol: orders.symbol, side: signals.side })
+        .from(orders)
+        .innerJoin(signals, eq(signals.id, orders.signalId))
+        .where(
+          and(
+            inArray(orders.accountId, accountIds),
+            like(orders.leg, 'e%'),
+            inArray(orders.status, ['intent', 'unknown', 'open', 'partially-filled']),
+          ),
+        );
+      for (const row of [...open, ...entries]) out.get(row.accountId)?.push({ symbol: row.symbol, side: row.side });
+      return out;
+    },
+
+    /**
+     * Live conditional orders (stops, take-profit triggers) per account and symbol: the exchange caps
+     * them per symbol (Binance -4045), and new exits are planned within what is left.
+     */
+    async liveConditionalCounts(accountIds: string[]): Promise<Map<string, Map<string, number>>> {
+      const out = new Map<string, Map<string, number>>(accountIds.map((id) => [id, new Map()]));
+      if (accountIds.length === 0) return out;
+      const rows = await db
+        .select({ accountId: orders.accountId, symbol: orders.symbol, count: sql<number>`count(*)::int` })
+        .from(orders)
+        .where(
+          and(
+            inArray(orders.accountId, accountIds),
+            inArray(orders.type, ['stop-loss', 'take-profit']),
+            inArray(orders.status, ['intent', 'unknown', 'open', 'partially-filled']),
+          ),
+        )
+        .groupBy(orders.accountId, orders.symbol);
+      for (const row of rows) out.get(row.accountId)?.set(row.symbol, row.count);
+      return out;
+    },
+
     /** Open exposure (notional at entry) of a member in one base asset across all their accounts. */
     async memberExposure(ownerId: string, base: string): Promise<number> {
       const [row] = await db
