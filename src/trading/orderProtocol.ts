@@ -5,6 +5,7 @@ import type { ExchangeGateway, OrderIntent, OrderState } from '../exchange/gatew
 import type { NewOrder, OrderRow, TradingRepository } from '../db/repositories/trading';
 import { clientOrderId } from '../domain/clientOrderId';
 import type { Logger } from '../logger';
+import { LostClaim } from './claims';
 import type { Clock } from './clock';
 
 /**
@@ -50,6 +51,8 @@ export interface ProtocolContext {
   lookupWindowMs: number;
   /** Whether the signal is still young enough for a resend. */
   withinLag: () => boolean;
+  /** Several processes: asked before every send and resend; false → LostClaim, nothing is sent. */
+  holdsClaim?: () => Promise<boolean>;
 }
 
 const FIRST_LOOKUP_DELAY_MS = 500;
@@ -100,6 +103,7 @@ export async function sendOrder(
   let retriedAtOnce = false;
   let rateLimitWaits = 0;
   for (;;) {
+    if (ctx.holdsClaim && !(await ctx.holdsClaim())) throw new LostClaim();
     try {
       const state = await ctx.gateway.placeOrder({ ...intentOf(current), ...extra });
       await ctx.repo.updateOrder(current.id, orderStatePatch(state));

@@ -86,6 +86,8 @@ export interface PositionSyncDeps {
   clock: Clock;
   log: Logger;
   settings?: Partial<PositionSyncSettings>;
+  /** Several processes: narrows run()'s accounts to those this process holds the lease of (accountLeases). */
+  claimAccounts?: (accountIds: string[]) => Promise<string[]>;
 }
 
 export interface PanicResult {
@@ -1090,7 +1092,8 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
 
   return {
     async run() {
-      const ids = await positionsRepo.accountsToSync();
+      const candidates = await positionsRepo.accountsToSync();
+      const ids = deps.claimAccounts ? await deps.claimAccounts(candidates) : candidates;
       const limit = pLimit(settings.concurrency);
       await Promise.all(
         ids.map((id) =>

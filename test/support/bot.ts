@@ -164,6 +164,7 @@ export async function botWorld(options: {
       return message ? [message.content, embedText(message.embeds)].filter(Boolean).join('\n') : '';
     },
     async close() {
+      await engine.instance.stop();
       await bot.stop();
       await discord.close();
       gateways.close();
