@@ -26,7 +26,7 @@ import { executeAccount, type AccountExecutionContext } from './executeAccount';
 import { skippedOrderEvent, type NoticeEvent } from './feedEvents';
 import { batchTradingRepository } from './batchTrading';
 import { BatchedClaimCheck, isLostClaim, LostClaim } from './claims';
-import { EngineInstance, newInstanceId } from './instance';
+import { EngineInstance } from './instance';
 import { ExposureLedger } from './exposureLedger';
 import { GroupCommit } from './groupCommit';
 import { buildSummary } from './summary';
@@ -110,9 +110,7 @@ export class TradingEngine {
   private readonly steps: { name: string; run: () => Promise<void> }[] = [];
   private started = false;
   private readonly claims: BatchedClaimCheck;
-  /** This start's id: `<instanceName>:<random>`. */
-  readonly instanceId: string;
-  /** Its row and heartbeat in the database; account leases of the cycle steps use it too. */
+  /** This process's row and heartbeat in the database; account leases of the cycle steps use it too. */
   readonly instance: EngineInstance;
   lastSuccessfulCycleAt: number | null = null;
 
@@ -128,14 +126,18 @@ export class TradingEngine {
     this.signals = signalsRepository(db);
     this.trading = tradingRepository(db);
     this.users = usersRepository(db);
-    this.instanceId = newInstanceId(settings.instanceName);
-    this.instance = new EngineInstance(db, this.instanceId, clock, log, {
+    this.instance = new EngineInstance(db, settings.instanceName, clock, log, {
       takeoverAfterMs: settings.takeoverAfterMs,
       heartbeatEveryMs: settings.heartbeatEveryMs,
     });
     this.claims = new BatchedClaimCheck((ids) =>
       this.trading.heldExecutions(this.instanceId, ids, this.instance.freshSince()),
     );
+  }
+
+  /** The id claims are made under: `<instanceName>:<random>`, new at every start (and after a lapse). */
+  get instanceId(): string {
+    return this.instance.id;
   }
 
   /**
@@ -177,6 +179,8 @@ export class TradingEngine {
   private async cycle(): Promise<CycleReport> {
     const startedAt = this.clock.now();
     try {
+      // A cycle never starts on a stale heartbeat (after a pause it continues under a new id).
+      await this.instance.beat();
       // Executions this process left in flight (an answer the exchange could not give yet) go first,
       // then those of dead processes: both before any new signal (rule 6).
       const leftOver = await this.trading.listInFlightOf(this.instanceId);
@@ -342,8 +346,8 @@ export class TradingEngine {
             await executeAccount(context, execution, signal);
           } catch (error) {
             if (isLostClaim(error)) {
-              // Another process took it over (this one's heartbeat went stale): it continues from here.
-              this.log.warn({ executionId: execution.id }, 'claim lost to another process; execution left to it');
+              // Taken over (this process's heartbeat lapsed): whoever claims it now continues from here.
+              this.log.warn({ executionId: execution.id }, 'claim lost; the execution is left to its new claimer');
               return;
             }
             // One account's failure never touches another's; it stays in flight for the next cycle.

@@ -31,24 +31,37 @@ export const newInstanceId = (name: string): string => `${name}:${randomBytes(6)
  *    process's heartbeat is older than `takeoverAfterMs` or its row is gone;
  *  - a process uses a claim (sends an order, starts leased work) only while its own heartbeat in the
  *    database is younger than half of that (`freshSince`), so at least the other half of the
- *    threshold passes before anyone else may take the claim it is using.
+ *    threshold passes before anyone else may take the claim it is using;
+ *  - claims never outlive a lapse: when the heartbeat could not be written for half the threshold
+ *    (a paused process, a database outage), the process continues under a NEW id, so whatever it
+ *    claimed before fails every check (claimed_by is the old id) and comes back only through the
+ *    claim path (FOR UPDATE SKIP LOCKED), to it or to another process, never by "still being mine".
  * Clocks of hosts sharing one database must agree to well within half the threshold (NTP).
  */
 export class EngineInstance {
   private readonly repo;
+  private current: string;
   private startedAt: Date | null = null;
+  /** Heartbeat time (injected clock) of the last write that succeeded. */
+  private lastBeatAt: number | null = null;
   private stopped = false;
-  private beating: Promise<void> | null = null;
+  private beating: Promise<void> = Promise.resolve();
   private wake: (() => void) | null = null;
 
   constructor(
     db: Database,
-    readonly id: string,
+    private readonly name: string,
     private readonly clock: Clock,
     private readonly log: Logger,
     readonly settings: InstanceSettings,
   ) {
     this.repo = instancesRepository(db);
+    this.current = newInstanceId(name);
+  }
+
+  /** The id claims are made under now (a new one after a lapse of the heartbeat). */
+  get id(): string {
+    return this.current;
   }
 
   /** Registers the process and starts the heartbeat. */
@@ -60,12 +73,27 @@ export class EngineInstance {
     void this.loop();
   }
 
-  /** Writes the heartbeat now (the loop does this every `heartbeatEveryMs`). */
-  async beat(): Promise<void> {
-    if (this.stopped || !this.startedAt) return;
-    const write = this.repo.beat(this.id, this.startedAt, new Date(this.clock.now()));
+  /** Writes the heartbeat now (the loop does this every `heartbeatEveryMs`; the engine at each cycle). */
+  beat(): Promise<void> {
+    const write = this.beating.then(() => this.write());
     this.beating = write.catch(() => {});
-    await write;
+    return write;
+  }
+
+  private async write(): Promise<void> {
+    if (this.stopped || !this.startedAt) return;
+    const now = this.clock.now();
+    if (this.lastBeatAt !== null && now - this.lastBeatAt >= this.settings.takeoverAfterMs / 2) {
+      const lapsed = this.current;
+      this.current = newInstanceId(this.name);
+      this.startedAt = new Date(now);
+      this.log.warn(
+        { lapsedId: lapsed, instanceId: this.current, silentMs: now - this.lastBeatAt },
+        'heartbeat lapsed: continuing under a new instance id; the old claims are taken over through the claim path',
+      );
+    }
+    await this.repo.beat(this.current, this.startedAt, new Date(now));
+    this.lastBeatAt = now;
   }
 
   /** Claims of dead processes: heartbeat before this (or no row) may be taken over. */
@@ -81,7 +109,7 @@ export class EngineInstance {
   /** A clean stop: no more heartbeats, and the row is deleted so every claim is free at once. */
   async stop(): Promise<void> {
     await this.halt();
-    await this.repo.remove(this.id);
+    await this.repo.remove(this.current);
   }
 
   /**
@@ -107,7 +135,7 @@ export class EngineInstance {
         await this.beat();
       } catch (error) {
         // Claims stay usable while the last written heartbeat is fresh; after that nothing is sent.
-        this.log.warn({ err: error, instanceId: this.id }, 'heartbeat not written');
+        this.log.warn({ err: error, instanceId: this.current }, 'heartbeat not written');
       }
     }
   }
