@@ -226,4 +226,70 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
     );
     expect(stats?.trades).toBe(2);
   }, 120_000);
+
+  /**
+   * A process that dies between a filled entry and its stop: its heartbeat stops, and another process
+   * takes the execution over once the heartbeat is older than the threshold (30 s), not before (the
+   * first one might still be alive), and places the missing stop and target.
+   */
+  it("takes a dead process's filled entries over within the threshold and places their stops", async () => {
+    world = await tradingWorld({ kind: 'postgres', accounts: 2, clockFactor: 5 });
+    const w = world;
+    const NEVER = new Promise<never>(() => {});
+    let hung = 0;
+    // Process A dies as its exits are about to go out: those requests never leave.
+    const dying: GatewayProvider = {
+      invalidate: (id) => w.gateways.invalidate(id),
+      forAccount(account) {
+        const inner = w.gateways.forAccount(account);
+        return new Proxy(inner, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver) as unknown;
+            if (property === 'placeOrder') {
+              return (intent: Parameters<ExchangeGateway['placeOrder']>[0]) => {
+                if (intent.type === 'market') return inner.placeOrder(intent);
+                hung += 1;
+                return NEVER;
+              };
+            }
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        }) as ExchangeGateway;
+      },
+    };
+    const a = await processEngine(w, { instanceName: 'process-a' }, dying);
+    await submit(w, 'dies-before-stop');
+    void a.runCycle();
+    await expect.poll(() => hung, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+    await a.instance.halt();
+    const [row] = await w.db.db.select().from(engineInstances).where(eq(engineInstances.id, a.instanceId));
+    const lastHeartbeat = row!.heartbeatAt.getTime();
+    expect(exchangeOrders(w)).toEqual({ entries: expect.any(Array), exits: [] });
+    expect(exchangeOrders(w).entries).toHaveLength(2);
+
+    // Before the threshold, another process leaves A's work alone: A may only be slow.
+    const b = await processEngine(w, { instanceName: 'process-b' });
+    w.clock.advance(Math.max(0, lastHeartbeat + a.instance.settings.takeoverAfterMs - 5_000 - w.clock.now()));
+    await b.runCycle();
+    expect((await w.db.db.select().from(executions)).map((e) => [e.claimedBy, e.status])).toEqual([
+      [a.instanceId, 'in-flight'],
+      [a.instanceId, 'in-flight'],
+    ]);
+    expect(exchangeOrders(w).exits).toEqual([]);
+
+    // Past it, B takes over: the intents A left are reconciled (never sent blindly) and placed.
+    w.clock.advance(Math.max(0, lastHeartbeat + a.instance.settings.takeoverAfterMs + 1_000 - w.clock.now()));
+    await b.runCycle();
+    const after = await w.db.db.select().from(executions);
+    expect(after.map((e) => [e.claimedBy, e.status])).toEqual([
+      [b.instanceId, 'placed'],
+      [b.instanceId, 'placed'],
+    ]);
+    const { entries, exits } = exchangeOrders(w);
+    expect(entries).toHaveLength(2);
+    expect(exits).toHaveLength(4);
+    expect(duplicates(exits)).toEqual([]);
+    const stops = await w.db.db.select().from(orders).where(eq(orders.leg, 's0'));
+    expect(stops.map((order) => order.status)).toEqual(['open', 'open']);
+  }, 120_000);
 });
