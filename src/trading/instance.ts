@@ -83,8 +83,9 @@ export class EngineInstance {
   private async write(): Promise<void> {
     if (this.stopped || !this.startedAt) return;
     const now = this.clock.now();
+    let lapsed: string | null = null;
     if (this.lastBeatAt !== null && now - this.lastBeatAt >= this.settings.takeoverAfterMs / 2) {
-      const lapsed = this.current;
+      lapsed = this.current;
       this.current = newInstanceId(this.name);
       this.startedAt = new Date(now);
       this.log.warn(
@@ -94,6 +95,8 @@ export class EngineInstance {
     }
     await this.repo.beat(this.current, this.startedAt, new Date(now));
     this.lastBeatAt = now;
+    // The old id's claims are free at once (nothing of this process can use them any more).
+    if (lapsed) await this.repo.remove(lapsed);
   }
 
   /** Claims of dead processes: heartbeat before this (or no row) may be taken over. */

@@ -109,7 +109,9 @@ export async function tradingWorld(options: {
   };
   const accounts: AccountRow[] = [];
   for (let i = 0; i < (options.accounts ?? 0); i += 1) accounts.push(await addAccount());
-  const settings = defaultEngineSettings('test-instance');
+  // Takeover after 30 s of REAL time: on an accelerated clock a busy machine's stalls are multiplied
+  // too, and a single-process test must not see its own heartbeat lapse. Multi-process tests set 30 s.
+  const settings = { ...defaultEngineSettings('test-instance'), takeoverAfterMs: 30_000 * (options.clockFactor ?? 10) };
   // Engines made here stop beating when the world closes (one whose cycle never ends included).
   const engines: TradingEngine[] = [];
   return {

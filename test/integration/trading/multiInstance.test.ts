@@ -38,6 +38,8 @@ async function processEngine(w: TradingWorld, settings: Partial<EngineSettings> 
     ...defaultEngineSettings(settings.instanceName),
     maxSignalLagMs: 60 * 60_000,
     concurrency: 8,
+    // 30 s of real time on the 5x clock, unless a test measures the 30 s threshold itself.
+    takeoverAfterMs: 150_000,
     ...settings,
   });
   engines.push(engine);
@@ -257,7 +259,7 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
         }) as ExchangeGateway;
       },
     };
-    const a = await processEngine(w, { instanceName: 'process-a' }, dying);
+    const a = await processEngine(w, { instanceName: 'process-a', takeoverAfterMs: 30_000 }, dying);
     await submit(w, 'dies-before-stop');
     void a.runCycle();
     await expect.poll(() => hung, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
@@ -268,7 +270,7 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
     expect(exchangeOrders(w).entries).toHaveLength(2);
 
     // Before the threshold, another process leaves A's work alone: A may only be slow.
-    const b = await processEngine(w, { instanceName: 'process-b' });
+    const b = await processEngine(w, { instanceName: 'process-b', takeoverAfterMs: 30_000 });
     w.clock.advance(Math.max(0, lastHeartbeat + a.instance.settings.takeoverAfterMs - 5_000 - w.clock.now()));
     await b.runCycle();
     expect((await w.db.db.select().from(executions)).map((e) => [e.claimedBy, e.status])).toEqual([
