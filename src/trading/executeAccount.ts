@@ -53,8 +53,16 @@ export interface AccountExecutionContext {
     lookupWindowMs: number;
     kelly: { lookbackTrades: number; fraction: number; cap: number };
   };
-  /** Writes the outcome (and the summary when it is the signal's last) in one transaction. */
+  /**
+   * Writes the outcome (and the summary when it is the signal's last) in one transaction; throws
+   * LostClaim, writing nothing, when another process has taken the execution over.
+   */
   finalize: (execution: ExecutionRow, outcome: ExecutionOutcome) => Promise<void>;
+  /**
+   * Whether this process still holds the execution's claim (and its heartbeat is fresh): asked before
+   * every order is sent or resent, so a process whose claim was taken over sends nothing more.
+   */
+  holdsClaim: (executionId: string) => Promise<boolean>;
   /** Called when an account's key stops working: disable it and tell its owner. */
   onAuthFailure: (account: AccountRow) => Promise<void>;
 }
@@ -108,6 +116,7 @@ export async function executeAccount(
     log,
     lookupWindowMs: ctx.settings.lookupWindowMs,
     withinLag: () => ctx.clock.now() - signal.createdAt.getTime() <= ctx.settings.maxSignalLagMs,
+    holdsClaim: () => ctx.holdsClaim(execution.id),
   };
   const extra: Pick<OrderIntent, 'positionSide'> =
     account.positionMode === 'hedge' ? { positionSide: signal.side } : {};
