@@ -18,7 +18,7 @@ import { createSignalIntake } from '../../src/trading/signalIntake';
 import { generateKeyEntry, openVault, parseKeyring, type Vault } from '../../src/vault';
 import { spawnBinanceSim, type SpawnedBinanceSim } from '../../test/sim/binance/client';
 import type { FaultSpec } from '../../test/sim/binance/faults';
-import { startDiscordSim, type DiscordSim } from '../../test/sim/discord';
+import { startDiscordSim } from '../../test/sim/discord';
 import { sharedClock, type SharedClockSpec } from '../../test/support/sharedClock';
 import { addTradersGuild } from '../../test/support/tradersGuild';
 import { seededRandom } from '../../test/sim/binance/faults';
