@@ -11,6 +11,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { openDatabase, type DatabaseHandle } from '../../src/db/client';
+import { executeRows } from '../../src/db/executeRows';
 import { accountsRepository, type AccountRow } from '../../src/db/repositories/accounts';
 import { guildsRepository } from '../../src/db/repositories/guilds';
 import type { TradeSignal } from '../../src/domain/signal';
@@ -178,11 +179,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
 
     log(`chaos: stream over (${signals} signals, ${withdrawn} withdrawn, ${fleet.kills} kills); settling`);
+    const faultsFired = await firedFaults(sim);
     await sim.clearFaults();
     for (const pending of withdrawals) if (await intake.cancel(pending.signalId, guild.members['carol']!)) withdrawn += 1;
     await fleet.startAllDead();
     await settle(database.handle, clock, options.settleMs);
-    const faultsFired = await firedFaults(sim);
     const invariants = await checkInvariants({ db: database.handle, sim, accounts });
     return {
       processes: options.processes,
@@ -331,10 +332,10 @@ async function settle(handle: DatabaseHandle, clock: { now(): number }, maxMs: n
   const deadline = clock.now() + maxMs;
   let quietSince: number | null = null;
   while (clock.now() < deadline) {
-    const [row] = (await handle.db.execute(sql`select
+    const [row] = (await executeRows(handle.db, sql`select
          (select count(*) from signals where status in ('pending', 'executing'))::int as signals,
          (select count(*) from executions where status in ('pending', 'in-flight'))::int as executions,
-         (select count(*) from orders where status in ('intent', 'unknown'))::int as orders`)) as unknown as {
+         (select count(*) from orders where status in ('intent', 'unknown'))::int as orders`)) as {
       signals: number;
       executions: number;
       orders: number;

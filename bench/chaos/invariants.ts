@@ -9,6 +9,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { DatabaseHandle } from '../../src/db/client';
+import { executeRows } from '../../src/db/executeRows';
 import type { AccountRow } from '../../src/db/repositories/accounts';
 import { heldQuantity } from '../../src/domain/lifecycle/legs';
 import type { SpawnedBinanceSim } from '../../test/sim/binance/client';
@@ -41,7 +42,7 @@ interface OrderFacts {
 }
 
 const rows = async <T>(handle: DatabaseHandle, query: ReturnType<typeof sql>): Promise<T[]> =>
-  (await handle.db.execute(query)) as unknown as T[];
+  (await executeRows(handle.db, query)) as T[];
 
 /** Dust a spot position may leave behind (below what one order can sell): steps and minimum notionals of the simulator's spot markets. */
 const SPOT_DUST: Record<string, number> = { BTC: 0.0002, ETH: 0.002, LINK: 0.4, BNB: 0.01 };
