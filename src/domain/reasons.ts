@@ -42,6 +42,8 @@ export const FAILURE_REASONS = [
   'not-placed',
   'entry-expired',
   'exchange-error',
+  'leverage-not-allowed',
+  'trading-restricted',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
@@ -81,6 +83,10 @@ const FAILURE_TEXT: { readonly [K in FailureReason]: string } = {
   'not-placed': 'order was not placed',
   'entry-expired': 'entry not filled in time',
   'exchange-error': 'exchange error',
+  'leverage-not-allowed':
+    "leverage above 20× not allowed for this account yet (exchange verification, account age or region): lower the account's leverage",
+  'trading-restricted':
+    'the exchange allows only reduce-only orders on this account right now, or no new orders at all (risk rules, cooling-off period or region)',
 };
 
 const SIGNAL_TEXT: { readonly [K in SignalRejectionReason]: string } = {

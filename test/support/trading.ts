@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../../src/logger';
 import { defaultEngineSettings, TradingEngine, type EngineSettings, type GatewayProvider } from '../../src/trading/engine';
 import { createSignalIntake } from '../../src/trading/signalIntake';
 import { generateKeyEntry, openVault, parseKeyring, type Vault } from '../../src/vault';
-import { startBinanceSim, type BinanceSim } from '../sim/binance';
+import { startBinanceSim, type AccountRules, type BinanceSim } from '../sim/binance';
 import { acceleratedClock, type TestClock } from './clock';
 import { freshDatabase, type DatabaseKind } from './db';
 
@@ -39,7 +39,8 @@ export interface TradingWorld {
   accounts: AccountRow[];
   engine(overrides?: Partial<EngineSettings> & { gateways?: GatewayProvider }): TradingEngine;
   intake: ReturnType<typeof createSignalIntake>;
-  addAccount(overrides?: Partial<NewAccount> & { funds?: number; hedgeMode?: boolean }): Promise<AccountRow>;
+  /** `rules`: what Binance decides about the simulated futures account (leverage limit, trading rules). */
+  addAccount(overrides?: Partial<NewAccount> & { funds?: number; hedgeMode?: boolean; rules?: Partial<AccountRules> }): Promise<AccountRow>;
   close(): Promise<void>;
 }
 
@@ -88,8 +89,9 @@ export async function tradingWorld(options: {
       secret,
       ...(marketType === 'futures' ? { futures: { USDT: funds } } : { spot: { USDT: funds } }),
       ...(overrides.hedgeMode ? { hedgeMode: true } : {}),
+      ...(overrides.rules ? { rules: overrides.rules } : {}),
     });
-    const { funds: _funds, hedgeMode: _hedge, ...fields } = overrides;
+    const { funds: _funds, hedgeMode: _hedge, rules: _rules, ...fields } = overrides;
     return repo.create({
       id,
       ownerId,

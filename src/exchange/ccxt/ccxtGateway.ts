@@ -7,6 +7,7 @@
 import type { Exchange, Order, Position, Trade as CcxtTrade } from 'ccxt';
 import type { MarketType } from '../../domain/account';
 import type { MarketRules } from '../../domain/market';
+import { describeReason } from '../../domain/reasons';
 import { ExchangeError, isExchangeError } from '../errors';
 import type {
   AccountPreflight,
@@ -634,14 +635,16 @@ export class CcxtGateway implements ExchangeGateway {
       dual = await api['fapiPrivateGetPositionSideDual']!({});
     } catch (error) {
       const translated = translateError(error, { exchangeId: this.exchangeId, action: 'reading the position mode' });
-      if (translated.kind === 'auth-failed') {
+      if (translated.kind === 'auth-failed' || translated.kind === 'not-permitted') {
         return {
           positionMode: 'one-way',
           marginMode: null,
           futuresEnabled: false,
           maxLeverage: null,
           problems: [
-            'This key cannot use USDⓈ-M futures: enable "Futures" on the API key (a key made before the futures account was opened cannot be), then verify again.',
+            translated.kind === 'auth-failed'
+              ? 'This key cannot use USDⓈ-M futures: enable "Futures" on the API key (a key made before the futures account was opened cannot be), then verify again.'
+              : `Binance does not let this account use USDⓈ-M futures right now: ${describeReason(translated.reason ?? 'trading-restricted')}.`,
           ],
         };
       }

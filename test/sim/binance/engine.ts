@@ -39,6 +39,17 @@ export interface Restrictions {
   enablePortfolioMarginTrading: boolean;
 }
 
+/** What Binance decides about a futures account beyond its API key (verification, risk rules). */
+export interface AccountRules {
+  /**
+   * Highest leverage Binance lets the account set: accounts without Intermediate Personal
+   * Verification, or younger than a month, get 20 at most. Higher answers -4202. null = the market's own maximum.
+   */
+  leverageLimit: number | null;
+  /** Futures Trading Quantitative Rules violated: only reduce-only orders are accepted, others answer -4400. */
+  quantitativeRulesViolated: boolean;
+}
+
 export interface AccountSpec {
   readonly apiKey: string;
   readonly secret: string;
@@ -51,6 +62,7 @@ export interface AccountSpec {
   readonly hedgeMode?: boolean;
   /** Initial leverage of every futures symbol (Binance's default is 20). */
   readonly leverage?: number;
+  readonly rules?: Partial<AccountRules>;
 }
 
 export interface SpotOrder {
@@ -168,6 +180,7 @@ export interface Account {
   readonly secret: string;
   readonly createTime: number;
   restrictions: Restrictions;
+  rules: AccountRules;
   readonly spot: Map<string, { free: number; locked: number }>;
   readonly futures: Map<string, number>;
   futuresUpdateTime: number;
@@ -207,6 +220,8 @@ const algoOpen = (a: AlgoOrder): boolean => a.algoStatus === 'NEW';
 /** In hedge mode a SELL on LONG (or BUY on SHORT) closes; such orders can only reduce. */
 const closesHedge = (ps: PositionSide, side: Side): boolean => (ps === 'LONG' ? side === 'SELL' : ps === 'SHORT' ? side === 'BUY' : false);
 const onlyReduces = (o: FuturesOrder): boolean => o.reduceOnly || o.closePosition || closesHedge(o.positionSide, o.side);
+
+const DEFAULT_RULES: AccountRules = { leverageLimit: null, quantitativeRulesViolated: false };
 
 const DEFAULT_RESTRICTIONS: Restrictions = {
   ipRestrict: true,
@@ -321,6 +336,7 @@ export class Engine {
       secret: spec.secret,
       createTime: now,
       restrictions: { ...DEFAULT_RESTRICTIONS, ...spec.restrictions },
+      rules: { ...DEFAULT_RULES, ...spec.rules },
       spot: new Map(Object.entries(spec.spot ?? {}).map(([a, v]) => [a, { free: r8(v), locked: 0 }])),
       futures: new Map(Object.entries(spec.futures ?? {}).map(([a, v]) => [a, r8(v)])),
       futuresUpdateTime: now,
@@ -780,6 +796,12 @@ export class Engine {
       throw new BinanceError(-4116, 'ClientOrderId is duplicated.');
   }
 
+  /** An account flagged by Binance's Futures Trading Quantitative Rules may only reduce. */
+  private checkQuantitativeRules(acc: Account, reduces: boolean): void {
+    if (acc.rules.quantitativeRulesViolated && !reduces)
+      throw new BinanceError(-4400, 'Futures Trading Quantitative Rules violated, only reduceOnly order is allowed, please try again later.');
+  }
+
   private checkMargin(acc: Account, m: MarketDef, side: Side, ps: PositionSide, qty: number, price: number): void {
     const opening = Math.max(0, qty - this.reducible(acc, m.symbol, side, ps));
     if (opening <= 0) return;
@@ -812,6 +834,7 @@ export class Engine {
     this.checkFuturesClientId(acc, clientOrderId);
     const reduceOnly = r.reduceOnly === true;
     const closing = closesHedge(ps, r.side);
+    this.checkQuantitativeRules(acc, reduceOnly || closing);
     const cur = this.futuresPrice(r.symbol);
     const exec = this.slip(r.side, cur, m);
     const refPrice = r.price ?? cur;
@@ -972,6 +995,7 @@ export class Engine {
     this.checkFuturesClientId(acc, clientAlgoId);
     const reduceOnly = r.reduceOnly === true;
     const closing = closesHedge(ps, r.side);
+    this.checkQuantitativeRules(acc, reduceOnly || closePosition || closing);
     if (!reduceOnly && !closePosition && !closing && r.quantity !== undefined) {
       const ref = r.price ?? r.triggerPrice;
       if (r.quantity * ref < m.minNotionalN - 1e-9)
@@ -1105,6 +1129,8 @@ export class Engine {
   setLeverage(acc: Account, symbol: string, leverage: number): { leverage: number; maxNotionalValue: string; symbol: string } {
     const m = this.futuresMarket(symbol);
     if (!Number.isInteger(leverage) || leverage < 1 || leverage > m.maxLeverage) throw new BinanceError(-4028, `Leverage ${leverage} is not valid`);
+    const limit = acc.rules.leverageLimit;
+    if (limit !== null && leverage > limit) throw new BinanceError(-4202, 'Intermediate Personal Verification is required for adjusting leverage over 20x');
     acc.leverage.set(symbol, leverage);
     return { leverage, maxNotionalValue: String(this.maxNotional(m, leverage)), symbol };
   }

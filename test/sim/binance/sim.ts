@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { hasShared, sharedPath } from '../../support/shared';
 import { BinanceError, Engine } from './engine';
-import type { AccountSpec, Fees, FuturesOrder, PositionSide, Restrictions, ScriptedKline, SpotOrder, AlgoOrder, SpotTrade, FuturesTrade, Position } from './engine';
+import type { AccountRules, AccountSpec, Fees, FuturesOrder, PositionSide, Restrictions, ScriptedKline, SpotOrder, AlgoOrder, SpotTrade, FuturesTrade, Position } from './engine';
 import { Faults } from './faults';
 import type { ActiveFault, FaultKind, FaultSpec } from './faults';
 import { HOST_HEADER, makeFetchImplementation } from './fetch';
@@ -117,6 +117,8 @@ export interface BinanceSim {
   now(): number;
   addAccount(spec: AccountSpec): void;
   setRestrictions(apiKey: string, restrictions: Partial<Restrictions>): void;
+  /** What Binance decides about the futures account: leverage limit, quantitative rules. */
+  setAccountRules(apiKey: string, rules: Partial<AccountRules>): void;
   fund(apiKey: string, wallet: 'spot' | 'futures', asset: string, amount: number): void;
   setPrice(symbol: string, price: number, which?: 'spot' | 'futures' | 'both'): void;
   setPrices(prices: Readonly<Record<string, number>>, which?: 'spot' | 'futures' | 'both'): void;
@@ -519,6 +521,9 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
       case 'POST /restrictions':
         sim.setRestrictions(q('apiKey'), body.restrictions as Partial<Restrictions>);
         break;
+      case 'POST /account-rules':
+        sim.setAccountRules(q('apiKey'), body.rules as Partial<AccountRules>);
+        break;
       case 'POST /fund':
         sim.fund(q('apiKey'), body.wallet === 'futures' ? 'futures' : 'spot', q('asset'), Number(body.amount));
         break;
@@ -633,6 +638,10 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     setRestrictions: (apiKey: string, r: Partial<Restrictions>) => {
       const acc = engine.account(apiKey);
       acc.restrictions = { ...acc.restrictions, ...r };
+    },
+    setAccountRules: (apiKey: string, r: Partial<AccountRules>) => {
+      const acc = engine.account(apiKey);
+      acc.rules = { ...acc.rules, ...r };
     },
     fund: (apiKey: string, wallet: 'spot' | 'futures', asset: string, amount: number) => engine.fund(apiKey, wallet, asset, amount),
     setPrice: (symbol: string, price: number, which: 'spot' | 'futures' | 'both' = 'both') => engine.setPrice(symbol, price, which),
