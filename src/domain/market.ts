@@ -18,4 +18,10 @@ export interface MarketRules {
   maxLeverage: number;
   /** Base units per contract (1 on Binance linear). */
   contractSize: number;
+  /**
+   * How many conditional orders (stop-loss and take-profit legs) one account may have open on this
+   * market at once; the next is refused (Binance MAX_NUM_ALGO_ORDERS: 10 per USDⓈ-M symbol, -4045).
+   * null when the exchange publishes no such limit.
+   */
+  maxConditionalOrders: number | null;
 }

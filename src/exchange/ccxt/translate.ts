@@ -147,9 +147,9 @@ export const TRANSLATION_TABLE: readonly TranslationRow[] = [
   },
   // Orders the exchange refused for what they are.
   {
-    match: { codes: ['-2010', '-1013', '-1111', '-1116', '-1117', '-2022', '-4164', '-4061', '-4003', '-4005', '-4014', '-4024'] },
+    match: { codes: ['-2010', '-1013', '-1111', '-1116', '-1117', '-2022', '-4164', '-4061', '-4003', '-4005', '-4014', '-4024', '-4045'] },
     kind: 'invalid-order',
-    note: 'filters (lot size, price, notional), reduce-only rejected, position side mismatch',
+    note: 'filters (lot size, price, notional, max conditional orders), reduce-only rejected, position side mismatch',
   },
   // ccxt classes, most specific first.
   { match: { ccxtClass: 'RequestTimeout' }, kind: 'unknown-outcome', note: 'no answer in time: the order may stand' },
@@ -202,6 +202,8 @@ const PLAIN_WORDS: Readonly<Record<string, string>> = {
   '-2019': 'not enough margin for this order',
   '-2022': 'a reduce-only order would not reduce a position',
   '-4164': "the order's value is below the market's minimum notional",
+  '-4045':
+    'this account already has as many stop-loss and take-profit orders open on this market as the exchange allows (MAX_NUM_ALGO_ORDERS: 10 per symbol on Binance USDⓈ-M)',
 };
 
 /** Removes URLs' query strings (signed requests put timestamp, signature and key there), then scrubs. */

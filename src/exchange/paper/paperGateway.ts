@@ -9,7 +9,8 @@
  *   taker fee. Limit orders that cross fill at once as taker; others rest and fill at their price
  *   (maker fee) when the market reaches them.
  * - Stop-loss and take-profit legs rest until the last price crosses their trigger, then fill as
- *   market orders. Triggers are evaluated whenever the gateway is polled (balance, assetBalances, quote, fetchOrder,
+ *   market orders; at most the market's `maxConditionalOrders` of them rest per symbol. Triggers
+ *   are evaluated whenever the gateway is polled (balance, assetBalances, quote, fetchOrder,
  *   openOrders, positions, tradesSince) or by `tick()`.
  * - Futures: one-way positions (a buy reduces a short first), margin = notional / leverage, realised
  *   PnL and fees settle in the wallet; reduce-only orders never open or flip a position (Binance -2022).
@@ -382,6 +383,7 @@ export class PaperGateway implements ExchangeGateway {
       }
       const quote = await this.quoteIn(ctx, intent.symbol);
       this.validate(intent, rule, quote);
+      this.checkConditionalLimit(state, intent, rule);
       const order: PaperOrder = {
         clientOrderId: intent.clientOrderId,
         exchangeOrderId: this.nextId(state),
@@ -458,6 +460,20 @@ export class PaperGateway implements ExchangeGateway {
       reject(
         `order value ${fix(intent.quantity * reference)} ${rule.quote} is below the minimum notional ${rule.minNotional} (NOTIONAL)`,
         'paper-min-notional',
+      );
+    }
+  }
+
+  /** The market's cap on open conditional orders per account (Binance MAX_NUM_ALGO_ORDERS, -4045). */
+  private checkConditionalLimit(state: PaperState, intent: OrderIntent, rule: MarketRules): void {
+    const conditional = (type: OrderIntent['type']): boolean => type === 'stop-loss' || type === 'take-profit';
+    if (!conditional(intent.type) || rule.maxConditionalOrders === null) return;
+    const open = state.orders.filter((o) => isOpen(o) && o.symbol === intent.symbol && conditional(o.type)).length;
+    if (open >= rule.maxConditionalOrders) {
+      throw new ExchangeError(
+        'invalid-order',
+        `${this.exchangeId} paper: ${intent.symbol} already has ${open} open stop-loss / take-profit orders, the most the exchange allows (MAX_NUM_ALGO_ORDERS)`,
+        { exchangeCode: 'paper-max-conditional-orders' },
       );
     }
   }

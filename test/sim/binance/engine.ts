@@ -993,6 +993,9 @@ export class Engine {
     if (r.quantity !== undefined) this.checkFuturesQty(m, r.quantity, market);
     const clientAlgoId = r.clientAlgoId ?? this.autoClientId();
     this.checkFuturesClientId(acc, clientAlgoId);
+    // MAX_NUM_ALGO_ORDERS counts the account's conditional orders on the symbol still in the algo service.
+    if (acc.algoOrders.filter((a) => a.symbol === r.symbol && algoOpen(a)).length >= m.maxNumAlgoOrders)
+      throw new BinanceError(-4045, 'Reach max stop order limit.');
     const reduceOnly = r.reduceOnly === true;
     const closing = closesHedge(ps, r.side);
     this.checkQuantitativeRules(acc, reduceOnly || closePosition || closing);
