@@ -132,7 +132,13 @@ export interface KeyAudit {
 
 export interface AccountPreflight {
   positionMode: PositionMode;
+  /** The margin mode the account trades in; always cross in Binance's Multi-Assets mode. */
   marginMode: MarginMode | null;
+  /**
+   * Binance futures Multi-Assets mode (several assets back one cross margin; isolated margin is
+   * refused, so the bot trades such an account in cross margin). null when not applicable or unknown.
+   */
+  multiAssets: boolean | null;
   futuresEnabled: boolean;
   maxLeverage: number | null;
   /** Plain-words problems that would make orders fail later; empty when all is well. */
@@ -155,7 +161,10 @@ export interface ExchangeGateway {
    */
   assetBalances(): Promise<ReadonlyMap<string, AssetBalance>>;
   quote(symbol: string): Promise<Quote>;
-  /** Sets leverage and margin mode once per symbol; "already set" is not an error. */
+  /**
+   * Sets leverage and margin mode once per symbol; "already set" is not an error. Where the account
+   * allows only cross margin (Binance Multi-Assets mode), isolated becomes cross instead of an error.
+   */
   ensureLeverage(symbol: string, leverage: number, marginMode: MarginMode): Promise<void>;
   placeOrder(intent: OrderIntent): Promise<OrderState>;
   /** null when the exchange says the order does not exist (may be transient right after creation). */

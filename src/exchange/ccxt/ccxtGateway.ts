@@ -30,7 +30,7 @@ import type {
 import { exchangeCapabilities } from './capabilities';
 import type { SharedMarkets } from './markets';
 import type { ExchangeRateLimiter } from './rateLimiter';
-import { isAlreadySet, isOrderNotFound, translateError } from './translate';
+import { isAlreadySet, isMultiAssetsRefusal, isOrderNotFound, translateError } from './translate';
 
 const CLIENT_ORDER_ID = /^[A-Za-z0-9]{1,32}$/;
 
@@ -211,7 +211,9 @@ export class CcxtGateway implements ExchangeGateway {
       try {
         await exchange.setMarginMode(marginMode, symbol);
       } catch (error) {
-        if (!isAlreadySet(error)) throw error;
+        // Multi-Assets mode: every symbol is cross margin already and isolated is refused (-4168).
+        // Trading cross is the only way such an account trades; /account verify says so.
+        if (!isAlreadySet(error) && !(marginMode === 'isolated' && isMultiAssetsRefusal(error))) throw error;
       }
     });
     await this.call(`setting leverage ${leverage}× on ${symbol}`, async (exchange) => {
@@ -603,7 +605,7 @@ export class CcxtGateway implements ExchangeGateway {
 
   async preflight(): Promise<AccountPreflight> {
     if (this.marketType === 'spot') {
-      return { positionMode: 'one-way', marginMode: null, futuresEnabled: false, maxLeverage: 1, problems: [] };
+      return { positionMode: 'one-way', marginMode: null, multiAssets: null, futuresEnabled: false, maxLeverage: 1, problems: [] };
     }
     if (this.isBinance) return this.preflightBinance();
     return this.call('reading the account setup', async (exchange) => {
@@ -612,7 +614,7 @@ export class CcxtGateway implements ExchangeGateway {
         const mode = await exchange.fetchPositionMode(undefined, { subType: 'linear' });
         positionMode = mode.hedged ? 'hedge' : 'one-way';
       }
-      return { positionMode, marginMode: null, futuresEnabled: true, maxLeverage: null, problems: this.modeProblems(positionMode) };
+      return { positionMode, marginMode: null, multiAssets: null, futuresEnabled: true, maxLeverage: null, problems: this.modeProblems(positionMode) };
     });
   }
 
@@ -639,6 +641,7 @@ export class CcxtGateway implements ExchangeGateway {
         return {
           positionMode: 'one-way',
           marginMode: null,
+          multiAssets: null,
           futuresEnabled: false,
           maxLeverage: null,
           problems: [
@@ -666,6 +669,22 @@ export class CcxtGateway implements ExchangeGateway {
       throw translateError(error, { exchangeId: this.exchangeId, action: 'reading the futures account' });
     }
     if (!canTrade) problems.push('Binance says this futures account cannot trade right now (canTrade is false).');
+    let multiAssets: boolean | null = null;
+    try {
+      const mode = rec(await api['fapiPrivateGetMultiAssetsMargin']!({}))['multiAssetsMargin'];
+      multiAssets = mode === true || mode === 'true';
+    } catch (error) {
+      const translated = translateError(error, { exchangeId: this.exchangeId, action: 'reading the asset mode' });
+      problems.push(`The asset mode (Single-Asset or Multi-Assets) could not be read (${translated.message}).`);
+    }
+    if (multiAssets) {
+      marginMode = 'cross';
+      problems.push(
+        'This futures account is in Multi-Assets mode, where Binance allows cross margin only: the bot trades it in cross margin ' +
+          '(every position is backed by the whole futures wallet). For isolated margin, switch to Single-Asset mode ' +
+          '(Futures → Preferences → Asset Mode) and verify again.',
+      );
+    }
     // The key's own futures permission: reads may work without it, orders then fail with -2015.
     if (this.mode === 'live') {
       try {
@@ -688,7 +707,7 @@ export class CcxtGateway implements ExchangeGateway {
       const translated = translateError(error, { exchangeId: this.exchangeId, action: 'reading leverage brackets' });
       problems.push(`Leverage limits could not be read (${translated.message}).`);
     }
-    return { positionMode, marginMode, futuresEnabled: canTrade, maxLeverage, problems };
+    return { positionMode, marginMode, multiAssets, futuresEnabled: canTrade, maxLeverage, problems };
   }
 
   private toState(order: Order, fallback: Partial<OrderIntent> & { clientOrderId: string; symbol: string }): OrderState {

@@ -202,6 +202,7 @@ const PLAIN_WORDS: Readonly<Record<string, string>> = {
   '-2019': 'not enough margin for this order',
   '-2022': 'a reduce-only order would not reduce a position',
   '-4164': "the order's value is below the market's minimum notional",
+  '-4168': 'this futures account is in Multi-Assets mode, where Binance allows cross margin only',
   '-4045':
     'this account already has as many stop-loss and take-profit orders open on this market as the exchange allows (MAX_NUM_ALGO_ORDERS: 10 per symbol on Binance USDⓈ-M)',
 };
@@ -259,6 +260,11 @@ export function isOrderNotFound(error: unknown): boolean {
   if (isCcxtInstance(error, 'OrderNotFound')) return true;
   const { code } = exchangeAnswer(error);
   return code === '-2013' || code === '-2011' || code === '110001' || code === '170213' || code === '51603';
+}
+
+/** Binance -4168: isolated margin refused because the futures account is in Multi-Assets mode (cross only). */
+export function isMultiAssetsRefusal(error: unknown): boolean {
+  return exchangeAnswer(error).code === '-4168';
 }
 
 /** "No need to change leverage / margin type / position mode": already set, not an error. */

@@ -332,12 +332,12 @@ export class PaperGateway implements ExchangeGateway {
 
   async preflight(): Promise<AccountPreflight> {
     if (this.marketType === 'spot') {
-      return { positionMode: 'one-way', marginMode: null, futuresEnabled: false, maxLeverage: 1, problems: [] };
+      return { positionMode: 'one-way', marginMode: null, multiAssets: null, futuresEnabled: false, maxLeverage: 1, problems: [] };
     }
     const rules = await this.rules();
     let maxLeverage = 1;
     for (const rule of rules.values()) maxLeverage = Math.max(maxLeverage, rule.maxLeverage);
-    return { positionMode: 'one-way', marginMode: 'cross', futuresEnabled: true, maxLeverage, problems: [] };
+    return { positionMode: 'one-way', marginMode: 'cross', multiAssets: null, futuresEnabled: true, maxLeverage, problems: [] };
   }
 
   async serverTime(): Promise<number> {

@@ -39,7 +39,7 @@ export interface Restrictions {
   enablePortfolioMarginTrading: boolean;
 }
 
-/** What Binance decides about a futures account beyond its API key (verification, risk rules). */
+/** What Binance decides about a futures account beyond its API key (verification, risk rules, asset mode). */
 export interface AccountRules {
   /**
    * Highest leverage Binance lets the account set: accounts without Intermediate Personal
@@ -48,6 +48,8 @@ export interface AccountRules {
   leverageLimit: number | null;
   /** Futures Trading Quantitative Rules violated: only reduce-only orders are accepted, others answer -4400. */
   quantitativeRulesViolated: boolean;
+  /** Multi-Assets margin mode: every symbol is cross margin; switching one to isolated answers -4168. */
+  multiAssetsMargin: boolean;
 }
 
 export interface AccountSpec {
@@ -221,7 +223,7 @@ const algoOpen = (a: AlgoOrder): boolean => a.algoStatus === 'NEW';
 const closesHedge = (ps: PositionSide, side: Side): boolean => (ps === 'LONG' ? side === 'SELL' : ps === 'SHORT' ? side === 'BUY' : false);
 const onlyReduces = (o: FuturesOrder): boolean => o.reduceOnly || o.closePosition || closesHedge(o.positionSide, o.side);
 
-const DEFAULT_RULES: AccountRules = { leverageLimit: null, quantitativeRulesViolated: false };
+const DEFAULT_RULES: AccountRules = { leverageLimit: null, quantitativeRulesViolated: false, multiAssetsMargin: false };
 
 const DEFAULT_RESTRICTIONS: Restrictions = {
   ipRestrict: true,
@@ -1158,6 +1160,8 @@ export class Engine {
   setMarginType(acc: Account, symbol: string, marginType: string): void {
     this.futuresMarket(symbol);
     if (marginType !== 'ISOLATED' && marginType !== 'CROSSED') throw new BinanceError(-4044, 'The margin type is not valid.');
+    if (marginType === 'ISOLATED' && acc.rules.multiAssetsMargin)
+      throw new BinanceError(-4168, 'Unable to adjust to isolated-margin mode under the Multi-Assets mode.');
     if (this.marginTypeOf(acc, symbol) === marginType) throw new BinanceError(-4046, 'No need to change margin type.');
     if (this.hasOpenFutures(acc, symbol)) throw new BinanceError(-4047, 'Margin type cannot be changed if there exists open orders.');
     if (this.hasPosition(acc, symbol)) throw new BinanceError(-4048, 'Margin type cannot be changed if there exists position.');

@@ -713,6 +713,15 @@ export const buildRoutes = (): Route[] => {
     handle: (c) => ({ dualSidePosition: c.account.hedgeMode }),
   });
   add({
+    method: 'GET',
+    path: '/fapi/v1/multiAssetsMargin',
+    family: 'futures',
+    signed: true,
+    weight: w(30),
+    accepts: [],
+    handle: (c) => ({ multiAssetsMargin: c.account.rules.multiAssetsMargin }),
+  });
+  add({
     method: 'POST',
     path: '/fapi/v1/positionSide/dual',
     family: 'futures',

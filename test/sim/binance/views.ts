@@ -368,7 +368,7 @@ export const futuresAccountV2 = (e: Engine, acc: Account): Record<string, unknow
   canDeposit: true,
   canWithdraw: acc.restrictions.enableWithdrawals,
   updateTime: 0,
-  multiAssetsMargin: false,
+  multiAssetsMargin: acc.rules.multiAssetsMargin,
   tradeGroupId: -1,
   ...totals(e, acc),
   assets: assetRows(e, acc),
