@@ -178,8 +178,15 @@ export interface ExchangeGateway {
   candles?(symbol: string, timeframe: string, limit: number): Promise<Candle[]>;
   auditKey(): Promise<KeyAudit>;
   preflight(): Promise<AccountPreflight>;
-  /** The exchange's clock (ms), for the recvWindow rule of the safety protocol. */
+  /** The exchange's clock (ms), read from the exchange now, for the recvWindow rule of the safety protocol. */
   serverTime(): Promise<number>;
+  /**
+   * The exchange's clock (ms) as estimated without a request: the local clock corrected by the offset
+   * last measured against the exchange (what signed requests carry as their timestamp). The engine's
+   * own time stays its injected clock; use this to compare with exchange timestamps (an order's
+   * signed timestamp against recvWindow). Paper: the local clock.
+   */
+  exchangeNow(): number;
   /** How long after its timestamp the exchange still accepts a signed request (ms). */
   readonly recvWindowMs: number;
 }

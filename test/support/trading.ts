@@ -46,18 +46,22 @@ export interface TradingWorld {
 
 /**
  * A database, the Binance simulator and the real ccxt gateway factory, all on one accelerated
- * clock, with `accounts` funded futures accounts enabled in GUILD.
+ * clock (the simulator's shifted by `simClockOffsetMs`), with `accounts` funded futures accounts
+ * enabled in GUILD.
  */
 export async function tradingWorld(options: {
   kind?: DatabaseKind;
   accounts?: number;
   marketType?: 'spot' | 'futures';
   clockFactor?: number;
+  /** The exchange's clock runs this far ahead of the bot's host (negative: the host is ahead). */
+  simClockOffsetMs?: number;
   simOptions?: Parameters<typeof startBinanceSim>[0];
 }): Promise<TradingWorld> {
   const clock = acceleratedClock(options.clockFactor ?? 10);
   const db = await freshDatabase(options.kind ?? 'pglite');
-  const sim = await startBinanceSim({ now: () => clock.now(), ...options.simOptions });
+  const simOffset = options.simClockOffsetMs ?? 0;
+  const sim = await startBinanceSim({ now: () => clock.now() + simOffset, ...options.simOptions });
   sim.setPrices({ BTCUSDT: 50_000, ETHUSDT: 3_000 }, 'both');
   const vault = await openVault(parseKeyring(generateKeyEntry(1)));
   const { log, lines } = capturingLog();

@@ -28,6 +28,7 @@ import type {
   TradeCursor,
 } from '../gateway';
 import { exchangeCapabilities } from './capabilities';
+import type { ExchangeClock } from './exchangeClock';
 import type { SharedMarkets } from './markets';
 import type { ExchangeRateLimiter } from './rateLimiter';
 import { isAlreadySet, isMultiAssetsRefusal, isOrderNotFound, translateError } from './translate';
@@ -56,6 +57,8 @@ export interface CcxtGatewayDeps {
   /** The account's instance (from the runtime's LRU; rebuilt when evicted). */
   instance: () => AccountInstance;
   markets: SharedMarkets;
+  /** The offset to this exchange's clock: what ccxt signs is corrected by it. */
+  clock: ExchangeClock;
   limiter: ExchangeRateLimiter;
   now: () => number;
 }
@@ -88,17 +91,30 @@ export class CcxtGateway implements ExchangeGateway {
     return this.deps.spec.mode;
   }
 
-  /** The instance with the shared markets attached. */
+  /** The instance with the shared markets attached, signing with the exchange's time. */
   private async ready(): Promise<AccountInstance> {
     const instance = this.deps.instance();
     await this.deps.markets.attach(instance.exchange, this.exchangeId, this.mode);
+    await this.deps.clock.sync();
+    this.signWithExchangeTime(instance);
     return instance;
+  }
+
+  /** ccxt signs `milliseconds() - options.timeDifference` (Binance's nonce): the exchange's time. */
+  private signWithExchangeTime(instance: AccountInstance): void {
+    (instance.exchange.options as Record<string, unknown>)['timeDifference'] = this.deps.clock.offsetMs();
+  }
+
+  /** The exchange's clock as estimated here: the local clock corrected by the measured offset. */
+  exchangeNow(): number {
+    return this.deps.now() - this.deps.clock.offsetMs();
   }
 
   /**
    * Runs one ccxt operation and translates its failure. A definite rejection before matching
-   * (-1021) of anything but an order is repeated once at once: it changed nothing. Orders are the
-   * engine's decision (the order-safety protocol), so placeOrder opts out.
+   * (-1021) re-reads the exchange's clock at once, and anything but an order is then repeated once:
+   * it changed nothing. Orders are the engine's decision (the order-safety protocol), so placeOrder
+   * opts out; its own repeat finds the clock corrected.
    */
   private async call<T>(
     action: string,
@@ -107,11 +123,15 @@ export class CcxtGateway implements ExchangeGateway {
   ): Promise<T> {
     const instance = await this.ready();
     const attempt = async (): Promise<T> => {
+      const signedWith = this.deps.clock.generation();
+      this.signWithExchangeTime(instance);
       try {
         return await run(instance.exchange, instance);
       } catch (error) {
         const blocked = this.deps.limiter.blockedForMs();
-        throw translateError(error, { exchangeId: this.exchangeId, action, ...(blocked > 0 ? { retryAfterMs: blocked } : {}) });
+        const translated = translateError(error, { exchangeId: this.exchangeId, action, ...(blocked > 0 ? { retryAfterMs: blocked } : {}) });
+        if (translated.kind === 'retryable') await this.deps.clock.resync(signedWith);
+        throw translated;
       }
     };
     try {

@@ -344,6 +344,10 @@ export class PaperGateway implements ExchangeGateway {
     return this.now();
   }
 
+  exchangeNow(): number {
+    return this.now();
+  }
+
   // ---------------------------------------------------------------- writes
 
   async ensureLeverage(symbol: string, leverage: number, marginMode: MarginMode): Promise<void> {

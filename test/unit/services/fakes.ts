@@ -62,6 +62,7 @@ export function fakeGateway(exchangeId: string, marketType: 'spot' | 'futures', 
       return { positionMode: 'one-way', marginMode: 'isolated', multiAssets: false, futuresEnabled: true, maxLeverage: 125, problems: [], ...key?.preflight };
     },
     serverTime: async () => 0,
+    exchangeNow: () => 0,
   };
 }
 
