@@ -376,7 +376,11 @@ export class CcxtGateway implements ExchangeGateway {
     return { ...state, fee, feeCurrency };
   }
 
-  /** A triggered Binance algo order filled through a regular order: report that order's fill. */
+  /**
+   * A triggered Binance algo order fills through the order it placed (actualOrderId): report that
+   * order's state and fill. Without it (not placed yet, or not named yet) the algo order's own state
+   * stands: still working.
+   */
   private async withTriggeredFill(exchange: Exchange, order: Order, state: OrderState): Promise<OrderState> {
     const info = rec(order.info);
     const actualOrderId = info['actualOrderId'];
@@ -743,7 +747,7 @@ export class CcxtGateway implements ExchangeGateway {
       symbol: order.symbol ?? fallback.symbol,
       side: order.side === 'sell' ? 'sell' : order.side === 'buy' ? 'buy' : (fallback.side ?? 'buy'),
       type: orderTypeOf(order, fallback.type),
-      status: statusOf(order.status, filled, quantity),
+      status: algoStatusOf(rec(order.info)['algoStatus']) ?? statusOf(order.status, filled, quantity),
       quantity,
       filledQuantity: filled,
       averagePrice: order.average ?? (filled > 0 ? (order.price ?? null) : null),
@@ -783,6 +787,32 @@ export function statusOf(status: string | undefined, filled: number, quantity: n
       return 'expired';
     default:
       return filled > 0 && filled < quantity ? 'partially-filled' : 'open';
+  }
+}
+
+/**
+ * A Binance USDⓈ-M algo (conditional) order's own status (Binance, ALGO_UPDATE): NEW untriggered;
+ * TRIGGERING forwarded to the matching engine; TRIGGERED placed there (as actualOrderId); FINISHED
+ * filled or cancelled there; CANCELED; REJECTED refused by the matching engine (margin check, nothing
+ * to reduce); EXPIRED cancelled by the system. ccxt reads TRIGGERED and FINISHED as 'closed', which
+ * would say "filled" with nothing filled: until the placed order itself is read (withTriggeredFill),
+ * a triggered order is still working. Undefined for anything that is not an algo order.
+ */
+export function algoStatusOf(algoStatus: unknown): OrderStatus | undefined {
+  switch (algoStatus) {
+    case 'NEW':
+    case 'TRIGGERING':
+    case 'TRIGGERED':
+    case 'FINISHED':
+      return 'open';
+    case 'CANCELED':
+      return 'cancelled';
+    case 'REJECTED':
+      return 'rejected';
+    case 'EXPIRED':
+      return 'expired';
+    default:
+      return undefined;
   }
 }
 

@@ -136,6 +136,23 @@ export interface AlgoOrder {
   triggerTime: number;
   actualOrderId: number | undefined;
   actualPrice: number | undefined;
+  /** Lookups that still answer an empty actualOrderId although the triggered order exists. */
+  unlinkedLookups: number;
+}
+
+/**
+ * How long a triggered algo order takes to reach the matching engine. Binance: TRIGGERING ("met the
+ * triggering condition and forwarded to the matching engine", actualOrderId '') until the order is
+ * placed (TRIGGERED), then FINISHED once it is filled or cancelled there; the link to the placed order
+ * (actualOrderId) may show up later than the order itself.
+ */
+export interface AlgoTriggerDelay {
+  /** Lookups (GET /fapi/v1/algoOrder) that answer TRIGGERING before the order is placed... */
+  readonly lookups?: number;
+  /** ...and at least this long on the simulator clock after the trigger. */
+  readonly ms?: number;
+  /** Once placed, this many lookups still answer an empty actualOrderId. */
+  readonly unlinkedLookups?: number;
 }
 
 export interface SpotTrade {
@@ -218,7 +235,10 @@ export interface EngineOptions {
 
 const OPEN: ReadonlySet<OrderStatus> = new Set<OrderStatus>(['NEW', 'PARTIALLY_FILLED']);
 export const isOpen = (o: { status: OrderStatus }): boolean => OPEN.has(o.status);
+/** Untriggered: may trigger, may be cancelled. */
 const algoOpen = (a: AlgoOrder): boolean => a.algoStatus === 'NEW';
+/** Still in the algo service (untriggered, or triggered and not yet placed): counts as an open algo order. */
+export const algoPending = (a: AlgoOrder): boolean => a.algoStatus === 'NEW' || a.algoStatus === 'TRIGGERING';
 /** In hedge mode a SELL on LONG (or BUY on SHORT) closes; such orders can only reduce. */
 const closesHedge = (ps: PositionSide, side: Side): boolean => (ps === 'LONG' ? side === 'SELL' : ps === 'SHORT' ? side === 'BUY' : false);
 const onlyReduces = (o: FuturesOrder): boolean => o.reduceOnly || o.closePosition || closesHedge(o.positionSide, o.side);
@@ -321,6 +341,12 @@ export class Engine {
   private nextSpotTradeId = 50_000_001;
   private nextFuturesTradeId = 700_000_001;
   private nextClientSeq = 1;
+  /** Triggered algo orders waiting out `algoTriggerDelay`. */
+  private readonly triggering = new Map<AlgoOrder, { lookups: number; readyAt: number }>();
+  /** Matching-engine order id → the algo order that placed it (FINISHED when it ends). */
+  private readonly algoOfActual = new Map<number, AlgoOrder>();
+  /** See AlgoTriggerDelay; none by default (triggered orders are placed at once). */
+  algoTriggerDelay: AlgoTriggerDelay = {};
 
   constructor(private readonly o: EngineOptions) {}
 
@@ -794,7 +820,7 @@ export class Engine {
 
   private checkFuturesClientId(acc: Account, id: string): void {
     if (!CLIENT_ID.test(id)) throw new BinanceError(-4015, 'Client order id is not valid.');
-    if (acc.futuresOrders.some((o) => isOpen(o) && o.clientOrderId === id) || acc.algoOrders.some((a) => algoOpen(a) && a.clientAlgoId === id))
+    if (acc.futuresOrders.some((o) => isOpen(o) && o.clientOrderId === id) || acc.algoOrders.some((a) => algoPending(a) && a.clientAlgoId === id))
       throw new BinanceError(-4116, 'ClientOrderId is duplicated.');
   }
 
@@ -954,6 +980,13 @@ export class Engine {
     order.status = status;
     order.updateTime = this.now;
     this.openFutures.get(order.symbol)?.delete(order);
+    // The algo order that placed it is FINISHED: "filled or cancelled in the matching engine".
+    const algo = this.algoOfActual.get(order.orderId);
+    if (algo) {
+      this.algoOfActual.delete(order.orderId);
+      algo.algoStatus = 'FINISHED';
+      algo.updateTime = this.now;
+    }
   }
 
   findFutures(acc: Account, symbol: string, orderId?: number, clientOrderId?: string): FuturesOrder | undefined {
@@ -996,7 +1029,7 @@ export class Engine {
     const clientAlgoId = r.clientAlgoId ?? this.autoClientId();
     this.checkFuturesClientId(acc, clientAlgoId);
     // MAX_NUM_ALGO_ORDERS counts the account's conditional orders on the symbol still in the algo service.
-    if (acc.algoOrders.filter((a) => a.symbol === r.symbol && algoOpen(a)).length >= m.maxNumAlgoOrders)
+    if (acc.algoOrders.filter((a) => a.symbol === r.symbol && algoPending(a)).length >= m.maxNumAlgoOrders)
       throw new BinanceError(-4045, 'Reach max stop order limit.');
     const reduceOnly = r.reduceOnly === true;
     const closing = closesHedge(ps, r.side);
@@ -1033,6 +1066,7 @@ export class Engine {
       triggerTime: 0,
       actualOrderId: undefined,
       actualPrice: undefined,
+      unlinkedLookups: 0,
     };
     acc.algoOrders.push(a);
     this.index(this.openAlgo, a.symbol).add(a);
@@ -1057,15 +1091,61 @@ export class Engine {
     return a;
   }
 
-  private triggerAlgo(acc: Account, a: AlgoOrder, price: number): void {
+  private triggerAlgo(acc: Account, a: AlgoOrder): void {
     const now = this.now;
     this.openAlgo.get(a.symbol)?.delete(a);
+    a.algoStatus = 'TRIGGERING';
     a.triggerTime = now;
     a.updateTime = now;
+    const { lookups = 0, ms = 0 } = this.algoTriggerDelay;
+    if (lookups > 0 || ms > 0) this.triggering.set(a, { lookups, readyAt: now + ms });
+    else this.placeTriggered(acc, a);
+  }
+
+  /** Places the triggered algo orders whose delay has passed; runs before every request is handled. */
+  settleTriggering(): void {
+    if (this.triggering.size === 0) return;
+    const now = this.now;
+    for (const [a, wait] of [...this.triggering].sort(([x], [y]) => x.algoId - y.algoId)) {
+      if (wait.lookups > 0 || now < wait.readyAt) continue;
+      this.triggering.delete(a);
+      this.placeTriggered(this.account(a.apiKey), a);
+    }
+  }
+
+  /** A lookup of the algo order was answered: it counts toward its trigger delay, or its late link. */
+  lookedUp(a: AlgoOrder): void {
+    const wait = this.triggering.get(a);
+    if (wait) wait.lookups = Math.max(0, wait.lookups - 1);
+    else if (a.actualOrderId !== undefined && a.unlinkedLookups > 0) a.unlinkedLookups -= 1;
+  }
+
+  /**
+   * The matching engine takes the triggered order at the current price. It refuses (algo REJECTED,
+   * no order placed) a reduce-only order with nothing left to reduce (-2022 for a direct order) and
+   * an opening one the margin cannot carry (-2019).
+   */
+  private placeTriggered(acc: Account, a: AlgoOrder): void {
+    const now = this.now;
+    a.updateTime = now;
     const m = this.futuresMarket(a.symbol);
+    const price = this.futuresPrice(a.symbol);
     const market = a.orderType === 'STOP_MARKET' || a.orderType === 'TAKE_PROFIT_MARKET';
     const reducible = this.reducible(acc, a.symbol, a.side, a.positionSide);
-    const qty = a.closePosition ? reducible : a.quantity;
+    const reduces = a.reduceOnly || a.closePosition || closesHedge(a.positionSide, a.side);
+    const refused = (): boolean => {
+      if (reduces) return reducible <= 0;
+      try {
+        this.checkMargin(acc, m, a.side, a.positionSide, a.quantity, market ? price : a.price);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    if (refused()) {
+      a.algoStatus = 'REJECTED';
+      return;
+    }
     const order: FuturesOrder = {
       kind: 'futures',
       apiKey: acc.apiKey,
@@ -1079,7 +1159,7 @@ export class Engine {
       timeInForce: a.timeInForce,
       price: a.price,
       stopPrice: a.triggerPrice,
-      origQty: qty > 0 ? qty : a.quantity,
+      origQty: a.closePosition ? reducible : a.quantity,
       executedQty: 0,
       cumQuote: 0,
       reduceOnly: a.reduceOnly || a.closePosition,
@@ -1091,15 +1171,12 @@ export class Engine {
     };
     acc.futuresOrders.push(order);
     a.actualOrderId = order.orderId;
-    if (onlyReduces(order) && reducible <= 0) {
-      // Nothing left to reduce (the position was closed by another leg): Binance expires the order.
-      this.finishFutures(order, 'EXPIRED');
-      a.algoStatus = 'FINISHED';
-      return;
-    }
+    a.unlinkedLookups = this.algoTriggerDelay.unlinkedLookups ?? 0;
+    a.algoStatus = 'TRIGGERED';
+    this.algoOfActual.set(order.orderId, a);
+    // A market order ends at once (filled, or the rest expired): finishFutures makes the algo FINISHED.
     this.executeFutures(acc, order, price, this.slip(a.side, price, m));
     a.actualPrice = order.executedQty > 0 ? r8(order.cumQuote / order.executedQty) : a.price;
-    a.algoStatus = isOpen(order) ? 'TRIGGERED' : 'FINISHED';
   }
 
   private matchFutures(symbol: string): void {
@@ -1109,7 +1186,7 @@ export class Engine {
       for (const a of [...algos].sort((x, y) => x.algoId - y.algoId)) {
         if (!algoOpen(a)) continue;
         const stopLike = a.orderType === 'STOP_MARKET' || a.orderType === 'STOP';
-        if (triggered(stopLike, a.side, a.triggerPrice, price)) this.triggerAlgo(this.account(a.apiKey), a, price);
+        if (triggered(stopLike, a.side, a.triggerPrice, price)) this.triggerAlgo(this.account(a.apiKey), a);
       }
     }
     const open = this.openFutures.get(symbol);
@@ -1149,7 +1226,7 @@ export class Engine {
   private hasOpenFutures(acc: Account, symbol?: string): boolean {
     return (
       acc.futuresOrders.some((o) => isOpen(o) && (symbol === undefined || o.symbol === symbol)) ||
-      acc.algoOrders.some((a) => algoOpen(a) && (symbol === undefined || a.symbol === symbol))
+      acc.algoOrders.some((a) => algoPending(a) && (symbol === undefined || a.symbol === symbol))
     );
   }
 

@@ -169,8 +169,9 @@ export const algoOrderJson = (e: Engine, a: AlgoOrder): Record<string, unknown> 
     timeInForce: a.timeInForce,
     quantity: qx(m, a.quantity),
     algoStatus: a.algoStatus,
-    actualOrderId: a.actualOrderId === undefined ? '' : String(a.actualOrderId),
-    actualPrice: a.actualPrice === undefined ? '' : plain(a.actualPrice),
+    // Binance may report the placed order's id later than the order exists.
+    actualOrderId: a.actualOrderId === undefined || a.unlinkedLookups > 0 ? '' : String(a.actualOrderId),
+    actualPrice: a.actualPrice === undefined || a.unlinkedLookups > 0 ? '' : plain(a.actualPrice),
     triggerPrice: px(m, a.triggerPrice),
     price: px(m, a.price),
     icebergQuantity: null,
