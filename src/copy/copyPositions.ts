@@ -287,7 +287,7 @@ export function createCopyPositions(deps: {
       const legId = closeLeg(closes.length);
       const owner = { executionId: last.executionId, signalId: last.signalId, accountId: account.id, ownerId: account.ownerId };
       const [row] = await trading.insertOrdersReturning([
-        orderIntent(owner, legId, deps.clock.now(), {
+        orderIntent(owner, legId, {
           symbol: position.symbol,
           side: position.side === 'long' ? 'sell' : 'buy',
           type: 'market',

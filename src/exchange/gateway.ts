@@ -145,6 +145,18 @@ export interface AccountPreflight {
   problems: string[];
 }
 
+/** How one order request is placed (see ExchangeGateway.placeOrder). */
+export interface PlaceOrderOptions {
+  /**
+   * Called after any wait for rate-limit budget and BEFORE the request leaves, with an upper bound
+   * (exchange clock, ms) of the timestamp the exchange will judge the request by; the request waits
+   * for the returned promise, and is not sent if it rejects. The order-safety protocol persists it:
+   * a row with no stamp was never sent, and once the exchange's clock is past stamp + recvWindow the
+   * request can no longer be accepted. Every gateway must call it before anything leaves.
+   */
+  onStamp?: (exchangeTimeMs: number) => Promise<void>;
+}
+
 export interface ExchangeGateway {
   readonly exchangeId: string;
   readonly marketType: MarketType;
@@ -166,7 +178,7 @@ export interface ExchangeGateway {
    * allows only cross margin (Binance Multi-Assets mode), isolated becomes cross instead of an error.
    */
   ensureLeverage(symbol: string, leverage: number, marginMode: MarginMode): Promise<void>;
-  placeOrder(intent: OrderIntent): Promise<OrderState>;
+  placeOrder(intent: OrderIntent, options?: PlaceOrderOptions): Promise<OrderState>;
   /** null when the exchange says the order does not exist (may be transient right after creation). */
   fetchOrder(symbol: string, clientOrderId: string): Promise<OrderState | null>;
   /** null when there was nothing to cancel. */

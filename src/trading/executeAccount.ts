@@ -138,12 +138,11 @@ export async function executeAccount(
         return failFromError(base, error, orders);
       }
     }
-    const now = ctx.clock.now();
     const owner = { executionId: execution.id, signalId: signal.id, accountId: account.id, ownerId: account.ownerId };
     const intents: NewOrder[] = plan.legs
       .filter((leg) => leg.role === 'entry')
       .map((leg) =>
-        orderIntent(owner, leg.leg, now, {
+        orderIntent(owner, leg.leg, {
           symbol: plan!.symbol,
           side: leg.side,
           type: leg.type,
@@ -371,10 +370,9 @@ async function placeExits(
   });
 
   const existing = new Set(exitOrders(orders).map((order) => order.leg));
-  const now = ctx.clock.now();
   const owner = { executionId: execution.id, signalId: signal.id, accountId: account.id, ownerId: account.ownerId };
   const intent = (leg: string, fields: Pick<NewOrder, 'type' | 'quantity' | 'price' | 'triggerPrice'>): NewOrder =>
-    orderIntent(owner, leg, now, { symbol, side: exitSide, reduceOnly: futures, ...fields });
+    orderIntent(owner, leg, { symbol, side: exitSide, reduceOnly: futures, ...fields });
   const wanted: NewOrder[] = [];
   if (futures && !existing.has(stopLeg(0))) {
     wanted.push(intent(stopLeg(0), { type: 'stop-loss', quantity: filledQty, price: null, triggerPrice: stopPrice }));

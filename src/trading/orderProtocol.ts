@@ -10,8 +10,8 @@ import type { Clock } from './clock';
 /**
  * The order-safety protocol of DESIGN.md for one leg: persist → send → classify → reconcile.
  * Exactly one order per (signal, account, leg) can exist because the client order id is
- * deterministic and an order is resent only when the exchange's clock proves the first request
- * can no longer be accepted.
+ * deterministic and an order is resent only when the exchange has answered that it does not know
+ * it, at a time its clock proves the first request can no longer be accepted.
  */
 
 /**
@@ -21,7 +21,6 @@ import type { Clock } from './clock';
 export const orderIntent = (
   owner: { executionId: string; signalId: string; accountId: string; ownerId: string },
   leg: string,
-  sentAt: number,
   fields: Pick<NewOrder, 'symbol' | 'side' | 'type' | 'quantity' | 'price' | 'triggerPrice' | 'reduceOnly'>,
 ): NewOrder => ({
   id: randomUUID(),
@@ -30,7 +29,8 @@ export const orderIntent = (
   clientOrderId: clientOrderId(owner.signalId, owner.accountId, leg),
   status: 'intent',
   attempts: 1,
-  sentAt,
+  // Stamped by the gateway right before the request leaves (sendOrder); null = never sent.
+  sentAt: null,
   ...fields,
 });
 
@@ -56,6 +56,8 @@ const FIRST_LOOKUP_DELAY_MS = 500;
 const MAX_LOOKUP_DELAY_MS = 8_000;
 /** Our clock and the exchange's may differ a little; never conclude "not placed" on a margin thinner than this. */
 const CLOCK_SAFETY_MS = 1_000;
+/** How much longer than the lookup window one call keeps trying before leaving the order to the next cycle. */
+const IN_PROCESS_SLACK_MS = 30_000;
 
 const REJECTION_REASON: Partial<Record<ExchangeErrorKind, FailureReason>> = {
   'insufficient-funds': 'insufficient-funds',
@@ -89,8 +91,10 @@ export const orderStatePatch = (state: OrderState) => ({
 });
 
 /**
- * Sends an intent whose row already says it is being sent (attempts ≥ 1, sentAt set), then
- * classifies the answer. `positionSide` is added for hedge-mode accounts.
+ * Sends an intent whose row already says it is being sent (status intent, attempts counted), then
+ * classifies the answer. `positionSide` is added for hedge-mode accounts. The gateway reports the
+ * request's stamp (an upper bound of the timestamp the exchange judges it by) before it leaves, and
+ * the row records it first: a row without a stamp was never sent.
  */
 export async function sendOrder(
   ctx: ProtocolContext,
@@ -100,9 +104,13 @@ export async function sendOrder(
   let current = order;
   let retriedAtOnce = false;
   let rateLimitWaits = 0;
+  const onStamp = async (exchangeTimeMs: number) => {
+    await ctx.repo.updateOrder(current.id, { sentAt: exchangeTimeMs });
+    current = { ...current, sentAt: exchangeTimeMs };
+  };
   for (;;) {
     try {
-      const state = await ctx.gateway.placeOrder({ ...intentOf(current), ...extra });
+      const state = await ctx.gateway.placeOrder({ ...intentOf(current), ...extra }, { onStamp });
       await ctx.repo.updateOrder(current.id, orderStatePatch(state));
       return { kind: 'placed', state };
     } catch (error) {
@@ -133,48 +141,63 @@ export async function sendOrder(
 
 /** Records a (re)send before it happens, so a crash mid-request leaves a row to reconcile. */
 async function markSent(ctx: ProtocolContext, order: OrderRow): Promise<OrderRow> {
-  const next = { ...order, attempts: order.attempts + 1, sentAt: ctx.clock.now(), status: 'intent' as const };
-  await ctx.repo.updateOrder(order.id, { attempts: next.attempts, sentAt: next.sentAt, status: 'intent' });
+  const next = { ...order, attempts: order.attempts + 1, status: 'intent' as const };
+  await ctx.repo.updateOrder(order.id, { attempts: next.attempts, status: 'intent' });
   return next;
 }
 
+type Lookup = { kind: 'found'; state: OrderState } | { kind: 'absent' } | { kind: 'failed' };
+
+async function lookUp(ctx: ProtocolContext, order: OrderRow): Promise<Lookup> {
+  try {
+    const found = await ctx.gateway.fetchOrder(order.symbol, order.clientOrderId);
+    return found ? { kind: 'found', state: found } : { kind: 'absent' };
+  } catch (error) {
+    ctx.log.debug({ err: error, leg: order.leg }, 'order lookup failed; it proves nothing');
+    return { kind: 'failed' };
+  }
+}
+
+async function exchangeTime(ctx: ProtocolContext): Promise<number | null> {
+  try {
+    return await ctx.gateway.serverTime();
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Rule 4: look the order up by client order id with backoff for the lookup window. Found → adopt.
- * Still absent, and the exchange's clock is past the request's timestamp + recvWindow (so the
- * request can no longer be accepted) → resend once if the signal is still young, else not placed.
+ * Rule 4: look the order up by client order id with backoff. Found → adopt. "Not placed" needs
+ * proof: a lookup that ANSWERED "does not exist" although it was asked after the exchange's clock
+ * (read just before it) had passed both the request's stamp + recvWindow (the exchange refuses the
+ * request from then on) and the stamp + the lookup window (a new order may be reported missing for a
+ * while). A lookup that failed (5xx, timeout, rate-limited) proves nothing. Proven → resend once if
+ * the signal is still young, else not placed. Undecided within the in-process bound → `unknown`,
+ * and the next cycle looks again.
  */
 export async function reconcileOrder(
   ctx: ProtocolContext,
   order: OrderRow,
   extra: Pick<OrderIntent, 'positionSide'> = {},
 ): Promise<Placement> {
-  const sentAt = order.sentAt ?? ctx.clock.now();
-  // Look for at least the window, and long enough that the recvWindow rule can decide at its end.
-  const deadline = sentAt + Math.max(ctx.lookupWindowMs, ctx.gateway.recvWindowMs + CLOCK_SAFETY_MS + 1_000);
+  if (order.sentAt === null) return sendUnsent(ctx, order, extra);
+  const decidableAfter = order.sentAt + Math.max(ctx.lookupWindowMs, ctx.gateway.recvWindowMs + CLOCK_SAFETY_MS);
+  const giveUpAt = ctx.clock.now() + ctx.lookupWindowMs + ctx.gateway.recvWindowMs + IN_PROCESS_SLACK_MS;
   let delay = FIRST_LOOKUP_DELAY_MS;
   for (;;) {
-    try {
-      const found = await ctx.gateway.fetchOrder(order.symbol, order.clientOrderId);
-      if (found) {
-        await ctx.repo.updateOrder(order.id, orderStatePatch(found));
-        return { kind: 'placed', state: found };
-      }
-    } catch (error) {
-      ctx.log.debug({ err: error, leg: order.leg }, 'order lookup failed; will look again');
+    const exchangeNow = await exchangeTime(ctx);
+    const looked = await lookUp(ctx, order);
+    if (looked.kind === 'found') {
+      await ctx.repo.updateOrder(order.id, orderStatePatch(looked.state));
+      return { kind: 'placed', state: looked.state };
     }
+    if (looked.kind === 'absent' && exchangeNow !== null && exchangeNow > decidableAfter) break;
     const now = ctx.clock.now();
-    if (now >= deadline) break;
-    await ctx.clock.sleep(Math.min(delay, deadline - now));
+    if (now >= giveUpAt) return { kind: 'unknown' };
+    const untilDecidable = exchangeNow === null ? delay : Math.max(1, decidableAfter - exchangeNow + 1);
+    await ctx.clock.sleep(Math.min(delay, untilDecidable, giveUpAt - now));
     delay = Math.min(delay * 2, MAX_LOOKUP_DELAY_MS);
   }
-
-  let exchangeNow: number;
-  try {
-    exchangeNow = await ctx.gateway.serverTime();
-  } catch {
-    return { kind: 'unknown' };
-  }
-  if (exchangeNow <= sentAt + ctx.gateway.recvWindowMs + CLOCK_SAFETY_MS) return { kind: 'unknown' };
 
   if (order.attempts < 2 && ctx.withinLag()) {
     ctx.log.info({ leg: order.leg, attempts: order.attempts }, 'order provably not placed; resending once');
@@ -183,4 +206,17 @@ export async function reconcileOrder(
   }
   await ctx.repo.updateOrder(order.id, { status: 'not-placed', reason: 'not-placed' });
   return { kind: 'not-placed', reason: 'not-placed' };
+}
+
+/** An intent that was never stamped never left the process: send it now, or record why not. */
+async function sendUnsent(
+  ctx: ProtocolContext,
+  order: OrderRow,
+  extra: Pick<OrderIntent, 'positionSide'>,
+): Promise<Placement> {
+  if (!ctx.withinLag()) {
+    await ctx.repo.updateOrder(order.id, { status: 'not-placed', reason: 'not-placed' });
+    return { kind: 'not-placed', reason: 'not-placed' };
+  }
+  return sendOrder(ctx, order.status === 'intent' ? order : await markSent(ctx, order), extra);
 }

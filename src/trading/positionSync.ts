@@ -326,7 +326,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       return { kind: 'placed', state: orderStateOf(existing) };
     }
     const owner = { executionId: leg.execution.id, signalId: leg.signal.id, accountId: account.id, ownerId: account.ownerId };
-    await trading.insertOrders([orderIntent(owner, legId, clock.now(), fields)]);
+    await trading.insertOrders([orderIntent(owner, legId, fields)]);
     const row = (await trading.ordersOfExecution(leg.execution.id)).find((order) => order.leg === legId);
     if (!row) throw new Error(`order leg ${legId} vanished`);
     return sendOrder(protocol, row, extra);
@@ -642,7 +642,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     orders: OrderRow[],
     quantity: number,
   ): Promise<Fill[]> {
-    const startedAt = Math.min(...orders.map((o) => o.sentAt ?? clock.now()));
+    const startedAt = Math.min(...orders.map((o) => o.sentAt ?? o.createdAt.getTime()));
     const known = new Set(orders.map((o) => o.exchangeOrderId).filter((id): id is string => id !== null));
     const exitSide = position.side === 'long' ? 'sell' : 'buy';
     const fills: Fill[] = [];

@@ -34,6 +34,8 @@ export interface TradingWorld {
   clock: TestClock;
   vault: Vault;
   gateways: GatewayFactory;
+  /** The Binance weight budget every gateway of this world shares (as one process's would). */
+  rateLimiters: RateLimiterRegistry;
   log: Logger;
   logLines: string[];
   accounts: AccountRow[];
@@ -65,6 +67,7 @@ export async function tradingWorld(options: {
   sim.setPrices({ BTCUSDT: 50_000, ETHUSDT: 3_000 }, 'both');
   const vault = await openVault(parseKeyring(generateKeyEntry(1)));
   const { log, lines } = capturingLog();
+  const rateLimiters = new RateLimiterRegistry(clock);
   const gateways = createGatewayFactory({
     vault,
     fetchImplementation: sim.fetchImplementation,
@@ -73,7 +76,7 @@ export async function tradingWorld(options: {
     log,
     paperSlippageBps: 0,
     paperStartingBalanceUsd: 10_000,
-    rateLimiters: new RateLimiterRegistry(clock),
+    rateLimiters,
     // On an accelerated clock a busy machine's real delays are multiplied: allow Binance's maximum.
     recvWindowMs: 60_000,
   });
@@ -122,6 +125,7 @@ export async function tradingWorld(options: {
     clock,
     vault,
     gateways,
+    rateLimiters,
     log,
     logLines: lines,
     accounts,

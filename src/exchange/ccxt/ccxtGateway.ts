@@ -21,6 +21,7 @@ import type {
   OrderState,
   OrderStatus,
   OrderType,
+  PlaceOrderOptions,
   PositionMode,
   PositionState,
   Quote,
@@ -28,6 +29,7 @@ import type {
   TradeCursor,
 } from '../gateway';
 import { exchangeCapabilities } from './capabilities';
+import { withOrderStamp } from './exchange';
 import type { ExchangeClock } from './exchangeClock';
 import type { SharedMarkets } from './markets';
 import type { ExchangeRateLimiter } from './rateLimiter';
@@ -130,7 +132,8 @@ export class CcxtGateway implements ExchangeGateway {
       } catch (error) {
         const blocked = this.deps.limiter.blockedForMs();
         const translated = translateError(error, { exchangeId: this.exchangeId, action, ...(blocked > 0 ? { retryAfterMs: blocked } : {}) });
-        if (translated.kind === 'retryable') await this.deps.clock.resync(signedWith);
+        // The exchange refused the timestamp (-1021): measure its clock again before any repeat.
+        if (translated.kind === 'retryable' && !(error instanceof ExchangeError)) await this.deps.clock.resync(signedWith);
         throw translated;
       }
     };
@@ -291,7 +294,7 @@ export class CcxtGateway implements ExchangeGateway {
     return this.isBinance && this.marketType === 'futures' && (intent.type === 'stop-loss' || intent.type === 'take-profit');
   }
 
-  async placeOrder(intent: OrderIntent): Promise<OrderState> {
+  async placeOrder(intent: OrderIntent, options: PlaceOrderOptions = {}): Promise<OrderState> {
     if (!CLIENT_ORDER_ID.test(intent.clientOrderId)) {
       throw new ExchangeError('invalid-order', `client order id must be 1–32 letters and digits: ${JSON.stringify(intent.clientOrderId)}`);
     }
@@ -302,13 +305,15 @@ export class CcxtGateway implements ExchangeGateway {
     const algo = this.isAlgo(intent);
     return this.call(`placing order ${intent.clientOrderId}`, async (exchange, instance) => {
       remember(instance.algoOrders, intent.clientOrderId, algo);
-      const order = await exchange.createOrder(
-        intent.symbol,
-        ccxtType,
-        intent.side,
-        intent.quantity,
-        intent.type === 'limit' ? intent.price : undefined,
-        params,
+      const order = await withOrderStamp(options.onStamp, () =>
+        exchange.createOrder(
+          intent.symbol,
+          ccxtType,
+          intent.side,
+          intent.quantity,
+          intent.type === 'limit' ? intent.price : undefined,
+          params,
+        ),
       );
       return this.toState(order, { ...intent, type: intent.type });
     }, { repeatDefiniteRejection: false });

@@ -4,6 +4,7 @@
  * and token bucket off, and every request going through `guardedFetch`: a host allow-list, then the
  * exchange's shared rate limiter, then the transport (Node's fetch, or the simulator's in tests).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import ccxt from 'ccxt';
 import type { Exchange } from 'ccxt';
 import type { MarketType, TradingMode } from '../../domain/account';
@@ -18,6 +19,21 @@ export type { FetchImplementation, FetchInit } from './transport';
 export type ExchangeConstructor = new (config?: Record<string, unknown>) => Exchange;
 
 const subclasses = new Map<string, ExchangeConstructor>();
+
+/** The stamp hook of the order being placed in this async context (ExchangeGateway.placeOrder). */
+const orderStamps = new AsyncLocalStorage<(exchangeTimeMs: number) => Promise<void>>();
+
+/**
+ * How far ahead of the exchange clock an order's stamp is set: the request is signed right after the
+ * stamp is persisted, so the stamp is an upper bound of the signed timestamp as long as persisting it
+ * took less than this (checked; a slower write means the request is not sent).
+ */
+export const STAMP_SLACK_MS = 1_000;
+
+/** Runs `place` (one order's ccxt call) so that its requests are stamped through `onStamp` before they leave. */
+export function withOrderStamp<T>(onStamp: ((exchangeTimeMs: number) => Promise<void>) | undefined, place: () => Promise<T>): Promise<T> {
+  return onStamp ? orderStamps.run(onStamp, place) : place();
+}
 
 /** Exchange ids ccxt lists (REST classes). */
 export const ccxtExchangeIds = (): readonly string[] => ccxt.exchanges;
@@ -60,6 +76,18 @@ export function exchangeClass(exchangeId: string): ExchangeConstructor {
             ? requestCost(exchangeId, method, new URL(`${base}/${String(path)}`))
             : { pool: 'default', weight: 1 };
         await limiter.acquire(cost.pool, cost.weight);
+      }
+      const stamp = orderStamps.getStore();
+      if (stamp) {
+        // After the wait for budget (a queued wait is not exchange time), before signing: the stamp
+        // the order-safety protocol judges "too late to be accepted" by. ccxt signs with
+        // milliseconds() - options.timeDifference (the exchange's clock as ccxt knows it).
+        const exchangeNow = () => this.milliseconds() - Number((this.options as { timeDifference?: unknown }).timeDifference ?? 0);
+        const stampAt = exchangeNow() + STAMP_SLACK_MS;
+        await stamp(stampAt);
+        if (exchangeNow() >= stampAt) {
+          throw new ExchangeError('retryable', `${exchangeId}: the order's send stamp took too long to record; the order was not sent`);
+        }
       }
       return super.fetch2(path, api, method, params, headers, body, config);
     }

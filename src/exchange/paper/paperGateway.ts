@@ -32,6 +32,7 @@ import type {
   MarginMode,
   OrderIntent,
   OrderState,
+  PlaceOrderOptions,
   PositionState,
   Quote,
   Trade,
@@ -370,13 +371,15 @@ export class PaperGateway implements ExchangeGateway {
     return this.withState((ctx) => this.evaluate(ctx));
   }
 
-  async placeOrder(intent: OrderIntent): Promise<OrderState> {
+  async placeOrder(intent: OrderIntent, options: PlaceOrderOptions = {}): Promise<OrderState> {
     if (!CLIENT_ORDER_ID.test(intent.clientOrderId)) {
       throw new ExchangeError('invalid-order', `client order id must be 1–32 letters and digits: ${JSON.stringify(intent.clientOrderId)}`);
     }
     if (intent.attachedStopLoss !== undefined || intent.attachedTakeProfit !== undefined) {
       throw new ExchangeError('not-supported', `${this.exchangeId} paper places stop-loss and take-profit as separate orders`);
     }
+    // The paper exchange's clock is ours: the stamp is exact.
+    await options.onStamp?.(this.now());
     const rule = await this.rule(intent.symbol);
     return this.withState(async (ctx) => {
       const { state } = ctx;
