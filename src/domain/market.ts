@@ -18,6 +18,8 @@ export interface MarketRules {
   maxLeverage: number;
   /** Base units per contract (1 on Binance linear). */
   contractSize: number;
+  /** Taker fee rate the exchange lists for the market (0.0005 = 0.05 %), when known. */
+  takerFee?: number;
   /**
    * How many conditional orders (stop-loss and take-profit legs) one account may have open on this
    * market at once; the next is refused (Binance MAX_NUM_ALGO_ORDERS: 10 per USDⓈ-M symbol, -4045).

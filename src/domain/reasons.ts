@@ -42,6 +42,8 @@ export const FAILURE_REASONS = [
   'not-placed',
   'entry-expired',
   'exchange-error',
+  'would-trigger',
+  'conditional-limit',
   'leverage-not-allowed',
   'trading-restricted',
 ] as const;
@@ -83,6 +85,8 @@ const FAILURE_TEXT: { readonly [K in FailureReason]: string } = {
   'not-placed': 'order was not placed',
   'entry-expired': 'entry not filled in time',
   'exchange-error': 'exchange error',
+  'would-trigger': 'the price is already past the trigger',
+  'conditional-limit': 'too many stop and take-profit orders on this symbol',
   'leverage-not-allowed':
     "leverage above 20× not allowed for this account yet (exchange verification, account age or region): lower the account's leverage",
   'trading-restricted':
@@ -136,6 +140,7 @@ export const PLAN_NOTES = [
   'entries-merged',
   'take-profits-merged',
   'take-profits-below-minimum',
+  'take-profits-folded',
 ] as const;
 export type PlanNote = (typeof PLAN_NOTES)[number];
 
@@ -149,4 +154,5 @@ export const NOTE_TEXT: { readonly [K in PlanNote]: string } = {
   'entries-merged': 'small entries merged',
   'take-profits-merged': 'small take-profits merged',
   'take-profits-below-minimum': 'take-profits below the exchange minimum, stop only',
+  'take-profits-folded': "farthest take-profits folded into the last one to fit the exchange's limit on stop orders per symbol",
 };

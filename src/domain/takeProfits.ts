@@ -92,18 +92,19 @@ export function heldQuantity(entries: readonly EntryFill[], exited: number, base
 }
 
 /**
- * Where the stop goes once the first target fills: the average entry, plus the round trip's fees when
- * `feeRate` is given (so a stop there loses nothing), rounded away from a loss (up for a long, down for
- * a short) onto the price step.
+ * Where the stop goes once the first target fills: the average entry plus the round trip's fees (so a
+ * stop there loses nothing), rounded away from a loss (up for a long, down for a short) onto the price
+ * step. `feeRate` is the entry's; `exitFeeRate` (default the same) the exit's, a taker fill.
  */
-export function breakEvenStopPrice(side: Side, averageEntry: number, priceStep: number, feeRate = 0): number {
+export function breakEvenStopPrice(side: Side, averageEntry: number, priceStep: number, feeRate = 0, exitFeeRate = feeRate): number {
   const entry = dec(averageEntry);
-  const fee = dec(feeRate);
   const one = dec(1);
-  // Long: exit × (1 − fee) = entry × (1 + fee); short: exit × (1 + fee) = entry × (1 − fee).
+  const inFee = dec(feeRate);
+  const outFee = dec(exitFeeRate);
+  // Long: exit × (1 − out) = entry × (1 + in); short: exit × (1 + out) = entry × (1 − in).
   const exact =
     side === 'long'
-      ? entry.times(one.plus(fee)).div(one.minus(fee))
-      : entry.times(one.minus(fee)).div(one.plus(fee));
+      ? entry.times(one.plus(inFee)).div(one.minus(outFee))
+      : entry.times(one.minus(inFee)).div(one.plus(outFee));
   return side === 'long' ? ceilToStep(exact, priceStep) : floorToStep(exact, priceStep);
 }

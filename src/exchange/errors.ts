@@ -13,6 +13,10 @@ export type ExchangeErrorKind =
   | 'rate-limited'
   | 'insufficient-funds'
   | 'invalid-order'
+  /** A conditional order whose trigger the price has already passed: it would fire at once (Binance -2021). */
+  | 'would-trigger'
+  /** Too many open conditional orders on the symbol (Binance -4045: 10 per symbol); one must go first. */
+  | 'conditional-limit'
   /** An order with this client order id already exists: look it up and adopt it. */
   | 'duplicate-client-id'
   /** The key itself is refused (revoked, wrong secret, IP not allowed): disable the account and tell its owner. */

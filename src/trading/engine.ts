@@ -404,23 +404,13 @@ export class TradingEngine {
     }
   }
 
-  /** /signal cancel: nothing new starts for a withdrawn signal, and its resting entries are cancelled. */
+  /**
+   * /signal cancel: nothing new starts for a withdrawn signal. Its resting entries are cancelled by
+   * the position sync (the lifecycle's lapse rule), which looks a "nothing to cancel" answer up and
+   * follows what filled meanwhile into a protected position.
+   */
   private async cancelWithdrawnSignals(): Promise<void> {
     await this.trading.cancelPendingOfWithdrawnSignals();
-    for (const order of await this.trading.openEntriesOfWithdrawnSignals()) {
-      const account = await this.accounts.byId(order.accountId);
-      if (!account) continue;
-      try {
-        const state = await this.gateways.forAccount(account).cancelOrder(order.symbol, order.clientOrderId);
-        await this.trading.updateOrder(order.id, {
-          status: state?.status ?? 'cancelled',
-          filledQuantity: state?.filledQuantity ?? order.filledQuantity,
-          reason: 'signal-cancelled',
-        });
-      } catch (error) {
-        this.log.warn({ err: error, orderId: order.id }, 'could not cancel the entry of a withdrawn signal');
-      }
-    }
   }
 
   private async disableForAuth(account: AccountRow): Promise<void> {

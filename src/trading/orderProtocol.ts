@@ -67,6 +67,8 @@ const REJECTION_REASON: Partial<Record<ExchangeErrorKind, FailureReason>> = {
   'not-supported': 'not-supported',
   'rate-limited': 'rate-limited',
   retryable: 'exchange-error',
+  'would-trigger': 'would-trigger',
+  'conditional-limit': 'conditional-limit',
 };
 
 export const intentOf = (order: OrderRow): OrderIntent => ({
@@ -137,6 +139,20 @@ export async function sendOrder(
       return { kind: 'rejected', reason, errorKind: kind };
     }
   }
+}
+
+/**
+ * Sends a refused order (or one proven not placed) again under its own client order id: nothing of it
+ * is on the exchange, so the id is free. Used for exits, which are retried with backoff.
+ */
+export async function resendRefused(
+  ctx: ProtocolContext,
+  order: OrderRow,
+  extra: Pick<OrderIntent, 'positionSide'> = {},
+): Promise<Placement> {
+  const next = { ...order, attempts: order.attempts + 1, status: 'intent' as const, reason: null };
+  await ctx.repo.updateOrder(order.id, { attempts: next.attempts, status: 'intent', reason: null });
+  return sendOrder(ctx, next, extra);
 }
 
 /** Records a (re)send before it happens, so a crash mid-request leaves a row to reconcile. */

@@ -43,14 +43,14 @@ describe('Binance MAX_NUM_ALGO_ORDERS (ccxt gateway on the simulator)', () => {
     expect(spot.get('SOL/USDT')?.maxConditionalOrders).toBe(5);
   });
 
-  it('refuses the 11th open conditional order on a symbol (-4045, invalid-order in plain words); a cancel frees a slot', async () => {
+  it('refuses the 11th open conditional order on a symbol (-4045, conditional-limit in plain words); a cancel frees a slot', async () => {
     const { apiKey, row } = world.account({ marketType: 'futures' });
     const gateway = world.factory.forAccount(row);
     await longSol(gateway, 'caplong', 10);
     for (let i = 0; i < 10; i += 1) await gateway.placeOrder(stop(`capstop${i}`, 90 - i));
 
     const refused = await gateway.placeOrder(stop('capstop10', 80)).catch((error: unknown) => error);
-    expect(isExchangeError(refused, 'invalid-order'), String(refused)).toBe(true);
+    expect(isExchangeError(refused, 'conditional-limit'), String(refused)).toBe(true);
     expect(refused).toMatchObject({ exchangeCode: '-4045' });
     expect((refused as Error).message).toMatch(/Reach max stop order limit\..*as many stop-loss and take-profit orders open on this market as the exchange allows/);
     expect(world.sim.orders(apiKey).algo.filter((a) => a.algoStatus === 'NEW')).toHaveLength(10);
@@ -63,7 +63,7 @@ describe('Binance MAX_NUM_ALGO_ORDERS (ccxt gateway on the simulator)', () => {
     expect(world.sim.orders(apiKey).algo.find((a) => a.clientAlgoId === 'capstop3')?.algoStatus).toBe('CANCELED');
     expect(await gateway.placeOrder(stop('capstop10', 80))).toMatchObject({ status: 'open', clientOrderId: 'capstop10' });
     const refusedAgain = await gateway.placeOrder(stop('capstop11', 79)).catch((error: unknown) => error);
-    expect(refusedAgain).toMatchObject({ kind: 'invalid-order', exchangeCode: '-4045' });
+    expect(refusedAgain).toMatchObject({ kind: 'conditional-limit', exchangeCode: '-4045' });
   });
 });
 

@@ -429,22 +429,6 @@ export function tradingRepository(db: Database) {
       return cancelled.length;
     },
 
-    /** Entry orders still resting for withdrawn signals: the engine cancels them on the exchange. */
-    openEntriesOfWithdrawnSignals(): Promise<OrderRow[]> {
-      return db
-        .select({ order: orders })
-        .from(orders)
-        .innerJoin(signals, eq(signals.id, orders.signalId))
-        .where(
-          and(
-            eq(signals.status, 'cancelled'),
-            like(orders.leg, 'e%'),
-            inArray(orders.status, ['open', 'partially-filled']),
-          ),
-        )
-        .then((rows) => rows.map((row) => row.order));
-    },
-
     executionsOfSignal(signalId: string): Promise<ExecutionRow[]> {
       return db.select().from(executions).where(eq(executions.signalId, signalId));
     },

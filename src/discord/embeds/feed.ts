@@ -111,6 +111,7 @@ const NOTICE_TEXT: Record<NoticeEvent['kind'], string> = {
   'account-disabled': 'was disabled',
   'closed-externally': 'had a position closed outside the bot',
   'stop-failed': 'could not place a stop-loss',
+  'exit-refused': 'could not place an exit order',
 };
 
 /** A direct message to an account's owner. */

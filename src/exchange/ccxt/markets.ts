@@ -64,6 +64,7 @@ export function toMarketRules(market: MarketInterface, precisionMode: number, ma
     maxLeverage: isSpot ? 1 : (maxLeverage ?? limits.leverage?.max ?? FALLBACK_MAX_LEVERAGE),
     contractSize: market.contractSize ?? 1,
     maxConditionalOrders: maxConditionalOrdersOf(market.info),
+    ...(typeof market.taker === 'number' && Number.isFinite(market.taker) ? { takerFee: market.taker } : {}),
   };
 }
 

@@ -115,6 +115,14 @@ export const TRANSLATION_TABLE: readonly TranslationRow[] = [
   { match: { codes: ['110072'] }, kind: 'duplicate-client-id', note: 'Bybit: OrderLinkedID is duplicate' },
   { match: { codes: ['170141'] }, kind: 'duplicate-client-id', note: 'Bybit spot: duplicate clientOrderId' },
   { match: { codes: ['51016'] }, kind: 'duplicate-client-id', note: 'OKX: duplicated clOrdId' },
+  // Conditional orders: the trigger is already passed; too many on the symbol.
+  {
+    // Spot's -2021 is another thing (a cancel-replace half done): the message tells them apart.
+    match: { codes: ['-2021'], message: 'would immediately trigger' },
+    kind: 'would-trigger',
+    note: 'Binance futures: order would immediately trigger (price already past the trigger)',
+  },
+  { match: { codes: ['-4045'] }, kind: 'conditional-limit', note: 'Binance futures: reach max stop order limit (10 per symbol)' },
   // Keys: only a key the exchange refuses outright disables the account.
   {
     match: { codes: ['-2015', '-1022', '-2014', '-2008', '-1002', '-1099', '-2017', '-1005', '-1011', '10003', '10004', '10005', '50111', '50113'] },
@@ -147,9 +155,9 @@ export const TRANSLATION_TABLE: readonly TranslationRow[] = [
   },
   // Orders the exchange refused for what they are.
   {
-    match: { codes: ['-2010', '-1013', '-1111', '-1116', '-1117', '-2022', '-4164', '-4061', '-4003', '-4005', '-4014', '-4024', '-4045'] },
+    match: { codes: ['-2010', '-1013', '-1111', '-1116', '-1117', '-2022', '-4164', '-4061', '-4003', '-4005', '-4014', '-4024'] },
     kind: 'invalid-order',
-    note: 'filters (lot size, price, notional, max conditional orders), reduce-only rejected, position side mismatch',
+    note: 'filters (lot size, price, notional), reduce-only rejected, position side mismatch',
   },
   // ccxt classes, most specific first.
   { match: { ccxtClass: 'RequestTimeout' }, kind: 'unknown-outcome', note: 'no answer in time: the order may stand' },
@@ -202,9 +210,10 @@ const PLAIN_WORDS: Readonly<Record<string, string>> = {
   '-2019': 'not enough margin for this order',
   '-2022': 'a reduce-only order would not reduce a position',
   '-4164': "the order's value is below the market's minimum notional",
+  '-2021': 'the price is already past the trigger, so the order would fire at once',
   '-4168': 'this futures account is in Multi-Assets mode, where Binance allows cross margin only',
   '-4045':
-    'this account already has as many stop-loss and take-profit orders open on this market as the exchange allows (MAX_NUM_ALGO_ORDERS: 10 per symbol on Binance USDⓈ-M)',
+    'this account already has as many stop-loss and take-profit orders open on this market as the exchange allows (Binance USDⓈ-M: 10 per symbol, MAX_NUM_ALGO_ORDERS)',
 };
 
 /** Removes URLs' query strings (signed requests put timestamp, signature and key there), then scrubs. */

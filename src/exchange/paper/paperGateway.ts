@@ -478,7 +478,7 @@ export class PaperGateway implements ExchangeGateway {
     const open = state.orders.filter((o) => isOpen(o) && o.symbol === intent.symbol && conditional(o.type)).length;
     if (open >= rule.maxConditionalOrders) {
       throw new ExchangeError(
-        'invalid-order',
+        'conditional-limit',
         `${this.exchangeId} paper: ${intent.symbol} already has ${open} open stop-loss / take-profit orders, the most the exchange allows (MAX_NUM_ALGO_ORDERS)`,
         { exchangeCode: 'paper-max-conditional-orders' },
       );

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { usersRepository } from '../../../src/db/repositories/users';
 import { executions, feedOutbox, orders } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
+import { createPositionSync } from '../../../src/trading/positionSync';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
 
 const marketLong: TradeSignal = {
@@ -64,6 +65,8 @@ describe('withdrawn signals', () => {
   it('cancels the resting entries of a signal its caller withdrew, and starts nothing new', async () => {
     world = await tradingWorld({ accounts: 2 });
     const engine = world.engine({ maxSignalLagMs: 30 * 60_000 });
+    // Resting entries are the position sync's to cancel (and to follow, when one filled meanwhile).
+    engine.addCycleStep('positions', createPositionSync({ db: world.db.db, gateways: world.gateways, clock: world.clock, log: world.log }).run);
     await engine.start();
     const author = '200000000000099998';
     const queued = await world.intake.submit({

@@ -121,7 +121,7 @@ describe('paper gateway', () => {
     const leg = (id: string, triggerPrice: number) =>
       gateway.placeOrder({ clientOrderId: id, symbol: SOL.symbol, side: 'sell', type: 'stop-loss', triggerPrice, quantity: 1, reduceOnly: true });
     for (let i = 0; i < 10; i += 1) await leg(`leg${i}`, 90 - i);
-    await expect(leg('leg10', 80)).rejects.toMatchObject({ kind: 'invalid-order', exchangeCode: 'paper-max-conditional-orders' });
+    await expect(leg('leg10', 80)).rejects.toMatchObject({ kind: 'conditional-limit', exchangeCode: 'paper-max-conditional-orders' });
     await gateway.cancelOrder(SOL.symbol, 'leg0');
     await expect(leg('leg10', 80)).resolves.toMatchObject({ status: 'open' });
   });

@@ -1,0 +1,45 @@
+/**
+ * What to do about an exit the exchange refused. A refusal for a passing reason (rate limit, 5xx,
+ * timestamp, an order proven not placed) is retried with backoff and the owner is told after a few
+ * tries; a permanent one is not retried. "Would trigger at once" is its own class: the price is
+ * already through the stop, so the stop's job is done at market.
+ */
+import type { Leg } from './legs';
+
+export type RefusalClass = 'passing' | 'permanent' | 'would-trigger';
+
+const PASSING: ReadonlySet<string> = new Set([
+  'rate-limited',
+  'exchange-error',
+  'exchange-timeout',
+  'not-placed',
+  // Too many conditional orders on the symbol (Binance -4045): the member's own orders may go.
+  'conditional-limit',
+]);
+
+export function refusalClass(reason: string | null): RefusalClass {
+  if (reason === 'would-trigger') return 'would-trigger';
+  if (reason === null || PASSING.has(reason)) return 'passing';
+  return 'permanent';
+}
+
+export interface RetryPolicy {
+  /** Wait after the first refusal; doubles with each further one. */
+  readonly firstDelayMs: number;
+  readonly maxDelayMs: number;
+  /** The owner is told once an exit has been refused this many times. */
+  readonly escalateAfter: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { firstDelayMs: 2_000, maxDelayMs: 30_000, escalateAfter: 3 };
+
+export function retryDelayMs(attempts: number, policy: RetryPolicy): number {
+  const doublings = Math.max(0, Math.min(20, attempts - 1));
+  return Math.min(policy.maxDelayMs, policy.firstDelayMs * 2 ** doublings);
+}
+
+/** A passing refusal may go again once its backoff (from the last send's stamp) has passed. */
+export function retryDue(leg: Pick<Leg, 'attempts' | 'sentAt'>, now: number, policy: RetryPolicy): boolean {
+  if (leg.sentAt === null) return true;
+  return now >= leg.sentAt + retryDelayMs(leg.attempts, policy);
+}

@@ -1,0 +1,139 @@
+/**
+ * Closing a position in the book: realised PnL from the fills (fees included), the UTC day's
+ * figures, the feed, and the daily-loss pause. A position closed outside the bot is booked from the
+ * foreign trades that closed it.
+ */
+import type { Database } from '../../db/client';
+import type { NewOutboxRow } from '../../db/repositories/outbox';
+import type { PositionsRepository } from '../../db/repositories/positions';
+import type { OrderRow, PositionRow } from '../../db/repositories/trading';
+import { heldQuantity, kindOf, legsOf } from '../../domain/lifecycle/legs';
+import { positionPnl, type Fill } from '../../domain/pnl';
+import { dec, toNumber } from '../../domain/precision';
+import { utcDayKey } from '../../domain/risk';
+import type { Clock } from '../clock';
+import { accountFeedRow, pauseOnDailyLoss } from '../dailyLossPause';
+import { positionFeedEvent } from '../feedEvents';
+import type { Followed, LegIo } from './legIo';
+import { quoteOf, type AccountWork } from './work';
+
+const EPSILON = 1e-12;
+const baseOf = (symbol: string) => symbol.split('/')[0] ?? symbol;
+
+export const fillOf = (order: OrderRow): Fill => ({
+  quantity: order.filledQuantity,
+  price: order.averagePrice ?? order.price ?? order.triggerPrice ?? 0,
+  fee: order.fee,
+  feeCurrency: order.feeCurrency,
+});
+
+export interface BookingDeps {
+  db: Database;
+  positions: PositionsRepository;
+  legs: LegIo;
+  clock: Clock;
+}
+
+export function booking(deps: BookingDeps) {
+  const { clock } = deps;
+
+  /** Closes the position in the book: PnL from the fills, the day's figures, feed, daily-loss pause. */
+  async function closeInBook(
+    work: AccountWork,
+    followed: Followed,
+    position: PositionRow,
+    orders: OrderRow[],
+    reason: NonNullable<PositionRow['closeReason']>,
+    externalExits: Fill[] = [],
+  ): Promise<boolean> {
+    const { account } = work;
+    const withFees = await deps.legs.refreshFees(work, orders);
+    const entries = legsOf(withFees, 'entry')
+      .filter((o) => o.filledQuantity > 0)
+      .map(fillOf);
+    const exits = [...withFees.filter((o) => kindOf(o) !== 'entry' && o.filledQuantity > 0).map(fillOf), ...externalExits];
+    const pnl = positionPnl(position.side, entries, exits, baseOf(position.symbol), position.leverage);
+    const now = clock.now();
+    const signalId = followed.signal.id;
+    const feed: NewOutboxRow[] = [];
+    const figures = { returnPct: pnl.returnPct, pnl: pnl.realizedPnl };
+    if (reason === 'external') {
+      feed.push(accountFeedRow(account, signalId, positionFeedEvent(account, position, 'closed-externally', figures)));
+      feed.push(
+        accountFeedRow(
+          account,
+          signalId,
+          {
+            type: 'notice',
+            kind: 'closed-externally',
+            accountName: account.name,
+            reason: null,
+            detail:
+              account.marketType === 'spot'
+                ? `${position.symbol} ${position.side}: the coin was sold outside the bot; its remaining orders were cancelled.`
+                : `${position.symbol} ${position.side} was closed outside the bot (manually or by liquidation); its remaining orders were cancelled.`,
+          },
+          'dm',
+        ),
+      );
+    } else {
+      feed.push(accountFeedRow(account, signalId, positionFeedEvent(account, position, 'position-closed', figures)));
+    }
+    const closed = await deps.positions.closePosition(position.id, account.id, {
+      realizedPnl: pnl.realizedPnl,
+      fees: pnl.fees,
+      exitQuantity: pnl.exitQuantity,
+      averageExitPrice: pnl.averageExitPrice,
+      closeReason: reason,
+      closedAt: new Date(now),
+      day: utcDayKey(now),
+      feed,
+    });
+    if (!closed) return false;
+    work.log.info({ positionId: position.id, reason, pnl: pnl.realizedPnl }, 'position closed');
+    if (await pauseOnDailyLoss(deps.db, account.id, now)) {
+      work.log.warn({ accountId: account.id }, 'daily loss limit reached: account paused until the next UTC day');
+    }
+    return true;
+  }
+
+  /** External close: the most recent foreign exit-side trades since the position opened. */
+  async function externalExitFills(work: AccountWork, position: PositionRow, orders: OrderRow[], quantity: number): Promise<Fill[]> {
+    const startedAt = Math.min(...orders.map((o) => o.sentAt ?? o.createdAt.getTime()));
+    const known = new Set(orders.map((o) => o.exchangeOrderId).filter((id): id is string => id !== null));
+    const exitSide = position.side === 'long' ? 'sell' : 'buy';
+    const fills: Fill[] = [];
+    try {
+      const trades = await work.gateway.tradesSince(position.symbol, { sinceMs: startedAt - 60_000 });
+      let left = dec(quantity);
+      for (const trade of [...trades].reverse()) {
+        if (!left.gt(0)) break;
+        if (trade.side !== exitSide || known.has(trade.orderId)) continue;
+        const take = dec(trade.quantity).gt(left) ? left : dec(trade.quantity);
+        const share = dec(trade.quantity).gt(0) ? take.div(dec(trade.quantity)) : dec(0);
+        fills.push({ quantity: toNumber(take), price: trade.price, fee: toNumber(dec(trade.fee).times(share)), feeCurrency: trade.feeCurrency });
+        left = left.minus(take);
+      }
+      if (left.gt(0)) {
+        const last = await quoteOf(work, position.symbol);
+        if (last !== null) fills.push({ quantity: toNumber(left), price: last, fee: 0, feeCurrency: null });
+      }
+    } catch (error) {
+      work.log.warn({ err: error, positionId: position.id }, 'trades of an external close unavailable');
+    }
+    return fills;
+  }
+
+  /** Closed outside the bot: our legs cancelled, the rest booked from the foreign trades. */
+  async function closeExternally(work: AccountWork, followed: Followed, position: PositionRow, orders: OrderRow[]): Promise<void> {
+    for (const order of orders) if (order.status === 'open' || order.status === 'partially-filled') await deps.legs.cancel(work, order);
+    const final = await deps.legs.refreshFees(work, await deps.legs.ordersOf(followed));
+    const left = heldQuantity(final, work.account.marketType === 'spot' ? baseOf(position.symbol) : null);
+    const external = left > EPSILON ? await externalExitFills(work, position, final, left) : [];
+    await closeInBook(work, followed, position, final, 'external', external);
+  }
+
+  return { closeInBook, closeExternally };
+}
+
+export type Booking = ReturnType<typeof booking>;

@@ -1,0 +1,184 @@
+/**
+ * The exchange side of one execution's legs: syncing their state, placing, resending and cancelling
+ * them through the order-safety protocol. A cancel answer is not a state: "nothing to cancel" is
+ * followed by a lookup, and the row ends in what the lookup says (the order may have filled).
+ */
+import type { SignalRow } from '../../db/repositories/signals';
+import type { ExecutionRow, NewOrder, OrderRow, TradingRepository } from '../../db/repositories/trading';
+import { isInFlight, isLive, kindOf } from '../../domain/lifecycle/legs';
+import type { OrderFields } from '../../domain/lifecycle/types';
+import type { OrderIntent } from '../../exchange/gateway';
+import type { Clock } from '../clock';
+import {
+  orderIntent,
+  orderStatePatch,
+  reconcileOrder,
+  resendRefused,
+  sendOrder,
+  type Placement,
+  type ProtocolContext,
+} from '../orderProtocol';
+import { openOrdersOf, type AccountWork } from './work';
+
+/** One (signal, account) execution being followed. */
+export interface Followed {
+  execution: ExecutionRow;
+  signal: SignalRow;
+}
+
+export interface LegIoDeps {
+  trading: TradingRepository;
+  clock: Clock;
+  /** The protocol's lookup window: also how long a sent order may be unknown to the exchange. */
+  lookupWindowMs: number;
+}
+
+export function legIo(deps: LegIoDeps) {
+  const { trading, clock } = deps;
+
+  const protocolFor = (work: AccountWork): ProtocolContext => ({
+    gateway: work.gateway,
+    repo: trading,
+    clock,
+    log: work.log,
+    lookupWindowMs: deps.lookupWindowMs,
+    // Exits protect a position: a provably unplaced exit may always go once more.
+    withinLag: () => true,
+  });
+
+  const extraOf = (work: AccountWork, signal: SignalRow): Pick<OrderIntent, 'positionSide'> =>
+    work.account.positionMode === 'hedge' ? { positionSide: signal.side } : {};
+
+  /** Brings every live leg up to date with the exchange; returns the execution's legs after. */
+  async function refresh(work: AccountWork, followed: Followed, orders: OrderRow[]): Promise<OrderRow[]> {
+    const protocol = protocolFor(work);
+    const extra = extraOf(work, followed.signal);
+    let changed = false;
+    for (const order of orders) {
+      if (!isLive(order)) continue;
+      changed = true;
+      const entry = kindOf(order) === 'entry';
+      try {
+        if (isInFlight(order)) {
+          if (entry) work.unsettled.add(order.executionId);
+          await reconcileOrder(protocol, order, extra);
+          continue;
+        }
+        const listed = (await openOrdersOf(work, order.symbol))?.get(order.clientOrderId);
+        if (listed && listed.status === order.status && listed.filledQuantity === order.filledQuantity) continue;
+        const state = await work.gateway.fetchOrder(order.symbol, order.clientOrderId);
+        if (!state || (entry && state.filledQuantity > order.filledQuantity)) work.unsettled.add(order.executionId);
+        if (state) await trading.updateOrder(order.id, orderStatePatch(state));
+      } catch (error) {
+        work.unsettled.add(order.executionId);
+        work.log.warn({ err: error, leg: order.leg }, 'order sync failed; next cycle tries again');
+      }
+    }
+    return changed ? trading.ordersOfExecution(followed.execution.id) : orders;
+  }
+
+  /** Fees of filled legs that show none yet (some exchanges report them only with the trades). */
+  async function refreshFees(work: AccountWork, orders: OrderRow[]): Promise<OrderRow[]> {
+    let changed = false;
+    for (const order of orders) {
+      if (order.filledQuantity <= 0 || order.fee > 0 || isLive(order)) continue;
+      try {
+        const state = await work.gateway.fetchOrder(order.symbol, order.clientOrderId);
+        if (state && state.fee > 0) {
+          await trading.updateOrder(order.id, { fee: state.fee, feeCurrency: state.feeCurrency });
+          changed = true;
+        }
+      } catch (error) {
+        work.log.warn({ err: error, leg: order.leg }, 'fee lookup failed');
+      }
+    }
+    return changed && orders[0] ? trading.ordersOfExecution(orders[0].executionId) : orders;
+  }
+
+  /** Persists an intent (attempts = 1, no stamp yet) and sends it; an existing row is reconciled. */
+  async function place(work: AccountWork, followed: Followed, legId: string, fields: OrderFields): Promise<Placement> {
+    const { account } = work;
+    const protocol = protocolFor(work);
+    const extra = extraOf(work, followed.signal);
+    const existing = (await trading.ordersOfExecution(followed.execution.id)).find((order) => order.leg === legId);
+    if (existing) {
+      // Written by an earlier cycle: never send blindly, reconcile or report what is known.
+      if (isInFlight(existing)) return reconcileOrder(protocol, existing, extra);
+      if (existing.status === 'rejected') return { kind: 'rejected', reason: 'invalid-order', errorKind: 'invalid-order' };
+      if (existing.status === 'not-placed') return { kind: 'not-placed', reason: 'not-placed' };
+      return { kind: 'placed', state: { ...orderStatePatchOf(existing), clientOrderId: existing.clientOrderId } };
+    }
+    const owner = {
+      executionId: followed.execution.id,
+      signalId: followed.signal.id,
+      accountId: account.id,
+      ownerId: account.ownerId,
+    };
+    const intent: NewOrder = orderIntent(owner, legId, fields);
+    await trading.insertOrders([intent]);
+    const row = (await trading.ordersOfExecution(followed.execution.id)).find((order) => order.leg === legId);
+    if (!row) throw new Error(`order leg ${legId} vanished`);
+    return sendOrder(protocol, row, extra);
+  }
+
+  /** Sends a refused leg again under its own id (after its backoff). */
+  function resend(work: AccountWork, followed: Followed, order: OrderRow): Promise<Placement> {
+    return resendRefused(protocolFor(work), order, extraOf(work, followed.signal));
+  }
+
+  /**
+   * Cancels one leg; the row ends in what the exchange says. "Nothing to cancel" is looked up: the
+   * order may have filled meanwhile (then it stays filled and is followed as such). An order the
+   * lookup does not know either is taken as cancelled only once it is older than the lookup window
+   * (the exchange may not show a fresh order for a while, but keeps filled ones); before that the
+   * row stays as it is and the next cycle asks again. Returns whether the row changed.
+   */
+  async function cancel(work: AccountWork, order: OrderRow): Promise<boolean> {
+    try {
+      const state = await work.gateway.cancelOrder(order.symbol, order.clientOrderId);
+      const after = state ?? (await work.gateway.fetchOrder(order.symbol, order.clientOrderId));
+      if (after) {
+        const patch = orderStatePatch(after);
+        // A cancel answer may echo "open" for the order it just cancelled; it is gone now.
+        await trading.updateOrder(order.id, after.status === 'open' && state ? { ...patch, status: 'cancelled' } : patch);
+        return true;
+      }
+      const sent = order.sentAt ?? 0;
+      if (clock.now() - sent < deps.lookupWindowMs) {
+        work.log.info({ leg: order.leg }, 'order unknown to the exchange right after it was sent; cancel asked again next cycle');
+        return false;
+      }
+      await trading.updateOrder(order.id, { status: 'cancelled' });
+      return true;
+    } catch (error) {
+      work.log.warn({ err: error, leg: order.leg }, 'cancel failed; next cycle tries again');
+      return false;
+    }
+  }
+
+  const ordersOf = (followed: Followed) => trading.ordersOfExecution(followed.execution.id);
+
+  return { refresh, refreshFees, place, resend, cancel, ordersOf, protocolFor, extraOf };
+}
+
+export type LegIo = ReturnType<typeof legIo>;
+
+/** What a stored row says of its order, as the protocol reports a placement. */
+function orderStatePatchOf(row: OrderRow) {
+  return {
+    exchangeOrderId: row.exchangeOrderId ?? '',
+    symbol: row.symbol,
+    side: row.side,
+    type: row.type,
+    status:
+      row.status === 'intent' || row.status === 'unknown' || row.status === 'not-placed' || row.status === 'rejected'
+        ? ('open' as const)
+        : row.status,
+    quantity: row.quantity,
+    filledQuantity: row.filledQuantity,
+    averagePrice: row.averagePrice,
+    fee: row.fee,
+    feeCurrency: row.feeCurrency,
+    updatedAt: row.updatedAt.getTime(),
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * /panic for one account: its live bot orders cancelled (resting orders first, so nothing fills while
+ * positions are closed), then each open bot position closed at market (reduce-only on futures) and
+ * booked as `panic`.
+ */
+import type { AccountRow } from '../../db/repositories/accounts';
+import type { PositionsRepository } from '../../db/repositories/positions';
+import type { SignalsRepository } from '../../db/repositories/signals';
+import { closeLeg } from '../../domain/clientOrderId';
+import { heldQuantity, isLive, legsOf, nextVersion } from '../../domain/lifecycle/legs';
+import { floorToStep } from '../../domain/precision';
+import type { Booking } from './booking';
+import type { Followed, LegIo } from './legIo';
+import { legOf } from './views';
+import { marketOf, type AccountWork } from './work';
+
+const EPSILON = 1e-12;
+
+export interface PanicResult {
+  accountId: string;
+  accountName: string;
+  cancelledOrders: number;
+  closedPositions: number;
+  /** Legs or positions that could not be dealt with (the exchange refused or did not answer). */
+  problems: string[];
+}
+
+export interface PanicDeps {
+  positions: PositionsRepository;
+  signals: SignalsRepository;
+  legs: LegIo;
+  booking: Booking;
+}
+
+export function panic(deps: PanicDeps) {
+  return async function panicAccount(work: AccountWork, account: AccountRow): Promise<PanicResult> {
+    const result: PanicResult = { accountId: account.id, accountName: account.name, cancelledOrders: 0, closedPositions: 0, problems: [] };
+    for (const order of await deps.positions.liveOrdersOf(account.id)) {
+      if (await deps.legs.cancel(work, order)) result.cancelledOrders += 1;
+      else result.problems.push(`${order.symbol}: could not cancel ${order.leg}`);
+    }
+    const spot = account.marketType === 'spot';
+    for (const position of await deps.positions.openPositionsOf(account.id)) {
+      const execution = await deps.positions.executionOf(position.signalId, account.id);
+      const signal = await deps.signals.byId(position.signalId);
+      if (!execution || !signal) continue;
+      const followed: Followed = { execution, signal };
+      const base = spot ? (position.symbol.split('/')[0] ?? null) : null;
+      let orders = await deps.legs.ordersOf(followed);
+      const held = heldQuantity(orders.map(legOf), base);
+      if (held > EPSILON) {
+        const market = await marketOf(work, position.symbol);
+        const quantity = market ? floorToStep(held, market.amountStep) : held;
+        if (quantity > 0) {
+          const placed = await deps.legs.place(work, followed, closeLeg(nextVersion(orders.map(legOf), 'close')), {
+            symbol: position.symbol,
+            side: position.side === 'long' ? 'sell' : 'buy',
+            type: 'market',
+            quantity,
+            price: null,
+            triggerPrice: null,
+            reduceOnly: !spot,
+          });
+          if (placed.kind !== 'placed') {
+            result.problems.push(
+              `${position.symbol}: the close order was ${placed.kind === 'unknown' ? 'not answered' : `refused (${placed.reason})`}`,
+            );
+            continue;
+          }
+        }
+        orders = await deps.legs.refresh(work, followed, await deps.legs.ordersOf(followed));
+        if (heldQuantity(orders.map(legOf), base) > EPSILON && legsOf(orders, 'close').some(isLive)) {
+          result.problems.push(`${position.symbol}: the close order has not filled yet`);
+          continue;
+        }
+      }
+      await deps.booking.closeInBook(work, followed, position, orders, 'panic');
+      result.closedPositions += 1;
+    }
+    return result;
+  };
+}

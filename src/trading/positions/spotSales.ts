@@ -1,0 +1,80 @@
+/**
+ * Spot positions sold outside the bot, once every execution of the account was followed: each coin's
+ * balance (read before the orders were synced) against what the positions in it hold now. Exits seen
+ * since the read only lower what they hold, so a sale by the bot never looks like one by the member;
+ * entry fills seen since could raise it, so such a coin waits a cycle (`unsettled`).
+ */
+import type { PositionsRepository } from '../../db/repositories/positions';
+import type { SignalsRepository } from '../../db/repositories/signals';
+import type { OrderRow, PositionRow } from '../../db/repositories/trading';
+import { heldQuantity, isLive, legsOf } from '../../domain/lifecycle/legs';
+import { positionsSoldOutside } from '../../domain/spotHoldings';
+import type { Booking } from './booking';
+import type { Followed, LegIo } from './legIo';
+import { legOf } from './views';
+import { marketOf, type AccountWork } from './work';
+
+const baseOf = (symbol: string) => symbol.split('/')[0] ?? symbol;
+
+export interface SpotSalesDeps {
+  positions: PositionsRepository;
+  signals: SignalsRepository;
+  legs: LegIo;
+  booking: Booking;
+}
+
+export function spotSales(deps: SpotSalesDeps) {
+  const held = (position: PositionRow, orders: OrderRow[]) => heldQuantity(orders.map(legOf), baseOf(position.symbol));
+
+  /** The positions of one coin with their legs, or null when one of them is not settled this cycle. */
+  async function settledHoldings(work: AccountWork, positions: PositionRow[]) {
+    const followed: { position: PositionRow; followed: Followed; orders: OrderRow[]; tolerance: number }[] = [];
+    for (const position of positions) {
+      const execution = await deps.positions.executionOf(position.signalId, work.account.id);
+      const signal = execution ? await deps.signals.byId(position.signalId) : null;
+      const market = await marketOf(work, position.symbol);
+      if (!execution || !signal || !market || work.unsettled.has(execution.id)) return null;
+      const orders = await deps.legs.ordersOf({ execution, signal });
+      // A close leg still working: the coin is on its way out through the bot.
+      if (legsOf(orders, 'close').some(isLive)) return null;
+      followed.push({ position, followed: { execution, signal }, orders, tolerance: Math.max(market.amountStep, market.minAmount) });
+    }
+    return followed;
+  }
+
+  async function check(work: AccountWork): Promise<void> {
+    const { holdings, account } = work;
+    if (!holdings) return;
+    const open = (await deps.positions.openPositionsOf(account.id))
+      .filter((p) => holdings.positions.has(p.id))
+      .sort((a, b) => a.openedAt.getTime() - b.openedAt.getTime());
+    const byCoin = new Map<string, PositionRow[]>();
+    for (const position of open) {
+      const coin = baseOf(position.symbol).toUpperCase();
+      byCoin.set(coin, [...(byCoin.get(coin) ?? []), position]);
+    }
+    for (const [coin, positions] of byCoin) {
+      const settled = await settledHoldings(work, positions);
+      if (!settled) continue;
+      const balance = holdings.totals.get(coin) ?? 0;
+      const judge = () =>
+        new Set(
+          positionsSoldOutside(
+            settled.map((f) => ({ id: f.position.id, held: held(f.position, f.orders), tolerance: f.tolerance })),
+            balance,
+          ),
+        );
+      if (judge().size === 0) continue;
+      // Before calling it a sale: entry fees in the coin the rows may not show yet.
+      for (const f of settled) f.orders = await deps.legs.refreshFees(work, f.orders);
+      const sold = judge();
+      for (const f of settled) {
+        if (!sold.has(f.position.id)) continue;
+        work.log.warn({ positionId: f.position.id, coin, balance }, 'spot position sold outside the bot');
+        await deps.booking.closeExternally(work, f.followed, f.position, f.orders);
+      }
+    }
+  }
+
+  return { check };
+}

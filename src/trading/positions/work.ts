@@ -1,0 +1,134 @@
+/**
+ * What following one account's positions for one cycle keeps at hand: its gateway, what the exchange
+ * said once per cycle (positions, coin balances, open orders per symbol, one price per symbol) and the
+ * executions whose state is not settled this cycle.
+ */
+import type { AccountRow } from '../../db/repositories/accounts';
+import type { PositionsRepository } from '../../db/repositories/positions';
+import type { MarketRules } from '../../domain/market';
+import { dec, toNumber } from '../../domain/precision';
+import type { ExchangeGateway, OrderState, PositionState } from '../../exchange/gateway';
+import type { Logger } from '../../logger';
+
+export interface SpotHoldings {
+  /** Open positions when the balances were read: only these are judged against them. */
+  positions: ReadonlySet<string>;
+  /** Total per asset (upper case). */
+  totals: ReadonlyMap<string, number>;
+}
+
+export interface AccountWork {
+  account: AccountRow;
+  gateway: ExchangeGateway;
+  log: Logger;
+  /** Exchange positions, read BEFORE the orders are refreshed (see external closes); null when unknown. */
+  exchangePositions: PositionState[] | null;
+  /** Spot coin balances, also read before the orders are refreshed; null when unknown. */
+  holdings: SpotHoldings | null;
+  /**
+   * Executions whose entries gained fills this cycle or whose legs could not be synced: what they
+   * hold may be more than the balances read before saw, so their coin waits for the next cycle.
+   */
+  unsettled: Set<string>;
+  markets: ReadonlyMap<string, MarketRules> | null;
+  quotes: Map<string, Promise<number | null>>;
+  /** Open orders per symbol, listed once per cycle: legs found there unchanged need no lookup. */
+  open: Map<string, Promise<Map<string, OrderState> | null>>;
+}
+
+export async function accountWork(
+  account: AccountRow,
+  gateway: ExchangeGateway,
+  log: Logger,
+  positions: PositionsRepository,
+  options: { holdings?: boolean } = {},
+): Promise<AccountWork> {
+  let exchangePositions: PositionState[] | null = null;
+  if (account.marketType === 'futures') {
+    try {
+      exchangePositions = await gateway.positions();
+    } catch (error) {
+      log.warn({ err: error }, 'positions unavailable: external closes not checked this cycle');
+    }
+  }
+  const holdings =
+    options.holdings && account.marketType === 'spot' ? await spotHoldings(account, gateway, log, positions) : null;
+  return {
+    account,
+    gateway,
+    log,
+    exchangePositions,
+    holdings,
+    unsettled: new Set(),
+    markets: null,
+    quotes: new Map(),
+    open: new Map(),
+  };
+}
+
+/** One balance call, only for a spot account with an open position; null when unknown (no check). */
+async function spotHoldings(
+  account: AccountRow,
+  gateway: ExchangeGateway,
+  log: Logger,
+  positions: PositionsRepository,
+): Promise<SpotHoldings | null> {
+  // The positions first: one opened after the balances were read is not judged against them.
+  const open = await positions.openPositionsOf(account.id);
+  if (open.length === 0) return null;
+  try {
+    const balances = await gateway.assetBalances();
+    const totals = new Map(
+      [...balances].map(([asset, b]) => [asset.toUpperCase(), toNumber(dec(b.free).plus(dec(b.used)))]),
+    );
+    return { positions: new Set(open.map((p) => p.id)), totals };
+  } catch (error) {
+    log.warn({ err: error }, 'spot balances unavailable: sales outside the bot not checked this cycle');
+    return null;
+  }
+}
+
+export async function marketOf(work: AccountWork, symbol: string): Promise<MarketRules | null> {
+  work.markets ??= await work.gateway.markets();
+  return work.markets.get(symbol) ?? null;
+}
+
+/** One price per symbol per cycle; null when the exchange would not say. */
+export function quoteOf(work: AccountWork, symbol: string): Promise<number | null> {
+  let cached = work.quotes.get(symbol);
+  if (!cached) {
+    cached = work.gateway.quote(symbol).then(
+      (q) => q.last,
+      (error: unknown) => {
+        work.log.warn({ err: error, symbol }, 'no price for the position check');
+        return null;
+      },
+    );
+    work.quotes.set(symbol, cached);
+  }
+  return cached;
+}
+
+/** One open-orders listing per (account, symbol) per cycle; null when the exchange would not say. */
+export function openOrdersOf(work: AccountWork, symbol: string): Promise<Map<string, OrderState> | null> {
+  let cached = work.open.get(symbol);
+  if (!cached) {
+    cached = work.gateway.openOrders(symbol).then(
+      (list) => new Map(list.filter((o) => o.clientOrderId !== '').map((o) => [o.clientOrderId, o])),
+      (error: unknown) => {
+        work.log.debug({ err: error, symbol }, 'open orders unavailable; looking legs up one by one');
+        return null;
+      },
+    );
+    work.open.set(symbol, cached);
+  }
+  return cached;
+}
+
+/** Quantity the exchange holds in (symbol, side); null when the positions could not be read. */
+export function exchangeQuantity(work: AccountWork, symbol: string, side: 'long' | 'short'): number | null {
+  if (work.exchangePositions === null) return null;
+  return work.exchangePositions
+    .filter((p) => p.symbol === symbol && p.side === side)
+    .reduce((sum, p) => sum + Math.abs(p.quantity), 0);
+}
