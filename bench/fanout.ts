@@ -206,6 +206,7 @@ async function measureEngine(sim: SpawnedBinanceSim, n: number): Promise<number[
   }
   await profiler?.stop(`fanout-n${n}`);
   printStatements(RUNS);
+  await engine.stop();
   gateways.close();
   await database.close();
   return times;

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { importOperatorAccounts } from './accounts/operatorImport';
@@ -10,6 +9,7 @@ import { accountsRepository } from './db/repositories/accounts';
 import { paperStateRepository } from './db/repositories/paperState';
 import { startDiscord } from './discord/bot';
 import { createGatewayFactory, type FetchImplementation } from './exchange/factory';
+import { RateLimiterRegistry } from './exchange/ccxt/rateLimiter';
 import { createHealth, startHealthServer, type Health } from './health';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
@@ -18,6 +18,7 @@ import { createBotServices } from './services';
 import { createStrategy } from './strategy';
 import { systemClock, type Clock } from './trading/clock';
 import { defaultEngineSettings, TradingEngine } from './trading/engine';
+import { accountLeases } from './trading/accountLeases';
 import { createPositionSync } from './trading/positionSync';
 import { createSignalIntake } from './trading/signalIntake';
 import { openVault } from './vault/envelope';
@@ -33,11 +34,14 @@ export interface BotWiring {
   clock?: Clock;
   logDestination?: DestinationStream;
   database?: DatabaseHandle;
-  instanceId?: string;
+  /** A readable prefix of the instance id (default host:pid); the id always gets a random part. */
+  instanceName?: string;
   /** Off in tests that drive cycles themselves. */
   schedule?: boolean;
   /** Override the unknown-order lookup window (the protocol's 60 s) for demos on a real clock. */
   lookupWindowMs?: number;
+  /** How long a signed request stays valid (Binance allows up to 60 s); accelerated clocks need more. */
+  recvWindowMs?: number;
 }
 
 export interface RunningBot {
@@ -90,19 +94,37 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     paperSlippageBps: config.PAPER_SLIPPAGE_BPS,
     paperStartingBalanceUsd: config.PAPER_STARTING_BALANCE_USD,
     ...(wiring.exchangeFetch ? { fetchImplementation: wiring.exchangeFetch } : {}),
+    // An injected clock (tests, benchmarks) is the rate limiter's too: its windows are the exchange's.
+    ...(wiring.clock ? { rateLimiters: new RateLimiterRegistry(clock) } : {}),
+    ...(wiring.recvWindowMs === undefined ? {} : { recvWindowMs: wiring.recvWindowMs }),
   });
 
   const settings = {
-    ...defaultEngineSettings(wiring.instanceId ?? `${hostname()}:${config.DATA_DIR}`),
+    // The instance id is new at every start (`<name>:<random>`): see EngineSettings.instanceName.
+    ...defaultEngineSettings(wiring.instanceName),
     concurrency: config.ENGINE_CONCURRENCY,
     maxSignalLagMs: config.SIGNAL_MAX_LAG_SECONDS * 1000,
     balanceMaxAgeMs: config.BALANCE_MAX_AGE_SECONDS * 1000,
     summaryTimeoutMs: config.FEED_SUMMARY_TIMEOUT_SECONDS * 1000,
     kelly: { lookbackTrades: config.KELLY_LOOKBACK_TRADES, fraction: config.KELLY_FRACTION, cap: 0.25 },
+    takeoverAfterMs: config.TAKEOVER_AFTER_SECONDS * 1000,
+    heartbeatEveryMs: (config.TAKEOVER_AFTER_SECONDS * 1000) / 6,
     ...(wiring.lookupWindowMs === undefined ? {} : { lookupWindowMs: wiring.lookupWindowMs }),
   };
   const engine = new TradingEngine(database.db, gateways, clock, log, settings, metrics);
-  engine.addCycleStep('positions', createPositionSync({ db: database.db, gateways, clock, log }).run);
+  // Background work is claimed per account: every process runs every step, each account in one of them.
+  const leases = accountLeases(database.db, engine.instance, clock);
+  engine.addCycleStep(
+    'positions',
+    createPositionSync({
+      db: database.db,
+      gateways,
+      clock,
+      log,
+      claimAccounts: leases.forTask('positions'),
+      holdsAccount: leases.holdsFor('positions'),
+    }).run,
+  );
   // Rule 6: reconcile every in-flight intent before any new signal is accepted.
   await engine.start();
 
@@ -129,10 +151,17 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     log,
     balanceMaxAgeMs: settings.balanceMaxAgeMs,
     confirmWindowMs: settings.maxSignalLagMs,
+    claimMasters: leases.forTask('copy-poll'),
   });
   engine.addCycleStep('copy', async () => void (await copyTrading.poll()));
   // Followers' copy fills → copied positions with realised PnL (positionSync leaves copies alone).
-  const copyPositions = createCopyPositions({ db: database.db, gateways, clock, log });
+  const copyPositions = createCopyPositions({
+    db: database.db,
+    gateways,
+    clock,
+    log,
+    claimAccounts: leases.forTask('copy-positions'),
+  });
   engine.addCycleStep('copy-positions', async () => void (await copyPositions.run()));
   const services = createBotServices({ db: database.db, vault, gateways, intake, clock, log, config });
 
@@ -163,7 +192,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     await scheduler.start();
     scheduler.trigger();
   }
-  log.info({ instanceId: settings.instanceId }, 'bot started');
+  log.info({ instanceId: engine.instanceId }, 'bot started');
 
   return {
     log,
@@ -176,6 +205,8 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     async stop() {
       await scheduler.stop();
       await scheduler.idle();
+      // Deletes this process's heartbeat row: its claims are free for the others at once.
+      await engine.stop();
       await discord?.stop();
       await new Promise<void>((resolve) => (healthServer ? healthServer.close(() => resolve()) : resolve()));
       gateways.close();

@@ -55,6 +55,8 @@ const baseSchema = z.object({
   HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   FEED_COMPACT_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(20),
   FEED_SUMMARY_TIMEOUT_SECONDS: positiveInt(60),
+  // Several processes: a process silent this long is dead and its work is taken over (issue: ≤ 30 s).
+  TAKEOVER_AFTER_SECONDS: z.coerce.number().int().min(5).max(30).default(30),
   STRATEGY_ENABLED: bool(false),
   OWNER_DISCORD_ID: optionalSnowflake,
   OWNER_GUILD_ID: optionalSnowflake,

@@ -64,6 +64,8 @@ export function createCopyPositions(deps: {
   externalCheckEveryMs?: number;
   /** The order protocol's lookup window for a /panic close whose answer was lost (default 60 s). */
   lookupWindowMs?: number;
+  /** Several processes: narrows run()'s accounts to those this process holds the lease of (accountLeases). */
+  claimAccounts?: (accountIds: string[]) => Promise<string[]>;
 }) {
   const externalCheckEveryMs = deps.externalCheckEveryMs ?? 60_000;
   const lastChecked = new Map<string, number>();
@@ -359,11 +361,17 @@ export function createCopyPositions(deps: {
     async run(): Promise<CopyPositionsReport> {
       const report: CopyPositionsReport = { booked: 0, closed: 0, external: 0 };
       // Read first: a copy close that fills after this read is booked below, never taken for an external close.
-      const before = await repo.openCopyPositions();
+      const open = await repo.openCopyPositions();
+      // Several processes: only the followers whose lease this process holds.
+      const held = deps.claimAccounts
+        ? new Set(await deps.claimAccounts([...new Set([...open.map((p) => p.accountId), ...(await repo.unbookedCopyOrders()).map((i) => i.order.accountId)])]))
+        : null;
+      const mine = (accountId: string) => held === null || held.has(accountId);
+      const before = open.filter((position) => mine(position.accountId));
       const snapshots = await exchangeSnapshots(before);
       const inSnapshot = new Set(before.map((position) => position.id));
       const pending = new Map<string, UnbookedCopyOrder[]>();
-      for (const item of await repo.unbookedCopyOrders()) pending.set(item.order.accountId, [...(pending.get(item.order.accountId) ?? []), item]);
+      for (const item of await repo.unbookedCopyOrders()) if (mine(item.order.accountId)) pending.set(item.order.accountId, [...(pending.get(item.order.accountId) ?? []), item]);
       const unsettled = await repo.accountsWithUnfinishedCopies();
       for (const [accountId, items] of pending) {
         const account = await accounts.byId(accountId);
@@ -376,6 +384,7 @@ export function createCopyPositions(deps: {
         }
       }
       for (const position of await repo.openCopyPositions()) {
+        if (!mine(position.accountId)) continue;
         const account = await accounts.byId(position.accountId);
         if (!account) continue;
         try {

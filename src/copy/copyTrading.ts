@@ -49,6 +49,8 @@ export function createCopyTrading(deps: {
   balanceMaxAgeMs?: number;
   /** How long a follower with confirm on may answer before the copy is skipped (the signal max lag, default 2 min). */
   confirmWindowMs?: number;
+  /** Several processes: narrows poll()'s masters to those this process holds the lease of (accountLeases). */
+  claimMasters?: (accountIds: string[]) => Promise<string[]>;
 }) {
   const copies = copyRepository(deps.db);
   const accounts = accountsRepository(deps.db);
@@ -246,7 +248,11 @@ export function createCopyTrading(deps: {
     /** One pass over every master (a cycle step). One master's failure never stops the others. */
     async poll(): Promise<CopyPollReport> {
       const report: CopyPollReport = { masters: 0, fetchedSymbols: [], signals: 0 };
-      for (const master of await copies.listMasters()) {
+      const masters = await copies.listMasters();
+      // Several processes: each master is polled by the one process holding its lease.
+      const held = deps.claimMasters ? new Set(await deps.claimMasters(masters.map((m) => m.accountId))) : null;
+      for (const master of masters) {
+        if (held && !held.has(master.accountId)) continue;
         report.masters += 1;
         try {
           await pollMaster(master.accountId, report);

@@ -428,3 +428,34 @@ export const paperState = pgTable('paper_state', {
   state: jsonb('state').notNull(),
   updatedAt: updatedAt(),
 });
+
+/**
+ * One row per running engine process (DESIGN.md, "Scaling past one process"). Its id is random per
+ * start; the heartbeat (written from the engine's injected clock) keeps its claims alive: an in-flight
+ * execution or an account lease whose holder's heartbeat is older than the takeover threshold, or whose
+ * holder has no row any more (a clean stop deletes it), may be taken over by another process.
+ */
+export const engineInstances = pgTable('engine_instances', {
+  id: text('id').primaryKey(),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+  heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull(),
+});
+
+/**
+ * Background work claimed per (task, account): position sync, copied-position sync and copy polling
+ * work an account only in the process holding its lease. A lease lives as long as its holder's
+ * heartbeat (no expiry of its own): it moves only when the holder released it (holder null) or died.
+ * `changed_at` (injected clock) is when it was last taken or released.
+ */
+export const accountLeases = pgTable(
+  'account_leases',
+  {
+    task: text('task', { enum: ['positions', 'copy-positions', 'copy-poll'] }).notNull(),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),
+    holder: text('holder'),
+    changedAt: timestamp('changed_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.task, table.accountId] }), index('account_leases_holder').on(table.holder)],
+);

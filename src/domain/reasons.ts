@@ -28,6 +28,7 @@ export const SKIP_REASONS = [
   'signal-cancelled',
   'no-position-to-reduce',
   'copy-futures-only',
+  'opposite-position-open',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -73,6 +74,7 @@ const SKIP_TEXT: { readonly [K in SkipReason]: string } = {
   'signal-cancelled': 'signal withdrawn by its caller',
   'no-position-to-reduce': 'no copied position left to reduce',
   'copy-futures-only': 'copy trading needs a futures account',
+  'opposite-position-open': 'a position the other way is open on this one-way account (it would net out)',
 };
 
 const FAILURE_TEXT: { readonly [K in FailureReason]: string } = {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import pLimit from 'p-limit';
 import type { Database } from '../db/client';
 import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
@@ -24,6 +25,8 @@ import type { Clock } from './clock';
 import { executeAccount, type AccountExecutionContext } from './executeAccount';
 import { skippedOrderEvent, type NoticeEvent } from './feedEvents';
 import { batchTradingRepository } from './batchTrading';
+import { BatchedClaimCheck, isLostClaim, LostClaim } from './claims';
+import { EngineInstance } from './instance';
 import { ExposureLedger } from './exposureLedger';
 import { GroupCommit } from './groupCommit';
 import { buildSummary } from './summary';
@@ -34,8 +37,12 @@ export interface GatewayProvider {
 }
 
 export interface EngineSettings {
-  /** Stable per process; executions it claimed and left in flight are resumed at its next start. */
-  instanceId: string;
+  /**
+   * A readable prefix of the instance id (default host:pid). The id itself is `<name>:<random>`, new
+   * at every start, so no two processes (nor two starts of one) share claims: work a process leaves
+   * in flight is taken over through its heartbeat, by whichever process comes first.
+   */
+  instanceName: string;
   concurrency: number;
   maxSignalLagMs: number;
   balanceMaxAgeMs: number;
@@ -46,20 +53,25 @@ export interface EngineSettings {
   balanceRefreshPerCycle: number;
   /** Unknown orders are looked up for this long before the protocol may conclude (≥ 60 s). */
   lookupWindowMs: number;
-  /** An in-flight execution not touched for this long belongs to a dead process and is taken over. */
-  leaseMs: number;
+  /**
+   * A process whose heartbeat is older than this is dead: its in-flight executions (and account
+   * leases) are taken over by another process. The heartbeat is written every `heartbeatEveryMs`.
+   */
+  takeoverAfterMs: number;
+  heartbeatEveryMs: number;
   summaryTimeoutMs: number;
   kelly: { lookbackTrades: number; fraction: number; cap: number };
 }
 
-export const defaultEngineSettings = (instanceId: string): EngineSettings => ({
-  instanceId,
+export const defaultEngineSettings = (instanceName = `${hostname()}:${process.pid}`): EngineSettings => ({
+  instanceName,
   concurrency: 64,
   maxSignalLagMs: 120_000,
   balanceMaxAgeMs: 300_000,
   balanceRefreshPerCycle: 20,
   lookupWindowMs: 60_000,
-  leaseMs: 300_000,
+  takeoverAfterMs: 30_000,
+  heartbeatEveryMs: 5_000,
   summaryTimeoutMs: 60_000,
   kelly: { lookbackTrades: 20, fraction: 0.5, cap: 0.25 },
 });
@@ -76,20 +88,34 @@ export interface CycleReport {
  * The trading engine: claims pending signals, fans each out to every enabled account of its server,
  * and runs every (signal, account) through executeAccount with bounded concurrency, each account
  * isolated from the others' failures.
+ *
+ * Several processes (DESIGN.md, "Scaling past one process"), invariants:
+ *  - every start has a new instance id, registered with a heartbeat (EngineInstance);
+ *  - an execution is worked only by the process that claimed it; another process takes it over only
+ *    when the claimer's heartbeat is older than `takeoverAfterMs` or its row is gone;
+ *  - every send and resend asks whether the claim is still held (and the heartbeat fresh), and every
+ *    outcome is written only where the execution is still in flight and claimed by this process: a
+ *    process whose claim was taken over stops with LostClaim and writes nothing;
+ *  - claiming a signal and creating all its executions (with the skipped accounts' feed rows and
+ *    the completion when nothing is left to do) is one transaction;
+ *  - work of dead processes is taken over at start and at the beginning of every cycle, before new
+ *    signals are claimed (protocol rule 6).
  */
 export class TradingEngine {
   private readonly accounts;
   private readonly signals;
   private readonly trading;
-  private readonly guilds;
   private readonly users;
   private running: Promise<CycleReport> | null = null;
   private readonly steps: { name: string; run: () => Promise<void> }[] = [];
   private started = false;
+  private readonly claims: BatchedClaimCheck;
+  /** This process's row and heartbeat in the database; account leases of the cycle steps use it too. */
+  readonly instance: EngineInstance;
   lastSuccessfulCycleAt: number | null = null;
 
   constructor(
-    db: Database,
+    private readonly db: Database,
     private readonly gateways: GatewayProvider,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -99,18 +125,38 @@ export class TradingEngine {
     this.accounts = accountsRepository(db);
     this.signals = signalsRepository(db);
     this.trading = tradingRepository(db);
-    this.guilds = guildsRepository(db);
     this.users = usersRepository(db);
+    this.instance = new EngineInstance(db, settings.instanceName, clock, log, {
+      takeoverAfterMs: settings.takeoverAfterMs,
+      heartbeatEveryMs: settings.heartbeatEveryMs,
+    });
+    this.claims = new BatchedClaimCheck((ids) =>
+      this.trading.heldExecutions(this.instanceId, ids, this.instance.freshSince()),
+    );
   }
 
-  /** Rule 6: every in-flight intent of this instance is reconciled before new signals are accepted. */
+  /** The id claims are made under: `<instanceName>:<random>`, new at every start (and after a lapse). */
+  get instanceId(): string {
+    return this.instance.id;
+  }
+
+  /**
+   * Registers this process (heartbeat), then rule 6: the in-flight work of dead processes is taken
+   * over and reconciled before new signals are accepted. (A process that died just now is taken over
+   * by a later cycle, once its heartbeat is older than the threshold.)
+   */
   async start(): Promise<void> {
-    const inFlight = await this.trading.listInFlightOf(this.settings.instanceId);
-    if (inFlight.length > 0) {
-      this.log.info({ executions: inFlight.length }, 'reconciling in-flight executions from the last run');
-      await this.runExecutions(inFlight);
-    }
+    await this.instance.start();
+    const taken = await this.takeOverAbandoned();
+    if (taken > 0) this.log.info({ executions: taken }, 'took over in-flight executions of stopped processes');
     this.started = true;
+  }
+
+  /** A clean stop: waits for the running cycle, then frees every claim of this process at once. */
+  async stop(): Promise<void> {
+    await this.running?.catch(() => {});
+    this.started = false;
+    await this.instance.stop();
   }
 
   /**
@@ -133,18 +179,20 @@ export class TradingEngine {
   private async cycle(): Promise<CycleReport> {
     const startedAt = this.clock.now();
     try {
-      // Executions this instance left in flight (an answer the exchange could not give yet) go first.
-      const leftOver = await this.trading.listInFlightOf(this.settings.instanceId);
+      // A cycle never starts on a stale heartbeat (after a pause it continues under a new id).
+      await this.instance.beat();
+      // Executions this process left in flight (an answer the exchange could not give yet) go first,
+      // then those of dead processes: both before any new signal (rule 6).
+      const leftOver = await this.trading.listInFlightOf(this.instanceId);
       if (leftOver.length > 0) await this.runExecutions(leftOver);
-      const claimed = await this.signals.claimPending(this.settings.instanceId, 50, new Date(startedAt));
-      for (const signal of claimed) await this.fanOut(signal);
-      let executions = 0;
+      let executions = leftOver.length + (await this.takeOverAbandoned());
+      const claimed = await this.claimAndFanOut(50);
       for (;;) {
         const batch = await this.trading.claimExecutions(
-          this.settings.instanceId,
+          this.instanceId,
           // Small batches: other instances on the same database take the rest meanwhile.
           this.settings.concurrency * 2,
-          new Date(this.clock.now() - this.settings.leaseMs),
+          this.instance.staleBefore(),
         );
         if (batch.length === 0) break;
         executions += batch.length;
@@ -163,19 +211,76 @@ export class TradingEngine {
       }
       this.lastSuccessfulCycleAt = this.clock.now();
       this.metrics?.cycles.inc({ result: 'ok' });
-      return { signals: claimed.length, executions, fanOutMs, durationMs: this.clock.now() - startedAt };
+      return { signals: claimed, executions, fanOutMs, durationMs: this.clock.now() - startedAt };
     } catch (error) {
       this.metrics?.cycles.inc({ result: 'error' });
       throw error;
     }
   }
 
-  /** Creates one execution per enabled account of the signal's server (copy: its followers). */
-  private async fanOut(signal: SignalRow): Promise<void> {
+  /** In-flight executions of dead processes, claimed and run batch by batch; answers how many. */
+  private async takeOverAbandoned(): Promise<number> {
+    let taken = 0;
+    for (;;) {
+      const batch = await this.trading.claimExecutions(
+        this.instanceId,
+        this.settings.concurrency * 2,
+        this.instance.staleBefore(),
+        'abandoned',
+      );
+      if (batch.length === 0) return taken;
+      taken += batch.length;
+      this.log.info(
+        { executions: batch.length, from: [...new Set(batch.map((row) => row.claimedBy))] },
+        'taking over in-flight executions of a dead process',
+      );
+      await this.runExecutions(batch);
+    }
+  }
+
+  /**
+   * Claims up to `limit` signals, each with its fan-out in the same transaction. A fan-out that
+   * fails rolls back whole (the signal stays pending, tried again next cycle) and never stops the
+   * other signals.
+   */
+  private async claimAndFanOut(limit: number): Promise<number> {
+    const failed: string[] = [];
+    let claimed = 0;
+    while (claimed < limit) {
+      let signalId: string | null = null;
+      try {
+        const signal = await this.db.transaction(async (tx) => {
+          const row = await signalsRepository(tx as unknown as Database).claimNext(
+            this.instanceId,
+            new Date(this.clock.now()),
+            failed,
+          );
+          signalId = row?.id ?? null;
+          if (row) await this.fanOut(tx as unknown as Database, row);
+          return row;
+        });
+        if (!signal) return claimed;
+        claimed += 1;
+      } catch (error) {
+        if (signalId === null) throw error;
+        failed.push(signalId);
+        this.log.error({ err: error, signalId }, 'fan-out failed; the signal stays pending for the next cycle');
+      }
+    }
+    return claimed;
+  }
+
+  /**
+   * Creates one execution per enabled account of the signal's server (copy: its followers), the
+   * skipped accounts' feed rows, and completes the signal when nothing is left to do, all in `tx`
+   * (the transaction that claimed the signal).
+   */
+  private async fanOut(tx: Database, signal: SignalRow): Promise<void> {
     const now = this.clock.now();
+    const trading = tradingRepository(tx);
     const validation = validateSignal(toTradeSignal(signal));
-    const guild = await this.guilds.get(signal.guildId);
-    const candidates = await this.accounts.listEnabledInGuild(signal.guildId);
+    const guild = await guildsRepository(tx).get(signal.guildId);
+    const candidates = await accountsRepository(tx).listEnabledInGuild(signal.guildId);
     const targets = selectTargets(signal, candidates);
     const rows: NewExecution[] = targets.map((account) => {
       const skipReason = !validation.ok
@@ -194,11 +299,11 @@ export class TradingEngine {
         reason: skipReason,
       };
     });
-    await this.trading.createExecutions(rows);
+    await trading.createExecutions(rows);
     const skipped = rows.filter((row) => row.status === 'skipped');
     if (skipped.length > 0) {
       const byId = new Map(targets.map((account) => [account.id, account]));
-      await this.trading.insertFeed(
+      await trading.insertFeed(
         skipped.map((row) => {
           const account = byId.get(row.accountId)!;
           return {
@@ -211,11 +316,11 @@ export class TradingEngine {
         }),
       );
     }
+    await trading.completeIfDoneLocked(signal.id, this.summarizer(signal, true), new Date(now));
     this.log.info(
       { signalId: signal.id, accounts: rows.length, skipped: skipped.length },
       'signal fanned out',
     );
-    await this.trading.completeIfDone(signal.id, this.summarizer(signal, true), new Date(now));
   }
 
   private async runExecutions(executions: ExecutionRow[]): Promise<void> {
@@ -240,7 +345,12 @@ export class TradingEngine {
           try {
             await executeAccount(context, execution, signal);
           } catch (error) {
-            // One account's failure never touches another's; the lease brings it back later.
+            if (isLostClaim(error)) {
+              // Taken over (this process's heartbeat lapsed): whoever claims it now continues from here.
+              this.log.warn({ executionId: execution.id }, 'claim lost; the execution is left to its new claimer');
+              return;
+            }
+            // One account's failure never touches another's; it stays in flight for the next cycle.
             this.log.error({ err: error, executionId: execution.id }, 'execution failed unexpectedly');
           }
         }),
@@ -268,6 +378,8 @@ export class TradingEngine {
     );
     const today = utcDayKey(this.clock.now());
     const dayFigures = await this.trading.dayFiguresOf(accountIds, today);
+    const openExposures = await this.trading.openExposuresOf(accountIds);
+    const conditional = await this.trading.liveConditionalCounts(accountIds);
     const accounts = Object.create(this.accounts) as typeof this.accounts;
     accounts.byId = async (id) => accountRows.get(id) ?? this.accounts.byId(id);
     const users = Object.create(this.users) as typeof this.users;
@@ -287,15 +399,20 @@ export class TradingEngine {
 
     const quotes = new Map<string, Promise<number | undefined>>();
     type Outcome = { execution: ExecutionRow; outcome: ExecutionOutcome; signal: SignalRow | null };
-    const finalizeAll = (items: Outcome[]) =>
-      this.trading.finalizeExecutions(
+    // Outcomes the fence refused: their execution was taken over by another process.
+    const lost = new Set<string>();
+    const finalizeAll = async (items: Outcome[]) => {
+      const written = await this.trading.finalizeExecutions(
         items,
         (signalId) => (rows) => {
           const signal = items.find((item) => item.signal?.id === signalId)?.signal;
           return signal ? this.summarizer(signal, true)(rows) : null;
         },
         new Date(this.clock.now()),
+        this.instanceId,
       );
+      for (const item of items) if (!written.has(item.execution.id)) lost.add(item.execution.id);
+    };
     // One bad outcome cannot fail the others: a failed group is written again one by one.
     const outcomes = new GroupCommit<Outcome>(finalizeAll, (item) => finalizeAll([item]), onGroupFailure);
     return {
@@ -304,6 +421,16 @@ export class TradingEngine {
       trading,
       gatewayFor: (account) => this.gateways.forAccount(account),
       exposure: new ExposureLedger((ownerId, baseAsset) => this.trading.memberExposure(ownerId, baseAsset)),
+      conditionalOrders: async (accountId, symbol) =>
+        (conditional.get(accountId) ?? (await this.trading.liveConditionalCounts([accountId])).get(accountId))?.get(symbol) ?? 0,
+      openExposures: async (accountId) => {
+        let open = openExposures.get(accountId);
+        if (!open) {
+          open = (await this.trading.openExposuresOf([accountId])).get(accountId) ?? [];
+          openExposures.set(accountId, open);
+        }
+        return open;
+      },
       quote: (gateway, account, symbol) => {
         // One quote per (exchange, mode, symbol) per batch, shared by every account that needs it.
         const key = `${account.exchangeId}:${account.mode === 'paper' ? 'live' : account.mode}:${symbol}`;
@@ -325,9 +452,11 @@ export class TradingEngine {
       log: this.log,
       settings: this.settings,
       finalize: async (execution, outcome) => {
-        this.metrics?.orders.inc({ outcome: outcome.status, reason: outcome.reason ?? 'none' });
         await outcomes.submit({ execution, outcome, signal: await signalOf(execution.signalId) });
+        if (lost.has(execution.id)) throw new LostClaim(`execution ${execution.id} was taken over; outcome not written`);
+        this.metrics?.orders.inc({ outcome: outcome.status, reason: outcome.reason ?? 'none' });
       },
+      holdsClaim: (executionId) => this.claims.holds(executionId),
       onAuthFailure: (account) => this.disableForAuth(account),
     };
   }
@@ -400,6 +529,8 @@ export class TradingEngine {
       if (now - claimedAt < this.settings.summaryTimeoutMs) continue;
       if (await this.trading.hasSummary(signal.id)) continue;
       const rows = await this.trading.summaryRows(signal.id);
+      // No execution yet (a signal an older version left half claimed): the fan-out repairs it first.
+      if (rows.length === 0) continue;
       await this.trading.insertFeed([this.summarizer(signal, false)(rows)!]);
     }
   }

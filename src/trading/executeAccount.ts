@@ -5,10 +5,12 @@ import { copyInstructionFor } from '../domain/copy';
 import type { MarketRules } from '../domain/market';
 import { planAccountOrder, type AccountOrderPlan } from '../domain/planOrder';
 import { roundToStep } from '../domain/precision';
-import type { ReasonCode } from '../domain/reasons';
+import { nettingConflict, type OpenExposure } from '../domain/netting';
+import { skip, type ReasonCode } from '../domain/reasons';
 import { utcDayKey } from '../domain/risk';
 import { parsePair } from '../domain/symbols';
-import { heldQuantity, splitTakeProfits } from '../domain/takeProfits';
+import { targetLegBudget, targetSplit } from '../domain/lifecycle/exits';
+import { heldQuantity } from '../domain/takeProfits';
 import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
 import type { NewOutboxRow } from '../db/repositories/outbox';
 import { toTradeSignal, type SignalRow } from '../db/repositories/signals';
@@ -37,6 +39,10 @@ export interface AccountExecutionContext {
   gatewayFor: (account: AccountRow) => ExchangeGateway;
   /** Member exposure per base asset for the batch; plans of one member's accounts pass through it in turn. */
   exposure: ExposureLedger;
+  /** What the account has open by symbol and side (positions and working entries), for the netting rule. */
+  openExposures: (accountId: string) => Promise<OpenExposure[]>;
+  /** Live conditional orders of the account on the symbol (the exchange caps them per symbol). */
+  conditionalOrders: (accountId: string, symbol: string) => Promise<number>;
   /** Shared per cycle: one quote per (exchange, mode, symbol), not one per account. */
   quote: (gateway: ExchangeGateway, account: AccountRow, symbol: string) => Promise<number | undefined>;
   clock: Clock;
@@ -47,8 +53,16 @@ export interface AccountExecutionContext {
     lookupWindowMs: number;
     kelly: { lookbackTrades: number; fraction: number; cap: number };
   };
-  /** Writes the outcome (and the summary when it is the signal's last) in one transaction. */
+  /**
+   * Writes the outcome (and the summary when it is the signal's last) in one transaction; throws
+   * LostClaim, writing nothing, when another process has taken the execution over.
+   */
   finalize: (execution: ExecutionRow, outcome: ExecutionOutcome) => Promise<void>;
+  /**
+   * Whether this process still holds the execution's claim (and its heartbeat is fresh): asked before
+   * every order is sent or resent, so a process whose claim was taken over sends nothing more.
+   */
+  holdsClaim: (executionId: string) => Promise<boolean>;
   /** Called when an account's key stops working: disable it and tell its owner. */
   onAuthFailure: (account: AccountRow) => Promise<void>;
 }
@@ -102,6 +116,7 @@ export async function executeAccount(
     log,
     lookupWindowMs: ctx.settings.lookupWindowMs,
     withinLag: () => ctx.clock.now() - signal.createdAt.getTime() <= ctx.settings.maxSignalLagMs,
+    holdsClaim: () => ctx.holdsClaim(execution.id),
   };
   const extra: Pick<OrderIntent, 'positionSide'> =
     account.positionMode === 'hedge' ? { positionSide: signal.side } : {};
@@ -130,6 +145,9 @@ export async function executeAccount(
       return finish(base, { status: 'skipped', reason: planned.reason, plan: null, orders });
     }
     plan = planned;
+    if (copyOrder && !copyOrder.reduceOnly && (await nets(ctx, account, plan.symbol, signal.side))) {
+      return finish(base, { status: 'skipped', reason: 'opposite-position-open', plan: null, orders });
+    }
     if (copyOrder?.dryRun) return finish(base, { status: 'dry-run', reason: null, plan, orders });
     if (account.marketType === 'futures') {
       try {
@@ -223,7 +241,8 @@ async function planFor(
   const owner = await ctx.users.get(account.ownerId);
   const capUsd = owner?.exposureCapUsd ?? null;
   return ctx.exposure.plan(account.ownerId, baseAsset, capUsd, async (currentUsd) => {
-    const result = await planWithExposure(ctx, account, signal, gateway, markets, { currentUsd, capUsd });
+    const planned = await planWithExposure(ctx, account, signal, gateway, markets, { currentUsd, capUsd });
+    const result = planned.kind === 'planned' && (await nets(ctx, account, planned.symbol, signal.side)) ? skip('opposite-position-open') : planned;
     return { result, addedUsd: result.kind === 'planned' ? result.notional : 0 };
   });
 }
@@ -289,6 +308,19 @@ async function planWithExposure(
     },
     takeProfitWeights: account.takeProfitSplit,
   });
+}
+
+/**
+ * Whether an order for `side` would net against a position (or entry) the other way (one-way
+ * futures). One that does not is added to the batch's view at once (no await between the check and
+ * the addition), so two opposite signals of one account in the same batch cannot both pass.
+ */
+async function nets(ctx: AccountExecutionContext, account: AccountRow, symbol: string, side: 'long' | 'short'): Promise<boolean> {
+  if (account.marketType !== 'futures' || account.positionMode === 'hedge') return false;
+  const open = await ctx.openExposures(account.id);
+  if (nettingConflict(symbol, side, account.positionMode, open)) return true;
+  open.push({ symbol, side });
+  return false;
 }
 
 /** The market the planner will resolve first (spot pair or linear perpetual), for the price lookup. */
@@ -379,13 +411,18 @@ async function placeExits(
   }
   // Spot targets sell what is held: Binance takes a buy's fee from the coin, so the gross fill is unsellable.
   const sellable = futures ? filledQty : heldQuantity(entries, 0, market.base);
-  const split = splitTakeProfits(
+  // Within the conditional orders the exchange allows on the symbol, beside the account's others.
+  const budget = futures ? targetLegBudget(market.maxConditionalOrders ?? null, await ctx.conditionalOrders(account.id, symbol)) : null;
+  const split = targetSplit(
     sellable,
     signal.takeProfits.map((tp) => roundToStep(tp, market.priceStep)),
+    new Set(),
     market,
     account.takeProfitSplit,
+    budget,
   );
-  if (split.kind === 'split') {
+  if (split?.folded) log.info({ targets: signal.takeProfits.length, legs: split.legs.length }, 'take-profits merged or folded to fit');
+  if (split) {
     for (const leg of split.legs) {
       const id = takeProfitLeg(leg.index);
       if (existing.has(id)) continue;

@@ -5,6 +5,7 @@ import type { ExchangeGateway, OrderIntent, OrderState } from '../exchange/gatew
 import type { NewOrder, OrderRow, TradingRepository } from '../db/repositories/trading';
 import { clientOrderId } from '../domain/clientOrderId';
 import type { Logger } from '../logger';
+import { LostClaim } from './claims';
 import type { Clock } from './clock';
 
 /**
@@ -50,6 +51,8 @@ export interface ProtocolContext {
   lookupWindowMs: number;
   /** Whether the signal is still young enough for a resend. */
   withinLag: () => boolean;
+  /** Several processes: asked before every send and resend; false → LostClaim, nothing is sent. */
+  holdsClaim?: () => Promise<boolean>;
 }
 
 const FIRST_LOOKUP_DELAY_MS = 500;
@@ -111,6 +114,7 @@ export async function sendOrder(
     current = { ...current, sentAt: exchangeTimeMs };
   };
   for (;;) {
+    await fence(ctx);
     try {
       const state = await ctx.gateway.placeOrder({ ...intentOf(current), ...extra }, { onStamp });
       await ctx.repo.updateOrder(current.id, orderStatePatch(state));
@@ -150,13 +154,20 @@ export async function resendRefused(
   order: OrderRow,
   extra: Pick<OrderIntent, 'positionSide'> = {},
 ): Promise<Placement> {
+  await fence(ctx);
   const next = { ...order, attempts: order.attempts + 1, status: 'intent' as const, reason: null };
   await ctx.repo.updateOrder(order.id, { attempts: next.attempts, status: 'intent', reason: null });
   return sendOrder(ctx, next, extra);
 }
 
+/** Several processes: nothing is sent, or counted as an attempt, by a process that lost its claim. */
+async function fence(ctx: ProtocolContext): Promise<void> {
+  if (ctx.holdsClaim && !(await ctx.holdsClaim())) throw new LostClaim();
+}
+
 /** Records a (re)send before it happens, so a crash mid-request leaves a row to reconcile. */
 async function markSent(ctx: ProtocolContext, order: OrderRow): Promise<OrderRow> {
+  await fence(ctx);
   const next = { ...order, attempts: order.attempts + 1, status: 'intent' as const };
   await ctx.repo.updateOrder(order.id, { attempts: next.attempts, status: 'intent' });
   return next;

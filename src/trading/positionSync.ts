@@ -49,6 +49,10 @@ export interface PositionSyncDeps {
   clock: Clock;
   log: Logger;
   settings?: Partial<PositionSyncSettings>;
+  /** Several processes: narrows run()'s accounts to those this process holds the lease of (accountLeases). */
+  claimAccounts?: (accountIds: string[]) => Promise<string[]>;
+  /** Several processes: asked before every order the sync sends for an account (its lease still held). */
+  holdsAccount?: (accountId: string) => Promise<boolean>;
 }
 
 export interface PositionSync {
@@ -66,7 +70,12 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   const positions = positionsRepository(deps.db);
   const trading = tradingRepository(deps.db);
   const signals = signalsRepository(deps.db);
-  const legs = legIo({ trading, clock, lookupWindowMs: settings.lookupWindowMs });
+  const legs = legIo({
+    trading,
+    clock,
+    lookupWindowMs: settings.lookupWindowMs,
+    ...(deps.holdsAccount ? { holdsAccount: deps.holdsAccount } : {}),
+  });
   const books = booking({ db: deps.db, positions, legs, clock });
   const { follow } = follower({
     trading,
@@ -114,7 +123,8 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
 
   return {
     async run() {
-      const ids = await positions.accountsToSync();
+      const candidates = await positions.accountsToSync();
+      const ids = deps.claimAccounts ? await deps.claimAccounts(candidates) : candidates;
       const limit = pLimit(settings.concurrency);
       await Promise.all(
         ids.map((id) =>

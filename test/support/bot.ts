@@ -94,6 +94,8 @@ export async function botWorld(options: {
   const engine = new TradingEngine(db.db, gateways, clock, log, {
     ...defaultEngineSettings('e2e-instance'),
     maxSignalLagMs: 60 * 60_000,
+    // 30 s of real time on the 10x clock (a busy machine's stalls must not look like a lapse).
+    takeoverAfterMs: 300_000,
     ...options.engine,
   });
   await engine.start();
@@ -164,6 +166,7 @@ export async function botWorld(options: {
       return message ? [message.content, embedText(message.embeds)].filter(Boolean).join('\n') : '';
     },
     async close() {
+      await engine.instance.stop();
       await bot.stop();
       await discord.close();
       gateways.close();

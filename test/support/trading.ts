@@ -118,7 +118,11 @@ export async function tradingWorld(options: {
   };
   const accounts: AccountRow[] = [];
   for (let i = 0; i < (options.accounts ?? 0); i += 1) accounts.push(await addAccount());
-  const settings = defaultEngineSettings('test-instance');
+  // Takeover after 30 s of REAL time: on an accelerated clock a busy machine's stalls are multiplied
+  // too, and a single-process test must not see its own heartbeat lapse. Multi-process tests set 30 s.
+  const settings = { ...defaultEngineSettings('test-instance'), takeoverAfterMs: 30_000 * (options.clockFactor ?? 10) };
+  // Engines made here stop beating when the world closes (one whose cycle never ends included).
+  const engines: TradingEngine[] = [];
   return {
     db,
     sim,
@@ -131,11 +135,14 @@ export async function tradingWorld(options: {
     accounts,
     engine: (overrides = {}) => {
       const { gateways: provider, ...rest } = overrides;
-      return new TradingEngine(db.db, provider ?? gateways, clock, log, { ...settings, ...rest });
+      const engine = new TradingEngine(db.db, provider ?? gateways, clock, log, { ...settings, ...rest });
+      engines.push(engine);
+      return engine;
     },
     intake: createSignalIntake(db.db, clock, () => {}),
     addAccount,
     async close() {
+      for (const engine of engines) await engine.instance.stop();
       gateways.close();
       await sim.close();
       await db.close();

@@ -49,6 +49,14 @@ describe('configuration', () => {
     expect(message).toContain('.env.example');
   });
 
+  it('takes over a silent process after at most 30 s (TAKEOVER_AFTER_SECONDS, 5 to 30)', () => {
+    expect(parseConfig({ DISCORD_TOKEN: TOKEN }).TAKEOVER_AFTER_SECONDS).toBe(30);
+    expect(parseConfig({ DISCORD_TOKEN: TOKEN, TAKEOVER_AFTER_SECONDS: '10' }).TAKEOVER_AFTER_SECONDS).toBe(10);
+    for (const bad of ['4', '31', 'soon']) {
+      expect(problemsOf({ DISCORD_TOKEN: TOKEN, TAKEOVER_AFTER_SECONDS: bad })).toEqual([expect.stringContaining('TAKEOVER_AFTER_SECONDS')]);
+    }
+  });
+
   it('requires VAULT_KEYS with an external database', () => {
     expect(problemsOf({ DISCORD_TOKEN: TOKEN, DATABASE_URL: 'postgres://localhost/db' })).toEqual([
       expect.stringContaining('VAULT_KEYS'),

@@ -1,7 +1,7 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, notInArray, or, sql } from 'drizzle-orm';
 import type { TradeSignal } from '../../domain/signal';
 import type { Database } from '../client';
-import { signals } from '../schema';
+import { executions, signals } from '../schema';
 import { isUuid } from './ids';
 
 export type SignalRow = typeof signals.$inferSelect;
@@ -71,30 +71,39 @@ export function signalsRepository(db: Database) {
     },
 
     /**
-     * Claims pending signals for fan-out. FOR UPDATE SKIP LOCKED lets several processes share one
-     * PostgreSQL without two of them fanning out the same signal.
+     * Claims the oldest signal waiting for its fan-out, skipping `exclude` (signals whose fan-out
+     * failed this cycle). Call inside the transaction that creates its executions: FOR UPDATE SKIP
+     * LOCKED keeps other processes off it until that transaction commits, and a rollback leaves it
+     * as it was. Waiting: pending, or 'executing' without a single execution, which only an older
+     * version could leave behind (it claimed and fanned out in separate transactions) and is fanned
+     * out again here.
      */
-    async claimPending(instanceId: string, limit: number, now: Date): Promise<SignalRow[]> {
-      return db.transaction(async (tx) => {
-        const rows = await tx
-          .select({ id: signals.id })
-          .from(signals)
-          .where(eq(signals.status, 'pending'))
-          .orderBy(asc(signals.createdAt))
-          .limit(limit)
-          .for('update', { skipLocked: true });
-        if (rows.length === 0) return [];
-        return tx
-          .update(signals)
-          .set({ status: 'executing', claimedBy: instanceId, claimedAt: now })
-          .where(
-            inArray(
-              signals.id,
-              rows.map((row) => row.id),
+    async claimNext(instanceId: string, now: Date, exclude: readonly string[] = []): Promise<SignalRow | null> {
+      const [candidate] = await db
+        .select({ id: signals.id })
+        .from(signals)
+        .where(
+          and(
+            or(
+              eq(signals.status, 'pending'),
+              and(
+                eq(signals.status, 'executing'),
+                sql`not exists (select 1 from ${executions} e where e.signal_id = ${signals.id})`,
+              ),
             ),
-          )
-          .returning();
-      });
+            exclude.length > 0 ? notInArray(signals.id, [...exclude]) : undefined,
+          ),
+        )
+        .orderBy(asc(signals.createdAt))
+        .limit(1)
+        .for('update', { skipLocked: true });
+      if (!candidate) return null;
+      const [row] = await db
+        .update(signals)
+        .set({ status: 'executing', claimedBy: instanceId, claimedAt: now })
+        .where(eq(signals.id, candidate.id))
+        .returning();
+      return row ?? null;
     },
 
     listExecuting(): Promise<SignalRow[]> {

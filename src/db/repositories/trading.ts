@@ -1,7 +1,8 @@
-import { and, asc, eq, inArray, like, lt, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, like, notInArray, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
+import { executeRows } from '../executeRows';
 import { jsonRows } from '../jsonRows';
-import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
+import { dailyStats, engineInstances, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
 import { enqueueFeed, type NewOutboxRow } from './outbox';
 
 export type ExecutionRow = typeof executions.$inferSelect;
@@ -79,25 +80,27 @@ export function tradingRepository(db: Database) {
     },
 
     /**
-     * Claims executions to work on. FOR UPDATE SKIP LOCKED: several processes on one PostgreSQL
-     * never take the same (signal, account). In-flight rows whose lease expired (their process
-     * died) are taken over; the order intents they left are reconciled before anything is sent.
+     * Claims executions to work on (FOR UPDATE SKIP LOCKED: several processes on one PostgreSQL
+     * never take the same (signal, account) at once). `abandoned` takes only in-flight executions
+     * whose claimer is dead: its heartbeat is older than `staleBefore` or its engine_instances row is
+     * gone (a clean stop); `any` takes pending ones too. The order intents a dead claimer left are
+     * reconciled before anything is sent (executeAccount's resumed path).
      */
     async claimExecutions(
       instanceId: string,
       limit: number,
-      leaseExpiredBefore: Date,
+      staleBefore: Date,
+      which: 'abandoned' | 'any' = 'any',
     ): Promise<ExecutionRow[]> {
+      const abandoned = and(
+        eq(executions.status, 'in-flight'),
+        sql`not exists (select 1 from ${engineInstances} i where i.id = ${executions.claimedBy} and i.heartbeat_at >= ${staleBefore.toISOString()}::timestamptz)`,
+      );
       return db.transaction(async (tx) => {
         const candidates = await tx
           .select({ id: executions.id })
           .from(executions)
-          .where(
-            or(
-              eq(executions.status, 'pending'),
-              and(eq(executions.status, 'in-flight'), lt(executions.updatedAt, leaseExpiredBefore)),
-            ),
-          )
+          .where(which === 'abandoned' ? abandoned : or(eq(executions.status, 'pending'), abandoned))
           .orderBy(asc(executions.createdAt))
           .limit(limit)
           .for('update', { skipLocked: true });
@@ -115,12 +118,34 @@ export function tradingRepository(db: Database) {
       });
     },
 
-    /** This instance's in-flight executions left by a previous run (reconciled at start). */
+    /** In-flight executions this process claimed and has not finished (an answer still unknown). */
     listInFlightOf(instanceId: string): Promise<ExecutionRow[]> {
       return db
         .select()
         .from(executions)
         .where(and(eq(executions.status, 'in-flight'), eq(executions.claimedBy, instanceId)));
+    },
+
+    /**
+     * Which of `ids` this process still holds: in flight, claimed by it, and its heartbeat in the
+     * database at least `freshSince` (so nobody may take them over for a while yet). One statement
+     * for many executions.
+     */
+    async heldExecutions(instanceId: string, ids: string[], freshSince: Date): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows = await db
+        .select({ id: executions.id })
+        .from(executions)
+        .innerJoin(engineInstances, eq(engineInstances.id, executions.claimedBy))
+        .where(
+          and(
+            inArray(executions.id, ids),
+            eq(executions.claimedBy, instanceId),
+            eq(executions.status, 'in-flight'),
+            gte(engineInstances.heartbeatAt, freshSince),
+          ),
+        );
+      return new Set(rows.map((row) => row.id));
     },
 
     async touchExecution(id: string, patch: Partial<NewExecution> = {}): Promise<void> {
@@ -259,14 +284,19 @@ export function tradingRepository(db: Database) {
      * however many accounts: the engine group-commits them). The signal rows are locked first, so
      * when a signal's last outcome lands exactly one transaction sees "none left", writes the summary
      * (built by `summarize`) and marks the signal done.
+     *
+     * Fenced: an outcome is written only while the execution is still in flight and claimed by
+     * `claimedBy`; one another process took over is left alone with its feed rows and trade count.
+     * Answers the ids written (the others lost their claim).
      */
     async finalizeExecutions(
       items: { execution: Pick<ExecutionRow, 'id' | 'signalId' | 'accountId'>; outcome: ExecutionOutcome }[],
       summarize: (signalId: string) => (rows: SummaryRow[]) => NewOutboxRow | null,
       now: Date,
-    ): Promise<void> {
-      if (items.length === 0) return;
-      await db.transaction(async (tx) => {
+      claimedBy: string,
+    ): Promise<Set<string>> {
+      if (items.length === 0) return new Set();
+      return db.transaction(async (tx) => {
         const signalIds = [...new Set(items.map((item) => item.execution.signalId))].sort();
         await tx.select({ id: signals.id }).from(signals).where(inArray(signals.id, signalIds)).for('update');
         const records = items.map(({ execution, outcome }) => ({
@@ -279,7 +309,9 @@ export function tradingRepository(db: Database) {
           notional: outcome.notional ?? null,
           margin: outcome.margin ?? null,
         }));
-        await tx.execute(sql`
+        const updated = await executeRows<{ id: string }>(
+          tx,
+          sql`
           update ${executions} as e set
             status = v.status, reason = v.reason, updated_at = now(),
             symbol = coalesce(v.symbol, e.symbol), leverage = coalesce(v.leverage, e.leverage),
@@ -287,11 +319,15 @@ export function tradingRepository(db: Database) {
             margin = coalesce(v.margin, e.margin)
           from json_to_recordset(${JSON.stringify(records)}::json)
             as v(id uuid, status text, reason text, symbol text, leverage int, quantity numeric, notional numeric, margin numeric)
-          where e.id = v.id`);
-        const feed = items.flatMap((item) => item.outcome.feed);
+          where e.id = v.id and e.claimed_by = ${claimedBy} and e.status = 'in-flight'
+          returning e.id`,
+        );
+        const written = new Set(updated.map((row) => row.id));
+        const kept = items.filter((item) => written.has(item.execution.id));
+        const feed = kept.flatMap((item) => item.outcome.feed);
         await enqueueFeed(tx, feed);
         const trades = new Map<string, { accountId: string; day: string; trades: number }>();
-        for (const { execution, outcome } of items) {
+        for (const { execution, outcome } of kept) {
           if (!outcome.countsAsTrade) continue;
           const key = `${execution.accountId}:${outcome.day}`;
           const entry = trades.get(key) ?? { accountId: execution.accountId, day: outcome.day, trades: 0 };
@@ -307,9 +343,10 @@ export function tradingRepository(db: Database) {
               set: { trades: sql`${dailyStats.trades} + excluded.trades` },
             });
         }
-        for (const signalId of signalIds) {
+        for (const signalId of new Set(kept.map((item) => item.execution.signalId))) {
           await completeSignalIfDone(tx as unknown as Database, signalId, summarize(signalId), now);
         }
+        return written;
       });
     },
 
@@ -324,6 +361,13 @@ export function tradingRepository(db: Database) {
         return completeSignalIfDone(tx as unknown as Database, signalId, summarize, now);
       });
     },
+
+    /** completeIfDone inside a transaction that already holds the signal's row lock (the fan-out's). */
+    completeIfDoneLocked: (
+      signalId: string,
+      summarize: (rows: SummaryRow[]) => NewOutboxRow | null,
+      now: Date,
+    ): Promise<boolean> => completeSignalIfDone(db, signalId, summarize, now),
 
     summaryRows: (signalId: string) => summaryRows(db, signalId),
 
@@ -392,6 +436,54 @@ export function tradingRepository(db: Database) {
         .orderBy(sql`${positions.closedAt} desc`)
         .limit(limit);
       return rows.map((row) => row.pnl).reverse();
+    },
+
+    /**
+     * What each account has open, by symbol and side: open positions (the bot's and copied ones) and
+     * entries still working. One query for a batch of accounts.
+     */
+    async openExposuresOf(accountIds: string[]): Promise<Map<string, { symbol: string; side: 'long' | 'short' }[]>> {
+      const out = new Map<string, { symbol: string; side: 'long' | 'short' }[]>(accountIds.map((id) => [id, []]));
+      if (accountIds.length === 0) return out;
+      const open = await db
+        .selectDistinct({ accountId: positions.accountId, symbol: positions.symbol, side: positions.side })
+        .from(positions)
+        .where(and(inArray(positions.accountId, accountIds), eq(positions.status, 'open')));
+      const entries = await db
+        .selectDistinct({ accountId: orders.accountId, symbol: orders.symbol, side: signals.side })
+        .from(orders)
+        .innerJoin(signals, eq(signals.id, orders.signalId))
+        .where(
+          and(
+            inArray(orders.accountId, accountIds),
+            like(orders.leg, 'e%'),
+            inArray(orders.status, ['intent', 'unknown', 'open', 'partially-filled']),
+          ),
+        );
+      for (const row of [...open, ...entries]) out.get(row.accountId)?.push({ symbol: row.symbol, side: row.side });
+      return out;
+    },
+
+    /**
+     * Live conditional orders (stops, take-profit triggers) per account and symbol: the exchange caps
+     * them per symbol (Binance -4045), and new exits are planned within what is left.
+     */
+    async liveConditionalCounts(accountIds: string[]): Promise<Map<string, Map<string, number>>> {
+      const out = new Map<string, Map<string, number>>(accountIds.map((id) => [id, new Map()]));
+      if (accountIds.length === 0) return out;
+      const rows = await db
+        .select({ accountId: orders.accountId, symbol: orders.symbol, count: sql<number>`count(*)::int` })
+        .from(orders)
+        .where(
+          and(
+            inArray(orders.accountId, accountIds),
+            inArray(orders.type, ['stop-loss', 'take-profit']),
+            inArray(orders.status, ['intent', 'unknown', 'open', 'partially-filled']),
+          ),
+        )
+        .groupBy(orders.accountId, orders.symbol);
+      for (const row of rows) out.get(row.accountId)?.set(row.symbol, row.count);
+      return out;
     },
 
     /** Open exposure (notional at entry) of a member in one base asset across all their accounts. */

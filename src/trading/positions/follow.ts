@@ -9,7 +9,7 @@ import type { PositionsRepository } from '../../db/repositories/positions';
 import type { SignalsRepository } from '../../db/repositories/signals';
 import type { ExecutionRow, OrderRow, PositionRow, TradingRepository } from '../../db/repositories/trading';
 import { decidePosition, needsPrice } from '../../domain/lifecycle/decide';
-import { heldQuantity, kindOf } from '../../domain/lifecycle/legs';
+import { heldQuantity, isLive, kindOf } from '../../domain/lifecycle/legs';
 import { refusalClass, type RetryPolicy } from '../../domain/lifecycle/refusals';
 import type { LifecycleCase, Step } from '../../domain/lifecycle/types';
 import { floorToStep } from '../../domain/precision';
@@ -50,6 +50,7 @@ export function follower(deps: FollowDeps) {
     const symbol = position?.symbol ?? orders.find((order) => kindOf(order) === 'entry')?.symbol ?? null;
     const market = symbol ? await marketOf(work, symbol).catch(() => null) : null;
     const futures = account.marketType === 'futures';
+    const limit = futures ? (market?.maxConditionalOrders ?? null) : null;
     const base: Omit<LifecycleCase, 'lastPrice'> = {
       now: clock.now(),
       signal: {
@@ -63,8 +64,8 @@ export function follower(deps: FollowDeps) {
       legs: orders.map(legOf),
       market,
       exchangeQuantity: futures && position ? exchangeQuantity(work, position.symbol, position.side) : null,
-      otherConditionalOrders: 0,
-      maxConditionalOrders: null,
+      otherConditionalOrders: limit === null || !symbol ? 0 : await otherConditional(work, followed, symbol),
+      maxConditionalOrders: limit,
       settings: {
         futures,
         breakEvenAfterTp1: account.breakEvenAfterTp1,
@@ -75,6 +76,25 @@ export function follower(deps: FollowDeps) {
     };
     const lastPrice = symbol && needsPrice(base) ? await quoteOf(work, symbol) : null;
     return { ...base, lastPrice };
+  }
+
+  /**
+   * Conditional orders of the account's other executions on the symbol: counted when this execution's
+   * turn comes (the account's executions are followed one after another), so what earlier ones placed
+   * this cycle counts.
+   */
+  async function otherConditional(work: AccountWork, followed: Followed, symbol: string): Promise<number> {
+    const key = `${followed.execution.id}:${symbol}`;
+    let counted = work.conditional.get(key);
+    if (!counted) {
+      counted = Promise.all([deps.trading.liveConditionalCounts([work.account.id]), legs.ordersOf(followed)]).then(([counts, own]) => {
+        const all = counts.get(work.account.id)?.get(symbol) ?? 0;
+        const mine = own.filter((order) => order.symbol === symbol && (order.type === 'stop-loss' || order.type === 'take-profit') && isLive(order)).length;
+        return Math.max(0, all - mine);
+      });
+      work.conditional.set(key, counted);
+    }
+    return counted;
   }
 
   /** Follows one execution through its position's life, for this cycle. */

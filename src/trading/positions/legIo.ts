@@ -31,6 +31,8 @@ export interface LegIoDeps {
   clock: Clock;
   /** The protocol's lookup window: also how long a sent order may be unknown to the exchange. */
   lookupWindowMs: number;
+  /** Several processes: whether this process still holds the account's lease (asked before each send). */
+  holdsAccount?: (accountId: string) => Promise<boolean>;
 }
 
 export function legIo(deps: LegIoDeps) {
@@ -44,6 +46,7 @@ export function legIo(deps: LegIoDeps) {
     lookupWindowMs: deps.lookupWindowMs,
     // Exits protect a position: a provably unplaced exit may always go once more.
     withinLag: () => true,
+    ...(deps.holdsAccount ? { holdsClaim: () => deps.holdsAccount!(work.account.id) } : {}),
   });
 
   const extraOf = (work: AccountWork, signal: SignalRow): Pick<OrderIntent, 'positionSide'> =>

@@ -34,6 +34,8 @@ export interface AccountWork {
   quotes: Map<string, Promise<number | null>>;
   /** Open orders per symbol, listed once per cycle: legs found there unchanged need no lookup. */
   open: Map<string, Promise<Map<string, OrderState> | null>>;
+  /** Conditional orders of other executions, per (execution, symbol), counted once per cycle. */
+  conditional: Map<string, Promise<number>>;
 }
 
 export async function accountWork(
@@ -63,6 +65,7 @@ export async function accountWork(
     markets: null,
     quotes: new Map(),
     open: new Map(),
+    conditional: new Map(),
   };
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseHandle } from '../../../src/db/client';
+import type { Database, DatabaseHandle } from '../../../src/db/client';
 import { accountsRepository, type NewAccount } from '../../../src/db/repositories/accounts';
 import { guildsRepository } from '../../../src/db/repositories/guilds';
 import { outboxRepository } from '../../../src/db/repositories/outbox';
@@ -120,10 +120,35 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
     expect(first.inserted).toBe(true);
     expect(again).toEqual({ inserted: false, id: first.id });
     const now = new Date();
-    const [a, b] = await Promise.all([repo.claimPending('a', 10, now), repo.claimPending('b', 10, now)]);
-    const claimed = [...a, ...b].filter((row) => row.id === first.id);
-    expect(claimed).toHaveLength(1);
+    const target = await accountsRepository(handle.db).create(account(ALICE, 'claim-target'));
+    // Two claimers, each claiming and fanning out (one execution) in one transaction until nothing is left.
+    const claimAll = async (who: string) => {
+      const ids: string[] = [];
+      for (;;) {
+        const row = await handle.db.transaction(async (tx) => {
+          const claimed = await signalsRepository(tx as unknown as Database).claimNext(who, now);
+          if (claimed) {
+            await tradingRepository(tx as unknown as Database).createExecutions([
+              { id: randomUUID(), signalId: claimed.id, accountId: target.id, ownerId: ALICE, status: 'skipped', reason: 'test' },
+            ]);
+          }
+          return claimed;
+        });
+        if (!row) return ids;
+        ids.push(row.id);
+      }
+    };
+    const [a, b] = await Promise.all([claimAll('a'), claimAll('b')]);
+    expect([...a, ...b].filter((id) => id === first.id)).toHaveLength(1);
     expect((await repo.byId(first.id))?.status).toBe('executing');
+
+    // 'executing' without a single execution (an older version's claim whose fan-out never landed) is claimed again.
+    const stuck = await repo.enqueue(signal('msg-stuck'));
+    await handle.db.transaction((tx) => signalsRepository(tx as unknown as Database).claimNext('old-version', now));
+    expect((await repo.byId(stuck.id))?.status).toBe('executing');
+    const repaired = await handle.db.transaction((tx) => signalsRepository(tx as unknown as Database).claimNext('c', now));
+    expect(repaired?.id).toBe(stuck.id);
+    expect(repaired?.claimedBy).toBe('c');
   });
 
   it('keeps guild settings and the member exposure cap', async () => {

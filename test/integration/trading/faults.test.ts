@@ -58,7 +58,7 @@ describe('fault suite: 200 accounts, lost answers, 5xx, -1021 and a crash half-w
     // Binance may deny a fresh order's existence for a while.
     sim.inject({ kind: 'order-not-found', path: '/fapi/v1/order', method: 'GET', ms: 20_000 });
 
-    const settings = { maxSignalLagMs: 60 * 60_000, concurrency: 32, instanceId: 'fault-suite' };
+    const settings = { maxSignalLagMs: 60 * 60_000, concurrency: 32, instanceName: 'fault-suite' };
     const kill = killSwitch(world.gateways, ACCOUNTS / 2);
     const first = world.engine({ ...settings, gateways: kill.provider });
     await first.start();
@@ -97,7 +97,10 @@ describe('fault suite: 200 accounts, lost answers, 5xx, -1021 and a crash half-w
     // Let the dead engine's last database writes land, as a killed process's committed work would.
     await new Promise((resolve) => setTimeout(resolve, 300));
 
-    // Restart: same instance id, as after a process restart.
+    // The process is dead: its heartbeat stops. A new process (a new instance id, as after any
+    // restart) takes its in-flight executions over once the heartbeat is older than the threshold.
+    await first.instance.halt();
+    world.clock.advance(first.instance.settings.takeoverAfterMs + 1_000);
     const second = world.engine(settings);
     await second.start();
     for (let cycle = 0; cycle < 20; cycle += 1) {

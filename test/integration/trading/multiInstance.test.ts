@@ -1,76 +1,297 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostname } from 'node:os';
+import { eq, sql } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../../src/db/client';
-import { executions, orders } from '../../../src/db/schema';
-import { defaultEngineSettings, TradingEngine } from '../../../src/trading/engine';
+import { engineInstances, executions, feedOutbox, orders } from '../../../src/db/schema';
+import type { TradeSignal } from '../../../src/domain/signal';
+import type { ExchangeGateway } from '../../../src/exchange/gateway';
+import { defaultEngineSettings, TradingEngine, type EngineSettings, type GatewayProvider } from '../../../src/trading/engine';
 import { databaseKinds } from '../../support/db';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
 
-const ACCOUNTS = 30;
+const ETH_SHORT: TradeSignal = {
+  symbol: 'ETH/USDT',
+  side: 'short',
+  entryType: 'market',
+  entries: [],
+  stopLoss: 3_300,
+  takeProfits: [2_800],
+  leverage: 3,
+};
+
+let world: TradingWorld | undefined;
+const handles: DatabaseHandle[] = [];
+const engines: TradingEngine[] = [];
+afterEach(async () => {
+  for (const engine of engines.splice(0)) await engine.instance.stop();
+  for (const handle of handles.splice(0)) await handle.close();
+  await world?.close();
+  world = undefined;
+});
+
+/** An engine with its own connection pool, as a separate process would have. */
+async function processEngine(w: TradingWorld, settings: Partial<EngineSettings> & { instanceName: string }, gateways?: GatewayProvider) {
+  const url = (w.db as DatabaseHandle & { url?: string }).url!;
+  const handle = await openDatabase({ url, maxConnections: 5 });
+  handles.push(handle);
+  const engine = new TradingEngine(handle.db, gateways ?? w.gateways, w.clock, w.log, {
+    ...defaultEngineSettings(settings.instanceName),
+    maxSignalLagMs: 60 * 60_000,
+    concurrency: 8,
+    // 30 s of real time on the 5x clock, unless a test measures the 30 s threshold itself.
+    takeoverAfterMs: 150_000,
+    ...settings,
+  });
+  engines.push(engine);
+  await engine.start();
+  return engine;
+}
+
+const submit = (w: TradingWorld, sourceRef: string) =>
+  w.intake.submit({ guildId: GUILD, source: 'command', sourceRef, authorId: '200000000000099999', channelId: null, signal: ETH_SHORT });
+
+/** Every order each account's key placed on the simulator, by client order id. */
+function exchangeOrders(w: TradingWorld) {
+  const keys = new Set(w.sim.requestLog.map((entry) => entry.apiKey).filter((key): key is string => key !== undefined));
+  const entries: string[] = [];
+  const exits: string[] = [];
+  for (const apiKey of keys) {
+    const onExchange = w.sim.orders(apiKey);
+    entries.push(...onExchange.futures.map((order) => order.clientOrderId));
+    exits.push(...onExchange.algo.map((order) => order.clientAlgoId));
+  }
+  return { entries, exits };
+}
+
+const duplicates = (ids: string[]) => ids.filter((id, index) => ids.indexOf(id) !== index);
 
 // Several processes on one PostgreSQL: only meaningful (and only possible) on a real server.
-describe.skipIf(!databaseKinds.includes('postgres'))('three engine instances on one PostgreSQL', () => {
-  let world: TradingWorld;
-  const handles: DatabaseHandle[] = [];
-  beforeAll(async () => {
+describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one PostgreSQL', () => {
+  it('executes each (signal, account, leg) exactly once across three processes', async () => {
+    const ACCOUNTS = 30;
     world = await tradingWorld({ kind: 'postgres', accounts: ACCOUNTS, clockFactor: 5 });
-  }, 120_000);
-  afterAll(async () => {
-    for (const handle of handles) await handle.close();
-    await world.close();
-  });
-
-  it('executes each (signal, account, leg) exactly once', async () => {
-    const url = (world.db as DatabaseHandle & { url?: string }).url!;
-    const engines = await Promise.all(
-      ['a', 'b', 'c'].map(async (name) => {
-        // Each instance has its own connection pool, as separate processes would.
-        const handle = await openDatabase({ url, maxConnections: 5 });
-        handles.push(handle);
-        const engine = new TradingEngine(handle.db, world.gateways, world.clock, world.log, {
-          ...defaultEngineSettings(`instance-${name}`),
-          maxSignalLagMs: 60 * 60_000,
-          concurrency: 8,
-        });
-        await engine.start();
-        return engine;
-      }),
-    );
-    await world.intake.submit({
-      guildId: GUILD,
-      source: 'command',
-      sourceRef: 'multi-instance',
-      authorId: '200000000000099999',
-      channelId: null,
-      signal: { symbol: 'ETH/USDT', side: 'short', entryType: 'market', entries: [], stopLoss: 3_300, takeProfits: [2_800], leverage: 3 },
-    });
+    const w = world;
+    const all = await Promise.all(['a', 'b', 'c'].map((name) => processEngine(w, { instanceName: `instance-${name}` })));
+    await submit(w, 'multi-instance');
     // The first instance fans out; the others join while it works through its first batch.
-    const [first, ...others] = engines;
+    const [first, ...others] = all;
     const firstCycle = first!.runCycle();
-    await expect.poll(async () => (await world.db.db.select().from(executions)).length, { timeout: 30_000 }).toBe(ACCOUNTS);
+    await expect.poll(async () => (await w.db.db.select().from(executions)).length, { timeout: 30_000 }).toBe(ACCOUNTS);
     await Promise.all([firstCycle, ...others.map((engine) => engine.runCycle())]);
-    await Promise.all(engines.map((engine) => engine.runCycle()));
+    await Promise.all(all.map((engine) => engine.runCycle()));
 
-    const executionRows = await world.db.db.select().from(executions);
+    const executionRows = await w.db.db.select().from(executions);
     expect(executionRows).toHaveLength(ACCOUNTS);
     expect(executionRows.every((row) => row.status === 'placed')).toBe(true);
-    // The work really was shared.
-    expect(new Set(executionRows.map((row) => row.claimedBy)).size).toBeGreaterThan(1);
+    // The work really was shared, each claim under one start's own id.
+    const claimers = new Set(executionRows.map((row) => row.claimedBy));
+    expect(claimers.size).toBeGreaterThan(1);
+    for (const claimer of claimers) expect(all.map((engine) => engine.instanceId)).toContain(claimer);
 
-    const orderRows = await world.db.db.select().from(orders);
+    const orderRows = await w.db.db.select().from(orders);
     expect(orderRows).toHaveLength(ACCOUNTS * 3);
-    for (const account of world.accounts) {
-      const apiKeyOrders = orderRows.filter((row) => row.accountId === account.id);
-      expect(apiKeyOrders.map((row) => row.leg).sort()).toEqual(['e0', 's0', 't0']);
+    for (const account of w.accounts) {
+      const legs = orderRows.filter((row) => row.accountId === account.id);
+      expect(legs.map((row) => row.leg).sort()).toEqual(['e0', 's0', 't0']);
     }
     // On the exchange: one entry order per account, one stop and one target, nothing twice.
-    const keys = new Set(world.sim.requestLog.map((entry) => entry.apiKey).filter(Boolean) as string[]);
-    let entries = 0;
-    for (const apiKey of keys) {
-      const onExchange = world.sim.orders(apiKey);
-      entries += onExchange.futures.length;
-      expect(onExchange.futures.length).toBeLessThanOrEqual(1);
-      expect(onExchange.algo.length).toBeLessThanOrEqual(2);
+    const { entries, exits } = exchangeOrders(w);
+    expect(entries).toHaveLength(ACCOUNTS);
+    expect(duplicates(entries)).toEqual([]);
+    expect(duplicates(exits)).toEqual([]);
+  }, 120_000);
+
+  /**
+   * The bug of issue #11: the old default instance id (host + DATA_DIR) was the same for every
+   * process on a host, so each process's cycle "resumed its own" in-flight executions, which were
+   * the others' work in progress, and sent their market entries again (a filled market order's
+   * client id is free again on Binance): up to 3 entries per leg with 3 processes. Here three
+   * processes are started with that old default as their name; each start still gets its own id.
+   */
+  it('never sends an entry twice when three processes on one host start with the same name', async () => {
+    const ACCOUNTS = 12;
+    world = await tradingWorld({ kind: 'postgres', accounts: ACCOUNTS, clockFactor: 5 });
+    const w = world;
+    const oldDefault = `${hostname()}:./data`;
+    const all = await Promise.all([0, 1, 2].map(() => processEngine(w, { instanceName: oldDefault })));
+    expect(new Set(all.map((engine) => engine.instanceId)).size).toBe(3);
+    // Leverage answers slowly: the executions stay in flight, before their intents, for a while.
+    w.sim.inject({ kind: 'latency', path: '/fapi/v1/leverage', method: 'POST', ms: 1_500 });
+    await submit(w, 'same-host');
+    const [first, ...others] = all;
+    const firstCycle = first!.runCycle();
+    await expect
+      .poll(async () => (await w.db.db.select().from(executions).where(eq(executions.status, 'in-flight'))).length, {
+        timeout: 30_000,
+        interval: 20,
+      })
+      .toBe(ACCOUNTS);
+    // The other processes run their cycles while the first one's work is in flight.
+    await Promise.all([firstCycle, ...others.map((engine) => engine.runCycle())]);
+    for (let round = 0; round < 3; round += 1) await Promise.all(all.map((engine) => engine.runCycle()));
+
+    const { entries, exits } = exchangeOrders(w);
+    expect(duplicates(entries)).toEqual([]);
+    expect(entries).toHaveLength(ACCOUNTS);
+    expect(duplicates(exits)).toEqual([]);
+    const executionRows = await w.db.db.select().from(executions);
+    expect(executionRows.map((row) => row.status)).toEqual(Array(ACCOUNTS).fill('placed'));
+  }, 120_000);
+
+  /**
+   * Fencing: a process whose claim was taken over (its heartbeat looked dead to the others) writes
+   * no outcome and sends no order when it wakes up, even with a fresh heartbeat again: the claim is
+   * another process's now.
+   */
+  it('a process whose executions were taken over can neither send nor finalize them', async () => {
+    world = await tradingWorld({ kind: 'postgres', accounts: 2, clockFactor: 5 });
+    const w = world;
+    const [failing, sending] = w.accounts;
+    // Process A waits at a gate before planning (markets), per account; its own heartbeat timer is
+    // slow, so only this test moves its heartbeat.
+    const gates = new Map<string, { open: (fail: boolean) => void; wait: Promise<boolean> }>();
+    for (const account of w.accounts) {
+      let open!: (fail: boolean) => void;
+      const wait = new Promise<boolean>((resolve) => (open = resolve));
+      gates.set(account.id, { open, wait });
     }
-    expect(entries).toBe(ACCOUNTS);
+    let placedByA = 0;
+    const gated: GatewayProvider = {
+      invalidate: (id) => w.gateways.invalidate(id),
+      forAccount(account) {
+        const inner = w.gateways.forAccount(account);
+        return new Proxy(inner, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver) as unknown;
+            if (property === 'markets') {
+              return async () => {
+                if (await gates.get(account.id)!.wait) throw new Error('markets unavailable');
+                return inner.markets();
+              };
+            }
+            if (property === 'placeOrder') {
+              return (...args: Parameters<ExchangeGateway['placeOrder']>) => {
+                placedByA += 1;
+                return inner.placeOrder(...args);
+              };
+            }
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        }) as ExchangeGateway;
+      },
+    };
+    const a = await processEngine(w, { instanceName: 'process-a', heartbeatEveryMs: 3_600_000 }, gated);
+    await submit(w, 'fencing');
+    const cycleA = a.runCycle();
+    await expect
+      .poll(async () => (await w.db.db.select().from(executions)).filter((row) => row.claimedBy === a.instanceId && row.status === 'in-flight').length, {
+        timeout: 30_000,
+      })
+      .toBe(2);
+
+    // A looks dead: its heartbeat is older than the threshold. B starts and takes its work over.
+    const setHeartbeat = (ageMs: number) =>
+      w.db.db
+        .update(engineInstances)
+        .set({ heartbeatAt: new Date(w.clock.now() - ageMs) })
+        .where(eq(engineInstances.id, a.instanceId));
+    await setHeartbeat(a.instance.settings.takeoverAfterMs + 1_000);
+    const b = await processEngine(w, { instanceName: 'process-b' });
+    const taken = await w.db.db.select().from(executions);
+    expect(taken.map((row) => [row.claimedBy, row.status])).toEqual([
+      [b.instanceId, 'placed'],
+      [b.instanceId, 'placed'],
+    ]);
+    const entriesByB = exchangeOrders(w).entries;
+    expect(entriesByB).toHaveLength(2);
+
+    // A wakes up with a fresh heartbeat: one account's planning fails (it would record "failed"),
+    // the other's succeeds (it would send its entry again).
+    await setHeartbeat(0);
+    gates.get(failing!.id)!.open(true);
+    gates.get(sending!.id)!.open(false);
+    await cycleA;
+
+    expect(placedByA).toBe(0);
+    expect(exchangeOrders(w).entries).toEqual(entriesByB);
+    const after = await w.db.db.select().from(executions);
+    expect(after.map((row) => [row.claimedBy, row.status, row.reason])).toEqual([
+      [b.instanceId, 'placed', null],
+      [b.instanceId, 'placed', null],
+    ]);
+    const feed = await w.db.db.select().from(feedOutbox).where(eq(feedOutbox.kind, 'order'));
+    expect(feed.map((row) => (row.payload as { outcome: string }).outcome).sort()).toEqual(['filled', 'filled']);
+    expect(w.logLines.filter((line) => line.includes('claim lost'))).toHaveLength(2);
+    // Only B's outcomes count as trades.
+    const [stats] = await w.db.db.execute<{ trades: number }>(sql`select coalesce(sum(trades), 0)::int as trades from daily_stats`).then(
+      (result) => (Array.isArray(result) ? result : (result as unknown as { rows: { trades: number }[] }).rows),
+    );
+    expect(stats?.trades).toBe(2);
+  }, 120_000);
+
+  /**
+   * A process that dies between a filled entry and its stop: its heartbeat stops, and another process
+   * takes the execution over once the heartbeat is older than the threshold (30 s), not before (the
+   * first one might still be alive), and places the missing stop and target.
+   */
+  it("takes a dead process's filled entries over within the threshold and places their stops", async () => {
+    world = await tradingWorld({ kind: 'postgres', accounts: 2, clockFactor: 5 });
+    const w = world;
+    const NEVER = new Promise<never>(() => {});
+    let hung = 0;
+    // Process A dies as its exits are about to go out: those requests never leave.
+    const dying: GatewayProvider = {
+      invalidate: (id) => w.gateways.invalidate(id),
+      forAccount(account) {
+        const inner = w.gateways.forAccount(account);
+        return new Proxy(inner, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver) as unknown;
+            if (property === 'placeOrder') {
+              return (intent: Parameters<ExchangeGateway['placeOrder']>[0]) => {
+                if (intent.type === 'market') return inner.placeOrder(intent);
+                hung += 1;
+                return NEVER;
+              };
+            }
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        }) as ExchangeGateway;
+      },
+    };
+    const a = await processEngine(w, { instanceName: 'process-a', takeoverAfterMs: 30_000 }, dying);
+    await submit(w, 'dies-before-stop');
+    void a.runCycle();
+    await expect.poll(() => hung, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+    await a.instance.halt();
+    const [row] = await w.db.db.select().from(engineInstances).where(eq(engineInstances.id, a.instanceId));
+    const lastHeartbeat = row!.heartbeatAt.getTime();
+    expect(exchangeOrders(w)).toEqual({ entries: expect.any(Array), exits: [] });
+    expect(exchangeOrders(w).entries).toHaveLength(2);
+
+    // Before the threshold, another process leaves A's work alone: A may only be slow.
+    const b = await processEngine(w, { instanceName: 'process-b', takeoverAfterMs: 30_000 });
+    w.clock.advance(Math.max(0, lastHeartbeat + a.instance.settings.takeoverAfterMs - 5_000 - w.clock.now()));
+    await b.runCycle();
+    expect((await w.db.db.select().from(executions)).map((e) => [e.claimedBy, e.status])).toEqual([
+      [a.instanceId, 'in-flight'],
+      [a.instanceId, 'in-flight'],
+    ]);
+    expect(exchangeOrders(w).exits).toEqual([]);
+
+    // Past it, B takes over: the intents A left are reconciled (never sent blindly) and placed.
+    w.clock.advance(Math.max(0, lastHeartbeat + a.instance.settings.takeoverAfterMs + 1_000 - w.clock.now()));
+    await b.runCycle();
+    const after = await w.db.db.select().from(executions);
+    expect(after.map((e) => [e.claimedBy, e.status])).toEqual([
+      [b.instanceId, 'placed'],
+      [b.instanceId, 'placed'],
+    ]);
+    const { entries, exits } = exchangeOrders(w);
+    expect(entries).toHaveLength(2);
+    expect(exits).toHaveLength(4);
+    expect(duplicates(exits)).toEqual([]);
+    const stops = await w.db.db.select().from(orders).where(eq(orders.leg, 's0'));
+    expect(stops.map((order) => order.status)).toEqual(['open', 'open']);
   }, 120_000);
 });

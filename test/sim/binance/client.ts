@@ -13,6 +13,7 @@ import { makeFetchImplementation } from './fetch';
 import type { FetchImplementation } from './fetch';
 import type { BinanceSimControl, BinanceSimOptions, RequestLogEntry, SimBalances, SimOrders, SimTrades } from './sim';
 import type { SpecViolation } from './spec';
+import type { ProtectionReport } from './protection';
 
 export class BinanceSimClient implements BinanceSimControl {
   readonly fetchImplementation: FetchImplementation;
@@ -103,6 +104,14 @@ export class BinanceSimClient implements BinanceSimControl {
   }
   async setClock(t: number): Promise<number> {
     return (await this.call<{ now: number }>('POST', '/clock', { set: t })).now;
+  }
+  /** The protection monitor's report (started with watchProtection). */
+  async protection(): Promise<ProtectionReport | null> {
+    return this.call('GET', '/protection');
+  }
+  /** Every account's orders, positions and balances. */
+  async books(): Promise<{ apiKey: string; orders: SimOrders; positions: Position[]; balances: SimBalances }[]> {
+    return this.call('GET', '/books');
   }
   async usedWeight(): Promise<{ spot: number; futures: number; sapi: number }> {
     return this.call('GET', '/weights');

@@ -19,6 +19,8 @@ import type { MarketDef, RateLimitSpec } from './markets';
 import { buildRoutes, RawJson } from './routes';
 import type { Family, Route, RouteCtx } from './routes';
 import { checkSpotParams, loadSpotSpec } from './spec';
+import { ProtectionMonitor } from './protection';
+import { sharedClockNow, type SharedClockSpec } from '../../support/sharedClock';
 import type { SpecViolation, SpotSpec } from './spec';
 
 export interface WeightLimits {
@@ -32,6 +34,10 @@ export interface BinanceSimOptions {
   readonly now?: () => number;
   /** Start a manual clock at this time; move it with advanceClock / setClock (or POST /__sim/clock). */
   readonly manualClock?: number;
+  /** A clock shared with other processes (serialisable, for a simulator in a child process). */
+  readonly sharedClock?: SharedClockSpec;
+  /** Watch every futures position for a resting stop (GET /__sim/protection); off by default. */
+  readonly watchProtection?: boolean;
   /** Wanted spot + linear market count; synthetic markets fill up to it (default: base set only). */
   readonly markets?: number;
   /** Seed of the fault RNG (default 1). */
@@ -210,7 +216,8 @@ const errorAnswer = (status: number, code: number, msg: string): Answer => ({ st
 export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<BinanceSim> => {
   if (opts.now && opts.manualClock !== undefined) throw new Error('pass either now or manualClock');
   let manual = opts.manualClock;
-  const now = opts.now ?? (manual !== undefined ? () => manual ?? 0 : () => Date.now());
+  const shared = opts.sharedClock;
+  const now = opts.now ?? (manual !== undefined ? () => manual ?? 0 : shared ? () => sharedClockNow(shared) : () => Date.now());
   const markets = buildMarkets(opts.markets ?? 0);
   const spotFees = opts.spotFees ?? opts.fees ?? { maker: 0.001, taker: 0.001 };
   const futuresFees = opts.futuresFees ?? opts.fees ?? { maker: 0.0002, taker: 0.0005 };
@@ -239,6 +246,16 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
   const logLimit = opts.logLimit ?? 200_000;
   let seq = 0;
   let cancelSeq = 0;
+
+  const protection = opts.watchProtection ? new ProtectionMonitor(now) : null;
+  const knownKeys = new Set<string>();
+  const watch = (apiKey: string | undefined): void => {
+    if (!protection || apiKey === undefined || !knownKeys.has(apiKey)) return;
+    protection.observe(engine.account(apiKey));
+  };
+  const watchAll = (): void => {
+    if (protection) for (const key of knownKeys) protection.observe(engine.account(key));
+  };
 
   const rate: Record<Family, RateState> = {
     spot: { minute: 0, used: 0, retryUntil: 0, banUntil: 0, strikes: 0 },
@@ -350,6 +367,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     let fault: FaultKind | undefined;
     const family = familyOfPath(path);
     const finish = (a: Answer | null): void => {
+      watch(apiKey);
       if (a) {
         if (family) Object.assign(a.headers, rateHeaders(family));
         answer(res, a);
@@ -589,6 +607,16 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
         if (typeof body.advanceMs === 'number') sim.advanceClock(body.advanceMs);
         out = { now: now() };
         break;
+      case 'GET /protection':
+        out = protection?.report() ?? null;
+        break;
+      case 'DELETE /protection':
+        protection?.reset();
+        break;
+      case 'GET /books':
+        // Every account's orders, positions and balances at once (the chaos benchmark's final check).
+        out = [...knownKeys].map((apiKey) => ({ apiKey, orders: sim.orders(apiKey), positions: sim.positions(apiKey), balances: sim.balances(apiKey) }));
+        break;
       case 'GET /weights':
         out = { spot: sim.usedWeight('spot'), futures: sim.usedWeight('futures'), sapi: sim.usedWeight('sapi') };
         break;
@@ -644,7 +672,10 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     engine,
     markets,
     now,
-    addAccount: (spec: AccountSpec) => void engine.addAccount(spec),
+    addAccount: (spec: AccountSpec) => {
+      engine.addAccount(spec);
+      knownKeys.add(spec.apiKey);
+    },
     setRestrictions: (apiKey: string, r: Partial<Restrictions>) => {
       const acc = engine.account(apiKey);
       acc.restrictions = { ...acc.restrictions, ...r };
@@ -657,9 +688,13 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
       acc.rules = { ...acc.rules, ...r };
     },
     fund: (apiKey: string, wallet: 'spot' | 'futures', asset: string, amount: number) => engine.fund(apiKey, wallet, asset, amount),
-    setPrice: (symbol: string, price: number, which: 'spot' | 'futures' | 'both' = 'both') => engine.setPrice(symbol, price, which),
+    setPrice: (symbol: string, price: number, which: 'spot' | 'futures' | 'both' = 'both') => {
+      engine.setPrice(symbol, price, which);
+      watchAll();
+    },
     setPrices: (prices: Readonly<Record<string, number>>, which: 'spot' | 'futures' | 'both' = 'both') => {
       for (const [s, p] of Object.entries(prices)) engine.setPrice(s, p, which);
+      watchAll();
     },
     setKlines: (symbol: string, candles: readonly ScriptedKline[], which: 'spot' | 'futures' | 'both' = 'both') => {
       const sorted = [...candles].sort((a, b) => a.openTime - b.openTime);

@@ -1,0 +1,188 @@
+/**
+ * The chaos run's verdict, read from the simulator's books (what the exchange did) against the
+ * database (what the bot believes):
+ *  - duplicateOrders: client order ids the exchange accepted more than once;
+ *  - unknownExchangeOrders: exchange orders whose client id the database does not know;
+ *  - positionMismatches: (account, symbol) where the exchange holds something else than the book;
+ *  - lostSignals: (signal, account) pairs not executed nor explained, and signals never finished;
+ *  - unprotectedMaxMs: the longest a futures position was open with no resting stop covering it.
+ */
+import { sql } from 'drizzle-orm';
+import type { DatabaseHandle } from '../../src/db/client';
+import type { AccountRow } from '../../src/db/repositories/accounts';
+import { heldQuantity } from '../../src/domain/lifecycle/legs';
+import type { SpawnedBinanceSim } from '../../test/sim/binance/client';
+import type { ProtectionReport } from '../../test/sim/binance/protection';
+
+export interface Invariants {
+  duplicateOrders: number;
+  unknownExchangeOrders: number;
+  positionMismatches: number;
+  lostSignals: number;
+  unprotectedMaxMs: number;
+  details: {
+    duplicates: string[];
+    unknown: string[];
+    mismatches: string[];
+    lost: string[];
+    unprotected: ProtectionReport['worst'];
+  };
+}
+
+interface OrderFacts {
+  account_id: string;
+  signal_id: string;
+  client_order_id: string;
+  leg: string;
+  status: string;
+  filled_quantity: string;
+  fee: string;
+  fee_currency: string | null;
+}
+
+const rows = async <T>(handle: DatabaseHandle, query: ReturnType<typeof sql>): Promise<T[]> =>
+  (await handle.db.execute(query)) as unknown as T[];
+
+/** Dust a spot position may leave behind (below what one order can sell): steps and minimum notionals of the simulator's spot markets. */
+const SPOT_DUST: Record<string, number> = { BTC: 0.0002, ETH: 0.002, LINK: 0.4, BNB: 0.01 };
+
+export async function checkInvariants(input: {
+  db: DatabaseHandle;
+  sim: SpawnedBinanceSim;
+  accounts: { row: AccountRow; apiKey: string }[];
+}): Promise<Invariants> {
+  const { db, sim } = input;
+  const books = new Map((await sim.books()).map((book) => [book.apiKey, book]));
+  const orders = await rows<OrderFacts>(
+    db,
+    sql`select account_id, signal_id, client_order_id, leg, status, filled_quantity::text, fee::text, fee_currency from orders`,
+  );
+  const known = new Set(orders.map((o) => o.client_order_id));
+  const details: Invariants['details'] = { duplicates: [], unknown: [], mismatches: [], lost: [], unprotected: [] };
+
+  // Orders on the exchange: each client id once, each one the bot's.
+  let duplicateOrders = 0;
+  let unknownExchangeOrders = 0;
+  for (const { row, apiKey } of input.accounts) {
+    const book = books.get(apiKey);
+    if (!book) continue;
+    const actualOfAlgo = new Set(book.orders.algo.map((a) => a.actualOrderId).filter((id): id is number => id !== undefined));
+    const ids = [
+      ...book.orders.futures.filter((o) => !actualOfAlgo.has(o.orderId)).map((o) => o.clientOrderId),
+      ...book.orders.algo.map((a) => a.clientAlgoId),
+      ...book.orders.spot.map((o) => o.clientOrderId),
+    ];
+    const counts = new Map<string, number>();
+    for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+    for (const [id, count] of counts) {
+      if (count > 1) {
+        duplicateOrders += count - 1;
+        details.duplicates.push(`${row.name} ${id} ×${count}`);
+      }
+      if (!known.has(id)) {
+        unknownExchangeOrders += 1;
+        details.unknown.push(`${row.name} ${id}`);
+      }
+    }
+  }
+
+  // Positions: the exchange's holdings against the book's open positions.
+  const open = await rows<{ id: string; account_id: string; signal_id: string; symbol: string; side: string; quantity: string }>(
+    db,
+    sql`select id, account_id, signal_id, symbol, side, quantity::text from positions where status = 'open'`,
+  );
+  let positionMismatches = 0;
+  for (const { row, apiKey } of input.accounts) {
+    const book = books.get(apiKey);
+    if (!book) continue;
+    const mine = open.filter((p) => p.account_id === row.id);
+    if (row.marketType === 'futures') {
+      const exchange = new Map<string, number>();
+      for (const p of book.positions) exchange.set(p.symbol, (exchange.get(p.symbol) ?? 0) + p.amt);
+      const ours = new Map<string, number>();
+      for (const p of mine) {
+        const id = p.symbol.split(':')[0]!.replace('/', '');
+        ours.set(id, (ours.get(id) ?? 0) + (p.side === 'long' ? 1 : -1) * Number(p.quantity));
+      }
+      for (const symbol of new Set([...exchange.keys(), ...ours.keys()])) {
+        const a = exchange.get(symbol) ?? 0;
+        const b = ours.get(symbol) ?? 0;
+        if (Math.abs(a - b) > 1e-9) {
+          positionMismatches += 1;
+          details.mismatches.push(`${row.name} ${symbol}: exchange ${a}, book ${b}`);
+        }
+      }
+    } else {
+      const held = new Map<string, number>();
+      for (const p of mine) {
+        const base = p.symbol.split('/')[0]!;
+        const legs = orders
+          .filter((o) => o.account_id === row.id && o.signal_id === p.signal_id)
+          .map((o) => ({
+            leg: o.leg,
+            filledQuantity: Number(o.filled_quantity),
+            fee: Number(o.fee),
+            feeCurrency: o.fee_currency,
+          }));
+        held.set(base, (held.get(base) ?? 0) + heldQuantity(legs as unknown as Parameters<typeof heldQuantity>[0], base));
+      }
+      for (const [asset, balance] of Object.entries(book.balances.spot)) {
+        if (asset === 'USDT') continue;
+        const total = balance.free + balance.locked;
+        const ours = held.get(asset) ?? 0;
+        if (Math.abs(total - ours) > (SPOT_DUST[asset] ?? 1e-9)) {
+          positionMismatches += 1;
+          details.mismatches.push(`${row.name} ${asset}: exchange ${total}, book ${ours}`);
+        }
+        held.delete(asset);
+      }
+      for (const [asset, ours] of held) {
+        if (ours > (SPOT_DUST[asset] ?? 1e-9)) {
+          positionMismatches += 1;
+          details.mismatches.push(`${row.name} ${asset}: exchange 0, book ${ours}`);
+        }
+      }
+    }
+  }
+
+  // Signals: finished, and every account of a fanned-out signal has an explained outcome.
+  let lostSignals = 0;
+  const signals = await rows<{ id: string; status: string }>(db, sql`select id, status from signals`);
+  const executions = await rows<{ signal_id: string; account_id: string; status: string; reason: string | null }>(
+    db,
+    sql`select signal_id, account_id, status, reason from executions`,
+  );
+  const bySignal = new Map<string, typeof executions>();
+  for (const e of executions) bySignal.set(e.signal_id, [...(bySignal.get(e.signal_id) ?? []), e]);
+  for (const signal of signals) {
+    const outcomes = bySignal.get(signal.id) ?? [];
+    if (signal.status === 'pending' || signal.status === 'executing') {
+      lostSignals += Math.max(1, input.accounts.length - outcomes.filter((e) => isExplained(e)).length);
+      details.lost.push(`${signal.id} still ${signal.status}`);
+      continue;
+    }
+    // Withdrawn before it was fanned out: nothing to execute, the withdrawal explains it.
+    if (signal.status === 'cancelled' && outcomes.length === 0) continue;
+    for (const { row } of input.accounts) {
+      const outcome = outcomes.find((e) => e.account_id === row.id);
+      if (!outcome || !isExplained(outcome)) {
+        lostSignals += 1;
+        details.lost.push(`${signal.id} ${row.name}: ${outcome ? `${outcome.status} ${outcome.reason ?? ''}` : 'no execution'}`);
+      }
+    }
+  }
+
+  const protection = await sim.protection();
+  details.unprotected = protection?.worst ?? [];
+  return {
+    duplicateOrders,
+    unknownExchangeOrders,
+    positionMismatches,
+    lostSignals,
+    unprotectedMaxMs: protection?.maxMs ?? 0,
+    details,
+  };
+}
+
+const DEFINITE = new Set(['placed', 'skipped', 'failed', 'not-placed', 'dry-run', 'cancelled']);
+const isExplained = (e: { status: string; reason: string | null }) => DEFINITE.has(e.status) && (e.status === 'placed' || e.reason !== null);

@@ -1,0 +1,38 @@
+import type { Database } from '../db/client';
+import { leasesRepository, type LeaseTask } from '../db/repositories/leases';
+import type { Clock } from './clock';
+import type { EngineInstance } from './instance';
+
+export type { LeaseTask } from '../db/repositories/leases';
+
+/** Narrows a task's candidate accounts to those this process may work now. */
+export type AccountClaim = (accountIds: string[]) => Promise<string[]>;
+
+/**
+ * Background work claimed per account (DESIGN.md, "Scaling past one process"): every process runs
+ * the cycle steps, and each step works an account only when this process holds that account's
+ * lease for the task. Invariants (src/db/repositories/leases.ts):
+ *  - at most one live process holds a (task, account) lease; it is taken from another process only
+ *    when that one released it or is dead (heartbeat older than the takeover threshold, or gone);
+ *  - a process whose own heartbeat is not fresh works nothing;
+ *  - live processes share the accounts (ceil(accounts / live processes) each); an account nobody
+ *    took waits at most one threshold before any process takes it.
+ * Leases live as long as the holder's heartbeat, so a long sync of one account is never joined by a
+ * second process half-way through.
+ */
+export function accountLeases(db: Database, instance: EngineInstance, clock: Clock) {
+  const repo = leasesRepository(db);
+  return {
+    /** The claim function one step takes (`claimAccounts` of position sync, copied positions, copy polls). */
+    forTask: (task: LeaseTask): AccountClaim => (accountIds) =>
+      repo.acquire(task, instance.id, accountIds, {
+        now: new Date(clock.now()),
+        staleBefore: instance.staleBefore(),
+        freshSince: instance.freshSince(),
+      }),
+    /** The fence of leased work: asked before each order it sends (the lease may have moved meanwhile). */
+    holdsFor: (task: LeaseTask) => (accountId: string) => repo.holds(task, accountId, instance.id, instance.freshSince()),
+  };
+}
+
+export type AccountLeases = ReturnType<typeof accountLeases>;

@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AccountRow } from '../../../src/db/repositories/accounts';
+import { signals } from '../../../src/db/schema';
+import type { TradeSignal } from '../../../src/domain/signal';
+import { issueSignal, positionsWorld, SYMBOL, type PositionsWorld } from './support';
+
+/**
+ * "A position always has a resting stop", attacked through the real ccxt client and the simulator:
+ * a withdrawn entry that filled, a break-even move the price has already passed, and stops the
+ * exchange refused. Each test fails on the lifecycle before issue #11.
+ */
+
+let world: PositionsWorld | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const AUTHOR = '200000000000099999';
+
+/** The account's resting stop orders on the exchange (algo stop-market orders, status NEW). */
+function restingStops(w: PositionsWorld, account: AccountRow) {
+  return w.sim.orders(w.apiKeyOf(account)).algo.filter((order) => order.orderType === 'STOP_MARKET' && order.algoStatus === 'NEW');
+}
+
+const exchangeHolds = (w: PositionsWorld, account: AccountRow) =>
+  w.sim.positions(w.apiKeyOf(account)).reduce((sum, p) => sum + Math.abs(p.amt), 0);
+
+const dms = async (w: PositionsWorld, account: AccountRow) =>
+  (await w.feedRows(account.id)).filter((row) => row.kind === 'dm').map((row) => row.payload as { kind: string; detail: string | null });
+
+describe('a withdrawn entry that had already filled', () => {
+  it('is looked up, not written off: its position is followed and protected by a stop', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    const limitLong: TradeSignal = { ...issueSignal, entryType: 'limit', entries: [98] };
+    await w.signal(limitLong, 'withdrawn-limit');
+    await w.cycle();
+    expect((await w.orderRows(account.id)).map((row) => [row.leg, row.status])).toEqual([['e0', 'open']]);
+
+    // The entry fills on the exchange; before the bot has seen it, the caller withdraws the signal.
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    expect(exchangeHolds(w, account)).toBe(2);
+    const [signal] = await w.db.db.select().from(signals);
+    expect(await w.intake.cancel(signal!.id, AUTHOR)).not.toBeNull();
+    await w.cycle();
+
+    const entry = (await w.orderRows(account.id)).find((row) => row.leg === 'e0')!;
+    expect(entry.status).toBe('filled');
+    expect(entry.filledQuantity).toBe(2);
+    const [position] = await w.positionRows(account.id);
+    expect(position).toMatchObject({ status: 'open', quantity: 2 });
+    expect(restingStops(w, account)).toHaveLength(1);
+    expect(restingStops(w, account)[0]!.quantity).toBe(2);
+  });
+});
+
+describe('break-even the price has already passed', () => {
+  it('never deletes the last stop: the old one stays and the rest is closed at market', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    await w.signal();
+    await w.cycle();
+    expect(restingStops(w, account)).toHaveLength(1);
+
+    // TP1 fills at 105, then the price falls below break-even (100.10…) before the next cycle: the
+    // break-even stop is refused (-2021 "Order would immediately trigger").
+    w.sim.setPrice(SYMBOL, 105, 'both');
+    w.sim.setPrice(SYMBOL, 100.05, 'both');
+    expect(exchangeHolds(w, account)).toBe(1);
+    await w.cycle();
+
+    // Flat on the exchange through the bot's market close; the stop was there until then.
+    expect(exchangeHolds(w, account)).toBe(0);
+    const [position] = await w.positionRows(account.id);
+    expect(position).toMatchObject({ status: 'closed', closeReason: 'stop-loss' });
+    const legs = await w.orderRows(account.id);
+    expect(legs.find((leg) => leg.leg === 's1')).toMatchObject({ status: 'rejected', reason: 'would-trigger' });
+    expect(legs.find((leg) => leg.leg === 'c0')).toMatchObject({ status: 'filled', filledQuantity: 1 });
+    const s0 = legs.find((leg) => leg.leg === 's0')!;
+    // The old stop was cancelled only after the close had filled (the engine's OCO), never before.
+    const cancels = w.sim.requestLog.filter((entry) => entry.method === 'DELETE' && entry.params['clientAlgoId'] === s0.clientOrderId);
+    const close = w.sim.requestLog.find((entry) => entry.method === 'POST' && entry.params['newClientOrderId'] === legs.find((leg) => leg.leg === 'c0')!.clientOrderId);
+    expect(close).toBeDefined();
+    for (const cancel of cancels) expect(cancel.seq).toBeGreaterThan(close!.seq);
+    expect((await dms(w, account)).some((dm) => dm.detail?.includes('past break-even'))).toBe(true);
+  });
+});
+
+describe('stops the exchange refused', () => {
+  const stopOnly: TradeSignal = { ...issueSignal, takeProfits: [] };
+
+  it('a passing refusal (429) is retried with backoff until the stop rests', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    // Every send of the stop in the fan-out meets a 429 (the protocol waits and tries twice more).
+    w.sim.inject({ kind: 'rate-limit', path: '/fapi/v1/algoOrder', method: 'POST', count: 3, retryAfterSec: 1 });
+    await w.signal(stopOnly, 'rate-limited-stop');
+    await w.cycle();
+    const refused = (await w.orderRows(account.id)).find((row) => row.leg === 's0')!;
+    expect(refused).toMatchObject({ status: 'rejected', reason: 'rate-limited' });
+    expect(restingStops(w, account)).toHaveLength(0);
+
+    // After its backoff the same leg goes again and rests.
+    w.clock.advance(60_000);
+    await w.cycle();
+    const s0 = (await w.orderRows(account.id)).find((row) => row.leg === 's0')!;
+    expect(s0.status).toBe('open');
+    expect(s0.attempts).toBeGreaterThan(refused.attempts);
+    expect(restingStops(w, account).map((order) => order.clientAlgoId)).toEqual([s0.clientOrderId]);
+    const [position] = await w.positionRows(account.id);
+    expect(position).toMatchObject({ status: 'open', quantity: 2 });
+  });
+
+  it('a permanent refusal of the only stop closes the position at market and tells the owner', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    w.sim.inject({ kind: 'error', path: '/fapi/v1/algoOrder', method: 'POST', count: 1, status: 400, code: -4014, msg: 'Price not increased by tick size.' });
+    await w.signal(stopOnly, 'refused-stop');
+    await w.cycle();
+    expect((await w.orderRows(account.id)).find((row) => row.leg === 's0')).toMatchObject({ status: 'rejected', reason: 'invalid-order' });
+    // Within the same cycle's position sync the position is closed rather than left without a stop.
+    await w.cycle();
+    expect(exchangeHolds(w, account)).toBe(0);
+    const [position] = await w.positionRows(account.id);
+    expect(position).toMatchObject({ status: 'closed', closeReason: 'stop-loss' });
+    expect((await dms(w, account)).some((dm) => dm.kind === 'stop-failed' && dm.detail?.includes('closed at market'))).toBe(true);
+  });
+});
+

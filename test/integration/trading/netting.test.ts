@@ -1,0 +1,92 @@
+import { eq } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { executions, feedOutbox, signals } from '../../../src/db/schema';
+import type { TradeSignal } from '../../../src/domain/signal';
+import { createPositionSync } from '../../../src/trading/positionSync';
+import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+
+/**
+ * One-way futures accounts hold one net position per symbol. Invariant: the bot never sends an order
+ * that nets against a position (or working entry) of its own the other way; the signal is refused
+ * for that account with the reason in the summary, and what is open stays as it was.
+ */
+
+const long: TradeSignal = { symbol: 'BTC/USDT', side: 'long', entryType: 'market', entries: [], stopLoss: 48_000, takeProfits: [53_000], leverage: 2 };
+const short: TradeSignal = { symbol: 'BTC/USDT', side: 'short', entryType: 'market', entries: [], stopLoss: 52_000, takeProfits: [47_000], leverage: 2 };
+
+let world: TradingWorld | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+async function submit(w: TradingWorld, signal: TradeSignal, ref: string) {
+  const queued = await w.intake.submit({ guildId: GUILD, source: 'command', sourceRef: ref, authorId: '200000000000099999', channelId: null, signal });
+  if (queued.kind !== 'queued') throw new Error('not queued');
+  return queued.signalId;
+}
+
+const apiKeyOf = (w: TradingWorld, index: number) => {
+  const account = w.accounts[index]!;
+  return w.vault.decrypt(account.apiKeyEnc!, { accountId: account.id, ownerId: account.ownerId, field: 'apiKey' }).reveal();
+};
+
+async function engineWithSync(w: TradingWorld) {
+  const engine = w.engine({ maxSignalLagMs: 60 * 60_000 });
+  engine.addCycleStep('positions', createPositionSync({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log }).run);
+  await engine.start();
+  return engine;
+}
+
+describe('opposite signals on one account', () => {
+  it('one-way: a short against an open long is refused with its reason; the long stays whole and protected', { timeout: 60_000 }, async () => {
+    world = await tradingWorld({ accounts: 1 });
+    const w = world;
+    const engine = await engineWithSync(w);
+    await submit(w, long, 'long-1');
+    await engine.runCycle();
+    const before = w.sim.positions(apiKeyOf(w, 0)).filter((p) => p.amt !== 0);
+    expect(before).toHaveLength(1);
+
+    const shortId = await submit(w, short, 'short-1');
+    await engine.runCycle();
+    const [execution] = await w.db.db.select().from(executions).where(eq(executions.signalId, shortId));
+    expect(execution).toMatchObject({ status: 'skipped', reason: 'opposite-position-open' });
+    expect(w.sim.positions(apiKeyOf(w, 0)).filter((p) => p.amt !== 0)).toEqual(before);
+    // Only the long's orders reached the exchange.
+    expect(w.sim.orders(apiKeyOf(w, 0)).futures).toHaveLength(1);
+    const summary = (await w.db.db.select().from(feedOutbox).where(eq(feedOutbox.signalId, shortId))).find((row) => row.kind === 'summary');
+    expect(summary?.payload).toMatchObject({ skipped: [expect.objectContaining({ reason: 'opposite-position-open' })] });
+  });
+
+  it('one-way: of two opposite signals in one cycle only the first trades', { timeout: 60_000 }, async () => {
+    world = await tradingWorld({ accounts: 1 });
+    const w = world;
+    const engine = await engineWithSync(w);
+    await submit(w, long, 'long-2');
+    w.clock.advance(1_000);
+    await submit(w, short, 'short-2');
+    await engine.runCycle();
+    const outcomes = await w.db.db
+      .select({ side: signals.side, status: executions.status, reason: executions.reason })
+      .from(executions)
+      .innerJoin(signals, eq(signals.id, executions.signalId));
+    expect(outcomes.filter((row) => row.status === 'placed')).toHaveLength(1);
+    expect(outcomes.filter((row) => row.reason === 'opposite-position-open')).toHaveLength(1);
+    expect(w.sim.orders(apiKeyOf(w, 0)).futures).toHaveLength(1);
+  });
+
+  it('hedge mode keeps both sides apart: both trade', { timeout: 60_000 }, async () => {
+    world = await tradingWorld({ accounts: 0 });
+    const w = world;
+    w.accounts.push(await w.addAccount({ hedgeMode: true, positionMode: 'hedge' }));
+    const engine = await engineWithSync(w);
+    await submit(w, long, 'long-3');
+    await engine.runCycle();
+    await submit(w, short, 'short-3');
+    await engine.runCycle();
+    const rows = await w.db.db.select().from(executions);
+    expect(rows.map((row) => row.status)).toEqual(['placed', 'placed']);
+    expect(w.sim.positions(apiKeyOf(w, 0)).filter((p) => p.amt !== 0)).toHaveLength(2);
+  });
+});
