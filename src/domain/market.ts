@@ -20,6 +20,10 @@ export interface MarketRules {
   contractSize: number;
   /** Taker fee rate the exchange lists for the market (0.0005 = 0.05 %), when known. */
   takerFee?: number;
-  /** Open conditional orders (stop / take-profit triggers) allowed per symbol and account; absent: no such limit known. */
-  maxConditionalOrders?: number | null;
+  /**
+   * How many conditional orders (stop-loss and take-profit legs) one account may have open on this
+   * market at once; the next is refused (Binance MAX_NUM_ALGO_ORDERS: 10 per USDⓈ-M symbol, -4045).
+   * null when the exchange publishes no such limit.
+   */
+  maxConditionalOrders: number | null;
 }

@@ -45,6 +45,8 @@ export const FAILURE_REASONS = [
   'exchange-error',
   'would-trigger',
   'conditional-limit',
+  'leverage-not-allowed',
+  'trading-restricted',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
@@ -87,6 +89,10 @@ const FAILURE_TEXT: { readonly [K in FailureReason]: string } = {
   'exchange-error': 'exchange error',
   'would-trigger': 'the price is already past the trigger',
   'conditional-limit': 'too many stop and take-profit orders on this symbol',
+  'leverage-not-allowed':
+    "leverage above 20× not allowed for this account yet (exchange verification, account age or region): lower the account's leverage",
+  'trading-restricted':
+    'the exchange allows only reduce-only orders on this account right now, or no new orders at all (risk rules, cooling-off period or region)',
 };
 
 const SIGNAL_TEXT: { readonly [K in SignalRejectionReason]: string } = {

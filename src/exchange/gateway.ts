@@ -132,7 +132,13 @@ export interface KeyAudit {
 
 export interface AccountPreflight {
   positionMode: PositionMode;
+  /** The margin mode the account trades in; always cross in Binance's Multi-Assets mode. */
   marginMode: MarginMode | null;
+  /**
+   * Binance futures Multi-Assets mode (several assets back one cross margin; isolated margin is
+   * refused, so the bot trades such an account in cross margin). null when not applicable or unknown.
+   */
+  multiAssets: boolean | null;
   futuresEnabled: boolean;
   maxLeverage: number | null;
   /** Plain-words problems that would make orders fail later; empty when all is well. */
@@ -167,7 +173,10 @@ export interface ExchangeGateway {
    */
   assetBalances(): Promise<ReadonlyMap<string, AssetBalance>>;
   quote(symbol: string): Promise<Quote>;
-  /** Sets leverage and margin mode once per symbol; "already set" is not an error. */
+  /**
+   * Sets leverage and margin mode once per symbol; "already set" is not an error. Where the account
+   * allows only cross margin (Binance Multi-Assets mode), isolated becomes cross instead of an error.
+   */
   ensureLeverage(symbol: string, leverage: number, marginMode: MarginMode): Promise<void>;
   placeOrder(intent: OrderIntent, options?: PlaceOrderOptions): Promise<OrderState>;
   /** null when the exchange says the order does not exist (may be transient right after creation). */
@@ -181,8 +190,15 @@ export interface ExchangeGateway {
   candles?(symbol: string, timeframe: string, limit: number): Promise<Candle[]>;
   auditKey(): Promise<KeyAudit>;
   preflight(): Promise<AccountPreflight>;
-  /** The exchange's clock (ms), for the recvWindow rule of the safety protocol. */
+  /** The exchange's clock (ms), read from the exchange now, for the recvWindow rule of the safety protocol. */
   serverTime(): Promise<number>;
+  /**
+   * The exchange's clock (ms) as estimated without a request: the local clock corrected by the offset
+   * last measured against the exchange (what signed requests carry as their timestamp). The engine's
+   * own time stays its injected clock; use this to compare with exchange timestamps (an order's
+   * signed timestamp against recvWindow). Paper: the local clock.
+   */
+  exchangeNow(): number;
   /** How long after its timestamp the exchange still accepts a signed request (ms). */
   readonly recvWindowMs: number;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountRow, AccountSettingsPatch, AccountsRepository } from '../db/repositories/accounts';
 import type { MarketType, SizingMode, TradingMode } from '../domain/account';
+import { describeReason } from '../domain/reasons';
 import { isExchangeError } from '../exchange/errors';
 import type { AccountPreflight, Balance, ExchangeGateway, KeyAudit } from '../exchange/gateway';
 import type { Logger } from '../logger';
@@ -258,6 +259,9 @@ function verificationFailure(error: unknown, exchangeId: string): string {
   if (error instanceof UserError) return error.message;
   if (isExchangeError(error, 'auth-failed')) {
     return `${exchangeId} refused this key: wrong key or secret, an expired key, or a key without read permission.`;
+  }
+  if (isExchangeError(error, 'not-permitted')) {
+    return `${exchangeId} accepted the key but refuses this account the check: ${describeReason(error.reason ?? 'trading-restricted')}.`;
   }
   if (isExchangeError(error, 'rate-limited')) return `${exchangeId} is rate limiting requests right now; try again in a minute.`;
   if (isExchangeError(error, 'not-supported')) return `This account type is not supported on ${exchangeId}.`;

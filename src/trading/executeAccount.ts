@@ -470,6 +470,11 @@ async function failFromError(base: Base, error: unknown, orders: OrderRow[]): Pr
     await base.ctx.onAuthFailure(base.account);
     return finish(base, { status: 'failed', reason: 'key-revoked', plan: null, orders });
   }
+  if (isExchangeError(error, 'not-permitted')) {
+    // The key works; the exchange will not let this account do it (e.g. leverage above 20× before
+    // verification). Nothing was sent: the account skips this signal and stays enabled.
+    return finish(base, { status: 'skipped', reason: error.reason ?? 'trading-restricted', plan: null, orders });
+  }
   const reason: ReasonCode =
     kind === 'unknown-outcome' ? 'exchange-timeout' : kind === 'rate-limited' ? 'rate-limited' : 'exchange-error';
   return finish(base, { status: 'failed', reason, plan: null, orders });

@@ -66,6 +66,7 @@ const REJECTION_REASON: Partial<Record<ExchangeErrorKind, FailureReason>> = {
   'insufficient-funds': 'insufficient-funds',
   'invalid-order': 'invalid-order',
   'auth-failed': 'key-revoked',
+  'not-permitted': 'trading-restricted',
   'not-supported': 'not-supported',
   'rate-limited': 'rate-limited',
   retryable: 'exchange-error',

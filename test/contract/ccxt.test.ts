@@ -215,6 +215,25 @@ describe('ccxt gateway on the simulator: keys, audits, modes, limits', () => {
     expect((await world.factory.forAccount(row).auditKey()).futuresEnabled).toBe(false);
   });
 
+  it('preflight reads Multi-Assets mode: cross margin, in plain words; ensureLeverage trades such an account cross', async () => {
+    const single = world.account({ marketType: 'futures' });
+    expect(await world.factory.forAccount(single.row).preflight()).toMatchObject({ multiAssets: false });
+
+    const multi = world.account({ marketType: 'futures' });
+    world.sim.setAccountRules(multi.apiKey, { multiAssetsMargin: true });
+    const gateway = world.factory.forAccount(multi.row);
+    const preflight = await gateway.preflight();
+    expect(preflight).toMatchObject({ multiAssets: true, marginMode: 'cross', futuresEnabled: true });
+    expect(preflight.problems.join(' ')).toMatch(/Multi-Assets mode.*trades it in cross margin/);
+
+    // Binance refuses isolated here (-4168): the gateway trades cross instead of failing the signal.
+    await gateway.ensureLeverage('SOL/USDT:USDT', 5, 'isolated');
+    const simAccount = world.sim.engine.account(multi.apiKey);
+    expect(world.sim.engine.marginTypeOf(simAccount, 'SOLUSDT')).toBe('CROSSED');
+    expect(world.sim.engine.leverageOf(simAccount, 'SOLUSDT')).toBe(5);
+    expect(world.sim.requestLog.filter((e) => e.apiKey === multi.apiKey && e.code === -4168)).toHaveLength(1);
+  });
+
   it('"already set" answers for leverage and margin mode are not errors', async () => {
     const { row } = world.account({ marketType: 'futures' });
     const gateway = world.factory.forAccount(row);

@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../../src/logger';
 import { defaultEngineSettings, TradingEngine, type EngineSettings, type GatewayProvider } from '../../src/trading/engine';
 import { createSignalIntake } from '../../src/trading/signalIntake';
 import { generateKeyEntry, openVault, parseKeyring, type Vault } from '../../src/vault';
-import { startBinanceSim, type BinanceSim } from '../sim/binance';
+import { startBinanceSim, type AccountRules, type BinanceSim } from '../sim/binance';
 import { acceleratedClock, type TestClock } from './clock';
 import { freshDatabase, type DatabaseKind } from './db';
 
@@ -41,24 +41,29 @@ export interface TradingWorld {
   accounts: AccountRow[];
   engine(overrides?: Partial<EngineSettings> & { gateways?: GatewayProvider }): TradingEngine;
   intake: ReturnType<typeof createSignalIntake>;
-  addAccount(overrides?: Partial<NewAccount> & { funds?: number; hedgeMode?: boolean }): Promise<AccountRow>;
+  /** `rules`: what Binance decides about the simulated futures account (leverage limit, trading rules). */
+  addAccount(overrides?: Partial<NewAccount> & { funds?: number; hedgeMode?: boolean; rules?: Partial<AccountRules> }): Promise<AccountRow>;
   close(): Promise<void>;
 }
 
 /**
  * A database, the Binance simulator and the real ccxt gateway factory, all on one accelerated
- * clock, with `accounts` funded futures accounts enabled in GUILD.
+ * clock (the simulator's shifted by `simClockOffsetMs`), with `accounts` funded futures accounts
+ * enabled in GUILD.
  */
 export async function tradingWorld(options: {
   kind?: DatabaseKind;
   accounts?: number;
   marketType?: 'spot' | 'futures';
   clockFactor?: number;
+  /** The exchange's clock runs this far ahead of the bot's host (negative: the host is ahead). */
+  simClockOffsetMs?: number;
   simOptions?: Parameters<typeof startBinanceSim>[0];
 }): Promise<TradingWorld> {
   const clock = acceleratedClock(options.clockFactor ?? 10);
   const db = await freshDatabase(options.kind ?? 'pglite');
-  const sim = await startBinanceSim({ now: () => clock.now(), ...options.simOptions });
+  const simOffset = options.simClockOffsetMs ?? 0;
+  const sim = await startBinanceSim({ now: () => clock.now() + simOffset, ...options.simOptions });
   sim.setPrices({ BTCUSDT: 50_000, ETHUSDT: 3_000 }, 'both');
   const vault = await openVault(parseKeyring(generateKeyEntry(1)));
   const { log, lines } = capturingLog();
@@ -91,8 +96,9 @@ export async function tradingWorld(options: {
       secret,
       ...(marketType === 'futures' ? { futures: { USDT: funds } } : { spot: { USDT: funds } }),
       ...(overrides.hedgeMode ? { hedgeMode: true } : {}),
+      ...(overrides.rules ? { rules: overrides.rules } : {}),
     });
-    const { funds: _funds, hedgeMode: _hedge, ...fields } = overrides;
+    const { funds: _funds, hedgeMode: _hedge, rules: _rules, ...fields } = overrides;
     return repo.create({
       id,
       ownerId,

@@ -52,8 +52,13 @@ export const isLive = (leg: Pick<Leg, 'status'>): boolean => LIVE.has(leg.status
 export const isInFlight = (leg: Pick<Leg, 'status'>): boolean => leg.status === 'intent' || leg.status === 'unknown';
 /** Working on the exchange now. */
 export const isResting = (leg: Pick<Leg, 'status'>): boolean => leg.status === 'open' || leg.status === 'partially-filled';
-/** Refused or proven not placed: nothing of it is on the exchange. */
-export const isRefused = (leg: Pick<Leg, 'status'>): boolean => leg.status === 'rejected' || leg.status === 'not-placed';
+/**
+ * Refused when sent (the protocol records why), or proven not placed: nothing of it is on the
+ * exchange and its id is free. A leg the exchange accepted and later reported rejected (a triggered
+ * stop whose order was refused) has no reason recorded: it is gone, like a cancelled one.
+ */
+export const isRefused = (leg: Pick<Leg, 'status' | 'reason'>): boolean =>
+  leg.status === 'not-placed' || (leg.status === 'rejected' && leg.reason !== null);
 
 const parsed = (leg: Pick<Leg, 'leg'>) => parseLeg(leg.leg);
 export const kindOf = (leg: Pick<Leg, 'leg'>): LegKind | 'invalid' => parsed(leg).kind;

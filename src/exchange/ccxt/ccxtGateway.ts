@@ -7,6 +7,7 @@
 import type { Exchange, Order, Position, Trade as CcxtTrade } from 'ccxt';
 import type { MarketType } from '../../domain/account';
 import type { MarketRules } from '../../domain/market';
+import { describeReason } from '../../domain/reasons';
 import { ExchangeError, isExchangeError } from '../errors';
 import type {
   AccountPreflight,
@@ -29,9 +30,10 @@ import type {
 } from '../gateway';
 import { exchangeCapabilities } from './capabilities';
 import { withOrderStamp } from './exchange';
+import type { ExchangeClock } from './exchangeClock';
 import type { SharedMarkets } from './markets';
 import type { ExchangeRateLimiter } from './rateLimiter';
-import { isAlreadySet, isOrderNotFound, translateError } from './translate';
+import { isAlreadySet, isMultiAssetsRefusal, isOrderNotFound, translateError } from './translate';
 
 const CLIENT_ORDER_ID = /^[A-Za-z0-9]{1,32}$/;
 
@@ -57,6 +59,8 @@ export interface CcxtGatewayDeps {
   /** The account's instance (from the runtime's LRU; rebuilt when evicted). */
   instance: () => AccountInstance;
   markets: SharedMarkets;
+  /** The offset to this exchange's clock: what ccxt signs is corrected by it. */
+  clock: ExchangeClock;
   limiter: ExchangeRateLimiter;
   now: () => number;
 }
@@ -89,17 +93,30 @@ export class CcxtGateway implements ExchangeGateway {
     return this.deps.spec.mode;
   }
 
-  /** The instance with the shared markets attached. */
+  /** The instance with the shared markets attached, signing with the exchange's time. */
   private async ready(): Promise<AccountInstance> {
     const instance = this.deps.instance();
     await this.deps.markets.attach(instance.exchange, this.exchangeId, this.mode);
+    await this.deps.clock.sync();
+    this.signWithExchangeTime(instance);
     return instance;
+  }
+
+  /** ccxt signs `milliseconds() - options.timeDifference` (Binance's nonce): the exchange's time. */
+  private signWithExchangeTime(instance: AccountInstance): void {
+    (instance.exchange.options as Record<string, unknown>)['timeDifference'] = this.deps.clock.offsetMs();
+  }
+
+  /** The exchange's clock as estimated here: the local clock corrected by the measured offset. */
+  exchangeNow(): number {
+    return this.deps.now() - this.deps.clock.offsetMs();
   }
 
   /**
    * Runs one ccxt operation and translates its failure. A definite rejection before matching
-   * (-1021) of anything but an order is repeated once at once: it changed nothing. Orders are the
-   * engine's decision (the order-safety protocol), so placeOrder opts out.
+   * (-1021) re-reads the exchange's clock at once, and anything but an order is then repeated once:
+   * it changed nothing. Orders are the engine's decision (the order-safety protocol), so placeOrder
+   * opts out; its own repeat finds the clock corrected.
    */
   private async call<T>(
     action: string,
@@ -108,11 +125,16 @@ export class CcxtGateway implements ExchangeGateway {
   ): Promise<T> {
     const instance = await this.ready();
     const attempt = async (): Promise<T> => {
+      const signedWith = this.deps.clock.generation();
+      this.signWithExchangeTime(instance);
       try {
         return await run(instance.exchange, instance);
       } catch (error) {
         const blocked = this.deps.limiter.blockedForMs();
-        throw translateError(error, { exchangeId: this.exchangeId, action, ...(blocked > 0 ? { retryAfterMs: blocked } : {}) });
+        const translated = translateError(error, { exchangeId: this.exchangeId, action, ...(blocked > 0 ? { retryAfterMs: blocked } : {}) });
+        // The exchange refused the timestamp (-1021): measure its clock again before any repeat.
+        if (translated.kind === 'retryable' && !(error instanceof ExchangeError)) await this.deps.clock.resync(signedWith);
+        throw translated;
       }
     };
     try {
@@ -212,7 +234,9 @@ export class CcxtGateway implements ExchangeGateway {
       try {
         await exchange.setMarginMode(marginMode, symbol);
       } catch (error) {
-        if (!isAlreadySet(error)) throw error;
+        // Multi-Assets mode: every symbol is cross margin already and isolated is refused (-4168).
+        // Trading cross is the only way such an account trades; /account verify says so.
+        if (!isAlreadySet(error) && !(marginMode === 'isolated' && isMultiAssetsRefusal(error))) throw error;
       }
     });
     await this.call(`setting leverage ${leverage}× on ${symbol}`, async (exchange) => {
@@ -357,7 +381,11 @@ export class CcxtGateway implements ExchangeGateway {
     return { ...state, fee, feeCurrency };
   }
 
-  /** A triggered Binance algo order filled through a regular order: report that order's fill. */
+  /**
+   * A triggered Binance algo order fills through the order it placed (actualOrderId): report that
+   * order's state and fill. Without it (not placed yet, or not named yet) the algo order's own state
+   * stands: still working.
+   */
   private async withTriggeredFill(exchange: Exchange, order: Order, state: OrderState): Promise<OrderState> {
     const info = rec(order.info);
     const actualOrderId = info['actualOrderId'];
@@ -606,7 +634,7 @@ export class CcxtGateway implements ExchangeGateway {
 
   async preflight(): Promise<AccountPreflight> {
     if (this.marketType === 'spot') {
-      return { positionMode: 'one-way', marginMode: null, futuresEnabled: false, maxLeverage: 1, problems: [] };
+      return { positionMode: 'one-way', marginMode: null, multiAssets: null, futuresEnabled: false, maxLeverage: 1, problems: [] };
     }
     if (this.isBinance) return this.preflightBinance();
     return this.call('reading the account setup', async (exchange) => {
@@ -615,7 +643,7 @@ export class CcxtGateway implements ExchangeGateway {
         const mode = await exchange.fetchPositionMode(undefined, { subType: 'linear' });
         positionMode = mode.hedged ? 'hedge' : 'one-way';
       }
-      return { positionMode, marginMode: null, futuresEnabled: true, maxLeverage: null, problems: this.modeProblems(positionMode) };
+      return { positionMode, marginMode: null, multiAssets: null, futuresEnabled: true, maxLeverage: null, problems: this.modeProblems(positionMode) };
     });
   }
 
@@ -638,14 +666,17 @@ export class CcxtGateway implements ExchangeGateway {
       dual = await api['fapiPrivateGetPositionSideDual']!({});
     } catch (error) {
       const translated = translateError(error, { exchangeId: this.exchangeId, action: 'reading the position mode' });
-      if (translated.kind === 'auth-failed') {
+      if (translated.kind === 'auth-failed' || translated.kind === 'not-permitted') {
         return {
           positionMode: 'one-way',
           marginMode: null,
+          multiAssets: null,
           futuresEnabled: false,
           maxLeverage: null,
           problems: [
-            'This key cannot use USDⓈ-M futures: enable "Futures" on the API key (a key made before the futures account was opened cannot be), then verify again.',
+            translated.kind === 'auth-failed'
+              ? 'This key cannot use USDⓈ-M futures: enable "Futures" on the API key (a key made before the futures account was opened cannot be), then verify again.'
+              : `Binance does not let this account use USDⓈ-M futures right now: ${describeReason(translated.reason ?? 'trading-restricted')}.`,
           ],
         };
       }
@@ -667,6 +698,22 @@ export class CcxtGateway implements ExchangeGateway {
       throw translateError(error, { exchangeId: this.exchangeId, action: 'reading the futures account' });
     }
     if (!canTrade) problems.push('Binance says this futures account cannot trade right now (canTrade is false).');
+    let multiAssets: boolean | null = null;
+    try {
+      const mode = rec(await api['fapiPrivateGetMultiAssetsMargin']!({}))['multiAssetsMargin'];
+      multiAssets = mode === true || mode === 'true';
+    } catch (error) {
+      const translated = translateError(error, { exchangeId: this.exchangeId, action: 'reading the asset mode' });
+      problems.push(`The asset mode (Single-Asset or Multi-Assets) could not be read (${translated.message}).`);
+    }
+    if (multiAssets) {
+      marginMode = 'cross';
+      problems.push(
+        'This futures account is in Multi-Assets mode, where Binance allows cross margin only: the bot trades it in cross margin ' +
+          '(every position is backed by the whole futures wallet). For isolated margin, switch to Single-Asset mode ' +
+          '(Futures → Preferences → Asset Mode) and verify again.',
+      );
+    }
     // The key's own futures permission: reads may work without it, orders then fail with -2015.
     if (this.mode === 'live') {
       try {
@@ -689,7 +736,7 @@ export class CcxtGateway implements ExchangeGateway {
       const translated = translateError(error, { exchangeId: this.exchangeId, action: 'reading leverage brackets' });
       problems.push(`Leverage limits could not be read (${translated.message}).`);
     }
-    return { positionMode, marginMode, futuresEnabled: canTrade, maxLeverage, problems };
+    return { positionMode, marginMode, multiAssets, futuresEnabled: canTrade, maxLeverage, problems };
   }
 
   private toState(order: Order, fallback: Partial<OrderIntent> & { clientOrderId: string; symbol: string }): OrderState {
@@ -705,7 +752,7 @@ export class CcxtGateway implements ExchangeGateway {
       symbol: order.symbol ?? fallback.symbol,
       side: order.side === 'sell' ? 'sell' : order.side === 'buy' ? 'buy' : (fallback.side ?? 'buy'),
       type: orderTypeOf(order, fallback.type),
-      status: statusOf(order.status, filled, quantity),
+      status: algoStatusOf(rec(order.info)['algoStatus']) ?? statusOf(order.status, filled, quantity),
       quantity,
       filledQuantity: filled,
       averagePrice: order.average ?? (filled > 0 ? (order.price ?? null) : null),
@@ -745,6 +792,32 @@ export function statusOf(status: string | undefined, filled: number, quantity: n
       return 'expired';
     default:
       return filled > 0 && filled < quantity ? 'partially-filled' : 'open';
+  }
+}
+
+/**
+ * A Binance USDⓈ-M algo (conditional) order's own status (Binance, ALGO_UPDATE): NEW untriggered;
+ * TRIGGERING forwarded to the matching engine; TRIGGERED placed there (as actualOrderId); FINISHED
+ * filled or cancelled there; CANCELED; REJECTED refused by the matching engine (margin check, nothing
+ * to reduce); EXPIRED cancelled by the system. ccxt reads TRIGGERED and FINISHED as 'closed', which
+ * would say "filled" with nothing filled: until the placed order itself is read (withTriggeredFill),
+ * a triggered order is still working. Undefined for anything that is not an algo order.
+ */
+export function algoStatusOf(algoStatus: unknown): OrderStatus | undefined {
+  switch (algoStatus) {
+    case 'NEW':
+    case 'TRIGGERING':
+    case 'TRIGGERED':
+    case 'FINISHED':
+      return 'open';
+    case 'CANCELED':
+      return 'cancelled';
+    case 'REJECTED':
+      return 'rejected';
+    case 'EXPIRED':
+      return 'expired';
+    default:
+      return undefined;
   }
 }
 

@@ -26,6 +26,23 @@ export function stepOf(value: number | undefined, precisionMode: number): number
 /** Without leverage brackets (signed) we assume a modest cap rather than promise 125×. */
 export const FALLBACK_MAX_LEVERAGE = 20;
 
+/**
+ * Binance's MAX_NUM_ALGO_ORDERS filter from the raw market (USDⓈ-M: `limit`, spot: `maxNumAlgoOrders`);
+ * null for exchanges that publish none.
+ */
+export function maxConditionalOrdersOf(info: unknown): number | null {
+  const filters = typeof info === 'object' && info !== null ? (info as { filters?: unknown }).filters : undefined;
+  if (!Array.isArray(filters)) return null;
+  for (const filter of filters as unknown[]) {
+    if (typeof filter !== 'object' || filter === null) continue;
+    const f = filter as Record<string, unknown>;
+    if (f['filterType'] !== 'MAX_NUM_ALGO_ORDERS') continue;
+    const limit = Number(f['limit'] ?? f['maxNumAlgoOrders']);
+    return Number.isInteger(limit) && limit > 0 ? limit : null;
+  }
+  return null;
+}
+
 export function toMarketRules(market: MarketInterface, precisionMode: number, maxLeverage?: number): MarketRules | null {
   const isSpot = market.spot === true;
   const isLinearSwap = market.swap === true && market.linear === true;
@@ -46,6 +63,7 @@ export function toMarketRules(market: MarketInterface, precisionMode: number, ma
     minNotional: limits.cost?.min ?? 0,
     maxLeverage: isSpot ? 1 : (maxLeverage ?? limits.leverage?.max ?? FALLBACK_MAX_LEVERAGE),
     contractSize: market.contractSize ?? 1,
+    maxConditionalOrders: maxConditionalOrdersOf(market.info),
     ...(typeof market.taker === 'number' && Number.isFinite(market.taker) ? { takerFee: market.taker } : {}),
   };
 }

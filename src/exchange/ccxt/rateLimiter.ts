@@ -239,6 +239,7 @@ const BINANCE_WEIGHTS: ReadonlyArray<[method: string, path: RegExp, weight: numb
   ['GET', /^\/fapi\/v1\/ticker\/24hr$/, (q) => (q.has('symbol') ? 1 : 40)],
   ['GET', /^\/fapi\/v1\/ticker\/bookTicker$/, (q) => (q.has('symbol') ? 2 : 5)],
   ['GET', /^\/fapi\/v1\/positionSide\/dual$/, 30],
+  ['GET', /^\/fapi\/v1\/multiAssetsMargin$/, 30],
   ['GET', /^\/fapi\/v1\/symbolConfig$/, 5],
   // Futures orders cost no IP weight: they count against each account's own order-rate limits,
   // which the exchange enforces per account, not per IP.

@@ -11,6 +11,7 @@ import { CcxtGateway } from './ccxtGateway';
 import type { AccountInstance } from './ccxtGateway';
 import { buildExchange } from './exchange';
 import type { Credentials, FetchImplementation } from './exchange';
+import { ExchangeClocks } from './exchangeClock';
 import { SharedMarkets } from './markets';
 import { processRateLimiters } from './rateLimiter';
 import type { RateLimiterRegistry } from './rateLimiter';
@@ -31,6 +32,8 @@ export interface CcxtRuntimeOptions {
   marketsTtlMs?: number;
   requestTimeoutMs?: number;
   recvWindowMs?: number;
+  /** The offset to each exchange's clock is measured again after this long (default 5 min). */
+  clockRefreshMs?: number;
 }
 
 export interface CcxtAccountRef {
@@ -53,6 +56,8 @@ export class CcxtRuntime {
   readonly markets: SharedMarkets;
   readonly rateLimiters: RateLimiterRegistry;
   readonly marketData: CcxtMarketData;
+  /** Offsets to the exchanges' clocks, shared by every account of an (exchange, mode, market type). */
+  readonly clocks: ExchangeClocks;
   private readonly fetchImplementation: FetchImplementation;
   private readonly now: () => number;
   private readonly accounts: LRUCache<string, Entry>;
@@ -78,6 +83,16 @@ export class CcxtRuntime {
       ttlAutopurge: false,
     });
     this.marketData = new CcxtMarketData(this.markets, this.now);
+    this.clocks = new ExchangeClocks({
+      now: this.now,
+      // The keyless shared instance reads the time: public, weight 1, no account involved.
+      readServerTime: async ({ exchangeId, mode, marketType }) => {
+        const exchange = await this.markets.publicInstance(exchangeId, mode);
+        if (!exchange.has['fetchTime']) return undefined;
+        return (await exchange.fetchTime({ type: marketType === 'futures' ? 'swap' : 'spot' })) ?? undefined;
+      },
+      ...(options.clockRefreshMs === undefined ? {} : { refreshMs: options.clockRefreshMs }),
+    });
   }
 
   private build(ref: CcxtAccountRef, credentials: () => Credentials): AccountInstance {
@@ -122,6 +137,7 @@ export class CcxtRuntime {
       },
       instance: own ? () => own : () => this.instance(ref, credentials),
       markets: this.markets,
+      clock: this.clocks.for({ exchangeId: ref.exchangeId, mode: ref.mode, marketType: ref.marketType }),
       limiter: this.rateLimiters.get(ref.exchangeId),
       now: this.now,
     });

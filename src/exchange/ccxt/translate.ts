@@ -8,6 +8,7 @@
  * and timeout messages, so every message is cut down to the exchange's own `msg` or scrubbed text.
  */
 import ccxt from 'ccxt';
+import type { FailureReason } from '../../domain/reasons';
 import { ExchangeError } from '../errors';
 import type { ExchangeErrorKind } from '../errors';
 import { scrubText } from '../../logger';
@@ -89,6 +90,8 @@ export interface Match {
 export interface TranslationRow {
   match: Match;
   kind: ExchangeErrorKind;
+  /** What the owner is told when the kind alone says too little (see ExchangeError.reason). */
+  reason?: FailureReason;
   /** Why, in a few words (shown in the table test and the docs). */
   note: string;
 }
@@ -120,11 +123,24 @@ export const TRANSLATION_TABLE: readonly TranslationRow[] = [
     note: 'Binance futures: order would immediately trigger (price already past the trigger)',
   },
   { match: { codes: ['-4045'] }, kind: 'conditional-limit', note: 'Binance futures: reach max stop order limit (10 per symbol)' },
-  // Keys.
+  // Keys: only a key the exchange refuses outright disables the account.
   {
-    match: { codes: ['-2015', '-1022', '-2014', '-2008', '10003', '10004', '10005', '50111', '50113'] },
+    match: { codes: ['-2015', '-1022', '-2014', '-2008', '-1002', '-1099', '-2017', '-1005', '-1011', '10003', '10004', '10005', '50111', '50113'] },
     kind: 'auth-failed',
-    note: 'bad key, wrong signature, missing permission or IP not allowed',
+    note: 'bad or locked key, wrong signature, key without the permission, or this IP not on its allow-list',
+  },
+  // The key works, the account may not do this (ccxt: PermissionDenied, an AuthenticationError). Binance USDⓈ-M.
+  {
+    match: { codes: ['-4202', '-4203', '-4205', '-4206', '-4208', '-4403'] },
+    kind: 'not-permitted',
+    reason: 'leverage-not-allowed',
+    note: 'leverage above 20× needs verification / a month-old account, or the region caps it',
+  },
+  {
+    match: { codes: ['-4087', '-4088', '-4089', '-4090', '-4192', '-4400', '-4401', '-4402'] },
+    kind: 'not-permitted',
+    reason: 'trading-restricted',
+    note: 'reduce-only restriction (risk rules), no orders at all, cooling-off period, region',
   },
   // Money.
   {
@@ -153,7 +169,10 @@ export const TRANSLATION_TABLE: readonly TranslationRow[] = [
   { match: { ccxtClass: 'BadResponse' }, kind: 'unknown-outcome', note: 'unparseable answer' },
   { match: { ccxtClass: 'CancelPending' }, kind: 'unknown-outcome', note: 'cancel still pending' },
   { match: { ccxtClass: 'OperationFailed' }, kind: 'unknown-outcome', note: 'ccxt: operation failed (may have been applied)' },
-  { match: { ccxtClass: 'AuthenticationError' }, kind: 'auth-failed', note: 'includes PermissionDenied, AccountSuspended' },
+  // Before AuthenticationError, their parent: the account is refused something, the key is fine.
+  { match: { ccxtClass: 'PermissionDenied' }, kind: 'not-permitted', reason: 'trading-restricted', note: 'ccxt: permission denied to this account' },
+  { match: { ccxtClass: 'AccountSuspended' }, kind: 'not-permitted', reason: 'trading-restricted', note: 'ccxt: account suspended' },
+  { match: { ccxtClass: 'AuthenticationError' }, kind: 'auth-failed', note: 'ccxt: the key is refused' },
   { match: { ccxtClass: 'InsufficientFunds' }, kind: 'insufficient-funds', note: 'ccxt: insufficient funds' },
   { match: { ccxtClass: 'DuplicateOrderId' }, kind: 'duplicate-client-id', note: 'ccxt: duplicate client order id' },
   { match: { ccxtClass: 'NotSupported' }, kind: 'not-supported', note: 'the exchange or ccxt class cannot do this' },
@@ -192,7 +211,9 @@ const PLAIN_WORDS: Readonly<Record<string, string>> = {
   '-2022': 'a reduce-only order would not reduce a position',
   '-4164': "the order's value is below the market's minimum notional",
   '-2021': 'the price is already past the trigger, so the order would fire at once',
-  '-4045': 'Binance allows 10 open stop and take-profit orders per symbol',
+  '-4168': 'this futures account is in Multi-Assets mode, where Binance allows cross margin only',
+  '-4045':
+    'this account already has as many stop-loss and take-profit orders open on this market as the exchange allows (Binance USDⓈ-M: 10 per symbol, MAX_NUM_ALGO_ORDERS)',
 };
 
 /** Removes URLs' query strings (signed requests put timestamp, signature and key there), then scrubs. */
@@ -239,6 +260,7 @@ export function translateError(error: unknown, context: TranslateContext): Excha
   return new ExchangeError(kind, message, {
     ...(answer.code !== undefined ? { exchangeCode: answer.code } : fact?.status !== undefined ? { exchangeCode: `http-${fact.status}` } : {}),
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    ...(row?.reason !== undefined ? { reason: row.reason } : {}),
   });
 }
 
@@ -247,6 +269,11 @@ export function isOrderNotFound(error: unknown): boolean {
   if (isCcxtInstance(error, 'OrderNotFound')) return true;
   const { code } = exchangeAnswer(error);
   return code === '-2013' || code === '-2011' || code === '110001' || code === '170213' || code === '51603';
+}
+
+/** Binance -4168: isolated margin refused because the futures account is in Multi-Assets mode (cross only). */
+export function isMultiAssetsRefusal(error: unknown): boolean {
+  return exchangeAnswer(error).code === '-4168';
 }
 
 /** "No need to change leverage / margin type / position mode": already set, not an error. */

@@ -9,7 +9,8 @@
  *   taker fee. Limit orders that cross fill at once as taker; others rest and fill at their price
  *   (maker fee) when the market reaches them.
  * - Stop-loss and take-profit legs rest until the last price crosses their trigger, then fill as
- *   market orders. Triggers are evaluated whenever the gateway is polled (balance, assetBalances, quote, fetchOrder,
+ *   market orders; at most the market's `maxConditionalOrders` of them rest per symbol. Triggers
+ *   are evaluated whenever the gateway is polled (balance, assetBalances, quote, fetchOrder,
  *   openOrders, positions, tradesSince) or by `tick()`.
  * - Futures: one-way positions (a buy reduces a short first), margin = notional / leverage, realised
  *   PnL and fees settle in the wallet; reduce-only orders never open or flip a position (Binance -2022).
@@ -332,15 +333,19 @@ export class PaperGateway implements ExchangeGateway {
 
   async preflight(): Promise<AccountPreflight> {
     if (this.marketType === 'spot') {
-      return { positionMode: 'one-way', marginMode: null, futuresEnabled: false, maxLeverage: 1, problems: [] };
+      return { positionMode: 'one-way', marginMode: null, multiAssets: null, futuresEnabled: false, maxLeverage: 1, problems: [] };
     }
     const rules = await this.rules();
     let maxLeverage = 1;
     for (const rule of rules.values()) maxLeverage = Math.max(maxLeverage, rule.maxLeverage);
-    return { positionMode: 'one-way', marginMode: 'cross', futuresEnabled: true, maxLeverage, problems: [] };
+    return { positionMode: 'one-way', marginMode: 'cross', multiAssets: null, futuresEnabled: true, maxLeverage, problems: [] };
   }
 
   async serverTime(): Promise<number> {
+    return this.now();
+  }
+
+  exchangeNow(): number {
     return this.now();
   }
 
@@ -385,6 +390,7 @@ export class PaperGateway implements ExchangeGateway {
       }
       const quote = await this.quoteIn(ctx, intent.symbol);
       this.validate(intent, rule, quote);
+      this.checkConditionalLimit(state, intent, rule);
       const order: PaperOrder = {
         clientOrderId: intent.clientOrderId,
         exchangeOrderId: this.nextId(state),
@@ -461,6 +467,20 @@ export class PaperGateway implements ExchangeGateway {
       reject(
         `order value ${fix(intent.quantity * reference)} ${rule.quote} is below the minimum notional ${rule.minNotional} (NOTIONAL)`,
         'paper-min-notional',
+      );
+    }
+  }
+
+  /** The market's cap on open conditional orders per account (Binance MAX_NUM_ALGO_ORDERS, -4045). */
+  private checkConditionalLimit(state: PaperState, intent: OrderIntent, rule: MarketRules): void {
+    const conditional = (type: OrderIntent['type']): boolean => type === 'stop-loss' || type === 'take-profit';
+    if (!conditional(intent.type) || rule.maxConditionalOrders === null) return;
+    const open = state.orders.filter((o) => isOpen(o) && o.symbol === intent.symbol && conditional(o.type)).length;
+    if (open >= rule.maxConditionalOrders) {
+      throw new ExchangeError(
+        'conditional-limit',
+        `${this.exchangeId} paper: ${intent.symbol} already has ${open} open stop-loss / take-profit orders, the most the exchange allows (MAX_NUM_ALGO_ORDERS)`,
+        { exchangeCode: 'paper-max-conditional-orders' },
       );
     }
   }

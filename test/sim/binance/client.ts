@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
-import type { AccountSpec, Position, PositionSide, Restrictions } from './engine';
+import type { AccountRules, AccountSpec, AlgoTriggerDelay, Position, PositionSide, Restrictions } from './engine';
 import type { ActiveFault, FaultSpec } from './faults';
 import { makeFetchImplementation } from './fetch';
 import type { FetchImplementation } from './fetch';
@@ -42,6 +42,12 @@ export class BinanceSimClient implements BinanceSimControl {
   }
   async setRestrictions(apiKey: string, restrictions: Partial<Restrictions>): Promise<void> {
     await this.call('POST', '/restrictions', { apiKey, restrictions });
+  }
+  async setAlgoTriggerDelay(delay: AlgoTriggerDelay): Promise<void> {
+    await this.call('POST', '/algo-trigger-delay', delay);
+  }
+  async setAccountRules(apiKey: string, rules: Partial<AccountRules>): Promise<void> {
+    await this.call('POST', '/account-rules', { apiKey, rules });
   }
   async fund(apiKey: string, wallet: 'spot' | 'futures', asset: string, amount: number): Promise<void> {
     await this.call('POST', '/fund', { apiKey, wallet, asset, amount });

@@ -39,6 +39,19 @@ export interface Restrictions {
   enablePortfolioMarginTrading: boolean;
 }
 
+/** What Binance decides about a futures account beyond its API key (verification, risk rules, asset mode). */
+export interface AccountRules {
+  /**
+   * Highest leverage Binance lets the account set: accounts without Intermediate Personal
+   * Verification, or younger than a month, get 20 at most. Higher answers -4202. null = the market's own maximum.
+   */
+  leverageLimit: number | null;
+  /** Futures Trading Quantitative Rules violated: only reduce-only orders are accepted, others answer -4400. */
+  quantitativeRulesViolated: boolean;
+  /** Multi-Assets margin mode: every symbol is cross margin; switching one to isolated answers -4168. */
+  multiAssetsMargin: boolean;
+}
+
 export interface AccountSpec {
   readonly apiKey: string;
   readonly secret: string;
@@ -51,6 +64,7 @@ export interface AccountSpec {
   readonly hedgeMode?: boolean;
   /** Initial leverage of every futures symbol (Binance's default is 20). */
   readonly leverage?: number;
+  readonly rules?: Partial<AccountRules>;
 }
 
 export interface SpotOrder {
@@ -122,6 +136,23 @@ export interface AlgoOrder {
   triggerTime: number;
   actualOrderId: number | undefined;
   actualPrice: number | undefined;
+  /** Lookups that still answer an empty actualOrderId although the triggered order exists. */
+  unlinkedLookups: number;
+}
+
+/**
+ * How long a triggered algo order takes to reach the matching engine. Binance: TRIGGERING ("met the
+ * triggering condition and forwarded to the matching engine", actualOrderId '') until the order is
+ * placed (TRIGGERED), then FINISHED once it is filled or cancelled there; the link to the placed order
+ * (actualOrderId) may show up later than the order itself.
+ */
+export interface AlgoTriggerDelay {
+  /** Lookups (GET /fapi/v1/algoOrder) that answer TRIGGERING before the order is placed... */
+  readonly lookups?: number;
+  /** ...and at least this long on the simulator clock after the trigger. */
+  readonly ms?: number;
+  /** Once placed, this many lookups still answer an empty actualOrderId. */
+  readonly unlinkedLookups?: number;
 }
 
 export interface SpotTrade {
@@ -168,6 +199,7 @@ export interface Account {
   readonly secret: string;
   readonly createTime: number;
   restrictions: Restrictions;
+  rules: AccountRules;
   readonly spot: Map<string, { free: number; locked: number }>;
   readonly futures: Map<string, number>;
   futuresUpdateTime: number;
@@ -203,10 +235,15 @@ export interface EngineOptions {
 
 const OPEN: ReadonlySet<OrderStatus> = new Set<OrderStatus>(['NEW', 'PARTIALLY_FILLED']);
 export const isOpen = (o: { status: OrderStatus }): boolean => OPEN.has(o.status);
+/** Untriggered: may trigger, may be cancelled. */
 const algoOpen = (a: AlgoOrder): boolean => a.algoStatus === 'NEW';
+/** Still in the algo service (untriggered, or triggered and not yet placed): counts as an open algo order. */
+export const algoPending = (a: AlgoOrder): boolean => a.algoStatus === 'NEW' || a.algoStatus === 'TRIGGERING';
 /** In hedge mode a SELL on LONG (or BUY on SHORT) closes; such orders can only reduce. */
 const closesHedge = (ps: PositionSide, side: Side): boolean => (ps === 'LONG' ? side === 'SELL' : ps === 'SHORT' ? side === 'BUY' : false);
 const onlyReduces = (o: FuturesOrder): boolean => o.reduceOnly || o.closePosition || closesHedge(o.positionSide, o.side);
+
+const DEFAULT_RULES: AccountRules = { leverageLimit: null, quantitativeRulesViolated: false, multiAssetsMargin: false };
 
 const DEFAULT_RESTRICTIONS: Restrictions = {
   ipRestrict: true,
@@ -304,6 +341,12 @@ export class Engine {
   private nextSpotTradeId = 50_000_001;
   private nextFuturesTradeId = 700_000_001;
   private nextClientSeq = 1;
+  /** Triggered algo orders waiting out `algoTriggerDelay`. */
+  private readonly triggering = new Map<AlgoOrder, { lookups: number; readyAt: number }>();
+  /** Matching-engine order id → the algo order that placed it (FINISHED when it ends). */
+  private readonly algoOfActual = new Map<number, AlgoOrder>();
+  /** See AlgoTriggerDelay; none by default (triggered orders are placed at once). */
+  algoTriggerDelay: AlgoTriggerDelay = {};
 
   constructor(private readonly o: EngineOptions) {}
 
@@ -321,6 +364,7 @@ export class Engine {
       secret: spec.secret,
       createTime: now,
       restrictions: { ...DEFAULT_RESTRICTIONS, ...spec.restrictions },
+      rules: { ...DEFAULT_RULES, ...spec.rules },
       spot: new Map(Object.entries(spec.spot ?? {}).map(([a, v]) => [a, { free: r8(v), locked: 0 }])),
       futures: new Map(Object.entries(spec.futures ?? {}).map(([a, v]) => [a, r8(v)])),
       futuresUpdateTime: now,
@@ -776,8 +820,14 @@ export class Engine {
 
   private checkFuturesClientId(acc: Account, id: string): void {
     if (!CLIENT_ID.test(id)) throw new BinanceError(-4015, 'Client order id is not valid.');
-    if (acc.futuresOrders.some((o) => isOpen(o) && o.clientOrderId === id) || acc.algoOrders.some((a) => algoOpen(a) && a.clientAlgoId === id))
+    if (acc.futuresOrders.some((o) => isOpen(o) && o.clientOrderId === id) || acc.algoOrders.some((a) => algoPending(a) && a.clientAlgoId === id))
       throw new BinanceError(-4116, 'ClientOrderId is duplicated.');
+  }
+
+  /** An account flagged by Binance's Futures Trading Quantitative Rules may only reduce. */
+  private checkQuantitativeRules(acc: Account, reduces: boolean): void {
+    if (acc.rules.quantitativeRulesViolated && !reduces)
+      throw new BinanceError(-4400, 'Futures Trading Quantitative Rules violated, only reduceOnly order is allowed, please try again later.');
   }
 
   private checkMargin(acc: Account, m: MarketDef, side: Side, ps: PositionSide, qty: number, price: number): void {
@@ -812,6 +862,7 @@ export class Engine {
     this.checkFuturesClientId(acc, clientOrderId);
     const reduceOnly = r.reduceOnly === true;
     const closing = closesHedge(ps, r.side);
+    this.checkQuantitativeRules(acc, reduceOnly || closing);
     const cur = this.futuresPrice(r.symbol);
     const exec = this.slip(r.side, cur, m);
     const refPrice = r.price ?? cur;
@@ -929,6 +980,13 @@ export class Engine {
     order.status = status;
     order.updateTime = this.now;
     this.openFutures.get(order.symbol)?.delete(order);
+    // The algo order that placed it is FINISHED: "filled or cancelled in the matching engine".
+    const algo = this.algoOfActual.get(order.orderId);
+    if (algo) {
+      this.algoOfActual.delete(order.orderId);
+      algo.algoStatus = 'FINISHED';
+      algo.updateTime = this.now;
+    }
   }
 
   findFutures(acc: Account, symbol: string, orderId?: number, clientOrderId?: string): FuturesOrder | undefined {
@@ -970,8 +1028,12 @@ export class Engine {
     if (r.quantity !== undefined) this.checkFuturesQty(m, r.quantity, market);
     const clientAlgoId = r.clientAlgoId ?? this.autoClientId();
     this.checkFuturesClientId(acc, clientAlgoId);
+    // MAX_NUM_ALGO_ORDERS counts the account's conditional orders on the symbol still in the algo service.
+    if (acc.algoOrders.filter((a) => a.symbol === r.symbol && algoPending(a)).length >= m.maxNumAlgoOrders)
+      throw new BinanceError(-4045, 'Reach max stop order limit.');
     const reduceOnly = r.reduceOnly === true;
     const closing = closesHedge(ps, r.side);
+    this.checkQuantitativeRules(acc, reduceOnly || closePosition || closing);
     if (!reduceOnly && !closePosition && !closing && r.quantity !== undefined) {
       const ref = r.price ?? r.triggerPrice;
       if (r.quantity * ref < m.minNotionalN - 1e-9)
@@ -1004,6 +1066,7 @@ export class Engine {
       triggerTime: 0,
       actualOrderId: undefined,
       actualPrice: undefined,
+      unlinkedLookups: 0,
     };
     acc.algoOrders.push(a);
     this.index(this.openAlgo, a.symbol).add(a);
@@ -1028,15 +1091,61 @@ export class Engine {
     return a;
   }
 
-  private triggerAlgo(acc: Account, a: AlgoOrder, price: number): void {
+  private triggerAlgo(acc: Account, a: AlgoOrder): void {
     const now = this.now;
     this.openAlgo.get(a.symbol)?.delete(a);
+    a.algoStatus = 'TRIGGERING';
     a.triggerTime = now;
     a.updateTime = now;
+    const { lookups = 0, ms = 0 } = this.algoTriggerDelay;
+    if (lookups > 0 || ms > 0) this.triggering.set(a, { lookups, readyAt: now + ms });
+    else this.placeTriggered(acc, a);
+  }
+
+  /** Places the triggered algo orders whose delay has passed; runs before every request is handled. */
+  settleTriggering(): void {
+    if (this.triggering.size === 0) return;
+    const now = this.now;
+    for (const [a, wait] of [...this.triggering].sort(([x], [y]) => x.algoId - y.algoId)) {
+      if (wait.lookups > 0 || now < wait.readyAt) continue;
+      this.triggering.delete(a);
+      this.placeTriggered(this.account(a.apiKey), a);
+    }
+  }
+
+  /** A lookup of the algo order was answered: it counts toward its trigger delay, or its late link. */
+  lookedUp(a: AlgoOrder): void {
+    const wait = this.triggering.get(a);
+    if (wait) wait.lookups = Math.max(0, wait.lookups - 1);
+    else if (a.actualOrderId !== undefined && a.unlinkedLookups > 0) a.unlinkedLookups -= 1;
+  }
+
+  /**
+   * The matching engine takes the triggered order at the current price. It refuses (algo REJECTED,
+   * no order placed) a reduce-only order with nothing left to reduce (-2022 for a direct order) and
+   * an opening one the margin cannot carry (-2019).
+   */
+  private placeTriggered(acc: Account, a: AlgoOrder): void {
+    const now = this.now;
+    a.updateTime = now;
     const m = this.futuresMarket(a.symbol);
+    const price = this.futuresPrice(a.symbol);
     const market = a.orderType === 'STOP_MARKET' || a.orderType === 'TAKE_PROFIT_MARKET';
     const reducible = this.reducible(acc, a.symbol, a.side, a.positionSide);
-    const qty = a.closePosition ? reducible : a.quantity;
+    const reduces = a.reduceOnly || a.closePosition || closesHedge(a.positionSide, a.side);
+    const refused = (): boolean => {
+      if (reduces) return reducible <= 0;
+      try {
+        this.checkMargin(acc, m, a.side, a.positionSide, a.quantity, market ? price : a.price);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    if (refused()) {
+      a.algoStatus = 'REJECTED';
+      return;
+    }
     const order: FuturesOrder = {
       kind: 'futures',
       apiKey: acc.apiKey,
@@ -1050,7 +1159,7 @@ export class Engine {
       timeInForce: a.timeInForce,
       price: a.price,
       stopPrice: a.triggerPrice,
-      origQty: qty > 0 ? qty : a.quantity,
+      origQty: a.closePosition ? reducible : a.quantity,
       executedQty: 0,
       cumQuote: 0,
       reduceOnly: a.reduceOnly || a.closePosition,
@@ -1062,15 +1171,12 @@ export class Engine {
     };
     acc.futuresOrders.push(order);
     a.actualOrderId = order.orderId;
-    if (onlyReduces(order) && reducible <= 0) {
-      // Nothing left to reduce (the position was closed by another leg): Binance expires the order.
-      this.finishFutures(order, 'EXPIRED');
-      a.algoStatus = 'FINISHED';
-      return;
-    }
+    a.unlinkedLookups = this.algoTriggerDelay.unlinkedLookups ?? 0;
+    a.algoStatus = 'TRIGGERED';
+    this.algoOfActual.set(order.orderId, a);
+    // A market order ends at once (filled, or the rest expired): finishFutures makes the algo FINISHED.
     this.executeFutures(acc, order, price, this.slip(a.side, price, m));
     a.actualPrice = order.executedQty > 0 ? r8(order.cumQuote / order.executedQty) : a.price;
-    a.algoStatus = isOpen(order) ? 'TRIGGERED' : 'FINISHED';
   }
 
   private matchFutures(symbol: string): void {
@@ -1080,7 +1186,7 @@ export class Engine {
       for (const a of [...algos].sort((x, y) => x.algoId - y.algoId)) {
         if (!algoOpen(a)) continue;
         const stopLike = a.orderType === 'STOP_MARKET' || a.orderType === 'STOP';
-        if (triggered(stopLike, a.side, a.triggerPrice, price)) this.triggerAlgo(this.account(a.apiKey), a, price);
+        if (triggered(stopLike, a.side, a.triggerPrice, price)) this.triggerAlgo(this.account(a.apiKey), a);
       }
     }
     const open = this.openFutures.get(symbol);
@@ -1105,6 +1211,8 @@ export class Engine {
   setLeverage(acc: Account, symbol: string, leverage: number): { leverage: number; maxNotionalValue: string; symbol: string } {
     const m = this.futuresMarket(symbol);
     if (!Number.isInteger(leverage) || leverage < 1 || leverage > m.maxLeverage) throw new BinanceError(-4028, `Leverage ${leverage} is not valid`);
+    const limit = acc.rules.leverageLimit;
+    if (limit !== null && leverage > limit) throw new BinanceError(-4202, 'Intermediate Personal Verification is required for adjusting leverage over 20x');
     acc.leverage.set(symbol, leverage);
     return { leverage, maxNotionalValue: String(this.maxNotional(m, leverage)), symbol };
   }
@@ -1118,7 +1226,7 @@ export class Engine {
   private hasOpenFutures(acc: Account, symbol?: string): boolean {
     return (
       acc.futuresOrders.some((o) => isOpen(o) && (symbol === undefined || o.symbol === symbol)) ||
-      acc.algoOrders.some((a) => algoOpen(a) && (symbol === undefined || a.symbol === symbol))
+      acc.algoOrders.some((a) => algoPending(a) && (symbol === undefined || a.symbol === symbol))
     );
   }
 
@@ -1129,6 +1237,8 @@ export class Engine {
   setMarginType(acc: Account, symbol: string, marginType: string): void {
     this.futuresMarket(symbol);
     if (marginType !== 'ISOLATED' && marginType !== 'CROSSED') throw new BinanceError(-4044, 'The margin type is not valid.');
+    if (marginType === 'ISOLATED' && acc.rules.multiAssetsMargin)
+      throw new BinanceError(-4168, 'Unable to adjust to isolated-margin mode under the Multi-Assets mode.');
     if (this.marginTypeOf(acc, symbol) === marginType) throw new BinanceError(-4046, 'No need to change margin type.');
     if (this.hasOpenFutures(acc, symbol)) throw new BinanceError(-4047, 'Margin type cannot be changed if there exists open orders.');
     if (this.hasPosition(acc, symbol)) throw new BinanceError(-4048, 'Margin type cannot be changed if there exists position.');

@@ -4,5 +4,5 @@ export type { BinanceSim, BinanceSimOptions, BinanceSimControl, RequestLogEntry,
 export { BINANCE_HOSTS, StrayHostError, makeFetchImplementation } from './fetch';
 export type { FetchImplementation } from './fetch';
 export type { FaultKind, FaultSpec } from './faults';
-export type { AccountSpec, Fees, Position, PositionSide, Restrictions, SpotOrder, FuturesOrder, AlgoOrder, SpotTrade, FuturesTrade } from './engine';
+export type { AccountRules, AccountSpec, AlgoTriggerDelay, Fees, Position, PositionSide, Restrictions, SpotOrder, FuturesOrder, AlgoOrder, SpotTrade, FuturesTrade } from './engine';
 export type { SpecViolation } from './spec';

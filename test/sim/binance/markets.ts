@@ -25,6 +25,8 @@ export interface MarketDef {
   readonly multiplierDown: string;
   /** Futures only: highest leverage of the first bracket. */
   readonly maxLeverage: number;
+  /** MAX_NUM_ALGO_ORDERS: open conditional orders one account may have on the symbol (spot 5, USDⓈ-M 10). */
+  readonly maxNumAlgoOrders: number;
   readonly initialPrice: number;
   // Parsed numbers, so the matching code does not parse on every order.
   readonly tick: number;
@@ -81,6 +83,7 @@ const def = (kind: MarketKind, r: Row): MarketDef => {
     multiplierUp: up,
     multiplierDown: down,
     maxLeverage: r.lev ?? 20,
+    maxNumAlgoOrders: kind === 'spot' ? 5 : 10,
     initialPrice: r.price,
     tick: Number(r.tick),
     step: Number(r.step),
@@ -195,7 +198,7 @@ export const spotSymbolInfo = (m: MarketDef): unknown => ({
     },
     { filterType: 'NOTIONAL', minNotional: pad8(m.minNotional), applyMinToMarket: true, maxNotional: pad8(m.maxNotional), applyMaxToMarket: false, avgPriceMins: 5 },
     { filterType: 'MAX_NUM_ORDERS', maxNumOrders: 200 },
-    { filterType: 'MAX_NUM_ALGO_ORDERS', maxNumAlgoOrders: 5 },
+    { filterType: 'MAX_NUM_ALGO_ORDERS', maxNumAlgoOrders: m.maxNumAlgoOrders },
   ],
   permissions: [],
   permissionSets: [['SPOT']],
@@ -230,7 +233,7 @@ export const futuresSymbolInfo = (m: MarketDef): unknown => ({
     { filterType: 'LOT_SIZE', minQty: m.minQty, maxQty: m.maxQty, stepSize: m.stepSize },
     { filterType: 'MARKET_LOT_SIZE', minQty: m.minQty, maxQty: m.marketMaxQty, stepSize: m.stepSize },
     { filterType: 'MAX_NUM_ORDERS', limit: 200 },
-    { filterType: 'MAX_NUM_ALGO_ORDERS', limit: 10 },
+    { filterType: 'MAX_NUM_ALGO_ORDERS', limit: m.maxNumAlgoOrders },
     { filterType: 'MIN_NOTIONAL', notional: m.minNotional },
     { filterType: 'PERCENT_PRICE', multiplierUp: m.multiplierUp, multiplierDown: m.multiplierDown, multiplierDecimal: '4' },
   ],

@@ -4,7 +4,7 @@
  * futures: of fapi.binance.com, sapi: X-SAPI-USED-IP-WEIGHT-1M).
  */
 import { fmt, plain } from './decimal';
-import { BinanceError, isOpen } from './engine';
+import { algoPending, BinanceError, isOpen } from './engine';
 import type { Account, Engine, Fees, Position, Restrictions, ScriptedKline, Side, SpotOrderType } from './engine';
 import { leverageBrackets, spotSymbolInfo } from './markets';
 import type { MarketDef, RateLimitSpec } from './markets';
@@ -713,6 +713,15 @@ export const buildRoutes = (): Route[] => {
     handle: (c) => ({ dualSidePosition: c.account.hedgeMode }),
   });
   add({
+    method: 'GET',
+    path: '/fapi/v1/multiAssetsMargin',
+    family: 'futures',
+    signed: true,
+    weight: w(30),
+    accepts: [],
+    handle: (c) => ({ multiAssetsMargin: c.account.rules.multiAssetsMargin }),
+  });
+  add({
     method: 'POST',
     path: '/fapi/v1/positionSide/dual',
     family: 'futures',
@@ -974,7 +983,9 @@ export const buildRoutes = (): Route[] => {
       const ref = orderRef(c.params, 'algoId', 'clientAlgoId');
       const a = c.engine.findAlgo(c.account, ref.id, ref.client);
       if (!a || c.notFound(a.createTime)) throw new BinanceError(-2013, 'Order does not exist.');
-      return algoOrderJson(c.engine, a);
+      const json = algoOrderJson(c.engine, a);
+      c.engine.lookedUp(a);
+      return json;
     },
   });
   add({
@@ -1014,7 +1025,7 @@ export const buildRoutes = (): Route[] => {
     handle: (c) => {
       const symbol = str(c.params, 'symbol');
       if (symbol !== undefined) c.engine.futuresMarket(symbol);
-      return c.account.algoOrders.filter((a) => a.algoStatus === 'NEW' && (symbol === undefined || a.symbol === symbol)).map((a) => algoOrderJson(c.engine, a));
+      return c.account.algoOrders.filter((a) => algoPending(a) && (symbol === undefined || a.symbol === symbol)).map((a) => algoOrderJson(c.engine, a));
     },
   });
   add({

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { hasShared, sharedPath } from '../../support/shared';
 import { BinanceError, Engine } from './engine';
-import type { AccountSpec, Fees, FuturesOrder, PositionSide, Restrictions, ScriptedKline, SpotOrder, AlgoOrder, SpotTrade, FuturesTrade, Position } from './engine';
+import type { AccountRules, AccountSpec, AlgoTriggerDelay, Fees, FuturesOrder, PositionSide, Restrictions, ScriptedKline, SpotOrder, AlgoOrder, SpotTrade, FuturesTrade, Position } from './engine';
 import { Faults } from './faults';
 import type { ActiveFault, FaultKind, FaultSpec } from './faults';
 import { HOST_HEADER, makeFetchImplementation } from './fetch';
@@ -52,6 +52,8 @@ export interface BinanceSimOptions {
   readonly slippage?: number;
   /** Every fill takes only this share of what remains (default: fills are complete). */
   readonly partialFillRatio?: number;
+  /** Triggered algo orders sit in TRIGGERING (and then unlinked) for this long; default: placed at once. */
+  readonly algoTriggerDelay?: AlgoTriggerDelay;
   /** Requests made during a Retry-After window before the IP is banned with 418 (default 2). */
   readonly banAfter?: number;
   /** Length of a 418 ban in seconds (default 120). */
@@ -123,6 +125,10 @@ export interface BinanceSim {
   now(): number;
   addAccount(spec: AccountSpec): void;
   setRestrictions(apiKey: string, restrictions: Partial<Restrictions>): void;
+  /** What Binance decides about the futures account: leverage limit, quantitative rules, asset mode. */
+  setAccountRules(apiKey: string, rules: Partial<AccountRules>): void;
+  /** For algo orders triggered from now on (see AlgoTriggerDelay); `{}` places them at once again. */
+  setAlgoTriggerDelay(delay: AlgoTriggerDelay): void;
   fund(apiKey: string, wallet: 'spot' | 'futures', asset: string, amount: number): void;
   setPrice(symbol: string, price: number, which?: 'spot' | 'futures' | 'both'): void;
   setPrices(prices: Readonly<Record<string, number>>, which?: 'spot' | 'futures' | 'both'): void;
@@ -224,6 +230,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     slippage: opts.slippage ?? 0,
     partialFillRatio: opts.partialFillRatio,
   });
+  if (opts.algoTriggerDelay) engine.algoTriggerDelay = { ...opts.algoTriggerDelay };
   const wl = opts.weightLimit;
   const limits: Record<Family, number> =
     typeof wl === 'number'
@@ -471,6 +478,8 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
           throw new BinanceError(-1104, `Not all sent parameters were read; read '${n - unknown.length}' parameter(s) but was sent '${n}'.`);
         }
       }
+      // Triggered algo orders whose delay has passed reach the matching engine before anything is answered.
+      engine.settleTriggering();
       const partial = method === 'POST' ? faults.partialFill(method, path, apiKey) : undefined;
       const ctx: RouteCtx = {
         engine,
@@ -536,6 +545,12 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
         break;
       case 'POST /restrictions':
         sim.setRestrictions(q('apiKey'), body.restrictions as Partial<Restrictions>);
+        break;
+      case 'POST /algo-trigger-delay':
+        sim.setAlgoTriggerDelay(body as AlgoTriggerDelay);
+        break;
+      case 'POST /account-rules':
+        sim.setAccountRules(q('apiKey'), body.rules as Partial<AccountRules>);
         break;
       case 'POST /fund':
         sim.fund(q('apiKey'), body.wallet === 'futures' ? 'futures' : 'spot', q('asset'), Number(body.amount));
@@ -664,6 +679,13 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     setRestrictions: (apiKey: string, r: Partial<Restrictions>) => {
       const acc = engine.account(apiKey);
       acc.restrictions = { ...acc.restrictions, ...r };
+    },
+    setAlgoTriggerDelay: (delay: AlgoTriggerDelay) => {
+      engine.algoTriggerDelay = { ...delay };
+    },
+    setAccountRules: (apiKey: string, r: Partial<AccountRules>) => {
+      const acc = engine.account(apiKey);
+      acc.rules = { ...acc.rules, ...r };
     },
     fund: (apiKey: string, wallet: 'spot' | 'futures', asset: string, amount: number) => engine.fund(apiKey, wallet, asset, amount),
     setPrice: (symbol: string, price: number, which: 'spot' | 'futures' | 'both' = 'both') => {

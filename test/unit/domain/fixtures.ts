@@ -20,6 +20,7 @@ export function btcPerp(overrides: Partial<MarketRules> = {}): MarketRules {
     minNotional: 100,
     maxLeverage: 125,
     contractSize: 1,
+    maxConditionalOrders: 10,
     ...overrides,
   };
 }
@@ -37,6 +38,7 @@ export function btcSpot(overrides: Partial<MarketRules> = {}): MarketRules {
     minNotional: 5,
     maxLeverage: 1,
     contractSize: 1,
+    maxConditionalOrders: 5,
     ...overrides,
   };
 }

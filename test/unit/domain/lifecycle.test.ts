@@ -131,6 +131,11 @@ describe('futures: the stop', () => {
     expect(placed(steps)).toEqual(['s1']);
   });
 
+  it('a stop the exchange took and later reported rejected (triggered, its order refused) is gone: a new version goes', () => {
+    const steps = decidePosition(futuresCase({ legs: [filledEntry(), leg('s0', { status: 'rejected', reason: null }), leg('t0'), leg('t1')] }));
+    expect(placed(steps)).toEqual(['s1']);
+  });
+
   it('a stop refused for a passing reason is retried only after its backoff, the same leg', () => {
     const refused = leg('s0', { status: 'rejected', reason: 'rate-limited', attempts: 2, sentAt: NOW - 1_000 });
     expect(kinds(decidePosition(futuresCase({ legs: [filledEntry(), refused, leg('t0'), leg('t1')] })))).toEqual([]);

@@ -16,6 +16,7 @@ const SOL: MarketRules = {
   minNotional: 5,
   maxLeverage: 100,
   contractSize: 1,
+  maxConditionalOrders: 10,
 };
 
 /** Prices you set by hand: a plain MarketDataSource, no exchange involved. */
@@ -112,6 +113,17 @@ describe('paper gateway', () => {
     await gateway.ensureLeverage(SOL.symbol, 10, 'cross');
     await gateway.placeOrder(market('big2', 'buy', 20));
     expect((await gateway.balance()).free).toBeCloseTo(1_000 - 200 - 1, 6);
+  });
+
+  it("rests at most the market's maxConditionalOrders stop-loss / take-profit legs per symbol, like Binance", async () => {
+    const { gateway } = setup();
+    await gateway.placeOrder(market('pos', 'buy', 2));
+    const leg = (id: string, triggerPrice: number) =>
+      gateway.placeOrder({ clientOrderId: id, symbol: SOL.symbol, side: 'sell', type: 'stop-loss', triggerPrice, quantity: 1, reduceOnly: true });
+    for (let i = 0; i < 10; i += 1) await leg(`leg${i}`, 90 - i);
+    await expect(leg('leg10', 80)).rejects.toMatchObject({ kind: 'conditional-limit', exchangeCode: 'paper-max-conditional-orders' });
+    await gateway.cancelOrder(SOL.symbol, 'leg0');
+    await expect(leg('leg10', 80)).resolves.toMatchObject({ status: 'open' });
   });
 
   it('does not attach SL/TP to an entry (separate legs only)', async () => {

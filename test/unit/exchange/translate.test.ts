@@ -71,6 +71,7 @@ describe('translation table', () => {
       'invalid-order',
       'duplicate-client-id',
       'auth-failed',
+      'not-permitted',
       'not-supported',
     ] as const) {
       expect(kinds.has(kind), kind).toBe(true);
@@ -93,6 +94,25 @@ describe('translation table', () => {
   it('codes win over the ccxt class: -2015 after a first success is auth-failed, not DDoSProtection', () => {
     const error = binanceError('-2015', 'Invalid API-key, IP, or permissions for action.', ccxt.DDoSProtection);
     expect(translateError(error, { exchangeId: 'binance' })).toMatchObject({ kind: 'auth-failed', exchangeCode: '-2015' });
+  });
+
+  it('a refused ACCOUNT is not-permitted with its reason; only a refused KEY is auth-failed', () => {
+    const leverage = binanceError('-4202', 'Intermediate Personal Verification is required for adjusting leverage over 20x', ccxt.PermissionDenied);
+    expect(translateError(leverage, { exchangeId: 'binance' })).toMatchObject({ kind: 'not-permitted', reason: 'leverage-not-allowed', exchangeCode: '-4202' });
+    const reduceOnly = binanceError('-4400', 'Futures Trading Quantitative Rules violated, only reduceOnly order is allowed, please try again later.', ccxt.PermissionDenied);
+    expect(translateError(reduceOnly, { exchangeId: 'binance' })).toMatchObject({ kind: 'not-permitted', reason: 'trading-restricted' });
+    // Any other PermissionDenied (or a suspended account) keeps the key too.
+    expect(translateError(new ccxt.PermissionDenied('okx permission'), { exchangeId: 'okx' }).kind).toBe('not-permitted');
+    expect(translateError(new ccxt.AccountSuspended('binance suspended'), { exchangeId: 'binance' }).kind).toBe('not-permitted');
+    // A locked key, or this IP not on the key's allow-list, disables: ccxt calls the last PermissionDenied too.
+    for (const [code, msg] of [
+      ['-2017', 'API Keys are locked on this account.'],
+      ['-1005', 'No such IP has been white listed'],
+      ['-1011', 'This IP cannot access this route.'],
+    ] as const) {
+      expect(translateError(binanceError(code, msg, ccxt.PermissionDenied), { exchangeId: 'binance' }).kind, code).toBe('auth-failed');
+    }
+    expect(translateError(new ccxt.AuthenticationError('binance bad key'), { exchangeId: 'binance' }).reason).toBeUndefined();
   });
 
   it('-1021 is retryable (definite rejection before matching), -1006 / -1007 are unknown outcomes', () => {

@@ -59,9 +59,10 @@ export function fakeGateway(exchangeId: string, marketType: 'spot' | 'futures', 
     },
     async preflight(): Promise<AccountPreflight> {
       check();
-      return { positionMode: 'one-way', marginMode: 'isolated', futuresEnabled: true, maxLeverage: 125, problems: [], ...key?.preflight };
+      return { positionMode: 'one-way', marginMode: 'isolated', multiAssets: false, futuresEnabled: true, maxLeverage: 125, problems: [], ...key?.preflight };
     },
     serverTime: async () => 0,
+    exchangeNow: () => 0,
   };
 }
 
