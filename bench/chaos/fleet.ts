@@ -4,6 +4,7 @@
  * bot runs in this process and is never killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -68,6 +69,7 @@ export class BotFleet {
         clock: sharedClock(this.options.clock),
         instanceName: name,
         recvWindowMs: 60_000,
+        ...(this.options.logFile ? { logDestination: createWriteStream(this.options.logFile, { flags: 'a' }) } : {}),
       });
       this.slots[index] = { kind: 'inline', bot };
       return;

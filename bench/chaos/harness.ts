@@ -46,8 +46,11 @@ export interface ChaosOptions {
   /** Takeover threshold of a dead process's work (TAKEOVER_AFTER_SECONDS). */
   takeoverAfterSeconds: number;
   log: (line: string) => void;
-  /** Bot processes append their warn-and-above log lines here (none when unset). */
+  /** Bot processes append their log lines here (none when unset), at `logLevel` (default warn). */
   logFile?: string;
+  logLevel?: string;
+  /** Called with the simulator before it stops (diagnostics). */
+  inspect?: (sim: SpawnedBinanceSim, result: Invariants) => Promise<void>;
 }
 
 export interface ChaosResult extends Invariants {
@@ -83,6 +86,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     seed: options.seed,
     // Per-IP weight is issue #14's subject; here the money paths under faults are: a roomy budget.
     weightLimit: 1_000_000,
+    // Requests in flight when a 429 is answered are not a failure to back off: a second of wall time.
+    banGraceMs: 1_000 * options.factor,
     futuresFees: { maker: 0.0002, taker: 0.0004 },
     spotFees: { maker: 0.001, taker: 0.001 },
   });
@@ -106,7 +111,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     BALANCE_MAX_AGE_SECONDS: '600',
     ENGINE_CONCURRENCY: '16',
     HEALTH_PORT: '0',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: options.logLevel ?? 'warn',
     FEED_COMPACT_THRESHOLD: '5',
   };
   const fleet = new BotFleet({
@@ -185,6 +190,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await fleet.startAllDead();
     await settle(database.handle, clock, options.settleMs);
     const invariants = await checkInvariants({ db: database.handle, sim, accounts });
+    await options.inspect?.(sim, invariants);
     return {
       processes: options.processes,
       accounts: accounts.length,

@@ -58,6 +58,12 @@ export interface BinanceSimOptions {
   readonly banAfter?: number;
   /** Length of a 418 ban in seconds (default 120). */
   readonly banSeconds?: number;
+  /**
+   * Requests arriving this soon after a 429 was answered do not count toward the ban (default 0):
+   * they were already on their way when it was sent. A client working many accounts at once always
+   * has some in flight; "failing to back off" is what comes after it could know.
+   */
+  readonly banGraceMs?: number;
   /** Spot OpenAPI spec; default ../shared/specs/binance-spot-openapi.yaml when present; null turns the check off. */
   readonly specFile?: string | null;
   /** Keeps at most this many log entries (oldest dropped; default 200,000). */
@@ -159,6 +165,8 @@ interface RateState {
   minute: number;
   used: number;
   retryUntil: number;
+  /** When the 429 that opened the current Retry-After window was answered. */
+  retrySince: number;
   banUntil: number;
   strikes: number;
 }
@@ -238,6 +246,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
       : { spot: wl?.spot ?? DEFAULT_LIMITS.spot, futures: wl?.futures ?? DEFAULT_LIMITS.futures, sapi: wl?.sapi ?? DEFAULT_LIMITS.sapi };
   const banAfter = opts.banAfter ?? 2;
   const banMs = (opts.banSeconds ?? 120) * 1000;
+  const banGraceMs = opts.banGraceMs ?? 0;
   const faults = new Faults(opts.seed ?? 1);
   const specFile = opts.specFile === undefined ? (hasShared ? sharedPath('specs', 'binance-spot-openapi.yaml') : null) : opts.specFile;
   const spec: SpotSpec | null = specFile === null ? null : loadSpotSpec(specFile);
@@ -258,9 +267,9 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
   };
 
   const rate: Record<Family, RateState> = {
-    spot: { minute: 0, used: 0, retryUntil: 0, banUntil: 0, strikes: 0 },
-    futures: { minute: 0, used: 0, retryUntil: 0, banUntil: 0, strikes: 0 },
-    sapi: { minute: 0, used: 0, retryUntil: 0, banUntil: 0, strikes: 0 },
+    spot: { minute: 0, used: 0, retryUntil: 0, retrySince: 0, banUntil: 0, strikes: 0 },
+    futures: { minute: 0, used: 0, retryUntil: 0, retrySince: 0, banUntil: 0, strikes: 0 },
+    sapi: { minute: 0, used: 0, retryUntil: 0, retrySince: 0, banUntil: 0, strikes: 0 },
   };
   const rollWindow = (f: Family, t: number): RateState => {
     const s = rate[f];
@@ -411,7 +420,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
       return;
     }
     if (state.retryUntil > t) {
-      state.strikes += 1;
+      if (t - state.retrySince >= banGraceMs) state.strikes += 1;
       if (state.strikes >= banAfter) {
         state.banUntil = t + banMs;
         finish(banned(t, state.banUntil));
@@ -422,6 +431,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     if (terminal?.kind === 'rate-limit') {
       fault = 'rate-limit';
       state.retryUntil = t + (terminal.retryAfterSec ?? 60) * 1000;
+      state.retrySince = t;
       finish(tooMany(family, t, state.retryUntil));
       return;
     }
@@ -435,6 +445,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     state.used += weight;
     if (state.used > limits[family]) {
       state.retryUntil = (state.minute + 1) * 60_000;
+      state.retrySince = t;
       finish(tooMany(family, t, state.retryUntil));
       return;
     }
