@@ -56,7 +56,7 @@ const baseSchema = z.object({
   FEED_COMPACT_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(20),
   FEED_SUMMARY_TIMEOUT_SECONDS: positiveInt(60),
   // Several processes: a process silent this long is dead and its work is taken over (issue: ≤ 30 s).
-  TAKEOVER_AFTER_SECONDS: z.coerce.number().int().min(5).max(30).default(30),
+  TAKEOVER_AFTER_SECONDS: z.coerce.number().int().min(5).max(30).default(15),
   STRATEGY_ENABLED: bool(false),
   OWNER_DISCORD_ID: optionalSnowflake,
   OWNER_GUILD_ID: optionalSnowflake,

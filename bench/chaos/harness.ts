@@ -49,8 +49,10 @@ export interface ChaosOptions {
   /** Bot processes append their log lines here (none when unset), at `logLevel` (default warn). */
   logFile?: string;
   logLevel?: string;
+  /** Called with the database once it is open (diagnostics). */
+  onDatabase?: (handle: DatabaseHandle) => void;
   /** Called with the simulator before it stops (diagnostics). */
-  inspect?: (sim: SpawnedBinanceSim, result: Invariants) => Promise<void>;
+  inspect?: (sim: SpawnedBinanceSim, result: Invariants, accounts: { row: AccountRow; apiKey: string }[]) => Promise<void>;
 }
 
 export interface ChaosResult extends Invariants {
@@ -96,6 +98,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const discord = await startDiscordSim({ heartbeatIntervalMs: 5_000, specPath: null });
   const guild = addTradersGuild(discord);
   const database = await openChaosDatabase(options.database);
+  options.onDatabase?.(database.handle);
   const keyEntry = generateKeyEntry(1);
   const vault = await openVault(parseKeyring(keyEntry));
   await guildsRepository(database.handle.db).update(guild.id, { feedChannelId: guild.channels['feed']! });
@@ -190,7 +193,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await fleet.startAllDead();
     await settle(database.handle, clock, options.settleMs);
     const invariants = await checkInvariants({ db: database.handle, sim, accounts });
-    await options.inspect?.(sim, invariants);
+    await options.inspect?.(sim, invariants, accounts);
     return {
       processes: options.processes,
       accounts: accounts.length,
@@ -316,8 +319,14 @@ async function openChaosDatabase(spec: ChaosOptions['database']): Promise<{ hand
     return { handle, url: null, close: () => handle.close() };
   }
   const name = `chaos_${Date.now()}_${process.pid}`;
-  const admin = postgres(spec.adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
+  // Created and dropped from the server's maintenance database: a connection to the given one (a
+  // test template, say) would keep others from copying it.
+  const maintenance = new URL(spec.adminUrl);
+  maintenance.pathname = '/postgres';
+  const admin = () => postgres(maintenance.toString(), { max: 1, onnotice: () => {} });
+  const creator = admin();
+  await creator.unsafe(`create database "${name}"`);
+  await creator.end();
   const url = new URL(spec.adminUrl);
   url.pathname = `/${name}`;
   const handle = await openDatabase({ url: url.toString(), maxConnections: 5 });
@@ -327,8 +336,9 @@ async function openChaosDatabase(spec: ChaosOptions['database']): Promise<{ hand
     url: url.toString(),
     async close() {
       await handle.close();
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
+      const dropper = admin();
+      await dropper.unsafe(`drop database if exists "${name}" with (force)`);
+      await dropper.end();
     },
   };
 }

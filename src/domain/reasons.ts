@@ -29,6 +29,7 @@ export const SKIP_REASONS = [
   'no-position-to-reduce',
   'copy-futures-only',
   'opposite-position-open',
+  'position-open-on-symbol',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -75,6 +76,7 @@ const SKIP_TEXT: { readonly [K in SkipReason]: string } = {
   'no-position-to-reduce': 'no copied position left to reduce',
   'copy-futures-only': 'copy trading needs a futures account',
   'opposite-position-open': 'a position the other way is open on this one-way account (it would net out)',
+  'position-open-on-symbol': 'a position is already open on this symbol (the exchange holds one per symbol; its exits would mix)',
 };
 
 const FAILURE_TEXT: { readonly [K in FailureReason]: string } = {

@@ -123,8 +123,9 @@ export function checkRisk(input: RiskInput): RiskCheck {
   }
   if (input.nowMs - signal.timeMs > input.maxSignalLagMs) return skip('signal-too-old');
   if (account.marketType === 'spot' && signal.side === 'short') return skip('spot-cannot-short');
-  if (signal.entryType === 'market' && input.currentPrice !== null) {
-    // At the stop counts as beyond it: the stop would trigger as soon as it is placed.
+  if (input.currentPrice !== null) {
+    // At the stop counts as beyond it: the stop would trigger as soon as it is placed. A limit entry
+    // too: one the price has already passed the stop of would fill at once into a position to close.
     const beyond =
       signal.side === 'long' ? input.currentPrice <= signal.stopLoss : input.currentPrice >= signal.stopLoss;
     if (beyond) return skip('stop-wrong-side-at-market');

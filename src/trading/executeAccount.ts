@@ -5,8 +5,8 @@ import { copyInstructionFor } from '../domain/copy';
 import type { MarketRules } from '../domain/market';
 import { planAccountOrder, type AccountOrderPlan } from '../domain/planOrder';
 import { roundToStep } from '../domain/precision';
-import { nettingConflict, type OpenExposure } from '../domain/netting';
-import { skip, type ReasonCode } from '../domain/reasons';
+import { exposureConflict, type OpenExposure } from '../domain/netting';
+import { skip, type ReasonCode, type SkipReason } from '../domain/reasons';
 import { utcDayKey } from '../domain/risk';
 import { parsePair } from '../domain/symbols';
 import { targetLegBudget, targetSplit } from '../domain/lifecycle/exits';
@@ -145,9 +145,8 @@ export async function executeAccount(
       return finish(base, { status: 'skipped', reason: planned.reason, plan: null, orders });
     }
     plan = planned;
-    if (copyOrder && !copyOrder.reduceOnly && (await nets(ctx, account, plan.symbol, signal.side))) {
-      return finish(base, { status: 'skipped', reason: 'opposite-position-open', plan: null, orders });
-    }
+    const refused = copyOrder && !copyOrder.reduceOnly ? await conflict(ctx, account, plan.symbol, signal.side, true) : null;
+    if (refused) return finish(base, { status: 'skipped', reason: refused, plan: null, orders });
     if (copyOrder?.dryRun) return finish(base, { status: 'dry-run', reason: null, plan, orders });
     if (account.marketType === 'futures') {
       try {
@@ -242,7 +241,8 @@ async function planFor(
   const capUsd = owner?.exposureCapUsd ?? null;
   return ctx.exposure.plan(account.ownerId, baseAsset, capUsd, async (currentUsd) => {
     const planned = await planWithExposure(ctx, account, signal, gateway, markets, { currentUsd, capUsd });
-    const result = planned.kind === 'planned' && (await nets(ctx, account, planned.symbol, signal.side)) ? skip('opposite-position-open') : planned;
+    const refused = planned.kind === 'planned' ? await conflict(ctx, account, planned.symbol, signal.side, false) : null;
+    const result = refused ? skip(refused) : planned;
     return { result, addedUsd: result.kind === 'planned' ? result.notional : 0 };
   });
 }
@@ -262,9 +262,10 @@ async function planWithExposure(
       ? ctx.trading.closedTradePnls(account.id, ctx.settings.kelly.lookbackTrades)
       : Promise.resolve(undefined),
   ]);
-  // A price only for market entries (sizing) and the market-entry stop check.
+  // A price for sizing market entries and for the stop check (a price already past the stop refuses
+  // any entry); one quote per symbol per batch, shared by every account.
   const prices = new Map<string, number>();
-  if (signal.entryType === 'market') {
+  {
     for (const symbol of candidateSymbols(signal.symbol, account.marketType, markets)) {
       const price = await ctx.quote(gateway, account, symbol);
       if (price !== undefined) prices.set(symbol, price);
@@ -311,16 +312,24 @@ async function planWithExposure(
 }
 
 /**
- * Whether an order for `side` would net against a position (or entry) the other way (one-way
- * futures). One that does not is added to the batch's view at once (no await between the check and
- * the addition), so two opposite signals of one account in the same batch cannot both pass.
+ * Why an order for `side` may not open on a futures account (src/domain/netting.ts), or null. One
+ * that may is added to the batch's view at once (no await between the check and the addition), so
+ * two signals of one account on one symbol in the same batch cannot both pass. Copy orders follow
+ * their master's position (adds included): only the other side is refused for them.
  */
-async function nets(ctx: AccountExecutionContext, account: AccountRow, symbol: string, side: 'long' | 'short'): Promise<boolean> {
-  if (account.marketType !== 'futures' || account.positionMode === 'hedge') return false;
+async function conflict(
+  ctx: AccountExecutionContext,
+  account: AccountRow,
+  symbol: string,
+  side: 'long' | 'short',
+  copy: boolean,
+): Promise<SkipReason | null> {
+  if (account.marketType !== 'futures') return null;
   const open = await ctx.openExposures(account.id);
-  if (nettingConflict(symbol, side, account.positionMode, open)) return true;
+  const reason = exposureConflict(symbol, side, account.positionMode, open);
+  if (reason === 'opposite-position-open' || (reason !== null && !copy)) return reason;
   open.push({ symbol, side });
-  return false;
+  return null;
 }
 
 /** The market the planner will resolve first (spot pair or linear perpetual), for the price lookup. */

@@ -59,8 +59,15 @@ const FIRST_LOOKUP_DELAY_MS = 500;
 const MAX_LOOKUP_DELAY_MS = 8_000;
 /** Our clock and the exchange's may differ a little; never conclude "not placed" on a margin thinner than this. */
 const CLOCK_SAFETY_MS = 1_000;
-/** How much longer than the lookup window one call keeps trying before leaving the order to the next cycle. */
-const IN_PROCESS_SLACK_MS = 30_000;
+/**
+ * How long one call keeps looking before leaving the order `unknown` to the next cycle. Short: the
+ * decision needs no unbroken watch (it is made from the stamp and the exchange's clock whenever a
+ * lookup answers), and a long wait here would hold up the cycle, and with it every other account's
+ * stops.
+ */
+const IN_PROCESS_BUDGET_MS = 3_000;
+/** The longest Retry-After one send waits out before giving up (rejected, rate-limited). */
+const MAX_RATE_LIMIT_WAIT_MS = 5_000;
 
 const REJECTION_REASON: Partial<Record<ExchangeErrorKind, FailureReason>> = {
   'insufficient-funds': 'insufficient-funds',
@@ -128,9 +135,11 @@ export async function sendOrder(
         current = await markSent(ctx, current);
         continue;
       }
-      if (kind === 'rate-limited' && isExchangeError(error) && rateLimitWaits < 2 && ctx.withinLag()) {
+      const waitMs = isExchangeError(error) ? (error.retryAfterMs ?? 1_000) : 0;
+      // A short back-off is waited out here; a long one is the caller's (the cycle must go on).
+      if (kind === 'rate-limited' && waitMs <= MAX_RATE_LIMIT_WAIT_MS && rateLimitWaits < 2 && ctx.withinLag()) {
         rateLimitWaits += 1;
-        await ctx.clock.sleep(error.retryAfterMs ?? 1_000);
+        await ctx.clock.sleep(waitMs);
         current = await markSent(ctx, current);
         continue;
       }
@@ -199,8 +208,8 @@ async function exchangeTime(ctx: ProtocolContext): Promise<number | null> {
  * (read just before it) had passed both the request's stamp + recvWindow (the exchange refuses the
  * request from then on) and the stamp + the lookup window (a new order may be reported missing for a
  * while). A lookup that failed (5xx, timeout, rate-limited) proves nothing. Proven → resend once if
- * the signal is still young, else not placed. Undecided within the in-process bound → `unknown`,
- * and the next cycle looks again.
+ * the signal is still young, else not placed. Undecided within a few seconds → `unknown`, and the
+ * next cycle looks again.
  */
 export async function reconcileOrder(
   ctx: ProtocolContext,
@@ -209,7 +218,7 @@ export async function reconcileOrder(
 ): Promise<Placement> {
   if (order.sentAt === null) return sendUnsent(ctx, order, extra);
   const decidableAfter = order.sentAt + Math.max(ctx.lookupWindowMs, ctx.gateway.recvWindowMs + CLOCK_SAFETY_MS);
-  const giveUpAt = ctx.clock.now() + ctx.lookupWindowMs + ctx.gateway.recvWindowMs + IN_PROCESS_SLACK_MS;
+  const giveUpAt = ctx.clock.now() + IN_PROCESS_BUDGET_MS;
   let delay = FIRST_LOOKUP_DELAY_MS;
   for (;;) {
     const exchangeNow = await exchangeTime(ctx);

@@ -49,8 +49,8 @@ describe('configuration', () => {
     expect(message).toContain('.env.example');
   });
 
-  it('takes over a silent process after at most 30 s (TAKEOVER_AFTER_SECONDS, 5 to 30)', () => {
-    expect(parseConfig({ DISCORD_TOKEN: TOKEN }).TAKEOVER_AFTER_SECONDS).toBe(30);
+  it('takes over a silent process after 15 s by default (TAKEOVER_AFTER_SECONDS, 5 to 30)', () => {
+    expect(parseConfig({ DISCORD_TOKEN: TOKEN }).TAKEOVER_AFTER_SECONDS).toBe(15);
     expect(parseConfig({ DISCORD_TOKEN: TOKEN, TAKEOVER_AFTER_SECONDS: '10' }).TAKEOVER_AFTER_SECONDS).toBe(10);
     for (const bad of ['4', '31', 'soon']) {
       expect(problemsOf({ DISCORD_TOKEN: TOKEN, TAKEOVER_AFTER_SECONDS: bad })).toEqual([expect.stringContaining('TAKEOVER_AFTER_SECONDS')]);

@@ -245,12 +245,28 @@ function closeAtMarket(c: LifecycleCase, why: MarketCloseWhy): Step[] {
 
 function protectFutures(c: LifecycleCase, p: PositionView, remaining: number, hits: number[], free: number): Step[] {
   const stops = legsOf(c.legs, 'stop-loss');
-  if (stops.some(isInFlight)) return [];
   const desired = desiredStop(p, c.legs, hits, c.market, c.settings.breakEvenAfterTp1);
   if (!desired || !c.market) return [];
   const resting = stops.filter(isResting);
   const current = resting[resting.length - 1];
   const latest = stops[stops.length - 1];
+  if (latest && isInFlight(latest)) {
+    // A stop whose answer was lost may take the exchange a minute to prove absent (the protocol's
+    // lookup window). Protected meanwhile by another stop, or sent too recently: wait. Otherwise a new
+    // version goes now; if the lost one turns out to exist, the newer one supersedes it (cancelled).
+    const waiting = latest.sentAt === null || c.now - latest.sentAt < c.settings.unknownStopGraceMs;
+    if (current || waiting) return [];
+    return free > 0
+      ? [
+          {
+            kind: 'place',
+            leg: stopLeg(nextVersion(c.legs, 'stop-loss')),
+            order: exitFields(c, p, { type: 'stop-loss', quantity: remaining, price: null, triggerPrice: desired.trigger }),
+            why: 'stop-replaced',
+          },
+        ]
+      : [];
+  }
   const place = (why: 'stop' | 'stop-replaced' | 'stop-resized' | 'break-even'): Step[] =>
     free > 0
       ? [

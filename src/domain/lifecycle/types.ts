@@ -35,6 +35,11 @@ export interface LifecycleSettings {
   /** Entries not filled after this long are cancelled. */
   readonly entryTtlMs: number;
   readonly retry: RetryPolicy;
+  /**
+   * How long a position with no resting stop waits for a stop whose answer was lost before another
+   * version is placed beside it (the lost one, if it exists after all, is then cancelled).
+   */
+  readonly unknownStopGraceMs: number;
 }
 
 export interface LifecycleCase {

@@ -59,6 +59,23 @@ describe('opposite signals on one account', () => {
     expect(summary?.payload).toMatchObject({ skipped: [expect.objectContaining({ reason: 'opposite-position-open' })] });
   });
 
+  it('a second long on the same symbol is refused: its stop would also reduce the first one', { timeout: 60_000 }, async () => {
+    world = await tradingWorld({ accounts: 1 });
+    const w = world;
+    const engine = await engineWithSync(w);
+    await submit(w, long, 'long-a');
+    await engine.runCycle();
+    const secondId = await submit(w, { ...long, stopLoss: 47_000 }, 'long-b');
+    await engine.runCycle();
+    const [second] = await w.db.db.select().from(executions).where(eq(executions.signalId, secondId));
+    expect(second).toMatchObject({ status: 'skipped', reason: 'position-open-on-symbol' });
+    // The exchange position is the first signal's alone, and so is every exit resting on it.
+    const held = w.sim.positions(apiKeyOf(w, 0)).reduce((sum, p) => sum + p.amt, 0);
+    const stops = w.sim.orders(apiKeyOf(w, 0)).algo.filter((a) => a.orderType === 'STOP_MARKET' && a.algoStatus === 'NEW');
+    expect(stops).toHaveLength(1);
+    expect(stops[0]!.quantity).toBe(held);
+  });
+
   it('one-way: of two opposite signals in one cycle only the first trades', { timeout: 60_000 }, async () => {
     world = await tradingWorld({ accounts: 1 });
     const w = world;

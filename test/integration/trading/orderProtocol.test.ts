@@ -49,6 +49,14 @@ const apiKeyOf = (w: TradingWorld, accountIndex = 0) => {
   return w.vault.decrypt(account.apiKeyEnc!, { accountId: account.id, ownerId: account.ownerId, field: 'apiKey' }).reveal();
 };
 
+/** Runs cycles (a few seconds of the clock apart) while the execution is in flight; a call looks only briefly. */
+async function cyclesUntilSettled(w: TradingWorld, engine: { runCycle(): Promise<unknown> }) {
+  for (let i = 0; i < 100 && (await w.db.db.select().from(executions))[0]?.status === 'in-flight'; i += 1) {
+    await w.clock.sleep(2_000);
+    await engine.runCycle();
+  }
+}
+
 async function entryRow(w: TradingWorld) {
   const [row] = await w.db.db.select().from(orders).where(eq(orders.leg, 'e0'));
   return row!;
@@ -74,7 +82,7 @@ describe('order protocol: only an answered "does not exist" counts as not placed
     expect(acceptedWithId(w, apiKey, (await entryRow(w)).clientOrderId)).toHaveLength(1);
     w.sim.clearFaults();
     await cycle;
-    for (let i = 0; i < 3 && (await w.db.db.select().from(executions))[0]?.status === 'in-flight'; i += 1) await engine.runCycle();
+    await cyclesUntilSettled(w, engine);
 
     const entry = await entryRow(w);
     expect(acceptedWithId(w, apiKey, entry.clientOrderId)).toHaveLength(1);
@@ -124,7 +132,7 @@ describe('order protocol: only an answered "does not exist" counts as not placed
     w.sim.inject({ kind: 'drop-response', path: '/fapi/v1/order', method: 'POST', count: 1 });
     w.sim.inject({ kind: 'order-not-found', path: '/fapi/v1/order', method: 'GET', ms: 40_000 });
     await engine.runCycle();
-    for (let i = 0; i < 3 && (await w.db.db.select().from(executions))[0]?.status === 'in-flight'; i += 1) await engine.runCycle();
+    await cyclesUntilSettled(w, engine);
 
     const entry = await entryRow(w);
     const accepted = acceptedWithId(w, apiKey, entry.clientOrderId);

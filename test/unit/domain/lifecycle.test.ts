@@ -75,7 +75,7 @@ function futuresCase(fields: Partial<LifecycleCase> = {}): LifecycleCase {
     exchangeQuantity: 1,
     otherConditionalOrders: 0,
     maxConditionalOrders: 10,
-    settings: { futures: true, breakEvenAfterTp1: true, takeProfitWeights: null, entryTtlMs: 86_400_000, retry: DEFAULT_RETRY_POLICY },
+    settings: { futures: true, breakEvenAfterTp1: true, takeProfitWeights: null, entryTtlMs: 86_400_000, retry: DEFAULT_RETRY_POLICY, unknownStopGraceMs: 5_000 },
     ...fields,
   };
 }
@@ -134,6 +134,16 @@ describe('futures: the stop', () => {
   it('a stop the exchange took and later reported rejected (triggered, its order refused) is gone: a new version goes', () => {
     const steps = decidePosition(futuresCase({ legs: [filledEntry(), leg('s0', { status: 'rejected', reason: null }), leg('t0'), leg('t1')] }));
     expect(placed(steps)).toEqual(['s1']);
+  });
+
+  it('a stop whose answer was lost: wait a few seconds, then a new version beside it (never left a minute unprotected)', () => {
+    const lost = (sentAgo: number) => leg('s0', { status: 'unknown', sentAt: NOW - sentAgo });
+    expect(placed(decidePosition(futuresCase({ legs: [filledEntry(), lost(1_000), leg('t0'), leg('t1')] })))).toEqual([]);
+    expect(placed(decidePosition(futuresCase({ legs: [filledEntry(), lost(6_000), leg('t0'), leg('t1')] })))).toEqual(['s1']);
+    // Another stop rests: nothing to do but wait for the answer.
+    expect(placed(decidePosition(futuresCase({ legs: [filledEntry(), leg('s0'), leg('s1', { status: 'unknown', sentAt: NOW - 60_000 }), leg('t0'), leg('t1')] })))).toEqual([]);
+    // The lost one turns out to rest after all, beside the newer one: it goes.
+    expect(cancelled(decidePosition(futuresCase({ legs: [filledEntry(), leg('s0'), leg('s1'), leg('t0'), leg('t1')] })))).toEqual(['s0']);
   });
 
   it('a stop refused for a passing reason is retried only after its backoff, the same leg', () => {

@@ -53,6 +53,8 @@ describe('checkRisk', () => {
     ['spot short', { account: { marketType: 'spot' }, signal: { side: 'short', stopLoss: 52_000 } }, 'spot-cannot-short'],
     ['long: price already under the stop', { currentPrice: 47_900 }, 'stop-wrong-side-at-market'],
     ['long: price at the stop', { currentPrice: 48_000 }, 'stop-wrong-side-at-market'],
+    // It would fill at once, into a position its own stop has already passed.
+    ['long limit entry: price already under the stop', { signal: { entryType: 'limit' }, currentPrice: 47_000 }, 'stop-wrong-side-at-market'],
     ['short: price already over the stop', { signal: { side: 'short', stopLoss: 52_000 }, currentPrice: 52_100 }, 'stop-wrong-side-at-market'],
   ] as const)('%s → %s', (_label, overrides, reason) => {
     expect(checkRisk(input(overrides as Overrides))).toEqual({ kind: 'skipped', reason });
@@ -70,7 +72,7 @@ describe('checkRisk', () => {
     ['symbol in allow list', { account: { symbolAllow: ['btc'] } }],
     ['signal exactly at the max lag', { signal: { timeMs: NOW - 120_000 } }],
     ['spot long', { account: { marketType: 'spot' } }],
-    ['limit entry ignores the current price', { signal: { entryType: 'limit' }, currentPrice: 47_000 }],
+    ['limit entry with the price above its stop', { signal: { entryType: 'limit' }, currentPrice: 48_100 }],
     ['market entry with no price known', { currentPrice: null }],
     ['short, price under the stop', { signal: { side: 'short', stopLoss: 52_000 }, currentPrice: 51_900 }],
   ] as const)('%s → ok', (_label, overrides) => {

@@ -87,14 +87,23 @@ function harness(options: { lookup: LookupScript; place?: (intent: OrderIntent) 
       sentAt: now,
       ...patch,
     }) as OrderRow;
-  return { ctx, sent, writes, lookups, row, now: () => now, state };
+  /** Reconciles as the cycles do: again every 10 s while the answer is `unknown` (at most `cycles` times). */
+  const reconcileAcrossCycles = async (order: OrderRow, cycles = 30) => {
+    let result = await reconcileOrder(ctx, order);
+    for (let i = 1; i < cycles && result.kind === 'unknown'; i += 1) {
+      now += 10_000;
+      result = await reconcileOrder(ctx, order);
+    }
+    return result;
+  };
+  return { ctx, sent, writes, lookups, row, now: () => now, state, reconcileAcrossCycles };
 }
 
 describe('reconcileOrder', () => {
   it('lookups that keep failing leave the order unknown for the next cycle, nothing resent', async () => {
     const h = harness({ lookup: () => 'fail' });
-    const result = await reconcileOrder(h.ctx, h.row());
-    // Not decided inside the in-process bound: left unknown, nothing resent.
+    const result = await h.reconcileAcrossCycles(h.row());
+    // However many cycles: left unknown, nothing resent.
     expect(result.kind).toBe('unknown');
     expect(h.sent).toHaveLength(0);
   });
@@ -102,7 +111,7 @@ describe('reconcileOrder', () => {
   it('resends once only after an answered "does not exist" past stamp + max(window, recvWindow)', async () => {
     const h = harness({ lookup: () => null });
     const stamp = h.now();
-    const result = await reconcileOrder(h.ctx, h.row({ sentAt: stamp }));
+    const result = await h.reconcileAcrossCycles(h.row({ sentAt: stamp }));
     expect(result.kind).toBe('placed');
     expect(h.sent).toHaveLength(1);
     // Every lookup before the decision was answered, and the deciding one came after the window.
@@ -112,7 +121,7 @@ describe('reconcileOrder', () => {
 
   it('failed lookups past the window prove nothing: still unknown, nothing resent', async () => {
     const h = harness({ lookup: (t) => (t < 1_000_000 + 10_000 ? null : 'fail') });
-    const result = await reconcileOrder(h.ctx, h.row());
+    const result = await h.reconcileAcrossCycles(h.row());
     expect(result.kind).toBe('unknown');
     expect(h.sent).toHaveLength(0);
   });
@@ -120,7 +129,7 @@ describe('reconcileOrder', () => {
   it('an answered "does not exist" inside the window is not enough', async () => {
     // Absent until 50 s, found from then on (Binance hides fresh orders for a while).
     const h = harness({ lookup: (t) => (t < 1_000_000 + 50_000 ? null : harnessState()) });
-    const result = await reconcileOrder(h.ctx, h.row());
+    const result = await h.reconcileAcrossCycles(h.row());
     expect(result.kind).toBe('placed');
     expect(h.sent).toHaveLength(0);
   });
@@ -128,15 +137,23 @@ describe('reconcileOrder', () => {
   it('judges by the exchange clock: a host clock 30 s ahead does not shorten the window', async () => {
     // The exchange runs 30 s behind us; the stamp is exchange time, so the window is too.
     const h = harness({ lookup: (t) => (t < 1_000_000 - 30_000 + 45_000 ? null : harnessState()), skewMs: -30_000 });
-    const result = await reconcileOrder(h.ctx, h.row({ sentAt: h.now() - 30_000 }));
+    const result = await h.reconcileAcrossCycles(h.row({ sentAt: h.now() - 30_000 }));
     expect(result.kind).toBe('placed');
     expect(h.sent).toHaveLength(0);
   });
 
   it('a second attempt proven not placed is recorded as not placed, never a third send', async () => {
     const h = harness({ lookup: () => null });
-    const result = await reconcileOrder(h.ctx, h.row({ attempts: 2 }));
+    const result = await h.reconcileAcrossCycles(h.row({ attempts: 2 }));
     expect(result).toEqual({ kind: 'not-placed', reason: 'not-placed' });
+    expect(h.sent).toHaveLength(0);
+  });
+
+  it('one call looks for a few seconds only: an undecided order is left to the next cycle', async () => {
+    const h = harness({ lookup: () => null });
+    const started = h.now();
+    expect((await reconcileOrder(h.ctx, h.row())).kind).toBe('unknown');
+    expect(h.now() - started).toBeLessThanOrEqual(3_000);
     expect(h.sent).toHaveLength(0);
   });
 
