@@ -64,7 +64,7 @@ export function follower(deps: FollowDeps) {
       position: position ? positionViewOf(position) : null,
       legs: orders.map(legOf),
       market,
-      exchangeQuantity: futures && position ? exchangeQuantity(work, position.symbol, position.side) : null,
+      exchangeQuantity: futures && position ? exchangeQuantity(work, position) : null,
       otherConditionalOrders: limit === null || !symbol ? 0 : await otherConditional(work, followed, symbol),
       maxConditionalOrders: limit,
       settings: {

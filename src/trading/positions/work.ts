@@ -23,6 +23,11 @@ export interface AccountWork {
   log: Logger;
   /** Exchange positions, read BEFORE the orders are refreshed (see external closes); null when unknown. */
   exchangePositions: PositionState[] | null;
+  /**
+   * The bot's open positions when the exchange's were read: only these are judged against that read
+   * (an entry that fills after it is not on it yet; it would look closed outside the bot).
+   */
+  judgeable: ReadonlySet<string>;
   /** Spot coin balances, also read before the orders are refreshed; null when unknown. */
   holdings: SpotHoldings | null;
   /**
@@ -46,7 +51,10 @@ export async function accountWork(
   options: { holdings?: boolean } = {},
 ): Promise<AccountWork> {
   let exchangePositions: PositionState[] | null = null;
+  let judgeable: ReadonlySet<string> = new Set();
   if (account.marketType === 'futures') {
+    // The book first, then the exchange: a position opened after this line is not judged this cycle.
+    judgeable = new Set((await positions.openPositionsOf(account.id)).map((p) => p.id));
     try {
       exchangePositions = await gateway.positions();
     } catch (error) {
@@ -60,6 +68,7 @@ export async function accountWork(
     gateway,
     log,
     exchangePositions,
+    judgeable,
     holdings,
     unsettled: new Set(),
     markets: null,
@@ -128,9 +137,13 @@ export function openOrdersOf(work: AccountWork, symbol: string): Promise<Map<str
   return cached;
 }
 
-/** Quantity the exchange holds in (symbol, side); null when the positions could not be read. */
-export function exchangeQuantity(work: AccountWork, symbol: string, side: 'long' | 'short'): number | null {
-  if (work.exchangePositions === null) return null;
+/**
+ * Quantity the exchange holds in the position's (symbol, side); null when the positions could not be
+ * read, or the position was not yet in the book when they were.
+ */
+export function exchangeQuantity(work: AccountWork, position: { id: string; symbol: string; side: 'long' | 'short' }): number | null {
+  const { symbol, side } = position;
+  if (work.exchangePositions === null || !work.judgeable.has(position.id)) return null;
   return work.exchangePositions
     .filter((p) => p.symbol === symbol && p.side === side)
     .reduce((sum, p) => sum + Math.abs(p.quantity), 0);

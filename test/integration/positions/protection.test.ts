@@ -2,6 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountRow } from '../../../src/db/repositories/accounts';
 import { signals } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
+import type { ExchangeGateway } from '../../../src/exchange/gateway';
+import type { GatewayProvider } from '../../../src/trading/engine';
+import { createPositionSync } from '../../../src/trading/positionSync';
 import { issueSignal, positionsWorld, SYMBOL, type PositionsWorld } from './support';
 
 /**
@@ -53,6 +56,39 @@ describe('a withdrawn entry that had already filled', () => {
     expect(position).toMatchObject({ status: 'open', quantity: 2 });
     expect(restingStops(w, account)).toHaveLength(1);
     expect(restingStops(w, account)[0]!.quantity).toBe(2);
+  });
+});
+
+describe('a limit entry that fills while the position sync runs', () => {
+  it('is not taken for a position closed outside the bot: it gets its stop', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await w.signal({ ...issueSignal, entryType: 'limit', entries: [98] }, 'fills-mid-sync');
+    await w.cycle();
+    // The exchange's positions are read first (nothing held yet); the entry fills right after.
+    const provider: GatewayProvider = {
+      invalidate: (id) => w.provider.invalidate(id),
+      forAccount(row) {
+        const inner = w.provider.forAccount(row);
+        return new Proxy(inner, {
+          get(target, property, receiver) {
+            if (property !== 'positions') return Reflect.get(target, property, receiver) as unknown;
+            return async () => {
+              const read = await target.positions();
+              w.sim.setPrice(SYMBOL, 98, 'both');
+              return read;
+            };
+          },
+        }) as ExchangeGateway;
+      },
+    };
+    const sync = createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log });
+    await sync.syncAccount(account.id);
+    expect(exchangeHolds(w, account)).toBe(2);
+    const [position] = await w.positionRows(account.id);
+    expect(position).toMatchObject({ status: 'open', quantity: 2 });
+    expect(restingStops(w, account)).toHaveLength(1);
   });
 });
 
