@@ -35,7 +35,7 @@ export interface PositionSyncSettings {
   /** Backoff and escalation of refused exits. */
   retry: RetryPolicy;
   /** A position with no resting stop gets a new stop version once a lost one is this old. */
-  unknownStopGraceMs: number;
+  lostExitGraceMs: number;
 }
 
 export const defaultPositionSyncSettings: PositionSyncSettings = {
@@ -43,7 +43,7 @@ export const defaultPositionSyncSettings: PositionSyncSettings = {
   lookupWindowMs: 60_000,
   concurrency: 16,
   retry: DEFAULT_RETRY_POLICY,
-  unknownStopGraceMs: 5_000,
+  lostExitGraceMs: 5_000,
 };
 
 export interface PositionSyncDeps {
@@ -87,7 +87,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     legs,
     booking: books,
     clock,
-    settings: { entryTtlMs: settings.entryTtlMs, retry: settings.retry, unknownStopGraceMs: settings.unknownStopGraceMs },
+    settings: { entryTtlMs: settings.entryTtlMs, retry: settings.retry, lostExitGraceMs: settings.lostExitGraceMs },
   });
   const sales = spotSales({ positions, signals, legs, booking: books });
   const panicOf = panic({ positions, signals, legs, booking: books });

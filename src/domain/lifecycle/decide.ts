@@ -216,6 +216,12 @@ function closingSteps(c: LifecycleCase, p: PositionView, held: number): { active
   const closes = legsOf(c.legs, 'close');
   const latest = closes[closes.length - 1];
   if (!latest) return { active: false, steps: [] };
+  if (isInFlight(latest) && c.settings.futures && latest.sentAt !== null && c.now - latest.sentAt >= c.settings.lostExitGraceMs) {
+    // A reduce-only close whose answer was lost: a second one cannot take more than is held (one
+    // position per exchange position), so it goes now rather than after the minute the lost one
+    // takes to be proven absent. Spot sells are not reduce-only: they wait for the proof.
+    return { active: true, steps: closeAtMarket(c, 'stop-refused') };
+  }
   if (isLive(latest)) return { active: true, steps: [] };
   if (isRefused(latest)) {
     if (refusalClass(latest.reason) !== 'passing') return { active: false, steps: [] };
@@ -254,7 +260,7 @@ function protectFutures(c: LifecycleCase, p: PositionView, remaining: number, hi
     // A stop whose answer was lost may take the exchange a minute to prove absent (the protocol's
     // lookup window). Protected meanwhile by another stop, or sent too recently: wait. Otherwise a new
     // version goes now; if the lost one turns out to exist, the newer one supersedes it (cancelled).
-    const waiting = latest.sentAt === null || c.now - latest.sentAt < c.settings.unknownStopGraceMs;
+    const waiting = latest.sentAt === null || c.now - latest.sentAt < c.settings.lostExitGraceMs;
     if (current || waiting) return [];
     return free > 0
       ? [

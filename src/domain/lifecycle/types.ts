@@ -36,10 +36,11 @@ export interface LifecycleSettings {
   readonly entryTtlMs: number;
   readonly retry: RetryPolicy;
   /**
-   * How long a position with no resting stop waits for a stop whose answer was lost before another
-   * version is placed beside it (the lost one, if it exists after all, is then cancelled).
+   * How long a position with no resting stop waits for a stop (or a futures close) whose answer was
+   * lost before another version is placed beside it (a lost stop that exists after all is then
+   * cancelled; a second reduce-only close cannot take more than is held).
    */
-  readonly unknownStopGraceMs: number;
+  readonly lostExitGraceMs: number;
 }
 
 export interface LifecycleCase {

@@ -29,7 +29,7 @@ const MAX_ROUNDS = 6;
 export interface FollowSettings {
   entryTtlMs: number;
   retry: RetryPolicy;
-  unknownStopGraceMs: number;
+  lostExitGraceMs: number;
 }
 
 export interface FollowDeps {
@@ -73,7 +73,7 @@ export function follower(deps: FollowDeps) {
         takeProfitWeights: account.takeProfitSplit,
         entryTtlMs: deps.settings.entryTtlMs,
         retry: deps.settings.retry,
-        unknownStopGraceMs: deps.settings.unknownStopGraceMs,
+        lostExitGraceMs: deps.settings.lostExitGraceMs,
       },
     };
     const lastPrice = symbol && needsPrice(base) ? await quoteOf(work, symbol) : null;

@@ -75,7 +75,7 @@ function futuresCase(fields: Partial<LifecycleCase> = {}): LifecycleCase {
     exchangeQuantity: 1,
     otherConditionalOrders: 0,
     maxConditionalOrders: 10,
-    settings: { futures: true, breakEvenAfterTp1: true, takeProfitWeights: null, entryTtlMs: 86_400_000, retry: DEFAULT_RETRY_POLICY, unknownStopGraceMs: 5_000 },
+    settings: { futures: true, breakEvenAfterTp1: true, takeProfitWeights: null, entryTtlMs: 86_400_000, retry: DEFAULT_RETRY_POLICY, lostExitGraceMs: 5_000 },
     ...fields,
   };
 }
@@ -164,6 +164,13 @@ describe('futures: the stop', () => {
   it('a close refused for good is not sent again (the owner was told)', () => {
     const legs = [filledEntry(), leg('s0', { status: 'rejected', reason: 'invalid-order' }), leg('c0', { status: 'rejected', reason: 'invalid-order' })];
     expect(kinds(decidePosition(futuresCase({ legs })))).not.toContain('market-close');
+  });
+
+  it('a futures close whose answer was lost: after a few seconds a second (reduce-only) close goes', () => {
+    const lost = (sentAgo: number) => leg('c0', { status: 'unknown', sentAt: NOW - sentAgo });
+    const refused = leg('s0', { status: 'rejected', reason: 'would-trigger' });
+    expect(decidePosition(futuresCase({ legs: [filledEntry(), refused, lost(1_000)] }))).toEqual([]);
+    expect(decidePosition(futuresCase({ legs: [filledEntry(), refused, lost(6_000)] }))).toEqual([{ kind: 'market-close', leg: 'c1', why: 'stop-refused' }]);
   });
 
   it('a close refused for a passing reason is retried after its backoff', () => {
