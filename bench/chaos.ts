@@ -5,7 +5,7 @@
  * stream of signals with injected faults and processes SIGKILLed at random (bench/chaos/harness.ts).
  * Prints the figures and a final JSON line; exits 1 when an invariant is broken.
  *
- * CHAOS_MINUTES (simulated stream length, default 10), CHAOS_FACTOR (clock speed-up, default 4),
+ * CHAOS_MINUTES (simulated stream length, default 6), CHAOS_FACTOR (clock speed-up, default 2),
  * CHAOS_SEED, CHAOS_PROCESSES, CHAOS_FUTURES, CHAOS_SPOT, CHAOS_LOG (a file for the bots' warnings).
  */
 import { runChaos } from './chaos/harness';
@@ -18,9 +18,9 @@ const result = await runChaos({
   processes,
   futuresAccounts: num('CHAOS_FUTURES', 200),
   spotAccounts: num('CHAOS_SPOT', 50),
-  durationMs: num('CHAOS_MINUTES', 10) * 60_000,
+  durationMs: num('CHAOS_MINUTES', 6) * 60_000,
   signalEveryMs: 8_000,
-  factor: num('CHAOS_FACTOR', 4),
+  factor: num('CHAOS_FACTOR', 2),
   seed: num('CHAOS_SEED', 11),
   faults: true,
   killEveryMs: processes > 1 ? 45_000 : 0,

@@ -31,7 +31,7 @@ export interface RetryPolicy {
   readonly escalateAfter: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { firstDelayMs: 2_000, maxDelayMs: 30_000, escalateAfter: 3 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { firstDelayMs: 1_000, maxDelayMs: 15_000, escalateAfter: 3 };
 
 export function retryDelayMs(attempts: number, policy: RetryPolicy): number {
   const doublings = Math.max(0, Math.min(20, attempts - 1));
