@@ -124,6 +124,8 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
       claimAccounts: leases.forTask('positions'),
       holdsAccount: leases.holdsFor('positions'),
     }).run,
+    // Beside the signals' executions: a large fan-out must not hold up the stops.
+    { beside: true },
   );
   // Rule 6: reconcile every in-flight intent before any new signal is accepted.
   await engine.start();

@@ -107,7 +107,7 @@ export class TradingEngine {
   private readonly trading;
   private readonly users;
   private running: Promise<CycleReport> | null = null;
-  private readonly steps: { name: string; run: () => Promise<void> }[] = [];
+  private readonly steps: { name: string; run: () => Promise<void>; beside: boolean }[] = [];
   private started = false;
   private readonly claims: BatchedClaimCheck;
   /** This process's row and heartbeat in the database; account leases of the cycle steps use it too. */
@@ -160,11 +160,13 @@ export class TradingEngine {
   }
 
   /**
-   * Adds work to every cycle after signals are executed (position sync, copy-trading polls, the
-   * strategy). Each step is isolated: one failing step never stops the others or the cycle.
+   * Adds work to every cycle after signals are executed (copy-trading polls, the strategy), or, with
+   * `beside`, while they are (the position sync: a fan-out to many accounts must not hold up the stop
+   * of a position whose entry filled meanwhile). Each step is isolated: one failing step never stops
+   * the others or the cycle.
    */
-  addCycleStep(name: string, run: () => Promise<void>): void {
-    this.steps.push({ name, run });
+  addCycleStep(name: string, run: () => Promise<void>, options: { beside?: boolean } = {}): void {
+    this.steps.push({ name, run, beside: options.beside ?? false });
   }
 
   /** One cycle; a call while one runs joins it instead of overlapping. */
@@ -181,40 +183,60 @@ export class TradingEngine {
     try {
       // A cycle never starts on a stale heartbeat (after a pause it continues under a new id).
       await this.instance.beat();
-      // Executions this process left in flight (an answer the exchange could not give yet) go first,
-      // then those of dead processes: both before any new signal (rule 6).
-      const leftOver = await this.trading.listInFlightOf(this.instanceId);
-      if (leftOver.length > 0) await this.runExecutions(leftOver);
-      let executions = leftOver.length + (await this.takeOverAbandoned());
-      const claimed = await this.claimAndFanOut(50);
-      for (;;) {
-        const batch = await this.trading.claimExecutions(
-          this.instanceId,
-          // Small batches: other instances on the same database take the rest meanwhile.
-          this.settings.concurrency * 2,
-          this.instance.staleBefore(),
-        );
-        if (batch.length === 0) break;
-        executions += batch.length;
-        await this.runExecutions(batch);
-      }
-      const fanOutMs = this.clock.now() - startedAt;
-      await this.postOverdueSummaries();
-      await this.cancelWithdrawnSignals();
-      await this.refreshStaleBalances();
-      for (const step of this.steps) {
-        try {
-          await step.run();
-        } catch (error) {
-          this.log.error({ err: error, step: step.name }, 'cycle step failed');
-        }
+      const beside = this.runSteps(true);
+      let report: Omit<CycleReport, 'durationMs'>;
+      try {
+        report = await this.executeSignals(startedAt);
+        await this.runSteps(false);
+      } finally {
+        await beside;
       }
       this.lastSuccessfulCycleAt = this.clock.now();
       this.metrics?.cycles.inc({ result: 'ok' });
-      return { signals: claimed, executions, fanOutMs, durationMs: this.clock.now() - startedAt };
+      return { ...report, durationMs: this.clock.now() - startedAt };
     } catch (error) {
       this.metrics?.cycles.inc({ result: 'error' });
       throw error;
+    }
+  }
+
+  /** The signal path of a cycle: in-flight work first (rule 6), then new signals, then their executions. */
+  private async executeSignals(startedAt: number): Promise<Omit<CycleReport, 'durationMs'>> {
+    // Executions this process left in flight (an answer the exchange could not give yet) go first,
+    // then those of dead processes: both before any new signal (rule 6).
+    const leftOver = await this.trading.listInFlightOf(this.instanceId);
+    if (leftOver.length > 0) await this.runExecutions(leftOver);
+    let executions = leftOver.length + (await this.takeOverAbandoned());
+    const claimed = await this.claimAndFanOut(50);
+    for (;;) {
+      const batch = await this.trading.claimExecutions(
+        this.instanceId,
+        // Small batches: other instances on the same database take the rest meanwhile.
+        this.settings.concurrency * 2,
+        this.instance.staleBefore(),
+      );
+      if (batch.length === 0) break;
+      executions += batch.length;
+      await this.runExecutions(batch);
+    }
+    const fanOutMs = this.clock.now() - startedAt;
+    await this.postOverdueSummaries();
+    await this.cancelWithdrawnSignals();
+    await this.refreshStaleBalances();
+    return { signals: claimed, executions, fanOutMs };
+  }
+
+  /** The cycle steps run beside the signals, or after them; one failing never stops the others. */
+  private async runSteps(beside: boolean): Promise<void> {
+    // Let the cycle's own first statements go first (the steps start on the next turn).
+    if (beside) await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const step of this.steps) {
+      if (step.beside !== beside) continue;
+      try {
+        await step.run();
+      } catch (error) {
+        this.log.error({ err: error, step: step.name }, 'cycle step failed');
+      }
     }
   }
 

@@ -92,6 +92,43 @@ describe('a limit entry that fills while the position sync runs', () => {
   });
 });
 
+describe('the position sync beside a slow fan-out', () => {
+  it("a filled entry gets its stop while another signal's orders are still waiting on the exchange", { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await w.signal({ ...issueSignal, entryType: 'limit', entries: [98] }, 'resting');
+    await w.cycle();
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    // The next signal's entry takes a long while to be answered (a slow exchange, a big fan-out).
+    let released = false;
+    const provider: GatewayProvider = {
+      invalidate: (id) => w.provider.invalidate(id),
+      forAccount(row) {
+        const inner = w.provider.forAccount(row);
+        return new Proxy(inner, {
+          get(target, property, receiver) {
+            if (property !== 'placeOrder') return Reflect.get(target, property, receiver) as unknown;
+            const place: ExchangeGateway['placeOrder'] = async (intent, options) => {
+              if (intent.symbol.startsWith('BTC')) await expect.poll(() => released, { timeout: 60_000, interval: 20 }).toBe(true);
+              return target.placeOrder(intent, options);
+            };
+            return place;
+          },
+        }) as ExchangeGateway;
+      },
+    };
+    const engine = w.engine({ maxSignalLagMs: 60 * 60_000, balanceMaxAgeMs: 60 * 60_000, gateways: provider, instanceName: 'beside' });
+    engine.addCycleStep('positions', createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log }).run, { beside: true });
+    await engine.start();
+    await w.signal({ symbol: 'BTC/USDT', side: 'long', entryType: 'market', entries: [], stopLoss: 45_000, takeProfits: [55_000], leverage: 1 }, 'slow');
+    const cycle = engine.runCycle();
+    await expect.poll(() => restingStops(w, account).filter((o) => o.symbol === SYMBOL).length, { timeout: 30_000 }).toBe(1);
+    released = true;
+    await cycle;
+  });
+});
+
 describe('break-even the price has already passed', () => {
   it('never deletes the last stop: the old one stays and the rest is closed at market', { timeout: 90_000 }, async () => {
     world = await positionsWorld();
