@@ -12,6 +12,7 @@ import { positionsRepository } from '../db/repositories/positions';
 import { signalsRepository } from '../db/repositories/signals';
 import { tradingRepository } from '../db/repositories/trading';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/lifecycle/refusals';
+import { planSyncPass, type SyncSnapshot } from '../domain/syncPriority';
 import { isExchangeError } from '../exchange/errors';
 import type { Logger } from '../logger';
 import type { Clock } from './clock';
@@ -36,7 +37,15 @@ export interface PositionSyncSettings {
   retry: RetryPolicy;
   /** A position with no resting stop gets a new stop version once a lost one is this old. */
   lostExitGraceMs: number;
+  /**
+   * How long a pass keeps starting routine visits (accounts whose stops rest and whose orders' prices
+   * the market has not reached) after its urgent ones (src/domain/syncPriority.ts).
+   */
+  routineBudgetMs: number;
 }
+
+/** Prices are per market: the same symbol may trade at other prices on another exchange or in demo. */
+const priceKey = (account: AccountRow, symbol: string) => `${account.exchangeId}:${account.marketType}:${account.mode}:${symbol}`;
 
 export const defaultPositionSyncSettings: PositionSyncSettings = {
   entryTtlMs: 24 * 3_600_000,
@@ -44,6 +53,7 @@ export const defaultPositionSyncSettings: PositionSyncSettings = {
   concurrency: 16,
   retry: DEFAULT_RETRY_POLICY,
   lostExitGraceMs: 5_000,
+  routineBudgetMs: 5_000,
 };
 
 export interface PositionSyncDeps {
@@ -59,7 +69,10 @@ export interface PositionSyncDeps {
 }
 
 export interface PositionSync {
-  /** One pass over every account that has something to follow. */
+  /**
+   * One pass: every account whose positions may be unprotected (src/domain/syncPriority.ts), then the
+   * others, longest unvisited first, while `routineBudgetMs` lasts.
+   */
   run(): Promise<void>;
   syncAccount(accountId: string): Promise<void>;
   /** Cancels the account's live bot orders and closes its open bot positions at market. */
@@ -124,22 +137,72 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     }
   }
 
+  /** When each account was last visited, for the routine turns (accounts with nothing to follow are dropped). */
+  const lastVisitedAt = new Map<string, number>();
+
+  /** One price per (market, symbol) the pass ranks by; null when it could not be read. */
+  async function readPrices(snapshots: SyncSnapshot[], rows: ReadonlyMap<string, AccountRow>): Promise<Map<string, number | null>> {
+    const wanted = new Map<string, { account: AccountRow; symbol: string }>();
+    for (const snapshot of snapshots) {
+      const account = rows.get(snapshot.accountId);
+      if (!account) continue;
+      const symbols = [
+        ...snapshot.liveOrders.filter((o) => o.level !== null).map((o) => o.symbol),
+        ...snapshot.openPositions.filter((p) => snapshot.marketType === 'spot' && p.stopLoss !== null).map((p) => p.symbol),
+      ];
+      for (const symbol of symbols) {
+        const key = priceKey(account, symbol);
+        if (!wanted.has(key)) wanted.set(key, { account, symbol });
+      }
+    }
+    const limit = pLimit(settings.concurrency);
+    const prices = new Map<string, number | null>();
+    await Promise.all(
+      [...wanted].map(([key, { account, symbol }]) =>
+        limit(async () => {
+          try {
+            prices.set(key, (await deps.gateways.forAccount(account).quote(symbol)).last);
+          } catch {
+            prices.set(key, null);
+          }
+        }),
+      ),
+    );
+    return prices;
+  }
+
   return {
     async run() {
-      const candidates = await positions.accountsToSync();
-      const ids = deps.claimAccounts ? await deps.claimAccounts(candidates) : candidates;
-      const limit = pLimit(settings.concurrency);
-      await Promise.all(
-        ids.map((id) =>
-          limit(async () => {
-            try {
-              await syncAccount(id);
-            } catch (error) {
-              deps.log.warn({ err: error, accountId: id }, 'position sync failed for one account');
-            }
-          }),
-        ),
+      const snapshots = await positions.syncSnapshots();
+      const held = deps.claimAccounts ? new Set(await deps.claimAccounts(snapshots.map((s) => s.accountId))) : null;
+      const mine = held ? snapshots.filter((s) => held.has(s.accountId)) : snapshots;
+      const rows = new Map((await accounts.byIds(mine.map((s) => s.accountId))).map((row) => [row.id, row]));
+      const prices = await readPrices(mine, rows);
+      const pass = planSyncPass(
+        mine,
+        (snapshot) => (symbol) => {
+          const account = rows.get(snapshot.accountId);
+          return account ? (prices.get(priceKey(account, symbol)) ?? null) : null;
+        },
+        lastVisitedAt,
       );
+      const startedAt = clock.now();
+      const limit = pLimit(settings.concurrency);
+      const visit = (id: string, routine: boolean) =>
+        limit(async () => {
+          // Routine turns only while the pass has time: the urgent accounts of the next pass come first.
+          if (routine && clock.now() - startedAt >= settings.routineBudgetMs) return;
+          try {
+            await syncAccount(id);
+          } catch (error) {
+            deps.log.warn({ err: error, accountId: id }, 'position sync failed for one account');
+          } finally {
+            lastVisitedAt.set(id, clock.now());
+          }
+        });
+      await Promise.all([...pass.urgent.map((id) => visit(id, false)), ...pass.routine.map((id) => visit(id, true))]);
+      const following = new Set(snapshots.map((s) => s.accountId));
+      for (const id of lastVisitedAt.keys()) if (!following.has(id)) lastVisitedAt.delete(id);
     },
     syncAccount,
     async panicAccount(account) {

@@ -2,6 +2,7 @@ import { and, asc, eq, gt, gte, inArray, isNull, lt, notInArray, or, sql } from 
 import type { Database } from '../client';
 import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
 import type { NewOutboxRow } from './outbox';
+import type { SyncSnapshot, WatchedOrder, WatchedPosition } from '../../domain/syncPriority';
 import type { ExecutionRow, NewPosition, OrderRow, PositionRow } from './trading';
 
 /** Order states that may still change on the exchange (or are not known yet). */
@@ -50,14 +51,33 @@ export function positionsRepository(db: Database) {
   const copySignalIds = () => db.select({ id: signals.id }).from(signals).where(eq(signals.source, 'copy'));
 
   return {
-    /** Accounts with an open bot position or a live bot order of a finished execution (copies excluded). */
-    async accountsToSync(): Promise<string[]> {
+    /**
+     * What the position sync ranks its accounts by (src/domain/syncPriority.ts): per account with an
+     * open bot position or a live bot order of a finished execution (copies excluded), those positions
+     * and orders.
+     */
+    async syncSnapshots(): Promise<SyncSnapshot[]> {
       const open = await db
-        .selectDistinct({ accountId: positions.accountId })
+        .select({
+          accountId: positions.accountId,
+          signalId: positions.signalId,
+          symbol: positions.symbol,
+          side: positions.side,
+          stopLoss: positions.stopLoss,
+        })
         .from(positions)
         .where(and(eq(positions.status, 'open'), notInArray(positions.signalId, copySignalIds())));
       const live = await db
-        .selectDistinct({ accountId: orders.accountId })
+        .select({
+          accountId: orders.accountId,
+          signalId: orders.signalId,
+          symbol: orders.symbol,
+          side: orders.side,
+          type: orders.type,
+          status: orders.status,
+          price: orders.price,
+          triggerPrice: orders.triggerPrice,
+        })
         .from(orders)
         .innerJoin(executions, eq(executions.id, orders.executionId))
         .where(
@@ -67,7 +87,29 @@ export function positionsRepository(db: Database) {
             notInArray(orders.signalId, copySignalIds()),
           ),
         );
-      return [...new Set([...open, ...live].map((row) => row.accountId))];
+      const ids = [...new Set([...open, ...live].map((row) => row.accountId))];
+      if (ids.length === 0) return [];
+      const markets = await db
+        .select({ id: exchangeAccounts.id, marketType: exchangeAccounts.marketType })
+        .from(exchangeAccounts)
+        .where(inArray(exchangeAccounts.id, ids));
+      const byAccount = new Map(
+        markets.map((m) => [m.id, { accountId: m.id, marketType: m.marketType, openPositions: [] as WatchedPosition[], liveOrders: [] as WatchedOrder[] }]),
+      );
+      for (const p of open) {
+        byAccount.get(p.accountId)?.openPositions.push({ signalId: p.signalId, symbol: p.symbol, side: p.side, stopLoss: p.stopLoss });
+      }
+      for (const o of live) {
+        byAccount.get(o.accountId)?.liveOrders.push({
+          signalId: o.signalId,
+          symbol: o.symbol,
+          side: o.side,
+          type: o.type,
+          status: o.status as WatchedOrder['status'],
+          level: o.type === 'limit' ? o.price : o.type === 'market' ? null : o.triggerPrice,
+        });
+      }
+      return [...byAccount.values()];
     },
 
     /** The account's executions still being followed: an open position, or live orders. */

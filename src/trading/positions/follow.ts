@@ -297,7 +297,8 @@ function refusalNotice(
       : kind === 'close'
         ? refusal === 'passing'
           ? `${what}: the market close was refused ${attempts} times; the bot keeps trying.`
-          : `${what}: the market close was refused; the position is still open — close it on the exchange.`
+          : // A reduce-only close is also refused when another close already took the position flat.
+            `${what}: the market close was refused; if the position is still open on the exchange, close it there.`
         : refusal === 'passing'
           ? `${what}: a take-profit was refused ${attempts} times; the bot keeps trying. The stop still protects the position.`
           : `${what}: a take-profit was refused and will not be placed again. The stop still protects the position.`;

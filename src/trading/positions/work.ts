@@ -55,10 +55,13 @@ export async function accountWork(
   if (account.marketType === 'futures') {
     // The book first, then the exchange: a position opened after this line is not judged this cycle.
     judgeable = new Set((await positions.openPositionsOf(account.id)).map((p) => p.id));
-    try {
-      exchangePositions = await gateway.positions();
-    } catch (error) {
-      log.warn({ err: error }, 'positions unavailable: external closes not checked this cycle');
+    // Nothing in the book to judge (only resting entries): the read would cost weight for nothing.
+    if (judgeable.size > 0) {
+      try {
+        exchangePositions = await gateway.positions();
+      } catch (error) {
+        log.warn({ err: error }, 'positions unavailable: external closes not checked this cycle');
+      }
     }
   }
   const holdings =

@@ -4,6 +4,7 @@ import { signals } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
 import type { ExchangeGateway } from '../../../src/exchange/gateway';
 import type { GatewayProvider } from '../../../src/trading/engine';
+import { accountsRepository } from '../../../src/db/repositories/accounts';
 import { createPositionSync } from '../../../src/trading/positionSync';
 import { issueSignal, positionsWorld, SYMBOL, type PositionsWorld } from './support';
 
@@ -66,17 +67,21 @@ describe('a limit entry that fills while the position sync runs', () => {
     const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
     await w.signal({ ...issueSignal, entryType: 'limit', entries: [98] }, 'fills-mid-sync');
     await w.cycle();
-    // The exchange's positions are read first (nothing held yet); the entry fills right after.
+    // The entry fills right after the sync's first read of the exchange (its positions when it reads
+    // them, else its open orders): what was read before says nothing is held.
+    let filled = false;
     const provider: GatewayProvider = {
       invalidate: (id) => w.provider.invalidate(id),
       forAccount(row) {
         const inner = w.provider.forAccount(row);
         return new Proxy(inner, {
           get(target, property, receiver) {
-            if (property !== 'positions') return Reflect.get(target, property, receiver) as unknown;
-            return async () => {
-              const read = await target.positions();
-              w.sim.setPrice(SYMBOL, 98, 'both');
+            const value = Reflect.get(target, property, receiver) as unknown;
+            if ((property !== 'positions' && property !== 'openOrders') || typeof value !== 'function') return value;
+            return async (...args: unknown[]) => {
+              const read = (await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)) as unknown;
+              if (!filled) w.sim.setPrice(SYMBOL, 98, 'both');
+              filled = true;
               return read;
             };
           },
@@ -84,6 +89,8 @@ describe('a limit entry that fills while the position sync runs', () => {
       },
     };
     const sync = createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log });
+    // A listing read before the fill may say the entry still rests: the next visit sees the fill.
+    await sync.syncAccount(account.id);
     await sync.syncAccount(account.id);
     expect(exchangeHolds(w, account)).toBe(2);
     const [position] = await w.positionRows(account.id);
@@ -205,3 +212,36 @@ describe('stops the exchange refused', () => {
   });
 });
 
+
+describe('a position sync pass short of time', () => {
+  it('visits the account whose entry the price reached, before accounts whose stops rest', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const accounts = accountsRepository(w.db.db);
+    // B holds a position protected by its stop; then A alone takes a limit entry below the price.
+    const b = await w.addAccount({ name: 'b', sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await w.signal(issueSignal, 'b-market');
+    await w.cycle();
+    expect(restingStops(w, b)).toHaveLength(1);
+    await accounts.update(b.id, { enabled: false });
+    const a = await w.addAccount({ name: 'a', sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await w.signal({ ...issueSignal, symbol: 'LINK/USDT', entryType: 'limit', entries: [98] }, 'a-limit');
+    await w.cycle();
+    await accounts.update(b.id, { enabled: true });
+    expect((await w.orderRows(a.id)).map((row) => [row.leg, row.status])).toEqual([['e0', 'open']]);
+
+    // The entry fills; a pass with no time for routine visits still follows A, and only A.
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    const before = w.sim.requestLog.length;
+    const hurried = createPositionSync({ db: w.db.db, gateways: w.provider, clock: w.clock, log: w.log, settings: { routineBudgetMs: 0 } });
+    await hurried.run();
+    expect(restingStops(w, a)).toHaveLength(1);
+    expect((await w.positionRows(a.id))[0]).toMatchObject({ status: 'open', quantity: 2 });
+    const keysSeen = () => new Set(w.sim.requestLog.slice(before).map((entry) => entry.apiKey));
+    expect(keysSeen().has(w.apiKeyOf(b))).toBe(false);
+
+    // With time for routine visits, B takes its turn.
+    await w.sync.run();
+    expect(keysSeen().has(w.apiKeyOf(b))).toBe(true);
+  });
+});

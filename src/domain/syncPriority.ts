@@ -1,0 +1,89 @@
+/**
+ * Which accounts the position sync visits first. Under Binance's per-IP weight budget a pass over
+ * hundreds of accounts takes longer than a cycle, and an entry that filled meanwhile waits for its
+ * stop until its account's turn comes. So an account whose state may have changed in a way that
+ * leaves a position unprotected — an order whose answer is not known, a futures position with no
+ * live stop, an order whose price the market has reached (an entry filled, a stop or target
+ * triggered, a spot stop the bot must sell at) — is visited on every pass; the others take turns,
+ * the longest unvisited first, within what the pass has time for.
+ */
+
+export interface WatchedOrder {
+  signalId: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  type: 'market' | 'limit' | 'stop-loss' | 'take-profit';
+  status: 'intent' | 'unknown' | 'open' | 'partially-filled';
+  /** Limit price, or the trigger of a stop or take-profit; null for a market order. */
+  level: number | null;
+}
+
+export interface WatchedPosition {
+  signalId: string;
+  symbol: string;
+  side: 'long' | 'short';
+  /** The stop the bot keeps (on spot the bot itself sells when the price reaches it). */
+  stopLoss: number | null;
+}
+
+/** What the book says of one account with something to follow. */
+export interface SyncSnapshot {
+  accountId: string;
+  marketType: 'spot' | 'futures';
+  openPositions: readonly WatchedPosition[];
+  liveOrders: readonly WatchedOrder[];
+}
+
+/** The last price of a symbol on the account's market; null when it could not be read. */
+export type PriceOf = (symbol: string) => number | null;
+
+/** Whether the market has reached the order's level (a null price counts as reached: unknown is not safe). */
+export function levelReached(order: WatchedOrder, price: number | null): boolean {
+  if (order.level === null || price === null) return true;
+  // A buy limit or take-profit fills at or below its level, a buy stop at or above; sells mirror.
+  const fillsBelow = (order.side === 'buy') === (order.type !== 'stop-loss');
+  return fillsBelow ? price <= order.level : price >= order.level;
+}
+
+/** Why an account must be visited on this pass; null when it can wait for its turn. */
+export function urgency(
+  snapshot: SyncSnapshot,
+  priceOf: PriceOf,
+): 'answer-unknown' | 'no-live-stop' | 'level-reached' | 'spot-stop-reached' | null {
+  if (snapshot.liveOrders.some((o) => o.status === 'intent' || o.status === 'unknown')) return 'answer-unknown';
+  if (snapshot.marketType === 'futures') {
+    const stopped = new Set(snapshot.liveOrders.filter((o) => o.type === 'stop-loss').map((o) => o.signalId));
+    if (snapshot.openPositions.some((p) => !stopped.has(p.signalId))) return 'no-live-stop';
+  } else {
+    const reached = snapshot.openPositions.some((p) => {
+      if (p.stopLoss === null) return false;
+      const price = priceOf(p.symbol);
+      return price === null || (p.side === 'long' ? price <= p.stopLoss : price >= p.stopLoss);
+    });
+    if (reached) return 'spot-stop-reached';
+  }
+  if (snapshot.liveOrders.some((o) => levelReached(o, priceOf(o.symbol)))) return 'level-reached';
+  return null;
+}
+
+export interface SyncPass {
+  /** Visited on this pass whatever it costs. */
+  urgent: string[];
+  /** Visited while the pass has time, in this order (never visited first, then the longest ago). */
+  routine: string[];
+}
+
+export function planSyncPass(
+  snapshots: readonly SyncSnapshot[],
+  priceOf: (snapshot: SyncSnapshot) => PriceOf,
+  lastVisitedAt: ReadonlyMap<string, number>,
+): SyncPass {
+  const urgent: string[] = [];
+  const routine: string[] = [];
+  for (const snapshot of snapshots) {
+    (urgency(snapshot, priceOf(snapshot)) === null ? routine : urgent).push(snapshot.accountId);
+  }
+  const visited = (id: string) => lastVisitedAt.get(id) ?? -1;
+  routine.sort((a, b) => visited(a) - visited(b));
+  return { urgent, routine };
+}
