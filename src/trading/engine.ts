@@ -59,6 +59,8 @@ export interface EngineSettings {
    */
   takeoverAfterMs: number;
   heartbeatEveryMs: number;
+  /** While the signal path of a cycle runs, the `beside` steps (position sync) run again this often. */
+  besideEveryMs: number;
   summaryTimeoutMs: number;
   kelly: { lookbackTrades: number; fraction: number; cap: number };
 }
@@ -72,6 +74,7 @@ export const defaultEngineSettings = (instanceName = `${hostname()}:${process.pi
   lookupWindowMs: 60_000,
   takeoverAfterMs: 30_000,
   heartbeatEveryMs: 5_000,
+  besideEveryMs: 5_000,
   summaryTimeoutMs: 60_000,
   kelly: { lookbackTrades: 20, fraction: 0.5, cap: 0.25 },
 });
@@ -183,12 +186,15 @@ export class TradingEngine {
     try {
       // A cycle never starts on a stale heartbeat (after a pause it continues under a new id).
       await this.instance.beat();
-      const beside = this.runSteps(true);
+      let signalsDone!: () => void;
+      const signalPath = new Promise<void>((resolve) => (signalsDone = resolve));
+      const beside = this.runBesideSteps(signalPath);
       let report: Omit<CycleReport, 'durationMs'>;
       try {
         report = await this.executeSignals(startedAt);
         await this.runSteps(false);
       } finally {
+        signalsDone();
         await beside;
       }
       this.lastSuccessfulCycleAt = this.clock.now();
@@ -224,6 +230,24 @@ export class TradingEngine {
     await this.cancelWithdrawnSignals();
     await this.refreshStaleBalances();
     return { signals: claimed, executions, fanOutMs };
+  }
+
+  /**
+   * The `beside` steps run at least once per cycle and again, at most every `besideEveryMs`, while the
+   * signal path is still busy: a long fan-out (hundreds of accounts under the exchange's weight budget)
+   * must not hold up the stop of a position whose entry filled meanwhile.
+   */
+  private async runBesideSteps(signalPath: Promise<void>): Promise<void> {
+    let done = false;
+    void signalPath.then(() => (done = true));
+    for (;;) {
+      const passStartedAt = this.clock.now();
+      await this.runSteps(true);
+      if (done) return;
+      const rest = this.settings.besideEveryMs - (this.clock.now() - passStartedAt);
+      if (rest > 0) await Promise.race([this.clock.sleep(rest), signalPath]);
+      if (done) return;
+    }
   }
 
   /** The cycle steps run beside the signals, or after them; one failing never stops the others. */

@@ -116,7 +116,15 @@ export async function sendOrder(
   let current = order;
   let retriedAtOnce = false;
   let rateLimitWaits = 0;
+  let claimLost = false;
   const onStamp = async (exchangeTimeMs: number) => {
+    // The last fence: the request may have waited in the rate limiter long enough for another process
+    // to take the claim over (and send this intent itself). The stamp is taken within a second of the
+    // send, and a claim is held only on a heartbeat younger than half the takeover threshold.
+    if (ctx.holdsClaim && !(await ctx.holdsClaim())) {
+      claimLost = true;
+      throw new LostClaim();
+    }
     await ctx.repo.updateOrder(current.id, { sentAt: exchangeTimeMs });
     current = { ...current, sentAt: exchangeTimeMs };
   };
@@ -127,6 +135,8 @@ export async function sendOrder(
       await ctx.repo.updateOrder(current.id, orderStatePatch(state));
       return { kind: 'placed', state };
     } catch (error) {
+      // Nothing was sent; the row is the new claimer's now.
+      if (claimLost) throw new LostClaim();
       const kind: ExchangeErrorKind = isExchangeError(error) ? error.kind : 'unknown-outcome';
       if (!isExchangeError(error)) ctx.log.warn({ err: error, leg: current.leg }, 'unexpected error placing an order');
       if (kind === 'retryable' && !retriedAtOnce) {

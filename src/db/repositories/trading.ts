@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, like, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, like, ne, notInArray, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
 import { executeRows } from '../executeRows';
 import { jsonRows } from '../jsonRows';
@@ -71,6 +71,9 @@ export interface SummaryRow {
   filled: boolean;
 }
 
+/** Advisory lock key space of execution claims (one lock per account, held until the claim commits). */
+const CLAIM_LOCK_SPACE = 1_101_001;
+
 export function tradingRepository(db: Database) {
   return {
     /** Idempotent: a (signal, account) pair gets exactly one execution row, whoever fans out. */
@@ -96,22 +99,61 @@ export function tradingRepository(db: Database) {
         eq(executions.status, 'in-flight'),
         sql`not exists (select 1 from ${engineInstances} i where i.id = ${executions.claimedBy} and i.heartbeat_at >= ${staleBefore.toISOString()}::timestamptz)`,
       );
+      // A withdrawn signal starts nothing more: its pending executions are left to
+      // cancelPendingOfWithdrawnSignals, whichever process claims next (in-flight ones are still reconciled).
+      const notWithdrawn = sql`not exists (select 1 from ${signals} s where s.id = ${executions.signalId} and s.status = 'cancelled')`;
+      const liveClaimer = (alias: string) =>
+        sql.raw(`exists (select 1 from engine_instances i where i.id = ${alias}.claimed_by and i.heartbeat_at >= '${staleBefore.toISOString()}'::timestamptz)`);
+      // One account's executions run in one process at a time: the netting check of one (and the
+      // intents it writes) must see what another process's execution of the same account wrote.
+      const busyElsewhere = sql`exists (select 1 from ${executions} o where o.account_id = ${executions.accountId} and o.status = 'in-flight' and o.claimed_by <> ${instanceId} and ${liveClaimer('o')})`;
       return db.transaction(async (tx) => {
         const candidates = await tx
-          .select({ id: executions.id })
+          .select({ id: executions.id, accountId: executions.accountId })
           .from(executions)
-          .where(which === 'abandoned' ? abandoned : or(eq(executions.status, 'pending'), abandoned))
+          .where(
+            and(
+              which === 'abandoned' ? abandoned : or(and(eq(executions.status, 'pending'), notWithdrawn), abandoned),
+              sql`not ${busyElsewhere}`,
+            ),
+          )
           .orderBy(asc(executions.createdAt))
           .limit(limit)
           .for('update', { skipLocked: true });
         if (candidates.length === 0) return [];
+        // Two processes claiming at once each see the other's claims only once committed: an advisory
+        // lock per account (held to commit) orders them, and the check is made again under it.
+        const accountIds = [...new Set(candidates.map((row) => row.accountId))];
+        const locked = await executeRows<{ id: string }>(
+          tx,
+          sql`select a.id from unnest(array[${sql.join(
+            accountIds.map((id) => sql`${id}`),
+            sql`, `,
+          )}]::uuid[]) as a(id) where pg_try_advisory_xact_lock(${CLAIM_LOCK_SPACE}, hashtext(a.id::text))`,
+        );
+        const lockedIds = locked.map((row) => row.id);
+        if (lockedIds.length === 0) return [];
+        const busy = await tx
+          .selectDistinct({ accountId: executions.accountId })
+          .from(executions)
+          .where(
+            and(
+              inArray(executions.accountId, lockedIds),
+              eq(executions.status, 'in-flight'),
+              ne(executions.claimedBy, instanceId),
+              liveClaimer('executions'),
+            ),
+          );
+        const blocked = new Set(busy.map((row) => row.accountId));
+        const mine = candidates.filter((row) => lockedIds.includes(row.accountId) && !blocked.has(row.accountId));
+        if (mine.length === 0) return [];
         return tx
           .update(executions)
           .set({ status: 'in-flight', claimedBy: instanceId, updatedAt: sql`now()` })
           .where(
             inArray(
               executions.id,
-              candidates.map((row) => row.id),
+              mine.map((row) => row.id),
             ),
           )
           .returning();

@@ -136,6 +136,54 @@ describe('the position sync beside a slow fan-out', () => {
   });
 });
 
+describe('the position sync beside a fan-out that lasts', () => {
+  it('runs again while the fan-out lasts: an entry that fills after its first pass gets its stop', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await w.signal({ ...issueSignal, entryType: 'limit', entries: [98] }, 'resting');
+    await w.cycle();
+    let waiting = false;
+    let released = false;
+    const provider: GatewayProvider = {
+      invalidate: (id) => w.provider.invalidate(id),
+      forAccount(row) {
+        const inner = w.provider.forAccount(row);
+        return new Proxy(inner, {
+          get(target, property, receiver) {
+            if (property !== 'placeOrder') return Reflect.get(target, property, receiver) as unknown;
+            const place: ExchangeGateway['placeOrder'] = async (intent, options) => {
+              if (intent.symbol.startsWith('BTC')) {
+                waiting = true;
+                await expect.poll(() => released, { timeout: 60_000, interval: 20 }).toBe(true);
+              }
+              return target.placeOrder(intent, options);
+            };
+            return place;
+          },
+        }) as ExchangeGateway;
+      },
+    };
+    const engine = w.engine({ maxSignalLagMs: 60 * 60_000, balanceMaxAgeMs: 60 * 60_000, gateways: provider, instanceName: 'beside-again' });
+    const sync = createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log });
+    let passes = 0;
+    engine.addCycleStep('positions', async () => {
+      await sync.run();
+      passes += 1;
+    }, { beside: true });
+    await engine.start();
+    await w.signal({ symbol: 'BTC/USDT', side: 'long', entryType: 'market', entries: [], stopLoss: 45_000, takeProfits: [55_000], leverage: 1 }, 'slow');
+    const cycle = engine.runCycle();
+    // The fan-out is held up and the sync's first pass is over; only then does the entry fill.
+    await expect.poll(() => waiting && passes >= 1, { timeout: 30_000, interval: 20 }).toBe(true);
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    await expect.poll(() => restingStops(w, account).filter((o) => o.symbol === SYMBOL).length, { timeout: 30_000 }).toBe(1);
+    expect(released).toBe(false);
+    released = true;
+    await cycle;
+  });
+});
+
 describe('break-even the price has already passed', () => {
   it('never deletes the last stop: the old one stays and the rest is closed at market', { timeout: 90_000 }, async () => {
     world = await positionsWorld();
