@@ -64,7 +64,9 @@ export function follower(deps: FollowDeps) {
       position: position ? positionViewOf(position) : null,
       legs: orders.map(legOf),
       market,
-      exchangeQuantity: futures && position ? exchangeQuantity(work, position) : null,
+      // Legs that could not be synced (or entries that filled after the read) may explain a flat
+      // exchange (a stop that filled): no judging it closed outside the bot this cycle.
+      exchangeQuantity: futures && position && !work.unsettled.has(followed.execution.id) ? exchangeQuantity(work, position) : null,
       otherConditionalOrders: limit === null || !symbol ? 0 : await otherConditional(work, followed, symbol),
       maxConditionalOrders: limit,
       settings: {

@@ -184,6 +184,29 @@ describe('the position sync beside a fan-out that lasts', () => {
   });
 });
 
+describe('a stop that filled while its order could not be looked up', () => {
+  it('is not taken for a close outside the bot: the next visit books it as the stop', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await w.signal();
+    await w.cycle();
+    expect(restingStops(w, account)).toHaveLength(1);
+    // The stop triggers; this visit reads the flat position but none of the orders' states.
+    w.sim.setPrice(SYMBOL, 94, 'both');
+    expect(exchangeHolds(w, account)).toBe(0);
+    for (const path of ['/fapi/v1/openOrders', '/fapi/v1/openAlgoOrders', '/fapi/v1/order', '/fapi/v1/algoOrder']) {
+      w.sim.inject({ kind: 'http-5xx', path, method: 'GET', apiKey: w.apiKeyOf(account) });
+    }
+    await w.sync.syncAccount(account.id);
+    expect((await w.positionRows(account.id))[0]).toMatchObject({ status: 'open' });
+    w.sim.clearFaults();
+    await w.sync.syncAccount(account.id);
+    expect((await w.positionRows(account.id))[0]).toMatchObject({ status: 'closed', closeReason: 'stop-loss' });
+    expect((await dms(w, account)).filter((dm) => dm.kind === 'closed-externally')).toEqual([]);
+  });
+});
+
 describe('break-even the price has already passed', () => {
   it('never deletes the last stop: the old one stays and the rest is closed at market', { timeout: 90_000 }, async () => {
     world = await positionsWorld();
