@@ -113,6 +113,8 @@ export class TradingEngine {
   private readonly steps: { name: string; run: () => Promise<void>; beside: boolean }[] = [];
   private started = false;
   private readonly claims: BatchedClaimCheck;
+  /** Executions being run by this process now (see runExecutions). */
+  private readonly runningExecutions = new Set<string>();
   /** This process's row and heartbeat in the database; account leases of the cycle steps use it too. */
   readonly instance: EngineInstance;
   lastSuccessfulCycleAt: number | null = null;
@@ -240,13 +242,26 @@ export class TradingEngine {
   private async runBesideSteps(signalPath: Promise<void>): Promise<void> {
     let done = false;
     void signalPath.then(() => (done = true));
-    for (;;) {
+    for (let pass = 0; ; pass += 1) {
       const passStartedAt = this.clock.now();
+      // After the first pass, this process's executions whose answer is still unknown (a lost entry
+      // answer, say) are reconciled here too, not only when the next cycle starts: until then a
+      // filled entry has no stop.
+      if (pass > 0) await this.resumeOwnInFlight();
       await this.runSteps(true);
       if (done) return;
       const rest = this.settings.besideEveryMs - (this.clock.now() - passStartedAt);
       if (rest > 0) await Promise.race([this.clock.sleep(rest), signalPath]);
       if (done) return;
+    }
+  }
+
+  private async resumeOwnInFlight(): Promise<void> {
+    try {
+      const leftOver = await this.trading.listInFlightOf(this.instanceId);
+      if (leftOver.length > 0) await this.runExecutions(leftOver);
+    } catch (error) {
+      this.log.error({ err: error }, 'resuming in-flight executions failed; the next pass tries again');
     }
   }
 
@@ -369,7 +384,20 @@ export class TradingEngine {
     );
   }
 
-  private async runExecutions(executions: ExecutionRow[]): Promise<void> {
+  private async runExecutions(batch: ExecutionRow[]): Promise<void> {
+    // An execution runs once at a time in this process (the signal path and the beside passes both
+    // resume this process's in-flight work): taken here, synchronously, by whichever comes first.
+    const executions = batch.filter((execution) => !this.runningExecutions.has(execution.id));
+    if (executions.length === 0) return;
+    for (const execution of executions) this.runningExecutions.add(execution.id);
+    try {
+      await this.runTakenExecutions(executions);
+    } finally {
+      for (const execution of executions) this.runningExecutions.delete(execution.id);
+    }
+  }
+
+  private async runTakenExecutions(executions: ExecutionRow[]): Promise<void> {
     const signalCache = new Map<string, Promise<SignalRow | null>>();
     const signalOfExecution = (id: string) => {
       let cached = signalCache.get(id);
@@ -386,9 +414,9 @@ export class TradingEngine {
     await Promise.all(
       executions.map((execution) =>
         limit(async () => {
-          const signal = await signalOfExecution(execution.signalId);
-          if (!signal) return;
           try {
+            const signal = await signalOfExecution(execution.signalId);
+            if (!signal) return;
             await executeAccount(context, execution, signal);
           } catch (error) {
             if (isLostClaim(error)) {
@@ -398,6 +426,9 @@ export class TradingEngine {
             }
             // One account's failure never touches another's; it stays in flight for the next cycle.
             this.log.error({ err: error, executionId: execution.id }, 'execution failed unexpectedly');
+          } finally {
+            // Done here: a beside pass may resume it at once if its answer is still unknown.
+            this.runningExecutions.delete(execution.id);
           }
         }),
       ),

@@ -184,6 +184,47 @@ describe('the position sync beside a fan-out that lasts', () => {
   });
 });
 
+describe('an entry whose answer was lost, during a fan-out that lasts', () => {
+  it('is reconciled and protected before the fan-out ends, not at the next cycle', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    let released = false;
+    const provider: GatewayProvider = {
+      invalidate: (id) => w.provider.invalidate(id),
+      forAccount(row) {
+        const inner = w.provider.forAccount(row);
+        return new Proxy(inner, {
+          get(target, property, receiver) {
+            if (property !== 'placeOrder') return Reflect.get(target, property, receiver) as unknown;
+            const place: ExchangeGateway['placeOrder'] = async (intent, options) => {
+              if (intent.symbol.startsWith('BTC')) await expect.poll(() => released, { timeout: 60_000, interval: 20 }).toBe(true);
+              return target.placeOrder(intent, options);
+            };
+            return place;
+          },
+        }) as ExchangeGateway;
+      },
+    };
+    const engine = w.engine({ maxSignalLagMs: 60 * 60_000, balanceMaxAgeMs: 60 * 60_000, gateways: provider, instanceName: 'lost-entry' });
+    engine.addCycleStep('positions', createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log }).run, { beside: true });
+    await engine.start();
+    // The LINK entry fills but its answer is lost, and lookups deny it for 10 s (more than the
+    // protocol waits in one go); meanwhile the BTC signal's orders wait on the exchange.
+    w.sim.inject({ kind: 'drop-response', path: '/fapi/v1/order', method: 'POST', count: 1 });
+    w.sim.inject({ kind: 'order-not-found', path: '/fapi/v1/order', method: 'GET', ms: 10_000 });
+    await w.signal(issueSignal, 'lost-answer');
+    await w.signal({ symbol: 'BTC/USDT', side: 'long', entryType: 'market', entries: [], stopLoss: 45_000, takeProfits: [55_000], leverage: 1 }, 'slow');
+    const cycle = engine.runCycle();
+    await expect.poll(() => restingStops(w, account).filter((o) => o.symbol === SYMBOL).length, { timeout: 30_000 }).toBe(1);
+    expect(restingStops(w, account)[0]!.quantity).toBe(exchangeHolds(w, account));
+    expect(released).toBe(false);
+    released = true;
+    await cycle;
+    expect(w.sim.orders(w.apiKeyOf(account)).futures.filter((o) => o.symbol === SYMBOL && o.type === 'MARKET')).toHaveLength(1);
+  });
+});
+
 describe('a stop that filled while its order could not be looked up', () => {
   it('is not taken for a close outside the bot: the next visit books it as the stop', { timeout: 90_000 }, async () => {
     world = await positionsWorld();
