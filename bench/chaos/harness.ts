@@ -2,8 +2,8 @@
  * The chaos run (issue #11): bot processes (the real startBot) on one database, the Binance simulator
  * in a child process, a stream of signals (market and limit, several targets, some withdrawn), price
  * paths that hit targets, stops and break-even, injected faults (dropped answers, 5xx, -1021, 429
- * bursts on order and algo endpoints, lookups that fail) and processes SIGKILLed at random and
- * restarted or not. After the run settles the simulator's books are checked against the database
+ * bursts on order and algo endpoints, lookups that fail) and processes SIGKILLed at random (never
+ * the last one alive) and restarted or not. After the run settles the simulator's books are checked against the database
  * (invariants.ts). Everyone reads one accelerated clock (test/support/sharedClock.ts).
  */
 import { randomUUID } from 'node:crypto';
@@ -172,7 +172,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       }
       if (now >= nextKillAt) {
         nextKillAt = now + options.killEveryMs * (0.5 + random());
-        const index = fleet.randomAlive(random);
+        // Never the last live process: with none running nothing follows positions (only the stops
+        // resting on the exchange protect them), which is an outage, not the faults this run measures.
+        const index = fleet.aliveCount() > 1 ? fleet.randomAlive(random) : null;
         if (index !== null) {
           await fleet.kill(index);
           // Most come back after a while; some stay down (the others take their work over).
