@@ -46,7 +46,13 @@ export function panic(deps: PanicDeps) {
       if (!execution || !signal) continue;
       const followed: Followed = { execution, signal };
       const base = spot ? (position.symbol.split('/')[0] ?? null) : null;
-      let orders = await deps.legs.ordersOf(followed);
+      let orders = await deps.legs.refresh(work, followed, await deps.legs.ordersOf(followed));
+      // A close already working (the lifecycle's, perhaps in another process) is not doubled: on spot a
+      // second sell would sell coin the position does not hold.
+      if (legsOf(orders, 'close').some(isLive)) {
+        result.problems.push(`${position.symbol}: a close order is already working; run /panic again once it has filled`);
+        continue;
+      }
       const held = heldQuantity(orders.map(legOf), base);
       if (held > EPSILON) {
         const market = await marketOf(work, position.symbol);

@@ -66,3 +66,32 @@ describe('/panic (service)', () => {
     for (const account of mine) expect(await positions.liveOrdersOf(account.id)).toEqual([]);
   });
 });
+
+describe('/panic beside a close already working', () => {
+  it('does not send a second close while the lifecycle’s close is still in doubt', { timeout: 120_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ ownerId: CALLER, sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    // The only stop is refused for good, so the lifecycle closes at market; that close's answer is
+    // lost and the exchange denies it for a while: the bot cannot tell yet whether it filled.
+    w.sim.inject({ kind: 'error', path: '/fapi/v1/algoOrder', method: 'POST', count: 1, status: 400, code: -4014, msg: 'Price not increased by tick size.' });
+    await w.signal({ ...issueSignal, takeProfits: [] }, 'refused-stop');
+    // The execution alone (no position sync yet): the entry fills, its stop is refused.
+    const engine = w.engine({ maxSignalLagMs: 60 * 60_000, balanceMaxAgeMs: 60 * 60_000, gateways: w.provider, instanceName: 'no-sync' });
+    await engine.start();
+    await engine.runCycle();
+    w.sim.inject({ kind: 'drop-response', path: '/fapi/v1/order', method: 'POST', count: 1 });
+    w.sim.inject({ kind: 'order-not-found', path: '/fapi/v1/order', method: 'GET', ms: 600_000 });
+    await w.sync.run();
+    const closeLegs = async () => (await w.orderRows(account.id)).filter((row) => row.leg.startsWith('c'));
+    expect((await closeLegs()).map((row) => row.status)).toEqual(['unknown']);
+
+    const panic = createPanicService({ accounts: accountsRepository(w.db.db), positions: positionsRepository(w.db.db), sync: w.sync, log: w.log });
+    const [result] = await panic.run(CALLER, GUILD, account.id);
+    expect(result!.problems.join(' ')).toContain('already working');
+    // One close reached the exchange, never two.
+    const closes = w.sim.requestLog.filter((e) => e.method === 'POST' && e.path === '/fapi/v1/order' && e.params['reduceOnly'] === 'true');
+    expect(closes).toHaveLength(1);
+    expect(await closeLegs()).toHaveLength(1);
+  });
+});
