@@ -225,10 +225,11 @@ export async function reconcileOrder(
   ctx: ProtocolContext,
   order: OrderRow,
   extra: Pick<OrderIntent, 'positionSide'> = {},
+  options: { budgetMs?: number } = {},
 ): Promise<Placement> {
   if (order.sentAt === null) return sendUnsent(ctx, order, extra);
   const decidableAfter = order.sentAt + Math.max(ctx.lookupWindowMs, ctx.gateway.recvWindowMs + CLOCK_SAFETY_MS);
-  const giveUpAt = ctx.clock.now() + IN_PROCESS_BUDGET_MS;
+  const giveUpAt = ctx.clock.now() + (options.budgetMs ?? IN_PROCESS_BUDGET_MS);
   let delay = FIRST_LOOKUP_DELAY_MS;
   for (;;) {
     const exchangeNow = await exchangeTime(ctx);

@@ -64,7 +64,9 @@ export function legIo(deps: LegIoDeps) {
       try {
         if (isInFlight(order)) {
           if (entry) work.unsettled.add(order.executionId);
-          await reconcileOrder(protocol, order, extra);
+          // One look per visit: the next pass (seconds away) looks again, and a wait here would hold
+          // up this account's other legs and every account after it.
+          await reconcileOrder(protocol, order, extra, { budgetMs: 0 });
           continue;
         }
         const listed = (await openOrdersOf(work, order.symbol))?.get(order.clientOrderId);

@@ -157,6 +157,23 @@ describe('reconcileOrder', () => {
     expect(h.sent).toHaveLength(0);
   });
 
+  it('with no budget (a position sync visit) it looks once and leaves an undecided order to the next visit', async () => {
+    const h = harness({ lookup: () => null });
+    const started = h.now();
+    expect((await reconcileOrder(h.ctx, h.row(), {}, { budgetMs: 0 })).kind).toBe('unknown');
+    expect(h.lookups).toHaveLength(1);
+    expect(h.now()).toBe(started);
+    expect(h.sent).toHaveLength(0);
+  });
+
+  it('with no budget, one answered "does not exist" past the window is still proof enough', async () => {
+    const h = harness({ lookup: () => null });
+    const stamp = h.now() - WINDOW - 1_000;
+    expect((await reconcileOrder(h.ctx, h.row({ sentAt: stamp }), {}, { budgetMs: 0 })).kind).toBe('placed');
+    expect(h.lookups).toHaveLength(1);
+    expect(h.sent).toHaveLength(1);
+  });
+
   it('a row never stamped never left the process: it is sent at once, without a lookup', async () => {
     const h = harness({ lookup: () => 'fail' });
     const result = await reconcileOrder(h.ctx, h.row({ status: 'intent', sentAt: null }));
