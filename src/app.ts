@@ -19,6 +19,7 @@ import { createStrategy } from './strategy';
 import { systemClock, type Clock } from './trading/clock';
 import { defaultEngineSettings, TradingEngine } from './trading/engine';
 import { accountLeases } from './trading/accountLeases';
+import { peerBackOffs } from './trading/peerBackOff';
 import { createPositionSync } from './trading/positionSync';
 import { createSignalIntake } from './trading/signalIntake';
 import { openVault } from './vault/envelope';
@@ -86,6 +87,11 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     });
   }
 
+  // A back-off the exchange asks of one process holds for every process on this IP.
+  const backOffs = peerBackOffs(database.peers, log);
+  const rateLimiters = new RateLimiterRegistry(wiring.clock ?? undefined, {}, backOffs.publish);
+  const stopListeningForBackOffs = await backOffs.listen(rateLimiters);
+
   const gateways = createGatewayFactory({
     vault,
     paperStore: paperStateRepository(database.db),
@@ -95,7 +101,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     paperStartingBalanceUsd: config.PAPER_STARTING_BALANCE_USD,
     ...(wiring.exchangeFetch ? { fetchImplementation: wiring.exchangeFetch } : {}),
     // An injected clock (tests, benchmarks) is the rate limiter's too: its windows are the exchange's.
-    ...(wiring.clock ? { rateLimiters: new RateLimiterRegistry(clock) } : {}),
+    rateLimiters,
     ...(wiring.recvWindowMs === undefined ? {} : { recvWindowMs: wiring.recvWindowMs }),
   });
 
@@ -206,6 +212,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     services,
     async stop() {
       await scheduler.stop();
+      await stopListeningForBackOffs().catch(() => undefined);
       await scheduler.idle();
       // Deletes this process's heartbeat row: its claims are free for the others at once.
       await engine.stop();

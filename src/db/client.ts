@@ -22,7 +22,17 @@ export interface DatabaseHandle {
    * lock on a dedicated connection, released when the process dies. PGlite: one process, always leader.
    */
   tryLeadership(): Promise<boolean>;
+  /**
+   * Messages between the processes sharing this database (PostgreSQL LISTEN/NOTIFY); PGlite has one
+   * process only, so nothing is sent or heard. `subscribe` answers a function that stops listening.
+   */
+  peers: PeerChannel;
   close(): Promise<void>;
+}
+
+export interface PeerChannel {
+  publish(channel: string, payload: string): Promise<void>;
+  subscribe(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
 }
 
 export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -61,6 +71,15 @@ function openPostgres(url: string, max: number): DatabaseHandle {
       reserved.release();
       return false;
     },
+    peers: {
+      async publish(channel, payload) {
+        await client.notify(channel, payload);
+      },
+      async subscribe(channel, onMessage) {
+        const listening = await client.listen(channel, onMessage);
+        return () => listening.unlisten();
+      },
+    },
     async close() {
       leaderConnection?.release();
       await client.end({ timeout: 5 });
@@ -75,6 +94,7 @@ function wrapPglite(client: PGlite): DatabaseHandle {
     driver: 'pglite',
     migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder }),
     tryLeadership: async () => true,
+    peers: { publish: async () => {}, subscribe: async () => async () => {} },
     close: () => client.close(),
   };
 }

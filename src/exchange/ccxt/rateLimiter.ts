@@ -36,6 +36,8 @@ export interface RateLimiterOptions {
   maxWaitMs?: number;
   /** Wait after a 429/418 without Retry-After (default: until the window ends, at least 1 s). */
   defaultBanMs?: number;
+  /** Called when the exchange asked this process to back off (429/418) for `ms`, to tell its peers. */
+  onBackOff?: (ms: number) => void;
 }
 
 interface PoolState {
@@ -57,6 +59,7 @@ export class ExchangeRateLimiter {
   private readonly headroom: number;
   private readonly maxWaitMs: number;
   private readonly defaultBanMs: number | undefined;
+  private readonly onBackOff: ((ms: number) => void) | undefined;
   private blockedUntil = 0;
   /** FIFO per pool: each acquire chains on the previous one, so a waiting request is never overtaken. */
   private readonly queues = new Map<string, Promise<void>>();
@@ -68,6 +71,7 @@ export class ExchangeRateLimiter {
     this.headroom = options.headroom ?? 0.9;
     this.maxWaitMs = options.maxWaitMs ?? 60_000;
     this.defaultBanMs = options.defaultBanMs;
+    this.onBackOff = options.onBackOff;
     for (const [name, config] of Object.entries(options.pools)) {
       this.pools.set(name, { config: { ...config }, windowStart: 0, used: 0 });
     }
@@ -159,7 +163,10 @@ export class ExchangeRateLimiter {
       const fallback = this.defaultBanMs ?? Math.max(1000, state.windowStart + state.config.windowMs - at);
       // Retry-After is the exchange's own word on when requests may resume; the weight window is not
       // filled up as well, or a 2 s back-off would become a wait for the next minute.
-      this.block(retryAfter ?? fallback);
+      const ms = retryAfter ?? fallback;
+      this.block(ms);
+      // The ban counts per IP: other processes on this IP must stop too, not learn it from their own 429s.
+      this.onBackOff?.(ms);
     }
   }
 
@@ -291,7 +298,14 @@ export class RateLimiterRegistry {
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     },
     private readonly overrides: Partial<Pick<RateLimiterOptions, 'headroom' | 'maxWaitMs' | 'defaultBanMs'>> = {},
+    /** Several processes on one IP: a back-off the exchange asked of this one, to pass on to the others. */
+    private readonly onBackOff?: (exchangeId: string, ms: number) => void,
   ) {}
+
+  /** A peer process on this IP was asked to back off: so is this one (not passed on again). */
+  backOffFromPeer(exchangeId: string, ms: number): void {
+    if (Number.isFinite(ms) && ms > 0) this.get(exchangeId).block(ms);
+  }
 
   get(exchangeId: string): ExchangeRateLimiter {
     const key = rateLimitKey(exchangeId);
@@ -303,6 +317,7 @@ export class RateLimiterRegistry {
         now: this.clock.now,
         sleep: this.clock.sleep,
         ...this.overrides,
+        ...(this.onBackOff ? { onBackOff: (ms: number) => this.onBackOff!(key, ms) } : {}),
       });
       this.limiters.set(key, limiter);
     }
