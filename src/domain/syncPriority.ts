@@ -32,6 +32,8 @@ export interface SyncSnapshot {
   marketType: 'spot' | 'futures';
   openPositions: readonly WatchedPosition[];
   liveOrders: readonly WatchedOrder[];
+  /** An entry filled with no position written for it yet (a process died in between). */
+  unbookedFill?: boolean;
 }
 
 /** The last price of a symbol on the account's market; null when it could not be read. */
@@ -49,8 +51,9 @@ export function levelReached(order: WatchedOrder, price: number | null): boolean
 export function urgency(
   snapshot: SyncSnapshot,
   priceOf: PriceOf,
-): 'answer-unknown' | 'no-live-stop' | 'level-reached' | 'spot-stop-reached' | null {
+): 'answer-unknown' | 'unbooked-fill' | 'no-live-stop' | 'level-reached' | 'spot-stop-reached' | null {
   if (snapshot.liveOrders.some((o) => o.status === 'intent' || o.status === 'unknown')) return 'answer-unknown';
+  if (snapshot.unbookedFill) return 'unbooked-fill';
   if (snapshot.marketType === 'futures') {
     const stopped = new Set(snapshot.liveOrders.filter((o) => o.type === 'stop-loss').map((o) => o.signalId));
     if (snapshot.openPositions.some((p) => !stopped.has(p.signalId))) return 'no-live-stop';

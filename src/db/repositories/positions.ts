@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, gte, inArray, isNull, lt, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, inArray, isNull, lt, notInArray, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Database } from '../client';
 import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
 import type { NewOutboxRow } from './outbox';
@@ -49,6 +49,10 @@ export function positionsRepository(db: Database) {
   // Copy signals' orders and positions are followed by src/copy/copyPositions.ts, not by positionSync:
   // a copied position grows and shrinks over many signals, which positionSync's one-signal view would undo.
   const copySignalIds = () => db.select({ id: signals.id }).from(signals).where(eq(signals.source, 'copy'));
+  // An entry recorded as filled whose position was never written (the process died in between): the
+  // execution is still followed, or the fill would be left without a position and without a stop.
+  const unbookedFill = (executionId: AnyColumn | SQL) =>
+    sql`(exists (select 1 from ${orders} o where o.execution_id = ${executionId} and o.leg like 'e%' and o.filled_quantity > 0) and not exists (select 1 from ${positions} p join ${executions} x on x.signal_id = p.signal_id and x.account_id = p.account_id where x.id = ${executionId}))`;
 
   return {
     /**
@@ -87,15 +91,26 @@ export function positionsRepository(db: Database) {
             notInArray(orders.signalId, copySignalIds()),
           ),
         );
-      const ids = [...new Set([...open, ...live].map((row) => row.accountId))];
+      const unbooked = await db
+        .selectDistinct({ accountId: executions.accountId })
+        .from(executions)
+        .where(and(eq(executions.status, 'placed'), notInArray(executions.signalId, copySignalIds()), unbookedFill(executions.id)));
+      const ids = [...new Set([...open, ...live, ...unbooked].map((row) => row.accountId))];
       if (ids.length === 0) return [];
       const markets = await db
         .select({ id: exchangeAccounts.id, marketType: exchangeAccounts.marketType })
         .from(exchangeAccounts)
         .where(inArray(exchangeAccounts.id, ids));
       const byAccount = new Map(
-        markets.map((m) => [m.id, { accountId: m.id, marketType: m.marketType, openPositions: [] as WatchedPosition[], liveOrders: [] as WatchedOrder[] }]),
+        markets.map((m) => [
+          m.id,
+          { accountId: m.id, marketType: m.marketType, openPositions: [] as WatchedPosition[], liveOrders: [] as WatchedOrder[], unbookedFill: false },
+        ]),
       );
+      for (const u of unbooked) {
+        const snapshot = byAccount.get(u.accountId);
+        if (snapshot) snapshot.unbookedFill = true;
+      }
       for (const p of open) {
         byAccount.get(p.accountId)?.openPositions.push({ signalId: p.signalId, symbol: p.symbol, side: p.side, stopLoss: p.stopLoss });
       }
@@ -134,7 +149,7 @@ export function positionsRepository(db: Database) {
             eq(executions.accountId, accountId),
             eq(executions.status, 'placed'),
             notInArray(executions.signalId, copySignalIds()),
-            sql`(${executions.id} in (${withLiveOrders}) or ${executions.id} in (${withOpenPosition}))`,
+            sql`(${executions.id} in (${withLiveOrders}) or ${executions.id} in (${withOpenPosition}) or ${unbookedFill(executions.id)})`,
           ),
         )
         .orderBy(asc(executions.createdAt));

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountRow } from '../../../src/db/repositories/accounts';
-import { signals } from '../../../src/db/schema';
+import { eq } from 'drizzle-orm';
+import { orders, signals } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
 import type { ExchangeGateway } from '../../../src/exchange/gateway';
 import type { GatewayProvider } from '../../../src/trading/engine';
@@ -222,6 +223,25 @@ describe('an entry whose answer was lost, during a fan-out that lasts', () => {
     released = true;
     await cycle;
     expect(w.sim.orders(w.apiKeyOf(account)).futures.filter((o) => o.symbol === SYMBOL && o.type === 'MARKET')).toHaveLength(1);
+  });
+});
+
+describe('a fill recorded by a process that died before writing its position', () => {
+  it('is still followed: the position is written and protected by a stop', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await w.signal({ ...issueSignal, entryType: 'limit', entries: [98] }, 'died-between');
+    await w.cycle();
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    // What the dead process managed to write: the entry's fill, and nothing after it.
+    const [entry] = (await w.orderRows(account.id)).filter((row) => row.leg === 'e0');
+    await w.db.db.update(orders).set({ status: 'filled', filledQuantity: entry!.quantity, averagePrice: 98 }).where(eq(orders.id, entry!.id));
+    expect(await w.positionRows(account.id)).toEqual([]);
+
+    await w.sync.run();
+    expect((await w.positionRows(account.id))[0]).toMatchObject({ status: 'open', quantity: 2 });
+    expect(restingStops(w, account)).toHaveLength(1);
   });
 });
 

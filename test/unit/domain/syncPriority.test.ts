@@ -62,6 +62,10 @@ describe('urgency', () => {
     expect(urgency(snapshot({ openPositions: [position], liveOrders: [own] }), at(100))).toBeNull();
   });
 
+  it('an entry filled with no position written for it is urgent', () => {
+    expect(urgency(snapshot({ unbookedFill: true }), at(100))).toBe('unbooked-fill');
+  });
+
   it('a spot position is urgent when the price reached the stop the bot sells at', () => {
     const position = { signalId: 's1', symbol: 'BTC/USDT', side: 'long' as const, stopLoss: 95 };
     expect(urgency(snapshot({ marketType: 'spot', openPositions: [position] }), at(96))).toBeNull();
