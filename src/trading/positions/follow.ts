@@ -9,7 +9,7 @@ import type { PositionsRepository } from '../../db/repositories/positions';
 import type { SignalsRepository } from '../../db/repositories/signals';
 import type { ExecutionRow, OrderRow, PositionRow, TradingRepository } from '../../db/repositories/trading';
 import { decidePosition, needsPrice } from '../../domain/lifecycle/decide';
-import { heldQuantity, isLive, kindOf } from '../../domain/lifecycle/legs';
+import { heldQuantity, isInFlight, isLive, kindOf } from '../../domain/lifecycle/legs';
 import { refusalClass, type RetryPolicy } from '../../domain/lifecycle/refusals';
 import type { LifecycleCase, Step } from '../../domain/lifecycle/types';
 import { floorToStep } from '../../domain/precision';
@@ -64,9 +64,12 @@ export function follower(deps: FollowDeps) {
       position: position ? positionViewOf(position) : null,
       legs: orders.map(legOf),
       market,
-      // Legs that could not be synced (or entries that filled after the read) may explain a flat
-      // exchange (a stop that filled): no judging it closed outside the bot this cycle.
-      exchangeQuantity: futures && position && !work.unsettled.has(followed.execution.id) ? exchangeQuantity(work, position) : null,
+      // Legs that could not be synced, entries that filled after the read, or legs whose answer is not
+      // known yet may explain a flat exchange (a stop that filled): not judged closed outside the bot then.
+      exchangeQuantity:
+        futures && position && !work.unsettled.has(followed.execution.id) && !orders.some((order) => isInFlight(legOf(order)))
+          ? exchangeQuantity(work, position)
+          : null,
       otherConditionalOrders: limit === null || !symbol ? 0 : await otherConditional(work, followed, symbol),
       maxConditionalOrders: limit,
       settings: {

@@ -7,7 +7,7 @@
 import type { PositionsRepository } from '../../db/repositories/positions';
 import type { SignalsRepository } from '../../db/repositories/signals';
 import type { OrderRow, PositionRow } from '../../db/repositories/trading';
-import { heldQuantity, isLive, legsOf } from '../../domain/lifecycle/legs';
+import { heldQuantity, isInFlight, isLive, legsOf } from '../../domain/lifecycle/legs';
 import { positionsSoldOutside } from '../../domain/spotHoldings';
 import type { Booking } from './booking';
 import type { Followed, LegIo } from './legIo';
@@ -35,8 +35,9 @@ export function spotSales(deps: SpotSalesDeps) {
       const market = await marketOf(work, position.symbol);
       if (!execution || !signal || !market || work.unsettled.has(execution.id)) return null;
       const orders = await deps.legs.ordersOf({ execution, signal });
-      // A close leg still working: the coin is on its way out through the bot.
-      if (legsOf(orders, 'close').some(isLive)) return null;
+      // A close leg still working: the coin is on its way out through the bot. Any leg whose answer is
+      // not known yet may have sold some already (a target that filled as it was placed).
+      if (legsOf(orders, 'close').some(isLive) || orders.some(isInFlight)) return null;
       followed.push({ position, followed: { execution, signal }, orders, tolerance: Math.max(market.amountStep, market.minAmount) });
     }
     return followed;

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { orders } from '../../../src/db/schema';
 import { FEES, issueSignal, positionsWorld, SYMBOL, type PositionsWorld } from './support';
 
 let world: PositionsWorld | undefined;
@@ -177,5 +179,29 @@ describe('spot positions sold outside the bot', () => {
     sellByHand(world, apiKey, 0.5, (await world.orderRows(account.id)).filter((o) => o.leg.startsWith('t')).map((o) => o.clientOrderId));
     await world.cycle();
     expect((await world.positionRows(account.id))[0]).toMatchObject({ status: 'closed', closeReason: 'external' });
+  });
+});
+
+describe('a spot target whose answer is not known yet', () => {
+  it('is not taken for a sale outside the bot when it already sold the coin', { timeout: 90_000 }, async () => {
+    world = await positionsWorld({ marketType: 'spot' });
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    await w.signal(spotLong);
+    await w.cycle();
+    // The first target fills; the bot lost its answer, and the exchange denies it for a while.
+    w.sim.setPrice(SYMBOL, 105, 'both');
+    const t0 = (await w.orderRows(account.id)).find((o) => o.leg === 't0')!;
+    await w.db.db.update(orders).set({ status: 'unknown' }).where(eq(orders.id, t0.id));
+    w.sim.inject({ kind: 'order-not-found', path: '/api/v3/order', method: 'GET', ms: 600_000 });
+    await w.sync.syncAccount(account.id);
+    expect((await w.positionRows(account.id))[0]).toMatchObject({ status: 'open' });
+
+    // Once the target is known, the position goes on: never booked as sold outside the bot.
+    w.sim.clearFaults();
+    await w.sync.syncAccount(account.id);
+    const [position] = await w.positionRows(account.id);
+    expect(position!.closeReason).not.toBe('external');
+    expect((await w.orderRows(account.id)).find((o) => o.leg === 't0')).toMatchObject({ status: 'filled' });
   });
 });
