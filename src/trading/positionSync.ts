@@ -116,8 +116,11 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
 
   async function syncAccount(accountId: string): Promise<void> {
     const account = await accounts.byId(accountId);
-    if (!account) return;
-    const active = await positions.activeExecutions(accountId);
+    if (account) await syncAccountRow(account);
+  }
+
+  async function syncAccountRow(account: AccountRow): Promise<void> {
+    const active = await positions.activeExecutions(account.id);
     if (active.length === 0) return;
     const work = await workFor(account, { holdings: true });
     for (const execution of active) {
@@ -192,8 +195,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         limit(async () => {
           // Routine turns only while the pass has time: the urgent accounts of the next pass come first.
           if (routine && clock.now() - startedAt >= settings.routineBudgetMs) return;
+          const account = rows.get(id);
+          if (!account) return;
           try {
-            await syncAccount(id);
+            await syncAccountRow(account);
           } catch (error) {
             deps.log.warn({ err: error, accountId: id }, 'position sync failed for one account');
           } finally {

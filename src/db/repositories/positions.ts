@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, gte, inArray, isNull, lt, notInArray, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, inArray, isNull, lt, notInArray, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
 import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
 import type { NewOutboxRow } from './outbox';
@@ -51,8 +51,8 @@ export function positionsRepository(db: Database) {
   const copySignalIds = () => db.select({ id: signals.id }).from(signals).where(eq(signals.source, 'copy'));
   // An entry recorded as filled whose position was never written (the process died in between): the
   // execution is still followed, or the fill would be left without a position and without a stop.
-  const unbookedFill = (executionId: AnyColumn | SQL) =>
-    sql`(exists (select 1 from ${orders} o where o.execution_id = ${executionId} and o.leg like 'e%' and o.filled_quantity > 0) and not exists (select 1 from ${positions} p join ${executions} x on x.signal_id = p.signal_id and x.account_id = p.account_id where x.id = ${executionId}))`;
+  // For queries over `executions`.
+  const unbookedFill = sql`(exists (select 1 from ${orders} o where o.execution_id = ${executions.id} and o.leg like 'e%' and o.filled_quantity > 0) and not exists (select 1 from ${positions} p where p.signal_id = ${executions.signalId} and p.account_id = ${executions.accountId}))`;
 
   return {
     /**
@@ -94,7 +94,7 @@ export function positionsRepository(db: Database) {
       const unbooked = await db
         .selectDistinct({ accountId: executions.accountId })
         .from(executions)
-        .where(and(eq(executions.status, 'placed'), notInArray(executions.signalId, copySignalIds()), unbookedFill(executions.id)));
+        .where(and(eq(executions.status, 'placed'), notInArray(executions.signalId, copySignalIds()), unbookedFill));
       const ids = [...new Set([...open, ...live, ...unbooked].map((row) => row.accountId))];
       if (ids.length === 0) return [];
       const markets = await db
@@ -149,7 +149,7 @@ export function positionsRepository(db: Database) {
             eq(executions.accountId, accountId),
             eq(executions.status, 'placed'),
             notInArray(executions.signalId, copySignalIds()),
-            sql`(${executions.id} in (${withLiveOrders}) or ${executions.id} in (${withOpenPosition}) or ${unbookedFill(executions.id)})`,
+            sql`(${executions.id} in (${withLiveOrders}) or ${executions.id} in (${withOpenPosition}) or ${unbookedFill})`,
           ),
         )
         .orderBy(asc(executions.createdAt));

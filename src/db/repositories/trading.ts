@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, like, ne, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, like, ne, notInArray, or, sql, type SQLWrapper } from 'drizzle-orm';
 import type { Database } from '../client';
 import { executeRows } from '../executeRows';
 import { jsonRows } from '../jsonRows';
@@ -95,18 +95,16 @@ export function tradingRepository(db: Database) {
       staleBefore: Date,
       which: 'abandoned' | 'any' = 'any',
     ): Promise<ExecutionRow[]> {
-      const abandoned = and(
-        eq(executions.status, 'in-flight'),
-        sql`not exists (select 1 from ${engineInstances} i where i.id = ${executions.claimedBy} and i.heartbeat_at >= ${staleBefore.toISOString()}::timestamptz)`,
-      );
+      // Whether the process named in `claimedBy` is alive (its heartbeat fresher than `staleBefore`).
+      const liveClaimer = (claimedBy: SQLWrapper) =>
+        sql`exists (select 1 from ${engineInstances} i where i.id = ${claimedBy} and i.heartbeat_at >= ${staleBefore.toISOString()}::timestamptz)`;
+      const abandoned = and(eq(executions.status, 'in-flight'), sql`not ${liveClaimer(executions.claimedBy)}`);
       // A withdrawn signal starts nothing more: its pending executions are left to
       // cancelPendingOfWithdrawnSignals, whichever process claims next (in-flight ones are still reconciled).
       const notWithdrawn = sql`not exists (select 1 from ${signals} s where s.id = ${executions.signalId} and s.status = 'cancelled')`;
-      const liveClaimer = (alias: string) =>
-        sql.raw(`exists (select 1 from engine_instances i where i.id = ${alias}.claimed_by and i.heartbeat_at >= '${staleBefore.toISOString()}'::timestamptz)`);
       // One account's executions run in one process at a time: the netting check of one (and the
       // intents it writes) must see what another process's execution of the same account wrote.
-      const busyElsewhere = sql`exists (select 1 from ${executions} o where o.account_id = ${executions.accountId} and o.status = 'in-flight' and o.claimed_by <> ${instanceId} and ${liveClaimer('o')})`;
+      const busyElsewhere = sql`exists (select 1 from ${executions} o where o.account_id = ${executions.accountId} and o.status = 'in-flight' and o.claimed_by <> ${instanceId} and ${liveClaimer(sql.raw('o.claimed_by'))})`;
       return db.transaction(async (tx) => {
         const candidates = await tx
           .select({ id: executions.id, accountId: executions.accountId })
@@ -141,7 +139,7 @@ export function tradingRepository(db: Database) {
               inArray(executions.accountId, lockedIds),
               eq(executions.status, 'in-flight'),
               ne(executions.claimedBy, instanceId),
-              liveClaimer('executions'),
+              liveClaimer(executions.claimedBy),
             ),
           );
         const blocked = new Set(busy.map((row) => row.accountId));
