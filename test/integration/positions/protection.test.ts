@@ -4,9 +4,9 @@ import { eq } from 'drizzle-orm';
 import { orders, signals } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
 import type { ExchangeGateway } from '../../../src/exchange/gateway';
-import type { GatewayProvider } from '../../../src/trading/engine';
 import { accountsRepository } from '../../../src/db/repositories/accounts';
 import { createPositionSync } from '../../../src/trading/positionSync';
+import { withGatewayHooks } from '../../support/gateways';
 import { issueSignal, positionsWorld, SYMBOL, type PositionsWorld } from './support';
 
 /**
@@ -22,6 +22,24 @@ afterEach(async () => {
 });
 
 const AUTHOR = '200000000000099999';
+
+/**
+ * The gateways with every BTC order held until `release()` (a slow exchange, a big fan-out): the
+ * signal path stays busy while the position sync runs beside it.
+ */
+function holdingBtcOrders(w: PositionsWorld) {
+  const state = { waiting: false, released: false, release: () => void (state.released = true) };
+  const provider = withGatewayHooks(w.provider, {
+    placeOrder: (inner) => async (intent, options) => {
+      if (intent.symbol.startsWith('BTC')) {
+        state.waiting = true;
+        await expect.poll(() => state.released, { timeout: 60_000, interval: 20 }).toBe(true);
+      }
+      return inner.placeOrder(intent, options);
+    },
+  });
+  return Object.assign(state, { provider });
+}
 
 /** The account's resting stop orders on the exchange (algo stop-market orders, status NEW). */
 function restingStops(w: PositionsWorld, account: AccountRow) {
@@ -71,24 +89,16 @@ describe('a limit entry that fills while the position sync runs', () => {
     // The entry fills right after the sync's first read of the exchange (its positions when it reads
     // them, else its open orders): what was read before says nothing is held.
     let filled = false;
-    const provider: GatewayProvider = {
-      invalidate: (id) => w.provider.invalidate(id),
-      forAccount(row) {
-        const inner = w.provider.forAccount(row);
-        return new Proxy(inner, {
-          get(target, property, receiver) {
-            const value = Reflect.get(target, property, receiver) as unknown;
-            if ((property !== 'positions' && property !== 'openOrders') || typeof value !== 'function') return value;
-            return async (...args: unknown[]) => {
-              const read = (await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)) as unknown;
-              if (!filled) w.sim.setPrice(SYMBOL, 98, 'both');
-              filled = true;
-              return read;
-            };
-          },
-        }) as ExchangeGateway;
-      },
-    };
+    const fillAfter =
+      <K extends 'positions' | 'openOrders'>(method: K) =>
+      (inner: ExchangeGateway) =>
+        (async (...args: unknown[]) => {
+          const read = await (inner[method] as (...a: unknown[]) => Promise<unknown>).apply(inner, args);
+          if (!filled) w.sim.setPrice(SYMBOL, 98, 'both');
+          filled = true;
+          return read;
+        }) as ExchangeGateway[K];
+    const provider = withGatewayHooks(w.provider, { positions: fillAfter('positions'), openOrders: fillAfter('openOrders') });
     const sync = createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log });
     // A listing read before the fill may say the entry still rests: the next visit sees the fill.
     await sync.syncAccount(account.id);
@@ -109,30 +119,15 @@ describe('the position sync beside a slow fan-out', () => {
     await w.cycle();
     w.sim.setPrice(SYMBOL, 98, 'both');
     // The next signal's entry takes a long while to be answered (a slow exchange, a big fan-out).
-    let released = false;
-    const provider: GatewayProvider = {
-      invalidate: (id) => w.provider.invalidate(id),
-      forAccount(row) {
-        const inner = w.provider.forAccount(row);
-        return new Proxy(inner, {
-          get(target, property, receiver) {
-            if (property !== 'placeOrder') return Reflect.get(target, property, receiver) as unknown;
-            const place: ExchangeGateway['placeOrder'] = async (intent, options) => {
-              if (intent.symbol.startsWith('BTC')) await expect.poll(() => released, { timeout: 60_000, interval: 20 }).toBe(true);
-              return target.placeOrder(intent, options);
-            };
-            return place;
-          },
-        }) as ExchangeGateway;
-      },
-    };
+    const held = holdingBtcOrders(w);
+    const provider = held.provider;
     const engine = w.engine({ maxSignalLagMs: 60 * 60_000, balanceMaxAgeMs: 60 * 60_000, gateways: provider, instanceName: 'beside' });
     engine.addCycleStep('positions', createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log }).run, { beside: true });
     await engine.start();
     await w.signal({ symbol: 'BTC/USDT', side: 'long', entryType: 'market', entries: [], stopLoss: 45_000, takeProfits: [55_000], leverage: 1 }, 'slow');
     const cycle = engine.runCycle();
     await expect.poll(() => restingStops(w, account).filter((o) => o.symbol === SYMBOL).length, { timeout: 30_000 }).toBe(1);
-    released = true;
+    held.release();
     await cycle;
   });
 });
@@ -144,27 +139,8 @@ describe('the position sync beside a fan-out that lasts', () => {
     const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
     await w.signal({ ...issueSignal, entryType: 'limit', entries: [98] }, 'resting');
     await w.cycle();
-    let waiting = false;
-    let released = false;
-    const provider: GatewayProvider = {
-      invalidate: (id) => w.provider.invalidate(id),
-      forAccount(row) {
-        const inner = w.provider.forAccount(row);
-        return new Proxy(inner, {
-          get(target, property, receiver) {
-            if (property !== 'placeOrder') return Reflect.get(target, property, receiver) as unknown;
-            const place: ExchangeGateway['placeOrder'] = async (intent, options) => {
-              if (intent.symbol.startsWith('BTC')) {
-                waiting = true;
-                await expect.poll(() => released, { timeout: 60_000, interval: 20 }).toBe(true);
-              }
-              return target.placeOrder(intent, options);
-            };
-            return place;
-          },
-        }) as ExchangeGateway;
-      },
-    };
+    const held = holdingBtcOrders(w);
+    const provider = held.provider;
     const engine = w.engine({ maxSignalLagMs: 60 * 60_000, balanceMaxAgeMs: 60 * 60_000, gateways: provider, instanceName: 'beside-again' });
     const sync = createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log });
     let passes = 0;
@@ -176,11 +152,11 @@ describe('the position sync beside a fan-out that lasts', () => {
     await w.signal({ symbol: 'BTC/USDT', side: 'long', entryType: 'market', entries: [], stopLoss: 45_000, takeProfits: [55_000], leverage: 1 }, 'slow');
     const cycle = engine.runCycle();
     // The fan-out is held up and the sync's first pass is over; only then does the entry fill.
-    await expect.poll(() => waiting && passes >= 1, { timeout: 30_000, interval: 20 }).toBe(true);
+    await expect.poll(() => held.waiting && passes >= 1, { timeout: 30_000, interval: 20 }).toBe(true);
     w.sim.setPrice(SYMBOL, 98, 'both');
     await expect.poll(() => restingStops(w, account).filter((o) => o.symbol === SYMBOL).length, { timeout: 30_000 }).toBe(1);
-    expect(released).toBe(false);
-    released = true;
+    expect(held.released).toBe(false);
+    held.release();
     await cycle;
   });
 });
@@ -190,23 +166,8 @@ describe('an entry whose answer was lost, during a fan-out that lasts', () => {
     world = await positionsWorld();
     const w = world;
     const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
-    let released = false;
-    const provider: GatewayProvider = {
-      invalidate: (id) => w.provider.invalidate(id),
-      forAccount(row) {
-        const inner = w.provider.forAccount(row);
-        return new Proxy(inner, {
-          get(target, property, receiver) {
-            if (property !== 'placeOrder') return Reflect.get(target, property, receiver) as unknown;
-            const place: ExchangeGateway['placeOrder'] = async (intent, options) => {
-              if (intent.symbol.startsWith('BTC')) await expect.poll(() => released, { timeout: 60_000, interval: 20 }).toBe(true);
-              return target.placeOrder(intent, options);
-            };
-            return place;
-          },
-        }) as ExchangeGateway;
-      },
-    };
+    const held = holdingBtcOrders(w);
+    const provider = held.provider;
     const engine = w.engine({ maxSignalLagMs: 60 * 60_000, balanceMaxAgeMs: 60 * 60_000, gateways: provider, instanceName: 'lost-entry' });
     engine.addCycleStep('positions', createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log }).run, { beside: true });
     await engine.start();
@@ -219,8 +180,8 @@ describe('an entry whose answer was lost, during a fan-out that lasts', () => {
     const cycle = engine.runCycle();
     await expect.poll(() => restingStops(w, account).filter((o) => o.symbol === SYMBOL).length, { timeout: 30_000 }).toBe(1);
     expect(restingStops(w, account)[0]!.quantity).toBe(exchangeHolds(w, account));
-    expect(released).toBe(false);
-    released = true;
+    expect(held.released).toBe(false);
+    held.release();
     await cycle;
     expect(w.sim.orders(w.apiKeyOf(account)).futures.filter((o) => o.symbol === SYMBOL && o.type === 'MARKET')).toHaveLength(1);
   });

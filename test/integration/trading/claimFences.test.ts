@@ -1,11 +1,11 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../../../src/db/client';
 import { engineInstances, executions, orders } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
 import type { ExchangeGateway } from '../../../src/exchange/gateway';
-import { defaultEngineSettings, TradingEngine, type EngineSettings, type GatewayProvider } from '../../../src/trading/engine';
 import { databaseKinds } from '../../support/db';
+import { withGatewayHooks } from '../../support/gateways';
+import { processEngines } from '../../support/processEngines';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
 
 /**
@@ -28,11 +28,9 @@ const marketLong: TradeSignal = {
 const marketShort: TradeSignal = { ...marketLong, side: 'short', stopLoss: 52_000, takeProfits: [47_000] };
 
 let world: TradingWorld | undefined;
-const handles: DatabaseHandle[] = [];
-const engines: TradingEngine[] = [];
+const processes = processEngines();
 afterEach(async () => {
-  for (const engine of engines.splice(0)) await engine.instance.stop();
-  for (const handle of handles.splice(0)) await handle.close();
+  await processes.stopAll();
   await world?.close();
   world = undefined;
 });
@@ -49,24 +47,13 @@ const apiKeyOf = (w: TradingWorld, index = 0) => {
 };
 
 /** A provider whose gateways run `before` (once per call) ahead of every placeOrder. */
-function beforePlacing(w: TradingWorld, before: (intent: Parameters<ExchangeGateway['placeOrder']>[0]) => Promise<void>): GatewayProvider {
-  return {
-    invalidate: (id) => w.gateways.invalidate(id),
-    forAccount(account) {
-      const inner = w.gateways.forAccount(account);
-      return new Proxy(inner, {
-        get(target, property, receiver) {
-          if (property !== 'placeOrder') return Reflect.get(target, property, receiver) as unknown;
-          const place: ExchangeGateway['placeOrder'] = async (intent, options) => {
-            await before(intent);
-            return target.placeOrder(intent, options);
-          };
-          return place;
-        },
-      }) as ExchangeGateway;
+const beforePlacing = (w: TradingWorld, before: (intent: Parameters<ExchangeGateway['placeOrder']>[0]) => Promise<void>) =>
+  withGatewayHooks(w.gateways, {
+    placeOrder: (inner) => async (intent, options) => {
+      await before(intent);
+      return inner.placeOrder(intent, options);
     },
-  };
-}
+  });
 
 describe('the claim fence', () => {
   /**
@@ -144,22 +131,6 @@ describe('a withdrawn signal', () => {
   });
 });
 
-/** An engine with its own connection pool, as a separate process would have. */
-async function processEngine(w: TradingWorld, settings: Partial<EngineSettings> & { instanceName: string }) {
-  const url = (w.db as DatabaseHandle & { url?: string }).url!;
-  const handle = await openDatabase({ url, maxConnections: 5 });
-  handles.push(handle);
-  const engine = new TradingEngine(handle.db, w.gateways, w.clock, w.log, {
-    ...defaultEngineSettings(settings.instanceName),
-    maxSignalLagMs: 60 * 60_000,
-    concurrency: 8,
-    takeoverAfterMs: 150_000,
-    ...settings,
-  });
-  engines.push(engine);
-  await engine.start();
-  return engine;
-}
 
 describe.skipIf(!databaseKinds.includes('postgres'))('netting across processes', () => {
   /**
@@ -172,7 +143,7 @@ describe.skipIf(!databaseKinds.includes('postgres'))('netting across processes',
     world = await tradingWorld({ kind: 'postgres', accounts: 1, clockFactor: 5 });
     const w = world;
     const apiKey = apiKeyOf(w);
-    const [a, b] = await Promise.all(['a', 'b'].map((name) => processEngine(w, { instanceName: `review-${name}` })));
+    const [a, b] = await Promise.all(['a', 'b'].map((name) => processes.start(w, { instanceName: `review-${name}` })));
     // Leverage answers slowly: an execution stays in flight, before its intents, for a while.
     w.sim.inject({ kind: 'latency', path: '/fapi/v1/leverage', method: 'POST', ms: 1_500 });
     const longId = await submit(w, marketLong, 'long-in-a');

@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { eq, sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../../../src/db/client';
 import { engineInstances, executions, feedOutbox, orders } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
 import type { ExchangeGateway } from '../../../src/exchange/gateway';
-import { defaultEngineSettings, TradingEngine, type EngineSettings, type GatewayProvider } from '../../../src/trading/engine';
+import type { GatewayProvider } from '../../../src/trading/engine';
 import { databaseKinds } from '../../support/db';
+import { processEngines } from '../../support/processEngines';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
 
 const ETH_SHORT: TradeSignal = {
@@ -20,32 +20,13 @@ const ETH_SHORT: TradeSignal = {
 };
 
 let world: TradingWorld | undefined;
-const handles: DatabaseHandle[] = [];
-const engines: TradingEngine[] = [];
+const processes = processEngines();
 afterEach(async () => {
-  for (const engine of engines.splice(0)) await engine.instance.stop();
-  for (const handle of handles.splice(0)) await handle.close();
+  await processes.stopAll();
   await world?.close();
   world = undefined;
 });
 
-/** An engine with its own connection pool, as a separate process would have. */
-async function processEngine(w: TradingWorld, settings: Partial<EngineSettings> & { instanceName: string }, gateways?: GatewayProvider) {
-  const url = (w.db as DatabaseHandle & { url?: string }).url!;
-  const handle = await openDatabase({ url, maxConnections: 5 });
-  handles.push(handle);
-  const engine = new TradingEngine(handle.db, gateways ?? w.gateways, w.clock, w.log, {
-    ...defaultEngineSettings(settings.instanceName),
-    maxSignalLagMs: 60 * 60_000,
-    concurrency: 8,
-    // 30 s of real time on the 5x clock, unless a test measures the 30 s threshold itself.
-    takeoverAfterMs: 150_000,
-    ...settings,
-  });
-  engines.push(engine);
-  await engine.start();
-  return engine;
-}
 
 const submit = (w: TradingWorld, sourceRef: string) =>
   w.intake.submit({ guildId: GUILD, source: 'command', sourceRef, authorId: '200000000000099999', channelId: null, signal: ETH_SHORT });
@@ -71,7 +52,7 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
     const ACCOUNTS = 30;
     world = await tradingWorld({ kind: 'postgres', accounts: ACCOUNTS, clockFactor: 5 });
     const w = world;
-    const all = await Promise.all(['a', 'b', 'c'].map((name) => processEngine(w, { instanceName: `instance-${name}` })));
+    const all = await Promise.all(['a', 'b', 'c'].map((name) => processes.start(w, { instanceName: `instance-${name}` })));
     await submit(w, 'multi-instance');
     // The first instance fans out; the others join while it works through its first batch.
     const [first, ...others] = all;
@@ -113,7 +94,7 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
     world = await tradingWorld({ kind: 'postgres', accounts: ACCOUNTS, clockFactor: 5 });
     const w = world;
     const oldDefault = `${hostname()}:./data`;
-    const all = await Promise.all([0, 1, 2].map(() => processEngine(w, { instanceName: oldDefault })));
+    const all = await Promise.all([0, 1, 2].map(() => processes.start(w, { instanceName: oldDefault })));
     expect(new Set(all.map((engine) => engine.instanceId)).size).toBe(3);
     // Leverage answers slowly: the executions stay in flight, before their intents, for a while.
     w.sim.inject({ kind: 'latency', path: '/fapi/v1/leverage', method: 'POST', ms: 1_500 });
@@ -180,7 +161,7 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
         }) as ExchangeGateway;
       },
     };
-    const a = await processEngine(w, { instanceName: 'process-a', heartbeatEveryMs: 3_600_000 }, gated);
+    const a = await processes.start(w, { instanceName: 'process-a', heartbeatEveryMs: 3_600_000 }, gated);
     await submit(w, 'fencing');
     const cycleA = a.runCycle();
     await expect
@@ -196,7 +177,7 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
         .set({ heartbeatAt: new Date(w.clock.now() - ageMs) })
         .where(eq(engineInstances.id, a.instanceId));
     await setHeartbeat(a.instance.settings.takeoverAfterMs + 1_000);
-    const b = await processEngine(w, { instanceName: 'process-b' });
+    const b = await processes.start(w, { instanceName: 'process-b' });
     const taken = await w.db.db.select().from(executions);
     expect(taken.map((row) => [row.claimedBy, row.status])).toEqual([
       [b.instanceId, 'placed'],
@@ -259,7 +240,7 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
         }) as ExchangeGateway;
       },
     };
-    const a = await processEngine(w, { instanceName: 'process-a', takeoverAfterMs: 30_000 }, dying);
+    const a = await processes.start(w, { instanceName: 'process-a', takeoverAfterMs: 30_000 }, dying);
     await submit(w, 'dies-before-stop');
     void a.runCycle();
     await expect.poll(() => hung, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
@@ -270,7 +251,7 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
     expect(exchangeOrders(w).entries).toHaveLength(2);
 
     // Before the threshold, another process leaves A's work alone: A may only be slow.
-    const b = await processEngine(w, { instanceName: 'process-b', takeoverAfterMs: 30_000 });
+    const b = await processes.start(w, { instanceName: 'process-b', takeoverAfterMs: 30_000 });
     w.clock.advance(Math.max(0, lastHeartbeat + a.instance.settings.takeoverAfterMs - 5_000 - w.clock.now()));
     await b.runCycle();
     expect((await w.db.db.select().from(executions)).map((e) => [e.claimedBy, e.status])).toEqual([
