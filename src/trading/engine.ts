@@ -1,35 +1,22 @@
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pLimit from 'p-limit';
 import type { Database } from '../db/client';
 import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
-import { guildsRepository } from '../db/repositories/guilds';
-import type { NewOutboxRow } from '../db/repositories/outbox';
-import { signalsRepository, toTradeSignal, type SignalRow } from '../db/repositories/signals';
-import {
-  tradingRepository,
-  type ExecutionOutcome,
-  type ExecutionRow,
-  type NewExecution,
-  type SummaryRow,
-} from '../db/repositories/trading';
+import { signalsRepository, type SignalRow } from '../db/repositories/signals';
+import { tradingRepository, type ExecutionRow } from '../db/repositories/trading';
 import { usersRepository } from '../db/repositories/users';
-import type { ReasonCode } from '../domain/reasons';
-import { utcDayKey } from '../domain/risk';
-import { validateSignal } from '../domain/signalValidation';
-import { isExchangeError } from '../exchange/errors';
 import type { ExchangeGateway } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
+import { BalanceRefresh } from './balanceRefresh';
+import { batchExecutionContext, type BatchDependencies } from './batchContext';
+import { BatchedClaimCheck, isLostClaim } from './claims';
 import type { Clock } from './clock';
-import { executeAccount, type AccountExecutionContext } from './executeAccount';
-import { skippedOrderEvent, type NoticeEvent } from './feedEvents';
-import { batchTradingRepository } from './batchTrading';
-import { BatchedClaimCheck, isLostClaim, LostClaim } from './claims';
+import { executeAccount } from './execution/executeAccount';
+import { fanOutSignal } from './fanOut';
 import { EngineInstance } from './instance';
-import { ExposureLedger } from './exposureLedger';
-import { GroupCommit } from './groupCommit';
-import { buildSummary } from './summary';
+import { disableRevokedKey } from './keyRevoked';
+import { summaryOutboxRow } from './summary';
 
 export interface GatewayProvider {
   forAccount(account: AccountRow): ExchangeGateway;
@@ -113,6 +100,8 @@ export class TradingEngine {
   private readonly steps: { name: string; run: () => Promise<void>; beside: boolean }[] = [];
   private started = false;
   private readonly claims: BatchedClaimCheck;
+  private readonly balances: BalanceRefresh;
+  private readonly batchDependencies: BatchDependencies;
   /** Executions being run by this process now (see runExecutions). */
   private readonly runningExecutions = new Set<string>();
   /** This process's row and heartbeat in the database; account leases of the cycle steps use it too. */
@@ -138,6 +127,29 @@ export class TradingEngine {
     this.claims = new BatchedClaimCheck((ids) =>
       this.trading.heldExecutions(this.instanceId, ids, this.instance.freshSince()),
     );
+    const onAuthFailure = (account: AccountRow) =>
+      disableRevokedKey(
+        { accounts: this.accounts, trading: this.trading, invalidateGateway: (id) => gateways.invalidate(id), log },
+        account,
+      );
+    const gatewayFor = (account: AccountRow) => this.gateways.forAccount(account);
+    this.balances = new BalanceRefresh(
+      { accounts: this.accounts, trading: this.trading, gatewayFor, clock, log, metrics, onAuthFailure },
+      settings,
+    );
+    this.batchDependencies = {
+      accounts: this.accounts,
+      users: this.users,
+      trading: this.trading,
+      gatewayFor,
+      clock,
+      log,
+      settings,
+      metrics,
+      instanceId: () => this.instanceId,
+      holdsClaim: (executionId) => this.claims.holds(executionId),
+      onAuthFailure,
+    };
   }
 
   /** The id claims are made under: `<instanceName>:<random>`, new at every start (and after a lapse). */
@@ -230,7 +242,7 @@ export class TradingEngine {
     const fanOutMs = this.clock.now() - startedAt;
     await this.postOverdueSummaries();
     await this.cancelWithdrawnSignals();
-    await this.refreshStaleBalances();
+    await this.balances.routine();
     return { signals: claimed, executions, fanOutMs };
   }
 
@@ -317,7 +329,7 @@ export class TradingEngine {
             failed,
           );
           signalId = row?.id ?? null;
-          if (row) await this.fanOut(tx as unknown as Database, row);
+          if (row) await fanOutSignal(tx as unknown as Database, row, this.clock.now(), this.log);
           return row;
         });
         if (!signal) return claimed;
@@ -329,59 +341,6 @@ export class TradingEngine {
       }
     }
     return claimed;
-  }
-
-  /**
-   * Creates one execution per enabled account of the signal's server (copy: its followers), the
-   * skipped accounts' feed rows, and completes the signal when nothing is left to do, all in `tx`
-   * (the transaction that claimed the signal).
-   */
-  private async fanOut(tx: Database, signal: SignalRow): Promise<void> {
-    const now = this.clock.now();
-    const trading = tradingRepository(tx);
-    const validation = validateSignal(toTradeSignal(signal));
-    const guild = await guildsRepository(tx).get(signal.guildId);
-    const candidates = await accountsRepository(tx).listEnabledInGuild(signal.guildId);
-    const targets = selectTargets(signal, candidates);
-    const rows: NewExecution[] = targets.map((account) => {
-      const skipReason = !validation.ok
-        ? validation.reason
-        : guild?.paused
-          ? 'server-paused'
-          : account.pausedUntil && account.pausedUntil.getTime() > now
-            ? 'paused-daily-loss'
-            : null;
-      return {
-        id: randomUUID(),
-        signalId: signal.id,
-        accountId: account.id,
-        ownerId: account.ownerId,
-        status: skipReason ? 'skipped' : 'pending',
-        reason: skipReason,
-      };
-    });
-    await trading.createExecutions(rows);
-    const skipped = rows.filter((row) => row.status === 'skipped');
-    if (skipped.length > 0) {
-      const byId = new Map(targets.map((account) => [account.id, account]));
-      await trading.insertFeed(
-        skipped.map((row) => {
-          const account = byId.get(row.accountId)!;
-          return {
-            guildId: signal.guildId,
-            kind: 'order' as const,
-            signalId: signal.id,
-            accountId: account.id,
-            payload: skippedOrderEvent(signal, account, row.reason as ReasonCode),
-          };
-        }),
-      );
-    }
-    await trading.completeIfDoneLocked(signal.id, this.summarizer(signal, true), new Date(now));
-    this.log.info(
-      { signalId: signal.id, accounts: rows.length, skipped: skipped.length },
-      'signal fanned out',
-    );
   }
 
   private async runExecutions(batch: ExecutionRow[]): Promise<void> {
@@ -407,8 +366,8 @@ export class TradingEngine {
       }
       return cached;
     };
-    await this.syncBalances(executions);
-    const context = await this.executionContext(executions, signalOfExecution);
+    await this.balances.beforeFanOut(executions.map((execution) => execution.accountId));
+    const context = await batchExecutionContext(this.batchDependencies, executions, signalOfExecution);
     const limit = pLimit(this.settings.concurrency);
     const claimedAt = this.clock.now();
     await Promise.all(
@@ -436,168 +395,6 @@ export class TradingEngine {
     this.metrics?.fanOutSeconds.observe((this.clock.now() - claimedAt) / 1000);
   }
 
-  /**
-   * Everything a batch of executions reads that does not change while it runs is loaded once for
-   * the batch (accounts, owners, today's figures); outcomes are group-committed. On PGlite every
-   * statement runs one after another, so statements per account are what bounds a 1,000-account
-   * fan-out.
-   */
-  private async executionContext(
-    executions: ExecutionRow[],
-    signalOf: (id: string) => Promise<SignalRow | null>,
-  ): Promise<AccountExecutionContext> {
-    const accountIds = [...new Set(executions.map((execution) => execution.accountId))];
-    const accountRows = new Map((await this.accounts.byIds(accountIds)).map((row) => [row.id, row]));
-    const owners = new Map(
-      (await this.users.getMany([...new Set([...accountRows.values()].map((row) => row.ownerId))])).map(
-        (row) => [row.discordId, row],
-      ),
-    );
-    const today = utcDayKey(this.clock.now());
-    const dayFigures = await this.trading.dayFiguresOf(accountIds, today);
-    const openExposures = await this.trading.openExposuresOf(accountIds);
-    const conditional = await this.trading.liveConditionalCounts(accountIds);
-    const accounts = Object.create(this.accounts) as typeof this.accounts;
-    accounts.byId = async (id) => accountRows.get(id) ?? this.accounts.byId(id);
-    const users = Object.create(this.users) as typeof this.users;
-    users.get = async (id) => owners.get(id) ?? this.users.get(id);
-    const onGroupFailure = (error: unknown, size: number) =>
-      this.log.warn({ err: error, size }, 'group write failed; writing its items one by one');
-    const trading = await batchTradingRepository(
-      this.trading,
-      executions.map((execution) => execution.id),
-      onGroupFailure,
-    );
-    trading.dayFigures = async (accountId, day) =>
-      (day === today ? dayFigures.get(accountId) : undefined) ??
-      (day === today
-        ? { trades: 0, realizedPnl: 0, startEquity: null }
-        : this.trading.dayFigures(accountId, day));
-
-    const quotes = new Map<string, Promise<number | undefined>>();
-    type Outcome = { execution: ExecutionRow; outcome: ExecutionOutcome; signal: SignalRow | null };
-    // Outcomes the fence refused: their execution was taken over by another process.
-    const lost = new Set<string>();
-    const finalizeAll = async (items: Outcome[]) => {
-      const written = await this.trading.finalizeExecutions(
-        items,
-        (signalId) => (rows) => {
-          const signal = items.find((item) => item.signal?.id === signalId)?.signal;
-          return signal ? this.summarizer(signal, true)(rows) : null;
-        },
-        new Date(this.clock.now()),
-        this.instanceId,
-      );
-      for (const item of items) if (!written.has(item.execution.id)) lost.add(item.execution.id);
-    };
-    // One bad outcome cannot fail the others: a failed group is written again one by one.
-    const outcomes = new GroupCommit<Outcome>(finalizeAll, (item) => finalizeAll([item]), onGroupFailure);
-    return {
-      accounts,
-      users,
-      trading,
-      gatewayFor: (account) => this.gateways.forAccount(account),
-      exposure: new ExposureLedger((ownerId, baseAsset) => this.trading.memberExposure(ownerId, baseAsset)),
-      conditionalOrders: async (accountId, symbol) =>
-        (conditional.get(accountId) ?? (await this.trading.liveConditionalCounts([accountId])).get(accountId))?.get(symbol) ?? 0,
-      openExposures: async (accountId) => {
-        let open = openExposures.get(accountId);
-        if (!open) {
-          open = (await this.trading.openExposuresOf([accountId])).get(accountId) ?? [];
-          openExposures.set(accountId, open);
-        }
-        return open;
-      },
-      quote: (gateway, account, symbol) => {
-        // One quote per (exchange, mode, symbol) per batch, shared by every account that needs it.
-        const key = `${account.exchangeId}:${account.mode === 'paper' ? 'live' : account.mode}:${symbol}`;
-        let cached = quotes.get(key);
-        if (!cached) {
-          cached = gateway.quote(symbol).then(
-            (quote) => quote.last,
-            (error: unknown) => {
-              quotes.delete(key);
-              this.log.warn({ err: error, symbol }, 'quote unavailable');
-              return undefined;
-            },
-          );
-          quotes.set(key, cached);
-        }
-        return cached;
-      },
-      clock: this.clock,
-      log: this.log,
-      settings: this.settings,
-      finalize: async (execution, outcome) => {
-        await outcomes.submit({ execution, outcome, signal: await signalOf(execution.signalId) });
-        if (lost.has(execution.id)) throw new LostClaim(`execution ${execution.id} was taken over; outcome not written`);
-        this.metrics?.orders.inc({ outcome: outcome.status, reason: outcome.reason ?? 'none' });
-      },
-      holdsClaim: (executionId) => this.claims.holds(executionId),
-      onAuthFailure: (account) => this.disableForAuth(account),
-    };
-  }
-
-  private summarizer(signal: SignalRow, final: boolean) {
-    return (rows: SummaryRow[]): NewOutboxRow | null => ({
-      guildId: signal.guildId,
-      kind: 'summary',
-      signalId: signal.id,
-      accountId: null,
-      payload: buildSummary(signal, rows, final),
-    });
-  }
-
-  /**
-   * Balances for sizing come from the cycle's sync, never from a call per account per signal: the
-   * refresh step keeps them fresh off the signal's path (oldest first, within the exchange's weight
-   * budget); here only balances too old to size with are read, right before the fan-out.
-   */
-  private async syncBalances(executions: ExecutionRow[]): Promise<void> {
-    const ids = [...new Set(executions.map((execution) => execution.accountId))];
-    await this.refreshBalances(await this.accounts.byIds(ids), this.settings.balanceMaxAgeMs * 0.9);
-  }
-
-  /** Routine refresh, each cycle: the stalest balances first, a bounded number per cycle. */
-  private async refreshStaleBalances(): Promise<void> {
-    const olderThan = new Date(this.clock.now() - this.settings.balanceMaxAgeMs / 2);
-    await this.refreshBalances(
-      await this.accounts.listStaleBalances(olderThan, this.settings.balanceRefreshPerCycle),
-      0,
-    );
-  }
-
-  private async refreshBalances(rows: AccountRow[], olderThanMs: number): Promise<void> {
-    const now = this.clock.now();
-    const limit = pLimit(this.settings.concurrency);
-    await Promise.all(
-      rows.map((account) =>
-        limit(async () => {
-          const id = account.id;
-          const age = account.balanceAt ? now - account.balanceAt.getTime() : Infinity;
-          if (age < olderThanMs) return;
-          try {
-            const gateway = this.gateways.forAccount(account);
-            // A definite rejection (-1021) of a read is safe to repeat once at once.
-            const balance = await gateway.balance().catch((error: unknown) => {
-              if (isExchangeError(error, 'retryable')) return gateway.balance();
-              throw error;
-            });
-            await this.accounts.recordBalance(id, balance.free, balance.equity, new Date(balance.asOf));
-            await this.trading.recordStartEquity(id, utcDayKey(now), balance.equity);
-          } catch (error) {
-            if (isExchangeError(error, 'auth-failed')) await this.disableForAuth(account);
-            this.metrics?.exchangeErrors.inc({
-              exchange: account.exchangeId,
-              kind: isExchangeError(error) ? error.kind : 'unexpected',
-            });
-            this.log.warn({ err: error, accountId: id }, 'balance sync failed');
-          }
-        }),
-      ),
-    );
-  }
-
   /** Summaries still waiting after the timeout are posted with the pending count, then edited. */
   private async postOverdueSummaries(): Promise<void> {
     const now = this.clock.now();
@@ -608,7 +405,7 @@ export class TradingEngine {
       const rows = await this.trading.summaryRows(signal.id);
       // No execution yet (a signal an older version left half claimed): the fan-out repairs it first.
       if (rows.length === 0) continue;
-      await this.trading.insertFeed([this.summarizer(signal, false)(rows)!]);
+      await this.trading.insertFeed([summaryOutboxRow(signal, rows, false)]);
     }
   }
 
@@ -620,39 +417,4 @@ export class TradingEngine {
   private async cancelWithdrawnSignals(): Promise<void> {
     await this.trading.cancelPendingOfWithdrawnSignals();
   }
-
-  private async disableForAuth(account: AccountRow): Promise<void> {
-    if (!account.enabled && account.disabledReason === 'key-revoked') return;
-    await this.accounts.disable(account.id, 'key-revoked');
-    this.gateways.invalidate(account.id);
-    const notice: NoticeEvent = {
-      type: 'notice',
-      kind: 'account-disabled',
-      accountName: account.name,
-      reason: 'key-revoked',
-      detail: null,
-    };
-    await this.trading.insertFeed([
-      {
-        guildId: account.guildId,
-        kind: 'dm',
-        signalId: null,
-        accountId: account.id,
-        recipientId: account.ownerId,
-        payload: notice,
-      },
-    ]);
-    this.log.warn({ accountId: account.id }, 'account disabled: its key was refused');
-  }
-}
-
-/** Which enabled accounts a signal goes to: copy signals name their followers, strategy needs opt-in. */
-export function selectTargets(signal: SignalRow, accounts: AccountRow[]): AccountRow[] {
-  if (signal.source === 'strategy') return accounts.filter((account) => account.strategyOptIn);
-  if (signal.source === 'copy') {
-    const copy = signal.copy as { followers?: { accountId: string }[] } | null;
-    const wanted = new Set((copy?.followers ?? []).map((follower) => follower.accountId));
-    return accounts.filter((account) => wanted.has(account.id));
-  }
-  return accounts;
 }

@@ -31,12 +31,11 @@ export interface OrderFeedEvent {
   notional: number | null;
 }
 
-/** The order event of an account that never reached the exchange for this signal (skipped). */
-export function skippedOrderEvent(
-  signal: { id: string; symbol: string; side: 'long' | 'short'; entryType: 'market' | 'limit'; stopLoss: number; takeProfits: number[] },
-  account: { id: string; name: string; ownerId: string; exchangeId: string },
-  reason: ReasonCode,
-): OrderFeedEvent {
+type OrderEventSignal = { id: string; symbol: string; side: 'long' | 'short'; entryType: 'market' | 'limit'; stopLoss: number; takeProfits: number[] };
+type OrderEventAccount = { id: string; name: string; ownerId: string; exchangeId: string };
+
+/** An order event as the signal asked it, before anything reached the exchange. */
+export function signalOrderEvent(signal: OrderEventSignal, account: OrderEventAccount, outcome: OrderOutcome, reason: ReasonCode | null): OrderFeedEvent {
   return {
     type: 'order',
     signalId: signal.id,
@@ -46,7 +45,7 @@ export function skippedOrderEvent(
     exchangeId: account.exchangeId,
     symbol: signal.symbol,
     side: signal.side,
-    outcome: 'skipped',
+    outcome,
     reason,
     entryType: signal.entryType,
     price: null,
@@ -57,6 +56,11 @@ export function skippedOrderEvent(
     quantity: null,
     notional: null,
   };
+}
+
+/** The order event of an account that never reached the exchange for this signal (skipped). */
+export function skippedOrderEvent(signal: OrderEventSignal, account: OrderEventAccount, reason: ReasonCode): OrderFeedEvent {
+  return signalOrderEvent(signal, account, 'skipped', reason);
 }
 
 export interface SummaryAccountLine {

@@ -1,5 +1,7 @@
 import type { ReasonCode } from '../domain/reasons';
 import { isReasonCode } from '../domain/reasons';
+import type { NewOutboxRow } from '../db/repositories/outbox';
+import type { SignalRow } from '../db/repositories/signals';
 import type { SummaryRow } from '../db/repositories/trading';
 import type { SummaryFeedEvent } from './feedEvents';
 
@@ -29,4 +31,9 @@ export function buildSummary(
       .reduce((sum, row) => sum + (row.notional ?? 0), 0),
     final,
   };
+}
+
+/** The outbox row of a signal's summary (posted, or edited in place once it is final). */
+export function summaryOutboxRow(signal: SignalRow, rows: SummaryRow[], final: boolean): NewOutboxRow {
+  return { guildId: signal.guildId, kind: 'summary', signalId: signal.id, accountId: null, payload: buildSummary(signal, rows, final) };
 }

@@ -1,0 +1,133 @@
+import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
+import type { SignalRow } from '../db/repositories/signals';
+import type { ExecutionOutcome, ExecutionRow, TradingRepository } from '../db/repositories/trading';
+import type { UsersRepository } from '../db/repositories/users';
+import { utcDayKey } from '../domain/risk';
+import type { ExchangeGateway } from '../exchange/gateway';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { batchTradingRepository } from './batchTrading';
+import { LostClaim } from './claims';
+import type { Clock } from './clock';
+import type { AccountExecutionContext } from './execution/executeAccount';
+import { ExposureLedger } from './exposureLedger';
+import { GroupCommit } from './groupCommit';
+import { summaryOutboxRow } from './summary';
+
+/** What the engine lends a batch of executions. */
+export interface BatchDependencies {
+  accounts: AccountsRepository;
+  users: UsersRepository;
+  trading: TradingRepository;
+  gatewayFor: (account: AccountRow) => ExchangeGateway;
+  clock: Clock;
+  log: Logger;
+  settings: AccountExecutionContext['settings'];
+  metrics: Metrics | undefined;
+  /** The id outcomes are fenced with (this process's claims). */
+  instanceId: () => string;
+  holdsClaim: (executionId: string) => Promise<boolean>;
+  onAuthFailure: (account: AccountRow) => Promise<void>;
+}
+
+/**
+ * Everything a batch of executions reads that does not change while it runs is loaded once for
+ * the batch (accounts, owners, today's figures); outcomes are group-committed. On PGlite every
+ * statement runs one after another, so statements per account are what bounds a 1,000-account
+ * fan-out.
+ */
+export async function batchExecutionContext(
+  deps: BatchDependencies,
+  executions: ExecutionRow[],
+  signalOf: (id: string) => Promise<SignalRow | null>,
+): Promise<AccountExecutionContext> {
+  const { trading: repository, clock, log, metrics } = deps;
+  const accountIds = [...new Set(executions.map((execution) => execution.accountId))];
+  const accountRows = new Map((await deps.accounts.byIds(accountIds)).map((row) => [row.id, row]));
+  const owners = new Map(
+    (await deps.users.getMany([...new Set([...accountRows.values()].map((row) => row.ownerId))])).map(
+      (row) => [row.discordId, row],
+    ),
+  );
+  const today = utcDayKey(clock.now());
+  const dayFigures = await repository.dayFiguresOf(accountIds, today);
+  const openExposures = await repository.openExposuresOf(accountIds);
+  const conditional = await repository.liveConditionalCounts(accountIds);
+  const accounts = Object.create(deps.accounts) as AccountsRepository;
+  accounts.byId = async (id) => accountRows.get(id) ?? deps.accounts.byId(id);
+  const users = Object.create(deps.users) as UsersRepository;
+  users.get = async (id) => owners.get(id) ?? deps.users.get(id);
+  const onGroupFailure = (error: unknown, size: number) =>
+    log.warn({ err: error, size }, 'group write failed; writing its items one by one');
+  const trading = await batchTradingRepository(
+    repository,
+    executions.map((execution) => execution.id),
+    onGroupFailure,
+  );
+  trading.dayFigures = async (accountId, day) =>
+    (day === today ? dayFigures.get(accountId) : undefined) ??
+    (day === today ? { trades: 0, realizedPnl: 0, startEquity: null } : repository.dayFigures(accountId, day));
+
+  const quotes = new Map<string, Promise<number | undefined>>();
+  type Outcome = { execution: ExecutionRow; outcome: ExecutionOutcome; signal: SignalRow | null };
+  // Outcomes the fence refused: their execution was taken over by another process.
+  const lost = new Set<string>();
+  const finalizeAll = async (items: Outcome[]) => {
+    const written = await repository.finalizeExecutions(
+      items,
+      (signalId) => (rows) => {
+        const signal = items.find((item) => item.signal?.id === signalId)?.signal;
+        return signal ? summaryOutboxRow(signal, rows, true) : null;
+      },
+      new Date(clock.now()),
+      deps.instanceId(),
+    );
+    for (const item of items) if (!written.has(item.execution.id)) lost.add(item.execution.id);
+  };
+  // One bad outcome cannot fail the others: a failed group is written again one by one.
+  const outcomes = new GroupCommit<Outcome>(finalizeAll, (item) => finalizeAll([item]), onGroupFailure);
+  return {
+    accounts,
+    users,
+    trading,
+    gatewayFor: deps.gatewayFor,
+    exposure: new ExposureLedger((ownerId, baseAsset) => repository.memberExposure(ownerId, baseAsset)),
+    conditionalOrders: async (accountId, symbol) =>
+      (conditional.get(accountId) ?? (await repository.liveConditionalCounts([accountId])).get(accountId))?.get(symbol) ?? 0,
+    openExposures: async (accountId) => {
+      let open = openExposures.get(accountId);
+      if (!open) {
+        open = (await repository.openExposuresOf([accountId])).get(accountId) ?? [];
+        openExposures.set(accountId, open);
+      }
+      return open;
+    },
+    quote: (gateway, account, symbol) => {
+      // One quote per (exchange, mode, symbol) per batch, shared by every account that needs it.
+      const key = `${account.exchangeId}:${account.mode === 'paper' ? 'live' : account.mode}:${symbol}`;
+      let cached = quotes.get(key);
+      if (!cached) {
+        cached = gateway.quote(symbol).then(
+          (quote) => quote.last,
+          (error: unknown) => {
+            quotes.delete(key);
+            log.warn({ err: error, symbol }, 'quote unavailable');
+            return undefined;
+          },
+        );
+        quotes.set(key, cached);
+      }
+      return cached;
+    },
+    clock,
+    log,
+    settings: deps.settings,
+    finalize: async (execution, outcome) => {
+      await outcomes.submit({ execution, outcome, signal: await signalOf(execution.signalId) });
+      if (lost.has(execution.id)) throw new LostClaim(`execution ${execution.id} was taken over; outcome not written`);
+      metrics?.orders.inc({ outcome: outcome.status, reason: outcome.reason ?? 'none' });
+    },
+    holdsClaim: deps.holdsClaim,
+    onAuthFailure: deps.onAuthFailure,
+  };
+}

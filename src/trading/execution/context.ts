@@ -1,0 +1,69 @@
+import type { AccountRow, AccountsRepository } from '../../db/repositories/accounts';
+import type { NewOutboxRow } from '../../db/repositories/outbox';
+import type { SignalRow } from '../../db/repositories/signals';
+import type { ExecutionOutcome, ExecutionRow, OrderRow, TradingRepository } from '../../db/repositories/trading';
+import type { UsersRepository } from '../../db/repositories/users';
+import type { OpenExposure } from '../../domain/netting';
+import type { ExchangeGateway } from '../../exchange/gateway';
+import type { Logger } from '../../logger';
+import type { Clock } from '../clock';
+import type { ExposureLedger } from '../exposureLedger';
+import type { FeedEvent } from '../feedEvents';
+
+/** What executing one account needs; built once per cycle by the engine. */
+export interface AccountExecutionContext {
+  accounts: AccountsRepository;
+  users: UsersRepository;
+  trading: TradingRepository;
+  gatewayFor: (account: AccountRow) => ExchangeGateway;
+  /** Member exposure per base asset for the batch; plans of one member's accounts pass through it in turn. */
+  exposure: ExposureLedger;
+  /** What the account has open by symbol and side (positions and working entries), for the netting rule. */
+  openExposures: (accountId: string) => Promise<OpenExposure[]>;
+  /** Live conditional orders of the account on the symbol (the exchange caps them per symbol). */
+  conditionalOrders: (accountId: string, symbol: string) => Promise<number>;
+  /** Shared per cycle: one quote per (exchange, mode, symbol), not one per account. */
+  quote: (gateway: ExchangeGateway, account: AccountRow, symbol: string) => Promise<number | undefined>;
+  clock: Clock;
+  log: Logger;
+  settings: {
+    maxSignalLagMs: number;
+    balanceMaxAgeMs: number;
+    lookupWindowMs: number;
+    kelly: { lookbackTrades: number; fraction: number; cap: number };
+  };
+  /**
+   * Writes the outcome (and the summary when it is the signal's last) in one transaction; throws
+   * LostClaim, writing nothing, when another process has taken the execution over.
+   */
+  finalize: (execution: ExecutionRow, outcome: ExecutionOutcome) => Promise<void>;
+  /**
+   * Whether this process still holds the execution's claim (and its heartbeat is fresh): asked before
+   * every order is sent or resent, so a process whose claim was taken over sends nothing more.
+   */
+  holdsClaim: (executionId: string) => Promise<boolean>;
+  /** Called when an account's key stops working: disable it and tell its owner. */
+  onAuthFailure: (account: AccountRow) => Promise<void>;
+}
+
+/** One (signal, account) being executed: what every step of it reads. */
+export interface ExecutionBase {
+  ctx: AccountExecutionContext;
+  execution: ExecutionRow;
+  signal: SignalRow;
+  account: AccountRow;
+  log: Logger;
+}
+
+export const entryOrders = (orders: OrderRow[]) => orders.filter((order) => order.leg.startsWith('e'));
+export const exitOrders = (orders: OrderRow[]) => orders.filter((order) => /^[st]/.test(order.leg));
+
+export function feedRow(base: ExecutionBase, event: FeedEvent, kind: NewOutboxRow['kind'] = 'event'): NewOutboxRow {
+  return {
+    guildId: base.signal.guildId,
+    kind,
+    signalId: base.signal.id,
+    accountId: base.account.id,
+    payload: event,
+  };
+}

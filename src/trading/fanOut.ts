@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../db/client';
+import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
+import { guildsRepository } from '../db/repositories/guilds';
+import { toTradeSignal, type SignalRow } from '../db/repositories/signals';
+import { tradingRepository, type NewExecution } from '../db/repositories/trading';
+import type { ReasonCode } from '../domain/reasons';
+import { validateSignal } from '../domain/signalValidation';
+import type { Logger } from '../logger';
+import { skippedOrderEvent } from './feedEvents';
+import { summaryOutboxRow } from './summary';
+
+/**
+ * Creates one execution per enabled account of the signal's server (copy: its followers), the
+ * skipped accounts' feed rows, and completes the signal when nothing is left to do, all in `tx`
+ * (the transaction that claimed the signal: a crash in between leaves nothing half done).
+ */
+export async function fanOutSignal(tx: Database, signal: SignalRow, nowMs: number, log: Logger): Promise<void> {
+  const trading = tradingRepository(tx);
+  const validation = validateSignal(toTradeSignal(signal));
+  const guild = await guildsRepository(tx).get(signal.guildId);
+  const candidates = await accountsRepository(tx).listEnabledInGuild(signal.guildId);
+  const targets = selectTargets(signal, candidates);
+  const rows: NewExecution[] = targets.map((account) => {
+    const skipReason = !validation.ok
+      ? validation.reason
+      : guild?.paused
+        ? 'server-paused'
+        : account.pausedUntil && account.pausedUntil.getTime() > nowMs
+          ? 'paused-daily-loss'
+          : null;
+    return {
+      id: randomUUID(),
+      signalId: signal.id,
+      accountId: account.id,
+      ownerId: account.ownerId,
+      status: skipReason ? 'skipped' : 'pending',
+      reason: skipReason,
+    };
+  });
+  await trading.createExecutions(rows);
+  const skipped = rows.filter((row) => row.status === 'skipped');
+  if (skipped.length > 0) {
+    const byId = new Map(targets.map((account) => [account.id, account]));
+    await trading.insertFeed(
+      skipped.map((row) => {
+        const account = byId.get(row.accountId)!;
+        return {
+          guildId: signal.guildId,
+          kind: 'order' as const,
+          signalId: signal.id,
+          accountId: account.id,
+          payload: skippedOrderEvent(signal, account, row.reason as ReasonCode),
+        };
+      }),
+    );
+  }
+  await trading.completeIfDoneLocked(signal.id, (summaryRows) => summaryOutboxRow(signal, summaryRows, true), new Date(nowMs));
+  log.info({ signalId: signal.id, accounts: rows.length, skipped: skipped.length }, 'signal fanned out');
+}
+
+/** Which enabled accounts a signal goes to: copy signals name their followers, strategy needs opt-in. */
+export function selectTargets(signal: SignalRow, accounts: AccountRow[]): AccountRow[] {
+  if (signal.source === 'strategy') return accounts.filter((account) => account.strategyOptIn);
+  if (signal.source === 'copy') {
+    const copy = signal.copy as { followers?: { accountId: string }[] } | null;
+    const wanted = new Set((copy?.followers ?? []).map((follower) => follower.accountId));
+    return accounts.filter((account) => wanted.has(account.id));
+  }
+  return accounts;
+}
