@@ -65,7 +65,7 @@ export interface KellyParams {
   readonly lookbackTrades: number;
   /** Share of full Kelly to use (0.5 = half Kelly): full Kelly is too volatile on noisy estimates. */
   readonly fraction: number;
-  /** Highest share of the available balance Kelly may commit as margin. */
+  /** Highest share of equity Kelly may put at risk to the stop. */
   readonly cap: number;
 }
 
@@ -77,7 +77,8 @@ export type KellySize =
   | { readonly kind: 'no-edge'; readonly stats: TradeStats };
 
 /**
- * Share of the available balance to commit as margin, from the last N trades (`pnls` oldest first).
+ * Share of equity to put at risk to the stop (sized like risk mode), from the last N trades (`pnls`
+ * oldest first).
  */
 export function kellyShare(pnls: readonly number[], params: KellyParams): KellySize {
   const n = Math.max(1, Math.floor(params.lookbackTrades));

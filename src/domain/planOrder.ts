@@ -139,13 +139,8 @@ export function planAccountOrder(input: PlanAccountOrderInput): AccountOrderOutc
   const marginLimit = Math.min(account.maxPositionUsd, balance?.available ?? 0);
   const bounds: EntryBounds = {
     maxNotional: toNumber(dec(marginLimit).times(dec(lev.leverage))),
-    ...(sized.mode === 'risk' && !sized.raisedToMinimum && balance
-      ? {
-          maxLossAtStop: {
-            stopLoss,
-            maxLoss: toNumber(dec(balance.equity).times(dec(account.riskPerTradePct)).div(100)),
-          },
-        }
+    ...(sized.riskAtStop !== null && !sized.raisedToMinimum
+      ? { maxLossAtStop: { stopLoss, maxLoss: sized.riskAtStop } }
       : {}),
   };
   const entrySplit = splitEntries(sized.qty, signal.entryType, entries, market, bounds);

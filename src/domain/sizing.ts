@@ -64,6 +64,8 @@ export interface Sized {
   readonly cappedByMaxPosition: boolean;
   readonly cappedByMaxAmount: boolean;
   readonly raisedToMinimum: boolean;
+  /** Risk and Kelly modes: the loss at the stop the size was computed for (quote); null otherwise. */
+  readonly riskAtStop: number | null;
   readonly notes: readonly PlanNote[];
 }
 
@@ -92,6 +94,8 @@ export function sizePosition(input: SizingInput): Sizing {
   // 1. Margin by mode.
   let mode: SizingMode = account.sizingMode;
   let margin: Big;
+  /** Risk and Kelly modes: the most the position may lose at the stop (quote). */
+  let riskAtStop: Big | null = null;
   switch (account.sizingMode) {
     case 'fixed':
       margin = dec(account.sizingValue);
@@ -101,17 +105,8 @@ export function sizePosition(input: SizingInput): Sizing {
       break;
     case 'risk': {
       if (!isPositive(balance.equity)) return skip('insufficient-balance');
-      const distance = price.minus(dec(input.stopLoss)).abs();
-      // Loss at the stop = risk % of equity: qty = equity × risk / |entry − stop|. A zero distance
-      // would mean an unbounded size; the max position bounds it.
-      margin = distance.eq(0)
-        ? dec(account.maxPositionUsd)
-        : dec(balance.equity)
-            .times(dec(account.riskPerTradePct))
-            .div(100)
-            .div(distance)
-            .times(price)
-            .div(leverage);
+      riskAtStop = dec(balance.equity).times(dec(account.riskPerTradePct)).div(100);
+      margin = marginRiskingAtStop(riskAtStop, price, dec(input.stopLoss), leverage, account.maxPositionUsd);
       break;
     }
     case 'kelly': {
@@ -122,7 +117,11 @@ export function sizePosition(input: SizingInput): Sizing {
         notes.push('kelly-fallback-fixed');
         margin = dec(account.sizingValue);
       } else {
-        margin = available.times(dec(kelly.share));
+        // Kelly's fraction is the share of equity lost if the stop is hit (the bet is what the stop
+        // can take), so it sizes like risk mode: never as margin, which leverage would multiply.
+        if (!isPositive(balance.equity)) return skip('insufficient-balance');
+        riskAtStop = dec(balance.equity).times(dec(kelly.share));
+        margin = marginRiskingAtStop(riskAtStop, price, dec(input.stopLoss), leverage, account.maxPositionUsd);
       }
       break;
     }
@@ -174,8 +173,18 @@ export function sizePosition(input: SizingInput): Sizing {
     cappedByMaxPosition,
     cappedByMaxAmount,
     raisedToMinimum,
+    riskAtStop: riskAtStop === null ? null : reportAmount(riskAtStop),
     notes,
   };
+}
+
+/**
+ * Margin whose position loses `risk` if the stop is hit: qty = risk / |entry − stop|. A zero
+ * distance would mean an unbounded size; the max position bounds it.
+ */
+function marginRiskingAtStop(risk: Big, price: Big, stopLoss: Big, leverage: Big, maxPositionUsd: number): Big {
+  const distance = price.minus(stopLoss).abs();
+  return distance.eq(0) ? dec(maxPositionUsd) : risk.div(distance).times(price).div(leverage);
 }
 
 /** A quantity the exchange accepts: at least one step, the minimum amount and the minimum notional. */

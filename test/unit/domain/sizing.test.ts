@@ -96,30 +96,51 @@ describe('sizing modes', () => {
     expect(new Big(180).minus(loss).lte(new Big(0.001).times(1200))).toBe(true);
   });
 
-  it('kelly: fractional Kelly of the available balance', () => {
-    // last 10: 6 wins of 20, 4 losses of 10 → f* = 0.4; half Kelly = 0.2 of 1000 = 200 margin
+  it('kelly: the fraction is the share of equity lost at the stop, sized like risk mode', () => {
+    // last 10: 6 wins of 20, 4 losses of 10 → f* = 0.4; half Kelly = 0.2 of equity 1000 = 200 at risk;
+    // stop 1000 below a 50 000 entry → 0.2 BTC (notional 10 000, margin 1000 at 10x)
     const pnls = [-99, -99, 20, -10, 20, 20, -10, 20, -10, 20, 20, -10];
     const r = sizePosition(
       input({
-        account: { sizingMode: 'kelly' },
+        account: { sizingMode: 'kelly', maxPositionUsd: 5000 },
         balance: balance(1000),
         closedTradePnls: pnls,
         kelly: { lookbackTrades: 10, fraction: 0.5, cap: 0.25 },
       }),
     );
-    expect(r).toMatchObject({ kind: 'sized', mode: 'kelly', margin: 200, qty: 0.04, notes: [] });
+    expect(r).toMatchObject({ kind: 'sized', mode: 'kelly', margin: 1000, qty: 0.2, riskAtStop: 200, notes: [] });
   });
 
-  it('kelly: capped share', () => {
+  it('kelly at 20x with a 20 % stop risks the Kelly share of equity, not leverage times it (issue #12)', () => {
+    // Half Kelly 0.2 on 10 000 risks 2 000 at the stop: 0.2 BTC at 50 000 with the stop at 40 000.
+    // Applied as margin (the old rule) it was 2 000 × 20 = 0.8 BTC, 8 000 lost at the stop.
+    const pnls = [20, -10, 20, 20, -10, 20, -10, 20, 20, -10];
     const r = sizePosition(
       input({
-        account: { sizingMode: 'kelly' },
+        account: { sizingMode: 'kelly', maxPositionUsd: 100_000 },
+        leverage: 20,
+        price: 50_000,
+        stopLoss: 40_000,
+        balance: balance(10_000),
+        closedTradePnls: pnls,
+        kelly: { lookbackTrades: 10, fraction: 0.5, cap: 0.25 },
+      }),
+    );
+    expect(r).toMatchObject({ kind: 'sized', mode: 'kelly', qty: 0.2, notional: 10_000, margin: 500, riskAtStop: 2000 });
+    if (r.kind === 'sized') expect(r.qty * (50_000 - 40_000)).toBeLessThanOrEqual(0.2 * 10_000 + 1e-9);
+  });
+
+  it('kelly: the share is capped', () => {
+    // Every trade won: f* = 1, capped at 0.1 of equity 1000 = 100 at risk, 1000 from entry → 0.1 BTC
+    const r = sizePosition(
+      input({
+        account: { sizingMode: 'kelly', maxPositionUsd: 5000 },
         balance: balance(1000),
         closedTradePnls: Array.from({ length: 10 }, () => 5),
         kelly: { lookbackTrades: 10, fraction: 1, cap: 0.1 },
       }),
     );
-    expect(r).toMatchObject({ kind: 'sized', margin: 100 });
+    expect(r).toMatchObject({ kind: 'sized', qty: 0.1, riskAtStop: 100 });
   });
 
   it('kelly: below N trades falls back to fixed and says so', () => {
