@@ -187,6 +187,11 @@ export const executions = pgTable(
     notional: money('notional'),
     margin: money('margin'),
     notes: text('notes').array().notNull().default(sql`'{}'::text[]`),
+    /**
+     * The UTC day whose trade count this execution reserved (atomically, within the account's max
+     * daily trades) before its entry was sent; the reservation is released when nothing was placed.
+     */
+    tradeDay: date('trade_day', { mode: 'string' }),
     claimedBy: text('claimed_by'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

@@ -128,6 +128,8 @@ export async function batchExecutionContext(
       metrics?.orders.inc({ outcome: outcome.status, reason: outcome.reason ?? 'none' });
     },
     holdsClaim: deps.holdsClaim,
+    reserveTrade: (execution, maxDailyTrades) =>
+      repository.reserveDailyTrade(execution, utcDayKey(clock.now()), maxDailyTrades, deps.instanceId()),
     onAuthFailure: deps.onAuthFailure,
   };
 }

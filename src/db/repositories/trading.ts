@@ -349,7 +349,7 @@ export function tradingRepository(db: Database) {
           notional: outcome.notional ?? null,
           margin: outcome.margin ?? null,
         }));
-        const updated = await executeRows<{ id: string }>(
+        const updated = await executeRows<{ id: string; trade_day: string | null }>(
           tx,
           sql`
           update ${executions} as e set
@@ -360,28 +360,42 @@ export function tradingRepository(db: Database) {
           from json_to_recordset(${JSON.stringify(records)}::json)
             as v(id uuid, status text, reason text, symbol text, leverage int, quantity numeric, notional numeric, margin numeric)
           where e.id = v.id and e.claimed_by = ${claimedBy} and e.status = 'in-flight'
-          returning e.id`,
+          returning e.id, e.trade_day::text as trade_day`,
         );
-        const written = new Set(updated.map((row) => row.id));
+        const reservedDay = new Map(updated.map((row) => [row.id, row.trade_day]));
+        const written = new Set(reservedDay.keys());
         const kept = items.filter((item) => written.has(item.execution.id));
         const feed = kept.flatMap((item) => item.outcome.feed);
         await enqueueFeed(tx, feed);
+        // A trade reserved before the entry was sent stays counted when something was placed and is
+        // given back when nothing was; an execution that reserved nothing (copy) is counted here.
         const trades = new Map<string, { accountId: string; day: string; trades: number }>();
         for (const { execution, outcome } of kept) {
-          if (!outcome.countsAsTrade) continue;
-          const key = `${execution.accountId}:${outcome.day}`;
-          const entry = trades.get(key) ?? { accountId: execution.accountId, day: outcome.day, trades: 0 };
-          entry.trades += 1;
+          const reserved = reservedDay.get(execution.id) ?? null;
+          const change = reserved === null ? (outcome.countsAsTrade ? 1 : 0) : outcome.countsAsTrade ? 0 : -1;
+          if (change === 0) continue;
+          const day = reserved ?? outcome.day;
+          const key = `${execution.accountId}:${day}`;
+          const entry = trades.get(key) ?? { accountId: execution.accountId, day, trades: 0 };
+          entry.trades += change;
           trades.set(key, entry);
         }
-        if (trades.size > 0) {
+        const counted = [...trades.values()].filter((entry) => entry.trades > 0);
+        if (counted.length > 0) {
           await tx
             .insert(dailyStats)
-            .values([...trades.values()])
+            .values(counted)
             .onConflictDoUpdate({
               target: [dailyStats.accountId, dailyStats.day],
               set: { trades: sql`${dailyStats.trades} + excluded.trades` },
             });
+        }
+        // A reservation's row exists (it was written by the reservation).
+        for (const entry of [...trades.values()].filter((released) => released.trades < 0)) {
+          await tx
+            .update(dailyStats)
+            .set({ trades: sql`greatest(${dailyStats.trades} - ${-entry.trades}, 0)` })
+            .where(and(eq(dailyStats.accountId, entry.accountId), eq(dailyStats.day, entry.day)));
         }
         for (const signalId of new Set(kept.map((item) => item.execution.signalId))) {
           await completeSignalIfDone(tx as unknown as Database, signalId, summarize(signalId), now);
@@ -454,6 +468,42 @@ export function tradingRepository(db: Database) {
         realizedPnl: row?.realizedPnl ?? 0,
         startEquity: row?.startEquity ?? null,
       };
+    },
+
+    /**
+     * Reserves one of the account's trades of `day` for the execution before its entry is sent, in
+     * one statement per table (so two executions of one account, in one batch or in two processes,
+     * cannot both take the last slot): 'reserved' (also when this execution reserved before, a resumed
+     * one), 'limit' when the day's trades already reached `maxTrades`, 'lost' when the execution is no
+     * longer in flight under `claimedBy` (nothing is reserved then).
+     */
+    async reserveDailyTrade(
+      execution: { id: string; accountId: string },
+      day: string,
+      maxTrades: number,
+      claimedBy: string,
+    ): Promise<'reserved' | 'limit' | 'lost'> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .select({ tradeDay: executions.tradeDay, claimedBy: executions.claimedBy, status: executions.status })
+          .from(executions)
+          .where(eq(executions.id, execution.id))
+          .for('update');
+        if (!row || row.claimedBy !== claimedBy || row.status !== 'in-flight') return 'lost';
+        if (row.tradeDay !== null) return 'reserved';
+        const counted = await tx
+          .insert(dailyStats)
+          .values({ accountId: execution.accountId, day, trades: 1 })
+          .onConflictDoUpdate({
+            target: [dailyStats.accountId, dailyStats.day],
+            set: { trades: sql`${dailyStats.trades} + 1` },
+            setWhere: sql`${dailyStats.trades} < ${maxTrades}`,
+          })
+          .returning({ trades: dailyStats.trades });
+        if (counted.length === 0) return 'limit';
+        await tx.update(executions).set({ tradeDay: day }).where(eq(executions.id, execution.id));
+        return 'reserved';
+      });
     },
 
     /** Records the equity an account starts the UTC day with (first sync of the day wins). */

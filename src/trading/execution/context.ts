@@ -42,6 +42,12 @@ export interface AccountExecutionContext {
    * every order is sent or resent, so a process whose claim was taken over sends nothing more.
    */
   holdsClaim: (executionId: string) => Promise<boolean>;
+  /**
+   * Takes one of the account's trades of today (UTC) before its entry is sent, atomically against
+   * every other execution of the account: 'limit' when the day's trades are used up, 'lost' when the
+   * execution was taken over. Given back by the outcome when nothing was placed.
+   */
+  reserveTrade: (execution: ExecutionRow, maxDailyTrades: number) => Promise<'reserved' | 'limit' | 'lost'>;
   /** Called when an account's key stops working: disable it and tell its owner. */
   onAuthFailure: (account: AccountRow) => Promise<void>;
 }

@@ -5,6 +5,7 @@ import type { ReasonCode } from '../../domain/reasons';
 import type { SignalRow } from '../../db/repositories/signals';
 import type { ExecutionRow, NewOrder } from '../../db/repositories/trading';
 import type { ExchangeGateway, OrderIntent } from '../../exchange/gateway';
+import { LostClaim } from '../claims';
 import { planCopyOrder } from '../copyOrder';
 import { orderIntent, reconcileOrder, sendOrder, type Placement, type ProtocolContext } from '../orderProtocol';
 import { entryOrders, type AccountExecutionContext, type ExecutionBase } from './context';
@@ -77,6 +78,12 @@ export async function executeAccount(
     const refused = copyOrder && !copyOrder.reduceOnly ? await conflict(ctx, account, plan.symbol, signal.side, true) : null;
     if (refused) return finish(base, { status: 'skipped', reason: refused, plan: null, orders });
     if (copyOrder?.dryRun) return finish(base, { status: 'dry-run', reason: null, plan, orders });
+    if (!copyOrder) {
+      // The day's trade count read for the plan is a snapshot: the slot is taken here, atomically.
+      const reservation = await ctx.reserveTrade(execution, account.maxDailyTrades);
+      if (reservation === 'lost') throw new LostClaim(`execution ${execution.id} was taken over before its trade was reserved`);
+      if (reservation === 'limit') return finish(base, { status: 'skipped', reason: 'daily-trade-limit', plan: null, orders });
+    }
     if (account.marketType === 'futures') {
       try {
         await gateway.ensureLeverage(plan.symbol, plan.leverage, account.marginMode ?? 'isolated');
