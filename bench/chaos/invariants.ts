@@ -26,7 +26,7 @@ export interface Invariants {
     unknown: string[];
     mismatches: string[];
     lost: string[];
-    unprotected: ProtectionReport['worst'];
+    unprotected: (ProtectionReport['worst'][number] & { accountId: string | null })[];
   };
 }
 
@@ -174,7 +174,9 @@ export async function checkInvariants(input: {
   }
 
   const protection = await sim.protection();
-  details.unprotected = protection?.worst ?? [];
+  // Named by account id too, to find the windows in the bots' log (CHAOS_LOG).
+  const accountOf = new Map(input.accounts.map((account) => [account.apiKey, account.row.id]));
+  details.unprotected = (protection?.worst ?? []).map((window) => ({ ...window, accountId: accountOf.get(window.apiKey) ?? null }));
   return {
     duplicateOrders,
     unknownExchangeOrders,
