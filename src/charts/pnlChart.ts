@@ -1,5 +1,5 @@
 /**
- * PNG chart of cumulative realised PnL by UTC day: one line per account plus the total. Rendered in
+ * PNG chart of cumulative realised PnL by UTC day: one line per account plus a total per mode. Rendered in
  * process by chart.js on @napi-rs/canvas (its native part ships inside the npm package), with the
  * DejaVu Sans font from the `dejavu-fonts-ttf` package registered explicitly, so no system font is
  * assumed. Pure input → PNG bytes; the caller decides where the numbers come from.
@@ -19,6 +19,8 @@ export interface DailyPnl {
 export interface PnlSeries {
   label: string;
   days: readonly DailyPnl[];
+  /** Totals are drawn per mode, never across (default live). */
+  mode?: 'live' | 'demo' | 'paper';
 }
 
 export interface PnlChartOptions {
@@ -49,8 +51,15 @@ function setUp(): void {
   ready = true;
 }
 
-/** Days of every series, sorted; each series' cumulative sum on those days (flat on days it lacks). */
-export function cumulativeByDay(series: readonly PnlSeries[]): { days: string[]; lines: number[][]; total: number[] } {
+/**
+ * Days of every series, sorted; each series' cumulative sum on those days (flat on days it lacks);
+ * a total per mode (live, demo, paper: never summed across modes).
+ */
+export function cumulativeByDay(series: readonly PnlSeries[]): {
+  days: string[];
+  lines: number[][];
+  totals: { mode: 'live' | 'demo' | 'paper'; series: number; data: number[] }[];
+} {
   const days = [...new Set(series.flatMap((s) => s.days.map((d) => d.day)))].sort();
   const lines = series.map((s) => {
     const byDay = new Map<string, number>();
@@ -61,8 +70,13 @@ export function cumulativeByDay(series: readonly PnlSeries[]): { days: string[];
       return Math.round(running * 100) / 100;
     });
   });
-  const total = days.map((_, i) => Math.round(lines.reduce((sum, line) => sum + (line[i] ?? 0), 0) * 100) / 100);
-  return { days, lines, total };
+  const modeOf = (s: PnlSeries) => s.mode ?? 'live';
+  const totals = (['live', 'demo', 'paper'] as const).flatMap((mode) => {
+    const of = lines.filter((_, i) => modeOf(series[i]!) === mode);
+    if (of.length === 0) return [];
+    return [{ mode, series: of.length, data: days.map((_, i) => Math.round(of.reduce((sum, line) => sum + (line[i] ?? 0), 0) * 100) / 100) }];
+  });
+  return { days, lines, totals };
 }
 
 /** Renders the chart; resolves to PNG bytes of exactly width × height pixels. */
@@ -70,7 +84,7 @@ export async function renderPnlChart(series: readonly PnlSeries[], options: PnlC
   setUp();
   const width = options.width ?? PNL_CHART_SIZE.width;
   const height = options.height ?? PNL_CHART_SIZE.height;
-  const { days, lines, total } = cumulativeByDay(series);
+  const { days, lines, totals } = cumulativeByDay(series);
   const dense = days.length > 60;
   const datasets = [
     ...series.map((s, i) => ({
@@ -82,9 +96,19 @@ export async function renderPnlChart(series: readonly PnlSeries[], options: PnlC
       pointRadius: dense ? 0 : 2,
       tension: 0,
     })),
-    ...(series.length > 1 || series.length === 0
-      ? [{ label: 'Total', data: total, borderColor: TOTAL_COLOUR, backgroundColor: TOTAL_COLOUR, borderWidth: 3, pointRadius: dense ? 0 : 2, tension: 0 }]
-      : []),
+    // A total line per mode with more than one account (one account's line is its own total).
+    ...totals
+      .filter((total) => total.series > 1)
+      .map((total) => ({
+        label: `${total.mode[0]!.toUpperCase()}${total.mode.slice(1)} total`,
+        data: total.data,
+        borderColor: TOTAL_COLOUR,
+        backgroundColor: TOTAL_COLOUR,
+        borderWidth: 3,
+        borderDash: total.mode === 'live' ? [] : [6, 4],
+        pointRadius: dense ? 0 : 2,
+        tension: 0,
+      })),
   ];
   const canvas = createCanvas(width, height);
   const context = canvas.getContext('2d');

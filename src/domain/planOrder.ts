@@ -17,7 +17,7 @@ import { skip, type PlanNote, type Skipped, type SkipReason } from './reasons';
 import { checkRisk, type DailyFigures } from './risk';
 import type { Side, TradeSignal } from './signal';
 import { sizePosition, type BalanceSnapshot } from './sizing';
-import { resolveSymbol, type MarketLookup } from './symbols';
+import { isStable, resolveSymbol, type MarketLookup } from './symbols';
 import { splitTakeProfits } from './takeProfits';
 
 export interface PlanAccountOrderInput {
@@ -94,6 +94,9 @@ export function planAccountOrder(input: PlanAccountOrderInput): AccountOrderOutc
   const resolved = resolveSymbol(signal.symbol, account.marketType, input.markets);
   if (resolved.kind === 'skipped') return resolved;
   const { market, symbol } = resolved;
+  // Sizes, the max position, the exposure cap and the daily loss are USD; a market priced in a coin
+  // (ETH/BTC) would compare BTC with dollars. Refused, with the reason, rather than converted.
+  if (!isStable(market.quote)) return skip('quote-not-usd');
   const notes: PlanNote[] = [];
   if (resolved.quoteSubstituted) notes.push('quote-substituted');
 

@@ -30,6 +30,7 @@ export const SKIP_REASONS = [
   'copy-futures-only',
   'opposite-position-open',
   'position-open-on-symbol',
+  'quote-not-usd',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -55,6 +56,7 @@ export type ReasonCode = SkipReason | FailureReason | SignalRejectionReason;
 
 const SKIP_TEXT: { readonly [K in SkipReason]: string } = {
   'symbol-not-listed': 'not listed on this exchange',
+  'quote-not-usd': 'priced in a coin, not in dollars: sizes and limits are in USD',
   'balance-stale': 'balance not synced recently',
   'insufficient-balance': 'insufficient balance',
   'below-min-notional': 'below the exchange minimum',

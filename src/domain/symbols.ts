@@ -42,8 +42,9 @@ export function marketSymbol(pair: Pair, marketType: MarketType): string {
   return marketType === 'spot' ? `${pair.base}/${pair.quote}` : `${pair.base}/${pair.quote}:${pair.quote}`;
 }
 
-function isStable(quote: string): boolean {
-  return (STABLE_QUOTES as readonly string[]).includes(quote);
+/** A dollar-stable quote: amounts in it are USD for sizing and limits. */
+export function isStable(quote: string): boolean {
+  return (STABLE_QUOTES as readonly string[]).includes(quote.toUpperCase());
 }
 
 export function resolveSymbol(

@@ -11,10 +11,23 @@ export type PnlPeriod = (typeof PNL_PERIODS)[number];
 const DAY_MS = 86_400_000;
 const QUOTE_TIMEOUT_MS = 4_000;
 
+export type TradingMode = AccountRow['mode'];
+/** Totals are per mode and never summed across: paper and demo money is not money. */
+export const MODE_ORDER: readonly TradingMode[] = ['live', 'demo', 'paper'];
+
+export interface PnlTotal {
+  mode: TradingMode;
+  realised: number;
+  unrealised: number;
+  fees: number;
+  accounts: number;
+}
+
 export interface AccountPnl {
   accountId: string;
   name: string;
   exchangeId: string;
+  mode: TradingMode;
   /** From closed positions (and take-profits already hit on open ones). */
   realised: number;
   /** From open positions at the current price; null when no price could be had. */
@@ -31,7 +44,8 @@ export interface PnlReport {
   /** Start of the period (null for all time). */
   since: Date | null;
   accounts: AccountPnl[];
-  total: { realised: number; unrealised: number; fees: number };
+  /** One total per mode the caller has accounts in (live first), never summed across modes. */
+  totals: PnlTotal[];
   /** Some open position had no current price: its unrealised PnL is left out of the total. */
   pricesMissing: boolean;
 }
@@ -125,6 +139,7 @@ export function createPnlService(deps: {
             accountId: account.id,
             name: account.name,
             exchangeId: account.exchangeId,
+            mode: account.mode,
             realised: 0,
             unrealised: 0,
             fees: 0,
@@ -169,11 +184,7 @@ export function createPnlService(deps: {
         period,
         since,
         accounts: list,
-        total: {
-          realised: list.reduce((sum, row) => sum + row.realised, 0),
-          unrealised: list.reduce((sum, row) => sum + (row.unrealised ?? 0), 0),
-          fees: list.reduce((sum, row) => sum + row.fees, 0),
-        },
+        totals: totalsByMode(list),
         pricesMissing,
       };
     },
@@ -181,3 +192,20 @@ export function createPnlService(deps: {
 }
 
 export type PnlService = ReturnType<typeof createPnlService>;
+
+/** Sums accounts per mode (live, demo, paper in that order), only modes that have accounts. */
+export function totalsByMode(accounts: readonly AccountPnl[]): PnlTotal[] {
+  return MODE_ORDER.flatMap((mode) => {
+    const of = accounts.filter((account) => account.mode === mode);
+    if (of.length === 0) return [];
+    return [
+      {
+        mode,
+        realised: of.reduce((sum, row) => sum + row.realised, 0),
+        unrealised: of.reduce((sum, row) => sum + (row.unrealised ?? 0), 0),
+        fees: of.reduce((sum, row) => sum + row.fees, 0),
+        accounts: of.length,
+      },
+    ];
+  });
+}

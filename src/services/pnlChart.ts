@@ -25,7 +25,7 @@ export function createPnlChartService(deps: { positions: Pick<PositionsRepositor
       for (const row of rows) {
         let series = byAccount.get(row.accountId);
         if (!series) {
-          series = { label: row.name, days: [] };
+          series = { label: row.mode === 'live' ? row.name : `${row.name} (${row.mode})`, mode: row.mode, days: [] };
           byAccount.set(row.accountId, series);
         }
         series.days.push({ day: row.day, pnl: row.pnl });

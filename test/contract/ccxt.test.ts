@@ -95,6 +95,15 @@ describe('ccxt gateway on the simulator: keys, audits, modes, limits', () => {
     }
   });
 
+  it('spot equity counts the coins held at market, not the USDT alone (issue #12 item 7)', async () => {
+    const { apiKey, row } = world.account({ marketType: 'spot', spotUsdt: 1_000 });
+    world.sim.fund(apiKey, 'spot', 'BTC', 0.5);
+    world.sim.fund(apiKey, 'spot', 'SOL', 10);
+    const balance = await world.factory.forAccount(row).balance();
+    // 1,000 USDT + 0.5 BTC at 50,000 + 10 SOL at 100; only the USDT is free to open with.
+    expect(balance).toMatchObject({ currency: 'USDT', free: 1_000, equity: 27_000 });
+  });
+
   it('an unknown API key is auth-failed (-2015)', async () => {
     const gateway = world.factory.probe({
       exchangeId: 'binance',

@@ -273,7 +273,7 @@ export function positionsRepository(db: Database) {
      */
     dailyPnlOfOwner(ownerId: string, guildId: string, sinceDay: string | null, accountId?: string | null) {
       return db
-        .select({ accountId: dailyStats.accountId, name: exchangeAccounts.name, day: dailyStats.day, pnl: dailyStats.realizedPnl })
+        .select({ accountId: dailyStats.accountId, name: exchangeAccounts.name, mode: exchangeAccounts.mode, day: dailyStats.day, pnl: dailyStats.realizedPnl })
         .from(dailyStats)
         .innerJoin(exchangeAccounts, eq(exchangeAccounts.id, dailyStats.accountId))
         .where(

@@ -576,21 +576,37 @@ export function tradingRepository(db: Database) {
       return out;
     },
 
-    /** Open exposure (notional at entry) of a member in one base asset across all their accounts. */
+    /**
+     * The member's exposure in one base asset across all their accounts (notional at entry prices):
+     * open positions, plus entries that may still fill — resting or partly filled limit entries (what
+     * is left of them) and entries sent or about to be sent whose answer is not known — plus planned
+     * executions whose entries are not written yet. A limit entry is exposure the moment it rests:
+     * four resting entries must not each pass a cap that only counts what has filled.
+     */
     async memberExposure(ownerId: string, base: string): Promise<number> {
-      const [row] = await db
-        .select({
-          exposure: sql<number>`coalesce(sum(${positions.quantity} * coalesce(${positions.averageEntryPrice}, 0)), 0)::float8`,
-        })
-        .from(positions)
-        .where(
-          and(
-            eq(positions.ownerId, ownerId),
-            like(positions.symbol, `${base}/%`),
-            eq(positions.status, 'open'),
-          ),
-        );
-      return row?.exposure ?? 0;
+      const pattern = `${base}/%`;
+      const [row] = await executeRows<{ exposure: number }>(
+        db,
+        sql`
+        select (
+          (select coalesce(sum(p.quantity * coalesce(p.average_entry_price, 0)), 0)
+             from ${positions} p
+            where p.owner_id = ${ownerId} and p.symbol like ${pattern} and p.status = 'open')
+          +
+          (select coalesce(sum((o.quantity - o.filled_quantity)
+                    * coalesce(o.price, e.notional / nullif(e.quantity, 0), 0)), 0)
+             from ${orders} o join ${executions} e on e.id = o.execution_id
+            where o.owner_id = ${ownerId} and o.symbol like ${pattern} and o.leg like 'e%'
+              and o.status in ('intent', 'unknown', 'open', 'partially-filled'))
+          +
+          (select coalesce(sum(e.notional), 0)
+             from ${executions} e
+            where e.owner_id = ${ownerId} and e.symbol like ${pattern} and e.status = 'in-flight'
+              and e.notional is not null
+              and not exists (select 1 from ${orders} o where o.execution_id = e.id and o.leg like 'e%'))
+        )::float8 as exposure`,
+      );
+      return Number(row?.exposure ?? 0);
     },
 
     /** Withdrawn signals: executions not started yet are cancelled (one statement). */

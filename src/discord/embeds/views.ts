@@ -60,9 +60,8 @@ const PERIOD_TEXT = { day: 'today (UTC)', week: 'the last 7 days', month: 'the l
 
 /** The caller's PnL per account and in total (realised from closed positions, unrealised at the current price). */
 export function renderPnl(report: PnlReport): APIEmbed {
-  const total = report.total.realised + report.total.unrealised;
   const fields: APIEmbedField[] = report.accounts.slice(0, 24).map((account) => ({
-    name: truncate(`${account.name} · ${account.exchangeId}`, DISCORD_LIMITS.fieldName),
+    name: truncate(`${account.name} · ${account.exchangeId}${account.mode === 'live' ? '' : ` · ${account.mode}`}`, DISCORD_LIMITS.fieldName),
     value: truncate(
       [
         `Realised: ${formatMoney(account.realised, 'USDT', true)}`,
@@ -73,21 +72,26 @@ export function renderPnl(report: PnlReport): APIEmbed {
     ),
     inline: true,
   }));
-  if (report.accounts.length > 24) fields.push({ name: '…', value: `and ${report.accounts.length - 24} more accounts (in the total)` });
-  const lines = [
-    `**Total: ${formatMoney(total, 'USDT', true)}**`,
-    `Realised ${formatMoney(report.total.realised, 'USDT', true)} · unrealised ${formatMoney(report.total.unrealised, 'USDT', true)} · fees ${formatMoney(report.total.fees)}`,
-  ];
+  if (report.accounts.length > 24) fields.push({ name: '…', value: `and ${report.accounts.length - 24} more accounts (in the totals)` });
+  // Live, demo and paper are never added together: only live is money.
+  const lines = report.totals.flatMap((total) => [
+    `**${MODE_TOTAL_LABEL[total.mode]}: ${formatMoney(total.realised + total.unrealised, 'USDT', true)}**`,
+    `Realised ${formatMoney(total.realised, 'USDT', true)} · unrealised ${formatMoney(total.unrealised, 'USDT', true)} · fees ${formatMoney(total.fees)}`,
+  ]);
   if (report.pricesMissing) lines.push('Some open positions had no current price; their unrealised PnL is left out.');
   if (report.accounts.length === 0) lines.push('You have no accounts on this server yet: `/account add`.');
+  const headline = report.totals[0];
+  const sign = headline ? headline.realised + headline.unrealised : 0;
   return {
     title: `Your PnL — ${PERIOD_TEXT[report.period]}`,
     description: lines.join('\n'),
-    color: total > 0 ? COLORS.green : total < 0 ? COLORS.red : COLORS.grey,
+    color: sign > 0 ? COLORS.green : sign < 0 ? COLORS.red : COLORS.grey,
     fields,
     footer: { text: report.since ? `Since ${formatDate(report.since)} · realised from closed positions, unrealised at the current price` : 'Realised from closed positions, unrealised at the current price' },
   };
 }
+
+const MODE_TOTAL_LABEL = { live: 'Live total', demo: 'Demo total (exchange test money)', paper: 'Paper total (simulated)' } as const;
 
 export function renderGuildSettings(view: GuildSettingsView, title = 'Server settings'): APIEmbed {
   const channel = (id: string | null) => (id ? `<#${id}>` : 'not set');

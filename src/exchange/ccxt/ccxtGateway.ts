@@ -8,6 +8,7 @@ import type { Exchange, Order, Position, Trade as CcxtTrade } from 'ccxt';
 import type { MarketType } from '../../domain/account';
 import type { MarketRules } from '../../domain/market';
 import { describeReason } from '../../domain/reasons';
+import { isStable, STABLE_QUOTES } from '../../domain/symbols';
 import { ExchangeError, isExchangeError } from '../errors';
 import type {
   AccountPreflight,
@@ -193,10 +194,28 @@ export class CcxtGateway implements ExchangeGateway {
       const total = num(entry['total']) ?? free;
       const info = rec(balance.info);
       // Binance futures: margin balance = wallet + unrealised PnL.
-      const equity = this.marketType === 'futures' ? (num(info['totalMarginBalance']) ?? total) : total;
+      // Spot: the coins held count at market (risk sizing and the daily-loss base are equity, and a
+      // wallet holding only coins is not worth zero); one all-symbols price read (weight 4).
+      const equity = this.marketType === 'futures' ? (num(info['totalMarginBalance']) ?? total) : total + (await this.coinsValue(exchange, balance, currency));
       const available = this.marketType === 'futures' ? (num(info['availableBalance']) ?? free) : free;
       return { currency, free: available, equity, asOf: balance.timestamp ?? this.deps.now() };
     });
+  }
+
+  /** USD value of a spot wallet's coins other than `currency`, at last prices against a dollar quote. */
+  private async coinsValue(exchange: Exchange, balance: unknown, currency: string): Promise<number> {
+    const held = [...toAssetBalances(balance as Record<string, unknown>)]
+      .map(([asset, amounts]) => ({ asset, amount: amounts.free + amounts.used }))
+      .filter(({ asset, amount }) => asset !== currency && amount > 0);
+    if (held.length === 0) return 0;
+    const prices = await exchange.fetchLastPrices(undefined, { type: 'spot' });
+    let value = 0;
+    for (const { asset, amount } of held) {
+      const price = isStable(asset) ? 1 : STABLE_QUOTES.map((quote) => num(prices[`${asset}/${quote}`]?.price)).find((p) => p !== undefined);
+      // A coin with no dollar market is left out (it cannot be sold for dollars here either).
+      if (price !== undefined) value += amount * price;
+    }
+    return value;
   }
 
   async assetBalances(): Promise<ReadonlyMap<string, AssetBalance>> {

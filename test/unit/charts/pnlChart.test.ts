@@ -4,7 +4,7 @@ import { cumulativeByDay, PNL_CHART_SIZE, renderPnlChart } from '../../../src/ch
 
 describe('PnL chart', () => {
   it('sums each account by day, flat on days it lacks, plus the total', () => {
-    const { days, lines, total } = cumulativeByDay([
+    const { days, lines, totals } = cumulativeByDay([
       { label: 'a', days: [{ day: '2026-01-01', pnl: 10 }, { day: '2026-01-03', pnl: -4 }] },
       { label: 'b', days: [{ day: '2026-01-02', pnl: 2.5 }] },
     ]);
@@ -13,7 +13,19 @@ describe('PnL chart', () => {
       [10, 10, 6],
       [0, 2.5, 2.5],
     ]);
-    expect(total).toEqual([10, 12.5, 8.5]);
+    expect(totals).toEqual([{ mode: 'live', series: 2, data: [10, 12.5, 8.5] }]);
+  });
+
+  it('draws a total per mode: paper accounts never add into the live total (issue #12 item 9)', () => {
+    const { totals } = cumulativeByDay([
+      { label: 'main', mode: 'live', days: [{ day: '2026-01-01', pnl: -20 }] },
+      { label: 'second', mode: 'live', days: [{ day: '2026-01-02', pnl: 5 }] },
+      { label: 'practice', mode: 'paper', days: [{ day: '2026-01-01', pnl: 1_000 }] },
+    ]);
+    expect(totals).toEqual([
+      { mode: 'live', series: 2, data: [-20, -15] },
+      { mode: 'paper', series: 1, data: [1_000, 1_000] },
+    ]);
   });
 
   it('renders a PNG of the expected size that is not blank, a year of points well under a second', async () => {

@@ -233,8 +233,8 @@ describe('personal views', () => {
     expect(text(page)).toContain('insufficient funds on the exchange');
     const pnl = renderPnl({
       period: 'week', since: new Date(0),
-      accounts: Array.from({ length: 30 }, (_, i) => ({ accountId: String(i), name: longName(i), exchangeId: 'binance', realised: 10, unrealised: i === 0 ? null : -5, fees: 1, openPositions: 1, closedTrades: 2, wins: 1, fills: 3 })),
-      total: { realised: 300, unrealised: -145, fees: 30 }, pricesMissing: true,
+      accounts: Array.from({ length: 30 }, (_, i) => ({ accountId: String(i), name: longName(i), exchangeId: 'binance', mode: 'live' as const, realised: 10, unrealised: i === 0 ? null : -5, fees: 1, openPositions: 1, closedTrades: 2, wins: 1, fills: 3 })),
+      totals: [{ mode: 'live', realised: 300, unrealised: -145, fees: 30, accounts: 30 }], pricesMissing: true,
     });
     expect(limitProblems([pnl])).toEqual([]);
     expect(text(pnl)).toContain('+155.00 USDT');

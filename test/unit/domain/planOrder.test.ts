@@ -41,6 +41,35 @@ function input(o: Overrides = {}): PlanAccountOrderInput {
 }
 
 describe('planAccountOrder', () => {
+  it('a pair priced in a coin (ETH/BTC) is refused with its reason, never sized as dollars (issue #12 item 1)', () => {
+    // Fixed 100 USD with the USDT balance as if it were BTC planned 3,333 ETH (a notional of 100 BTC).
+    const ethBtc = btcSpot({ symbol: 'ETH/BTC', base: 'ETH', quote: 'BTC', priceStep: 0.00001, amountStep: 0.0001, minNotional: 0.0001 });
+    const r = planAccountOrder(
+      input({
+        account: { marketType: 'spot', sizingMode: 'fixed', sizingValue: 100, maxPositionUsd: 1_000, leverage: 1 },
+        markets: markets(ethBtc),
+        balances: [balance(10_000, { asset: 'BTC' })],
+        prices: { 'ETH/BTC': 0.03 },
+        signal: { symbol: 'ETH/BTC', stopLoss: 0.028, takeProfits: [0.032], leverage: 1 },
+      }),
+    );
+    expect(r).toEqual({ kind: 'skipped', reason: 'quote-not-usd' });
+  });
+
+  it('a dollar-stable quote is sized as dollars (USDC pairs too)', () => {
+    const btcUsdc = btcSpot({ symbol: 'BTC/USDC', quote: 'USDC' });
+    const r = planAccountOrder(
+      input({
+        account: { marketType: 'spot', sizingMode: 'fixed', sizingValue: 100, maxPositionUsd: 1_000, leverage: 1 },
+        markets: markets(btcUsdc),
+        balances: [balance(1_000, { asset: 'USDC' })],
+        prices: { 'BTC/USDC': 50_000 },
+        signal: { symbol: 'BTC/USDC', leverage: 1 },
+      }),
+    );
+    expect(r).toMatchObject({ kind: 'planned', symbol: 'BTC/USDC', notional: 100 });
+  });
+
   it('worked example end to end: percent 2 %, max 100, 20x, market entry at 50 000', () => {
     for (const [available, margin, qty] of [
       [1000, 20, 0.008],

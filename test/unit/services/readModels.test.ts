@@ -4,6 +4,7 @@ import type { DatabaseHandle } from '../../../src/db/client';
 import { accountsRepository } from '../../../src/db/repositories/accounts';
 import { executions, orders, positions, signals } from '../../../src/db/schema';
 import { isUserError } from '../../../src/services/errors';
+import { renderPnl } from '../../../src/discord/embeds/views';
 import { periodStart } from '../../../src/services/pnl';
 import { freshDatabase } from '../../support/db';
 import { servicesOn } from './fakes';
@@ -23,9 +24,9 @@ afterEach(async () => {
   await db.close();
 });
 
-async function account(ownerId: string, name: string, guildId = GUILD) {
+async function account(ownerId: string, name: string, guildId = GUILD, mode: 'live' | 'demo' | 'paper' = 'paper') {
   return accountsRepository(db.db).create({
-    id: randomUUID(), ownerId, guildId, name, exchangeId: 'binance', marketType: 'futures', mode: 'paper', enabled: true, verified: true,
+    id: randomUUID(), ownerId, guildId, name, exchangeId: 'binance', marketType: 'futures', mode, enabled: true, verified: true,
   });
 }
 
@@ -110,12 +111,37 @@ describe('pnl read model', () => {
     expect(day.pricesMissing).toBe(true);
     world.prices.set('ETH/USDT:USDT', 2_900);
     const week = await world.services.pnl.report({ ownerId: ALICE, guildId: GUILD, period: 'week' });
-    expect(week.total).toEqual({ realised: 80, unrealised: 300, fees: 3 });
+    expect(week.totals).toEqual([{ mode: 'paper', realised: 80, unrealised: 300, fees: 3, accounts: 2 }]);
     expect(week.pricesMissing).toBe(false);
     const one = await world.services.pnl.report({ ownerId: ALICE, guildId: GUILD, period: 'all', accountId: a1.id });
     expect(one.accounts.map((a) => a.name)).toEqual(['a1']);
     await expect(world.services.pnl.report({ ownerId: ALICE, guildId: GUILD, accountId: b1.id })).rejects.toThrow(/not found/);
     await expect(world.services.pnl.report({ ownerId: ALICE, guildId: GUILD, period: 'year' })).rejects.toThrow(/day, week, month, all/);
+  });
+
+  it('live, demo and paper totals stay apart: paper gains are never added to live money (issue #12 item 9)', async () => {
+    const live = await account(ALICE, 'main', GUILD, 'live');
+    const paper = await account(ALICE, 'practice', GUILD, 'paper');
+    const demo = await account(ALICE, 'testnet', GUILD, 'demo');
+    const now = world.clock.now();
+    const closed = (acc: { id: string; ownerId: string }, realizedPnl: number, fees: number) =>
+      db.db.insert(positions).values({
+        id: randomUUID(), accountId: acc.id, ownerId: acc.ownerId, signalId: randomUUID(), symbol: 'BTC/USDT:USDT', side: 'long',
+        status: 'closed', realizedPnl, fees, closedAt: new Date(now - 60_000),
+      });
+    await closed(live, -25, 1);
+    await closed(paper, 900, 4);
+    await closed(demo, 40, 2);
+    const report = await world.services.pnl.report({ ownerId: ALICE, guildId: GUILD, period: 'day' });
+    expect(report.totals).toEqual([
+      { mode: 'live', realised: -25, unrealised: 0, fees: 1, accounts: 1 },
+      { mode: 'demo', realised: 40, unrealised: 0, fees: 2, accounts: 1 },
+      { mode: 'paper', realised: 900, unrealised: 0, fees: 4, accounts: 1 },
+    ]);
+    const text = JSON.stringify(renderPnl(report));
+    expect(text).toContain('Live total: -25.00 USDT');
+    expect(text).toContain('Paper total (simulated): +900.00 USDT');
+    expect(text).not.toMatch(/915|875/);
   });
 
   it('periods start at the UTC day, 7 and 30 days back, or never', () => {
