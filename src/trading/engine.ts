@@ -259,7 +259,7 @@ export class TradingEngine {
       // After the first pass, this process's executions whose answer is still unknown (a lost entry
       // answer, say) are reconciled here too, not only when the next cycle starts: until then a
       // filled entry has no stop.
-      if (pass > 0) await this.resumeOwnInFlight();
+      if (pass > 0) await this.resumeInFlight();
       await this.runSteps(true);
       if (done) return;
       const rest = this.settings.besideEveryMs - (this.clock.now() - passStartedAt);
@@ -268,10 +268,16 @@ export class TradingEngine {
     }
   }
 
-  private async resumeOwnInFlight(): Promise<void> {
+  /**
+   * This process's in-flight executions, then those of dead processes: a process killed between an
+   * entry's fill and its stop leaves a position only its execution knows to protect, and a long
+   * fan-out elsewhere must not hold that takeover until its next cycle starts.
+   */
+  private async resumeInFlight(): Promise<void> {
     try {
       const leftOver = await this.trading.listInFlightOf(this.instanceId);
       if (leftOver.length > 0) await this.runExecutions(leftOver);
+      await this.takeOverAbandoned();
     } catch (error) {
       this.log.error({ err: error }, 'resuming in-flight executions failed; the next pass tries again');
     }
