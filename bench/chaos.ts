@@ -6,7 +6,8 @@
  * Prints the figures and a final JSON line; exits 1 when an invariant is broken.
  *
  * CHAOS_MINUTES (simulated stream length, default 6), CHAOS_FACTOR (clock speed-up, default 1: real time),
- * CHAOS_SEED, CHAOS_PROCESSES, CHAOS_FUTURES, CHAOS_SPOT, CHAOS_LOG (a file for the bots' warnings).
+ * CHAOS_SEED, CHAOS_PROCESSES, CHAOS_FUTURES, CHAOS_SPOT, CHAOS_LOG (a file for the bots' log lines) and
+ * CHAOS_LOG_LEVEL (default warn).
  */
 import { runChaos } from './chaos/harness';
 
@@ -29,6 +30,7 @@ const result = await runChaos({
   takeoverAfterSeconds: 15,
   log: (line) => console.error(line),
   ...(process.env.CHAOS_LOG ? { logFile: process.env.CHAOS_LOG } : {}),
+  ...(process.env.CHAOS_LOG_LEVEL ? { logLevel: process.env.CHAOS_LOG_LEVEL } : {}),
 });
 
 const { details, ...figures } = result;
