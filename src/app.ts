@@ -120,19 +120,18 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   const engine = new TradingEngine(database.db, gateways, clock, log, settings, metrics);
   // Background work is claimed per account: every process runs every step, each account in one of them.
   const leases = accountLeases(database.db, engine.instance, clock);
-  engine.addCycleStep(
-    'positions',
-    createPositionSync({
-      db: database.db,
-      gateways,
-      clock,
-      log,
-      claimAccounts: leases.forTask('positions'),
-      holdsAccount: leases.holdsFor('positions'),
-    }).run,
-    // Beside the signals' executions: a large fan-out must not hold up the stops.
-    { beside: true },
-  );
+  const positionSync = createPositionSync({
+    db: database.db,
+    gateways,
+    clock,
+    log,
+    claimAccounts: leases.forTask('positions'),
+    holdsAccount: leases.holdsFor('positions'),
+  });
+  // Beside the signals' executions: a large fan-out must not hold up the stops.
+  engine.addCycleStep('positions', positionSync.run, { beside: true });
+  // An execution whose stop was refused hands its position to the lifecycle at once.
+  engine.followPositionsWith((accountId) => positionSync.followNow(accountId));
   // Rule 6: reconcile every in-flight intent before any new signal is accepted.
   await engine.start();
 

@@ -28,6 +28,7 @@ export interface BatchDependencies {
   instanceId: () => string;
   holdsClaim: (executionId: string) => Promise<boolean>;
   onAuthFailure: (account: AccountRow) => Promise<void>;
+  followPosition: (accountId: string) => Promise<void>;
 }
 
 /**
@@ -131,5 +132,6 @@ export async function batchExecutionContext(
     reserveTrade: (execution, maxDailyTrades) =>
       repository.reserveDailyTrade(execution, utcDayKey(clock.now()), maxDailyTrades, deps.instanceId()),
     onAuthFailure: deps.onAuthFailure,
+    followPosition: deps.followPosition,
   };
 }

@@ -149,6 +149,7 @@ export class TradingEngine {
       instanceId: () => this.instanceId,
       holdsClaim: (executionId) => this.claims.holds(executionId),
       onAuthFailure,
+      followPosition: (accountId) => this.positionFollower(accountId),
     };
   }
 
@@ -167,6 +168,17 @@ export class TradingEngine {
     const taken = await this.takeOverAbandoned();
     if (taken > 0) this.log.info({ executions: taken }, 'took over in-flight executions of stopped processes');
     this.started = true;
+  }
+
+  /** Where an execution whose stop was not placed hands its account (see followPositionsWith). */
+  private positionFollower: (accountId: string) => Promise<void> = async () => {};
+
+  /**
+   * The position lifecycle that follows an account at once when an execution's stop was refused
+   * (the position sync's followNow); without one, the sync's next pass does.
+   */
+  followPositionsWith(follow: (accountId: string) => Promise<void>): void {
+    this.positionFollower = follow;
   }
 
   /** A clean stop: waits for the running cycle, then frees every claim of this process at once. */

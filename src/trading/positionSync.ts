@@ -75,6 +75,12 @@ export interface PositionSync {
    */
   run(): Promise<void>;
   syncAccount(accountId: string): Promise<void>;
+  /**
+   * Follows one account's positions now, when this process holds (or can take) its lease and no visit
+   * of it is running here: an execution whose stop the exchange refused hands its position to the
+   * lifecycle at once (a would-trigger refusal closes at market) instead of waiting for the next pass.
+   */
+  followNow(accountId: string): Promise<void>;
   /** Cancels the account's live bot orders and closes its open bot positions at market. */
   panicAccount(account: AccountRow): Promise<PanicResult>;
 }
@@ -140,6 +146,23 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     }
   }
 
+  /**
+   * Accounts being visited in this process: one visit at a time per account (a pass and a follow-now
+   * deciding together could both send the same new leg). A visit asked while one runs is skipped: the
+   * running one, or the next pass, sees what it would have seen.
+   */
+  const visiting = new Set<string>();
+  async function exclusively(accountId: string, visit: () => Promise<void>): Promise<boolean> {
+    if (visiting.has(accountId)) return false;
+    visiting.add(accountId);
+    try {
+      await visit();
+      return true;
+    } finally {
+      visiting.delete(accountId);
+    }
+  }
+
   /** When each account was last visited, for the routine turns (accounts with nothing to follow are dropped). */
   const lastVisitedAt = new Map<string, number>();
 
@@ -198,7 +221,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
           const account = rows.get(id);
           if (!account) return;
           try {
-            await syncAccountRow(account);
+            if (!(await exclusively(id, () => syncAccountRow(account)))) return;
           } catch (error) {
             deps.log.warn({ err: error, accountId: id }, 'position sync failed for one account');
           } finally {
@@ -210,6 +233,18 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       for (const id of lastVisitedAt.keys()) if (!following.has(id)) lastVisitedAt.delete(id);
     },
     syncAccount,
+    async followNow(accountId) {
+      if (deps.claimAccounts && !(await deps.claimAccounts([accountId])).includes(accountId)) return;
+      const account = await accounts.byId(accountId);
+      if (!account) return;
+      try {
+        await exclusively(accountId, () => syncAccountRow(account));
+      } catch (error) {
+        deps.log.warn({ err: error, accountId }, 'following a position at once failed; the next pass tries again');
+      } finally {
+        lastVisitedAt.set(accountId, clock.now());
+      }
+    },
     async panicAccount(account) {
       return panicOf(await workFor(account), account);
     },

@@ -48,6 +48,12 @@ export interface AccountExecutionContext {
    * execution was taken over. Given back by the outcome when nothing was placed.
    */
   reserveTrade: (execution: ExecutionRow, maxDailyTrades: number) => Promise<'reserved' | 'limit' | 'lost'>;
+  /**
+   * Called once an execution finished with a filled entry whose stop was not placed: the position
+   * lifecycle follows the account at once (a stop refused because the price is already through it
+   * closes at market) rather than on the position sync's next pass.
+   */
+  followPosition: (accountId: string) => Promise<void>;
   /** Called when an account's key stops working: disable it and tell its owner. */
   onAuthFailure: (account: AccountRow) => Promise<void>;
 }

@@ -156,6 +156,9 @@ async function afterEntries(
 
   const filledQty = placed.reduce((sum, p) => sum + p.state.filledQuantity, 0);
   // Copy signals place no exits of their own: the master's exits arrive as copy signals too.
-  if (filledQty > 0 && base.signal.source !== 'copy') await placeExits(base, protocol, extra, orders, filledQty);
-  return finish(base, { status: 'placed', reason: null, plan, orders: await ctx.trading.ordersOfExecution(execution.id) });
+  const stopPlaced = filledQty > 0 && base.signal.source !== 'copy' ? await placeExits(base, protocol, extra, orders, filledQty) : true;
+  await finish(base, { status: 'placed', reason: null, plan, orders: await ctx.trading.ordersOfExecution(execution.id) });
+  // A filled entry without its stop: the lifecycle decides now (retry, or close at market when the
+  // price is already through the stop), not on the position sync's next pass.
+  if (!stopPlaced) await ctx.followPosition(account.id);
 }

@@ -11,6 +11,9 @@ import { entryOrders, exitOrders, feedRow, type ExecutionBase } from './context'
 import { placementOfRow } from './placements';
 
 /**
+ * Answers false when the position's stop could not be placed (refused, or proven not placed); a
+ * futures stop whose answer is unknown, or a spot position (watched by the engine), counts as placed.
+ *
  * Exits for what has filled: a reduce-only stop and take-profits split across the targets. Spot has
  * no reduce-only stop order here: take-profits rest as limit sells and the engine watches the stop.
  */
@@ -20,14 +23,14 @@ export async function placeExits(
   extra: Pick<OrderIntent, 'positionSide'>,
   orders: OrderRow[],
   filledQty: number,
-): Promise<void> {
+): Promise<boolean> {
   const { ctx, execution, signal, account, log } = base;
   const entries = entryOrders(orders);
   const symbol = entries[0]?.symbol;
-  if (!symbol) return;
+  if (!symbol) return true;
   const markets = await protocol.gateway.markets();
   const market = markets.get(symbol);
-  if (!market) return;
+  if (!market) return true;
   const exitSide = signal.side === 'long' ? 'sell' : 'buy';
   const futures = account.marketType === 'futures';
   const filledValue = entries.reduce((sum, o) => sum + o.filledQuantity * (o.averagePrice ?? 0), 0);
@@ -98,5 +101,7 @@ export async function placeExits(
     await ctx.trading.insertFeed([
       feedRow(base, positionFeedEvent(account, { symbol, side: signal.side }, 'stop-failed', { reason: stop.reason })),
     ]);
+    return false;
   }
+  return true;
 }

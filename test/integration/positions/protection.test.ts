@@ -306,6 +306,53 @@ describe('stops the exchange refused', () => {
 });
 
 
+describe('an entry whose stop is refused at once', () => {
+  it('is handed to the lifecycle by the execution itself: the price already through the stop closes it at market in the same cycle', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    // The market falls through the stop (95) the moment the entry fills: the stop is refused (-2021).
+    const provider = withGatewayHooks(w.provider, {
+      placeOrder: (inner) => async (intent, options) => {
+        const state = await inner.placeOrder(intent, options);
+        if (intent.type === 'market' && !intent.reduceOnly) w.sim.setPrice(SYMBOL, 94, 'both');
+        return state;
+      },
+    });
+    // No position sync step in this engine: only the execution's hand-over can close the position.
+    const engine = w.engine({ maxSignalLagMs: 60 * 60_000, balanceMaxAgeMs: 60 * 60_000, gateways: provider });
+    const sync = createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log });
+    engine.followPositionsWith((accountId) => sync.followNow(accountId));
+    await engine.start();
+    await w.signal({ ...issueSignal, takeProfits: [] }, 'through-the-stop');
+    await engine.runCycle();
+
+    expect((await w.orderRows(account.id)).find((row) => row.leg === 's0')).toMatchObject({ status: 'rejected', reason: 'would-trigger' });
+    expect(exchangeHolds(w, account)).toBe(0);
+    expect((await w.orderRows(account.id)).find((row) => row.leg === 'c0')).toMatchObject({ status: 'filled' });
+  });
+});
+
+describe('two visits of one account at once in one process', () => {
+  it('a pass and two follow-nows at once: exactly one close reaches the exchange', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    w.sim.inject({ kind: 'error', path: '/fapi/v1/algoOrder', method: 'POST', count: 1, status: 400, code: -4014, msg: 'Price not increased by tick size.' });
+    // An engine with no position sync and no hand-over: the refused stop leaves the position to the visits below.
+    const engine = w.engine({ maxSignalLagMs: 60 * 60_000, balanceMaxAgeMs: 60 * 60_000, gateways: w.provider });
+    await engine.start();
+    await w.signal({ ...issueSignal, takeProfits: [] }, 'two-visits');
+    await engine.runCycle();
+    expect(exchangeHolds(w, account)).toBeGreaterThan(0);
+
+    await Promise.all([w.sync.run(), w.sync.followNow(account.id), w.sync.followNow(account.id)]);
+    const closes = w.sim.orders(w.apiKeyOf(account)).futures.filter((order) => order.reduceOnly && order.type === 'MARKET');
+    expect(closes).toHaveLength(1);
+    expect(exchangeHolds(w, account)).toBe(0);
+  });
+});
+
 describe('a position sync pass short of time', () => {
   it('visits the account whose entry the price reached, before accounts whose stops rest', { timeout: 90_000 }, async () => {
     world = await positionsWorld();
