@@ -134,7 +134,13 @@ export function sizePosition(input: SizingInput): Sizing {
     margin = maxMargin;
     notes.push('capped-max-position');
   }
-  if (margin.gt(available)) return skip('insufficient-balance');
+  if (margin.gt(available)) {
+    // Risk and Kelly sizes are a loss at the stop: less margin than that only risks less, so they
+    // take what is available; a fixed or percent size the wallet cannot pay is not what was asked.
+    if (riskAtStop === null) return skip('insufficient-balance');
+    margin = available;
+    notes.push('capped-available');
+  }
 
   // 3. Margin → notional → quantity, within the market's maximum, floored to the step.
   let rawQty = margin.times(leverage).div(unitValue);

@@ -92,7 +92,7 @@ export async function batchExecutionContext(
     users,
     trading,
     gatewayFor: deps.gatewayFor,
-    exposure: new ExposureLedger((ownerId, baseAsset) => repository.memberExposure(ownerId, baseAsset)),
+    exposure: new ExposureLedger((ownerId, mode, baseAsset) => repository.memberExposure(ownerId, mode, baseAsset)),
     conditionalOrders: async (accountId, symbol) =>
       (conditional.get(accountId) ?? (await repository.liveConditionalCounts([accountId])).get(accountId))?.get(symbol) ?? 0,
     openExposures: async (accountId) => {

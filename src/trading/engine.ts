@@ -103,7 +103,7 @@ export class TradingEngine {
   private readonly balances: BalanceRefresh;
   private readonly batchDependencies: BatchDependencies;
   /** Executions being run by this process now (see runExecutions). */
-  private readonly runningExecutions = new Set<string>();
+  private readonly runningExecutions = new Map<string, symbol>();
   /** This process's row and heartbeat in the database; account leases of the cycle steps use it too. */
   readonly instance: EngineInstance;
   lastSuccessfulCycleAt: number | null = null;
@@ -325,7 +325,9 @@ export class TradingEngine {
         { executions: batch.length, from: [...new Set(batch.map((row) => row.claimedBy))] },
         'taking over in-flight executions of a dead process',
       );
-      await this.runExecutions(batch);
+      // Claims of this very process (its heartbeat went stale while they ran) come back as
+      // "abandoned" while they still run here: nothing new to run means nothing more to take now.
+      if ((await this.runExecutions(batch)) === 0) return taken;
     }
   }
 
@@ -361,20 +363,27 @@ export class TradingEngine {
     return claimed;
   }
 
-  private async runExecutions(batch: ExecutionRow[]): Promise<void> {
+  /** Runs the executions of `batch` not already running here; answers how many it ran. */
+  private async runExecutions(batch: ExecutionRow[]): Promise<number> {
     // An execution runs once at a time in this process (the signal path and the beside passes both
     // resume this process's in-flight work): taken here, synchronously, by whichever comes first.
+    // Each run releases only its own mark: an id released early and taken by a later run stays taken.
+    const run = Symbol('run');
     const executions = batch.filter((execution) => !this.runningExecutions.has(execution.id));
-    if (executions.length === 0) return;
-    for (const execution of executions) this.runningExecutions.add(execution.id);
+    if (executions.length === 0) return 0;
+    for (const execution of executions) this.runningExecutions.set(execution.id, run);
+    const release = (id: string) => {
+      if (this.runningExecutions.get(id) === run) this.runningExecutions.delete(id);
+    };
     try {
-      await this.runTakenExecutions(executions);
+      await this.runTakenExecutions(executions, release);
     } finally {
-      for (const execution of executions) this.runningExecutions.delete(execution.id);
+      for (const execution of executions) release(execution.id);
     }
+    return executions.length;
   }
 
-  private async runTakenExecutions(executions: ExecutionRow[]): Promise<void> {
+  private async runTakenExecutions(executions: ExecutionRow[], release: (id: string) => void): Promise<void> {
     const signalCache = new Map<string, Promise<SignalRow | null>>();
     const signalOfExecution = (id: string) => {
       let cached = signalCache.get(id);
@@ -405,7 +414,7 @@ export class TradingEngine {
             this.log.error({ err: error, executionId: execution.id }, 'execution failed unexpectedly');
           } finally {
             // Done here: a beside pass may resume it at once if its answer is still unknown.
-            this.runningExecutions.delete(execution.id);
+            release(execution.id);
           }
         }),
       ),

@@ -10,7 +10,7 @@ export class ExposureLedger {
   private readonly planned = new Map<string, number>();
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly openExposure: (ownerId: string, baseAsset: string) => Promise<number>) {}
+  constructor(private readonly openExposure: (ownerId: string, mode: string, baseAsset: string) => Promise<number>) {}
 
   /**
    * Runs `plan` with the member's current exposure in `baseAsset` and counts what it adds. A planned
@@ -18,16 +18,18 @@ export class ExposureLedger {
    */
   async plan<T>(
     ownerId: string,
+    mode: string,
     baseAsset: string,
     capUsd: number | null,
     plan: (currentUsd: number) => Promise<{ result: T; addedUsd: number }>,
   ): Promise<T> {
     if (capUsd === null) return (await plan(0)).result;
-    const key = `${ownerId}:${baseAsset.toUpperCase()}`;
+    // Per mode: paper and demo exposure is not money and never counts against live (nor the reverse).
+    const key = `${ownerId}:${mode}:${baseAsset.toUpperCase()}`;
     const run = async (): Promise<T> => {
       let opened = this.opened.get(key);
       if (!opened) {
-        opened = this.openExposure(ownerId, baseAsset);
+        opened = this.openExposure(ownerId, mode, baseAsset);
         this.opened.set(key, opened);
       }
       const current = (await opened) + (this.planned.get(key) ?? 0);

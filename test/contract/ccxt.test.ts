@@ -104,6 +104,14 @@ describe('ccxt gateway on the simulator: keys, audits, modes, limits', () => {
     expect(balance).toMatchObject({ currency: 'USDT', free: 1_000, equity: 27_000 });
   });
 
+  it('a failing price read values the coins at nothing rather than failing the balance read', async () => {
+    const { apiKey, row } = world.account({ marketType: 'spot', spotUsdt: 1_000 });
+    world.sim.fund(apiKey, 'spot', 'BTC', 0.5);
+    world.sim.inject({ kind: 'http-5xx', path: '/api/v3/ticker/price', method: 'GET', count: 1 });
+    const balance = await world.factory.forAccount(row).balance();
+    expect(balance).toMatchObject({ currency: 'USDT', free: 1_000, equity: 1_000 });
+  });
+
   it('an unknown API key is auth-failed (-2015)', async () => {
     const gateway = world.factory.probe({
       exchangeId: 'binance',

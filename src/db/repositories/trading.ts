@@ -581,27 +581,30 @@ export function tradingRepository(db: Database) {
      * open positions, plus entries that may still fill — resting or partly filled limit entries (what
      * is left of them) and entries sent or about to be sent whose answer is not known — plus planned
      * executions whose entries are not written yet. A limit entry is exposure the moment it rests:
-     * four resting entries must not each pass a cap that only counts what has filled.
+     * four resting entries must not each pass a cap that only counts what has filled. Counted within
+     * one mode (live, demo, paper: only live is money); reduce-only orders add nothing.
      */
-    async memberExposure(ownerId: string, base: string): Promise<number> {
+    async memberExposure(ownerId: string, mode: string, base: string): Promise<number> {
       const pattern = `${base}/%`;
       const [row] = await executeRows<{ exposure: number }>(
         db,
         sql`
         select (
           (select coalesce(sum(p.quantity * coalesce(p.average_entry_price, 0)), 0)
-             from ${positions} p
-            where p.owner_id = ${ownerId} and p.symbol like ${pattern} and p.status = 'open')
+             from ${positions} p join ${exchangeAccounts} a on a.id = p.account_id
+            where p.owner_id = ${ownerId} and a.mode = ${mode} and p.symbol like ${pattern} and p.status = 'open')
           +
           (select coalesce(sum((o.quantity - o.filled_quantity)
                     * coalesce(o.price, e.notional / nullif(e.quantity, 0), 0)), 0)
              from ${orders} o join ${executions} e on e.id = o.execution_id
-            where o.owner_id = ${ownerId} and o.symbol like ${pattern} and o.leg like 'e%'
+                  join ${exchangeAccounts} a on a.id = o.account_id
+            where o.owner_id = ${ownerId} and a.mode = ${mode} and o.symbol like ${pattern} and o.leg like 'e%'
+              and not o.reduce_only
               and o.status in ('intent', 'unknown', 'open', 'partially-filled'))
           +
           (select coalesce(sum(e.notional), 0)
-             from ${executions} e
-            where e.owner_id = ${ownerId} and e.symbol like ${pattern} and e.status = 'in-flight'
+             from ${executions} e join ${exchangeAccounts} a on a.id = e.account_id
+            where e.owner_id = ${ownerId} and a.mode = ${mode} and e.symbol like ${pattern} and e.status = 'in-flight'
               and e.notional is not null
               and not exists (select 1 from ${orders} o where o.execution_id = e.id and o.leg like 'e%'))
         )::float8 as exposure`,

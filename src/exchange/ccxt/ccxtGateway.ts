@@ -202,16 +202,36 @@ export class CcxtGateway implements ExchangeGateway {
     });
   }
 
-  /** USD value of a spot wallet's coins other than `currency`, at last prices against a dollar quote. */
+  /**
+   * USD value of a spot wallet's coins other than `currency`, at last prices against a dollar quote:
+   * one all-symbols price read where the exchange has it (Binance, weight 4), else the held coins'
+   * tickers. A price read that fails values the coins at nothing rather than failing the balance:
+   * equity then errs low (smaller risk sizes, an earlier daily-loss pause), never high.
+   */
   private async coinsValue(exchange: Exchange, balance: unknown, currency: string): Promise<number> {
     const held = [...toAssetBalances(balance as Record<string, unknown>)]
       .map(([asset, amounts]) => ({ asset, amount: amounts.free + amounts.used }))
       .filter(({ asset, amount }) => asset !== currency && amount > 0);
     if (held.length === 0) return 0;
-    const prices = await exchange.fetchLastPrices(undefined, { type: 'spot' });
+    const priced = held.filter(({ asset }) => !isStable(asset));
+    const prices = new Map<string, number>();
+    if (priced.length > 0) {
+      try {
+        const wanted = priced.flatMap(({ asset }) => STABLE_QUOTES.map((quote) => `${asset}/${quote}`)).filter((symbol) => exchange.markets?.[symbol]);
+        const read = exchange.has['fetchLastPrices']
+          ? await exchange.fetchLastPrices(undefined, { type: 'spot' })
+          : await exchange.fetchTickers(wanted);
+        for (const [symbol, entry] of Object.entries(read as Record<string, { price?: number; last?: number }>)) {
+          const price = num(entry?.price) ?? num(entry?.last);
+          if (price !== undefined) prices.set(symbol, price);
+        }
+      } catch {
+        return held.filter(({ asset }) => isStable(asset)).reduce((sum, { amount }) => sum + amount, 0);
+      }
+    }
     let value = 0;
     for (const { asset, amount } of held) {
-      const price = isStable(asset) ? 1 : STABLE_QUOTES.map((quote) => num(prices[`${asset}/${quote}`]?.price)).find((p) => p !== undefined);
+      const price = isStable(asset) ? 1 : STABLE_QUOTES.map((quote) => prices.get(`${asset}/${quote}`)).find((p) => p !== undefined);
       // A coin with no dollar market is left out (it cannot be sold for dollars here either).
       if (price !== undefined) value += amount * price;
     }

@@ -69,7 +69,7 @@ export async function executeAccount(
       ? await planCopyOrder(signal, account, copyOrder, gateway, markets, (symbol) => ctx.quote(gateway, account, symbol)).catch(
           (error: unknown) => ({ kind: 'error' as const, error }),
         )
-      : await planFor(ctx, account, signal, gateway, markets);
+      : await planFor(ctx, account, signal, gateway, markets, { tradeDay: execution.tradeDay, notional: execution.notional });
     if (planned.kind === 'error') return failFromError(base, planned.error, orders);
     if (planned.kind === 'skipped') {
       return finish(base, { status: 'skipped', reason: planned.reason, plan: null, orders });

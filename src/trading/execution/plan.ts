@@ -26,20 +26,26 @@ export const accountSettingsOf = (row: AccountRow): AccountSettings => ({
 });
 
 
-/** Sizes the signal for the account within the member's exposure cap and the netting rule. */
+/**
+ * Sizes the signal for the account within the member's exposure cap and the netting rule. A resumed
+ * execution (its process died after planning, before its entries were written) does not count
+ * against itself: neither the trade it reserved today nor the notional it recorded.
+ */
 export async function planFor(
   ctx: AccountExecutionContext,
   account: AccountRow,
   signal: SignalRow,
   gateway: ExchangeGateway,
   markets: ReadonlyMap<string, MarketRules>,
+  own: { tradeDay: string | null; notional: number | null } = { tradeDay: null, notional: null },
 ) {
   const pair = parsePair(signal.symbol);
   const baseAsset = pair?.base ?? signal.symbol.split('/')[0] ?? '';
   const owner = await ctx.users.get(account.ownerId);
   const capUsd = owner?.exposureCapUsd ?? null;
-  return ctx.exposure.plan(account.ownerId, baseAsset, capUsd, async (currentUsd) => {
-    const planned = await planWithExposure(ctx, account, signal, gateway, markets, { currentUsd, capUsd });
+  return ctx.exposure.plan(account.ownerId, account.mode, baseAsset, capUsd, async (currentUsd) => {
+    const withoutOwn = Math.max(0, currentUsd - (own.notional ?? 0));
+    const planned = await planWithExposure(ctx, account, signal, gateway, markets, { currentUsd: withoutOwn, capUsd }, own.tradeDay);
     const refused = planned.kind === 'planned' ? await conflict(ctx, account, planned.symbol, signal.side, false) : null;
     const result = refused ? skip(refused) : planned;
     return { result, addedUsd: result.kind === 'planned' ? result.notional : 0 };
@@ -53,6 +59,7 @@ async function planWithExposure(
   gateway: ExchangeGateway,
   markets: ReadonlyMap<string, MarketRules>,
   exposure: { currentUsd: number; capUsd: number | null },
+  reservedDay: string | null = null,
 ) {
   const now = ctx.clock.now();
   const [day, pnls] = await Promise.all([
@@ -93,7 +100,8 @@ async function planWithExposure(
     maxBalanceAgeMs: ctx.settings.balanceMaxAgeMs,
     prices,
     day: {
-      trades: day.trades,
+      // A trade this execution reserved today is its own, not one of the others'.
+      trades: reservedDay === utcDayKey(now) ? Math.max(0, day.trades - 1) : day.trades,
       realisedPnl: day.realizedPnl,
       startingEquity: day.startEquity ?? account.lastEquityUsd ?? 0,
     },

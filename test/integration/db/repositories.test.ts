@@ -174,6 +174,38 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
     expect(await outbox.backlog()).toBe(1);
   });
 
+  it('member exposure counts resting and in-flight entries of one mode, never reduce-only orders nor other modes', async () => {
+    const accounts = accountsRepository(handle.db);
+    const trading = tradingRepository(handle.db);
+    const CAROL = '200000000000000003';
+    const live = await accounts.create(account(CAROL, 'exp-live', { mode: 'live' }));
+    const paper = await accounts.create(account(CAROL, 'exp-paper', { mode: 'paper' }));
+    const queued = await signalsRepository(handle.db).enqueue(signal('exposure-1'));
+    const exec = (accountId: string) => ({ id: randomUUID(), signalId: queued.id, accountId, ownerId: CAROL, status: 'in-flight' as const, reason: null });
+    const [liveExec, paperExec] = [exec(live.id), exec(paper.id)];
+    await trading.createExecutions([liveExec, paperExec]);
+    await trading.touchExecutionsMany([
+      { id: liveExec.id, patch: { symbol: 'BTC/USDT:USDT', quantity: 0.02, notional: 1_000 } },
+      { id: paperExec.id, patch: { symbol: 'BTC/USDT:USDT', quantity: 0.2, notional: 10_000 } },
+    ]);
+    // Planned, no entry written yet: its notional counts.
+    expect(await trading.memberExposure(CAROL, 'live', 'BTC')).toBe(1_000);
+    const order = (e: typeof liveExec, leg: string, fields: { quantity: number; price: number | null; reduceOnly?: boolean; filledQuantity?: number }) => ({
+      id: randomUUID(), executionId: e.id, signalId: queued.id, accountId: e.accountId, ownerId: CAROL, leg,
+      clientOrderId: `x${randomUUID().slice(0, 8)}${leg}`, symbol: 'BTC/USDT:USDT', side: 'buy' as const, type: 'limit' as const,
+      status: 'open' as const, triggerPrice: null, ...fields,
+    });
+    // A resting limit entry, 0.005 of 0.02 filled (its position holds the rest); a reduce-only copy close.
+    await trading.insertOrders([
+      order(liveExec, 'e0', { quantity: 0.02, price: 49_000, filledQuantity: 0.005 }),
+      order(liveExec, 'e1', { quantity: 0.01, price: 48_000, reduceOnly: true }),
+      order(paperExec, 'e0', { quantity: 0.2, price: 49_000 }),
+    ]);
+    expect(await trading.memberExposure(CAROL, 'live', 'BTC')).toBeCloseTo(0.015 * 49_000, 6);
+    expect(await trading.memberExposure(CAROL, 'paper', 'BTC')).toBeCloseTo(0.2 * 49_000, 6);
+    expect(await trading.memberExposure(CAROL, 'live', 'ETH')).toBe(0);
+  });
+
   it("writes many executions' plans in one statement and leaves a bare touch's plan as it was", async () => {
     const accounts = accountsRepository(handle.db);
     const trading = tradingRepository(handle.db);

@@ -130,6 +130,24 @@ describe('sizing modes', () => {
     if (r.kind === 'sized') expect(r.qty * (50_000 - 40_000)).toBeLessThanOrEqual(0.2 * 10_000 + 1e-9);
   });
 
+  it('risk and Kelly sizes past the available balance take what is available and say so (a fixed size skips)', () => {
+    // Kelly 0.25 of 10,000 = 2,500 at risk, stop 1 % away → notional 250,000 → margin 12,500 at 20x > 10,000 available.
+    const kelly = sizePosition(
+      input({
+        account: { sizingMode: 'kelly', maxPositionUsd: 100_000 },
+        leverage: 20,
+        price: 50_000,
+        stopLoss: 49_500,
+        balance: balance(10_000),
+        closedTradePnls: Array.from({ length: 10 }, () => 5),
+        kelly: { lookbackTrades: 10, fraction: 1, cap: 0.25 },
+      }),
+    );
+    expect(kelly).toMatchObject({ kind: 'sized', margin: 10_000, qty: 4, notes: ['capped-available'] });
+    const fixed = sizePosition(input({ account: { sizingMode: 'fixed', sizingValue: 20_000, maxPositionUsd: 100_000 }, balance: balance(10_000) }));
+    expect(fixed).toEqual({ kind: 'skipped', reason: 'insufficient-balance' });
+  });
+
   it('kelly: the share is capped', () => {
     // Every trade won: f* = 1, capped at 0.1 of equity 1000 = 100 at risk, 1000 from entry → 0.1 BTC
     const r = sizePosition(
