@@ -13,10 +13,10 @@ import { batchExecutionContext, type BatchDependencies } from './batchContext';
 import { BatchedClaimCheck, isLostClaim } from './claims';
 import type { Clock } from './clock';
 import { executeAccount } from './execution/executeAccount';
-import { fanOutSignal } from './fanOut';
+import { claimAndFanOut } from './fanOut';
 import { EngineInstance } from './instance';
 import { disableRevokedKey } from './keyRevoked';
-import { summaryOutboxRow } from './summary';
+import { postOverdueSummaries } from './summary';
 
 export interface GatewayProvider {
   forAccount(account: AccountRow): ExchangeGateway;
@@ -239,7 +239,7 @@ export class TradingEngine {
     const leftOver = await this.trading.listInFlightOf(this.instanceId);
     if (leftOver.length > 0) await this.runExecutions(leftOver);
     let executions = leftOver.length + (await this.takeOverAbandoned());
-    const claimed = await this.claimAndFanOut(50);
+    const claimed = await claimAndFanOut(this.db, this.instanceId, this.clock, this.log, 50);
     for (;;) {
       const batch = await this.trading.claimExecutions(
         this.instanceId,
@@ -252,7 +252,7 @@ export class TradingEngine {
       await this.runExecutions(batch);
     }
     const fanOutMs = this.clock.now() - startedAt;
-    await this.postOverdueSummaries();
+    await postOverdueSummaries(this.signals, this.trading, this.clock.now(), this.settings.summaryTimeoutMs);
     await this.cancelWithdrawnSignals();
     await this.balances.routine();
     return { signals: claimed, executions, fanOutMs };
@@ -331,38 +331,6 @@ export class TradingEngine {
     }
   }
 
-  /**
-   * Claims up to `limit` signals, each with its fan-out in the same transaction. A fan-out that
-   * fails rolls back whole (the signal stays pending, tried again next cycle) and never stops the
-   * other signals.
-   */
-  private async claimAndFanOut(limit: number): Promise<number> {
-    const failed: string[] = [];
-    let claimed = 0;
-    while (claimed < limit) {
-      let signalId: string | null = null;
-      try {
-        const signal = await this.db.transaction(async (tx) => {
-          const row = await signalsRepository(tx as unknown as Database).claimNext(
-            this.instanceId,
-            new Date(this.clock.now()),
-            failed,
-          );
-          signalId = row?.id ?? null;
-          if (row) await fanOutSignal(tx as unknown as Database, row, this.clock.now(), this.log);
-          return row;
-        });
-        if (!signal) return claimed;
-        claimed += 1;
-      } catch (error) {
-        if (signalId === null) throw error;
-        failed.push(signalId);
-        this.log.error({ err: error, signalId }, 'fan-out failed; the signal stays pending for the next cycle');
-      }
-    }
-    return claimed;
-  }
-
   /** Runs the executions of `batch` not already running here; answers how many it ran. */
   private async runExecutions(batch: ExecutionRow[]): Promise<number> {
     // An execution runs once at a time in this process (the signal path and the beside passes both
@@ -420,20 +388,6 @@ export class TradingEngine {
       ),
     );
     this.metrics?.fanOutSeconds.observe((this.clock.now() - claimedAt) / 1000);
-  }
-
-  /** Summaries still waiting after the timeout are posted with the pending count, then edited. */
-  private async postOverdueSummaries(): Promise<void> {
-    const now = this.clock.now();
-    for (const signal of await this.signals.listExecuting()) {
-      const claimedAt = signal.claimedAt?.getTime() ?? signal.createdAt.getTime();
-      if (now - claimedAt < this.settings.summaryTimeoutMs) continue;
-      if (await this.trading.hasSummary(signal.id)) continue;
-      const rows = await this.trading.summaryRows(signal.id);
-      // No execution yet (a signal an older version left half claimed): the fan-out repairs it first.
-      if (rows.length === 0) continue;
-      await this.trading.insertFeed([summaryOutboxRow(signal, rows, false)]);
-    }
   }
 
   /**

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client';
 import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
 import { guildsRepository } from '../db/repositories/guilds';
-import { toTradeSignal, type SignalRow } from '../db/repositories/signals';
+import { signalsRepository, toTradeSignal, type SignalRow } from '../db/repositories/signals';
 import { tradingRepository, type NewExecution } from '../db/repositories/trading';
 import type { ReasonCode } from '../domain/reasons';
 import { validateSignal } from '../domain/signalValidation';
 import type { Logger } from '../logger';
+import type { Clock } from './clock';
 import { skippedOrderEvent } from './feedEvents';
 import { summaryOutboxRow } from './summary';
 
@@ -68,4 +69,32 @@ export function selectTargets(signal: SignalRow, accounts: AccountRow[]): Accoun
     return accounts.filter((account) => wanted.has(account.id));
   }
   return accounts;
+}
+
+/**
+ * Claims up to `limit` signals for `instanceId`, each with its fan-out in the same transaction. A
+ * fan-out that fails rolls back whole (the signal stays pending, tried again next cycle) and never
+ * stops the other signals. Answers how many were claimed.
+ */
+export async function claimAndFanOut(db: Database, instanceId: string, clock: Clock, log: Logger, limit: number): Promise<number> {
+  const failed: string[] = [];
+  let claimed = 0;
+  while (claimed < limit) {
+    let signalId: string | null = null;
+    try {
+      const signal = await db.transaction(async (tx) => {
+        const row = await signalsRepository(tx as unknown as Database).claimNext(instanceId, new Date(clock.now()), failed);
+        signalId = row?.id ?? null;
+        if (row) await fanOutSignal(tx as unknown as Database, row, clock.now(), log);
+        return row;
+      });
+      if (!signal) return claimed;
+      claimed += 1;
+    } catch (error) {
+      if (signalId === null) throw error;
+      failed.push(signalId);
+      log.error({ err: error, signalId }, 'fan-out failed; the signal stays pending for the next cycle');
+    }
+  }
+  return claimed;
 }

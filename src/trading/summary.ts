@@ -1,8 +1,8 @@
 import type { ReasonCode } from '../domain/reasons';
 import { isReasonCode } from '../domain/reasons';
 import type { NewOutboxRow } from '../db/repositories/outbox';
-import type { SignalRow } from '../db/repositories/signals';
-import type { SummaryRow } from '../db/repositories/trading';
+import type { SignalRow, SignalsRepository } from '../db/repositories/signals';
+import type { SummaryRow, TradingRepository } from '../db/repositories/trading';
 import type { SummaryFeedEvent } from './feedEvents';
 
 const asReason = (reason: string | null): ReasonCode | null => (reason && isReasonCode(reason) ? reason : null);
@@ -36,4 +36,22 @@ export function buildSummary(
 /** The outbox row of a signal's summary (posted, or edited in place once it is final). */
 export function summaryOutboxRow(signal: SignalRow, rows: SummaryRow[], final: boolean): NewOutboxRow {
   return { guildId: signal.guildId, kind: 'summary', signalId: signal.id, accountId: null, payload: buildSummary(signal, rows, final) };
+}
+
+/** Summaries still waiting after the timeout are posted with the pending count (then edited when final). */
+export async function postOverdueSummaries(
+  signals: Pick<SignalsRepository, 'listExecuting'>,
+  trading: Pick<TradingRepository, 'hasSummary' | 'summaryRows' | 'insertFeed'>,
+  nowMs: number,
+  timeoutMs: number,
+): Promise<void> {
+  for (const signal of await signals.listExecuting()) {
+    const claimedAt = signal.claimedAt?.getTime() ?? signal.createdAt.getTime();
+    if (nowMs - claimedAt < timeoutMs) continue;
+    if (await trading.hasSummary(signal.id)) continue;
+    const rows = await trading.summaryRows(signal.id);
+    // No execution yet (a signal an older version left half claimed): the fan-out repairs it first.
+    if (rows.length === 0) continue;
+    await trading.insertFeed([summaryOutboxRow(signal, rows, false)]);
+  }
 }
