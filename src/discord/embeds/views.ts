@@ -87,7 +87,9 @@ export function renderPnl(report: PnlReport): APIEmbed {
     description: lines.join('\n'),
     color: sign > 0 ? COLORS.green : sign < 0 ? COLORS.red : COLORS.grey,
     fields,
-    footer: { text: report.since ? `Since ${formatDate(report.since)} · realised from closed positions, unrealised at the current price` : 'Realised from closed positions, unrealised at the current price' },
+    footer: {
+      text: `${report.since ? `Since ${formatDate(report.since)} · r` : 'R'}ealised from closed positions, fees included; unrealised at the last price; futures funding not included`,
+    },
   };
 }
 
