@@ -67,3 +67,22 @@ export function positionPnl(
     returnPct: margin.gt(0) ? toNumber(realized.div(margin).times(100).round(2, 1)) : null,
   };
 }
+
+/**
+ * Realised PnL so far of a position still open: what its exits (take-profits hit, partial closes)
+ * gained against the average entry, minus their own fees and the entry fees' share of what was
+ * exited (the rest of the entry fees belongs to what is still held). Decimal, rounded to 8 places.
+ */
+export function realisedSoFar(side: Side, entries: readonly Fill[], exits: readonly Fill[], baseAsset: string): number {
+  const sum = (fills: readonly Fill[], f: (fill: Fill) => ReturnType<typeof dec>) => fills.reduce((acc, fill) => acc.plus(f(fill)), dec(0));
+  const entryQty = sum(entries, (f) => dec(f.quantity));
+  const exitQty = sum(exits, (f) => dec(f.quantity));
+  if (!entryQty.gt(0) || !exitQty.gt(0)) return 0;
+  const averageEntry = sum(entries, (f) => dec(f.quantity).times(dec(f.price))).div(entryQty);
+  const exitValue = sum(exits, (f) => dec(f.quantity).times(dec(f.price)));
+  const exitedCost = averageEntry.times(exitQty);
+  const gross = side === 'long' ? exitValue.minus(exitedCost) : exitedCost.minus(exitValue);
+  const exitFees = sum(exits, (f) => feeInQuote(f, baseAsset));
+  const entryFeesShare = sum(entries, (f) => feeInQuote(f, baseAsset)).times(exitQty.gt(entryQty) ? dec(1) : exitQty.div(entryQty));
+  return round8(gross.minus(exitFees).minus(entryFeesShare));
+}
