@@ -174,6 +174,11 @@ export interface ExchangeGateway {
   assetBalances(): Promise<ReadonlyMap<string, AssetBalance>>;
   quote(symbol: string): Promise<Quote>;
   /**
+   * Futures: the exchange's mark price (what it values open positions and liquidations at; Binance
+   * premiumIndex, weight 1). Optional: without it, unrealised PnL uses the last price.
+   */
+  markPrice?(symbol: string): Promise<number>;
+  /**
    * Sets leverage and margin mode once per symbol; "already set" is not an error. Where the account
    * allows only cross margin (Binance Multi-Assets mode), isolated becomes cross instead of an error.
    */

@@ -121,20 +121,25 @@ export function createPnlService(deps: {
       }
       const byId = new Map(owned.map((account) => [account.id, account]));
 
-      // One price per (exchange, market type, mode, symbol), asked once for every open position on it.
-      const quotes = new Map<string, Promise<number | null>>();
-      const priceOf = (account: AccountRow, symbol: string): Promise<number | null> => {
+      // One valuation per (exchange, market type, mode, symbol), asked once for every open position on
+      // it: the mark price on futures (the exchange's own unrealised figure), else the last price, and
+      // the market's contract size (quantities are in contracts on some exchanges).
+      const quotes = new Map<string, Promise<{ price: number; contractSize: number } | null>>();
+      const priceOf = (account: AccountRow, symbol: string): Promise<{ price: number; contractSize: number } | null> => {
         const key = `${account.exchangeId}:${account.marketType}:${account.mode}:${symbol}`;
         let cached = quotes.get(key);
         if (!cached) {
           cached = withTimeout(
-            Promise.resolve()
-              .then(() => gateways.forAccount(account).quote(symbol))
-              .then((quote) => quote.last),
+            Promise.resolve().then(async () => {
+              const gateway = gateways.forAccount(account);
+              const price = gateway.markPrice && account.marketType === 'futures' ? await gateway.markPrice(symbol) : (await gateway.quote(symbol)).last;
+              const contractSize = (await gateway.markets()).get(symbol)?.contractSize ?? 1;
+              return { price, contractSize };
+            }),
             QUOTE_TIMEOUT_MS,
-          ).then((price) => {
-            if (price === null) log.debug({ symbol, exchange: account.exchangeId }, 'no price for pnl');
-            return price;
+          ).then((valued) => {
+            if (valued === null) log.debug({ symbol, exchange: account.exchangeId }, 'no price for pnl');
+            return valued;
           });
           quotes.set(key, cached);
         }
@@ -177,14 +182,16 @@ export function createPnlService(deps: {
           const legs = legsOf.get(position.id);
           if (legs) row.realised += realisedSoFar(position.side, legs.entries, legs.exits, position.symbol.split('/')[0] ?? position.symbol);
           if (position.quantity <= 0 || position.averageEntryPrice === null) return;
-          const price = await priceOf(account, position.symbol);
-          if (price === null) {
+          const valued = await priceOf(account, position.symbol);
+          if (valued === null) {
             pricesMissing = true;
             row.unrealised = null;
             return;
           }
           const direction = position.side === 'long' ? 1 : -1;
-          if (row.unrealised !== null) row.unrealised += (price - position.averageEntryPrice) * position.quantity * direction;
+          if (row.unrealised !== null) {
+            row.unrealised += (valued.price - position.averageEntryPrice) * position.quantity * valued.contractSize * direction;
+          }
         }),
       );
       for (const fill of fills) {

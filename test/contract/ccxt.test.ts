@@ -112,6 +112,13 @@ describe('ccxt gateway on the simulator: keys, audits, modes, limits', () => {
     expect(balance).toMatchObject({ currency: 'USDT', free: 1_000, equity: 1_000 });
   });
 
+  it('reads the futures mark price (premiumIndex) for unrealised PnL', async () => {
+    const { row } = world.account({ marketType: 'futures' });
+    const gateway = world.factory.forAccount(row);
+    expect(await gateway.markPrice?.('BTC/USDT:USDT')).toBe(50_000);
+    expect(world.sim.requestLog.some((entry) => entry.path === '/fapi/v1/premiumIndex')).toBe(true);
+  });
+
   it('an unknown API key is auth-failed (-2015)', async () => {
     const gateway = world.factory.probe({
       exchangeId: 'binance',

@@ -260,6 +260,16 @@ export class CcxtGateway implements ExchangeGateway {
     });
   }
 
+  async markPrice(symbol: string): Promise<number> {
+    if (this.marketType !== 'futures') return (await this.quote(symbol)).last;
+    return this.call(`fetching the mark price of ${symbol}`, async (exchange) => {
+      const ticker = await exchange.fetchMarkPrice(symbol);
+      const mark = num(ticker.markPrice) ?? num(rec(ticker.info)['markPrice']);
+      if (mark === undefined) throw new ExchangeError('unknown-outcome', `${this.exchangeId}: no mark price for ${symbol}`);
+      return mark;
+    });
+  }
+
   async candles(symbol: string, timeframe: string, limit: number): Promise<Candle[]> {
     return this.call(`fetching ${timeframe} candles of ${symbol}`, async (exchange) => toCandles(await exchange.fetchOHLCV(symbol, timeframe, undefined, limit)));
   }

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import type { DatabaseHandle } from '../../../src/db/client';
 import type { AccountRow } from '../../../src/db/repositories/accounts';
+import type { MarketRules } from '../../../src/domain/market';
 import { ExchangeError } from '../../../src/exchange/errors';
 import type { AccountPreflight, Balance, ExchangeGateway, KeyAudit } from '../../../src/exchange/gateway';
 import { createLogger } from '../../../src/logger';
@@ -26,7 +27,14 @@ const notUsed = (): never => {
 };
 
 /** An exchange port implementation over a table of keys (our port, not ccxt: no mocking of libraries). */
-export function fakeGateway(exchangeId: string, marketType: 'spot' | 'futures', key: FakeKey | undefined, secret: string, prices: Map<string, number>): ExchangeGateway {
+export function fakeGateway(
+  exchangeId: string,
+  marketType: 'spot' | 'futures',
+  key: FakeKey | undefined,
+  secret: string,
+  prices: Map<string, number>,
+  market: { marks: Map<string, number>; contractSizes: Map<string, number> } = { marks: new Map(), contractSizes: new Map() },
+): ExchangeGateway {
   const check = () => {
     if (!key || key.secret !== secret) throw new ExchangeError('auth-failed', 'Invalid API-key, IP, or permissions for action.');
     if (key.fail) throw new ExchangeError(key.fail, 'exchange says no');
@@ -35,7 +43,13 @@ export function fakeGateway(exchangeId: string, marketType: 'spot' | 'futures', 
     exchangeId,
     marketType,
     recvWindowMs: 5000,
-    markets: notUsed,
+    // Only what /pnl reads of a market: its contract size.
+    markets: async () => new Map([...prices.keys()].map((symbol) => [symbol, { contractSize: market.contractSizes.get(symbol) ?? 1 } as MarketRules])),
+    async markPrice(symbol) {
+      const mark = market.marks.get(symbol) ?? prices.get(symbol);
+      if (mark === undefined) throw new ExchangeError('not-supported', 'no such market');
+      return mark;
+    },
     async balance(): Promise<Balance> {
       check();
       return { currency: 'USDT', free: key?.balance ?? 1000, equity: key?.balance ?? 1000, asOf: 1_700_000_000_000 };
@@ -82,6 +96,8 @@ export async function servicesOn(db: DatabaseHandle) {
   const vault = await openVault(parseKeyring(generateKeyEntry(1)));
   const keys = new Map<string, FakeKey>();
   const prices = new Map<string, number>([['BTC/USDT:USDT', 51_000], ['BTC/USDT', 51_000]]);
+  // Futures mark prices where they differ from the last price, and contract sizes other than 1.
+  const market = { marks: new Map<string, number>(), contractSizes: new Map<string, number>() };
   const probes: ProbeRequest[] = [];
   const invalidated: string[] = [];
   const gateways: GatewayFactoryPort = {
@@ -90,10 +106,10 @@ export async function servicesOn(db: DatabaseHandle) {
       return fakeGateway(request.exchangeId, request.marketType, keys.get(request.apiKey.reveal()), request.secret.reveal(), prices);
     },
     forAccount(account: AccountRow) {
-      if (account.mode === 'paper') return fakeGateway(account.exchangeId, account.marketType, { secret: '', balance: 10_000 }, '', prices);
+      if (account.mode === 'paper') return fakeGateway(account.exchangeId, account.marketType, { secret: '', balance: 10_000 }, '', prices, market);
       const apiKey = vault.decrypt(account.apiKeyEnc ?? '', { accountId: account.id, ownerId: account.ownerId, field: 'apiKey' }).reveal();
       const secret = vault.decrypt(account.secretEnc ?? '', { accountId: account.id, ownerId: account.ownerId, field: 'secret' }).reveal();
-      return fakeGateway(account.exchangeId, account.marketType, keys.get(apiKey), secret, prices);
+      return fakeGateway(account.exchangeId, account.marketType, keys.get(apiKey), secret, prices, market);
     },
     invalidate: (id) => void invalidated.push(id),
   };
@@ -112,5 +128,5 @@ export async function servicesOn(db: DatabaseHandle) {
   const wakes: number[] = [];
   const intake = createSignalIntake(db.db, clock, () => void wakes.push(now));
   const services = createBotServices({ db: db.db, vault, gateways, intake, clock, log, settings: { exchanges: fakeCatalog } });
-  return { services, vault, keys, prices, probes, invalidated, clock, lines, wakes };
+  return { services, vault, keys, prices, market, probes, invalidated, clock, lines, wakes };
 }

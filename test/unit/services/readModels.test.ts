@@ -174,6 +174,19 @@ describe('pnl read model', () => {
     expect(report.accounts[0]?.unrealised).toBeCloseTo(100, 8);
   });
 
+  it('unrealised PnL of a futures position is at the mark price and counts the contract size (issue #12 item 6)', async () => {
+    const acc = await account(ALICE, 'mark');
+    await db.db.insert(positions).values({
+      id: randomUUID(), accountId: acc.id, ownerId: ALICE, signalId: randomUUID(), symbol: 'BTC/USDT:USDT', side: 'long', status: 'open', quantity: 3, averageEntryPrice: 50_000,
+    });
+    world.prices.set('BTC/USDT:USDT', 51_000); // last
+    world.market.marks.set('BTC/USDT:USDT', 50_500); // mark
+    world.market.contractSizes.set('BTC/USDT:USDT', 0.01); // 3 contracts of 0.01 BTC
+    const report = await world.services.pnl.report({ ownerId: ALICE, guildId: GUILD, period: 'day', accountId: acc.id });
+    // (50,500 − 50,000) × 3 × 0.01 = 15; at the last price without the contract size it read 3,000.
+    expect(report.accounts[0]?.unrealised).toBeCloseTo(15, 8);
+  });
+
   it('periods start at the UTC day, 7 and 30 days back, or never', () => {
     const now = Date.UTC(2026, 2, 10, 15, 30);
     expect(periodStart('day', now)?.toISOString()).toBe('2026-03-10T00:00:00.000Z');
