@@ -28,6 +28,7 @@ export interface PositionPnl {
 }
 
 const round8 = (value: ReturnType<typeof dec>): number => toNumber(value.round(8, 1));
+const sum = (fills: readonly Fill[], f: (fill: Fill) => ReturnType<typeof dec>) => fills.reduce((acc, fill) => acc.plus(f(fill)), dec(0));
 
 /** The fee of one fill in the quote currency. */
 export function feeInQuote(fill: Fill, baseAsset: string): ReturnType<typeof dec> {
@@ -44,8 +45,6 @@ export function positionPnl(
   baseAsset: string,
   leverage: number,
 ): PositionPnl {
-  const sum = (fills: readonly Fill[], f: (fill: Fill) => ReturnType<typeof dec>) =>
-    fills.reduce((acc, fill) => acc.plus(f(fill)), dec(0));
   const entryQty = sum(entries, (f) => dec(f.quantity));
   const exitQty = sum(exits, (f) => dec(f.quantity));
   const entryValue = sum(entries, (f) => dec(f.quantity).times(dec(f.price)));
@@ -74,7 +73,6 @@ export function positionPnl(
  * exited (the rest of the entry fees belongs to what is still held). Decimal, rounded to 8 places.
  */
 export function realisedSoFar(side: Side, entries: readonly Fill[], exits: readonly Fill[], baseAsset: string): number {
-  const sum = (fills: readonly Fill[], f: (fill: Fill) => ReturnType<typeof dec>) => fills.reduce((acc, fill) => acc.plus(f(fill)), dec(0));
   const entryQty = sum(entries, (f) => dec(f.quantity));
   const exitQty = sum(exits, (f) => dec(f.quantity));
   if (!entryQty.gt(0) || !exitQty.gt(0)) return 0;

@@ -234,11 +234,8 @@ export class TradingEngine {
 
   /** The signal path of a cycle: in-flight work first (rule 6), then new signals, then their executions. */
   private async executeSignals(startedAt: number): Promise<Omit<CycleReport, 'durationMs'>> {
-    // Executions this process left in flight (an answer the exchange could not give yet) go first,
-    // then those of dead processes: both before any new signal (rule 6).
-    const leftOver = await this.trading.listInFlightOf(this.instanceId);
-    if (leftOver.length > 0) await this.runExecutions(leftOver);
-    let executions = leftOver.length + (await this.takeOverAbandoned());
+    // In-flight work, this process's and dead processes', before any new signal (rule 6).
+    let executions = await this.resumeInFlight();
     const claimed = await claimAndFanOut(this.db, this.instanceId, this.clock, this.log, 50);
     for (;;) {
       const batch = await this.trading.claimExecutions(
@@ -271,7 +268,11 @@ export class TradingEngine {
       // After the first pass, this process's executions whose answer is still unknown (a lost entry
       // answer, say) are reconciled here too, not only when the next cycle starts: until then a
       // filled entry has no stop.
-      if (pass > 0) await this.resumeInFlight();
+      if (pass > 0) {
+        await this.resumeInFlight().catch((error: unknown) =>
+          this.log.error({ err: error }, 'resuming in-flight executions failed; the next pass tries again'),
+        );
+      }
       await this.runSteps(true);
       if (done) return;
       const rest = this.settings.besideEveryMs - (this.clock.now() - passStartedAt);
@@ -281,18 +282,15 @@ export class TradingEngine {
   }
 
   /**
-   * This process's in-flight executions, then those of dead processes: a process killed between an
-   * entry's fill and its stop leaves a position only its execution knows to protect, and a long
-   * fan-out elsewhere must not hold that takeover until its next cycle starts.
+   * Executions this process left in flight (an answer the exchange could not give yet), then those
+   * of dead processes; answers how many. Run at the start of every cycle and in the beside passes: a
+   * process killed between an entry's fill and its stop leaves a position only its execution knows
+   * to protect, and a long fan-out must not hold that takeover until the next cycle starts.
    */
-  private async resumeInFlight(): Promise<void> {
-    try {
-      const leftOver = await this.trading.listInFlightOf(this.instanceId);
-      if (leftOver.length > 0) await this.runExecutions(leftOver);
-      await this.takeOverAbandoned();
-    } catch (error) {
-      this.log.error({ err: error }, 'resuming in-flight executions failed; the next pass tries again');
-    }
+  private async resumeInFlight(): Promise<number> {
+    const leftOver = await this.trading.listInFlightOf(this.instanceId);
+    if (leftOver.length > 0) await this.runExecutions(leftOver);
+    return leftOver.length + (await this.takeOverAbandoned());
   }
 
   /** The cycle steps run beside the signals, or after them; one failing never stops the others. */
