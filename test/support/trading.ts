@@ -8,6 +8,7 @@ import { createGatewayFactory, type GatewayFactory } from '../../src/exchange/fa
 import { RateLimiterRegistry } from '../../src/exchange/ccxt/rateLimiter';
 import { createLogger, type Logger } from '../../src/logger';
 import { defaultEngineSettings, TradingEngine, type EngineSettings, type GatewayProvider } from '../../src/trading/engine';
+import type { TradeSignal } from '../../src/domain/signal';
 import { createSignalIntake } from '../../src/trading/signalIntake';
 import { generateKeyEntry, openVault, parseKeyring, type Vault } from '../../src/vault';
 import { startBinanceSim, type AccountRules, type BinanceSim } from '../sim/binance';
@@ -41,6 +42,10 @@ export interface TradingWorld {
   accounts: AccountRow[];
   engine(overrides?: Partial<EngineSettings> & { gateways?: GatewayProvider }): TradingEngine;
   intake: ReturnType<typeof createSignalIntake>;
+  /** A /signal in GUILD by a caller; answers the signal id (throws when it is not queued). */
+  submit(signal: TradeSignal, ref: string): Promise<string>;
+  /** The simulator's API key of an account (decrypted from its row). */
+  apiKeyOf(account: AccountRow): string;
   /** `rules`: what Binance decides about the simulated futures account (leverage limit, trading rules). */
   addAccount(overrides?: Partial<NewAccount> & { funds?: number; hedgeMode?: boolean; rules?: Partial<AccountRules> }): Promise<AccountRow>;
   close(): Promise<void>;
@@ -121,6 +126,7 @@ export async function tradingWorld(options: {
   // Takeover after 30 s of REAL time: on an accelerated clock a busy machine's stalls are multiplied
   // too, and a single-process test must not see its own heartbeat lapse. Multi-process tests set 30 s.
   const settings = { ...defaultEngineSettings('test-instance'), takeoverAfterMs: 30_000 * (options.clockFactor ?? 10) };
+  const intake = createSignalIntake(db.db, clock, () => {});
   // Engines made here stop beating when the world closes (one whose cycle never ends included).
   const engines: TradingEngine[] = [];
   return {
@@ -139,7 +145,13 @@ export async function tradingWorld(options: {
       engines.push(engine);
       return engine;
     },
-    intake: createSignalIntake(db.db, clock, () => {}),
+    intake,
+    async submit(signal, ref) {
+      const queued = await intake.submit({ guildId: GUILD, source: 'command', sourceRef: ref, authorId: '200000000000099999', channelId: null, signal });
+      if (queued.kind !== 'queued') throw new Error(`signal not queued: ${JSON.stringify(queued)}`);
+      return queued.signalId;
+    },
+    apiKeyOf: (account) => vault.decrypt(account.apiKeyEnc!, { accountId: account.id, ownerId: account.ownerId, field: 'apiKey' }).reveal(),
     addAccount,
     async close() {
       for (const engine of engines) await engine.instance.stop();

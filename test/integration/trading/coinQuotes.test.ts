@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { executions, feedOutbox } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
-import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { tradingWorld, type TradingWorld } from '../../support/trading';
 
 /**
  * Sizes and limits are USD. Invariant: a market priced in a coin (ETH/BTC) is never sized with a
@@ -24,15 +24,13 @@ describe('pairs quoted in a coin', () => {
     const engine = w.engine({ maxSignalLagMs: 60 * 60_000 });
     await engine.start();
     const signal: TradeSignal = { symbol: 'ETH/BTC', side: 'long', entryType: 'market', entries: [], stopLoss: 0.055, takeProfits: [0.065], leverage: 1 };
-    const queued = await w.intake.submit({ guildId: GUILD, source: 'command', sourceRef: 'eth-btc', authorId: '200000000000099999', channelId: null, signal });
-    if (queued.kind !== 'queued') throw new Error('not queued');
+    const signalId = await w.submit(signal, 'eth-btc');
     await engine.runCycle();
 
-    const [execution] = await w.db.db.select().from(executions).where(eq(executions.signalId, queued.signalId));
+    const [execution] = await w.db.db.select().from(executions).where(eq(executions.signalId, signalId));
     expect(execution).toMatchObject({ status: 'skipped', reason: 'quote-not-usd' });
-    const apiKey = w.vault.decrypt(account.apiKeyEnc!, { accountId: account.id, ownerId: account.ownerId, field: 'apiKey' }).reveal();
-    expect(w.sim.orders(apiKey).spot).toEqual([]);
-    const summary = (await w.db.db.select().from(feedOutbox).where(eq(feedOutbox.signalId, queued.signalId))).find((row) => row.kind === 'summary');
+    expect(w.sim.orders(w.apiKeyOf(account)).spot).toEqual([]);
+    const summary = (await w.db.db.select().from(feedOutbox).where(eq(feedOutbox.signalId, signalId))).find((row) => row.kind === 'summary');
     expect(summary?.payload).toMatchObject({ skipped: [expect.objectContaining({ reason: 'quote-not-usd' })] });
   });
 });

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dailyStats, executions, signals } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
 import { databaseKinds } from '../../support/db';
-import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { tradingWorld, type TradingWorld } from '../../support/trading';
 
 /**
  * Max daily trades is a limit on entries sent, not on outcomes written. Invariant: however many
@@ -27,16 +27,7 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function submit(w: TradingWorld, signal: TradeSignal, ref: string) {
-  const queued = await w.intake.submit({ guildId: GUILD, source: 'command', sourceRef: ref, authorId: '200000000000099999', channelId: null, signal });
-  if (queued.kind !== 'queued') throw new Error('not queued');
-  return queued.signalId;
-}
 
-const apiKeyOf = (w: TradingWorld, index: number) => {
-  const account = w.accounts[index]!;
-  return w.vault.decrypt(account.apiKeyEnc!, { accountId: account.id, ownerId: account.ownerId, field: 'apiKey' }).reveal();
-};
 
 async function outcomes(w: TradingWorld) {
   return w.db.db
@@ -52,16 +43,16 @@ describe.each(databaseKinds)('max daily trades on %s', (kind) => {
     w.accounts.push(await w.addAccount({ maxDailyTrades: 1 }));
     const engine = w.engine({ maxSignalLagMs: 60 * 60_000 });
     await engine.start();
-    await submit(w, signalOn('BTC/USDT', 50_000), 'btc');
-    await submit(w, signalOn('ETH/USDT', 3_000), 'eth');
-    await submit(w, signalOn('BNB/USDT', 600), 'bnb');
+    await w.submit(signalOn('BTC/USDT', 50_000), 'btc');
+    await w.submit(signalOn('ETH/USDT', 3_000), 'eth');
+    await w.submit(signalOn('BNB/USDT', 600), 'bnb');
     await engine.runCycle();
 
     const rows = await outcomes(w);
     expect(rows.filter((row) => row.status === 'placed')).toHaveLength(1);
     expect(rows.filter((row) => row.status === 'skipped' && row.reason === 'daily-trade-limit')).toHaveLength(2);
     // Entries are the plain futures orders (exits rest as algo orders): one symbol's only.
-    expect(w.sim.orders(apiKeyOf(w, 0)).futures.map((order) => order.symbol)).toHaveLength(1);
+    expect(w.sim.orders(w.apiKeyOf(w.accounts[0]!)).futures.map((order) => order.symbol)).toHaveLength(1);
     const [day] = await w.db.db.select().from(dailyStats).where(eq(dailyStats.accountId, w.accounts[0]!.id));
     expect(day?.trades).toBe(1);
   });
@@ -72,14 +63,14 @@ describe.each(databaseKinds)('max daily trades on %s', (kind) => {
     w.accounts.push(await w.addAccount({ maxDailyTrades: 1, rules: { quantitativeRulesViolated: true } }));
     const engine = w.engine({ maxSignalLagMs: 60 * 60_000 });
     await engine.start();
-    await submit(w, signalOn('BTC/USDT', 50_000), 'refused');
+    await w.submit(signalOn('BTC/USDT', 50_000), 'refused');
     await engine.runCycle();
     expect((await outcomes(w)).map((row) => row.status)).not.toContain('placed');
     const [afterRefusal] = await w.db.db.select().from(dailyStats).where(eq(dailyStats.accountId, w.accounts[0]!.id));
     expect(afterRefusal?.trades ?? 0).toBe(0);
 
-    w.sim.setAccountRules(apiKeyOf(w, 0), { quantitativeRulesViolated: false });
-    await submit(w, signalOn('ETH/USDT', 3_000), 'accepted');
+    w.sim.setAccountRules(w.apiKeyOf(w.accounts[0]!), { quantitativeRulesViolated: false });
+    await w.submit(signalOn('ETH/USDT', 3_000), 'accepted');
     await engine.runCycle();
     const rows = await outcomes(w);
     expect(rows.find((row) => row.symbol === 'ETH/USDT')?.status).toBe('placed');

@@ -4,7 +4,7 @@ import { usersRepository } from '../../../src/db/repositories/users';
 import { executions, signals } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
 import { databaseKinds } from '../../support/db';
-import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { tradingWorld, type TradingWorld } from '../../support/trading';
 
 /**
  * The member's exposure cap (notional per coin across their accounts) counts what may still fill:
@@ -29,11 +29,6 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function submit(w: TradingWorld, signal: TradeSignal, ref: string) {
-  const queued = await w.intake.submit({ guildId: GUILD, source: 'command', sourceRef: ref, authorId: '200000000000099999', channelId: null, signal });
-  if (queued.kind !== 'queued') throw new Error('not queued');
-  return queued.signalId;
-}
 
 describe.each(databaseKinds)('exposure cap with resting entries on %s', (kind) => {
   it('cap 2,500 and four resting limit entries of 980 each, one cycle apart: two rest, two are refused', { timeout: 90_000 }, async () => {
@@ -48,7 +43,7 @@ describe.each(databaseKinds)('exposure cap with resting entries on %s', (kind) =
     await engine.start();
     // 49,000 is below the market (50,000): every entry rests unfilled.
     for (const ref of ['a', 'b', 'c', 'd']) {
-      await submit(w, limitLong(49_000), ref);
+      await w.submit(limitLong(49_000), ref);
       await engine.runCycle();
       w.clock.advance(1_000);
     }

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { executions, feedOutbox, signals } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
 import { createPositionSync } from '../../../src/trading/positionSync';
-import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { tradingWorld, type TradingWorld } from '../../support/trading';
 
 /**
  * One-way futures accounts hold one net position per symbol. Invariant: the bot never sends an order
@@ -20,16 +20,7 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function submit(w: TradingWorld, signal: TradeSignal, ref: string) {
-  const queued = await w.intake.submit({ guildId: GUILD, source: 'command', sourceRef: ref, authorId: '200000000000099999', channelId: null, signal });
-  if (queued.kind !== 'queued') throw new Error('not queued');
-  return queued.signalId;
-}
 
-const apiKeyOf = (w: TradingWorld, index: number) => {
-  const account = w.accounts[index]!;
-  return w.vault.decrypt(account.apiKeyEnc!, { accountId: account.id, ownerId: account.ownerId, field: 'apiKey' }).reveal();
-};
 
 async function engineWithSync(w: TradingWorld) {
   const engine = w.engine({ maxSignalLagMs: 60 * 60_000 });
@@ -43,18 +34,18 @@ describe('opposite signals on one account', () => {
     world = await tradingWorld({ accounts: 1 });
     const w = world;
     const engine = await engineWithSync(w);
-    await submit(w, long, 'long-1');
+    await w.submit(long, 'long-1');
     await engine.runCycle();
-    const before = w.sim.positions(apiKeyOf(w, 0)).filter((p) => p.amt !== 0);
+    const before = w.sim.positions(w.apiKeyOf(w.accounts[0]!)).filter((p) => p.amt !== 0);
     expect(before).toHaveLength(1);
 
-    const shortId = await submit(w, short, 'short-1');
+    const shortId = await w.submit(short, 'short-1');
     await engine.runCycle();
     const [execution] = await w.db.db.select().from(executions).where(eq(executions.signalId, shortId));
     expect(execution).toMatchObject({ status: 'skipped', reason: 'opposite-position-open' });
-    expect(w.sim.positions(apiKeyOf(w, 0)).filter((p) => p.amt !== 0)).toEqual(before);
+    expect(w.sim.positions(w.apiKeyOf(w.accounts[0]!)).filter((p) => p.amt !== 0)).toEqual(before);
     // Only the long's orders reached the exchange.
-    expect(w.sim.orders(apiKeyOf(w, 0)).futures).toHaveLength(1);
+    expect(w.sim.orders(w.apiKeyOf(w.accounts[0]!)).futures).toHaveLength(1);
     const summary = (await w.db.db.select().from(feedOutbox).where(eq(feedOutbox.signalId, shortId))).find((row) => row.kind === 'summary');
     expect(summary?.payload).toMatchObject({ skipped: [expect.objectContaining({ reason: 'opposite-position-open' })] });
   });
@@ -63,15 +54,15 @@ describe('opposite signals on one account', () => {
     world = await tradingWorld({ accounts: 1 });
     const w = world;
     const engine = await engineWithSync(w);
-    await submit(w, long, 'long-a');
+    await w.submit(long, 'long-a');
     await engine.runCycle();
-    const secondId = await submit(w, { ...long, stopLoss: 47_000 }, 'long-b');
+    const secondId = await w.submit({ ...long, stopLoss: 47_000 }, 'long-b');
     await engine.runCycle();
     const [second] = await w.db.db.select().from(executions).where(eq(executions.signalId, secondId));
     expect(second).toMatchObject({ status: 'skipped', reason: 'position-open-on-symbol' });
     // The exchange position is the first signal's alone, and so is every exit resting on it.
-    const held = w.sim.positions(apiKeyOf(w, 0)).reduce((sum, p) => sum + p.amt, 0);
-    const stops = w.sim.orders(apiKeyOf(w, 0)).algo.filter((a) => a.orderType === 'STOP_MARKET' && a.algoStatus === 'NEW');
+    const held = w.sim.positions(w.apiKeyOf(w.accounts[0]!)).reduce((sum, p) => sum + p.amt, 0);
+    const stops = w.sim.orders(w.apiKeyOf(w.accounts[0]!)).algo.filter((a) => a.orderType === 'STOP_MARKET' && a.algoStatus === 'NEW');
     expect(stops).toHaveLength(1);
     expect(stops[0]!.quantity).toBe(held);
   });
@@ -80,9 +71,9 @@ describe('opposite signals on one account', () => {
     world = await tradingWorld({ accounts: 1 });
     const w = world;
     const engine = await engineWithSync(w);
-    await submit(w, long, 'long-2');
+    await w.submit(long, 'long-2');
     w.clock.advance(1_000);
-    await submit(w, short, 'short-2');
+    await w.submit(short, 'short-2');
     await engine.runCycle();
     const outcomes = await w.db.db
       .select({ side: signals.side, status: executions.status, reason: executions.reason })
@@ -90,7 +81,7 @@ describe('opposite signals on one account', () => {
       .innerJoin(signals, eq(signals.id, executions.signalId));
     expect(outcomes.filter((row) => row.status === 'placed')).toHaveLength(1);
     expect(outcomes.filter((row) => row.reason === 'opposite-position-open')).toHaveLength(1);
-    expect(w.sim.orders(apiKeyOf(w, 0)).futures).toHaveLength(1);
+    expect(w.sim.orders(w.apiKeyOf(w.accounts[0]!)).futures).toHaveLength(1);
   });
 
   it('hedge mode keeps both sides apart: both trade', { timeout: 60_000 }, async () => {
@@ -98,12 +89,12 @@ describe('opposite signals on one account', () => {
     const w = world;
     w.accounts.push(await w.addAccount({ hedgeMode: true, positionMode: 'hedge' }));
     const engine = await engineWithSync(w);
-    await submit(w, long, 'long-3');
+    await w.submit(long, 'long-3');
     await engine.runCycle();
-    await submit(w, short, 'short-3');
+    await w.submit(short, 'short-3');
     await engine.runCycle();
     const rows = await w.db.db.select().from(executions);
     expect(rows.map((row) => row.status)).toEqual(['placed', 'placed']);
-    expect(w.sim.positions(apiKeyOf(w, 0)).filter((p) => p.amt !== 0)).toHaveLength(2);
+    expect(w.sim.positions(w.apiKeyOf(w.accounts[0]!)).filter((p) => p.amt !== 0)).toHaveLength(2);
   });
 });
