@@ -214,7 +214,28 @@ export interface Account {
   readonly futuresOrders: FuturesOrder[];
   readonly futuresTrades: FuturesTrade[];
   readonly algoOrders: AlgoOrder[];
+  /** Pay trading fees in BNB at a discount when the wallet holds enough (spot "spotBNBBurn", futures "feeBurn"). */
+  readonly bnbFeeBurn: { spot: boolean; futures: boolean };
+  /** USDⓈ-M futures income history (GET /fapi/v1/income), oldest first. */
+  readonly income: IncomeRecord[];
 }
+
+export type IncomeType = 'REALIZED_PNL' | 'COMMISSION' | 'FUNDING_FEE';
+
+export interface IncomeRecord {
+  readonly symbol: string;
+  readonly incomeType: IncomeType;
+  /** Signed: negative is paid out (commission, funding paid). */
+  readonly income: number;
+  readonly asset: string;
+  readonly time: number;
+  /** Unique within one income type of a user, as Binance says. */
+  readonly tranId: number;
+  readonly tradeId: number | null;
+}
+
+/** Binance's BNB discounts on trading fees: 25 % on spot, 10 % on USDⓈ-M futures. */
+const BNB_DISCOUNT = { spot: 0.75, futures: 0.9 } as const;
 
 export interface Fees {
   readonly maker: number;
@@ -340,6 +361,7 @@ export class Engine {
   private nextAlgoId = 3_000_001;
   private nextSpotTradeId = 50_000_001;
   private nextFuturesTradeId = 700_000_001;
+  private nextTranId = 9_689_322_392;
   private nextClientSeq = 1;
   /** Triggered algo orders waiting out `algoTriggerDelay`. */
   private readonly triggering = new Map<AlgoOrder, { lookups: number; readyAt: number }>();
@@ -379,6 +401,8 @@ export class Engine {
       futuresOrders: [],
       futuresTrades: [],
       algoOrders: [],
+      bnbFeeBurn: { spot: false, futures: false },
+      income: [],
     };
     this.accounts.set(spec.apiKey, acc);
     return acc;
@@ -618,20 +642,25 @@ export class Engine {
     const quoteQty = r8(qty * price);
     let commission: number;
     let commissionAsset: string;
+    const inBnb = this.spotBnbFee(acc, m, quoteQty, fee);
     if (order.side === 'BUY') {
       const quote = this.spotBalance(acc, m.quote);
       quote.free = r8(quote.free - quoteQty);
-      commission = r8(qty * fee);
-      commissionAsset = m.base;
+      commission = inBnb ?? r8(qty * fee);
+      commissionAsset = inBnb !== null ? 'BNB' : m.base;
       const base = this.spotBalance(acc, m.base);
-      base.free = r8(base.free + qty - commission);
+      base.free = r8(base.free + qty - (inBnb !== null ? 0 : commission));
     } else {
       const base = this.spotBalance(acc, m.base);
       base.free = r8(base.free - qty);
-      commission = r8(quoteQty * fee);
-      commissionAsset = m.quote;
+      commission = inBnb ?? r8(quoteQty * fee);
+      commissionAsset = inBnb !== null ? 'BNB' : m.quote;
       const quote = this.spotBalance(acc, m.quote);
-      quote.free = r8(quote.free + quoteQty - commission);
+      quote.free = r8(quote.free + quoteQty - (inBnb !== null ? 0 : commission));
+    }
+    if (inBnb !== null) {
+      const bnb = this.spotBalance(acc, 'BNB');
+      bnb.free = r8(bnb.free - inBnb);
     }
     const now = this.now;
     order.executedQty = r8(order.executedQty + qty);
@@ -655,6 +684,58 @@ export class Engine {
     };
     acc.spotTrades.push(trade);
     return trade;
+  }
+
+  /** The USDT price of an asset on the spot book (1 for USDT itself); null when no such market. */
+  usdPrice(asset: string): number | null {
+    if (asset === 'USDT') return 1;
+    return this.o.spotMarkets.has(`${asset}USDT`) ? this.spotPrice(`${asset}USDT`) : null;
+  }
+
+  /**
+   * The fee in BNB when the account pays fees in BNB and holds enough (Binance falls back to the usual
+   * asset otherwise): the fee's USDT value at the discount, over BNB's price now. Trades in BNB itself
+   * pay in BNB anyway, so they are left to the usual rule.
+   */
+  private bnbFee(acc: Account, wallet: 'spot' | 'futures', quoteAsset: string, quoteQty: number, rate: number, held: number): number | null {
+    if (!acc.bnbFeeBurn[wallet]) return null;
+    const quoteUsd = this.usdPrice(quoteAsset);
+    const bnbUsd = this.usdPrice('BNB');
+    if (quoteUsd === null || bnbUsd === null) return null;
+    const fee = r8((quoteQty * quoteUsd * rate * BNB_DISCOUNT[wallet]) / bnbUsd);
+    return fee > 0 && held + 1e-12 >= fee ? fee : null;
+  }
+
+  private spotBnbFee(acc: Account, m: MarketDef, quoteQty: number, rate: number): number | null {
+    if (m.base === 'BNB') return null;
+    return this.bnbFee(acc, 'spot', m.quote, quoteQty, rate, this.spotBalance(acc, 'BNB').free);
+  }
+
+  setBnbFeeBurn(apiKey: string, wallet: 'spot' | 'futures', on: boolean): void {
+    this.account(apiKey).bnbFeeBurn[wallet] = on;
+  }
+
+  private recordIncome(acc: Account, row: Omit<IncomeRecord, 'tranId' | 'time'>): void {
+    acc.income.push({ ...row, time: this.now, tranId: this.nextTranId++ });
+  }
+
+  /**
+   * A funding payment on every open position of the symbol at the mark price (the simulator's futures
+   * price): longs pay shorts when the rate is positive. Booked to the USDT wallet and the income history.
+   */
+  payFunding(symbol: string, rate: number): void {
+    const m = this.futuresMarket(symbol);
+    const mark = this.futuresPrice(symbol);
+    for (const acc of this.accounts.values()) {
+      for (const p of acc.positions.values()) {
+        if (p.symbol !== symbol || p.amt === 0) continue;
+        const payment = r8(-p.amt * mark * rate);
+        if (payment === 0) continue;
+        acc.futures.set(m.quote, r8((acc.futures.get(m.quote) ?? 0) + payment));
+        acc.futuresUpdateTime = this.now;
+        this.recordIncome(acc, { symbol, incomeType: 'FUNDING_FEE', income: payment, asset: m.quote, tradeId: null });
+      }
+    }
   }
 
   /** Moves an order to a final state and gives back what it still had reserved. */
@@ -928,7 +1009,9 @@ export class Engine {
     const m = this.futuresMarket(order.symbol);
     const rate = maker ? this.o.futuresFees.maker : this.o.futuresFees.taker;
     const quoteQty = r8(qty * price);
-    const commission = r8(quoteQty * rate);
+    const inBnb = this.bnbFee(acc, 'futures', m.quote, quoteQty, rate, acc.futures.get('BNB') ?? 0);
+    const commission = inBnb ?? r8(quoteQty * rate);
+    const commissionAsset = inBnb !== null ? 'BNB' : m.quote;
     const p = this.position(acc, order.symbol, order.positionSide);
     const signed = order.side === 'BUY' ? qty : -qty;
     let realized = 0;
@@ -950,7 +1033,8 @@ export class Engine {
     }
     const now = this.now;
     p.updateTime = now;
-    acc.futures.set(m.quote, r8((acc.futures.get(m.quote) ?? 0) + realized - commission));
+    acc.futures.set(m.quote, r8((acc.futures.get(m.quote) ?? 0) + realized));
+    acc.futures.set(commissionAsset, r8((acc.futures.get(commissionAsset) ?? 0) - commission));
     acc.futuresUpdateTime = now;
     order.executedQty = r8(order.executedQty + qty);
     order.cumQuote = r8(order.cumQuote + quoteQty);
@@ -967,12 +1051,14 @@ export class Engine {
       qty,
       quoteQty,
       commission,
-      commissionAsset: m.quote,
+      commissionAsset,
       realizedPnl: realized,
       time: now,
       maker,
     };
     acc.futuresTrades.push(trade);
+    if (realized !== 0) this.recordIncome(acc, { symbol: order.symbol, incomeType: 'REALIZED_PNL', income: realized, asset: m.quote, tradeId: trade.id });
+    if (commission > 0) this.recordIncome(acc, { symbol: order.symbol, incomeType: 'COMMISSION', income: -commission, asset: commissionAsset, tradeId: trade.id });
     return trade;
   }
 

@@ -155,6 +155,39 @@ describe('binance simulator: USDⓈ-M futures through the real ccxt client', () 
     expect(last).toMatchObject({ side: 'sell', filled: 2, reduceOnly: true });
   });
 
+  it('charges fees in BNB at the 10 % discount with feeBurn, pays funding, and lists both in the income history', async () => {
+    sim.addAccount({ apiKey: 'bnb', secret: 'bnb-secret', futures: { USDT: 1_000, BNB: 1 } });
+    sim.setBnbFeeBurn('bnb', 'futures', true);
+    sim.setPrices({ SOLUSDT: 100, BNBUSDT: 600 });
+    const bx = binanceClient(sim.fetchImplementation, 'bnb', 'bnb-secret', 'swap');
+    bx.setMarketsFromExchange(fx);
+    await bx.createOrder(SOL, 'market', 'buy', 3);
+    sim.payFunding('SOLUSDT', 0.0001);
+    sim.setPrice('SOLUSDT', 104);
+    await bx.createOrder(SOL, 'market', 'sell', 3, undefined, { reduceOnly: true });
+    // 300 USDT × 0.04 % × 0.9 = 0.108 USDT = 0.00018 BNB at 600; the exit 312 → 0.1123 USDT = 0.0001872 BNB.
+    const trades = await bx.fetchMyTrades(SOL);
+    expect(trades.map((t) => [t.fee?.cost, t.fee?.currency])).toEqual([
+      [0.00018, 'BNB'],
+      [0.0001872, 'BNB'],
+    ]);
+    // Funding: a long of 3 at 100 with +0.01 % pays 0.03 USDT.
+    const funding = await bx.fetchFundingHistory(SOL);
+    expect(funding.map((f) => [f.amount, f.code])).toEqual([[-0.03, 'USDT']]);
+    const income = (await bx.fapiPrivateGetIncome({ symbol: 'SOLUSDT' })) as Array<Record<string, string>>;
+    expect(income.map((r) => [r.incomeType, r.income, r.asset])).toEqual([
+      ['COMMISSION', '-0.00018000', 'BNB'],
+      ['FUNDING_FEE', '-0.03000000', 'USDT'],
+      ['REALIZED_PNL', '12.00000000', 'USDT'],
+      ['COMMISSION', '-0.00018720', 'BNB'],
+    ]);
+    expect(income[2]?.tradeId).toBe(String(trades[1]?.id));
+    const wallet = await bx.fetchBalance();
+    expect(wallet.USDT?.total).toBe(1_011.97);
+    expect(wallet.BNB?.total).toBe(0.9996328);
+    sim.setPrice('SOLUSDT', 110); // where the tests around this one left it
+  });
+
   it('reports the futures balance with margin in use', async () => {
     await fx.createOrder(SOL, 'market', 'buy', 5);
     const b = await fx.fetchBalance();

@@ -918,6 +918,39 @@ export const buildRoutes = (): Route[] => {
     },
   });
 
+  add({
+    method: 'GET',
+    path: '/fapi/v1/income',
+    family: 'futures',
+    signed: true,
+    weight: w(30),
+    accepts: ['symbol', 'incomeType', 'startTime', 'endTime', 'page', 'limit'],
+    handle: (c) => {
+      // Binance: neither startTime nor endTime → the last 7 days; a window holding more than limit
+      // rows answers its first `limit` (oldest first); `page` walks on from there.
+      const symbol = c.params.symbol;
+      if (symbol !== undefined) c.engine.futuresMarket(symbol);
+      const type = c.params.incomeType;
+      const start = int(c.params, 'startTime') ?? (int(c.params, 'endTime') === undefined ? c.now - 7 * 86_400_000 : 0);
+      const end = int(c.params, 'endTime') ?? c.now;
+      const limit = limitOf(c.params, 100, 1000);
+      const pageNo = Math.max(1, int(c.params, 'page') ?? 1);
+      return c.account.income
+        .filter((r) => (symbol === undefined || r.symbol === symbol) && (type === undefined || r.incomeType === type) && r.time >= start && r.time <= end)
+        .slice((pageNo - 1) * limit, pageNo * limit)
+        .map((r) => ({
+          symbol: r.symbol,
+          incomeType: r.incomeType,
+          income: fmt(r.income),
+          asset: r.asset,
+          info: r.incomeType,
+          time: r.time,
+          tranId: r.tranId,
+          tradeId: r.tradeId === null ? '' : String(r.tradeId),
+        }));
+    },
+  });
+
   // ── futures: algo (conditional) orders, where ccxt sends stop-loss and take-profit ──
   add({
     method: 'POST',

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { hasShared, sharedPath } from '../../support/shared';
 import { BinanceError, Engine } from './engine';
-import type { AccountRules, AccountSpec, AlgoTriggerDelay, Fees, FuturesOrder, PositionSide, Restrictions, ScriptedKline, SpotOrder, AlgoOrder, SpotTrade, FuturesTrade, Position } from './engine';
+import type { AccountRules, AccountSpec, AlgoTriggerDelay, Fees, FuturesOrder, PositionSide, Restrictions, ScriptedKline, SpotOrder, AlgoOrder, SpotTrade, FuturesTrade, Position, IncomeRecord } from './engine';
 import { Faults } from './faults';
 import type { ActiveFault, FaultKind, FaultSpec } from './faults';
 import { HOST_HEADER, makeFetchImplementation } from './fetch';
@@ -136,6 +136,12 @@ export interface BinanceSim {
   /** For algo orders triggered from now on (see AlgoTriggerDelay); `{}` places them at once again. */
   setAlgoTriggerDelay(delay: AlgoTriggerDelay): void;
   fund(apiKey: string, wallet: 'spot' | 'futures', asset: string, amount: number): void;
+  /** Fees paid in BNB at Binance's discount while the wallet holds enough BNB (spot "spotBNBBurn", futures "feeBurn"). */
+  setBnbFeeBurn(apiKey: string, wallet: 'spot' | 'futures', on: boolean): void;
+  /** A funding payment on every open position of a futures symbol at the current price (see Engine.payFunding). */
+  payFunding(symbol: string, rate: number): void;
+  /** The account's futures income history (REALIZED_PNL, COMMISSION, FUNDING_FEE), oldest first. */
+  income(apiKey: string): readonly IncomeRecord[];
   setPrice(symbol: string, price: number, which?: 'spot' | 'futures' | 'both'): void;
   setPrices(prices: Readonly<Record<string, number>>, which?: 'spot' | 'futures' | 'both'): void;
   /** Scripts the candle history `klines` serves for a market (oldest first); candles open after now are hidden. */
@@ -699,6 +705,9 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
       acc.rules = { ...acc.rules, ...r };
     },
     fund: (apiKey: string, wallet: 'spot' | 'futures', asset: string, amount: number) => engine.fund(apiKey, wallet, asset, amount),
+    setBnbFeeBurn: (apiKey: string, wallet: 'spot' | 'futures', on: boolean) => engine.setBnbFeeBurn(apiKey, wallet, on),
+    payFunding: (symbol: string, rate: number) => engine.payFunding(symbol, rate),
+    income: (apiKey: string) => [...engine.account(apiKey).income],
     setPrice: (symbol: string, price: number, which: 'spot' | 'futures' | 'both' = 'both') => {
       engine.setPrice(symbol, price, which);
       watchAll();

@@ -60,6 +60,25 @@ describe('binance simulator: spot through the real ccxt client', () => {
     expect(b.BTC?.free).toBe(0.50999);
   });
 
+  it('charges the fee in BNB at the 25 % discount with BNB burn on, and in the usual asset once BNB runs out', async () => {
+    sim.addAccount({ apiKey: 'bnb-spot', secret: 'bnb-spot-secret', spot: { USDT: 1_000, BNB: 0.0001 } });
+    sim.setBnbFeeBurn('bnb-spot', 'spot', true);
+    sim.setPrices({ ETHUSDT: 3_000, BNBUSDT: 600 }, 'spot');
+    const bx = binanceClient(sim.fetchImplementation, 'bnb-spot', 'bnb-spot-secret');
+    bx.setMarketsFromExchange(ex);
+    // 0.02 ETH at 3,000 = 60 USDT; 0.1 % × 0.75 = 0.045 USDT = 0.000075 BNB at 600.
+    await bx.createOrder('ETH/USDT', 'market', 'buy', 0.02);
+    // Only 0.000025 BNB left: the next fee is taken in ETH, as Binance does.
+    await bx.createOrder('ETH/USDT', 'market', 'buy', 0.02);
+    const trades = await bx.fetchMyTrades('ETH/USDT');
+    expect(trades.map((t) => [t.fee?.cost, t.fee?.currency])).toEqual([
+      [0.000075, 'BNB'],
+      [0.00002, 'ETH'],
+    ]);
+    const b = await bx.fetchBalance();
+    expect([b.BNB?.free, b.ETH?.free, b.USDT?.free]).toEqual([0.000025, 0.03998, 880]);
+  });
+
   it('rests a limit order, locks its funds, and fills it as maker when the price crosses', async () => {
     const o = await ex.createOrder('BTC/USDT', 'limit', 'buy', 0.002, 49_000, { clientOrderId: 'spotLim1' });
     expect(o.status).toBe('open');
