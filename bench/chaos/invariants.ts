@@ -11,6 +11,7 @@ import { sql } from 'drizzle-orm';
 import type { DatabaseHandle } from '../../src/db/client';
 import { executeRows } from '../../src/db/executeRows';
 import type { AccountRow } from '../../src/db/repositories/accounts';
+import type { FeeCharge } from '../../src/domain/fees';
 import { heldQuantity } from '../../src/domain/lifecycle/legs';
 import type { SpawnedBinanceSim } from '../../test/sim/binance/client';
 import type { ProtectionReport } from '../../test/sim/binance/protection';
@@ -37,8 +38,7 @@ interface OrderFacts {
   leg: string;
   status: string;
   filled_quantity: string;
-  fee: string;
-  fee_currency: string | null;
+  fees: FeeCharge[];
 }
 
 const rows = async <T>(handle: DatabaseHandle, query: ReturnType<typeof sql>): Promise<T[]> =>
@@ -56,7 +56,7 @@ export async function checkInvariants(input: {
   const books = new Map((await sim.books()).map((book) => [book.apiKey, book]));
   const orders = await rows<OrderFacts>(
     db,
-    sql`select account_id, signal_id, client_order_id, leg, status, filled_quantity::text, fee::text, fee_currency from orders`,
+    sql`select account_id, signal_id, client_order_id, leg, status, filled_quantity::text, fees from orders`,
   );
   const known = new Set(orders.map((o) => o.client_order_id));
   const details: Invariants['details'] = { duplicates: [], unknown: [], mismatches: [], lost: [], unprotected: [] };
@@ -122,8 +122,7 @@ export async function checkInvariants(input: {
           .map((o) => ({
             leg: o.leg,
             filledQuantity: Number(o.filled_quantity),
-            fee: Number(o.fee),
-            feeCurrency: o.fee_currency,
+            fees: o.fees,
           }));
         held.set(base, (held.get(base) ?? 0) + heldQuantity(legs as unknown as Parameters<typeof heldQuantity>[0], base));
       }

@@ -5,6 +5,7 @@ import { LIVE_ORDER_STATES, positionsRepository, type UnbookedCopyOrder } from '
 import { tradingRepository, type OrderRow, type PositionRow } from '../db/repositories/trading';
 import { closeLeg, isBotClientOrderId, parseLeg } from '../domain/clientOrderId';
 import { copyPositionFigures, type CopyPositionFigures } from '../domain/copyPositions';
+import { feesSettled, scaleFees } from '../domain/fees';
 import type { Fill } from '../domain/pnl';
 import { dec, floorToStep, toNumber } from '../domain/precision';
 import { utcDayKey } from '../domain/risk';
@@ -35,12 +36,10 @@ export interface CopyPanicResult {
 
 const EPSILON = 1e-12;
 const isLive = (order: OrderRow) => (LIVE_ORDER_STATES as readonly string[]).includes(order.status);
-const baseOf = (symbol: string) => symbol.split('/')[0] ?? symbol;
 const fillOf = (order: OrderRow): Fill => ({
   quantity: order.filledQuantity,
   price: order.averagePrice ?? order.price ?? 0,
-  fee: order.fee,
-  feeCurrency: order.feeCurrency,
+  fees: order.fees,
 });
 
 /**
@@ -78,7 +77,6 @@ export function createCopyPositions(deps: {
     copyPositionFigures(
       position.side,
       [...booked.map((order) => ({ fill: fillOf(order), reduces: order.reduceOnly })), ...external.map((fill) => ({ fill, reduces: true }))],
-      baseOf(position.symbol),
       position.leverage,
     );
 
@@ -96,9 +94,9 @@ export function createCopyPositions(deps: {
   const positionEvent = (account: AccountRow, position: PositionRow, kind: PositionEventKind, f: CopyPositionFigures) =>
     positionFeedEvent(account, position, kind, { returnPct: f.returnPct, pnl: f.realizedPnl });
 
-  /** Live copy orders are looked up; filled ones showing no fee get it (Binance reports it with the trades). */
+  /** Live copy orders are looked up; filled ones whose fees are not known and valued yet get them (Binance reports fees with the trades). */
   async function refreshOrder(gateway: ExchangeGateway, order: OrderRow): Promise<OrderRow> {
-    if (!isLive(order) && (order.filledQuantity <= 0 || order.fee > 0)) return order;
+    if (!isLive(order) && (order.filledQuantity <= 0 || feesSettled(order.fees))) return order;
     try {
       const state = await gateway.fetchOrder(order.symbol, order.clientOrderId);
       if (!state) return order;
@@ -199,12 +197,12 @@ export function createCopyPositions(deps: {
         if (trade.side !== exitSide || (trade.clientOrderId !== null && isBotClientOrderId(trade.clientOrderId))) continue;
         const take = dec(trade.quantity).gt(left) ? left : dec(trade.quantity);
         const share = dec(trade.quantity).gt(0) ? take.div(dec(trade.quantity)) : dec(0);
-        fills.push({ quantity: toNumber(take), price: trade.price, fee: toNumber(dec(trade.fee).times(share)), feeCurrency: trade.feeCurrency });
+        fills.push({ quantity: toNumber(take), price: trade.price, fees: scaleFees(trade.fees, share) });
         left = left.minus(take);
       }
       if (left.gt(0)) {
         const last = (await gateway.quote(position.symbol)).last;
-        fills.push({ quantity: toNumber(left), price: last, fee: 0, feeCurrency: null });
+        fills.push({ quantity: toNumber(left), price: last, fees: [] });
       }
     } catch (error) {
       log.warn({ err: error, positionId: position.id }, 'trades of an external close unavailable');

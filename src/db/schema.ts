@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import type { FeeCharge } from '../domain/fees';
 import {
   bigint,
   bigserial,
@@ -115,6 +116,8 @@ export const exchangeAccounts = pgTable(
     lastBalanceUsd: doublePrecision('last_balance_usd'),
     lastEquityUsd: doublePrecision('last_equity_usd'),
     balanceAt: timestamp('balance_at', { withTimezone: true }),
+    /** Exchange time (ms) up to which the futures funding history has been read and booked. */
+    fundingReadUntil: bigint('funding_read_until', { mode: 'number' }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -240,8 +243,8 @@ export const orders = pgTable(
     status: text('status', { enum: orderStatuses }).notNull().default('intent'),
     filledQuantity: money('filled_quantity').notNull().default(0),
     averagePrice: money('average_price'),
-    fee: money('fee').notNull().default(0),
-    feeCurrency: text('fee_currency'),
+    /** Fees per currency, each with its quote value at fill time (see domain/fees.ts). */
+    fees: jsonb('fees').$type<readonly FeeCharge[]>().notNull().default([]),
     reason: text('reason'),
     /** Exchange-clock time of the last send, for the recvWindow rule of the safety protocol. */
     sentAt: bigint('sent_at', { mode: 'number' }),
@@ -285,6 +288,8 @@ export const positions = pgTable(
     stopVersion: integer('stop_version').notNull().default(0),
     realizedPnl: money('realized_pnl').notNull().default(0),
     fees: money('fees').notNull().default(0),
+    /** Futures funding received (+) or paid (−) while the position was open; included in realizedPnl. */
+    funding: money('funding').notNull().default(0),
     /** 'copy': a copied position closed by following its master out (text column: no migration needed). */
     closeReason: text('close_reason', {
       enum: ['stop-loss', 'take-profit', 'external', 'liquidation', 'panic', 'not-filled', 'copy'],
@@ -313,6 +318,29 @@ export const dailyStats = pgTable(
     pausedNotified: boolean('paused_notified').notNull().default(false),
   },
   (table) => [primaryKey({ columns: [table.accountId, table.day] })],
+);
+
+/**
+ * Futures funding payments read from the exchange's income history, each booked once: to the bot's
+ * position that held the symbol when it was paid (null when none did: a position the bot does not
+ * manage), and to that day's realised PnL.
+ */
+export const fundingPayments = pgTable(
+  'funding_payments',
+  {
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),
+    /** The exchange's id of the payment (Binance tranId, unique per income type of a user). */
+    paymentId: text('payment_id').notNull(),
+    symbol: text('symbol').notNull(),
+    /** Received (+) or paid (−), in `currency`. */
+    amount: money('amount').notNull(),
+    currency: text('currency').notNull(),
+    paidAt: timestamp('paid_at', { withTimezone: true }).notNull(),
+    positionId: uuid('position_id'),
+  },
+  (table) => [primaryKey({ columns: [table.accountId, table.paymentId] }), index('funding_payments_position').on(table.positionId)],
 );
 
 /** Everything the bot posts to Discord goes through here, in the transaction of its cause. */

@@ -3,6 +3,7 @@
  * reductions and closes are exits; the money math is positionPnl's (fees included), so copied and
  * signal positions book PnL the same way.
  */
+import { scaleFees } from './fees';
 import { positionPnl, type Fill } from './pnl';
 import { dec, toNumber } from './precision';
 import type { Side } from './signal';
@@ -33,10 +34,10 @@ export interface CopyPositionFigures {
   readonly flat: boolean;
 }
 
-export function copyPositionFigures(side: Side, fills: readonly CopyFill[], baseAsset: string, leverage: number): CopyPositionFigures {
+export function copyPositionFigures(side: Side, fills: readonly CopyFill[], leverage: number): CopyPositionFigures {
   const entries = fills.filter((f) => !f.reduces && f.fill.quantity > 0).map((f) => f.fill);
   const exits = fills.filter((f) => f.reduces && f.fill.quantity > 0).map((f) => f.fill);
-  const whole = positionPnl(side, entries, exits, baseAsset, leverage);
+  const whole = positionPnl(side, entries, exits, leverage);
   const entered = dec(whole.entryQuantity);
   const exited = dec(whole.exitQuantity);
   const held = entered.minus(exited);
@@ -47,9 +48,8 @@ export function copyPositionFigures(side: Side, fills: readonly CopyFill[], base
     ? whole
     : positionPnl(
         side,
-        entries.map((f) => ({ ...f, quantity: toNumber(dec(f.quantity).times(share)), fee: toNumber(dec(f.fee).times(share)) })),
+        entries.map((f) => ({ ...f, quantity: toNumber(dec(f.quantity).times(share)), fees: scaleFees(f.fees, share) })),
         exits,
-        baseAsset,
         leverage,
       );
   return {

@@ -4,6 +4,8 @@
  * quantity a spot account actually holds (what the targets may sell), and the break-even price the
  * stop moves to after the first target fills.
  */
+import { feeAmountIn } from './fees';
+import type { FeeCharge } from './fees';
 import type { Side } from './signal';
 import { ceilToStep, dec, floorToStep, toNumber } from './precision';
 import { mergeSmallParts, partAccepted, splitByWeights, type PartMarket } from './parts';
@@ -73,8 +75,7 @@ export function splitRemainingTakeProfits(
 /** What an entry leg received, with the fee charged on it. */
 export interface EntryFill {
   readonly filledQuantity: number;
-  readonly fee: number;
-  readonly feeCurrency: string | null;
+  readonly fees: readonly FeeCharge[];
 }
 
 /**
@@ -84,9 +85,7 @@ export interface EntryFill {
  * whose fees are paid from margin): nothing is deducted.
  */
 export function heldQuantity(entries: readonly EntryFill[], exited: number, baseAsset: string | null): number {
-  const base = baseAsset?.toUpperCase();
-  const inBase = (o: EntryFill) => base !== undefined && o.feeCurrency?.toUpperCase() === base;
-  const received = entries.reduce((acc, o) => acc.plus(dec(o.filledQuantity)).minus(inBase(o) ? dec(o.fee) : dec(0)), dec(0));
+  const received = entries.reduce((acc, o) => acc.plus(dec(o.filledQuantity)).minus(baseAsset === null ? dec(0) : feeAmountIn(o.fees, baseAsset)), dec(0));
   const held = received.minus(dec(exited));
   return held.gt(0) ? toNumber(held) : 0;
 }

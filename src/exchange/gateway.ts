@@ -1,5 +1,6 @@
 import type { MarketType } from '../domain/account';
 import type { MarketRules } from '../domain/market';
+import type { FeeCharge } from '../domain/fees';
 
 /**
  * The narrow port every account trades through. The engine never knows whether it talks to a live
@@ -48,9 +49,8 @@ export interface OrderState {
   quantity: number;
   filledQuantity: number;
   averagePrice: number | null;
-  /** Fee paid so far, in feeCurrency (0 when none yet). */
-  fee: number;
-  feeCurrency: string | null;
+  /** Fees paid so far, per currency with each one's quote value at fill time (empty when none yet). */
+  fees: readonly FeeCharge[];
   /** Exchange time of the last update (ms). */
   updatedAt: number;
 }
@@ -97,8 +97,7 @@ export interface Trade {
   side: OrderSide;
   price: number;
   quantity: number;
-  fee: number;
-  feeCurrency: string | null;
+  fees: readonly FeeCharge[];
   timestamp: number;
 }
 

@@ -2,7 +2,6 @@ import type { AccountRow, AccountsRepository } from '../db/repositories/accounts
 import type { ReadModels } from '../db/repositories/readModels';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
-import { realisedSoFar, type Fill } from '../domain/pnl';
 import { invalid, notFound } from './errors';
 import type { GatewayFactoryPort } from './ports';
 
@@ -107,18 +106,7 @@ export function createPnlService(deps: {
         owned = await accounts.listOwned(query.ownerId, query.guildId);
       }
       const scope = { guildId: query.guildId, since, ...(query.accountId ? { accountId: query.accountId } : {}) };
-      const [positions, fills, openLegs] = await Promise.all([
-        reads.positionsOfOwner(query.ownerId, scope),
-        reads.filledEntriesOfOwner(query.ownerId, scope),
-        reads.filledLegsOfOpenPositions(query.ownerId, { guildId: query.guildId, ...(query.accountId ? { accountId: query.accountId } : {}) }),
-      ]);
-      const legsOf = new Map<string, { entries: Fill[]; exits: Fill[] }>();
-      for (const leg of openLegs) {
-        const legs = legsOf.get(leg.positionId) ?? { entries: [], exits: [] };
-        // Copy positions' reduce orders are `e` legs too: what reduces is an exit.
-        (leg.leg.startsWith('e') && !leg.reduceOnly ? legs.entries : legs.exits).push({ quantity: leg.quantity, price: leg.price, fee: leg.fee, feeCurrency: leg.feeCurrency });
-        legsOf.set(leg.positionId, legs);
-      }
+      const [positions, fills] = await Promise.all([reads.positionsOfOwner(query.ownerId, scope), reads.filledEntriesOfOwner(query.ownerId, scope)]);
       const byId = new Map(owned.map((account) => [account.id, account]));
 
       // One valuation per (exchange, market type, mode, symbol), asked once for every open position on
@@ -170,6 +158,7 @@ export function createPnlService(deps: {
           const row = rows.get(position.accountId);
           const account = byId.get(position.accountId);
           if (!row || !account) return;
+          // Realised as booked: exits when they filled (an open position's take-profits too) and funding when paid.
           row.realised += position.realizedPnl;
           row.fees += position.fees;
           if (position.status === 'closed') {
@@ -178,9 +167,6 @@ export function createPnlService(deps: {
             return;
           }
           row.openPositions += 1;
-          // Take-profits already hit on an open position are realised now, not when it closes.
-          const legs = legsOf.get(position.id);
-          if (legs) row.realised += realisedSoFar(position.side, legs.entries, legs.exits, position.symbol.split('/')[0] ?? position.symbol);
           if (position.quantity <= 0 || position.averageEntryPrice === null) return;
           const valued = await priceOf(account, position.symbol);
           if (valued === null) {

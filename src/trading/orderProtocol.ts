@@ -97,8 +97,8 @@ export const orderStatePatch = (state: OrderState) => ({
   exchangeOrderId: state.exchangeOrderId,
   filledQuantity: state.filledQuantity,
   averagePrice: state.averagePrice,
-  fee: state.fee,
-  feeCurrency: state.feeCurrency,
+  // An answer without fees (a placement reply, a lookup whose trades could not be read) keeps the fees known.
+  ...(state.fees.length > 0 ? { fees: state.fees } : {}),
   reason: null,
 });
 

@@ -225,7 +225,7 @@ export function gatewayContract(makeHarness: () => Promise<ContractHarness>): vo
       const filled = (await gateway.fetchOrder(h.symbol, bought.clientOrderId))!;
       expect(filled).toMatchObject({ status: 'filled', filledQuantity: h.entryQuantity });
       // Binance takes a spot buy's fee in the coin bought (unless paid otherwise); paper in the quote.
-      const held = filled.filledQuantity - (filled.feeCurrency === base ? filled.fee : 0);
+      const held = filled.filledQuantity - filled.fees.filter((fee) => fee.currency === base).reduce((sum, fee) => sum + fee.amount, 0);
       const afterBuy = await assetBalances!();
       expect(afterBuy.get(base)!.free).toBeCloseTo(held, 8);
       expect(afterBuy.get(base)!.used).toBeCloseTo(0, 8);

@@ -156,8 +156,10 @@ describe('paper gateway specifics', () => {
     const quote = await gateway.quote('SOL/USDT:USDT');
     const fill = await gateway.placeOrder({ clientOrderId: 'slip1', symbol: 'SOL/USDT:USDT', side: 'buy', type: 'market', quantity: 1, reduceOnly: false });
     expect(fill.averagePrice).toBeCloseTo(quote.ask * 1.005, 2);
-    expect(fill.fee).toBeCloseTo(fill.averagePrice! * 0.0005, 6);
-    expect(fill.feeCurrency).toBe('USDT');
+    expect(fill.fees).toHaveLength(1);
+    expect(fill.fees[0]?.currency).toBe('USDT');
+    expect(fill.fees[0]?.amount).toBeCloseTo(fill.averagePrice! * 0.0005, 6);
+    expect(fill.fees[0]?.quoteValue).toBe(fill.fees[0]?.amount);
   });
 
   it('spot: cannot sell what it does not hold, nor spend more than it has', async () => {

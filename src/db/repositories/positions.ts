@@ -2,6 +2,8 @@ import { and, asc, eq, gt, gte, inArray, isNull, lt, notInArray, or, sql } from 
 import type { Database } from '../client';
 import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
 import type { NewOutboxRow } from './outbox';
+import { dec, toNumber } from '../../domain/precision';
+import { utcDayKey } from '../../domain/risk';
 import type { SyncSnapshot, WatchedOrder, WatchedPosition } from '../../domain/syncPriority';
 import type { ExecutionRow, NewPosition, OrderRow, PositionRow } from './trading';
 
@@ -30,6 +32,7 @@ export type CopyBooking =
   | { kind: 'no-position' };
 
 export interface PositionClose {
+  /** The trading part (exits against entries, fees); funding booked on the position is added to it. */
   realizedPnl: number;
   fees: number;
   exitQuantity: number;
@@ -45,6 +48,27 @@ export interface PositionClose {
  * Read and write side of the position lifecycle (src/trading/positionSync.ts). Only executions that
  * executeAccount finished (`placed`) are followed here, so the two never work on one leg at once.
  */
+type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/** The trading part of what a position has booked as realised (its realised PnL less its funding), locked; null when not in `status`. */
+async function bookedTrading(tx: Tx, id: string, status: 'open' | 'closed'): Promise<number | null> {
+  const [row] = await tx
+    .select({ realizedPnl: positions.realizedPnl, funding: positions.funding })
+    .from(positions)
+    .where(and(eq(positions.id, id), eq(positions.status, status)))
+    .for('update');
+  return row ? toNumber(dec(row.realizedPnl).minus(dec(row.funding))) : null;
+}
+
+/** Adds realised PnL to an account's day (the daily-loss check and the /pnl chart read it). */
+export async function addToDay(tx: Tx, accountId: string, day: string, amount: number): Promise<void> {
+  if (amount === 0) return;
+  await tx
+    .insert(dailyStats)
+    .values({ accountId, day, realizedPnl: amount })
+    .onConflictDoUpdate({ target: [dailyStats.accountId, dailyStats.day], set: { realizedPnl: sql`${dailyStats.realizedPnl} + ${amount}` } });
+}
+
 export function positionsRepository(db: Database) {
   // Copy signals' orders and positions are followed by src/copy/copyPositions.ts, not by positionSync:
   // a copied position grows and shrinks over many signals, which positionSync's one-signal view would undo.
@@ -208,12 +232,14 @@ export function positionsRepository(db: Database) {
      */
     async closePosition(id: string, accountId: string, close: PositionClose): Promise<boolean> {
       return db.transaction(async (tx) => {
+        const booked = await bookedTrading(tx, id, 'open');
+        if (booked === null) return false;
         const done = await tx
           .update(positions)
           .set({
             status: 'closed',
             quantity: 0,
-            realizedPnl: close.realizedPnl,
+            realizedPnl: sql`${close.realizedPnl} + ${positions.funding}`,
             fees: close.fees,
             exitQuantity: close.exitQuantity,
             averageExitPrice: close.averageExitPrice,
@@ -224,15 +250,29 @@ export function positionsRepository(db: Database) {
           .where(and(eq(positions.id, id), eq(positions.status, 'open')))
           .returning({ id: positions.id });
         if (done.length === 0) return false;
-        await tx
-          .insert(dailyStats)
-          .values({ accountId, day: close.day, realizedPnl: close.realizedPnl })
-          .onConflictDoUpdate({
-            target: [dailyStats.accountId, dailyStats.day],
-            set: { realizedPnl: sql`${dailyStats.realizedPnl} + ${close.realizedPnl}` },
-          });
+        await addToDay(tx, accountId, close.day, toNumber(dec(close.realizedPnl).minus(dec(booked))));
         if (close.feed.length > 0) await tx.insert(feedOutbox).values(close.feed);
         return true;
+      });
+    },
+
+    /**
+     * Realises what an open position's exits have gained so far (take-profits hit, partial closes):
+     * its realised PnL becomes `trading` (plus its funding), and the change since the last booking
+     * counts for `day`, so the day's figures, the daily-loss check and /pnl see a partial exit when it
+     * fills, not when the position closes.
+     */
+    async bookRealised(id: string, accountId: string, trading: number, day: string): Promise<void> {
+      await db.transaction(async (tx) => {
+        const booked = await bookedTrading(tx, id, 'open');
+        if (booked === null) return;
+        const change = dec(trading).minus(dec(booked));
+        if (change.eq(0)) return;
+        await tx
+          .update(positions)
+          .set({ realizedPnl: sql`${trading} + ${positions.funding}`, updatedAt: sql`now()` })
+          .where(eq(positions.id, id));
+        await addToDay(tx, accountId, day, toNumber(change));
       });
     },
 
@@ -352,11 +392,15 @@ export function positionsRepository(db: Database) {
         }
         await tx.update(orders).set({ positionId: position.id }).where(eq(orders.id, orderId));
         const booked = await tx.select().from(orders).where(eq(orders.positionId, position.id)).orderBy(asc(orders.createdAt), asc(orders.id));
+        const { realizedPnl: trading, ...rest } = figures(booked);
+        const before = dec(position.realizedPnl).minus(dec(position.funding));
         const [updated] = await tx
           .update(positions)
-          .set({ ...figures(booked), updatedAt: sql`now()` })
+          .set({ ...rest, ...(trading === undefined ? {} : { realizedPnl: sql`${trading} + ${positions.funding}` }), updatedAt: sql`now()` })
           .where(eq(positions.id, position.id))
           .returning();
+        // A reduce realises its share when it is booked (see bookRealised); the seed's time is now.
+        if (trading !== undefined) await addToDay(tx, seed.accountId, utcDayKey((seed.openedAt ?? new Date()).getTime()), toNumber(dec(trading).minus(before)));
         return { kind: 'booked' as const, position: updated ?? position };
       });
     },

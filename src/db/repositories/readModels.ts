@@ -145,47 +145,6 @@ export function readModels(db: Database) {
     },
 
     /** Filled entry value per owned account since a time, for the PnL view's "traded" figure. */
-    /**
-     * Filled legs (entries and exits) of the owner's open positions: their partial exits are realised
-     * PnL already (/pnl), not only once the position closes. A leg belongs to a position through its
-     * booking mark (copy orders) or its (signal, account).
-     */
-    async filledLegsOfOpenPositions(
-      ownerId: string,
-      query: { guildId?: string; accountId?: string },
-    ): Promise<{ positionId: string; leg: string; reduceOnly: boolean; quantity: number; price: number; fee: number; feeCurrency: string | null }[]> {
-      if (query.accountId !== undefined && !isUuid(query.accountId)) return [];
-      const rows = await db
-        .select({
-          positionId: positions.id,
-          leg: orders.leg,
-          reduceOnly: orders.reduceOnly,
-          quantity: orders.filledQuantity,
-          price: sql<number>`coalesce(${orders.averagePrice}, ${orders.price}, ${orders.triggerPrice}, 0)::float8`,
-          fee: orders.fee,
-          feeCurrency: orders.feeCurrency,
-        })
-        .from(positions)
-        .innerJoin(exchangeAccounts, eq(exchangeAccounts.id, positions.accountId))
-        .innerJoin(
-          orders,
-          or(
-            eq(orders.positionId, positions.id),
-            and(isNull(orders.positionId), eq(orders.signalId, positions.signalId), eq(orders.accountId, positions.accountId)),
-          ),
-        )
-        .where(
-          and(
-            eq(positions.ownerId, ownerId),
-            eq(exchangeAccounts.ownerId, ownerId),
-            eq(positions.status, 'open'),
-            sql`${orders.filledQuantity} > 0`,
-            query.guildId === undefined ? undefined : eq(exchangeAccounts.guildId, query.guildId),
-            query.accountId === undefined ? undefined : eq(positions.accountId, query.accountId),
-          ),
-        );
-      return rows.map((row) => ({ ...row, price: Number(row.price) }));
-    },
 
     async filledEntriesOfOwner(
       ownerId: string,

@@ -90,9 +90,8 @@ function beforePosition(c: LifecycleCase): Step[] {
     const filled = entries.filter((leg) => leg.filledQuantity > 0);
     const pnl = positionPnl(
       c.signal.side,
-      filled.map((leg) => ({ quantity: leg.filledQuantity, price: leg.averagePrice ?? leg.price ?? 0, fee: leg.fee, feeCurrency: leg.feeCurrency })),
+      filled.map((leg) => ({ quantity: leg.filledQuantity, price: leg.averagePrice ?? leg.price ?? 0, fees: leg.fees })),
       [],
-      baseOf(c, symbol),
       1,
     );
     return [
@@ -112,8 +111,8 @@ function beforePosition(c: LifecycleCase): Step[] {
 function averageEntry(c: LifecycleCase, position: PositionView): number | null {
   const filled = legsOf(c.legs, 'entry').filter((leg) => leg.filledQuantity > 0);
   if (filled.length === 0) return position.averageEntryPrice;
-  const fills = filled.map((leg) => ({ quantity: leg.filledQuantity, price: leg.averagePrice ?? leg.price ?? 0, fee: 0, feeCurrency: null }));
-  return positionPnl(position.side, fills, [], baseOf(c, position.symbol), 1).averageEntryPrice;
+  const fills = filled.map((leg) => ({ quantity: leg.filledQuantity, price: leg.averagePrice ?? leg.price ?? 0, fees: [] }));
+  return positionPnl(position.side, fills, [], 1).averageEntryPrice;
 }
 
 function openPosition(c: LifecycleCase, p: PositionView): Step[] {
@@ -251,10 +250,15 @@ function closeAtMarket(c: LifecycleCase, why: MarketCloseWhy): Step[] {
 
 function protectFutures(c: LifecycleCase, p: PositionView, remaining: number, hits: number[], free: number): Step[] {
   const stops = legsOf(c.legs, 'stop-loss');
-  const desired = desiredStop(p, c.legs, hits, c.market, c.settings.breakEvenAfterTp1);
-  if (!desired || !c.market) return [];
   const resting = stops.filter(isResting);
   const current = resting[resting.length - 1];
+  const fresh = desiredStop(p, c.legs, hits, c.market, c.settings.breakEvenAfterTp1);
+  if (!fresh || !c.market) return [];
+  // Never back: a stop in force beyond what is wanted stays (a break-even that a fee read later
+  // lowers a little would otherwise swing between the two prices, one move per round).
+  const inForce = current?.triggerPrice ?? null;
+  const beyond = inForce !== null && (p.side === 'long' ? inForce > fresh.trigger : inForce < fresh.trigger);
+  const desired = beyond ? { trigger: inForce, breakEven: fresh.breakEven } : fresh;
   const latest = stops[stops.length - 1];
   if (latest && isInFlight(latest)) {
     // A stop whose answer was lost may take the exchange a minute to prove absent (the protocol's

@@ -5,7 +5,7 @@
  * (executeAccount) and by the lifecycle that follows the position.
  */
 import type { MarketRules } from '../market';
-import { feeInQuote } from '../pnl';
+import { feesInQuote } from '../fees';
 import { dec, floorToStep, roundToStep, toNumber } from '../precision';
 import type { Side } from '../signal';
 import { breakEvenStopPrice, splitRemainingTakeProfits, type TakeProfitLeg } from '../takeProfits';
@@ -51,15 +51,11 @@ export function targetSplit(
 }
 
 /** Entries' fee rate actually paid (fees in quote ÷ notional); null before any fee is known. */
-export function entryFeeRate(legs: readonly Leg[], baseAsset: string): number | null {
+export function entryFeeRate(legs: readonly Leg[]): number | null {
   const entries = legsOf(legs, 'entry').filter((leg) => leg.filledQuantity > 0);
   const notional = entries.reduce((acc, leg) => acc.plus(dec(leg.filledQuantity).times(dec(leg.averagePrice ?? 0))), dec(0));
   if (!notional.gt(0)) return null;
-  const fees = entries.reduce(
-    (acc, leg) =>
-      acc.plus(feeInQuote({ quantity: leg.filledQuantity, price: leg.averagePrice ?? 0, fee: leg.fee, feeCurrency: leg.feeCurrency }, baseAsset)),
-    dec(0),
-  );
+  const fees = entries.reduce((acc, leg) => acc.plus(feesInQuote(leg.fees)), dec(0));
   return fees.gt(0) ? toNumber(fees.div(notional)) : null;
 }
 
@@ -73,7 +69,7 @@ export function breakEvenPrice(
   legs: readonly Leg[],
   market: MarketRules,
 ): number {
-  const paid = entryFeeRate(legs, market.base);
+  const paid = entryFeeRate(legs);
   const taker = market.takerFee ?? 0;
   const entryRate = paid ?? taker;
   return breakEvenStopPrice(side, averageEntry, market.priceStep, entryRate, Math.max(entryRate, taker));

@@ -4,6 +4,7 @@
  * replaced, what the account still holds).
  */
 import { parseLeg, type LegKind } from '../clientOrderId';
+import type { FeeCharge } from '../fees';
 import { dec, toNumber } from '../precision';
 import { heldQuantity as heldAfterFees } from '../takeProfits';
 
@@ -34,8 +35,8 @@ export interface Leg {
   readonly status: LegStatus;
   readonly filledQuantity: number;
   readonly averagePrice: number | null;
-  readonly fee: number;
-  readonly feeCurrency: string | null;
+  /** Fees paid so far, per currency (see fees.ts). */
+  readonly fees: readonly FeeCharge[];
   /** Why it was refused (a reason code), when it was. */
   readonly reason: string | null;
   /** Sends so far. */

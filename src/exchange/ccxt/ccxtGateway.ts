@@ -7,6 +7,7 @@
 import type { Exchange, Order, Position, Trade as CcxtTrade } from 'ccxt';
 import type { MarketType } from '../../domain/account';
 import type { MarketRules } from '../../domain/market';
+import { feesSettled } from '../../domain/fees';
 import { describeReason } from '../../domain/reasons';
 import { isStable, STABLE_QUOTES } from '../../domain/symbols';
 import { ExchangeError, isExchangeError } from '../errors';
@@ -32,6 +33,8 @@ import type {
 import { exchangeCapabilities } from './capabilities';
 import { withOrderStamp } from './exchange';
 import type { ExchangeClock } from './exchangeClock';
+import { chargesAtFill, listedFees } from './feeValuation';
+import type { FeeValuation, RawFee } from './feeValuation';
 import type { SharedMarkets } from './markets';
 import type { ExchangeRateLimiter } from './rateLimiter';
 import { isAlreadySet, isMultiAssetsRefusal, isOrderNotFound, translateError } from './translate';
@@ -63,6 +66,8 @@ export interface CcxtGatewayDeps {
   /** The offset to this exchange's clock: what ccxt signs is corrected by it. */
   clock: ExchangeClock;
   limiter: ExchangeRateLimiter;
+  /** Values fees paid in a third currency (BNB); shared by the exchange's accounts. */
+  feeValuation: FeeValuation;
   now: () => number;
 }
 
@@ -413,21 +418,39 @@ export class CcxtGateway implements ExchangeGateway {
   }
 
   /**
-   * Binance answers order lookups without commission; the port promises the fee paid so far, so a
-   * filled order's fee comes from its trades (one request, only for fills still showing none).
+   * The port promises the fees paid so far, valued in the quote. Binance answers order lookups
+   * without commission, so a filled order's fees come from its trades (one request, only while they
+   * are not known and valued); a fee in a third currency (BNB) is valued at its price at fill time.
+   * The order's state is already known here: a fee that cannot be read yet is left for a later look,
+   * never a failed lookup.
    */
   private async withFees(exchange: Exchange, order: Order, state: OrderState): Promise<OrderState> {
-    if (!this.isBinance || state.filledQuantity <= 0 || state.fee > 0) return state;
+    if (state.filledQuantity <= 0 || feesSettled(state.fees)) return state;
+    try {
+      const raw = this.isBinance ? await this.tradeFees(exchange, order, state) : this.stateFees(state);
+      if (raw.length === 0) return state;
+      return { ...state, fees: await this.deps.feeValuation.value(exchange, state.symbol, raw, this.exchangeNow()) };
+    } catch {
+      return state;
+    }
+  }
+
+  private async tradeFees(exchange: Exchange, order: Order, state: OrderState): Promise<RawFee[]> {
     const info = rec(order.info);
     const actual = info['actualOrderId'];
     const orderId = 'algoId' in info ? actual : order.id;
-    if (orderId === undefined || orderId === null || orderId === '' || orderId === 0) return state;
+    if (orderId === undefined || orderId === null || orderId === '' || orderId === 0) return [];
     const trades = await exchange.fetchMyTrades(state.symbol, undefined, undefined, { type: this.ccxtType, orderId: String(orderId) });
-    const mine = trades.filter((trade) => String(trade.order ?? '') === String(orderId));
-    if (mine.length === 0) return state;
-    const fee = mine.reduce((sum, trade) => sum + (trade.fee?.cost ?? 0), 0);
-    const feeCurrency = mine.find((trade) => trade.fee?.currency)?.fee?.currency ?? state.feeCurrency;
-    return { ...state, fee, feeCurrency };
+    return trades.filter((trade) => String(trade.order ?? '') === String(orderId)).flatMap((trade) => this.rawFees(trade, trade.price ?? 0, trade.timestamp ?? state.updatedAt));
+  }
+
+  /** The fees an exchange listed on the order itself, to be valued again (no new request but prices). */
+  private stateFees(state: OrderState): RawFee[] {
+    return state.fees.map((fee) => ({ currency: fee.currency, cost: fee.amount, price: state.averagePrice ?? 0, at: state.updatedAt }));
+  }
+
+  private rawFees(source: Parameters<typeof listedFees>[0], price: number, at: number): RawFee[] {
+    return listedFees(source).map((fee) => ({ currency: fee.currency, cost: fee.cost, price, at }));
   }
 
   /**
@@ -447,8 +470,7 @@ export class CcxtGateway implements ExchangeGateway {
         status: fill.status,
         filledQuantity: fill.filledQuantity,
         averagePrice: fill.averagePrice,
-        fee: fill.fee,
-        feeCurrency: fill.feeCurrency,
+        fees: fill.fees,
         updatedAt: Math.max(state.updatedAt, fill.updatedAt),
       };
     } catch (error) {
@@ -532,10 +554,15 @@ export class CcxtGateway implements ExchangeGateway {
         since = undefined;
       }
       const trades = await exchange.fetchMyTrades(symbol, since, 1000, params);
-      return trades
+      const fresh = trades
         .filter((trade) => (trade.timestamp ?? 0) >= cursor.sinceMs)
-        .filter((trade) => after === undefined || !/^\d+$/.test(String(trade.id)) || BigInt(String(trade.id)) > after)
-        .map((trade) => this.toTrade(trade, symbol));
+        .filter((trade) => after === undefined || !/^\d+$/.test(String(trade.id)) || BigInt(String(trade.id)) > after);
+      const out: Trade[] = [];
+      for (const trade of fresh) {
+        const raw = this.rawFees(trade, trade.price ?? 0, trade.timestamp ?? 0);
+        out.push({ ...this.toTrade(trade, symbol), fees: await this.deps.feeValuation.value(exchange, trade.symbol ?? symbol, raw, this.exchangeNow()) });
+      }
+      return out;
     });
   }
 
@@ -550,8 +577,7 @@ export class CcxtGateway implements ExchangeGateway {
       side: trade.side === 'sell' ? 'sell' : 'buy',
       price: trade.price ?? 0,
       quantity: trade.amount ?? 0,
-      fee: trade.fee?.cost ?? 0,
-      feeCurrency: trade.fee?.currency ?? null,
+      fees: chargesAtFill(trade.symbol ?? symbol, this.rawFees(trade, trade.price ?? 0, trade.timestamp ?? 0)),
       timestamp: trade.timestamp ?? 0,
     };
   }
@@ -791,23 +817,21 @@ export class CcxtGateway implements ExchangeGateway {
   private toState(order: Order, fallback: Partial<OrderIntent> & { clientOrderId: string; symbol: string }): OrderState {
     const quantity = order.amount ?? fallback.quantity ?? 0;
     const filled = order.filled ?? 0;
-    const listed = (order as { fees?: Array<{ cost?: number; currency?: string } | undefined> }).fees;
-    const fees = listed && listed.length > 0 ? listed : order.fee ? [order.fee] : [];
-    const fee = fees.reduce((sum: number, f) => sum + (f?.cost ?? 0), 0);
-    const feeCurrency = fees.find((f) => f?.currency)?.currency ?? null;
+    const symbol = order.symbol ?? fallback.symbol;
+    const averagePrice = order.average ?? (filled > 0 ? (order.price ?? null) : null);
+    const updatedAt = order.lastUpdateTimestamp ?? order.lastTradeTimestamp ?? order.timestamp ?? this.deps.now();
     return {
       clientOrderId: order.clientOrderId ?? fallback.clientOrderId,
       exchangeOrderId: String(order.id ?? ''),
-      symbol: order.symbol ?? fallback.symbol,
+      symbol,
       side: order.side === 'sell' ? 'sell' : order.side === 'buy' ? 'buy' : (fallback.side ?? 'buy'),
       type: orderTypeOf(order, fallback.type),
       status: algoStatusOf(rec(order.info)['algoStatus']) ?? statusOf(order.status, filled, quantity),
       quantity,
       filledQuantity: filled,
-      averagePrice: order.average ?? (filled > 0 ? (order.price ?? null) : null),
-      fee,
-      feeCurrency,
-      updatedAt: order.lastUpdateTimestamp ?? order.lastTradeTimestamp ?? order.timestamp ?? this.deps.now(),
+      averagePrice,
+      fees: chargesAtFill(symbol, this.rawFees(order, averagePrice ?? 0, order.lastTradeTimestamp ?? updatedAt)),
+      updatedAt,
     };
   }
 }

@@ -12,6 +12,7 @@ import type { AccountInstance } from './ccxtGateway';
 import { buildExchange } from './exchange';
 import type { Credentials, FetchImplementation } from './exchange';
 import { ExchangeClocks } from './exchangeClock';
+import { FeeValuation } from './feeValuation';
 import { SharedMarkets } from './markets';
 import { processRateLimiters } from './rateLimiter';
 import type { RateLimiterRegistry } from './rateLimiter';
@@ -61,6 +62,8 @@ export class CcxtRuntime {
   private readonly fetchImplementation: FetchImplementation;
   private readonly now: () => number;
   private readonly accounts: LRUCache<string, Entry>;
+  /** One fee valuation (its price cache) per exchange and mode. */
+  private readonly feeValuations = new Map<string, FeeValuation>();
   private readonly timeoutMs: number | undefined;
   private readonly recvWindowMs: number | undefined;
 
@@ -139,8 +142,18 @@ export class CcxtRuntime {
       markets: this.markets,
       clock: this.clocks.for({ exchangeId: ref.exchangeId, mode: ref.mode, marketType: ref.marketType }),
       limiter: this.rateLimiters.get(ref.exchangeId),
+      feeValuation: this.feeValuation(`${ref.exchangeId}:${ref.mode}`),
       now: this.now,
     });
+  }
+
+  private feeValuation(key: string): FeeValuation {
+    let valuation = this.feeValuations.get(key);
+    if (!valuation) {
+      valuation = new FeeValuation(key);
+      this.feeValuations.set(key, valuation);
+    }
+    return valuation;
   }
 
   invalidate(key: string): void {

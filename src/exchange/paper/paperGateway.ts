@@ -19,8 +19,11 @@
  * an update.
  */
 import type { MarketType } from '../../domain/account';
+import { chargeAtFill } from '../../domain/fees';
+import type { FeeCharge } from '../../domain/fees';
 import type { MarketRules } from '../../domain/market';
 import { dec, roundToStep, toNumber } from '../../domain/precision';
+import { parsePair } from '../../domain/symbols';
 import { ExchangeError } from '../errors';
 import type {
   AccountPreflight,
@@ -313,8 +316,7 @@ export class PaperGateway implements ExchangeGateway {
           side: t.side,
           price: t.price,
           quantity: t.quantity,
-          fee: t.fee,
-          feeCurrency: t.feeCurrency,
+          fees: paperFees(t.symbol, t.fee, t.feeCurrency, t.price),
           timestamp: t.timestamp,
         }));
     });
@@ -732,8 +734,14 @@ function toOrderState(order: PaperOrder): OrderState {
     quantity: order.quantity,
     filledQuantity: order.filledQuantity,
     averagePrice: order.averagePrice,
-    fee: order.fee,
-    feeCurrency: order.feeCurrency,
+    fees: paperFees(order.symbol, order.fee, order.feeCurrency, order.averagePrice ?? 0),
     updatedAt: order.updatedAt,
   };
+}
+
+/** Paper charges its fee in the settlement currency (the quote): one charge, worth itself. */
+function paperFees(symbol: string, fee: number, currency: string | null, price: number): FeeCharge[] {
+  const pair = parsePair(symbol);
+  if (!(fee > 0) || !pair) return [];
+  return [chargeAtFill(currency ?? pair.quote, fee, price, pair)];
 }

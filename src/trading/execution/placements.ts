@@ -17,8 +17,7 @@ export function placementOfRow(order: OrderRow): Placement {
       quantity: order.quantity,
       filledQuantity: order.filledQuantity,
       averagePrice: order.averagePrice,
-      fee: order.fee,
-      feeCurrency: order.feeCurrency,
+      fees: order.fees,
       updatedAt: order.updatedAt.getTime(),
     },
   };

@@ -7,8 +7,9 @@ import type { Database } from '../../db/client';
 import type { NewOutboxRow } from '../../db/repositories/outbox';
 import type { PositionsRepository } from '../../db/repositories/positions';
 import type { OrderRow, PositionRow } from '../../db/repositories/trading';
+import { scaleFees } from '../../domain/fees';
 import { heldQuantity, kindOf, legsOf } from '../../domain/lifecycle/legs';
-import { positionPnl, type Fill } from '../../domain/pnl';
+import { positionPnl, realisedSoFar, type Fill } from '../../domain/pnl';
 import { dec, toNumber } from '../../domain/precision';
 import { utcDayKey } from '../../domain/risk';
 import type { Clock } from '../clock';
@@ -23,8 +24,7 @@ const baseOf = (symbol: string) => symbol.split('/')[0] ?? symbol;
 export const fillOf = (order: OrderRow): Fill => ({
   quantity: order.filledQuantity,
   price: order.averagePrice ?? order.price ?? order.triggerPrice ?? 0,
-  fee: order.fee,
-  feeCurrency: order.feeCurrency,
+  fees: order.fees,
 });
 
 export interface BookingDeps {
@@ -52,7 +52,7 @@ export function booking(deps: BookingDeps) {
       .filter((o) => o.filledQuantity > 0)
       .map(fillOf);
     const exits = [...withFees.filter((o) => kindOf(o) !== 'entry' && o.filledQuantity > 0).map(fillOf), ...externalExits];
-    const pnl = positionPnl(position.side, entries, exits, baseOf(position.symbol), position.leverage);
+    const pnl = positionPnl(position.side, entries, exits, position.leverage);
     const now = clock.now();
     const signalId = followed.signal.id;
     const feed: NewOutboxRow[] = [];
@@ -97,6 +97,23 @@ export function booking(deps: BookingDeps) {
     return true;
   }
 
+  /**
+   * Realises an open position's exits so far (take-profits hit, partial closes) into its realised PnL
+   * and the day's figures when they fill; the close books only what is left. Fees not read yet are
+   * asked for first, so the realised figure is net of them.
+   */
+  async function bookProgress(work: AccountWork, position: PositionRow, orders: OrderRow[]): Promise<void> {
+    const withFees = await deps.legs.refreshFees(work, orders);
+    const entries = legsOf(withFees, 'entry').filter((o) => o.filledQuantity > 0).map(fillOf);
+    const exits = withFees.filter((o) => kindOf(o) !== 'entry' && o.filledQuantity > 0).map(fillOf);
+    if (exits.length === 0) return;
+    const now = clock.now();
+    await deps.positions.bookRealised(position.id, work.account.id, realisedSoFar(position.side, entries, exits), utcDayKey(now));
+    if (await pauseOnDailyLoss(deps.db, work.account.id, now)) {
+      work.log.warn({ accountId: work.account.id }, 'daily loss limit reached: account paused until the next UTC day');
+    }
+  }
+
   /** External close: the most recent foreign exit-side trades since the position opened. */
   async function externalExitFills(work: AccountWork, position: PositionRow, orders: OrderRow[], quantity: number): Promise<Fill[]> {
     const startedAt = Math.min(...orders.map((o) => o.sentAt ?? o.createdAt.getTime()));
@@ -111,12 +128,12 @@ export function booking(deps: BookingDeps) {
         if (trade.side !== exitSide || known.has(trade.orderId)) continue;
         const take = dec(trade.quantity).gt(left) ? left : dec(trade.quantity);
         const share = dec(trade.quantity).gt(0) ? take.div(dec(trade.quantity)) : dec(0);
-        fills.push({ quantity: toNumber(take), price: trade.price, fee: toNumber(dec(trade.fee).times(share)), feeCurrency: trade.feeCurrency });
+        fills.push({ quantity: toNumber(take), price: trade.price, fees: scaleFees(trade.fees, share) });
         left = left.minus(take);
       }
       if (left.gt(0)) {
         const last = await quoteOf(work, position.symbol);
-        if (last !== null) fills.push({ quantity: toNumber(left), price: last, fee: 0, feeCurrency: null });
+        if (last !== null) fills.push({ quantity: toNumber(left), price: last, fees: [] });
       }
     } catch (error) {
       work.log.warn({ err: error, positionId: position.id }, 'trades of an external close unavailable');
@@ -133,7 +150,7 @@ export function booking(deps: BookingDeps) {
     await closeInBook(work, followed, position, final, 'external', external);
   }
 
-  return { closeInBook, closeExternally };
+  return { closeInBook, closeExternally, bookProgress };
 }
 
 export type Booking = ReturnType<typeof booking>;

@@ -190,6 +190,7 @@ export function follower(deps: FollowDeps) {
             step.hits,
             feed,
           );
+          await deps.booking.bookProgress(work, position, await legs.ordersOf(followed));
           break;
         }
         case 'stop-moved':

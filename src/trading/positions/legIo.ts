@@ -5,6 +5,7 @@
  */
 import type { SignalRow } from '../../db/repositories/signals';
 import type { ExecutionRow, NewOrder, OrderRow, TradingRepository } from '../../db/repositories/trading';
+import { feesSettled } from '../../domain/fees';
 import { isInFlight, isLive, kindOf } from '../../domain/lifecycle/legs';
 import type { OrderFields } from '../../domain/lifecycle/types';
 import type { OrderIntent } from '../../exchange/gateway';
@@ -82,15 +83,18 @@ export function legIo(deps: LegIoDeps) {
     return changed ? trading.ordersOfExecution(followed.execution.id) : orders;
   }
 
-  /** Fees of filled legs that show none yet (some exchanges report them only with the trades). */
+  /**
+   * Fees of filled legs not known and valued yet: some exchanges report them only with the trades,
+   * and a fee in a third currency (BNB) needs that currency's price at fill time.
+   */
   async function refreshFees(work: AccountWork, orders: OrderRow[]): Promise<OrderRow[]> {
     let changed = false;
     for (const order of orders) {
-      if (order.filledQuantity <= 0 || order.fee > 0 || isLive(order)) continue;
+      if (order.filledQuantity <= 0 || feesSettled(order.fees) || isLive(order)) continue;
       try {
         const state = await work.gateway.fetchOrder(order.symbol, order.clientOrderId);
-        if (state && state.fee > 0) {
-          await trading.updateOrder(order.id, { fee: state.fee, feeCurrency: state.feeCurrency });
+        if (state && state.fees.length > 0 && JSON.stringify(state.fees) !== JSON.stringify(order.fees)) {
+          await trading.updateOrder(order.id, { fees: state.fees });
           changed = true;
         }
       } catch (error) {
@@ -182,8 +186,7 @@ function orderStatePatchOf(row: OrderRow) {
     quantity: row.quantity,
     filledQuantity: row.filledQuantity,
     averagePrice: row.averagePrice,
-    fee: row.fee,
-    feeCurrency: row.feeCurrency,
+    fees: row.fees,
     updatedAt: row.updatedAt.getTime(),
   };
 }

@@ -258,7 +258,7 @@ describe.each(databaseKinds)('copied positions on %s', { timeout: 120_000 }, (ki
     const late = (gateway: ExchangeGateway): ExchangeGateway =>
       new Proxy(gateway, {
         get(target, key, receiver) {
-          if (key === 'placeOrder') return async (intent: Parameters<ExchangeGateway['placeOrder']>[0]) => ({ ...(await target.placeOrder(intent)), status: 'open', filledQuantity: 0, averagePrice: null, fee: 0 });
+          if (key === 'placeOrder') return async (intent: Parameters<ExchangeGateway['placeOrder']>[0]) => ({ ...(await target.placeOrder(intent)), status: 'open', filledQuantity: 0, averagePrice: null, fees: [] });
           if (key === 'fetchOrder') return async () => null;
           return Reflect.get(target, key, receiver) as unknown;
         },

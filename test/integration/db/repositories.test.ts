@@ -290,8 +290,7 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
       leg: 'e0',
       status: 'intent',
       filledQuantity: 0,
-      fee: 0,
-      feeCurrency: null,
+      fees: [],
       sentAt: 1_700_000_000_123,
     });
     expect(entry!.createdAt).toBeInstanceOf(Date);
@@ -306,8 +305,10 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
           exchangeOrderId: '9007199254740993',
           filledQuantity: 0.008,
           averagePrice: 50_000.1,
-          fee: 0.16000032,
-          feeCurrency: 'USDT',
+          fees: [
+            { currency: 'USDT', amount: 0.16000032, quoteValue: 0.16000032 },
+            { currency: 'BNB', amount: 0.00005, quoteValue: null },
+          ],
         },
       },
       { id: stop!.id, patch: { status: 'open', exchangeOrderId: '12' } },
@@ -322,8 +323,10 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
       exchangeOrderId: '9007199254740993',
       filledQuantity: 0.008,
       averagePrice: 50_000.1,
-      fee: 0.16000032,
-      feeCurrency: 'USDT',
+      fees: [
+        { currency: 'USDT', amount: 0.16000032, quoteValue: 0.16000032 },
+        { currency: 'BNB', amount: 0.00005, quoteValue: null },
+      ],
     });
     expect(rows.get('s0')).toMatchObject({ status: 'open', exchangeOrderId: '12', filledQuantity: 0 });
     expect(rows.get('t0')).toMatchObject({

@@ -15,6 +15,7 @@ import { btcPerp, btcSpot, NOW } from './fixtures';
  */
 
 const SYMBOL = 'BTC/USDT:USDT';
+const usdt = (amount: number) => [{ currency: 'USDT', amount, quoteValue: amount }];
 let ids = 0;
 
 function leg(name: string, fields: Partial<Leg> = {}): Leg {
@@ -33,8 +34,7 @@ function leg(name: string, fields: Partial<Leg> = {}): Leg {
     status: 'open',
     filledQuantity: 0,
     averagePrice: null,
-    fee: 0,
-    feeCurrency: null,
+    fees: [],
     reason: null,
     attempts: 1,
     sentAt: NOW - 60_000,
@@ -43,7 +43,7 @@ function leg(name: string, fields: Partial<Leg> = {}): Leg {
 }
 
 const filledEntry = (quantity = 1, price = 50_000) =>
-  leg('e0', { status: 'filled', quantity, filledQuantity: quantity, averagePrice: price, fee: quantity * price * 0.0004, feeCurrency: 'USDT' });
+  leg('e0', { status: 'filled', quantity, filledQuantity: quantity, averagePrice: price, fees: usdt(quantity * price * 0.0004) });
 
 function position(fields: Partial<PositionView> = {}): PositionView {
   return {
@@ -199,6 +199,20 @@ describe('futures: break-even after the first target', () => {
     expect(cancelled(steps)).toEqual(['s0']);
     expect(steps).toContainEqual({ kind: 'stop-moved', stopLoss: breakEven, stopVersion: 1, breakEven: true });
     expect(placed(steps)).toEqual([]);
+  });
+
+  it('a break-even stop placed while the entry fee was unknown (a little higher) is never moved back once the fee is read', () => {
+    // The stand-in taker rate put s1 one step above what the entry's real fee gives: it stays, and is what is recorded.
+    const higher = breakEven + btcPerp().priceStep;
+    const legs = [filledEntry(), leg('s0'), leg('s1', { triggerPrice: higher, quantity: 0.5 }), tp0Filled(), leg('t1', { quantity: 0.5 })];
+    const steps = decidePosition(futuresCase({ legs, position: position({ quantity: 0.5, exitQuantity: 0.5, takeProfitsHit: 1 }) }));
+    expect(placed(steps)).toEqual([]);
+    expect(cancelled(steps)).toEqual(['s0']);
+    expect(steps).toContainEqual({ kind: 'stop-moved', stopLoss: higher, stopVersion: 1, breakEven: true });
+    // The next round, with the move recorded: nothing more to do.
+    const after = decidePosition(futuresCase({ legs: [legs[0]!, leg('s0', { status: 'cancelled' }), ...legs.slice(2)], position: position({ quantity: 0.5, exitQuantity: 0.5, takeProfitsHit: 1, stopLoss: higher, stopVersion: 1 }) }));
+    expect(placed(after)).toEqual([]);
+    expect(kinds(after)).not.toContain('stop-moved');
   });
 
   it('price already past break-even (-2021): the old stop stays, the rest is closed at market', () => {

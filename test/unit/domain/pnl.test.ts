@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import type { FeeCharge } from '../../../src/domain/fees';
 import { positionPnl, realisedSoFar } from '../../../src/domain/pnl';
+
+const usdt = (amount: number): FeeCharge[] => [{ currency: 'USDT', amount, quoteValue: amount }];
 
 describe('positionPnl', () => {
   it('the issue example: long 2 at 100, 1 out at 105, 1 at 100, taker 0.04 % everywhere', () => {
     const pnl = positionPnl(
       'long',
-      [{ quantity: 2, price: 100, fee: 0.08, feeCurrency: 'USDT' }],
+      [{ quantity: 2, price: 100, fees: usdt(0.08) }],
       [
-        { quantity: 1, price: 105, fee: 0.042, feeCurrency: 'USDT' },
-        { quantity: 1, price: 100, fee: 0.04, feeCurrency: 'USDT' },
+        { quantity: 1, price: 105, fees: usdt(0.042) },
+        { quantity: 1, price: 100, fees: usdt(0.04) },
       ],
-      'LINK',
       1,
     );
     expect(pnl).toMatchObject({ realizedPnl: 4.838, fees: 0.162, averageExitPrice: 102.5, returnPct: 2.42 });
@@ -19,25 +21,33 @@ describe('positionPnl', () => {
   it('a short gains when the price falls; base-asset fees are valued at the fill price', () => {
     const pnl = positionPnl(
       'short',
-      [{ quantity: 1, price: 200, fee: 0.001, feeCurrency: 'ETH' }],
-      [{ quantity: 1, price: 190, fee: 0.1, feeCurrency: 'USDT' }],
-      'ETH',
+      [{ quantity: 1, price: 200, fees: [{ currency: 'ETH', amount: 0.001, quoteValue: 0.2 }] }],
+      [{ quantity: 1, price: 190, fees: usdt(0.1) }],
       10,
     );
     expect(pnl.fees).toBeCloseTo(0.3, 10);
     expect(pnl.realizedPnl).toBeCloseTo(9.7, 10);
     expect(pnl.returnPct).toBeCloseTo(48.5, 10);
   });
+
+  it('a fee paid in BNB counts at its value at fill time, never as that many USDT; one not valued yet is left out and named', () => {
+    // The issue's case: 2 × 0.05 BNB at 600 is 60 USDT of fees, not 0.10 USDT.
+    const bnb = (amount: number, quoteValue: number | null): FeeCharge[] => [{ currency: 'BNB', amount, quoteValue }];
+    const valued = positionPnl('long', [{ quantity: 1, price: 3_000, fees: bnb(0.05, 30) }], [{ quantity: 1, price: 3_100, fees: bnb(0.05, 30) }], 1);
+    expect(valued).toMatchObject({ fees: 60, realizedPnl: 40, unvaluedFees: [] });
+    const pending = positionPnl('long', [{ quantity: 1, price: 3_000, fees: bnb(0.05, 30) }], [{ quantity: 1, price: 3_100, fees: bnb(0.05, null) }], 1);
+    expect(pending).toMatchObject({ fees: 30, realizedPnl: 70, unvaluedFees: ['BNB'] });
+  });
 });
 
 describe('realised so far on an open position', () => {
   it.each([
     // side, exits, expected: entry 0.2 at 50,000 with a 4 USDT fee
-    ['long, half out at 52,000 (fee 2.08)', 'long', [{ quantity: 0.1, price: 52_000, fee: 2.08, feeCurrency: 'USDT' }], 195.92],
-    ['short, a quarter out at 48,000 (fee 0.96)', 'short', [{ quantity: 0.05, price: 48_000, fee: 0.96, feeCurrency: 'USDT' }], 98.04],
+    ['long, half out at 52,000 (fee 2.08)', 'long', [{ quantity: 0.1, price: 52_000, fees: usdt(2.08) }], 195.92],
+    ['short, a quarter out at 48,000 (fee 0.96)', 'short', [{ quantity: 0.05, price: 48_000, fees: usdt(0.96) }], 98.04],
     ['nothing out yet', 'long', [], 0],
   ] as const)('%s', (_label, side, exits, expected) => {
-    const entries = [{ quantity: 0.2, price: 50_000, fee: 4, feeCurrency: 'USDT' }];
-    expect(realisedSoFar(side, entries, exits, 'BTC')).toBeCloseTo(expected, 8);
+    const entries = [{ quantity: 0.2, price: 50_000, fees: usdt(4) }];
+    expect(realisedSoFar(side, entries, exits)).toBeCloseTo(expected, 8);
   });
 });

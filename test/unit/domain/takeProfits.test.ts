@@ -86,7 +86,7 @@ describe('breakEvenStopPrice', () => {
 });
 
 describe('heldQuantity', () => {
-  const fill = (filledQuantity: number, fee: number, feeCurrency: string | null) => ({ filledQuantity, fee, feeCurrency });
+  const fill = (filledQuantity: number, fee: number, feeCurrency: string) => ({ filledQuantity, fees: [{ currency: feeCurrency, amount: fee, quoteValue: null }] });
 
   it('deducts fees charged in the base asset (any case), not those in the quote or another coin', () => {
     const entries = [fill(2, 0.0008, 'LINK'), fill(1, 0.04, 'USDT'), fill(1, 0.0001, 'bnb'), fill(0.5, 0.0002, 'link')];

@@ -32,8 +32,7 @@ function harness(options: { lookup: LookupScript; place?: (intent: OrderIntent) 
     quantity: intent.quantity,
     filledQuantity: status === 'filled' ? intent.quantity : 0,
     averagePrice: 100,
-    fee: 0,
-    feeCurrency: null,
+    fees: [],
     updatedAt: now,
   });
   const gateway = {
@@ -230,8 +229,7 @@ function harnessState(): OrderState {
     quantity: 1,
     filledQuantity: 1,
     averagePrice: 100,
-    fee: 0,
-    feeCurrency: null,
+    fees: [],
     updatedAt: 0,
   };
 }

@@ -1,0 +1,2 @@
+ALTER TABLE "orders" DROP COLUMN "fee";--> statement-breakpoint
+ALTER TABLE "orders" DROP COLUMN "fee_currency";
