@@ -20,6 +20,7 @@ import { systemClock, type Clock } from './trading/clock';
 import { defaultEngineSettings, TradingEngine } from './trading/engine';
 import { accountLeases } from './trading/accountLeases';
 import { peerBackOffs } from './trading/peerBackOff';
+import { createFundingBook } from './trading/funding';
 import { createPositionSync } from './trading/positionSync';
 import { createSignalIntake } from './trading/signalIntake';
 import { openVault } from './vault/envelope';
@@ -170,6 +171,9 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     claimAccounts: leases.forTask('copy-positions'),
   });
   engine.addCycleStep('copy-positions', async () => void (await copyPositions.run()));
+  // Futures funding read from the exchange once a funding time passed, booked to the positions that held it.
+  const funding = createFundingBook({ db: database.db, gateways, clock, log, claimAccounts: leases.forTask('funding') });
+  engine.addCycleStep('funding', async () => void (await funding.run()));
   const services = createBotServices({ db: database.db, vault, gateways, intake, clock, log, config });
 
   const health = createHealth({

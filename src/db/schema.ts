@@ -483,7 +483,7 @@ export const engineInstances = pgTable('engine_instances', {
 export const accountLeases = pgTable(
   'account_leases',
   {
-    task: text('task', { enum: ['positions', 'copy-positions', 'copy-poll'] }).notNull(),
+    task: text('task', { enum: ['positions', 'copy-positions', 'copy-poll', 'funding'] }).notNull(),
     accountId: uuid('account_id')
       .notNull()
       .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),

@@ -101,6 +101,30 @@ export interface Trade {
   timestamp: number;
 }
 
+/** What the exchange booked to a futures wallet: funding paid or received, realised PnL, commission. */
+export type IncomeKind = 'funding' | 'realized-pnl' | 'commission';
+
+export interface IncomeQuery {
+  kinds: readonly IncomeKind[];
+  since: number;
+  until: number;
+  symbol?: string;
+}
+
+export interface IncomeEntry {
+  /** The exchange's id (Binance tranId: unique within one kind of one account). */
+  id: string;
+  kind: IncomeKind;
+  /** Unified symbol (`BTC/USDT:USDT`). */
+  symbol: string;
+  /** Received (+) or paid (−), in `currency`. */
+  amount: number;
+  currency: string;
+  at: number;
+  /** The trade it came from (realised PnL and commission), when the exchange says. */
+  tradeId: string | null;
+}
+
 /** One OHLCV candle; `openTime` in ms (exchange time). */
 export interface Candle {
   openTime: number;
@@ -177,6 +201,12 @@ export interface ExchangeGateway {
    * premiumIndex, weight 1). Optional: without it, unrealised PnL uses the last price.
    */
   markPrice?(symbol: string): Promise<number>;
+  /**
+   * Futures: the account's income history (Binance GET /fapi/v1/income, weight 30 a page of 1,000),
+   * oldest first, for `since`..`until` inclusive. Optional: without it there is no funding to book
+   * (paper accounts pay none) and no reconciliation.
+   */
+  income?(query: IncomeQuery): Promise<IncomeEntry[]>;
   /**
    * Sets leverage and margin mode once per symbol; "already set" is not an error. Where the account
    * allows only cross margin (Binance Multi-Assets mode), isolated becomes cross instead of an error.

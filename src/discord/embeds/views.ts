@@ -88,7 +88,7 @@ export function renderPnl(report: PnlReport): APIEmbed {
     color: sign > 0 ? COLORS.green : sign < 0 ? COLORS.red : COLORS.grey,
     fields,
     footer: {
-      text: `${report.since ? `Since ${formatDate(report.since)} · r` : 'R'}ealised from closed positions, fees included; unrealised at the mark (futures) or last price; futures funding not included`,
+      text: `${report.since ? `Since ${formatDate(report.since)} · r` : 'R'}ealised: exits as they fill, fees (valued at fill time) and futures funding included; unrealised at the mark (futures) or last price`,
     },
   };
 }

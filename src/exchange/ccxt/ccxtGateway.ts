@@ -17,6 +17,8 @@ import type {
   Balance,
   Candle,
   ExchangeGateway,
+  IncomeEntry,
+  IncomeQuery,
   KeyAudit,
   MarginMode,
   OrderIntent,
@@ -34,6 +36,7 @@ import { exchangeCapabilities } from './capabilities';
 import { withOrderStamp } from './exchange';
 import type { ExchangeClock } from './exchangeClock';
 import { chargesAtFill, listedFees } from './feeValuation';
+import { readIncome } from './income';
 import type { FeeValuation, RawFee } from './feeValuation';
 import type { SharedMarkets } from './markets';
 import type { ExchangeRateLimiter } from './rateLimiter';
@@ -273,6 +276,11 @@ export class CcxtGateway implements ExchangeGateway {
       if (mark === undefined) throw new ExchangeError('unknown-outcome', `${this.exchangeId}: no mark price for ${symbol}`);
       return mark;
     });
+  }
+
+  async income(query: IncomeQuery): Promise<IncomeEntry[]> {
+    if (this.marketType !== 'futures') return [];
+    return this.call('reading the income history', async (exchange) => readIncome(exchange, query, this.isBinance));
   }
 
   async candles(symbol: string, timeframe: string, limit: number): Promise<Candle[]> {

@@ -242,6 +242,7 @@ const BINANCE_WEIGHTS: ReadonlyArray<[method: string, path: RegExp, weight: numb
   ['GET', /^\/fapi\/v1\/openOrders$/, (q) => (q.has('symbol') ? 1 : 40)],
   ['GET', /^\/fapi\/v1\/openAlgoOrders$/, (q) => (q.has('symbol') ? 1 : 40)],
   ['GET', /^\/fapi\/v1\/userTrades$/, 5],
+  ['GET', /^\/fapi\/v1\/income$/, 30],
   ['GET', /^\/fapi\/v1\/leverageBracket$/, 1],
   ['GET', /^\/fapi\/v1\/ticker\/24hr$/, (q) => (q.has('symbol') ? 1 : 40)],
   ['GET', /^\/fapi\/v1\/ticker\/bookTicker$/, (q) => (q.has('symbol') ? 2 : 5)],

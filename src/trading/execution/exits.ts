@@ -50,6 +50,8 @@ export async function placeExits(
     averageEntryPrice: averageEntry,
     stopLoss: stopPrice,
     takeProfits: signal.takeProfits.map((tp) => roundToStep(tp, market.priceStep)),
+    // The engine's clock, which funding times are judged against (not the database's).
+    openedAt: new Date(ctx.clock.now()),
   });
 
   const existing = new Set(exitOrders(orders).map((order) => order.leg));

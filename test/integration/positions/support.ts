@@ -6,6 +6,7 @@ import type { TradeSignal } from '../../../src/domain/signal';
 import type { ExchangeGateway } from '../../../src/exchange/gateway';
 import { PaperGateway } from '../../../src/exchange/paper';
 import type { GatewayProvider, TradingEngine } from '../../../src/trading/engine';
+import { createFundingBook } from '../../../src/trading/funding';
 import { createPositionSync, type PositionSync } from '../../../src/trading/positionSync';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
 
@@ -96,6 +97,7 @@ export async function positionsWorld(options: { marketType?: 'spot' | 'futures';
     ...(options.entryTtlMs === undefined ? {} : { settings: { entryTtlMs: options.entryTtlMs } }),
   });
   engine.addCycleStep('positions', sync.run);
+  engine.addCycleStep('funding', async () => void (await createFundingBook({ db: world.db.db, gateways: provider, clock: world.clock, log: world.log }).run()));
   await engine.start();
   let refs = 0;
   const db = world.db.db;

@@ -715,15 +715,17 @@ export class Engine {
     this.account(apiKey).bnbFeeBurn[wallet] = on;
   }
 
-  private recordIncome(acc: Account, row: Omit<IncomeRecord, 'tranId' | 'time'>): void {
-    acc.income.push({ ...row, time: this.now, tranId: this.nextTranId++ });
+  private recordIncome(acc: Account, row: Omit<IncomeRecord, 'tranId' | 'time'>, time = this.now): void {
+    acc.income.push({ ...row, time, tranId: this.nextTranId++ });
   }
 
   /**
    * A funding payment on every open position of the symbol at the mark price (the simulator's futures
-   * price): longs pay shorts when the rate is positive. Booked to the USDT wallet and the income history.
+   * price): longs pay shorts when the rate is positive. Booked to the USDT wallet and the income history,
+   * stamped at the funding time (the hour: Binance pays funding at hh:00:00 UTC).
    */
   payFunding(symbol: string, rate: number): void {
+    const fundingTime = Math.floor(this.now / 3_600_000) * 3_600_000;
     const m = this.futuresMarket(symbol);
     const mark = this.futuresPrice(symbol);
     for (const acc of this.accounts.values()) {
@@ -733,7 +735,7 @@ export class Engine {
         if (payment === 0) continue;
         acc.futures.set(m.quote, r8((acc.futures.get(m.quote) ?? 0) + payment));
         acc.futuresUpdateTime = this.now;
-        this.recordIncome(acc, { symbol, incomeType: 'FUNDING_FEE', income: payment, asset: m.quote, tradeId: null });
+        this.recordIncome(acc, { symbol, incomeType: 'FUNDING_FEE', income: payment, asset: m.quote, tradeId: null }, fundingTime);
       }
     }
   }

@@ -142,8 +142,8 @@ describe('pnl read model', () => {
     expect(text).toContain('Live total: -25.00 USDT');
     expect(text).toContain('Paper total (simulated): +900.00 USDT');
     expect(text).not.toMatch(/915|875/);
-    // Until funding is read (issue #12 item 5), every /pnl says it is left out.
-    expect(text).toContain('futures funding not included');
+    // Every /pnl says what its figures include.
+    expect(text).toContain('fees (valued at fill time) and futures funding included');
   });
 
   it('an open position counts what it has realised so far (booked when its exits fill) beside its unrealised part (issue #12 item 6)', async () => {

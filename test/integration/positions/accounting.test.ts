@@ -1,0 +1,87 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FUNDING_HOUR_MS } from '../../../src/domain/funding';
+import { positionsWorld, SYMBOL, type PositionsWorld } from './support';
+
+let world: PositionsWorld | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+/**
+ * The worked example of issue #12, by hand. LINK/USDT perpetual, long 2 at 100 (market), targets 105
+ * and 110 of 1 each (triggered take-profits fill as takers), leverage 1; the account pays fees in BNB
+ * (Binance "feeBurn": the 0.04 % taker rate less 10 %, i.e. 0.036 % of the notional, in BNB at 600):
+ *   entry  200.00 × 0.00036 = 0.0720 USDT = 0.000120 BNB
+ *   TP1    105.00 × 0.00036 = 0.0378 USDT = 0.000063 BNB
+ *   TP2    110.00 × 0.00036 = 0.0396 USDT = 0.000066 BNB        fees 0.1494 USDT (0.000249 BNB)
+ *   funding at 13:00, price 100, rate +0.01 %: the long pays 2 × 100 × 0.0001 = 0.0200
+ *   realised = (105 − 100) + (110 − 100) − 0.1494 − 0.0200 = 14.8306 → 14.83
+ * At TP1 the position has realised 5 − 0.0378 − 0.0720 / 2 − 0.0200 = 4.9062 already, and so has
+ * the day. Binance's own records: REALIZED_PNL 5 + 10, COMMISSION −0.000249 BNB, FUNDING_FEE −0.02.
+ */
+const BNB = 600;
+const RATE = 0.0004 * 0.9;
+const FEES_USDT = (200 + 105 + 110) * RATE;
+const FUNDING = -2 * 100 * 0.0001;
+const AT_TP1 = 5 - 105 * RATE - (200 * RATE) / 2 + FUNDING;
+const REALISED = 15 - FEES_USDT + FUNDING;
+
+describe('accounting to the cent: fees in BNB, funding, partial exits (issue #12)', () => {
+  it('a futures round trip with two take-profits, BNB fees and one funding payment matches the hand computation and the exchange income', { timeout: 120_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    const apiKey = w.apiKeyOf(account);
+    w.sim.fund(apiKey, 'futures', 'BNB', 1);
+    w.sim.setBnbFeeBurn(apiKey, 'futures', true);
+    w.sim.setPrice('BNBUSDT', BNB, 'both');
+
+    await w.signal();
+    await w.cycle();
+    const [opened] = await w.positionRows(account.id);
+    expect(opened).toMatchObject({ status: 'open', quantity: 2, averageEntryPrice: 100 });
+
+    // The next funding time: the exchange pays, and the bot reads it once the records have settled.
+    w.clock.set(Math.ceil(w.clock.now() / FUNDING_HOUR_MS) * FUNDING_HOUR_MS);
+    w.sim.payFunding(SYMBOL, 0.0001);
+    w.clock.advance(61_000);
+    w.sim.setPrice(SYMBOL, 105, 'both');
+    await w.cycle();
+    const [afterTp1] = await w.positionRows(account.id);
+    expect(afterTp1).toMatchObject({ status: 'open', quantity: 1, takeProfitsHit: 1 });
+    // Binance's order answers carry no fee: read from the trades, valued at BNB's price in the fill's minute (not 0.00012 "USDT").
+    const fees = new Map((await w.orderRows(account.id)).map((o) => [o.leg, o.fees]));
+    expect(fees.get('e0')).toEqual([{ currency: 'BNB', amount: 0.00012, quoteValue: 0.072 }]);
+    expect(fees.get('t0')).toEqual([{ currency: 'BNB', amount: 0.000063, quoteValue: 0.0378 }]);
+    expect(afterTp1!.funding).toBeCloseTo(FUNDING, 10);
+    // Realised at once, and counted in the day: the TP1 gain, its fee, half the entry fee, the funding.
+    expect(afterTp1!.realizedPnl).toBeCloseTo(AT_TP1, 8);
+    expect((await w.day(account.id))[0]!.realizedPnl).toBeCloseTo(AT_TP1, 8);
+
+    w.sim.setPrice(SYMBOL, 110, 'both');
+    await w.cycle();
+    const [closed] = await w.positionRows(account.id);
+    expect(closed).toMatchObject({ status: 'closed', closeReason: 'take-profit', takeProfitsHit: 2 });
+    expect(closed!.realizedPnl.toFixed(2)).toBe('14.83');
+    expect(closed!.realizedPnl).toBeCloseTo(REALISED, 8);
+    expect(closed!.fees).toBeCloseTo(FEES_USDT, 8);
+    const [day] = await w.day(account.id);
+    expect(day!.realizedPnl).toBeCloseTo(REALISED, 8);
+
+    // The exchange's own records add up to the same figure (its commission in BNB at 600).
+    const income = w.sim.income(apiKey);
+    const sum = (type: string) => income.filter((r) => r.incomeType === type).reduce((acc, r) => acc + r.income, 0);
+    expect(sum('REALIZED_PNL')).toBeCloseTo(15, 8);
+    expect(income.filter((r) => r.incomeType === 'COMMISSION').every((r) => r.asset === 'BNB')).toBe(true);
+    expect(sum('COMMISSION')).toBeCloseTo(-0.000249, 10);
+    expect(sum('FUNDING_FEE')).toBeCloseTo(FUNDING, 10);
+    expect(sum('REALIZED_PNL') + sum('COMMISSION') * BNB + sum('FUNDING_FEE')).toBeCloseTo(closed!.realizedPnl, 8);
+
+    // Booked once: another cycle reads nothing new.
+    w.clock.advance(FUNDING_HOUR_MS);
+    await w.cycle();
+    expect((await w.positionRows(account.id))[0]!.realizedPnl).toBeCloseTo(REALISED, 8);
+    expect((await w.day(account.id))[0]!.realizedPnl).toBeCloseTo(REALISED, 8);
+  });
+});
