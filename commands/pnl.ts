@@ -1,6 +1,7 @@
 import { AttachmentBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
 import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
 import type { CommandContext } from '../src/discord/command';
+import { renderReconciliation } from '../src/discord/embeds/reconcile';
 import { renderPnl } from '../src/discord/embeds/views';
 import { EPHEMERAL, guildOf } from '../src/discord/interaction';
 import { PNL_CHART_FILE } from '../src/services/pnlChart';
@@ -20,7 +21,8 @@ export const data = new SlashCommandBuilder()
         { name: 'All time', value: 'all' },
       ),
   )
-  .addStringOption((o) => o.setName('account').setDescription('Only this account').setAutocomplete(true));
+  .addStringOption((o) => o.setName('account').setDescription('Only this account').setAutocomplete(true))
+  .addBooleanOption((o) => o.setName('check').setDescription("Compare the account's last closed positions with the exchange's own records"));
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void> {
   const guildId = guildOf(interaction);
@@ -32,6 +34,10 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Com
     period: interaction.options.getString('period'),
     accountId: interaction.options.getString('account'),
   };
+  if (interaction.options.getBoolean('check')) {
+    await interaction.editReply({ embeds: [renderReconciliation(await ctx.services.reconcile.check(query))] });
+    return;
+  }
   const [report, chart] = await Promise.all([
     ctx.services.pnl.report(query),
     // The chart is a bonus: without it the numbers still answer.

@@ -24,6 +24,7 @@ import { createGuildSettingsService } from './guildSettings';
 import { createOrdersService } from './orders';
 import { createPanicService } from './panic';
 import { createPnlService } from './pnl';
+import { createReconcileService } from './reconcile';
 import { createPnlChartService } from './pnlChart';
 import type { GatewayFactoryPort } from './ports';
 import { createSignalService } from './signals';
@@ -66,6 +67,7 @@ export function createBotServices(deps: BotServicesDeps) {
     copy: createCopyService({ copies: copyRepository(db), accounts, guilds, log: serviceLog, intake, clock }),
     orders: createOrdersService({ reads, accounts }),
     pnl: createPnlService({ reads, accounts, gateways, clock, log: serviceLog }),
+    reconcile: createReconcileService({ reads, accounts, gateways }),
     feed: createFeedService({ outbox: outboxRepository(db), guilds, reads }),
     pnlChart: createPnlChartService({ positions: positionsRepository(db), clock }),
     panic: createPanicService({

@@ -1,4 +1,5 @@
 import { and, asc, count, desc, eq, gte, inArray, isNull, like, or, sql } from 'drizzle-orm';
+import type { FeeCharge } from '../../domain/fees';
 import type { Database } from '../client';
 import { exchangeAccounts, executions, feedOutbox, orders, positions } from '../schema';
 import type { orderStatuses } from '../schema';
@@ -6,6 +7,19 @@ import { isUuid } from './ids';
 import type { OutboxRow } from './outbox';
 
 export type OrderStatus = (typeof orderStatuses)[number];
+
+/** A closed position with the fees of its filled orders, per currency. */
+export interface ClosedPositionFees {
+  id: string;
+  signalId: string;
+  symbol: string;
+  side: 'long' | 'short';
+  openedAt: Date;
+  closedAt: Date;
+  realizedPnl: number;
+  funding: number;
+  fees: FeeCharge[];
+}
 
 /** One order as `/orders` shows it: the order and the name of the account it belongs to. */
 export interface OwnedOrderRow {
@@ -145,7 +159,6 @@ export function readModels(db: Database) {
     },
 
     /** Filled entry value per owned account since a time, for the PnL view's "traded" figure. */
-
     async filledEntriesOfOwner(
       ownerId: string,
       query: { guildId?: string; accountId?: string; since: Date | null },
@@ -167,6 +180,47 @@ export function readModels(db: Database) {
           ),
         )
         .groupBy(orders.accountId);
+    },
+
+    /**
+     * An account's latest closed positions with every fee their orders paid (the reconciliation).
+     * A copied position's orders carry its id; a signal's position owns its (signal, account) orders.
+     */
+    async closedPositionsWithFees(accountId: string, limit: number): Promise<ClosedPositionFees[]> {
+      if (!isUuid(accountId)) return [];
+      const closed = await db
+        .select({
+          id: positions.id,
+          signalId: positions.signalId,
+          symbol: positions.symbol,
+          side: positions.side,
+          openedAt: positions.openedAt,
+          closedAt: positions.closedAt,
+          realizedPnl: positions.realizedPnl,
+          funding: positions.funding,
+        })
+        .from(positions)
+        .where(and(eq(positions.accountId, accountId), eq(positions.status, 'closed')))
+        .orderBy(desc(positions.closedAt))
+        .limit(limit);
+      if (closed.length === 0) return [];
+      const filled = await db
+        .select({ positionId: orders.positionId, signalId: orders.signalId, fees: orders.fees })
+        .from(orders)
+        .where(
+          and(
+            eq(orders.accountId, accountId),
+            sql`${orders.filledQuantity} > 0`,
+            or(inArray(orders.positionId, closed.map((p) => p.id)), and(isNull(orders.positionId), inArray(orders.signalId, closed.map((p) => p.signalId)))),
+          ),
+        );
+      return closed.map((position) => ({
+        ...position,
+        closedAt: position.closedAt ?? position.openedAt,
+        fees: filled
+          .filter((o) => (o.positionId === null ? o.signalId === position.signalId : o.positionId === position.id))
+          .flatMap((o) => o.fees),
+      }));
     },
 
     /** How many accounts each signal went to (executions), for the feed's compaction threshold. */

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { eq, sql } from 'drizzle-orm';
+import { accountsRepository } from '../../../src/db/repositories/accounts';
+import { readModels } from '../../../src/db/repositories/readModels';
+import { positions } from '../../../src/db/schema';
 import { FUNDING_HOUR_MS } from '../../../src/domain/funding';
+import { createReconcileService } from '../../../src/services/reconcile';
 import { positionsWorld, SYMBOL, type PositionsWorld } from './support';
 
 let world: PositionsWorld | undefined;
@@ -77,6 +82,26 @@ describe('accounting to the cent: fees in BNB, funding, partial exits (issue #12
     expect(sum('COMMISSION')).toBeCloseTo(-0.000249, 10);
     expect(sum('FUNDING_FEE')).toBeCloseTo(FUNDING, 10);
     expect(sum('REALIZED_PNL') + sum('COMMISSION') * BNB + sum('FUNDING_FEE')).toBeCloseTo(closed!.realizedPnl, 8);
+
+    // The owner's check: the book against the exchange's income records, component by component.
+    const reconcile = createReconcileService({ reads: readModels(w.db.db), accounts: accountsRepository(w.db.db), gateways: w.provider });
+    const query = { ownerId: account.ownerId, guildId: account.guildId, accountId: account.id };
+    const report = await reconcile.check(query);
+    expect(report.positions).toHaveLength(1);
+    const [checked] = report.positions;
+    expect(checked).toMatchObject({ symbol: 'LINK/USDT:USDT', overlapped: false, check: { matches: true } });
+    expect(checked!.check.total).toMatchObject({ difference: 0 });
+    expect(checked!.check.total!.exchange).toBeCloseTo(REALISED, 8);
+    expect(checked!.check.gross).toMatchObject({ bot: 15, exchange: 15, difference: 0 });
+    expect(checked!.check.fees).toEqual([{ currency: 'BNB', bot: 0.000249, exchange: 0.000249, difference: 0 }]);
+    expect(checked!.check.funding).toMatchObject({ bot: FUNDING, exchange: FUNDING, difference: 0 });
+    // A book that strayed by a cent is shown as a difference, where it is.
+    await w.db.db.update(positions).set({ realizedPnl: sql`${positions.realizedPnl} - 0.01` }).where(eq(positions.id, closed!.id));
+    const strayed = (await reconcile.check(query)).positions[0]!.check;
+    expect(strayed.matches).toBe(false);
+    expect(strayed.total!.difference).toBeCloseTo(0.01, 8);
+    expect(strayed.gross.difference).toBeCloseTo(0.01, 8);
+    await w.db.db.update(positions).set({ realizedPnl: sql`${positions.realizedPnl} + 0.01` }).where(eq(positions.id, closed!.id));
 
     // Booked once: another cycle reads nothing new.
     w.clock.advance(FUNDING_HOUR_MS);

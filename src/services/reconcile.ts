@@ -1,0 +1,81 @@
+/**
+ * `/pnl account:… check:true`: the owner's latest closed positions of one futures account, the bot's
+ * book against the exchange's own income records (src/domain/reconcile.ts). Records are matched to a
+ * position by symbol and time: realised PnL and commission from a minute before it opened to a
+ * minute after it closed (trade times), funding from its open to its close.
+ */
+import type { AccountsRepository } from '../db/repositories/accounts';
+import type { ClosedPositionFees, ReadModels } from '../db/repositories/readModels';
+import { parsePair } from '../domain/symbols';
+import { reconcile, type Reconciliation } from '../domain/reconcile';
+import type { IncomeEntry } from '../exchange/gateway';
+import { isExchangeError } from '../exchange/errors';
+import { invalid, notFound, UserError } from './errors';
+import type { GatewayFactoryPort } from './ports';
+
+const MARGIN_MS = 60_000;
+export const RECONCILE_POSITIONS = 5;
+
+export interface ReconciledPosition {
+  positionId: string;
+  symbol: string;
+  side: 'long' | 'short';
+  openedAt: Date;
+  closedAt: Date;
+  check: Reconciliation;
+  /** Another of the account's positions on the symbol overlapped it: the exchange's figures include both. */
+  overlapped: boolean;
+}
+
+export interface ReconcileReport {
+  accountName: string;
+  positions: ReconciledPosition[];
+}
+
+export function createReconcileService(deps: { reads: ReadModels; accounts: AccountsRepository; gateways: Pick<GatewayFactoryPort, 'forAccount'> }) {
+  return {
+    async check(query: { ownerId: string; guildId: string; accountId: string | null }): Promise<ReconcileReport> {
+      if (!query.accountId) throw invalid('Pick the account to check against the exchange.');
+      const account = await deps.accounts.findOwned(query.ownerId, query.accountId);
+      if (!account || account.guildId !== query.guildId) throw notFound();
+      if (account.marketType !== 'futures' || account.mode === 'paper') {
+        throw invalid('The check compares with the exchange’s futures income records: only live and demo futures accounts have them.');
+      }
+      const gateway = deps.gateways.forAccount(account);
+      if (!gateway.income) throw invalid(`${account.exchangeId} does not report its income history here.`);
+      const closed = await deps.reads.closedPositionsWithFees(account.id, RECONCILE_POSITIONS);
+      if (closed.length === 0) return { accountName: account.name, positions: [] };
+      const since = Math.min(...closed.map((p) => p.openedAt.getTime())) - MARGIN_MS;
+      const until = Math.max(...closed.map((p) => p.closedAt.getTime())) + MARGIN_MS;
+      let records: IncomeEntry[];
+      try {
+        records = await gateway.income({ kinds: ['realized-pnl', 'commission', 'funding'], since, until });
+      } catch (error) {
+        if (isExchangeError(error)) throw new UserError('unavailable', `The exchange did not answer (${error.message}). Try again in a minute.`);
+        throw error;
+      }
+      return { accountName: account.name, positions: closed.map((position) => compare(position, closed, records)) };
+    },
+  };
+}
+
+function compare(position: ClosedPositionFees, all: readonly ClosedPositionFees[], records: readonly IncomeEntry[]): ReconciledPosition {
+  const opened = position.openedAt.getTime();
+  const closed = position.closedAt.getTime();
+  const mine = records.filter((r) => r.symbol === position.symbol);
+  const trades = mine.filter((r) => r.at >= opened - MARGIN_MS && r.at <= closed + MARGIN_MS);
+  const check = reconcile(
+    { realised: position.realizedPnl, funding: position.funding, fees: position.fees, quote: parsePair(position.symbol)?.quote ?? 'USDT' },
+    {
+      realizedPnl: trades.filter((r) => r.kind === 'realized-pnl').map((r) => r.amount),
+      commission: trades.filter((r) => r.kind === 'commission').map((r) => ({ currency: r.currency, amount: r.amount })),
+      funding: mine.filter((r) => r.kind === 'funding' && r.at >= opened && r.at <= closed).map((r) => r.amount),
+    },
+  );
+  const overlapped = all.some(
+    (other) => other.id !== position.id && other.symbol === position.symbol && other.openedAt.getTime() <= closed + MARGIN_MS && other.closedAt.getTime() >= opened - MARGIN_MS,
+  );
+  return { positionId: position.id, symbol: position.symbol, side: position.side, openedAt: position.openedAt, closedAt: position.closedAt, check, overlapped };
+}
+
+export type ReconcileService = ReturnType<typeof createReconcileService>;
