@@ -59,10 +59,31 @@ describe('spot take-profits sized net of the fee charged in the coin', () => {
     expect(world.sim.requestLog.filter((entry) => entry.code === -2010)).toEqual([]);
     expect(await world.provider.forAccount(account).openOrders(PAIR)).toEqual([]);
     expect(linkHeld(world, apiKey)).toBeCloseTo(2 - 2 * FEES.taker - 1.99, 8);
-    // Entry fee in LINK valued at the fill (0.0008 × 100); the resting targets fill as makers.
+    // The worked example of issue #12 (spot, fee in the coin), by hand:
+    //   entry  2 LINK × 100 = 200.00, fee 0.0008 LINK (taker 0.04 %) = 0.08 USDT at the fill's 100
+    //   TP1    1.00 × 105 = 105.00, fee 0.021 USDT (maker 0.02 %)
+    //   TP2    0.99 × 110 = 108.90, fee 0.02178 USDT           (0.0092 LINK left: dust, not sold)
+    //   realised = 213.90 − 1.99 × 100 − 0.08 − 0.04278 = 14.77722 → 14.78
     const exits = 1 * 105 + 0.99 * 110;
     const expected = exits - 1.99 * 100 - 0.0008 * 100 - exits * FEES.maker;
-    expect(closed!.realizedPnl).toBeCloseTo(expected, 6);
+    expect(expected).toBeCloseTo(14.77722, 10);
+    expect(closed!.realizedPnl.toFixed(2)).toBe('14.78');
+    expect(closed!.realizedPnl).toBeCloseTo(expected, 8);
+    expect(closed!.fees).toBeCloseTo(0.08 + exits * FEES.maker, 8);
+    // The entry's fee kept in LINK with its value at the fill, not 0.0008 "USDT".
+    const entryFees = final.find((o) => o.leg === 'e0')!.fees;
+    expect(entryFees).toEqual([{ currency: 'LINK', amount: 0.0008, quoteValue: 0.08 }]);
+    // The same figure from the exchange's own trades (spot has no income history): what the sells
+    // brought in less their commission in USDT, against what the LINK sold cost, less the buy's commission in LINK at its price.
+    const trades = world.sim.trades(apiKey).spot;
+    const buy = trades.find((t) => t.isBuyer)!;
+    const sells = trades.filter((t) => !t.isBuyer);
+    expect(buy).toMatchObject({ commissionAsset: 'LINK', commission: 0.0008, price: 100 });
+    const sold = sells.reduce((sum, t) => sum + t.qty, 0);
+    const fromExchange = sells.reduce((sum, t) => sum + t.quoteQty - t.commission, 0) - sold * buy.price - buy.commission * buy.price;
+    expect(closed!.realizedPnl).toBeCloseTo(fromExchange, 8);
+    const [day] = await world.day(account.id);
+    expect(day!.realizedPnl).toBeCloseTo(expected, 8);
   });
 
   it('a limit entry filled later: the sync sizes its targets from what the maker fill left', { timeout: 90_000 }, async () => {
