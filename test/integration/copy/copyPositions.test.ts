@@ -109,6 +109,8 @@ describe.each(databaseKinds)('copied positions on %s', { timeout: 120_000 }, (ki
     [row] = await c.rows();
     // (55 000 − 51 000) × 0.01 − 0.22 exit fee − half the entry fees (0.204) = 39.576
     expect(row).toMatchObject({ status: 'open', quantity: 0.01, exitQuantity: 0.01, averageExitPrice: 55_000, realizedPnl: 39.576, fees: 0.628 });
+    // Realised in the day when the reduce fills, not when the position closes (issue #12 item 6).
+    expect((await c.day()).map((d) => d.realizedPnl)).toEqual([39.576]);
 
     await c.masterTrades('sell', 0.01, 54_000); // close: 0.01 @ 54 000, fee 0.216
     [row] = await c.rows();
