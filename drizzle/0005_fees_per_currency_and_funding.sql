@@ -27,8 +27,9 @@ UPDATE "orders" SET "fees" = jsonb_build_array(jsonb_build_object(
 )) WHERE "fee" > 0;
 --> statement-breakpoint
 -- Exits now count in the day when they fill, and a close books only what was not booked before. An
--- open copied position has already realised its reduces on the row, never in the day: count it today.
+-- open copied position has already realised its reduces on the row, never in the day: count them in
+-- the day of its last change (when its latest reduce was booked).
 INSERT INTO "daily_stats" ("account_id", "day", "realized_pnl")
-SELECT "account_id", (now() AT TIME ZONE 'utc')::date, sum("realized_pnl") FROM "positions"
-WHERE "status" = 'open' AND "realized_pnl" <> 0 GROUP BY "account_id"
+SELECT "account_id", ("updated_at" AT TIME ZONE 'utc')::date, sum("realized_pnl") FROM "positions"
+WHERE "status" = 'open' AND "realized_pnl" <> 0 GROUP BY "account_id", ("updated_at" AT TIME ZONE 'utc')::date
 ON CONFLICT ("account_id", "day") DO UPDATE SET "realized_pnl" = "daily_stats"."realized_pnl" + excluded."realized_pnl";

@@ -171,9 +171,10 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     claimAccounts: leases.forTask('copy-positions'),
   });
   engine.addCycleStep('copy-positions', async () => void (await copyPositions.run()));
-  // Futures funding read from the exchange once a funding time passed, booked to the positions that held it.
+  // Futures funding read from the exchange after the funding times, booked to the positions that held it;
+  // beside the signals, like the positions step, so its reads never hold up an entry.
   const funding = createFundingBook({ db: database.db, gateways, clock, log, claimAccounts: leases.forTask('funding') });
-  engine.addCycleStep('funding', async () => void (await funding.run()));
+  engine.addCycleStep('funding', async () => void (await funding.run()), { beside: true });
   const services = createBotServices({ db: database.db, vault, gateways, intake, clock, log, config });
 
   const health = createHealth({

@@ -7,8 +7,17 @@
 import { dec, toNumber } from './precision';
 
 export const FUNDING_HOUR_MS = 3_600_000;
+/** Binance's usual funding times are 00:00, 08:00 and 16:00 UTC: accounts are read after these. */
+export const FUNDING_SLOT_MS = 8 * FUNDING_HOUR_MS;
 /** Binance keeps three months of income history: a first read goes back no further. */
 export const FUNDING_LOOKBACK_DAYS = 90;
+/**
+ * A position's life starts when the bot saw its entry fill, which can be a little after the fill
+ * (a limit entry filled between two visits): a payment this much before counts as held.
+ */
+export const HELD_MARGIN_MS = 5 * 60_000;
+/** Each read also covers this much before the cursor: a record the exchange wrote late is still found (a payment is booked once). */
+export const REREAD_MS = FUNDING_HOUR_MS;
 
 /** One bot position's life on an account: funding paid on its symbol meanwhile is partly its. */
 export interface HeldSpan {
@@ -21,31 +30,42 @@ export interface HeldSpan {
   readonly weight: number;
 }
 
+export interface FundingTiming {
+  /** How long after a funding time its records are read (the exchange writes them a little later). */
+  readonly settleMs: number;
+  /** This account's offset after each slot, spreading the reads of many accounts over a while. */
+  readonly offsetMs: number;
+}
+
 /** What the next visit of an account does about funding. */
 export type FundingStep =
-  /** No hour boundary old enough since the cursor: nothing yet. */
+  /** Nothing to read yet. */
   | { readonly kind: 'wait' }
-  /** Boundaries passed, none while a position was held: the cursor moves on, no request. */
+  /** Funding times passed with no position held: the cursor moves on, no request. */
   | { readonly kind: 'advance'; readonly until: number }
   /** Read the income in since..until (inclusive, exchange time) and book it. */
   | { readonly kind: 'read'; readonly since: number; readonly until: number };
 
-const heldAt = (span: HeldSpan, at: number) => span.openedAt <= at && (span.closedAt === null || span.closedAt >= at);
+const heldAt = (span: HeldSpan, at: number) => span.openedAt - HELD_MARGIN_MS <= at && (span.closedAt === null || span.closedAt >= at);
 
 /**
- * From the cursor to the last hour boundary at least `settleMs` old (the exchange writes its income
- * records a little after paying): read when a boundary in between fell in a position's life.
+ * Funding is paid on the hour (every 8 hours on most symbols, 4 or 1 on some): an account needs
+ * reading once an hour boundary after its cursor fell in one of its positions' lives, and then only
+ * at the next 8-hour slot (plus settling and the account's offset), so one read serves every payment
+ * up to it. `now` is the exchange's time.
  */
-export function fundingStep(cursor: number | null, now: number, spans: readonly HeldSpan[], settleMs: number): FundingStep {
+export function fundingStep(cursor: number | null, now: number, spans: readonly HeldSpan[], timing: FundingTiming): FundingStep {
   if (spans.length === 0) return { kind: 'wait' };
-  const from = cursor ?? Math.max(Math.min(...spans.map((s) => s.openedAt)) - 1, now - FUNDING_LOOKBACK_DAYS * 86_400_000);
-  const until = Math.floor((now - settleMs) / FUNDING_HOUR_MS) * FUNDING_HOUR_MS;
-  if (until <= from) return { kind: 'wait' };
-  const firstBoundary = (Math.floor(from / FUNDING_HOUR_MS) + 1) * FUNDING_HOUR_MS;
-  for (let hour = firstBoundary; hour <= until; hour += FUNDING_HOUR_MS) {
-    if (spans.some((span) => heldAt(span, hour))) return { kind: 'read', since: from + 1, until };
+  const from = cursor ?? Math.max(Math.min(...spans.map((s) => s.openedAt)) - HELD_MARGIN_MS - 1, now - FUNDING_LOOKBACK_DAYS * 86_400_000);
+  const settled = now - timing.settleMs;
+  const lastBoundary = Math.floor(settled / FUNDING_HOUR_MS) * FUNDING_HOUR_MS;
+  if (lastBoundary <= from) return { kind: 'wait' };
+  for (let hour = (Math.floor(from / FUNDING_HOUR_MS) + 1) * FUNDING_HOUR_MS; hour <= lastBoundary; hour += FUNDING_HOUR_MS) {
+    if (!spans.some((span) => heldAt(span, hour))) continue;
+    const slot = Math.ceil(hour / FUNDING_SLOT_MS) * FUNDING_SLOT_MS;
+    return settled >= slot + timing.offsetMs ? { kind: 'read', since: Math.max(0, from + 1 - REREAD_MS), until: settled } : { kind: 'wait' };
   }
-  return { kind: 'advance', until };
+  return { kind: 'advance', until: lastBoundary };
 }
 
 /**

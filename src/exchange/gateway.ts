@@ -125,6 +125,12 @@ export interface IncomeEntry {
   tradeId: string | null;
 }
 
+export interface IncomeRead {
+  entries: IncomeEntry[];
+  /** Everything up to here (inclusive) was read. */
+  readUntil: number;
+}
+
 /** One OHLCV candle; `openTime` in ms (exchange time). */
 export interface Candle {
   openTime: number;
@@ -203,10 +209,12 @@ export interface ExchangeGateway {
   markPrice?(symbol: string): Promise<number>;
   /**
    * Futures: the account's income history (Binance GET /fapi/v1/income, weight 30 a page of 1,000),
-   * oldest first, for `since`..`until` inclusive. Optional: without it there is no funding to book
-   * (paper accounts pay none) and no reconciliation.
+   * oldest first, for `since`..`until` inclusive, and how far it was read completely (`until`, or less
+   * when the history was too long for one call). Optional: without it there is no funding to book
+   * (paper accounts pay none) and no reconciliation; throws `not-supported` on exchanges whose history
+   * is not read yet (only Binance's is).
    */
-  income?(query: IncomeQuery): Promise<IncomeEntry[]>;
+  income?(query: IncomeQuery): Promise<IncomeRead>;
   /**
    * Sets leverage and margin mode once per symbol; "already set" is not an error. Where the account
    * allows only cross margin (Binance Multi-Assets mode), isolated becomes cross instead of an error.

@@ -67,7 +67,7 @@ export function createBotServices(deps: BotServicesDeps) {
     copy: createCopyService({ copies: copyRepository(db), accounts, guilds, log: serviceLog, intake, clock }),
     orders: createOrdersService({ reads, accounts }),
     pnl: createPnlService({ reads, accounts, gateways, clock, log: serviceLog }),
-    reconcile: createReconcileService({ reads, accounts, gateways }),
+    reconcile: createReconcileService({ reads, accounts, gateways, now: () => clock.now() }),
     feed: createFeedService({ outbox: outboxRepository(db), guilds, reads }),
     pnlChart: createPnlChartService({ positions: positionsRepository(db), clock }),
     panic: createPanicService({

@@ -6,6 +6,8 @@
  */
 import type { AccountsRepository } from '../db/repositories/accounts';
 import type { ClosedPositionFees, ReadModels } from '../db/repositories/readModels';
+import { LRUCache } from 'lru-cache';
+import { HELD_MARGIN_MS } from '../domain/funding';
 import { parsePair } from '../domain/symbols';
 import { reconcile, type Reconciliation } from '../domain/reconcile';
 import type { IncomeEntry } from '../exchange/gateway';
@@ -13,8 +15,11 @@ import { isExchangeError } from '../exchange/errors';
 import { invalid, notFound, UserError } from './errors';
 import type { GatewayFactoryPort } from './ports';
 
-const MARGIN_MS = 60_000;
+/** Around a position's life: its entry may have filled a little before the bot saw it (see HELD_MARGIN_MS). */
+const MARGIN_MS = HELD_MARGIN_MS;
 export const RECONCILE_POSITIONS = 5;
+/** One check per account per minute: each costs at least 90 of the exchange's request weight, shared with trading. */
+export const RECONCILE_COOLDOWN_MS = 60_000;
 
 export interface ReconciledPosition {
   positionId: string;
@@ -32,7 +37,9 @@ export interface ReconcileReport {
   positions: ReconciledPosition[];
 }
 
-export function createReconcileService(deps: { reads: ReadModels; accounts: AccountsRepository; gateways: Pick<GatewayFactoryPort, 'forAccount'> }) {
+export function createReconcileService(deps: { reads: ReadModels; accounts: AccountsRepository; gateways: Pick<GatewayFactoryPort, 'forAccount'>; now?: () => number }) {
+  const now = deps.now ?? Date.now;
+  const lastCheck = new LRUCache<string, number>({ max: 10_000 });
   return {
     async check(query: { ownerId: string; guildId: string; accountId: string | null }): Promise<ReconcileReport> {
       if (!query.accountId) throw invalid('Pick the account to check against the exchange.');
@@ -43,14 +50,20 @@ export function createReconcileService(deps: { reads: ReadModels; accounts: Acco
       }
       const gateway = deps.gateways.forAccount(account);
       if (!gateway.income) throw invalid(`${account.exchangeId} does not report its income history here.`);
+      const last = lastCheck.get(account.id);
+      if (last !== undefined && now() - last < RECONCILE_COOLDOWN_MS) {
+        throw new UserError('conflict', `This account was checked less than a minute ago; try again in ${Math.ceil((RECONCILE_COOLDOWN_MS - (now() - last)) / 1000)} s.`);
+      }
+      lastCheck.set(account.id, now());
       const closed = await deps.reads.closedPositionsWithFees(account.id, RECONCILE_POSITIONS);
       if (closed.length === 0) return { accountName: account.name, positions: [] };
       const since = Math.min(...closed.map((p) => p.openedAt.getTime())) - MARGIN_MS;
       const until = Math.max(...closed.map((p) => p.closedAt.getTime())) + MARGIN_MS;
       let records: IncomeEntry[];
       try {
-        records = await gateway.income({ kinds: ['realized-pnl', 'commission', 'funding'], since, until });
+        records = (await gateway.income({ kinds: ['realized-pnl', 'commission', 'funding'], since, until })).entries;
       } catch (error) {
+        if (isExchangeError(error, 'not-supported')) throw invalid(`The check reads the exchange's income history, which is read on Binance futures only.`);
         if (isExchangeError(error)) throw new UserError('unavailable', `The exchange did not answer (${error.message}). Try again in a minute.`);
         throw error;
       }
@@ -69,7 +82,7 @@ function compare(position: ClosedPositionFees, all: readonly ClosedPositionFees[
     {
       realizedPnl: trades.filter((r) => r.kind === 'realized-pnl').map((r) => r.amount),
       commission: trades.filter((r) => r.kind === 'commission').map((r) => ({ currency: r.currency, amount: r.amount })),
-      funding: mine.filter((r) => r.kind === 'funding' && r.at >= opened && r.at <= closed).map((r) => r.amount),
+      funding: mine.filter((r) => r.kind === 'funding' && r.at >= opened - MARGIN_MS && r.at <= closed).map((r) => r.amount),
     },
   );
   const overlapped = all.some(

@@ -1,15 +1,18 @@
 /**
  * Futures funding into the book: for each live or demo futures account that held a position across a
- * funding time since its cursor, read the exchange's funding history once, give each payment to the
- * bot's positions that held its symbol then (src/domain/funding.ts), and book it: the position's
- * funding and realised PnL, and the day it was paid (daily-loss check, /pnl chart). Once per payment,
- * whichever process reads it; accounts are claimed like the other background steps.
+ * funding time since its cursor, read the exchange's funding history after the next 8-hour slot (one
+ * request of weight 30 serves every payment up to it; accounts spread over an hour after the slot),
+ * give each payment to the bot's positions that held its symbol then (src/domain/funding.ts), and
+ * book it: the position's funding and realised PnL, and the day it was paid (daily-loss check, /pnl
+ * chart). Once per payment, whichever process reads it; accounts are claimed like the other background
+ * steps, and an account whose read fails waits longer each time (up to an hour).
  */
 import pLimit from 'p-limit';
 import type { Database } from '../db/client';
 import { accountsRepository } from '../db/repositories/accounts';
 import { fundingRepository, type FundingCandidate } from '../db/repositories/funding';
-import { attributeFunding, fundingStep } from '../domain/funding';
+import { createHash } from 'node:crypto';
+import { attributeFunding, fundingStep, type FundingTiming } from '../domain/funding';
 import type { Logger } from '../logger';
 import type { Clock } from './clock';
 import { pauseOnDailyLoss } from './dailyLossPause';
@@ -24,8 +27,16 @@ export interface FundingBookDeps {
   claimAccounts?: (accountIds: string[]) => Promise<string[]>;
   /** How long after a funding time its records are read (the exchange writes them a little later). */
   settleMs?: number;
+  /** Accounts' reads are spread over this long after each slot (0: all at once, as tests want). */
+  spreadMs?: number;
   concurrency?: number;
 }
+
+const MAX_BACK_OFF_MS = 3_600_000;
+
+/** A stable offset in [0, spread) per account. */
+const offsetOf = (accountId: string, spreadMs: number): number =>
+  spreadMs <= 0 ? 0 : createHash('sha256').update(accountId).digest().readUInt32BE(0) % spreadMs;
 
 export interface FundingReport {
   accountsRead: number;
@@ -35,24 +46,40 @@ export interface FundingReport {
 export function createFundingBook(deps: FundingBookDeps) {
   const repo = fundingRepository(deps.db);
   const accounts = accountsRepository(deps.db);
-  const settleMs = deps.settleMs ?? 60_000;
+  const settleMs = deps.settleMs ?? 5 * 60_000;
+  const spreadMs = deps.spreadMs ?? 3_600_000;
   const log = deps.log.child({ component: 'funding' });
+  /** Accounts whose last read failed: when to try again. */
+  const backOff = new Map<string, { failures: number; until: number }>();
 
   async function visit(candidate: FundingCandidate, report: FundingReport): Promise<void> {
     const now = deps.clock.now();
-    const step = fundingStep(candidate.cursor, now, candidate.spans, settleMs);
-    if (step.kind === 'wait') return;
-    if (step.kind === 'advance') {
-      await repo.book(candidate.accountId, [], step.until);
+    const timing: FundingTiming = { settleMs, offsetMs: offsetOf(candidate.accountId, spreadMs) };
+    const planned = fundingStep(candidate.cursor, now, candidate.spans, timing);
+    if (planned.kind === 'wait') return;
+    if (planned.kind === 'advance') {
+      await repo.book(candidate.accountId, [], planned.until);
       return;
     }
+    if ((backOff.get(candidate.accountId)?.until ?? 0) > now) return;
     const account = await accounts.byId(candidate.accountId);
     if (!account) return;
     const gateway = deps.gateways.forAccount(account);
     if (!gateway.income) return;
-    const paid = await gateway.income({ kinds: ['funding'], since: step.since, until: step.until });
+    // Judged again on the exchange's clock: what it has paid is what its clock says.
+    const step = fundingStep(candidate.cursor, gateway.exchangeNow(), candidate.spans, timing);
+    if (step.kind !== 'read') return;
+    let read;
+    try {
+      read = await gateway.income({ kinds: ['funding'], since: step.since, until: step.until });
+      backOff.delete(account.id);
+    } catch (error) {
+      const failures = (backOff.get(account.id)?.failures ?? 0) + 1;
+      backOff.set(account.id, { failures, until: now + Math.min(MAX_BACK_OFF_MS, 60_000 * 2 ** (failures - 1)) });
+      throw error;
+    }
     report.accountsRead += 1;
-    const payments = paid.map((entry) => ({
+    const payments = read.entries.map((entry) => ({
       paymentId: entry.id,
       symbol: entry.symbol,
       amount: entry.amount,
@@ -60,7 +87,8 @@ export function createFundingBook(deps: FundingBookDeps) {
       at: entry.at,
       shares: attributeFunding(entry, candidate.spans),
     }));
-    const fresh = await repo.book(account.id, payments, step.until);
+    // Only as far as the exchange's answer went (a very long history is read over several visits).
+    const fresh = await repo.book(account.id, payments, read.readUntil);
     report.paymentsBooked += fresh;
     if (fresh > 0 && (await pauseOnDailyLoss(deps.db, account.id, now))) {
       log.warn({ accountId: account.id }, 'daily loss limit reached after funding: account paused until the next UTC day');

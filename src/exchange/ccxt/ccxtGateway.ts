@@ -17,8 +17,8 @@ import type {
   Balance,
   Candle,
   ExchangeGateway,
-  IncomeEntry,
   IncomeQuery,
+  IncomeRead,
   KeyAudit,
   MarginMode,
   OrderIntent,
@@ -278,9 +278,10 @@ export class CcxtGateway implements ExchangeGateway {
     });
   }
 
-  async income(query: IncomeQuery): Promise<IncomeEntry[]> {
-    if (this.marketType !== 'futures') return [];
-    return this.call('reading the income history', async (exchange) => readIncome(exchange, query, this.isBinance));
+  async income(query: IncomeQuery): Promise<IncomeRead> {
+    // Other exchanges page and order their histories differently (newest first, other sizes): not read until each is modelled.
+    if (this.marketType !== 'futures' || !this.isBinance) throw new ExchangeError('not-supported', `${this.exchangeId}: the income history is read on Binance futures only`);
+    return this.call('reading the income history', async (exchange) => readIncome(exchange, query));
   }
 
   async candles(symbol: string, timeframe: string, limit: number): Promise<Candle[]> {

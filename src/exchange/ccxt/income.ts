@@ -1,15 +1,14 @@
 /**
- * A futures account's income history through ccxt. On Binance, GET /fapi/v1/income (what
- * `fetchFundingHistory` calls, with `incomeType` set per kind): a window holding more than a page
+ * A Binance futures account's income history through ccxt: GET /fapi/v1/income (what
+ * `fetchFundingHistory` calls, with `incomeType` set per kind). A window holding more than a page
  * answers its first 1,000 rows oldest first, so the next page starts at the last row's time (the
- * bound is inclusive; rows already read are dropped by id). Elsewhere only funding, where ccxt has
- * `fetchFundingHistory`.
+ * bound is inclusive; rows already read are dropped by id). A history longer than MAX_PAGES pages is
+ * read up to its last complete time, and says so (`readUntil`): the caller goes on from there.
  */
 import type { Exchange } from 'ccxt';
-import type { IncomeEntry, IncomeKind, IncomeQuery } from '../gateway';
+import type { IncomeEntry, IncomeKind, IncomeQuery, IncomeRead } from '../gateway';
 
 const PAGE = 1000;
-/** A guard against an answer that never advances; 20 pages is 20,000 rows of one kind. */
 const MAX_PAGES = 20;
 
 const BINANCE_TYPES: Record<IncomeKind, string> = { funding: 'FUNDING_FEE', 'realized-pnl': 'REALIZED_PNL', commission: 'COMMISSION' };
@@ -23,16 +22,14 @@ interface CcxtIncome {
   info?: unknown;
 }
 
-export async function readIncome(exchange: Exchange, query: IncomeQuery, binance: boolean): Promise<IncomeEntry[]> {
+export async function readIncome(exchange: Exchange, query: IncomeQuery): Promise<IncomeRead> {
   const out: IncomeEntry[] = [];
+  let readUntil = query.until;
   for (const kind of query.kinds) {
-    if (!binance && kind !== 'funding') continue;
-    if (!binance && !exchange.has['fetchFundingHistory']) continue;
     const seen = new Set<string>();
     let since = query.since;
-    for (let page = 0; page < MAX_PAGES; page += 1) {
-      const params: Record<string, unknown> = { until: query.until, ...(binance ? { incomeType: BINANCE_TYPES[kind] } : {}) };
-      const rows = (await exchange.fetchFundingHistory(query.symbol, since, PAGE, params)) as CcxtIncome[];
+    for (let page = 0; ; page += 1) {
+      const rows = (await exchange.fetchFundingHistory(query.symbol, since, PAGE, { until: query.until, incomeType: BINANCE_TYPES[kind] })) as CcxtIncome[];
       let fresh = 0;
       for (const row of rows) {
         const entry = toEntry(row, kind);
@@ -42,11 +39,16 @@ export async function readIncome(exchange: Exchange, query: IncomeQuery, binance
         fresh += 1;
       }
       const last = rows.at(-1)?.timestamp;
-      if (rows.length < PAGE || fresh === 0 || last === undefined) break;
+      if (rows.length < PAGE || last === undefined) break;
+      if (fresh === 0 || page + 1 >= MAX_PAGES) {
+        // Not all of it: complete only before the last time seen (rows at that time may go on).
+        readUntil = Math.min(readUntil, last - 1);
+        break;
+      }
       since = last;
     }
   }
-  return out.sort((a, b) => a.at - b.at);
+  return { entries: out.filter((entry) => entry.at <= readUntil).sort((a, b) => a.at - b.at), readUntil };
 }
 
 function toEntry(row: CcxtIncome, kind: IncomeKind): IncomeEntry | null {

@@ -65,9 +65,9 @@ describe.each(databaseKinds)('migrations on %s', (kind) => {
       await order('e1', 'BTC/USDT:USDT', 0.2, 'USDT', 50_000); // in the quote
       await order('e2', 'ETH/USDT:USDT', 0.05, 'BNB', 3_000); // in BNB: no price known, left unvalued
       await order('e3', 'SOL/USDT', 0, null, null); // none
-      await db.execute(sql`insert into positions (id, account_id, owner_id, signal_id, symbol, side, status, realized_pnl) values
-        (${randomUUID()}, ${account}, 'owner-1', ${randomUUID()}, 'BTC/USDT:USDT', 'long', 'open', 39.576),
-        (${randomUUID()}, ${account}, 'owner-1', ${randomUUID()}, 'BTC/USDT:USDT', 'long', 'closed', 12)`);
+      await db.execute(sql`insert into positions (id, account_id, owner_id, signal_id, symbol, side, status, realized_pnl, updated_at) values
+        (${randomUUID()}, ${account}, 'owner-1', ${randomUUID()}, 'BTC/USDT:USDT', 'long', 'open', 39.576, '2026-01-04T23:00:00Z'),
+        (${randomUUID()}, ${account}, 'owner-1', ${randomUUID()}, 'BTC/USDT:USDT', 'long', 'closed', 12, '2026-01-04T23:00:00Z')`);
       for (const statement of dataStatements('0005_fees_per_currency_and_funding.sql')) await db.execute(sql.raw(statement));
       const fees = await executeRows<{ leg: string; fees: unknown }>(db, sql`select leg, fees from orders order by leg`);
       expect(fees).toEqual([
@@ -76,8 +76,9 @@ describe.each(databaseKinds)('migrations on %s', (kind) => {
         { leg: 'e2', fees: [{ currency: 'BNB', amount: 0.05, quoteValue: null }] },
         { leg: 'e3', fees: [] },
       ]);
-      const days = await executeRows<{ realized_pnl: string }>(db, sql`select realized_pnl::text from daily_stats where account_id = ${account}`);
-      expect(days.map((d) => Number(d.realized_pnl))).toEqual([39.576]);
+      // In the day its reduce was booked (its last change), not the day of the upgrade.
+      const days = await executeRows<{ day: string; realized_pnl: string }>(db, sql`select day::text, realized_pnl::text from daily_stats where account_id = ${account}`);
+      expect(days.map((d) => [d.day, Number(d.realized_pnl)])).toEqual([['2026-01-04', 39.576]]);
     } finally {
       await handle.close();
     }

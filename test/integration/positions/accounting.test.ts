@@ -22,14 +22,15 @@ afterEach(async () => {
  *   TP2    110.00 × 0.00036 = 0.0396 USDT = 0.000066 BNB        fees 0.1494 USDT (0.000249 BNB)
  *   funding at 13:00, price 100, rate +0.01 %: the long pays 2 × 100 × 0.0001 = 0.0200
  *   realised = (105 − 100) + (110 − 100) − 0.1494 − 0.0200 = 14.8306 → 14.83
- * At TP1 the position has realised 5 − 0.0378 − 0.0720 / 2 − 0.0200 = 4.9062 already, and so has
- * the day. Binance's own records: REALIZED_PNL 5 + 10, COMMISSION −0.000249 BNB, FUNDING_FEE −0.02.
+ * At TP1 the position has realised 5 − 0.0378 − 0.0720 / 2 = 4.9262 already, and so has the day; the
+ * funding paid at 13:00 is read after the 16:00 slot. Binance's own records: REALIZED_PNL 5 + 10,
+ * COMMISSION −0.000249 BNB, FUNDING_FEE −0.02.
  */
 const BNB = 600;
 const RATE = 0.0004 * 0.9;
 const FEES_USDT = (200 + 105 + 110) * RATE;
 const FUNDING = -2 * 100 * 0.0001;
-const AT_TP1 = 5 - 105 * RATE - (200 * RATE) / 2 + FUNDING;
+const AT_TP1 = 5 - 105 * RATE - (200 * RATE) / 2;
 const REALISED = 15 - FEES_USDT + FUNDING;
 
 describe('accounting to the cent: fees in BNB, funding, partial exits (issue #12)', () => {
@@ -47,7 +48,7 @@ describe('accounting to the cent: fees in BNB, funding, partial exits (issue #12
     const [opened] = await w.positionRows(account.id);
     expect(opened).toMatchObject({ status: 'open', quantity: 2, averageEntryPrice: 100 });
 
-    // The next funding time: the exchange pays, and the bot reads it once the records have settled.
+    // The next funding time (13:00): the exchange pays.
     w.clock.set(Math.ceil(w.clock.now() / FUNDING_HOUR_MS) * FUNDING_HOUR_MS);
     w.sim.payFunding(SYMBOL, 0.0001);
     w.clock.advance(61_000);
@@ -59,10 +60,17 @@ describe('accounting to the cent: fees in BNB, funding, partial exits (issue #12
     const fees = new Map((await w.orderRows(account.id)).map((o) => [o.leg, o.fees]));
     expect(fees.get('e0')).toEqual([{ currency: 'BNB', amount: 0.00012, quoteValue: 0.072 }]);
     expect(fees.get('t0')).toEqual([{ currency: 'BNB', amount: 0.000063, quoteValue: 0.0378 }]);
-    expect(afterTp1!.funding).toBeCloseTo(FUNDING, 10);
-    // Realised at once, and counted in the day: the TP1 gain, its fee, half the entry fee, the funding.
+    // Realised at once, and counted in the day: the TP1 gain, its fee, half the entry fee.
     expect(afterTp1!.realizedPnl).toBeCloseTo(AT_TP1, 8);
     expect((await w.day(account.id))[0]!.realizedPnl).toBeCloseTo(AT_TP1, 8);
+    // Funding is read after the 16:00 slot (and 5 minutes for the exchange to write it), not before.
+    expect(afterTp1!.funding).toBe(0);
+    w.clock.set(Date.UTC(2026, 0, 5, 16, 5, 1));
+    await w.cycle();
+    const [funded] = await w.positionRows(account.id);
+    expect(funded!.funding).toBeCloseTo(FUNDING, 10);
+    expect(funded!.realizedPnl).toBeCloseTo(AT_TP1 + FUNDING, 8);
+    expect((await w.day(account.id))[0]!.realizedPnl).toBeCloseTo(AT_TP1 + FUNDING, 8);
 
     w.sim.setPrice(SYMBOL, 110, 'both');
     await w.cycle();
@@ -84,7 +92,7 @@ describe('accounting to the cent: fees in BNB, funding, partial exits (issue #12
     expect(sum('REALIZED_PNL') + sum('COMMISSION') * BNB + sum('FUNDING_FEE')).toBeCloseTo(closed!.realizedPnl, 8);
 
     // The owner's check: the book against the exchange's income records, component by component.
-    const reconcile = createReconcileService({ reads: readModels(w.db.db), accounts: accountsRepository(w.db.db), gateways: w.provider });
+    const reconcile = createReconcileService({ reads: readModels(w.db.db), accounts: accountsRepository(w.db.db), gateways: w.provider, now: () => w.clock.now() });
     const query = { ownerId: account.ownerId, guildId: account.guildId, accountId: account.id };
     const report = await reconcile.check(query);
     expect(report.positions).toHaveLength(1);
@@ -97,6 +105,9 @@ describe('accounting to the cent: fees in BNB, funding, partial exits (issue #12
     expect(checked!.check.funding).toMatchObject({ bot: FUNDING, exchange: FUNDING, difference: 0 });
     // A book that strayed by a cent is shown as a difference, where it is.
     await w.db.db.update(positions).set({ realizedPnl: sql`${positions.realizedPnl} - 0.01` }).where(eq(positions.id, closed!.id));
+    // One check a minute per account: each costs the exchange's request weight.
+    await expect(reconcile.check(query)).rejects.toThrow(/less than a minute ago/);
+    w.clock.advance(61_000);
     const strayed = (await reconcile.check(query)).positions[0]!.check;
     expect(strayed.matches).toBe(false);
     expect(strayed.total!.difference).toBeCloseTo(0.01, 8);

@@ -97,7 +97,7 @@ export async function positionsWorld(options: { marketType?: 'spot' | 'futures';
     ...(options.entryTtlMs === undefined ? {} : { settings: { entryTtlMs: options.entryTtlMs } }),
   });
   engine.addCycleStep('positions', sync.run);
-  engine.addCycleStep('funding', async () => void (await createFundingBook({ db: world.db.db, gateways: provider, clock: world.clock, log: world.log }).run()));
+  engine.addCycleStep('funding', async () => void (await createFundingBook({ db: world.db.db, gateways: provider, clock: world.clock, log: world.log, spreadMs: 0 }).run()), { beside: true });
   await engine.start();
   let refs = 0;
   const db = world.db.db;
