@@ -20,6 +20,7 @@ import { systemClock, type Clock } from './trading/clock';
 import { defaultEngineSettings, TradingEngine } from './trading/engine';
 import { accountLeases } from './trading/accountLeases';
 import { peerBackOffs } from './trading/peerBackOff';
+import { createFeeCorrections } from './trading/feeCorrections';
 import { createFundingBook } from './trading/funding';
 import { createPositionSync } from './trading/positionSync';
 import { createSignalIntake } from './trading/signalIntake';
@@ -175,6 +176,9 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   // beside the signals, like the positions step, so its reads never hold up an entry.
   const funding = createFundingBook({ db: database.db, gateways, clock, log, claimAccounts: leases.forTask('funding') });
   engine.addCycleStep('funding', async () => void (await funding.run()), { beside: true });
+  // A BNB fee whose price could not be read at a close is valued later, and the figures corrected.
+  const feeCorrections = createFeeCorrections({ db: database.db, gateways, clock, log, claimAccounts: leases.forTask('positions') });
+  engine.addCycleStep('fee-corrections', async () => void (await feeCorrections.run()), { beside: true });
   const services = createBotServices({ db: database.db, vault, gateways, intake, clock, log, config });
 
   const health = createHealth({

@@ -28,12 +28,15 @@ export function chargeAtFill(currency: string, amount: number, fillPrice: number
   return { currency, amount, quoteValue: null };
 }
 
-/** Charges merged per currency (amounts and values added; a value stays null if any part was). */
+/**
+ * Charges merged per currency (amounts and values added). The valued and the not-yet-valued parts of
+ * one currency stay apart: one unreadable minute must not drop the value of the rest.
+ */
 export function mergeFees(...lists: readonly (readonly FeeCharge[])[]): FeeCharge[] {
   const byCurrency = new Map<string, { currency: string; amount: Decimal; value: Decimal | null }>();
   for (const charge of lists.flat()) {
     if (!(charge.amount > 0)) continue;
-    const key = charge.currency.toUpperCase();
+    const key = `${charge.currency.toUpperCase()}:${charge.quoteValue === null ? 'unvalued' : 'valued'}`;
     const seen = byCurrency.get(key);
     const value = charge.quoteValue === null ? null : dec(charge.quoteValue);
     if (!seen) byCurrency.set(key, { currency: charge.currency, amount: dec(charge.amount), value });

@@ -2,6 +2,7 @@ import { and, asc, eq, gt, gte, inArray, isNull, lt, notInArray, or, sql } from 
 import type { Database } from '../client';
 import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
 import type { NewOutboxRow } from './outbox';
+import type { FeeCharge } from '../../domain/fees';
 import { dec, toNumber } from '../../domain/precision';
 import { utcDayKey } from '../../domain/risk';
 import type { SyncSnapshot, WatchedOrder, WatchedPosition } from '../../domain/syncPriority';
@@ -30,6 +31,17 @@ export type CopyBooking =
   | { kind: 'booked'; position: PositionRow }
   | { kind: 'already-booked' }
   | { kind: 'no-position' };
+
+/** A filled order of a closed position whose fee has a part not valued yet. */
+export interface UnvaluedFeeOrder {
+  orderId: string;
+  accountId: string;
+  positionId: string;
+  symbol: string;
+  clientOrderId: string;
+  fees: readonly FeeCharge[];
+  closedAt: Date;
+}
 
 export interface PositionClose {
   /** The trading part (exits against entries, fees); funding booked on the position is added to it. */
@@ -273,6 +285,62 @@ export function positionsRepository(db: Database) {
           .set({ realizedPnl: sql`${trading} + ${positions.funding}`, updatedAt: sql`now()` })
           .where(eq(positions.id, id));
         await addToDay(tx, accountId, day, toNumber(change));
+      });
+    },
+
+    /**
+     * Filled orders of recently closed positions with a fee not valued yet (a BNB price that could not
+     * be read at the close), oldest first: the fee corrections look them up again.
+     */
+    async unvaluedFeesOfClosed(closedSince: Date, limit: number): Promise<UnvaluedFeeOrder[]> {
+      return db
+        .select({
+          orderId: orders.id,
+          accountId: positions.accountId,
+          positionId: positions.id,
+          symbol: orders.symbol,
+          clientOrderId: orders.clientOrderId,
+          fees: orders.fees,
+          closedAt: positions.closedAt,
+        })
+        .from(orders)
+        .innerJoin(
+          positions,
+          or(eq(orders.positionId, positions.id), and(isNull(orders.positionId), eq(orders.signalId, positions.signalId), eq(orders.accountId, positions.accountId))),
+        )
+        .where(
+          and(
+            eq(positions.status, 'closed'),
+            gte(positions.closedAt, closedSince),
+            sql`${orders.filledQuantity} > 0`,
+            sql`exists (select 1 from jsonb_array_elements(${orders.fees}) f where f -> 'quoteValue' = 'null'::jsonb)`,
+          ),
+        )
+        .orderBy(asc(positions.closedAt))
+        .limit(limit)
+        .then((rows) => rows.map((row) => ({ ...row, closedAt: row.closedAt ?? new Date(0) })));
+    },
+
+    /**
+     * A closed position's fee valued after its close: the order's fees replaced (only if still what was
+     * read: once), the position's fees and realised PnL and its close day's figures corrected by the
+     * newly valued amount. Returns whether it was applied.
+     */
+    async correctFees(fix: { orderId: string; positionId: string; accountId: string; before: readonly FeeCharge[]; after: readonly FeeCharge[]; valued: number; day: string }): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const changed = await tx
+          .update(orders)
+          .set({ fees: fix.after, updatedAt: sql`now()` })
+          .where(and(eq(orders.id, fix.orderId), sql`${orders.fees} = ${JSON.stringify(fix.before)}::jsonb`))
+          .returning({ id: orders.id });
+        if (changed.length === 0) return false;
+        if (fix.valued === 0) return true;
+        await tx
+          .update(positions)
+          .set({ fees: sql`${positions.fees} + ${fix.valued}`, realizedPnl: sql`${positions.realizedPnl} - ${fix.valued}`, updatedAt: sql`now()` })
+          .where(and(eq(positions.id, fix.positionId), eq(positions.status, 'closed')));
+        await addToDay(tx, fix.accountId, fix.day, -fix.valued);
+        return true;
       });
     },
 

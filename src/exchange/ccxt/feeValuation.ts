@@ -47,8 +47,14 @@ export function chargesAtFill(symbol: string, fees: readonly RawFee[]): FeeCharg
   return mergeFees(charges);
 }
 
+/** How long the price of a minute still open is reused: fills in one minute read one candle. */
+const OPEN_MINUTE_REUSE_MS = 20_000;
+
 export class FeeValuation {
-  private readonly prices = new LRUCache<string, number>({ max: 5_000 });
+  /** Closed minutes for good; the open minute for a few seconds (`until`). */
+  private readonly prices = new LRUCache<string, { price: number | null; until: number }>({ max: 5_000 });
+  /** Reads under way: many fills of one minute wait for the same request. */
+  private readonly reading = new Map<string, Promise<number | null>>();
 
   constructor(private readonly exchangeKey: string) {}
 
@@ -78,15 +84,27 @@ export class FeeValuation {
     const minute = Math.floor(at / MINUTE) * MINUTE;
     const key = `${this.exchangeKey}|${pairSymbol}|${minute}`;
     const cached = this.prices.get(key);
-    if (cached !== undefined) return cached;
+    if (cached && cached.until > exchangeNow) return cached.price;
     if (!exchange.markets?.[pairSymbol]) return null;
+    let pending = this.reading.get(key);
+    if (!pending) {
+      pending = this.readCandle(exchange, pairSymbol, minute)
+        .then((price) => {
+          // A closed minute is final; the open one is the price so far, good for a few seconds.
+          if (price !== null) this.prices.set(key, { price, until: minute + MINUTE <= exchangeNow ? Infinity : exchangeNow + OPEN_MINUTE_REUSE_MS });
+          return price;
+        })
+        .finally(() => this.reading.delete(key));
+      this.reading.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async readCandle(exchange: Exchange, pairSymbol: string, minute: number): Promise<number | null> {
     try {
       const [candle] = await exchange.fetchOHLCV(pairSymbol, '1m', minute, 1);
       const close = candle?.[4];
-      if (candle?.[0] !== minute || typeof close !== 'number' || !(close > 0)) return null;
-      // Only a closed minute is final; the open one is the price so far, good for this fill but not kept.
-      if (minute + MINUTE <= exchangeNow) this.prices.set(key, close);
-      return close;
+      return candle?.[0] === minute && typeof close === 'number' && close > 0 ? close : null;
     } catch {
       return null;
     }

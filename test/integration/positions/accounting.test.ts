@@ -120,4 +120,44 @@ describe('accounting to the cent: fees in BNB, funding, partial exits (issue #12
     expect((await w.positionRows(account.id))[0]!.realizedPnl).toBeCloseTo(REALISED, 8);
     expect((await w.day(account.id))[0]!.realizedPnl).toBeCloseTo(REALISED, 8);
   });
+
+  it('a BNB fee whose price cannot be read at the close is valued afterwards, and the position and its day corrected once', { timeout: 120_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    const apiKey = w.apiKeyOf(account);
+    w.sim.fund(apiKey, 'futures', 'BNB', 1);
+    w.sim.setBnbFeeBurn(apiKey, 'futures', true);
+    w.sim.setPrice('BNBUSDT', BNB, 'both');
+    await w.signal();
+    await w.cycle();
+    w.sim.setPrice(SYMBOL, 105, 'both');
+    await w.cycle();
+    // BNB's candles unreadable while the last target fills (a new minute: no price cached) and the position closes.
+    w.clock.advance(5 * 60_000);
+    w.sim.inject({ kind: 'http-5xx', path: '/api/v3/klines' });
+    w.sim.setPrice(SYMBOL, 110, 'both');
+    await w.cycle();
+    const [closed] = await w.positionRows(account.id);
+    expect(closed).toMatchObject({ status: 'closed', closeReason: 'take-profit' });
+    const tp2 = (await w.orderRows(account.id)).find((o) => o.leg === 't1')!;
+    expect(tp2.fees).toEqual([{ currency: 'BNB', amount: 0.000066, quoteValue: null }]);
+    // Left out, not counted as 0.000066 USDT: the close is short of TP2's fee (0.0396).
+    expect(closed!.fees).toBeCloseTo(FEES_USDT - 110 * RATE, 8);
+    expect(closed!.realizedPnl).toBeCloseTo(15 - FEES_USDT + 110 * RATE, 8);
+
+    w.sim.clearFaults();
+    w.clock.advance(61_000);
+    await w.cycle();
+    const [corrected] = await w.positionRows(account.id);
+    expect(corrected!.fees).toBeCloseTo(FEES_USDT, 8);
+    expect(corrected!.realizedPnl).toBeCloseTo(15 - FEES_USDT, 8);
+    expect((await w.day(account.id))[0]!.realizedPnl).toBeCloseTo(15 - FEES_USDT, 8);
+    expect((await w.orderRows(account.id)).find((o) => o.leg === 't1')!.fees).toEqual([{ currency: 'BNB', amount: 0.000066, quoteValue: 0.0396 }]);
+    // Once: more cycles change nothing.
+    w.clock.advance(61_000);
+    await w.cycle();
+    expect((await w.positionRows(account.id))[0]!.realizedPnl).toBeCloseTo(15 - FEES_USDT, 8);
+    expect((await w.day(account.id))[0]!.realizedPnl).toBeCloseTo(15 - FEES_USDT, 8);
+  });
 });
