@@ -10,6 +10,7 @@ import {
   type CopyFollowerInstruction,
   type CopyInstructions,
 } from '../domain/copy';
+import { isBotClientOrderId } from '../domain/clientOrderId';
 import type { TradeSignal } from '../domain/signal';
 import type { ExchangeGateway, Trade } from '../exchange/gateway';
 import type { Logger } from '../logger';
@@ -24,6 +25,10 @@ export interface CopyPollReport {
 }
 
 const EPSILON = 1e-12;
+/** The bot's orders that may have filled in a poll's trades: created up to a week before the first of them. */
+const OWN_ORDERS_LOOKBACK_MS = 7 * 86_400_000;
+/** An order of the bot's sent this recently and still without its exchange id is in flight. */
+const IN_FLIGHT_MS = 5 * 60_000;
 const clean = (value: number): number => (Math.abs(value) < EPSILON ? 0 : Number(value.toPrecision(12)));
 const sign = (value: number): number => (value > EPSILON ? 1 : value < -EPSILON ? -1 : 0);
 
@@ -165,9 +170,21 @@ export function createCopyTrading(deps: {
       });
       trades.sort((a, b) => a.timestamp - b.timestamp || (a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
       let position = snapshot.positions[symbol] ?? 0;
+      // The bot's own orders on the master's account (its copies of another master, its signals) are
+      // not the master's trades: copying them would echo a trade round a loop of masters for ever.
+      const now = deps.clock.now();
+      const own = trades.length > 0 ? await copies.botOrdersOn(masterId, symbol, new Date(Math.min(...trades.map((t) => t.timestamp)) - OWN_ORDERS_LOOKBACK_MS), new Date(now - IN_FLIGHT_MS)) : null;
       for (const trade of trades) {
         if (cursor?.lastTradeId === trade.id) continue;
         const signed = trade.side === 'buy' ? trade.quantity : -trade.quantity;
+        const botOrder = own !== null && (own.exchangeOrderIds.has(trade.orderId) || (trade.clientOrderId !== null && isBotClientOrderId(trade.clientOrderId)));
+        // An order of the bot's still without its exchange id could be this trade's: wait for it (next poll).
+        if (!botOrder && own?.inFlight) break;
+        if (botOrder) {
+          position = clean(position + signed);
+          await copies.advance(masterId, symbol, { id: trade.id, at: trade.timestamp }, position);
+          continue;
+        }
         const orderType = filterTypeOf(links.some((l) => l.orderTypes.length < 3) ? await orderTypeOf(gateway, trade) : null);
         const legs: { suffix: string; action: CopyAction; side: 'long' | 'short'; quantity: number; fraction: number }[] = [];
         if (sign(position) === 0 || sign(position) === sign(signed)) {

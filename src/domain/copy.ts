@@ -69,3 +69,40 @@ export function symbolPasses(pair: string, allow: readonly string[], block: read
   if (listed(block)) return false;
   return allow.length === 0 || listed(allow);
 }
+
+/** A follow link as the loop check sees it: `follower` copies `master`. */
+export interface FollowEdge {
+  readonly follower: string;
+  readonly master: string;
+}
+
+/**
+ * The accounts a new link (`follower` copies `master`) would close a loop through, master first:
+ * `master` already copies, directly or through others, `follower`, so a trade would come back to
+ * where it started and be copied again for ever. Empty when there is no loop (or follower = master,
+ * refused elsewhere).
+ */
+export function followLoop(links: readonly FollowEdge[], follower: string, master: string): string[] {
+  if (follower === master) return [master];
+  const copiesFrom = new Map<string, string[]>();
+  for (const link of links) copiesFrom.set(link.follower, [...(copiesFrom.get(link.follower) ?? []), link.master]);
+  // Walk what `master` copies; reaching `follower` closes the loop. The path is kept for the message.
+  const previous = new Map<string, string>();
+  const queue = [master];
+  const seen = new Set([master]);
+  while (queue.length > 0) {
+    const at = queue.shift()!;
+    for (const next of copiesFrom.get(at) ?? []) {
+      if (seen.has(next)) continue;
+      previous.set(next, at);
+      if (next === follower) {
+        const path = [follower];
+        for (let step = previous.get(follower); step !== undefined; step = previous.get(step)) path.unshift(step);
+        return path;
+      }
+      seen.add(next);
+      queue.push(next);
+    }
+  }
+  return [];
+}

@@ -140,7 +140,7 @@ export function createCopyService(deps: {
       if (followers.some((a) => a.marketType !== 'futures')) throw invalid('Copy trading follows with futures accounts only.');
       const views: CopyLinkView[] = [];
       for (const follower of followers) {
-        const row = await copies.upsertLink({
+        const linked = await copies.upsertLinkUnlessLoop({
           id: randomUUID(),
           guildId: actor.guildId,
           masterAccountId: master.accountId,
@@ -154,7 +154,12 @@ export function createCopyService(deps: {
           dryRun: input.dryRun ?? false,
           confirm: input.confirm ?? false,
         });
-        views.push(await this.viewOf(row.id, actor));
+        if (linked.kind === 'loop') {
+          // The loop as "copies" arrows: the follower → the master → … → the follower again.
+          const names = await Promise.all([follower.id, ...linked.through].map(async (id) => (await accounts.byId(id))?.name ?? 'an account'));
+          throw invalid(`${follower.name} cannot follow this master: the master already copies it (${names.join(' → ')}, each copying the next), so every trade would be copied round for ever.`);
+        }
+        views.push(await this.viewOf(linked.row.id, actor));
       }
       log.info({ guildId: actor.guildId, master: master.accountId, followers: followers.length, mode: input.mode }, 'copy follow');
       return views;

@@ -1,6 +1,7 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, sql } from 'drizzle-orm';
+import { followLoop } from '../../domain/copy';
 import type { Database } from '../client';
-import { copyConfirmations, copyCursors, copyLinks, copyMasters, executions, signals } from '../schema';
+import { copyConfirmations, copyCursors, copyLinks, copyMasters, executions, orders, signals } from '../schema';
 
 export type CopyLinkRow = typeof copyLinks.$inferSelect;
 export type NewCopyLink = typeof copyLinks.$inferInsert;
@@ -20,6 +21,17 @@ export interface MasterSnapshot {
   equity: number;
   /** Trades before this time (ms, exchange clock) existed before the account became a master. */
   since: number;
+}
+
+async function writeLink(q: Pick<Database, 'insert'>, link: NewCopyLink): Promise<CopyLinkRow> {
+  const { id: _id, masterAccountId: _m, followerAccountId: _f, createdAt: _c, ...changes } = link;
+  const [row] = await q
+    .insert(copyLinks)
+    .values(link)
+    .onConflictDoUpdate({ target: [copyLinks.masterAccountId, copyLinks.followerAccountId], set: { ...changes, active: true } })
+    .returning();
+  if (!row) throw new Error('copy link upsert returned nothing');
+  return row;
 }
 
 export function copyRepository(db: Database) {
@@ -84,15 +96,41 @@ export function copyRepository(db: Database) {
       });
     },
 
-    async upsertLink(link: NewCopyLink): Promise<CopyLinkRow> {
-      const { id: _id, masterAccountId: _m, followerAccountId: _f, createdAt: _c, ...changes } = link;
-      const [row] = await db
-        .insert(copyLinks)
-        .values(link)
-        .onConflictDoUpdate({ target: [copyLinks.masterAccountId, copyLinks.followerAccountId], set: { ...changes, active: true } })
-        .returning();
-      if (!row) throw new Error('copy link upsert returned nothing');
-      return row;
+    /**
+     * Creates (or updates) a link unless it would close a copy loop, decided under a lock on the
+     * server's links: two members linking A→B and B→A at once cannot both pass the check.
+     */
+    async upsertLinkUnlessLoop(link: NewCopyLink): Promise<{ kind: 'linked'; row: CopyLinkRow } | { kind: 'loop'; through: string[] }> {
+      return db.transaction(async (tx) => {
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`copy-links:${link.guildId}`}))`);
+        const active = await tx
+          .select({ follower: copyLinks.followerAccountId, master: copyLinks.masterAccountId })
+          .from(copyLinks)
+          .where(and(eq(copyLinks.guildId, link.guildId), eq(copyLinks.active, true)));
+        const through = followLoop(active, link.followerAccountId, link.masterAccountId);
+        if (through.length > 0) return { kind: 'loop' as const, through };
+        return { kind: 'linked' as const, row: await writeLink(tx, link) };
+      });
+    },
+
+    /** Without the loop check (tests that build links directly). */
+    upsertLink(link: NewCopyLink): Promise<CopyLinkRow> {
+      return writeLink(db, link);
+    },
+
+    /**
+     * The bot's own orders on an account and symbol (any signal, copies included) since a time: their
+     * exchange ids, and whether one sent in the last few minutes has no exchange id yet (in flight).
+     */
+    async botOrdersOn(accountId: string, symbol: string, since: Date, inFlightSince: Date): Promise<{ exchangeOrderIds: Set<string>; inFlight: boolean }> {
+      const rows = await db
+        .select({ exchangeOrderId: orders.exchangeOrderId, status: orders.status, createdAt: orders.createdAt })
+        .from(orders)
+        .where(and(eq(orders.accountId, accountId), eq(orders.symbol, symbol), gte(orders.createdAt, since)));
+      return {
+        exchangeOrderIds: new Set(rows.flatMap((row) => (row.exchangeOrderId ? [row.exchangeOrderId] : []))),
+        inFlight: rows.some((row) => row.exchangeOrderId === null && (row.status === 'intent' || row.status === 'unknown') && row.createdAt >= inFlightSince),
+      };
     },
 
     activeLinksOf(masterAccountId: string): Promise<CopyLinkRow[]> {

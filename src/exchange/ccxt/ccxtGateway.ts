@@ -40,7 +40,7 @@ import { readIncome } from './income';
 import type { FeeValuation, RawFee } from './feeValuation';
 import type { SharedMarkets } from './markets';
 import type { ExchangeRateLimiter } from './rateLimiter';
-import { isAlreadySet, isMultiAssetsRefusal, isOrderNotFound, translateError } from './translate';
+import { isAlreadySet, isMarginModeLocked, isMultiAssetsRefusal, isOrderNotFound, translateError } from './translate';
 
 const CLIENT_ORDER_ID = /^[A-Za-z0-9]{1,32}$/;
 
@@ -293,13 +293,21 @@ export class CcxtGateway implements ExchangeGateway {
     const wanted = `${leverage}:${marginMode}`;
     const instance = this.deps.instance();
     if (instance.leverage.get(symbol) === wanted) return;
+    let settled = true;
     await this.call(`setting ${marginMode} margin on ${symbol}`, async (exchange) => {
       try {
         await exchange.setMarginMode(marginMode, symbol);
       } catch (error) {
         // Multi-Assets mode: every symbol is cross margin already and isolated is refused (-4168).
         // Trading cross is the only way such an account trades; /account verify says so.
-        if (!isAlreadySet(error) && !(marginMode === 'isolated' && isMultiAssetsRefusal(error))) throw error;
+        if (isAlreadySet(error) || (marginMode === 'isolated' && isMultiAssetsRefusal(error))) return;
+        // A position or order already open on the symbol (the member's own, another signal's) fixes
+        // its mode until it is gone: the order joins that position in its mode, as the exchange would.
+        if (isMarginModeLocked(error)) {
+          settled = false;
+          return;
+        }
+        throw error;
       }
     });
     await this.call(`setting leverage ${leverage}× on ${symbol}`, async (exchange) => {
@@ -309,7 +317,8 @@ export class CcxtGateway implements ExchangeGateway {
         if (!isAlreadySet(error)) throw error;
       }
     });
-    instance.leverage.set(symbol, wanted);
+    // Asked again next time while the mode could not be set.
+    if (settled) instance.leverage.set(symbol, wanted);
   }
 
   /** Binance hedge mode: every futures order names the side of the position it opens or closes. */

@@ -276,6 +276,15 @@ export function isMultiAssetsRefusal(error: unknown): boolean {
   return exchangeAnswer(error).code === '-4168';
 }
 
+/**
+ * Binance: "Margin type cannot be changed if there exists position" (-4048) or open orders (-4047):
+ * the symbol trades in the mode it has until they are gone.
+ */
+export function isMarginModeLocked(error: unknown): boolean {
+  const { code } = exchangeAnswer(error);
+  return code === '-4047' || code === '-4048';
+}
+
 /** "No need to change leverage / margin type / position mode": already set, not an error. */
 export function isAlreadySet(error: unknown): boolean {
   if (isCcxtInstance(error, 'MarginModeAlreadySet') || isCcxtInstance(error, 'NoChange')) return true;
