@@ -99,8 +99,9 @@ export function createCopyTrading(deps: {
       const follower = followers.get(link.followerAccountId);
       if (!follower) continue;
       const reducing = action === 'reduce' || action === 'close';
-      // Filters apply to opens and adds; a follower always follows the master out of a position.
-      if (!reducing && (!symbolPasses(pair, link.symbolAllow, link.symbolBlock) || !link.orderTypes.includes(orderType))) {
+      // Filters apply to opens and adds; a follower always follows the master out of a position, even
+      // switched off (auto-trading off stops new positions, never the way out of one).
+      if (!reducing && (!follower.enabled || !symbolPasses(pair, link.symbolAllow, link.symbolBlock) || !link.orderTypes.includes(orderType))) {
         await copies.count(link.id, 'skipped');
         continue;
       }
@@ -158,7 +159,7 @@ export function createCopyTrading(deps: {
     const followers = new Map<string, AccountRow>();
     for (const link of links) {
       const follower = await accounts.byId(link.followerAccountId);
-      if (follower && follower.enabled && follower.guildId === master.guildId) followers.set(follower.id, follower);
+      if (follower && follower.guildId === master.guildId) followers.set(follower.id, follower);
     }
 
     for (const symbol of [...changed].sort()) {

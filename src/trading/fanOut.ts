@@ -4,6 +4,7 @@ import { accountsRepository, type AccountRow } from '../db/repositories/accounts
 import { guildsRepository } from '../db/repositories/guilds';
 import { signalsRepository, toTradeSignal, type SignalRow } from '../db/repositories/signals';
 import { tradingRepository, type NewExecution } from '../db/repositories/trading';
+import { copyInstructionFor } from '../domain/copy';
 import type { ReasonCode } from '../domain/reasons';
 import { validateSignal } from '../domain/signalValidation';
 import type { Logger } from '../logger';
@@ -20,16 +21,25 @@ export async function fanOutSignal(tx: Database, signal: SignalRow, nowMs: numbe
   const trading = tradingRepository(tx);
   const validation = validateSignal(toTradeSignal(signal));
   const guild = await guildsRepository(tx).get(signal.guildId);
-  const candidates = await accountsRepository(tx).listEnabledInGuild(signal.guildId);
+  const accounts = accountsRepository(tx);
+  // A copy signal goes to its followers, switched on or not: a follower always follows the master out.
+  const candidates = signal.source === 'copy' ? (await accounts.byIds(copyFollowerIds(signal))).filter((a) => a.guildId === signal.guildId) : await accounts.listEnabledInGuild(signal.guildId);
   const targets = selectTargets(signal, candidates);
   const rows: NewExecution[] = targets.map((account) => {
+    const instruction = signal.source === 'copy' ? copyInstructionFor(signal.copy, account.id) : null;
+    // Pauses and the off switch stop new positions; exits (a copy's reduce or close) always go.
+    const exit = instruction !== null && (instruction.reduceOnly || instruction.close);
     const skipReason = !validation.ok
       ? validation.reason
-      : guild?.paused
-        ? 'server-paused'
-        : account.pausedUntil && account.pausedUntil.getTime() > nowMs
-          ? 'paused-daily-loss'
-          : null;
+      : exit
+        ? null
+        : !account.enabled
+          ? 'account-disabled'
+          : guild?.paused
+            ? 'server-paused'
+            : account.pausedUntil && account.pausedUntil.getTime() > nowMs
+              ? 'paused-daily-loss'
+              : null;
     return {
       id: randomUUID(),
       signalId: signal.id,
@@ -59,6 +69,9 @@ export async function fanOutSignal(tx: Database, signal: SignalRow, nowMs: numbe
   await trading.completeIfDoneLocked(signal.id, (summaryRows) => summaryOutboxRow(signal, summaryRows, true), new Date(nowMs));
   log.info({ signalId: signal.id, accounts: rows.length, skipped: skipped.length }, 'signal fanned out');
 }
+
+const copyFollowerIds = (signal: SignalRow): string[] =>
+  ((signal.copy as { followers?: { accountId: string }[] } | null)?.followers ?? []).map((follower) => follower.accountId);
 
 /** Which enabled accounts a signal goes to: copy signals name their followers, strategy needs opt-in. */
 export function selectTargets(signal: SignalRow, accounts: AccountRow[]): AccountRow[] {

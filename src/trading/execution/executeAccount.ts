@@ -16,6 +16,10 @@ import { conflict, planFor } from './plan';
 
 export type { AccountExecutionContext } from './context';
 
+/** A copy signal's reduce or close for this account: the way out of a position, which always goes. */
+const copyExitOf = (signal: SignalRow, accountId: string): boolean =>
+  signal.source === 'copy' && (copyInstructionFor(signal.copy, accountId)?.reduceOnly ?? false);
+
 /**
  * Runs one (signal, account) to a definite outcome, or leaves it in flight for the next cycle when
  * the exchange cannot tell yet. Resumable: everything it decides is read back from the database, so
@@ -45,7 +49,8 @@ export async function executeAccount(
     clock: ctx.clock,
     log,
     lookupWindowMs: ctx.settings.lookupWindowMs,
-    withinLag: () => ctx.clock.now() - signal.createdAt.getTime() <= ctx.settings.maxSignalLagMs,
+    // An entry too old is not sent; a copy's exit is never too old to leave a position by.
+    withinLag: () => copyExitOf(signal, account.id) || ctx.clock.now() - signal.createdAt.getTime() <= ctx.settings.maxSignalLagMs,
     holdsClaim: () => ctx.holdsClaim(execution.id),
   };
   const extra: Pick<OrderIntent, 'positionSide'> =
@@ -53,7 +58,9 @@ export async function executeAccount(
 
   let plan: AccountOrderPlan | null = null;
   if (orders.length === 0) {
-    if (!account.enabled && signal.source !== 'copy') {
+    const copyExit = copyExitOf(signal, account.id);
+    // Switched off: no new position; a copy's reduce or close (the way out of one) still goes.
+    if (!account.enabled && !copyExit) {
       return finish(base, { status: 'skipped', reason: 'account-disabled', plan: null, orders });
     }
     let markets: ReadonlyMap<string, MarketRules>;

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { accountsRepository, type AccountRow } from '../../../src/db/repositories/accounts';
+import { copyRepository } from '../../../src/db/repositories/copy';
+import { guildsRepository } from '../../../src/db/repositories/guilds';
+import { executions } from '../../../src/db/schema';
+import { createCopyTrading } from '../../../src/copy';
+import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+
+let world: TradingWorld | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const BTC = 'BTC/USDT:USDT';
+let seq = 0;
+
+async function byHand(w: TradingWorld, account: AccountRow, side: 'buy' | 'sell', quantity: number) {
+  seq += 1;
+  await w.gateways.forAccount(account).placeOrder({ clientOrderId: `hand${seq}x${Date.now()}`, symbol: BTC, side, type: 'market', quantity, reduceOnly: side === 'sell' });
+}
+
+async function positionOf(w: TradingWorld, account: AccountRow): Promise<number> {
+  const positions = await w.gateways.forAccount(account).positions();
+  return positions.filter((p) => p.symbol === BTC).reduce((sum, p) => sum + (p.side === 'long' ? p.quantity : -p.quantity), 0);
+}
+
+describe('followers always follow out (issue #13 item 5)', { timeout: 120_000 }, () => {
+  it('switched off, paused for the day, or on a paused server: the master\'s close still closes each follower; a new open does not', async () => {
+    world = await tradingWorld({ accounts: 0, clockFactor: 5 });
+    const w = world;
+    const master = await w.addAccount({ funds: 10_000 });
+    const off = await w.addAccount({ funds: 10_000 });
+    const paused = await w.addAccount({ funds: 10_000 });
+    const copies = copyRepository(w.db.db);
+    await copies.addMaster(master.id, GUILD);
+    for (const follower of [off, paused]) {
+      await copies.upsertLink({ id: randomUUID(), guildId: GUILD, masterAccountId: master.id, followerAccountId: follower.id, followerOwnerId: follower.ownerId, mode: 'mirror', value: 1 });
+    }
+    const engine = w.engine({ maxSignalLagMs: 30 * 60_000 });
+    await engine.start();
+    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
+    const step = async () => {
+      await copy.poll();
+      await engine.runCycle();
+    };
+    await copy.poll();
+    await byHand(w, master, 'buy', 0.01);
+    await step();
+    expect([await positionOf(w, off), await positionOf(w, paused)]).toEqual([0.01, 0.01]);
+
+    const accounts = accountsRepository(w.db.db);
+    await accounts.update(off.id, { enabled: false });
+    await accounts.update(paused.id, { pausedUntil: new Date(w.clock.now() + 86_400_000) });
+    await guildsRepository(w.db.db).update(GUILD, { paused: true });
+
+    // A new open is not followed by any of them...
+    await byHand(w, master, 'buy', 0.01);
+    await step();
+    expect([await positionOf(w, off), await positionOf(w, paused)]).toEqual([0.01, 0.01]);
+    // ...but the master's close is, by all of them.
+    await byHand(w, master, 'sell', 0.02);
+    await step();
+    await step();
+    expect(await positionOf(w, master)).toBe(0);
+    expect([await positionOf(w, off), await positionOf(w, paused)]).toEqual([0, 0]);
+    const outcomes = await w.db.db.select({ accountId: executions.accountId, status: executions.status, reason: executions.reason }).from(executions).where(eq(executions.accountId, paused.id));
+    expect(outcomes.map((o) => [o.status, o.reason]).sort()).toEqual([
+      ['placed', null],
+      ['placed', null],
+      ['skipped', 'server-paused'],
+    ]);
+  });
+});
