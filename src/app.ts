@@ -20,6 +20,7 @@ import { systemClock, type Clock } from './trading/clock';
 import { defaultEngineSettings, TradingEngine } from './trading/engine';
 import { accountLeases } from './trading/accountLeases';
 import { peerBackOffs } from './trading/peerBackOff';
+import { inBackground } from './trading/backgroundStep';
 import { createFeeCorrections } from './trading/feeCorrections';
 import { createFundingBook } from './trading/funding';
 import { createPositionSync } from './trading/positionSync';
@@ -173,12 +174,14 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   });
   engine.addCycleStep('copy-positions', async () => void (await copyPositions.run()));
   // Futures funding read from the exchange after the funding times, booked to the positions that held it;
-  // beside the signals, like the positions step, so its reads never hold up an entry.
+  // and a BNB fee whose price could not be read at a close valued later, the figures corrected. Both run
+  // in the background: never holding up the signals nor the position sync's stops.
   const funding = createFundingBook({ db: database.db, gateways, clock, log, claimAccounts: leases.forTask('funding') });
-  engine.addCycleStep('funding', async () => void (await funding.run()), { beside: true });
-  // A BNB fee whose price could not be read at a close is valued later, and the figures corrected.
   const feeCorrections = createFeeCorrections({ db: database.db, gateways, clock, log, claimAccounts: leases.forTask('positions') });
-  engine.addCycleStep('fee-corrections', async () => void (await feeCorrections.run()), { beside: true });
+  const fundingInBackground = inBackground('funding', () => funding.run(), log);
+  const feesInBackground = inBackground('fee-corrections', () => feeCorrections.run(), log);
+  engine.addCycleStep('funding', () => fundingInBackground.step());
+  engine.addCycleStep('fee-corrections', () => feesInBackground.step());
   const services = createBotServices({ db: database.db, vault, gateways, intake, clock, log, config });
 
   const health = createHealth({
@@ -224,6 +227,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
       await scheduler.idle();
       // Deletes this process's heartbeat row: its claims are free for the others at once.
       await engine.stop();
+      await Promise.all([fundingInBackground.idle(), feesInBackground.idle()]);
       await discord?.stop();
       await new Promise<void>((resolve) => (healthServer ? healthServer.close(() => resolve()) : resolve()));
       gateways.close();

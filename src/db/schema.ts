@@ -245,6 +245,12 @@ export const orders = pgTable(
     averagePrice: money('average_price'),
     /** Fees per currency, each with its quote value at fill time (see domain/fees.ts). */
     fees: jsonb('fees').$type<readonly FeeCharge[]>().notNull().default([]),
+    /** Some fee has no quote value yet (kept by the database: the fee corrections find these by index). */
+    feesUnvalued: boolean('fees_unvalued')
+      .notNull()
+      .generatedAlwaysAs(sql`jsonb_path_exists(fees, '$[*] ? (@.quoteValue == null)')`),
+    /** When the fee corrections may look this order up again. */
+    feesRetryAt: timestamp('fees_retry_at', { withTimezone: true }),
     reason: text('reason'),
     /** Exchange-clock time of the last send, for the recvWindow rule of the safety protocol. */
     sentAt: bigint('sent_at', { mode: 'number' }),
@@ -258,6 +264,7 @@ export const orders = pgTable(
     index('orders_owner_created').on(table.ownerId, table.createdAt),
     index('orders_status').on(table.status),
     index('orders_position').on(table.positionId),
+    index('orders_unvalued_fees').on(table.feesRetryAt).where(sql`fees_unvalued`),
   ],
 );
 

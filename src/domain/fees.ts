@@ -75,3 +75,13 @@ export function unvaluedCurrencies(fees: readonly FeeCharge[]): string[] {
 
 /** True once a filled order's fees are known and valued: nothing left to look up. */
 export const feesSettled = (fees: readonly FeeCharge[]): boolean => fees.length > 0 && fees.every((c) => c.quoteValue !== null);
+
+/** The same charges, whatever their order or the key order a database gave them back in. */
+export function sameFees(a: readonly FeeCharge[], b: readonly FeeCharge[]): boolean {
+  const key = (fees: readonly FeeCharge[]) =>
+    fees
+      .map((c) => `${c.currency.toUpperCase()}|${dec(c.amount).toString()}|${c.quoteValue === null ? '-' : dec(c.quoteValue).toString()}`)
+      .sort()
+      .join(';');
+  return key(a) === key(b);
+}

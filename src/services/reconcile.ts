@@ -61,7 +61,10 @@ export function createReconcileService(deps: { reads: ReadModels; accounts: Acco
       const until = Math.max(...closed.map((p) => p.closedAt.getTime())) + MARGIN_MS;
       let records: IncomeEntry[];
       try {
-        records = (await gateway.income({ kinds: ['realized-pnl', 'commission', 'funding'], since, until })).entries;
+        const read = await gateway.income({ kinds: ['realized-pnl', 'commission', 'funding'], since, until });
+        // A history cut short would compare part of it as if it were all.
+        if (read.readUntil < until) throw new UserError('unavailable', 'The exchange’s records for these positions are too many to read at once; nothing was compared.');
+        records = read.entries;
       } catch (error) {
         if (isExchangeError(error, 'not-supported')) throw invalid(`The check reads the exchange's income history, which is read on Binance futures only.`);
         if (isExchangeError(error)) throw new UserError('unavailable', `The exchange did not answer (${error.message}). Try again in a minute.`);

@@ -1,14 +1,15 @@
 /**
  * Fees valued after the close. A fee in a third currency (BNB) whose price could not be read when its
  * position closed was left out of the close's figures; this step looks such orders up again (closed
- * in the last 7 days, a few per cycle, each waiting longer after a failed try) and, once the fee is
- * valued, books the difference: the position's fees and realised PnL, and its close day's figures.
+ * in the last 7 days, a few per run, each waiting longer after a failed try: a quarter of the time
+ * since the close, 1 minute to 1 hour, kept in the database so every process and every order gets its
+ * turn) and, once the fee is valued, books the difference: the position's fees and realised PnL, and
+ * its close day's figures.
  */
-import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/client';
 import { accountsRepository } from '../db/repositories/accounts';
 import { positionsRepository, type UnvaluedFeeOrder } from '../db/repositories/positions';
-import { feesInQuote } from '../domain/fees';
+import { feesInQuote, sameFees } from '../domain/fees';
 import { toNumber } from '../domain/precision';
 import { utcDayKey } from '../domain/risk';
 import type { Logger } from '../logger';
@@ -17,6 +18,7 @@ import type { GatewayProvider } from './engine';
 
 const WINDOW_MS = 7 * 86_400_000;
 const PER_RUN = 20;
+const MIN_WAIT_MS = 60_000;
 const MAX_WAIT_MS = 3_600_000;
 
 export interface FeeCorrectionsDeps {
@@ -31,16 +33,15 @@ export function createFeeCorrections(deps: FeeCorrectionsDeps) {
   const positions = positionsRepository(deps.db);
   const accounts = accountsRepository(deps.db);
   const log = deps.log.child({ component: 'fee-corrections' });
-  /** Orders whose last try did not value their fee: when to try again. */
-  const waits = new LRUCache<string, { tries: number; until: number }>({ max: 10_000 });
 
   async function correct(order: UnvaluedFeeOrder): Promise<boolean> {
     const account = await accounts.byId(order.accountId);
     if (!account) return false;
     const state = await deps.gateways.forAccount(account).fetchOrder(order.symbol, order.clientOrderId);
     if (!state || state.fees.length === 0) return false;
+    // Only a fee valued now that was not before changes the figures; anything else waits.
     const valued = toNumber(feesInQuote(state.fees).minus(feesInQuote(order.fees)));
-    if (valued < 0 || (valued === 0 && JSON.stringify(state.fees) === JSON.stringify(order.fees))) return false;
+    if (!(valued > 0) || sameFees(state.fees, order.fees)) return false;
     return positions.correctFees({
       orderId: order.orderId,
       positionId: order.positionId,
@@ -55,11 +56,11 @@ export function createFeeCorrections(deps: FeeCorrectionsDeps) {
   return {
     async run(): Promise<number> {
       const now = deps.clock.now();
-      const due = (await positions.unvaluedFeesOfClosed(new Date(now - WINDOW_MS), PER_RUN * 5)).filter((o) => (waits.get(o.orderId)?.until ?? 0) <= now);
+      const due = await positions.unvaluedFeesOfClosed(new Date(now - WINDOW_MS), new Date(now), PER_RUN);
       if (due.length === 0) return 0;
       const held = deps.claimAccounts ? new Set(await deps.claimAccounts([...new Set(due.map((o) => o.accountId))])) : null;
       let corrected = 0;
-      for (const order of due.filter((o) => !held || held.has(o.accountId)).slice(0, PER_RUN)) {
+      for (const order of due.filter((o) => !held || held.has(o.accountId))) {
         let done = false;
         try {
           done = await correct(order);
@@ -68,11 +69,10 @@ export function createFeeCorrections(deps: FeeCorrectionsDeps) {
         }
         if (done) {
           corrected += 1;
-          waits.delete(order.orderId);
           log.info({ orderId: order.orderId, positionId: order.positionId }, 'fee valued after the close: figures corrected');
         } else {
-          const tries = (waits.get(order.orderId)?.tries ?? 0) + 1;
-          waits.set(order.orderId, { tries, until: now + Math.min(MAX_WAIT_MS, 60_000 * 2 ** (tries - 1)) });
+          const wait = Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, (now - order.closedAt.getTime()) / 4));
+          await positions.deferFeeRetry(order.orderId, new Date(now + wait));
         }
       }
       return corrected;

@@ -1,5 +1,5 @@
-import { and, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
-import { FUNDING_LOOKBACK_DAYS, type HeldSpan } from '../../domain/funding';
+import { and, eq, gt, inArray, isNull, ne, or, sql } from 'drizzle-orm';
+import { FUNDING_LOOKBACK_DAYS, REREAD_MS, type HeldSpan } from '../../domain/funding';
 import { utcDayKey } from '../../domain/risk';
 import type { Database } from '../client';
 import { exchangeAccounts, fundingPayments, positions } from '../schema';
@@ -28,7 +28,10 @@ export interface FundingToBook {
  */
 export function fundingRepository(db: Database) {
   return {
-    /** Live and demo futures accounts with a position open, or closed after their funding cursor. */
+    /**
+     * Live and demo Binance futures accounts (the only income history read) with a position open, or
+     * closed after their funding cursor less the re-read hour (a payment found late is still theirs).
+     */
     async candidates(): Promise<FundingCandidate[]> {
       const rows = await db
         .select({
@@ -46,11 +49,12 @@ export function fundingRepository(db: Database) {
           and(
             eq(exchangeAccounts.marketType, 'futures'),
             ne(exchangeAccounts.mode, 'paper'),
+            inArray(exchangeAccounts.exchangeId, ['binance', 'binanceusdm']),
             or(
               eq(positions.status, 'open'),
               gt(
                 positions.closedAt,
-                sql`coalesce(to_timestamp(${exchangeAccounts.fundingReadUntil}::float8 / 1000), now() - make_interval(days => ${FUNDING_LOOKBACK_DAYS}))`,
+                sql`coalesce(to_timestamp((${exchangeAccounts.fundingReadUntil} - ${REREAD_MS})::float8 / 1000), now() - make_interval(days => ${FUNDING_LOOKBACK_DAYS}))`,
               ),
             ),
           ),

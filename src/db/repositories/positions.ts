@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, gte, inArray, isNull, lt, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, inArray, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
 import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
 import type { NewOutboxRow } from './outbox';
@@ -292,7 +292,7 @@ export function positionsRepository(db: Database) {
      * Filled orders of recently closed positions with a fee not valued yet (a BNB price that could not
      * be read at the close), oldest first: the fee corrections look them up again.
      */
-    async unvaluedFeesOfClosed(closedSince: Date, limit: number): Promise<UnvaluedFeeOrder[]> {
+    async unvaluedFeesOfClosed(closedSince: Date, now: Date, limit: number): Promise<UnvaluedFeeOrder[]> {
       return db
         .select({
           orderId: orders.id,
@@ -310,15 +310,22 @@ export function positionsRepository(db: Database) {
         )
         .where(
           and(
+            // The partial index orders_unvalued_fees: only orders with a fee not valued, due now.
+            sql`${orders.feesUnvalued}`,
+            or(isNull(orders.feesRetryAt), lte(orders.feesRetryAt, now)),
             eq(positions.status, 'closed'),
             gte(positions.closedAt, closedSince),
             sql`${orders.filledQuantity} > 0`,
-            sql`exists (select 1 from jsonb_array_elements(${orders.fees}) f where f -> 'quoteValue' = 'null'::jsonb)`,
           ),
         )
-        .orderBy(asc(positions.closedAt))
+        .orderBy(sql`${orders.feesRetryAt} asc nulls first`, asc(positions.closedAt))
         .limit(limit)
         .then((rows) => rows.map((row) => ({ ...row, closedAt: row.closedAt ?? new Date(0) })));
+    },
+
+    /** An order whose fee could not be valued this time: not looked at again before `until` (by any process). */
+    async deferFeeRetry(orderId: string, until: Date): Promise<void> {
+      await db.update(orders).set({ feesRetryAt: until }).where(eq(orders.id, orderId));
     },
 
     /**

@@ -5,7 +5,7 @@
  */
 import type { SignalRow } from '../../db/repositories/signals';
 import type { ExecutionRow, NewOrder, OrderRow, TradingRepository } from '../../db/repositories/trading';
-import { feesSettled } from '../../domain/fees';
+import { feesSettled, sameFees } from '../../domain/fees';
 import { isInFlight, isLive, kindOf } from '../../domain/lifecycle/legs';
 import type { OrderFields } from '../../domain/lifecycle/types';
 import type { OrderIntent } from '../../exchange/gateway';
@@ -93,7 +93,7 @@ export function legIo(deps: LegIoDeps) {
       if (order.filledQuantity <= 0 || feesSettled(order.fees) || isLive(order)) continue;
       try {
         const state = await work.gateway.fetchOrder(order.symbol, order.clientOrderId);
-        if (state && state.fees.length > 0 && JSON.stringify(state.fees) !== JSON.stringify(order.fees)) {
+        if (state && state.fees.length > 0 && !sameFees(state.fees, order.fees)) {
           await trading.updateOrder(order.id, { fees: state.fees });
           changed = true;
         }

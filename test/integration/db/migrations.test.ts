@@ -63,7 +63,7 @@ describe.each(databaseKinds)('migrations on %s', (kind) => {
           values (${randomUUID()}, ${execution}, ${signal}, ${account}, 'owner-1', ${leg}, ${`c-${leg}`}, ${symbol}, 'buy', 'market', 1, ${averagePrice}, ${fee}, ${currency})`);
       await order('e0', 'LINK/USDT', 0.0008, 'LINK', 100); // in the coin: worth 0.08 at its fill
       await order('e1', 'BTC/USDT:USDT', 0.2, 'USDT', 50_000); // in the quote
-      await order('e2', 'ETH/USDT:USDT', 0.05, 'BNB', 3_000); // in BNB: no price known, left unvalued
+      await order('e2', 'ETH/USDT:USDT', 0.05, 'BNB', 3_000); // in BNB: kept at what the book counted (as if USDT), so booked figures stay
       await order('e3', 'SOL/USDT', 0, null, null); // none
       await db.execute(sql`insert into positions (id, account_id, owner_id, signal_id, symbol, side, status, realized_pnl, updated_at) values
         (${randomUUID()}, ${account}, 'owner-1', ${randomUUID()}, 'BTC/USDT:USDT', 'long', 'open', 39.576, '2026-01-04T23:00:00Z'),
@@ -73,10 +73,10 @@ describe.each(databaseKinds)('migrations on %s', (kind) => {
       expect(fees).toEqual([
         { leg: 'e0', fees: [{ currency: 'LINK', amount: 0.0008, quoteValue: 0.08 }] },
         { leg: 'e1', fees: [{ currency: 'USDT', amount: 0.2, quoteValue: 0.2 }] },
-        { leg: 'e2', fees: [{ currency: 'BNB', amount: 0.05, quoteValue: null }] },
+        { leg: 'e2', fees: [{ currency: 'BNB', amount: 0.05, quoteValue: 0.05 }] },
         { leg: 'e3', fees: [] },
       ]);
-      // In the day its reduce was booked (its last change), not the day of the upgrade.
+      // In the day its reduce was booked (without a reduce order: its last change), not the day of the upgrade.
       const days = await executeRows<{ day: string; realized_pnl: string }>(db, sql`select day::text, realized_pnl::text from daily_stats where account_id = ${account}`);
       expect(days.map((d) => [d.day, Number(d.realized_pnl)])).toEqual([['2026-01-04', 39.576]]);
     } finally {

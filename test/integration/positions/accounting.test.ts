@@ -146,6 +146,16 @@ describe('accounting to the cent: fees in BNB, funding, partial exits (issue #12
     expect(closed!.fees).toBeCloseTo(FEES_USDT - 110 * RATE, 8);
     expect(closed!.realizedPnl).toBeCloseTo(15 - FEES_USDT + 110 * RATE, 8);
 
+    // Still unreadable: the correction tries, fails, and puts the order off (kept in the database), not every pass.
+    await w.cycle();
+    const deferred = (await w.orderRows(account.id)).find((o) => o.leg === 't1')!;
+    expect(deferred.feesUnvalued).toBe(true);
+    expect(deferred.feesRetryAt!.getTime()).toBeGreaterThan(w.clock.now());
+    const lookups = () => w.sim.requestLog.filter((e) => e.path === '/fapi/v1/order' && e.method === 'GET').length;
+    const before = lookups();
+    await w.cycle();
+    expect(lookups()).toBe(before);
+
     w.sim.clearFaults();
     w.clock.advance(61_000);
     await w.cycle();

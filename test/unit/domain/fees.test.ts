@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chargeAtFill, feeAmountIn, feesInQuote, feesSettled, mergeFees, scaleFees, unvaluedCurrencies } from '../../../src/domain/fees';
+import { chargeAtFill, feeAmountIn, feesInQuote, feesSettled, mergeFees, sameFees, scaleFees, unvaluedCurrencies, type FeeCharge } from '../../../src/domain/fees';
 
 const LINK = { base: 'LINK', quote: 'USDT' };
 
@@ -34,5 +34,13 @@ describe('fees per currency', () => {
       { currency: 'BNB', amount: 0.00015, quoteValue: 0.09 },
       { currency: 'BNB', amount: 0.00005, quoteValue: null },
     ]);
+  });
+});
+
+describe('the same fees', () => {
+  it('whatever the order of charges or of their keys (jsonb gives keys back sorted), and 6.6e-5 is 0.000066', () => {
+    const stored = JSON.parse('[{"amount":0.000066,"currency":"BNB","quoteValue":null},{"amount":0.04,"currency":"USDT","quoteValue":0.04}]') as FeeCharge[];
+    expect(sameFees(stored, [{ currency: 'USDT', amount: 0.04, quoteValue: 0.04 }, { currency: 'BNB', amount: 6.6e-5, quoteValue: null }])).toBe(true);
+    expect(sameFees(stored, [{ currency: 'USDT', amount: 0.04, quoteValue: 0.04 }, { currency: 'BNB', amount: 0.000066, quoteValue: 0.0396 }])).toBe(false);
   });
 });
