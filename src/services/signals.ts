@@ -136,6 +136,7 @@ export function createSignalService(deps: {
     async cancel(input: { guildId: string; authorId: string; signalId: string }): Promise<{ signalId: string; symbol: string }> {
       const row = await signals.byId(input.signalId);
       if (!row || row.guildId !== input.guildId) throw notFound('Signal');
+      if (row.source === 'copy') throw invalid('A copy signal follows a master’s trade (and may take followers out of a position): it cannot be withdrawn.');
       const cancelled = await intake.cancel(input.signalId, input.authorId);
       if (!cancelled) {
         throw row.authorId === input.authorId

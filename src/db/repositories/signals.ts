@@ -1,4 +1,4 @@
-import { and, asc, eq, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq, ne, notInArray, or, sql } from 'drizzle-orm';
 import type { TradeSignal } from '../../domain/signal';
 import type { Database } from '../client';
 import { executions, signals } from '../schema';
@@ -130,6 +130,8 @@ export function signalsRepository(db: Database) {
           and(
             eq(signals.id, id),
             eq(signals.authorId, authorId),
+            // A copy signal carries a master's fill to the followers (their exits too): nobody withdraws it.
+            ne(signals.source, 'copy'),
             sql`${signals.status} in ('pending', 'executing', 'done')`,
           ),
         )
@@ -145,6 +147,7 @@ export function signalsRepository(db: Database) {
           and(
             eq(signals.guildId, guildId),
             eq(signals.authorId, authorId),
+            ne(signals.source, 'copy'),
             sql`${signals.status} in ('pending', 'executing')`,
           ),
         )

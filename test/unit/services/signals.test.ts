@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../../src/db/client';
 import { accountsRepository } from '../../../src/db/repositories/accounts';
 import { signalsRepository } from '../../../src/db/repositories/signals';
+import { createSignalIntake } from '../../../src/trading/signalIntake';
 import { isUserError } from '../../../src/services/errors';
 import { normaliseSymbol, readPriceList, signalFromOptions } from '../../../src/services/signals';
 import { freshDatabase } from '../../support/db';
@@ -95,6 +96,26 @@ describe('signal service', () => {
     expect(await world.services.signals.cancel({ guildId: GUILD, authorId: CALLER, signalId: mine.signalId })).toEqual({ signalId: mine.signalId, symbol: 'BTC/USDT' });
     expect((await signalsRepository(db.db).byId(mine.signalId))?.status).toBe('cancelled');
     expect((await refusal(world.services.signals.cancel({ guildId: GUILD, authorId: CALLER, signalId: mine.signalId }))).message).toContain('already finished');
+  });
+
+  it('a master cannot withdraw the copy signals of his trades: not offered, refused (issue #13 item 4)', async () => {
+    const intake = createSignalIntake(db.db, { now: () => Date.now(), sleep: async () => {} }, () => {});
+    const queued = await intake.submit({
+      guildId: GUILD,
+      source: 'copy',
+      sourceRef: `master:${randomUUID()}`,
+      authorId: CALLER,
+      channelId: null,
+      signal: { symbol: 'BTC/USDT', side: 'long', entryType: 'market', entries: [], stopLoss: 25_000, takeProfits: [], leverage: null },
+      copy: { masterAccountId: randomUUID(), tradeId: '1', action: 'close', masterQuantity: 0.01, price: 50_000, followers: [] },
+    });
+    if (queued.kind !== 'queued') throw new Error(JSON.stringify(queued));
+    expect(await world.services.signals.cancellable(GUILD, CALLER, '')).toEqual([]);
+    const refused = await refusal(world.services.signals.cancel({ guildId: GUILD, authorId: CALLER, signalId: queued.signalId }));
+    expect(refused.message).toContain('cannot be withdrawn');
+    expect((await signalsRepository(db.db).byId(queued.signalId))?.status).toBe('pending');
+    // Nor through the intake directly.
+    expect(await intake.cancel(queued.signalId, CALLER)).toBeNull();
   });
 });
 
