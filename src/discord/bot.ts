@@ -69,7 +69,7 @@ export async function startDiscord(options: StartDiscordOptions): Promise<Discor
   });
 
   // Copy trading: copies waiting for a follower's Copy / Skip go out as DMs on the feed's rhythm.
-  const confirmations = createCopyConfirmSender({ client, copy: options.services.copy, log });
+  const confirmations = createCopyConfirmSender({ client, copy: options.services.copy, log, now: () => options.clock.now() });
   let confirmTimer: NodeJS.Timeout | null = null;
 
   const ready = new Promise<void>((resolve, reject) => {

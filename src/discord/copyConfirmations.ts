@@ -1,35 +1,66 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle } from 'discord.js';
 import type { Client } from 'discord.js';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logger';
 import type { CopyService } from '../services/copy';
 import { customId } from './command';
 import { renderCopyConfirmation } from './embeds/copy';
 
+/** Discord: "Cannot send messages to this user" (DMs closed, no shared server): the member cannot answer. */
+const CANNOT_DM = 50007;
+/** A send that failed otherwise (40003 opening DMs too fast, 429, 5xx, network) is tried again after this. */
+const RETRY_AFTER_MS = 5_000;
+
 /**
  * Offers each copy waiting for its follower's answer in a direct message with Copy and Skip buttons
- * (commands/copy.ts answers them). A member whose DMs are closed cannot answer: the copy is skipped.
+ * (commands/copy.ts answers them). Only a member who cannot be sent a DM (50007) has the copy skipped
+ * at once; any other failure is tried again while the answer window lasts, then the copy is skipped.
+ * One pass at a time: a call while one runs joins it (a slow pass must not send every DM twice).
  */
-export function createCopyConfirmSender(deps: { client: Client; copy: CopyService; log: Logger }) {
+export function createCopyConfirmSender(deps: { client: Client; copy: CopyService; log: Logger; now?: () => number }) {
   const { client, copy, log } = deps;
-  return {
-    async flush(): Promise<number> {
-      let sent = 0;
-      for (const pending of await copy.pendingConfirmations()) {
-        try {
-          const user = await client.users.fetch(pending.ownerId);
-          const buttons = new ActionRowBuilder<ButtonBuilder>().addComponents(
-            new ButtonBuilder().setCustomId(customId('copy', 'ok', pending.id)).setLabel('Copy').setStyle(ButtonStyle.Success),
-            new ButtonBuilder().setCustomId(customId('copy', 'skip', pending.id)).setLabel('Skip').setStyle(ButtonStyle.Secondary),
-          );
-          const message = await user.send({ embeds: [renderCopyConfirmation(pending)], components: [buttons] });
-          await copy.markConfirmationSent(pending.id, message.id);
-          sent += 1;
-        } catch (error) {
-          log.warn({ err: error, confirmationId: pending.id }, 'copy confirmation could not be sent: skipped');
+  const now = deps.now ?? Date.now;
+  const retryAt = new LRUCache<string, number>({ max: 10_000 });
+  let running: Promise<number> | null = null;
+
+  async function pass(): Promise<number> {
+    let sent = 0;
+    for (const pending of await copy.pendingConfirmations()) {
+      if (now() > pending.expiresAt) {
+        // Never reached the member within the window: skipped, as a late answer would be.
+        await copy.markConfirmationSent(pending.id, null);
+        continue;
+      }
+      if ((retryAt.get(pending.id) ?? 0) > now()) continue;
+      try {
+        const user = await client.users.fetch(pending.ownerId);
+        const buttons = new ActionRowBuilder<ButtonBuilder>().addComponents(
+          new ButtonBuilder().setCustomId(customId('copy', 'ok', pending.id)).setLabel('Copy').setStyle(ButtonStyle.Success),
+          new ButtonBuilder().setCustomId(customId('copy', 'skip', pending.id)).setLabel('Skip').setStyle(ButtonStyle.Secondary),
+        );
+        const message = await user.send({ embeds: [renderCopyConfirmation(pending)], components: [buttons] });
+        await copy.markConfirmationSent(pending.id, message.id);
+        retryAt.delete(pending.id);
+        sent += 1;
+      } catch (error) {
+        if ((error as { code?: unknown }).code === CANNOT_DM) {
+          log.info({ confirmationId: pending.id }, 'copy confirmation cannot be sent (the member does not take DMs): skipped');
           await copy.markConfirmationSent(pending.id, null);
+        } else {
+          log.warn({ err: error, confirmationId: pending.id }, 'copy confirmation not sent yet; tried again shortly');
+          retryAt.set(pending.id, now() + RETRY_AFTER_MS);
         }
       }
-      return sent;
+    }
+    return sent;
+  }
+
+  return {
+    flush(): Promise<number> {
+      running ??= pass().finally(() => {
+        running = null;
+      });
+      return running;
     },
   };
 }

@@ -1,0 +1,85 @@
+import type { Client } from 'discord.js';
+import { describe, expect, it } from 'vitest';
+import { createCopyConfirmSender } from '../../../src/discord/copyConfirmations';
+import { createLogger } from '../../../src/logger';
+import type { CopyConfirmationView, CopyService } from '../../../src/services/copy';
+
+const NOW = Date.UTC(2026, 0, 5, 12);
+
+function world(failures: Record<string, unknown[]>) {
+  let now = NOW;
+  const pending = new Map<string, CopyConfirmationView>();
+  const marked: [string, string | null][] = [];
+  const sends: string[] = [];
+  const view = (id: string, ownerId: string, expiresAt = NOW + 120_000): CopyConfirmationView => ({
+    id,
+    ownerId,
+    accountName: 'main',
+    signal: { symbol: 'BTC/USDT', side: 'long', entryType: 'market', entries: [], stopLoss: 25_000, takeProfits: [], leverage: null },
+    action: 'open',
+    quantity: 0.01,
+    reduceFraction: null,
+    price: 50_000,
+    expiresAt,
+  });
+  const copy = {
+    pendingConfirmations: async () => [...pending.values()],
+    markConfirmationSent: async (id: string, messageId: string | null) => {
+      marked.push([id, messageId]);
+      pending.delete(id);
+    },
+  } as unknown as CopyService;
+  const client = {
+    users: {
+      fetch: async (ownerId: string) => ({
+        send: async () => {
+          sends.push(ownerId);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          const next = failures[ownerId]?.shift();
+          if (next) throw next;
+          return { id: `m-${ownerId}-${sends.length}` };
+        },
+      }),
+    },
+  } as unknown as Client;
+  const sender = createCopyConfirmSender({ client, copy, log: createLogger({ level: 'silent' }), now: () => now });
+  return { sender, pending, marked, sends, view, advance: (ms: number) => (now += ms) };
+}
+
+describe('copy confirmation DMs (issue #13 item 11)', () => {
+  it('one pass at a time: overlapping flushes send each DM once', async () => {
+    const w = world({});
+    w.pending.set('c1', w.view('c1', 'u1'));
+    w.pending.set('c2', w.view('c2', 'u2'));
+    await Promise.all([w.sender.flush(), w.sender.flush(), w.sender.flush()]);
+    expect(w.sends).toEqual(['u1', 'u2']);
+  });
+
+  it('only "cannot send messages to this user" (50007) skips the copy; 40003, 429 and 5xx are tried again within the window', async () => {
+    const w = world({ closed: [{ code: 50007 }], busy: [{ code: 40003 }, { status: 429 }, { status: 502 }] });
+    w.pending.set('a', w.view('a', 'closed'));
+    w.pending.set('b', w.view('b', 'busy'));
+    await w.sender.flush();
+    expect(w.marked).toEqual([['a', null]]);
+    await w.sender.flush(); // too soon: not tried again yet
+    expect(w.sends.filter((u) => u === 'busy')).toHaveLength(1);
+    for (let i = 0; i < 3; i += 1) {
+      w.advance(6_000);
+      await w.sender.flush();
+    }
+    expect(w.marked).toEqual([
+      ['a', null],
+      ['b', 'm-busy-5'],
+    ]);
+  });
+
+  it('a DM that never went out within the window: the copy is skipped, nothing sent late', async () => {
+    const w = world({ busy: [{ status: 502 }] });
+    w.pending.set('late', w.view('late', 'busy', NOW + 3_000));
+    await w.sender.flush();
+    w.advance(6_000);
+    await w.sender.flush();
+    expect(w.sends).toEqual(['busy']);
+    expect(w.marked).toEqual([['late', null]]);
+  });
+});
