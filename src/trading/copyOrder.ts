@@ -10,10 +10,11 @@ import { resolveSymbol } from '../domain/symbols';
 import type { ExchangeGateway } from '../exchange/gateway';
 
 /**
- * A copy follower's one market order: the quantity comes from the follow link (opens and adds) or
- * from the follower's own position (reductions and closes), rounded down to the market's step; the
- * follower's symbol lists and the exchange minimums still apply. No stop or take-profit legs: the
- * master's exits arrive as reduce/close copy signals.
+ * A copy follower's one market order: the quantity comes from the follow link (opens and adds) or,
+ * for reductions and closes, from what copy trading holds on the follower's account (`copiedHeld`:
+ * never the member's own trades on the coin, and never more than the exchange shows), rounded down to
+ * the market's step; the follower's symbol lists and the exchange minimums still apply. No stop or
+ * take-profit legs: the master's exits arrive as reduce/close copy signals.
  */
 export async function planCopyOrder(
   signal: SignalRow,
@@ -22,6 +23,7 @@ export async function planCopyOrder(
   gateway: ExchangeGateway,
   markets: ReadonlyMap<string, MarketRules>,
   quote: (symbol: string) => Promise<number | undefined>,
+  copiedHeld: (symbol: string, side: 'long' | 'short') => Promise<number>,
 ): Promise<AccountOrderPlan | Skipped<SkipReason>> {
   if (account.marketType !== 'futures') return skip('copy-futures-only');
   const resolved = resolveSymbol(signal.symbol, account.marketType, markets);
@@ -33,9 +35,10 @@ export async function planCopyOrder(
   }
   let qty: number;
   if (order.reduceOnly) {
-    const held = (await gateway.positions())
+    const onExchange = (await gateway.positions())
       .filter((p) => p.symbol === symbol && p.side === signal.side)
       .reduce((sum, p) => sum + p.quantity, 0);
+    const held = Math.min(onExchange, await copiedHeld(symbol, signal.side));
     if (!(held > 0)) return skip('no-position-to-reduce');
     qty = order.close ? held : Math.min(held, floorToStep(held * (order.reduceFraction ?? 0), market.amountStep));
   } else {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import pLimit from 'p-limit';
-import { copyTurnsOf } from './copyTurns';
+import { accountTurnsOf } from './accountTurns';
 import type { Database } from '../db/client';
 import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
 import { signalsRepository, type SignalRow } from '../db/repositories/signals';
@@ -364,13 +364,12 @@ export class TradingEngine {
     const context = await batchExecutionContext(this.batchDependencies, executions, signalOfExecution);
     const limit = pLimit(this.settings.concurrency);
     const claimedAt = this.clock.now();
-    // A follower's copy signals run one after another in the order of the master's fills: a close
-    // polled with its open must find the open filled (run side by side, it found nothing to reduce).
-    const copyTurns = await copyTurnsOf(executions, signalOfExecution);
+    // One account's executions run one after another in signal order (see accountTurns.ts).
+    const turns = await accountTurnsOf(executions, signalOfExecution);
     await Promise.all(
       executions.map(async (execution) => {
         // Its turn comes before a concurrency slot is taken: a waiting execution never holds one.
-        await copyTurns.get(execution.id)?.before;
+        await turns.get(execution.id)?.before;
         return limit(async () => {
           try {
             const signal = await signalOfExecution(execution.signalId);
@@ -385,7 +384,7 @@ export class TradingEngine {
             // One account's failure never touches another's; it stays in flight for the next cycle.
             this.log.error({ err: error, executionId: execution.id }, 'execution failed unexpectedly');
           } finally {
-            copyTurns.get(execution.id)?.done();
+            turns.get(execution.id)?.done();
             // Done here: a beside pass may resume it at once if its answer is still unknown.
             release(execution.id);
           }

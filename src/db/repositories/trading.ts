@@ -3,6 +3,7 @@ import type { Database } from '../client';
 import { executeRows } from '../executeRows';
 import { jsonRows } from '../jsonRows';
 import { dailyStats, engineInstances, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
+import { NO_POSITION } from './positions';
 import { enqueueFeed, type NewOutboxRow } from './outbox';
 
 export type ExecutionRow = typeof executions.$inferSelect;
@@ -514,6 +515,38 @@ export function tradingRepository(db: Database) {
           target: [dailyStats.accountId, dailyStats.day],
           set: { startEquity: sql`coalesce(${dailyStats.startEquity}, ${equity})` },
         });
+    },
+
+    /**
+     * What copy trading holds on an account's (symbol, side): its open copied positions, plus copy
+     * fills not in one (not booked yet, or from before the book followed copies): opens less reduces. A copy's reduce or close acts on this, never
+     * on the member's own position on the coin.
+     */
+    async copiedQuantity(accountId: string, symbol: string, side: 'long' | 'short'): Promise<number> {
+      const [booked] = await db
+        .select({ quantity: sql<string>`coalesce(sum(${positions.quantity}), 0)::text` })
+        .from(positions)
+        .innerJoin(signals, eq(signals.id, positions.signalId))
+        .where(and(eq(positions.accountId, accountId), eq(positions.symbol, symbol), eq(positions.side, side), eq(positions.status, 'open'), eq(signals.source, 'copy')));
+      const [unbooked] = await db
+        .select({
+          quantity: sql<string>`coalesce(sum(case when ${orders.reduceOnly} then -${orders.filledQuantity} else ${orders.filledQuantity} end), 0)::text`,
+        })
+        .from(orders)
+        .innerJoin(signals, eq(signals.id, orders.signalId))
+        .where(
+          and(
+            eq(orders.accountId, accountId),
+            eq(orders.symbol, symbol),
+            eq(signals.source, 'copy'),
+            eq(signals.side, side),
+            // Not booked yet, or copied before the book followed copies (marked NO_POSITION): still copied.
+            sql`(${orders.positionId} is null or ${orders.positionId} = ${NO_POSITION}::uuid)`,
+            sql`${orders.filledQuantity} > 0`,
+          ),
+        );
+      const total = Number(booked?.quantity ?? 0) + Number(unbooked?.quantity ?? 0);
+      return total > 0 ? total : 0;
     },
 
     /** Realised PnL of the account's last closed positions, oldest first (Kelly sizing input). */

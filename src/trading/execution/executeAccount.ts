@@ -73,7 +73,15 @@ export async function executeAccount(
     // close) instead of the account's sizing; dry-run records what would be placed and sends nothing.
     const copyOrder = signal.source === 'copy' ? copyInstructionFor(signal.copy, account.id) : null;
     const planned = copyOrder
-      ? await planCopyOrder(signal, account, copyOrder, gateway, markets, (symbol) => ctx.quote(gateway, account, symbol)).catch(
+      ? await planCopyOrder(
+          signal,
+          account,
+          copyOrder,
+          gateway,
+          markets,
+          (symbol) => ctx.quote(gateway, account, symbol),
+          (symbol, side) => ctx.trading.copiedQuantity(account.id, symbol, side),
+        ).catch(
           (error: unknown) => ({ kind: 'error' as const, error }),
         )
       : await planFor(ctx, account, signal, gateway, markets, { tradeDay: execution.tradeDay, notional: execution.notional });

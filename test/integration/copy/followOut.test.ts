@@ -73,4 +73,40 @@ describe('followers always follow out (issue #13 item 5)', { timeout: 120_000 },
       ['skipped', 'server-paused'],
     ]);
   });
+
+  it('the master\'s close takes out only what was copied, never the follower\'s own trades on the coin (issue #13 item 8)', async () => {
+    world = await tradingWorld({ accounts: 0, clockFactor: 5 });
+    const w = world;
+    const master = await w.addAccount({ funds: 10_000 });
+    const mixed = await w.addAccount({ funds: 10_000 });
+    const off = await w.addAccount({ funds: 10_000 });
+    const copies = copyRepository(w.db.db);
+    await copies.addMaster(master.id, GUILD);
+    for (const follower of [mixed, off]) {
+      await copies.upsertLink({ id: randomUUID(), guildId: GUILD, masterAccountId: master.id, followerAccountId: follower.id, followerOwnerId: follower.ownerId, mode: 'mirror', value: 1 });
+    }
+    const engine = w.engine({ maxSignalLagMs: 30 * 60_000 });
+    await engine.start();
+    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
+    const step = async () => {
+      await copy.poll();
+      await engine.runCycle();
+    };
+    await copy.poll();
+    // Switched off: the master's open is not copied; the member then buys 0.05 by hand.
+    await accountsRepository(w.db.db).update(off.id, { enabled: false });
+    await byHand(w, mixed, 'buy', 0.05);
+    await byHand(w, off, 'buy', 0.05);
+    await byHand(w, master, 'buy', 0.02);
+    await step();
+    expect([await positionOf(w, mixed), await positionOf(w, off)]).toEqual([0.07, 0.05]);
+    // Half out, then all out: the copied 0.02 goes, in two steps; the members' own 0.05 stays.
+    await byHand(w, master, 'sell', 0.01);
+    await step();
+    expect([await positionOf(w, mixed), await positionOf(w, off)]).toEqual([0.06, 0.05]);
+    await byHand(w, master, 'sell', 0.01);
+    await step();
+    await step();
+    expect([await positionOf(w, mixed), await positionOf(w, off)]).toEqual([0.05, 0.05]);
+  });
 });
