@@ -125,7 +125,7 @@ export function createCopyTrading(deps: {
           dryRun: link.dryRun,
         },
       });
-      if (!link.confirm) await copies.count(link.id, 'copied');
+      if (!link.confirm || reducing) await copies.count(link.id, 'copied');
     }
     return out;
   }
@@ -201,8 +201,10 @@ export function createCopyTrading(deps: {
         for (const leg of legs) {
           const instructed = await instructionsFor(links, followers, pair, leg.action, leg.quantity, leg.fraction, balance.equity, orderType);
           // Followers who confirm each copy are asked first (a DM with Copy / Skip); the rest trade now.
-          const followersOut = instructed.filter((i) => !i.link.confirm).map((i) => i.instruction);
-          const confirming = instructed.filter((i) => i.link.confirm);
+          // A reduce or close is never asked: a follower always follows the master out.
+          const asked = (i: (typeof instructed)[number]) => i.link.confirm && !i.instruction.reduceOnly;
+          const followersOut = instructed.filter((i) => !asked(i)).map((i) => i.instruction);
+          const confirming = instructed.filter(asked);
           // The engine validates every signal: a copy signal carries a distant stop it never places.
           const signal: TradeSignal = {
             symbol: pair,

@@ -99,7 +99,9 @@ export async function executeAccount(
       if (reservation === 'lost') throw new LostClaim(`execution ${execution.id} was taken over before its trade was reserved`);
       if (reservation === 'limit') return finish(base, { status: 'skipped', reason: 'daily-trade-limit', plan: null, orders });
     }
-    if (account.marketType === 'futures') {
+    // A copy's way out of a position sets nothing: leverage and margin are the position's already
+    // (and Binance may refuse changing them while it is open).
+    if (account.marketType === 'futures' && !copyExitOf(signal, account.id)) {
       try {
         await gateway.ensureLeverage(plan.symbol, plan.leverage, account.marginMode ?? 'isolated');
       } catch (error) {

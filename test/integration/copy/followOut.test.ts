@@ -6,6 +6,7 @@ import { copyRepository } from '../../../src/db/repositories/copy';
 import { guildsRepository } from '../../../src/db/repositories/guilds';
 import { executions } from '../../../src/db/schema';
 import { createCopyTrading } from '../../../src/copy';
+import { createCopyService } from '../../../src/services/copy';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
 
 let world: TradingWorld | undefined;
@@ -108,5 +109,32 @@ describe('followers always follow out (issue #13 item 5)', { timeout: 120_000 },
     await step();
     await step();
     expect([await positionOf(w, mixed), await positionOf(w, off)]).toEqual([0.05, 0.05]);
+  });
+
+  it('a follower who confirms each copy is asked about opens, never about the way out', async () => {
+    world = await tradingWorld({ accounts: 0, clockFactor: 5 });
+    const w = world;
+    const master = await w.addAccount({ funds: 10_000 });
+    const careful = await w.addAccount({ funds: 10_000 });
+    const copies = copyRepository(w.db.db);
+    await copies.addMaster(master.id, GUILD);
+    await copies.upsertLink({ id: randomUUID(), guildId: GUILD, masterAccountId: master.id, followerAccountId: careful.id, followerOwnerId: careful.ownerId, mode: 'mirror', value: 1, confirm: true });
+    const service = createCopyService({ copies, accounts: accountsRepository(w.db.db), guilds: guildsRepository(w.db.db), log: w.log, intake: w.intake, clock: w.clock });
+    const engine = w.engine({ maxSignalLagMs: 30 * 60_000 });
+    await engine.start();
+    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log, confirmWindowMs: 30 * 60_000 });
+    await copy.poll();
+    await byHand(w, master, 'buy', 0.01);
+    await copy.poll();
+    const [asked] = await service.pendingConfirmations();
+    expect(asked).toMatchObject({ action: 'open' });
+    expect(await service.answerConfirmation(asked!.id, careful.ownerId, true)).toMatchObject({ kind: 'queued' });
+    await engine.runCycle();
+    expect(await positionOf(w, careful)).toBeCloseTo(0.01, 9);
+    await byHand(w, master, 'sell', 0.01);
+    await copy.poll();
+    expect(await service.pendingConfirmations()).toEqual([]);
+    await engine.runCycle();
+    expect(await positionOf(w, careful)).toBe(0);
   });
 });
