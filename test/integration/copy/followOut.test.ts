@@ -1,32 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { accountsRepository, type AccountRow } from '../../../src/db/repositories/accounts';
+import { accountsRepository } from '../../../src/db/repositories/accounts';
 import { copyRepository } from '../../../src/db/repositories/copy';
 import { guildsRepository } from '../../../src/db/repositories/guilds';
 import { executions } from '../../../src/db/schema';
-import { createCopyTrading } from '../../../src/copy';
 import { createCopyService } from '../../../src/services/copy';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { byHand, copyRig, positionOf } from './support';
 
 let world: TradingWorld | undefined;
 afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-const BTC = 'BTC/USDT:USDT';
-let seq = 0;
-
-async function byHand(w: TradingWorld, account: AccountRow, side: 'buy' | 'sell', quantity: number) {
-  seq += 1;
-  await w.gateways.forAccount(account).placeOrder({ clientOrderId: `hand${seq}x${Date.now()}`, symbol: BTC, side, type: 'market', quantity, reduceOnly: side === 'sell' });
-}
-
-async function positionOf(w: TradingWorld, account: AccountRow): Promise<number> {
-  const positions = await w.gateways.forAccount(account).positions();
-  return positions.filter((p) => p.symbol === BTC).reduce((sum, p) => sum + (p.side === 'long' ? p.quantity : -p.quantity), 0);
-}
 
 describe('followers always follow out (issue #13 item 5)', { timeout: 120_000 }, () => {
   it('switched off, paused for the day, or on a paused server: the master\'s close still closes each follower; a new open does not', async () => {
@@ -35,19 +21,7 @@ describe('followers always follow out (issue #13 item 5)', { timeout: 120_000 },
     const master = await w.addAccount({ funds: 10_000 });
     const off = await w.addAccount({ funds: 10_000 });
     const paused = await w.addAccount({ funds: 10_000 });
-    const copies = copyRepository(w.db.db);
-    await copies.addMaster(master.id, GUILD);
-    for (const follower of [off, paused]) {
-      await copies.upsertLink({ id: randomUUID(), guildId: GUILD, masterAccountId: master.id, followerAccountId: follower.id, followerOwnerId: follower.ownerId, mode: 'mirror', value: 1 });
-    }
-    const engine = w.engine({ maxSignalLagMs: 30 * 60_000 });
-    await engine.start();
-    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
-    const step = async () => {
-      await copy.poll();
-      await engine.runCycle();
-    };
-    await copy.poll();
+    const { step } = await copyRig(w, master, [off, paused]);
     await byHand(w, master, 'buy', 0.01);
     await step();
     expect([await positionOf(w, off), await positionOf(w, paused)]).toEqual([0.01, 0.01]);
@@ -81,19 +55,7 @@ describe('followers always follow out (issue #13 item 5)', { timeout: 120_000 },
     const master = await w.addAccount({ funds: 10_000 });
     const mixed = await w.addAccount({ funds: 10_000 });
     const off = await w.addAccount({ funds: 10_000 });
-    const copies = copyRepository(w.db.db);
-    await copies.addMaster(master.id, GUILD);
-    for (const follower of [mixed, off]) {
-      await copies.upsertLink({ id: randomUUID(), guildId: GUILD, masterAccountId: master.id, followerAccountId: follower.id, followerOwnerId: follower.ownerId, mode: 'mirror', value: 1 });
-    }
-    const engine = w.engine({ maxSignalLagMs: 30 * 60_000 });
-    await engine.start();
-    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
-    const step = async () => {
-      await copy.poll();
-      await engine.runCycle();
-    };
-    await copy.poll();
+    const { step } = await copyRig(w, master, [mixed, off]);
     // Switched off: the master's open is not copied; the member then buys 0.05 by hand.
     await accountsRepository(w.db.db).update(off.id, { enabled: false });
     await byHand(w, mixed, 'buy', 0.05);
@@ -116,14 +78,8 @@ describe('followers always follow out (issue #13 item 5)', { timeout: 120_000 },
     const w = world;
     const master = await w.addAccount({ funds: 10_000 });
     const careful = await w.addAccount({ funds: 10_000 });
-    const copies = copyRepository(w.db.db);
-    await copies.addMaster(master.id, GUILD);
-    await copies.upsertLink({ id: randomUUID(), guildId: GUILD, masterAccountId: master.id, followerAccountId: careful.id, followerOwnerId: careful.ownerId, mode: 'mirror', value: 1, confirm: true });
-    const service = createCopyService({ copies, accounts: accountsRepository(w.db.db), guilds: guildsRepository(w.db.db), log: w.log, intake: w.intake, clock: w.clock });
-    const engine = w.engine({ maxSignalLagMs: 30 * 60_000 });
-    await engine.start();
-    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log, confirmWindowMs: 30 * 60_000 });
-    await copy.poll();
+    const { copy, engine } = await copyRig(w, master, [careful], { confirmWindowMs: 30 * 60_000, link: { confirm: true } });
+    const service = createCopyService({ copies: copyRepository(w.db.db), accounts: accountsRepository(w.db.db), guilds: guildsRepository(w.db.db), log: w.log, intake: w.intake, clock: w.clock });
     await byHand(w, master, 'buy', 0.01);
     await copy.poll();
     const [asked] = await service.pendingConfirmations();

@@ -1,41 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { accountsRepository, type AccountRow } from '../../../src/db/repositories/accounts';
-import { copyRepository, type NewCopyLink } from '../../../src/db/repositories/copy';
+import { copyRepository } from '../../../src/db/repositories/copy';
 import { guildsRepository } from '../../../src/db/repositories/guilds';
 import { createCopyTrading } from '../../../src/copy';
 import { createCopyService } from '../../../src/services/copy';
 import { isUserError } from '../../../src/services/errors';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { byHand, mirrorLink, positionOf } from './support';
 
 let world: TradingWorld | undefined;
 afterEach(async () => {
   await world?.close();
   world = undefined;
-});
-
-const BTC = 'BTC/USDT:USDT';
-let seq = 0;
-
-/** A trade the member makes on the exchange by hand (not through the bot). */
-async function byHand(w: TradingWorld, account: AccountRow, side: 'buy' | 'sell', quantity: number) {
-  seq += 1;
-  await w.gateways.forAccount(account).placeOrder({ clientOrderId: `hand${seq}x${Date.now()}`, symbol: BTC, side, type: 'market', quantity, reduceOnly: false });
-}
-
-async function positionOf(w: TradingWorld, account: AccountRow): Promise<number> {
-  const positions = await w.gateways.forAccount(account).positions();
-  return positions.filter((p) => p.symbol === BTC).reduce((sum, p) => sum + (p.side === 'long' ? p.quantity : -p.quantity), 0);
-}
-
-const link = (master: AccountRow, follower: AccountRow): NewCopyLink => ({
-  id: randomUUID(),
-  guildId: GUILD,
-  masterAccountId: master.id,
-  followerAccountId: follower.id,
-  followerOwnerId: follower.ownerId,
-  mode: 'mirror',
-  value: 1,
 });
 
 describe('copy loops (issue #13 item 1)', { timeout: 120_000 }, () => {
@@ -67,9 +43,9 @@ describe('copy loops (issue #13 item 1)', { timeout: 120_000 }, () => {
     const copies = copyRepository(w.db.db);
     for (const master of [a, b]) await copies.addMaster(master.id, GUILD);
     // a copies b, b copies a (as an older version could store), c copies a.
-    await copies.upsertLink(link(b, a));
-    await copies.upsertLink(link(a, b));
-    await copies.upsertLink(link(a, c));
+    await copies.upsertLink(mirrorLink(b, a));
+    await copies.upsertLink(mirrorLink(a, b));
+    await copies.upsertLink(mirrorLink(a, c));
     const engine = w.engine({ maxSignalLagMs: 30 * 60_000 });
     await engine.start();
     const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });

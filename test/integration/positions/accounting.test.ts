@@ -33,15 +33,21 @@ const FUNDING = -2 * 100 * 0.0001;
 const AT_TP1 = 5 - 105 * RATE - (200 * RATE) / 2;
 const REALISED = 15 - FEES_USDT + FUNDING;
 
+/** The world, and a futures account (fixed 200 USDT, 1×) that pays its fees in BNB at 600. */
+async function bnbPayer() {
+  world = await positionsWorld();
+  const w = world;
+  const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+  const apiKey = w.apiKeyOf(account);
+  w.sim.fund(apiKey, 'futures', 'BNB', 1);
+  w.sim.setBnbFeeBurn(apiKey, 'futures', true);
+  w.sim.setPrice('BNBUSDT', BNB, 'both');
+  return { w, account, apiKey };
+}
+
 describe('accounting to the cent: fees in BNB, funding, partial exits (issue #12)', () => {
   it('a futures round trip with two take-profits, BNB fees and one funding payment matches the hand computation and the exchange income', { timeout: 120_000 }, async () => {
-    world = await positionsWorld();
-    const w = world;
-    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
-    const apiKey = w.apiKeyOf(account);
-    w.sim.fund(apiKey, 'futures', 'BNB', 1);
-    w.sim.setBnbFeeBurn(apiKey, 'futures', true);
-    w.sim.setPrice('BNBUSDT', BNB, 'both');
+    const { w, account, apiKey } = await bnbPayer();
 
     await w.signal();
     await w.cycle();
@@ -122,13 +128,7 @@ describe('accounting to the cent: fees in BNB, funding, partial exits (issue #12
   });
 
   it('a BNB fee whose price cannot be read at the close is valued afterwards, and the position and its day corrected once', { timeout: 120_000 }, async () => {
-    world = await positionsWorld();
-    const w = world;
-    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
-    const apiKey = w.apiKeyOf(account);
-    w.sim.fund(apiKey, 'futures', 'BNB', 1);
-    w.sim.setBnbFeeBurn(apiKey, 'futures', true);
-    w.sim.setPrice('BNBUSDT', BNB, 'both');
+    const { w, account } = await bnbPayer();
     await w.signal();
     await w.cycle();
     w.sim.setPrice(SYMBOL, 105, 'both');
