@@ -7,11 +7,11 @@
  * chart). Once per payment, whichever process reads it; accounts are claimed like the other background
  * steps, and an account whose read fails waits longer each time (up to an hour).
  */
+import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { Database } from '../db/client';
 import { accountsRepository } from '../db/repositories/accounts';
 import { fundingRepository, type FundingCandidate } from '../db/repositories/funding';
-import { createHash } from 'node:crypto';
 import { attributeFunding, fundingStep, type FundingTiming } from '../domain/funding';
 import type { Logger } from '../logger';
 import type { Clock } from './clock';
