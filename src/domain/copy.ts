@@ -37,6 +37,12 @@ export function copyInstructionFor(copy: unknown, accountId: string): CopyFollow
 }
 
 /**
+ * A copy signal's reduce or close for this account (a close is reduce-only too): the way out of a
+ * position, which pauses, the off switch, confirmations and the signal's age never stop.
+ */
+export const isCopyExit = (copy: unknown, accountId: string): boolean => copyInstructionFor(copy, accountId)?.reduceOnly ?? false;
+
+/**
  * An open's or add's quantity for one follower. Reductions do not use it: a follower closes the same
  * share of its own position as the master closed of his, whatever the mode.
  */

@@ -4,7 +4,7 @@ import { accountsRepository, type AccountRow } from '../db/repositories/accounts
 import { guildsRepository } from '../db/repositories/guilds';
 import { signalsRepository, toTradeSignal, type SignalRow } from '../db/repositories/signals';
 import { tradingRepository, type NewExecution } from '../db/repositories/trading';
-import { copyInstructionFor } from '../domain/copy';
+import { isCopyExit } from '../domain/copy';
 import type { ReasonCode } from '../domain/reasons';
 import { validateSignal } from '../domain/signalValidation';
 import type { Logger } from '../logger';
@@ -26,9 +26,8 @@ export async function fanOutSignal(tx: Database, signal: SignalRow, nowMs: numbe
   const candidates = signal.source === 'copy' ? (await accounts.byIds(copyFollowerIds(signal))).filter((a) => a.guildId === signal.guildId) : await accounts.listEnabledInGuild(signal.guildId);
   const targets = selectTargets(signal, candidates);
   const rows: NewExecution[] = targets.map((account) => {
-    const instruction = signal.source === 'copy' ? copyInstructionFor(signal.copy, account.id) : null;
     // Pauses and the off switch stop new positions; exits (a copy's reduce or close) always go.
-    const exit = instruction !== null && (instruction.reduceOnly || instruction.close);
+    const exit = signal.source === 'copy' && isCopyExit(signal.copy, account.id);
     const skipReason = !validation.ok
       ? validation.reason
       : exit

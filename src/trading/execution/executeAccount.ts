@@ -1,4 +1,4 @@
-import { copyInstructionFor } from '../../domain/copy';
+import { copyInstructionFor, isCopyExit } from '../../domain/copy';
 import type { MarketRules } from '../../domain/market';
 import type { AccountOrderPlan } from '../../domain/planOrder';
 import type { ReasonCode } from '../../domain/reasons';
@@ -16,9 +16,7 @@ import { conflict, planFor } from './plan';
 
 export type { AccountExecutionContext } from './context';
 
-/** A copy signal's reduce or close for this account: the way out of a position, which always goes. */
-const copyExitOf = (signal: SignalRow, accountId: string): boolean =>
-  signal.source === 'copy' && (copyInstructionFor(signal.copy, accountId)?.reduceOnly ?? false);
+const copyExitOf = (signal: SignalRow, accountId: string): boolean => signal.source === 'copy' && isCopyExit(signal.copy, accountId);
 
 /**
  * Runs one (signal, account) to a definite outcome, or leaves it in flight for the next cycle when

@@ -47,12 +47,8 @@ export function booking(deps: BookingDeps) {
     externalExits: Fill[] = [],
   ): Promise<boolean> {
     const { account } = work;
-    const withFees = await deps.legs.refreshFees(work, orders);
-    const entries = legsOf(withFees, 'entry')
-      .filter((o) => o.filledQuantity > 0)
-      .map(fillOf);
-    const exits = [...withFees.filter((o) => kindOf(o) !== 'entry' && o.filledQuantity > 0).map(fillOf), ...externalExits];
-    const pnl = positionPnl(position.side, entries, exits, position.leverage);
+    const filled = await filledLegs(work, orders);
+    const pnl = positionPnl(position.side, filled.entries, [...filled.exits, ...externalExits], position.leverage);
     const now = clock.now();
     const signalId = followed.signal.id;
     const feed: NewOutboxRow[] = [];
@@ -91,9 +87,7 @@ export function booking(deps: BookingDeps) {
     });
     if (!closed) return false;
     work.log.info({ positionId: position.id, reason, pnl: pnl.realizedPnl }, 'position closed');
-    if (await pauseOnDailyLoss(deps.db, account.id, now)) {
-      work.log.warn({ accountId: account.id }, 'daily loss limit reached: account paused until the next UTC day');
-    }
+    await pauseIfLossReached(work, now);
     return true;
   }
 
@@ -103,12 +97,24 @@ export function booking(deps: BookingDeps) {
    * asked for first, so the realised figure is net of them.
    */
   async function bookProgress(work: AccountWork, position: PositionRow, orders: OrderRow[]): Promise<void> {
-    const withFees = await deps.legs.refreshFees(work, orders);
-    const entries = legsOf(withFees, 'entry').filter((o) => o.filledQuantity > 0).map(fillOf);
-    const exits = withFees.filter((o) => kindOf(o) !== 'entry' && o.filledQuantity > 0).map(fillOf);
+    const { entries, exits } = await filledLegs(work, orders);
     if (exits.length === 0) return;
     const now = clock.now();
     await deps.positions.bookRealised(position.id, work.account.id, realisedSoFar(position.side, entries, exits), utcDayKey(now));
+    await pauseIfLossReached(work, now);
+  }
+
+  /** The filled entries and exits of a position's legs, with the fees not read yet asked for first. */
+  async function filledLegs(work: AccountWork, orders: OrderRow[]): Promise<{ entries: Fill[]; exits: Fill[] }> {
+    const withFees = await deps.legs.refreshFees(work, orders);
+    return {
+      entries: legsOf(withFees, 'entry').filter((o) => o.filledQuantity > 0).map(fillOf),
+      exits: withFees.filter((o) => kindOf(o) !== 'entry' && o.filledQuantity > 0).map(fillOf),
+    };
+  }
+
+  /** Stop-on-loss after realised PnL was booked. */
+  async function pauseIfLossReached(work: AccountWork, now: number): Promise<void> {
     if (await pauseOnDailyLoss(deps.db, work.account.id, now)) {
       work.log.warn({ accountId: work.account.id }, 'daily loss limit reached: account paused until the next UTC day');
     }
