@@ -221,6 +221,7 @@ export function createCopyTrading(deps: {
             action: leg.action,
             masterQuantity: leg.quantity,
             price: trade.price,
+            filledAt: trade.timestamp,
             followers: list,
           });
           const sourceRef = `${masterId}:${trade.id}${leg.suffix}`;

@@ -25,6 +25,10 @@ export interface CopyInstructions {
   /** The master's fill: quantity and price. */
   masterQuantity: number;
   price: number;
+  /** When the master's fill happened, epoch ms (copies written before it was carried lack it). */
+  filledAt?: number;
+  /** When the follower accepted the copy (confirm on), epoch ms: the copy is as fresh as the answer. */
+  acceptedAt?: number;
   followers: CopyFollowerInstruction[];
 }
 
@@ -41,6 +45,15 @@ export function copyInstructionFor(copy: unknown, accountId: string): CopyFollow
  * position, which pauses, the off switch, confirmations and the signal's age never stop.
  */
 export const isCopyExit = (copy: unknown, accountId: string): boolean => copyInstructionFor(copy, accountId)?.reduceOnly ?? false;
+
+/**
+ * When a copy signal's age starts: the follower's acceptance, else the master's fill, else when the
+ * signal was queued. A fill copied after downtime is as old as the fill, not as the poll that found it.
+ */
+export function copySignalTimeMs(copy: unknown, queuedAtMs: number): number {
+  const instructions = (copy ?? {}) as Partial<CopyInstructions>;
+  return instructions.acceptedAt ?? instructions.filledAt ?? queuedAtMs;
+}
 
 /**
  * An open's or add's quantity for one follower. Reductions do not use it: a follower closes the same

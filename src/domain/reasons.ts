@@ -31,6 +31,7 @@ export const SKIP_REASONS = [
   'opposite-position-open',
   'position-open-on-symbol',
   'quote-not-usd',
+  'max-position-reached',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -78,6 +79,7 @@ const SKIP_TEXT: { readonly [K in SkipReason]: string } = {
   'no-position-to-reduce': 'no copied position left to reduce',
   'copy-futures-only': 'copy trading needs a futures account',
   'opposite-position-open': 'a position the other way is open on this one-way account (it would net out)',
+  'max-position-reached': 'the copied position is already at the max position',
   'position-open-on-symbol': 'a position is already open on this symbol (the exchange holds one per symbol; its exits would mix)',
 };
 

@@ -253,7 +253,8 @@ export function createCopyService(deps: {
         authorId: ownerId,
         channelId: null,
         signal: row.signal as TradeSignal,
-        copy: row.copy,
+        // The follower chose to copy now: the copy's age runs from the answer, not the master's fill.
+        copy: { ...(row.copy as CopyInstructions), acceptedAt: now },
       });
       if (result.kind === 'rejected') {
         await copies.count(row.linkId, 'failed');

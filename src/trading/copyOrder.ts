@@ -1,30 +1,39 @@
 import type { AccountRow } from '../db/repositories/accounts';
 import type { SignalRow } from '../db/repositories/signals';
 import { clientOrderId, entryLeg } from '../domain/clientOrderId';
-import { pairOfMarket, symbolPasses, type CopyFollowerInstruction } from '../domain/copy';
+import { copySignalTimeMs, pairOfMarket, symbolPasses, type CopyFollowerInstruction, type CopyInstructions } from '../domain/copy';
+import { limitCopyOpen } from '../domain/copyLimits';
 import type { MarketRules } from '../domain/market';
 import type { AccountOrderPlan } from '../domain/planOrder';
 import { floorToStep } from '../domain/precision';
-import { skip, type Skipped, type SkipReason } from '../domain/reasons';
+import { skip, type PlanNote, type Skipped, type SkipReason } from '../domain/reasons';
+import { utcDayKey } from '../domain/risk';
 import { resolveSymbol } from '../domain/symbols';
 import type { ExchangeGateway } from '../exchange/gateway';
+import type { AccountExecutionContext } from './execution/context';
+
+type CopyPlan = AccountOrderPlan | Skipped<SkipReason>;
 
 /**
- * A copy follower's one market order: the quantity comes from the follow link (opens and adds) or,
- * for reductions and closes, from what copy trading holds on the follower's account (`copiedHeld`:
- * never the member's own trades on the coin, and never more than the exchange shows), rounded down to
- * the market's step; the follower's symbol lists and the exchange minimums still apply. No stop or
- * take-profit legs: the master's exits arrive as reduce/close copy signals.
+ * A copy follower's one market order. Opens and adds: the quantity comes from the follow link, held
+ * to the follower's own limits (domain/copyLimits.ts) through the member's exposure ledger, like a
+ * signal entry. Reductions and closes: from what copy trading holds on the follower's account
+ * (never the member's own trades on the coin, never more than the exchange shows); no limit stops
+ * them. Rounded down to the market's step; the exchange minimums apply. No stop or take-profit legs:
+ * the master's exits arrive as reduce/close copy signals.
+ *
+ * `own`: a resumed execution (its process died after planning) does not count against itself,
+ * neither the trade it reserved today nor the notional it recorded.
  */
 export async function planCopyOrder(
+  ctx: AccountExecutionContext,
   signal: SignalRow,
   account: AccountRow,
   order: CopyFollowerInstruction,
   gateway: ExchangeGateway,
   markets: ReadonlyMap<string, MarketRules>,
-  quote: (symbol: string) => Promise<number | undefined>,
-  copiedHeld: (symbol: string, side: 'long' | 'short') => Promise<number>,
-): Promise<AccountOrderPlan | Skipped<SkipReason>> {
+  own: { tradeDay: string | null; notional: number | null } = { tradeDay: null, notional: null },
+): Promise<CopyPlan> {
   if (account.marketType !== 'futures') return skip('copy-futures-only');
   const resolved = resolveSymbol(signal.symbol, account.marketType, markets);
   if (resolved.kind === 'skipped') return resolved;
@@ -33,24 +42,75 @@ export async function planCopyOrder(
   if (!order.reduceOnly && !symbolPasses(pair, account.symbolAllow, account.symbolBlock)) {
     return skip(account.symbolBlock.length > 0 && !symbolPasses(pair, [], account.symbolBlock) ? 'symbol-blocked' : 'symbol-not-allowed');
   }
-  let qty: number;
+  const leverage = Math.max(1, Math.min(account.leverage, market.maxLeverage));
+  const copy = signal.copy as CopyInstructions;
+  const price = (await ctx.quote(gateway, account, symbol)) ?? copy.price;
   if (order.reduceOnly) {
     const onExchange = (await gateway.positions())
       .filter((p) => p.symbol === symbol && p.side === signal.side)
       .reduce((sum, p) => sum + p.quantity, 0);
-    const held = Math.min(onExchange, await copiedHeld(symbol, signal.side));
+    const held = Math.min(onExchange, await ctx.trading.copiedQuantity(account.id, symbol, signal.side));
     if (!(held > 0)) return skip('no-position-to-reduce');
-    qty = order.close ? held : Math.min(held, floorToStep(held * (order.reduceFraction ?? 0), market.amountStep));
-  } else {
-    qty = floorToStep(order.quantity ?? 0, market.amountStep);
-    if (market.maxAmount !== null) qty = Math.min(qty, market.maxAmount);
+    const qty = order.close ? held : Math.min(held, floorToStep(held * (order.reduceFraction ?? 0), market.amountStep));
+    if (!(qty > 0) || qty < market.minAmount) return skip('below-min-notional');
+    return marketOrder(signal, account, symbol, market, { qty, notional: qty * price * market.contractSize, notes: [] }, leverage, price, true);
   }
-  if (!(qty > 0) || qty < market.minAmount) return skip('below-min-notional');
-  const price = (await quote(symbol)) ?? signal.stopLoss;
-  const notional = qty * price;
-  if (!order.reduceOnly && notional < market.minNotional) return skip('below-min-notional');
-  const leverage = Math.max(1, Math.min(account.leverage, market.maxLeverage));
-  const buys = (signal.side === 'long') !== order.reduceOnly;
+  const owner = await ctx.users.get(account.ownerId);
+  return ctx.exposure.plan(account.ownerId, account.mode, market.base, owner?.exposureCapUsd ?? null, async (currentUsd) => {
+    const now = ctx.clock.now();
+    const today = utcDayKey(now);
+    const [day, copiedQty] = await Promise.all([
+      ctx.trading.dayFigures(account.id, today),
+      ctx.trading.copiedQuantity(account.id, symbol, signal.side),
+    ]);
+    const limited = limitCopyOpen({
+      requestedQty: order.quantity ?? 0,
+      price,
+      market,
+      leverage,
+      account,
+      side: signal.side,
+      copiedQty,
+      balance:
+        account.lastBalanceUsd === null || account.balanceAt === null
+          ? undefined
+          : {
+              asset: 'USD',
+              available: account.lastBalanceUsd,
+              equity: account.lastEquityUsd ?? account.lastBalanceUsd,
+              asOf: account.balanceAt.getTime(),
+            },
+      maxBalanceAgeMs: ctx.settings.balanceMaxAgeMs,
+      nowMs: now,
+      pausedUntilMs: account.pausedUntil?.getTime() ?? null,
+      day: {
+        // A trade this execution reserved today is its own, not one of the others'.
+        trades: own.tradeDay === today ? Math.max(0, day.trades - 1) : day.trades,
+        realisedPnl: day.realizedPnl,
+        startingEquity: day.startEquity ?? account.lastEquityUsd ?? 0,
+      },
+      exposure: { currentUsd: Math.max(0, currentUsd - (own.notional ?? 0)), capUsd: owner?.exposureCapUsd ?? null },
+      signalTimeMs: copySignalTimeMs(signal.copy, signal.createdAt.getTime()),
+      maxSignalLagMs: ctx.settings.maxSignalLagMs,
+    });
+    const result: CopyPlan =
+      limited.kind === 'skipped' ? limited : marketOrder(signal, account, symbol, market, limited, leverage, price, false);
+    return { result, addedUsd: result.kind === 'planned' ? result.notional : 0 };
+  });
+}
+
+function marketOrder(
+  signal: SignalRow,
+  account: AccountRow,
+  symbol: string,
+  market: MarketRules,
+  size: { qty: number; notional: number; notes: readonly PlanNote[] },
+  leverage: number,
+  price: number,
+  reduceOnly: boolean,
+): AccountOrderPlan {
+  const { qty, notional } = size;
+  const buys = (signal.side === 'long') !== reduceOnly;
   const leg = entryLeg(0);
   return {
     kind: 'planned',
@@ -77,9 +137,9 @@ export async function planCopyOrder(
         qty,
         price: null,
         triggerPrice: null,
-        reduceOnly: order.reduceOnly,
+        reduceOnly,
       },
     ],
-    notes: [],
+    notes: [...size.notes],
   };
 }

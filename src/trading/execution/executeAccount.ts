@@ -1,4 +1,4 @@
-import { copyInstructionFor, isCopyExit } from '../../domain/copy';
+import { copyInstructionFor, copySignalTimeMs, isCopyExit } from '../../domain/copy';
 import type { MarketRules } from '../../domain/market';
 import type { AccountOrderPlan } from '../../domain/planOrder';
 import type { ReasonCode } from '../../domain/reasons';
@@ -17,6 +17,8 @@ import { conflict, planFor } from './plan';
 export type { AccountExecutionContext } from './context';
 
 const copyExitOf = (signal: SignalRow, accountId: string): boolean => signal.source === 'copy' && isCopyExit(signal.copy, accountId);
+const signalTimeMs = (signal: SignalRow): number =>
+  signal.source === 'copy' ? copySignalTimeMs(signal.copy, signal.createdAt.getTime()) : signal.createdAt.getTime();
 
 /**
  * Runs one (signal, account) to a definite outcome, or leaves it in flight for the next cycle when
@@ -48,7 +50,8 @@ export async function executeAccount(
     log,
     lookupWindowMs: ctx.settings.lookupWindowMs,
     // An entry too old is not sent; a copy's exit is never too old to leave a position by.
-    withinLag: () => copyExitOf(signal, account.id) || ctx.clock.now() - signal.createdAt.getTime() <= ctx.settings.maxSignalLagMs,
+    // A copy's open is as old as the master's fill (or the follower's acceptance).
+    withinLag: () => copyExitOf(signal, account.id) || ctx.clock.now() - signalTimeMs(signal) <= ctx.settings.maxSignalLagMs,
     holdsClaim: () => ctx.holdsClaim(execution.id),
   };
   const extra: Pick<OrderIntent, 'positionSide'> =
@@ -70,19 +73,10 @@ export async function executeAccount(
     // COPY TRADING: the follow link sets this follower's quantity (or the share of its position to
     // close) instead of the account's sizing; dry-run records what would be placed and sends nothing.
     const copyOrder = signal.source === 'copy' ? copyInstructionFor(signal.copy, account.id) : null;
+    const own = { tradeDay: execution.tradeDay, notional: execution.notional };
     const planned = copyOrder
-      ? await planCopyOrder(
-          signal,
-          account,
-          copyOrder,
-          gateway,
-          markets,
-          (symbol) => ctx.quote(gateway, account, symbol),
-          (symbol, side) => ctx.trading.copiedQuantity(account.id, symbol, side),
-        ).catch(
-          (error: unknown) => ({ kind: 'error' as const, error }),
-        )
-      : await planFor(ctx, account, signal, gateway, markets, { tradeDay: execution.tradeDay, notional: execution.notional });
+      ? await planCopyOrder(ctx, signal, account, copyOrder, gateway, markets, own).catch((error: unknown) => ({ kind: 'error' as const, error }))
+      : await planFor(ctx, account, signal, gateway, markets, own);
     if (planned.kind === 'error') return failFromError(base, planned.error, orders);
     if (planned.kind === 'skipped') {
       return finish(base, { status: 'skipped', reason: planned.reason, plan: null, orders });
@@ -91,8 +85,9 @@ export async function executeAccount(
     const refused = copyOrder && !copyOrder.reduceOnly ? await conflict(ctx, account, plan.symbol, signal.side, true) : null;
     if (refused) return finish(base, { status: 'skipped', reason: refused, plan: null, orders });
     if (copyOrder?.dryRun) return finish(base, { status: 'dry-run', reason: null, plan, orders });
-    if (!copyOrder) {
+    if (!copyOrder?.reduceOnly) {
       // The day's trade count read for the plan is a snapshot: the slot is taken here, atomically.
+      // A copy's open or add is a trade too; its way out is not.
       const reservation = await ctx.reserveTrade(execution, account.maxDailyTrades);
       if (reservation === 'lost') throw new LostClaim(`execution ${execution.id} was taken over before its trade was reserved`);
       if (reservation === 'limit') return finish(base, { status: 'skipped', reason: 'daily-trade-limit', plan: null, orders });
