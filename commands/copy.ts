@@ -5,6 +5,7 @@ import { renderCopyLinks } from '../src/discord/embeds/copy';
 import { COLORS } from '../src/discord/embeds/format';
 import { EPHEMERAL, guildOf, isAdmin } from '../src/discord/interaction';
 import type { CopyActor } from '../src/services/copy';
+import type { EndedMastership } from '../src/copy/mastership';
 import type { CopyMode } from '../src/domain/copy';
 
 export const data = new SlashCommandBuilder()
@@ -46,6 +47,12 @@ export const data = new SlashCommandBuilder()
   .addSubcommand((s) => s.setName('list').setDescription('Masters you follow: trades copied, skipped, failed'))
   .addSubcommand((s) =>
     s
+      .setName('revoke')
+      .setDescription("Admins: end a master's mastership (followers stop and their copied positions are closed)")
+      .addStringOption((o) => o.setName('master').setDescription('A master of this server').setRequired(true).setAutocomplete(true)),
+  )
+  .addSubcommand((s) =>
+    s
       .setName('stop')
       .setDescription('Stop following (one master or all)')
       .addStringOption((o) => o.setName('master').setDescription('Only this master').setAutocomplete(true)),
@@ -59,8 +66,8 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Com
     case 'master': {
       const accountId = o.getString('account', true);
       if (o.getBoolean('off')) {
-        await copy.removeMaster(actor, accountId);
-        await interaction.reply({ embeds: [{ title: 'Master removed', description: 'Followers stop copying this account.', color: COLORS.grey }], flags: EPHEMERAL });
+        const ended = await copy.removeMaster(actor, accountId);
+        await interaction.reply({ embeds: [endedEmbed('Master removed', ended)], flags: EPHEMERAL });
         return;
       }
       const { account } = await copy.makeMaster(actor, accountId);
@@ -91,6 +98,11 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Com
       await interaction.reply({ embeds: [renderCopyLinks('✅ Following', views)], flags: EPHEMERAL });
       return;
     }
+    case 'revoke': {
+      const ended = await copy.revokeMaster(actor, o.getString('master', true));
+      await interaction.reply({ embeds: [endedEmbed('Master revoked', ended)], flags: EPHEMERAL });
+      return;
+    }
     case 'stop': {
       const stopped = await copy.stop(actor, o.getString('master') ?? undefined);
       await interaction.reply({ embeds: [{ title: `Stopped ${stopped} follow link${stopped === 1 ? '' : 's'}`, color: COLORS.grey }], flags: EPHEMERAL });
@@ -99,6 +111,12 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Com
     default:
       await interaction.reply({ embeds: [renderCopyLinks('Copy trading', await copy.list(actor))], flags: EPHEMERAL });
   }
+}
+
+function endedEmbed(title: string, ended: EndedMastership) {
+  const followers = `${ended.followers} follower link${ended.followers === 1 ? '' : 's'} stopped`;
+  const closes = ended.closes > 0 ? `; the positions copied from it are being closed at market (${ended.closes} close order${ended.closes === 1 ? '' : 's'} queued)` : '';
+  return { title, description: `${followers}${closes}. Its owner and its followers get a direct message.`, color: COLORS.grey };
 }
 
 export async function autocomplete(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void> {

@@ -118,11 +118,11 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Com
         o.getString('allow', true) as 'off' | 'listed' | 'all',
         member ? { id: member.id, remove: o.getBoolean('remove') ?? false } : undefined,
       );
-      const { mode, members } = result.copyMasters;
+      const { mode, members, ended } = result.copyMasters;
       const who = mode === 'all' ? 'every member' : mode === 'listed' ? `admins and ${members.length} listed member${members.length === 1 ? '' : 's'}` : 'admins only';
       const embed = renderGuildSettings(result.view, 'Copy-trading masters');
       await interaction.reply({
-        embeds: [{ ...embed, fields: [...(embed.fields ?? []), { name: 'Who may be a master', value: `${who}${members.length > 0 ? `: ${members.map((id) => `<@${id}>`).join(', ')}`.slice(0, 900) : ''}` }] }],
+        embeds: [{ ...embed, fields: [...(embed.fields ?? []), { name: 'Who may be a master', value: `${who}${members.length > 0 ? `: ${members.map((id) => `<@${id}>`).join(', ')}`.slice(0, 900) : ''}` }, ...(ended > 0 ? [{ name: 'Masters ended', value: `${ended} master${ended === 1 ? '' : 's'} no longer allowed: their followers stopped and the positions copied from them are being closed.` }] : [])] }],
         flags: EPHEMERAL,
       });
       return;

@@ -409,6 +409,13 @@ export const copyMasters = pgTable('copy_masters', {
     .primaryKey()
     .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),
   guildId: text('guild_id').notNull(),
+  /**
+   * Who granted the mastership: an admin making their own account a master keeps it whatever
+   * `/setup copy-masters` says; a member's lasts only while the setting allows them.
+   */
+  grantedBy: text('granted_by', { enum: ['admin', 'member'] })
+    .notNull()
+    .default('member'),
   /** Last seen positions and balances, to fetch trades only for symbols that changed. */
   snapshot: jsonb('snapshot'),
   equityUsd: doublePrecision('equity_usd'),

@@ -7,6 +7,7 @@ import { createDiscordClient } from './client';
 import { createCopyConfirmSender } from './copyConfirmations';
 import type { BotCommand } from './command';
 import { createFeedPoster } from './feedPoster';
+import { createMasterMemberWatch } from './masterMembers';
 import { loadCommands } from './loader';
 import { createInteractionRouter } from './router';
 import { createSignalChannelListener } from './signalChannel';
@@ -34,11 +35,15 @@ export interface StartDiscordOptions {
   commands?: ReadonlyMap<string, BotCommand>;
   /** How long to wait for the gateway's READY (default 30 s). */
   readyTimeoutMs?: number;
+  /** How often copy masters' owners are checked to still be in their server (default 5 min). */
+  masterCheckEveryMs?: number;
 }
 
 export interface DiscordBot {
   client: Client;
   feedPoster: { flush(): Promise<number> };
+  /** One check that copy masters' owners are still members (tests call it; the bot runs it on a timer). */
+  checkMasters(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -71,6 +76,10 @@ export async function startDiscord(options: StartDiscordOptions): Promise<Discor
   // Copy trading: copies waiting for a follower's Copy / Skip go out as DMs on the feed's rhythm.
   const confirmations = createCopyConfirmSender({ client, copy: options.services.copy, log, now: () => options.clock.now() });
   let confirmTimer: NodeJS.Timeout | null = null;
+  // A master whose owner left or was banned stops steering followers.
+  const masterMembers = createMasterMemberWatch({ client, masterships: options.services.masterships, log });
+  client.on(Events.GuildBanAdd, (ban) => void masterMembers.onBan(ban));
+  let masterTimer: NodeJS.Timeout | null = null;
 
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('Discord gateway did not become ready in time')), options.readyTimeoutMs ?? 30_000);
@@ -92,13 +101,18 @@ export async function startDiscord(options: StartDiscordOptions): Promise<Discor
     confirmTimer = setInterval(() => {
       confirmations.flush().catch((error: unknown) => log.error({ err: error }, 'copy confirmations failed'));
     }, options.feed.intervalMs ?? 1000);
+    masterTimer = setInterval(() => {
+      masterMembers.check().catch((error: unknown) => log.error({ err: error }, 'copy master membership check failed'));
+    }, options.masterCheckEveryMs ?? 5 * 60_000);
   }
 
   return {
     client,
     feedPoster: { flush: async () => (await feedPoster.flush()) + (await confirmations.flush()) },
+    checkMasters: () => masterMembers.check(),
     async stop() {
       if (confirmTimer) clearInterval(confirmTimer);
+      if (masterTimer) clearInterval(masterTimer);
       await feedPoster.stop();
       await client.destroy();
     },

@@ -16,6 +16,8 @@ export function createDiscordClient(options: DiscordClientOptions = {}): Client 
       GatewayIntentBits.GuildMessages,
       GatewayIntentBits.MessageContent,
       GatewayIntentBits.DirectMessages,
+      // Bans end a banned member's copy-trading masterships (not a privileged intent).
+      GatewayIntentBits.GuildModeration,
     ],
     // DM channels arrive uncached.
     partials: [Partials.Channel],

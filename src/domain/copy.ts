@@ -7,7 +7,10 @@ export type CopyAction = 'open' | 'add' | 'reduce' | 'close';
 
 export interface CopyFollowerInstruction {
   accountId: string;
-  /** Opens and adds: the follower's quantity in base units before its market's rounding. */
+  /**
+   * Opens and adds: the follower's quantity in base units before its market's rounding. A reduction
+   * with a quantity (the closes that end a mastership) closes that much of the copied position.
+   */
   quantity: number | null;
   /** Reductions: the share (0–1] of the follower's own position to close, the share the master closed. */
   reduceFraction: number | null;
@@ -124,4 +127,66 @@ export function followLoop(links: readonly FollowEdge[], follower: string, maste
     }
   }
   return [];
+}
+
+/** What a follower still holds from one master's copies (base units, on the follower's market). */
+export interface HeldCopy {
+  readonly accountId: string;
+  /** The follower's market (`BTC/USDT:USDT`). */
+  readonly symbol: string;
+  readonly side: 'long' | 'short';
+  readonly quantity: number;
+  /** Average price of the copy fills behind it. */
+  readonly price: number;
+}
+
+/** Why a mastership ended (the notices and the log say it in words). */
+export type MastershipEnd = 'stopped' | 'not-allowed' | 'revoked' | 'left' | 'banned';
+
+/**
+ * The close copy signals that end a mastership: one per pair and side, each follower closing what it
+ * holds from this master's copies (Binance closes copy traders' positions at market when a lead
+ * trader closes the portfolio; here nothing is left to steer those positions out, and copies carry
+ * no stop of their own). `endKey` makes them idempotent for this one mastership.
+ */
+export function closesOfEndedMaster(
+  masterAccountId: string,
+  endKey: string,
+  held: readonly HeldCopy[],
+): { sourceRef: string; pair: string; side: 'long' | 'short'; price: number; copy: CopyInstructions }[] {
+  const groups = new Map<string, HeldCopy[]>();
+  for (const row of held) {
+    if (!(row.quantity > 0)) continue;
+    const key = `${pairOfMarket(row.symbol)}|${row.side}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, rows]) => {
+      const [pair = '', side = 'long'] = key.split('|') as [string, 'long' | 'short'];
+      const total = rows.reduce((sum, row) => sum + row.quantity, 0);
+      const price = rows.reduce((sum, row) => sum + row.price * row.quantity, 0) / total;
+      return {
+        sourceRef: `${masterAccountId}:ended:${endKey}:${pair}:${side}`,
+        pair,
+        side,
+        price,
+        copy: {
+          masterAccountId,
+          tradeId: `ended:${endKey}`,
+          action: 'close' as const,
+          masterQuantity: 0,
+          price,
+          followers: rows.map((row) => ({
+            accountId: row.accountId,
+            // A reduce with a quantity closes that much (never more than copy trading holds there).
+            quantity: row.quantity,
+            reduceFraction: null,
+            reduceOnly: true,
+            close: false,
+            dryRun: false,
+          })),
+        },
+      };
+    });
 }

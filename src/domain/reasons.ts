@@ -32,6 +32,7 @@ export const SKIP_REASONS = [
   'position-open-on-symbol',
   'quote-not-usd',
   'max-position-reached',
+  'copy-master-ended',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -80,6 +81,7 @@ const SKIP_TEXT: { readonly [K in SkipReason]: string } = {
   'copy-futures-only': 'copy trading needs a futures account',
   'opposite-position-open': 'a position the other way is open on this one-way account (it would net out)',
   'max-position-reached': 'the copied position is already at the max position',
+  'copy-master-ended': 'the master is no longer a copy-trading master',
   'position-open-on-symbol': 'a position is already open on this symbol (the exchange holds one per symbol; its exits would mix)',
 };
 

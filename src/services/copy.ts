@@ -4,6 +4,7 @@ import type { CopyRepository } from '../db/repositories/copy';
 import type { GuildsRepository } from '../db/repositories/guilds';
 import type { CopyInstructions, CopyMode } from '../domain/copy';
 import type { TradeSignal } from '../domain/signal';
+import type { EndedMastership, Masterships } from '../copy/mastership';
 import type { Clock } from '../trading/clock';
 import type { SignalIntake } from '../trading/signalIntake';
 import type { Logger } from '../logger';
@@ -74,6 +75,7 @@ export function createCopyService(deps: {
   accounts: AccountsRepository;
   guilds: GuildsRepository;
   log: Logger;
+  masterships: Pick<Masterships, 'end'>;
   intake?: Pick<SignalIntake, 'submit'>;
   clock?: Clock;
 }) {
@@ -98,15 +100,30 @@ export function createCopyService(deps: {
       }
       // Hedge mode holds a long and a short per symbol at once; the poller follows one net position.
       if (account.positionMode === 'hedge') throw invalid('A master must use one-way position mode (hedge mode is not copied).');
-      await copies.addMaster(account.id, actor.guildId);
+      // An admin's own mastership outlives /setup copy-masters changes; a member's lasts while allowed.
+      await copies.addMaster(account.id, actor.guildId, actor.isAdmin ? 'admin' : 'member');
       log.info({ guildId: actor.guildId, accountId: account.id }, 'copy master added');
       return { account };
     },
 
-    async removeMaster(actor: CopyActor, accountId: string): Promise<void> {
+    /** The owner stops being a master: followers stop copying and their copied positions are closed. */
+    async removeMaster(actor: CopyActor, accountId: string): Promise<EndedMastership> {
       const account = await accounts.findOwned(actor.userId, accountId);
-      if (!account || !(await copies.master(account.id))) throw notFound('Master account');
-      await copies.removeMaster(account.id);
+      if (!account || account.guildId !== actor.guildId) throw notFound('Master account');
+      const ended = await deps.masterships.end(account.id, 'stopped');
+      if (!ended) throw notFound('Master account');
+      return ended;
+    },
+
+    /** An admin ends any master of the server, whoever owns it. */
+    async revokeMaster(actor: CopyActor, accountId: string): Promise<EndedMastership> {
+      if (!actor.isAdmin) throw forbidden('Only server admins (Manage Server permission) can revoke a copy-trading master.');
+      const master = await copies.master(accountId).catch(() => null);
+      if (!master || master.guildId !== actor.guildId) throw notFound('Master');
+      const ended = await deps.masterships.end(accountId, 'revoked');
+      if (!ended) throw notFound('Master');
+      log.info({ guildId: actor.guildId, by: actor.userId, accountId }, 'copy master revoked by an admin');
+      return ended;
     },
 
     /** Autocomplete: the server's masters (any member may follow one). */

@@ -1,5 +1,6 @@
 import type { GuildSettingsRow, GuildsRepository } from '../db/repositories/guilds';
 import type { ReadModels } from '../db/repositories/readModels';
+import type { Masterships } from '../copy/mastership';
 import type { Logger } from '../logger';
 import { TIMEFRAMES } from '../strategy/strategy';
 import { forbidden, invalid } from './errors';
@@ -25,7 +26,13 @@ export interface GuildSettingsView {
 
 const NOT_ADMIN = 'Only server admins (Manage Server permission) can change the bot\'s server settings.';
 
-export function createGuildSettingsService(deps: { guilds: GuildsRepository; reads: ReadModels; log: Logger }) {
+export function createGuildSettingsService(deps: {
+  guilds: GuildsRepository;
+  reads: ReadModels;
+  log: Logger;
+  /** Members' masterships the new copy-masters setting no longer allows end with it. */
+  masterships?: Pick<Masterships, 'endNotAllowed'>;
+}) {
   const { guilds, reads, log } = deps;
   const admin = (actor: GuildActor) => {
     if (!actor.isAdmin) throw forbidden(NOT_ADMIN);
@@ -86,7 +93,8 @@ export function createGuildSettingsService(deps: { guilds: GuildsRepository; rea
       const current = (await guilds.get(actor.guildId))?.copyMasterMembers ?? [];
       const members = member ? (member.remove ? current.filter((id) => id !== member.id) : [...new Set([...current, member.id])]) : current;
       const view = await change(actor, { copyMasters: mode, copyMasterMembers: members }, 'copy-masters');
-      return { view, copyMasters: { mode, members } };
+      const ended = (await deps.masterships?.endNotAllowed(actor.guildId, { mode, members })) ?? [];
+      return { view, copyMasters: { mode, members, ended: ended.length } };
     },
     pause: (actor: GuildActor) => change(actor, { paused: true }, 'pause'),
     resume: (actor: GuildActor) => change(actor, { paused: false }, 'resume'),

@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import { createCopyPositions } from '../copy/copyPositions';
+import { createMasterships } from '../copy/mastership';
 import type { Database } from '../db/client';
 import { accountsRepository } from '../db/repositories/accounts';
 import { copyRepository } from '../db/repositories/copy';
@@ -57,14 +58,16 @@ export function createBotServices(deps: BotServicesDeps) {
   const reads = readModels(db);
   const exchanges = deps.settings?.exchanges ?? ccxtExchangeCatalog();
   const serviceLog = log.child({ component: 'services' });
+  const masterships = createMasterships({ db, clock, log: serviceLog, wake: intake.wake });
   return {
     exchanges,
     accounts: createAccountService({ accounts, vault, gateways, exchanges, clock, log: serviceLog }),
     members: createMemberService({ users: usersRepository(db) }),
-    guilds: createGuildSettingsService({ guilds, reads, log: serviceLog }),
+    guilds: createGuildSettingsService({ guilds, reads, log: serviceLog, masterships }),
     signals: createSignalService({ intake, signals: signalsRepository(db), guilds, log: serviceLog }),
     channelSignals: createChannelSignalService({ intake, guilds, log: serviceLog }),
-    copy: createCopyService({ copies: copyRepository(db), accounts, guilds, log: serviceLog, intake, clock }),
+    copy: createCopyService({ copies: copyRepository(db), accounts, guilds, log: serviceLog, intake, clock, masterships }),
+    masterships,
     orders: createOrdersService({ reads, accounts }),
     pnl: createPnlService({ reads, accounts, gateways, clock, log: serviceLog }),
     reconcile: createReconcileService({ reads, accounts, gateways, now: () => clock.now() }),

@@ -51,7 +51,8 @@ export async function planCopyOrder(
       .reduce((sum, p) => sum + p.quantity, 0);
     const held = Math.min(onExchange, await ctx.trading.copiedQuantity(account.id, symbol, signal.side));
     if (!(held > 0)) return skip('no-position-to-reduce');
-    const qty = order.close ? held : Math.min(held, floorToStep(held * (order.reduceFraction ?? 0), market.amountStep));
+    const share = order.quantity !== null ? order.quantity : held * (order.reduceFraction ?? 0);
+    const qty = order.close || share >= held ? held : floorToStep(share, market.amountStep);
     if (!(qty > 0) || qty < market.minAmount) return skip('below-min-notional');
     return marketOrder(signal, account, symbol, market, { qty, notional: qty * price * market.contractSize, notes: [] }, leverage, price, true);
   }

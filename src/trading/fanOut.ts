@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client';
 import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
+import { copyRepository } from '../db/repositories/copy';
 import { guildsRepository } from '../db/repositories/guilds';
 import { signalsRepository, toTradeSignal, type SignalRow } from '../db/repositories/signals';
 import { tradingRepository, type NewExecution } from '../db/repositories/trading';
@@ -25,6 +26,9 @@ export async function fanOutSignal(tx: Database, signal: SignalRow, nowMs: numbe
   // A copy signal goes to its followers, switched on or not: a follower always follows the master out.
   const candidates = signal.source === 'copy' ? (await accounts.byIds(copyFollowerIds(signal))).filter((a) => a.guildId === signal.guildId) : await accounts.listEnabledInGuild(signal.guildId);
   const targets = selectTargets(signal, candidates);
+  // A copy of a master whose mastership ended (queued before the end, or by a poll that overlapped
+  // it) opens nothing: the end's own closes take the followers out.
+  const masterEnded = signal.source === 'copy' && !(await copyRepository(tx).master(copyMasterId(signal)));
   const rows: NewExecution[] = targets.map((account) => {
     // Pauses and the off switch stop new positions; exits (a copy's reduce or close) always go.
     const exit = signal.source === 'copy' && isCopyExit(signal.copy, account.id);
@@ -32,7 +36,9 @@ export async function fanOutSignal(tx: Database, signal: SignalRow, nowMs: numbe
       ? validation.reason
       : exit
         ? null
-        : !account.enabled
+        : masterEnded
+          ? 'copy-master-ended'
+          : !account.enabled
           ? 'account-disabled'
           : guild?.paused
             ? 'server-paused'
@@ -68,6 +74,8 @@ export async function fanOutSignal(tx: Database, signal: SignalRow, nowMs: numbe
   await trading.completeIfDoneLocked(signal.id, (summaryRows) => summaryOutboxRow(signal, summaryRows, true), new Date(nowMs));
   log.info({ signalId: signal.id, accounts: rows.length, skipped: skipped.length }, 'signal fanned out');
 }
+
+const copyMasterId = (signal: SignalRow): string => (signal.copy as { masterAccountId?: string } | null)?.masterAccountId ?? '';
 
 const copyFollowerIds = (signal: SignalRow): string[] =>
   ((signal.copy as { followers?: { accountId: string }[] } | null)?.followers ?? []).map((follower) => follower.accountId);

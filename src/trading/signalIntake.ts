@@ -72,6 +72,9 @@ export function createSignalIntake(db: Database, clock: Clock, wakeEngine: () =>
       };
     },
 
+    /** Wakes the engine for signals queued another way (the closes that end a mastership). */
+    wake: wakeEngine,
+
     /** Withdraws a pending signal of its author; the engine cancels its unfilled entries. */
     cancel: (signalId: string, authorId: string) => signals.cancel(signalId, authorId, new Date(clock.now())),
   };

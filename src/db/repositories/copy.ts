@@ -1,7 +1,7 @@
-import { and, asc, eq, gte, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, sql } from 'drizzle-orm';
 import { followLoop } from '../../domain/copy';
 import type { Database } from '../client';
-import { copyConfirmations, copyCursors, copyLinks, copyMasters, executions, orders, signals } from '../schema';
+import { copyConfirmations, copyCursors, copyLinks, copyMasters, exchangeAccounts, executions, orders, signals } from '../schema';
 
 export type CopyLinkRow = typeof copyLinks.$inferSelect;
 export type NewCopyLink = typeof copyLinks.$inferInsert;
@@ -36,12 +36,75 @@ async function writeLink(q: Pick<Database, 'insert'>, link: NewCopyLink): Promis
 
 export function copyRepository(db: Database) {
   return {
-    async addMaster(accountId: string, guildId: string): Promise<void> {
-      await db.insert(copyMasters).values({ accountId, guildId }).onConflictDoNothing();
+    /**
+     * Makes the account a master (`grantedBy` says on whose authority). A new mastership starts with
+     * no trade cursors: one left by an earlier mastership would replay the fills made in between.
+     * Made again by an admin, a member's mastership becomes an admin's.
+     */
+    async addMaster(accountId: string, guildId: string, grantedBy: 'admin' | 'member' = 'member'): Promise<void> {
+      await db.transaction(async (tx) => {
+        const inserted = await tx.insert(copyMasters).values({ accountId, guildId, grantedBy }).onConflictDoNothing().returning({ accountId: copyMasters.accountId });
+        if (inserted.length > 0) await tx.delete(copyCursors).where(eq(copyCursors.masterAccountId, accountId));
+        else if (grantedBy === 'admin') await tx.update(copyMasters).set({ grantedBy }).where(eq(copyMasters.accountId, accountId));
+      });
     },
 
-    async removeMaster(accountId: string): Promise<void> {
-      await db.delete(copyMasters).where(eq(copyMasters.accountId, accountId));
+    /**
+     * Ends a mastership (run inside the caller's transaction): the master row and its cursors go, so
+     * no poll reads it again; its follow links are switched off (making the account a master again
+     * does not silently resume them) and copies still waiting for a follower's answer expire. Answers
+     * the ended row and its links, or null when the account was not a master.
+     */
+    async endMaster(accountId: string): Promise<{ master: CopyMasterRow; links: CopyLinkRow[] } | null> {
+      const [master] = await db.delete(copyMasters).where(eq(copyMasters.accountId, accountId)).returning();
+      if (!master) return null;
+      await db.delete(copyCursors).where(eq(copyCursors.masterAccountId, accountId));
+      const links = await db
+        .update(copyLinks)
+        .set({ active: false })
+        .where(and(eq(copyLinks.masterAccountId, accountId), eq(copyLinks.active, true)))
+        .returning();
+      if (links.length > 0) {
+        await db
+          .update(copyConfirmations)
+          .set({ status: 'expired' })
+          .where(and(inArray(copyConfirmations.linkId, links.map((link) => link.id)), sql`${copyConfirmations.status} in ('pending', 'sent')`));
+      }
+      return { master, links };
+    },
+
+    /**
+     * What each follower still holds from this master's copies, per symbol and side: filled opens and
+     * adds minus filled reductions of copy signals carrying this master (closes, /panic and external
+     * closes of the copied position are capped again when the close is planned), with the average
+     * price of those fills.
+     */
+    async heldFromMaster(masterAccountId: string): Promise<{ accountId: string; symbol: string; side: 'long' | 'short'; quantity: number; price: number }[]> {
+      const rows = await db
+        .select({
+          accountId: orders.accountId,
+          symbol: orders.symbol,
+          side: signals.side,
+          quantity: sql<string>`sum(case when ${orders.reduceOnly} then -${orders.filledQuantity} else ${orders.filledQuantity} end)::text`,
+          price: sql<string | null>`(sum(${orders.filledQuantity} * coalesce(${orders.averagePrice}, ${orders.price})) / nullif(sum(${orders.filledQuantity}), 0))::text`,
+        })
+        .from(orders)
+        .innerJoin(signals, eq(signals.id, orders.signalId))
+        .where(and(eq(signals.source, 'copy'), sql`${signals.copy}->>'masterAccountId' = ${masterAccountId}`, sql`${orders.filledQuantity} > 0`))
+        .groupBy(orders.accountId, orders.symbol, signals.side);
+      return rows
+        .map((row) => ({ accountId: row.accountId, symbol: row.symbol, side: row.side, quantity: Number(row.quantity), price: Number(row.price ?? 0) }))
+        .filter((row) => row.quantity > 1e-12);
+    },
+
+    /** Every master of the server with its owner (revocation checks who may still be one). */
+    mastersWithOwners(guildId?: string): Promise<(CopyMasterRow & { ownerId: string })[]> {
+      return db
+        .select({ master: copyMasters, ownerId: exchangeAccounts.ownerId })
+        .from(copyMasters)
+        .innerJoin(exchangeAccounts, eq(exchangeAccounts.id, copyMasters.accountId))
+        .where(guildId === undefined ? undefined : eq(copyMasters.guildId, guildId))
+        .then((rows) => rows.map((row) => ({ ...row.master, ownerId: row.ownerId })));
     },
 
     async master(accountId: string): Promise<CopyMasterRow | null> {

@@ -112,6 +112,8 @@ const NOTICE_TEXT: Record<NoticeEvent['kind'], string> = {
   'closed-externally': 'had a position closed outside the bot',
   'stop-failed': 'could not place a stop-loss',
   'exit-refused': 'could not place an exit order',
+  'master-ended': 'is no longer a copy-trading master',
+  'copy-ended': 'no longer copies its master',
 };
 
 /** A direct message to an account's owner. */

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { accountsRepository, type AccountRow } from '../../../src/db/repositories/accounts';
+import type { AccountRow } from '../../../src/db/repositories/accounts';
 import { copyRepository, type NewCopyLink } from '../../../src/db/repositories/copy';
-import { guildsRepository } from '../../../src/db/repositories/guilds';
 import { executions, feedOutbox, signals } from '../../../src/db/schema';
-import { createCopyService } from '../../../src/services/copy';
 import { createCopyTrading } from '../../../src/copy';
 import type { TradingEngine } from '../../../src/trading/engine';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { copyServiceOf } from './support';
 
 let world: TradingWorld | undefined;
 afterEach(async () => {
@@ -117,7 +116,7 @@ describe('copy trading on the Binance simulator', { timeout: 120_000 }, () => {
     expect(rows).toHaveLength(4);
 
     // /copy list's figures: the dry-run follower's reductions were skipped with their reason.
-    const service = createCopyService({ copies, accounts: accountsRepository(w.db.db), guilds: guildsRepository(w.db.db), log: w.log });
+    const service = copyServiceOf(w);
     const [dryView] = await service.list({ guildId: GUILD, userId: dry.ownerId, isAdmin: false });
     expect(dryView).toMatchObject({ copied: 2, failed: 0, successRate: 1, skipReasons: [{ reason: 'no-position-to-reduce', count: 2 }] });
     const [doubleView] = await service.list({ guildId: GUILD, userId: double.ownerId, isAdmin: false });

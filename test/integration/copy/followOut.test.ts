@@ -1,12 +1,10 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { accountsRepository } from '../../../src/db/repositories/accounts';
-import { copyRepository } from '../../../src/db/repositories/copy';
 import { guildsRepository } from '../../../src/db/repositories/guilds';
 import { executions } from '../../../src/db/schema';
-import { createCopyService } from '../../../src/services/copy';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
-import { byHand, copyRig, positionOf } from './support';
+import { byHand, copyRig, positionOf, copyServiceOf } from './support';
 
 let world: TradingWorld | undefined;
 afterEach(async () => {
@@ -79,7 +77,7 @@ describe('followers always follow out (issue #13 item 5)', { timeout: 120_000 },
     const master = await w.addAccount({ funds: 10_000 });
     const careful = await w.addAccount({ funds: 10_000 });
     const { copy, engine } = await copyRig(w, master, [careful], { confirmWindowMs: 30 * 60_000, link: { confirm: true } });
-    const service = createCopyService({ copies: copyRepository(w.db.db), accounts: accountsRepository(w.db.db), guilds: guildsRepository(w.db.db), log: w.log, intake: w.intake, clock: w.clock });
+    const service = copyServiceOf(w);
     await byHand(w, master, 'buy', 0.01);
     await copy.poll();
     const [asked] = await service.pendingConfirmations();

@@ -1,12 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { accountsRepository, type AccountRow } from '../../../src/db/repositories/accounts';
+import type { AccountRow } from '../../../src/db/repositories/accounts';
 import { copyRepository } from '../../../src/db/repositories/copy';
-import { guildsRepository } from '../../../src/db/repositories/guilds';
 import { createCopyTrading } from '../../../src/copy';
-import { createCopyService } from '../../../src/services/copy';
 import { isUserError } from '../../../src/services/errors';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
-import { byHand, mirrorLink, positionOf } from './support';
+import { byHand, mirrorLink, positionOf, copyServiceOf } from './support';
 
 let world: TradingWorld | undefined;
 afterEach(async () => {
@@ -23,7 +21,7 @@ describe('copy loops (issue #13 item 1)', { timeout: 120_000 }, () => {
     const c = await w.addAccount({ funds: 10_000, name: 'gamma' });
     const copies = copyRepository(w.db.db);
     for (const master of [a, b, c]) await copies.addMaster(master.id, GUILD);
-    const service = createCopyService({ copies, accounts: accountsRepository(w.db.db), guilds: guildsRepository(w.db.db), log: w.log });
+    const service = copyServiceOf(w);
     const follow = (follower: AccountRow, master: AccountRow) =>
       service.follow({ guildId: GUILD, userId: follower.ownerId, isAdmin: false }, { masterAccountId: master.id, accountId: follower.id, mode: 'mirror', value: 1 });
     await follow(a, b); // alpha copies beta

@@ -2,6 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { AccountRow } from '../../../src/db/repositories/accounts';
 import { copyRepository, type NewCopyLink } from '../../../src/db/repositories/copy';
 import { createCopyTrading, type CopyTrading } from '../../../src/copy';
+import { createMasterships } from '../../../src/copy/mastership';
+import { accountsRepository } from '../../../src/db/repositories/accounts';
+import { guildsRepository } from '../../../src/db/repositories/guilds';
+import { createCopyService, type CopyService } from '../../../src/services/copy';
 import type { TradingEngine } from '../../../src/trading/engine';
 import { GUILD, type TradingWorld } from '../../support/trading';
 
@@ -66,4 +70,17 @@ export async function copyRig(w: TradingWorld, master: AccountRow, followers: re
       await engine.runCycle();
     },
   };
+}
+
+/** The /copy service as the bot builds it, on the world's database, intake and clock. */
+export function copyServiceOf(w: TradingWorld): CopyService {
+  return createCopyService({
+    copies: copyRepository(w.db.db),
+    accounts: accountsRepository(w.db.db),
+    guilds: guildsRepository(w.db.db),
+    log: w.log,
+    intake: w.intake,
+    clock: w.clock,
+    masterships: createMasterships({ db: w.db.db, clock: w.clock, log: w.log, wake: w.intake.wake }),
+  });
 }

@@ -183,6 +183,16 @@ export class DiscordSim {
     return userJson(this.#state.addMember(guildId, member));
   }
 
+  /** The next `times` calls of a REST route (its template, e.g. `/guilds/{guild_id}/members/{user_id}`) answer `status`. */
+  failRoute(method: string, template: string, status: number, times = 1): void {
+    this.#state.faults.push({ method, template, status, times });
+  }
+
+  /** A member leaves, or is banned with `ban` (GUILD_MEMBER_REMOVE; GUILD_BAN_ADD when banned). */
+  removeMember(guildId: string, userId: string, options: { ban?: boolean } = {}): void {
+    this.#state.removeMember(guildId, userId, options);
+  }
+
   /** Changes a member's roles (ids or names) or nickname (GUILD_MEMBER_UPDATE). */
   updateMember(guildId: string, userId: string, change: { roles?: string[]; nick?: string | null }): void {
     this.#state.updateMember(guildId, userId, change);

@@ -50,6 +50,8 @@ export const DEFAULT_BOT_PERMISSIONS =
 export const Intent = {
   Guilds: 1 << 0,
   GuildMembers: 1 << 1,
+  /** GUILD_BAN_ADD / GUILD_BAN_REMOVE (formerly GUILD_BANS); not privileged. */
+  GuildModeration: 1 << 2,
   GuildMessages: 1 << 9,
   GuildMessageReactions: 1 << 10,
   DirectMessages: 1 << 12,

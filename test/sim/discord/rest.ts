@@ -128,6 +128,15 @@ export class Rest {
       return send(res, 401, body, {});
     }
 
+    // Injected outages: the next calls of a route answer an error, as Discord's 5xx do.
+    const fault = this.state.faults.find((f) => f.method === method && f.template === route.template && f.times > 0);
+    if (fault) {
+      fault.times -= 1;
+      const body = { message: fault.status >= 500 ? 'Internal Server Error' : 'Injected error', code: 0 };
+      record(fault.status, route.template, params, tryJson(raw), [], body);
+      return send(res, fault.status, body, {});
+    }
+
     const limited = this.limiter.take(method, route.template, params, route.interaction);
     if (!limited.ok) {
       this.state.stats.rateLimited += 1;

@@ -196,6 +196,8 @@ export class SimState {
     heartbeats: 0,
     dispatches: 0,
   };
+  /** Injected failures (`failRoute`): the next `times` calls of the route answer `status`. */
+  readonly faults: { method: string; template: string; status: number; times: number }[] = [];
   /** Set by the gateway: sends an event to every session whose intents admit it. */
   dispatcher: (t: string, build: Builder) => void = () => undefined;
   attachmentBaseUrl = '';
@@ -330,6 +332,20 @@ export class SimState {
     );
     this.changed();
     return user;
+  }
+
+  /**
+   * A member leaves (or, with `ban`, is banned): GUILD_MEMBER_REMOVE goes to sessions with the
+   * privileged GuildMembers intent, GUILD_BAN_ADD to those with GuildModeration; the user stays known.
+   */
+  removeMember(guildId: string, userId: string, options: { ban?: boolean } = {}): void {
+    const guild = this.guild(guildId);
+    if (!guild.members.delete(userId)) throw new Error(`discord sim: ${userId} is not a member of ${guildId}`);
+    const user = this.users.get(userId);
+    const payload = user ? { guild_id: guild.id, user: userJson(user) } : undefined;
+    if (options.ban) this.dispatch('GUILD_BAN_ADD', (intents) => (intents & Intent.GuildModeration ? payload : undefined));
+    this.dispatch('GUILD_MEMBER_REMOVE', (intents) => (intents & Intent.GuildMembers ? payload : undefined));
+    this.changed();
   }
 
   updateMember(guildId: string, userId: string, change: { roles?: string[]; nick?: string | null }): void {

@@ -1,0 +1,1 @@
+ALTER TABLE "copy_masters" ADD COLUMN "granted_by" text DEFAULT 'member' NOT NULL;
