@@ -4,6 +4,7 @@ import type { MarketType, SizingMode, TradingMode } from '../domain/account';
 import { describeReason } from '../domain/reasons';
 import { isExchangeError } from '../exchange/errors';
 import type { AccountPreflight, Balance, ExchangeGateway, KeyAudit } from '../exchange/gateway';
+import type { Masterships } from '../copy/mastership';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
 import type { Vault } from '../vault/envelope';
@@ -315,6 +316,8 @@ export interface AccountServiceDeps {
   exchanges: ExchangeCatalog;
   clock: Clock;
   log: Logger;
+  /** A removed master account ends its mastership first: its followers' copied positions are closed. */
+  masterships?: Pick<Masterships, 'end'>;
 }
 
 /** Everything a member does with their exchange accounts. Every method is scoped by the owner's id. */
@@ -582,6 +585,8 @@ export function createAccountService(deps: AccountServiceDeps) {
           `"${row.name}" still has ${open} open position${open === 1 ? '' : 's'} opened by the bot. Close ${open === 1 ? 'it' : 'them'} with /panic first, then remove the account.`,
         );
       }
+      // A master's followers must not be left holding its copies with nothing to take them out.
+      await deps.masterships?.end(row.id, 'stopped');
       if (!(await accounts.deleteOwned(ownerId, accountId))) throw notFound();
       gateways.invalidate(row.id);
       log.info({ accountId }, 'account removed');

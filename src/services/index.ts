@@ -61,7 +61,7 @@ export function createBotServices(deps: BotServicesDeps) {
   const masterships = createMasterships({ db, clock, log: serviceLog, wake: intake.wake });
   return {
     exchanges,
-    accounts: createAccountService({ accounts, vault, gateways, exchanges, clock, log: serviceLog }),
+    accounts: createAccountService({ accounts, vault, gateways, exchanges, clock, log: serviceLog, masterships }),
     members: createMemberService({ users: usersRepository(db) }),
     guilds: createGuildSettingsService({ guilds, reads, log: serviceLog, masterships }),
     signals: createSignalService({ intake, signals: signalsRepository(db), guilds, log: serviceLog }),

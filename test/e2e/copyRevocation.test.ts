@@ -100,4 +100,13 @@ describe('a master whose owner is banned or leaves stops steering followers (iss
     await w.runCycle();
     expect(w.binance.positions(aliceKey)).toEqual([]);
   });
+
+  it("removing the master's account ends its mastership first: the follower is not left holding its copy", async () => {
+    world = await botWorld();
+    const w = world;
+    const { lead, aliceKey } = await bobLeadsAlice(w);
+    await w.services.accounts.remove(w.people.bob, lead.id);
+    await w.runCycle();
+    expect(w.binance.positions(aliceKey)).toEqual([]);
+  });
 });
