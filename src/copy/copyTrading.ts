@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/client';
 import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
-import { copyRepository, type CopyLinkRow, type MasterSnapshot } from '../db/repositories/copy';
+import { copyRepository, type CopyLinkRow, type MasterSnapshot, type NewCopyConfirmation } from '../db/repositories/copy';
+import { signalsRepository } from '../db/repositories/signals';
 import {
   followerOpenQuantity,
+  groupFillsByOrder,
   pairOfMarket,
   symbolPasses,
   type CopyAction,
@@ -12,7 +15,8 @@ import {
 } from '../domain/copy';
 import { isBotClientOrderId } from '../domain/clientOrderId';
 import type { TradeSignal } from '../domain/signal';
-import type { ExchangeGateway, Trade } from '../exchange/gateway';
+import { validateSignal } from '../domain/signalValidation';
+import type { ExchangeGateway } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
 import type { SignalIntake } from '../trading/signalIntake';
@@ -32,6 +36,14 @@ const IN_FLIGHT_MS = 5 * 60_000;
 const clean = (value: number): number => (Math.abs(value) < EPSILON ? 0 : Number(value.toPrecision(12)));
 const sign = (value: number): number => (value > EPSILON ? 1 : value < -EPSILON ? -1 : 0);
 
+/** What one master order queues: per leg, the copy signal for those who trade now and the confirmations. */
+interface FillWrite {
+  sourceRef: string;
+  signal: TradeSignal;
+  copy: CopyInstructions;
+  confirmations: NewCopyConfirmation[];
+}
+
 /** Conditional order types count as "stop" in a link's order-type filter. */
 const filterTypeOf = (type: string | null): 'market' | 'limit' | 'stop' =>
   type === 'limit' ? 'limit' : type === 'stop-loss' || type === 'take-profit' ? 'stop' : 'market';
@@ -47,7 +59,8 @@ const filterTypeOf = (type: string | null): 'market' | 'limit' | 'stop' =>
 export function createCopyTrading(deps: {
   db: Database;
   gateways: { forAccount(account: AccountRow): ExchangeGateway };
-  intake: Pick<SignalIntake, 'submit'>;
+  /** Copy signals are written with their fill's cursor move (one transaction); the intake is woken after. */
+  intake: Pick<SignalIntake, 'wake'>;
   clock: Clock;
   log: Logger;
   /** Follower balances older than this are read again for proportional links (default 5 min). */
@@ -75,11 +88,18 @@ export function createCopyTrading(deps: {
     }
   }
 
-  async function orderTypeOf(gateway: ExchangeGateway, trade: Trade): Promise<string | null> {
-    if (!trade.clientOrderId) return null;
+  // An order's type never changes: one look-up per master order, however many polls its fills span.
+  const orderTypes = new LRUCache<string, string>({ max: 10_000 });
+  async function orderTypeOf(masterId: string, gateway: ExchangeGateway, symbol: string, orderId: string): Promise<string | null> {
+    const key = `${masterId}:${symbol}:${orderId}`;
+    const known = orderTypes.get(key);
+    if (known !== undefined) return known;
     try {
-      return (await gateway.fetchOrder(trade.symbol, trade.clientOrderId))?.type ?? null;
-    } catch {
+      const type = await gateway.orderType(symbol, orderId);
+      if (type !== null) orderTypes.set(key, type);
+      return type;
+    } catch (error) {
+      log.warn({ err: error, symbol }, 'master order type unknown; copied as a market order');
       return null;
     }
   }
@@ -93,6 +113,7 @@ export function createCopyTrading(deps: {
     fraction: number,
     masterEquity: number,
     orderType: 'market' | 'limit' | 'stop',
+    continued: boolean,
   ): Promise<{ instruction: CopyFollowerInstruction; link: CopyLinkRow }[]> {
     const out: { instruction: CopyFollowerInstruction; link: CopyLinkRow }[] = [];
     for (const link of links) {
@@ -105,6 +126,8 @@ export function createCopyTrading(deps: {
         await copies.count(link.id, 'skipped');
         continue;
       }
+      // The rest of an order a fixed follower already copied at its fixed quantity: nothing to add.
+      if (!reducing && continued && link.mode === 'fixed') continue;
       let open: number | null = null;
       if (!reducing) {
         const equity = link.mode === 'proportional' ? await followerEquity(follower) : null;
@@ -128,6 +151,54 @@ export function createCopyTrading(deps: {
       if (!link.confirm || reducing) await copies.count(link.id, 'copied');
     }
     return out;
+  }
+
+  /**
+   * One master order's copies and the cursor move after it, in one transaction: a crash leaves both
+   * or neither, so a restart reads the order again whole and queues it once. Taken under the master
+   * row's lock: once a mastership has ended nothing more is queued for it (answers null then).
+   * Answers how many copy signals were queued.
+   */
+  async function commit(
+    masterId: string,
+    symbol: string,
+    at: { id: string; at: number },
+    position: number,
+    writes: readonly FillWrite[],
+    guildId = '',
+    authorId: string | null = null,
+  ): Promise<number | null> {
+    const queued = await deps.db.transaction(async (tx) => {
+      const db = tx as unknown as Database;
+      const inTx = copyRepository(db);
+      if (!(await inTx.lockMaster(masterId))) return null;
+      let fresh = 0;
+      for (const write of writes) {
+        for (const confirmation of write.confirmations) await inTx.addConfirmation(confirmation);
+        if (write.copy.followers.length === 0) continue;
+        const validation = validateSignal(write.signal);
+        if (!validation.ok) {
+          log.warn({ masterId, sourceRef: write.sourceRef, reason: validation.reason }, 'copy signal refused');
+          continue;
+        }
+        const result = await signalsRepository(db).enqueue({
+          id: randomUUID(),
+          guildId,
+          source: 'copy',
+          sourceRef: write.sourceRef,
+          authorId,
+          channelId: null,
+          signal: validation.signal,
+          copy: write.copy,
+          createdAt: new Date(deps.clock.now()),
+        });
+        if (result.inserted) fresh += 1;
+      }
+      await inTx.advance(masterId, symbol, at, position);
+      return fresh;
+    });
+    if (queued) deps.intake.wake();
+    return queued;
   }
 
   async function pollMaster(masterId: string, report: CopyPollReport): Promise<void> {
@@ -175,18 +246,24 @@ export function createCopyTrading(deps: {
       // not the master's trades: copying them would echo a trade round a loop of masters for ever.
       const now = deps.clock.now();
       const own = trades.length > 0 ? await copies.botOrdersOn(masterId, symbol, new Date(Math.min(...trades.map((t) => t.timestamp)) - OWN_ORDERS_LOOKBACK_MS), new Date(now - IN_FLIGHT_MS)) : null;
-      for (const trade of trades) {
-        if (cursor?.lastTradeId === trade.id) continue;
-        const signed = trade.side === 'buy' ? trade.quantity : -trade.quantity;
-        const botOrder = own !== null && (own.exchangeOrderIds.has(trade.orderId) || (trade.clientOrderId !== null && isBotClientOrderId(trade.clientOrderId)));
-        // An order of the bot's still without its exchange id could be this trade's: wait for it (next poll).
+      const fresh = trades.filter((trade) => cursor?.lastTradeId !== trade.id);
+      let stopped = false;
+      for (const order of groupFillsByOrder(fresh)) {
+        const signed = order.side === 'buy' ? order.quantity : -order.quantity;
+        const at = { id: order.last.id, at: order.last.timestamp };
+        const botOrder = own !== null && (own.exchangeOrderIds.has(order.orderId) || order.fills.some((fill) => fill.clientOrderId !== null && isBotClientOrderId(fill.clientOrderId)));
+        // An order of the bot's still without its exchange id could be this one: wait for it (next poll).
         if (!botOrder && own?.inFlight) break;
         if (botOrder) {
           position = clean(position + signed);
-          await copies.advance(masterId, symbol, { id: trade.id, at: trade.timestamp }, position);
+          if (!(await commit(masterId, symbol, at, position, []))) stopped = true;
+          if (stopped) break;
           continue;
         }
-        const orderType = filterTypeOf(links.some((l) => l.orderTypes.length < 3) ? await orderTypeOf(gateway, trade) : null);
+        const orderType = links.some((l) => l.orderTypes.length < 3) ? filterTypeOf(await orderTypeOf(masterId, gateway, symbol, order.orderId)) : 'market';
+        // The rest of an order copied by an earlier poll (a limit filling over time): a fixed
+        // follower already has its fixed quantity for this order.
+        const continued = links.some((l) => l.mode === 'fixed') && (await copies.masterOrderCopied(masterId, symbol, order.orderId));
         const legs: { suffix: string; action: CopyAction; side: 'long' | 'short'; quantity: number; fraction: number }[] = [];
         if (sign(position) === 0 || sign(position) === sign(signed)) {
           legs.push({ suffix: '', action: sign(position) === 0 ? 'open' : 'add', side: signed > 0 ? 'long' : 'short', quantity: Math.abs(signed), fraction: 0 });
@@ -198,35 +275,39 @@ export function createCopyTrading(deps: {
           if (flip > 0) legs.push({ suffix: ':flip', action: 'open', side: signed > 0 ? 'long' : 'short', quantity: flip, fraction: 0 });
         }
         const pair = pairOfMarket(symbol);
+        const writes: FillWrite[] = [];
         for (const leg of legs) {
-          const instructed = await instructionsFor(links, followers, pair, leg.action, leg.quantity, leg.fraction, balance.equity, orderType);
+          const instructed = await instructionsFor(links, followers, pair, leg.action, leg.quantity, leg.fraction, balance.equity, orderType, continued);
           // Followers who confirm each copy are asked first (a DM with Copy / Skip); the rest trade now.
           // A reduce or close is never asked: a follower always follows the master out.
           const asked = (i: (typeof instructed)[number]) => i.link.confirm && !i.instruction.reduceOnly;
-          const followersOut = instructed.filter((i) => !asked(i)).map((i) => i.instruction);
-          const confirming = instructed.filter(asked);
           // The engine validates every signal: a copy signal carries a distant stop it never places.
           const signal: TradeSignal = {
             symbol: pair,
             side: leg.side,
             entryType: 'market',
             entries: [],
-            stopLoss: clean(leg.side === 'long' ? trade.price / 2 : trade.price * 2),
+            stopLoss: clean(leg.side === 'long' ? order.price / 2 : order.price * 2),
             takeProfits: [],
             leverage: null,
           };
           const copyOf = (list: CopyFollowerInstruction[]): CopyInstructions => ({
             masterAccountId: masterId,
-            tradeId: trade.id,
+            tradeId: order.first.id,
+            orderId: order.orderId,
             action: leg.action,
             masterQuantity: leg.quantity,
-            price: trade.price,
-            filledAt: trade.timestamp,
+            price: order.price,
+            filledAt: order.timestamp,
             followers: list,
           });
-          const sourceRef = `${masterId}:${trade.id}${leg.suffix}`;
-          for (const { link, instruction } of confirming) {
-            await copies.addConfirmation({
+          // Keyed by master, symbol and the order's first trade: Binance numbers trades per symbol.
+          const sourceRef = `${masterId}:${symbol}:${order.first.id}${leg.suffix}`;
+          writes.push({
+            sourceRef,
+            signal,
+            copy: copyOf(instructed.filter((i) => !asked(i)).map((i) => i.instruction)),
+            confirmations: instructed.filter(asked).map(({ link, instruction }) => ({
               id: randomUUID(),
               guildId: master.guildId,
               linkId: link.id,
@@ -236,25 +317,18 @@ export function createCopyTrading(deps: {
               signal,
               copy: copyOf([instruction]),
               expiresAt: new Date(deps.clock.now() + (deps.confirmWindowMs ?? 120_000)),
-            });
-          }
-          if (followersOut.length === 0) continue;
-          const copy = copyOf(followersOut);
-          const result = await deps.intake.submit({
-            guildId: master.guildId,
-            source: 'copy',
-            sourceRef,
-            authorId: master.ownerId,
-            channelId: null,
-            signal,
-            copy,
+            })),
           });
-          if (result.kind === 'queued' && result.fresh) report.signals += 1;
-          if (result.kind === 'rejected') log.warn({ masterId, tradeId: trade.id, reason: result.reason }, 'copy signal refused');
         }
         position = clean(position + signed);
-        await copies.advance(masterId, symbol, { id: trade.id, at: trade.timestamp }, position);
+        const queued = await commit(masterId, symbol, at, position, writes, master.guildId, master.ownerId);
+        if (queued === null) {
+          stopped = true;
+          break;
+        }
+        report.signals += queued;
       }
+      if (stopped) return;
     }
     const after = (await copies.master(masterId))?.snapshot as MasterSnapshot | null;
     await copies.saveSnapshot(masterId, {

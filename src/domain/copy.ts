@@ -23,7 +23,10 @@ export interface CopyFollowerInstruction {
 
 export interface CopyInstructions {
   masterAccountId: string;
+  /** The master's first trade of the order copied (the closes ending a mastership: `ended:<key>`). */
   tradeId: string;
+  /** The master's order (its exchange id), when the copy is of one. */
+  orderId?: string;
   action: CopyAction;
   /** The master's fill: quantity and price. */
   masterQuantity: number;
@@ -189,4 +192,60 @@ export function closesOfEndedMaster(
         },
       };
     });
+}
+
+/** A master's fill as the poller reads it (the fields grouping needs). */
+export interface MasterFill {
+  readonly id: string;
+  readonly orderId: string;
+  readonly side: 'buy' | 'sell';
+  readonly price: number;
+  readonly quantity: number;
+  readonly timestamp: number;
+}
+
+/** One master order's fills read in one poll, copied as one: quantity summed, price their average. */
+export interface MasterOrderFill<T extends MasterFill> {
+  readonly orderId: string;
+  readonly side: 'buy' | 'sell';
+  readonly quantity: number;
+  readonly price: number;
+  /** When the first of them happened (the copy's age runs from it). */
+  readonly timestamp: number;
+  readonly fills: readonly T[];
+  /** The first fill: its id keys the copy signal. */
+  readonly first: T;
+  /** The last fill: the cursor moves to it. */
+  readonly last: T;
+}
+
+/**
+ * Groups fills (in time order) into master orders: consecutive fills of one order are one copy. A
+ * market order filled against several makers is several trades; copied one by one, a "fixed 0.005"
+ * follower got 0.005 per trade and small shares floored to nothing. An order whose fills arrive over
+ * several polls (a resting limit) is one group per poll.
+ */
+export function groupFillsByOrder<T extends MasterFill>(fills: readonly T[]): MasterOrderFill<T>[] {
+  const groups: T[][] = [];
+  for (const fill of fills) {
+    const current = groups.at(-1);
+    const head = current?.[0];
+    if (current && head && fill.orderId !== '' && head.orderId === fill.orderId && head.side === fill.side) current.push(fill);
+    else groups.push([fill]);
+  }
+  return groups.map((group) => {
+    const quantity = group.reduce((sum, fill) => sum + fill.quantity, 0);
+    const value = group.reduce((sum, fill) => sum + fill.quantity * fill.price, 0);
+    const first = group[0]!;
+    return {
+      orderId: first.orderId,
+      side: first.side,
+      quantity: Number(quantity.toPrecision(12)),
+      price: quantity > 0 ? value / quantity : first.price,
+      timestamp: first.timestamp,
+      fills: group,
+      first,
+      last: group.at(-1)!,
+    };
+  });
 }

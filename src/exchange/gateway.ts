@@ -223,6 +223,12 @@ export interface ExchangeGateway {
   placeOrder(intent: OrderIntent, options?: PlaceOrderOptions): Promise<OrderState>;
   /** null when the exchange says the order does not exist (may be transient right after creation). */
   fetchOrder(symbol: string, clientOrderId: string): Promise<OrderState | null>;
+  /**
+   * The type an order was placed as, by the exchange's own order id (trades name it; they carry
+   * neither client id nor type). A triggered stop or take-profit answers its origin, not the market
+   * or limit order it became. null when the exchange knows no such order.
+   */
+  orderType(symbol: string, orderId: string): Promise<OrderType | null>;
   /** null when there was nothing to cancel. */
   cancelOrder(symbol: string, clientOrderId: string): Promise<OrderState | null>;
   openOrders(symbol?: string): Promise<OrderState[]>;

@@ -97,6 +97,34 @@ export function copyRepository(db: Database) {
         .filter((row) => row.quantity > 1e-12);
     },
 
+    /** Locks the master's row for the transaction; false when the account is no longer a master. */
+    async lockMaster(accountId: string): Promise<boolean> {
+      const rows = await db.select({ accountId: copyMasters.accountId }).from(copyMasters).where(eq(copyMasters.accountId, accountId)).for('update');
+      return rows.length > 0;
+    },
+
+    /**
+     * Whether a copy of this master order was queued before (a copy signal, or a copy waiting for a
+     * follower's answer): the rest of an order filling over several polls is then its continuation.
+     */
+    async masterOrderCopied(masterAccountId: string, symbol: string, orderId: string): Promise<boolean> {
+      const pair = symbol.split(':')[0] ?? symbol;
+      const copyOf = (column: typeof signals.copy | typeof copyConfirmations.copy) =>
+        sql`${column}->>'masterAccountId' = ${masterAccountId} and ${column}->>'orderId' = ${orderId}`;
+      const [signal] = await db
+        .select({ id: signals.id })
+        .from(signals)
+        .where(and(eq(signals.source, 'copy'), eq(signals.symbol, pair), copyOf(signals.copy)))
+        .limit(1);
+      if (signal) return true;
+      const [asked] = await db
+        .select({ id: copyConfirmations.id })
+        .from(copyConfirmations)
+        .where(sql`${copyOf(copyConfirmations.copy)} and ${copyConfirmations.signal}->>'symbol' = ${pair}`)
+        .limit(1);
+      return asked !== undefined;
+    },
+
     /** Every master of the server with its owner (revocation checks who may still be one). */
     mastersWithOwners(guildId?: string): Promise<(CopyMasterRow & { ownerId: string })[]> {
       return db

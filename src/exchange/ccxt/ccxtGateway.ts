@@ -418,6 +418,22 @@ export class CcxtGateway implements ExchangeGateway {
     return null;
   }
 
+  async orderType(symbol: string, orderId: string): Promise<OrderType | null> {
+    return this.call(`looking up the type of order ${orderId}`, async (exchange) => {
+      let order: Order;
+      try {
+        order = await exchange.fetchOrder(orderId, symbol);
+      } catch (error) {
+        if (isOrderNotFound(error)) return null;
+        throw error;
+      }
+      // Binance keeps what a triggered order was placed as in origType (type says MARKET or LIMIT).
+      const info = rec(order.info);
+      const origin = info['origType'] ?? info['orderType'];
+      return orderTypeOf(origin === undefined ? order : { ...order, info: { ...info, type: origin } }, undefined);
+    });
+  }
+
   async fetchOrder(symbol: string, clientOrderId: string): Promise<OrderState | null> {
     return this.call(`looking up order ${clientOrderId}`, async (exchange, instance) => {
       const canBeAlgo = this.isBinance && this.marketType === 'futures';

@@ -35,6 +35,7 @@ import type {
   MarginMode,
   OrderIntent,
   OrderState,
+  OrderType,
   PlaceOrderOptions,
   PositionState,
   Quote,
@@ -271,6 +272,10 @@ export class PaperGateway implements ExchangeGateway {
       const order = ctx.state.orders.find((o) => o.clientOrderId === clientOrderId && o.symbol === symbol);
       return order ? toOrderState(order) : null;
     });
+  }
+
+  async orderType(symbol: string, orderId: string): Promise<OrderType | null> {
+    return this.withState(async (ctx) => ctx.state.orders.find((o) => o.exchangeOrderId === orderId && o.symbol === symbol)?.type ?? null);
   }
 
   async openOrders(symbol?: string): Promise<OrderState[]> {

@@ -711,6 +711,9 @@ export class Engine {
     return this.bnbFee(acc, 'spot', m.quote, quoteQty, rate, this.spotBalance(acc, 'BNB').free);
   }
 
+  /** Futures market orders walk the book: filled in this many trades, each a tick worse (1 = one trade). */
+  marketSweepParts = 1;
+
   setBnbFeeBurn(apiKey: string, wallet: 'spot' | 'futures', on: boolean): void {
     this.account(apiKey).bnbFeeBurn[wallet] = on;
   }
@@ -993,7 +996,15 @@ export class Engine {
     if (order.type === 'MARKET') {
       let q = this.fillQty(order.origQty, m.step, partial);
       if (onlyReduces(order)) q = Math.min(q, this.reducible(acc, order.symbol, order.side, order.positionSide));
-      if (q > 0) this.futuresFill(acc, order, q, exec, false);
+      // Against several makers one market order is several trades of one orderId, each a tick worse.
+      const parts = Math.max(1, Math.min(this.marketSweepParts, Math.round(q / m.step)));
+      let left = q;
+      for (let i = 0; i < parts && left > 0; i += 1) {
+        const part = i === parts - 1 ? left : Math.min(left, Math.max(m.step, floorToStep(q / parts, m.step)));
+        const price = parts === 1 ? exec : order.side === 'BUY' ? r8(exec + i * m.tick) : r8(exec - i * m.tick);
+        this.futuresFill(acc, order, part, price, false);
+        left = r8(left - part);
+      }
       if (isOpen(order)) this.finishFutures(order, 'EXPIRED');
       return;
     }

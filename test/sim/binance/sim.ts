@@ -138,6 +138,8 @@ export interface BinanceSim {
   fund(apiKey: string, wallet: 'spot' | 'futures', asset: string, amount: number): void;
   /** Fees paid in BNB at Binance's discount while the wallet holds enough BNB (spot "spotBNBBurn", futures "feeBurn"). */
   setBnbFeeBurn(apiKey: string, wallet: 'spot' | 'futures', on: boolean): void;
+  /** Futures market orders fill in `parts` trades of one order, each a tick worse (a thin book); 1 = one trade. */
+  setMarketSweep(parts: number): void;
   /** A funding payment on every open position of a futures symbol at the current price (see Engine.payFunding). */
   payFunding(symbol: string, rate: number): void;
   /** The account's futures income history (REALIZED_PNL, COMMISSION, FUNDING_FEE), oldest first. */
@@ -706,6 +708,9 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     },
     fund: (apiKey: string, wallet: 'spot' | 'futures', asset: string, amount: number) => engine.fund(apiKey, wallet, asset, amount),
     setBnbFeeBurn: (apiKey: string, wallet: 'spot' | 'futures', on: boolean) => engine.setBnbFeeBurn(apiKey, wallet, on),
+    setMarketSweep: (parts: number) => {
+      engine.marketSweepParts = Math.max(1, Math.floor(parts));
+    },
     payFunding: (symbol: string, rate: number) => engine.payFunding(symbol, rate),
     income: (apiKey: string) => [...engine.account(apiKey).income],
     setPrice: (symbol: string, price: number, which: 'spot' | 'futures' | 'both' = 'both') => {

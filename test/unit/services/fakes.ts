@@ -62,6 +62,7 @@ export function fakeGateway(
     ensureLeverage: notUsed,
     placeOrder: notUsed,
     fetchOrder: notUsed,
+    orderType: notUsed,
     cancelOrder: notUsed,
     openOrders: notUsed,
     positions: notUsed,
