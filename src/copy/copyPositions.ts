@@ -191,7 +191,7 @@ export function createCopyPositions(deps: {
     const fills: Fill[] = [];
     let left = dec(position.quantity);
     try {
-      const trades = await gateway.tradesSince(position.symbol, { sinceMs: position.openedAt.getTime() - 60_000 });
+      const trades = await gateway.tradesSince(position.symbol, { sinceMs: position.openedAt.getTime() - 60_000, from: 'newest' });
       for (const trade of [...trades].reverse()) {
         if (!left.gt(0)) break;
         if (trade.side !== exitSide || (trade.clientOrderId !== null && isBotClientOrderId(trade.clientOrderId))) continue;

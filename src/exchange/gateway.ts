@@ -146,6 +146,11 @@ export interface TradeCursor {
   sinceMs: number;
   /** Skip trades up to and including this id (ids increase per symbol). */
   afterId?: string;
+  /**
+   * Which end of a long history one answer (at most 1,000 trades) holds: the oldest after `sinceMs`
+   * (default: a cursor walking forward) or the newest (how a position just closed was closed).
+   */
+  from?: 'oldest' | 'newest';
 }
 
 export interface KeyAudit {

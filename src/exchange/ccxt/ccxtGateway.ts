@@ -581,13 +581,18 @@ export class CcxtGateway implements ExchangeGateway {
     return this.call(`fetching trades of ${symbol}`, async (exchange) => {
       const after = cursor.afterId !== undefined && /^\d+$/.test(cursor.afterId) ? BigInt(cursor.afterId) : undefined;
       const params: Record<string, unknown> = { type: this.ccxtType };
-      let since: number | undefined = cursor.sinceMs;
+      let trades: CcxtTrade[];
       if (after !== undefined && this.isBinance) {
-        // fromId pages by id (inclusive); Binance does not combine it with a start time.
-        params['fromId'] = (after + 1n).toString();
-        since = undefined;
+        // fromId pages by id (inclusive) with no time window; Binance does not combine it with times.
+        trades = await exchange.fetchMyTrades(symbol, undefined, TRADES_PAGE, { ...params, fromId: (after + 1n).toString() });
+      } else if (this.isBinance && this.marketType === 'futures') {
+        trades = await this.tradesByWindow(exchange, symbol, cursor.sinceMs, cursor.from ?? 'oldest', params);
+      } else if (this.isBinance) {
+        // Spot: a start and end at most 24 hours apart; without them, the most recent trades.
+        trades = await exchange.fetchMyTrades(symbol, undefined, TRADES_PAGE, params);
+      } else {
+        trades = await exchange.fetchMyTrades(symbol, cursor.sinceMs, TRADES_PAGE, params);
       }
-      const trades = await exchange.fetchMyTrades(symbol, since, 1000, params);
       const fresh = trades
         .filter((trade) => (trade.timestamp ?? 0) >= cursor.sinceMs)
         .filter((trade) => after === undefined || !/^\d+$/.test(String(trade.id)) || BigInt(String(trade.id)) > after);
@@ -598,6 +603,31 @@ export class CcxtGateway implements ExchangeGateway {
       }
       return out;
     });
+  }
+
+  /**
+   * Binance USDⓈ-M answers trade history 7 days at a time (startTime to endTime) and nothing older
+   * than 6 months: one window from `sinceMs` alone would never show a trade made a week later. The
+   * walk goes window by window, from the oldest (a cursor's first read) or from now back (the trades
+   * that just closed a position), until a page is full or the history is covered.
+   */
+  private async tradesByWindow(exchange: Exchange, symbol: string, sinceMs: number, from: 'oldest' | 'newest', params: Record<string, unknown>): Promise<CcxtTrade[]> {
+    const now = this.exchangeNow();
+    const first = Math.max(sinceMs, now - FUTURES_HISTORY_MS);
+    const out: CcxtTrade[] = [];
+    if (from === 'oldest') {
+      for (let start = first; start <= now && out.length < TRADES_PAGE; start += FUTURES_TRADE_WINDOW_MS) {
+        const end = Math.min(start + FUTURES_TRADE_WINDOW_MS - 1, now);
+        out.push(...(await exchange.fetchMyTrades(symbol, start, TRADES_PAGE - out.length, { ...params, endTime: end })));
+      }
+      return out;
+    }
+    for (let end = now; end >= first && out.length < TRADES_PAGE; end -= FUTURES_TRADE_WINDOW_MS) {
+      const start = Math.max(first, end - FUTURES_TRADE_WINDOW_MS + 1);
+      const page = await exchange.fetchMyTrades(symbol, start, TRADES_PAGE, { ...params, endTime: end });
+      out.unshift(...page.slice(-(TRADES_PAGE - out.length)));
+    }
+    return out;
   }
 
   private toTrade(trade: CcxtTrade, symbol: string): Trade {
@@ -927,6 +957,12 @@ export function algoStatusOf(algoStatus: unknown): OrderStatus | undefined {
       return undefined;
   }
 }
+
+/** One answer of trade history (Binance's maximum). */
+const TRADES_PAGE = 1000;
+/** Binance USDⓈ-M: startTime and endTime at most 7 days apart; history kept 6 months. */
+const FUTURES_TRADE_WINDOW_MS = 7 * 86_400_000;
+const FUTURES_HISTORY_MS = 180 * 86_400_000 - 3_600_000;
 
 export function orderTypeOf(order: Order, fallback: OrderType | undefined): OrderType {
   const info = rec(order.info);

@@ -127,7 +127,7 @@ export function booking(deps: BookingDeps) {
     const exitSide = position.side === 'long' ? 'sell' : 'buy';
     const fills: Fill[] = [];
     try {
-      const trades = await work.gateway.tradesSince(position.symbol, { sinceMs: startedAt - 60_000 });
+      const trades = await work.gateway.tradesSince(position.symbol, { sinceMs: startedAt - 60_000, from: 'newest' });
       let left = dec(quantity);
       for (const trade of [...trades].reverse()) {
         if (!left.gt(0)) break;

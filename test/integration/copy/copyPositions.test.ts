@@ -190,6 +190,18 @@ describe.each(databaseKinds)('copied positions on %s', { timeout: 120_000 }, (ki
     expect(await positionsRepository(c.w.db.db).openPositionsOf(c.follower.id)).toEqual([]);
   });
 
+  it('a copied position closed by hand eight days after it opened is booked at its real exit price (Binance answers trades 7 days at a time; issue #13 item 9)', async () => {
+    const c = await copyWorld(kind);
+    await c.masterTrades('buy', 0.01, 50_000);
+    c.w.clock.advance(8 * 86_400_000);
+    await c.w.sim.setPrice('BTCUSDT', 49_000, 'futures');
+    await c.w.gateways.forAccount(c.follower).placeOrder({ clientOrderId: `manual${Date.now()}`, symbol: BTC, side: 'sell', type: 'market', quantity: 0.01, reduceOnly: true });
+    // The price moves on before the bot looks: the exit was at 49,000, not at the price it sees.
+    await c.w.sim.setPrice('BTCUSDT', 52_000, 'futures');
+    await c.engine.runCycle();
+    expect(await c.rows()).toMatchObject([{ status: 'closed', closeReason: 'external', realizedPnl: -10.396, averageExitPrice: 49_000 }]);
+  });
+
   it('/panic closes the caller\'s copied position at market with its PnL, once, leaves another member\'s alone; the master\'s close then finds nothing', async () => {
     const c = await copyWorld(kind);
     const db = c.w.db.db;

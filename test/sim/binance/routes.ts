@@ -126,6 +126,30 @@ const page = <T>(items: readonly T[], id: (t: T) => number, time: (t: T) => numb
   return xs.slice(-limit);
 };
 
+const DAY_MS = 86_400_000;
+
+/**
+ * Binance's trade history windows (userTrades, myTrades): startTime and endTime at most `window`
+ * apart (-1127 otherwise). Futures also: startTime alone → the window from it, endTime alone → the
+ * window up to it, neither (and no fromId) → the last 7 days; and nothing older than 6 months.
+ */
+const tradeWindow = (p: Params, now: number, window: number, futures: boolean): Params => {
+  const start = int(p, 'startTime');
+  const end = int(p, 'endTime');
+  const hours = window / 3_600_000;
+  if (start !== undefined && end !== undefined && end - start > window) {
+    throw new BinanceError(-1127, hours >= 48 ? `More than ${hours / 24} days between startTime and endTime.` : `More than ${hours} hours between startTime and endTime.`);
+  }
+  // Spot documents only the limit on the two together (and "most recent" without either).
+  if (!futures) return p;
+  if (start !== undefined && end === undefined) return { ...p, endTime: String(start + window) };
+  if (start === undefined && end !== undefined) return { ...p, startTime: String(end - window) };
+  if (start === undefined && p.fromId === undefined) return { ...p, startTime: String(now - window), endTime: String(now) };
+  return p;
+};
+/** USDⓈ-M answers trades of the last 6 months only. */
+const FUTURES_HISTORY_MS = 180 * DAY_MS;
+
 // ── market data helpers ───────────────────────────────────────────────────
 
 const ticker24 = (m: MarketDef, price: number, now: number, spot: boolean): Record<string, unknown> => {
@@ -489,7 +513,8 @@ export const buildRoutes = (): Route[] => {
       c.engine.spotMarket(symbol);
       const orderId = int(c.params, 'orderId');
       const mine = c.account.spotTrades.filter((t) => t.symbol === symbol && (orderId === undefined || t.orderId === orderId));
-      return page(mine, (t) => t.id, (t) => t.time, c.params, 'fromId', limitOf(c.params)).map(spotTradeJson);
+      const params = orderId === undefined ? tradeWindow(c.params, c.now, DAY_MS, false) : c.params;
+      return page(mine, (t) => t.id, (t) => t.time, params, 'fromId', limitOf(c.params)).map(spotTradeJson);
     },
   });
   add({
@@ -913,8 +938,11 @@ export const buildRoutes = (): Route[] => {
       if (c.params.fromId !== undefined && (c.params.startTime !== undefined || c.params.endTime !== undefined))
         throw new BinanceError(-4161, 'fromId cannot be sent with startTime or endTime.');
       const orderId = int(c.params, 'orderId');
-      const mine = c.account.futuresTrades.filter((t) => t.symbol === symbol && (orderId === undefined || t.orderId === orderId));
-      return page(mine, (t) => t.id, (t) => t.time, c.params, 'fromId', limitOf(c.params)).map((t) => futuresTradeJson(c.engine, t));
+      const mine = c.account.futuresTrades.filter(
+        (t) => t.symbol === symbol && (orderId === undefined || t.orderId === orderId) && t.time >= c.now - FUTURES_HISTORY_MS,
+      );
+      const params = orderId === undefined ? tradeWindow(c.params, c.now, 7 * DAY_MS, true) : c.params;
+      return page(mine, (t) => t.id, (t) => t.time, params, 'fromId', limitOf(c.params)).map((t) => futuresTradeJson(c.engine, t));
     },
   });
 
