@@ -25,7 +25,9 @@ export function createCopyConfirmSender(deps: { client: Client; copy: CopyServic
 
   async function pass(): Promise<number> {
     let sent = 0;
-    for (const pending of await copy.pendingConfirmations()) {
+    // DMs waiting to be tried again are left out of the page: fifty of them must not hold up newer ones.
+    const waiting = [...retryAt.entries()].filter(([, at]) => at > now()).map(([id]) => id);
+    for (const pending of await copy.pendingConfirmations(50, waiting)) {
       if (now() > pending.expiresAt) {
         // Never reached the member within the window: skipped, as a late answer would be.
         await copy.markConfirmationSent(pending.id, null);

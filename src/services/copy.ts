@@ -225,8 +225,8 @@ export function createCopyService(deps: {
     stop: (actor: CopyActor, masterAccountId?: string) => copies.stopLinks(actor.guildId, actor.userId, masterAccountId),
 
     /** Copies waiting to be offered to their followers (the Discord layer DMs them). */
-    async pendingConfirmations(limit = 50): Promise<CopyConfirmationView[]> {
-      const rows = await copies.pendingConfirmations(limit);
+    async pendingConfirmations(limit = 50, waiting: readonly string[] = []): Promise<CopyConfirmationView[]> {
+      const rows = await copies.pendingConfirmations(limit, waiting);
       const out: CopyConfirmationView[] = [];
       for (const row of rows) {
         const account = await accounts.byId(row.followerAccountId);

@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, notInArray, sql } from 'drizzle-orm';
 import { followLoop } from '../../domain/copy';
 import type { Database } from '../client';
 import { copyConfirmations, copyCursors, copyLinks, copyMasters, exchangeAccounts, executions, orders, signals } from '../schema';
@@ -258,11 +258,12 @@ export function copyRepository(db: Database) {
       await db.insert(copyConfirmations).values(row).onConflictDoNothing();
     },
 
-    pendingConfirmations(limit: number): Promise<CopyConfirmationRow[]> {
+    /** The oldest copies waiting to be offered, leaving out `waiting` (ids the sender tries again later). */
+    pendingConfirmations(limit: number, waiting: readonly string[] = []): Promise<CopyConfirmationRow[]> {
       return db
         .select()
         .from(copyConfirmations)
-        .where(eq(copyConfirmations.status, 'pending'))
+        .where(and(eq(copyConfirmations.status, 'pending'), waiting.length > 0 ? notInArray(copyConfirmations.id, [...waiting]) : undefined))
         .orderBy(asc(copyConfirmations.createdAt))
         .limit(limit);
     },

@@ -23,7 +23,8 @@ function world(failures: Record<string, unknown[]>) {
     expiresAt,
   });
   const copy = {
-    pendingConfirmations: async () => [...pending.values()],
+    // As the repository pages: the oldest `limit`, leaving out those waiting to be tried again.
+    pendingConfirmations: async (limit = 50, waiting: readonly string[] = []) => [...pending.values()].filter((v) => !waiting.includes(v.id)).slice(0, limit),
     markConfirmationSent: async (id: string, messageId: string | null) => {
       marked.push([id, messageId]);
       pending.delete(id);
@@ -81,5 +82,14 @@ describe('copy confirmation DMs (issue #13 item 11)', () => {
     await w.sender.flush();
     expect(w.sends).toEqual(['busy']);
     expect(w.marked).toEqual([['late', null]]);
+  });
+
+  it('DMs waiting to be tried again never hold up newer ones, however many there are', async () => {
+    const w = world(Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`busy${i}`, [{ status: 502 }]])));
+    for (let i = 0; i < 60; i += 1) w.pending.set(`b${i}`, w.view(`b${i}`, `busy${i}`));
+    await w.sender.flush(); // the first 50 fail and wait
+    w.pending.set('fresh', w.view('fresh', 'newcomer'));
+    await w.sender.flush(); // the other 10 and the newcomer go
+    expect(w.marked.map(([id]) => id)).toContain('fresh');
   });
 });
