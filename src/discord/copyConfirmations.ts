@@ -40,7 +40,14 @@ export function createCopyConfirmSender(deps: { client: Client; copy: CopyServic
           new ButtonBuilder().setCustomId(customId('copy', 'ok', pending.id)).setLabel('Copy').setStyle(ButtonStyle.Success),
           new ButtonBuilder().setCustomId(customId('copy', 'skip', pending.id)).setLabel('Skip').setStyle(ButtonStyle.Secondary),
         );
-        const message = await user.send({ embeds: [renderCopyConfirmation(pending)], components: [buttons] });
+        // A send whose "sent" mark then fails is sent again next pass: Discord's enforce_nonce answers
+        // the first message instead of posting a second (a nonce is at most 25 characters).
+        const message = await user.send({
+          embeds: [renderCopyConfirmation(pending)],
+          components: [buttons],
+          nonce: `c${pending.id.replace(/-/g, '').slice(0, 24)}`,
+          enforceNonce: true,
+        });
         await copy.markConfirmationSent(pending.id, message.id);
         retryAt.delete(pending.id);
         sent += 1;

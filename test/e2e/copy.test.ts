@@ -108,4 +108,30 @@ describe('/copy through Discord', { timeout: 120_000 }, () => {
     expect(listed).toContain('Skipped: your filters or answer ×2');
     expect(w.discord.violations).toEqual([]);
   });
+
+  it('a DM sent but not marked as sent (the database failed just then) is not sent twice: Discord answers the same message', async () => {
+    world = await botWorld();
+    const w = world;
+    const { admin, alice } = w.people;
+    const { master } = await masterAndFollowerAccounts(w);
+    await w.slash(admin, 'copy', 'master', { account: master.id }).reply();
+    await w.slash(alice, 'copy', 'follow', { master: master.id, mode: 'mirror', confirm: true }).reply();
+    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: createSignalIntake(w.db.db, w.clock, () => {}), clock: w.clock, log: w.log, confirmWindowMs: 120_000 });
+    await copy.poll();
+    const masterAccount = (await accountsRepository(w.db.db).byId(master.id))!;
+    await w.gateways.forAccount(masterAccount).placeOrder({ clientOrderId: 'leadonce1', symbol: 'BTC/USDT:USDT', side: 'buy', type: 'market', quantity: 0.01, reduceOnly: false });
+    await copy.poll();
+    const service = w.services.copy;
+    const mark = service.markConfirmationSent;
+    let failures = 1;
+    service.markConfirmationSent = async (id, messageId) => {
+      if (failures-- > 0) throw new Error('database unavailable');
+      return mark(id, messageId);
+    };
+    await w.flushFeed().catch(() => 0);
+    w.clock.advance(6_000); // past the 5 s retry wait
+    await w.flushFeed();
+    expect(w.discord.dmMessages(alice).filter((m) => w.text(m).includes('Copy the master'))).toHaveLength(1);
+    expect(await service.pendingConfirmations()).toEqual([]);
+  });
 });
