@@ -16,7 +16,7 @@ import {
 import { isBotClientOrderId } from '../domain/clientOrderId';
 import type { TradeSignal } from '../domain/signal';
 import { validateSignal } from '../domain/signalValidation';
-import type { ExchangeGateway } from '../exchange/gateway';
+import type { ExchangeGateway, OrderOrigin } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
 import type { SignalIntake } from '../trading/signalIntake';
@@ -31,8 +31,6 @@ export interface CopyPollReport {
 const EPSILON = 1e-12;
 /** The bot's orders that may have filled in a poll's trades: created up to a week before the first of them. */
 const OWN_ORDERS_LOOKBACK_MS = 7 * 86_400_000;
-/** An order of the bot's sent this recently and still without its exchange id is in flight. */
-const IN_FLIGHT_MS = 5 * 60_000;
 const clean = (value: number): number => (Math.abs(value) < EPSILON ? 0 : Number(value.toPrecision(12)));
 const sign = (value: number): number => (value > EPSILON ? 1 : value < -EPSILON ? -1 : 0);
 
@@ -88,19 +86,20 @@ export function createCopyTrading(deps: {
     }
   }
 
-  // An order's type never changes: one look-up per master order, however many polls its fills span.
-  const orderTypes = new LRUCache<string, string>({ max: 10_000 });
-  async function orderTypeOf(masterId: string, gateway: ExchangeGateway, symbol: string, orderId: string): Promise<string | null> {
+  // What an order was placed as never changes: one look-up per master order, however many polls
+  // its fills span. 'failed' is no answer (the exchange did not say).
+  const origins = new LRUCache<string, OrderOrigin>({ max: 10_000 });
+  async function originOf(masterId: string, gateway: ExchangeGateway, symbol: string, orderId: string): Promise<OrderOrigin | null | 'failed'> {
     const key = `${masterId}:${symbol}:${orderId}`;
-    const known = orderTypes.get(key);
+    const known = origins.get(key);
     if (known !== undefined) return known;
     try {
-      const type = await gateway.orderType(symbol, orderId);
-      if (type !== null) orderTypes.set(key, type);
-      return type;
+      const origin = await gateway.orderOrigin(symbol, orderId);
+      if (origin !== null) origins.set(key, origin);
+      return origin;
     } catch (error) {
-      log.warn({ err: error, symbol }, 'master order type unknown; copied as a market order');
-      return null;
+      log.warn({ err: error, symbol }, 'master order could not be looked up');
+      return 'failed';
     }
   }
 
@@ -244,23 +243,30 @@ export function createCopyTrading(deps: {
       let position = snapshot.positions[symbol] ?? 0;
       // The bot's own orders on the master's account (its copies of another master, its signals) are
       // not the master's trades: copying them would echo a trade round a loop of masters for ever.
-      const now = deps.clock.now();
-      const own = trades.length > 0 ? await copies.botOrdersOn(masterId, symbol, new Date(Math.min(...trades.map((t) => t.timestamp)) - OWN_ORDERS_LOOKBACK_MS), new Date(now - IN_FLIGHT_MS)) : null;
+      const own = trades.length > 0 ? await copies.botOrdersOn(masterId, symbol, new Date(Math.min(...trades.map((t) => t.timestamp)) - OWN_ORDERS_LOOKBACK_MS)) : null;
+      const filtersTypes = links.some((l) => l.orderTypes.length < 3);
       const fresh = trades.filter((trade) => cursor?.lastTradeId !== trade.id);
       let stopped = false;
       for (const order of groupFillsByOrder(fresh)) {
         const signed = order.side === 'buy' ? order.quantity : -order.quantity;
         const at = { id: order.last.id, at: order.last.timestamp };
-        const botOrder = own !== null && (own.exchangeOrderIds.has(order.orderId) || order.fills.some((fill) => fill.clientOrderId !== null && isBotClientOrderId(fill.clientOrderId)));
-        // An order of the bot's still without its exchange id could be this one: wait for it (next poll).
-        if (!botOrder && own?.inFlight) break;
+        let botOrder = own !== null && (own.exchangeOrderIds.has(order.orderId) || order.fills.some((fill) => fill.clientOrderId !== null && isBotClientOrderId(fill.clientOrderId)));
+        // The order itself says whose it is (its client id) and what it was placed as: asked when a
+        // bot order on this symbol has no exchange id yet (it could be this one) or a link filters types.
+        const origin = !botOrder && (own?.unresolved || filtersTypes) ? await originOf(masterId, gateway, symbol, order.orderId) : null;
+        if (origin !== null && origin !== 'failed' && origin.clientOrderId !== null && isBotClientOrderId(origin.clientOrderId)) botOrder = true;
+        // Could be the bot's and the exchange did not say whose it is ("not found" included: a fresh
+        // order may be missing from lookups for a while): not copied now, asked again next poll.
+        if (!botOrder && own?.unresolved && (origin === null || origin === 'failed')) break;
         if (botOrder) {
           position = clean(position + signed);
-          if (!(await commit(masterId, symbol, at, position, []))) stopped = true;
-          if (stopped) break;
+          if ((await commit(masterId, symbol, at, position, [])) === null) {
+            stopped = true;
+            break;
+          }
           continue;
         }
-        const orderType = links.some((l) => l.orderTypes.length < 3) ? filterTypeOf(await orderTypeOf(masterId, gateway, symbol, order.orderId)) : 'market';
+        const orderType = origin !== null && origin !== 'failed' ? filterTypeOf(origin.type) : 'market';
         // The rest of an order copied by an earlier poll (a limit filling over time): a fixed
         // follower already has its fixed quantity for this order.
         const continued = links.some((l) => l.mode === 'fixed') && (await copies.masterOrderCopied(masterId, symbol, order.orderId));

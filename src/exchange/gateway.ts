@@ -141,6 +141,11 @@ export interface Candle {
   volume: number;
 }
 
+export interface OrderOrigin {
+  type: OrderType;
+  clientOrderId: string | null;
+}
+
 export interface TradeCursor {
   /** Only trades at or after this time (ms). */
   sinceMs: number;
@@ -229,11 +234,11 @@ export interface ExchangeGateway {
   /** null when the exchange says the order does not exist (may be transient right after creation). */
   fetchOrder(symbol: string, clientOrderId: string): Promise<OrderState | null>;
   /**
-   * The type an order was placed as, by the exchange's own order id (trades name it; they carry
-   * neither client id nor type). A triggered stop or take-profit answers its origin, not the market
-   * or limit order it became. null when the exchange knows no such order.
+   * What an order was placed as, by the exchange's own order id (trades name it; Binance's carry
+   * neither client id nor type): its type (a triggered stop or take-profit answers its origin, not the
+   * market or limit order it became) and its client order id. null when the exchange knows no such order.
    */
-  orderType(symbol: string, orderId: string): Promise<OrderType | null>;
+  orderOrigin(symbol: string, orderId: string): Promise<OrderOrigin | null>;
   /** null when there was nothing to cancel. */
   cancelOrder(symbol: string, clientOrderId: string): Promise<OrderState | null>;
   openOrders(symbol?: string): Promise<OrderState[]>;

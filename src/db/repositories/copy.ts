@@ -211,16 +211,16 @@ export function copyRepository(db: Database) {
 
     /**
      * The bot's own orders on an account and symbol (any signal, copies included) since a time: their
-     * exchange ids, and whether one sent in the last few minutes has no exchange id yet (in flight).
+     * exchange ids, and whether one of them has no exchange id yet (sent, its answer not known).
      */
-    async botOrdersOn(accountId: string, symbol: string, since: Date, inFlightSince: Date): Promise<{ exchangeOrderIds: Set<string>; inFlight: boolean }> {
+    async botOrdersOn(accountId: string, symbol: string, since: Date): Promise<{ exchangeOrderIds: Set<string>; unresolved: boolean }> {
       const rows = await db
-        .select({ exchangeOrderId: orders.exchangeOrderId, status: orders.status, createdAt: orders.createdAt })
+        .select({ exchangeOrderId: orders.exchangeOrderId, status: orders.status })
         .from(orders)
         .where(and(eq(orders.accountId, accountId), eq(orders.symbol, symbol), gte(orders.createdAt, since)));
       return {
         exchangeOrderIds: new Set(rows.flatMap((row) => (row.exchangeOrderId ? [row.exchangeOrderId] : []))),
-        inFlight: rows.some((row) => row.exchangeOrderId === null && (row.status === 'intent' || row.status === 'unknown') && row.createdAt >= inFlightSince),
+        unresolved: rows.some((row) => row.exchangeOrderId === null && (row.status === 'intent' || row.status === 'unknown')),
       };
     },
 

@@ -24,6 +24,7 @@ import type {
   OrderIntent,
   OrderState,
   OrderStatus,
+  OrderOrigin,
   OrderType,
   PlaceOrderOptions,
   PositionMode,
@@ -418,8 +419,8 @@ export class CcxtGateway implements ExchangeGateway {
     return null;
   }
 
-  async orderType(symbol: string, orderId: string): Promise<OrderType | null> {
-    return this.call(`looking up the type of order ${orderId}`, async (exchange) => {
+  async orderOrigin(symbol: string, orderId: string): Promise<OrderOrigin | null> {
+    return this.call(`looking up order ${orderId}`, async (exchange) => {
       let order: Order;
       try {
         order = await exchange.fetchOrder(orderId, symbol);
@@ -430,7 +431,9 @@ export class CcxtGateway implements ExchangeGateway {
       // Binance keeps what a triggered order was placed as in origType (type says MARKET or LIMIT).
       const info = rec(order.info);
       const origin = info['origType'] ?? info['orderType'];
-      return orderTypeOf(origin === undefined ? order : { ...order, info: { ...info, type: origin } }, undefined);
+      const type = orderTypeOf(origin === undefined ? order : { ...order, info: { ...info, type: origin } }, undefined);
+      const clientOrderId = order.clientOrderId ?? (typeof info['clientOrderId'] === 'string' ? info['clientOrderId'] : null);
+      return { type, clientOrderId: clientOrderId || null };
     });
   }
 

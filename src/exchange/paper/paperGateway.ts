@@ -34,8 +34,8 @@ import type {
   KeyAudit,
   MarginMode,
   OrderIntent,
+  OrderOrigin,
   OrderState,
-  OrderType,
   PlaceOrderOptions,
   PositionState,
   Quote,
@@ -274,8 +274,11 @@ export class PaperGateway implements ExchangeGateway {
     });
   }
 
-  async orderType(symbol: string, orderId: string): Promise<OrderType | null> {
-    return this.withState(async (ctx) => ctx.state.orders.find((o) => o.exchangeOrderId === orderId && o.symbol === symbol)?.type ?? null);
+  async orderOrigin(symbol: string, orderId: string): Promise<OrderOrigin | null> {
+    return this.withState(async (ctx) => {
+      const order = ctx.state.orders.find((o) => o.exchangeOrderId === orderId && o.symbol === symbol);
+      return order ? { type: order.type, clientOrderId: order.clientOrderId } : null;
+    });
   }
 
   async openOrders(symbol?: string): Promise<OrderState[]> {

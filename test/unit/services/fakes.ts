@@ -62,7 +62,7 @@ export function fakeGateway(
     ensureLeverage: notUsed,
     placeOrder: notUsed,
     fetchOrder: notUsed,
-    orderType: notUsed,
+    orderOrigin: notUsed,
     cancelOrder: notUsed,
     openOrders: notUsed,
     positions: notUsed,
