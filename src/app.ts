@@ -3,6 +3,7 @@ import type { DestinationStream } from 'pino';
 import { importOperatorAccounts } from './accounts/operatorImport';
 import type { Config } from './config';
 import { createCopyPositions, createCopyTrading } from './copy';
+import { createEndedMastershipSweeper } from './copy/endedMasterships';
 import type { DatabaseHandle } from './db/client';
 import { openConfiguredDatabase } from './db/open';
 import { accountsRepository } from './db/repositories/accounts';
@@ -164,6 +165,9 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     claimMasters: leases.forTask('copy-poll'),
   });
   engine.addCycleStep('copy', async () => void (await copyTrading.poll()));
+  // Followers of ended masterships are closed out of what they still hold from them, round by round.
+  const endedMasterships = createEndedMastershipSweeper({ db: database.db, clock, log, wake: () => intake.wake() });
+  engine.addCycleStep('copy-ended', async () => void (await endedMasterships.run()));
   // Followers' copy fills → copied positions with realised PnL (positionSync leaves copies alone).
   const copyPositions = createCopyPositions({
     db: database.db,

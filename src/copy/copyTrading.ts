@@ -4,6 +4,7 @@ import type { Database } from '../db/client';
 import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
 import { copyRepository, type CopyLinkRow, type MasterSnapshot, type NewCopyConfirmation } from '../db/repositories/copy';
 import { signalsRepository } from '../db/repositories/signals';
+import { createMasterships } from './mastership';
 import {
   followerOpenQuantity,
   groupFillsByOrder,
@@ -69,6 +70,7 @@ export function createCopyTrading(deps: {
   claimMasters?: (accountIds: string[]) => Promise<string[]>;
 }) {
   const copies = copyRepository(deps.db);
+  const masterships = createMasterships({ db: deps.db, clock: deps.clock, log: deps.log, wake: () => deps.intake.wake() });
   const accounts = accountsRepository(deps.db);
   const log = deps.log.child({ component: 'copy' });
   const balanceMaxAgeMs = deps.balanceMaxAgeMs ?? 300_000;
@@ -111,7 +113,7 @@ export function createCopyTrading(deps: {
     quantity: number,
     fraction: number,
     masterEquity: number,
-    orderType: 'market' | 'limit' | 'stop',
+    orderType: 'market' | 'limit' | 'stop' | null,
     continued: boolean,
   ): Promise<{ instruction: CopyFollowerInstruction; link: CopyLinkRow }[]> {
     const out: { instruction: CopyFollowerInstruction; link: CopyLinkRow }[] = [];
@@ -121,12 +123,14 @@ export function createCopyTrading(deps: {
       const reducing = action === 'reduce' || action === 'close';
       // Filters apply to opens and adds; a follower always follows the master out of a position, even
       // switched off (auto-trading off stops new positions, never the way out of one).
-      if (!reducing && (!follower.enabled || !symbolPasses(pair, link.symbolAllow, link.symbolBlock) || !link.orderTypes.includes(orderType))) {
+      const typePasses = orderType === null ? link.orderTypes.length >= 3 : link.orderTypes.includes(orderType);
+      if (!reducing && (!follower.enabled || !symbolPasses(pair, link.symbolAllow, link.symbolBlock) || !typePasses)) {
         await copies.count(link.id, 'skipped');
         continue;
       }
       // The rest of an order a fixed follower already copied at its fixed quantity: nothing to add.
-      if (!reducing && continued && link.mode === 'fixed') continue;
+      // (A flip or a new open after the master went flat is a new position: it gets its quantity.)
+      if (action === 'add' && continued && link.mode === 'fixed') continue;
       let open: number | null = null;
       if (!reducing) {
         const equity = link.mode === 'proportional' ? await followerEquity(follower) : null;
@@ -161,6 +165,7 @@ export function createCopyTrading(deps: {
   async function commit(
     masterId: string,
     symbol: string,
+    expected: string | null,
     at: { id: string; at: number },
     position: number,
     writes: readonly FillWrite[],
@@ -171,8 +176,14 @@ export function createCopyTrading(deps: {
       const db = tx as unknown as Database;
       const inTx = copyRepository(db);
       if (!(await inTx.lockMaster(masterId))) return null;
+      // Another poller (a lease taken over while this one stalled) moved on from where this one
+      // started: writing here would move the cursor and the position back and copy fills twice.
+      if (((await inTx.cursor(masterId, symbol))?.lastTradeId ?? null) !== expected) return null;
       let fresh = 0;
       for (const write of writes) {
+        // The master is leaving (part of) a position: copies still waiting for a follower's answer
+        // on it expire, or a late "Copy" would open what nothing will ever close.
+        if (write.copy.action === 'reduce' || write.copy.action === 'close') await inTx.expireConfirmationsOf(masterId, write.signal.symbol, write.signal.side);
         for (const confirmation of write.confirmations) await inTx.addConfirmation(confirmation);
         if (write.copy.followers.length === 0) continue;
         const validation = validateSignal(write.signal);
@@ -202,7 +213,14 @@ export function createCopyTrading(deps: {
 
   async function pollMaster(masterId: string, report: CopyPollReport): Promise<void> {
     const master = await accounts.byId(masterId);
-    if (!master || !master.enabled) return;
+    if (!master) return;
+    // A master whose key stopped working can never be read again: its mastership ends, and its
+    // followers are closed out of what they copied (nothing else would ever take them out).
+    if (!master.enabled && master.disabledReason === 'key-revoked') {
+      await masterships.end(masterId, 'key-revoked');
+      return;
+    }
+    if (!master.enabled) return;
     const links = await copies.activeLinksOf(masterId);
     const gateway = deps.gateways.forAccount(master);
     // Positions and balance first: trades are fetched only where something changed.
@@ -210,7 +228,10 @@ export function createCopyTrading(deps: {
     const current: Record<string, number> = {};
     for (const p of positions) current[p.symbol] = clean((current[p.symbol] ?? 0) + (p.side === 'long' ? p.quantity : -p.quantity));
     const row = await copies.master(masterId);
-    const snapshot = row?.snapshot as MasterSnapshot | null | undefined;
+    if (!row) return;
+    // Which mastership these copies belong to: one ended and made again is another (see fan-out).
+    const mastershipSince = row.createdAt.getTime();
+    const snapshot = row.snapshot as MasterSnapshot | null | undefined;
     if (!snapshot || snapshot.since === undefined) {
       // First poll: what is open now was opened before copying started; only later fills are copied.
       await copies.saveSnapshot(masterId, { positions: current, free: balance.free, equity: balance.equity, since: balance.asOf });
@@ -246,6 +267,8 @@ export function createCopyTrading(deps: {
       const own = trades.length > 0 ? await copies.botOrdersOn(masterId, symbol, new Date(Math.min(...trades.map((t) => t.timestamp)) - OWN_ORDERS_LOOKBACK_MS)) : null;
       const filtersTypes = links.some((l) => l.orderTypes.length < 3);
       const fresh = trades.filter((trade) => cursor?.lastTradeId !== trade.id);
+      // Where this poll found the cursor; each commit checks it is still there, then moves it.
+      let expected = cursor?.lastTradeId ?? null;
       let stopped = false;
       for (const order of groupFillsByOrder(fresh)) {
         const signed = order.side === 'buy' ? order.quantity : -order.quantity;
@@ -260,13 +283,16 @@ export function createCopyTrading(deps: {
         if (!botOrder && own?.unresolved && (origin === null || origin === 'failed')) break;
         if (botOrder) {
           position = clean(position + signed);
-          if ((await commit(masterId, symbol, at, position, [])) === null) {
+          if ((await commit(masterId, symbol, expected, at, position, [])) === null) {
             stopped = true;
             break;
           }
+          expected = at.id;
           continue;
         }
-        const orderType = origin !== null && origin !== 'failed' ? filterTypeOf(origin.type) : 'market';
+        // Unknown when the exchange did not say (or no link needs it): links filtering by type
+        // copy no open or add of it; the others do.
+        const orderType = origin !== null && origin !== 'failed' ? filterTypeOf(origin.type) : filtersTypes ? null : 'market';
         // The rest of an order copied by an earlier poll (a limit filling over time): a fixed
         // follower already has its fixed quantity for this order.
         const continued = links.some((l) => l.mode === 'fixed') && (await copies.masterOrderCopied(masterId, symbol, order.orderId));
@@ -305,6 +331,7 @@ export function createCopyTrading(deps: {
             masterQuantity: leg.quantity,
             price: order.price,
             filledAt: order.timestamp,
+            mastershipSince,
             followers: list,
           });
           // Keyed by master, symbol and the order's first trade: Binance numbers trades per symbol.
@@ -327,11 +354,12 @@ export function createCopyTrading(deps: {
           });
         }
         position = clean(position + signed);
-        const queued = await commit(masterId, symbol, at, position, writes, master.guildId, master.ownerId);
+        const queued = await commit(masterId, symbol, expected, at, position, writes, master.guildId, master.ownerId);
         if (queued === null) {
           stopped = true;
           break;
         }
+        expected = at.id;
         report.signals += queued;
       }
       if (stopped) return;

@@ -1,15 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client';
 import { accountsRepository } from '../db/repositories/accounts';
 import { copyRepository } from '../db/repositories/copy';
 import { enqueueFeed, type NewOutboxRow } from '../db/repositories/outbox';
-import { signalsRepository } from '../db/repositories/signals';
-import { closesOfEndedMaster, type MastershipEnd } from '../domain/copy';
-import type { TradeSignal } from '../domain/signal';
-import { validateSignal } from '../domain/signalValidation';
+import type { MastershipEnd } from '../domain/copy';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
 import type { NoticeEvent } from '../trading/feedEvents';
+import { createEndedMastershipSweeper } from './endedMasterships';
 
 export interface EndedMastership {
   masterAccountId: string;
@@ -26,18 +23,21 @@ const END_TEXT: Record<MastershipEnd, string> = {
   revoked: 'an admin revoked it',
   left: 'its owner left the server',
   banned: 'its owner was banned from the server',
+  'key-revoked': 'the exchange no longer accepts its API key',
 };
 
 /**
  * Ending a copy-trading mastership, in one transaction: the master row, its cursors and follow links
- * go (no poll reads it again, no confirmation is offered), each follower's copied position from it is
- * closed by a close copy signal (reduce-only market orders the engine executes like any copy exit),
- * and the master's owner and every follower are told why. A crash leaves either nothing done or all
- * of it queued. Copy opens of this master still queued or polled meanwhile are refused at fan-out
- * (`copy-master-ended`); its exits still go.
+ * go (no poll reads it again, no confirmation is offered), the ended mastership is recorded and its
+ * first round runs (src/copy/endedMasterships.ts: close copy signals, reduce-only market orders the
+ * engine executes like any copy exit, for what each follower holds from it), and the master's owner
+ * and every follower are told why. A crash leaves either nothing done or all of it queued. Copy opens
+ * of this mastership still queued or polled meanwhile are refused at fan-out (`copy-master-ended`);
+ * its exits still go; later rounds close whatever those still on their way leave open.
  */
 export function createMasterships(deps: { db: Database; clock: Clock; log: Logger; wake?: () => void }) {
   const log = deps.log.child({ component: 'copy-masters' });
+  const sweeper = createEndedMastershipSweeper(deps);
 
   async function end(masterAccountId: string, reason: MastershipEnd): Promise<EndedMastership | null> {
     const ended = await deps.db.transaction(async (tx) => {
@@ -48,36 +48,24 @@ export function createMasterships(deps: { db: Database; clock: Clock; log: Logge
       const accounts = accountsRepository(db);
       const master = await accounts.byId(masterAccountId);
       const guildId = removed.master.guildId;
-      const held = await copies.heldFromMaster(masterAccountId);
-      const closes = closesOfEndedMaster(masterAccountId, String(removed.master.createdAt.getTime()), held);
+      const since = removed.master.createdAt.getTime();
       const now = deps.clock.now();
-      const signals = signalsRepository(db);
-      for (const close of closes) {
-        // Never placed: a close carries a distant stop only because every signal is validated.
-        const signal: TradeSignal = {
-          symbol: close.pair,
-          side: close.side,
-          entryType: 'market',
-          entries: [],
-          stopLoss: close.side === 'long' ? close.price / 2 : close.price * 2,
-          takeProfits: [],
-          leverage: null,
-        };
-        const validation = validateSignal(signal);
-        if (!validation.ok) throw new Error(`close of an ended mastership is not a valid signal: ${validation.reason}`);
-        await signals.enqueue({
-          id: randomUUID(),
-          guildId,
-          source: 'copy',
-          sourceRef: close.sourceRef,
-          authorId: master?.ownerId ?? null,
-          channelId: null,
-          signal: validation.signal,
-          copy: close.copy,
-          createdAt: new Date(now),
-        });
-      }
-      const holding = new Set(held.map((row) => row.accountId));
+      await copies.recordEndedMastership({
+        masterAccountId,
+        mastershipSince: since,
+        guildId,
+        authorId: master?.ownerId ?? null,
+        reason,
+        endedAt: new Date(now),
+        nextRoundAt: new Date(now),
+      });
+      // The first round at once: closes for what followers hold now; later rounds (a cycle step)
+      // close what copies still on their way leave, and try again where a close did not take.
+      const row = await copies.lockEndedMastership(masterAccountId, since);
+      const step = row ? await sweeper.roundIn(db, row) : ({ kind: 'wait' } as const);
+      const closing = step.kind === 'close' ? step.closes : [];
+      const closes = new Set(closing.map((c) => `${c.symbol}|${c.side}`)).size;
+      const holding = new Set(closing.map((row) => row.accountId));
       const notices: NewOutboxRow[] = [];
       const masterName = master?.name ?? 'a removed account';
       if (master) {
@@ -88,11 +76,13 @@ export function createMasterships(deps: { db: Database; clock: Clock; log: Logge
         if (!follower) continue;
         const detail = holding.has(follower.id)
           ? `${masterName} is no longer a copy-trading master (${END_TEXT[reason]}): the positions copied from it are being closed at market.`
-          : `${masterName} is no longer a copy-trading master (${END_TEXT[reason]}).`;
+          : step.kind === 'wait'
+            ? `${masterName} is no longer a copy-trading master (${END_TEXT[reason]}): whatever its last copies leave open is closed at market once they are done.`
+            : `${masterName} is no longer a copy-trading master (${END_TEXT[reason]}).`;
         notices.push(notice(guildId, follower.id, follower.ownerId, { kind: 'copy-ended', accountName: follower.name, reason: null, detail }));
       }
       await enqueueFeed(db, notices);
-      return { masterAccountId, reason, followers: removed.links.length, closes: closes.length };
+      return { masterAccountId, reason, followers: removed.links.length, closes };
     });
     if (ended) {
       log.info(ended, 'copy mastership ended');

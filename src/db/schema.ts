@@ -162,6 +162,10 @@ export const signals = pgTable(
   (table) => [
     uniqueIndex('signals_source_ref').on(table.source, table.sourceRef),
     index('signals_status').on(table.status, table.createdAt),
+    // Copy trading asks for a master's copies (of one order, still pending, held by followers).
+    index('signals_copy_master')
+      .on(sql`(${table.copy}->>'masterAccountId')`, sql`(${table.copy}->>'orderId')`)
+      .where(sql`${table.source} = 'copy'`),
   ],
 );
 
@@ -421,6 +425,33 @@ export const copyMasters = pgTable('copy_masters', {
   equityUsd: doublePrecision('equity_usd'),
   createdAt: createdAt(),
 });
+
+/**
+ * A mastership that ended, until its followers hold nothing copied from it: each round (a cycle
+ * step, src/copy/endedMasterships.ts) closes what they still hold once no copy of it is pending,
+ * and tries again with a growing wait when a close did not take them out.
+ */
+export const copyEndedMasterships = pgTable(
+  'copy_ended_masterships',
+  {
+    // No foreign key: the master's account may be removed while its followers are still closed out.
+    masterAccountId: uuid('master_account_id').notNull(),
+    /** The mastership's start (its master row's creation, epoch ms); copies carry it. */
+    mastershipSince: bigint('mastership_since', { mode: 'number' }).notNull(),
+    guildId: text('guild_id').notNull(),
+    /** The master's owner, the author of the close signals. */
+    authorId: text('author_id'),
+    reason: text('reason').notNull(),
+    endedAt: timestamp('ended_at', { withTimezone: true }).notNull(),
+    rounds: integer('rounds').notNull().default(0),
+    nextRoundAt: timestamp('next_round_at', { withTimezone: true }).notNull(),
+    settledAt: timestamp('settled_at', { withTimezone: true }),
+  },
+  (table) => [
+    primaryKey({ columns: [table.masterAccountId, table.mastershipSince] }),
+    index('copy_ended_masterships_due').on(table.nextRoundAt).where(sql`${table.settledAt} is null`),
+  ],
+);
 
 /** Per (master, symbol) trade cursor, so no fill is missed or copied twice across restarts. */
 export const copyCursors = pgTable(

@@ -35,6 +35,11 @@ export interface CopyInstructions {
   filledAt?: number;
   /** When the follower accepted the copy (confirm on), epoch ms: the copy is as fresh as the answer. */
   acceptedAt?: number;
+  /**
+   * When the mastership the copy came from began (the master row's creation, epoch ms): a copy of a
+   * mastership that ended opens nothing, even once the account is made a master again.
+   */
+  mastershipSince?: number;
   followers: CopyFollowerInstruction[];
 }
 
@@ -144,16 +149,17 @@ export interface HeldCopy {
 }
 
 /** Why a mastership ended (the notices and the log say it in words). */
-export type MastershipEnd = 'stopped' | 'not-allowed' | 'revoked' | 'left' | 'banned';
+export type MastershipEnd = 'stopped' | 'not-allowed' | 'revoked' | 'left' | 'banned' | 'key-revoked';
 
 /**
  * The close copy signals that end a mastership: one per pair and side, each follower closing what it
  * holds from this master's copies (Binance closes copy traders' positions at market when a lead
  * trader closes the portfolio; here nothing is left to steer those positions out, and copies carry
- * no stop of their own). `endKey` makes them idempotent for this one mastership.
+ * no stop of their own). `endKey` makes them idempotent for one round of one mastership.
  */
 export function closesOfEndedMaster(
   masterAccountId: string,
+  mastershipSince: number,
   endKey: string,
   held: readonly HeldCopy[],
 ): { sourceRef: string; pair: string; side: 'long' | 'short'; price: number; copy: CopyInstructions }[] {
@@ -180,6 +186,7 @@ export function closesOfEndedMaster(
           action: 'close' as const,
           masterQuantity: 0,
           price,
+          mastershipSince,
           followers: rows.map((row) => ({
             accountId: row.accountId,
             // A reduce with a quantity closes that much (never more than copy trading holds there).

@@ -28,7 +28,7 @@ export async function fanOutSignal(tx: Database, signal: SignalRow, nowMs: numbe
   const targets = selectTargets(signal, candidates);
   // A copy of a master whose mastership ended (queued before the end, or by a poll that overlapped
   // it) opens nothing: the end's own closes take the followers out.
-  const masterEnded = signal.source === 'copy' && !(await copyRepository(tx).master(copyMasterId(signal)));
+  const masterEnded = signal.source === 'copy' && !mastershipLives(signal, await copyRepository(tx).master(copyMasterId(signal)));
   const rows: NewExecution[] = targets.map((account) => {
     // Pauses and the off switch stop new positions; exits (a copy's reduce or close) always go.
     const exit = signal.source === 'copy' && isCopyExit(signal.copy, account.id);
@@ -76,6 +76,13 @@ export async function fanOutSignal(tx: Database, signal: SignalRow, nowMs: numbe
 }
 
 const copyMasterId = (signal: SignalRow): string => (signal.copy as { masterAccountId?: string } | null)?.masterAccountId ?? '';
+
+/** The copy's mastership is the master's current one (copies written before it was carried: any). */
+function mastershipLives(signal: SignalRow, master: { createdAt: Date } | null): boolean {
+  if (!master) return false;
+  const since = (signal.copy as { mastershipSince?: number } | null)?.mastershipSince;
+  return since === undefined || since === master.createdAt.getTime();
+}
 
 const copyFollowerIds = (signal: SignalRow): string[] =>
   ((signal.copy as { followers?: { accountId: string }[] } | null)?.followers ?? []).map((follower) => follower.accountId);

@@ -1,12 +1,13 @@
-import { and, asc, eq, gte, inArray, notInArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, isNull, lte, notInArray, sql } from 'drizzle-orm';
 import { followLoop } from '../../domain/copy';
 import type { Database } from '../client';
-import { copyConfirmations, copyCursors, copyLinks, copyMasters, exchangeAccounts, executions, orders, signals } from '../schema';
+import { copyConfirmations, copyCursors, copyEndedMasterships, copyLinks, copyMasters, exchangeAccounts, executions, orders, signals } from '../schema';
 
 export type CopyLinkRow = typeof copyLinks.$inferSelect;
 export type NewCopyLink = typeof copyLinks.$inferInsert;
 export type CopyMasterRow = typeof copyMasters.$inferSelect;
 export type CopyCursorRow = typeof copyCursors.$inferSelect;
+export type EndedMastershipRow = typeof copyEndedMasterships.$inferSelect;
 export type CopyConfirmationRow = typeof copyConfirmations.$inferSelect;
 export type NewCopyConfirmation = typeof copyConfirmations.$inferInsert;
 
@@ -43,7 +44,13 @@ export function copyRepository(db: Database) {
      */
     async addMaster(accountId: string, guildId: string, grantedBy: 'admin' | 'member' = 'member'): Promise<void> {
       await db.transaction(async (tx) => {
-        const inserted = await tx.insert(copyMasters).values({ accountId, guildId, grantedBy }).onConflictDoNothing().returning({ accountId: copyMasters.accountId });
+        // A mastership is known by its start (ms): a new one starts after every ended one of the account.
+        const createdAt = sql`greatest(now(), coalesce((select to_timestamp((max(${copyEndedMasterships.mastershipSince}) + 1.5) / 1000.0) from ${copyEndedMasterships} where ${copyEndedMasterships.masterAccountId} = ${accountId}), now()))`;
+        const inserted = await tx
+          .insert(copyMasters)
+          .values({ accountId, guildId, grantedBy, createdAt })
+          .onConflictDoNothing()
+          .returning({ accountId: copyMasters.accountId });
         if (inserted.length > 0) await tx.delete(copyCursors).where(eq(copyCursors.masterAccountId, accountId));
         else if (grantedBy === 'admin') await tx.update(copyMasters).set({ grantedBy }).where(eq(copyMasters.accountId, accountId));
       });
@@ -74,12 +81,12 @@ export function copyRepository(db: Database) {
     },
 
     /**
-     * What each follower still holds from this master's copies, per symbol and side: filled opens and
-     * adds minus filled reductions of copy signals carrying this master (closes, /panic and external
-     * closes of the copied position are capped again when the close is planned), with the average
-     * price of those fills.
+     * What each follower still holds from one mastership's copies, per market and side: filled opens
+     * and adds minus filled reductions of copy signals carrying this master and mastership (copies
+     * written before masterships were told apart count for every one), with their average price.
+     * Closes outside copy signals (/panic, by hand, liquidation) are not in it: see heldByLiveMasterships.
      */
-    async heldFromMaster(masterAccountId: string): Promise<{ accountId: string; symbol: string; side: 'long' | 'short'; quantity: number; price: number }[]> {
+    async heldFromMaster(masterAccountId: string, mastershipSince: number): Promise<{ accountId: string; symbol: string; side: 'long' | 'short'; quantity: number; price: number }[]> {
       const rows = await db
         .select({
           accountId: orders.accountId,
@@ -90,11 +97,101 @@ export function copyRepository(db: Database) {
         })
         .from(orders)
         .innerJoin(signals, eq(signals.id, orders.signalId))
-        .where(and(eq(signals.source, 'copy'), sql`${signals.copy}->>'masterAccountId' = ${masterAccountId}`, sql`${orders.filledQuantity} > 0`))
+        .where(
+          and(
+            eq(signals.source, 'copy'),
+            sql`${signals.copy}->>'masterAccountId' = ${masterAccountId}`,
+            sql`(${signals.copy}->>'mastershipSince' is null or (${signals.copy}->>'mastershipSince')::bigint = ${mastershipSince})`,
+            sql`${orders.filledQuantity} > 0`,
+          ),
+        )
         .groupBy(orders.accountId, orders.symbol, signals.side);
       return rows
         .map((row) => ({ accountId: row.accountId, symbol: row.symbol, side: row.side, quantity: Number(row.quantity), price: Number(row.price ?? 0) }))
         .filter((row) => row.quantity > 1e-12);
+    },
+
+    /**
+     * What masterships still running (other than `exceptMaster`'s) hold on a follower's market and
+     * side from their copies: theirs to steer, never closed for another master.
+     */
+    async heldByLiveMasterships(accountId: string, symbol: string, side: 'long' | 'short', exceptMaster: string): Promise<number> {
+      const rows = await db
+        .select({
+          master: sql<string>`${signals.copy}->>'masterAccountId'`,
+          quantity: sql<string>`sum(case when ${orders.reduceOnly} then -${orders.filledQuantity} else ${orders.filledQuantity} end)::text`,
+        })
+        .from(orders)
+        .innerJoin(signals, eq(signals.id, orders.signalId))
+        .innerJoin(copyMasters, sql`${copyMasters.accountId}::text = ${signals.copy}->>'masterAccountId'`)
+        .where(
+          and(
+            eq(orders.accountId, accountId),
+            eq(orders.symbol, symbol),
+            eq(signals.source, 'copy'),
+            eq(signals.side, side),
+            sql`${orders.filledQuantity} > 0`,
+            sql`${copyMasters.accountId} <> ${exceptMaster}::uuid`,
+            sql`(${signals.copy}->>'mastershipSince' is null or (${signals.copy}->>'mastershipSince')::bigint = floor(extract(epoch from ${copyMasters.createdAt}) * 1000)::bigint)`,
+          ),
+        )
+        .groupBy(sql`${signals.copy}->>'masterAccountId'`);
+      return rows.reduce((sum, row) => sum + Math.max(0, Number(row.quantity)), 0);
+    },
+
+    /** A copy of this master is still pending or executing: its outcome is not known yet. */
+    async masterCopiesPending(masterAccountId: string): Promise<boolean> {
+      const [row] = await db
+        .select({ id: signals.id })
+        .from(signals)
+        .where(and(eq(signals.source, 'copy'), sql`${signals.copy}->>'masterAccountId' = ${masterAccountId}`, inArray(signals.status, ['pending', 'executing'])))
+        .limit(1);
+      return row !== undefined;
+    },
+
+    async recordEndedMastership(row: typeof copyEndedMasterships.$inferInsert): Promise<void> {
+      await db.insert(copyEndedMasterships).values(row).onConflictDoNothing();
+    },
+
+    /** Ended masterships whose next round is due, locked for this transaction (others skip them). */
+    dueEndedMasterships(now: Date, limit: number): Promise<EndedMastershipRow[]> {
+      return db
+        .select()
+        .from(copyEndedMasterships)
+        .where(and(isNull(copyEndedMasterships.settledAt), lte(copyEndedMasterships.nextRoundAt, now)))
+        .orderBy(asc(copyEndedMasterships.nextRoundAt))
+        .limit(limit);
+    },
+
+    async lockEndedMastership(masterAccountId: string, mastershipSince: number): Promise<EndedMastershipRow | null> {
+      const [row] = await db
+        .select()
+        .from(copyEndedMasterships)
+        .where(and(eq(copyEndedMasterships.masterAccountId, masterAccountId), eq(copyEndedMasterships.mastershipSince, mastershipSince)))
+        .for('update', { skipLocked: true });
+      return row ?? null;
+    },
+
+    async updateEndedMastership(masterAccountId: string, mastershipSince: number, patch: Partial<Pick<EndedMastershipRow, 'rounds' | 'nextRoundAt' | 'settledAt'>>): Promise<void> {
+      await db
+        .update(copyEndedMasterships)
+        .set(patch)
+        .where(and(eq(copyEndedMasterships.masterAccountId, masterAccountId), eq(copyEndedMasterships.mastershipSince, mastershipSince)));
+    },
+
+    /** Copies of this master on a pair and side still waiting for a follower's answer expire. */
+    async expireConfirmationsOf(masterAccountId: string, pair: string, side: 'long' | 'short'): Promise<void> {
+      await db
+        .update(copyConfirmations)
+        .set({ status: 'expired' })
+        .where(
+          and(
+            sql`${copyConfirmations.status} in ('pending', 'sent')`,
+            sql`${copyConfirmations.copy}->>'masterAccountId' = ${masterAccountId}`,
+            sql`${copyConfirmations.signal}->>'symbol' = ${pair}`,
+            sql`${copyConfirmations.signal}->>'side' = ${side}`,
+          ),
+        );
     },
 
     /** Locks the master's row for the transaction; false when the account is no longer a master. */

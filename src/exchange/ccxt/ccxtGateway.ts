@@ -627,8 +627,17 @@ export class CcxtGateway implements ExchangeGateway {
     }
     for (let end = now; end >= first && out.length < TRADES_PAGE; end -= FUTURES_TRADE_WINDOW_MS) {
       const start = Math.max(first, end - FUTURES_TRADE_WINDOW_MS + 1);
-      const page = await exchange.fetchMyTrades(symbol, start, TRADES_PAGE, { ...params, endTime: end });
-      out.unshift(...page.slice(-(TRADES_PAGE - out.length)));
+      const window = await exchange.fetchMyTrades(symbol, start, TRADES_PAGE, { ...params, endTime: end });
+      // A full page is the window's OLDEST trades: the newest are read on by id to the window's end.
+      for (let page = window; page.length === TRADES_PAGE; ) {
+        const lastId = page.at(-1)?.id;
+        if (lastId === undefined || !/^\d+$/.test(String(lastId))) break;
+        page = (await exchange.fetchMyTrades(symbol, undefined, TRADES_PAGE, { ...params, fromId: (BigInt(String(lastId)) + 1n).toString() })).filter(
+          (trade) => (trade.timestamp ?? 0) <= end,
+        );
+        window.push(...page);
+      }
+      out.unshift(...window.slice(-(TRADES_PAGE - out.length)));
     }
     return out;
   }

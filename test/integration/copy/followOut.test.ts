@@ -91,4 +91,21 @@ describe('followers always follow out (issue #13 item 5)', { timeout: 120_000 },
     await engine.runCycle();
     expect(await positionOf(w, careful)).toBe(0);
   });
+
+  it("a copy still waiting for the follower's answer expires when the master leaves the position: a late Copy opens nothing", async () => {
+    world = await tradingWorld({ accounts: 0, clockFactor: 5 });
+    const w = world;
+    const master = await w.addAccount({ funds: 10_000 });
+    const careful = await w.addAccount({ funds: 10_000 });
+    const { copy, engine } = await copyRig(w, master, [careful], { confirmWindowMs: 30 * 60_000, link: { confirm: true } });
+    const service = copyServiceOf(w);
+    await byHand(w, master, 'buy', 0.01);
+    await copy.poll();
+    const [asked] = await service.pendingConfirmations();
+    await byHand(w, master, 'sell', 0.01);
+    await copy.poll();
+    expect(await service.answerConfirmation(asked!.id, careful.ownerId, true)).toEqual({ kind: 'gone' });
+    await engine.runCycle();
+    expect(await positionOf(w, careful)).toBe(0);
+  });
 });

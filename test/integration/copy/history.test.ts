@@ -51,4 +51,20 @@ describe("Binance's trade history windows (issue #13 item 9)", { timeout: 120_00
     expect(await gateway.tradesSince('BTC/USDT:USDT', { sinceMs: start - 60_000 })).toEqual([]);
     expect(w.sim.requestLog.filter((r) => r.path === '/fapi/v1/userTrades').length - before).toBeLessThanOrEqual(26);
   });
+
+  it('a week holding more than one page of trades: the newest are read on by id, so the latest exit is never missed', async () => {
+    world = await tradingWorld({ accounts: 0, clockFactor: 5 });
+    const w = world;
+    const account = await w.addAccount({ funds: 1_000_000 });
+    const start = w.clock.now();
+    // A thin book: each 0.3 BTC market order is 300 trades.
+    w.sim.setMarketSweep(300);
+    for (const side of ['buy', 'buy', 'sell', 'sell'] as const) await byHand(w, account, side, side === 'buy' ? 0.3 : 0.29);
+    w.sim.setMarketSweep(1);
+    await byHand(w, account, 'sell', 0.01);
+    expect(w.sim.trades(w.apiKeyOf(account)).futures.length).toBeGreaterThan(1_000);
+    const newest = await w.gateways.forAccount(account).tradesSince('BTC/USDT:USDT', { sinceMs: start - 60_000, from: 'newest' });
+    expect(newest).toHaveLength(1_000);
+    expect(newest.at(-1)).toMatchObject({ side: 'sell', quantity: 0.01 });
+  });
 });

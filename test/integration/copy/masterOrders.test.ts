@@ -113,4 +113,52 @@ describe('copies follow master orders, not their trades (issue #13 items 7 and 1
     await step();
     expect([await positionOf(w, marketOnly), await positionOf(w, limitOnly), await positionOf(w, stopOnly)]).toEqual([0, 0, 0]);
   });
+
+  it('an order that flips the master over two polls: a fixed follower gets its quantity on the new side', async () => {
+    world = await tradingWorld({ accounts: 0, clockFactor: 5 });
+    const w = world;
+    const master = await w.addAccount({ funds: 100_000 });
+    const mirror = await w.addAccount({ funds: 10_000 });
+    const fixed = await w.addAccount({ funds: 10_000 });
+    const { step } = await copyRig(w, master, [mirror]);
+    const copies = copyRepository(w.db.db);
+    const [link] = await copies.activeLinksOf(master.id);
+    await copies.upsertLink({ ...link!, id: crypto.randomUUID(), followerAccountId: fixed.id, followerOwnerId: fixed.ownerId, mode: 'fixed', value: 0.005 });
+    await masterOrder(w, master, { side: 'buy', type: 'market', quantity: 0.01 });
+    await step();
+    expect([await positionOf(w, mirror), await positionOf(w, fixed)]).toEqual([0.01, 0.005]);
+    // A limit sell of 0.03: a tenth fills at once (a reduce), the rest later (close, then short 0.02).
+    w.sim.inject({ kind: 'partial-fill', path: '/fapi/v1/order', method: 'POST', apiKey: w.apiKeyOf(master), ratio: 0.1, count: 1 });
+    w.sim.setPrices({ BTCUSDT: 50_010 }, 'futures');
+    await masterOrder(w, master, { side: 'sell', type: 'limit', quantity: 0.03, price: 50_000 });
+    await step();
+    w.sim.setPrices({ BTCUSDT: 49_900 }, 'futures');
+    w.sim.setPrices({ BTCUSDT: 50_050 }, 'futures');
+    expect(await positionOf(w, master)).toBeCloseTo(-0.02, 9);
+    await step();
+    expect(await positionOf(w, mirror)).toBeCloseTo(-0.02, 9);
+    expect(await positionOf(w, fixed)).toBeCloseTo(-0.005, 9);
+  });
+
+  it("a master order the exchange cannot look up: followers filtering by type copy no open of it, the others do, and exits still go", async () => {
+    world = await tradingWorld({ accounts: 0, clockFactor: 5 });
+    const w = world;
+    const master = await w.addAccount({ funds: 100_000 });
+    const everything = await w.addAccount({ funds: 10_000 });
+    const marketOnly = await w.addAccount({ funds: 10_000 });
+    const { step } = await copyRig(w, master, [everything]);
+    await copyRepository(w.db.db).upsertLink(mirrorLink(master, marketOnly, { orderTypes: ['market'] }));
+    w.sim.inject({ kind: 'http-5xx', path: '/fapi/v1/order', method: 'GET', apiKey: w.apiKeyOf(master), status: 503 });
+    await masterOrder(w, master, { side: 'buy', type: 'limit', quantity: 0.004, price: 50_100 });
+    await step();
+    expect([await positionOf(w, everything), await positionOf(w, marketOnly)]).toEqual([0.004, 0]);
+    w.sim.clearFaults();
+    await masterOrder(w, master, { side: 'buy', type: 'market', quantity: 0.002 });
+    await step();
+    expect([await positionOf(w, everything), await positionOf(w, marketOnly)]).toEqual([0.006, 0.002]);
+    w.sim.inject({ kind: 'http-5xx', path: '/fapi/v1/order', method: 'GET', apiKey: w.apiKeyOf(master), status: 503 });
+    await masterOrder(w, master, { side: 'sell', type: 'market', quantity: 0.006 });
+    await step();
+    expect([await positionOf(w, everything), await positionOf(w, marketOnly)]).toEqual([0, 0]);
+  });
 });

@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createEndedMastershipSweeper } from '../../../src/copy/endedMasterships';
 import { createMasterships } from '../../../src/copy/mastership';
 import { accountsRepository } from '../../../src/db/repositories/accounts';
 import { copyRepository } from '../../../src/db/repositories/copy';
@@ -125,6 +126,11 @@ describe('a mastership that ends stops steering its followers (issue #13 item 3)
     expect((await copy.poll()).signals).toBe(1);
     const masterships = createMasterships({ db: w.db.db, clock: w.clock, log: w.log });
     expect(await masterships.endOfMember(GUILD, master.ownerId, 'left')).toHaveLength(1);
+    // The add is still queued: the first round waits for it, the engine skips it, the next round closes.
+    await engine.runCycle();
+    expect(await positionOf(w, follower)).toBeCloseTo(0.01, 9);
+    w.clock.advance(10_000);
+    expect(await createEndedMastershipSweeper({ db: w.db.db, clock: w.clock, log: w.log }).run()).toBe(1);
     await engine.runCycle();
     expect(await positionOf(w, follower)).toBe(0);
     const outcomes = await w.db.db.select({ status: executions.status, reason: executions.reason }).from(executions).where(eq(executions.accountId, follower.id));

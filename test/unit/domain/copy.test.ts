@@ -64,7 +64,7 @@ describe('groupFillsByOrder', () => {
 
 describe('closesOfEndedMaster', () => {
   it('one close per pair and side, each follower closing exactly what it holds from the master', () => {
-    const closes = closesOfEndedMaster('m', 'k', [
+    const closes = closesOfEndedMaster('m', 7, 'k', [
       { accountId: 'a', symbol: 'BTC/USDT:USDT', side: 'long', quantity: 0.01, price: 100 },
       { accountId: 'b', symbol: 'BTC/USDT:USDT', side: 'long', quantity: 0.03, price: 200 },
       { accountId: 'a', symbol: 'ETH/USDT:USDT', side: 'short', quantity: 1, price: 10 },
@@ -75,5 +75,6 @@ describe('closesOfEndedMaster', () => {
       ['m:ended:k:ETH/USDT:short', 'ETH/USDT', 'short', [['a', 1, true, false]]],
     ]);
     expect(closes[0]!.price).toBeCloseTo(175, 9);
+    expect(closes[0]!.copy.mastershipSince).toBe(7);
   });
 });
