@@ -164,6 +164,7 @@ export function createCopyTrading(deps: {
    */
   async function commit(
     masterId: string,
+    mastershipSince: number,
     symbol: string,
     expected: string | null,
     at: { id: string; at: number },
@@ -175,7 +176,8 @@ export function createCopyTrading(deps: {
     const queued = await deps.db.transaction(async (tx) => {
       const db = tx as unknown as Database;
       const inTx = copyRepository(db);
-      if (!(await inTx.lockMaster(masterId))) return null;
+      // Still this mastership (one ended and made again meanwhile is another: nothing of this poll is its).
+      if ((await inTx.lockMaster(masterId))?.since !== mastershipSince) return null;
       // Another poller (a lease taken over while this one stalled) moved on from where this one
       // started: writing here would move the cursor and the position back and copy fills twice.
       if (((await inTx.cursor(masterId, symbol))?.lastTradeId ?? null) !== expected) return null;
@@ -283,7 +285,7 @@ export function createCopyTrading(deps: {
         if (!botOrder && own?.unresolved && (origin === null || origin === 'failed')) break;
         if (botOrder) {
           position = clean(position + signed);
-          if ((await commit(masterId, symbol, expected, at, position, [])) === null) {
+          if ((await commit(masterId, mastershipSince, symbol, expected, at, position, [])) === null) {
             stopped = true;
             break;
           }
@@ -354,7 +356,7 @@ export function createCopyTrading(deps: {
           });
         }
         position = clean(position + signed);
-        const queued = await commit(masterId, symbol, expected, at, position, writes, master.guildId, master.ownerId);
+        const queued = await commit(masterId, mastershipSince, symbol, expected, at, position, writes, master.guildId, master.ownerId);
         if (queued === null) {
           stopped = true;
           break;

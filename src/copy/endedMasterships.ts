@@ -28,23 +28,21 @@ export function createEndedMastershipSweeper(deps: { db: Database; clock: Clock;
     const copies = copyRepository(db);
     const trading = tradingRepository(db);
     const now = deps.clock.now();
-    const pending = await copies.masterCopiesPending(row.masterAccountId);
-    const held = pending
-      ? []
-      : await Promise.all(
+    const pendingAccounts = await copies.pendingCopyFollowers(row.masterAccountId, row.mastershipSince);
+    const held = await Promise.all(
           (await copies.heldFromMaster(row.masterAccountId, row.mastershipSince)).map(async (h) => ({
             ...h,
             copiedTotal: await trading.copiedQuantity(h.accountId, h.symbol, h.side),
             heldByLiveMasters: await copies.heldByLiveMasterships(h.accountId, h.symbol, h.side, row.masterAccountId),
           })),
         );
-    const step = endedMastershipStep({ nowMs: now, endedAtMs: row.endedAt.getTime(), rounds: row.rounds, pending, held });
+    const step = endedMastershipStep({ nowMs: now, endedAtMs: row.endedAt.getTime(), rounds: row.rounds, pendingAccounts, held });
     const key = { master: row.masterAccountId, since: row.mastershipSince };
     if (step.kind === 'settle') {
       await copies.updateEndedMastership(key.master, key.since, { settledAt: new Date(now) });
       if (step.outcome === 'gave-up') {
         log.error({ masterAccountId: row.masterAccountId, rounds: row.rounds }, 'followers of an ended mastership could not be closed out in a day');
-        await enqueueFeed(db, await gaveUpNotices(db, row, held.map((h) => h.accountId)));
+        await enqueueFeed(db, await gaveUpNotices(db, row, [...held.map((h) => h.accountId), ...pendingAccounts]));
       }
       return step;
     }

@@ -28,19 +28,25 @@ export function endedMastershipStep(input: {
   readonly nowMs: number;
   readonly endedAtMs: number;
   readonly rounds: number;
-  /** A copy of this master is still pending or executing (its outcome is not known yet). */
-  readonly pending: boolean;
+  /**
+   * Followers with a copy of this mastership still pending or executing (its outcome not known yet):
+   * they wait; the others are closed now. One stuck copy never holds up anyone else.
+   */
+  readonly pendingAccounts: ReadonlySet<string>;
   readonly held: readonly CopiedFrom[];
 }): EndedMastershipStep {
-  if (input.pending) return { kind: 'wait' };
   // Never more than copy trading holds there, minus what running masterships hold: a stale figure
   // (a copied position closed by hand, by /panic, by a liquidation) must not close another master's.
   const closes = input.held
+    .filter((row) => !input.pendingAccounts.has(row.accountId))
     .map((row) => ({ ...row, quantity: Math.min(row.quantity, Math.max(0, row.copiedTotal - row.heldByLiveMasters)) }))
     .filter((row) => row.quantity > EPSILON)
     .map(({ accountId, symbol, side, quantity, price }) => ({ accountId, symbol, side, quantity, price }));
-  if (closes.length === 0) return { kind: 'settle', outcome: 'flat' };
+  const waiting = input.pendingAccounts.size > 0;
+  if (closes.length === 0 && !waiting) return { kind: 'settle', outcome: 'flat' };
+  // A day on, whatever still waits or is still held is the owners' to close (they are told).
   if (input.nowMs - input.endedAtMs > GIVE_UP_AFTER_MS) return { kind: 'settle', outcome: 'gave-up' };
+  if (closes.length === 0) return { kind: 'wait' };
   const wait = Math.min(MAX_WAIT_MS, FIRST_WAIT_MS * 2 ** Math.min(input.rounds, 16));
   return { kind: 'close', closes, nextRoundAt: input.nowMs + wait };
 }

@@ -4,6 +4,7 @@ import type { CopyRepository } from '../db/repositories/copy';
 import type { GuildsRepository } from '../db/repositories/guilds';
 import type { CopyInstructions, CopyMode } from '../domain/copy';
 import type { TradeSignal } from '../domain/signal';
+import { validateSignal } from '../domain/signalValidation';
 import type { EndedMastership, Masterships } from '../copy/mastership';
 import type { Clock } from '../trading/clock';
 import type { SignalIntake } from '../trading/signalIntake';
@@ -76,7 +77,7 @@ export function createCopyService(deps: {
   guilds: GuildsRepository;
   log: Logger;
   masterships: Pick<Masterships, 'end'>;
-  intake?: Pick<SignalIntake, 'submit'>;
+  intake?: Pick<SignalIntake, 'wake'>;
   clock?: Clock;
 }) {
   const { copies, accounts, guilds, log } = deps;
@@ -256,30 +257,37 @@ export function createCopyService(deps: {
       if (!current || current.followerOwnerId !== ownerId) return { kind: 'gone' };
       const now = deps.clock?.now() ?? Date.now();
       const expired = now > current.expiresAt.getTime();
-      const row = await copies.answerConfirmation(id, ownerId, expired ? 'expired' : accept ? 'accepted' : 'skipped');
-      if (!row) return { kind: 'gone' };
       if (expired || !accept) {
+        const row = await copies.answerConfirmation(id, ownerId, expired ? 'expired' : 'skipped');
+        if (!row) return { kind: 'gone' };
         await copies.count(row.linkId, 'skipped');
         return expired ? { kind: 'expired' } : { kind: 'skipped' };
       }
-      if (!deps.intake) throw new Error('copy confirmations need the signal intake');
-      const result = await deps.intake.submit({
-        guildId: row.guildId,
-        source: 'copy',
-        sourceRef: `${row.sourceRef}:${row.followerAccountId}`,
-        authorId: ownerId,
-        channelId: null,
-        signal: row.signal as TradeSignal,
-        // The follower chose to copy now: the copy's age runs from the answer, not the master's fill.
-        copy: { ...(row.copy as CopyInstructions), acceptedAt: now },
-      });
-      if (result.kind === 'rejected') {
-        await copies.count(row.linkId, 'failed');
+      const validation = validateSignal(current.signal as TradeSignal);
+      if (!validation.ok) {
+        await copies.answerConfirmation(id, ownerId, 'skipped');
+        await copies.count(current.linkId, 'failed');
         return { kind: 'gone' };
       }
-      await copies.count(row.linkId, 'copied');
-      log.info({ confirmationId: id, signalId: result.signalId }, 'copy confirmed by its follower');
-      return { kind: 'queued', accounts: result.accounts };
+      // Accepted and queued under the master's lock, in one transaction: a master's exit committed
+      // first has expired it (gone); one committed after is queued after it, and takes it out.
+      const queued = await copies.acceptConfirmationAndQueue(id, ownerId, {
+        id: randomUUID(),
+        guildId: current.guildId,
+        source: 'copy',
+        sourceRef: `${current.sourceRef}:${current.followerAccountId}`,
+        authorId: ownerId,
+        channelId: null,
+        signal: validation.signal,
+        // The follower chose to copy now: the copy's age runs from the answer, not the master's fill.
+        copy: { ...(current.copy as CopyInstructions), acceptedAt: now },
+        createdAt: new Date(now),
+      });
+      if (!queued) return { kind: 'gone' };
+      deps.intake?.wake();
+      await copies.count(current.linkId, 'copied');
+      log.info({ confirmationId: id, signalId: queued.signalId }, 'copy confirmed by its follower');
+      return { kind: 'queued', accounts: 1 };
     },
   };
 }

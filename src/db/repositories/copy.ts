@@ -1,6 +1,7 @@
 import { and, asc, eq, gte, inArray, isNull, lte, notInArray, sql } from 'drizzle-orm';
 import { followLoop } from '../../domain/copy';
 import type { Database } from '../client';
+import { signalsRepository, type NewSignal } from './signals';
 import { copyConfirmations, copyCursors, copyEndedMasterships, copyLinks, copyMasters, exchangeAccounts, executions, orders, signals } from '../schema';
 
 export type CopyLinkRow = typeof copyLinks.$inferSelect;
@@ -131,7 +132,8 @@ export function copyRepository(db: Database) {
             eq(signals.source, 'copy'),
             eq(signals.side, side),
             sql`${orders.filledQuantity} > 0`,
-            sql`${copyMasters.accountId} <> ${exceptMaster}::uuid`,
+            // The ended mastership only: the same account's new (running) mastership is another.
+            sql`(${copyMasters.accountId} <> ${exceptMaster}::uuid or ${signals.copy}->>'mastershipSince' is not null)`,
             sql`(${signals.copy}->>'mastershipSince' is null or (${signals.copy}->>'mastershipSince')::bigint = floor(extract(epoch from ${copyMasters.createdAt}) * 1000)::bigint)`,
           ),
         )
@@ -139,14 +141,26 @@ export function copyRepository(db: Database) {
       return rows.reduce((sum, row) => sum + Math.max(0, Number(row.quantity)), 0);
     },
 
-    /** A copy of this master is still pending or executing: its outcome is not known yet. */
-    async masterCopiesPending(masterAccountId: string): Promise<boolean> {
-      const [row] = await db
-        .select({ id: signals.id })
-        .from(signals)
-        .where(and(eq(signals.source, 'copy'), sql`${signals.copy}->>'masterAccountId' = ${masterAccountId}`, inArray(signals.status, ['pending', 'executing'])))
-        .limit(1);
-      return row !== undefined;
+    /**
+     * Followers with a copy of this mastership (copies before masterships were told apart included)
+     * whose outcome is not known yet: in a signal not fanned out yet, or an execution still pending
+     * or in flight.
+     */
+    async pendingCopyFollowers(masterAccountId: string, mastershipSince: number): Promise<Set<string>> {
+      const ofMastership = and(
+        eq(signals.source, 'copy'),
+        sql`${signals.copy}->>'masterAccountId' = ${masterAccountId}`,
+        sql`(${signals.copy}->>'mastershipSince' is null or (${signals.copy}->>'mastershipSince')::bigint = ${mastershipSince})`,
+      );
+      const queued = await db.select({ copy: signals.copy }).from(signals).where(and(ofMastership, eq(signals.status, 'pending')));
+      const running = await db
+        .select({ accountId: executions.accountId })
+        .from(executions)
+        .innerJoin(signals, eq(signals.id, executions.signalId))
+        .where(and(ofMastership, inArray(executions.status, ['pending', 'in-flight'])));
+      const out = new Set(running.map((row) => row.accountId));
+      for (const row of queued) for (const follower of (row.copy as { followers?: { accountId: string }[] } | null)?.followers ?? []) out.add(follower.accountId);
+      return out;
     },
 
     async recordEndedMastership(row: typeof copyEndedMasterships.$inferInsert): Promise<void> {
@@ -194,10 +208,10 @@ export function copyRepository(db: Database) {
         );
     },
 
-    /** Locks the master's row for the transaction; false when the account is no longer a master. */
-    async lockMaster(accountId: string): Promise<boolean> {
-      const rows = await db.select({ accountId: copyMasters.accountId }).from(copyMasters).where(eq(copyMasters.accountId, accountId)).for('update');
-      return rows.length > 0;
+    /** Locks the master's row for the transaction: its mastership's start, or null when it is no master. */
+    async lockMaster(accountId: string): Promise<{ since: number } | null> {
+      const [row] = await db.select({ createdAt: copyMasters.createdAt }).from(copyMasters).where(eq(copyMasters.accountId, accountId)).for('update');
+      return row ? { since: row.createdAt.getTime() } : null;
     },
 
     /**
@@ -383,6 +397,28 @@ export function copyRepository(db: Database) {
         )
         .returning();
       return row ?? null;
+    },
+
+    /**
+     * The follower's Copy: under the master's row lock, the confirmation moves to accepted (once, and
+     * only while open) and its copy signal is queued, in one transaction. Null when it was answered,
+     * expired (the master left the position), or the mastership has ended.
+     */
+    async acceptConfirmationAndQueue(id: string, ownerId: string, signal: NewSignal): Promise<{ signalId: string } | null> {
+      return db.transaction(async (tx) => {
+        const masterId = (signal.copy as { masterAccountId?: string } | null)?.masterAccountId;
+        const since = (signal.copy as { mastershipSince?: number } | null)?.mastershipSince;
+        const [master] = masterId
+          ? await tx.select({ createdAt: copyMasters.createdAt }).from(copyMasters).where(eq(copyMasters.accountId, masterId)).for('update')
+          : [];
+        const [row] = await tx
+          .update(copyConfirmations)
+          .set({ status: master && (since === undefined || since === master.createdAt.getTime()) ? 'accepted' : 'expired' })
+          .where(and(eq(copyConfirmations.id, id), eq(copyConfirmations.followerOwnerId, ownerId), sql`${copyConfirmations.status} in ('pending', 'sent')`))
+          .returning();
+        if (!row || row.status !== 'accepted') return null;
+        return { signalId: (await signalsRepository(tx as unknown as Database).enqueue(signal)).id };
+      });
     },
 
     async confirmation(id: string): Promise<CopyConfirmationRow | null> {

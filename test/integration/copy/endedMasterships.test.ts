@@ -5,7 +5,7 @@ import { createEndedMastershipSweeper } from '../../../src/copy/endedMasterships
 import { createMasterships } from '../../../src/copy/mastership';
 import { accountsRepository } from '../../../src/db/repositories/accounts';
 import { copyRepository } from '../../../src/db/repositories/copy';
-import { copyEndedMasterships, executions } from '../../../src/db/schema';
+import { copyEndedMasterships, executions, feedOutbox } from '../../../src/db/schema';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
 import { byHand, copyRig, mirrorLink, positionOf } from './support';
 
@@ -135,5 +135,65 @@ describe('an ended mastership closes its followers out of everything they hold f
     await step();
     expect(await copyRepository(w.db.db).master(master.id)).toBeNull();
     expect(await positionOf(w, follower)).toBe(0);
+  });
+
+  it('one follower whose copy is stuck on its way never holds up the others; a day on, its owner is told', async () => {
+    world = await tradingWorld({ accounts: 0, clockFactor: 5 });
+    const w = world;
+    const master = await w.addAccount({ funds: 100_000 });
+    const good = await w.addAccount({ funds: 10_000 });
+    const stuck = await w.addAccount({ funds: 10_000 });
+    const { copy, engine, step } = await copyRig(w, master, [good, stuck]);
+    const { masterships, sweeper } = rig(w);
+    await byHand(w, master, 'buy', 0.01);
+    await step();
+    // The add's answer is lost for one follower and its lookups fail from then on.
+    await byHand(w, master, 'buy', 0.01);
+    await copy.poll();
+    w.sim.inject({ kind: 'drop-response', path: '/fapi/v1/order', method: 'POST', apiKey: w.apiKeyOf(stuck), count: 1 });
+    w.sim.inject({ kind: 'http-5xx', path: '/fapi/v1/order', method: 'GET', apiKey: w.apiKeyOf(stuck), status: 503 });
+    await engine.runCycle();
+    expect(await masterships.end(master.id, 'revoked')).toMatchObject({ closes: 1 });
+    await engine.runCycle();
+    expect(await positionOf(w, good)).toBe(0);
+    expect(w.sim.positions(w.apiKeyOf(stuck)).map((p) => p.amt)).toEqual([0.02]);
+    w.clock.advance(25 * 3_600_000);
+    await sweeper.run();
+    const [ended] = await w.db.db.select().from(copyEndedMasterships);
+    expect(ended?.settledAt).not.toBeNull();
+    const told = await w.db.db.select().from(feedOutbox).where(eq(feedOutbox.accountId, stuck.id));
+    expect(told.some((row) => row.kind === 'dm' && JSON.stringify(row.payload).includes('could not be closed'))).toBe(true);
+  });
+
+  it("a later round never closes the same account's new mastership's copy", async () => {
+    world = await tradingWorld({ accounts: 0, clockFactor: 5 });
+    const w = world;
+    const master = await w.addAccount({ funds: 100_000 });
+    const follower = await w.addAccount({ funds: 10_000 });
+    const { step, engine } = await copyRig(w, master, [follower]);
+    const { masterships, sweeper } = rig(w);
+    const positions = createCopyPositions({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log, externalCheckEveryMs: 0 });
+    await byHand(w, master, 'buy', 0.01);
+    await step();
+    await positions.run();
+    // The first mastership ends; its close is refused; the follower closes by hand.
+    await masterships.end(master.id, 'stopped');
+    w.sim.inject({ kind: 'http-5xx', path: '/fapi/*', apiKey: w.apiKeyOf(follower), status: 503, count: 20 });
+    await engine.runCycle();
+    w.sim.clearFaults();
+    await byHand(w, follower, 'sell', 0.01);
+    await positions.run();
+    // A new mastership, followed again: the master (still long 0.01) buys 0.004, copied.
+    const copies = copyRepository(w.db.db);
+    await copies.addMaster(master.id, GUILD);
+    await copies.upsertLink(mirrorLink(master, follower));
+    await step();
+    await byHand(w, master, 'buy', 0.004);
+    await step();
+    expect(await positionOf(w, follower)).toBeCloseTo(0.004, 9);
+    w.clock.advance(11_000);
+    await sweeper.run();
+    await engine.runCycle();
+    expect(await positionOf(w, follower)).toBeCloseTo(0.004, 9);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { endedMastershipStep, GIVE_UP_AFTER_MS } from '../../../src/domain/endedMastership';
 
-const held = (quantity: number, copiedTotal: number, heldByLiveMasters = 0) => ({
-  accountId: 'f',
+const held = (quantity: number, copiedTotal: number, heldByLiveMasters = 0, accountId = 'f') => ({
+  accountId,
   symbol: 'BTC/USDT:USDT',
   side: 'long' as const,
   quantity,
@@ -12,10 +12,19 @@ const held = (quantity: number, copiedTotal: number, heldByLiveMasters = 0) => (
 });
 
 describe('endedMastershipStep', () => {
-  const base = { nowMs: 1_000_000, endedAtMs: 1_000_000, rounds: 0, pending: false };
+  const base = { nowMs: 1_000_000, endedAtMs: 1_000_000, rounds: 0, pendingAccounts: new Set<string>() };
 
-  it('waits while a copy of the master is still on its way', () => {
-    expect(endedMastershipStep({ ...base, pending: true, held: [held(0.01, 0.01)] })).toEqual({ kind: 'wait' });
+  it('a follower with a copy still on its way waits; the others are closed now', () => {
+    expect(endedMastershipStep({ ...base, pendingAccounts: new Set(['f']), held: [held(0.01, 0.01)] })).toEqual({ kind: 'wait' });
+    const step = endedMastershipStep({ ...base, pendingAccounts: new Set(['stuck']), held: [held(0.01, 0.01, 0, 'stuck'), held(0.02, 0.02, 0, 'ok')] });
+    expect(step).toMatchObject({ kind: 'close', closes: [{ accountId: 'ok', quantity: 0.02 }] });
+    // Nothing held but a copy still on its way: not settled yet.
+    expect(endedMastershipStep({ ...base, pendingAccounts: new Set(['f']), held: [] })).toEqual({ kind: 'wait' });
+  });
+
+  it('a copy stuck on its way for a day does not hold the round for ever: the owners are told', () => {
+    const late = { ...base, nowMs: base.endedAtMs + GIVE_UP_AFTER_MS + 1 };
+    expect(endedMastershipStep({ ...late, pendingAccounts: new Set(['f']), held: [held(0.01, 0.01)] })).toEqual({ kind: 'settle', outcome: 'gave-up' });
   });
 
   it('closes what is held, never more than copy trading holds there less what running masterships hold', () => {
