@@ -11,6 +11,7 @@ import { utcDayKey } from '../domain/risk';
 import { resolveSymbol } from '../domain/symbols';
 import type { ExchangeGateway } from '../exchange/gateway';
 import type { AccountExecutionContext } from './execution/context';
+import { balanceOf, dayOf } from './execution/plan';
 
 type CopyPlan = AccountOrderPlan | Skipped<SkipReason>;
 
@@ -59,9 +60,8 @@ export async function planCopyOrder(
   const owner = await ctx.users.get(account.ownerId);
   return ctx.exposure.plan(account.ownerId, account.mode, market.base, owner?.exposureCapUsd ?? null, async (currentUsd) => {
     const now = ctx.clock.now();
-    const today = utcDayKey(now);
     const [day, copiedQty] = await Promise.all([
-      ctx.trading.dayFigures(account.id, today),
+      ctx.trading.dayFigures(account.id, utcDayKey(now)),
       ctx.trading.copiedQuantity(account.id, symbol, signal.side),
     ]);
     const limited = limitCopyOpen({
@@ -72,24 +72,11 @@ export async function planCopyOrder(
       account,
       side: signal.side,
       copiedQty,
-      balance:
-        account.lastBalanceUsd === null || account.balanceAt === null
-          ? undefined
-          : {
-              asset: 'USD',
-              available: account.lastBalanceUsd,
-              equity: account.lastEquityUsd ?? account.lastBalanceUsd,
-              asOf: account.balanceAt.getTime(),
-            },
+      balance: balanceOf(account),
       maxBalanceAgeMs: ctx.settings.balanceMaxAgeMs,
       nowMs: now,
       pausedUntilMs: account.pausedUntil?.getTime() ?? null,
-      day: {
-        // A trade this execution reserved today is its own, not one of the others'.
-        trades: own.tradeDay === today ? Math.max(0, day.trades - 1) : day.trades,
-        realisedPnl: day.realizedPnl,
-        startingEquity: day.startEquity ?? account.lastEquityUsd ?? 0,
-      },
+      day: dayOf(account, day, own.tradeDay, now),
       exposure: { currentUsd: Math.max(0, currentUsd - (own.notional ?? 0)), capUsd: owner?.exposureCapUsd ?? null },
       signalTimeMs: copySignalTimeMs(signal.copy, signal.createdAt.getTime()),
       maxSignalLagMs: ctx.settings.maxSignalLagMs,

@@ -3,7 +3,8 @@ import type { MarketRules } from '../../domain/market';
 import { exposureConflict } from '../../domain/netting';
 import { planAccountOrder } from '../../domain/planOrder';
 import { skip, type SkipReason } from '../../domain/reasons';
-import { utcDayKey } from '../../domain/risk';
+import { utcDayKey, type DailyFigures } from '../../domain/risk';
+import type { BalanceSnapshot } from '../../domain/sizing';
 import { parsePair } from '../../domain/symbols';
 import type { AccountRow } from '../../db/repositories/accounts';
 import { toTradeSignal, type SignalRow } from '../../db/repositories/signals';
@@ -25,6 +26,31 @@ export const accountSettingsOf = (row: AccountRow): AccountSettings => ({
   symbolBlock: row.symbolBlock,
 });
 
+
+/** The balance the cycle last synced for the account (one per account, its settlement stablecoin). */
+export function balanceOf(account: AccountRow): BalanceSnapshot | undefined {
+  if (account.lastBalanceUsd === null || account.balanceAt === null) return undefined;
+  return {
+    asset: 'USD',
+    available: account.lastBalanceUsd,
+    equity: account.lastEquityUsd ?? account.lastBalanceUsd,
+    asOf: account.balanceAt.getTime(),
+  };
+}
+
+/** Today's figures as the risk checks read them; a trade `reservedDay` holds today is the execution's own. */
+export function dayOf(
+  account: AccountRow,
+  day: { trades: number; realizedPnl: number; startEquity: number | null },
+  reservedDay: string | null,
+  nowMs: number,
+): DailyFigures {
+  return {
+    trades: reservedDay === utcDayKey(nowMs) ? Math.max(0, day.trades - 1) : day.trades,
+    realisedPnl: day.realizedPnl,
+    startingEquity: day.startEquity ?? account.lastEquityUsd ?? 0,
+  };
+}
 
 /**
  * Sizes the signal for the account within the member's exposure cap and the netting rule. A resumed
@@ -78,15 +104,7 @@ async function planWithExposure(
       break;
     }
   }
-  const balance =
-    account.lastBalanceUsd === null || account.balanceAt === null
-      ? undefined
-      : {
-          asset: 'USD',
-          available: account.lastBalanceUsd,
-          equity: account.lastEquityUsd ?? account.lastBalanceUsd,
-          asOf: account.balanceAt.getTime(),
-        };
+  const balance = balanceOf(account);
   return planAccountOrder({
     signalId: signal.id,
     accountId: account.id,
@@ -99,12 +117,7 @@ async function planWithExposure(
     balances: { get: () => balance },
     maxBalanceAgeMs: ctx.settings.balanceMaxAgeMs,
     prices,
-    day: {
-      // A trade this execution reserved today is its own, not one of the others'.
-      trades: reservedDay === utcDayKey(now) ? Math.max(0, day.trades - 1) : day.trades,
-      realisedPnl: day.realizedPnl,
-      startingEquity: day.startEquity ?? account.lastEquityUsd ?? 0,
-    },
+    day: dayOf(account, day, reservedDay, now),
     pausedUntilMs: account.pausedUntil?.getTime() ?? null,
     exposure,
     maxSignalLagMs: ctx.settings.maxSignalLagMs,
