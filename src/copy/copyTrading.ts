@@ -3,9 +3,9 @@ import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/client';
 import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
 import { copyRepository, type CopyLinkRow, type MasterSnapshot, type NewCopyConfirmation } from '../db/repositories/copy';
-import { signalsRepository } from '../db/repositories/signals';
 import { createMasterships } from './mastership';
 import {
+  copyTradeSignal,
   followerOpenQuantity,
   groupFillsByOrder,
   pairOfMarket,
@@ -16,11 +16,10 @@ import {
 } from '../domain/copy';
 import { isBotClientOrderId } from '../domain/clientOrderId';
 import type { TradeSignal } from '../domain/signal';
-import { validateSignal } from '../domain/signalValidation';
 import type { ExchangeGateway, OrderOrigin } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
-import type { SignalIntake } from '../trading/signalIntake';
+import { queueSignal, type SignalIntake } from '../trading/signalIntake';
 
 export interface CopyPollReport {
   masters: number;
@@ -188,23 +187,13 @@ export function createCopyTrading(deps: {
         if (write.copy.action === 'reduce' || write.copy.action === 'close') await inTx.expireConfirmationsOf(masterId, write.signal.symbol, write.signal.side);
         for (const confirmation of write.confirmations) await inTx.addConfirmation(confirmation);
         if (write.copy.followers.length === 0) continue;
-        const validation = validateSignal(write.signal);
-        if (!validation.ok) {
-          log.warn({ masterId, sourceRef: write.sourceRef, reason: validation.reason }, 'copy signal refused');
-          continue;
-        }
-        const result = await signalsRepository(db).enqueue({
-          id: randomUUID(),
-          guildId,
-          source: 'copy',
-          sourceRef: write.sourceRef,
-          authorId,
-          channelId: null,
-          signal: validation.signal,
-          copy: write.copy,
-          createdAt: new Date(deps.clock.now()),
-        });
-        if (result.inserted) fresh += 1;
+        const result = await queueSignal(
+          db,
+          { guildId, source: 'copy', sourceRef: write.sourceRef, authorId, channelId: null, signal: write.signal, copy: write.copy },
+          new Date(deps.clock.now()),
+        );
+        if (result.kind === 'rejected') log.warn({ masterId, sourceRef: write.sourceRef, reason: result.reason }, 'copy signal refused');
+        else if (result.inserted) fresh += 1;
       }
       await inTx.advance(masterId, symbol, at, position);
       return fresh;
@@ -315,16 +304,7 @@ export function createCopyTrading(deps: {
           // Followers who confirm each copy are asked first (a DM with Copy / Skip); the rest trade now.
           // A reduce or close is never asked: a follower always follows the master out.
           const asked = (i: (typeof instructed)[number]) => i.link.confirm && !i.instruction.reduceOnly;
-          // The engine validates every signal: a copy signal carries a distant stop it never places.
-          const signal: TradeSignal = {
-            symbol: pair,
-            side: leg.side,
-            entryType: 'market',
-            entries: [],
-            stopLoss: clean(leg.side === 'long' ? order.price / 2 : order.price * 2),
-            takeProfits: [],
-            leverage: null,
-          };
+          const signal = copyTradeSignal(pair, leg.side, order.price);
           const copyOf = (list: CopyFollowerInstruction[]): CopyInstructions => ({
             masterAccountId: masterId,
             tradeId: order.first.id,

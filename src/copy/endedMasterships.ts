@@ -1,16 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client';
 import { accountsRepository } from '../db/repositories/accounts';
 import { copyRepository, type EndedMastershipRow } from '../db/repositories/copy';
 import { enqueueFeed, type NewOutboxRow } from '../db/repositories/outbox';
-import { signalsRepository } from '../db/repositories/signals';
 import { tradingRepository } from '../db/repositories/trading';
-import { closesOfEndedMaster } from '../domain/copy';
+import { closesOfEndedMaster, copyTradeSignal } from '../domain/copy';
 import { endedMastershipStep, type EndedMastershipStep } from '../domain/endedMastership';
-import type { TradeSignal } from '../domain/signal';
-import { validateSignal } from '../domain/signalValidation';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
+import { queueSignal } from '../trading/signalIntake';
 
 /**
  * Closes the followers of ended masterships out of what they still hold from them (src/domain/
@@ -47,31 +44,13 @@ export function createEndedMastershipSweeper(deps: { db: Database; clock: Clock;
       return step;
     }
     if (step.kind === 'close') {
-      const signals = signalsRepository(db);
       for (const close of closesOfEndedMaster(row.masterAccountId, row.mastershipSince, `${row.mastershipSince}:r${row.rounds}`, step.closes)) {
-        // Never placed: a close carries a distant stop only because every signal is validated.
-        const signal: TradeSignal = {
-          symbol: close.pair,
-          side: close.side,
-          entryType: 'market',
-          entries: [],
-          stopLoss: close.side === 'long' ? close.price / 2 : close.price * 2,
-          takeProfits: [],
-          leverage: null,
-        };
-        const validation = validateSignal(signal);
-        if (!validation.ok) throw new Error(`close of an ended mastership is not a valid signal: ${validation.reason}`);
-        await signals.enqueue({
-          id: randomUUID(),
-          guildId: row.guildId,
-          source: 'copy',
-          sourceRef: close.sourceRef,
-          authorId: row.authorId,
-          channelId: null,
-          signal: validation.signal,
-          copy: close.copy,
-          createdAt: new Date(now),
-        });
+        const queued = await queueSignal(
+          db,
+          { guildId: row.guildId, source: 'copy', sourceRef: close.sourceRef, authorId: row.authorId, channelId: null, signal: copyTradeSignal(close.pair, close.side, close.price), copy: close.copy },
+          new Date(now),
+        );
+        if (queued.kind === 'rejected') throw new Error(`close of an ended mastership is not a valid signal: ${queued.reason}`);
       }
       await copies.updateEndedMastership(key.master, key.since, { rounds: row.rounds + 1, nextRoundAt: new Date(step.nextRoundAt) });
       return step;

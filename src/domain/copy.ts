@@ -2,6 +2,8 @@
  * Copy trading's per-follower instructions, carried in `signals.copy` (PURE: no I/O). The poller in
  * src/copy writes them; the engine reads them in executeAccount's copy branch.
  */
+import type { TradeSignal } from './signal';
+
 export type CopyMode = 'mirror' | 'multiplier' | 'fixed' | 'proportional';
 export type CopyAction = 'open' | 'add' | 'reduce' | 'close';
 
@@ -87,6 +89,22 @@ export function followerOpenQuantity(
       if (!equity.follower || !equity.master || equity.follower <= 0 || equity.master <= 0) return null;
       return (masterQuantity * equity.follower) / equity.master;
   }
+}
+
+/**
+ * The signal a copy travels in: a market order on the pair. Every signal is validated, so it carries
+ * a distant stop (half or double the price) that is never placed: a copy's exits are copies too.
+ */
+export function copyTradeSignal(pair: string, side: 'long' | 'short', price: number): TradeSignal {
+  return {
+    symbol: pair,
+    side,
+    entryType: 'market',
+    entries: [],
+    stopLoss: Number((side === 'long' ? price / 2 : price * 2).toPrecision(12)),
+    takeProfits: [],
+    leverage: null,
+  };
 }
 
 /** `BTC/USDT:USDT` → `BTC/USDT` (signals carry the pair; each account resolves its own market). */

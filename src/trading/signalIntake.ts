@@ -32,6 +32,32 @@ export interface SignalSubmission {
 }
 
 /**
+ * The one validation, then the signal is written once (idempotent on source and sourceRef), with
+ * `db` the database or an open transaction (copy trading queues its signals in the transaction
+ * that moves its cursor). Waking the engine is the caller's.
+ */
+export async function queueSignal(
+  db: Database,
+  input: SignalSubmission,
+  createdAt: Date,
+): Promise<{ kind: 'queued'; id: string; inserted: boolean; signal: TradeSignal } | { kind: 'rejected'; reason: SignalRejectionReason }> {
+  const validation = validateSignal(input.signal);
+  if (!validation.ok) return { kind: 'rejected', reason: validation.reason };
+  const queued = await signalsRepository(db).enqueue({
+    id: randomUUID(),
+    guildId: input.guildId,
+    source: input.source,
+    sourceRef: input.sourceRef,
+    authorId: input.authorId,
+    channelId: input.channelId,
+    signal: validation.signal,
+    copy: input.copy,
+    createdAt,
+  });
+  return { kind: 'queued', id: queued.id, inserted: queued.inserted, signal: validation.signal };
+}
+
+/**
  * Every signal source ends here: the one validation decides, the signal is queued once, and the
  * engine is woken at once. The answer says what will happen ("executing on N accounts of M members").
  */
@@ -41,19 +67,8 @@ export function createSignalIntake(db: Database, clock: Clock, wakeEngine: () =>
   const guilds = guildsRepository(db);
   return {
     async submit(input: SignalSubmission): Promise<IntakeResult> {
-      const validation = validateSignal(input.signal);
-      if (!validation.ok) return { kind: 'rejected', reason: validation.reason };
-      const queued = await signals.enqueue({
-        id: randomUUID(),
-        guildId: input.guildId,
-        source: input.source,
-        sourceRef: input.sourceRef,
-        authorId: input.authorId,
-        channelId: input.channelId,
-        signal: validation.signal,
-        copy: input.copy,
-        createdAt: new Date(clock.now()),
-      });
+      const queued = await queueSignal(db, input, new Date(clock.now()));
+      if (queued.kind === 'rejected') return queued;
       if (queued.inserted) wakeEngine();
       const [trading, guild] = await Promise.all([
         accounts.listTradingInGuild(input.guildId, new Date(clock.now())),
@@ -68,7 +83,7 @@ export function createSignalIntake(db: Database, clock: Clock, wakeEngine: () =>
         accounts: targets.length,
         members: new Set(targets.map((account) => account.ownerId)).size,
         paused: guild?.paused ?? false,
-        signal: validation.signal,
+        signal: queued.signal,
       };
     },
 
