@@ -7,6 +7,7 @@ import { closesOfEndedMaster, copyTradeSignal } from '../domain/copy';
 import { endedMastershipStep, type EndedMastershipStep } from '../domain/endedMastership';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
+import { accountFeedRow } from '../trading/dailyLossPause';
 import { queueSignal } from '../trading/signalIntake';
 
 /**
@@ -66,20 +67,20 @@ export function createEndedMastershipSweeper(deps: { db: Database; clock: Clock;
     for (const id of new Set(accountIds)) {
       const account = await accounts.byId(id);
       if (!account) continue;
-      out.push({
-        guildId: row.guildId,
-        kind: 'dm',
-        signalId: null,
-        accountId: account.id,
-        recipientId: account.ownerId,
-        payload: {
-          type: 'notice',
-          kind: 'copy-ended',
-          accountName: account.name,
-          reason: null,
-          detail: 'The positions it copied from a master that is no longer one could not be closed for a day: close them yourself on the exchange (or with /panic).',
-        },
-      });
+      out.push(
+        accountFeedRow(
+          account,
+          null,
+          {
+            type: 'notice',
+            kind: 'copy-ended',
+            accountName: account.name,
+            reason: null,
+            detail: 'The positions it copied from a master that is no longer one could not be closed for a day: close them yourself on the exchange (or with /panic).',
+          },
+          'dm',
+        ),
+      );
     }
     return out;
   }

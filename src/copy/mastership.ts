@@ -5,7 +5,7 @@ import { enqueueFeed, type NewOutboxRow } from '../db/repositories/outbox';
 import type { MastershipEnd } from '../domain/copy';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
-import type { NoticeEvent } from '../trading/feedEvents';
+import { accountFeedRow } from '../trading/dailyLossPause';
 import { createEndedMastershipSweeper } from './endedMasterships';
 
 export interface EndedMastership {
@@ -69,7 +69,7 @@ export function createMasterships(deps: { db: Database; clock: Clock; log: Logge
       const notices: NewOutboxRow[] = [];
       const masterName = master?.name ?? 'a removed account';
       if (master) {
-        notices.push(notice(guildId, master.id, master.ownerId, { kind: 'master-ended', accountName: master.name, reason: null, detail: `It is no longer a copy-trading master: ${END_TEXT[reason]}.` }));
+        notices.push(accountFeedRow(master, null, { type: 'notice', kind: 'master-ended', accountName: master.name, reason: null, detail: `It is no longer a copy-trading master: ${END_TEXT[reason]}.` }, 'dm'));
       }
       for (const link of removed.links) {
         const follower = await accounts.byId(link.followerAccountId);
@@ -79,7 +79,7 @@ export function createMasterships(deps: { db: Database; clock: Clock; log: Logge
           : step.kind === 'wait'
             ? `${masterName} is no longer a copy-trading master (${END_TEXT[reason]}): whatever its last copies leave open is closed at market once they are done.`
             : `${masterName} is no longer a copy-trading master (${END_TEXT[reason]}).`;
-        notices.push(notice(guildId, follower.id, follower.ownerId, { kind: 'copy-ended', accountName: follower.name, reason: null, detail }));
+        notices.push(accountFeedRow(follower, null, { type: 'notice', kind: 'copy-ended', accountName: follower.name, reason: null, detail }, 'dm'));
       }
       await enqueueFeed(db, notices);
       return { masterAccountId, reason, followers: removed.links.length, closes };
@@ -124,7 +124,3 @@ export function createMasterships(deps: { db: Database; clock: Clock; log: Logge
 }
 
 export type Masterships = ReturnType<typeof createMasterships>;
-
-function notice(guildId: string, accountId: string, ownerId: string, event: Omit<NoticeEvent, 'type'>): NewOutboxRow {
-  return { guildId, kind: 'dm', signalId: null, accountId, recipientId: ownerId, payload: { type: 'notice', ...event } };
-}
