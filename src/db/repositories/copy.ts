@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, isNull, lte, notInArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, isNull, lte, notInArray, sql, type SQL } from 'drizzle-orm';
 import { followLoop } from '../../domain/copy';
 import type { Database } from '../client';
 import { signalsRepository, type NewSignal } from './signals';
@@ -24,6 +24,16 @@ export interface MasterSnapshot {
   /** Trades before this time (ms, exchange clock) existed before the account became a master. */
   since: number;
 }
+
+/** A copy fill's signed quantity: opens and adds count in, reductions out. */
+export const signedFill = sql`case when ${orders.reduceOnly} then -${orders.filledQuantity} else ${orders.filledQuantity} end`;
+
+/**
+ * Copy signals of one mastership, `since` its start in epoch ms (copies written before masterships
+ * were told apart belong to every one).
+ */
+const ofMastership = (since: SQL) =>
+  sql`(${signals.copy}->>'mastershipSince' is null or (${signals.copy}->>'mastershipSince')::bigint = ${since})`;
 
 async function writeLink(q: Pick<Database, 'insert'>, link: NewCopyLink): Promise<CopyLinkRow> {
   const { id: _id, masterAccountId: _m, followerAccountId: _f, createdAt: _c, ...changes } = link;
@@ -93,7 +103,7 @@ export function copyRepository(db: Database) {
           accountId: orders.accountId,
           symbol: orders.symbol,
           side: signals.side,
-          quantity: sql<string>`sum(case when ${orders.reduceOnly} then -${orders.filledQuantity} else ${orders.filledQuantity} end)::text`,
+          quantity: sql<string>`sum(${signedFill})::text`,
           price: sql<string | null>`(sum(${orders.filledQuantity} * coalesce(${orders.averagePrice}, ${orders.price})) / nullif(sum(${orders.filledQuantity}), 0))::text`,
         })
         .from(orders)
@@ -102,7 +112,7 @@ export function copyRepository(db: Database) {
           and(
             eq(signals.source, 'copy'),
             sql`${signals.copy}->>'masterAccountId' = ${masterAccountId}`,
-            sql`(${signals.copy}->>'mastershipSince' is null or (${signals.copy}->>'mastershipSince')::bigint = ${mastershipSince})`,
+            ofMastership(sql`${mastershipSince}`),
             sql`${orders.filledQuantity} > 0`,
           ),
         )
@@ -120,7 +130,7 @@ export function copyRepository(db: Database) {
       const rows = await db
         .select({
           master: sql<string>`${signals.copy}->>'masterAccountId'`,
-          quantity: sql<string>`sum(case when ${orders.reduceOnly} then -${orders.filledQuantity} else ${orders.filledQuantity} end)::text`,
+          quantity: sql<string>`sum(${signedFill})::text`,
         })
         .from(orders)
         .innerJoin(signals, eq(signals.id, orders.signalId))
@@ -134,7 +144,7 @@ export function copyRepository(db: Database) {
             sql`${orders.filledQuantity} > 0`,
             // The ended mastership only: the same account's new (running) mastership is another.
             sql`(${copyMasters.accountId} <> ${exceptMaster}::uuid or ${signals.copy}->>'mastershipSince' is not null)`,
-            sql`(${signals.copy}->>'mastershipSince' is null or (${signals.copy}->>'mastershipSince')::bigint = floor(extract(epoch from ${copyMasters.createdAt}) * 1000)::bigint)`,
+            ofMastership(sql`floor(extract(epoch from ${copyMasters.createdAt}) * 1000)::bigint`),
           ),
         )
         .groupBy(sql`${signals.copy}->>'masterAccountId'`);
@@ -147,17 +157,17 @@ export function copyRepository(db: Database) {
      * or in flight.
      */
     async pendingCopyFollowers(masterAccountId: string, mastershipSince: number): Promise<Set<string>> {
-      const ofMastership = and(
+      const copiesOf = and(
         eq(signals.source, 'copy'),
         sql`${signals.copy}->>'masterAccountId' = ${masterAccountId}`,
-        sql`(${signals.copy}->>'mastershipSince' is null or (${signals.copy}->>'mastershipSince')::bigint = ${mastershipSince})`,
+        ofMastership(sql`${mastershipSince}`),
       );
-      const queued = await db.select({ copy: signals.copy }).from(signals).where(and(ofMastership, eq(signals.status, 'pending')));
+      const queued = await db.select({ copy: signals.copy }).from(signals).where(and(copiesOf, eq(signals.status, 'pending')));
       const running = await db
         .select({ accountId: executions.accountId })
         .from(executions)
         .innerJoin(signals, eq(signals.id, executions.signalId))
-        .where(and(ofMastership, inArray(executions.status, ['pending', 'in-flight'])));
+        .where(and(copiesOf, inArray(executions.status, ['pending', 'in-flight'])));
       const out = new Set(running.map((row) => row.accountId));
       for (const row of queued) for (const follower of (row.copy as { followers?: { accountId: string }[] } | null)?.followers ?? []) out.add(follower.accountId);
       return out;

@@ -3,6 +3,7 @@ import type { Database } from '../client';
 import { executeRows } from '../executeRows';
 import { jsonRows } from '../jsonRows';
 import { dailyStats, engineInstances, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
+import { signedFill } from './copy';
 import { NO_POSITION } from './positions';
 import { enqueueFeed, type NewOutboxRow } from './outbox';
 
@@ -530,7 +531,7 @@ export function tradingRepository(db: Database) {
         .where(and(eq(positions.accountId, accountId), eq(positions.symbol, symbol), eq(positions.side, side), eq(positions.status, 'open'), eq(signals.source, 'copy')));
       const [unbooked] = await db
         .select({
-          quantity: sql<string>`coalesce(sum(case when ${orders.reduceOnly} then -${orders.filledQuantity} else ${orders.filledQuantity} end), 0)::text`,
+          quantity: sql<string>`coalesce(sum(${signedFill}), 0)::text`,
         })
         .from(orders)
         .innerJoin(signals, eq(signals.id, orders.signalId))
