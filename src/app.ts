@@ -121,7 +121,10 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     heartbeatEveryMs: (config.TAKEOVER_AFTER_SECONDS * 1000) / 6,
     ...(wiring.lookupWindowMs === undefined ? {} : { lookupWindowMs: wiring.lookupWindowMs }),
   };
-  const engine = new TradingEngine(database.db, gateways, clock, log, settings, metrics);
+  // PostgreSQL: a lock per process that dies with it, so the others take its work over within a second.
+  const engine = new TradingEngine(database.db, gateways, clock, log, settings, metrics, {
+    liveness: (onLost) => database.holdLiveness(onLost),
+  });
   // Background work is claimed per account: every process runs every step, each account in one of them.
   const leases = accountLeases(database.db, engine.instance, clock);
   const positionSync = createPositionSync({
@@ -130,7 +133,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     clock,
     log,
     claimAccounts: leases.forTask('positions'),
-    holdsAccount: leases.holdsFor('positions'),
+    lease: leases.fenceFor('positions'),
   });
   // Beside the signals' executions: a large fan-out must not hold up the stops.
   engine.addCycleStep('positions', positionSync.run, { beside: true });
@@ -145,6 +148,8 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     log,
   });
   const intake = createSignalIntake(database.db, clock, () => scheduler.trigger());
+  // A process found dead: a cycle now takes its in-flight work over (its positions may lack a stop).
+  engine.whenPeersDie(() => scheduler.trigger());
   // The example strategy (README) reads Binance's public spot candles, keyless and shared by every server.
   const strategy = createStrategy({
     db: database.db,

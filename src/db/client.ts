@@ -7,6 +7,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
+import { holdLivenessLock, type LivenessLock } from './liveness';
 import * as schema from './schema';
 
 /** One type for both drivers: the rest of the code never knows which one it has. */
@@ -27,6 +28,11 @@ export interface DatabaseHandle {
    * process only, so nothing is sent or heard. `subscribe` answers a function that stops listening.
    */
   peers: PeerChannel;
+  /**
+   * PostgreSQL: a lock that lives exactly as long as this process's own connection (src/db/liveness.ts),
+   * so the others learn at once that it died. PGlite: null (one process, nobody to tell).
+   */
+  holdLiveness(onLost: () => void): Promise<LivenessLock | null>;
   close(): Promise<void>;
 }
 
@@ -71,6 +77,7 @@ function openPostgres(url: string, max: number): DatabaseHandle {
       reserved.release();
       return false;
     },
+    holdLiveness: (onLost) => holdLivenessLock(url, onLost),
     peers: {
       async publish(channel, payload) {
         await client.notify(channel, payload);
@@ -94,6 +101,7 @@ function wrapPglite(client: PGlite): DatabaseHandle {
     driver: 'pglite',
     migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder }),
     tryLeadership: async () => true,
+    holdLiveness: async () => null,
     peers: { publish: async () => {}, subscribe: async () => async () => {} },
     close: () => client.close(),
   };

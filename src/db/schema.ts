@@ -512,11 +512,15 @@ export const paperState = pgTable('paper_state', {
  * start; the heartbeat (written from the engine's injected clock) keeps its claims alive: an in-flight
  * execution or an account lease whose holder's heartbeat is older than the takeover threshold, or whose
  * holder has no row any more (a clean stop deletes it), may be taken over by another process.
+ * On PostgreSQL `liveness_key` names the session advisory lock the process holds on a connection of
+ * its own: when the process dies its connection closes, the lock is free, and the others delete the
+ * row at once instead of waiting out the heartbeat (null on PGlite, one process only).
  */
 export const engineInstances = pgTable('engine_instances', {
   id: text('id').primaryKey(),
   startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
   heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull(),
+  livenessKey: integer('liveness_key'),
 });
 
 /**

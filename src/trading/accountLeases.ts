@@ -1,5 +1,6 @@
 import type { Database } from '../db/client';
 import { leasesRepository, type LeaseTask } from '../db/repositories/leases';
+import { tradingRepository } from '../db/repositories/trading';
 import type { Clock } from './clock';
 import type { EngineInstance } from './instance';
 
@@ -7,6 +8,14 @@ export type { LeaseTask } from '../db/repositories/leases';
 
 /** Narrows a task's candidate accounts to those this process may work now. */
 export type AccountClaim = (accountIds: string[]) => Promise<string[]>;
+
+/** The fence of orders sent under an account's lease. */
+export interface LeaseFence {
+  /** Asked before each order is prepared (the lease may have moved meanwhile). */
+  holds(accountId: string): Promise<boolean>;
+  /** Writes the order's send stamp only while the lease is held (false: moved, send nothing). */
+  stamp(accountId: string, orderId: string, sentAt: number): Promise<boolean>;
+}
 
 /**
  * Background work claimed per account (DESIGN.md, "Scaling past one process"): every process runs
@@ -22,6 +31,7 @@ export type AccountClaim = (accountIds: string[]) => Promise<string[]>;
  */
 export function accountLeases(db: Database, instance: EngineInstance, clock: Clock) {
   const repo = leasesRepository(db);
+  const trading = tradingRepository(db);
   return {
     /** The claim function one step takes (`claimAccounts` of position sync, copied positions, copy polls). */
     forTask: (task: LeaseTask): AccountClaim => (accountIds) =>
@@ -30,8 +40,12 @@ export function accountLeases(db: Database, instance: EngineInstance, clock: Clo
         staleBefore: instance.staleBefore(),
         freshSince: instance.freshSince(),
       }),
-    /** The fence of leased work: asked before each order it sends (the lease may have moved meanwhile). */
-    holdsFor: (task: LeaseTask) => (accountId: string) => repo.holds(task, accountId, instance.id, instance.freshSince()),
+    /** The fence of leased work's orders. */
+    fenceFor: (task: LeaseTask): LeaseFence => ({
+      holds: (accountId) => repo.holds(task, accountId, instance.id, instance.freshSince()),
+      stamp: (accountId, orderId, sentAt) =>
+        trading.stampSent(orderId, sentAt, { kind: 'lease', task, accountId, holder: instance.id, freshSince: instance.freshSince() }),
+    }),
   };
 }
 

@@ -27,6 +27,7 @@ export interface BatchDependencies {
   /** The id outcomes are fenced with (this process's claims). */
   instanceId: () => string;
   holdsClaim: (executionId: string) => Promise<boolean>;
+  stampSent: AccountExecutionContext['stampSent'];
   onAuthFailure: (account: AccountRow) => Promise<void>;
   followPosition: (accountId: string) => Promise<void>;
 }
@@ -129,6 +130,7 @@ export async function batchExecutionContext(
       metrics?.orders.inc({ outcome: outcome.status, reason: outcome.reason ?? 'none' });
     },
     holdsClaim: deps.holdsClaim,
+    stampSent: deps.stampSent,
     reserveTrade: (execution, maxDailyTrades) =>
       repository.reserveDailyTrade(execution, utcDayKey(clock.now()), maxDailyTrades, deps.instanceId()),
     onAuthFailure: deps.onAuthFailure,

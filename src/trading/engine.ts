@@ -15,7 +15,7 @@ import { BatchedClaimCheck, isLostClaim } from './claims';
 import type { Clock } from './clock';
 import { executeAccount } from './execution/executeAccount';
 import { claimAndFanOut } from './fanOut';
-import { EngineInstance } from './instance';
+import { EngineInstance, type LivenessSource } from './instance';
 import { disableRevokedKey } from './keyRevoked';
 import { postOverdueSummaries } from './summary';
 
@@ -116,15 +116,20 @@ export class TradingEngine {
     private readonly log: Logger,
     private readonly settings: EngineSettings,
     private readonly metrics?: Metrics,
+    options: { liveness?: LivenessSource } = {},
   ) {
     this.accounts = accountsRepository(db);
     this.signals = signalsRepository(db);
     this.trading = tradingRepository(db);
     this.users = usersRepository(db);
-    this.instance = new EngineInstance(db, settings.instanceName, clock, log, {
-      takeoverAfterMs: settings.takeoverAfterMs,
-      heartbeatEveryMs: settings.heartbeatEveryMs,
-    });
+    this.instance = new EngineInstance(
+      db,
+      settings.instanceName,
+      clock,
+      log,
+      { takeoverAfterMs: settings.takeoverAfterMs, heartbeatEveryMs: settings.heartbeatEveryMs },
+      { ...(options.liveness ? { liveness: options.liveness } : {}), onPeersDead: () => this.peersDied() },
+    );
     this.claims = new BatchedClaimCheck((ids) =>
       this.trading.heldExecutions(this.instanceId, ids, this.instance.freshSince()),
     );
@@ -149,6 +154,13 @@ export class TradingEngine {
       metrics,
       instanceId: () => this.instanceId,
       holdsClaim: (executionId) => this.claims.holds(executionId),
+      stampSent: (executionId, orderId, sentAt) =>
+        this.trading.stampSent(orderId, sentAt, {
+          kind: 'execution',
+          executionId,
+          holder: this.instanceId,
+          freshSince: this.instance.freshSince(),
+        }),
       onAuthFailure,
       followPosition: (accountId) => this.positionFollower(accountId),
     };
@@ -169,6 +181,24 @@ export class TradingEngine {
     const taken = await this.takeOverAbandoned();
     if (taken > 0) this.log.info({ executions: taken }, 'took over in-flight executions of stopped processes');
     this.started = true;
+  }
+
+  /** Wakes a waiting beside pass (see runBesideSteps). */
+  private wakeBeside: (() => void) | null = null;
+  private onPeerDeath: () => void = () => {};
+
+  /**
+   * Another process was found dead (PostgreSQL liveness lock): its in-flight executions and leases
+   * are free, and a position it was protecting must not wait for the next pass to be taken over.
+   */
+  private peersDied(): void {
+    this.wakeBeside?.();
+    this.onPeerDeath();
+  }
+
+  /** What else wakes when another process dies (the app starts a cycle, which takes its work over). */
+  whenPeersDie(wake: () => void): void {
+    this.onPeerDeath = wake;
   }
 
   /** Where an execution whose stop was not placed hands its account (see followPositionsWith). */
@@ -277,7 +307,11 @@ export class TradingEngine {
       await this.runSteps(true);
       if (done) return;
       const rest = this.settings.besideEveryMs - (this.clock.now() - passStartedAt);
-      if (rest > 0) await Promise.race([this.clock.sleep(rest), signalPath]);
+      if (rest > 0) {
+        const woken = new Promise<void>((resolve) => (this.wakeBeside = resolve));
+        await Promise.race([this.clock.sleep(rest), signalPath, woken]);
+        this.wakeBeside = null;
+      }
       if (done) return;
     }
   }

@@ -53,6 +53,12 @@ export interface ProtocolContext {
   withinLag: () => boolean;
   /** Several processes: asked before every send and resend; false → LostClaim, nothing is sent. */
   holdsClaim?: () => Promise<boolean>;
+  /**
+   * Several processes: writes the send stamp under the claim in one statement (TradingRepository
+   * `stampSent`); false → LostClaim, nothing is sent. The last fence before a request leaves: unlike
+   * a check followed by a write, no takeover can fall between the two.
+   */
+  stampUnderClaim?: (orderId: string, sentAt: number) => Promise<boolean>;
 }
 
 const FIRST_LOOKUP_DELAY_MS = 500;
@@ -119,13 +125,18 @@ export async function sendOrder(
   let claimLost = false;
   const onStamp = async (exchangeTimeMs: number) => {
     // The last fence: the request may have waited in the rate limiter long enough for another process
-    // to take the claim over (and send this intent itself). The stamp is taken within a second of the
-    // send, and a claim is held only on a heartbeat younger than half the takeover threshold.
-    if (ctx.holdsClaim && !(await ctx.holdsClaim())) {
+    // to take the claim over (and send this intent itself). Written under the claim, the stamp either
+    // lands before a takeover reads the order (which then reconciles it) or not at all.
+    let held: boolean;
+    if (ctx.stampUnderClaim) held = await ctx.stampUnderClaim(current.id, exchangeTimeMs);
+    else {
+      held = !ctx.holdsClaim || (await ctx.holdsClaim());
+      if (held) await ctx.repo.updateOrder(current.id, { sentAt: exchangeTimeMs });
+    }
+    if (!held) {
       claimLost = true;
       throw new LostClaim();
     }
-    await ctx.repo.updateOrder(current.id, { sentAt: exchangeTimeMs });
     current = { ...current, sentAt: exchangeTimeMs };
   };
   for (;;) {

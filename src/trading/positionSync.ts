@@ -15,6 +15,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/lifecycle/refu
 import { planSyncPass, type SyncSnapshot } from '../domain/syncPriority';
 import { isExchangeError } from '../exchange/errors';
 import type { Logger } from '../logger';
+import type { LeaseFence } from './accountLeases';
 import type { Clock } from './clock';
 import type { GatewayProvider } from './engine';
 import { booking } from './positions/booking';
@@ -64,8 +65,8 @@ export interface PositionSyncDeps {
   settings?: Partial<PositionSyncSettings>;
   /** Several processes: narrows run()'s accounts to those this process holds the lease of (accountLeases). */
   claimAccounts?: (accountIds: string[]) => Promise<string[]>;
-  /** Several processes: asked before every order the sync sends for an account (its lease still held). */
-  holdsAccount?: (accountId: string) => Promise<boolean>;
+  /** Several processes: the fence of every order the sync sends for an account (its lease still held). */
+  lease?: LeaseFence;
 }
 
 export interface PositionSync {
@@ -96,7 +97,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     trading,
     clock,
     lookupWindowMs: settings.lookupWindowMs,
-    ...(deps.holdsAccount ? { holdsAccount: deps.holdsAccount } : {}),
+    ...(deps.lease ? { lease: deps.lease } : {}),
   });
   const books = booking({ db: deps.db, positions, legs, clock });
   const { follow } = follower({

@@ -1,5 +1,10 @@
 import { openDatabase, type DatabaseHandle } from '../../src/db/client';
-import { defaultEngineSettings, TradingEngine, type EngineSettings, type GatewayProvider } from '../../src/trading/engine';
+import {
+  defaultEngineSettings,
+  TradingEngine,
+  type EngineSettings,
+  type GatewayProvider,
+} from '../../src/trading/engine';
 import type { TradingWorld } from './trading';
 
 /**
@@ -10,18 +15,32 @@ export function processEngines() {
   const handles: DatabaseHandle[] = [];
   const engines: TradingEngine[] = [];
   return {
-    async start(w: TradingWorld, settings: Partial<EngineSettings> & { instanceName: string }, gateways?: GatewayProvider) {
+    /** `liveness`: the process holds its liveness lock as the app does (found dead when killed). */
+    async start(
+      w: TradingWorld,
+      settings: Partial<EngineSettings> & { instanceName: string },
+      gateways?: GatewayProvider,
+      options: { liveness?: boolean } = {},
+    ) {
       const url = (w.db as DatabaseHandle & { url?: string }).url!;
       const handle = await openDatabase({ url, maxConnections: 5 });
       handles.push(handle);
-      const engine = new TradingEngine(handle.db, gateways ?? w.gateways, w.clock, w.log, {
-        ...defaultEngineSettings(settings.instanceName),
-        maxSignalLagMs: 60 * 60_000,
-        concurrency: 8,
-        // 30 s of real time on the 5x clock, unless a test measures the 30 s threshold itself.
-        takeoverAfterMs: 150_000,
-        ...settings,
-      });
+      const engine = new TradingEngine(
+        handle.db,
+        gateways ?? w.gateways,
+        w.clock,
+        w.log,
+        {
+          ...defaultEngineSettings(settings.instanceName),
+          maxSignalLagMs: 60 * 60_000,
+          concurrency: 8,
+          // 30 s of real time on the 5x clock, unless a test measures the 30 s threshold itself.
+          takeoverAfterMs: 150_000,
+          ...settings,
+        },
+        undefined,
+        options.liveness ? { liveness: (onLost) => handle.holdLiveness(onLost) } : {},
+      );
       engines.push(engine);
       await engine.start();
       return engine;

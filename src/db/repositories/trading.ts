@@ -2,7 +2,7 @@ import { and, asc, eq, gte, inArray, like, ne, notInArray, or, sql, type SQLWrap
 import type { Database } from '../client';
 import { executeRows } from '../executeRows';
 import { jsonRows } from '../jsonRows';
-import { dailyStats, engineInstances, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
+import { accountLeases, dailyStats, engineInstances, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
 import { signedFill } from './copy';
 import { NO_POSITION } from './positions';
 import { enqueueFeed, type NewOutboxRow } from './outbox';
@@ -60,6 +60,14 @@ const ORDER_COLUMN_TYPES = {
   price: ['price', 'numeric'],
   triggerPrice: ['trigger_price', 'numeric'],
 } as const;
+
+/**
+ * The claim an order is sent under: an execution claimed by this process, or the account's lease of a
+ * background task. Held only while the holder's heartbeat is at least `freshSince`.
+ */
+export type SendClaim =
+  | { kind: 'execution'; executionId: string; holder: string; freshSince: Date }
+  | { kind: 'lease'; task: (typeof accountLeases.task.enumValues)[number]; accountId: string; holder: string; freshSince: Date };
 
 /** What the summary needs: one line per execution of the signal. */
 export interface SummaryRow {
@@ -235,6 +243,31 @@ export function tradingRepository(db: Database) {
     /** Persists intents BEFORE they are sent (protocol rule 2); unique on (signal, account, leg). */
     async insertOrders(rows: NewOrder[]): Promise<void> {
       if (rows.length > 0) await db.insert(orders).select(jsonRows(orders, rows)).onConflictDoNothing();
+    },
+
+    /**
+     * Writes an order's send stamp only while `claim` is held, in one statement that locks the claim's
+     * row for share (and the holder's instance row against deletion). A takeover either waits for this
+     * write and then reads the stamp (so it reconciles the order instead of sending it again), or has
+     * already moved the claim, and nothing is written: false, and the order must not be sent.
+     */
+    async stampSent(orderId: string, sentAt: number, claim: SendClaim): Promise<boolean> {
+      const fresh = sql`${claim.freshSince.toISOString()}::timestamptz`;
+      const held =
+        claim.kind === 'execution'
+          ? sql`select 1 from ${executions} e join ${engineInstances} i on i.id = e.claimed_by
+              where e.id = ${claim.executionId} and e.claimed_by = ${claim.holder} and e.status = 'in-flight'
+                and i.heartbeat_at >= ${fresh}
+              for share of e for key share of i`
+          : sql`select 1 from ${accountLeases} l join ${engineInstances} i on i.id = l.holder
+              where l.task = ${claim.task} and l.account_id = ${claim.accountId} and l.holder = ${claim.holder}
+                and i.heartbeat_at >= ${fresh}
+              for share of l for key share of i`;
+      const rows = await executeRows<{ id: string }>(
+        db,
+        sql`update ${orders} set sent_at = ${sentAt}, updated_at = now() where id = ${orderId} and exists (${held}) returning id`,
+      );
+      return rows.length > 0;
     },
 
     async updateOrder(id: string, patch: Partial<NewOrder>): Promise<void> {

@@ -42,6 +42,8 @@ export interface AccountExecutionContext {
    * every order is sent or resent, so a process whose claim was taken over sends nothing more.
    */
   holdsClaim: (executionId: string) => Promise<boolean>;
+  /** Writes an order's send stamp under the execution's claim; false when the claim is gone (see sendOrder). */
+  stampSent: (executionId: string, orderId: string, sentAt: number) => Promise<boolean>;
   /**
    * Takes one of the account's trades of today (UTC) before its entry is sent, atomically against
    * every other execution of the account: 'limit' when the day's trades are used up, 'lost' when the

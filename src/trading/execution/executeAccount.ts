@@ -53,6 +53,7 @@ export async function executeAccount(
     // A copy's open is as old as the master's fill (or the follower's acceptance).
     withinLag: () => copyExitOf(signal, account.id) || ctx.clock.now() - signalTimeMs(signal) <= ctx.settings.maxSignalLagMs,
     holdsClaim: () => ctx.holdsClaim(execution.id),
+    stampUnderClaim: (orderId, sentAt) => ctx.stampSent(execution.id, orderId, sentAt),
   };
   const extra: Pick<OrderIntent, 'positionSide'> =
     account.positionMode === 'hedge' ? { positionSide: signal.side } : {};

@@ -9,6 +9,7 @@ import { feesSettled, sameFees } from '../../domain/fees';
 import { isInFlight, isLive, kindOf } from '../../domain/lifecycle/legs';
 import type { OrderFields } from '../../domain/lifecycle/types';
 import type { OrderIntent } from '../../exchange/gateway';
+import type { LeaseFence } from '../accountLeases';
 import type { Clock } from '../clock';
 import {
   orderIntent,
@@ -32,12 +33,12 @@ export interface LegIoDeps {
   clock: Clock;
   /** The protocol's lookup window: also how long a sent order may be unknown to the exchange. */
   lookupWindowMs: number;
-  /** Several processes: whether this process still holds the account's lease (asked before each send). */
-  holdsAccount?: (accountId: string) => Promise<boolean>;
+  /** Several processes: the account's lease, asked before each send and written under with its stamp. */
+  lease?: LeaseFence;
 }
 
 export function legIo(deps: LegIoDeps) {
-  const { trading, clock } = deps;
+  const { trading, clock, lease } = deps;
 
   const protocolFor = (work: AccountWork): ProtocolContext => ({
     gateway: work.gateway,
@@ -47,7 +48,12 @@ export function legIo(deps: LegIoDeps) {
     lookupWindowMs: deps.lookupWindowMs,
     // Exits protect a position: a provably unplaced exit may always go once more.
     withinLag: () => true,
-    ...(deps.holdsAccount ? { holdsClaim: () => deps.holdsAccount!(work.account.id) } : {}),
+    ...(lease
+      ? {
+          holdsClaim: () => lease.holds(work.account.id),
+          stampUnderClaim: (orderId: string, sentAt: number) => lease.stamp(work.account.id, orderId, sentAt),
+        }
+      : {}),
   });
 
   const extraOf = (work: AccountWork, signal: SignalRow): Pick<OrderIntent, 'positionSide'> =>

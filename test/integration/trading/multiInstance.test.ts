@@ -27,13 +27,21 @@ afterEach(async () => {
   world = undefined;
 });
 
-
 const submit = (w: TradingWorld, sourceRef: string) =>
-  w.intake.submit({ guildId: GUILD, source: 'command', sourceRef, authorId: '200000000000099999', channelId: null, signal: ETH_SHORT });
+  w.intake.submit({
+    guildId: GUILD,
+    source: 'command',
+    sourceRef,
+    authorId: '200000000000099999',
+    channelId: null,
+    signal: ETH_SHORT,
+  });
 
 /** Every order each account's key placed on the simulator, by client order id. */
 function exchangeOrders(w: TradingWorld) {
-  const keys = new Set(w.sim.requestLog.map((entry) => entry.apiKey).filter((key): key is string => key !== undefined));
+  const keys = new Set(
+    w.sim.requestLog.map((entry) => entry.apiKey).filter((key): key is string => key !== undefined),
+  );
   const entries: string[] = [];
   const exits: string[] = [];
   for (const apiKey of keys) {
@@ -52,12 +60,16 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
     const ACCOUNTS = 30;
     world = await tradingWorld({ kind: 'postgres', accounts: ACCOUNTS, clockFactor: 5 });
     const w = world;
-    const all = await Promise.all(['a', 'b', 'c'].map((name) => processes.start(w, { instanceName: `instance-${name}` })));
+    const all = await Promise.all(
+      ['a', 'b', 'c'].map((name) => processes.start(w, { instanceName: `instance-${name}` })),
+    );
     await submit(w, 'multi-instance');
     // The first instance fans out; the others join while it works through its first batch.
     const [first, ...others] = all;
     const firstCycle = first!.runCycle();
-    await expect.poll(async () => (await w.db.db.select().from(executions)).length, { timeout: 30_000 }).toBe(ACCOUNTS);
+    await expect
+      .poll(async () => (await w.db.db.select().from(executions)).length, { timeout: 30_000 })
+      .toBe(ACCOUNTS);
     await Promise.all([firstCycle, ...others.map((engine) => engine.runCycle())]);
     await Promise.all(all.map((engine) => engine.runCycle()));
 
@@ -102,10 +114,14 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
     const [first, ...others] = all;
     const firstCycle = first!.runCycle();
     await expect
-      .poll(async () => (await w.db.db.select().from(executions).where(eq(executions.status, 'in-flight'))).length, {
-        timeout: 30_000,
-        interval: 20,
-      })
+      .poll(
+        async () =>
+          (await w.db.db.select().from(executions).where(eq(executions.status, 'in-flight'))).length,
+        {
+          timeout: 30_000,
+          interval: 20,
+        },
+      )
       .toBe(ACCOUNTS);
     // The other processes run their cycles while the first one's work is in flight.
     await Promise.all([firstCycle, ...others.map((engine) => engine.runCycle())]);
@@ -165,9 +181,15 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
     await submit(w, 'fencing');
     const cycleA = a.runCycle();
     await expect
-      .poll(async () => (await w.db.db.select().from(executions)).filter((row) => row.claimedBy === a.instanceId && row.status === 'in-flight').length, {
-        timeout: 30_000,
-      })
+      .poll(
+        async () =>
+          (await w.db.db.select().from(executions)).filter(
+            (row) => row.claimedBy === a.instanceId && row.status === 'in-flight',
+          ).length,
+        {
+          timeout: 30_000,
+        },
+      )
       .toBe(2);
 
     // A looks dead: its heartbeat is older than the threshold. B starts and takes its work over.
@@ -201,12 +223,17 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
       [b.instanceId, 'placed', null],
     ]);
     const feed = await w.db.db.select().from(feedOutbox).where(eq(feedOutbox.kind, 'order'));
-    expect(feed.map((row) => (row.payload as { outcome: string }).outcome).sort()).toEqual(['filled', 'filled']);
+    expect(feed.map((row) => (row.payload as { outcome: string }).outcome).sort()).toEqual([
+      'filled',
+      'filled',
+    ]);
     expect(w.logLines.filter((line) => line.includes('claim lost'))).toHaveLength(2);
     // Only B's outcomes count as trades.
-    const [stats] = await w.db.db.execute<{ trades: number }>(sql`select coalesce(sum(trades), 0)::int as trades from daily_stats`).then(
-      (result) => (Array.isArray(result) ? result : (result as unknown as { rows: { trades: number }[] }).rows),
-    );
+    const [stats] = await w.db.db
+      .execute<{ trades: number }>(sql`select coalesce(sum(trades), 0)::int as trades from daily_stats`)
+      .then((result) =>
+        Array.isArray(result) ? result : (result as unknown as { rows: { trades: number }[] }).rows,
+      );
     expect(stats?.trades).toBe(2);
   }, 120_000);
 
@@ -274,5 +301,77 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
     expect(duplicates(exits)).toEqual([]);
     const stops = await w.db.db.select().from(orders).where(eq(orders.leg, 's0'));
     expect(stops.map((order) => order.status)).toEqual(['open', 'open']);
+  }, 120_000);
+
+  /**
+   * Issue #11 (unprotected ≤ 30 s): on PostgreSQL a killed process is found dead by its liveness lock
+   * (its connection closes with it), not by waiting out the heartbeat threshold: the positions it
+   * left without a stop are protected within seconds. A live process is never taken for dead.
+   */
+  it('a killed process is found dead by its liveness lock: its filled entries get their stops within seconds, long before the threshold', async () => {
+    world = await tradingWorld({ kind: 'postgres', accounts: 2, clockFactor: 5 });
+    const w = world;
+    const NEVER = new Promise<never>(() => {});
+    let hung = 0;
+    const dying: GatewayProvider = {
+      invalidate: (id) => w.gateways.invalidate(id),
+      forAccount(account) {
+        const inner = w.gateways.forAccount(account);
+        return new Proxy(inner, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver) as unknown;
+            if (property === 'placeOrder') {
+              return (intent: Parameters<ExchangeGateway['placeOrder']>[0]) => {
+                if (intent.type === 'market') return inner.placeOrder(intent);
+                hung += 1;
+                return NEVER;
+              };
+            }
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        }) as ExchangeGateway;
+      },
+    };
+    // A threshold of 150 s (30 s of real time): the heartbeat rule alone would leave the stops out that long.
+    const a = await processes.start(w, { instanceName: 'process-a', takeoverAfterMs: 150_000 }, dying, {
+      liveness: true,
+    });
+    const b = await processes.start(w, { instanceName: 'process-b', takeoverAfterMs: 150_000 }, undefined, {
+      liveness: true,
+    });
+    await submit(w, 'killed-before-stop');
+    void a.runCycle();
+    await expect.poll(() => hung, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+    // While A lives, B's cycles leave its work alone (its lock is held).
+    await b.runCycle();
+    expect((await w.db.db.select().from(executions)).map((e) => e.claimedBy)).toEqual([
+      a.instanceId,
+      a.instanceId,
+    ]);
+    expect(exchangeOrders(w).exits).toEqual([]);
+
+    // A dies: its liveness connection closes with it (the heartbeat row stays, as after a crash).
+    const killedAt = w.clock.now();
+    await a.instance.halt();
+    await expect
+      .poll(
+        async () =>
+          (await w.db.db.select().from(engineInstances).where(eq(engineInstances.id, a.instanceId))).length,
+        { timeout: 10_000, interval: 50 },
+      )
+      .toBe(0);
+    await b.runCycle();
+    const after = await w.db.db.select().from(executions);
+    expect(after.map((e) => [e.claimedBy, e.status])).toEqual([
+      [b.instanceId, 'placed'],
+      [b.instanceId, 'placed'],
+    ]);
+    const stops = await w.db.db.select().from(orders).where(eq(orders.leg, 's0'));
+    expect(stops.map((order) => order.status)).toEqual(['open', 'open']);
+    const { entries, exits } = exchangeOrders(w);
+    expect(entries).toHaveLength(2);
+    expect(duplicates(exits)).toEqual([]);
+    // Protected within a small part of the threshold (exchange time on the 5x clock).
+    expect(w.clock.now() - killedAt).toBeLessThan(a.instance.settings.takeoverAfterMs / 5);
   }, 120_000);
 });

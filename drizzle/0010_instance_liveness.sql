@@ -1,0 +1,1 @@
+ALTER TABLE "engine_instances" ADD COLUMN "liveness_key" integer;
