@@ -167,8 +167,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       }
       if (options.faults && now >= nextBurstAt) {
         nextBurstAt = now + 15_000 + 30_000 * random();
+        // 429s as Binance gives them. On the order and algo endpoints: -1015, an account's own order
+        // count spent (by another client of the account, say) until its 10 s window ends; futures
+        // orders cost no IP weight, so they are not where an IP's 429 comes from. The IP's 429
+        // (-1003, with Retry-After, every account backs off) comes on weighted reads.
         const path = random() < 0.5 ? '/fapi/v1/algoOrder' : '/fapi/v1/order';
-        await sim.inject({ kind: 'rate-limit', path, method: 'POST', count: 3 + Math.floor(random() * 5), retryAfterSec: 1 + Math.floor(random() * 3) });
+        await sim.inject({ kind: 'order-rate-limit', path, method: 'POST', count: 3 + Math.floor(random() * 5) });
+        const read = random() < 0.5 ? '/fapi/v1/openOrders' : '/fapi/v1/openAlgoOrders';
+        await sim.inject({ kind: 'rate-limit', path: read, method: 'GET', count: 1, retryAfterSec: 1 + Math.floor(random() * 3) });
       }
       if (now >= nextKillAt) {
         nextKillAt = now + options.killEveryMs * (0.5 + random());

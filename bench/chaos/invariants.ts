@@ -28,6 +28,8 @@ export interface Invariants {
     mismatches: string[];
     lost: string[];
     unprotected: (ProtectionReport['worst'][number] & { accountId: string | null })[];
+    /** The worst window's account on that symbol: exchange orders and the bot's legs, times from its start. */
+    worstTimeline?: string[];
   };
 }
 
@@ -176,6 +178,26 @@ export async function checkInvariants(input: {
   // Named by account id too, to find the windows in the bots' log (CHAOS_LOG).
   const accountOf = new Map(input.accounts.map((account) => [account.apiKey, account.row.id]));
   details.unprotected = (protection?.worst ?? []).map((window) => ({ ...window, accountId: accountOf.get(window.apiKey) ?? null }));
+  // What happened on the exchange and in the book for the worst window (ms from its start).
+  const worst = protection?.worst[0];
+  if (worst) {
+    const book = await sim.orders(worst.apiKey);
+    const at = (t: number) => t - worst.since;
+    const accountId = accountOf.get(worst.apiKey) ?? '';
+    const legs = await rows<{ leg: string; status: string; reason: string | null; attempts: number; sent_at: string | null; signal_id: string }>(
+      db,
+      sql`select leg, status, reason, attempts, sent_at::text, signal_id from orders where account_id = ${accountId} order by created_at`,
+    );
+    details.worstTimeline = [
+      ...book.futures
+        .filter((o) => o.symbol === worst.symbol)
+        .map((o) => `order ${o.clientOrderId} ${o.type} ${o.side} ${o.status} placed ${at(o.time)} updated ${at(o.updateTime)}`),
+      ...book.algo
+        .filter((o) => o.symbol === worst.symbol)
+        .map((o) => `algo ${o.clientAlgoId} ${o.orderType} ${o.side} ${o.algoStatus} placed ${at(o.createTime)} updated ${at(o.updateTime)}`),
+      ...legs.map((l) => `leg ${l.signal_id.slice(0, 8)} ${l.leg} ${l.status} ${l.reason ?? ''} attempts ${l.attempts} stamped ${l.sent_at === null ? '-' : at(Number(l.sent_at))}`),
+    ];
+  }
   return {
     duplicateOrders,
     unknownExchangeOrders,

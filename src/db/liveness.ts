@@ -6,6 +6,8 @@ import postgres from 'postgres';
  * classid = space, objid = key, objsubid = 2).
  */
 export const LIVENESS_LOCK_SPACE = 727_274_002;
+/** How long a check of the lock may take before the lock counts as lost. */
+const VERIFY_TIMEOUT_MS = 3_000;
 
 /**
  * A session advisory lock held on a connection of its own for as long as this process lives. The
@@ -17,6 +19,12 @@ export interface LivenessLock {
   readonly key: number;
   /** Whether the connection holding the lock has closed (the lock may already belong to nobody). */
   readonly lost: boolean;
+  /**
+   * Asks the server, on the lock's own connection, whether this session still holds the lock: false
+   * (or no answer within a few seconds) when the server dropped the session while the socket here
+   * stayed open, which `lost` cannot see. Also keeps the connection from looking idle.
+   */
+  verify(): Promise<boolean>;
   /** Frees the lock (a clean stop, after the row is deleted). */
   release(): Promise<void>;
 }
@@ -37,6 +45,8 @@ export async function holdLivenessLock(url: string, onLost: () => void): Promise
     max_lifetime: null,
     fetch_types: false,
     onnotice: () => {},
+    // A session the server closes for idleness would free the lock of a live process.
+    connection: { idle_session_timeout: 0, application_name: 'bot-liveness' },
     onclose: () => {
       if (!held || released || lost) return;
       lost = true;
@@ -47,7 +57,9 @@ export async function holdLivenessLock(url: string, onLost: () => void): Promise
     // Keys are random; another process holding the same one is simply a key to skip.
     for (let attempt = 0; attempt < 8; attempt += 1) {
       const key = randomInt(1, 2 ** 31 - 1);
-      const [row] = await connection<{ locked: boolean }[]>`select pg_try_advisory_lock(${LIVENESS_LOCK_SPACE}::int, ${key}::int) as locked`;
+      const [row] = await connection<
+        { locked: boolean }[]
+      >`select pg_try_advisory_lock(${LIVENESS_LOCK_SPACE}::int, ${key}::int) as locked`;
       if (!row?.locked) continue;
       held = true;
       return {
@@ -55,9 +67,22 @@ export async function holdLivenessLock(url: string, onLost: () => void): Promise
         get lost() {
           return lost;
         },
+        async verify() {
+          if (lost || released) return false;
+          const check = connection<{ held: boolean }[]>`select exists (
+              select 1 from pg_locks where pid = pg_backend_pid() and locktype = 'advisory' and granted and objsubid = 2
+                and classid = ${LIVENESS_LOCK_SPACE}::int::oid and objid = ${key}::int::oid) as held`.then(
+            ([row]) => row?.held === true,
+            () => false,
+          );
+          const timeout = new Promise<boolean>((resolve) =>
+            setTimeout(() => resolve(false), VERIFY_TIMEOUT_MS).unref(),
+          );
+          return Promise.race([check, timeout]);
+        },
         async release() {
           released = true;
-          await connection.end({ timeout: 5 });
+          await connection.end({ timeout: 1 });
         },
       };
     }

@@ -14,7 +14,7 @@ export interface LeaseFence {
   /** Asked before each order is prepared (the lease may have moved meanwhile). */
   holds(accountId: string): Promise<boolean>;
   /** Writes the order's send stamp only while the lease is held (false: moved, send nothing). */
-  stamp(accountId: string, orderId: string, sentAt: number): Promise<boolean>;
+  stamp(accountId: string, orderId: string, sentAt: number, previous: number | null): Promise<boolean>;
 }
 
 /**
@@ -34,17 +34,25 @@ export function accountLeases(db: Database, instance: EngineInstance, clock: Clo
   const trading = tradingRepository(db);
   return {
     /** The claim function one step takes (`claimAccounts` of position sync, copied positions, copy polls). */
-    forTask: (task: LeaseTask): AccountClaim => (accountIds) =>
-      repo.acquire(task, instance.id, accountIds, {
-        now: new Date(clock.now()),
-        staleBefore: instance.staleBefore(),
-        freshSince: instance.freshSince(),
-      }),
+    forTask:
+      (task: LeaseTask): AccountClaim =>
+      (accountIds) =>
+        repo.acquire(task, instance.id, accountIds, {
+          now: new Date(clock.now()),
+          staleBefore: instance.staleBefore(),
+          freshSince: instance.freshSince(),
+        }),
     /** The fence of leased work's orders. */
     fenceFor: (task: LeaseTask): LeaseFence => ({
       holds: (accountId) => repo.holds(task, accountId, instance.id, instance.freshSince()),
-      stamp: (accountId, orderId, sentAt) =>
-        trading.stampSent(orderId, sentAt, { kind: 'lease', task, accountId, holder: instance.id, freshSince: instance.freshSince() }),
+      stamp: (accountId, orderId, sentAt, previous) =>
+        trading.stampSent(orderId, sentAt, previous, {
+          kind: 'lease',
+          task,
+          accountId,
+          holder: instance.id,
+          freshSince: instance.freshSince(),
+        }),
     }),
   };
 }

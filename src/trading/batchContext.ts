@@ -68,7 +68,9 @@ export async function batchExecutionContext(
   );
   trading.dayFigures = async (accountId, day) =>
     (day === today ? dayFigures.get(accountId) : undefined) ??
-    (day === today ? { trades: 0, realizedPnl: 0, startEquity: null } : repository.dayFigures(accountId, day));
+    (day === today
+      ? { trades: 0, realizedPnl: 0, startEquity: null }
+      : repository.dayFigures(accountId, day));
 
   const quotes = new Map<string, Promise<number | undefined>>();
   type Outcome = { execution: ExecutionRow; outcome: ExecutionOutcome; signal: SignalRow | null };
@@ -93,9 +95,13 @@ export async function batchExecutionContext(
     users,
     trading,
     gatewayFor: deps.gatewayFor,
-    exposure: new ExposureLedger((ownerId, mode, baseAsset) => repository.memberExposure(ownerId, mode, baseAsset)),
+    exposure: new ExposureLedger((ownerId, mode, baseAsset) =>
+      repository.memberExposure(ownerId, mode, baseAsset),
+    ),
     conditionalOrders: async (accountId, symbol) =>
-      (conditional.get(accountId) ?? (await repository.liveConditionalCounts([accountId])).get(accountId))?.get(symbol) ?? 0,
+      (
+        conditional.get(accountId) ?? (await repository.liveConditionalCounts([accountId])).get(accountId)
+      )?.get(symbol) ?? 0,
     openExposures: async (accountId) => {
       let open = openExposures.get(accountId);
       if (!open) {
@@ -126,7 +132,8 @@ export async function batchExecutionContext(
     settings: deps.settings,
     finalize: async (execution, outcome) => {
       await outcomes.submit({ execution, outcome, signal: await signalOf(execution.signalId) });
-      if (lost.has(execution.id)) throw new LostClaim(`execution ${execution.id} was taken over; outcome not written`);
+      if (lost.has(execution.id))
+        throw new LostClaim(`execution ${execution.id} was taken over; outcome not written`);
       metrics?.orders.inc({ outcome: outcome.status, reason: outcome.reason ?? 'none' });
     },
     holdsClaim: deps.holdsClaim,

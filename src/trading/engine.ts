@@ -135,7 +135,12 @@ export class TradingEngine {
     );
     const onAuthFailure = (account: AccountRow) =>
       disableRevokedKey(
-        { accounts: this.accounts, trading: this.trading, invalidateGateway: (id) => gateways.invalidate(id), log },
+        {
+          accounts: this.accounts,
+          trading: this.trading,
+          invalidateGateway: (id) => gateways.invalidate(id),
+          log,
+        },
         account,
       );
     const gatewayFor = (account: AccountRow) => this.gateways.forAccount(account);
@@ -154,8 +159,8 @@ export class TradingEngine {
       metrics,
       instanceId: () => this.instanceId,
       holdsClaim: (executionId) => this.claims.holds(executionId),
-      stampSent: (executionId, orderId, sentAt) =>
-        this.trading.stampSent(orderId, sentAt, {
+      stampSent: (executionId, orderId, sentAt, previous) =>
+        this.trading.stampSent(orderId, sentAt, previous, {
           kind: 'execution',
           executionId,
           holder: this.instanceId,
@@ -179,7 +184,8 @@ export class TradingEngine {
   async start(): Promise<void> {
     await this.instance.start();
     const taken = await this.takeOverAbandoned();
-    if (taken > 0) this.log.info({ executions: taken }, 'took over in-flight executions of stopped processes');
+    if (taken > 0)
+      this.log.info({ executions: taken }, 'took over in-flight executions of stopped processes');
     this.started = true;
   }
 
@@ -412,7 +418,10 @@ export class TradingEngine {
           } catch (error) {
             if (isLostClaim(error)) {
               // Taken over (this process's heartbeat lapsed): whoever claims it now continues from here.
-              this.log.warn({ executionId: execution.id }, 'claim lost; the execution is left to its new claimer');
+              this.log.warn(
+                { executionId: execution.id },
+                'claim lost; the execution is left to its new claimer',
+              );
               return;
             }
             // One account's failure never touches another's; it stays in flight for the next cycle.
@@ -437,4 +446,3 @@ export class TradingEngine {
     await this.trading.cancelPendingOfWithdrawnSignals();
   }
 }
-

@@ -110,7 +110,9 @@ export class EngineInstance {
     const silentMs = this.lastBeatAt === null ? 0 : now - this.lastBeatAt;
     if (!this.registered) return this.register(now, null);
     if (silentMs >= this.settings.takeoverAfterMs / 2) return this.register(now, { silentMs });
-    if (this.liveness?.lost) return this.register(now, { cause: 'liveness lock lost' });
+    // The server may have dropped the lock's session while the socket here stayed open.
+    if (this.liveness && (this.liveness.lost || !(await this.liveness.verify())))
+      return this.register(now, { cause: 'liveness lock lost' });
     if (await this.repo.beat(this.current, new Date(now))) this.lastBeatAt = now;
     else await this.register(now, { cause: 'row removed by another process' });
   }
@@ -129,13 +131,13 @@ export class EngineInstance {
         'heartbeat lapsed: continuing under a new instance id; the old claims are taken over through the claim path',
       );
       await this.repo.remove(lapsedId);
-    }
-    if (this.liveness?.lost) {
-      await this.liveness.release().catch(() => undefined);
+      // A lapse takes a fresh lock too: the old one may be free already (others deleted the row for it).
+      await this.liveness?.release().catch(() => undefined);
       this.liveness = null;
     }
     // The lock first, then the row that names it: a row whose lock is free is a dead process's.
-    if (!this.liveness && this.options.liveness) this.liveness = await this.options.liveness(() => this.onLivenessLost());
+    if (!this.liveness && this.options.liveness)
+      this.liveness = await this.options.liveness(() => this.onLivenessLost());
     this.startedAt = new Date(now);
     await this.repo.register(this.current, this.startedAt, new Date(now), this.liveness?.key ?? null);
     this.registered = true;
@@ -144,9 +146,14 @@ export class EngineInstance {
 
   private onLivenessLost(): void {
     if (this.stopped) return;
-    this.log.warn({ instanceId: this.current }, 'liveness connection closed: continuing under a new instance id');
+    this.log.warn(
+      { instanceId: this.current },
+      'liveness connection closed: continuing under a new instance id',
+    );
     // At once: the others may already be taking this id's claims over.
-    void this.beat().catch((error: unknown) => this.log.warn({ err: error }, 'could not register again after losing the liveness lock'));
+    void this.beat().catch((error: unknown) =>
+      this.log.warn({ err: error }, 'could not register again after losing the liveness lock'),
+    );
   }
 
   /** Claims of dead processes: heartbeat before this (or no row) may be taken over. */

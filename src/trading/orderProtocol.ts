@@ -44,7 +44,7 @@ export type Placement =
 
 export interface ProtocolContext {
   gateway: ExchangeGateway;
-  repo: Pick<TradingRepository, 'updateOrder'>;
+  repo: Pick<TradingRepository, 'updateOrder' | 'stampSent'>;
   clock: Clock;
   log: Logger;
   /** How long to keep looking an unknown order up (Binance may say "does not exist" for tens of seconds). */
@@ -58,7 +58,7 @@ export interface ProtocolContext {
    * `stampSent`); false → LostClaim, nothing is sent. The last fence before a request leaves: unlike
    * a check followed by a write, no takeover can fall between the two.
    */
-  stampUnderClaim?: (orderId: string, sentAt: number) => Promise<boolean>;
+  stampUnderClaim?: (orderId: string, sentAt: number, previous: number | null) => Promise<boolean>;
 }
 
 const FIRST_LOOKUP_DELAY_MS = 500;
@@ -127,11 +127,13 @@ export async function sendOrder(
     // The last fence: the request may have waited in the rate limiter long enough for another process
     // to take the claim over (and send this intent itself). Written under the claim, the stamp either
     // lands before a takeover reads the order (which then reconciles it) or not at all.
+    // Also a compare-and-set on the row: another sender of this intent (a /panic elsewhere) that
+    // stamped it first sends it; this one does not.
     let held: boolean;
-    if (ctx.stampUnderClaim) held = await ctx.stampUnderClaim(current.id, exchangeTimeMs);
+    if (ctx.stampUnderClaim) held = await ctx.stampUnderClaim(current.id, exchangeTimeMs, current.sentAt);
     else {
       held = !ctx.holdsClaim || (await ctx.holdsClaim());
-      if (held) await ctx.repo.updateOrder(current.id, { sentAt: exchangeTimeMs });
+      if (held) held = await ctx.repo.stampSent(current.id, exchangeTimeMs, current.sentAt, null);
     }
     if (!held) {
       claimLost = true;
@@ -149,7 +151,8 @@ export async function sendOrder(
       // Nothing was sent; the row is the new claimer's now.
       if (claimLost) throw new LostClaim();
       const kind: ExchangeErrorKind = isExchangeError(error) ? error.kind : 'unknown-outcome';
-      if (!isExchangeError(error)) ctx.log.warn({ err: error, leg: current.leg }, 'unexpected error placing an order');
+      if (!isExchangeError(error))
+        ctx.log.warn({ err: error, leg: current.leg }, 'unexpected error placing an order');
       if (kind === 'retryable' && !retriedAtOnce) {
         // -1021: rejected before matching; the same client order id may go again at once.
         retriedAtOnce = true;
@@ -158,7 +161,12 @@ export async function sendOrder(
       }
       const waitMs = isExchangeError(error) ? (error.retryAfterMs ?? 1_000) : 0;
       // A short back-off is waited out here; a long one is the caller's (the cycle must go on).
-      if (kind === 'rate-limited' && waitMs <= MAX_RATE_LIMIT_WAIT_MS && rateLimitWaits < 2 && ctx.withinLag()) {
+      if (
+        kind === 'rate-limited' &&
+        waitMs <= MAX_RATE_LIMIT_WAIT_MS &&
+        rateLimitWaits < 2 &&
+        ctx.withinLag()
+      ) {
         rateLimitWaits += 1;
         await ctx.clock.sleep(waitMs);
         current = await markSent(ctx, current);
@@ -239,7 +247,8 @@ export async function reconcileOrder(
   options: { budgetMs?: number } = {},
 ): Promise<Placement> {
   if (order.sentAt === null) return sendUnsent(ctx, order, extra);
-  const decidableAfter = order.sentAt + Math.max(ctx.lookupWindowMs, ctx.gateway.recvWindowMs + CLOCK_SAFETY_MS);
+  const decidableAfter =
+    order.sentAt + Math.max(ctx.lookupWindowMs, ctx.gateway.recvWindowMs + CLOCK_SAFETY_MS);
   const giveUpAt = ctx.clock.now() + (options.budgetMs ?? IN_PROCESS_BUDGET_MS);
   let delay = FIRST_LOOKUP_DELAY_MS;
   for (;;) {

@@ -11,9 +11,15 @@ import { engineInstances } from '../schema';
  */
 export function instancesRepository(db: Database) {
   return {
-    /** Registers a process (a start, or a new id after a lapse) with its first heartbeat. */
+    /**
+     * Registers a process (a start, or a new id after a lapse) with its first heartbeat. An upsert: a
+     * registration whose answer was lost after it committed may be written again under the same id.
+     */
     async register(id: string, startedAt: Date, now: Date, livenessKey: number | null): Promise<void> {
-      await db.insert(engineInstances).values({ id, startedAt, heartbeatAt: now, livenessKey });
+      await db
+        .insert(engineInstances)
+        .values({ id, startedAt, heartbeatAt: now, livenessKey })
+        .onConflictDoUpdate({ target: engineInstances.id, set: { heartbeatAt: now, livenessKey } });
     },
 
     /**

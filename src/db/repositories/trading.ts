@@ -2,7 +2,17 @@ import { and, asc, eq, gte, inArray, like, ne, notInArray, or, sql, type SQLWrap
 import type { Database } from '../client';
 import { executeRows } from '../executeRows';
 import { jsonRows } from '../jsonRows';
-import { accountLeases, dailyStats, engineInstances, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
+import {
+  accountLeases,
+  dailyStats,
+  engineInstances,
+  exchangeAccounts,
+  executions,
+  feedOutbox,
+  orders,
+  positions,
+  signals,
+} from '../schema';
 import { signedFill } from './copy';
 import { NO_POSITION } from './positions';
 import { enqueueFeed, type NewOutboxRow } from './outbox';
@@ -67,7 +77,13 @@ const ORDER_COLUMN_TYPES = {
  */
 export type SendClaim =
   | { kind: 'execution'; executionId: string; holder: string; freshSince: Date }
-  | { kind: 'lease'; task: (typeof accountLeases.task.enumValues)[number]; accountId: string; holder: string; freshSince: Date };
+  | {
+      kind: 'lease';
+      task: (typeof accountLeases.task.enumValues)[number];
+      accountId: string;
+      holder: string;
+      freshSince: Date;
+    };
 
 /** What the summary needs: one line per execution of the signal. */
 export interface SummaryRow {
@@ -107,7 +123,10 @@ export function tradingRepository(db: Database) {
       // Whether the process named in `claimedBy` is alive (its heartbeat fresher than `staleBefore`).
       const liveClaimer = (claimedBy: SQLWrapper) =>
         sql`exists (select 1 from ${engineInstances} i where i.id = ${claimedBy} and i.heartbeat_at >= ${staleBefore.toISOString()}::timestamptz)`;
-      const abandoned = and(eq(executions.status, 'in-flight'), sql`not ${liveClaimer(executions.claimedBy)}`);
+      const abandoned = and(
+        eq(executions.status, 'in-flight'),
+        sql`not ${liveClaimer(executions.claimedBy)}`,
+      );
       // A withdrawn signal starts nothing more: its pending executions are left to
       // cancelPendingOfWithdrawnSignals, whichever process claims next (in-flight ones are still reconciled).
       const notWithdrawn = sql`not exists (select 1 from ${signals} s where s.id = ${executions.signalId} and s.status = 'cancelled')`;
@@ -120,7 +139,9 @@ export function tradingRepository(db: Database) {
           .from(executions)
           .where(
             and(
-              which === 'abandoned' ? abandoned : or(and(eq(executions.status, 'pending'), notWithdrawn), abandoned),
+              which === 'abandoned'
+                ? abandoned
+                : or(and(eq(executions.status, 'pending'), notWithdrawn), abandoned),
               sql`not ${busyElsewhere}`,
             ),
           )
@@ -152,7 +173,9 @@ export function tradingRepository(db: Database) {
             ),
           );
         const blocked = new Set(busy.map((row) => row.accountId));
-        const mine = candidates.filter((row) => lockedIds.includes(row.accountId) && !blocked.has(row.accountId));
+        const mine = candidates.filter(
+          (row) => lockedIds.includes(row.accountId) && !blocked.has(row.accountId),
+        );
         if (mine.length === 0) return [];
         return tx
           .update(executions)
@@ -246,12 +269,28 @@ export function tradingRepository(db: Database) {
     },
 
     /**
-     * Writes an order's send stamp only while `claim` is held, in one statement that locks the claim's
-     * row for share (and the holder's instance row against deletion). A takeover either waits for this
-     * write and then reads the stamp (so it reconciles the order instead of sending it again), or has
-     * already moved the claim, and nothing is written: false, and the order must not be sent.
+     * Writes an order's send stamp, the last step before its request leaves; false means it must not
+     * be sent. A compare-and-set: written only while the row is still the intent the sender read
+     * (status intent, the stamp it saw), so of two senders of one intent (a lease holder and a /panic
+     * in another process, say) only one may send it. With a `claim`, also only while that claim is
+     * held, in the same statement, locking the claim's row for share (and the holder's instance row
+     * against deletion): a takeover either waits for this write and then reads the stamp (so it
+     * reconciles the order instead of sending it again), or has already moved the claim.
      */
-    async stampSent(orderId: string, sentAt: number, claim: SendClaim): Promise<boolean> {
+    async stampSent(
+      orderId: string,
+      sentAt: number,
+      previous: number | null,
+      claim: SendClaim | null,
+    ): Promise<boolean> {
+      const unchanged = sql`status = 'intent' and sent_at is not distinct from ${previous}::bigint`;
+      if (claim === null) {
+        const rows = await executeRows<{ id: string }>(
+          db,
+          sql`update ${orders} set sent_at = ${sentAt}, updated_at = now() where id = ${orderId} and ${unchanged} returning id`,
+        );
+        return rows.length > 0;
+      }
       const fresh = sql`${claim.freshSince.toISOString()}::timestamptz`;
       const held =
         claim.kind === 'execution'
@@ -265,7 +304,7 @@ export function tradingRepository(db: Database) {
               for share of l for key share of i`;
       const rows = await executeRows<{ id: string }>(
         db,
-        sql`update ${orders} set sent_at = ${sentAt}, updated_at = now() where id = ${orderId} and exists (${held}) returning id`,
+        sql`update ${orders} set sent_at = ${sentAt}, updated_at = now() where id = ${orderId} and ${unchanged} and exists (${held}) returning id`,
       );
       return rows.length > 0;
     },
@@ -519,7 +558,11 @@ export function tradingRepository(db: Database) {
     ): Promise<'reserved' | 'limit' | 'lost'> {
       return db.transaction(async (tx) => {
         const [row] = await tx
-          .select({ tradeDay: executions.tradeDay, claimedBy: executions.claimedBy, status: executions.status })
+          .select({
+            tradeDay: executions.tradeDay,
+            claimedBy: executions.claimedBy,
+            status: executions.status,
+          })
           .from(executions)
           .where(eq(executions.id, execution.id))
           .for('update');
@@ -561,7 +604,15 @@ export function tradingRepository(db: Database) {
         .select({ quantity: sql<string>`coalesce(sum(${positions.quantity}), 0)::text` })
         .from(positions)
         .innerJoin(signals, eq(signals.id, positions.signalId))
-        .where(and(eq(positions.accountId, accountId), eq(positions.symbol, symbol), eq(positions.side, side), eq(positions.status, 'open'), eq(signals.source, 'copy')));
+        .where(
+          and(
+            eq(positions.accountId, accountId),
+            eq(positions.symbol, symbol),
+            eq(positions.side, side),
+            eq(positions.status, 'open'),
+            eq(signals.source, 'copy'),
+          ),
+        );
       const [unbooked] = await db
         .select({
           quantity: sql<string>`coalesce(sum(${signedFill}), 0)::text`,
@@ -598,8 +649,12 @@ export function tradingRepository(db: Database) {
      * What each account has open, by symbol and side: open positions (the bot's and copied ones) and
      * entries still working. One query for a batch of accounts.
      */
-    async openExposuresOf(accountIds: string[]): Promise<Map<string, { symbol: string; side: 'long' | 'short' }[]>> {
-      const out = new Map<string, { symbol: string; side: 'long' | 'short' }[]>(accountIds.map((id) => [id, []]));
+    async openExposuresOf(
+      accountIds: string[],
+    ): Promise<Map<string, { symbol: string; side: 'long' | 'short' }[]>> {
+      const out = new Map<string, { symbol: string; side: 'long' | 'short' }[]>(
+        accountIds.map((id) => [id, []]),
+      );
       if (accountIds.length === 0) return out;
       const open = await db
         .selectDistinct({ accountId: positions.accountId, symbol: positions.symbol, side: positions.side })
@@ -616,7 +671,8 @@ export function tradingRepository(db: Database) {
             inArray(orders.status, ['intent', 'unknown', 'open', 'partially-filled']),
           ),
         );
-      for (const row of [...open, ...entries]) out.get(row.accountId)?.push({ symbol: row.symbol, side: row.side });
+      for (const row of [...open, ...entries])
+        out.get(row.accountId)?.push({ symbol: row.symbol, side: row.side });
       return out;
     },
 

@@ -29,17 +29,32 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
   /** The owner is told once an exit has been refused this many times. */
   readonly escalateAfter: number;
+  /** The same for rate-limited refusals, which are retried every `firstDelayMs` (see retryDelayMs). */
+  readonly rateLimitedEscalateAfter: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { firstDelayMs: 1_000, maxDelayMs: 15_000, escalateAfter: 3 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { firstDelayMs: 1_000, maxDelayMs: 15_000, escalateAfter: 3, rateLimitedEscalateAfter: 15 };
 
-export function retryDelayMs(attempts: number, policy: RetryPolicy): number {
+/**
+ * The wait before a refused exit goes again: doubling with each attempt, except after a rate limit.
+ * While a back-off lasts (the IP's 429, an account's -1015 order count) a retry is refused in the
+ * process without reaching the exchange, so trying each `firstDelayMs` costs nothing and places the
+ * stop as soon as the window ends; doubling would leave it out up to twice as long as the window.
+ */
+export function retryDelayMs(attempts: number, policy: RetryPolicy, reason: string | null = null): number {
+  if (reason === 'rate-limited') return policy.firstDelayMs;
   const doublings = Math.max(0, Math.min(20, attempts - 1));
   return Math.min(policy.maxDelayMs, policy.firstDelayMs * 2 ** doublings);
 }
 
 /** A passing refusal may go again once its backoff (from the last send's stamp) has passed. */
-export function retryDue(leg: Pick<Leg, 'attempts' | 'sentAt'>, now: number, policy: RetryPolicy): boolean {
+export function retryDue(leg: Pick<Leg, 'attempts' | 'sentAt' | 'reason'>, now: number, policy: RetryPolicy): boolean {
   if (leg.sentAt === null) return true;
-  return now >= leg.sentAt + retryDelayMs(leg.attempts, policy);
+  return now >= leg.sentAt + retryDelayMs(leg.attempts, policy, leg.reason);
+}
+
+/** Whether the owner is told about this refusal now (once, at the threshold of its kind). */
+export function escalatesAt(reason: string | null, attempts: number, policy: RetryPolicy): boolean {
+  if (refusalClass(reason) !== 'passing') return true;
+  return attempts === (reason === 'rate-limited' ? policy.rateLimitedEscalateAfter : policy.escalateAfter);
 }

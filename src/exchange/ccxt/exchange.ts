@@ -9,6 +9,7 @@ import ccxt from 'ccxt';
 import type { Exchange } from 'ccxt';
 import type { MarketType, TradingMode } from '../../domain/account';
 import { ExchangeError } from '../errors';
+import { AccountOrderGate, isOrderPlacement, orderCountRefusalMs } from './orderRateLimit';
 import { annotateError } from './translate';
 import { parseRetryAfter, requestCost, requestWeightLimit } from './rateLimiter';
 import type { ExchangeRateLimiter } from './rateLimiter';
@@ -31,7 +32,10 @@ const orderStamps = new AsyncLocalStorage<(exchangeTimeMs: number) => Promise<vo
 export const STAMP_SLACK_MS = 1_000;
 
 /** Runs `place` (one order's ccxt call) so that its requests are stamped through `onStamp` before they leave. */
-export function withOrderStamp<T>(onStamp: ((exchangeTimeMs: number) => Promise<void>) | undefined, place: () => Promise<T>): Promise<T> {
+export function withOrderStamp<T>(
+  onStamp: ((exchangeTimeMs: number) => Promise<void>) | undefined,
+  place: () => Promise<T>,
+): Promise<T> {
   return onStamp ? orderStamps.run(onStamp, place) : place();
 }
 
@@ -39,7 +43,10 @@ export function withOrderStamp<T>(onStamp: ((exchangeTimeMs: number) => Promise<
 export const ccxtExchangeIds = (): readonly string[] => ccxt.exchanges;
 
 export function isListed(exchangeId: string): boolean {
-  return ccxt.exchanges.includes(exchangeId) && typeof (ccxt as unknown as Record<string, unknown>)[exchangeId] === 'function';
+  return (
+    ccxt.exchanges.includes(exchangeId) &&
+    typeof (ccxt as unknown as Record<string, unknown>)[exchangeId] === 'function'
+  );
 }
 
 /**
@@ -49,11 +56,14 @@ export function isListed(exchangeId: string): boolean {
 export function exchangeClass(exchangeId: string): ExchangeConstructor {
   const cached = subclasses.get(exchangeId);
   if (cached) return cached;
-  if (!isListed(exchangeId)) throw new ExchangeError('not-supported', `${exchangeId} is not an exchange ccxt supports`);
+  if (!isListed(exchangeId))
+    throw new ExchangeError('not-supported', `${exchangeId} is not an exchange ccxt supports`);
   const Base = (ccxt as unknown as Record<string, ExchangeConstructor>)[exchangeId] as ExchangeConstructor;
   class Guarded extends Base {
     /** Set from the constructor config: the process-wide limiter of this exchange. */
     declare sharedRateLimiter: ExchangeRateLimiter | undefined;
+    /** Set from the constructor config: this account's order gate (closed by a -1015). */
+    declare accountOrderGate: AccountOrderGate | undefined;
 
     /**
      * Waits for the shared limiter BEFORE ccxt signs the request: a request that waited after
@@ -69,12 +79,23 @@ export function exchangeClass(exchangeId: string): ExchangeConstructor {
       config: Record<string, unknown> = {},
     ): Promise<unknown> {
       const limiter = this.sharedRateLimiter;
+      const base = (this.urls as { api?: Record<string, unknown> }).api?.[
+        Array.isArray(api) ? String(api[0]) : String(api)
+      ];
+      const url = typeof base === 'string' ? new URL(`${base}/${String(path)}`) : null;
+      const closedForMs = this.accountOrderGate?.closedForMs() ?? 0;
+      if (closedForMs > 0 && url && isOrderPlacement(method, url)) {
+        // Nothing is sent (or stamped): the exchange refuses this account's orders until its window ends.
+        throw new ExchangeError(
+          'rate-limited',
+          `${exchangeId}: this account's order rate limit is spent; no order is sent for ${Math.ceil(closedForMs / 1000)} s`,
+          {
+            retryAfterMs: closedForMs,
+          },
+        );
+      }
       if (limiter) {
-        const base = (this.urls as { api?: Record<string, unknown> }).api?.[Array.isArray(api) ? String(api[0]) : String(api)];
-        const cost =
-          typeof base === 'string'
-            ? requestCost(exchangeId, method, new URL(`${base}/${String(path)}`))
-            : { pool: 'default', weight: 1 };
+        const cost = url ? requestCost(exchangeId, method, url) : { pool: 'default', weight: 1 };
         await limiter.acquire(cost.pool, cost.weight);
       }
       const stamp = orderStamps.getStore();
@@ -82,11 +103,15 @@ export function exchangeClass(exchangeId: string): ExchangeConstructor {
         // After the wait for budget (a queued wait is not exchange time), before signing: the stamp
         // the order-safety protocol judges "too late to be accepted" by. ccxt signs with
         // milliseconds() - options.timeDifference (the exchange's clock as ccxt knows it).
-        const exchangeNow = () => this.milliseconds() - Number((this.options as { timeDifference?: unknown }).timeDifference ?? 0);
+        const exchangeNow = () =>
+          this.milliseconds() - Number((this.options as { timeDifference?: unknown }).timeDifference ?? 0);
         const stampAt = exchangeNow() + STAMP_SLACK_MS;
         await stamp(stampAt);
         if (exchangeNow() >= stampAt) {
-          throw new ExchangeError('retryable', `${exchangeId}: the order's send stamp took too long to record; the order was not sent`);
+          throw new ExchangeError(
+            'retryable',
+            `${exchangeId}: the order's send stamp took too long to record; the order was not sent`,
+          );
         }
       }
       return super.fetch2(path, api, method, params, headers, body, config);
@@ -104,16 +129,39 @@ export function exchangeClass(exchangeId: string): ExchangeConstructor {
       requestBody: unknown,
     ): undefined {
       try {
-        return super.handleErrors(code, reason, url, method, headers, body, response, requestHeaders, requestBody);
+        return super.handleErrors(
+          code,
+          reason,
+          url,
+          method,
+          headers,
+          body,
+          response,
+          requestHeaders,
+          requestBody,
+        );
       } catch (error) {
         const header = headers['Retry-After'];
-        const retryAfter = parseRetryAfter(typeof header === 'string' ? header : null, Date.now());
-        annotateError(error, { status: code, body, ...(retryAfter === null ? {} : { retryAfterMs: retryAfter }) });
+        // An order-count refusal names its window instead of a Retry-After.
+        const retryAfter =
+          parseRetryAfter(typeof header === 'string' ? header : null, Date.now()) ??
+          (code === 429 ? orderCountRefusalMs(body, this.milliseconds()) : null);
+        annotateError(error, {
+          status: code,
+          body,
+          ...(retryAfter === null ? {} : { retryAfterMs: retryAfter }),
+        });
         throw error;
       }
     }
 
-    override handleHttpStatusCode(code: number, reason: string, url: string, method: string, body: string): void {
+    override handleHttpStatusCode(
+      code: number,
+      reason: string,
+      url: string,
+      method: string,
+      body: string,
+    ): void {
       try {
         super.handleHttpStatusCode(code, reason, url, method, body);
       } catch (error) {
@@ -153,6 +201,9 @@ export interface GuardedFetchOptions {
   inner: FetchImplementation;
   /** Filled after construction (the instance's own URL table). */
   hosts: () => ReadonlySet<string>;
+  /** The account's order gate: a -1015 closes it instead of backing off the whole IP. */
+  orderGate?: AccountOrderGate;
+  now?: () => number;
 }
 
 /** The fetch every ccxt instance uses: allow-list → shared limiter → transport → limiter feedback. */
@@ -162,7 +213,10 @@ export function guardedFetch(options: GuardedFetchOptions): FetchImplementation 
     const url = new URL(String(input));
     if (url.protocol !== 'https:' || !options.hosts().has(url.hostname)) {
       // Nothing was sent: a definite refusal, never retried.
-      throw new ExchangeError('not-supported', `${exchangeId}: refusing to send a request to ${url.hostname}: not one of its API hosts`);
+      throw new ExchangeError(
+        'not-supported',
+        `${exchangeId}: refusing to send a request to ${url.hostname}: not one of its API hosts`,
+      );
     }
     const method = (init?.method ?? 'GET').toUpperCase();
     const cost = requestCost(exchangeId, method, url);
@@ -173,6 +227,22 @@ export function guardedFetch(options: GuardedFetchOptions): FetchImplementation 
       body: init?.body ?? null,
       signal: init?.signal ?? null,
     });
+    if (response.status === 429) {
+      // Whose limit: the account's order count (-1015) closes its gate; anything else is the IP's.
+      const body = await response.text();
+      const accountOnlyMs = orderCountRefusalMs(body, (options.now ?? Date.now)());
+      if (accountOnlyMs !== null && options.orderGate) {
+        options.orderGate.close(accountOnlyMs);
+        limiter.observe(cost.pool, response.status, response.headers, { ipWide: false });
+      } else limiter.observe(cost.pool, response.status, response.headers);
+      return {
+        status: response.status,
+        statusText: response.statusText,
+        ok: response.ok,
+        headers: response.headers,
+        text: () => Promise.resolve(body),
+      };
+    }
     limiter.observe(cost.pool, response.status, response.headers);
     if (response.ok && /\/exchangeInfo$/.test(url.pathname)) {
       // The exchange's own budget (REQUEST_WEIGHT per minute) replaces our default. The body is read
@@ -236,11 +306,14 @@ export function buildExchange(options: BuildOptions): Exchange {
   const { exchangeId, marketType } = options;
   const Ctor = exchangeClass(exchangeId);
   let hosts: ReadonlySet<string> = new Set();
+  const orderGate = new AccountOrderGate(options.now ?? Date.now);
   const fetchImplementation = guardedFetch({
     exchangeId,
     limiter: options.limiter,
     inner: options.fetchImplementation,
     hosts: () => hosts,
+    orderGate,
+    ...(options.now ? { now: options.now } : {}),
   });
   const exchange = new Ctor({
     ...(options.credentials
@@ -256,6 +329,7 @@ export function buildExchange(options: BuildOptions): Exchange {
     timeout: options.timeoutMs ?? 10_000,
     fetchImplementation,
     sharedRateLimiter: options.limiter,
+    accountOrderGate: orderGate,
     // ccxt reads its own clock for request timestamps; the engine's clock must be the same one.
     ...(options.now ? { milliseconds: options.now } : {}),
     options: {
@@ -278,7 +352,11 @@ export function buildExchange(options: BuildOptions): Exchange {
     const kind = demoKindOf(exchange);
     if (kind === 'demo-trading') exchange.enableDemoTrading(true);
     else if (kind === 'sandbox') exchange.setSandboxMode(true);
-    else throw new ExchangeError('not-supported', `${exchangeId} offers no demo or sandbox environment in ccxt; use paper mode`);
+    else
+      throw new ExchangeError(
+        'not-supported',
+        `${exchangeId} offers no demo or sandbox environment in ccxt; use paper mode`,
+      );
   }
   hosts = apiHosts(exchange);
   return exchange;

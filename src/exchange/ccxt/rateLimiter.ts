@@ -13,6 +13,8 @@
  *   higher: it also counts what other processes on this IP spent.
  * - A 429 or 418 with Retry-After blocks the WHOLE exchange (every pool, every account) until it
  *   expires; requests during the block fail at once as rate-limited without leaving the process.
+ *   Except Binance's -1015, an account's own order count: that closes the account's order gate only
+ *   (orderRateLimit.ts).
  *
  * Time and sleeping are injected, so the unit tests drive it with a fake clock.
  */
@@ -120,7 +122,10 @@ export class ExchangeRateLimiter {
     const previous = this.queues.get(poolName) ?? Promise.resolve();
     const turn = previous.then(() => this.reserve(poolName, weight));
     // The next caller waits for this one to be placed, whatever its outcome.
-    this.queues.set(poolName, turn.catch(() => undefined));
+    this.queues.set(
+      poolName,
+      turn.catch(() => undefined),
+    );
     return turn;
   }
 
@@ -150,15 +155,23 @@ export class ExchangeRateLimiter {
     }
   }
 
-  /** Feeds one answer back: the used-weight header, and 429/418 with Retry-After. */
-  observe(poolName: string, status: number, headers: { get(name: string): string | null }): void {
+  /**
+   * Feeds one answer back: the used-weight header, and 429/418 with Retry-After. `ipWide: false` is a
+   * 429 that is one account's (its order count, -1015): the weight is learnt, nothing is blocked.
+   */
+  observe(
+    poolName: string,
+    status: number,
+    headers: { get(name: string): string | null },
+    options: { ipWide?: boolean } = {},
+  ): void {
     const at = this.now();
     const state = this.pool(poolName);
     this.roll(state, at);
     const usedHeader = headers.get('x-mbx-used-weight-1m') ?? headers.get('x-mbx-used-weight');
     const used = usedHeader === null ? NaN : Number(usedHeader);
     if (Number.isFinite(used) && used > state.used) state.used = used;
-    if (status === 429 || status === 418) {
+    if ((status === 429 && options.ipWide !== false) || status === 418) {
       const retryAfter = parseRetryAfter(headers.get('retry-after'), at);
       const fallback = this.defaultBanMs ?? Math.max(1000, state.windowStart + state.config.windowMs - at);
       // Retry-After is the exchange's own word on when requests may resume; the weight window is not
@@ -226,7 +239,9 @@ export interface RequestCost {
   weight: number;
 }
 
-const BINANCE_WEIGHTS: ReadonlyArray<[method: string, path: RegExp, weight: number | ((q: URLSearchParams) => number)]> = [
+const BINANCE_WEIGHTS: ReadonlyArray<
+  [method: string, path: RegExp, weight: number | ((q: URLSearchParams) => number)]
+> = [
   ['GET', /^\/api\/v3\/exchangeInfo$/, 20],
   ['GET', /^\/api\/v3\/account$/, 20],
   ['GET', /^\/api\/v3\/openOrders$/, (q) => (q.has('symbol') ? 6 : 80)],
@@ -261,7 +276,8 @@ export function binanceRequestCost(method: string, url: URL): RequestCost {
   const pool = path.startsWith('/fapi/') || path.startsWith('/futures/') ? 'fapi' : 'api';
   const upper = method.toUpperCase();
   for (const [m, pattern, weight] of BINANCE_WEIGHTS) {
-    if (m === upper && pattern.test(path)) return { pool, weight: typeof weight === 'number' ? weight : weight(url.searchParams) };
+    if (m === upper && pattern.test(path))
+      return { pool, weight: typeof weight === 'number' ? weight : weight(url.searchParams) };
   }
   return { pool, weight: 1 };
 }
@@ -283,7 +299,8 @@ export function requestCost(exchangeId: string, method: string, url: URL): Reque
 }
 
 /** binance and binanceusdm are one exchange behind one IP budget. */
-export const rateLimitKey = (exchangeId: string): string => (exchangeId.startsWith('binance') ? 'binance' : exchangeId);
+export const rateLimitKey = (exchangeId: string): string =>
+  exchangeId.startsWith('binance') ? 'binance' : exchangeId;
 
 /**
  * Limiters by exchange. The process has ONE registry (`processRateLimiters`), so every account
@@ -298,7 +315,9 @@ export class RateLimiterRegistry {
       now: Date.now,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     },
-    private readonly overrides: Partial<Pick<RateLimiterOptions, 'headroom' | 'maxWaitMs' | 'defaultBanMs'>> = {},
+    private readonly overrides: Partial<
+      Pick<RateLimiterOptions, 'headroom' | 'maxWaitMs' | 'defaultBanMs'>
+    > = {},
     /** Several processes on one IP: a back-off the exchange asked of this one, to pass on to the others. */
     private readonly onBackOff?: (exchangeId: string, ms: number) => void,
   ) {}

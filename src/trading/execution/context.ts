@@ -1,7 +1,12 @@
 import type { AccountRow, AccountsRepository } from '../../db/repositories/accounts';
 import type { NewOutboxRow } from '../../db/repositories/outbox';
 import type { SignalRow } from '../../db/repositories/signals';
-import type { ExecutionOutcome, ExecutionRow, OrderRow, TradingRepository } from '../../db/repositories/trading';
+import type {
+  ExecutionOutcome,
+  ExecutionRow,
+  OrderRow,
+  TradingRepository,
+} from '../../db/repositories/trading';
 import type { UsersRepository } from '../../db/repositories/users';
 import type { OpenExposure } from '../../domain/netting';
 import type { ExchangeGateway } from '../../exchange/gateway';
@@ -43,7 +48,12 @@ export interface AccountExecutionContext {
    */
   holdsClaim: (executionId: string) => Promise<boolean>;
   /** Writes an order's send stamp under the execution's claim; false when the claim is gone (see sendOrder). */
-  stampSent: (executionId: string, orderId: string, sentAt: number) => Promise<boolean>;
+  stampSent: (
+    executionId: string,
+    orderId: string,
+    sentAt: number,
+    previous: number | null,
+  ) => Promise<boolean>;
   /**
    * Takes one of the account's trades of today (UTC) before its entry is sent, atomically against
    * every other execution of the account: 'limit' when the day's trades are used up, 'lost' when the
@@ -72,7 +82,11 @@ export interface ExecutionBase {
 export const entryOrders = (orders: OrderRow[]) => orders.filter((order) => order.leg.startsWith('e'));
 export const exitOrders = (orders: OrderRow[]) => orders.filter((order) => /^[st]/.test(order.leg));
 
-export function feedRow(base: ExecutionBase, event: FeedEvent, kind: NewOutboxRow['kind'] = 'event'): NewOutboxRow {
+export function feedRow(
+  base: ExecutionBase,
+  event: FeedEvent,
+  kind: NewOutboxRow['kind'] = 'event',
+): NewOutboxRow {
   return {
     guildId: base.signal.guildId,
     kind,

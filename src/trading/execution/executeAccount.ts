@@ -7,7 +7,13 @@ import type { ExecutionRow, NewOrder } from '../../db/repositories/trading';
 import type { ExchangeGateway, OrderIntent } from '../../exchange/gateway';
 import { LostClaim } from '../claims';
 import { planCopyOrder } from '../copyOrder';
-import { orderIntent, reconcileOrder, sendOrder, type Placement, type ProtocolContext } from '../orderProtocol';
+import {
+  orderIntent,
+  reconcileOrder,
+  sendOrder,
+  type Placement,
+  type ProtocolContext,
+} from '../orderProtocol';
 import { entryOrders, type AccountExecutionContext, type ExecutionBase } from './context';
 import { placeExits } from './exits';
 import { failFromError, finish } from './outcome';
@@ -16,9 +22,12 @@ import { conflict, planFor } from './plan';
 
 export type { AccountExecutionContext } from './context';
 
-const copyExitOf = (signal: SignalRow, accountId: string): boolean => signal.source === 'copy' && isCopyExit(signal.copy, accountId);
+const copyExitOf = (signal: SignalRow, accountId: string): boolean =>
+  signal.source === 'copy' && isCopyExit(signal.copy, accountId);
 const signalTimeMs = (signal: SignalRow): number =>
-  signal.source === 'copy' ? copySignalTimeMs(signal.copy, signal.createdAt.getTime()) : signal.createdAt.getTime();
+  signal.source === 'copy'
+    ? copySignalTimeMs(signal.copy, signal.createdAt.getTime())
+    : signal.createdAt.getTime();
 
 /**
  * Runs one (signal, account) to a definite outcome, or leaves it in flight for the next cycle when
@@ -51,9 +60,10 @@ export async function executeAccount(
     lookupWindowMs: ctx.settings.lookupWindowMs,
     // An entry too old is not sent; a copy's exit is never too old to leave a position by.
     // A copy's open is as old as the master's fill (or the follower's acceptance).
-    withinLag: () => copyExitOf(signal, account.id) || ctx.clock.now() - signalTimeMs(signal) <= ctx.settings.maxSignalLagMs,
+    withinLag: () =>
+      copyExitOf(signal, account.id) || ctx.clock.now() - signalTimeMs(signal) <= ctx.settings.maxSignalLagMs,
     holdsClaim: () => ctx.holdsClaim(execution.id),
-    stampUnderClaim: (orderId, sentAt) => ctx.stampSent(execution.id, orderId, sentAt),
+    stampUnderClaim: (orderId, sentAt, previous) => ctx.stampSent(execution.id, orderId, sentAt, previous),
   };
   const extra: Pick<OrderIntent, 'positionSide'> =
     account.positionMode === 'hedge' ? { positionSide: signal.side } : {};
@@ -76,22 +86,29 @@ export async function executeAccount(
     const copyOrder = signal.source === 'copy' ? copyInstructionFor(signal.copy, account.id) : null;
     const own = { tradeDay: execution.tradeDay, notional: execution.notional };
     const planned = copyOrder
-      ? await planCopyOrder(ctx, signal, account, copyOrder, gateway, markets, own).catch((error: unknown) => ({ kind: 'error' as const, error }))
+      ? await planCopyOrder(ctx, signal, account, copyOrder, gateway, markets, own).catch(
+          (error: unknown) => ({ kind: 'error' as const, error }),
+        )
       : await planFor(ctx, account, signal, gateway, markets, own);
     if (planned.kind === 'error') return failFromError(base, planned.error, orders);
     if (planned.kind === 'skipped') {
       return finish(base, { status: 'skipped', reason: planned.reason, plan: null, orders });
     }
     plan = planned;
-    const refused = copyOrder && !copyOrder.reduceOnly ? await conflict(ctx, account, plan.symbol, signal.side, true) : null;
+    const refused =
+      copyOrder && !copyOrder.reduceOnly
+        ? await conflict(ctx, account, plan.symbol, signal.side, true)
+        : null;
     if (refused) return finish(base, { status: 'skipped', reason: refused, plan: null, orders });
     if (copyOrder?.dryRun) return finish(base, { status: 'dry-run', reason: null, plan, orders });
     if (!copyOrder?.reduceOnly) {
       // The day's trade count read for the plan is a snapshot: the slot is taken here, atomically.
       // A copy's open or add is a trade too; its way out is not.
       const reservation = await ctx.reserveTrade(execution, account.maxDailyTrades);
-      if (reservation === 'lost') throw new LostClaim(`execution ${execution.id} was taken over before its trade was reserved`);
-      if (reservation === 'limit') return finish(base, { status: 'skipped', reason: 'daily-trade-limit', plan: null, orders });
+      if (reservation === 'lost')
+        throw new LostClaim(`execution ${execution.id} was taken over before its trade was reserved`);
+      if (reservation === 'limit')
+        return finish(base, { status: 'skipped', reason: 'daily-trade-limit', plan: null, orders });
     }
     // A copy's way out of a position sets nothing: leverage and margin are the position's already
     // (and Binance may refuse changing them while it is open).
@@ -102,7 +119,12 @@ export async function executeAccount(
         return failFromError(base, error, orders);
       }
     }
-    const owner = { executionId: execution.id, signalId: signal.id, accountId: account.id, ownerId: account.ownerId };
+    const owner = {
+      executionId: execution.id,
+      signalId: signal.id,
+      accountId: account.id,
+      ownerId: account.ownerId,
+    };
     const intents: NewOrder[] = plan.legs
       .filter((leg) => leg.role === 'entry')
       .map((leg) =>
@@ -128,14 +150,17 @@ export async function executeAccount(
     await ctx.trading.insertOrders(intents);
     orders = await ctx.trading.ordersOfExecution(execution.id);
     // Fresh intents are sent; anything else found here is reconciled below.
-    const placements = await Promise.all(entryOrders(orders).map((order) => sendOrder(protocol, order, extra)));
+    const placements = await Promise.all(
+      entryOrders(orders).map((order) => sendOrder(protocol, order, extra)),
+    );
     return afterEntries(base, protocol, extra, plan, placements);
   }
 
   // Resumed after a crash or a lost answer: reconcile what is in flight, never send blindly.
   const placements = await Promise.all(
     entryOrders(orders).map((order): Promise<Placement> => {
-      if (order.status === 'intent' || order.status === 'unknown') return reconcileOrder(protocol, order, extra);
+      if (order.status === 'intent' || order.status === 'unknown')
+        return reconcileOrder(protocol, order, extra);
       return Promise.resolve(placementOfRow(order));
     }),
   );
@@ -160,15 +185,24 @@ async function afterEntries(
   if (placed.length === 0) {
     const first = placements[0];
     if (first?.kind === 'rejected' && first.reason === 'key-revoked') await ctx.onAuthFailure(account);
-    const reason: ReasonCode = first && first.kind !== 'placed' && first.kind !== 'unknown' ? first.reason : 'exchange-error';
+    const reason: ReasonCode =
+      first && first.kind !== 'placed' && first.kind !== 'unknown' ? first.reason : 'exchange-error';
     const status = first?.kind === 'not-placed' ? 'not-placed' : 'failed';
     return finish(base, { status, reason, plan, orders });
   }
 
   const filledQty = placed.reduce((sum, p) => sum + p.state.filledQuantity, 0);
   // Copy signals place no exits of their own: the master's exits arrive as copy signals too.
-  const stopPlaced = filledQty > 0 && base.signal.source !== 'copy' ? await placeExits(base, protocol, extra, orders, filledQty) : true;
-  await finish(base, { status: 'placed', reason: null, plan, orders: await ctx.trading.ordersOfExecution(execution.id) });
+  const stopPlaced =
+    filledQty > 0 && base.signal.source !== 'copy'
+      ? await placeExits(base, protocol, extra, orders, filledQty)
+      : true;
+  await finish(base, {
+    status: 'placed',
+    reason: null,
+    plan,
+    orders: await ctx.trading.ordersOfExecution(execution.id),
+  });
   // A filled entry without its stop: the lifecycle decides now (retry, or close at market when the
   // price is already through the stop), not on the position sync's next pass.
   if (!stopPlaced) await ctx.followPosition(account.id);

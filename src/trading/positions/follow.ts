@@ -10,7 +10,7 @@ import type { SignalsRepository } from '../../db/repositories/signals';
 import type { ExecutionRow, OrderRow, PositionRow, TradingRepository } from '../../db/repositories/trading';
 import { decidePosition, needsPrice } from '../../domain/lifecycle/decide';
 import { heldQuantity, isInFlight, isLive, kindOf } from '../../domain/lifecycle/legs';
-import { refusalClass, type RetryPolicy } from '../../domain/lifecycle/refusals';
+import { escalatesAt, refusalClass, type RetryPolicy } from '../../domain/lifecycle/refusals';
 import type { LifecycleCase, Step } from '../../domain/lifecycle/types';
 import { floorToStep } from '../../domain/precision';
 import type { FailureReason } from '../../domain/reasons';
@@ -45,7 +45,12 @@ export interface FollowDeps {
 export function follower(deps: FollowDeps) {
   const { clock, legs } = deps;
 
-  async function caseOf(work: AccountWork, followed: Followed, position: PositionRow | null, orders: OrderRow[]): Promise<LifecycleCase> {
+  async function caseOf(
+    work: AccountWork,
+    followed: Followed,
+    position: PositionRow | null,
+    orders: OrderRow[],
+  ): Promise<LifecycleCase> {
     const { account } = work;
     const { signal } = followed;
     const symbol = position?.symbol ?? orders.find((order) => kindOf(order) === 'entry')?.symbol ?? null;
@@ -67,7 +72,10 @@ export function follower(deps: FollowDeps) {
       // Legs that could not be synced, entries that filled after the read, or legs whose answer is not
       // known yet may explain a flat exchange (a stop that filled): not judged closed outside the bot then.
       exchangeQuantity:
-        futures && position && !work.unsettled.has(followed.execution.id) && !orders.some((order) => isInFlight(legOf(order)))
+        futures &&
+        position &&
+        !work.unsettled.has(followed.execution.id) &&
+        !orders.some((order) => isInFlight(legOf(order)))
           ? exchangeQuantity(work, position)
           : null,
       otherConditionalOrders: limit === null || !symbol ? 0 : await otherConditional(work, followed, symbol),
@@ -94,9 +102,17 @@ export function follower(deps: FollowDeps) {
     const key = `${followed.execution.id}:${symbol}`;
     let counted = work.conditional.get(key);
     if (!counted) {
-      counted = Promise.all([deps.trading.liveConditionalCounts([work.account.id]), legs.ordersOf(followed)]).then(([counts, own]) => {
+      counted = Promise.all([
+        deps.trading.liveConditionalCounts([work.account.id]),
+        legs.ordersOf(followed),
+      ]).then(([counts, own]) => {
         const all = counts.get(work.account.id)?.get(symbol) ?? 0;
-        const mine = own.filter((order) => order.symbol === symbol && (order.type === 'stop-loss' || order.type === 'take-profit') && isLive(order)).length;
+        const mine = own.filter(
+          (order) =>
+            order.symbol === symbol &&
+            (order.type === 'stop-loss' || order.type === 'take-profit') &&
+            isLive(order),
+        ).length;
         return Math.max(0, all - mine);
       });
       work.conditional.set(key, counted);
@@ -157,7 +173,8 @@ export function follower(deps: FollowDeps) {
             const row = byId.get(leg.id);
             if (row) await legs.cancel(work, row);
           }
-          if (step.why === 'entry-lapsed') work.log.info({ signalId: followed.signal.id }, 'unfilled entries cancelled');
+          if (step.why === 'entry-lapsed')
+            work.log.info({ signalId: followed.signal.id }, 'unfilled entries cancelled');
           break;
         case 'place': {
           const placed = await legs.place(work, followed, step.leg, step.order);
@@ -174,19 +191,28 @@ export function follower(deps: FollowDeps) {
         case 'market-close': {
           if (!position) break;
           const placed = await marketClose(work, followed, position, step.leg);
-          if (placed && step.why !== 'spot-stop' && step.leg === 'c0') await noticeClose(work, followed, position, step.why);
+          if (placed && step.why !== 'spot-stop' && step.leg === 'c0')
+            await noticeClose(work, followed, position, step.why);
           if (placed) await noticeRefusal(work, followed, position, step.leg, placed, 1);
           break;
         }
         case 'record-progress': {
           if (!position) break;
           const feed = step.newHits.map((hit) =>
-            accountFeedRow(account, followed.signal.id, positionFeedEvent(account, position, 'take-profit-hit', { target: hit + 1 })),
+            accountFeedRow(
+              account,
+              followed.signal.id,
+              positionFeedEvent(account, position, 'take-profit-hit', { target: hit + 1 }),
+            ),
           );
           // The hit count only rises, with its feed rows in the same transaction: told once, whoever syncs.
           await deps.positions.recordProgress(
             position.id,
-            { quantity: step.quantity, exitQuantity: step.exitQuantity, averageEntryPrice: step.averageEntryPrice },
+            {
+              quantity: step.quantity,
+              exitQuantity: step.exitQuantity,
+              averageEntryPrice: step.averageEntryPrice,
+            },
             step.hits,
             feed,
           );
@@ -195,19 +221,33 @@ export function follower(deps: FollowDeps) {
         }
         case 'stop-moved':
           if (!position) break;
-          await deps.positions.updatePosition(position.id, { stopLoss: step.stopLoss, stopVersion: step.stopVersion });
+          await deps.positions.updatePosition(position.id, {
+            stopLoss: step.stopLoss,
+            stopVersion: step.stopVersion,
+          });
           if (step.breakEven) {
             await deps.trading.insertFeed([
-              accountFeedRow(account, followed.signal.id, positionFeedEvent(account, position, 'stop-moved-to-break-even')),
+              accountFeedRow(
+                account,
+                followed.signal.id,
+                positionFeedEvent(account, position, 'stop-moved-to-break-even'),
+              ),
             ]);
           }
           break;
         case 'resized':
-          if (position) await deps.positions.updatePosition(position.id, { entryQuantity: step.entryQuantity });
+          if (position)
+            await deps.positions.updatePosition(position.id, { entryQuantity: step.entryQuantity });
           break;
         case 'book-close': {
           if (!position) break;
-          await deps.booking.closeInBook(work, followed, position, await legs.ordersOf(followed), step.reason);
+          await deps.booking.closeInBook(
+            work,
+            followed,
+            position,
+            await legs.ordersOf(followed),
+            step.reason,
+          );
           return 'done';
         }
         case 'close-externally':
@@ -220,7 +260,12 @@ export function follower(deps: FollowDeps) {
   }
 
   /** Market close of what is held now: reduce-only on futures, a plain sell on spot. */
-  async function marketClose(work: AccountWork, followed: Followed, position: PositionRow, legId: string): Promise<Placement | null> {
+  async function marketClose(
+    work: AccountWork,
+    followed: Followed,
+    position: PositionRow,
+    legId: string,
+  ): Promise<Placement | null> {
     const fresh = await legs.ordersOf(followed);
     const spot = work.account.marketType === 'spot';
     const held = heldQuantity(fresh.map(legOf), spot ? (position.symbol.split('/')[0] ?? null) : null);
@@ -256,15 +301,31 @@ export function follower(deps: FollowDeps) {
     const reason = placed.reason;
     const kind = kindOf({ leg: legId });
     const refusal = refusalClass(reason);
-    const escalate = refusal !== 'passing' || attempts === deps.settings.retry.escalateAfter;
-    const subject = position ?? { symbol: followed.execution.symbol ?? followed.signal.symbol, side: followed.signal.side };
+    const escalate = escalatesAt(reason, attempts, deps.settings.retry);
+    const subject = position ?? {
+      symbol: followed.execution.symbol ?? followed.signal.symbol,
+      side: followed.signal.side,
+    };
     work.log.warn({ leg: legId, reason, attempts }, 'exit refused by the exchange');
     const rows: NewOutboxRow[] = [];
     if (kind === 'stop-loss' && (attempts === 1 || escalate)) {
-      rows.push(accountFeedRow(account, followed.signal.id, positionFeedEvent(account, subject, 'stop-failed', { reason })));
+      rows.push(
+        accountFeedRow(
+          account,
+          followed.signal.id,
+          positionFeedEvent(account, subject, 'stop-failed', { reason }),
+        ),
+      );
     }
     if (escalate) {
-      rows.push(accountFeedRow(account, followed.signal.id, refusalNotice(account.name, subject, kind, reason, refusal, attempts), 'dm'));
+      rows.push(
+        accountFeedRow(
+          account,
+          followed.signal.id,
+          refusalNotice(account.name, subject, kind, reason, refusal, attempts),
+          'dm',
+        ),
+      );
     }
     if (rows.length > 0) await deps.trading.insertFeed(rows);
   }
@@ -279,7 +340,13 @@ export function follower(deps: FollowDeps) {
       why === 'break-even-passed'
         ? `${position.symbol} ${position.side}: the price was already past break-even when the stop was to move there, so the rest of the position is being closed at market (the old stop stays until it is flat).`
         : `${position.symbol} ${position.side}: the exchange would not accept a stop-loss, so the position is being closed at market rather than left unprotected.`;
-    const notice: NoticeEvent = { type: 'notice', kind: 'stop-failed', accountName: work.account.name, reason: null, detail };
+    const notice: NoticeEvent = {
+      type: 'notice',
+      kind: 'stop-failed',
+      accountName: work.account.name,
+      reason: null,
+      detail,
+    };
     await deps.trading.insertFeed([accountFeedRow(work.account, followed.signal.id, notice, 'dm')]);
   }
 
@@ -308,7 +375,13 @@ function refusalNotice(
         : refusal === 'passing'
           ? `${what}: a take-profit was refused ${attempts} times; the bot keeps trying. The stop still protects the position.`
           : `${what}: a take-profit was refused and will not be placed again. The stop still protects the position.`;
-  return { type: 'notice', kind: kind === 'stop-loss' ? 'stop-failed' : 'exit-refused', accountName, reason, detail };
+  return {
+    type: 'notice',
+    kind: kind === 'stop-loss' ? 'stop-failed' : 'exit-refused',
+    accountName,
+    reason,
+    detail,
+  };
 }
 
 /** A step, as compared between rounds. */

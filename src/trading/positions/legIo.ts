@@ -51,7 +51,8 @@ export function legIo(deps: LegIoDeps) {
     ...(lease
       ? {
           holdsClaim: () => lease.holds(work.account.id),
-          stampUnderClaim: (orderId: string, sentAt: number) => lease.stamp(work.account.id, orderId, sentAt),
+          stampUnderClaim: (orderId: string, sentAt: number, previous: number | null) =>
+            lease.stamp(work.account.id, orderId, sentAt, previous),
         }
       : {}),
   });
@@ -77,9 +78,11 @@ export function legIo(deps: LegIoDeps) {
           continue;
         }
         const listed = (await openOrdersOf(work, order.symbol))?.get(order.clientOrderId);
-        if (listed && listed.status === order.status && listed.filledQuantity === order.filledQuantity) continue;
+        if (listed && listed.status === order.status && listed.filledQuantity === order.filledQuantity)
+          continue;
         const state = await work.gateway.fetchOrder(order.symbol, order.clientOrderId);
-        if (!state || (entry && state.filledQuantity > order.filledQuantity)) work.unsettled.add(order.executionId);
+        if (!state || (entry && state.filledQuantity > order.filledQuantity))
+          work.unsettled.add(order.executionId);
         if (state) await trading.updateOrder(order.id, orderStatePatch(state));
       } catch (error) {
         work.unsettled.add(order.executionId);
@@ -111,17 +114,28 @@ export function legIo(deps: LegIoDeps) {
   }
 
   /** Persists an intent (attempts = 1, no stamp yet) and sends it; an existing row is reconciled. */
-  async function place(work: AccountWork, followed: Followed, legId: string, fields: OrderFields): Promise<Placement> {
+  async function place(
+    work: AccountWork,
+    followed: Followed,
+    legId: string,
+    fields: OrderFields,
+  ): Promise<Placement> {
     const { account } = work;
     const protocol = protocolFor(work);
     const extra = extraOf(work, followed.signal);
-    const existing = (await trading.ordersOfExecution(followed.execution.id)).find((order) => order.leg === legId);
+    const existing = (await trading.ordersOfExecution(followed.execution.id)).find(
+      (order) => order.leg === legId,
+    );
     if (existing) {
       // Written by an earlier cycle: never send blindly, reconcile or report what is known.
       if (isInFlight(existing)) return reconcileOrder(protocol, existing, extra);
-      if (existing.status === 'rejected') return { kind: 'rejected', reason: 'invalid-order', errorKind: 'invalid-order' };
+      if (existing.status === 'rejected')
+        return { kind: 'rejected', reason: 'invalid-order', errorKind: 'invalid-order' };
       if (existing.status === 'not-placed') return { kind: 'not-placed', reason: 'not-placed' };
-      return { kind: 'placed', state: { ...orderStatePatchOf(existing), clientOrderId: existing.clientOrderId } };
+      return {
+        kind: 'placed',
+        state: { ...orderStatePatchOf(existing), clientOrderId: existing.clientOrderId },
+      };
     }
     const owner = {
       executionId: followed.execution.id,
@@ -155,12 +169,18 @@ export function legIo(deps: LegIoDeps) {
       if (after) {
         const patch = orderStatePatch(after);
         // A cancel answer may echo "open" for the order it just cancelled; it is gone now.
-        await trading.updateOrder(order.id, after.status === 'open' && state ? { ...patch, status: 'cancelled' } : patch);
+        await trading.updateOrder(
+          order.id,
+          after.status === 'open' && state ? { ...patch, status: 'cancelled' } : patch,
+        );
         return true;
       }
       const sent = order.sentAt ?? 0;
       if (clock.now() - sent < deps.lookupWindowMs) {
-        work.log.info({ leg: order.leg }, 'order unknown to the exchange right after it was sent; cancel asked again next cycle');
+        work.log.info(
+          { leg: order.leg },
+          'order unknown to the exchange right after it was sent; cancel asked again next cycle',
+        );
         return false;
       }
       await trading.updateOrder(order.id, { status: 'cancelled' });
@@ -186,7 +206,10 @@ function orderStatePatchOf(row: OrderRow) {
     side: row.side,
     type: row.type,
     status:
-      row.status === 'intent' || row.status === 'unknown' || row.status === 'not-placed' || row.status === 'rejected'
+      row.status === 'intent' ||
+      row.status === 'unknown' ||
+      row.status === 'not-placed' ||
+      row.status === 'rejected'
         ? ('open' as const)
         : row.status,
     quantity: row.quantity,

@@ -1,8 +1,9 @@
+import net from 'node:net';
 import { and, eq } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../../src/db/client';
-import { LIVENESS_LOCK_SPACE } from '../../../src/db/liveness';
+import { holdLivenessLock, LIVENESS_LOCK_SPACE } from '../../../src/db/liveness';
 import { instancesRepository } from '../../../src/db/repositories/instances';
 import { tradingRepository, type SendClaim } from '../../../src/db/repositories/trading';
 import {
@@ -12,7 +13,7 @@ import {
   orders,
 } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
-import { EngineInstance } from '../../../src/trading/instance';
+import { EngineInstance, type LivenessSource } from '../../../src/trading/instance';
 import { acceleratedClock } from '../../support/clock';
 import { databaseKinds, freshDatabase } from '../../support/db';
 import { capturingLog, GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
@@ -43,13 +44,25 @@ async function postgresDatabase(): Promise<DatabaseHandle & { url?: string }> {
 }
 
 /** A process of its own: its own pool on the database, its own liveness lock. */
-async function processOn(url: string, name: string, onPeersDead?: (ids: string[]) => void) {
+async function processOn(
+  url: string,
+  name: string,
+  onPeersDead?: (ids: string[]) => void,
+  options: { liveness?: LivenessSource; heartbeatEveryMs?: number } = {},
+) {
   const handle = await openDatabase({ url, maxConnections: 2 });
   const { log, lines } = capturingLog();
-  const instance = new EngineInstance(handle.db, name, acceleratedClock(1), log, settings, {
-    liveness: (onLost) => handle.holdLiveness(onLost),
-    ...(onPeersDead ? { onPeersDead } : {}),
-  });
+  const instance = new EngineInstance(
+    handle.db,
+    name,
+    acceleratedClock(1),
+    log,
+    { ...settings, heartbeatEveryMs: options.heartbeatEveryMs ?? settings.heartbeatEveryMs },
+    {
+      liveness: options.liveness ?? ((onLost) => handle.holdLiveness(onLost)),
+      ...(onPeersDead ? { onPeersDead } : {}),
+    },
+  );
   await instance.start();
   cleanups.push(async () => {
     await instance.stop().catch(() => undefined);
@@ -117,6 +130,112 @@ describe.skipIf(!databaseKinds.includes('postgres'))('liveness locks on PostgreS
   });
 });
 
+/** Every id an instance goes by, polled. */
+function watchIds(instance: EngineInstance): { ids: Set<string>; stop: () => void } {
+  const ids = new Set<string>([instance.id]);
+  const timer = setInterval(() => ids.add(instance.id), 20);
+  return { ids, stop: () => clearInterval(timer) };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Found by an independent review: ways a live process was taken for dead, or could not go on.
+describe.skipIf(!databaseKinds.includes('postgres'))(
+  'liveness locks against connections that fail quietly',
+  () => {
+    it("a server that closes idle sessions (idle_session_timeout) never frees a live process's lock", async () => {
+      const db = await postgresDatabase();
+      const admin = postgres(db.url!, { max: 1, onnotice: () => {} });
+      cleanups.push(() => admin.end());
+      await admin.unsafe(
+        `alter database "${new URL(db.url!).pathname.slice(1)}" set idle_session_timeout = '1500ms'`,
+      );
+      const a = await processOn(db.url!, 'host:1', undefined, { heartbeatEveryMs: 500 });
+      await processOn(db.url!, 'host:2', undefined, { heartbeatEveryMs: 500 });
+      const seen = watchIds(a.instance);
+      await sleep(4_000);
+      seen.stop();
+      expect([...seen.ids]).toEqual([a.instance.id]);
+    }, 60_000);
+
+    it('a lock the server freed while the socket here stayed open is noticed, and a fresh lock is taken (never the freed key)', async () => {
+      const db = await postgresDatabase();
+      const target = new URL(db.url!);
+      // A relay whose server side can be cut alone (a proxy or NAT that loses only that side).
+      const upstreams: net.Socket[] = [];
+      const clients: net.Socket[] = [];
+      const relay = net.createServer((client) => {
+        clients.push(client);
+        const upstream = net.connect(Number(target.port), target.hostname);
+        upstreams.push(upstream);
+        client.pipe(upstream);
+        upstream.pipe(client, { end: false });
+        upstream.on('error', () => undefined);
+        client.on('error', () => undefined);
+      });
+      await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+      cleanups.push(
+        () =>
+          new Promise<void>((resolve) => {
+            for (const client of clients) client.destroy();
+            relay.close(() => resolve());
+          }),
+      );
+      const relayed = new URL(db.url!);
+      relayed.hostname = '127.0.0.1';
+      relayed.port = String((relay.address() as net.AddressInfo).port);
+      const a = await processOn(db.url!, 'host:1', undefined, {
+        heartbeatEveryMs: 500,
+        liveness: (onLost) => holdLivenessLock(relayed.toString(), onLost),
+      });
+      await processOn(db.url!, 'host:2', undefined, { heartbeatEveryMs: 500 });
+      const repo = instancesRepository(db.db);
+      const first = a.instance.id;
+      const freedKey = (await repo.byId(first))!.livenessKey!;
+      for (const upstream of upstreams.splice(0)) upstream.destroy();
+
+      await expect.poll(() => a.instance.id, { timeout: 5_000, interval: 20 }).not.toBe(first);
+      await sleep(1_500);
+      const row = await repo.byId(a.instance.id);
+      expect(row?.livenessKey).not.toBeNull();
+      expect(row!.livenessKey).not.toBe(freedKey);
+      const admin = postgres(db.url!, { max: 1, onnotice: () => {} });
+      cleanups.push(() => admin.end());
+      expect(await lockHolders(admin, row!.livenessKey!)).toHaveLength(1);
+      // Settled: no more churn once the fresh lock is held.
+      const seen = watchIds(a.instance);
+      await sleep(1_500);
+      seen.stop();
+      expect(seen.ids.size).toBe(1);
+    }, 60_000);
+
+    it('a registration whose answer was lost after it committed is written again, and the heartbeat goes on', async () => {
+      const db = await postgresDatabase();
+      const a = await processOn(db.url!, 'host:1', undefined, { heartbeatEveryMs: 500 });
+      const repo = instancesRepository(db.db);
+      const inner = (a.instance as unknown as { repo: ReturnType<typeof instancesRepository> }).repo;
+      const register = inner.register.bind(inner);
+      let failOnce = true;
+      inner.register = async (...args) => {
+        await register(...args);
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('connection reset after commit');
+        }
+      };
+      const admin = postgres(db.url!, { max: 1, onnotice: () => {} });
+      cleanups.push(() => admin.end());
+      const [holder] = await lockHolders(admin, (await repo.byId(a.instance.id))!.livenessKey!);
+      await admin`select pg_terminate_backend(${holder!.pid})`;
+      await sleep(500);
+      const id = a.instance.id;
+      const before = (await repo.byId(id))?.heartbeatAt.getTime();
+      await sleep(2_000);
+      expect((await repo.byId(a.instance.id))?.heartbeatAt.getTime()).toBeGreaterThan(before ?? 0);
+    }, 60_000);
+  },
+);
+
 const marketLong: TradeSignal = {
   symbol: 'BTC/USDT',
   side: 'long',
@@ -152,7 +271,7 @@ async function executionInFlight(
     .insert(engineInstances)
     .values({ id: holder, startedAt: new Date(w.clock.now()), heartbeatAt: new Date(w.clock.now()) });
   await w.db.db.update(executions).set({ status: 'in-flight', claimedBy: holder });
-  await w.db.db.update(orders).set({ sentAt: null });
+  await w.db.db.update(orders).set({ sentAt: null, status: 'intent' });
   return { w, executionId: execution!.id, orderId: entry!.id, accountId: execution!.accountId };
 }
 
@@ -167,19 +286,22 @@ describe.each(databaseKinds)('the send stamp under its claim on %s', (kind) => {
     const fresh = () => new Date(w.clock.now() - 10_000);
     const execution = (): SendClaim => ({ kind: 'execution', executionId, holder, freshSince: fresh() });
 
-    expect(await repo.stampSent(orderId, 1_000, execution())).toBe(true);
+    expect(await repo.stampSent(orderId, 1_000, null, execution())).toBe(true);
     expect(await sentAtOf(w, orderId)).toBe(1_000);
     // Stale: its heartbeat is older than the freshness the sender needs.
     expect(
-      await repo.stampSent(orderId, 2_000, { ...execution(), freshSince: new Date(w.clock.now() + 60_000) }),
+      await repo.stampSent(orderId, 2_000, 1_000, {
+        ...execution(),
+        freshSince: new Date(w.clock.now() + 60_000),
+      }),
     ).toBe(false);
     // Moved to another process.
     await w.db.db.update(executions).set({ claimedBy: 'host:2:bbbbbbbbbbbb' });
-    expect(await repo.stampSent(orderId, 3_000, execution())).toBe(false);
+    expect(await repo.stampSent(orderId, 3_000, 1_000, execution())).toBe(false);
     await w.db.db.update(executions).set({ claimedBy: holder });
     // Its row deleted (found dead, or a clean stop).
     await w.db.db.delete(engineInstances).where(eq(engineInstances.id, holder));
-    expect(await repo.stampSent(orderId, 4_000, execution())).toBe(false);
+    expect(await repo.stampSent(orderId, 4_000, 1_000, execution())).toBe(false);
     expect(await sentAtOf(w, orderId)).toBe(1_000);
 
     // The same under an account lease.
@@ -190,13 +312,36 @@ describe.each(databaseKinds)('the send stamp under its claim on %s', (kind) => {
       .insert(accountLeasesTable)
       .values({ task: 'positions', accountId, holder, changedAt: new Date(w.clock.now()) });
     const lease: SendClaim = { kind: 'lease', task: 'positions', accountId, holder, freshSince: fresh() };
-    expect(await repo.stampSent(orderId, 5_000, lease)).toBe(true);
+    expect(await repo.stampSent(orderId, 5_000, 1_000, lease)).toBe(true);
     await w.db.db
       .update(accountLeasesTable)
       .set({ holder: 'host:2:bbbbbbbbbbbb' })
       .where(and(eq(accountLeasesTable.task, 'positions'), eq(accountLeasesTable.accountId, accountId)));
-    expect(await repo.stampSent(orderId, 6_000, lease)).toBe(false);
+    expect(await repo.stampSent(orderId, 6_000, 5_000, lease)).toBe(false);
     expect(await sentAtOf(w, orderId)).toBe(5_000);
+  }, 60_000);
+
+  it('is a compare-and-set: of two senders of one intent, only the one that saw the row as it is may send', async () => {
+    const holder = 'host:1:aaaaaaaaaaaa';
+    const { w, executionId, orderId } = await executionInFlight(kind, holder);
+    const repo = tradingRepository(w.db.db);
+    const claim: SendClaim = {
+      kind: 'execution',
+      executionId,
+      holder,
+      freshSince: new Date(w.clock.now() - 10_000),
+    };
+    // A /panic in another process (no claim) stamps the unsent intent first and sends it.
+    expect(await repo.stampSent(orderId, 1_000, null, null)).toBe(true);
+    // The claim holder read the row before that: its stamp is refused, claim or not.
+    expect(await repo.stampSent(orderId, 1_500, null, claim)).toBe(false);
+    expect(await repo.stampSent(orderId, 1_500, null, null)).toBe(false);
+    // A resend of what it saw (the stamp it read) goes.
+    expect(await repo.stampSent(orderId, 2_000, 1_000, claim)).toBe(true);
+    // Once the order is no longer an intent (answered, reconciled), nothing stamps it.
+    await w.db.db.update(orders).set({ status: 'open' }).where(eq(orders.id, orderId));
+    expect(await repo.stampSent(orderId, 3_000, 2_000, null)).toBe(false);
+    expect(await sentAtOf(w, orderId)).toBe(2_000);
   }, 60_000);
 });
 
@@ -228,7 +373,7 @@ describe.skipIf(!databaseKinds.includes('postgres'))('the send stamp against a c
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
     let stamped: boolean | null = null;
-    const stamping = repo.stampSent(orderId, 1_000, claim).then((held) => (stamped = held));
+    const stamping = repo.stampSent(orderId, 1_000, null, claim).then((held) => (stamped = held));
     await new Promise((resolve) => setTimeout(resolve, 300));
     // Still waiting on the takeover's row lock.
     expect(stamped).toBeNull();
@@ -248,7 +393,7 @@ describe.skipIf(!databaseKinds.includes('postgres'))('the send stamp against a c
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
     let stampedAfterDelete: boolean | null = null;
-    const second = repo.stampSent(orderId, 2_000, claim).then((held) => (stampedAfterDelete = held));
+    const second = repo.stampSent(orderId, 2_000, null, claim).then((held) => (stampedAfterDelete = held));
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(stampedAfterDelete).toBeNull();
     releaseDelete();

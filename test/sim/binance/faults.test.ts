@@ -61,15 +61,28 @@ describe('binance simulator: authentication and clock', () => {
     demo.enableDemoTrading(true);
     demo.setMarketsFromExchange(fx);
     await demo.createOrder(SOL, 'market', 'buy', 1);
-    expect(sim.requestLog.at(-1)).toMatchObject({ host: 'demo-fapi.binance.com', path: '/fapi/v1/order', status: 200 });
+    expect(sim.requestLog.at(-1)).toMatchObject({
+      host: 'demo-fapi.binance.com',
+      path: '/fapi/v1/order',
+      status: 200,
+    });
   });
 
   it('throws for any host that is not Binance, directly and through ccxt', async () => {
     const { sim } = await setup();
-    await expect(sim.fetchImplementation('https://example.com/api/v3/time')).rejects.toBeInstanceOf(StrayHostError);
-    await expect(sim.fetchImplementation('https://api.binance.com.evil.example/api/v3/time')).rejects.toBeInstanceOf(StrayHostError);
-    await expect(sim.fetchImplementation('http://api.binance.com/api/v3/time')).rejects.toBeInstanceOf(StrayHostError);
-    const inverse = new ccxt.binance({ fetchImplementation: sim.fetchImplementation, options: { fetchMarkets: { types: ['inverse'] } } });
+    await expect(sim.fetchImplementation('https://example.com/api/v3/time')).rejects.toBeInstanceOf(
+      StrayHostError,
+    );
+    await expect(
+      sim.fetchImplementation('https://api.binance.com.evil.example/api/v3/time'),
+    ).rejects.toBeInstanceOf(StrayHostError);
+    await expect(sim.fetchImplementation('http://api.binance.com/api/v3/time')).rejects.toBeInstanceOf(
+      StrayHostError,
+    );
+    const inverse = new ccxt.binance({
+      fetchImplementation: sim.fetchImplementation,
+      options: { fetchMarkets: { types: ['inverse'] } },
+    });
     const e = await caught(() => inverse.loadMarkets());
     expect(e).toBeInstanceOf(StrayHostError);
     expect(e.message).toContain('dapi.binance.com');
@@ -120,15 +133,54 @@ describe('binance simulator: request weight', () => {
   });
 });
 
+describe('binance simulator: order rate limits (per account)', () => {
+  it("counts each account's orders in aligned windows and answers -1015 over the limit, without Retry-After or an IP back-off", async () => {
+    const { sim, fx, advance } = await setup();
+    sim.addAccount({ apiKey: 'b', secret: 'sb', futures: { USDT: 10_000 } });
+    const other = binanceClient(sim.fetchImplementation, 'b', 'sb', 'swap');
+    await other.loadMarkets();
+    // Early in a 10 s window, so the whole test stays in it.
+    await advance(10_000 - (Date.now() % 10_000) + 200, other);
+    await fx.createOrder(SOL, 'limit', 'buy', 1, 96);
+    expect(fx.last_response_headers?.['X-Mbx-Order-Count-10s']).toBe('1');
+    expect(fx.last_response_headers?.['X-Mbx-Order-Count-1m']).toBe('1');
+    // Another client of account a spends its 10-second order count.
+    sim.inject({ kind: 'order-rate-limit', path: '/fapi/v1/order', method: 'POST', apiKey: 'a', count: 1 });
+    const refused = await caught(() => fx.createOrder(SOL, 'limit', 'buy', 1, 96));
+    // ccxt's binance raises DDoSProtection for every 429, whatever the code behind it.
+    expect(refused).toBeInstanceOf(ccxt.DDoSProtection);
+    expect(refused.message).toContain('"code":-1015');
+    expect(refused.message).toContain('300 orders per 10 SECOND');
+    expect(fx.last_response_headers?.['Retry-After']).toBeUndefined();
+    // Still refused in the same window, not only once.
+    expect((await caught(() => fx.createOrder(SOL, 'limit', 'buy', 1, 96))).message).toContain(
+      '"code":-1015',
+    );
+    // The account's reads and the other account's orders are not affected.
+    expect((await fx.fetchBalance()).USDT?.total).toBe(10_000);
+    await other.createOrder(SOL, 'limit', 'buy', 1, 96);
+    expect(other.last_response_headers?.['X-Mbx-Order-Count-10s']).toBe('1');
+    // The next window opens again.
+    await advance(10_000, other);
+    await fx.createOrder(SOL, 'limit', 'buy', 1, 96);
+    expect(sim.orders('a').futures).toHaveLength(2);
+  });
+});
+
 describe('binance simulator: fault injection', () => {
   it('accepts the order and drops the response: ccxt throws a network error, the order exists', async () => {
     const { sim, fx } = await setup();
     sim.inject({ kind: 'drop-response', path: '/fapi/v1/order', method: 'POST', apiKey: 'a', count: 1 });
-    const e = await caught(() => fx.createOrder(SOL, 'market', 'buy', 1, undefined, { clientOrderId: 'dropped1' }));
+    const e = await caught(() =>
+      fx.createOrder(SOL, 'market', 'buy', 1, undefined, { clientOrderId: 'dropped1' }),
+    );
     expect(e).toBeInstanceOf(ccxt.NetworkError);
     expect(sim.orders('a').futures.map((o) => [o.clientOrderId, o.status])).toEqual([['dropped1', 'FILLED']]);
     expect(sim.requestLog.at(-1)).toMatchObject({ status: 0, fault: 'drop-response' });
-    expect(await fx.fetchOrder('', SOL, { clientOrderId: 'dropped1' })).toMatchObject({ status: 'closed', filled: 1 });
+    expect(await fx.fetchOrder('', SOL, { clientOrderId: 'dropped1' })).toMatchObject({
+      status: 'closed',
+      filled: 1,
+    });
   });
 
   it('accepts the order and never answers: ccxt times out, the order exists', async () => {
@@ -136,7 +188,13 @@ describe('binance simulator: fault injection', () => {
     fx.timeout = 300;
     sim.inject({ kind: 'timeout', path: '/fapi/v1/algoOrder', count: 1 });
     await fx.createOrder(SOL, 'market', 'buy', 1);
-    const e = await caught(() => fx.createOrder(SOL, 'market', 'sell', 1, undefined, { stopLossPrice: 90, reduceOnly: true, clientOrderId: 'slow1' }));
+    const e = await caught(() =>
+      fx.createOrder(SOL, 'market', 'sell', 1, undefined, {
+        stopLossPrice: 90,
+        reduceOnly: true,
+        clientOrderId: 'slow1',
+      }),
+    );
     expect(e).toBeInstanceOf(ccxt.RequestTimeout);
     expect(sim.orders('a').algo.map((a) => [a.clientAlgoId, a.algoStatus])).toEqual([['slow1', 'NEW']]);
   });
@@ -144,7 +202,9 @@ describe('binance simulator: fault injection', () => {
   it('answers 5xx before matching: nothing is placed and ccxt reports the exchange unavailable', async () => {
     const { sim, fx } = await setup();
     sim.inject({ kind: 'http-5xx', path: '/fapi/v1/order', status: 503, count: 1 });
-    const e = await caught(() => fx.createOrder(SOL, 'market', 'buy', 1, undefined, { clientOrderId: 'fivexx' }));
+    const e = await caught(() =>
+      fx.createOrder(SOL, 'market', 'buy', 1, undefined, { clientOrderId: 'fivexx' }),
+    );
     expect(e).toBeInstanceOf(ccxt.ExchangeNotAvailable);
     expect(e.message).toContain('503');
     expect(sim.orders('a').futures).toHaveLength(0);
@@ -153,7 +213,9 @@ describe('binance simulator: fault injection', () => {
   it('answers -1021 before matching (ccxt InvalidNonce); a resend with the same client id is placed once', async () => {
     const { sim, fx } = await setup();
     sim.inject({ kind: 'timestamp', path: '/fapi/v1/order', count: 1 });
-    expect(await caught(() => fx.createOrder(SOL, 'market', 'buy', 1, undefined, { clientOrderId: 'ts1' }))).toBeInstanceOf(ccxt.InvalidNonce);
+    expect(
+      await caught(() => fx.createOrder(SOL, 'market', 'buy', 1, undefined, { clientOrderId: 'ts1' })),
+    ).toBeInstanceOf(ccxt.InvalidNonce);
     await fx.createOrder(SOL, 'market', 'buy', 1, undefined, { clientOrderId: 'ts1' });
     expect(sim.orders('a').futures.map((o) => o.clientOrderId)).toEqual(['ts1']);
   });
@@ -162,7 +224,9 @@ describe('binance simulator: fault injection', () => {
     const { sim, fx, advance } = await setup();
     sim.inject({ kind: 'order-not-found', path: '/fapi/v1/order', method: 'GET', ms: 30_000 });
     const o = await fx.createOrder(SOL, 'market', 'buy', 1, undefined, { clientOrderId: 'late1' });
-    expect(await caught(() => fx.fetchOrder('', SOL, { clientOrderId: 'late1' }))).toBeInstanceOf(ccxt.OrderNotFound);
+    expect(await caught(() => fx.fetchOrder('', SOL, { clientOrderId: 'late1' }))).toBeInstanceOf(
+      ccxt.OrderNotFound,
+    );
     await advance(31_000);
     expect((await fx.fetchOrder(idOf(o), SOL)).status).toBe('closed');
   });
@@ -190,7 +254,8 @@ describe('binance simulator: fault injection', () => {
       sim.inject({ kind: 'http-5xx', path: '/api/v3/time', probability: 0.2 });
       sim.inject({ kind: 'timestamp', path: '/api/v3/time', probability: 0.1 });
       const out: number[] = [];
-      for (let i = 0; i < 120; i++) out.push((await sim.fetchImplementation('https://api.binance.com/api/v3/time')).status);
+      for (let i = 0; i < 120; i++)
+        out.push((await sim.fetchImplementation('https://api.binance.com/api/v3/time')).status);
       return out;
     };
     const a = await run(42);

@@ -15,6 +15,12 @@ export type FaultKind =
   | 'http-5xx'
   /** Answers 429 with Retry-After and starts the IP back-off window, as a real limit would. */
   | 'rate-limit'
+  /**
+   * An order placement finds its account's 10-second order count full (another client of the same
+   * account spent it): 429 -1015 for that account's orders until the window ends; other accounts and
+   * every read go on (Binance counts orders per account, weight per IP).
+   */
+  | 'order-rate-limit'
   /** Answers 418 with Retry-After and bans the IP for `retryAfterSec`. */
   | 'ban'
   /** Answers -1021 (timestamp outside recvWindow) before matching. */
@@ -69,7 +75,16 @@ export const seededRandom = (seed: number): (() => number) => {
 };
 
 /** Kinds decided before the request is handled; at most one of them fires per request. */
-const TERMINAL: ReadonlySet<FaultKind> = new Set<FaultKind>(['drop-response', 'timeout', 'http-5xx', 'rate-limit', 'ban', 'timestamp', 'error']);
+const TERMINAL: ReadonlySet<FaultKind> = new Set<FaultKind>([
+  'drop-response',
+  'timeout',
+  'http-5xx',
+  'rate-limit',
+  'order-rate-limit',
+  'ban',
+  'timestamp',
+  'error',
+]);
 
 export const isTerminal = (k: FaultKind): boolean => TERMINAL.has(k);
 
@@ -86,8 +101,14 @@ export class Faults {
   }
 
   add(spec: FaultSpec): ActiveFault {
-    if (spec.probability !== undefined && (spec.probability < 0 || spec.probability > 1)) throw new Error('probability must be in [0, 1]');
-    const f: ActiveFault = { ...spec, id: this.nextId++, remaining: spec.count ?? Number.POSITIVE_INFINITY, fired: 0 };
+    if (spec.probability !== undefined && (spec.probability < 0 || spec.probability > 1))
+      throw new Error('probability must be in [0, 1]');
+    const f: ActiveFault = {
+      ...spec,
+      id: this.nextId++,
+      remaining: spec.count ?? Number.POSITIVE_INFINITY,
+      fired: 0,
+    };
     this.list.push(f);
     return f;
   }
@@ -100,7 +121,12 @@ export class Faults {
     return this.list;
   }
 
-  private matching(kindFilter: (k: FaultKind) => boolean, method: string, path: string, apiKey: string | undefined): ActiveFault[] {
+  private matching(
+    kindFilter: (k: FaultKind) => boolean,
+    method: string,
+    path: string,
+    apiKey: string | undefined,
+  ): ActiveFault[] {
     return this.list.filter(
       (f) =>
         f.remaining > 0 &&
@@ -151,7 +177,13 @@ export class Faults {
   }
 
   /** Whether a lookup of an order created at `createdAt` answers -2013 now. */
-  notFound(method: string, path: string, apiKey: string | undefined, createdAt: number, now: number): boolean {
+  notFound(
+    method: string,
+    path: string,
+    apiKey: string | undefined,
+    createdAt: number,
+    now: number,
+  ): boolean {
     for (const f of this.matching((k) => k === 'order-not-found', method, path, apiKey)) {
       if (now - createdAt >= (f.ms ?? 0)) continue;
       if (f.probability === undefined || this.random() < f.probability) {

@@ -9,7 +9,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { hasShared, sharedPath } from '../../support/shared';
 import { BinanceError, Engine } from './engine';
-import type { AccountRules, AccountSpec, AlgoTriggerDelay, Fees, FuturesOrder, PositionSide, Restrictions, ScriptedKline, SpotOrder, AlgoOrder, SpotTrade, FuturesTrade, Position, IncomeRecord } from './engine';
+import type {
+  AccountRules,
+  AccountSpec,
+  AlgoTriggerDelay,
+  Fees,
+  FuturesOrder,
+  PositionSide,
+  Restrictions,
+  ScriptedKline,
+  SpotOrder,
+  AlgoOrder,
+  SpotTrade,
+  FuturesTrade,
+  Position,
+  IncomeRecord,
+} from './engine';
 import { Faults } from './faults';
 import type { ActiveFault, FaultKind, FaultSpec } from './faults';
 import { HOST_HEADER, makeFetchImplementation } from './fetch';
@@ -165,7 +180,10 @@ export interface BinanceSim {
   /** Manual clock only. */
   advanceClock(ms: number): void;
   setClock(t: number): void;
-  readonly markets: { readonly spot: ReadonlyMap<string, MarketDef>; readonly futures: ReadonlyMap<string, MarketDef> };
+  readonly markets: {
+    readonly spot: ReadonlyMap<string, MarketDef>;
+    readonly futures: ReadonlyMap<string, MarketDef>;
+  };
   close(): Promise<void>;
 }
 
@@ -182,6 +200,17 @@ interface RateState {
 const DEFAULT_LIMITS = { spot: 6000, futures: 2400, sapi: 12000 } as const;
 
 const routeKey = (method: string, path: string): string => `${method} ${path}`;
+/** Requests that place orders: counted against the account's ORDERS limits. */
+const ORDER_PLACEMENTS = new Set([
+  'POST /fapi/v1/order',
+  'POST /fapi/v1/batchOrders',
+  'POST /fapi/v1/algoOrder',
+  'POST /api/v3/order',
+  'POST /api/v3/order/oco',
+  'POST /api/v3/orderList/oco',
+  'POST /api/v3/orderList/oto',
+  'POST /api/v3/orderList/otoco',
+]);
 
 const readBody = (req: IncomingMessage): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -211,7 +240,13 @@ const SPOT_HOSTS = new Set(['api.binance.com', 'testnet.binance.vision', 'demo-a
 const FUTURES_HOSTS = new Set(['fapi.binance.com', 'testnet.binancefuture.com', 'demo-fapi.binance.com']);
 
 const familyOfPath = (path: string): Family | undefined =>
-  path.startsWith('/api/') ? 'spot' : path.startsWith('/sapi/') ? 'sapi' : path.startsWith('/fapi/') ? 'futures' : undefined;
+  path.startsWith('/api/')
+    ? 'spot'
+    : path.startsWith('/sapi/')
+      ? 'sapi'
+      : path.startsWith('/fapi/')
+        ? 'futures'
+        : undefined;
 
 interface Answer {
   status: number;
@@ -227,13 +262,20 @@ const jsonAnswer = (status: number, value: unknown): Answer => ({
   headers: {},
 });
 
-const errorAnswer = (status: number, code: number, msg: string): Answer => ({ status, body: JSON.stringify({ code, msg }), code, headers: {} });
+const errorAnswer = (status: number, code: number, msg: string): Answer => ({
+  status,
+  body: JSON.stringify({ code, msg }),
+  code,
+  headers: {},
+});
 
 export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<BinanceSim> => {
   if (opts.now && opts.manualClock !== undefined) throw new Error('pass either now or manualClock');
   let manual = opts.manualClock;
   const shared = opts.sharedClock;
-  const now = opts.now ?? (manual !== undefined ? () => manual ?? 0 : shared ? () => sharedClockNow(shared) : () => Date.now());
+  const now =
+    opts.now ??
+    (manual !== undefined ? () => manual ?? 0 : shared ? () => sharedClockNow(shared) : () => Date.now());
   const markets = buildMarkets(opts.markets ?? 0);
   const spotFees = opts.spotFees ?? opts.fees ?? { maker: 0.001, taker: 0.001 };
   const futuresFees = opts.futuresFees ?? opts.fees ?? { maker: 0.0002, taker: 0.0005 };
@@ -251,12 +293,21 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
   const limits: Record<Family, number> =
     typeof wl === 'number'
       ? { spot: wl, futures: wl, sapi: Math.max(wl, DEFAULT_LIMITS.sapi) }
-      : { spot: wl?.spot ?? DEFAULT_LIMITS.spot, futures: wl?.futures ?? DEFAULT_LIMITS.futures, sapi: wl?.sapi ?? DEFAULT_LIMITS.sapi };
+      : {
+          spot: wl?.spot ?? DEFAULT_LIMITS.spot,
+          futures: wl?.futures ?? DEFAULT_LIMITS.futures,
+          sapi: wl?.sapi ?? DEFAULT_LIMITS.sapi,
+        };
   const banAfter = opts.banAfter ?? 2;
   const banMs = (opts.banSeconds ?? 120) * 1000;
   const banGraceMs = opts.banGraceMs ?? 0;
   const faults = new Faults(opts.seed ?? 1);
-  const specFile = opts.specFile === undefined ? (hasShared ? sharedPath('specs', 'binance-spot-openapi.yaml') : null) : opts.specFile;
+  const specFile =
+    opts.specFile === undefined
+      ? hasShared
+        ? sharedPath('specs', 'binance-spot-openapi.yaml')
+        : null
+      : opts.specFile;
   const spec: SpotSpec | null = specFile === null ? null : loadSpotSpec(specFile);
   const specViolations: SpecViolation[] = [];
   const log: RequestLogEntry[] = [];
@@ -304,7 +355,11 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
         ];
   const infoTails: Partial<Record<'spot' | 'futures', string>> = {};
   const exchangeInfo = (f: 'spot' | 'futures'): RawJson => {
-    const tail = (infoTails[f] ??= exchangeInfoTail(f, (f === 'spot' ? markets.spot : markets.futures).values(), rateLimits(f)));
+    const tail = (infoTails[f] ??= exchangeInfoTail(
+      f,
+      (f === 'spot' ? markets.spot : markets.futures).values(),
+      rateLimits(f),
+    ));
     return new RawJson(`{"timezone":"UTC","serverTime":${now()},${tail}`);
   };
 
@@ -319,7 +374,63 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
 
   const rateHeaders = (f: Family): Record<string, string> => {
     const used = String(rate[f].used);
-    return f === 'sapi' ? { 'X-SAPI-USED-IP-WEIGHT-1M': used, 'X-MBX-USED-WEIGHT-1M': used } : { 'X-MBX-USED-WEIGHT-1M': used };
+    return f === 'sapi'
+      ? { 'X-SAPI-USED-IP-WEIGHT-1M': used, 'X-MBX-USED-WEIGHT-1M': used }
+      : { 'X-MBX-USED-WEIGHT-1M': used };
+  };
+
+  /**
+   * Order rate limits, counted per account (API key) and family in windows aligned to the clock, as
+   * Binance does (exchangeInfo's ORDERS limits). Every order placement counts; over a limit the
+   * placement is refused with 429 -1015 and no Retry-After, and the account's other requests (and
+   * every other account) are not affected.
+   */
+  const orderCounts = new Map<string, Map<number, { start: number; count: number }>>();
+  const orderLimitsOf = (f: 'spot' | 'futures') =>
+    rateLimits(f)
+      .filter((limit) => limit.rateLimitType === 'ORDERS')
+      .map((limit) => ({
+        ...limit,
+        windowMs:
+          limit.intervalNum *
+          (limit.interval === 'SECOND' ? 1_000 : limit.interval === 'MINUTE' ? 60_000 : 86_400_000),
+        header: `X-MBX-ORDER-COUNT-${limit.intervalNum}${limit.interval[0]}`,
+      }));
+  const orderWindows = (f: 'spot' | 'futures', apiKey: string, t: number) => {
+    const key = `${f}:${apiKey}`;
+    let windows = orderCounts.get(key);
+    if (!windows) orderCounts.set(key, (windows = new Map()));
+    return orderLimitsOf(f).map((limit) => {
+      const start = t - (t % limit.windowMs);
+      let window = windows.get(limit.windowMs);
+      if (!window || window.start !== start) windows.set(limit.windowMs, (window = { start, count: 0 }));
+      return { limit, window };
+    });
+  };
+  /** Counts one placement; the -1015 answer when a window is full, else the count headers to add. */
+  const countOrder = (
+    f: 'spot' | 'futures',
+    apiKey: string,
+    t: number,
+    fillWindow: boolean,
+  ): { refused: Answer } | { headers: Record<string, string> } => {
+    const windows = orderWindows(f, apiKey, t);
+    if (fillWindow) {
+      const shortest = windows.reduce((a, b) => (b.limit.windowMs < a.limit.windowMs ? b : a));
+      shortest.window.count = Math.max(shortest.window.count, shortest.limit.limit);
+    }
+    const full = windows.find(({ limit, window }) => window.count >= limit.limit);
+    if (full)
+      return {
+        refused: errorAnswer(
+          429,
+          -1015,
+          `Too many new orders; current limit is ${full.limit.limit} orders per ${full.limit.intervalNum} ${full.limit.interval}.`,
+        ),
+      };
+    const headers: Record<string, string> = {};
+    for (const { limit, window } of windows) headers[limit.header] = String((window.count += 1));
+    return { headers };
   };
 
   const tooMany = (f: Family, t: number, until: number): Answer => {
@@ -332,43 +443,78 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     return a;
   };
   const banned = (t: number, until: number): Answer => {
-    const a = errorAnswer(418, -1003, `Way too many requests; IP(127.0.0.1) banned until ${until}. Please use the websocket for live updates to avoid bans.`);
+    const a = errorAnswer(
+      418,
+      -1003,
+      `Way too many requests; IP(127.0.0.1) banned until ${until}. Please use the websocket for live updates to avoid bans.`,
+    );
     a.headers['Retry-After'] = String(Math.max(1, Math.ceil((until - t) / 1000)));
     return a;
   };
 
   /** Authenticates a signed request; returns the account or throws the Binance error. */
-  const authenticate = (req: IncomingMessage, params: Record<string, string>, rawQuery: string, rawBody: string, t: number) => {
+  const authenticate = (
+    req: IncomingMessage,
+    params: Record<string, string>,
+    rawQuery: string,
+    rawBody: string,
+    t: number,
+  ) => {
     const key = req.headers['x-mbx-apikey'];
     const apiKey = Array.isArray(key) ? key[0] : key;
     if (!apiKey) throw new BinanceError(-2014, 'API-key format invalid.', 401);
     const acc = engine.accounts.get(apiKey);
     if (!acc) throw new BinanceError(-2015, 'Invalid API-key, IP, or permissions for action.', 401);
     const tsRaw = params.timestamp;
-    if (tsRaw === undefined || !/^\d{1,20}$/.test(tsRaw)) throw new BinanceError(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.");
+    if (tsRaw === undefined || !/^\d{1,20}$/.test(tsRaw))
+      throw new BinanceError(
+        -1102,
+        "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.",
+      );
     const rwRaw = params.recvWindow;
-    if (rwRaw !== undefined && !/^\d{1,20}(\.\d{1,3})?$/.test(rwRaw)) throw new BinanceError(-1100, "Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}$'.");
+    if (rwRaw !== undefined && !/^\d{1,20}(\.\d{1,3})?$/.test(rwRaw))
+      throw new BinanceError(
+        -1100,
+        "Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}$'.",
+      );
     const recvWindow = rwRaw === undefined ? 5000 : Number(rwRaw);
     if (recvWindow > 60_000) throw new BinanceError(-1131, 'recvWindow must be less than 60000');
     const signature = params.signature;
-    if (signature === undefined) throw new BinanceError(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.");
+    if (signature === undefined)
+      throw new BinanceError(
+        -1102,
+        "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.",
+      );
     const payload = withoutSignature(rawQuery) + withoutSignature(rawBody);
     const expected = createHmac('sha256', acc.secret).update(payload).digest('hex');
-    if (signature.toLowerCase() !== expected) throw new BinanceError(-1022, 'Signature for this request is not valid.');
+    if (signature.toLowerCase() !== expected)
+      throw new BinanceError(-1022, 'Signature for this request is not valid.');
     const ts = Number(tsRaw);
-    if (ts >= t + 1000) throw new BinanceError(-1021, "Timestamp for this request was 1000ms ahead of the server's time.");
-    if (t - ts > recvWindow) throw new BinanceError(-1021, 'Timestamp for this request is outside of the recvWindow.');
+    if (ts >= t + 1000)
+      throw new BinanceError(-1021, "Timestamp for this request was 1000ms ahead of the server's time.");
+    if (t - ts > recvWindow)
+      throw new BinanceError(-1021, 'Timestamp for this request is outside of the recvWindow.');
     return acc;
   };
 
   const answer = (res: ServerResponse, a: Answer): void => {
     if (res.destroyed) return;
-    const contentType = a.body.startsWith('{') || a.body.startsWith('[') ? 'application/json;charset=UTF-8' : 'text/html';
-    res.writeHead(a.status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(a.body), ...a.headers });
+    const contentType =
+      a.body.startsWith('{') || a.body.startsWith('[') ? 'application/json;charset=UTF-8' : 'text/html';
+    res.writeHead(a.status, {
+      'Content-Type': contentType,
+      'Content-Length': Buffer.byteLength(a.body),
+      ...a.headers,
+    });
     res.end(a.body);
   };
 
-  const handleApi = async (req: IncomingMessage, res: ServerResponse, url: URL, host: string): Promise<void> => {
+  const handleApi = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    host: string,
+  ): Promise<void> => {
     const started = performance.now();
     const method = (req.method ?? 'GET').toUpperCase();
     const path = url.pathname;
@@ -408,11 +554,22 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     const route = routes.get(routeKey(method, path));
     const wrongHost =
       host !== 'direct' &&
-      ((family === 'futures' && !FUTURES_HOSTS.has(host)) || ((family === 'spot' || family === 'sapi') && !SPOT_HOSTS.has(host)));
+      ((family === 'futures' && !FUTURES_HOSTS.has(host)) ||
+        ((family === 'spot' || family === 'sapi') && !SPOT_HOSTS.has(host)));
     if (!family || !route || wrongHost) {
       if (spec && (family === 'spot' || family === 'sapi') && !spec.has(routeKey(method, path)))
-        specViolations.push({ method, path, problem: 'unknown-endpoint', detail: `${method} ${path} is not in the spot spec` });
-      finish({ status: 404, body: '<html><body><h2>404 Not found</h2></body></html>', code: undefined, headers: {} });
+        specViolations.push({
+          method,
+          path,
+          problem: 'unknown-endpoint',
+          detail: `${method} ${path} is not in the spot spec`,
+        });
+      finish({
+        status: 404,
+        body: '<html><body><h2>404 Not found</h2></body></html>',
+        code: undefined,
+        headers: {},
+      });
       return;
     }
 
@@ -457,14 +614,39 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
       finish(tooMany(family, t, state.retryUntil));
       return;
     }
+    let orderCountHeaders: Record<string, string> = {};
+    if (
+      ORDER_PLACEMENTS.has(routeKey(method, path)) &&
+      apiKey &&
+      engine.accounts.has(apiKey) &&
+      family !== 'sapi'
+    ) {
+      const counted = countOrder(family, apiKey, t, terminal?.kind === 'order-rate-limit');
+      if (terminal?.kind === 'order-rate-limit') fault = 'order-rate-limit';
+      if ('refused' in counted) {
+        finish(counted.refused);
+        return;
+      }
+      orderCountHeaders = counted.headers;
+    }
 
     if (terminal?.kind === 'http-5xx') {
       fault = 'http-5xx';
       const status = terminal.status ?? 503;
       finish(
         terminal.code !== undefined
-          ? errorAnswer(status, terminal.code, terminal.msg ?? 'Internal error; unable to process your request. Please try again.')
-          : { status, body: status === 504 ? 'Gateway Timeout' : status === 502 ? 'Bad Gateway' : 'Service Unavailable', code: undefined, headers: {} },
+          ? errorAnswer(
+              status,
+              terminal.code,
+              terminal.msg ?? 'Internal error; unable to process your request. Please try again.',
+            )
+          : {
+              status,
+              body:
+                status === 504 ? 'Gateway Timeout' : status === 502 ? 'Bad Gateway' : 'Service Unavailable',
+              code: undefined,
+              headers: {},
+            },
       );
       return;
     }
@@ -475,7 +657,13 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     }
     if (terminal?.kind === 'error' && terminal.after !== true) {
       fault = 'error';
-      finish(errorAnswer(terminal.status ?? 400, terminal.code ?? -1000, terminal.msg ?? 'An unknown error occured while processing the request.'));
+      finish(
+        errorAnswer(
+          terminal.status ?? 400,
+          terminal.code ?? -1000,
+          terminal.msg ?? 'An unknown error occured while processing the request.',
+        ),
+      );
       return;
     }
 
@@ -492,9 +680,18 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
         const allowed = new Set([...route.accepts, 'timestamp', 'recvWindow', 'signature']);
         const unknown = Object.keys(params).filter((k) => !allowed.has(k));
         if (unknown.length > 0) {
-          specViolations.push({ method, path, param: unknown[0] ?? '', problem: 'unknown-param', detail: `parameter(s) ${unknown.join(', ')} not accepted` });
+          specViolations.push({
+            method,
+            path,
+            param: unknown[0] ?? '',
+            problem: 'unknown-param',
+            detail: `parameter(s) ${unknown.join(', ')} not accepted`,
+          });
           const n = Object.keys(params).length;
-          throw new BinanceError(-1104, `Not all sent parameters were read; read '${n - unknown.length}' parameter(s) but was sent '${n}'.`);
+          throw new BinanceError(
+            -1104,
+            `Not all sent parameters were read; read '${n - unknown.length}' parameter(s) but was sent '${n}'.`,
+          );
         }
       }
       // Triggered algo orders whose delay has passed reach the matching engine before anything is answered.
@@ -539,9 +736,17 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     }
     if (terminal?.kind === 'error' && terminal.after === true) {
       fault = 'error';
-      finish(errorAnswer(terminal.status ?? 400, terminal.code ?? -1007, terminal.msg ?? 'Timeout waiting for response from backend server. Send status unknown; execution status unknown.'));
+      finish(
+        errorAnswer(
+          terminal.status ?? 400,
+          terminal.code ?? -1007,
+          terminal.msg ??
+            'Timeout waiting for response from backend server. Send status unknown; execution status unknown.',
+        ),
+      );
       return;
     }
+    if (result.status === 200) Object.assign(result.headers, orderCountHeaders);
     finish(result);
   };
 
@@ -551,7 +756,8 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     const raw = await readBody(req);
     const body = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
     const q = (name: string): string => {
-      const v = url.searchParams.get(name) ?? (typeof body[name] === 'string' ? (body[name] as string) : undefined);
+      const v =
+        url.searchParams.get(name) ?? (typeof body[name] === 'string' ? (body[name] as string) : undefined);
       if (v === undefined || v === null) throw new Error(`missing ${name}`);
       return v;
     };
@@ -572,10 +778,16 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
         sim.setAccountRules(q('apiKey'), body.rules as Partial<AccountRules>);
         break;
       case 'POST /fund':
-        sim.fund(q('apiKey'), body.wallet === 'futures' ? 'futures' : 'spot', q('asset'), Number(body.amount));
+        sim.fund(
+          q('apiKey'),
+          body.wallet === 'futures' ? 'futures' : 'spot',
+          q('asset'),
+          Number(body.amount),
+        );
         break;
       case 'POST /prices':
-        if (typeof body.prices === 'object' && body.prices !== null) sim.setPrices(body.prices as Record<string, number>, which(body.which));
+        if (typeof body.prices === 'object' && body.prices !== null)
+          sim.setPrices(body.prices as Record<string, number>, which(body.which));
         else sim.setPrice(q('symbol'), Number(body.price), which(body.which));
         break;
       case 'GET /prices': {
@@ -634,10 +846,19 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
         break;
       case 'GET /books':
         // Every account's orders, positions and balances at once (the chaos benchmark's final check).
-        out = [...knownKeys].map((apiKey) => ({ apiKey, orders: sim.orders(apiKey), positions: sim.positions(apiKey), balances: sim.balances(apiKey) }));
+        out = [...knownKeys].map((apiKey) => ({
+          apiKey,
+          orders: sim.orders(apiKey),
+          positions: sim.positions(apiKey),
+          balances: sim.balances(apiKey),
+        }));
         break;
       case 'GET /weights':
-        out = { spot: sim.usedWeight('spot'), futures: sim.usedWeight('futures'), sapi: sim.usedWeight('sapi') };
+        out = {
+          spot: sim.usedWeight('spot'),
+          futures: sim.usedWeight('futures'),
+          sapi: sim.usedWeight('sapi'),
+        };
         break;
       default:
         res.writeHead(404, { 'Content-Type': 'application/json' });
@@ -681,7 +902,11 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
 
   const copyOrders = (apiKey: string): SimOrders => {
     const acc = engine.account(apiKey);
-    return { spot: acc.spotOrders.map((o) => ({ ...o })), futures: acc.futuresOrders.map((o) => ({ ...o })), algo: acc.algoOrders.map((a) => ({ ...a })) };
+    return {
+      spot: acc.spotOrders.map((o) => ({ ...o })),
+      futures: acc.futuresOrders.map((o) => ({ ...o })),
+      algo: acc.algoOrders.map((a) => ({ ...a })),
+    };
   };
 
   Object.assign(sim, {
@@ -706,8 +931,10 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
       const acc = engine.account(apiKey);
       acc.rules = { ...acc.rules, ...r };
     },
-    fund: (apiKey: string, wallet: 'spot' | 'futures', asset: string, amount: number) => engine.fund(apiKey, wallet, asset, amount),
-    setBnbFeeBurn: (apiKey: string, wallet: 'spot' | 'futures', on: boolean) => engine.setBnbFeeBurn(apiKey, wallet, on),
+    fund: (apiKey: string, wallet: 'spot' | 'futures', asset: string, amount: number) =>
+      engine.fund(apiKey, wallet, asset, amount),
+    setBnbFeeBurn: (apiKey: string, wallet: 'spot' | 'futures', on: boolean) =>
+      engine.setBnbFeeBurn(apiKey, wallet, on),
     setMarketSweep: (parts: number) => {
       engine.marketSweepParts = Math.max(1, Math.floor(parts));
     },
@@ -721,12 +948,17 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
       for (const [s, p] of Object.entries(prices)) engine.setPrice(s, p, which);
       watchAll();
     },
-    setKlines: (symbol: string, candles: readonly ScriptedKline[], which: 'spot' | 'futures' | 'both' = 'both') => {
+    setKlines: (
+      symbol: string,
+      candles: readonly ScriptedKline[],
+      which: 'spot' | 'futures' | 'both' = 'both',
+    ) => {
       const sorted = [...candles].sort((a, b) => a.openTime - b.openTime);
       if (which !== 'futures') engine.scriptedKlines.set(`spot:${symbol}`, sorted);
       if (which !== 'spot') engine.scriptedKlines.set(`futures:${symbol}`, sorted);
     },
-    price: (symbol: string, which: 'spot' | 'futures' = 'futures') => (which === 'spot' ? engine.spotPrice(symbol) : engine.futuresPrice(symbol)),
+    price: (symbol: string, which: 'spot' | 'futures' = 'futures') =>
+      which === 'spot' ? engine.spotPrice(symbol) : engine.futuresPrice(symbol),
     inject: (f: FaultSpec) => faults.add(f).id,
     clearFaults: () => faults.clear(),
     get faults() {
@@ -757,7 +989,8 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
       }
       return { spot: Object.fromEntries([...acc.spot.entries()].map(([a, b]) => [a, { ...b }])), futures };
     },
-    closePositionExternally: (apiKey: string, symbol: string, positionSide?: PositionSide) => void engine.closePositionExternally(apiKey, symbol, positionSide),
+    closePositionExternally: (apiKey: string, symbol: string, positionSide?: PositionSide) =>
+      void engine.closePositionExternally(apiKey, symbol, positionSide),
     usedWeight: (f: Family) => rollWindow(f, now()).used,
     advanceClock: (ms: number) => {
       if (manual === undefined) throw new Error('advanceClock needs manualClock');

@@ -147,10 +147,14 @@ describe('futures: the stop', () => {
   });
 
   it('a stop refused for a passing reason is retried only after its backoff, the same leg', () => {
-    const refused = leg('s0', { status: 'rejected', reason: 'rate-limited', attempts: 2, sentAt: NOW - 1_000 });
+    const refused = leg('s0', { status: 'rejected', reason: 'exchange-error', attempts: 2, sentAt: NOW - 1_000 });
     expect(kinds(decidePosition(futuresCase({ legs: [filledEntry(), refused, leg('t0'), leg('t1')] })))).toEqual([]);
     const later = futuresCase({ now: NOW + 10_000, legs: [filledEntry(), refused, leg('t0'), leg('t1')] });
     expect(decidePosition(later)).toEqual([{ kind: 'retry', leg: refused }]);
+    // A rate limit is refused in the process while its back-off lasts: tried again each second.
+    const limited = leg('s0', { status: 'rejected', reason: 'rate-limited', attempts: 4, sentAt: NOW - 1_000 });
+    expect(decidePosition(futuresCase({ legs: [filledEntry(), limited, leg('t0'), leg('t1')] }))).toEqual([{ kind: 'retry', leg: limited }]);
+    expect(kinds(decidePosition(futuresCase({ now: NOW - 500, legs: [filledEntry(), limited, leg('t0'), leg('t1')] })))).toEqual([]);
   });
 
   it.each([

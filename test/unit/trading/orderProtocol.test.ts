@@ -58,7 +58,13 @@ function harness(options: { lookup: LookupScript; place?: (intent: OrderIntent) 
   } as unknown as ExchangeGateway;
   const ctx: ProtocolContext = {
     gateway,
-    repo: { updateOrder: async (_id, patch) => void writes.push(patch) },
+    repo: {
+      updateOrder: async (_id, patch) => void writes.push(patch),
+      stampSent: async (_id, sentAt) => {
+        writes.push({ sentAt });
+        return true;
+      },
+    },
     clock: {
       now: () => now,
       sleep: async (ms) => {

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AccountOrderGate,
+  isOrderPlacement,
+  orderCountRefusalMs,
+} from '../../../src/exchange/ccxt/orderRateLimit';
+import { DEFAULT_RETRY_POLICY, escalatesAt, retryDelayMs } from '../../../src/domain/lifecycle/refusals';
+
+const refusal = (limit: number, n: number, unit: string) =>
+  JSON.stringify({
+    code: -1015,
+    msg: `Too many new orders; current limit is ${limit} orders per ${n} ${unit}.`,
+  });
+
+describe("an account's order-count refusal (Binance -1015)", () => {
+  it('holds the account back until the named window ends (windows aligned to the clock), plus a small margin', () => {
+    const at = 1_767_614_403_200; // 3.2 s into a 10 s window, 3.2 s into a minute
+    expect(orderCountRefusalMs(refusal(300, 10, 'SECOND'), at)).toBe(6_800 + 250);
+    expect(orderCountRefusalMs(refusal(1200, 1, 'MINUTE'), at)).toBe(56_800 + 250);
+    // Unreadable window: the shortest Binance uses.
+    expect(orderCountRefusalMs(JSON.stringify({ code: -1015, msg: 'Too many new orders.' }), at)).toBe(
+      6_800 + 250,
+    );
+  });
+
+  it("is told apart from the IP's 429 (-1003) and from anything unreadable", () => {
+    expect(
+      orderCountRefusalMs(
+        JSON.stringify({
+          code: -1003,
+          msg: 'Too many requests; current limit of IP is 2400 requests per minute.',
+        }),
+        0,
+      ),
+    ).toBeNull();
+    expect(orderCountRefusalMs('<html>429</html>', 0)).toBeNull();
+    expect(orderCountRefusalMs('null', 0)).toBeNull();
+  });
+
+  it('applies to order placements only', () => {
+    const url = (path: string) => new URL(`https://fapi.binance.com${path}`);
+    expect(isOrderPlacement('POST', url('/fapi/v1/order'))).toBe(true);
+    expect(isOrderPlacement('post', url('/fapi/v1/algoOrder'))).toBe(true);
+    expect(isOrderPlacement('POST', new URL('https://api.binance.com/api/v3/orderList/oco'))).toBe(true);
+    expect(isOrderPlacement('GET', url('/fapi/v1/order'))).toBe(false);
+    expect(isOrderPlacement('DELETE', url('/fapi/v1/order'))).toBe(false);
+    expect(isOrderPlacement('POST', url('/fapi/v1/leverage'))).toBe(false);
+  });
+
+  it("closes one account's gate for the time asked, the longest time winning", () => {
+    let now = 1_000;
+    const gate = new AccountOrderGate(() => now);
+    expect(gate.closedForMs()).toBe(0);
+    gate.close(5_000);
+    gate.close(2_000);
+    expect(gate.closedForMs()).toBe(5_000);
+    now += 5_000;
+    expect(gate.closedForMs()).toBe(0);
+  });
+});
+
+describe('retrying an exit refused for a rate limit', () => {
+  it('goes again each second (refused in the process while the back-off lasts) where other refusals double', () => {
+    expect([1, 2, 3, 4, 5].map((n) => retryDelayMs(n, DEFAULT_RETRY_POLICY, 'rate-limited'))).toEqual([
+      1_000, 1_000, 1_000, 1_000, 1_000,
+    ]);
+    expect([1, 2, 3, 4, 5, 6].map((n) => retryDelayMs(n, DEFAULT_RETRY_POLICY, 'exchange-error'))).toEqual([
+      1_000, 2_000, 4_000, 8_000, 15_000, 15_000,
+    ]);
+  });
+
+  it('tells the owner once, later for a rate limit (about 15 s of tries) than for other passing refusals', () => {
+    const told = (reason: string) =>
+      [...Array(20).keys()].map((i) => i + 1).filter((n) => escalatesAt(reason, n, DEFAULT_RETRY_POLICY));
+    expect(told('rate-limited')).toEqual([15]);
+    expect(told('exchange-error')).toEqual([3]);
+    expect(told('invalid-order')).toHaveLength(20);
+  });
+});
