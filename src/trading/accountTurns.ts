@@ -17,16 +17,11 @@ export interface Turn {
 
 /** Signals in the order they were made; within one millisecond by source ref (copies: `master:tradeId`, numeric ids, shorter is older), then id. */
 function signalOrder(a: SignalRow, b: SignalRow): number {
-  const byRef =
-    a.sourceRef.length - b.sourceRef.length ||
-    (a.sourceRef < b.sourceRef ? -1 : a.sourceRef > b.sourceRef ? 1 : 0);
+  const byRef = a.sourceRef.length - b.sourceRef.length || (a.sourceRef < b.sourceRef ? -1 : a.sourceRef > b.sourceRef ? 1 : 0);
   return a.createdAt.getTime() - b.createdAt.getTime() || byRef || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-export async function accountTurnsOf(
-  executions: readonly ExecutionRow[],
-  signalOf: (id: string) => Promise<SignalRow | null>,
-): Promise<Map<string, Turn>> {
+export async function accountTurnsOf(executions: readonly ExecutionRow[], signalOf: (id: string) => Promise<SignalRow | null>): Promise<Map<string, Turn>> {
   const known: { execution: ExecutionRow; signal: SignalRow }[] = [];
   for (const execution of executions) {
     const signal = await signalOf(execution.signalId);

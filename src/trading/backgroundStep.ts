@@ -19,9 +19,7 @@ export function inBackground(name: string, run: () => Promise<unknown>, log: Log
     step() {
       running ??= run()
         .then(() => undefined)
-        .catch((error: unknown) =>
-          log.warn({ err: error, step: name }, 'background step failed; the next cycle starts it again'),
-        )
+        .catch((error: unknown) => log.warn({ err: error, step: name }, 'background step failed; the next cycle starts it again'))
         .finally(() => {
           running = null;
         });

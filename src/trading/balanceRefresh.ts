@@ -25,11 +25,7 @@ export class BalanceRefresh {
       metrics: Metrics | undefined;
       onAuthFailure: (account: AccountRow) => Promise<void>;
     },
-    private readonly settings: {
-      balanceMaxAgeMs: number;
-      balanceRefreshPerCycle: number;
-      concurrency: number;
-    },
+    private readonly settings: { balanceMaxAgeMs: number; balanceRefreshPerCycle: number; concurrency: number },
   ) {}
 
   /** Before a batch: balances of its accounts older than 90% of the sizing age limit. */
@@ -41,10 +37,7 @@ export class BalanceRefresh {
   /** Each cycle: the stalest balances (older than half the limit) first, a bounded number. */
   async routine(): Promise<void> {
     const olderThan = new Date(this.deps.clock.now() - this.settings.balanceMaxAgeMs / 2);
-    await this.refresh(
-      await this.deps.accounts.listStaleBalances(olderThan, this.settings.balanceRefreshPerCycle),
-      0,
-    );
+    await this.refresh(await this.deps.accounts.listStaleBalances(olderThan, this.settings.balanceRefreshPerCycle), 0);
   }
 
   private async refresh(rows: AccountRow[], olderThanMs: number): Promise<void> {

@@ -19,10 +19,7 @@ export const isLostClaim = (error: unknown): error is LostClaim => error instanc
  * (never "held": a check that could not be made must not let an order go).
  */
 export class BatchedClaimCheck {
-  private waiting = new Map<
-    string,
-    { resolve: (held: boolean) => void; reject: (error: unknown) => void }[]
-  >();
+  private waiting = new Map<string, { resolve: (held: boolean) => void; reject: (error: unknown) => void }[]>();
   private scheduled = false;
 
   constructor(private readonly heldOf: (ids: string[]) => Promise<ReadonlySet<string>>) {}

@@ -1,13 +1,7 @@
 import type { AccountRow } from '../db/repositories/accounts';
 import type { SignalRow } from '../db/repositories/signals';
 import { clientOrderId, entryLeg } from '../domain/clientOrderId';
-import {
-  copySignalTimeMs,
-  pairOfMarket,
-  symbolPasses,
-  type CopyFollowerInstruction,
-  type CopyInstructions,
-} from '../domain/copy';
+import { copySignalTimeMs, pairOfMarket, symbolPasses, type CopyFollowerInstruction, type CopyInstructions } from '../domain/copy';
 import { limitCopyOpen } from '../domain/copyLimits';
 import type { MarketRules } from '../domain/market';
 import type { AccountOrderPlan } from '../domain/planOrder';
@@ -47,11 +41,7 @@ export async function planCopyOrder(
   const { symbol, market } = resolved;
   const pair = pairOfMarket(symbol);
   if (!order.reduceOnly && !symbolPasses(pair, account.symbolAllow, account.symbolBlock)) {
-    return skip(
-      account.symbolBlock.length > 0 && !symbolPasses(pair, [], account.symbolBlock)
-        ? 'symbol-blocked'
-        : 'symbol-not-allowed',
-    );
+    return skip(account.symbolBlock.length > 0 && !symbolPasses(pair, [], account.symbolBlock) ? 'symbol-blocked' : 'symbol-not-allowed');
   }
   const leverage = Math.max(1, Math.min(account.leverage, market.maxLeverage));
   const copy = signal.copy as CopyInstructions;
@@ -65,56 +55,36 @@ export async function planCopyOrder(
     const share = order.quantity !== null ? order.quantity : held * (order.reduceFraction ?? 0);
     const qty = order.close || share >= held ? held : floorToStep(share, market.amountStep);
     if (!(qty > 0) || qty < market.minAmount) return skip('below-min-notional');
-    return marketOrder(
-      signal,
-      account,
-      symbol,
-      market,
-      { qty, notional: qty * price * market.contractSize, notes: [] },
-      leverage,
-      price,
-      true,
-    );
+    return marketOrder(signal, account, symbol, market, { qty, notional: qty * price * market.contractSize, notes: [] }, leverage, price, true);
   }
   const owner = await ctx.users.get(account.ownerId);
-  return ctx.exposure.plan(
-    account.ownerId,
-    account.mode,
-    market.base,
-    owner?.exposureCapUsd ?? null,
-    async (currentUsd) => {
-      const now = ctx.clock.now();
-      const [day, copiedQty] = await Promise.all([
-        ctx.trading.dayFigures(account.id, utcDayKey(now)),
-        ctx.trading.copiedQuantity(account.id, symbol, signal.side),
-      ]);
-      const limited = limitCopyOpen({
-        requestedQty: order.quantity ?? 0,
-        price,
-        market,
-        leverage,
-        account,
-        side: signal.side,
-        copiedQty,
-        balance: balanceOf(account),
-        maxBalanceAgeMs: ctx.settings.balanceMaxAgeMs,
-        nowMs: now,
-        pausedUntilMs: account.pausedUntil?.getTime() ?? null,
-        day: dayOf(account, day, own.tradeDay, now),
-        exposure: {
-          currentUsd: Math.max(0, currentUsd - (own.notional ?? 0)),
-          capUsd: owner?.exposureCapUsd ?? null,
-        },
-        signalTimeMs: copySignalTimeMs(signal.copy, signal.createdAt.getTime()),
-        maxSignalLagMs: ctx.settings.maxSignalLagMs,
-      });
-      const result: CopyPlan =
-        limited.kind === 'skipped'
-          ? limited
-          : marketOrder(signal, account, symbol, market, limited, leverage, price, false);
-      return { result, addedUsd: result.kind === 'planned' ? result.notional : 0 };
-    },
-  );
+  return ctx.exposure.plan(account.ownerId, account.mode, market.base, owner?.exposureCapUsd ?? null, async (currentUsd) => {
+    const now = ctx.clock.now();
+    const [day, copiedQty] = await Promise.all([
+      ctx.trading.dayFigures(account.id, utcDayKey(now)),
+      ctx.trading.copiedQuantity(account.id, symbol, signal.side),
+    ]);
+    const limited = limitCopyOpen({
+      requestedQty: order.quantity ?? 0,
+      price,
+      market,
+      leverage,
+      account,
+      side: signal.side,
+      copiedQty,
+      balance: balanceOf(account),
+      maxBalanceAgeMs: ctx.settings.balanceMaxAgeMs,
+      nowMs: now,
+      pausedUntilMs: account.pausedUntil?.getTime() ?? null,
+      day: dayOf(account, day, own.tradeDay, now),
+      exposure: { currentUsd: Math.max(0, currentUsd - (own.notional ?? 0)), capUsd: owner?.exposureCapUsd ?? null },
+      signalTimeMs: copySignalTimeMs(signal.copy, signal.createdAt.getTime()),
+      maxSignalLagMs: ctx.settings.maxSignalLagMs,
+    });
+    const result: CopyPlan =
+      limited.kind === 'skipped' ? limited : marketOrder(signal, account, symbol, market, limited, leverage, price, false);
+    return { result, addedUsd: result.kind === 'planned' ? result.notional : 0 };
+  });
 }
 
 function marketOrder(

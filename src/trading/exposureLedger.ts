@@ -10,9 +10,7 @@ export class ExposureLedger {
   private readonly planned = new Map<string, number>();
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  constructor(
-    private readonly openExposure: (ownerId: string, mode: string, baseAsset: string) => Promise<number>,
-  ) {}
+  constructor(private readonly openExposure: (ownerId: string, mode: string, baseAsset: string) => Promise<number>) {}
 
   /**
    * Runs `plan` with the member's current exposure in `baseAsset` and counts what it adds. A planned

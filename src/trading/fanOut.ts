@@ -18,27 +18,17 @@ import { summaryOutboxRow } from './summary';
  * skipped accounts' feed rows, and completes the signal when nothing is left to do, all in `tx`
  * (the transaction that claimed the signal: a crash in between leaves nothing half done).
  */
-export async function fanOutSignal(
-  tx: Database,
-  signal: SignalRow,
-  nowMs: number,
-  log: Logger,
-): Promise<void> {
+export async function fanOutSignal(tx: Database, signal: SignalRow, nowMs: number, log: Logger): Promise<void> {
   const trading = tradingRepository(tx);
   const validation = validateSignal(toTradeSignal(signal));
   const guild = await guildsRepository(tx).get(signal.guildId);
   const accounts = accountsRepository(tx);
   // A copy signal goes to its followers, switched on or not: a follower always follows the master out.
-  const candidates =
-    signal.source === 'copy'
-      ? (await accounts.byIds(copyFollowerIds(signal))).filter((a) => a.guildId === signal.guildId)
-      : await accounts.listEnabledInGuild(signal.guildId);
+  const candidates = signal.source === 'copy' ? (await accounts.byIds(copyFollowerIds(signal))).filter((a) => a.guildId === signal.guildId) : await accounts.listEnabledInGuild(signal.guildId);
   const targets = selectTargets(signal, candidates);
   // A copy of a master whose mastership ended (queued before the end, or by a poll that overlapped
   // it) opens nothing: the end's own closes take the followers out.
-  const masterEnded =
-    signal.source === 'copy' &&
-    !mastershipLives(signal, await copyRepository(tx).master(copyMasterId(signal)));
+  const masterEnded = signal.source === 'copy' && !mastershipLives(signal, await copyRepository(tx).master(copyMasterId(signal)));
   const rows: NewExecution[] = targets.map((account) => {
     // Pauses and the off switch stop new positions; exits (a copy's reduce or close) always go.
     const exit = signal.source === 'copy' && isCopyExit(signal.copy, account.id);
@@ -49,12 +39,12 @@ export async function fanOutSignal(
         : masterEnded
           ? 'copy-master-ended'
           : !account.enabled
-            ? 'account-disabled'
-            : guild?.paused
-              ? 'server-paused'
-              : account.pausedUntil && account.pausedUntil.getTime() > nowMs
-                ? 'paused-daily-loss'
-                : null;
+          ? 'account-disabled'
+          : guild?.paused
+            ? 'server-paused'
+            : account.pausedUntil && account.pausedUntil.getTime() > nowMs
+              ? 'paused-daily-loss'
+              : null;
     return {
       id: randomUUID(),
       signalId: signal.id,
@@ -81,16 +71,11 @@ export async function fanOutSignal(
       }),
     );
   }
-  await trading.completeIfDoneLocked(
-    signal.id,
-    (summaryRows) => summaryOutboxRow(signal, summaryRows, true),
-    new Date(nowMs),
-  );
+  await trading.completeIfDoneLocked(signal.id, (summaryRows) => summaryOutboxRow(signal, summaryRows, true), new Date(nowMs));
   log.info({ signalId: signal.id, accounts: rows.length, skipped: skipped.length }, 'signal fanned out');
 }
 
-const copyMasterId = (signal: SignalRow): string =>
-  (signal.copy as { masterAccountId?: string } | null)?.masterAccountId ?? '';
+const copyMasterId = (signal: SignalRow): string => (signal.copy as { masterAccountId?: string } | null)?.masterAccountId ?? '';
 
 /** The copy's mastership is the master's current one (copies written before it was carried: any). */
 function mastershipLives(signal: SignalRow, master: { createdAt: Date } | null): boolean {
@@ -100,9 +85,7 @@ function mastershipLives(signal: SignalRow, master: { createdAt: Date } | null):
 }
 
 const copyFollowerIds = (signal: SignalRow): string[] =>
-  ((signal.copy as { followers?: { accountId: string }[] } | null)?.followers ?? []).map(
-    (follower) => follower.accountId,
-  );
+  ((signal.copy as { followers?: { accountId: string }[] } | null)?.followers ?? []).map((follower) => follower.accountId);
 
 /** Which enabled accounts a signal goes to: copy signals name their followers, strategy needs opt-in. */
 export function selectTargets(signal: SignalRow, accounts: AccountRow[]): AccountRow[] {
@@ -120,24 +103,14 @@ export function selectTargets(signal: SignalRow, accounts: AccountRow[]): Accoun
  * fan-out that fails rolls back whole (the signal stays pending, tried again next cycle) and never
  * stops the other signals. Answers how many were claimed.
  */
-export async function claimAndFanOut(
-  db: Database,
-  instanceId: string,
-  clock: Clock,
-  log: Logger,
-  limit: number,
-): Promise<number> {
+export async function claimAndFanOut(db: Database, instanceId: string, clock: Clock, log: Logger, limit: number): Promise<number> {
   const failed: string[] = [];
   let claimed = 0;
   while (claimed < limit) {
     let signalId: string | null = null;
     try {
       const signal = await db.transaction(async (tx) => {
-        const row = await signalsRepository(tx as unknown as Database).claimNext(
-          instanceId,
-          new Date(clock.now()),
-          failed,
-        );
+        const row = await signalsRepository(tx as unknown as Database).claimNext(instanceId, new Date(clock.now()), failed);
         signalId = row?.id ?? null;
         if (row) await fanOutSignal(tx as unknown as Database, row, clock.now(), log);
         return row;

@@ -58,9 +58,7 @@ export function createFeeCorrections(deps: FeeCorrectionsDeps) {
       const now = deps.clock.now();
       const due = await positions.unvaluedFeesOfClosed(new Date(now - WINDOW_MS), new Date(now), PER_RUN);
       if (due.length === 0) return 0;
-      const held = deps.claimAccounts
-        ? new Set(await deps.claimAccounts([...new Set(due.map((o) => o.accountId))]))
-        : null;
+      const held = deps.claimAccounts ? new Set(await deps.claimAccounts([...new Set(due.map((o) => o.accountId))])) : null;
       let corrected = 0;
       for (const order of due.filter((o) => !held || held.has(o.accountId))) {
         let done = false;
@@ -71,10 +69,7 @@ export function createFeeCorrections(deps: FeeCorrectionsDeps) {
         }
         if (done) {
           corrected += 1;
-          log.info(
-            { orderId: order.orderId, positionId: order.positionId },
-            'fee valued after the close: figures corrected',
-          );
+          log.info({ orderId: order.orderId, positionId: order.positionId }, 'fee valued after the close: figures corrected');
         } else {
           const wait = Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, (now - order.closedAt.getTime()) / 4));
           await positions.deferFeeRetry(order.orderId, new Date(now + wait));

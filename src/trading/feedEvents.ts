@@ -6,8 +6,7 @@ import type { ReasonCode } from '../domain/reasons';
  * balances never are.
  */
 
-export type OrderOutcome =
-  'filled' | 'placed' | 'skipped' | 'failed' | 'not-placed' | 'dry-run' | 'cancelled';
+export type OrderOutcome = 'filled' | 'placed' | 'skipped' | 'failed' | 'not-placed' | 'dry-run' | 'cancelled';
 
 export interface OrderFeedEvent {
   type: 'order';
@@ -32,23 +31,11 @@ export interface OrderFeedEvent {
   notional: number | null;
 }
 
-type OrderEventSignal = {
-  id: string;
-  symbol: string;
-  side: 'long' | 'short';
-  entryType: 'market' | 'limit';
-  stopLoss: number;
-  takeProfits: number[];
-};
+type OrderEventSignal = { id: string; symbol: string; side: 'long' | 'short'; entryType: 'market' | 'limit'; stopLoss: number; takeProfits: number[] };
 type OrderEventAccount = { id: string; name: string; ownerId: string; exchangeId: string };
 
 /** An order event as the signal asked it, before anything reached the exchange. */
-export function signalOrderEvent(
-  signal: OrderEventSignal,
-  account: OrderEventAccount,
-  outcome: OrderOutcome,
-  reason: ReasonCode | null,
-): OrderFeedEvent {
+export function signalOrderEvent(signal: OrderEventSignal, account: OrderEventAccount, outcome: OrderOutcome, reason: ReasonCode | null): OrderFeedEvent {
   return {
     type: 'order',
     signalId: signal.id,
@@ -72,11 +59,7 @@ export function signalOrderEvent(
 }
 
 /** The order event of an account that never reached the exchange for this signal (skipped). */
-export function skippedOrderEvent(
-  signal: OrderEventSignal,
-  account: OrderEventAccount,
-  reason: ReasonCode,
-): OrderFeedEvent {
+export function skippedOrderEvent(signal: OrderEventSignal, account: OrderEventAccount, reason: ReasonCode): OrderFeedEvent {
   return signalOrderEvent(signal, account, 'skipped', reason);
 }
 
@@ -133,14 +116,7 @@ export interface PositionFeedEvent {
 /** A direct message to an account's owner (paused, disabled, key revoked, external close). */
 export interface NoticeEvent {
   type: 'notice';
-  kind:
-    | 'account-paused'
-    | 'account-disabled'
-    | 'closed-externally'
-    | 'stop-failed'
-    | 'exit-refused'
-    | 'master-ended'
-    | 'copy-ended';
+  kind: 'account-paused' | 'account-disabled' | 'closed-externally' | 'stop-failed' | 'exit-refused' | 'master-ended' | 'copy-ended';
   accountName: string;
   reason: ReasonCode | null;
   detail: string | null;

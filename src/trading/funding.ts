@@ -75,10 +75,7 @@ export function createFundingBook(deps: FundingBookDeps) {
       backOff.delete(account.id);
     } catch (error) {
       const failures = (backOff.get(account.id)?.failures ?? 0) + 1;
-      backOff.set(account.id, {
-        failures,
-        until: now + Math.min(MAX_BACK_OFF_MS, 60_000 * 2 ** (failures - 1)),
-      });
+      backOff.set(account.id, { failures, until: now + Math.min(MAX_BACK_OFF_MS, 60_000 * 2 ** (failures - 1)) });
       throw error;
     }
     report.accountsRead += 1;
@@ -94,10 +91,7 @@ export function createFundingBook(deps: FundingBookDeps) {
     const fresh = await repo.book(account.id, payments, read.readUntil);
     report.paymentsBooked += fresh;
     if (fresh > 0 && (await pauseOnDailyLoss(deps.db, account.id, now))) {
-      log.warn(
-        { accountId: account.id },
-        'daily loss limit reached after funding: account paused until the next UTC day',
-      );
+      log.warn({ accountId: account.id }, 'daily loss limit reached after funding: account paused until the next UTC day');
     }
   }
 
@@ -106,9 +100,7 @@ export function createFundingBook(deps: FundingBookDeps) {
       const report: FundingReport = { accountsRead: 0, paymentsBooked: 0 };
       const candidates = await repo.candidates();
       if (candidates.length === 0) return report;
-      const held = deps.claimAccounts
-        ? new Set(await deps.claimAccounts(candidates.map((c) => c.accountId)))
-        : null;
+      const held = deps.claimAccounts ? new Set(await deps.claimAccounts(candidates.map((c) => c.accountId))) : null;
       const limit = pLimit(deps.concurrency ?? 4);
       await Promise.all(
         candidates
@@ -119,10 +111,7 @@ export function createFundingBook(deps: FundingBookDeps) {
                 await visit(candidate, report);
               } catch (error) {
                 // Unread stays unread: the cursor did not move, the next cycle asks again.
-                log.warn(
-                  { err: error, accountId: candidate.accountId },
-                  'funding history could not be read; next cycle tries again',
-                );
+                log.warn({ err: error, accountId: candidate.accountId }, 'funding history could not be read; next cycle tries again');
               }
             }),
           ),

@@ -8,33 +8,15 @@ import type { NoticeEvent } from './feedEvents';
  * refusal) is disabled, its gateway dropped, and its owner told by DM, once.
  */
 export async function disableRevokedKey(
-  deps: {
-    accounts: AccountsRepository;
-    trading: TradingRepository;
-    invalidateGateway: (accountId: string) => void;
-    log: Logger;
-  },
+  deps: { accounts: AccountsRepository; trading: TradingRepository; invalidateGateway: (accountId: string) => void; log: Logger },
   account: AccountRow,
 ): Promise<void> {
   if (!account.enabled && account.disabledReason === 'key-revoked') return;
   await deps.accounts.disable(account.id, 'key-revoked');
   deps.invalidateGateway(account.id);
-  const notice: NoticeEvent = {
-    type: 'notice',
-    kind: 'account-disabled',
-    accountName: account.name,
-    reason: 'key-revoked',
-    detail: null,
-  };
+  const notice: NoticeEvent = { type: 'notice', kind: 'account-disabled', accountName: account.name, reason: 'key-revoked', detail: null };
   await deps.trading.insertFeed([
-    {
-      guildId: account.guildId,
-      kind: 'dm',
-      signalId: null,
-      accountId: account.id,
-      recipientId: account.ownerId,
-      payload: notice,
-    },
+    { guildId: account.guildId, kind: 'dm', signalId: null, accountId: account.id, recipientId: account.ownerId, payload: notice },
   ]);
   deps.log.warn({ accountId: account.id }, 'account disabled: its key was refused');
 }

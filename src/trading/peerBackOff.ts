@@ -35,10 +35,7 @@ export function peerBackOffs(peers: PeerChannel, log: Logger) {
         const notice = parseNotice(payload);
         if (!notice || notice.from === token) return;
         registry.backOffFromPeer(notice.exchangeId, notice.ms);
-        log.info(
-          { exchangeId: notice.exchangeId, ms: notice.ms },
-          'another process was asked to back off: so is this one',
-        );
+        log.info({ exchangeId: notice.exchangeId, ms: notice.ms }, 'another process was asked to back off: so is this one');
       });
     },
   };
@@ -47,18 +44,9 @@ export function peerBackOffs(peers: PeerChannel, log: Logger) {
 function parseNotice(payload: string): BackOffNotice | null {
   try {
     const value = JSON.parse(payload) as Partial<BackOffNotice>;
-    if (
-      typeof value.from !== 'string' ||
-      typeof value.exchangeId !== 'string' ||
-      typeof value.ms !== 'number'
-    )
-      return null;
+    if (typeof value.from !== 'string' || typeof value.exchangeId !== 'string' || typeof value.ms !== 'number') return null;
     // A notice never blocks for longer than a Binance ban (a garbled one must not stop trading for good).
-    return {
-      from: value.from,
-      exchangeId: value.exchangeId,
-      ms: Math.min(Math.max(0, value.ms), 10 * 60_000),
-    };
+    return { from: value.from, exchangeId: value.exchangeId, ms: Math.min(Math.max(0, value.ms), 10 * 60_000) };
   } catch {
     return null;
   }

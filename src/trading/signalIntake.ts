@@ -40,10 +40,7 @@ export async function queueSignal(
   db: Database,
   input: SignalSubmission,
   createdAt: Date,
-): Promise<
-  | { kind: 'queued'; id: string; inserted: boolean; signal: TradeSignal }
-  | { kind: 'rejected'; reason: SignalRejectionReason }
-> {
+): Promise<{ kind: 'queued'; id: string; inserted: boolean; signal: TradeSignal } | { kind: 'rejected'; reason: SignalRejectionReason }> {
   const validation = validateSignal(input.signal);
   if (!validation.ok) return { kind: 'rejected', reason: validation.reason };
   const queued = await signalsRepository(db).enqueue({

@@ -5,8 +5,7 @@ import type { SignalRow, SignalsRepository } from '../db/repositories/signals';
 import type { SummaryRow, TradingRepository } from '../db/repositories/trading';
 import type { SummaryFeedEvent } from './feedEvents';
 
-const asReason = (reason: string | null): ReasonCode | null =>
-  reason && isReasonCode(reason) ? reason : null;
+const asReason = (reason: string | null): ReasonCode | null => (reason && isReasonCode(reason) ? reason : null);
 
 /** Pure: one signal's executions → the summary the feed shows (filled x of y, who skipped and why). */
 export function buildSummary(
@@ -14,11 +13,7 @@ export function buildSummary(
   rows: SummaryRow[],
   final: boolean,
 ): SummaryFeedEvent {
-  const line = (row: SummaryRow) => ({
-    accountName: row.accountName,
-    ownerId: row.ownerId,
-    reason: asReason(row.reason),
-  });
+  const line = (row: SummaryRow) => ({ accountName: row.accountName, ownerId: row.ownerId, reason: asReason(row.reason) });
   return {
     type: 'summary',
     signalId: signal.id,
@@ -40,13 +35,7 @@ export function buildSummary(
 
 /** The outbox row of a signal's summary (posted, or edited in place once it is final). */
 export function summaryOutboxRow(signal: SignalRow, rows: SummaryRow[], final: boolean): NewOutboxRow {
-  return {
-    guildId: signal.guildId,
-    kind: 'summary',
-    signalId: signal.id,
-    accountId: null,
-    payload: buildSummary(signal, rows, final),
-  };
+  return { guildId: signal.guildId, kind: 'summary', signalId: signal.id, accountId: null, payload: buildSummary(signal, rows, final) };
 }
 
 /** Summaries still waiting after the timeout are posted with the pending count (then edited when final). */

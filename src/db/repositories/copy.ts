@@ -2,17 +2,7 @@ import { and, asc, eq, gte, inArray, isNull, lte, notInArray, sql, type SQL } fr
 import { followLoop } from '../../domain/copy';
 import type { Database } from '../client';
 import { signalsRepository, type NewSignal } from './signals';
-import {
-  copyConfirmations,
-  copyCursors,
-  copyEndedMasterships,
-  copyLinks,
-  copyMasters,
-  exchangeAccounts,
-  executions,
-  orders,
-  signals,
-} from '../schema';
+import { copyConfirmations, copyCursors, copyEndedMasterships, copyLinks, copyMasters, exchangeAccounts, executions, orders, signals } from '../schema';
 
 export type CopyLinkRow = typeof copyLinks.$inferSelect;
 export type NewCopyLink = typeof copyLinks.$inferInsert;
@@ -50,10 +40,7 @@ async function writeLink(q: Pick<Database, 'insert'>, link: NewCopyLink): Promis
   const [row] = await q
     .insert(copyLinks)
     .values(link)
-    .onConflictDoUpdate({
-      target: [copyLinks.masterAccountId, copyLinks.followerAccountId],
-      set: { ...changes, active: true },
-    })
+    .onConflictDoUpdate({ target: [copyLinks.masterAccountId, copyLinks.followerAccountId], set: { ...changes, active: true } })
     .returning();
   if (!row) throw new Error('copy link upsert returned nothing');
   return row;
@@ -66,11 +53,7 @@ export function copyRepository(db: Database) {
      * no trade cursors: one left by an earlier mastership would replay the fills made in between.
      * Made again by an admin, a member's mastership becomes an admin's.
      */
-    async addMaster(
-      accountId: string,
-      guildId: string,
-      grantedBy: 'admin' | 'member' = 'member',
-    ): Promise<void> {
+    async addMaster(accountId: string, guildId: string, grantedBy: 'admin' | 'member' = 'member'): Promise<void> {
       await db.transaction(async (tx) => {
         // A mastership is known by its start (ms): a new one starts after every ended one of the account.
         const createdAt = sql`greatest(now(), coalesce((select to_timestamp((max(${copyEndedMasterships.mastershipSince}) + 1.5) / 1000.0) from ${copyEndedMasterships} where ${copyEndedMasterships.masterAccountId} = ${accountId}), now()))`;
@@ -79,10 +62,8 @@ export function copyRepository(db: Database) {
           .values({ accountId, guildId, grantedBy, createdAt })
           .onConflictDoNothing()
           .returning({ accountId: copyMasters.accountId });
-        if (inserted.length > 0)
-          await tx.delete(copyCursors).where(eq(copyCursors.masterAccountId, accountId));
-        else if (grantedBy === 'admin')
-          await tx.update(copyMasters).set({ grantedBy }).where(eq(copyMasters.accountId, accountId));
+        if (inserted.length > 0) await tx.delete(copyCursors).where(eq(copyCursors.masterAccountId, accountId));
+        else if (grantedBy === 'admin') await tx.update(copyMasters).set({ grantedBy }).where(eq(copyMasters.accountId, accountId));
       });
     },
 
@@ -105,15 +86,7 @@ export function copyRepository(db: Database) {
         await db
           .update(copyConfirmations)
           .set({ status: 'expired' })
-          .where(
-            and(
-              inArray(
-                copyConfirmations.linkId,
-                links.map((link) => link.id),
-              ),
-              sql`${copyConfirmations.status} in ('pending', 'sent')`,
-            ),
-          );
+          .where(and(inArray(copyConfirmations.linkId, links.map((link) => link.id)), sql`${copyConfirmations.status} in ('pending', 'sent')`));
       }
       return { master, links };
     },
@@ -124,21 +97,14 @@ export function copyRepository(db: Database) {
      * written before masterships were told apart count for every one), with their average price.
      * Closes outside copy signals (/panic, by hand, liquidation) are not in it: see heldByLiveMasterships.
      */
-    async heldFromMaster(
-      masterAccountId: string,
-      mastershipSince: number,
-    ): Promise<
-      { accountId: string; symbol: string; side: 'long' | 'short'; quantity: number; price: number }[]
-    > {
+    async heldFromMaster(masterAccountId: string, mastershipSince: number): Promise<{ accountId: string; symbol: string; side: 'long' | 'short'; quantity: number; price: number }[]> {
       const rows = await db
         .select({
           accountId: orders.accountId,
           symbol: orders.symbol,
           side: signals.side,
           quantity: sql<string>`sum(${signedFill})::text`,
-          price: sql<
-            string | null
-          >`(sum(${orders.filledQuantity} * coalesce(${orders.averagePrice}, ${orders.price})) / nullif(sum(${orders.filledQuantity}), 0))::text`,
+          price: sql<string | null>`(sum(${orders.filledQuantity} * coalesce(${orders.averagePrice}, ${orders.price})) / nullif(sum(${orders.filledQuantity}), 0))::text`,
         })
         .from(orders)
         .innerJoin(signals, eq(signals.id, orders.signalId))
@@ -152,13 +118,7 @@ export function copyRepository(db: Database) {
         )
         .groupBy(orders.accountId, orders.symbol, signals.side);
       return rows
-        .map((row) => ({
-          accountId: row.accountId,
-          symbol: row.symbol,
-          side: row.side,
-          quantity: Number(row.quantity),
-          price: Number(row.price ?? 0),
-        }))
+        .map((row) => ({ accountId: row.accountId, symbol: row.symbol, side: row.side, quantity: Number(row.quantity), price: Number(row.price ?? 0) }))
         .filter((row) => row.quantity > 1e-12);
     },
 
@@ -166,12 +126,7 @@ export function copyRepository(db: Database) {
      * What masterships still running (other than `exceptMaster`'s) hold on a follower's market and
      * side from their copies: theirs to steer, never closed for another master.
      */
-    async heldByLiveMasterships(
-      accountId: string,
-      symbol: string,
-      side: 'long' | 'short',
-      exceptMaster: string,
-    ): Promise<number> {
+    async heldByLiveMasterships(accountId: string, symbol: string, side: 'long' | 'short', exceptMaster: string): Promise<number> {
       const rows = await db
         .select({
           master: sql<string>`${signals.copy}->>'masterAccountId'`,
@@ -207,19 +162,14 @@ export function copyRepository(db: Database) {
         sql`${signals.copy}->>'masterAccountId' = ${masterAccountId}`,
         ofMastership(sql`${mastershipSince}`),
       );
-      const queued = await db
-        .select({ copy: signals.copy })
-        .from(signals)
-        .where(and(copiesOf, eq(signals.status, 'pending')));
+      const queued = await db.select({ copy: signals.copy }).from(signals).where(and(copiesOf, eq(signals.status, 'pending')));
       const running = await db
         .select({ accountId: executions.accountId })
         .from(executions)
         .innerJoin(signals, eq(signals.id, executions.signalId))
         .where(and(copiesOf, inArray(executions.status, ['pending', 'in-flight'])));
       const out = new Set(running.map((row) => row.accountId));
-      for (const row of queued)
-        for (const follower of (row.copy as { followers?: { accountId: string }[] } | null)?.followers ?? [])
-          out.add(follower.accountId);
+      for (const row of queued) for (const follower of (row.copy as { followers?: { accountId: string }[] } | null)?.followers ?? []) out.add(follower.accountId);
       return out;
     },
 
@@ -237,45 +187,24 @@ export function copyRepository(db: Database) {
         .limit(limit);
     },
 
-    async lockEndedMastership(
-      masterAccountId: string,
-      mastershipSince: number,
-    ): Promise<EndedMastershipRow | null> {
+    async lockEndedMastership(masterAccountId: string, mastershipSince: number): Promise<EndedMastershipRow | null> {
       const [row] = await db
         .select()
         .from(copyEndedMasterships)
-        .where(
-          and(
-            eq(copyEndedMasterships.masterAccountId, masterAccountId),
-            eq(copyEndedMasterships.mastershipSince, mastershipSince),
-          ),
-        )
+        .where(and(eq(copyEndedMasterships.masterAccountId, masterAccountId), eq(copyEndedMasterships.mastershipSince, mastershipSince)))
         .for('update', { skipLocked: true });
       return row ?? null;
     },
 
-    async updateEndedMastership(
-      masterAccountId: string,
-      mastershipSince: number,
-      patch: Partial<Pick<EndedMastershipRow, 'rounds' | 'nextRoundAt' | 'settledAt'>>,
-    ): Promise<void> {
+    async updateEndedMastership(masterAccountId: string, mastershipSince: number, patch: Partial<Pick<EndedMastershipRow, 'rounds' | 'nextRoundAt' | 'settledAt'>>): Promise<void> {
       await db
         .update(copyEndedMasterships)
         .set(patch)
-        .where(
-          and(
-            eq(copyEndedMasterships.masterAccountId, masterAccountId),
-            eq(copyEndedMasterships.mastershipSince, mastershipSince),
-          ),
-        );
+        .where(and(eq(copyEndedMasterships.masterAccountId, masterAccountId), eq(copyEndedMasterships.mastershipSince, mastershipSince)));
     },
 
     /** Copies of this master on a pair and side still waiting for a follower's answer expire. */
-    async expireConfirmationsOf(
-      masterAccountId: string,
-      pair: string,
-      side: 'long' | 'short',
-    ): Promise<void> {
+    async expireConfirmationsOf(masterAccountId: string, pair: string, side: 'long' | 'short'): Promise<void> {
       await db
         .update(copyConfirmations)
         .set({ status: 'expired' })
@@ -291,11 +220,7 @@ export function copyRepository(db: Database) {
 
     /** Locks the master's row for the transaction: its mastership's start, or null when it is no master. */
     async lockMaster(accountId: string): Promise<{ since: number } | null> {
-      const [row] = await db
-        .select({ createdAt: copyMasters.createdAt })
-        .from(copyMasters)
-        .where(eq(copyMasters.accountId, accountId))
-        .for('update');
+      const [row] = await db.select({ createdAt: copyMasters.createdAt }).from(copyMasters).where(eq(copyMasters.accountId, accountId)).for('update');
       return row ? { since: row.createdAt.getTime() } : null;
     },
 
@@ -365,12 +290,7 @@ export function copyRepository(db: Database) {
      * After a fill's signal is queued: moves the (master, symbol) cursor past it and records the
      * master's position after it, in one transaction, so a restart resumes exactly after this fill.
      */
-    async advance(
-      masterAccountId: string,
-      symbol: string,
-      trade: { id: string; at: number },
-      position: number,
-    ): Promise<void> {
+    async advance(masterAccountId: string, symbol: string, trade: { id: string; at: number }, position: number): Promise<void> {
       await db.transaction(async (tx) => {
         await tx
           .insert(copyCursors)
@@ -392,9 +312,7 @@ export function copyRepository(db: Database) {
      * Creates (or updates) a link unless it would close a copy loop, decided under a lock on the
      * server's links: two members linking A→B and B→A at once cannot both pass the check.
      */
-    async upsertLinkUnlessLoop(
-      link: NewCopyLink,
-    ): Promise<{ kind: 'linked'; row: CopyLinkRow } | { kind: 'loop'; through: string[] }> {
+    async upsertLinkUnlessLoop(link: NewCopyLink): Promise<{ kind: 'linked'; row: CopyLinkRow } | { kind: 'loop'; through: string[] }> {
       return db.transaction(async (tx) => {
         await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`copy-links:${link.guildId}`}))`);
         const active = await tx
@@ -416,20 +334,14 @@ export function copyRepository(db: Database) {
      * The bot's own orders on an account and symbol (any signal, copies included) since a time: their
      * exchange ids, and whether one of them has no exchange id yet (sent, its answer not known).
      */
-    async botOrdersOn(
-      accountId: string,
-      symbol: string,
-      since: Date,
-    ): Promise<{ exchangeOrderIds: Set<string>; unresolved: boolean }> {
+    async botOrdersOn(accountId: string, symbol: string, since: Date): Promise<{ exchangeOrderIds: Set<string>; unresolved: boolean }> {
       const rows = await db
         .select({ exchangeOrderId: orders.exchangeOrderId, status: orders.status })
         .from(orders)
         .where(and(eq(orders.accountId, accountId), eq(orders.symbol, symbol), gte(orders.createdAt, since)));
       return {
         exchangeOrderIds: new Set(rows.flatMap((row) => (row.exchangeOrderId ? [row.exchangeOrderId] : []))),
-        unresolved: rows.some(
-          (row) => row.exchangeOrderId === null && (row.status === 'intent' || row.status === 'unknown'),
-        ),
+        unresolved: rows.some((row) => row.exchangeOrderId === null && (row.status === 'intent' || row.status === 'unknown')),
       };
     },
 
@@ -472,29 +384,17 @@ export function copyRepository(db: Database) {
       return db
         .select()
         .from(copyConfirmations)
-        .where(
-          and(
-            eq(copyConfirmations.status, 'pending'),
-            waiting.length > 0 ? notInArray(copyConfirmations.id, [...waiting]) : undefined,
-          ),
-        )
+        .where(and(eq(copyConfirmations.status, 'pending'), waiting.length > 0 ? notInArray(copyConfirmations.id, [...waiting]) : undefined))
         .orderBy(asc(copyConfirmations.createdAt))
         .limit(limit);
     },
 
-    async setConfirmation(
-      id: string,
-      patch: Partial<Pick<CopyConfirmationRow, 'status' | 'messageId'>>,
-    ): Promise<void> {
+    async setConfirmation(id: string, patch: Partial<Pick<CopyConfirmationRow, 'status' | 'messageId'>>): Promise<void> {
       await db.update(copyConfirmations).set(patch).where(eq(copyConfirmations.id, id));
     },
 
     /** Moves an open confirmation (pending or sent) of this owner to its answer, once; null when already answered. */
-    async answerConfirmation(
-      id: string,
-      ownerId: string,
-      status: 'accepted' | 'skipped' | 'expired',
-    ): Promise<CopyConfirmationRow | null> {
+    async answerConfirmation(id: string, ownerId: string, status: 'accepted' | 'skipped' | 'expired'): Promise<CopyConfirmationRow | null> {
       const [row] = await db
         .update(copyConfirmations)
         .set({ status })
@@ -514,36 +414,17 @@ export function copyRepository(db: Database) {
      * only while open) and its copy signal is queued, in one transaction. Null when it was answered,
      * expired (the master left the position), or the mastership has ended.
      */
-    async acceptConfirmationAndQueue(
-      id: string,
-      ownerId: string,
-      signal: NewSignal,
-    ): Promise<{ signalId: string } | null> {
+    async acceptConfirmationAndQueue(id: string, ownerId: string, signal: NewSignal): Promise<{ signalId: string } | null> {
       return db.transaction(async (tx) => {
         const masterId = (signal.copy as { masterAccountId?: string } | null)?.masterAccountId;
         const since = (signal.copy as { mastershipSince?: number } | null)?.mastershipSince;
         const [master] = masterId
-          ? await tx
-              .select({ createdAt: copyMasters.createdAt })
-              .from(copyMasters)
-              .where(eq(copyMasters.accountId, masterId))
-              .for('update')
+          ? await tx.select({ createdAt: copyMasters.createdAt }).from(copyMasters).where(eq(copyMasters.accountId, masterId)).for('update')
           : [];
         const [row] = await tx
           .update(copyConfirmations)
-          .set({
-            status:
-              master && (since === undefined || since === master.createdAt.getTime())
-                ? 'accepted'
-                : 'expired',
-          })
-          .where(
-            and(
-              eq(copyConfirmations.id, id),
-              eq(copyConfirmations.followerOwnerId, ownerId),
-              sql`${copyConfirmations.status} in ('pending', 'sent')`,
-            ),
-          )
+          .set({ status: master && (since === undefined || since === master.createdAt.getTime()) ? 'accepted' : 'expired' })
+          .where(and(eq(copyConfirmations.id, id), eq(copyConfirmations.followerOwnerId, ownerId), sql`${copyConfirmations.status} in ('pending', 'sent')`))
           .returning();
         if (!row || row.status !== 'accepted') return null;
         return { signalId: (await signalsRepository(tx as unknown as Database).enqueue(signal)).id };
@@ -556,10 +437,7 @@ export function copyRepository(db: Database) {
     },
 
     /** Outcomes of one follower's copies of one master, by status and reason (the engine's executions). */
-    async outcomes(
-      masterAccountId: string,
-      followerAccountId: string,
-    ): Promise<{ status: string; reason: string | null; n: number }[]> {
+    async outcomes(masterAccountId: string, followerAccountId: string): Promise<{ status: string; reason: string | null; n: number }[]> {
       const rows = await db
         .select({ status: executions.status, reason: executions.reason, n: sql<number>`count(*)::int` })
         .from(executions)

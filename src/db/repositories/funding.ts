@@ -104,11 +104,7 @@ export function fundingRepository(db: Database) {
           for (const share of payment.shares) {
             await tx
               .update(positions)
-              .set({
-                funding: sql`${positions.funding} + ${share.amount}`,
-                realizedPnl: sql`${positions.realizedPnl} + ${share.amount}`,
-                updatedAt: sql`now()`,
-              })
+              .set({ funding: sql`${positions.funding} + ${share.amount}`, realizedPnl: sql`${positions.realizedPnl} + ${share.amount}`, updatedAt: sql`now()` })
               .where(and(eq(positions.id, share.positionId), eq(positions.accountId, accountId)));
             await addToDay(tx, accountId, utcDayKey(payment.at), share.amount);
           }
@@ -116,15 +112,7 @@ export function fundingRepository(db: Database) {
         await tx
           .update(exchangeAccounts)
           .set({ fundingReadUntil: until })
-          .where(
-            and(
-              eq(exchangeAccounts.id, accountId),
-              or(
-                isNull(exchangeAccounts.fundingReadUntil),
-                sql`${exchangeAccounts.fundingReadUntil} < ${until}`,
-              ),
-            ),
-          );
+          .where(and(eq(exchangeAccounts.id, accountId), or(isNull(exchangeAccounts.fundingReadUntil), sql`${exchangeAccounts.fundingReadUntil} < ${until}`)));
         return fresh;
       });
     },

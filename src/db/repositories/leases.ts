@@ -118,10 +118,7 @@ export function leasesRepository(db: Database) {
 
     /** Who holds each lease of a task (tests and diagnostics). */
     async holders(task: LeaseTask): Promise<Map<string, string | null>> {
-      const rows = await db
-        .select()
-        .from(accountLeases)
-        .where(sql`${accountLeases.task} = ${task}`);
+      const rows = await db.select().from(accountLeases).where(sql`${accountLeases.task} = ${task}`);
       return new Map(rows.map((row) => [row.accountId, row.holder]));
     },
   };

@@ -9,16 +9,11 @@ import { isUuid } from './ids';
  * and trades survive restarts. Implements the PaperStore port of src/exchange/paper (type only: the
  * database layer knows nothing else of exchanges).
  */
-export function paperStateRepository(
-  db: Database,
-): PaperStore & { remove(accountId: string): Promise<void> } {
+export function paperStateRepository(db: Database): PaperStore & { remove(accountId: string): Promise<void> } {
   return {
     async load(accountId: string): Promise<PaperState | null> {
       if (!isUuid(accountId)) return null;
-      const [row] = await db
-        .select({ state: paperState.state })
-        .from(paperState)
-        .where(eq(paperState.accountId, accountId));
+      const [row] = await db.select({ state: paperState.state }).from(paperState).where(eq(paperState.accountId, accountId));
       return row ? (row.state as PaperState) : null;
     },
 

@@ -25,13 +25,12 @@ export interface UnbookedCopyOrder {
 }
 
 /** Where a copy fill goes when no open copied position takes it: a new one opened by this fill. */
-export type CopyPositionSeed = Pick<
-  NewPosition,
-  'accountId' | 'ownerId' | 'symbol' | 'side' | 'leverage' | 'openedAt'
->;
+export type CopyPositionSeed = Pick<NewPosition, 'accountId' | 'ownerId' | 'symbol' | 'side' | 'leverage' | 'openedAt'>;
 
 export type CopyBooking =
-  { kind: 'booked'; position: PositionRow } | { kind: 'already-booked' } | { kind: 'no-position' };
+  | { kind: 'booked'; position: PositionRow }
+  | { kind: 'already-booked' }
+  | { kind: 'no-position' };
 
 /** A filled order of a closed position whose fee has a part not valued yet. */
 export interface UnvaluedFeeOrder {
@@ -79,10 +78,7 @@ export async function addToDay(tx: Tx, accountId: string, day: string, amount: n
   await tx
     .insert(dailyStats)
     .values({ accountId, day, realizedPnl: amount })
-    .onConflictDoUpdate({
-      target: [dailyStats.accountId, dailyStats.day],
-      set: { realizedPnl: sql`${dailyStats.realizedPnl} + ${amount}` },
-    });
+    .onConflictDoUpdate({ target: [dailyStats.accountId, dailyStats.day], set: { realizedPnl: sql`${dailyStats.realizedPnl} + ${amount}` } });
 }
 
 export function positionsRepository(db: Database) {
@@ -134,13 +130,7 @@ export function positionsRepository(db: Database) {
       const unbooked = await db
         .selectDistinct({ accountId: executions.accountId })
         .from(executions)
-        .where(
-          and(
-            eq(executions.status, 'placed'),
-            notInArray(executions.signalId, copySignalIds()),
-            unbookedFill,
-          ),
-        );
+        .where(and(eq(executions.status, 'placed'), notInArray(executions.signalId, copySignalIds()), unbookedFill));
       const ids = [...new Set([...open, ...live, ...unbooked].map((row) => row.accountId))];
       if (ids.length === 0) return [];
       const markets = await db
@@ -150,13 +140,7 @@ export function positionsRepository(db: Database) {
       const byAccount = new Map(
         markets.map((m) => [
           m.id,
-          {
-            accountId: m.id,
-            marketType: m.marketType,
-            openPositions: [] as WatchedPosition[],
-            liveOrders: [] as WatchedOrder[],
-            unbookedFill: false,
-          },
+          { accountId: m.id, marketType: m.marketType, openPositions: [] as WatchedPosition[], liveOrders: [] as WatchedOrder[], unbookedFill: false },
         ]),
       );
       for (const u of unbooked) {
@@ -164,14 +148,7 @@ export function positionsRepository(db: Database) {
         if (snapshot) snapshot.unbookedFill = true;
       }
       for (const p of open) {
-        byAccount
-          .get(p.accountId)
-          ?.openPositions.push({
-            signalId: p.signalId,
-            symbol: p.symbol,
-            side: p.side,
-            stopLoss: p.stopLoss,
-          });
+        byAccount.get(p.accountId)?.openPositions.push({ signalId: p.signalId, symbol: p.symbol, side: p.side, stopLoss: p.stopLoss });
       }
       for (const o of live) {
         byAccount.get(o.accountId)?.liveOrders.push({
@@ -227,13 +204,7 @@ export function positionsRepository(db: Database) {
       return db
         .select()
         .from(positions)
-        .where(
-          and(
-            eq(positions.accountId, accountId),
-            eq(positions.status, 'open'),
-            notInArray(positions.signalId, copySignalIds()),
-          ),
-        );
+        .where(and(eq(positions.accountId, accountId), eq(positions.status, 'open'), notInArray(positions.signalId, copySignalIds())));
     },
 
     async insertPosition(row: NewPosition): Promise<void> {
@@ -251,12 +222,7 @@ export function positionsRepository(db: Database) {
      * Records exit progress; `takeProfitsHit` only rises, and the feed rows for new hits are written
      * only by the call that raised it (another process syncing the same position writes none).
      */
-    async recordProgress(
-      id: string,
-      patch: Partial<NewPosition>,
-      takeProfitsHit: number,
-      feed: NewOutboxRow[],
-    ): Promise<void> {
+    async recordProgress(id: string, patch: Partial<NewPosition>, takeProfitsHit: number, feed: NewOutboxRow[]): Promise<void> {
       await db.transaction(async (tx) => {
         await tx
           .update(positions)
@@ -340,14 +306,7 @@ export function positionsRepository(db: Database) {
         .from(orders)
         .innerJoin(
           positions,
-          or(
-            eq(orders.positionId, positions.id),
-            and(
-              isNull(orders.positionId),
-              eq(orders.signalId, positions.signalId),
-              eq(orders.accountId, positions.accountId),
-            ),
-          ),
+          or(eq(orders.positionId, positions.id), and(isNull(orders.positionId), eq(orders.signalId, positions.signalId), eq(orders.accountId, positions.accountId))),
         )
         .where(
           and(
@@ -374,15 +333,7 @@ export function positionsRepository(db: Database) {
      * read: once), the position's fees and realised PnL and its close day's figures corrected by the
      * newly valued amount. Returns whether it was applied.
      */
-    async correctFees(fix: {
-      orderId: string;
-      positionId: string;
-      accountId: string;
-      before: readonly FeeCharge[];
-      after: readonly FeeCharge[];
-      valued: number;
-      day: string;
-    }): Promise<boolean> {
+    async correctFees(fix: { orderId: string; positionId: string; accountId: string; before: readonly FeeCharge[]; after: readonly FeeCharge[]; valued: number; day: string }): Promise<boolean> {
       return db.transaction(async (tx) => {
         const changed = await tx
           .update(orders)
@@ -393,11 +344,7 @@ export function positionsRepository(db: Database) {
         if (fix.valued === 0) return true;
         await tx
           .update(positions)
-          .set({
-            fees: sql`${positions.fees} + ${fix.valued}`,
-            realizedPnl: sql`${positions.realizedPnl} - ${fix.valued}`,
-            updatedAt: sql`now()`,
-          })
+          .set({ fees: sql`${positions.fees} + ${fix.valued}`, realizedPnl: sql`${positions.realizedPnl} - ${fix.valued}`, updatedAt: sql`now()` })
           .where(and(eq(positions.id, fix.positionId), eq(positions.status, 'closed')));
         await addToDay(tx, fix.accountId, fix.day, -fix.valued);
         return true;
@@ -408,24 +355,13 @@ export function positionsRepository(db: Database) {
      * Pauses the account until `until` and writes the announcement, once per UTC day: the flag on
      * the day's statistics row is the "already told" mark.
      */
-    async pauseForDailyLoss(
-      accountId: string,
-      day: string,
-      until: Date,
-      feed: NewOutboxRow[],
-    ): Promise<boolean> {
+    async pauseForDailyLoss(accountId: string, day: string, until: Date, feed: NewOutboxRow[]): Promise<boolean> {
       return db.transaction(async (tx) => {
         await tx.insert(dailyStats).values({ accountId, day }).onConflictDoNothing();
         const marked = await tx
           .update(dailyStats)
           .set({ pausedNotified: true })
-          .where(
-            and(
-              eq(dailyStats.accountId, accountId),
-              eq(dailyStats.day, day),
-              eq(dailyStats.pausedNotified, false),
-            ),
-          )
+          .where(and(eq(dailyStats.accountId, accountId), eq(dailyStats.day, day), eq(dailyStats.pausedNotified, false)))
           .returning({ day: dailyStats.day });
         await tx
           .update(exchangeAccounts)
@@ -452,13 +388,7 @@ export function positionsRepository(db: Database) {
      */
     dailyPnlOfOwner(ownerId: string, guildId: string, sinceDay: string | null, accountId?: string | null) {
       return db
-        .select({
-          accountId: dailyStats.accountId,
-          name: exchangeAccounts.name,
-          mode: exchangeAccounts.mode,
-          day: dailyStats.day,
-          pnl: dailyStats.realizedPnl,
-        })
+        .select({ accountId: dailyStats.accountId, name: exchangeAccounts.name, mode: exchangeAccounts.mode, day: dailyStats.day, pnl: dailyStats.realizedPnl })
         .from(dailyStats)
         .innerJoin(exchangeAccounts, eq(exchangeAccounts.id, dailyStats.accountId))
         .where(
@@ -536,30 +466,16 @@ export function positionsRepository(db: Database) {
           if (!position) throw new Error('copied position not written');
         }
         await tx.update(orders).set({ positionId: position.id }).where(eq(orders.id, orderId));
-        const booked = await tx
-          .select()
-          .from(orders)
-          .where(eq(orders.positionId, position.id))
-          .orderBy(asc(orders.createdAt), asc(orders.id));
+        const booked = await tx.select().from(orders).where(eq(orders.positionId, position.id)).orderBy(asc(orders.createdAt), asc(orders.id));
         const { realizedPnl: trading, ...rest } = figures(booked);
         const before = dec(position.realizedPnl).minus(dec(position.funding));
         const [updated] = await tx
           .update(positions)
-          .set({
-            ...rest,
-            ...(trading === undefined ? {} : { realizedPnl: sql`${trading} + ${positions.funding}` }),
-            updatedAt: sql`now()`,
-          })
+          .set({ ...rest, ...(trading === undefined ? {} : { realizedPnl: sql`${trading} + ${positions.funding}` }), updatedAt: sql`now()` })
           .where(eq(positions.id, position.id))
           .returning();
         // A reduce realises its share when it is booked (see bookRealised); the seed's time is now.
-        if (trading !== undefined)
-          await addToDay(
-            tx,
-            seed.accountId,
-            utcDayKey((seed.openedAt ?? new Date()).getTime()),
-            toNumber(dec(trading).minus(before)),
-          );
+        if (trading !== undefined) await addToDay(tx, seed.accountId, utcDayKey((seed.openedAt ?? new Date()).getTime()), toNumber(dec(trading).minus(before)));
         return { kind: 'booked' as const, position: updated ?? position };
       });
     },
@@ -578,13 +494,7 @@ export function positionsRepository(db: Database) {
       return db
         .select()
         .from(positions)
-        .where(
-          and(
-            eq(positions.accountId, accountId),
-            eq(positions.status, 'open'),
-            inArray(positions.signalId, copySignalIds()),
-          ),
-        )
+        .where(and(eq(positions.accountId, accountId), eq(positions.status, 'open'), inArray(positions.signalId, copySignalIds())))
         .orderBy(asc(positions.openedAt));
     },
 
@@ -593,23 +503,13 @@ export function positionsRepository(db: Database) {
       return db
         .select()
         .from(orders)
-        .where(
-          and(
-            eq(orders.accountId, accountId),
-            inArray(orders.status, [...LIVE_ORDER_STATES]),
-            inArray(orders.signalId, copySignalIds()),
-          ),
-        )
+        .where(and(eq(orders.accountId, accountId), inArray(orders.status, [...LIVE_ORDER_STATES]), inArray(orders.signalId, copySignalIds())))
         .orderBy(asc(orders.createdAt), asc(orders.id));
     },
 
     /** The fills booked into a position, oldest first. */
     ordersOfPosition(positionId: string): Promise<OrderRow[]> {
-      return db
-        .select()
-        .from(orders)
-        .where(eq(orders.positionId, positionId))
-        .orderBy(asc(orders.createdAt), asc(orders.id));
+      return db.select().from(orders).where(eq(orders.positionId, positionId)).orderBy(asc(orders.createdAt), asc(orders.id));
     },
 
     /** Accounts with a copy execution the engine has not finished (its fills are not bookable yet). */
@@ -617,12 +517,7 @@ export function positionsRepository(db: Database) {
       const rows = await db
         .selectDistinct({ accountId: executions.accountId })
         .from(executions)
-        .where(
-          and(
-            inArray(executions.status, ['pending', 'in-flight']),
-            inArray(executions.signalId, copySignalIds()),
-          ),
-        );
+        .where(and(inArray(executions.status, ['pending', 'in-flight']), inArray(executions.signalId, copySignalIds())));
       return new Set(rows.map((row) => row.accountId));
     },
 

@@ -77,17 +77,12 @@ export function readModels(db: Database) {
       eq(exchangeAccounts.ownerId, ownerId),
       query.guildId === undefined ? undefined : eq(exchangeAccounts.guildId, query.guildId),
       query.accountId === undefined ? undefined : eq(orders.accountId, query.accountId),
-      query.statuses === undefined || query.statuses.length === 0
-        ? undefined
-        : inArray(orders.status, [...query.statuses]),
+      query.statuses === undefined || query.statuses.length === 0 ? undefined : inArray(orders.status, [...query.statuses]),
     );
 
   return {
     /** The owner's orders, newest first, with the total for paging. A malformed account id finds nothing. */
-    async ordersOfOwner(
-      ownerId: string,
-      query: OwnedOrdersQuery,
-    ): Promise<{ rows: OwnedOrderRow[]; total: number }> {
+    async ordersOfOwner(ownerId: string, query: OwnedOrdersQuery): Promise<{ rows: OwnedOrderRow[]; total: number }> {
       if (query.accountId !== undefined && !isUuid(query.accountId)) return { rows: [], total: 0 };
       const where = ownedOrders(ownerId, query);
       const [totalRow] = await db
@@ -157,11 +152,7 @@ export function readModels(db: Database) {
             query.accountId === undefined ? undefined : eq(positions.accountId, query.accountId),
             query.since === null
               ? undefined
-              : or(
-                  eq(positions.status, 'open'),
-                  isNull(positions.closedAt),
-                  gte(positions.closedAt, query.since),
-                ),
+              : or(eq(positions.status, 'open'), isNull(positions.closedAt), gte(positions.closedAt, query.since)),
           ),
         )
         .orderBy(asc(positions.openedAt));
@@ -220,28 +211,14 @@ export function readModels(db: Database) {
           and(
             eq(orders.accountId, accountId),
             sql`${orders.filledQuantity} > 0`,
-            or(
-              inArray(
-                orders.positionId,
-                closed.map((p) => p.id),
-              ),
-              and(
-                isNull(orders.positionId),
-                inArray(
-                  orders.signalId,
-                  closed.map((p) => p.signalId),
-                ),
-              ),
-            ),
+            or(inArray(orders.positionId, closed.map((p) => p.id)), and(isNull(orders.positionId), inArray(orders.signalId, closed.map((p) => p.signalId)))),
           ),
         );
       return closed.map((position) => ({
         ...position,
         closedAt: position.closedAt ?? position.openedAt,
         fees: filled
-          .filter((o) =>
-            o.positionId === null ? o.signalId === position.signalId : o.positionId === position.id,
-          )
+          .filter((o) => (o.positionId === null ? o.signalId === position.signalId : o.positionId === position.id))
           .flatMap((o) => o.fees),
       }));
     },

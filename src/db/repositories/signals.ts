@@ -78,11 +78,7 @@ export function signalsRepository(db: Database) {
      * version could leave behind (it claimed and fanned out in separate transactions) and is fanned
      * out again here.
      */
-    async claimNext(
-      instanceId: string,
-      now: Date,
-      exclude: readonly string[] = [],
-    ): Promise<SignalRow | null> {
+    async claimNext(instanceId: string, now: Date, exclude: readonly string[] = []): Promise<SignalRow | null> {
       const [candidate] = await db
         .select({ id: signals.id })
         .from(signals)

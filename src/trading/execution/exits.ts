@@ -55,28 +55,17 @@ export async function placeExits(
   });
 
   const existing = new Set(exitOrders(orders).map((order) => order.leg));
-  const owner = {
-    executionId: execution.id,
-    signalId: signal.id,
-    accountId: account.id,
-    ownerId: account.ownerId,
-  };
-  const intent = (
-    leg: string,
-    fields: Pick<NewOrder, 'type' | 'quantity' | 'price' | 'triggerPrice'>,
-  ): NewOrder => orderIntent(owner, leg, { symbol, side: exitSide, reduceOnly: futures, ...fields });
+  const owner = { executionId: execution.id, signalId: signal.id, accountId: account.id, ownerId: account.ownerId };
+  const intent = (leg: string, fields: Pick<NewOrder, 'type' | 'quantity' | 'price' | 'triggerPrice'>): NewOrder =>
+    orderIntent(owner, leg, { symbol, side: exitSide, reduceOnly: futures, ...fields });
   const wanted: NewOrder[] = [];
   if (futures && !existing.has(stopLeg(0))) {
-    wanted.push(
-      intent(stopLeg(0), { type: 'stop-loss', quantity: filledQty, price: null, triggerPrice: stopPrice }),
-    );
+    wanted.push(intent(stopLeg(0), { type: 'stop-loss', quantity: filledQty, price: null, triggerPrice: stopPrice }));
   }
   // Spot targets sell what is held: Binance takes a buy's fee from the coin, so the gross fill is unsellable.
   const sellable = futures ? filledQty : heldQuantity(entries, 0, market.base);
   // Within the conditional orders the exchange allows on the symbol, beside the account's others.
-  const budget = futures
-    ? targetLegBudget(market.maxConditionalOrders ?? null, await ctx.conditionalOrders(account.id, symbol))
-    : null;
+  const budget = futures ? targetLegBudget(market.maxConditionalOrders ?? null, await ctx.conditionalOrders(account.id, symbol)) : null;
   const split = targetSplit(
     sellable,
     signal.takeProfits.map((tp) => roundToStep(tp, market.priceStep)),
@@ -85,11 +74,7 @@ export async function placeExits(
     account.takeProfitSplit,
     budget,
   );
-  if (split?.folded)
-    log.info(
-      { targets: signal.takeProfits.length, legs: split.legs.length },
-      'take-profits merged or folded to fit',
-    );
+  if (split?.folded) log.info({ targets: signal.takeProfits.length, legs: split.legs.length }, 'take-profits merged or folded to fit');
   if (split) {
     for (const leg of split.legs) {
       const id = takeProfitLeg(leg.index);
@@ -107,8 +92,7 @@ export async function placeExits(
   const results = await Promise.all(
     exitOrders(all).map((order) => {
       if (fresh.has(order.leg)) return sendOrder(protocol, order, extra);
-      if (order.status === 'intent' || order.status === 'unknown')
-        return reconcileOrder(protocol, order, extra);
+      if (order.status === 'intent' || order.status === 'unknown') return reconcileOrder(protocol, order, extra);
       return Promise.resolve(placementOfRow(order));
     }),
   );
@@ -117,10 +101,7 @@ export async function placeExits(
   if (stop && (stop.kind === 'rejected' || stop.kind === 'not-placed')) {
     log.error({ reason: stop.reason }, 'stop-loss could not be placed');
     await ctx.trading.insertFeed([
-      feedRow(
-        base,
-        positionFeedEvent(account, { symbol, side: signal.side }, 'stop-failed', { reason: stop.reason }),
-      ),
+      feedRow(base, positionFeedEvent(account, { symbol, side: signal.side }, 'stop-failed', { reason: stop.reason })),
     ]);
     return false;
   }

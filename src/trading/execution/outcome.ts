@@ -17,19 +17,10 @@ export async function failFromError(base: ExecutionBase, error: unknown, orders:
   if (isExchangeError(error, 'not-permitted')) {
     // The key works; the exchange will not let this account do it (e.g. leverage above 20× before
     // verification). Nothing was sent: the account skips this signal and stays enabled.
-    return finish(base, {
-      status: 'skipped',
-      reason: error.reason ?? 'trading-restricted',
-      plan: null,
-      orders,
-    });
+    return finish(base, { status: 'skipped', reason: error.reason ?? 'trading-restricted', plan: null, orders });
   }
   const reason: ReasonCode =
-    kind === 'unknown-outcome'
-      ? 'exchange-timeout'
-      : kind === 'rate-limited'
-        ? 'rate-limited'
-        : 'exchange-error';
+    kind === 'unknown-outcome' ? 'exchange-timeout' : kind === 'rate-limited' ? 'rate-limited' : 'exchange-error';
   return finish(base, { status: 'failed', reason, plan: null, orders });
 }
 

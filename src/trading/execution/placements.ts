@@ -3,8 +3,7 @@ import type { Placement } from '../orderProtocol';
 
 /** What a settled order row says, as the protocol would answer it (a resumed execution reads its legs back). */
 export function placementOfRow(order: OrderRow): Placement {
-  if (order.status === 'rejected')
-    return { kind: 'rejected', reason: asFailure(order.reason), errorKind: 'invalid-order' };
+  if (order.status === 'rejected') return { kind: 'rejected', reason: asFailure(order.reason), errorKind: 'invalid-order' };
   if (order.status === 'not-placed') return { kind: 'not-placed', reason: 'not-placed' };
   return {
     kind: 'placed',

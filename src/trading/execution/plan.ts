@@ -26,6 +26,7 @@ export const accountSettingsOf = (row: AccountRow): AccountSettings => ({
   symbolBlock: row.symbolBlock,
 });
 
+
 /** The balance the cycle last synced for the account (one per account, its settlement stablecoin). */
 export function balanceOf(account: AccountRow): BalanceSnapshot | undefined {
   if (account.lastBalanceUsd === null || account.balanceAt === null) return undefined;
@@ -70,17 +71,8 @@ export async function planFor(
   const capUsd = owner?.exposureCapUsd ?? null;
   return ctx.exposure.plan(account.ownerId, account.mode, baseAsset, capUsd, async (currentUsd) => {
     const withoutOwn = Math.max(0, currentUsd - (own.notional ?? 0));
-    const planned = await planWithExposure(
-      ctx,
-      account,
-      signal,
-      gateway,
-      markets,
-      { currentUsd: withoutOwn, capUsd },
-      own.tradeDay,
-    );
-    const refused =
-      planned.kind === 'planned' ? await conflict(ctx, account, planned.symbol, signal.side, false) : null;
+    const planned = await planWithExposure(ctx, account, signal, gateway, markets, { currentUsd: withoutOwn, capUsd }, own.tradeDay);
+    const refused = planned.kind === 'planned' ? await conflict(ctx, account, planned.symbol, signal.side, false) : null;
     const result = refused ? skip(refused) : planned;
     return { result, addedUsd: result.kind === 'planned' ? result.notional : 0 };
   });
@@ -161,11 +153,7 @@ export async function conflict(
 }
 
 /** The market the planner will resolve first (spot pair or linear perpetual), for the price lookup. */
-function candidateSymbols(
-  symbol: string,
-  marketType: AccountRow['marketType'],
-  markets: ReadonlyMap<string, MarketRules>,
-) {
+function candidateSymbols(symbol: string, marketType: AccountRow['marketType'], markets: ReadonlyMap<string, MarketRules>) {
   const pair = parsePair(symbol);
   if (!pair) return [];
   const quotes = [pair.quote, 'USDT', 'USDC', 'USD'];

@@ -34,13 +34,7 @@ export interface PanicDeps {
 
 export function panic(deps: PanicDeps) {
   return async function panicAccount(work: AccountWork, account: AccountRow): Promise<PanicResult> {
-    const result: PanicResult = {
-      accountId: account.id,
-      accountName: account.name,
-      cancelledOrders: 0,
-      closedPositions: 0,
-      problems: [],
-    };
+    const result: PanicResult = { accountId: account.id, accountName: account.name, cancelledOrders: 0, closedPositions: 0, problems: [] };
     for (const order of await deps.positions.liveOrdersOf(account.id)) {
       if (await deps.legs.cancel(work, order)) result.cancelledOrders += 1;
       else result.problems.push(`${order.symbol}: could not cancel ${order.leg}`);
@@ -56,9 +50,7 @@ export function panic(deps: PanicDeps) {
       // A close already working (the lifecycle's, perhaps in another process) is not doubled: on spot a
       // second sell would sell coin the position does not hold.
       if (legsOf(orders, 'close').some(isLive)) {
-        result.problems.push(
-          `${position.symbol}: a close order is already working; run /panic again once it has filled`,
-        );
+        result.problems.push(`${position.symbol}: a close order is already working; run /panic again once it has filled`);
         continue;
       }
       const held = heldQuantity(orders.map(legOf), base);
@@ -66,20 +58,15 @@ export function panic(deps: PanicDeps) {
         const market = await marketOf(work, position.symbol);
         const quantity = market ? floorToStep(held, market.amountStep) : held;
         if (quantity > 0) {
-          const placed = await deps.legs.place(
-            work,
-            followed,
-            closeLeg(nextVersion(orders.map(legOf), 'close')),
-            {
-              symbol: position.symbol,
-              side: position.side === 'long' ? 'sell' : 'buy',
-              type: 'market',
-              quantity,
-              price: null,
-              triggerPrice: null,
-              reduceOnly: !spot,
-            },
-          );
+          const placed = await deps.legs.place(work, followed, closeLeg(nextVersion(orders.map(legOf), 'close')), {
+            symbol: position.symbol,
+            side: position.side === 'long' ? 'sell' : 'buy',
+            type: 'market',
+            quantity,
+            price: null,
+            triggerPrice: null,
+            reduceOnly: !spot,
+          });
           if (placed.kind !== 'placed') {
             result.problems.push(
               `${position.symbol}: the close order was ${placed.kind === 'unknown' ? 'not answered' : `refused (${placed.reason})`}`,
