@@ -45,7 +45,9 @@ export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.me
 const LEADER_LOCK_KEY = 727_274_001;
 
 export type DatabaseOptions =
-  { url: string; maxConnections?: number } | { dataDir: string } | { pglite: PGlite };
+  | { url: string; maxConnections?: number }
+  | { dataDir: string }
+  | { pglite: PGlite };
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if ('url' in options) return openPostgres(options.url, options.maxConnections ?? 10);
@@ -67,9 +69,7 @@ function openPostgres(url: string, max: number): DatabaseHandle {
     async tryLeadership() {
       if (leaderConnection) return true;
       const reserved = await client.reserve();
-      const [row] = await reserved<
-        { locked: boolean }[]
-      >`select pg_try_advisory_lock(${LEADER_LOCK_KEY}) as locked`;
+      const [row] = await reserved<{ locked: boolean }[]>`select pg_try_advisory_lock(${LEADER_LOCK_KEY}) as locked`;
       if (row?.locked) {
         leaderConnection = reserved;
         return true;

@@ -39,15 +39,9 @@ export const guildSettings = pgTable('guild_settings', {
   copyMasters: text('copy_masters', { enum: ['off', 'listed', 'all'] })
     .notNull()
     .default('off'),
-  copyMasterMembers: text('copy_master_members')
-    .array()
-    .notNull()
-    .default(sql`'{}'::text[]`),
+  copyMasterMembers: text('copy_master_members').array().notNull().default(sql`'{}'::text[]`),
   strategyEnabled: boolean('strategy_enabled').notNull().default(false),
-  strategyWatchlist: text('strategy_watchlist')
-    .array()
-    .notNull()
-    .default(sql`'{}'::text[]`),
+  strategyWatchlist: text('strategy_watchlist').array().notNull().default(sql`'{}'::text[]`),
   strategyTimeframe: text('strategy_timeframe').notNull().default('1h'),
   strategyLastCandleAt: bigint('strategy_last_candle_at', { mode: 'number' }),
   updatedAt: updatedAt(),
@@ -93,14 +87,8 @@ export const exchangeAccounts = pgTable(
     minNotionalPolicy: text('min_notional_policy', { enum: ['skip', 'raise'] })
       .notNull()
       .default('skip'),
-    symbolAllow: text('symbol_allow')
-      .array()
-      .notNull()
-      .default(sql`'{}'::text[]`),
-    symbolBlock: text('symbol_block')
-      .array()
-      .notNull()
-      .default(sql`'{}'::text[]`),
+    symbolAllow: text('symbol_allow').array().notNull().default(sql`'{}'::text[]`),
+    symbolBlock: text('symbol_block').array().notNull().default(sql`'{}'::text[]`),
     shareAmounts: boolean('share_amounts').notNull().default(false),
     strategyOptIn: boolean('strategy_opt_in').notNull().default(false),
     /** Weights of the take-profit split; null = equal parts. */
@@ -205,10 +193,7 @@ export const executions = pgTable(
     quantity: money('quantity'),
     notional: money('notional'),
     margin: money('margin'),
-    notes: text('notes')
-      .array()
-      .notNull()
-      .default(sql`'{}'::text[]`),
+    notes: text('notes').array().notNull().default(sql`'{}'::text[]`),
     /**
      * The UTC day whose trade count this execution reserved (atomically, within the account's max
      * daily trades) before its entry was sent; the reservation is released when nothing was placed.
@@ -283,9 +268,7 @@ export const orders = pgTable(
     index('orders_owner_created').on(table.ownerId, table.createdAt),
     index('orders_status').on(table.status),
     index('orders_position').on(table.positionId),
-    index('orders_unvalued_fees')
-      .on(table.feesRetryAt)
-      .where(sql`fees_unvalued`),
+    index('orders_unvalued_fees').on(table.feesRetryAt).where(sql`fees_unvalued`),
   ],
 );
 
@@ -368,10 +351,7 @@ export const fundingPayments = pgTable(
     paidAt: timestamp('paid_at', { withTimezone: true }).notNull(),
     positionId: uuid('position_id'),
   },
-  (table) => [
-    primaryKey({ columns: [table.accountId, table.paymentId] }),
-    index('funding_payments_position').on(table.positionId),
-  ],
+  (table) => [primaryKey({ columns: [table.accountId, table.paymentId] }), index('funding_payments_position').on(table.positionId)],
 );
 
 /** Everything the bot posts to Discord goes through here, in the transaction of its cause. */
@@ -414,18 +394,9 @@ export const copyLinks = pgTable(
     followerOwnerId: text('follower_owner_id').notNull(),
     mode: text('mode', { enum: ['mirror', 'multiplier', 'fixed', 'proportional'] }).notNull(),
     value: doublePrecision('value').notNull().default(1),
-    symbolAllow: text('symbol_allow')
-      .array()
-      .notNull()
-      .default(sql`'{}'::text[]`),
-    symbolBlock: text('symbol_block')
-      .array()
-      .notNull()
-      .default(sql`'{}'::text[]`),
-    orderTypes: text('order_types')
-      .array()
-      .notNull()
-      .default(sql`'{market,limit,stop}'::text[]`),
+    symbolAllow: text('symbol_allow').array().notNull().default(sql`'{}'::text[]`),
+    symbolBlock: text('symbol_block').array().notNull().default(sql`'{}'::text[]`),
+    orderTypes: text('order_types').array().notNull().default(sql`'{market,limit,stop}'::text[]`),
     dryRun: boolean('dry_run').notNull().default(false),
     confirm: boolean('confirm').notNull().default(false),
     active: boolean('active').notNull().default(true),
@@ -478,9 +449,7 @@ export const copyEndedMasterships = pgTable(
   },
   (table) => [
     primaryKey({ columns: [table.masterAccountId, table.mastershipSince] }),
-    index('copy_ended_masterships_due')
-      .on(table.nextRoundAt)
-      .where(sql`${table.settledAt} is null`),
+    index('copy_ended_masterships_due').on(table.nextRoundAt).where(sql`${table.settledAt} is null`),
   ],
 );
 
@@ -570,8 +539,5 @@ export const accountLeases = pgTable(
     holder: text('holder'),
     changedAt: timestamp('changed_at', { withTimezone: true }).notNull(),
   },
-  (table) => [
-    primaryKey({ columns: [table.task, table.accountId] }),
-    index('account_leases_holder').on(table.holder),
-  ],
+  (table) => [primaryKey({ columns: [table.task, table.accountId] }), index('account_leases_holder').on(table.holder)],
 );

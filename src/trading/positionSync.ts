@@ -46,8 +46,7 @@ export interface PositionSyncSettings {
 }
 
 /** Prices are per market: the same symbol may trade at other prices on another exchange or in demo. */
-const priceKey = (account: AccountRow, symbol: string) =>
-  `${account.exchangeId}:${account.marketType}:${account.mode}:${symbol}`;
+const priceKey = (account: AccountRow, symbol: string) => `${account.exchangeId}:${account.marketType}:${account.mode}:${symbol}`;
 
 export const defaultPositionSyncSettings: PositionSyncSettings = {
   entryTtlMs: 24 * 3_600_000,
@@ -108,11 +107,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     legs,
     booking: books,
     clock,
-    settings: {
-      entryTtlMs: settings.entryTtlMs,
-      retry: settings.retry,
-      lostExitGraceMs: settings.lostExitGraceMs,
-    },
+    settings: { entryTtlMs: settings.entryTtlMs, retry: settings.retry, lostExitGraceMs: settings.lostExitGraceMs },
   });
   const sales = spotSales({ positions, signals, legs, booking: books });
   const panicOf = panic({ positions, signals, legs, booking: books });
@@ -173,19 +168,14 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   const lastVisitedAt = new Map<string, number>();
 
   /** One price per (market, symbol) the pass ranks by; null when it could not be read. */
-  async function readPrices(
-    snapshots: SyncSnapshot[],
-    rows: ReadonlyMap<string, AccountRow>,
-  ): Promise<Map<string, number | null>> {
+  async function readPrices(snapshots: SyncSnapshot[], rows: ReadonlyMap<string, AccountRow>): Promise<Map<string, number | null>> {
     const wanted = new Map<string, { account: AccountRow; symbol: string }>();
     for (const snapshot of snapshots) {
       const account = rows.get(snapshot.accountId);
       if (!account) continue;
       const symbols = [
         ...snapshot.liveOrders.filter((o) => o.level !== null).map((o) => o.symbol),
-        ...snapshot.openPositions
-          .filter((p) => snapshot.marketType === 'spot' && p.stopLoss !== null)
-          .map((p) => p.symbol),
+        ...snapshot.openPositions.filter((p) => snapshot.marketType === 'spot' && p.stopLoss !== null).map((p) => p.symbol),
       ];
       for (const symbol of symbols) {
         const key = priceKey(account, symbol);
@@ -211,9 +201,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   return {
     async run() {
       const snapshots = await positions.syncSnapshots();
-      const held = deps.claimAccounts
-        ? new Set(await deps.claimAccounts(snapshots.map((s) => s.accountId)))
-        : null;
+      const held = deps.claimAccounts ? new Set(await deps.claimAccounts(snapshots.map((s) => s.accountId))) : null;
       const mine = held ? snapshots.filter((s) => held.has(s.accountId)) : snapshots;
       const rows = new Map((await accounts.byIds(mine.map((s) => s.accountId))).map((row) => [row.id, row]));
       const prices = await readPrices(mine, rows);
@@ -241,10 +229,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
             lastVisitedAt.set(id, clock.now());
           }
         });
-      await Promise.all([
-        ...pass.urgent.map((id) => visit(id, false)),
-        ...pass.routine.map((id) => visit(id, true)),
-      ]);
+      await Promise.all([...pass.urgent.map((id) => visit(id, false)), ...pass.routine.map((id) => visit(id, true))]);
       const following = new Set(snapshots.map((s) => s.accountId));
       for (const id of lastVisitedAt.keys()) if (!following.has(id)) lastVisitedAt.delete(id);
     },
@@ -256,10 +241,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       try {
         await exclusively(accountId, () => syncAccountRow(account));
       } catch (error) {
-        deps.log.warn(
-          { err: error, accountId },
-          'following a position at once failed; the next pass tries again',
-        );
+        deps.log.warn({ err: error, accountId }, 'following a position at once failed; the next pass tries again');
       } finally {
         lastVisitedAt.set(accountId, clock.now());
       }
