@@ -30,7 +30,10 @@ export function leasesRepository(db: Database) {
      *    process, is taken whatever the share: a live process that does not get round to its share
      *    (a long cycle) delays an account by one threshold at most;
      *  - a holder above its share (a process joined) releases the excess before working, never
-     *    working what it released; the joiner takes it on its next run.
+     *    working what it released; the joiner takes it on its next run. A process counts towards the
+     *    others' shares only once it has lived one threshold: a starting process first takes over
+     *    what dead processes left, and accounts released to it before it runs its passes would wait
+     *    unvisited (a position whose entry just filled, without its stop).
      */
     async acquire(
       task: LeaseTask,
@@ -44,7 +47,8 @@ export function leasesRepository(db: Database) {
         db,
         sql`select
           exists (select 1 from ${engineInstances} where id = ${holder} and heartbeat_at >= ${at(times.freshSince)}) as fresh,
-          (select count(*) from ${engineInstances} where heartbeat_at >= ${at(times.staleBefore)})::int as live`,
+          (select count(*) from ${engineInstances} where heartbeat_at >= ${at(times.staleBefore)}
+            and (id = ${holder} or started_at <= ${at(times.staleBefore)}))::int as live`,
       );
       if (!state?.fresh) return [];
       await db.execute(sql`

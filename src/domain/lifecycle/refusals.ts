@@ -4,7 +4,7 @@
  * tries; a permanent one is not retried. "Would trigger at once" is its own class: the price is
  * already through the stop, so the stop's job is done at market.
  */
-import type { Leg } from './legs';
+import { kindOf, type Leg } from './legs';
 
 export type RefusalClass = 'passing' | 'permanent' | 'would-trigger';
 
@@ -36,21 +36,26 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { firstDelayMs: 1_000, maxDelayMs: 15_000, escalateAfter: 3, rateLimitedEscalateAfter: 15 };
 
 /**
- * The wait before a refused exit goes again: doubling with each attempt, except after a rate limit.
- * While a back-off lasts (the IP's 429, an account's -1015 order count) a retry is refused in the
- * process without reaching the exchange, so trying each `firstDelayMs` costs nothing and places the
- * stop as soon as the window ends; doubling would leave it out up to twice as long as the window.
+ * The wait before a refused exit goes again: doubling with each attempt (take-profits), but every
+ * `firstDelayMs` for what protects the position (its stop, a close at market) and after a rate limit.
+ * A position without its stop must not wait 8 s for a 5xx to pass; and while a back-off lasts (the
+ * IP's 429, an account's -1015 order count) a retry is refused in the process without reaching the
+ * exchange, so trying each second costs nothing and sends it as soon as the window ends. Orders
+ * cost futures accounts no IP weight, so the flat pace never spends the IP's budget.
  */
-export function retryDelayMs(attempts: number, policy: RetryPolicy, reason: string | null = null): number {
-  if (reason === 'rate-limited') return policy.firstDelayMs;
+export function retryDelayMs(attempts: number, policy: RetryPolicy, reason: string | null = null, protective = false): number {
+  if (protective || reason === 'rate-limited') return policy.firstDelayMs;
   const doublings = Math.max(0, Math.min(20, attempts - 1));
   return Math.min(policy.maxDelayMs, policy.firstDelayMs * 2 ** doublings);
 }
 
+/** Legs whose refusal leaves the position unprotected: the stop and a close at market. */
+const isProtective = (leg: Pick<Leg, 'leg'>): boolean => ['stop-loss', 'close'].includes(kindOf(leg));
+
 /** A passing refusal may go again once its backoff (from the last send's stamp) has passed. */
-export function retryDue(leg: Pick<Leg, 'attempts' | 'sentAt' | 'reason'>, now: number, policy: RetryPolicy): boolean {
+export function retryDue(leg: Pick<Leg, 'leg' | 'attempts' | 'sentAt' | 'reason'>, now: number, policy: RetryPolicy): boolean {
   if (leg.sentAt === null) return true;
-  return now >= leg.sentAt + retryDelayMs(leg.attempts, policy, leg.reason);
+  return now >= leg.sentAt + retryDelayMs(leg.attempts, policy, leg.reason, isProtective(leg));
 }
 
 /** Whether the owner is told about this refusal now (once, at the threshold of its kind). */

@@ -65,6 +65,10 @@ describe.each(databaseKinds)('account leases on %s', (kind) => {
     const b = await startInstance(w.db.db, w, 'lease-b');
     // Nothing is free yet: the joiner waits, the holder keeps working.
     expect(await repo.acquire('positions', b.id, ids, times(b))).toEqual([]);
+    // A joiner is not given accounts before it has lived one threshold (it may still be taking over
+    // a dead process's work, and would leave them unvisited meanwhile).
+    expect(await repo.acquire('positions', a.id, ids, times(a))).toHaveLength(9);
+    await passTime(w, TAKEOVER_MS + 1_000, [a, b]);
     // Two live processes: the holder keeps its share (5 of 9) and releases the rest without working it.
     const keptByA = await repo.acquire('positions', a.id, ids, times(a));
     expect(keptByA).toHaveLength(5);
@@ -133,6 +137,8 @@ describe.skipIf(!databaseKinds.includes('postgres'))('position sync in three pro
       new Map([...byAccount].map(([accountId, set]) => [accountId, [...set].join(',')]));
     const countOf = (owners: Map<string, string>, process: string) => [...owners.values()].filter((p) => p === process).length;
 
+    // Processes count towards each other's shares once each has lived one threshold.
+    await passTime(w, TAKEOVER_MS + 1_000, processes.map((p) => p.instance));
     const first = ownerOf(await round(processes));
     expect(first.size).toBe(ACCOUNTS);
     expect([...first.values()].every((p) => ['a', 'b', 'c'].includes(p))).toBe(true); // one process each

@@ -147,7 +147,8 @@ describe('futures: the stop', () => {
   });
 
   it('a stop refused for a passing reason is retried only after its backoff, the same leg', () => {
-    const refused = leg('s0', { status: 'rejected', reason: 'exchange-error', attempts: 2, sentAt: NOW - 1_000 });
+    // What protects the position goes again each second (no doubling): a stop refused by a 5xx.
+    const refused = leg('s0', { status: 'rejected', reason: 'exchange-error', attempts: 4, sentAt: NOW - 500 });
     expect(kinds(decidePosition(futuresCase({ legs: [filledEntry(), refused, leg('t0'), leg('t1')] })))).toEqual([]);
     const later = futuresCase({ now: NOW + 10_000, legs: [filledEntry(), refused, leg('t0'), leg('t1')] });
     expect(decidePosition(later)).toEqual([{ kind: 'retry', leg: refused }]);

@@ -4,7 +4,7 @@ import {
   isOrderPlacement,
   orderCountRefusalMs,
 } from '../../../src/exchange/ccxt/orderRateLimit';
-import { DEFAULT_RETRY_POLICY, escalatesAt, retryDelayMs } from '../../../src/domain/lifecycle/refusals';
+import { DEFAULT_RETRY_POLICY, escalatesAt, retryDelayMs, retryDue } from '../../../src/domain/lifecycle/refusals';
 
 const refusal = (limit: number, n: number, unit: string) =>
   JSON.stringify({
@@ -67,6 +67,15 @@ describe('retrying an exit refused for a rate limit', () => {
     expect([1, 2, 3, 4, 5, 6].map((n) => retryDelayMs(n, DEFAULT_RETRY_POLICY, 'exchange-error'))).toEqual([
       1_000, 2_000, 4_000, 8_000, 15_000, 15_000,
     ]);
+  });
+
+  it("retries what protects the position (its stop, a close) each second whatever the passing reason; take-profits double", () => {
+    const due = (leg: string, reason: string, attempts: number) =>
+      [500, 1_000, 2_000, 4_000].filter((after) => retryDue({ leg, reason, attempts, sentAt: 0 }, after, DEFAULT_RETRY_POLICY));
+    expect(due('s0', 'exchange-error', 3)).toEqual([1_000, 2_000, 4_000]);
+    expect(due('c0', 'exchange-error', 3)).toEqual([1_000, 2_000, 4_000]);
+    expect(due('t0', 'exchange-error', 3)).toEqual([4_000]);
+    expect(due('t0', 'rate-limited', 3)).toEqual([1_000, 2_000, 4_000]);
   });
 
   it('tells the owner once, later for a rate limit (about 15 s of tries) than for other passing refusals', () => {
