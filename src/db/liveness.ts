@@ -45,8 +45,7 @@ export async function holdLivenessLock(url: string, onLost: () => void): Promise
     max_lifetime: null,
     fetch_types: false,
     onnotice: () => {},
-    // A session the server closes for idleness would free the lock of a live process.
-    connection: { idle_session_timeout: 0, application_name: 'bot-liveness' },
+    connection: { application_name: 'bot-liveness' },
     onclose: () => {
       if (!held || released || lost) return;
       lost = true;
@@ -54,6 +53,9 @@ export async function holdLivenessLock(url: string, onLost: () => void): Promise
     },
   });
   try {
+    // A session the server closes for idleness would free the lock of a live process. PostgreSQL
+    // before 14 has no such setting (and no such closing): its refusal is ignored.
+    await connection`select set_config('idle_session_timeout', '0', false)`.catch(() => undefined);
     // Keys are random; another process holding the same one is simply a key to skip.
     for (let attempt = 0; attempt < 8; attempt += 1) {
       const key = randomInt(1, 2 ** 31 - 1);

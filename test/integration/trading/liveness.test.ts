@@ -148,10 +148,10 @@ describe.skipIf(!databaseKinds.includes('postgres'))(
       const admin = postgres(db.url!, { max: 1, onnotice: () => {} });
       cleanups.push(() => admin.end());
       await admin.unsafe(
-        `alter database "${new URL(db.url!).pathname.slice(1)}" set idle_session_timeout = '1500ms'`,
+        `alter database "${new URL(db.url!).pathname.slice(1)}" set idle_session_timeout = '1000ms'`,
       );
-      const a = await processOn(db.url!, 'host:1', undefined, { heartbeatEveryMs: 500 });
-      await processOn(db.url!, 'host:2', undefined, { heartbeatEveryMs: 500 });
+      const a = await processOn(db.url!, 'host:1', undefined, { heartbeatEveryMs: 2_500 });
+      await processOn(db.url!, 'host:2', undefined, { heartbeatEveryMs: 2_500 });
       const seen = watchIds(a.instance);
       await sleep(4_000);
       seen.stop();
