@@ -59,6 +59,12 @@ export interface ProtocolContext {
    * a check followed by a write, no takeover can fall between the two.
    */
   stampUnderClaim?: (orderId: string, sentAt: number, previous: number | null) => Promise<boolean>;
+  /**
+   * Whether a short rate-limit back-off is waited out in the call (default: the fan-out, whose entry
+   * has no later retry) or answered at once as refused (the position lifecycle, which retries its
+   * exits every second and must not hold up every other account's pass for one account's window).
+   */
+  waitOutRateLimits?: boolean;
 }
 
 const FIRST_LOOKUP_DELAY_MS = 500;
@@ -163,6 +169,7 @@ export async function sendOrder(
       // A short back-off is waited out here; a long one is the caller's (the cycle must go on).
       if (
         kind === 'rate-limited' &&
+        ctx.waitOutRateLimits !== false &&
         waitMs <= MAX_RATE_LIMIT_WAIT_MS &&
         rateLimitWaits < 2 &&
         ctx.withinLag()

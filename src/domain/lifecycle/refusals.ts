@@ -58,8 +58,14 @@ export function retryDue(leg: Pick<Leg, 'leg' | 'attempts' | 'sentAt' | 'reason'
   return now >= leg.sentAt + retryDelayMs(leg.attempts, policy, leg.reason, isProtective(leg));
 }
 
-/** Whether the owner is told about this refusal now (once, at the threshold of its kind). */
-export function escalatesAt(reason: string | null, attempts: number, policy: RetryPolicy): boolean {
+/**
+ * Whether the owner is told about this refusal now: at once when it is permanent; else by the send
+ * whose attempts (from `before` to `after`: one send may count several) cross a threshold — the
+ * short one for a refusal that is not a rate limit, the long one for any. Crossing, not hitting
+ * exactly, and the long threshold for every reason: a leg whose reasons alternate is still reported.
+ */
+export function escalatesAt(reason: string | null, before: number, after: number, policy: RetryPolicy): boolean {
   if (refusalClass(reason) !== 'passing') return true;
-  return attempts === (reason === 'rate-limited' ? policy.rateLimitedEscalateAfter : policy.escalateAfter);
+  const crosses = (threshold: number) => before < threshold && after >= threshold;
+  return (reason !== 'rate-limited' && crosses(policy.escalateAfter)) || crosses(policy.rateLimitedEscalateAfter);
 }

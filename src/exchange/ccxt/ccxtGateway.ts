@@ -615,7 +615,9 @@ export class CcxtGateway implements ExchangeGateway {
    * that just closed a position), until a page is full or the history is covered.
    */
   private async tradesByWindow(exchange: Exchange, symbol: string, sinceMs: number, from: 'oldest' | 'newest', params: Record<string, unknown>): Promise<CcxtTrade[]> {
-    const now = this.exchangeNow();
+    // The last window ends a minute past our estimate of the exchange's clock: a trade stamped just
+    // now by a clock a little ahead of the estimate must not fall outside every window.
+    const now = this.exchangeNow() + WINDOW_END_SLACK_MS;
     const first = Math.max(sinceMs, now - FUTURES_HISTORY_MS);
     const out: CcxtTrade[] = [];
     if (from === 'oldest') {
@@ -974,6 +976,8 @@ export function algoStatusOf(algoStatus: unknown): OrderStatus | undefined {
 const TRADES_PAGE = 1000;
 /** Binance USDⓈ-M: startTime and endTime at most 7 days apart; history kept 6 months. */
 const FUTURES_TRADE_WINDOW_MS = 7 * 86_400_000;
+/** How far past our estimate of the exchange's clock the newest history window reaches. */
+const WINDOW_END_SLACK_MS = 60_000;
 const FUTURES_HISTORY_MS = 180 * 86_400_000 - 3_600_000;
 
 export function orderTypeOf(order: Order, fallback: OrderType | undefined): OrderType {

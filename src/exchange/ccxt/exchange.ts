@@ -9,7 +9,12 @@ import ccxt from 'ccxt';
 import type { Exchange } from 'ccxt';
 import type { MarketType, TradingMode } from '../../domain/account';
 import { ExchangeError } from '../errors';
-import { AccountOrderGate, isOrderPlacement, orderCountRefusalMs } from './orderRateLimit';
+import {
+  AccountOrderGate,
+  isOrderCountRefusal,
+  isOrderPlacement,
+  orderCountRefusalMs,
+} from './orderRateLimit';
 import { annotateError } from './translate';
 import { parseRetryAfter, requestCost, requestWeightLimit } from './rateLimiter';
 import type { ExchangeRateLimiter } from './rateLimiter';
@@ -142,10 +147,15 @@ export function exchangeClass(exchangeId: string): ExchangeConstructor {
         );
       } catch (error) {
         const header = headers['Retry-After'];
-        // An order-count refusal names its window instead of a Retry-After.
+        // An order-count refusal names its window instead of a Retry-After; the window is the
+        // exchange's, so it is placed on our estimate of the exchange's clock. It closes this
+        // account's order gate until then (guardedFetch kept it from backing off the whole IP).
+        const exchangeNow =
+          this.milliseconds() - Number((this.options as { timeDifference?: unknown }).timeDifference ?? 0);
+        const accountWindowMs = code === 429 ? orderCountRefusalMs(body, exchangeNow) : null;
+        if (accountWindowMs !== null) this.accountOrderGate?.close(accountWindowMs);
         const retryAfter =
-          parseRetryAfter(typeof header === 'string' ? header : null, Date.now()) ??
-          (code === 429 ? orderCountRefusalMs(body, this.milliseconds()) : null);
+          parseRetryAfter(typeof header === 'string' ? header : null, Date.now()) ?? accountWindowMs;
         annotateError(error, {
           status: code,
           body,
@@ -201,9 +211,6 @@ export interface GuardedFetchOptions {
   inner: FetchImplementation;
   /** Filled after construction (the instance's own URL table). */
   hosts: () => ReadonlySet<string>;
-  /** The account's order gate: a -1015 closes it instead of backing off the whole IP. */
-  orderGate?: AccountOrderGate;
-  now?: () => number;
 }
 
 /** The fetch every ccxt instance uses: allow-list → shared limiter → transport → limiter feedback. */
@@ -228,13 +235,9 @@ export function guardedFetch(options: GuardedFetchOptions): FetchImplementation 
       signal: init?.signal ?? null,
     });
     if (response.status === 429) {
-      // Whose limit: the account's order count (-1015) closes its gate; anything else is the IP's.
+      // Whose limit: the account's order count (-1015, its gate is closed by handleErrors) or the IP's.
       const body = await response.text();
-      const accountOnlyMs = orderCountRefusalMs(body, (options.now ?? Date.now)());
-      if (accountOnlyMs !== null && options.orderGate) {
-        options.orderGate.close(accountOnlyMs);
-        limiter.observe(cost.pool, response.status, response.headers, { ipWide: false });
-      } else limiter.observe(cost.pool, response.status, response.headers);
+      limiter.observe(cost.pool, response.status, response.headers, { ipWide: !isOrderCountRefusal(body) });
       return {
         status: response.status,
         statusText: response.statusText,
@@ -312,8 +315,6 @@ export function buildExchange(options: BuildOptions): Exchange {
     limiter: options.limiter,
     inner: options.fetchImplementation,
     hosts: () => hosts,
-    orderGate,
-    ...(options.now ? { now: options.now } : {}),
   });
   const exchange = new Ctor({
     ...(options.credentials

@@ -8,14 +8,32 @@
  */
 
 const UNIT_MS: Record<string, number> = { SECOND: 1_000, MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 };
-/** Windows are aligned to the exchange's clock; ours may differ by a little. */
+/** Windows are aligned to the exchange's clock (the caller passes its estimate); ours may differ by a little. */
 const CLOCK_MARGIN_MS = 250;
+/**
+ * The longest the gate stays closed: a DAY window would hold stops and closes back for hours, and
+ * Binance lowers some counts as orders fill (spot's unfilled-order count), so one order tests it again.
+ */
+const MAX_CLOSED_MS = 60_000;
+
+/** Whether an answer's body is Binance's order-count refusal (-1015): the account's, not the IP's. */
+export function isOrderCountRefusal(body: string): boolean {
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    return (
+      typeof parsed === 'object' && parsed !== null && Number((parsed as { code?: unknown }).code) === -1015
+    );
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The milliseconds until the order window a -1015 body names ends (windows are aligned to the clock,
- * as Binance counts them), or null when the body is not an order-count refusal.
+ * as Binance counts them; `exchangeNow` is our estimate of the exchange's), at most a minute, or null
+ * when the body is not an order-count refusal.
  */
-export function orderCountRefusalMs(body: string, now: number): number | null {
+export function orderCountRefusalMs(body: string, exchangeNow: number): number | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -28,7 +46,7 @@ export function orderCountRefusalMs(body: string, now: number): number | null {
   const window = typeof msg === 'string' ? /per (\d+) (SECOND|MINUTE|HOUR|DAY)/i.exec(msg) : null;
   // An unreadable message: the shortest window Binance uses.
   const windowMs = window ? Number(window[1]) * (UNIT_MS[window[2]!.toUpperCase()] ?? 1_000) : 10_000;
-  return windowMs - (now % windowMs) + CLOCK_MARGIN_MS;
+  return Math.min(MAX_CLOSED_MS, windowMs - (exchangeNow % windowMs) + CLOCK_MARGIN_MS);
 }
 
 const ORDER_PLACEMENT =

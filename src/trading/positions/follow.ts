@@ -178,14 +178,14 @@ export function follower(deps: FollowDeps) {
           break;
         case 'place': {
           const placed = await legs.place(work, followed, step.leg, step.order);
-          await noticeRefusal(work, followed, position, step.leg, placed, 1);
+          await noticeRefusal(work, followed, position, step.leg, placed, 0);
           break;
         }
         case 'retry': {
           const row = byId.get(step.leg.id);
           if (!row) break;
           const placed = await legs.resend(work, followed, row);
-          await noticeRefusal(work, followed, position, row.leg, placed, row.attempts + 1);
+          await noticeRefusal(work, followed, position, row.leg, placed, row.attempts);
           break;
         }
         case 'market-close': {
@@ -193,7 +193,7 @@ export function follower(deps: FollowDeps) {
           const placed = await marketClose(work, followed, position, step.leg);
           if (placed && step.why !== 'spot-stop' && step.leg === 'c0')
             await noticeClose(work, followed, position, step.why);
-          if (placed) await noticeRefusal(work, followed, position, step.leg, placed, 1);
+          if (placed) await noticeRefusal(work, followed, position, step.leg, placed, 0);
           break;
         }
         case 'record-progress': {
@@ -286,7 +286,10 @@ export function follower(deps: FollowDeps) {
   /**
    * Tells the owner about a refused exit: at once when it will not be retried (the position is then
    * closed at market if it was its only stop, or keeps its old stop), and once after a few passing
-   * refusals. The channel sees a stop that could not be placed, as before.
+   * refusals. The channel sees a stop that could not be placed, as before. `attemptsBefore` is the
+   * leg's count before this send; the count after it is read back, since one send may count several
+   * attempts (a -1021 resent at once, a short rate-limit wait), and the owner must be told when the
+   * threshold is crossed, not only when it is hit exactly.
    */
   async function noticeRefusal(
     work: AccountWork,
@@ -294,21 +297,23 @@ export function follower(deps: FollowDeps) {
     position: PositionRow | null,
     legId: string,
     placed: Placement,
-    attempts: number,
+    attemptsBefore: number,
   ): Promise<void> {
     if (placed.kind !== 'rejected' && placed.kind !== 'not-placed') return;
     const { account } = work;
     const reason = placed.reason;
     const kind = kindOf({ leg: legId });
     const refusal = refusalClass(reason);
-    const escalate = escalatesAt(reason, attempts, deps.settings.retry);
+    const row = (await deps.trading.ordersOfExecution(followed.execution.id)).find((order) => order.leg === legId);
+    const attempts = Math.max(attemptsBefore + 1, row?.attempts ?? 0);
+    const escalate = escalatesAt(reason, attemptsBefore, attempts, deps.settings.retry);
     const subject = position ?? {
       symbol: followed.execution.symbol ?? followed.signal.symbol,
       side: followed.signal.side,
     };
     work.log.warn({ leg: legId, reason, attempts }, 'exit refused by the exchange');
     const rows: NewOutboxRow[] = [];
-    if (kind === 'stop-loss' && (attempts === 1 || escalate)) {
+    if (kind === 'stop-loss' && (attemptsBefore === 0 || escalate)) {
       rows.push(
         accountFeedRow(
           account,

@@ -48,6 +48,8 @@ export function legIo(deps: LegIoDeps) {
     lookupWindowMs: deps.lookupWindowMs,
     // Exits protect a position: a provably unplaced exit may always go once more.
     withinLag: () => true,
+    // Refused exits are retried each second by the lifecycle: no account's back-off holds up the pass.
+    waitOutRateLimits: false,
     ...(lease
       ? {
           holdsClaim: () => lease.holds(work.account.id),
