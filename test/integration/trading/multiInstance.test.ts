@@ -54,6 +54,35 @@ function exchangeOrders(w: TradingWorld) {
 
 const duplicates = (ids: string[]) => ids.filter((id, index) => ids.indexOf(id) !== index);
 
+/**
+ * A provider whose gateways place market entries but never answer any other order (a process that
+ * dies as its exits are about to go out); `hung()` counts the requests that never left.
+ */
+function exitsNeverLeave(w: TradingWorld): { dying: GatewayProvider; hung: () => number } {
+  const NEVER = new Promise<never>(() => {});
+  let hung = 0;
+  const dying: GatewayProvider = {
+    invalidate: (id) => w.gateways.invalidate(id),
+    forAccount(account) {
+      const inner = w.gateways.forAccount(account);
+      return new Proxy(inner, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver) as unknown;
+          if (property === 'placeOrder') {
+            return (intent: Parameters<ExchangeGateway['placeOrder']>[0]) => {
+              if (intent.type === 'market') return inner.placeOrder(intent);
+              hung += 1;
+              return NEVER;
+            };
+          }
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      }) as ExchangeGateway;
+    },
+  };
+  return { dying, hung: () => hung };
+}
+
 // Several processes on one PostgreSQL: only meaningful (and only possible) on a real server.
 describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one PostgreSQL', () => {
   it('executes each (signal, account, leg) exactly once across three processes', async () => {
@@ -245,32 +274,12 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
   it("takes a dead process's filled entries over within the threshold and places their stops", async () => {
     world = await tradingWorld({ kind: 'postgres', accounts: 2, clockFactor: 5 });
     const w = world;
-    const NEVER = new Promise<never>(() => {});
-    let hung = 0;
     // Process A dies as its exits are about to go out: those requests never leave.
-    const dying: GatewayProvider = {
-      invalidate: (id) => w.gateways.invalidate(id),
-      forAccount(account) {
-        const inner = w.gateways.forAccount(account);
-        return new Proxy(inner, {
-          get(target, property, receiver) {
-            const value = Reflect.get(target, property, receiver) as unknown;
-            if (property === 'placeOrder') {
-              return (intent: Parameters<ExchangeGateway['placeOrder']>[0]) => {
-                if (intent.type === 'market') return inner.placeOrder(intent);
-                hung += 1;
-                return NEVER;
-              };
-            }
-            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-          },
-        }) as ExchangeGateway;
-      },
-    };
+    const { dying, hung } = exitsNeverLeave(w);
     const a = await processes.start(w, { instanceName: 'process-a', takeoverAfterMs: 30_000 }, dying);
     await submit(w, 'dies-before-stop');
     void a.runCycle();
-    await expect.poll(() => hung, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(hung, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
     await a.instance.halt();
     const [row] = await w.db.db.select().from(engineInstances).where(eq(engineInstances.id, a.instanceId));
     const lastHeartbeat = row!.heartbeatAt.getTime();
@@ -311,27 +320,7 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
   it('a killed process is found dead by its liveness lock: its filled entries get their stops within seconds, long before the threshold', async () => {
     world = await tradingWorld({ kind: 'postgres', accounts: 2, clockFactor: 5 });
     const w = world;
-    const NEVER = new Promise<never>(() => {});
-    let hung = 0;
-    const dying: GatewayProvider = {
-      invalidate: (id) => w.gateways.invalidate(id),
-      forAccount(account) {
-        const inner = w.gateways.forAccount(account);
-        return new Proxy(inner, {
-          get(target, property, receiver) {
-            const value = Reflect.get(target, property, receiver) as unknown;
-            if (property === 'placeOrder') {
-              return (intent: Parameters<ExchangeGateway['placeOrder']>[0]) => {
-                if (intent.type === 'market') return inner.placeOrder(intent);
-                hung += 1;
-                return NEVER;
-              };
-            }
-            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-          },
-        }) as ExchangeGateway;
-      },
-    };
+    const { dying, hung } = exitsNeverLeave(w);
     // A threshold of 150 s (30 s of real time): the heartbeat rule alone would leave the stops out that long.
     const a = await processes.start(w, { instanceName: 'process-a', takeoverAfterMs: 150_000 }, dying, {
       liveness: true,
@@ -341,7 +330,7 @@ describe.skipIf(!databaseKinds.includes('postgres'))('engine processes on one Po
     });
     await submit(w, 'killed-before-stop');
     void a.runCycle();
-    await expect.poll(() => hung, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(hung, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
     // While A lives, B's cycles leave its work alone (its lock is held).
     await b.runCycle();
     expect((await w.db.db.select().from(executions)).map((e) => e.claimedBy)).toEqual([
