@@ -6,6 +6,7 @@ import type { TradeSignal } from '../../../src/domain/signal';
 import type { ExchangeGateway } from '../../../src/exchange/gateway';
 import type { GatewayProvider } from '../../../src/trading/engine';
 import { databaseKinds } from '../../support/db';
+import { withGatewayHooks } from '../../support/gateways';
 import { processEngines } from '../../support/processEngines';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
 
@@ -61,25 +62,13 @@ const duplicates = (ids: string[]) => ids.filter((id, index) => ids.indexOf(id) 
 function exitsNeverLeave(w: TradingWorld): { dying: GatewayProvider; hung: () => number } {
   const NEVER = new Promise<never>(() => {});
   let hung = 0;
-  const dying: GatewayProvider = {
-    invalidate: (id) => w.gateways.invalidate(id),
-    forAccount(account) {
-      const inner = w.gateways.forAccount(account);
-      return new Proxy(inner, {
-        get(target, property, receiver) {
-          const value = Reflect.get(target, property, receiver) as unknown;
-          if (property === 'placeOrder') {
-            return (intent: Parameters<ExchangeGateway['placeOrder']>[0]) => {
-              if (intent.type === 'market') return inner.placeOrder(intent);
-              hung += 1;
-              return NEVER;
-            };
-          }
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      }) as ExchangeGateway;
+  const dying = withGatewayHooks(w.gateways, {
+    placeOrder: (inner) => (intent) => {
+      if (intent.type === 'market') return inner.placeOrder(intent);
+      hung += 1;
+      return NEVER;
     },
-  };
+  });
   return { dying, hung: () => hung };
 }
 
