@@ -40,7 +40,7 @@ console.log(`duplicate orders ${figures.duplicateOrders}, unknown exchange order
 console.log(`position mismatches ${figures.positionMismatches}, lost signals ${figures.lostSignals}`);
 console.log(`longest unprotected futures position ${figures.unprotectedMaxMs} ms (goal ≤ 30,000)`);
 for (const [name, list] of Object.entries(details)) {
-  if (Array.isArray(list) && list.length > 0) console.log(`${name}: ${JSON.stringify(list.slice(0, name === 'worstTimeline' ? 80 : 10))}`);
+  if (Array.isArray(list) && list.length > 0) console.log(`${name}: ${JSON.stringify(list.slice(0, name === 'worstTimeline' ? 240 : 10))}`);
 }
 console.log(
   JSON.stringify({

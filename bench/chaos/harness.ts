@@ -103,7 +103,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const vault = await openVault(parseKeyring(keyEntry));
   await guildsRepository(database.handle.db).update(guild.id, { feedChannelId: guild.channels['feed']! });
   const accounts = await seedAccounts(database.handle, vault, sim, guild.id, options);
-  log(`chaos: ${accounts.length} accounts seeded, ${options.processes} bot process(es), clock ×${options.factor}`);
+  log(
+    `chaos: ${accounts.length} accounts seeded, ${options.processes} bot process(es), clock ×${options.factor} from ${clockSpec.epoch} at wall ${clockSpec.realStart}`,
+  );
 
   const env: BotEnv = {
     DISCORD_TOKEN: discord.token,
@@ -200,7 +202,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     for (const pending of withdrawals) if (await intake.cancel(pending.signalId, guild.members['carol']!)) withdrawn += 1;
     await fleet.startAllDead();
     await settle(database.handle, clock, options.settleMs);
-    const invariants = await checkInvariants({ db: database.handle, sim, accounts });
+    const invariants = await checkInvariants({
+      db: database.handle,
+      sim,
+      accounts,
+      sharedTimeOf: (wallMs) => clockSpec.epoch + (wallMs - clockSpec.realStart) * clockSpec.factor,
+    });
     await options.inspect?.(sim, invariants, accounts);
     return {
       processes: options.processes,

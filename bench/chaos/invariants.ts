@@ -53,7 +53,10 @@ export async function checkInvariants(input: {
   db: DatabaseHandle;
   sim: SpawnedBinanceSim;
   accounts: { row: AccountRow; apiKey: string }[];
+  /** The shared clock's time of a wall-clock time (the database stamps rows with its own now()). */
+  sharedTimeOf?: (wallMs: number) => number;
 }): Promise<Invariants> {
+  const sharedTimeOf = input.sharedTimeOf ?? ((wallMs: number) => wallMs);
   const { db, sim } = input;
   const books = new Map((await sim.books()).map((book) => [book.apiKey, book]));
   const orders = await rows<OrderFacts>(
@@ -178,25 +181,31 @@ export async function checkInvariants(input: {
   // Named by account id too, to find the windows in the bots' log (CHAOS_LOG).
   const accountOf = new Map(input.accounts.map((account) => [account.apiKey, account.row.id]));
   details.unprotected = (protection?.worst ?? []).map((window) => ({ ...window, accountId: accountOf.get(window.apiKey) ?? null }));
-  // What happened on the exchange and in the book for the worst window (ms from its start).
-  const worst = protection?.worst[0];
-  if (worst) {
+  // What happened on the exchange and in the book for the worst windows (ms from each one's start).
+  details.worstTimeline = [];
+  for (const [rank, worst] of (protection?.worst ?? []).slice(0, 3).entries()) {
     const book = await sim.orders(worst.apiKey);
     const at = (t: number) => t - worst.since;
     const accountId = accountOf.get(worst.apiKey) ?? '';
-    const legs = await rows<{ leg: string; status: string; reason: string | null; attempts: number; sent_at: string | null; signal_id: string }>(
+    const legs = await rows<{ leg: string; status: string; reason: string | null; attempts: number; sent_at: string | null; signal_id: string; created: string; updated: string }>(
       db,
-      sql`select leg, status, reason, attempts, sent_at::text, signal_id from orders where account_id = ${accountId} order by created_at`,
+      sql`select leg, status, reason, attempts, sent_at::text, signal_id,
+            (extract(epoch from created_at) * 1000)::bigint::text as created, (extract(epoch from updated_at) * 1000)::bigint::text as updated
+          from orders where account_id = ${accountId} order by created_at`,
     );
-    details.worstTimeline = [
+    details.worstTimeline.push(
+      `#${rank} ${worst.symbol} ${worst.ms} ms, account ${accountId}`,
       ...book.futures
         .filter((o) => o.symbol === worst.symbol)
         .map((o) => `order ${o.clientOrderId} ${o.type} ${o.side} ${o.status} placed ${at(o.time)} updated ${at(o.updateTime)}`),
       ...book.algo
         .filter((o) => o.symbol === worst.symbol)
         .map((o) => `algo ${o.clientAlgoId} ${o.orderType} ${o.side} ${o.algoStatus} placed ${at(o.createTime)} updated ${at(o.updateTime)}`),
-      ...legs.map((l) => `leg ${l.signal_id.slice(0, 8)} ${l.leg} ${l.status} ${l.reason ?? ''} attempts ${l.attempts} stamped ${l.sent_at === null ? '-' : at(Number(l.sent_at))}`),
-    ];
+      ...legs.map(
+        (l) =>
+          `leg ${l.signal_id.slice(0, 8)} ${l.leg} ${l.status} ${l.reason ?? ''} attempts ${l.attempts} created ${at(sharedTimeOf(Number(l.created)))} stamped ${l.sent_at === null ? '-' : at(Number(l.sent_at))} updated ${at(sharedTimeOf(Number(l.updated)))}`,
+      ),
+    );
   }
   return {
     duplicateOrders,

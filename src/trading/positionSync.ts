@@ -229,7 +229,18 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
             lastVisitedAt.set(id, clock.now());
           }
         });
-      await Promise.all([...pass.urgent.map((id) => visit(id, false)), ...pass.routine.map((id) => visit(id, true))]);
+      const slowest = { accountId: '', ms: 0 };
+      const timed = (id: string, routine: boolean) => {
+        const began = clock.now();
+        return visit(id, routine).finally(() => {
+          const ms = clock.now() - began;
+          if (ms > slowest.ms) Object.assign(slowest, { accountId: id, ms });
+        });
+      };
+      await Promise.all([...pass.urgent.map((id) => timed(id, false)), ...pass.routine.map((id) => timed(id, true))]);
+      const passMs = clock.now() - startedAt;
+      if (passMs > 5_000)
+        deps.log.info({ passMs, urgent: pass.urgent.length, routine: pass.routine.length, slowest }, 'positions pass slow');
       const following = new Set(snapshots.map((s) => s.accountId));
       for (const id of lastVisitedAt.keys()) if (!following.has(id)) lastVisitedAt.delete(id);
     },

@@ -165,6 +165,23 @@ describe('binance simulator: order rate limits (per account)', () => {
     await fx.createOrder(SOL, 'limit', 'buy', 1, 96);
     expect(sim.orders('a').futures).toHaveLength(2);
   });
+
+  it('a burst spends one window of each account it hits, not the next windows of the same account', async () => {
+    const { sim, fx, advance } = await setup();
+    sim.addAccount({ apiKey: 'b', secret: 'sb', futures: { USDT: 10_000 } });
+    const other = binanceClient(sim.fetchImplementation, 'b', 'sb', 'swap');
+    await other.loadMarkets();
+    await advance(10_000 - (Date.now() % 10_000) + 200, other);
+    sim.inject({ kind: 'order-rate-limit', path: '/fapi/v1/order', method: 'POST', count: 3 });
+    expect((await caught(() => fx.createOrder(SOL, 'limit', 'buy', 1, 96))).message).toContain('"code":-1015');
+    // The next window of account a is its own again, though the burst has firings left.
+    await advance(10_000, other);
+    await fx.createOrder(SOL, 'limit', 'buy', 1, 96);
+    expect(sim.orders('a').futures).toHaveLength(1);
+    // Another account is hit by the same burst.
+    expect((await caught(() => other.createOrder(SOL, 'limit', 'buy', 1, 96))).message).toContain('"code":-1015');
+    expect(sim.faults[0]?.fired).toBe(2);
+  });
 });
 
 describe('binance simulator: fault injection', () => {

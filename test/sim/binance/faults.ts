@@ -18,7 +18,8 @@ export type FaultKind =
   /**
    * An order placement finds its account's 10-second order count full (another client of the same
    * account spent it): 429 -1015 for that account's orders until the window ends; other accounts and
-   * every read go on (Binance counts orders per account, weight per IP).
+   * every read go on (Binance counts orders per account, weight per IP). A burst: each firing spends
+   * the window of an account it has not hit yet (`count` accounts at most, one window each).
    */
   | 'order-rate-limit'
   /** Answers 418 with Retry-After and bans the IP for `retryAfterSec`. */
@@ -60,6 +61,8 @@ export interface ActiveFault extends FaultSpec {
   readonly id: number;
   remaining: number;
   fired: number;
+  /** order-rate-limit: the accounts whose window this burst spent already. */
+  readonly hit: Set<string>;
 }
 
 /** mulberry32: tiny, fast and good enough to make fault draws reproducible. */
@@ -108,6 +111,7 @@ export class Faults {
       id: this.nextId++,
       remaining: spec.count ?? Number.POSITIVE_INFINITY,
       fired: 0,
+      hit: new Set(),
     };
     this.list.push(f);
     return f;
@@ -133,13 +137,15 @@ export class Faults {
         kindFilter(f.kind) &&
         matchesPath(f.path, path) &&
         (f.method === undefined || f.method.toUpperCase() === method) &&
-        (f.apiKey === undefined || f.apiKey === apiKey),
+        (f.apiKey === undefined || f.apiKey === apiKey) &&
+        !(f.kind === 'order-rate-limit' && apiKey !== undefined && f.hit.has(apiKey)),
     );
   }
 
-  private fire(f: ActiveFault): ActiveFault {
+  private fire(f: ActiveFault, apiKey?: string): ActiveFault {
     f.remaining -= 1;
     f.fired += 1;
+    if (apiKey !== undefined) f.hit.add(apiKey);
     return f;
   }
 
@@ -163,7 +169,7 @@ export class Faults {
     let acc = 0;
     for (const f of candidates) {
       acc += f.probability ?? 1;
-      if (u < acc) return this.fire(f);
+      if (u < acc) return this.fire(f, apiKey);
     }
     return undefined;
   }
