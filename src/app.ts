@@ -141,6 +141,8 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   engine.followPositionsWith((accountId) => positionSync.followNow(accountId));
   // Rule 6: reconcile every in-flight intent before any new signal is accepted.
   await engine.start();
+  // An entry whose answer was lost is looked up again each second, not when the next cycle comes round.
+  engine.keepReconciling();
 
   const scheduler = createScheduler({
     intervalSeconds: config.CYCLE_INTERVAL_SECONDS,

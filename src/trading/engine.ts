@@ -218,8 +218,56 @@ export class TradingEngine {
     this.positionFollower = follow;
   }
 
+  private reconciler: { stop: () => void; done: Promise<void> } | null = null;
+
+  /**
+   * Between and during cycles (the app; tests drive cycles by hand): every `everyMs`, this process's
+   * executions left in flight (an entry whose answer was lost, a lookup the exchange could not answer)
+   * are run again, each as soon as its last run ended. Otherwise a filled entry whose answer was lost
+   * waits for its stop until the next cycle or beside pass, which a long fan-out or a slow pass holds up.
+   */
+  keepReconciling(everyMs = 1_000): void {
+    if (this.reconciler) return;
+    let stopped = false;
+    let wake: () => void = () => {};
+    const runs = new Set<Promise<unknown>>();
+    const loop = async () => {
+      while (!stopped) {
+        if (this.started) {
+          try {
+            const leftOver = await this.trading.listInFlightOf(this.instanceId);
+            // Not awaited: one slow execution must not hold up the next tick's others (runExecutions
+            // never runs an execution twice at once).
+            const run = this.runExecutions(leftOver).catch((error: unknown) =>
+              this.log.error({ err: error }, 'reconciling in-flight executions failed; next tick tries again'),
+            );
+            runs.add(run);
+            void run.finally(() => runs.delete(run));
+          } catch (error) {
+            this.log.warn({ err: error }, 'in-flight executions could not be listed; next tick tries again');
+          }
+        }
+        if (stopped) break;
+        await Promise.race([this.clock.sleep(everyMs), new Promise<void>((resolve) => (wake = resolve))]);
+      }
+      await Promise.all(runs);
+    };
+    this.reconciler = {
+      stop: () => {
+        stopped = true;
+        wake();
+      },
+      done: loop(),
+    };
+  }
+
   /** A clean stop: waits for the running cycle, then frees every claim of this process at once. */
   async stop(): Promise<void> {
+    if (this.reconciler) {
+      this.reconciler.stop();
+      await this.reconciler.done;
+      this.reconciler = null;
+    }
     await this.running?.catch(() => {});
     this.started = false;
     await this.instance.stop();

@@ -282,6 +282,42 @@ describe('an entry whose answer was lost, during a fan-out that lasts', () => {
   );
 });
 
+describe('an entry whose answer was lost, with no cycle after it', () => {
+  it(
+    'is reconciled by the in-flight loop within seconds and protected, without waiting for a cycle',
+    { timeout: 90_000 },
+    async () => {
+      world = await positionsWorld();
+      const w = world;
+      const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+      const engine = w.engine({
+        maxSignalLagMs: 60 * 60_000,
+        balanceMaxAgeMs: 60 * 60_000,
+        gateways: w.provider,
+        instanceName: 'reconciler',
+      });
+      await engine.start();
+      // The entry fills but its answer is lost, and lookups deny it for 10 s: the cycle ends with the
+      // execution in flight and the position without a stop.
+      w.sim.inject({ kind: 'drop-response', path: '/fapi/v1/order', method: 'POST', count: 1 });
+      w.sim.inject({ kind: 'order-not-found', path: '/fapi/v1/order', method: 'GET', ms: 10_000 });
+      await w.signal(issueSignal, 'lost-answer-between-cycles');
+      await engine.runCycle();
+      const held = exchangeHolds(w, account);
+      expect(held).toBeGreaterThan(0);
+      expect(restingStops(w, account)).toHaveLength(0);
+      engine.keepReconciling(1_000);
+      try {
+        await expect.poll(() => restingStops(w, account).length, { timeout: 30_000, interval: 50 }).toBe(1);
+        expect(restingStops(w, account)[0]!.quantity).toBe(held);
+        expect(w.sim.orders(w.apiKeyOf(account)).futures.filter((o) => o.type === 'MARKET')).toHaveLength(1);
+      } finally {
+        await engine.stop();
+      }
+    },
+  );
+});
+
 describe('a fill recorded by a process that died before writing its position', () => {
   it('is still followed: the position is written and protected by a stop', { timeout: 90_000 }, async () => {
     world = await positionsWorld();
