@@ -121,6 +121,22 @@ export function supersededExits(legs: readonly Leg[]): Leg[] {
 }
 
 /**
+ * Exits sent and not answered yet that a newer version of the same leg already replaced (a stop
+ * whose answer was lost gets a new version after a grace; see decide.ts): if the exchange proves
+ * one absent it is not sent again, the newer one protects the position.
+ */
+export function replacedInFlight(legs: readonly Leg[]): Leg[] {
+  const newer = (old: Leg) =>
+    legs.some(
+      (n) =>
+        kindOf(n) === kindOf(old) &&
+        (kindOf(old) !== 'take-profit' || indexOf(n) === indexOf(old)) &&
+        versionOf(n) > versionOf(old),
+    );
+  return legs.filter((leg) => isInFlight(leg) && kindOf(leg) !== 'entry' && newer(leg));
+}
+
+/**
  * What the account still holds of the position: entries' fills (minus fees charged in the coin on
  * spot, `baseAsset`; null on futures, whose fees are paid from margin) minus every exit's fills.
  */

@@ -6,7 +6,7 @@
 import type { SignalRow } from '../../db/repositories/signals';
 import type { ExecutionRow, NewOrder, OrderRow, TradingRepository } from '../../db/repositories/trading';
 import { feesSettled, sameFees } from '../../domain/fees';
-import { isInFlight, isLive, kindOf } from '../../domain/lifecycle/legs';
+import { isInFlight, isLive, kindOf, replacedInFlight } from '../../domain/lifecycle/legs';
 import type { OrderFields } from '../../domain/lifecycle/types';
 import type { OrderIntent } from '../../exchange/gateway';
 import type { LeaseFence } from '../accountLeases';
@@ -20,6 +20,7 @@ import {
   type Placement,
   type ProtocolContext,
 } from '../orderProtocol';
+import { legOf } from './views';
 import { openOrdersOf, type AccountWork } from './work';
 
 /** One (signal, account) execution being followed. */
@@ -65,6 +66,9 @@ export function legIo(deps: LegIoDeps) {
   /** Brings every live leg up to date with the exchange; returns the execution's legs after. */
   async function refresh(work: AccountWork, followed: Followed, orders: OrderRow[]): Promise<OrderRow[]> {
     const protocol = protocolFor(work);
+    // A replaced exit proven absent is written off, not sent again beside its replacement.
+    const noResend: ProtocolContext = { ...protocol, withinLag: () => false };
+    const replaced = new Set(replacedInFlight(orders.map(legOf)).map((leg) => leg.id));
     const extra = extraOf(work, followed.signal);
     let changed = false;
     for (const order of orders) {
@@ -76,7 +80,7 @@ export function legIo(deps: LegIoDeps) {
           if (entry) work.unsettled.add(order.executionId);
           // One look per visit: the next pass (seconds away) looks again, and a wait here would hold
           // up this account's other legs and every account after it.
-          await reconcileOrder(protocol, order, extra, { budgetMs: 0 });
+          await reconcileOrder(replaced.has(order.id) ? noResend : protocol, order, extra, { budgetMs: 0 });
           continue;
         }
         const listed = (await openOrdersOf(work, order.symbol))?.get(order.clientOrderId);

@@ -318,6 +318,34 @@ describe('an entry whose answer was lost, with no cycle after it', () => {
   );
 });
 
+describe('a stop whose answer was lost and that a newer stop replaced', () => {
+  it('is written off when the exchange proves it absent, not sent beside its replacement', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    // The stop's request fails with a 503 (never processed): its outcome is unknown to the bot.
+    w.sim.inject({ kind: 'http-5xx', path: '/fapi/v1/algoOrder', method: 'POST', count: 1 });
+    await w.signal();
+    await w.cycle();
+    const s0 = (await w.orderRows(account.id)).find((row) => row.leg === 's0')!;
+    expect(s0.status).toBe('unknown');
+    // After the grace a new stop version protects the position.
+    await w.clock.sleep(6_000);
+    await w.cycle();
+    expect(restingStops(w, account)).toHaveLength(1);
+    // Past the lookup window the lost one is proven absent: written off, never sent.
+    await w.clock.sleep(65_000);
+    await w.cycle();
+    await w.cycle();
+    const rows = await w.orderRows(account.id);
+    expect(rows.find((row) => row.leg === 's0')).toMatchObject({ status: 'not-placed' });
+    const algo = w.sim.orders(w.apiKeyOf(account)).algo;
+    expect(algo.some((order) => order.clientAlgoId === s0.clientOrderId)).toBe(false);
+    expect(restingStops(w, account)).toHaveLength(1);
+    expect(restingStops(w, account)[0]!.quantity).toBe(exchangeHolds(w, account));
+  });
+});
+
 describe('a fill recorded by a process that died before writing its position', () => {
   it('is still followed: the position is written and protected by a stop', { timeout: 90_000 }, async () => {
     world = await positionsWorld();

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decidePosition, needsPrice } from '../../../src/domain/lifecycle/decide';
 import { fitTargets, targetLegBudget } from '../../../src/domain/lifecycle/exits';
-import { isResting, kindOf, versionOf, type Leg, type LegStatus } from '../../../src/domain/lifecycle/legs';
+import { isResting, kindOf, replacedInFlight, versionOf, type Leg, type LegStatus } from '../../../src/domain/lifecycle/legs';
 import { DEFAULT_RETRY_POLICY } from '../../../src/domain/lifecycle/refusals';
 import type { LifecycleCase, PositionView, Step } from '../../../src/domain/lifecycle/types';
 import { breakEvenStopPrice } from '../../../src/domain/takeProfits';
@@ -370,5 +370,19 @@ describe('invariant: the last resting stop is never cancelled while the position
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('replacedInFlight: unanswered exits a newer version replaced (never resent)', () => {
+  it.each([
+    { name: 'a lost stop with a newer stop', legs: [leg('s0', { status: 'unknown' }), leg('s1')], replaced: ['s0'] },
+    { name: 'a lost stop with a newer one also lost', legs: [leg('s0', { status: 'unknown' }), leg('s1', { status: 'intent' })], replaced: ['s0'] },
+    { name: 'the newest stop, lost', legs: [leg('s0', { status: 'cancelled' }), leg('s1', { status: 'unknown' })], replaced: [] },
+    { name: "a target's lost leg with a newer version of the same target", legs: [leg('t0', { status: 'unknown' }), leg('t0v1'), leg('t1', { status: 'unknown' })], replaced: ['t0'] },
+    { name: 'a lost close with a newer close', legs: [leg('c0', { status: 'unknown' }), leg('c1', { status: 'unknown' })], replaced: ['c0'] },
+    { name: 'an entry, whatever else', legs: [leg('e0', { status: 'unknown' }), leg('e1')], replaced: [] },
+    { name: 'an answered old stop (superseded, cancelled elsewhere)', legs: [leg('s0'), leg('s1')], replaced: [] },
+  ])('$name', ({ legs, replaced }) => {
+    expect(replacedInFlight(legs).map((l) => l.leg)).toEqual(replaced);
   });
 });
