@@ -135,8 +135,10 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     claimAccounts: leases.forTask('positions'),
     lease: leases.fenceFor('positions'),
   });
-  // Beside the signals' executions: a large fan-out must not hold up the stops.
-  engine.addCycleStep('positions', positionSync.run, { beside: true });
+  // Scheduled: positions are followed by their own loop, never waiting for a cycle (a large fan-out)
+  // nor for the slowest account of a pass. Unscheduled (cycles driven by hand): beside each cycle.
+  const followContinuously = wiring.schedule !== false;
+  if (!followContinuously) engine.addCycleStep('positions', positionSync.run, { beside: true });
   // An execution whose stop was refused hands its position to the lifecycle at once.
   engine.followPositionsWith((accountId) => positionSync.followNow(accountId));
   // Rule 6: reconcile every in-flight intent before any new signal is accepted.
@@ -218,6 +220,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     : null;
   if (!discord) log.info('another process leads the Discord connection; this one trades only');
 
+  const following = followContinuously ? positionSync.start() : null;
   if (wiring.schedule !== false) {
     await scheduler.start();
     scheduler.trigger();
@@ -236,6 +239,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
       await scheduler.stop();
       await stopListeningForBackOffs().catch(() => undefined);
       await scheduler.idle();
+      await following?.stop();
       // Deletes this process's heartbeat row: its claims are free for the others at once.
       await engine.stop();
       await Promise.all([fundingInBackground.idle(), feesInBackground.idle()]);

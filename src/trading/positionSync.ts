@@ -12,7 +12,7 @@ import { positionsRepository } from '../db/repositories/positions';
 import { signalsRepository } from '../db/repositories/signals';
 import { tradingRepository } from '../db/repositories/trading';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/lifecycle/refusals';
-import { planSyncPass, type SyncSnapshot } from '../domain/syncPriority';
+import { planSyncPass, type SyncPass, type SyncSnapshot } from '../domain/syncPriority';
 import { isExchangeError } from '../exchange/errors';
 import type { Logger } from '../logger';
 import type { LeaseFence } from './accountLeases';
@@ -43,7 +43,17 @@ export interface PositionSyncSettings {
    * the market has not reached) after its urgent ones (src/domain/syncPriority.ts).
    */
   routineBudgetMs: number;
+  /** Continuous following (start()): a pass is planned this often. */
+  planEveryMs: number;
+  /** Continuous following: prices ranked by are read again once this old (they cost the IP's weight). */
+  priceMaxAgeMs: number;
 }
+
+/** The symbols whose prices rank an account: of its orders with a level, and of its spot positions with a stop. */
+const wantedSymbols = (snapshot: SyncSnapshot): string[] => [
+  ...snapshot.liveOrders.filter((o) => o.level !== null).map((o) => o.symbol),
+  ...snapshot.openPositions.filter((p) => snapshot.marketType === 'spot' && p.stopLoss !== null).map((p) => p.symbol),
+];
 
 /** Prices are per market: the same symbol may trade at other prices on another exchange or in demo. */
 const priceKey = (account: AccountRow, symbol: string) => `${account.exchangeId}:${account.marketType}:${account.mode}:${symbol}`;
@@ -55,6 +65,8 @@ export const defaultPositionSyncSettings: PositionSyncSettings = {
   retry: DEFAULT_RETRY_POLICY,
   lostExitGraceMs: 5_000,
   routineBudgetMs: 5_000,
+  planEveryMs: 1_000,
+  priceMaxAgeMs: 3_000,
 };
 
 export interface PositionSyncDeps {
@@ -84,6 +96,19 @@ export interface PositionSync {
   followNow(accountId: string): Promise<void>;
   /** Cancels the account's live bot orders and closes its open bot positions at market. */
   panicAccount(account: AccountRow): Promise<PanicResult>;
+  /**
+   * Follows positions continuously (the app; tests drive run() by hand): a pass is planned every
+   * `planEveryMs` and each account it names is visited as soon as a slot is free, unless a visit of
+   * it is queued or running. Unlike run(), whose pass waits for its slowest visit (lookups that keep
+   * failing, an account's back-off), a slow account never holds up another's next visit: an entry
+   * that just filled gets its stop within a plan or two.
+   */
+  start(): FollowLoop;
+}
+
+export interface FollowLoop {
+  /** Plans no more passes and waits for the visits under way. */
+  stop(): Promise<void>;
 }
 
 export function createPositionSync(deps: PositionSyncDeps): PositionSync {
@@ -173,11 +198,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     for (const snapshot of snapshots) {
       const account = rows.get(snapshot.accountId);
       if (!account) continue;
-      const symbols = [
-        ...snapshot.liveOrders.filter((o) => o.level !== null).map((o) => o.symbol),
-        ...snapshot.openPositions.filter((p) => snapshot.marketType === 'spot' && p.stopLoss !== null).map((p) => p.symbol),
-      ];
-      for (const symbol of symbols) {
+      for (const symbol of wantedSymbols(snapshot)) {
         const key = priceKey(account, symbol);
         if (!wanted.has(key)) wanted.set(key, { account, symbol });
       }
@@ -198,21 +219,120 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     return prices;
   }
 
+  /**
+   * One pass's plan: this process's accounts with something to follow, ranked (syncPriority.ts) by the
+   * prices read now (or, with `priceMaxAgeMs`, read at most that long ago). Forgets the visit times of
+   * accounts with nothing left to follow.
+   */
+  async function planPass(priceMaxAgeMs = 0): Promise<{ pass: SyncPass; rows: Map<string, AccountRow> }> {
+    const snapshots = await positions.syncSnapshots();
+    const held = deps.claimAccounts ? new Set(await deps.claimAccounts(snapshots.map((s) => s.accountId))) : null;
+    const mine = held ? snapshots.filter((s) => held.has(s.accountId)) : snapshots;
+    const rows = new Map((await accounts.byIds(mine.map((s) => s.accountId))).map((row) => [row.id, row]));
+    const prices = await pricesFor(mine, rows, priceMaxAgeMs);
+    const pass = planSyncPass(
+      mine,
+      (snapshot) => (symbol) => {
+        const account = rows.get(snapshot.accountId);
+        return account ? (prices.get(priceKey(account, symbol)) ?? null) : null;
+      },
+      lastVisitedAt,
+    );
+    const following = new Set(snapshots.map((s) => s.accountId));
+    for (const id of lastVisitedAt.keys()) if (!following.has(id)) lastVisitedAt.delete(id);
+    return { pass, rows };
+  }
+
+  /** Prices read by the last plans, reused while younger than the caller's limit. */
+  const priceCache = new Map<string, { price: number | null; at: number }>();
+  async function pricesFor(
+    snapshots: SyncSnapshot[],
+    rows: ReadonlyMap<string, AccountRow>,
+    maxAgeMs: number,
+  ): Promise<Map<string, number | null>> {
+    const now = clock.now();
+    const fresh = new Map<string, number | null>();
+    const stale: SyncSnapshot[] = [];
+    for (const snapshot of snapshots) {
+      const account = rows.get(snapshot.accountId);
+      const keys = account ? wantedSymbols(snapshot).map((symbol) => priceKey(account, symbol)) : [];
+      const cached = keys.map((key) => priceCache.get(key));
+      // A price that could not be read (null) is never reused: unknown is not safe.
+      if (maxAgeMs > 0 && cached.every((hit) => hit && hit.price !== null && now - hit.at <= maxAgeMs))
+        keys.forEach((key, i) => fresh.set(key, cached[i]!.price));
+      else stale.push(snapshot);
+    }
+    const read = await readPrices(stale, rows);
+    for (const [key, price] of read) {
+      priceCache.set(key, { price, at: now });
+      fresh.set(key, price);
+    }
+    for (const [key, hit] of priceCache) if (now - hit.at > Math.max(maxAgeMs, 60_000)) priceCache.delete(key);
+    return fresh;
+  }
+
+  function visitNow(account: AccountRow): Promise<void> {
+    return exclusively(account.id, () => syncAccountRow(account))
+      .then(() => undefined)
+      .catch((error: unknown) => deps.log.warn({ err: error, accountId: account.id }, 'position sync failed for one account'))
+      .finally(() => lastVisitedAt.set(account.id, clock.now()));
+  }
+
+  function start(): FollowLoop {
+    const limit = pLimit(settings.concurrency);
+    const queued = new Set<string>();
+    const visits = new Set<Promise<void>>();
+    let stopped = false;
+    let wake = () => {};
+    const enqueue = (account: AccountRow) => {
+      if (queued.has(account.id) || visiting.has(account.id)) return;
+      queued.add(account.id);
+      const visit = limit(async () => {
+        queued.delete(account.id);
+        if (!stopped) await visitNow(account);
+      });
+      visits.add(visit);
+      void visit.finally(() => visits.delete(visit));
+    };
+    const loop = async () => {
+      while (!stopped) {
+        try {
+          const { pass, rows } = await planPass(settings.priceMaxAgeMs);
+          for (const id of pass.urgent) {
+            const account = rows.get(id);
+            if (account) enqueue(account);
+          }
+          // Routine turns only into free slots: an urgent account of the next plan never waits behind them.
+          let room = settings.concurrency - limit.activeCount - limit.pendingCount;
+          for (const id of pass.routine) {
+            if (room <= 0) break;
+            const account = rows.get(id);
+            if (!account || queued.has(id) || visiting.has(id)) continue;
+            enqueue(account);
+            room -= 1;
+          }
+        } catch (error) {
+          deps.log.warn({ err: error }, 'positions pass could not be planned; the next one tries again');
+        }
+        if (stopped) break;
+        await Promise.race([clock.sleep(settings.planEveryMs), new Promise<void>((resolve) => (wake = resolve))]);
+      }
+      await Promise.all(visits);
+    };
+    const done = loop();
+    return {
+      async stop() {
+        stopped = true;
+        wake();
+        await done;
+      },
+    };
+  }
+
   return {
+    start,
     async run() {
-      const snapshots = await positions.syncSnapshots();
-      const held = deps.claimAccounts ? new Set(await deps.claimAccounts(snapshots.map((s) => s.accountId))) : null;
-      const mine = held ? snapshots.filter((s) => held.has(s.accountId)) : snapshots;
-      const rows = new Map((await accounts.byIds(mine.map((s) => s.accountId))).map((row) => [row.id, row]));
-      const prices = await readPrices(mine, rows);
-      const pass = planSyncPass(
-        mine,
-        (snapshot) => (symbol) => {
-          const account = rows.get(snapshot.accountId);
-          return account ? (prices.get(priceKey(account, symbol)) ?? null) : null;
-        },
-        lastVisitedAt,
-      );
+      const { pass, rows } = await planPass();
       const startedAt = clock.now();
       const limit = pLimit(settings.concurrency);
       const visit = (id: string, routine: boolean) =>
@@ -220,29 +340,9 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
           // Routine turns only while the pass has time: the urgent accounts of the next pass come first.
           if (routine && clock.now() - startedAt >= settings.routineBudgetMs) return;
           const account = rows.get(id);
-          if (!account) return;
-          try {
-            if (!(await exclusively(id, () => syncAccountRow(account)))) return;
-          } catch (error) {
-            deps.log.warn({ err: error, accountId: id }, 'position sync failed for one account');
-          } finally {
-            lastVisitedAt.set(id, clock.now());
-          }
+          if (account) await visitNow(account);
         });
-      const slowest = { accountId: '', ms: 0 };
-      const timed = (id: string, routine: boolean) => {
-        const began = clock.now();
-        return visit(id, routine).finally(() => {
-          const ms = clock.now() - began;
-          if (ms > slowest.ms) Object.assign(slowest, { accountId: id, ms });
-        });
-      };
-      await Promise.all([...pass.urgent.map((id) => timed(id, false)), ...pass.routine.map((id) => timed(id, true))]);
-      const passMs = clock.now() - startedAt;
-      if (passMs > 5_000)
-        deps.log.info({ passMs, urgent: pass.urgent.length, routine: pass.routine.length, slowest }, 'positions pass slow');
-      const following = new Set(snapshots.map((s) => s.accountId));
-      for (const id of lastVisitedAt.keys()) if (!following.has(id)) lastVisitedAt.delete(id);
+      await Promise.all([...pass.urgent.map((id) => visit(id, false)), ...pass.routine.map((id) => visit(id, true))]);
     },
     syncAccount,
     async followNow(accountId) {

@@ -346,6 +346,61 @@ describe('a stop whose answer was lost and that a newer stop replaced', () => {
   });
 });
 
+describe('following positions continuously', () => {
+  it(
+    "an account whose visit hangs does not hold up another account's stop",
+    { timeout: 90_000 },
+    async () => {
+      world = await positionsWorld();
+      const w = world;
+      const slow = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1, name: 'slow' });
+      const other = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1, name: 'other' });
+      await w.signal({ ...issueSignal, entryType: 'limit', entries: [98] }, 'two-resting');
+      await w.cycle();
+      // Every private read of the slow account hangs until released (an exchange that stopped
+      // answering it); prices are public and still read.
+      const hold = { on: true, hanging: false, release: () => {} };
+      const released = new Promise<void>((resolve) => (hold.release = resolve));
+      const hang = <T>(inner: () => Promise<T>) =>
+        hold.on ? ((hold.hanging = true), released.then(inner)) : inner();
+      const hanging = withGatewayHooks(w.provider, {
+        positions: (inner) => () => hang(() => inner.positions()),
+        openOrders: (inner) => (symbol) => hang(() => inner.openOrders(symbol)),
+        fetchOrder: (inner) => (symbol, id) => hang(() => inner.fetchOrder(symbol, id)),
+      });
+      let otherReads = 0;
+      const counted = withGatewayHooks(w.provider, {
+        openOrders: (inner) => (symbol) => {
+          otherReads += 1;
+          return inner.openOrders(symbol);
+        },
+      });
+      const provider = {
+        invalidate: (id: string) => w.provider.invalidate(id),
+        forAccount: (row: AccountRow) => (row.id === slow.id ? hanging : counted).forAccount(row),
+      };
+      const loop = createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log }).start();
+      try {
+        await expect.poll(() => hold.hanging && otherReads > 0, { timeout: 30_000, interval: 20 }).toBe(true);
+        // The other account's first visit is over (a pass that waited for the slow one would now be stuck).
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        // Both entries fill while the slow account's visit hangs.
+        w.sim.setPrice(SYMBOL, 98, 'both');
+        await expect.poll(() => restingStops(w, other).length, { timeout: 30_000, interval: 50 }).toBe(1);
+        expect(restingStops(w, other)[0]!.quantity).toBe(exchangeHolds(w, other));
+        expect(restingStops(w, slow)).toHaveLength(0);
+        // Released, the slow account is followed too.
+        hold.on = false;
+        hold.release();
+        await expect.poll(() => restingStops(w, slow).length, { timeout: 30_000, interval: 50 }).toBe(1);
+      } finally {
+        hold.release();
+        await loop.stop();
+      }
+    },
+  );
+});
+
 describe('a fill recorded by a process that died before writing its position', () => {
   it('is still followed: the position is written and protected by a stop', { timeout: 90_000 }, async () => {
     world = await positionsWorld();
