@@ -7,7 +7,7 @@
  *
  * CHAOS_MINUTES (simulated stream length, default 6), CHAOS_FACTOR (clock speed-up, default 1: real time),
  * CHAOS_SEED, CHAOS_PROCESSES, CHAOS_FUTURES, CHAOS_SPOT, CHAOS_LOG (a file for the bots' log lines) and
- * CHAOS_LOG_LEVEL (default warn).
+ * CHAOS_LOG_LEVEL (default warn); CHAOS_KEEP_DB=1 keeps the run's database for a post-mortem.
  */
 import { runChaos } from './chaos/harness';
 

@@ -351,6 +351,8 @@ async function openChaosDatabase(spec: ChaosOptions['database']): Promise<{ hand
     url: url.toString(),
     async close() {
       await handle.close();
+      // Kept for a post-mortem (CHAOS_KEEP_DB): the bots' book as the run left it.
+      if (process.env.CHAOS_KEEP_DB) return console.error(`chaos: database kept: ${url.toString()}`);
       const dropper = admin();
       await dropper.unsafe(`drop database if exists "${name}" with (force)`);
       await dropper.end();

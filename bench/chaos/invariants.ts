@@ -115,7 +115,7 @@ export async function checkInvariants(input: {
         const b = ours.get(symbol) ?? 0;
         if (Math.abs(a - b) > 1e-9) {
           positionMismatches += 1;
-          details.mismatches.push(`${row.name} ${symbol}: exchange ${a}, book ${b}`);
+          details.mismatches.push(`${row.name} (${row.id}) ${symbol}: exchange ${a}, book ${b}`);
         }
       }
     } else {
@@ -137,14 +137,14 @@ export async function checkInvariants(input: {
         const ours = held.get(asset) ?? 0;
         if (Math.abs(total - ours) > (SPOT_DUST[asset] ?? 1e-9)) {
           positionMismatches += 1;
-          details.mismatches.push(`${row.name} ${asset}: exchange ${total}, book ${ours}`);
+          details.mismatches.push(`${row.name} (${row.id}) ${asset}: exchange ${total}, book ${ours}`);
         }
         held.delete(asset);
       }
       for (const [asset, ours] of held) {
         if (ours > (SPOT_DUST[asset] ?? 1e-9)) {
           positionMismatches += 1;
-          details.mismatches.push(`${row.name} ${asset}: exchange 0, book ${ours}`);
+          details.mismatches.push(`${row.name} (${row.id}) ${asset}: exchange 0, book ${ours}`);
         }
       }
     }

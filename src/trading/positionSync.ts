@@ -23,9 +23,13 @@ import { follower } from './positions/follow';
 import { legIo } from './positions/legIo';
 import { panic, type PanicResult } from './positions/panic';
 import { spotSales } from './positions/spotSales';
+import { VisitQueue } from './positions/visitQueue';
 import { accountWork } from './positions/work';
 
 export type { PanicResult } from './positions/panic';
+
+/** Continuous following: one visit start in this many goes to a routine turn when one waits (VisitQueue). */
+const ROUTINE_EVERY = 4;
 
 export interface PositionSyncSettings {
   /** Entries not filled after this long are cancelled. */
@@ -279,37 +283,22 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   }
 
   function start(): FollowLoop {
-    const limit = pLimit(settings.concurrency);
-    const queued = new Set<string>();
-    const visits = new Set<Promise<void>>();
+    const queue = new VisitQueue<AccountRow>(settings.concurrency, ROUTINE_EVERY, visitNow);
     let stopped = false;
     let wake = () => {};
-    const enqueue = (account: AccountRow) => {
-      if (queued.has(account.id) || visiting.has(account.id)) return;
-      queued.add(account.id);
-      const visit = limit(async () => {
-        queued.delete(account.id);
-        if (!stopped) await visitNow(account);
-      });
-      visits.add(visit);
-      void visit.finally(() => visits.delete(visit));
-    };
     const loop = async () => {
       while (!stopped) {
         try {
           const { pass, rows } = await planPass(settings.priceMaxAgeMs);
           for (const id of pass.urgent) {
             const account = rows.get(id);
-            if (account) enqueue(account);
+            if (account) queue.urgent(account);
           }
-          // Routine turns only into free slots: an urgent account of the next plan never waits behind them.
-          let room = settings.concurrency - limit.activeCount - limit.pendingCount;
+          // A short routine lane (topped up each plan, longest unvisited first) keeps its order fresh.
           for (const id of pass.routine) {
-            if (room <= 0) break;
+            if (queue.routineWaiting >= settings.concurrency) break;
             const account = rows.get(id);
-            if (!account || queued.has(id) || visiting.has(id)) continue;
-            enqueue(account);
-            room -= 1;
+            if (account) queue.routine(account);
           }
         } catch (error) {
           deps.log.warn({ err: error }, 'positions pass could not be planned; the next one tries again');
@@ -317,7 +306,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         if (stopped) break;
         await Promise.race([clock.sleep(settings.planEveryMs), new Promise<void>((resolve) => (wake = resolve))]);
       }
-      await Promise.all(visits);
+      await queue.close();
     };
     const done = loop();
     return {
