@@ -21,20 +21,41 @@ function signalOrder(a: SignalRow, b: SignalRow): number {
   return a.createdAt.getTime() - b.createdAt.getTime() || byRef || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-export async function accountTurnsOf(executions: readonly ExecutionRow[], signalOf: (id: string) => Promise<SignalRow | null>): Promise<Map<string, Turn>> {
+/**
+ * `tails` (one per process, optional): per account, when its last unplanned execution queued by an
+ * earlier call is done. An unplanned execution of this batch (no symbol chosen yet: it has sent
+ * nothing) waits for it and becomes the new tail, so runs side by side (a batch and the reconcile
+ * loop) never plan two of one account's signals at once. A planned one (resumed to reconcile what it
+ * sent and place its exits) waits for no other run: its position must not wait for a later signal.
+ */
+export async function accountTurnsOf(
+  executions: readonly ExecutionRow[],
+  signalOf: (id: string) => Promise<SignalRow | null>,
+  tails?: Map<string, Promise<void>>,
+): Promise<Map<string, Turn>> {
   const known: { execution: ExecutionRow; signal: SignalRow }[] = [];
   for (const execution of executions) {
     const signal = await signalOf(execution.signalId);
     if (signal) known.push({ execution, signal });
   }
   known.sort((a, b) => signalOrder(a.signal, b.signal));
+  // From here on synchronous: two calls never interleave their reads and writes of `tails`.
   const turns = new Map<string, Turn>();
   const lastOf = new Map<string, Promise<void>>();
   for (const { execution } of known) {
     let done!: () => void;
     const finished = new Promise<void>((resolve) => (done = resolve));
-    turns.set(execution.id, { before: lastOf.get(execution.accountId) ?? Promise.resolve(), done });
+    const unplanned = execution.symbol === null;
+    const before =
+      lastOf.get(execution.accountId) ?? (unplanned ? tails?.get(execution.accountId) : undefined) ?? Promise.resolve();
+    turns.set(execution.id, { before, done });
     lastOf.set(execution.accountId, finished);
+    if (tails && unplanned) {
+      tails.set(execution.accountId, finished);
+      void finished.then(() => {
+        if (tails.get(execution.accountId) === finished) tails.delete(execution.accountId);
+      });
+    }
   }
   return turns;
 }

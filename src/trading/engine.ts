@@ -105,6 +105,8 @@ export class TradingEngine {
   private readonly batchDependencies: BatchDependencies;
   /** Executions being run by this process now (see runExecutions). */
   private readonly runningExecutions = new Map<string, symbol>();
+  /** Per account, when the last execution of it queued in this process is done (accountTurns.ts). */
+  private readonly accountTails = new Map<string, Promise<void>>();
   /** This process's row and heartbeat in the database; account leases of the cycle steps use it too. */
   readonly instance: EngineInstance;
   lastSuccessfulCycleAt: number | null = null;
@@ -231,14 +233,26 @@ export class TradingEngine {
     let stopped = false;
     let wake: () => void = () => {};
     const runs = new Set<Promise<unknown>>();
+    // An execution still in flight after a run waits longer each time (1, 2, 4, then every 5 s): the
+    // exchange answers a lost order within seconds, and one that keeps failing must not cost a run a second.
+    const tries = new Map<string, { count: number; nextAt: number }>();
     const loop = async () => {
       while (!stopped) {
         if (this.started) {
           try {
             const leftOver = await this.trading.listInFlightOf(this.instanceId);
+            const now = this.clock.now();
+            const present = new Set(leftOver.map((execution) => execution.id));
+            for (const id of tries.keys()) if (!present.has(id)) tries.delete(id);
+            const due = leftOver.filter((execution) => (tries.get(execution.id)?.nextAt ?? 0) <= now);
+            for (const execution of due) {
+              const count = (tries.get(execution.id)?.count ?? 0) + 1;
+              tries.set(execution.id, { count, nextAt: now + Math.min(everyMs * 2 ** (count - 1), 5 * everyMs) });
+            }
+            if (stopped) break;
             // Not awaited: one slow execution must not hold up the next tick's others (runExecutions
-            // never runs an execution twice at once).
-            const run = this.runExecutions(leftOver).catch((error: unknown) =>
+            // never runs an execution twice at once, and rechecks a list other runs may have finished).
+            const run = this.runExecutions(due, { recheck: true }).catch((error: unknown) =>
               this.log.error({ err: error }, 'reconciling in-flight executions failed; next tick tries again'),
             );
             runs.add(run);
@@ -418,19 +432,34 @@ export class TradingEngine {
     }
   }
 
-  /** Runs the executions of `batch` not already running here; answers how many it ran. */
-  private async runExecutions(batch: ExecutionRow[]): Promise<number> {
+  /**
+   * Runs the executions of `batch` not already running here; answers how many it ran. With `recheck`
+   * (a list read while other runs were finishing), those no longer in flight under this process are
+   * dropped once marked: the outcome of a run is written before its mark is released, so what the
+   * database says after the mark is final.
+   */
+  private async runExecutions(batch: ExecutionRow[], options: { recheck?: boolean } = {}): Promise<number> {
     // An execution runs once at a time in this process (the signal path and the beside passes both
     // resume this process's in-flight work): taken here, synchronously, by whichever comes first.
     // Each run releases only its own mark: an id released early and taken by a later run stays taken.
     const run = Symbol('run');
-    const executions = batch.filter((execution) => !this.runningExecutions.has(execution.id));
+    let executions = batch.filter((execution) => !this.runningExecutions.has(execution.id));
     if (executions.length === 0) return 0;
     for (const execution of executions) this.runningExecutions.set(execution.id, run);
     const release = (id: string) => {
       if (this.runningExecutions.get(id) === run) this.runningExecutions.delete(id);
     };
     try {
+      if (options.recheck) {
+        const held = await this.trading.heldExecutions(
+          this.instanceId,
+          executions.map((execution) => execution.id),
+          this.instance.freshSince(),
+        );
+        for (const execution of executions) if (!held.has(execution.id)) release(execution.id);
+        executions = executions.filter((execution) => held.has(execution.id));
+        if (executions.length === 0) return 0;
+      }
       await this.runTakenExecutions(executions, release);
     } finally {
       for (const execution of executions) release(execution.id);
@@ -452,8 +481,9 @@ export class TradingEngine {
     const context = await batchExecutionContext(this.batchDependencies, executions, signalOfExecution);
     const limit = pLimit(this.settings.concurrency);
     const claimedAt = this.clock.now();
-    // One account's executions run one after another in signal order (see accountTurns.ts).
-    const turns = await accountTurnsOf(executions, signalOfExecution);
+    // One account's executions run one after another in signal order (see accountTurns.ts), after
+    // those of the account still running in this process's other runs (the reconcile loop's, say).
+    const turns = await accountTurnsOf(executions, signalOfExecution, this.accountTails);
     await Promise.all(
       executions.map(async (execution) => {
         // Its turn comes before a concurrency slot is taken: a waiting execution never holds one.

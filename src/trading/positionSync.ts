@@ -282,14 +282,26 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       .finally(() => lastVisitedAt.set(account.id, clock.now()));
   }
 
+  /**
+   * A queued visit of the loop, when its slot comes: the account's lease may have moved meanwhile (a
+   * process joined and this one released it) and its row changed (settings, disabled, removed), so
+   * both are read again rather than trusted from the plan that queued it.
+   */
+  async function queuedVisit(queuedRow: AccountRow): Promise<void> {
+    if (deps.lease && !(await deps.lease.holds(queuedRow.id))) return;
+    const account = await accounts.byId(queuedRow.id);
+    if (account) await visitNow(account);
+  }
+
   function start(): FollowLoop {
-    const queue = new VisitQueue<AccountRow>(settings.concurrency, ROUTINE_EVERY, visitNow);
+    const queue = new VisitQueue<AccountRow>(settings.concurrency, ROUTINE_EVERY, queuedVisit);
     let stopped = false;
     let wake = () => {};
     const loop = async () => {
       while (!stopped) {
         try {
           const { pass, rows } = await planPass(settings.priceMaxAgeMs);
+          if (stopped) break;
           for (const id of pass.urgent) {
             const account = rows.get(id);
             if (account) queue.urgent(account);

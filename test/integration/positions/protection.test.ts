@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountRow } from '../../../src/db/repositories/accounts';
 import { eq } from 'drizzle-orm';
-import { orders, signals } from '../../../src/db/schema';
+import { executions, orders, signals } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
 import type { ExchangeGateway } from '../../../src/exchange/gateway';
 import { accountsRepository } from '../../../src/db/repositories/accounts';
@@ -399,6 +399,81 @@ describe('following positions continuously', () => {
       }
     },
   );
+});
+
+describe('the in-flight loop given a list read before an execution finished', () => {
+  it('runs nothing again: the finished execution is dropped after it is marked (no second notice)', { timeout: 120_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    const engine = w.engine({ maxSignalLagMs: 3_600_000, balanceMaxAgeMs: 3_600_000, gateways: w.provider, instanceName: 'stale-list' });
+    await engine.start();
+    // The stop is refused for good: the execution writes a "stop failed" notice once.
+    w.sim.inject({ kind: 'error', path: '/fapi/v1/algoOrder', method: 'POST', count: 1, status: 400, code: -4014, msg: 'Price not increased by tick size.' });
+    await w.signal(issueSignal, 'stale-list');
+    await engine.runCycle();
+    const stopFailed = async () =>
+      (await w.feedRows(account.id)).filter((row) => JSON.stringify(row.payload).includes('stop-failed')).length;
+    expect(await stopFailed()).toBe(1);
+    const [row] = await w.db.db.select().from(executions);
+    expect(row!.status).toBe('placed');
+    // The loop's first list answer was read just before that outcome was written (a race of milliseconds).
+    const stale = { ...row!, status: 'in-flight' as const, claimedBy: engine.instanceId };
+    const trading = (engine as unknown as { trading: { listInFlightOf: (id: string) => Promise<unknown[]> } }).trading;
+    const real = trading.listInFlightOf.bind(trading);
+    let served = 0;
+    trading.listInFlightOf = async (id) => {
+      served += 1;
+      return served === 1 ? [stale] : real(id);
+    };
+    engine.keepReconciling(1_000);
+    try {
+      await expect.poll(() => served, { timeout: 30_000, interval: 20 }).toBeGreaterThan(3);
+    } finally {
+      await engine.stop();
+    }
+    expect(await stopFailed()).toBe(1);
+    const [after] = await w.db.db.select().from(executions);
+    expect(after!.status).toBe('placed');
+  });
+});
+
+describe('the position loop and the account lease', () => {
+  it('a queued visit whose lease moved meanwhile does nothing; held again, the account is followed', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await w.signal({ ...issueSignal, entryType: 'limit', entries: [98] }, 'lease-moved');
+    await w.cycle();
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    // The plan still names the account (its claim answered before the lease moved); the lease, asked
+    // when the visit's slot comes, says another process holds it now.
+    let held = false;
+    let asked = 0;
+    const loop = createPositionSync({
+      db: w.db.db,
+      gateways: w.provider,
+      clock: w.clock,
+      log: w.log,
+      claimAccounts: async (ids) => ids,
+      lease: {
+        holds: async () => {
+          asked += 1;
+          return held;
+        },
+        stamp: async () => held,
+      },
+    }).start();
+    try {
+      await expect.poll(() => asked, { timeout: 30_000, interval: 20 }).toBeGreaterThan(3);
+      expect(restingStops(w, account)).toHaveLength(0);
+      expect((await w.orderRows(account.id)).find((row) => row.leg === 'e0')?.status).toBe('open');
+      held = true;
+      await expect.poll(() => restingStops(w, account).length, { timeout: 30_000, interval: 50 }).toBe(1);
+    } finally {
+      await loop.stop();
+    }
+  });
 });
 
 describe('a fill recorded by a process that died before writing its position', () => {
