@@ -76,15 +76,22 @@ export interface SyncPass {
   routine: string[];
 }
 
+/**
+ * `incomplete`: accounts whose last visit could not sync everything (a lookup that failed, an
+ * exchange back-off). They are urgent too: what that visit could not read (an entry that filled on a
+ * wick the prices missed) is unknown, and unknown is not safe.
+ */
 export function planSyncPass(
   snapshots: readonly SyncSnapshot[],
   priceOf: (snapshot: SyncSnapshot) => PriceOf,
   lastVisitedAt: ReadonlyMap<string, number>,
+  incomplete: ReadonlySet<string> = new Set(),
 ): SyncPass {
   const urgent: string[] = [];
   const routine: string[] = [];
   for (const snapshot of snapshots) {
-    (urgency(snapshot, priceOf(snapshot)) === null ? routine : urgent).push(snapshot.accountId);
+    const waits = urgency(snapshot, priceOf(snapshot)) === null && !incomplete.has(snapshot.accountId);
+    (waits ? routine : urgent).push(snapshot.accountId);
   }
   const visited = (id: string) => lastVisitedAt.get(id) ?? -1;
   routine.sort((a, b) => visited(a) - visited(b));

@@ -155,9 +155,14 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     if (account) await syncAccountRow(account);
   }
 
+  /** Accounts whose last visit left something unsynced: urgent on the next plan (syncPriority.ts). */
+  const incomplete = new Set<string>();
+
   async function syncAccountRow(account: AccountRow): Promise<void> {
     const active = await positions.activeExecutions(account.id);
     if (active.length === 0) return;
+    // Until this visit ends well, the account counts as not fully synced.
+    incomplete.add(account.id);
     const work = await workFor(account, { holdings: true });
     for (const execution of active) {
       try {
@@ -168,12 +173,15 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         work.log.error({ err: error, executionId: execution.id }, 'position sync failed for one execution');
       }
     }
+    let salesChecked = true;
     try {
       await sales.check(work);
     } catch (error) {
       if (isExchangeError(error, 'auth-failed')) throw error;
       work.log.error({ err: error }, 'spot sales check failed; next cycle tries again');
+      salesChecked = false;
     }
+    if (salesChecked && work.unsettled.size === 0) incomplete.delete(account.id);
   }
 
   /**
@@ -241,9 +249,11 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         return account ? (prices.get(priceKey(account, symbol)) ?? null) : null;
       },
       lastVisitedAt,
+      incomplete,
     );
     const following = new Set(snapshots.map((s) => s.accountId));
     for (const id of lastVisitedAt.keys()) if (!following.has(id)) lastVisitedAt.delete(id);
+    for (const id of incomplete) if (!following.has(id)) incomplete.delete(id);
     return { pass, rows };
   }
 

@@ -476,6 +476,29 @@ describe('the position loop and the account lease', () => {
   });
 });
 
+describe('an entry that filled on a wick, and a visit whose lookup failed', () => {
+  it('is visited again on the next pass though the price no longer shows the fill', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await w.signal({ ...issueSignal, entryType: 'limit', entries: [98] }, 'wick');
+    await w.cycle();
+    // The price touches the entry and comes back: by the price, the level is not reached.
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    w.sim.setPrice(SYMBOL, 100, 'both');
+    expect(exchangeHolds(w, account)).toBeGreaterThan(0);
+    // Routine turns get no time in these passes: only urgent accounts are visited.
+    const sync = createPositionSync({ db: w.db.db, gateways: w.provider, clock: w.clock, log: w.log, settings: { routineBudgetMs: 0 } });
+    w.sim.inject({ kind: 'http-5xx', path: '/fapi/v1/order', method: 'GET', count: 1 });
+    await sync.syncAccount(account.id);
+    expect((await w.orderRows(account.id)).find((row) => row.leg === 'e0')?.status).toBe('open');
+    await sync.run();
+    expect((await w.orderRows(account.id)).find((row) => row.leg === 'e0')?.status).toBe('filled');
+    expect(restingStops(w, account)).toHaveLength(1);
+    expect(restingStops(w, account)[0]!.quantity).toBe(exchangeHolds(w, account));
+  });
+});
+
 describe('a fill recorded by a process that died before writing its position', () => {
   it('is still followed: the position is written and protected by a stop', { timeout: 90_000 }, async () => {
     world = await positionsWorld();

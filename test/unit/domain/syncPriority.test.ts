@@ -98,6 +98,17 @@ describe('planSyncPass', () => {
     });
   });
 
+  it('makes an account whose last visit could not sync everything urgent, whatever the prices say', () => {
+    const snapshots = [
+      snapshot({ accountId: 'calm', liveOrders: [order()] }),
+      snapshot({ accountId: 'lookup-failed', liveOrders: [order()] }),
+    ];
+    expect(planSyncPass(snapshots, () => at(101), new Map(), new Set(['lookup-failed', 'gone']))).toEqual({
+      urgent: ['lookup-failed'],
+      routine: ['calm'],
+    });
+  });
+
   it('visits every account exactly once per pass, in one list or the other (property)', () => {
     fc.assert(
       fc.property(
