@@ -127,9 +127,16 @@ export function follower(deps: FollowDeps) {
     const followed: Followed = { execution, signal };
     let orders = await legs.refresh(work, followed, await legs.ordersOf(followed));
     let previous = '';
+    // One retry of a leg per visit: a retry the process refuses unsent (a back-off still running)
+    // leaves no send stamp to measure its backoff from, and the rounds would spend its attempts
+    // (and the owner's refusal notices) in a burst.
+    const retried = new Set<string>();
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const position = await deps.positions.positionOf(signal.id, work.account.id);
-      const steps = decidePosition(await caseOf(work, followed, position, orders));
+      const steps = decidePosition(await caseOf(work, followed, position, orders)).filter(
+        (step) => step.kind !== 'retry' || !retried.has(step.leg.id),
+      );
+      for (const step of steps) if (step.kind === 'retry') retried.add(step.leg.id);
       if (steps.length === 0) return;
       // The same steps again means nothing moved (a cancel the exchange would not take): next cycle.
       const fingerprint = JSON.stringify(steps.map(describe));

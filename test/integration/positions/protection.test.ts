@@ -671,6 +671,28 @@ describe('stops the exchange refused', () => {
     },
   );
 
+  it('a stop refused while its account is backed off spends one attempt per visit, not a burst', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const limited = await w.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    const now = w.clock.now();
+    w.clock.advance(10_000 - (now % 10_000) + 500);
+    w.sim.inject({ kind: 'order-rate-limit', path: '/fapi/v1/algoOrder', method: 'POST', apiKey: w.apiKeyOf(limited), count: 1 });
+    await w.signal(stopOnly, 'one-attempt-per-visit');
+    await w.cycle();
+    const attempts = async () => (await w.orderRows(limited.id)).find((row) => row.leg === 's0')!.attempts;
+    // Within the account's window every retry is refused in the process, unsent: at most one per
+    // visit (before, one visit spent six), and the bot keeps trying.
+    const first = await attempts();
+    for (let visit = 0; visit < 3; visit += 1) {
+      const before = await attempts();
+      w.clock.advance(1_100);
+      await w.sync.syncAccount(limited.id);
+      expect(await attempts()).toBeLessThanOrEqual(before + 1);
+    }
+    expect(await attempts()).toBeGreaterThan(first);
+  });
+
   it(
     'a permanent refusal of the only stop closes the position at market and tells the owner',
     { timeout: 90_000 },
