@@ -12,7 +12,7 @@ import { positionsRepository } from '../db/repositories/positions';
 import { signalsRepository } from '../db/repositories/signals';
 import { tradingRepository } from '../db/repositories/trading';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/lifecycle/refusals';
-import { planSyncPass, type SyncPass, type SyncSnapshot } from '../domain/syncPriority';
+import { planSyncPass, urgentWithoutPrice, type SyncPass, type SyncSnapshot } from '../domain/syncPriority';
 import { isExchangeError } from '../exchange/errors';
 import type { Logger } from '../logger';
 import type { LeaseFence } from './accountLeases';
@@ -27,6 +27,18 @@ import { VisitQueue } from './positions/visitQueue';
 import { accountWork } from './positions/work';
 
 export type { PanicResult } from './positions/panic';
+
+/** A price read slower than this counts as unread (reached): a pass does not wait out a slow quote. */
+const QUOTE_WAIT_MS = 2_000;
+
+/** The promise's value, or a rejection once `ms` of wall time passed (the call itself goes on). */
+function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** Continuous following: one visit start in this many goes to a routine turn when one waits (VisitQueue). */
 const ROUTINE_EVERY = 4;
@@ -221,7 +233,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       [...wanted].map(([key, { account, symbol }]) =>
         limit(async () => {
           try {
-            prices.set(key, (await deps.gateways.forAccount(account).quote(symbol)).last);
+            prices.set(key, (await withinMs(deps.gateways.forAccount(account).quote(symbol), QUOTE_WAIT_MS)).last);
           } catch {
             prices.set(key, null);
           }
@@ -236,11 +248,21 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
    * prices read now (or, with `priceMaxAgeMs`, read at most that long ago). Forgets the visit times of
    * accounts with nothing left to follow.
    */
-  async function planPass(priceMaxAgeMs = 0): Promise<{ pass: SyncPass; rows: Map<string, AccountRow> }> {
+  async function planPass(
+    priceMaxAgeMs = 0,
+    beforePrices: (urgent: AccountRow[]) => void = () => {},
+  ): Promise<{ pass: SyncPass; rows: Map<string, AccountRow> }> {
     const snapshots = await positions.syncSnapshots();
     const held = deps.claimAccounts ? new Set(await deps.claimAccounts(snapshots.map((s) => s.accountId))) : null;
     const mine = held ? snapshots.filter((s) => held.has(s.accountId)) : snapshots;
     const rows = new Map((await accounts.byIds(mine.map((s) => s.accountId))).map((row) => [row.id, row]));
+    // What is urgent whatever the prices does not wait for them (a quote may be slow to answer).
+    beforePrices(
+      mine
+        .filter((s) => urgentWithoutPrice(s) || incomplete.has(s.accountId))
+        .map((s) => rows.get(s.accountId))
+        .filter((row): row is AccountRow => row !== undefined),
+    );
     const prices = await pricesFor(mine, rows, priceMaxAgeMs);
     const pass = planSyncPass(
       mine,
@@ -310,7 +332,9 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     const loop = async () => {
       while (!stopped) {
         try {
-          const { pass, rows } = await planPass(settings.priceMaxAgeMs);
+          const { pass, rows } = await planPass(settings.priceMaxAgeMs, (urgent) => {
+            if (!stopped) for (const account of urgent) queue.urgent(account);
+          });
           if (stopped) break;
           for (const id of pass.urgent) {
             const account = rows.get(id);

@@ -499,6 +499,28 @@ describe('an entry that filled on a wick, and a visit whose lookup failed', () =
   });
 });
 
+describe('the position loop while prices are slow to read', () => {
+  it('visits an account whose stop answer was lost without waiting for the quotes', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    // The stop's answer is lost (never processed): the position waits for a new stop version.
+    w.sim.inject({ kind: 'http-5xx', path: '/fapi/v1/algoOrder', method: 'POST', count: 1 });
+    await w.signal();
+    await w.cycle();
+    expect(restingStops(w, account)).toHaveLength(0);
+    // Every price read hangs (its targets rest, so the plan wants the price).
+    const hanging = withGatewayHooks(w.provider, { quote: () => () => new Promise(() => {}) });
+    const loop = createPositionSync({ db: w.db.db, gateways: hanging, clock: w.clock, log: w.log }).start();
+    try {
+      await expect.poll(() => restingStops(w, account).length, { timeout: 30_000, interval: 50 }).toBe(1);
+      expect(restingStops(w, account)[0]!.quantity).toBe(exchangeHolds(w, account));
+    } finally {
+      await loop.stop();
+    }
+  });
+});
+
 describe('a fill recorded by a process that died before writing its position', () => {
   it('is still followed: the position is written and protected by a stop', { timeout: 90_000 }, async () => {
     world = await positionsWorld();

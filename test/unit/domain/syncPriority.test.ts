@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { levelReached, planSyncPass, urgency, type SyncSnapshot, type WatchedOrder } from '../../../src/domain/syncPriority';
+import { levelReached, planSyncPass, urgency, urgentWithoutPrice, type SyncSnapshot, type WatchedOrder } from '../../../src/domain/syncPriority';
 
 const order = (over: Partial<WatchedOrder> = {}): WatchedOrder => ({
   signalId: 's1',
@@ -125,5 +125,21 @@ describe('planSyncPass', () => {
         },
       ),
     );
+  });
+});
+
+describe('urgentWithoutPrice: what is urgent whatever the price', () => {
+  const position = { signalId: 's1', symbol: 'BTC/USDT:USDT', side: 'long' as const, stopLoss: 90 };
+  it.each([
+    ['an order whose answer is unknown', snapshot({ liveOrders: [order({ status: 'unknown' })] }), true],
+    ['a fill not booked', snapshot({ liveOrders: [order()], unbookedFill: true }), true],
+    ['a futures position with no live stop', snapshot({ openPositions: [position] }), true],
+    ['a futures position with its stop', snapshot({ openPositions: [position], liveOrders: [order({ type: 'stop-loss', side: 'sell', level: 90 })] }), false],
+    ['a resting limit entry (its price decides)', snapshot({ liveOrders: [order()] }), false],
+    ['a spot position (its price decides)', snapshot({ marketType: 'spot', openPositions: [position] }), false],
+  ])('%s: %s', (_name, s, expected) => {
+    expect(urgentWithoutPrice(s)).toBe(expected);
+    // Never more than the full rule says, whatever the price.
+    if (expected) expect(urgency(s, () => 1_000_000)).not.toBeNull();
   });
 });
