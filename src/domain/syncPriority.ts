@@ -47,16 +47,12 @@ export function levelReached(order: WatchedOrder, price: number | null): boolean
   return fillsBelow ? price <= order.level : price >= order.level;
 }
 
-/**
- * The urgent reasons no price is needed to see (an answer not known, a fill not booked, a futures
- * position with no live stop): such an account is queued before the pass reads its prices.
- */
+/** The urgent reasons no price is needed to see: urgency() asks them first, before any price is read. */
+const PRICE_FREE: ReadonlySet<string> = new Set(['answer-unknown', 'unbooked-fill', 'no-live-stop']);
+
+/** Whether the account is urgent whatever the price: it is queued before the pass reads its prices. */
 export function urgentWithoutPrice(snapshot: SyncSnapshot): boolean {
-  if (snapshot.liveOrders.some((o) => o.status === 'intent' || o.status === 'unknown')) return true;
-  if (snapshot.unbookedFill) return true;
-  if (snapshot.marketType !== 'futures') return false;
-  const stopped = new Set(snapshot.liveOrders.filter((o) => o.type === 'stop-loss').map((o) => o.signalId));
-  return snapshot.openPositions.some((p) => !stopped.has(p.signalId));
+  return PRICE_FREE.has(urgency(snapshot, () => null) ?? '');
 }
 
 /** Why an account must be visited on this pass; null when it can wait for its turn. */
@@ -67,7 +63,8 @@ export function urgency(
   if (snapshot.liveOrders.some((o) => o.status === 'intent' || o.status === 'unknown')) return 'answer-unknown';
   if (snapshot.unbookedFill) return 'unbooked-fill';
   if (snapshot.marketType === 'futures') {
-    if (urgentWithoutPrice(snapshot)) return 'no-live-stop';
+    const stopped = new Set(snapshot.liveOrders.filter((o) => o.type === 'stop-loss').map((o) => o.signalId));
+    if (snapshot.openPositions.some((p) => !stopped.has(p.signalId))) return 'no-live-stop';
   } else {
     const reached = snapshot.openPositions.some((p) => {
       if (p.stopLoss === null) return false;
