@@ -23,7 +23,11 @@ export async function freshDatabase(kind: DatabaseKind = 'pglite'): Promise<Data
   if (!templateUrl) throw new Error('PostgreSQL is not configured for this run (TEST_DATABASE_URL).');
   const template = new URL(templateUrl).pathname.slice(1);
   const name = `t_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(templateUrl, { max: 1, onnotice: () => {} });
+  // From the server's maintenance database: a connection to the template itself (another file
+  // copying it at the same moment) makes PostgreSQL refuse the copy ("being accessed by other users").
+  const maintenance = new URL(templateUrl);
+  maintenance.pathname = '/postgres';
+  const admin = postgres(maintenance.toString(), { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`create database "${name}" template "${template}"`);
   } finally {
@@ -37,7 +41,7 @@ export async function freshDatabase(kind: DatabaseKind = 'pglite'): Promise<Data
     url: url.toString(),
     async close() {
       await handle.close();
-      const dropper = postgres(templateUrl, { max: 1, onnotice: () => {} });
+      const dropper = postgres(maintenance.toString(), { max: 1, onnotice: () => {} });
       try {
         await dropper.unsafe(`drop database if exists "${name}" with (force)`);
       } finally {
