@@ -78,27 +78,19 @@ export function urgency(
 }
 
 /**
- * Whether a futures position of the account may be open with no stop resting on the exchange: a
- * fill not booked yet, an entry or close whose answer is unknown (it may have filled), a resting
- * limit entry whose price the market is known to have reached (when prices are given; an unread
- * price is urgent, not exposed, or a quote outage would put every account first), or a position
- * whose stop is not known to rest (refused, in flight, or none). These go ahead of the other urgent
- * accounts (VisitQueue): under load the urgent lane is seconds long, and a stop refused by a passing
- * limit must not wait in it behind take-profits whose answers were lost. Spot stops rest in the bot,
- * not on the exchange (its urgent reason is the price reaching them), and a spot limit order may be a
- * take-profit, so spot accounts are never exposed here.
+ * Whether a position of the account may be open with no stop resting on the exchange: a fill not
+ * booked yet, an entry or close whose answer is unknown (it may have filled), a resting limit entry
+ * whose price the market reached (when prices are given), or a futures position whose stop is not
+ * known to rest (refused, in flight, or none). These go ahead of the other urgent accounts (see
+ * VisitQueue): under load the urgent lane is seconds long, and a stop refused by a passing limit
+ * must not wait in it behind take-profits whose answers were lost.
  */
 export function mayBeExposed(snapshot: SyncSnapshot, priceOf?: PriceOf): boolean {
   if (snapshot.unbookedFill) return true;
-  if (snapshot.marketType !== 'futures') return false;
   const unknown = (o: WatchedOrder) => o.status === 'intent' || o.status === 'unknown';
-  // On futures, market and limit orders are entries or closes; exits are stop-loss and take-profit.
   if (snapshot.liveOrders.some((o) => (o.type === 'market' || o.type === 'limit') && unknown(o))) return true;
-  const reached = (o: WatchedOrder) => {
-    const price = priceOf?.(o.symbol) ?? null;
-    return price !== null && levelReached(o, price);
-  };
-  if (snapshot.liveOrders.some((o) => o.type === 'limit' && reached(o))) return true;
+  if (priceOf && snapshot.liveOrders.some((o) => o.type === 'limit' && levelReached(o, priceOf(o.symbol)))) return true;
+  if (snapshot.marketType !== 'futures') return false;
   const resting = new Set(
     snapshot.liveOrders.filter((o) => o.type === 'stop-loss' && !unknown(o)).map((o) => o.signalId),
   );
@@ -108,7 +100,7 @@ export function mayBeExposed(snapshot: SyncSnapshot, priceOf?: PriceOf): boolean
 export interface SyncPass {
   /** Visited on this pass whatever it costs. */
   urgent: string[];
-  /** The urgent accounts that may hold a position with no resting stop (mayBeExposed): first in `urgent`. */
+  /** The urgent accounts that may hold a position with no resting stop (mayBeExposed): visited first. */
   exposed: string[];
   /** Visited while the pass has time, in this order (never visited first, then the longest ago). */
   routine: string[];

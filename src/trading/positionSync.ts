@@ -333,7 +333,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   }
 
   function start(): FollowLoop {
-    const queue = new VisitQueue<AccountRow>(settings.concurrency, ROUTINE_EVERY, queuedVisit, EXPOSED_HEAD_START_MS);
+    const queue = new VisitQueue<AccountRow>(settings.concurrency, ROUTINE_EVERY, queuedVisit, EXPOSED_HEAD_START_MS, () => clock.now());
     let stopped = false;
     let wake = () => {};
     const loop = async () => {

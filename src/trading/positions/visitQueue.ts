@@ -25,13 +25,12 @@ export class VisitQueue<T extends { readonly id: string }> {
     private readonly routineEvery: number,
     private readonly visit: (item: T) => Promise<void>,
     private readonly urgentGraceMs = 0,
-    // Monotonic: a wall clock stepped back would put later visits ahead of those already waiting.
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = Date.now,
   ) {}
 
   /**
    * Queues an urgent visit (or moves a queued routine one up, or brings a queued urgent one's
-   * deadline forward when it turned exposed); nothing more if it is already queued or running.
+   * deadline forward when it turned exposed); nothing if it is already queued as due or running.
    */
   urgent(item: T, exposed = false): void {
     const due = this.now() + (exposed ? 0 : this.urgentGraceMs);
