@@ -77,31 +77,9 @@ export function urgency(
   return null;
 }
 
-/**
- * Whether a position of the account may be open with no stop resting on the exchange: a fill not
- * booked yet, an entry or close whose answer is unknown (it may have filled), a resting limit entry
- * whose price the market reached (when prices are given), or a futures position whose stop is not
- * known to rest (refused, in flight, or none). These go ahead of the other urgent accounts (see
- * VisitQueue): under load the urgent lane is seconds long, and a stop refused by a passing limit
- * must not wait in it behind take-profits whose answers were lost.
- */
-export function mayBeExposed(snapshot: SyncSnapshot, priceOf?: PriceOf): boolean {
-  if (snapshot.unbookedFill) return true;
-  const unknown = (o: WatchedOrder) => o.status === 'intent' || o.status === 'unknown';
-  if (snapshot.liveOrders.some((o) => (o.type === 'market' || o.type === 'limit') && unknown(o))) return true;
-  if (priceOf && snapshot.liveOrders.some((o) => o.type === 'limit' && levelReached(o, priceOf(o.symbol)))) return true;
-  if (snapshot.marketType !== 'futures') return false;
-  const resting = new Set(
-    snapshot.liveOrders.filter((o) => o.type === 'stop-loss' && !unknown(o)).map((o) => o.signalId),
-  );
-  return snapshot.openPositions.some((p) => !resting.has(p.signalId));
-}
-
 export interface SyncPass {
   /** Visited on this pass whatever it costs. */
   urgent: string[];
-  /** The urgent accounts that may hold a position with no resting stop (mayBeExposed): visited first. */
-  exposed: string[];
   /** Visited while the pass has time, in this order (never visited first, then the longest ago). */
   routine: string[];
 }
@@ -118,16 +96,12 @@ export function planSyncPass(
   incomplete: ReadonlySet<string> = new Set(),
 ): SyncPass {
   const urgent: string[] = [];
-  const exposed: string[] = [];
   const routine: string[] = [];
   for (const snapshot of snapshots) {
-    if (mayBeExposed(snapshot, priceOf(snapshot))) exposed.push(snapshot.accountId);
     const waits = urgency(snapshot, priceOf(snapshot)) === null && !incomplete.has(snapshot.accountId);
     (waits ? routine : urgent).push(snapshot.accountId);
   }
   const visited = (id: string) => lastVisitedAt.get(id) ?? -1;
   routine.sort((a, b) => visited(a) - visited(b));
-  // Exposed first; the urgent rule covers every exposed account (answer unknown, no live stop, unbooked, level reached).
-  const first = new Set(exposed);
-  return { urgent: [...exposed, ...urgent.filter((id) => !first.has(id))], exposed, routine };
+  return { urgent, routine };
 }

@@ -12,7 +12,7 @@ import { positionsRepository } from '../db/repositories/positions';
 import { signalsRepository } from '../db/repositories/signals';
 import { tradingRepository } from '../db/repositories/trading';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/lifecycle/refusals';
-import { mayBeExposed, planSyncPass, urgentWithoutPrice, type SyncPass, type SyncSnapshot } from '../domain/syncPriority';
+import { planSyncPass, urgentWithoutPrice, type SyncPass, type SyncSnapshot } from '../domain/syncPriority';
 import { isExchangeError } from '../exchange/errors';
 import type { Logger } from '../logger';
 import type { LeaseFence } from './accountLeases';
@@ -40,11 +40,6 @@ function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/**
- * Continuous following: an account that may hold a position with no resting stop is visited before
- * urgent ones queued up to this long before it (VisitQueue).
- */
-const EXPOSED_HEAD_START_MS = 3_000;
 /** Continuous following: one visit start in this many goes to a routine turn when one waits (VisitQueue). */
 const ROUTINE_EVERY = 4;
 
@@ -255,7 +250,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
    */
   async function planPass(
     priceMaxAgeMs = 0,
-    beforePrices: (urgent: { account: AccountRow; exposed: boolean }[]) => void = () => {},
+    beforePrices: (urgent: AccountRow[]) => void = () => {},
   ): Promise<{ pass: SyncPass; rows: Map<string, AccountRow> }> {
     const snapshots = await positions.syncSnapshots();
     const held = deps.claimAccounts ? new Set(await deps.claimAccounts(snapshots.map((s) => s.accountId))) : null;
@@ -265,10 +260,8 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     beforePrices(
       mine
         .filter((s) => urgentWithoutPrice(s) || incomplete.has(s.accountId))
-        .flatMap((s) => {
-          const account = rows.get(s.accountId);
-          return account ? [{ account, exposed: mayBeExposed(s) }] : [];
-        }),
+        .map((s) => rows.get(s.accountId))
+        .filter((row): row is AccountRow => row !== undefined),
     );
     const prices = await pricesFor(mine, rows, priceMaxAgeMs);
     const pass = planSyncPass(
@@ -333,20 +326,19 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   }
 
   function start(): FollowLoop {
-    const queue = new VisitQueue<AccountRow>(settings.concurrency, ROUTINE_EVERY, queuedVisit, EXPOSED_HEAD_START_MS, () => clock.now());
+    const queue = new VisitQueue<AccountRow>(settings.concurrency, ROUTINE_EVERY, queuedVisit);
     let stopped = false;
     let wake = () => {};
     const loop = async () => {
       while (!stopped) {
         try {
           const { pass, rows } = await planPass(settings.priceMaxAgeMs, (urgent) => {
-            if (!stopped) for (const { account, exposed } of urgent) queue.urgent(account, exposed);
+            if (!stopped) for (const account of urgent) queue.urgent(account);
           });
           if (stopped) break;
-          const exposed = new Set(pass.exposed);
           for (const id of pass.urgent) {
             const account = rows.get(id);
-            if (account) queue.urgent(account, exposed.has(id));
+            if (account) queue.urgent(account);
           }
           // A short routine lane (topped up each plan, longest unvisited first) keeps its order fresh.
           for (const id of pass.routine) {

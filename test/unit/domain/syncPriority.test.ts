@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { levelReached, mayBeExposed, planSyncPass, urgency, urgentWithoutPrice, type SyncSnapshot, type WatchedOrder } from '../../../src/domain/syncPriority';
+import { levelReached, planSyncPass, urgency, urgentWithoutPrice, type SyncSnapshot, type WatchedOrder } from '../../../src/domain/syncPriority';
 
 const order = (over: Partial<WatchedOrder> = {}): WatchedOrder => ({
   signalId: 's1',
@@ -94,8 +94,6 @@ describe('planSyncPass', () => {
     ]);
     expect(planSyncPass(snapshots, () => at(101), visited)).toEqual({
       urgent: ['reached'],
-      // A limit entry the price reached may have filled: its position may have no stop yet.
-      exposed: ['reached'],
       routine: ['calm-never', 'calm-old', 'calm-recent'],
     });
   });
@@ -107,7 +105,6 @@ describe('planSyncPass', () => {
     ];
     expect(planSyncPass(snapshots, () => at(101), new Map(), new Set(['lookup-failed', 'gone']))).toEqual({
       urgent: ['lookup-failed'],
-      exposed: [],
       routine: ['calm'],
     });
   });
@@ -144,70 +141,5 @@ describe('urgentWithoutPrice: what is urgent whatever the price', () => {
     expect(urgentWithoutPrice(s)).toBe(expected);
     // Never more than the full rule says, whatever the price.
     if (expected) expect(urgency(s, () => 1_000_000)).not.toBeNull();
-  });
-});
-
-describe('mayBeExposed: a position that may have no resting stop goes first', () => {
-  const position = { signalId: 's1', symbol: 'BTC/USDT:USDT', side: 'long' as const, stopLoss: 90 };
-  const stop = (status: WatchedOrder['status']) => order({ type: 'stop-loss', side: 'sell', level: 90, status });
-  it.each([
-    ['a futures position whose stop rests', snapshot({ openPositions: [position], liveOrders: [stop('open')] }), false],
-    ['a futures position whose stop answer was lost', snapshot({ openPositions: [position], liveOrders: [stop('unknown')] }), true],
-    ['a futures position whose stop is being sent', snapshot({ openPositions: [position], liveOrders: [stop('intent')] }), true],
-    ['a futures position with no live stop (refused)', snapshot({ openPositions: [position] }), true],
-    ['a futures position resting the stop of another signal only', snapshot({ openPositions: [position], liveOrders: [{ ...stop('open'), signalId: 's2' }] }), true],
-    ['an entry whose answer is unknown', snapshot({ liveOrders: [order({ status: 'unknown' })] }), true],
-    ['a market close whose answer is unknown', snapshot({ liveOrders: [order({ type: 'market', level: null, status: 'intent' })] }), true],
-    ['a take-profit whose answer is unknown', snapshot({ openPositions: [position], liveOrders: [stop('open'), order({ type: 'take-profit', side: 'sell', level: 110, status: 'unknown' })] }), false],
-    ['a fill not booked', snapshot({ unbookedFill: true }), true],
-    ['a resting limit entry', snapshot({ liveOrders: [order()] }), false],
-    ['a spot position (the bot holds its stop)', snapshot({ marketType: 'spot', openPositions: [position] }), false],
-  ])('%s: %s', (_name, s, expected) => {
-    expect(mayBeExposed(s)).toBe(expected);
-  });
-
-  it('counts a resting limit entry the price reached (it may have filled) when prices are given', () => {
-    const resting = snapshot({ liveOrders: [order()] });
-    expect(mayBeExposed(resting, at(101))).toBe(false);
-    expect(mayBeExposed(resting, at(100))).toBe(true);
-    // A price that could not be read is not safe either.
-    expect(mayBeExposed(resting, at(null))).toBe(true);
-    // A take-profit the price reached is urgent, not exposed: the stop still rests.
-    const position = { signalId: 's1', symbol: 'BTC/USDT:USDT', side: 'long' as const, stopLoss: 90 };
-    const target = snapshot({ openPositions: [position], liveOrders: [order({ type: 'stop-loss', side: 'sell', level: 90 }), order({ type: 'take-profit', side: 'sell', level: 110 })] });
-    expect(mayBeExposed(target, at(111))).toBe(false);
-    expect(planSyncPass([target], () => at(111), new Map())).toEqual({ urgent: ['a'], exposed: [], routine: [] });
-  });
-
-  it('puts exposed accounts first in the urgent list, each once, and every exposed account is urgent (property)', () => {
-    const statuses = fc.constantFrom('open' as const, 'unknown' as const, 'intent' as const);
-    fc.assert(
-      fc.property(
-        fc.array(
-          fc.record({
-            type: fc.constantFrom('limit' as const, 'market' as const, 'stop-loss' as const, 'take-profit' as const),
-            status: statuses,
-            positioned: fc.boolean(),
-            unbooked: fc.boolean(),
-          }),
-          { maxLength: 30 },
-        ),
-        (accounts) => {
-          const snapshots = accounts.map((a, i) =>
-            snapshot({
-              accountId: `a${i}`,
-              openPositions: a.positioned ? [position] : [],
-              liveOrders: [order({ type: a.type, status: a.status })],
-              unbookedFill: a.unbooked,
-            }),
-          );
-          const pass = planSyncPass(snapshots, () => at(101), new Map());
-          const exposed = snapshots.filter((s) => mayBeExposed(s, at(101))).map((s) => s.accountId);
-          expect(pass.exposed).toEqual(exposed);
-          expect(pass.urgent.slice(0, exposed.length)).toEqual(exposed);
-          expect(new Set(pass.urgent).size).toBe(pass.urgent.length);
-        },
-      ),
-    );
   });
 });

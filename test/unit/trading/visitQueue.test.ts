@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { VisitQueue } from '../../../src/trading/positions/visitQueue';
 
 /** Visits that end when the test says so, recorded in start order. */
-function harness(slots: number, routineEvery: number, urgentGraceMs = 0) {
-  const clock = { now: 0 };
+function harness(slots: number, routineEvery: number) {
   const started: string[] = [];
   const pending = new Map<string, () => void>();
   let concurrent = 0;
@@ -19,13 +18,13 @@ function harness(slots: number, routineEvery: number, urgentGraceMs = 0) {
         resolve();
       }),
     );
-  }, urgentGraceMs, () => clock.now);
+  });
   const finish = async (id: string) => {
     pending.get(id)?.();
     // Let the queue start what the freed slot allows.
     await new Promise((resolve) => setTimeout(resolve, 0));
   };
-  return { queue, clock, started, pending, finish, maxConcurrent: () => maxConcurrent };
+  return { queue, started, pending, finish, maxConcurrent: () => maxConcurrent };
 }
 
 describe('VisitQueue: the continuous position sync slots', () => {
@@ -41,46 +40,6 @@ describe('VisitQueue: the continuous position sync slots', () => {
     await h.finish('r2');
     expect(h.started).toEqual(['r1', 'r2', 'u1', 'u2']);
     expect(h.maxConcurrent()).toBe(2);
-  });
-
-  it('starts an exposed account ahead of urgent ones queued less than the grace before it', async () => {
-    const h = harness(1, 100, 3_000);
-    h.queue.urgent({ id: 'busy' });
-    h.queue.urgent({ id: 'u1' });
-    h.clock.now = 1_000;
-    h.queue.urgent({ id: 'u2' });
-    // An urgent visit already queued turns exposed: its deadline comes forward, its place is not lost.
-    h.queue.urgent({ id: 'u2' }, true);
-    h.clock.now = 2_000;
-    h.queue.urgent({ id: 'x1' }, true);
-    // Asked again as merely urgent, an exposed visit keeps its deadline.
-    h.queue.urgent({ id: 'x1' });
-    for (const id of ['busy', 'u2', 'x1', 'u1']) await h.finish(id);
-    expect(h.started).toEqual(['busy', 'u2', 'x1', 'u1']);
-  });
-
-  it('never lets exposed accounts starve an urgent one queued longer than the grace before them', async () => {
-    const h = harness(1, 100, 3_000);
-    h.queue.urgent({ id: 'busy' });
-    h.queue.urgent({ id: 'u1' });
-    // Exposed accounts keep coming back (re-queued each plan) while u1 waits.
-    for (let t = 1_000; t <= 6_000; t += 1_000) {
-      h.clock.now = t;
-      h.queue.urgent({ id: `x${t}` }, true);
-    }
-    // u1 is due at 3 s: after the exposed accounts queued before then, at a tie the earlier queued.
-    for (const id of ['busy', 'x1000', 'x2000']) await h.finish(id);
-    expect(h.started).toEqual(['busy', 'x1000', 'x2000', 'u1']);
-  });
-
-  it('still gives routine turns their share while exposed accounts wait', async () => {
-    const h = harness(1, 2, 3_000);
-    h.queue.urgent({ id: 'busy' });
-    h.queue.routine({ id: 'r1' });
-    h.queue.urgent({ id: 'x1' }, true);
-    h.queue.urgent({ id: 'x2' }, true);
-    for (const id of ['busy', 'r1', 'x1', 'x2']) await h.finish(id);
-    expect(h.started).toEqual(['busy', 'r1', 'x1', 'x2']);
   });
 
   it('never queues or runs an account twice at once; once done it may come again', async () => {
