@@ -51,6 +51,17 @@ function restingStops(w: PositionsWorld, account: AccountRow) {
 const exchangeHolds = (w: PositionsWorld, account: AccountRow) =>
   w.sim.positions(w.apiKeyOf(account)).reduce((sum, p) => sum + Math.abs(p.amt), 0);
 
+/** A filled entry whose stop answer was lost (its request failed with a 503, never processed). */
+async function positionWithLostStop(): Promise<{ w: PositionsWorld; account: AccountRow }> {
+  world = await positionsWorld();
+  const w = world;
+  const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+  w.sim.inject({ kind: 'http-5xx', path: '/fapi/v1/algoOrder', method: 'POST', count: 1 });
+  await w.signal();
+  await w.cycle();
+  return { w, account };
+}
+
 const dms = async (w: PositionsWorld, account: AccountRow) =>
   (await w.feedRows(account.id))
     .filter((row) => row.kind === 'dm')
@@ -320,13 +331,8 @@ describe('an entry whose answer was lost, with no cycle after it', () => {
 
 describe('a stop whose answer was lost and that a newer stop replaced', () => {
   it('is written off when the exchange proves it absent, not sent beside its replacement', { timeout: 90_000 }, async () => {
-    world = await positionsWorld();
-    const w = world;
-    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
     // The stop's request fails with a 503 (never processed): its outcome is unknown to the bot.
-    w.sim.inject({ kind: 'http-5xx', path: '/fapi/v1/algoOrder', method: 'POST', count: 1 });
-    await w.signal();
-    await w.cycle();
+    const { w, account } = await positionWithLostStop();
     const s0 = (await w.orderRows(account.id)).find((row) => row.leg === 's0')!;
     expect(s0.status).toBe('unknown');
     // After the grace a new stop version protects the position.
@@ -501,13 +507,8 @@ describe('an entry that filled on a wick, and a visit whose lookup failed', () =
 
 describe('the position loop while prices are slow to read', () => {
   it('visits an account whose stop answer was lost without waiting for the quotes', { timeout: 90_000 }, async () => {
-    world = await positionsWorld();
-    const w = world;
-    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
     // The stop's answer is lost (never processed): the position waits for a new stop version.
-    w.sim.inject({ kind: 'http-5xx', path: '/fapi/v1/algoOrder', method: 'POST', count: 1 });
-    await w.signal();
-    await w.cycle();
+    const { w, account } = await positionWithLostStop();
     expect(restingStops(w, account)).toHaveLength(0);
     // Every price read hangs (its targets rest, so the plan wants the price).
     const hanging = withGatewayHooks(w.provider, { quote: () => () => new Promise(() => {}) });
