@@ -13,6 +13,7 @@ import type { Secret } from '../vault/secret';
 import { invalid, notFound, UserError } from './errors';
 import { unsupportedReason, type ExchangeCatalog } from './exchangeCatalog';
 import type { GatewayFactoryPort } from './ports';
+import { withTimeout } from '../timeout';
 
 export const MARKET_TYPES = ['spot', 'futures'] as const satisfies readonly MarketType[];
 export const TRADING_MODES = ['live', 'demo', 'paper'] as const satisfies readonly TradingMode[];
@@ -239,21 +240,9 @@ export function validateAccountName(name: string): string {
   return trimmed;
 }
 
-const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new UserError('unavailable', `${what} took too long to answer. Nothing was changed; try again in a minute.`)), ms);
-    timer.unref?.();
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
+/** The exchange call, or "took too long" once `ms` passed. */
+const exchangeAnswer = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+  withTimeout(promise, ms, () => new UserError('unavailable', `${what} took too long to answer. Nothing was changed; try again in a minute.`));
 
 /** Plain words for a failed exchange call during verification; never the exchange's raw text. */
 function verificationFailure(error: unknown, exchangeId: string): string {
@@ -278,12 +267,12 @@ interface ProbeOutcome {
 /** Balance, permission audit and (futures) preflight of a gateway; throws on a failed call. */
 async function probeGateway(gateway: ExchangeGateway, marketType: MarketType, paper: boolean): Promise<ProbeOutcome> {
   const what = `${gateway.exchangeId}`;
-  const balance = await withTimeout(gateway.balance(), EXCHANGE_CALL_TIMEOUT_MS, what);
+  const balance = await exchangeAnswer(gateway.balance(), EXCHANGE_CALL_TIMEOUT_MS, what);
   if (paper) return { balance, audit: null, preflight: null };
-  const audit = await withTimeout(gateway.auditKey(), EXCHANGE_CALL_TIMEOUT_MS, what);
+  const audit = await exchangeAnswer(gateway.auditKey(), EXCHANGE_CALL_TIMEOUT_MS, what);
   const preflight =
     marketType === 'futures' && audit.verdict !== 'refused'
-      ? await withTimeout(gateway.preflight(), EXCHANGE_CALL_TIMEOUT_MS, what)
+      ? await exchangeAnswer(gateway.preflight(), EXCHANGE_CALL_TIMEOUT_MS, what)
       : null;
   return { balance, audit, preflight };
 }
@@ -371,7 +360,7 @@ export function createAccountService(deps: AccountServiceDeps) {
         const row = await accounts.create({ ...base, verified: true, verifiedAt: now() });
         let balance: Balance | null = null;
         try {
-          balance = await withTimeout(gateways.forAccount(row).balance(), EXCHANGE_CALL_TIMEOUT_MS, form.exchangeId);
+          balance = await exchangeAnswer(gateways.forAccount(row).balance(), EXCHANGE_CALL_TIMEOUT_MS, form.exchangeId);
           await accounts.recordBalance(id, balance.free, balance.equity, new Date(balance.asOf));
         } catch (error) {
           log.warn({ err: error, accountId: id }, 'paper balance unavailable');

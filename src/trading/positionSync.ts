@@ -25,20 +25,12 @@ import { panic, type PanicResult } from './positions/panic';
 import { spotSales } from './positions/spotSales';
 import { VisitQueue } from './positions/visitQueue';
 import { accountWork } from './positions/work';
+import { withTimeout } from '../timeout';
 
 export type { PanicResult } from './positions/panic';
 
 /** A price read slower than this counts as unread (reached): a pass does not wait out a slow quote. */
 const QUOTE_WAIT_MS = 2_000;
-
-/** The promise's value, or a rejection once `ms` of wall time passed (the call itself goes on). */
-function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Continuous following: one visit start in this many goes to a routine turn when one waits (VisitQueue). */
 const ROUTINE_EVERY = 4;
@@ -233,7 +225,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       [...wanted].map(([key, { account, symbol }]) =>
         limit(async () => {
           try {
-            prices.set(key, (await withinMs(deps.gateways.forAccount(account).quote(symbol), QUOTE_WAIT_MS)).last);
+            prices.set(key, (await withTimeout(deps.gateways.forAccount(account).quote(symbol), QUOTE_WAIT_MS, () => new Error('quote too slow'))).last);
           } catch {
             prices.set(key, null);
           }
