@@ -11,15 +11,21 @@ import type { AccountRules, AccountSpec, AlgoTriggerDelay, Position, PositionSid
 import type { ActiveFault, FaultSpec } from './faults';
 import { makeFetchImplementation } from './fetch';
 import type { FetchImplementation } from './fetch';
+import type { Agent } from 'node:http';
+import { simSocketAgent } from './socketAgent';
+import type { UserStreamStats } from './userStream';
 import type { BinanceSimControl, BinanceSimOptions, RequestLogEntry, SimBalances, SimOrders, SimTrades } from './sim';
 import type { SpecViolation } from './spec';
 import type { ProtectionReport } from './protection';
 
 export class BinanceSimClient implements BinanceSimControl {
   readonly fetchImplementation: FetchImplementation;
+  readonly socketAgent: Agent;
 
   constructor(readonly url: string) {
     this.fetchImplementation = makeFetchImplementation(url);
+    const { hostname, port } = new URL(url);
+    this.socketAgent = simSocketAgent(hostname, Number(port));
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -35,6 +41,13 @@ export class BinanceSimClient implements BinanceSimControl {
 
   private static q(params: Record<string, string | number>): string {
     return `?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
+  }
+
+  async streamFault(kind: 'disconnect' | 'drop' | 'expire', options: { apiKey?: string; count?: number } = {}): Promise<number> {
+    return (await this.call<{ count: number }>('POST', '/stream-faults', { kind, ...options })).count;
+  }
+  async streamStats(): Promise<UserStreamStats> {
+    return this.call<UserStreamStats>('GET', '/stream-stats');
   }
 
   async addAccount(spec: AccountSpec): Promise<void> {

@@ -242,6 +242,16 @@ export interface Fees {
   readonly taker: number;
 }
 
+/**
+ * What the futures user-data stream reports (userStream.ts turns each into Binance's event JSON):
+ * an order's execution report, an algo order's status change, and the account's balances and
+ * positions after a fill.
+ */
+export type FuturesUserEvent =
+  | { readonly kind: 'order'; readonly order: FuturesOrder; readonly execution: 'NEW' | 'TRADE' | 'CANCELED' | 'EXPIRED'; readonly trade?: FuturesTrade }
+  | { readonly kind: 'algo'; readonly algo: AlgoOrder }
+  | { readonly kind: 'account'; readonly account: Account; readonly reason: 'ORDER'; readonly symbol: string };
+
 export interface EngineOptions {
   readonly now: () => number;
   readonly spotMarkets: ReadonlyMap<string, MarketDef>;
@@ -367,8 +377,12 @@ export class Engine {
   private readonly triggering = new Map<AlgoOrder, { lookups: number; readyAt: number }>();
   /** Matching-engine order id → the algo order that placed it (FINISHED when it ends). */
   private readonly algoOfActual = new Map<number, AlgoOrder>();
+  /** Placed orders whose algo order became FINISHED and whose stream update is still to be sent. */
+  private readonly finishedAlgos = new Set<number>();
   /** See AlgoTriggerDelay; none by default (triggered orders are placed at once). */
   algoTriggerDelay: AlgoTriggerDelay = {};
+  /** Told every futures order, algo order and account change, as the user-data stream reports them. */
+  onFuturesEvent: ((apiKey: string, event: FuturesUserEvent) => void) | undefined;
 
   constructor(private readonly o: EngineOptions) {}
 
@@ -986,6 +1000,7 @@ export class Engine {
       updateTime: now,
     };
     acc.futuresOrders.push(order);
+    this.orderEvent(order, 'NEW');
     this.executeFutures(acc, order, cur, exec, partial);
     return order;
   }
@@ -1072,6 +1087,10 @@ export class Engine {
     acc.futuresTrades.push(trade);
     if (realized !== 0) this.recordIncome(acc, { symbol: order.symbol, incomeType: 'REALIZED_PNL', income: realized, asset: m.quote, tradeId: trade.id });
     if (commission > 0) this.recordIncome(acc, { symbol: order.symbol, incomeType: 'COMMISSION', income: -commission, asset: commissionAsset, tradeId: trade.id });
+    // Binance sends the account's new balances and position first, then the order's trade report.
+    this.onFuturesEvent?.(acc.apiKey, { kind: 'account', account: acc, reason: 'ORDER', symbol: order.symbol });
+    this.orderEvent(order, 'TRADE', trade);
+    this.finishedAlgoEvent(order);
     return trade;
   }
 
@@ -1085,7 +1104,20 @@ export class Engine {
       this.algoOfActual.delete(order.orderId);
       algo.algoStatus = 'FINISHED';
       algo.updateTime = this.now;
+      this.finishedAlgos.add(order.orderId);
     }
+    // A fill is reported with its trade (futuresFill); a cancel or expiry here.
+    if (status === 'CANCELED' || status === 'EXPIRED') {
+      this.orderEvent(order, status);
+      this.finishedAlgoEvent(order);
+    }
+  }
+
+  /** The FINISHED update of the algo order whose placed order just ended, after that order's own report. */
+  private finishedAlgoEvent(order: FuturesOrder): void {
+    if (!this.finishedAlgos.delete(order.orderId)) return;
+    const algo = order.apiKey ? this.account(order.apiKey).algoOrders.find((a) => a.actualOrderId === order.orderId) : undefined;
+    if (algo) this.algoEvent(algo);
   }
 
   findFutures(acc: Account, symbol: string, orderId?: number, clientOrderId?: string): FuturesOrder | undefined {
@@ -1169,6 +1201,7 @@ export class Engine {
     };
     acc.algoOrders.push(a);
     this.index(this.openAlgo, a.symbol).add(a);
+    this.algoEvent(a);
     return a;
   }
 
@@ -1187,6 +1220,7 @@ export class Engine {
     a.algoStatus = 'CANCELED';
     a.updateTime = this.now;
     this.openAlgo.get(a.symbol)?.delete(a);
+    this.algoEvent(a);
     return a;
   }
 
@@ -1196,6 +1230,7 @@ export class Engine {
     a.algoStatus = 'TRIGGERING';
     a.triggerTime = now;
     a.updateTime = now;
+    this.algoEvent(a);
     const { lookups = 0, ms = 0 } = this.algoTriggerDelay;
     if (lookups > 0 || ms > 0) this.triggering.set(a, { lookups, readyAt: now + ms });
     else this.placeTriggered(acc, a);
@@ -1243,6 +1278,7 @@ export class Engine {
     };
     if (refused()) {
       a.algoStatus = 'REJECTED';
+      this.algoEvent(a);
       return;
     }
     const order: FuturesOrder = {
@@ -1273,6 +1309,8 @@ export class Engine {
     a.unlinkedLookups = this.algoTriggerDelay.unlinkedLookups ?? 0;
     a.algoStatus = 'TRIGGERED';
     this.algoOfActual.set(order.orderId, a);
+    this.algoEvent(a);
+    this.orderEvent(order, 'NEW');
     // A market order ends at once (filled, or the rest expired): finishFutures makes the algo FINISHED.
     this.executeFutures(acc, order, price, this.slip(a.side, price, m));
     a.actualPrice = order.executedQty > 0 ? r8(order.cumQuote / order.executedQty) : a.price;
@@ -1387,10 +1425,19 @@ export class Engine {
         updateTime: now,
       };
       acc.futuresOrders.push(order);
+      this.orderEvent(order, 'NEW');
       this.futuresFill(acc, order, order.origQty, price, false);
       last = order;
     }
     return last;
+  }
+
+  private orderEvent(order: FuturesOrder, execution: 'NEW' | 'TRADE' | 'CANCELED' | 'EXPIRED', trade?: FuturesTrade): void {
+    this.onFuturesEvent?.(order.apiKey, { kind: 'order', order, execution, ...(trade ? { trade } : {}) });
+  }
+
+  private algoEvent(a: AlgoOrder): void {
+    this.onFuturesEvent?.(a.apiKey, { kind: 'algo', algo: a });
   }
 
   private autoClientId(): string {

@@ -8,6 +8,7 @@ import { algoPending, BinanceError, isOpen } from './engine';
 import type { Account, Engine, Fees, Position, Restrictions, ScriptedKline, Side, SpotOrderType } from './engine';
 import { leverageBrackets, spotSymbolInfo } from './markets';
 import type { MarketDef, RateLimitSpec } from './markets';
+import type { FuturesUserStream } from './userStream';
 import {
   algoOrderJson,
   futuresAccountV2,
@@ -47,6 +48,8 @@ export interface RouteCtx {
   readonly spotFees: Fees;
   readonly futuresFees: Fees;
   readonly cancelClientId: () => string;
+  /** The futures user-data stream (listenKey endpoints). */
+  readonly userStream: FuturesUserStream;
 }
 
 export interface Route {
@@ -54,6 +57,8 @@ export interface Route {
   readonly path: string;
   readonly family: Family;
   readonly signed: boolean;
+  /** USER_STREAM security: the API key header only, no signature (listenKey endpoints). */
+  readonly keyOnly?: boolean;
   readonly weight: (p: Params) => number;
   /** Futures: parameters the endpoint accepts besides timestamp/recvWindow/signature (spot uses the spec). */
   readonly accepts?: readonly string[];
@@ -540,6 +545,24 @@ export const buildRoutes = (): Route[] => {
   });
 
   // ── futures: general and market data ──
+  // The user-data stream's key: one per account, valid 60 minutes, extended by POST or PUT.
+  for (const method of ['POST', 'PUT', 'DELETE'] as const) {
+    add({
+      method,
+      path: '/fapi/v1/listenKey',
+      family: 'futures',
+      signed: false,
+      keyOnly: true,
+      weight: w(1),
+      accepts: [],
+      handle: (c) =>
+        method === 'POST'
+          ? c.userStream.start(c.account)
+          : method === 'PUT'
+            ? c.userStream.keepAlive(c.account)
+            : c.userStream.close(c.account),
+    });
+  }
   add({ method: 'GET', path: '/fapi/v1/ping', family: 'futures', signed: false, weight: w(1), handle: () => ({}) });
   add({ method: 'GET', path: '/fapi/v1/time', family: 'futures', signed: false, weight: w(1), handle: (c) => ({ serverTime: c.now }) });
   add({ method: 'GET', path: '/fapi/v1/exchangeInfo', family: 'futures', signed: false, weight: w(1), handle: (c) => c.exchangeInfo('futures') });

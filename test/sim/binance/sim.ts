@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { hasShared, sharedPath } from '../../support/shared';
 import { BinanceError, Engine } from './engine';
@@ -28,6 +28,8 @@ import type {
 import { Faults } from './faults';
 import type { ActiveFault, FaultKind, FaultSpec } from './faults';
 import { HOST_HEADER, makeFetchImplementation } from './fetch';
+import { FuturesUserStream, type StreamFaults, type UserStreamStats } from './userStream';
+import { simSocketAgent } from './socketAgent';
 import type { FetchImplementation } from './fetch';
 import { buildMarkets, exchangeInfoTail } from './markets';
 import type { MarketDef, RateLimitSpec } from './markets';
@@ -134,6 +136,8 @@ export interface BinanceSimControl {
   orders(apiKey: string): Promise<SimOrders> | SimOrders;
   positions(apiKey: string): Promise<Position[]> | Position[];
   closePositionExternally(apiKey: string, symbol: string, positionSide?: PositionSide): Promise<void> | void;
+  /** User-data stream faults: `disconnect`, `drop` the next events, `expire` listenKeys; answers how many. */
+  streamFault(kind: 'disconnect' | 'drop' | 'expire', options?: { apiKey?: string; count?: number }): Promise<number> | number;
 }
 
 export interface BinanceSim {
@@ -142,6 +146,14 @@ export interface BinanceSim {
   readonly url: string;
   /** Pass to ccxt: `new ccxt.binance({ fetchImplementation: sim.fetchImplementation, ... })`. */
   readonly fetchImplementation: FetchImplementation;
+  /**
+   * Pass to ccxt.pro as `options.ws.options.agent`: WebSocket connections to Binance's stream hosts
+   * (production URLs) are made to this simulator instead; any other host throws.
+   */
+  readonly socketAgent: Agent;
+  /** The futures user-data stream: its faults and counters. */
+  readonly userStream: StreamFaults & { readonly stats: UserStreamStats };
+  streamFault(kind: 'disconnect' | 'drop' | 'expire', options?: { apiKey?: string; count?: number }): number;
   readonly engine: Engine;
   now(): number;
   addAccount(spec: AccountSpec): void;
@@ -289,6 +301,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     partialFillRatio: opts.partialFillRatio,
   });
   if (opts.algoTriggerDelay) engine.algoTriggerDelay = { ...opts.algoTriggerDelay };
+  const userStream = new FuturesUserStream(engine, now);
   const wl = opts.weightLimit;
   const limits: Record<Family, number> =
     typeof wl === 'number'
@@ -453,6 +466,14 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
   };
 
   /** Authenticates a signed request; returns the account or throws the Binance error. */
+  /** USER_STREAM security: the account of the API key header, nothing signed. */
+  const keyOwner = (apiKey: string | undefined) => {
+    if (!apiKey) throw new BinanceError(-2014, 'API-key format invalid.', 401);
+    const acc = engine.accounts.get(apiKey);
+    if (!acc) throw new BinanceError(-2015, 'Invalid API-key, IP, or permissions for action.', 401);
+    return acc;
+  };
+
   const authenticate = (
     req: IncomingMessage,
     params: Record<string, string>,
@@ -669,7 +690,11 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
 
     let result: Answer;
     try {
-      const account = route.signed ? authenticate(req, params, rawQuery, rawBody, t) : undefined;
+      const account = route.signed
+        ? authenticate(req, params, rawQuery, rawBody, t)
+        : route.keyOnly
+          ? keyOwner(apiKey)
+          : undefined;
       if (spec && (family === 'spot' || family === 'sapi')) {
         const problem = checkSpotParams(spec, method, path, params);
         if (problem) {
@@ -712,6 +737,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
         spotFees,
         futuresFees,
         cancelClientId: () => `cancel${String(++cancelSeq).padStart(16, '0')}`,
+        userStream,
       };
       result = jsonAnswer(200, route.handle(ctx));
     } catch (e) {
@@ -797,6 +823,17 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
       }
       case 'POST /faults':
         out = { id: sim.inject(body as unknown as FaultSpec) };
+        break;
+      case 'POST /stream-faults':
+        out = {
+          count: sim.streamFault(body.kind as 'disconnect' | 'drop' | 'expire', {
+            ...(typeof body.apiKey === 'string' ? { apiKey: body.apiKey } : {}),
+            ...(typeof body.count === 'number' ? { count: body.count } : {}),
+          }),
+        };
+        break;
+      case 'GET /stream-stats':
+        out = { ...userStream.stats };
         break;
       case 'GET /faults':
         out = sim.faults.map((f) => ({ ...f, remaining: Number.isFinite(f.remaining) ? f.remaining : null }));
@@ -889,6 +926,11 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     });
   });
   server.keepAliveTimeout = 30_000;
+  // WebSocket streams arrive on the same port with their production Host header (socketAgent.ts).
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    if (!userStream.upgrade(req, socket, head, host)) socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+  });
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -913,6 +955,14 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     port,
     url: baseUrl,
     fetchImplementation: makeFetchImplementation(baseUrl),
+    socketAgent: simSocketAgent('127.0.0.1', port),
+    userStream,
+    streamFault: (kind: 'disconnect' | 'drop' | 'expire', options: { apiKey?: string; count?: number } = {}) => {
+      if (kind === 'disconnect') return userStream.disconnect(options.apiKey);
+      if (kind === 'expire') return userStream.expireListenKeys(options.apiKey);
+      userStream.dropEvents(options.count ?? 1, options.apiKey);
+      return options.count ?? 1;
+    },
     engine,
     markets,
     now,
@@ -1001,6 +1051,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
       manual = t;
     },
     close: async () => {
+      userStream.closeAll();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
