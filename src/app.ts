@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Agent, Server } from 'node:http';
 import type { DestinationStream } from 'pino';
 import { importOperatorAccounts } from './accounts/operatorImport';
 import type { Config } from './config';
@@ -36,6 +36,8 @@ import { resolveKeyring } from './vault/keyFile';
 export interface BotWiring {
   discordRestApi?: string;
   exchangeFetch?: FetchImplementation;
+  /** Carries user-data stream sockets (default: TLS to the exchange); tests wire the simulator's. */
+  exchangeSocketAgent?: Agent;
   clock?: Clock;
   logDestination?: DestinationStream;
   database?: DatabaseHandle;
@@ -104,6 +106,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     paperSlippageBps: config.PAPER_SLIPPAGE_BPS,
     paperStartingBalanceUsd: config.PAPER_STARTING_BALANCE_USD,
     ...(wiring.exchangeFetch ? { fetchImplementation: wiring.exchangeFetch } : {}),
+    ...(wiring.exchangeSocketAgent ? { socketAgent: wiring.exchangeSocketAgent } : {}),
     // An injected clock (tests, benchmarks) is the rate limiter's too: its windows are the exchange's.
     rateLimiters,
     ...(wiring.recvWindowMs === undefined ? {} : { recvWindowMs: wiring.recvWindowMs }),
@@ -134,6 +137,8 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     log,
     claimAccounts: leases.forTask('positions'),
     lease: leases.fenceFor('positions'),
+    ...(config.USER_STREAMS ? { streams: gateways } : {}),
+    settings: { streamConnectEveryMs: Math.ceil(60_000 / config.USER_STREAM_CONNECTS_PER_MINUTE) },
   });
   // Scheduled: positions are followed by their own loop, never waiting for a cycle (a large fan-out)
   // nor for the slowest account of a pass. Unscheduled (cycles driven by hand): beside each cycle.

@@ -12,9 +12,10 @@ import type { SecretField, Vault } from '../vault/envelope';
 import { exchangeCapabilities } from './ccxt/capabilities';
 import type { FetchImplementation, Credentials } from './ccxt/exchange';
 import type { RateLimiterRegistry } from './ccxt/rateLimiter';
-import { CcxtRuntime } from './ccxt/runtime';
+import { CcxtRuntime, hasUserStream } from './ccxt/runtime';
 import { ExchangeError } from './errors';
-import type { Candle, ExchangeGateway, PositionMode } from './gateway';
+import type { Agent } from 'node:http';
+import type { AccountStream, Candle, ExchangeGateway, PositionMode } from './gateway';
 import { PaperGateway } from './paper/paperGateway';
 import type { PaperStore } from './paper/state';
 
@@ -55,6 +56,8 @@ export interface GatewayFactoryOptions {
   vault: Pick<Vault, 'decrypt'>;
   /** Transport for every exchange request. Default: Node's fetch. Tests: the simulator's. */
   fetchImplementation?: FetchImplementation;
+  /** Carries user-data stream sockets. Default: TLS to the exchange. Tests: the simulator's. */
+  socketAgent?: Agent;
   paperStore: PaperStore;
   now: () => number;
   log: FactoryLog;
@@ -74,6 +77,11 @@ export interface GatewayFactoryOptions {
 
 export interface GatewayFactory {
   forAccount(account: GatewayAccount): ExchangeGateway;
+  /**
+   * The account's user-data stream, or null when it has none followed (paper, spot, exchanges not
+   * simulated and tested). Each call is a new stream; close it when done.
+   */
+  streamFor(account: GatewayAccount): AccountStream | null;
   /** A gateway for a key that is not stored yet (verify before saving); never cached. */
   probe(input: ProbeInput): ExchangeGateway;
   /** Drops the cached instance (key changed, account removed or disabled). */
@@ -100,6 +108,7 @@ export function createGatewayFactory(options: GatewayFactoryOptions): GatewayFac
     ...(options.maxAccounts === undefined ? {} : { maxAccounts: options.maxAccounts }),
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
     ...(options.recvWindowMs === undefined ? {} : { recvWindowMs: options.recvWindowMs }),
+    ...(options.socketAgent === undefined ? {} : { socketAgent: options.socketAgent }),
   });
   if (options.paperQuoteTtlMs !== undefined) runtime.marketData.quoteTtlMs = options.paperQuoteTtlMs;
 
@@ -129,23 +138,42 @@ export function createGatewayFactory(options: GatewayFactoryOptions): GatewayFac
       startingBalanceUsd: options.paperStartingBalanceUsd,
     });
 
+  /** Decrypted only when an instance is (re)built, and handed straight to ccxt. */
+  const storedCredentials = (account: GatewayAccount): (() => Credentials) => {
+    const { apiKeyEnc, secretEnc, passphraseEnc } = account;
+    if (!apiKeyEnc || !secretEnc) throw new ExchangeError('auth-failed', `account ${account.id} has no API key stored`);
+    return () => {
+      const open = (envelope: string, field: SecretField): string =>
+        options.vault.decrypt(envelope, { accountId: account.id, ownerId: account.ownerId, field }).reveal();
+      return {
+        apiKey: open(apiKeyEnc, 'apiKey'),
+        secret: open(secretEnc, 'secret'),
+        ...(passphraseEnc ? { password: open(passphraseEnc, 'passphrase') } : {}),
+      };
+    };
+  };
+
   return {
+    streamFor(account) {
+      if (account.mode === 'paper' || !hasUserStream(account.exchangeId, account.marketType)) return null;
+      checkTradable(account.exchangeId, account.marketType, account.mode);
+      return runtime.stream(
+        {
+          key: account.id,
+          exchangeId: account.exchangeId,
+          marketType: account.marketType,
+          mode: account.mode,
+          fingerprint: fingerprint(account),
+        },
+        storedCredentials(account),
+      );
+    },
+
     forAccount(account) {
       if (account.mode === 'paper') return paperGateway(account);
       const mode = account.mode;
       checkTradable(account.exchangeId, account.marketType, mode);
-      const { apiKeyEnc, secretEnc, passphraseEnc } = account;
-      if (!apiKeyEnc || !secretEnc) throw new ExchangeError('auth-failed', `account ${account.id} has no API key stored`);
-      // Decrypted only when the instance is (re)built, and handed straight to ccxt.
-      const credentials = (): Credentials => {
-        const open = (envelope: string, field: SecretField): string =>
-          options.vault.decrypt(envelope, { accountId: account.id, ownerId: account.ownerId, field }).reveal();
-        return {
-          apiKey: open(apiKeyEnc, 'apiKey'),
-          secret: open(secretEnc, 'secret'),
-          ...(passphraseEnc ? { password: open(passphraseEnc, 'passphrase') } : {}),
-        };
-      };
+      const credentials = storedCredentials(account);
       options.log.debug({ accountId: account.id, exchangeId: account.exchangeId, mode, marketType: account.marketType }, 'exchange gateway');
       return runtime.gateway(
         {

@@ -260,3 +260,23 @@ export interface ExchangeGateway {
   /** How long after its timestamp the exchange still accepts a signed request (ms). */
   readonly recvWindowMs: number;
 }
+
+/** What an account's user-data stream reported: something changed on these symbols (ccxt unified). */
+export interface AccountChange {
+  readonly symbols: readonly string[];
+}
+
+/**
+ * One account's user-data stream (orders, algo orders, fills): a hint that its state changed, never a
+ * source of truth (the REST reads are). Connects on the first `next()`.
+ */
+export interface AccountStream {
+  /**
+   * The next change. Rejects when the connection is lost or cannot be made: events may have been
+   * missed; a later call connects again. `onOpen` is told each time a connection opens.
+   */
+  next(): Promise<AccountChange>;
+  /** Told each time a connection opens (the first one and every reconnect): events between are lost. */
+  onOpen(listener: () => void): void;
+  close(): Promise<void>;
+}

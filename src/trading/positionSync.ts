@@ -14,10 +14,12 @@ import { tradingRepository } from '../db/repositories/trading';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/lifecycle/refusals';
 import { planSyncPass, urgentWithoutPrice, type SyncPass, type SyncSnapshot } from '../domain/syncPriority';
 import { isExchangeError } from '../exchange/errors';
+import type { AccountStream } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { LeaseFence } from './accountLeases';
 import type { Clock } from './clock';
 import type { GatewayProvider } from './engine';
+import { AccountStreams } from './positions/accountStreams';
 import { booking } from './positions/booking';
 import { follower } from './positions/follow';
 import { legIo } from './positions/legIo';
@@ -55,6 +57,8 @@ export interface PositionSyncSettings {
   planEveryMs: number;
   /** Continuous following: prices ranked by are read again once this old (they cost the IP's weight). */
   priceMaxAgeMs: number;
+  /** Continuous following: gap between two user-data stream connects of this process (see accountStreams.ts). */
+  streamConnectEveryMs: number;
 }
 
 /** The symbols whose prices rank an account: of its orders with a level, and of its spot positions with a stop. */
@@ -75,6 +79,7 @@ export const defaultPositionSyncSettings: PositionSyncSettings = {
   routineBudgetMs: 5_000,
   planEveryMs: 1_000,
   priceMaxAgeMs: 3_000,
+  streamConnectEveryMs: 1_200,
 };
 
 export interface PositionSyncDeps {
@@ -87,6 +92,11 @@ export interface PositionSyncDeps {
   claimAccounts?: (accountIds: string[]) => Promise<string[]>;
   /** Several processes: the fence of every order the sync sends for an account (its lease still held). */
   lease?: LeaseFence;
+  /**
+   * Continuous following: each followed account's user-data stream (null: none), whose events queue a
+   * visit at once (accountStreams.ts). Without it, and for accounts without one, polling alone.
+   */
+  streams?: { streamFor(account: AccountRow): AccountStream | null };
 }
 
 export interface PositionSync {
@@ -320,6 +330,20 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   function start(): FollowLoop {
     const queue = new VisitQueue<AccountRow>(settings.concurrency, ROUTINE_EVERY, queuedVisit);
     let stopped = false;
+    const streamSource = deps.streams;
+    // A fill, a triggered stop or a cancel heard on the account's stream: visit it now, not when the
+    // plan ranks it. A (re)connect asks the same: what happened while no stream was open is unheard.
+    const streams = streamSource
+      ? new AccountStreams<AccountRow>({
+          streamFor: (account) => streamSource.streamFor(account),
+          onHint: (account) => {
+            if (!stopped) queue.urgent(account);
+          },
+          clock,
+          log: deps.log,
+          connectEveryMs: settings.streamConnectEveryMs,
+        })
+      : null;
     let wake = () => {};
     const loop = async () => {
       while (!stopped) {
@@ -328,6 +352,8 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
             if (!stopped) for (const account of urgent) queue.urgent(account);
           });
           if (stopped) break;
+          // Streams follow exactly the accounts this process follows (leased, something to follow).
+          streams?.follow(rows.values());
           for (const id of pass.urgent) {
             const account = rows.get(id);
             if (account) queue.urgent(account);
@@ -344,6 +370,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         if (stopped) break;
         await Promise.race([clock.sleep(settings.planEveryMs), new Promise<void>((resolve) => (wake = resolve))]);
       }
+      await streams?.stop();
       await queue.close();
     };
     const done = loop();

@@ -76,6 +76,7 @@ export async function tradingWorld(options: {
   const gateways = createGatewayFactory({
     vault,
     fetchImplementation: sim.fetchImplementation,
+    socketAgent: sim.socketAgent,
     paperStore: paperStateRepository(db.db),
     now: () => clock.now(),
     log,

@@ -5,6 +5,7 @@
  * exchange's shared rate limiter, then the transport (Node's fetch, or the simulator's in tests).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Agent } from 'node:http';
 import ccxt from 'ccxt';
 import type { Exchange } from 'ccxt';
 import type { MarketType, TradingMode } from '../../domain/account';
@@ -54,16 +55,27 @@ export function isListed(exchangeId: string): boolean {
   );
 }
 
+/** Whether ccxt.pro has a streaming class for `exchangeId`. */
+export function hasProClass(exchangeId: string): boolean {
+  return typeof (ccxt.pro as unknown as Record<string, unknown>)[exchangeId] === 'function';
+}
+
 /**
- * Our subclass of ccxt's class for `exchangeId`, made once per id (the prototype is shared by every
- * instance, so the hooks cost nothing per account).
+ * Our subclass of ccxt's class for `exchangeId`, made once per id and flavour (the prototype is shared
+ * by every instance, so the hooks cost nothing per account). `pro` is ccxt.pro's class (REST and
+ * WebSocket streams): its REST requests (a listenKey) go through the same guard as the others.
  */
-export function exchangeClass(exchangeId: string): ExchangeConstructor {
-  const cached = subclasses.get(exchangeId);
+export function exchangeClass(exchangeId: string, flavour: 'rest' | 'pro' = 'rest'): ExchangeConstructor {
+  const cacheKey = flavour === 'pro' ? `pro:${exchangeId}` : exchangeId;
+  const cached = subclasses.get(cacheKey);
   if (cached) return cached;
-  if (!isListed(exchangeId))
-    throw new ExchangeError('not-supported', `${exchangeId} is not an exchange ccxt supports`);
-  const Base = (ccxt as unknown as Record<string, ExchangeConstructor>)[exchangeId] as ExchangeConstructor;
+  if (!isListed(exchangeId) || (flavour === 'pro' && !hasProClass(exchangeId)))
+    throw new ExchangeError('not-supported', `${exchangeId} is not an exchange ccxt${flavour === 'pro' ? '.pro' : ''} supports`);
+  const Base = (
+    flavour === 'pro'
+      ? (ccxt.pro as unknown as Record<string, ExchangeConstructor>)[exchangeId]
+      : (ccxt as unknown as Record<string, ExchangeConstructor>)[exchangeId]
+  ) as ExchangeConstructor;
   class Guarded extends Base {
     /** Set from the constructor config: the process-wide limiter of this exchange. */
     declare sharedRateLimiter: ExchangeRateLimiter | undefined;
@@ -181,7 +193,7 @@ export function exchangeClass(exchangeId: string): ExchangeConstructor {
     }
   }
   const ctor = Guarded as unknown as ExchangeConstructor;
-  subclasses.set(exchangeId, ctor);
+  subclasses.set(cacheKey, ctor);
   return ctor;
 }
 
@@ -287,6 +299,11 @@ export interface BuildOptions {
   now?: () => number;
   /** How long a signed request stays valid (Binance allows up to 60 s; ccxt's default otherwise). */
   recvWindowMs?: number;
+  /**
+   * A ccxt.pro instance (user-data streams). `socketAgent` carries its WebSocket connections: unset in
+   * production (TLS to the exchange); tests and benchmarks wire the simulator's here, in code.
+   */
+  streaming?: { socketAgent?: Agent };
 }
 
 /** How an exchange offers a practice account in ccxt. */
@@ -307,7 +324,7 @@ export function demoKindOf(exchange: Exchange): DemoKind {
  */
 export function buildExchange(options: BuildOptions): Exchange {
   const { exchangeId, marketType } = options;
-  const Ctor = exchangeClass(exchangeId);
+  const Ctor = exchangeClass(exchangeId, options.streaming ? 'pro' : 'rest');
   let hosts: ReadonlySet<string> = new Set();
   const orderGate = new AccountOrderGate(options.now ?? Date.now);
   const fetchImplementation = guardedFetch({
@@ -345,6 +362,7 @@ export function buildExchange(options: BuildOptions): Exchange {
       maxRetriesOnFailureDelay: 0,
       warnOnFetchOpenOrdersWithoutSymbol: false,
       throwMarginModeAlreadySet: false,
+      ...(options.streaming?.socketAgent ? { ws: { options: { agent: options.streaming.socketAgent } } } : {}),
     },
   });
   // Pinned off: ccxt's verbose mode prints signed URLs and headers.

@@ -6,7 +6,9 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { MarketType, TradingMode } from '../../domain/account';
-import type { ExchangeGateway, PositionMode } from '../gateway';
+import type { Agent } from 'node:http';
+import type { AccountStream, ExchangeGateway, PositionMode } from '../gateway';
+import { CcxtAccountStream } from './accountStream';
 import { CcxtGateway } from './ccxtGateway';
 import type { AccountInstance } from './ccxtGateway';
 import { buildExchange } from './exchange';
@@ -35,7 +37,15 @@ export interface CcxtRuntimeOptions {
   recvWindowMs?: number;
   /** The offset to each exchange's clock is measured again after this long (default 5 min). */
   clockRefreshMs?: number;
+  /** Carries user-data stream sockets. Default: TLS to the exchange. Tests wire the simulator's here, in code. */
+  socketAgent?: Agent;
 }
+
+/** Exchanges and market types whose user-data stream is followed (the ones simulated and tested). */
+const USER_STREAMS: ReadonlySet<string> = new Set(['binance:futures', 'binanceusdm:futures']);
+
+export const hasUserStream = (exchangeId: string, marketType: MarketType): boolean =>
+  USER_STREAMS.has(`${exchangeId}:${marketType}`);
 
 export interface CcxtAccountRef {
   /** Cache key: the account id (or a probe's one-off id). */
@@ -66,6 +76,7 @@ export class CcxtRuntime {
   private readonly feeValuations = new Map<string, FeeValuation>();
   private readonly timeoutMs: number | undefined;
   private readonly recvWindowMs: number | undefined;
+  private readonly socketAgent: Agent | undefined;
 
   constructor(options: CcxtRuntimeOptions = {}) {
     this.fetchImplementation = options.fetchImplementation ?? undiciTransport();
@@ -73,6 +84,7 @@ export class CcxtRuntime {
     this.now = options.now ?? Date.now;
     this.timeoutMs = options.requestTimeoutMs;
     this.recvWindowMs = options.recvWindowMs;
+    this.socketAgent = options.socketAgent;
     this.markets = new SharedMarkets({
       fetchImplementation: this.fetchImplementation,
       rateLimiters: this.rateLimiters,
@@ -144,6 +156,28 @@ export class CcxtRuntime {
       limiter: this.rateLimiters.get(ref.exchangeId),
       feeValuation: this.feeValuation(`${ref.exchangeId}:${ref.mode}`),
       now: this.now,
+    });
+  }
+
+  /**
+   * The account's user-data stream; each connection builds its own ccxt.pro instance (credentials are
+   * asked for then, and dropped with it), never cached beside the REST one.
+   */
+  stream(ref: CcxtAccountRef, credentials: () => Credentials): AccountStream {
+    return new CcxtAccountStream(ref.exchangeId, async () => {
+      const exchange = buildExchange({
+        exchangeId: ref.exchangeId,
+        mode: ref.mode,
+        marketType: ref.marketType,
+        limiter: this.rateLimiters.get(ref.exchangeId),
+        fetchImplementation: this.fetchImplementation,
+        credentials: credentials(),
+        now: this.now,
+        streaming: this.socketAgent ? { socketAgent: this.socketAgent } : {},
+        ...(this.timeoutMs === undefined ? {} : { timeoutMs: this.timeoutMs }),
+      });
+      await this.markets.attach(exchange, ref.exchangeId, ref.mode);
+      return exchange;
     });
   }
 

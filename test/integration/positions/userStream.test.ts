@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AccountRow } from '../../../src/db/repositories/accounts';
+import type { TradeSignal } from '../../../src/domain/signal';
+import { createPositionSync, type FollowLoop } from '../../../src/trading/positionSync';
+import { issueSignal, positionsWorld, SYMBOL, type PositionsWorld } from './support';
+
+/**
+ * User-data streams as a hint to the position sync, through ccxt.pro and the simulator's stream: a
+ * fill the stream reports gets its stop long before the next planned pass would have found it, and a
+ * stream that lost events (a dropped connection, events that never arrived) loses nothing: the
+ * reconnect asks for a visit, and polling stays the net.
+ */
+
+let world: PositionsWorld | undefined;
+let loop: FollowLoop | undefined;
+afterEach(async () => {
+  await loop?.stop();
+  loop = undefined;
+  await world?.close();
+  world = undefined;
+});
+
+const limitLong: TradeSignal = { ...issueSignal, entryType: 'limit', entries: [98] };
+
+const restingStops = (w: PositionsWorld, account: AccountRow) =>
+  w.sim.orders(w.apiKeyOf(account)).algo.filter((order) => order.orderType === 'STOP_MARKET' && order.algoStatus === 'NEW');
+
+/** A resting limit entry on one account, and the continuous follow loop with streams, planning every `planEveryMs`. */
+async function restingEntry(planEveryMs: number) {
+  world = await positionsWorld();
+  const w = world;
+  const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+  await w.signal(limitLong, 'stream-limit');
+  await w.cycle();
+  expect((await w.orderRows(account.id)).map((row) => [row.leg, row.status])).toEqual([['e0', 'open']]);
+  const sync = createPositionSync({
+    db: w.db.db,
+    gateways: w.provider,
+    clock: w.clock,
+    log: w.log,
+    streams: w.gateways,
+    settings: { planEveryMs, streamConnectEveryMs: 10 },
+  });
+  loop = sync.start();
+  // The stream is open once the simulator counts it (the first plan starts it).
+  await expect.poll(() => w.sim.userStream.stats.connections, { timeout: 20_000 }).toBe(1);
+  return { w, account };
+}
+
+describe('user-data streams', () => {
+  it('a fill the stream reports is protected at once, with no planned pass in between', { timeout: 90_000 }, async () => {
+    // Plans an hour apart on the test clock: only the stream can bring the visit.
+    const { w, account } = await restingEntry(3_600_000);
+    const listingsBefore = w.sim.requestLog.filter((r) => r.path === '/fapi/v1/openOrders').length;
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    await expect.poll(() => restingStops(w, account).length, { timeout: 20_000, interval: 50 }).toBe(1);
+    expect(restingStops(w, account)[0]!.quantity).toBe(2);
+    // The visit read the account's orders again (the stream is a hint, REST the truth).
+    expect(w.sim.requestLog.filter((r) => r.path === '/fapi/v1/openOrders').length).toBeGreaterThan(listingsBefore);
+    const entry = (await w.orderRows(account.id)).find((row) => row.leg === 'e0')!;
+    expect(entry.status).toBe('filled');
+  });
+
+  it('a fill while the connection was down is found by the visit its reconnect asks for', { timeout: 90_000 }, async () => {
+    const { w, account } = await restingEntry(3_600_000);
+    expect(w.sim.streamFault('disconnect')).toBe(1);
+    // The entry fills while no stream is open: its events reach no one.
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    await expect.poll(() => restingStops(w, account).length, { timeout: 30_000, interval: 50 }).toBe(1);
+    expect(w.sim.userStream.stats.connectsTotal).toBe(2);
+  });
+
+  it('events that never arrive are found by polling', { timeout: 90_000 }, async () => {
+    // Plans every 20 s of the test clock (2 s here): the routine turn finds what the stream lost.
+    const { w, account } = await restingEntry(20_000);
+    w.sim.streamFault('drop', { count: 1_000 });
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    await expect.poll(() => restingStops(w, account).length, { timeout: 30_000, interval: 50 }).toBe(1);
+    expect(w.sim.userStream.stats.eventsDropped).toBeGreaterThan(0);
+    expect(w.sim.userStream.stats.connectsTotal).toBe(1);
+  });
+});

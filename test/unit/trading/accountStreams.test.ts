@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import type { AccountChange, AccountStream } from '../../../src/exchange/gateway';
+import { createLogger } from '../../../src/logger';
+import { AccountStreams, type StreamHint } from '../../../src/trading/positions/accountStreams';
+import { acceleratedClock } from '../../support/clock';
+
+/** A stream the test drives: `open()` a connection, `push()` an event, `lose()` the connection. */
+class FakeStream implements AccountStream {
+  connects = 0;
+  closed = false;
+  private listeners: (() => void)[] = [];
+  private pending: { resolve: (c: AccountChange) => void; reject: (e: Error) => void } | null = null;
+  private connected = false;
+
+  constructor(private readonly failConnects = 0) {}
+
+  onOpen(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+  next(): Promise<AccountChange> {
+    return new Promise((resolve, reject) => {
+      if (!this.connected) {
+        this.connects += 1;
+        if (this.connects <= this.failConnects) return reject(new Error('refused'));
+        this.connected = true;
+        for (const listener of this.listeners) listener();
+      }
+      this.pending = { resolve, reject };
+    });
+  }
+  push(): void {
+    this.pending?.resolve({ symbols: ['LINK/USDT:USDT'] });
+    this.pending = null;
+  }
+  lose(): void {
+    this.connected = false;
+    this.pending?.reject(new Error('socket closed'));
+    this.pending = null;
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+    this.lose();
+  }
+}
+
+const log = createLogger({ level: 'silent' });
+
+function harness(options: { connectEveryMs?: number; failConnects?: number } = {}) {
+  // 20×: timers fire to the real millisecond, 20 ms of this clock.
+  const clock = acceleratedClock(20);
+  const streams = new Map<string, FakeStream>();
+  const hints: [string, StreamHint][] = [];
+  const connectTimes: number[] = [];
+  const manager = new AccountStreams<{ id: string; streamable: boolean }>({
+    streamFor: (account) => {
+      if (!account.streamable) return null;
+      const stream = new FakeStream(options.failConnects ?? 0);
+      const next = stream.next.bind(stream);
+      stream.next = () => {
+        connectTimes.push(clock.now());
+        return next();
+      };
+      streams.set(account.id, stream);
+      return stream;
+    },
+    onHint: (account, hint) => hints.push([account.id, hint]),
+    clock,
+    log,
+    connectEveryMs: options.connectEveryMs ?? 1_200,
+  });
+  return { clock, streams, hints, connectTimes, manager };
+}
+
+describe('AccountStreams', () => {
+  it('asks for a visit when a stream opens and on each event; accounts without a stream are polled only', async () => {
+    const { streams, hints, manager } = harness({ connectEveryMs: 0 });
+    manager.follow([
+      { id: 'a', streamable: true },
+      { id: 'paper', streamable: false },
+    ]);
+    await expect.poll(() => manager.open).toBe(1);
+    expect(streams.has('paper')).toBe(false);
+    streams.get('a')!.push();
+    await expect.poll(() => hints).toEqual([
+      ['a', 'connected'],
+      ['a', 'event'],
+    ]);
+    await manager.stop();
+    expect(streams.get('a')!.closed).toBe(true);
+    expect(manager.open).toBe(0);
+  });
+
+  it('paces connects process-wide (Binance counts connection attempts per IP)', async () => {
+    const { connectTimes, manager } = harness({ connectEveryMs: 1_200 });
+    manager.follow(['a', 'b', 'c', 'd'].map((id) => ({ id, streamable: true })));
+    await expect.poll(() => manager.open, { timeout: 10_000 }).toBe(4);
+    const gaps = connectTimes.slice(1).map((t, i) => t - connectTimes[i]!);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(1_200 - 50);
+    await manager.stop();
+  });
+
+  it('reconnects after a loss with a growing back-off, and the reconnect asks for a visit', async () => {
+    const { clock, streams, hints, connectTimes, manager } = harness({ connectEveryMs: 0 });
+    manager.follow([{ id: 'a', streamable: true }]);
+    await expect.poll(() => manager.open).toBe(1);
+    const lostAt = clock.now();
+    streams.get('a')!.lose();
+    await expect.poll(() => hints.filter(([, hint]) => hint === 'connected').length, { timeout: 10_000 }).toBe(2);
+    // The first retry waits between half and all of a second.
+    const reconnectAt = connectTimes.at(-1)!;
+    expect(reconnectAt - lostAt).toBeGreaterThanOrEqual(500 - 50);
+    await manager.stop();
+  });
+
+  it('waits longer after each refused connect, and stopping ends the wait at once', async () => {
+    const { connectTimes, manager } = harness({ connectEveryMs: 0, failConnects: 4 });
+    manager.follow([{ id: 'a', streamable: true }]);
+    await expect.poll(() => connectTimes.length, { timeout: 20_000 }).toBe(5);
+    const gaps = connectTimes.slice(1).map((t, i) => t - connectTimes[i]!);
+    // 1 s, 2 s, 4 s, 8 s, each with jitter down to half (a loaded machine only adds to them).
+    gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(1_000 * 2 ** i * 0.5 - 50));
+    await expect.poll(() => manager.open).toBe(1);
+    manager.follow([]);
+    await expect.poll(() => manager.open).toBe(0);
+    await manager.stop();
+  });
+
+  it('closes the stream of an account it no longer follows', async () => {
+    const { streams, manager } = harness({ connectEveryMs: 0 });
+    manager.follow([{ id: 'a', streamable: true }, { id: 'b', streamable: true }]);
+    await expect.poll(() => manager.open).toBe(2);
+    manager.follow([{ id: 'b', streamable: true }]);
+    await expect.poll(() => streams.get('a')!.closed).toBe(true);
+    expect(streams.get('b')!.closed).toBe(false);
+    expect(manager.open).toBe(1);
+    await manager.stop();
+  });
+});
