@@ -9,6 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { startBot } from '../../src/app';
 import { parseConfig } from '../../src/config';
 import { makeFetchImplementation } from '../../test/sim/binance/fetch';
+import { socketAgentFor } from '../../test/sim/binance/socketAgent';
 import { sharedClock, type SharedClockSpec } from '../../test/support/sharedClock';
 
 export interface BotProcessSpec {
@@ -25,6 +26,7 @@ const config = parseConfig(process.env);
 const bot = await startBot(config, {
   discordRestApi: spec.discordRestApi,
   exchangeFetch: makeFetchImplementation(spec.simUrl),
+  exchangeSocketAgent: socketAgentFor(spec.simUrl),
   clock: sharedClock(spec.clock),
   instanceName: spec.name,
   // Real delays count `factor` times on the accelerated clock: Binance's widest window.

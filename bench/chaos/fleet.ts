@@ -12,6 +12,7 @@ import { startBot, type RunningBot } from '../../src/app';
 import type { DatabaseHandle } from '../../src/db/client';
 import { parseConfig } from '../../src/config';
 import { makeFetchImplementation } from '../../test/sim/binance/fetch';
+import { socketAgentFor } from '../../test/sim/binance/socketAgent';
 import { sharedClock, type SharedClockSpec } from '../../test/support/sharedClock';
 import type { BotProcessSpec } from './bot';
 
@@ -66,6 +67,7 @@ export class BotFleet {
         database: this.options.database,
         discordRestApi: this.options.discordRestApi,
         exchangeFetch: makeFetchImplementation(this.options.simUrl),
+        exchangeSocketAgent: socketAgentFor(this.options.simUrl),
         clock: sharedClock(this.options.clock),
         instanceName: name,
         recvWindowMs: 60_000,

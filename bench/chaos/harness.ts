@@ -132,6 +132,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   });
   let withdrawn = 0;
   let signals = 0;
+  let streamFaults = 0;
   try {
     await fleet.startAll();
     if (options.faults) for (const fault of standingFaults()) await sim.inject(fault);
@@ -177,6 +178,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         await sim.inject({ kind: 'order-rate-limit', path, method: 'POST', count: 3 + Math.floor(random() * 5) });
         const read = random() < 0.5 ? '/fapi/v1/openOrders' : '/fapi/v1/openAlgoOrders';
         await sim.inject({ kind: 'rate-limit', path: read, method: 'GET', count: 1, retryAfterSec: 1 + Math.floor(random() * 3) });
+        // User-data streams that drop (a few accounts' connections, no close frame) and events that never arrive.
+        for (let i = 0; i < 5; i += 1) {
+          const victim = accounts[Math.floor(random() * accounts.length)]!;
+          streamFaults += await sim.streamFault('disconnect', { apiKey: victim.apiKey });
+        }
+        streamFaults += await sim.streamFault('drop', { count: 20 });
       }
       if (now >= nextKillAt) {
         nextKillAt = now + options.killEveryMs * (0.5 + random());
@@ -215,7 +222,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       signals,
       withdrawn,
       kills: fleet.kills,
-      faults: faultsFired,
+      faults: faultsFired + streamFaults,
       realSeconds: Math.round((Date.now() - realStarted) / 1000),
       ...invariants,
     };

@@ -12,7 +12,7 @@ import type { ActiveFault, FaultSpec } from './faults';
 import { makeFetchImplementation } from './fetch';
 import type { FetchImplementation } from './fetch';
 import type { Agent } from 'node:http';
-import { simSocketAgent } from './socketAgent';
+import { socketAgentFor } from './socketAgent';
 import type { UserStreamStats } from './userStream';
 import type { BinanceSimControl, BinanceSimOptions, RequestLogEntry, SimBalances, SimOrders, SimTrades } from './sim';
 import type { SpecViolation } from './spec';
@@ -24,8 +24,7 @@ export class BinanceSimClient implements BinanceSimControl {
 
   constructor(readonly url: string) {
     this.fetchImplementation = makeFetchImplementation(url);
-    const { hostname, port } = new URL(url);
-    this.socketAgent = simSocketAgent(hostname, Number(port));
+    this.socketAgent = socketAgentFor(url);
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -39,3 +39,9 @@ class SimSocketAgent extends Agent {
 }
 
 export const simSocketAgent = (host: string, port: number): HttpAgent => new SimSocketAgent(host, port) as unknown as HttpAgent;
+
+/** The agent for a simulator at `url` (http://host:port), in this process or another. */
+export const socketAgentFor = (url: string): HttpAgent => {
+  const { hostname, port } = new URL(url);
+  return simSocketAgent(hostname, Number(port));
+};
