@@ -252,6 +252,11 @@ export type FuturesUserEvent =
   | { readonly kind: 'algo'; readonly algo: AlgoOrder }
   | { readonly kind: 'account'; readonly account: Account; readonly reason: 'ORDER'; readonly symbol: string };
 
+/** What the spot user-data stream reports: an order's execution report, and the balances it changed. */
+export type SpotUserEvent =
+  | { readonly kind: 'spotOrder'; readonly order: SpotOrder; readonly execution: 'NEW' | 'TRADE' | 'CANCELED' | 'EXPIRED'; readonly trade?: SpotTrade }
+  | { readonly kind: 'spotBalances'; readonly account: Account; readonly assets: readonly string[] };
+
 export interface EngineOptions {
   readonly now: () => number;
   readonly spotMarkets: ReadonlyMap<string, MarketDef>;
@@ -383,6 +388,8 @@ export class Engine {
   algoTriggerDelay: AlgoTriggerDelay = {};
   /** Told every futures order, algo order and account change, as the user-data stream reports them. */
   onFuturesEvent: ((apiKey: string, event: FuturesUserEvent) => void) | undefined;
+  /** Told every spot order change and the balances it moved, as the spot user-data stream reports them. */
+  onSpotEvent: ((apiKey: string, event: SpotUserEvent) => void) | undefined;
 
   constructor(private readonly o: EngineOptions) {}
 
@@ -626,6 +633,8 @@ export class Engine {
     order.locked = lockAmount;
     acc.spotOrders.push(order);
     acc.spotUpdateTime = now;
+    this.onSpotEvent?.(acc.apiKey, { kind: 'spotOrder', order, execution: 'NEW' });
+    this.onSpotEvent?.(acc.apiKey, { kind: 'spotBalances', account: acc, assets: [lockAsset] });
 
     const fills: SpotTrade[] = [];
     if (r.type === 'MARKET') {
@@ -697,6 +706,8 @@ export class Engine {
       isMaker: maker,
     };
     acc.spotTrades.push(trade);
+    this.onSpotEvent?.(acc.apiKey, { kind: 'spotOrder', order, execution: 'TRADE', trade });
+    this.onSpotEvent?.(acc.apiKey, { kind: 'spotBalances', account: acc, assets: [...new Set([m.base, m.quote, commissionAsset])] });
     return trade;
   }
 
@@ -770,6 +781,11 @@ export class Engine {
       acc.spotUpdateTime = this.now;
     }
     this.openSpot.get(order.symbol)?.delete(order);
+    // A fill is reported with its trade (spotFill); a cancel or expiry here.
+    if (status === 'CANCELED' || status === 'EXPIRED') {
+      this.onSpotEvent?.(order.apiKey, { kind: 'spotOrder', order, execution: status });
+      this.onSpotEvent?.(order.apiKey, { kind: 'spotBalances', account: this.account(order.apiKey), assets: [order.lockAsset] });
+    }
   }
 
   findSpot(acc: Account, symbol: string, orderId?: number, clientOrderId?: string): SpotOrder | undefined {

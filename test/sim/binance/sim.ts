@@ -29,6 +29,7 @@ import { Faults } from './faults';
 import type { ActiveFault, FaultKind, FaultSpec } from './faults';
 import { HOST_HEADER, makeFetchImplementation } from './fetch';
 import { FuturesUserStream, type StreamFaults, type UserStreamStats } from './userStream';
+import { SpotUserStream } from './spotUserStream';
 import { simSocketAgent } from './socketAgent';
 import type { FetchImplementation } from './fetch';
 import { buildMarkets, exchangeInfoTail } from './markets';
@@ -302,6 +303,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
   });
   if (opts.algoTriggerDelay) engine.algoTriggerDelay = { ...opts.algoTriggerDelay };
   const userStream = new FuturesUserStream(engine, now);
+  const spotUserStream = new SpotUserStream(engine, now, userStream.stats);
   const wl = opts.weightLimit;
   const limits: Record<Family, number> =
     typeof wl === 'number'
@@ -929,7 +931,8 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
   // WebSocket streams arrive on the same port with their production Host header (socketAgent.ts).
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
-    if (!userStream.upgrade(req, socket, head, host)) socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+    if (!userStream.upgrade(req, socket, head, host) && !spotUserStream.upgrade(req, socket, head, host))
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
   });
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -958,9 +961,11 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     socketAgent: simSocketAgent('127.0.0.1', port),
     userStream,
     streamFault: (kind: 'disconnect' | 'drop' | 'expire', options: { apiKey?: string; count?: number } = {}) => {
-      if (kind === 'disconnect') return userStream.disconnect(options.apiKey);
+      if (kind === 'disconnect') return userStream.disconnect(options.apiKey) + spotUserStream.disconnect(options.apiKey);
       if (kind === 'expire') return userStream.expireListenKeys(options.apiKey);
+      // Each stream (futures, spot) drops its next `count` events.
       userStream.dropEvents(options.count ?? 1, options.apiKey);
+      spotUserStream.dropEvents(options.count ?? 1, options.apiKey);
       return options.count ?? 1;
     },
     engine,
@@ -1052,6 +1057,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     },
     close: async () => {
       userStream.closeAll();
+      spotUserStream.closeAll();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -7,14 +7,14 @@ const SOL = 'SOL/USDT:USDT';
 type ProBinance = InstanceType<typeof ccxt.pro.binance>;
 
 /** ccxt.pro as production builds it, with only the sockets and HTTP transport redirected. */
-const proClient = (sim: BinanceSim, apiKey: string, secret: string): ProBinance =>
+const proClient = (sim: BinanceSim, apiKey: string, secret: string, defaultType: 'swap' | 'spot' = 'swap'): ProBinance =>
   new ccxt.pro.binance({
     apiKey,
     secret,
     fetchImplementation: sim.fetchImplementation,
     enableRateLimit: false,
     options: {
-      defaultType: 'swap',
+      defaultType,
       fetchMarkets: { types: ['spot', 'linear'] },
       fetchCurrencies: false,
       fetchMargins: false,
@@ -66,5 +66,48 @@ describe('binance simulator: the USDⓈ-M user-data stream through ccxt.pro', ()
     await fx.createOrder(SOL, 'market', 'buy', 1, undefined, { clientOrderId: 'afterReconnect' });
     expect((await again).some((o) => o.clientOrderId === 'afterReconnect')).toBe(true);
     expect(sim.userStream.stats.connectsTotal).toBe(2);
+  });
+});
+
+describe('binance simulator: spot user data over the WebSocket API through ccxt.pro', () => {
+  let sim: BinanceSim;
+  let fx: ProBinance;
+
+  beforeAll(async () => {
+    sim = await startBinanceSim();
+    sim.addAccount({ apiKey: 'spot', secret: 'spot-secret', spot: { USDT: 10_000 } });
+    sim.setPrices({ SOLUSDT: 100 });
+    fx = proClient(sim, 'spot', 'spot-secret', 'spot');
+    await fx.loadMarkets();
+  });
+  afterAll(async () => {
+    await fx.close();
+    await sim.close();
+  });
+
+  it('subscribes with a signed request and pushes execution reports and balances', async () => {
+    const orders = fx.watchOrders('SOL/USDT');
+    await expect.poll(() => sim.userStream.stats.connections, { timeout: 5_000 }).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await fx.createOrder('SOL/USDT', 'limit', 'buy', 1, 90, { clientOrderId: 'spotResting' });
+    expect((await orders).some((o) => o.clientOrderId === 'spotResting' && o.status === 'open')).toBe(true);
+    const balance = fx.watchBalance();
+    const filled = fx.watchOrders('SOL/USDT');
+    sim.setPrice('SOLUSDT', 89);
+    const update = await filled;
+    expect(update.some((o) => o.clientOrderId === 'spotResting' && o.status === 'closed' && o.filled === 1)).toBe(true);
+    expect((await balance).free?.['SOL']).toBeCloseTo(0.999, 6);
+  });
+
+  it('a dropped connection rejects the watch; the next one subscribes again', async () => {
+    const waiting = fx.watchOrders('SOL/USDT');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(sim.streamFault('disconnect', { apiKey: 'spot' })).toBe(1);
+    await expect(waiting).rejects.toBeInstanceOf(ccxt.NetworkError);
+    const again = fx.watchOrders('SOL/USDT');
+    await expect.poll(() => sim.userStream.stats.connections, { timeout: 5_000 }).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await fx.createOrder('SOL/USDT', 'market', 'sell', 0.5, undefined, { clientOrderId: 'spotAfter' });
+    expect((await again).some((o) => o.clientOrderId === 'spotAfter')).toBe(true);
   });
 });
