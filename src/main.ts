@@ -29,5 +29,10 @@ const stop = (signal: string) => {
     },
   );
 };
+// A rejection nobody handles (a library's own promise, a WebSocket client's say) must not stop the bot:
+// Node's default would end the process with every position it follows.
+process.on('unhandledRejection', (reason) => {
+  bot.log.error({ err: reason }, 'a promise was rejected with no handler; the bot goes on');
+});
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));

@@ -261,9 +261,19 @@ export interface ExchangeGateway {
   readonly recvWindowMs: number;
 }
 
-/** What an account's user-data stream reported: something changed on these symbols (ccxt unified). */
+/** One order as an account's user-data stream reported it (ccxt's unified symbol and status). */
+export interface StreamedOrder {
+  readonly symbol: string;
+  readonly clientOrderId: string | null;
+  /** `triggered`: a conditional order whose trigger fired (on its way to the matching engine). */
+  readonly status: 'open' | 'closed' | 'canceled' | 'expired' | 'rejected' | 'triggered' | 'other';
+  /** Quantity filled so far. */
+  readonly filled: number;
+}
+
+/** What an account's user-data stream reported since the last `next()`. */
 export interface AccountChange {
-  readonly symbols: readonly string[];
+  readonly orders: readonly StreamedOrder[];
 }
 
 /**

@@ -337,7 +337,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       ? new AccountStreams<AccountRow>({
           streamFor: (account) => streamSource.streamFor(account),
           onHint: (account) => {
-            if (!stopped) queue.urgent(account);
+            if (!stopped) queue.urgent(account, { afterRunning: true });
           },
           clock,
           log: deps.log,

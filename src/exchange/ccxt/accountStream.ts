@@ -4,14 +4,28 @@
  * expired listenKey, the 24 h connection life) ccxt would otherwise reuse the cached listenKey for up
  * to 20 minutes, and the new instance asks the exchange for the account's active key instead.
  */
-import type { Exchange } from 'ccxt';
+import type { Exchange, Order } from 'ccxt';
 import { ExchangeError } from '../errors';
-import type { AccountChange, AccountStream } from '../gateway';
+import type { AccountChange, AccountStream, StreamedOrder } from '../gateway';
 import { scrubText } from '../../logger';
 
 /** A listenKey opens the account's private stream to whoever holds it: never in a message. */
 const withoutListenKey = (text: string): string =>
   scrubText(text.replace(/(listenKey=)[^\s&"']+/gi, '$1…').replace(/(\/ws\/)[A-Za-z0-9_-]{16,}/g, '$1…')).slice(0, 300);
+
+const STATUSES: ReadonlySet<string> = new Set(['open', 'closed', 'canceled', 'expired', 'rejected']);
+
+/** ccxt's order as the stream's neutral form. Binance's algo TRIGGERING reads "open" in ccxt: it is a trigger. */
+function streamedOrder(order: Order): StreamedOrder {
+  const raw = (order.info as { X?: unknown } | undefined)?.X;
+  const status: StreamedOrder['status'] =
+    raw === 'TRIGGERING' || raw === 'TRIGGERED'
+      ? 'triggered'
+      : STATUSES.has(order.status ?? '')
+        ? (order.status as StreamedOrder['status'])
+        : 'other';
+  return { symbol: order.symbol ?? '', clientOrderId: order.clientOrderId ?? null, status, filled: order.filled ?? 0 };
+}
 
 export class CcxtAccountStream implements AccountStream {
   private exchange: Exchange | null = null;
@@ -41,7 +55,7 @@ export class CcxtAccountStream implements AccountStream {
         this.exchange = exchange;
       }
       const orders = await exchange.watchOrders();
-      return { symbols: [...new Set(orders.map((order) => order.symbol).filter((symbol): symbol is string => !!symbol))] };
+      return { orders: orders.map(streamedOrder) };
     } catch (error) {
       await this.drop();
       if (this.closed) throw new ExchangeError('not-supported', `${this.exchangeId}: the user-data stream was closed`);

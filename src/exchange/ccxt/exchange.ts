@@ -363,6 +363,11 @@ export function buildExchange(options: BuildOptions): Exchange {
       warnOnFetchOpenOrdersWithoutSymbol: false,
       throwMarginModeAlreadySet: false,
       ...(options.streaming?.socketAgent ? { ws: { options: { agent: options.streaming.socketAgent } } } : {}),
+      // A stream is only a hint here: no REST snapshot of positions or balances on each connect (it
+      // costs weight, and ccxt leaves its future unawaited, an unhandled rejection when the socket drops).
+      ...(options.streaming
+        ? { watchPositions: { fetchPositionsSnapshot: false, awaitPositionsSnapshot: false }, watchBalance: { fetchBalanceSnapshot: false } }
+        : {}),
     },
   });
   // Pinned off: ccxt's verbose mode prints signed URLs and headers.

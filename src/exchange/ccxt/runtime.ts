@@ -42,7 +42,7 @@ export interface CcxtRuntimeOptions {
 }
 
 /** Exchanges and market types whose user-data stream is followed (the ones simulated and tested). */
-const USER_STREAMS: ReadonlySet<string> = new Set(['binance:futures', 'binanceusdm:futures']);
+const USER_STREAMS: ReadonlySet<string> = new Set(['binance:futures', 'binanceusdm:futures', 'binance:spot']);
 
 export const hasUserStream = (exchangeId: string, marketType: MarketType): boolean =>
   USER_STREAMS.has(`${exchangeId}:${marketType}`);

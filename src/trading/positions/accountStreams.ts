@@ -2,16 +2,20 @@
  * Keeps a user-data stream open for each followed account that has one, and turns what it hears into
  * a visit of the account now (PositionSync's urgent lane). A hint only: the visit reads the exchange
  * over REST as always, and the polling goes on beside it, so a lost event is found by the next routine
- * turn. Events between a loss and the reconnect are lost too: each (re)connect asks for a visit.
+ * turn. Only reports worth a visit ask for one (src/domain/streamHints.ts: not the bot's own orders
+ * resting as placed), and a reconnect does (events between the loss and it are unheard); the first
+ * connect does not (polling has followed the account so far).
  *
  * Exchange limits: connects are paced process-wide (Binance allows 300 connection attempts per 5
- * minutes per IP), and a stream that fails waits longer each time (1 s, 2 s, … 60 s, with jitter).
+ * minutes per IP), a stream that fails waits longer each time (1 s, 2 s, … 60 s, with jitter), and an
+ * account no longer followed keeps its stream for `lingerMs` (its next signal is usually near).
  */
 import type { Logger } from '../../logger';
+import { reportNeedsVisit } from '../../domain/streamHints';
 import type { AccountStream } from '../../exchange/gateway';
 import type { Clock } from '../clock';
 
-export type StreamHint = 'event' | 'connected';
+export type StreamHint = 'event' | 'reconnected';
 
 export interface AccountStreamsOptions<A extends { readonly id: string }> {
   /** The account's stream, or null when it has none (paper, spot, an exchange not followed). */
@@ -24,6 +28,8 @@ export interface AccountStreamsOptions<A extends { readonly id: string }> {
   connectEveryMs?: number;
   /** Longest wait after failures (default 60 s). */
   maxBackoffMs?: number;
+  /** How long an account no longer followed keeps its stream (default 10 min). */
+  lingerMs?: number;
 }
 
 interface Followed<A> {
@@ -34,6 +40,8 @@ interface Followed<A> {
   stopping: Promise<void>;
   stop: () => void;
   done: Promise<void>;
+  /** When the account was last among those followed. */
+  wantedAt: number;
 }
 
 /** A connection that lived this long was healthy: the next loss starts the back-off over. */
@@ -44,11 +52,13 @@ export class AccountStreams<A extends { readonly id: string }> {
   private nextConnectAt = 0;
   private readonly connectEveryMs: number;
   private readonly maxBackoffMs: number;
+  private readonly lingerMs: number;
   private openCount = 0;
 
   constructor(private readonly options: AccountStreamsOptions<A>) {
     this.connectEveryMs = options.connectEveryMs ?? 1_200;
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000;
+    this.lingerMs = options.lingerMs ?? 10 * 60_000;
   }
 
   /** Streams currently open. */
@@ -56,13 +66,21 @@ export class AccountStreams<A extends { readonly id: string }> {
     return this.openCount;
   }
 
-  /** Follows exactly these accounts: streams for new ones start (paced), those of the others close. */
-  follow(accounts: Iterable<A>): void {
+  /**
+   * Follows these accounts: streams for new ones start (paced); those of accounts not among them for
+   * `lingerMs` close. Pass nothing to close the others at once (a process handing accounts over).
+   */
+  follow(accounts: Iterable<A>, options: { linger?: boolean } = {}): void {
+    const now = this.options.clock.now();
+    const linger = options.linger ?? true;
     const wanted = new Map<string, A>();
     for (const account of accounts) wanted.set(account.id, account);
     for (const [id, entry] of this.followed) {
-      if (wanted.has(id)) entry.account = wanted.get(id)!;
-      else void this.unfollow(id);
+      const account = wanted.get(id);
+      if (account) {
+        entry.account = account;
+        entry.wantedAt = now;
+      } else if (!linger || now - entry.wantedAt >= this.lingerMs) void this.unfollow(id);
     }
     for (const [id, account] of wanted) {
       if (this.followed.has(id)) continue;
@@ -70,7 +88,7 @@ export class AccountStreams<A extends { readonly id: string }> {
       if (!stream) continue;
       let stop!: () => void;
       const stopping = new Promise<void>((resolve) => (stop = resolve));
-      const entry: Followed<A> = { account, stream, stopped: false, stopping, stop, done: Promise.resolve() };
+      const entry: Followed<A> = { account, stream, stopped: false, stopping, stop, done: Promise.resolve(), wantedAt: now };
       this.followed.set(id, entry);
       entry.done = this.run(entry);
     }
@@ -108,19 +126,21 @@ export class AccountStreams<A extends { readonly id: string }> {
     let failures = 0;
     let connected = false;
     let openedAt = 0;
+    let opens = 0;
     entry.stream.onOpen(() => {
       if (entry.stopped) return;
       connected = true;
       openedAt = clock.now();
       this.openCount += 1;
-      onHint(entry.account, 'connected');
+      opens += 1;
+      if (opens > 1) onHint(entry.account, 'reconnected');
     });
     while (!entry.stopped) {
       if (!connected) await this.connectTurn(entry);
       if (entry.stopped) break;
       try {
-        await entry.stream.next();
-        if (!entry.stopped) onHint(entry.account, 'event');
+        const change = await entry.stream.next();
+        if (!entry.stopped && reportNeedsVisit(change.orders)) onHint(entry.account, 'event');
       } catch (error) {
         if (connected) {
           this.openCount -= 1;

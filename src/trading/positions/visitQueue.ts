@@ -11,6 +11,9 @@ export class VisitQueue<T extends { readonly id: string }> {
   private readonly routineLane: T[] = [];
   /** Queued or being visited. */
   private readonly known = new Set<string>();
+  /** Being visited, and asked for again meanwhile: queued as urgent when the visit ends. */
+  private readonly again = new Set<string>();
+  private readonly visiting = new Set<string>();
   private readonly running = new Set<Promise<void>>();
   private active = 0;
   private started = 0;
@@ -22,11 +25,18 @@ export class VisitQueue<T extends { readonly id: string }> {
     private readonly visit: (item: T) => Promise<void>,
   ) {}
 
-  /** Queues an urgent visit (or moves a queued routine one up); nothing if it is already urgent or running. */
-  urgent(item: T): void {
+  /**
+   * Queues an urgent visit (or moves a queued routine one up); nothing if it is already urgent, or
+   * running. With `afterRunning`, a running visit is followed by another one: what asked for it (a
+   * stream's report) may have come after the running visit read the exchange.
+   */
+  urgent(item: T, options: { afterRunning?: boolean } = {}): void {
     const waiting = this.routineLane.findIndex((queued) => queued.id === item.id);
     if (waiting >= 0) this.routineLane.splice(waiting, 1);
-    else if (this.known.has(item.id)) return;
+    else if (this.known.has(item.id)) {
+      if (options.afterRunning && this.visiting.has(item.id)) this.again.add(item.id);
+      return;
+    }
     this.known.add(item.id);
     this.urgentLane.push(item);
     this.pump();
@@ -62,12 +72,15 @@ export class VisitQueue<T extends { readonly id: string }> {
       if (!item) return;
       this.started += 1;
       this.active += 1;
+      this.visiting.add(item.id);
       const run: Promise<void> = this.visit(item)
         .catch(() => undefined)
         .finally(() => {
           this.active -= 1;
           this.known.delete(item.id);
+          this.visiting.delete(item.id);
           this.running.delete(run);
+          if (this.again.delete(item.id) && !this.closed) this.urgent(item);
           this.pump();
         });
       this.running.add(run);

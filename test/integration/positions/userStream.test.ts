@@ -26,8 +26,8 @@ const restingStops = (w: PositionsWorld, account: AccountRow) =>
   w.sim.orders(w.apiKeyOf(account)).algo.filter((order) => order.orderType === 'STOP_MARKET' && order.algoStatus === 'NEW');
 
 /** A resting limit entry on one account, and the continuous follow loop with streams, planning every `planEveryMs`. */
-async function restingEntry(planEveryMs: number) {
-  world = await positionsWorld();
+async function restingEntry(planEveryMs: number, marketType: 'futures' | 'spot' = 'futures') {
+  world = await positionsWorld({ marketType });
   const w = world;
   const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
   await w.signal(limitLong, 'stream-limit');
@@ -44,6 +44,13 @@ async function restingEntry(planEveryMs: number) {
   loop = sync.start();
   // The stream is open once the simulator counts it (the first plan starts it).
   await expect.poll(() => w.sim.userStream.stats.connections, { timeout: 20_000 }).toBe(1);
+  // A connect costs the listenKey only: no positions snapshot (ccxt.pro's default; an account with only
+  // a resting entry costs its visits no positions read either).
+  expect(w.sim.requestLog.filter((r) => r.path.includes('positionRisk'))).toEqual([]);
+  // Futures: one listenKey. Spot: none (a signed subscription on the WebSocket API connection).
+  expect(w.sim.requestLog.filter((r) => r.path === '/fapi/v1/listenKey').map((r) => r.method)).toEqual(
+    marketType === 'futures' ? ['POST'] : [],
+  );
   return { w, account };
 }
 
@@ -68,6 +75,17 @@ describe('user-data streams', () => {
     w.sim.setPrice(SYMBOL, 98, 'both');
     await expect.poll(() => restingStops(w, account).length, { timeout: 30_000, interval: 50 }).toBe(1);
     expect(w.sim.userStream.stats.connectsTotal).toBe(2);
+  });
+
+  it('spot: a fill reported over the WebSocket API subscription gets its exits at once', { timeout: 90_000 }, async () => {
+    const { w, account } = await restingEntry(3_600_000, 'spot');
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    await expect
+      .poll(async () => (await w.orderRows(account.id)).find((row) => row.leg === 'e0')?.status, { timeout: 20_000, interval: 50 })
+      .toBe('filled');
+    const spot = w.sim.orders(w.apiKeyOf(account)).spot;
+    await expect.poll(() => w.sim.orders(w.apiKeyOf(account)).spot.filter((o) => o.side === 'SELL' && o.status === 'NEW').length, { timeout: 20_000 }).toBeGreaterThan(0);
+    expect(spot.filter((o) => o.side === 'BUY' && o.status === 'FILLED')).toHaveLength(1);
   });
 
   it('events that never arrive are found by polling', { timeout: 90_000 }, async () => {

@@ -96,7 +96,7 @@ describe('binance simulator: spot user data over the WebSocket API through ccxt.
     sim.setPrice('SOLUSDT', 89);
     const update = await filled;
     expect(update.some((o) => o.clientOrderId === 'spotResting' && o.status === 'closed' && o.filled === 1)).toBe(true);
-    expect((await balance).free?.['SOL']).toBeCloseTo(0.999, 6);
+    expect((await balance)['SOL']?.free).toBeCloseTo(0.999, 6);
   });
 
   it('a dropped connection rejects the watch; the next one subscribes again', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AccountChange, AccountStream } from '../../../src/exchange/gateway';
+import type { AccountChange, AccountStream, StreamedOrder } from '../../../src/exchange/gateway';
 import { createLogger } from '../../../src/logger';
 import { AccountStreams, type StreamHint } from '../../../src/trading/positions/accountStreams';
 import { acceleratedClock } from '../../support/clock';
@@ -28,8 +28,8 @@ class FakeStream implements AccountStream {
       this.pending = { resolve, reject };
     });
   }
-  push(): void {
-    this.pending?.resolve({ symbols: ['LINK/USDT:USDT'] });
+  push(...orders: StreamedOrder[]): void {
+    this.pending?.resolve({ orders });
     this.pending = null;
   }
   lose(): void {
@@ -72,7 +72,7 @@ function harness(options: { connectEveryMs?: number; failConnects?: number } = {
 }
 
 describe('AccountStreams', () => {
-  it('asks for a visit when a stream opens and on each event; accounts without a stream are polled only', async () => {
+  it('asks for a visit on each report worth one; accounts without a stream are polled only', async () => {
     const { streams, hints, manager } = harness({ connectEveryMs: 0 });
     manager.follow([
       { id: 'a', streamable: true },
@@ -80,11 +80,13 @@ describe('AccountStreams', () => {
     ]);
     await expect.poll(() => manager.open).toBe(1);
     expect(streams.has('paper')).toBe(false);
-    streams.get('a')!.push();
-    await expect.poll(() => hints).toEqual([
-      ['a', 'connected'],
-      ['a', 'event'],
-    ]);
+    // The bot's own order resting as placed is not news; its fill is.
+    const own = { symbol: 'LINK/USDT:USDT', clientOrderId: `mb${'A'.repeat(22)}`, status: 'open' as const, filled: 0 };
+    streams.get('a')!.push(own);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(hints).toEqual([]);
+    streams.get('a')!.push({ ...own, status: 'closed', filled: 2 });
+    await expect.poll(() => hints).toEqual([['a', 'event']]);
     await manager.stop();
     expect(streams.get('a')!.closed).toBe(true);
     expect(manager.open).toBe(0);
@@ -99,13 +101,14 @@ describe('AccountStreams', () => {
     await manager.stop();
   });
 
-  it('reconnects after a loss with a growing back-off, and the reconnect asks for a visit', async () => {
+  it('reconnects after a loss with a growing back-off, and the reconnect (not the first connect) asks for a visit', async () => {
     const { clock, streams, hints, connectTimes, manager } = harness({ connectEveryMs: 0 });
     manager.follow([{ id: 'a', streamable: true }]);
     await expect.poll(() => manager.open).toBe(1);
     const lostAt = clock.now();
     streams.get('a')!.lose();
-    await expect.poll(() => hints.filter(([, hint]) => hint === 'connected').length, { timeout: 10_000 }).toBe(2);
+    expect(hints).toEqual([]);
+    await expect.poll(() => hints, { timeout: 10_000 }).toEqual([['a', 'reconnected']]);
     // The first retry waits between half and all of a second.
     const reconnectAt = connectTimes.at(-1)!;
     expect(reconnectAt - lostAt).toBeGreaterThanOrEqual(500 - 50);
@@ -120,15 +123,19 @@ describe('AccountStreams', () => {
     // 1 s, 2 s, 4 s, 8 s, each with jitter down to half (a loaded machine only adds to them).
     gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(1_000 * 2 ** i * 0.5 - 50));
     await expect.poll(() => manager.open).toBe(1);
-    manager.follow([]);
+    manager.follow([], { linger: false });
     await expect.poll(() => manager.open).toBe(0);
     await manager.stop();
   });
 
-  it('closes the stream of an account it no longer follows', async () => {
-    const { streams, manager } = harness({ connectEveryMs: 0 });
+  it('closes the stream of an account no longer followed once it has lingered', async () => {
+    const { clock, streams, manager } = harness({ connectEveryMs: 0 });
     manager.follow([{ id: 'a', streamable: true }, { id: 'b', streamable: true }]);
     await expect.poll(() => manager.open).toBe(2);
+    // Not followed for a while: kept (its next signal is usually near).
+    manager.follow([{ id: 'b', streamable: true }]);
+    expect(streams.get('a')!.closed).toBe(false);
+    clock.advance(10 * 60_000);
     manager.follow([{ id: 'b', streamable: true }]);
     await expect.poll(() => streams.get('a')!.closed).toBe(true);
     expect(streams.get('b')!.closed).toBe(false);

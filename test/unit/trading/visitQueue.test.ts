@@ -56,6 +56,19 @@ describe('VisitQueue: the continuous position sync slots', () => {
     expect(h.started).toEqual(['a', 'b', 'a']);
   });
 
+  it('visits a running account once more when asked with afterRunning (a report that came after its reads)', async () => {
+    const h = harness(1, 4);
+    h.queue.urgent({ id: 'a' });
+    // Asked again while running: plain requests are dropped, afterRunning ones queue one more visit.
+    h.queue.urgent({ id: 'a' });
+    h.queue.urgent({ id: 'a' }, { afterRunning: true });
+    h.queue.urgent({ id: 'a' }, { afterRunning: true });
+    await h.finish('a');
+    expect(h.started).toEqual(['a', 'a']);
+    await h.finish('a');
+    expect(h.started).toEqual(['a', 'a']);
+  });
+
   it('moves a queued routine turn up when the account turns urgent', async () => {
     const h = harness(1, 100);
     h.queue.urgent({ id: 'busy' });
