@@ -60,8 +60,8 @@ const baseSchema = z.object({
   STRATEGY_ENABLED: bool(false),
   // User-data streams (Binance futures): a hint that speeds the position sync up; polling stays.
   USER_STREAMS: bool(true),
-  // Binance allows 300 stream connection attempts per 5 minutes per IP: 50 a minute leaves room.
-  USER_STREAM_CONNECTS_PER_MINUTE: z.coerce.number().int().min(1).max(300).default(50),
+  // Binance allows 300 stream connection attempts per 5 minutes per IP: 50 a minute leaves room, 60 is the limit.
+  USER_STREAM_CONNECTS_PER_MINUTE: z.coerce.number().int().min(1).max(60).default(50),
   OWNER_DISCORD_ID: optionalSnowflake,
   OWNER_GUILD_ID: optionalSnowflake,
 });

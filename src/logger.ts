@@ -81,6 +81,8 @@ const SECRET_SUFFIXES = [
   'privatekey',
   'token',
   'signature',
+  // A user-data stream's key opens the account's private stream to whoever holds it.
+  'listenkey',
 ];
 
 /** Whether a property of this name holds a credential (`apiKeyHint` does not; `ACCOUNT_1_SECRET` does). */
@@ -90,10 +92,12 @@ export function isSecretKeyName(name: string): boolean {
 }
 
 const QUERY_SECRET =
-  /(?:^|[?&;])(?:signature|sign|api[_-]?key|apikey|key|secret|passphrase|password|token|access_token)=/i;
-const URL_WITH_QUERY = /\b(https?:\/\/[^\s"'\\?#]+)\?([^\s"'\\#]*)/gi;
+  /(?:^|[?&;])(?:signature|sign|api[_-]?key|apikey|key|secret|passphrase|password|token|access_token|listenkey)=/i;
+const URL_WITH_QUERY = /\b((?:https?|wss?):\/\/[^\s"'\\?#]+)\?([^\s"'\\#]*)/gi;
+/** Binance's stream path form: `/ws/<listenKey>`. */
+const STREAM_PATH_KEY = /(\/ws\/)[A-Za-z0-9_-]{20,}/g;
 const ENV_NAME = String.raw`[A-Z0-9_]*_(?:SECRET|TOKEN|PASSWORD|PASSPHRASE|API_KEY)|VAULT_KEYS`;
-const KEY_NAMES = String.raw`(?<![A-Za-z0-9_-])(?:api[_-]?key|api[_-]?secret|secret[_-]?key|secret|passphrase|password|passwd|private[_-]?key|access[_-]?token|refresh[_-]?token|token|signature|sign)|${ENV_NAME}`;
+const KEY_NAMES = String.raw`(?<![A-Za-z0-9_-])(?:api[_-]?key|api[_-]?secret|secret[_-]?key|secret|passphrase|password|passwd|private[_-]?key|access[_-]?token|refresh[_-]?token|token|signature|sign|listen[_-]?key)|${ENV_NAME}`;
 const HEADER_NAMES = String.raw`x-mbx-apikey|ok-access-(?:key|sign|passphrase)|x-bapi-(?:api-key|sign)|authorization|cookie`;
 /** `"apiKey":"v"`, `\"secret\":\"v\"`, `apiKey: 'v'`, `password="v"`. */
 const QUOTED_VALUE = new RegExp(
@@ -125,6 +129,7 @@ export function scrubText(text: string): string {
     .replace(ASSIGNED_VALUE, `$1${REDACTED}`)
     .replace(HEADER_VALUE, `$1${REDACTED}`)
     .replace(URL_PASSWORD, `$1${REDACTED}@`)
+    .replace(STREAM_PATH_KEY, `$1${REDACTED}`)
     .replace(DISCORD_TOKEN, REDACTED);
 }
 

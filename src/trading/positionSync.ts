@@ -336,6 +336,9 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     const streams = streamSource
       ? new AccountStreams<AccountRow>({
           streamFor: (account) => streamSource.streamFor(account),
+          // A new key, another mode or exchange: a new stream (the old one holds the old key).
+          versionOf: (account) =>
+            [account.exchangeId, account.marketType, account.mode, account.apiKeyEnc, account.secretEnc, account.passphraseEnc].join('|'),
           onHint: (account) => {
             if (!stopped) queue.urgent(account, { afterRunning: true });
           },
@@ -352,8 +355,6 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
             if (!stopped) for (const account of urgent) queue.urgent(account);
           });
           if (stopped) break;
-          // Streams follow exactly the accounts this process follows (leased, something to follow).
-          streams?.follow(rows.values());
           for (const id of pass.urgent) {
             const account = rows.get(id);
             if (account) queue.urgent(account);
@@ -363,6 +364,12 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
             if (queue.routineWaiting >= settings.concurrency) break;
             const account = rows.get(id);
             if (account) queue.routine(account);
+          }
+          // Streams follow the accounts this process follows (leased, something to follow).
+          try {
+            streams?.follow(rows.values());
+          } catch (error) {
+            deps.log.warn({ err: error }, 'user-data streams could not be updated; the next plan tries again');
           }
         } catch (error) {
           deps.log.warn({ err: error }, 'positions pass could not be planned; the next one tries again');

@@ -174,6 +174,10 @@ describe('scrubText', () => {
     [`DISCORD_TOKEN=${S} ACCOUNT_2_SECRET=${S}`, `DISCORD_TOKEN=${REDACTED} ACCOUNT_2_SECRET=${REDACTED}`],
     [`postgres://bot:${S}@db:5432/bot`, `postgres://bot:${REDACTED}@db:5432/bot`],
     ['MTA5ODc2NTQzMjEwOTg3NjU0.GhIjKl.abcdefghijklmnopqrstuvwxyz0123', REDACTED],
+    // A user-data stream's listenKey, in the three forms it travels in.
+    [`wss://fstream.binance.com/private/ws?listenKey=${S}`, `wss://fstream.binance.com/private/ws?${REDACTED}`],
+    [`{"e":"listenKeyExpired","listenKey":"${S}"}`, `{"e":"listenKeyExpired","listenKey":"${REDACTED}"}`],
+    [`wss://fstream.binance.com/ws/${'pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1'}`, `wss://fstream.binance.com/ws/${REDACTED}`],
   ])('%s', (input, expected) => {
     expect(scrubText(input)).toBe(expected);
     expect(scrubText(expected)).toBe(expected);

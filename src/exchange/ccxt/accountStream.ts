@@ -3,11 +3,15 @@
  * fills included). Each connection is a fresh ccxt.pro instance: after a loss (a dropped socket, an
  * expired listenKey, the 24 h connection life) ccxt would otherwise reuse the cached listenKey for up
  * to 20 minutes, and the new instance asks the exchange for the account's active key instead.
+ *
+ * Binance's `listenKeyExpired` leaves the socket open and silent (ccxt has no handler for it): it is
+ * taken for a loss here. A released instance forgets its listenKey (ccxt's keepalive timer, which
+ * close() does not clear, then finds nothing to renew) and its credentials.
  */
 import type { Exchange, Order } from 'ccxt';
+import { scrubText } from '../../logger';
 import { ExchangeError } from '../errors';
 import type { AccountChange, AccountStream, StreamedOrder } from '../gateway';
-import { scrubText } from '../../logger';
 
 /** A listenKey opens the account's private stream to whoever holds it: never in a message. */
 const withoutListenKey = (text: string): string =>
@@ -27,8 +31,19 @@ function streamedOrder(order: Order): StreamedOrder {
   return { symbol: order.symbol ?? '', clientOrderId: order.clientOrderId ?? null, status, filled: order.filled ?? 0 };
 }
 
+/** The option buckets where ccxt.pro's binance keeps a listenKey. */
+const LISTEN_KEY_BUCKETS = ['future', 'delivery', 'spot', 'margin', 'stock'];
+
+interface Connection {
+  readonly exchange: Exchange;
+  /** Rejects when the exchange says the stream ended without closing the socket. */
+  readonly ended: Promise<never>;
+}
+
 export class CcxtAccountStream implements AccountStream {
-  private exchange: Exchange | null = null;
+  private connection: Connection | null = null;
+  private connecting: Promise<unknown> | null = null;
+  private readonly releases = new Set<Promise<void>>();
   private readonly openListeners: (() => void)[] = [];
   private closed = false;
 
@@ -43,22 +58,14 @@ export class CcxtAccountStream implements AccountStream {
   }
 
   async next(): Promise<AccountChange> {
-    if (this.closed) throw new ExchangeError('not-supported', `${this.exchangeId}: the user-data stream was closed`);
+    if (this.closed) throw this.closedError();
     try {
-      let exchange = this.exchange;
-      if (!exchange) {
-        exchange = await this.connect();
-        // ccxt's hook for "a socket opened"; bound when the connection is created, after this.
-        exchange.onConnected = () => {
-          for (const listener of this.openListeners) listener();
-        };
-        this.exchange = exchange;
-      }
-      const orders = await exchange.watchOrders();
+      const connection = this.connection ?? (await this.newConnection());
+      const orders = await Promise.race([connection.exchange.watchOrders(), connection.ended]);
       return { orders: orders.map(streamedOrder) };
     } catch (error) {
-      await this.drop();
-      if (this.closed) throw new ExchangeError('not-supported', `${this.exchangeId}: the user-data stream was closed`);
+      this.release();
+      if (this.closed) throw this.closedError();
       const name = error instanceof Error ? error.constructor.name : 'Error';
       const detail = error instanceof Error ? withoutListenKey(error.message) : '';
       throw new ExchangeError('retryable', `${this.exchangeId}: user-data stream lost (${name}${detail ? `: ${detail}` : ''})`);
@@ -67,12 +74,69 @@ export class CcxtAccountStream implements AccountStream {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.drop();
+    // A connect under way finishes first (its instance is then released, never left open).
+    await this.connecting?.catch(() => undefined);
+    this.release();
+    await Promise.all(this.releases);
   }
 
-  private async drop(): Promise<void> {
-    const exchange = this.exchange;
-    this.exchange = null;
-    if (exchange) await exchange.close().catch(() => undefined);
+  private async newConnection(): Promise<Connection> {
+    const building = this.connect();
+    this.connecting = building;
+    let exchange: Exchange;
+    try {
+      exchange = await building;
+    } finally {
+      this.connecting = null;
+    }
+    let end!: (error: Error) => void;
+    const ended = new Promise<never>((_resolve, reject) => (end = reject));
+    ended.catch(() => undefined);
+    const connection: Connection = { exchange, ended };
+    this.connection = connection;
+    if (this.closed) {
+      // Closed while it was being built: released now, and close() waits for it.
+      this.release();
+      throw this.closedError();
+    }
+    // ccxt's hooks, bound when a socket is created (after this): "a socket opened", and every message.
+    exchange.onConnected = () => {
+      for (const listener of this.openListeners) listener();
+    };
+    const handleMessage = exchange.handleMessage.bind(exchange);
+    exchange.handleMessage = (client: unknown, message: unknown) => {
+      if ((message as { e?: unknown } | null)?.e === 'listenKeyExpired') {
+        end(new ExchangeError('retryable', `${this.exchangeId}: the user-data stream's listenKey expired`));
+        return;
+      }
+      return handleMessage(client, message) as unknown;
+    };
+    return connection;
+  }
+
+  /** Closes the current instance (in the background; close() waits for it) and forgets its secrets. */
+  private release(): void {
+    const connection = this.connection;
+    this.connection = null;
+    if (!connection) return;
+    const { exchange } = connection;
+    const options = exchange.options as Record<string, unknown>;
+    for (const bucket of LISTEN_KEY_BUCKETS) {
+      const value = options[bucket];
+      if (value && typeof value === 'object') options[bucket] = { ...value, listenKey: undefined, lastAuthenticatedTime: 0 };
+    }
+    const released = exchange
+      .close()
+      .catch(() => undefined)
+      .then(() => {
+        exchange.apiKey = '';
+        exchange.secret = '';
+      });
+    this.releases.add(released);
+    void released.finally(() => this.releases.delete(released));
+  }
+
+  private closedError(): ExchangeError {
+    return new ExchangeError('not-supported', `${this.exchangeId}: the user-data stream was closed`);
   }
 }

@@ -18,8 +18,13 @@ import type { Clock } from '../clock';
 export type StreamHint = 'event' | 'reconnected';
 
 export interface AccountStreamsOptions<A extends { readonly id: string }> {
-  /** The account's stream, or null when it has none (paper, spot, an exchange not followed). */
+  /** The account's stream, or null when it has none (paper, an exchange not followed). May throw (no key stored). */
   streamFor: (account: A) => AccountStream | null;
+  /**
+   * What the stream was made from (exchange, mode, key envelopes): when it changes (a new key, demo to
+   * live) the stream is made again, never left on the old key.
+   */
+  versionOf?: (account: A) => string;
   /** Told when the account's state may have changed (an event) or events may have been missed (a (re)connect). */
   onHint: (account: A, hint: StreamHint) => void;
   clock: Clock;
@@ -42,7 +47,11 @@ interface Followed<A> {
   done: Promise<void>;
   /** When the account was last among those followed. */
   wantedAt: number;
+  version: string;
 }
+
+/** stop() waits this long at most for the streams to close (a hung close must not hold a shutdown). */
+const STOP_WAIT_MS = 5_000;
 
 /** A connection that lived this long was healthy: the next loss starts the back-off over. */
 const HEALTHY_AFTER_MS = 60_000;
@@ -54,6 +63,10 @@ export class AccountStreams<A extends { readonly id: string }> {
   private readonly maxBackoffMs: number;
   private readonly lingerMs: number;
   private openCount = 0;
+  /** Loops of streams closed but not yet ended (stop() waits for them too). */
+  private readonly ending = new Set<Promise<void>>();
+  /** Accounts whose stream could not be made, by version: tried again when it changes, told once. */
+  private readonly refused = new Map<string, string>();
 
   constructor(private readonly options: AccountStreamsOptions<A>) {
     this.connectEveryMs = options.connectEveryMs ?? 1_200;
@@ -77,36 +90,57 @@ export class AccountStreams<A extends { readonly id: string }> {
     for (const account of accounts) wanted.set(account.id, account);
     for (const [id, entry] of this.followed) {
       const account = wanted.get(id);
-      if (account) {
+      if (account && entry.version === this.versionOf(account)) {
         entry.account = account;
         entry.wantedAt = now;
-      } else if (!linger || now - entry.wantedAt >= this.lingerMs) void this.unfollow(id);
+      } else if (account || !linger || now - entry.wantedAt >= this.lingerMs) void this.unfollow(id);
     }
+    for (const id of this.refused.keys()) if (!wanted.has(id)) this.refused.delete(id);
     for (const [id, account] of wanted) {
       if (this.followed.has(id)) continue;
-      const stream = this.options.streamFor(account);
+      const version = this.versionOf(account);
+      if (this.refused.get(id) === version) continue;
+      let stream: AccountStream | null;
+      try {
+        stream = this.options.streamFor(account);
+      } catch (error) {
+        // One account's stream (a key not stored, an exchange not offered) never stops the others'.
+        this.refused.set(id, version);
+        this.options.log.warn({ err: error, accountId: id }, 'no user-data stream for this account; polling follows it');
+        continue;
+      }
       if (!stream) continue;
       let stop!: () => void;
       const stopping = new Promise<void>((resolve) => (stop = resolve));
-      const entry: Followed<A> = { account, stream, stopped: false, stopping, stop, done: Promise.resolve(), wantedAt: now };
+      const entry: Followed<A> = { account, stream, stopped: false, stopping, stop, done: Promise.resolve(), wantedAt: now, version };
       this.followed.set(id, entry);
       entry.done = this.run(entry);
     }
   }
 
-  /** Closes every stream and waits for their loops to end. */
-  async stop(): Promise<void> {
-    await Promise.all([...this.followed.keys()].map((id) => this.unfollow(id)));
+  private versionOf(account: A): string {
+    return this.options.versionOf?.(account) ?? '';
   }
 
-  private async unfollow(id: string): Promise<void> {
+  /** Closes every stream and waits for their loops to end (at most a few seconds). */
+  async stop(): Promise<void> {
+    for (const id of [...this.followed.keys()]) void this.unfollow(id);
+    await Promise.race([Promise.all([...this.ending]), this.options.clock.sleep(STOP_WAIT_MS)]);
+  }
+
+  private unfollow(id: string): Promise<void> {
     const entry = this.followed.get(id);
-    if (!entry) return;
+    if (!entry) return Promise.resolve();
     this.followed.delete(id);
     entry.stopped = true;
     entry.stop();
-    await entry.stream.close().catch(() => undefined);
-    await entry.done;
+    const ended = (async () => {
+      await entry.stream.close().catch(() => undefined);
+      await entry.done;
+    })();
+    this.ending.add(ended);
+    void ended.finally(() => this.ending.delete(ended));
+    return ended;
   }
 
   /** Waits for this process's next connection slot. */

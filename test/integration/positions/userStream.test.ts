@@ -77,11 +77,20 @@ describe('user-data streams', () => {
     expect(w.sim.userStream.stats.connectsTotal).toBe(2);
   });
 
+  it('an expired listenKey (Binance leaves the socket open and silent) is a loss: the reconnect gets a new key and its visit finds the fill', { timeout: 90_000 }, async () => {
+    const { w, account } = await restingEntry(3_600_000);
+    expect(w.sim.streamFault('expire')).toBe(1);
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    await expect.poll(() => restingStops(w, account).length, { timeout: 30_000, interval: 50 }).toBe(1);
+    expect(w.sim.requestLog.filter((r) => r.path === '/fapi/v1/listenKey').map((r) => r.method)).toEqual(['POST', 'POST']);
+    expect(w.sim.userStream.stats.connectsTotal).toBe(2);
+  });
+
   it('spot: a fill reported over the WebSocket API subscription gets its exits at once', { timeout: 90_000 }, async () => {
     const { w, account } = await restingEntry(3_600_000, 'spot');
     w.sim.setPrice(SYMBOL, 98, 'both');
     await expect
-      .poll(async () => (await w.orderRows(account.id)).find((row) => row.leg === 'e0')?.status, { timeout: 20_000, interval: 50 })
+      .poll(async () => (await w.orderRows(account.id)).find((row) => row.leg === 'e0')?.status, { timeout: 40_000, interval: 50 })
       .toBe('filled');
     const spot = w.sim.orders(w.apiKeyOf(account)).spot;
     await expect.poll(() => w.sim.orders(w.apiKeyOf(account)).spot.filter((o) => o.side === 'SELL' && o.status === 'NEW').length, { timeout: 20_000 }).toBeGreaterThan(0);

@@ -67,6 +67,28 @@ describe('binance simulator: the USDⓈ-M user-data stream through ccxt.pro', ()
     expect((await again).some((o) => o.clientOrderId === 'afterReconnect')).toBe(true);
     expect(sim.userStream.stats.connectsTotal).toBe(2);
   });
+
+  it('an expired listenKey: listenKeyExpired, then the socket stays open and silent (ccxt waits on)', async () => {
+    const own = proClient(sim, 'fut', 'fut-secret');
+    await own.loadMarkets();
+    const messages: unknown[] = [];
+    const handle = own.handleMessage.bind(own);
+    own.handleMessage = (client: Parameters<typeof handle>[0], message: unknown) => {
+      messages.push(message);
+      return handle(client, message) as unknown;
+    };
+    let settled = false;
+    const waiting = own.watchOrders(SOL).finally(() => (settled = true));
+    waiting.catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(sim.streamFault('expire', { apiKey: 'fut' })).toBe(1);
+    await expect.poll(() => messages).toEqual([expect.objectContaining({ e: 'listenKeyExpired', E: expect.any(String) })]);
+    await fx.createOrder(SOL, 'market', 'buy', 1, undefined, { clientOrderId: 'afterExpiry' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(settled).toBe(false);
+    expect(sim.userStream.stats.connections).toBeGreaterThanOrEqual(1);
+    await own.close();
+  });
 });
 
 describe('binance simulator: spot user data over the WebSocket API through ccxt.pro', () => {

@@ -1,5 +1,7 @@
 /**
- * The USDⓈ-M futures user-data stream, as Binance serves it:
+ * The USDⓈ-M futures user-data stream, as Binance serves it (an expired key's connection stays open:
+ * Binance says `listenKeyExpired` "is not related to the websocket disconnection", and no more events
+ * come on it):
  * - `POST /fapi/v1/listenKey` (API key only, weight 1) answers the account's active listenKey, or a
  *   new one, valid 60 minutes; `PUT` extends it (-1125 when it does not exist); `DELETE` closes it.
  * - `wss://fstream.binance.com/private/ws?listenKey=…` (and the older `/ws/<listenKey>`) pushes the
@@ -36,7 +38,7 @@ export interface StreamFaults {
   disconnect(apiKey?: string): number;
   /** Drops the next `count` events (of one account, or any) without sending them. */
   dropEvents(count: number, apiKey?: string): void;
-  /** Expires listenKeys now (of one account, or all): `listenKeyExpired`, then the connection closes. */
+  /** Expires listenKeys now (of one account, or all): `listenKeyExpired`; the connection stays open, silent. */
   expireListenKeys(apiKey?: string): number;
 }
 
@@ -51,6 +53,8 @@ export class FuturesUserStream implements StreamFaults {
   private readonly keys = new Map<string, ListenKey>();
   private readonly keyOfAccount = new Map<string, string>();
   private readonly sockets = new Map<string, Set<WebSocket>>();
+  /** Connections whose key expired: open, never sent anything again. */
+  private readonly silent = new Set<WebSocket>();
   private readonly server = new WebSocketServer({ noServer: true });
   private drops: { count: number; apiKey: string | undefined }[] = [];
   readonly stats: UserStreamStats = { connections: 0, connectsTotal: 0, eventsSent: 0, eventsDropped: 0 };
@@ -299,14 +303,18 @@ export class FuturesUserStream implements StreamFaults {
     if (this.keyOfAccount.get(entry.apiKey) === key) this.keyOfAccount.delete(entry.apiKey);
     const set = this.sockets.get(entry.apiKey);
     if (!set) return;
-    for (const ws of set) {
-      if (tell) ws.send(JSON.stringify({ e: 'listenKeyExpired', E: this.now(), listenKey: key }));
-      ws.close(1000);
+    for (const ws of [...set]) {
+      // Binance sends E as a string here. The socket stays open; nothing more comes on it.
+      if (tell) ws.send(JSON.stringify({ e: 'listenKeyExpired', E: String(this.now()), listenKey: key }));
+      set.delete(ws);
+      this.silent.add(ws);
+      ws.once('close', () => this.silent.delete(ws));
     }
   }
 
   closeAll(): void {
     for (const set of this.sockets.values()) for (const ws of set) ws.terminate();
+    for (const ws of this.silent) ws.terminate();
     this.server.close();
   }
 }

@@ -45,15 +45,19 @@ class FakeStream implements AccountStream {
 
 const log = createLogger({ level: 'silent' });
 
-function harness(options: { connectEveryMs?: number; failConnects?: number } = {}) {
+function harness(options: { connectEveryMs?: number; failConnects?: number; noKey?: Set<string> } = {}) {
   // 20×: timers fire to the real millisecond, 20 ms of this clock.
   const clock = acceleratedClock(20);
   const streams = new Map<string, FakeStream>();
   const hints: [string, StreamHint][] = [];
   const connectTimes: number[] = [];
-  const manager = new AccountStreams<{ id: string; streamable: boolean }>({
+  const warnings: string[] = [];
+  const made: string[] = [];
+  const manager = new AccountStreams<{ id: string; streamable: boolean; key?: string }>({
     streamFor: (account) => {
+      if (options.noKey?.has(account.id)) throw new Error(`account ${account.id} has no API key stored`);
       if (!account.streamable) return null;
+      made.push(`${account.id}:${account.key ?? ''}`);
       const stream = new FakeStream(options.failConnects ?? 0);
       const next = stream.next.bind(stream);
       stream.next = () => {
@@ -64,11 +68,12 @@ function harness(options: { connectEveryMs?: number; failConnects?: number } = {
       return stream;
     },
     onHint: (account, hint) => hints.push([account.id, hint]),
+    versionOf: (account) => account.key ?? '',
     clock,
-    log,
+    log: Object.assign(Object.create(log) as typeof log, { warn: (_obj: object, msg: string) => warnings.push(msg) }),
     connectEveryMs: options.connectEveryMs ?? 1_200,
   });
-  return { clock, streams, hints, connectTimes, manager };
+  return { clock, streams, hints, connectTimes, manager, warnings, made };
 }
 
 describe('AccountStreams', () => {
@@ -93,11 +98,12 @@ describe('AccountStreams', () => {
   });
 
   it('paces connects process-wide (Binance counts connection attempts per IP)', async () => {
-    const { connectTimes, manager } = harness({ connectEveryMs: 1_200 });
+    const { clock, connectTimes, manager } = harness({ connectEveryMs: 1_200 });
+    const startedAt = clock.now();
     manager.follow(['a', 'b', 'c', 'd'].map((id) => ({ id, streamable: true })));
     await expect.poll(() => manager.open, { timeout: 10_000 }).toBe(4);
-    const gaps = connectTimes.slice(1).map((t, i) => t - connectTimes[i]!);
-    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(1_200 - 50);
+    // The i-th connect waits for its slot, i × 1.2 s after the first (a busy machine only delays them).
+    [...connectTimes].sort((x, y) => x - y).forEach((t, i) => expect(t - startedAt).toBeGreaterThanOrEqual(i * 1_200 - 50));
     await manager.stop();
   });
 
@@ -140,6 +146,50 @@ describe('AccountStreams', () => {
     await expect.poll(() => streams.get('a')!.closed).toBe(true);
     expect(streams.get('b')!.closed).toBe(false);
     expect(manager.open).toBe(1);
+    await manager.stop();
+  });
+
+  it('an account whose stream cannot be made (no key stored) is polled only; the others get theirs, and it is told once', async () => {
+    const { manager, warnings } = harness({ connectEveryMs: 0, noKey: new Set(['keyless']) });
+    const accounts = [
+      { id: 'keyless', streamable: true },
+      { id: 'b', streamable: true },
+    ];
+    expect(() => manager.follow(accounts)).not.toThrow();
+    manager.follow(accounts);
+    await expect.poll(() => manager.open).toBe(1);
+    expect(warnings).toEqual(['no user-data stream for this account; polling follows it']);
+    await manager.stop();
+  });
+
+  it('a new key (another version of the account) gets a new stream; the old one is closed', async () => {
+    const { streams, made, manager } = harness({ connectEveryMs: 0 });
+    manager.follow([{ id: 'a', streamable: true, key: 'old' }]);
+    await expect.poll(() => manager.open).toBe(1);
+    const old = streams.get('a')!;
+    manager.follow([{ id: 'a', streamable: true, key: 'new' }]);
+    await expect.poll(() => old.closed).toBe(true);
+    await expect.poll(() => manager.open).toBe(1);
+    expect(made).toEqual(['a:old', 'a:new']);
+    await manager.stop();
+  });
+
+  it('stop() also waits for streams closed before it, and never longer than a few seconds', async () => {
+    const { clock, manager } = harness({ connectEveryMs: 0 });
+    let releaseClose!: () => void;
+    const hung = new Promise<void>((resolve) => (releaseClose = resolve));
+    const stuck: AccountStream = {
+      onOpen: () => undefined,
+      next: () => new Promise(() => undefined),
+      close: () => hung,
+    };
+    const other = new AccountStreams<{ id: string }>({ streamFor: () => stuck, onHint: () => undefined, clock, log });
+    other.follow([{ id: 'x' }]);
+    const startedAt = clock.now();
+    await other.stop();
+    // Bounded: a close that never ends does not hold the shutdown past 5 s (of this clock).
+    expect(clock.now() - startedAt).toBeGreaterThanOrEqual(5_000 - 50);
+    releaseClose();
     await manager.stop();
   });
 });

@@ -1,0 +1,97 @@
+import type { Exchange } from 'ccxt';
+import { describe, expect, it } from 'vitest';
+import { CcxtAccountStream } from '../../../src/exchange/ccxt/accountStream';
+
+/** The part of a ccxt.pro instance the stream touches, driven by the test. */
+class FakePro {
+  apiKey = 'k3y';
+  secret = 's3cret';
+  options: Record<string, unknown> = { future: { listenKey: 'L'.repeat(64), lastAuthenticatedTime: 1 } };
+  closed = false;
+  onConnected: () => void = () => {};
+  private pending: { resolve: (orders: unknown[]) => void; reject: (error: Error) => void } | null = null;
+  handleMessage(_client: unknown, _message: unknown): void {}
+  watchOrders(): Promise<unknown[]> {
+    return new Promise((resolve, reject) => (this.pending = { resolve, reject }));
+  }
+  push(orders: unknown[]): void {
+    this.pending?.resolve(orders);
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+    this.pending?.reject(new Error('closedByUser'));
+  }
+}
+
+describe('CcxtAccountStream', () => {
+  it('maps ccxt orders to reports; a triggered algo order reads "triggered", not open', async () => {
+    const pro = new FakePro();
+    const stream = new CcxtAccountStream('binance', async () => pro as unknown as Exchange);
+    const next = stream.next();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    pro.push([
+      { symbol: 'LINK/USDT:USDT', clientOrderId: 'mbX', status: 'open', filled: 0, info: { X: 'TRIGGERING' } },
+      { symbol: 'LINK/USDT:USDT', clientOrderId: undefined, status: 'closed', filled: 2, info: {} },
+    ]);
+    expect((await next).orders).toEqual([
+      { symbol: 'LINK/USDT:USDT', clientOrderId: 'mbX', status: 'triggered', filled: 0 },
+      { symbol: 'LINK/USDT:USDT', clientOrderId: null, status: 'closed', filled: 2 },
+    ]);
+    await stream.close();
+  });
+
+  it('closed while connecting: the instance built meanwhile is closed too, and close() waits for it', async () => {
+    const pro = new FakePro();
+    let build!: () => void;
+    const built = new Promise<void>((resolve) => (build = resolve));
+    const stream = new CcxtAccountStream('binance', async () => {
+      await built;
+      return pro as unknown as Exchange;
+    });
+    const next = stream.next();
+    next.catch(() => undefined);
+    const closing = stream.close();
+    build();
+    await closing;
+    expect(pro.closed).toBe(true);
+    await expect(next).rejects.toThrow(/closed/);
+  });
+
+  it('takes listenKeyExpired (the socket stays open and silent) for a loss, and the released instance forgets its key', async () => {
+    const pro = new FakePro();
+    const stream = new CcxtAccountStream('binance', async () => pro as unknown as Exchange);
+    const next = stream.next();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    pro.handleMessage({}, { e: 'listenKeyExpired', E: '1', listenKey: 'L'.repeat(64) });
+    const error = await next.then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/listenKey expired/);
+    expect(error?.message).not.toContain('L'.repeat(20));
+    await stream.close();
+    expect(pro.closed).toBe(true);
+    // ccxt's keepalive timer outlives close(): with no key it renews nothing; no credential is kept.
+    expect((pro.options.future as { listenKey?: string }).listenKey).toBeUndefined();
+    expect([pro.apiKey, pro.secret]).toEqual(['', '']);
+  });
+
+  it('a lost connection rejects next() as retryable without the listenKey; the next call builds a new instance', async () => {
+    const instances: FakePro[] = [];
+    const stream = new CcxtAccountStream('binance', async () => {
+      const pro = new FakePro();
+      instances.push(pro);
+      return pro as unknown as Exchange;
+    });
+    const first = stream.next();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await instances[0]!.close();
+    await expect(first).rejects.toMatchObject({ kind: 'retryable' });
+    const second = stream.next();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(instances).toHaveLength(2);
+    instances[1]!.push([]);
+    expect((await second).orders).toEqual([]);
+    await stream.close();
+  });
+});
