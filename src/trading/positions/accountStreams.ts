@@ -6,8 +6,10 @@
  * resting as placed), and a reconnect does (events between the loss and it are unheard); the first
  * connect does not (polling has followed the account so far).
  *
- * Exchange limits: connects are paced process-wide (Binance allows 300 connection attempts per 5
- * minutes per IP), a stream that fails waits longer each time (1 s, 2 s, … 60 s, with jitter), and an
+ * Exchange limits: connects are paced process-wide by a token bucket (Binance allows 300 connection
+ * attempts per 5 minutes per IP): a minute's worth at once (a process that took over a dead one's
+ * accounts connects them quickly), then one per `connectEveryMs`, so any 5 minutes see at most six
+ * minutes' worth (300 at the default 50 a minute). A stream that fails waits longer each time (1 s, 2 s, … 60 s, with jitter), and an
  * account no longer followed keeps its stream for `lingerMs` (its next signal is usually near).
  */
 import type { Logger } from '../../logger';
@@ -29,8 +31,10 @@ export interface AccountStreamsOptions<A extends { readonly id: string }> {
   onHint: (account: A, hint: StreamHint) => void;
   clock: Clock;
   log: Logger;
-  /** Process-wide gap between two connection attempts (default 1,200 ms: 250 per 5 minutes). */
+  /** Process-wide gap between two connection attempts once the burst is spent (default 1,200 ms: 50 a minute). */
   connectEveryMs?: number;
+  /** Connects allowed at once (default: a minute's worth). */
+  connectBurst?: number;
   /** Longest wait after failures (default 60 s). */
   maxBackoffMs?: number;
   /** How long an account no longer followed keeps its stream (default 10 min). */
@@ -58,8 +62,10 @@ const HEALTHY_AFTER_MS = 60_000;
 
 export class AccountStreams<A extends { readonly id: string }> {
   private readonly followed = new Map<string, Followed<A>>();
-  private nextConnectAt = 0;
   private readonly connectEveryMs: number;
+  private readonly connectBurst: number;
+  private tokens: number;
+  private refilledAt: number;
   private readonly maxBackoffMs: number;
   private readonly lingerMs: number;
   private openCount = 0;
@@ -70,6 +76,9 @@ export class AccountStreams<A extends { readonly id: string }> {
 
   constructor(private readonly options: AccountStreamsOptions<A>) {
     this.connectEveryMs = options.connectEveryMs ?? 1_200;
+    this.connectBurst = Math.max(1, options.connectBurst ?? Math.floor(60_000 / Math.max(1, this.connectEveryMs)));
+    this.tokens = this.connectBurst;
+    this.refilledAt = options.clock.now();
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000;
     this.lingerMs = options.lingerMs ?? 10 * 60_000;
   }
@@ -143,12 +152,19 @@ export class AccountStreams<A extends { readonly id: string }> {
     return ended;
   }
 
-  /** Waits for this process's next connection slot. */
+  /** Waits for a token of this process's connect bucket. */
   private async connectTurn(entry: Followed<A>): Promise<void> {
-    const now = this.options.clock.now();
-    const at = Math.max(now, this.nextConnectAt);
-    this.nextConnectAt = at + this.connectEveryMs;
-    if (at > now) await this.pause(entry, at - now);
+    if (this.connectEveryMs <= 0) return;
+    while (!entry.stopped) {
+      const now = this.options.clock.now();
+      this.tokens = Math.min(this.connectBurst, this.tokens + (now - this.refilledAt) / this.connectEveryMs);
+      this.refilledAt = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await this.pause(entry, Math.ceil((1 - this.tokens) * this.connectEveryMs));
+    }
   }
 
   private pause(entry: Followed<A>, ms: number): Promise<void> {

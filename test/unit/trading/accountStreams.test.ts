@@ -45,7 +45,7 @@ class FakeStream implements AccountStream {
 
 const log = createLogger({ level: 'silent' });
 
-function harness(options: { connectEveryMs?: number; failConnects?: number; noKey?: Set<string> } = {}) {
+function harness(options: { connectEveryMs?: number; connectBurst?: number; failConnects?: number; noKey?: Set<string> } = {}) {
   // 20×: timers fire to the real millisecond, 20 ms of this clock.
   const clock = acceleratedClock(20);
   const streams = new Map<string, FakeStream>();
@@ -72,6 +72,7 @@ function harness(options: { connectEveryMs?: number; failConnects?: number; noKe
     clock,
     log: Object.assign(Object.create(log) as typeof log, { warn: (_obj: object, msg: string) => warnings.push(msg) }),
     connectEveryMs: options.connectEveryMs ?? 1_200,
+    ...(options.connectBurst === undefined ? {} : { connectBurst: options.connectBurst }),
   });
   return { clock, streams, hints, connectTimes, manager, warnings, made };
 }
@@ -97,13 +98,37 @@ describe('AccountStreams', () => {
     expect(manager.open).toBe(0);
   });
 
-  it('paces connects process-wide (Binance counts connection attempts per IP)', async () => {
-    const { clock, connectTimes, manager } = harness({ connectEveryMs: 1_200 });
+  it('paces connects process-wide: a burst at once, then one per gap (Binance counts attempts per IP)', async () => {
+    const { clock, connectTimes, manager } = harness({ connectEveryMs: 1_200, connectBurst: 2 });
     const startedAt = clock.now();
-    manager.follow(['a', 'b', 'c', 'd'].map((id) => ({ id, streamable: true })));
-    await expect.poll(() => manager.open, { timeout: 10_000 }).toBe(4);
-    // The i-th connect waits for its slot, i × 1.2 s after the first (a busy machine only delays them).
-    [...connectTimes].sort((x, y) => x - y).forEach((t, i) => expect(t - startedAt).toBeGreaterThanOrEqual(i * 1_200 - 50));
+    manager.follow(['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, streamable: true })));
+    await expect.poll(() => manager.open, { timeout: 10_000 }).toBe(5);
+    const times = [...connectTimes].sort((x, y) => x - y).map((t) => t - startedAt);
+    // Two at once (the burst), then the i-th waits (i - 1) gaps (a busy machine only delays them).
+    times.forEach((t, i) => expect(t).toBeGreaterThanOrEqual(Math.max(0, i - 1) * 1_200 - 50));
+    await manager.stop();
+  });
+
+  it('connects a burst at once and holds the rest for their tokens', async () => {
+    // A clock that barely moves: what is not in the burst waits (for 10 real minutes here).
+    const frozen = acceleratedClock(0.002);
+    const opened: string[] = [];
+    const manager = new AccountStreams<{ id: string }>({
+      streamFor: (account) => {
+        const stream = new FakeStream();
+        stream.onOpen(() => opened.push(account.id));
+        return stream;
+      },
+      onHint: () => undefined,
+      clock: frozen,
+      log,
+      connectEveryMs: 1_200,
+      connectBurst: 3,
+    });
+    manager.follow(['a', 'b', 'c', 'd', 'e'].map((id) => ({ id })));
+    await expect.poll(() => opened).toEqual(['a', 'b', 'c']);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(opened).toEqual(['a', 'b', 'c']);
     await manager.stop();
   });
 
