@@ -31,6 +31,8 @@ const result = await runChaos({
   log: (line) => console.error(line),
   ...(process.env.CHAOS_LOG ? { logFile: process.env.CHAOS_LOG } : {}),
   ...(process.env.CHAOS_LOG_LEVEL ? { logLevel: process.env.CHAOS_LOG_LEVEL } : {}),
+  // CHAOS_USER_STREAMS=false runs the bots on polling alone (the bot's USER_STREAMS), to compare.
+  userStreams: process.env.CHAOS_USER_STREAMS !== 'false',
 });
 
 const { details, ...figures } = result;

@@ -49,6 +49,8 @@ export interface ChaosOptions {
   /** Bot processes append their log lines here (none when unset), at `logLevel` (default warn). */
   logFile?: string;
   logLevel?: string;
+  /** The bots' USER_STREAMS (default true). */
+  userStreams?: boolean;
   /** Called with the database once it is open (diagnostics). */
   onDatabase?: (handle: DatabaseHandle) => void;
   /** Called with the simulator before it stops (diagnostics). */
@@ -118,6 +120,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     HEALTH_PORT: '0',
     LOG_LEVEL: options.logLevel ?? 'warn',
     FEED_COMPACT_THRESHOLD: '5',
+    USER_STREAMS: String(options.userStreams ?? true),
   };
   const fleet = new BotFleet({
     count: options.processes,
