@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { fmt } from './decimal';
 import type { Account, Engine, SpotUserEvent } from './engine';
-import type { UserStreamStats } from './userStream';
+import { EventDrops, type UserStreamStats } from './userStream';
 
 export const SPOT_WS_API_HOSTS: ReadonlySet<string> = new Set([
   'ws-api.binance.com',
@@ -31,7 +31,7 @@ export class SpotUserStream {
   private readonly subscribers = new Map<string, Set<Subscriber>>();
   private readonly sockets = new Set<WebSocket>();
   private readonly server = new WebSocketServer({ noServer: true });
-  private drops: { count: number; apiKey: string | undefined }[] = [];
+  private readonly drops: EventDrops;
 
   constructor(
     private readonly engine: Engine,
@@ -39,6 +39,7 @@ export class SpotUserStream {
     /** Shared with the futures stream: one set of counters for the simulator. */
     readonly stats: UserStreamStats,
   ) {
+    this.drops = new EventDrops(stats);
     engine.onSpotEvent = (apiKey, event) => this.publish(apiKey, event);
   }
 
@@ -132,14 +133,7 @@ export class SpotUserStream {
 
   private publish(apiKey: string, event: SpotUserEvent): void {
     const set = this.subscribers.get(apiKey);
-    if (!set || set.size === 0) return;
-    const drop = this.drops.find((d) => d.count > 0 && (d.apiKey === undefined || d.apiKey === apiKey));
-    if (drop) {
-      drop.count -= 1;
-      this.drops = this.drops.filter((d) => d.count > 0);
-      this.stats.eventsDropped += 1;
-      return;
-    }
+    if (!set || set.size === 0 || this.drops.take(apiKey)) return;
     const t = this.now();
     const body = event.kind === 'spotOrder' ? this.executionReport(event, t) : this.accountPosition(event.account, event.assets, t);
     for (const subscriber of set) {
@@ -217,7 +211,7 @@ export class SpotUserStream {
   }
 
   dropEvents(count: number, apiKey?: string): void {
-    this.drops.push({ count, apiKey });
+    this.drops.add(count, apiKey);
   }
 
   closeAll(): void {

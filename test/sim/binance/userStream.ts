@@ -49,6 +49,28 @@ export interface UserStreamStats {
   eventsDropped: number;
 }
 
+/** The "drop the next events" fault, shared by the futures and spot streams. */
+export class EventDrops {
+  private drops: { count: number; apiKey: string | undefined }[] = [];
+
+  constructor(private readonly stats: UserStreamStats) {}
+
+  /** Drops the next `count` events (of one account, or any). */
+  add(count: number, apiKey?: string): void {
+    this.drops.push({ count, apiKey });
+  }
+
+  /** Whether this event of `apiKey` is to be dropped (counted as dropped when it is). */
+  take(apiKey: string): boolean {
+    const drop = this.drops.find((d) => d.count > 0 && (d.apiKey === undefined || d.apiKey === apiKey));
+    if (!drop) return false;
+    drop.count -= 1;
+    this.drops = this.drops.filter((d) => d.count > 0);
+    this.stats.eventsDropped += 1;
+    return true;
+  }
+}
+
 export class FuturesUserStream implements StreamFaults {
   private readonly keys = new Map<string, ListenKey>();
   private readonly keyOfAccount = new Map<string, string>();
@@ -56,8 +78,8 @@ export class FuturesUserStream implements StreamFaults {
   /** Connections whose key expired: open, never sent anything again. */
   private readonly silent = new Set<WebSocket>();
   private readonly server = new WebSocketServer({ noServer: true });
-  private drops: { count: number; apiKey: string | undefined }[] = [];
   readonly stats: UserStreamStats = { connections: 0, connectsTotal: 0, eventsSent: 0, eventsDropped: 0 };
+  private readonly drops = new EventDrops(this.stats);
 
   constructor(
     private readonly engine: Engine,
@@ -143,14 +165,7 @@ export class FuturesUserStream implements StreamFaults {
     if (!set || set.size === 0) return;
     const t = this.now();
     const key = this.activeKeyOf(apiKey, t);
-    if (!key) return;
-    const drop = this.drops.find((d) => d.count > 0 && (d.apiKey === undefined || d.apiKey === apiKey));
-    if (drop) {
-      drop.count -= 1;
-      this.drops = this.drops.filter((d) => d.count > 0);
-      this.stats.eventsDropped += 1;
-      return;
-    }
+    if (!key || this.drops.take(apiKey)) return;
     const text = JSON.stringify(this.eventJson(event, t));
     for (const ws of set) {
       ws.send(text);
@@ -283,7 +298,7 @@ export class FuturesUserStream implements StreamFaults {
   }
 
   dropEvents(count: number, apiKey?: string): void {
-    this.drops.push({ count, apiKey });
+    this.drops.add(count, apiKey);
   }
 
   expireListenKeys(apiKey?: string): number {
