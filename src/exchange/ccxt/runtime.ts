@@ -12,7 +12,7 @@ import { CcxtAccountStream } from './accountStream';
 import { CcxtGateway } from './ccxtGateway';
 import type { AccountInstance } from './ccxtGateway';
 import { buildExchange } from './exchange';
-import type { Credentials, FetchImplementation } from './exchange';
+import type { BuildOptions, Credentials, FetchImplementation } from './exchange';
 import { ExchangeClocks } from './exchangeClock';
 import { FeeValuation } from './feeValuation';
 import { SharedMarkets } from './markets';
@@ -110,8 +110,9 @@ export class CcxtRuntime {
     });
   }
 
-  private build(ref: CcxtAccountRef, credentials: () => Credentials): AccountInstance {
-    const exchange = buildExchange({
+  /** How an account's ccxt instance is built, REST or stream alike (credentials are asked for now). */
+  private instanceOptions(ref: CcxtAccountRef, credentials: () => Credentials): BuildOptions {
+    return {
       exchangeId: ref.exchangeId,
       mode: ref.mode,
       marketType: ref.marketType,
@@ -121,7 +122,11 @@ export class CcxtRuntime {
       now: this.now,
       ...(this.timeoutMs === undefined ? {} : { timeoutMs: this.timeoutMs }),
       ...(this.recvWindowMs === undefined ? {} : { recvWindowMs: this.recvWindowMs }),
-    });
+    };
+  }
+
+  private build(ref: CcxtAccountRef, credentials: () => Credentials): AccountInstance {
+    const exchange = buildExchange(this.instanceOptions(ref, credentials));
     return { exchange, leverage: new Map(), algoOrders: new Map() };
   }
 
@@ -166,15 +171,8 @@ export class CcxtRuntime {
   stream(ref: CcxtAccountRef, credentials: () => Credentials): AccountStream {
     return new CcxtAccountStream(ref.exchangeId, async () => {
       const exchange = buildExchange({
-        exchangeId: ref.exchangeId,
-        mode: ref.mode,
-        marketType: ref.marketType,
-        limiter: this.rateLimiters.get(ref.exchangeId),
-        fetchImplementation: this.fetchImplementation,
-        credentials: credentials(),
-        now: this.now,
+        ...this.instanceOptions(ref, credentials),
         streaming: this.socketAgent ? { socketAgent: this.socketAgent } : {},
-        ...(this.timeoutMs === undefined ? {} : { timeoutMs: this.timeoutMs }),
       });
       await this.markets.attach(exchange, ref.exchangeId, ref.mode);
       return exchange;
