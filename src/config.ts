@@ -58,7 +58,7 @@ const baseSchema = z.object({
   // Several processes: a process silent this long is dead and its work is taken over (issue: ≤ 30 s).
   TAKEOVER_AFTER_SECONDS: z.coerce.number().int().min(5).max(30).default(15),
   STRATEGY_ENABLED: bool(false),
-  // User-data streams (Binance futures): a hint that speeds the position sync up; polling stays.
+  // User-data streams (Binance futures and spot): a hint that speeds the position sync up; polling stays.
   USER_STREAMS: bool(true),
   // Binance allows 300 stream connection attempts per 5 minutes per IP: 50 a minute leaves room, 60 is the limit.
   USER_STREAM_CONNECTS_PER_MINUTE: z.coerce.number().int().min(1).max(60).default(50),

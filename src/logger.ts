@@ -95,7 +95,7 @@ const QUERY_SECRET =
   /(?:^|[?&;])(?:signature|sign|api[_-]?key|apikey|key|secret|passphrase|password|token|access_token|listenkey)=/i;
 const URL_WITH_QUERY = /\b((?:https?|wss?):\/\/[^\s"'\\?#]+)\?([^\s"'\\#]*)/gi;
 /** Binance's stream path form: `/ws/<listenKey>`. */
-const STREAM_PATH_KEY = /(\/ws\/)[A-Za-z0-9_-]{20,}/g;
+const STREAM_PATH_KEY = /(\/ws\/)[A-Za-z0-9_-]{16,}/g;
 const ENV_NAME = String.raw`[A-Z0-9_]*_(?:SECRET|TOKEN|PASSWORD|PASSPHRASE|API_KEY)|VAULT_KEYS`;
 const KEY_NAMES = String.raw`(?<![A-Za-z0-9_-])(?:api[_-]?key|api[_-]?secret|secret[_-]?key|secret|passphrase|password|passwd|private[_-]?key|access[_-]?token|refresh[_-]?token|token|signature|sign|listen[_-]?key)|${ENV_NAME}`;
 const HEADER_NAMES = String.raw`x-mbx-apikey|ok-access-(?:key|sign|passphrase)|x-bapi-(?:api-key|sign)|authorization|cookie`;

@@ -78,8 +78,8 @@ export interface GatewayFactoryOptions {
 export interface GatewayFactory {
   forAccount(account: GatewayAccount): ExchangeGateway;
   /**
-   * The account's user-data stream, or null when it has none followed (paper, spot, exchanges not
-   * simulated and tested). Each call is a new stream; close it when done.
+   * The account's user-data stream, or null when it has none followed (paper, exchanges and market
+   * types not simulated and tested). Each call is a new stream; close it when done.
    */
   streamFor(account: GatewayAccount): AccountStream | null;
   /** A gateway for a key that is not stored yet (verify before saving); never cached. */

@@ -13,9 +13,6 @@ import { scrubText } from '../../logger';
 import { ExchangeError } from '../errors';
 import type { AccountChange, AccountStream, StreamedOrder } from '../gateway';
 
-/** A listenKey opens the account's private stream to whoever holds it: never in a message. */
-const withoutListenKey = (text: string): string =>
-  scrubText(text.replace(/(listenKey=)[^\s&"']+/gi, '$1…').replace(/(\/ws\/)[A-Za-z0-9_-]{16,}/g, '$1…')).slice(0, 300);
 
 const STATUSES: ReadonlySet<string> = new Set(['open', 'closed', 'canceled', 'expired', 'rejected']);
 
@@ -67,7 +64,8 @@ export class CcxtAccountStream implements AccountStream {
       this.release();
       if (this.closed) throw this.closedError();
       const name = error instanceof Error ? error.constructor.name : 'Error';
-      const detail = error instanceof Error ? withoutListenKey(error.message) : '';
+      // scrubText removes a listenKey (it opens the account's private stream) in every form it travels in.
+      const detail = error instanceof Error ? scrubText(error.message).slice(0, 300) : '';
       throw new ExchangeError('retryable', `${this.exchangeId}: user-data stream lost (${name}${detail ? `: ${detail}` : ''})`);
     }
   }
