@@ -4,6 +4,7 @@ import type { MarketType, SizingMode, TradingMode } from '../domain/account';
 import { describeReason } from '../domain/reasons';
 import { isExchangeError } from '../exchange/errors';
 import type { AccountPreflight, Balance, ExchangeGateway, KeyAudit } from '../exchange/gateway';
+import { inSignalLane } from '../exchange/requestLane';
 import type { Masterships } from '../copy/mastership';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
@@ -11,6 +12,7 @@ import type { Vault } from '../vault/envelope';
 import { apiKeyHint } from '../vault/mask';
 import type { Secret } from '../vault/secret';
 import { invalid, notFound, UserError } from './errors';
+import { MemberThrottle } from './memberThrottle';
 import { unsupportedReason, type ExchangeCatalog } from './exchangeCatalog';
 import type { GatewayFactoryPort } from './ports';
 import { withTimeout } from '../timeout';
@@ -265,7 +267,15 @@ interface ProbeOutcome {
 }
 
 /** Balance, permission audit and (futures) preflight of a gateway; throws on a failed call. */
-async function probeGateway(gateway: ExchangeGateway, marketType: MarketType, paper: boolean): Promise<ProbeOutcome> {
+/**
+ * A member waits for this answer, so its reads go in the signal lane, ahead of background reads; the
+ * per-member throttle (takeKeyCheck) keeps one member from spending the lane's budget.
+ */
+function probeGateway(gateway: ExchangeGateway, marketType: MarketType, paper: boolean): Promise<ProbeOutcome> {
+  return inSignalLane(() => readKeyState(gateway, marketType, paper));
+}
+
+async function readKeyState(gateway: ExchangeGateway, marketType: MarketType, paper: boolean): Promise<ProbeOutcome> {
   const what = `${gateway.exchangeId}`;
   const balance = await exchangeAnswer(gateway.balance(), EXCHANGE_CALL_TIMEOUT_MS, what);
   if (paper) return { balance, audit: null, preflight: null };
@@ -307,12 +317,32 @@ export interface AccountServiceDeps {
   log: Logger;
   /** A removed master account ends its mastership first: its followers' copied positions are closed. */
   masterships?: Pick<Masterships, 'end'>;
+  /** Key checks (Verify, add probes) per member per window; default KEY_CHECKS_PER_MINUTE a minute. */
+  keyChecks?: { perWindow: number; windowMs: number };
 }
+
+/** Key checks one member may start per minute (each reads several weighted endpoints of the shared IP budget). */
+export const KEY_CHECKS_PER_MINUTE = 4;
 
 /** Everything a member does with their exchange accounts. Every method is scoped by the owner's id. */
 export function createAccountService(deps: AccountServiceDeps) {
   const { accounts, vault, gateways, exchanges, clock, log } = deps;
   const now = () => new Date(clock.now());
+  const keyChecks = new MemberThrottle(
+    deps.keyChecks?.perWindow ?? KEY_CHECKS_PER_MINUTE,
+    deps.keyChecks?.windowMs ?? 60_000,
+    () => clock.now(),
+  );
+  /** Refuses a key check the member has no room for this minute (nothing is read from the exchange). */
+  const takeKeyCheck = (ownerId: string): void => {
+    const verdict = keyChecks.take(ownerId);
+    if (verdict.allowed) return;
+    const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+    throw new UserError(
+      'too-many',
+      `You checked keys ${deps.keyChecks?.perWindow ?? KEY_CHECKS_PER_MINUTE} times in the last minute; try again in ${seconds} s. Every check reads the exchange's limits all members' trading shares.`,
+    );
+  };
 
   const owned = async (ownerId: string, accountId: string): Promise<AccountRow> => {
     const row = await accounts.findOwned(ownerId, accountId);
@@ -380,6 +410,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       const apiKey = credentials.apiKey.reveal().trim();
       if (apiKey.length < 8 || /\s/.test(apiKey)) throw invalid('That does not look like an API key (no spaces, at least 8 characters).');
 
+      takeKeyCheck(input.ownerId);
       let outcome: ProbeOutcome;
       try {
         const gateway = await gateways.probe({
@@ -509,6 +540,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     /** Checks the stored key again: balance, permissions, futures preflight. */
     async verify(ownerId: string, accountId: string): Promise<VerifyResult> {
       const row = await owned(ownerId, accountId);
+      if (row.mode !== 'paper') takeKeyCheck(ownerId);
       gateways.invalidate(row.id);
       let outcome: ProbeOutcome;
       try {

@@ -3,7 +3,7 @@
  * `message` as is (ephemeral); any other error becomes a generic answer, since its text may carry
  * details nobody should see.
  */
-export type UserErrorCode = 'not-found' | 'invalid-input' | 'forbidden' | 'conflict' | 'unavailable';
+export type UserErrorCode = 'not-found' | 'invalid-input' | 'forbidden' | 'conflict' | 'unavailable' | 'too-many';
 
 export class UserError extends Error {
   override readonly name: string;

@@ -15,6 +15,7 @@ import { BatchedClaimCheck, isLostClaim } from './claims';
 import type { Clock } from './clock';
 import { executeAccount } from './execution/executeAccount';
 import { claimAndFanOut } from './fanOut';
+import { inSignalLane } from '../exchange/requestLane';
 import { EngineInstance, type LivenessSource } from './instance';
 import { disableRevokedKey } from './keyRevoked';
 import { postOverdueSummaries } from './summary';
@@ -467,7 +468,12 @@ export class TradingEngine {
     return executions.length;
   }
 
-  private async runTakenExecutions(executions: ExecutionRow[], release: (id: string) => void): Promise<void> {
+  /** A signal's work: its exchange reads go ahead of background reads (src/exchange/requestLane.ts). */
+  private runTakenExecutions(executions: ExecutionRow[], release: (id: string) => void): Promise<void> {
+    return inSignalLane(() => this.runSignalWork(executions, release));
+  }
+
+  private async runSignalWork(executions: ExecutionRow[], release: (id: string) => void): Promise<void> {
     const signalCache = new Map<string, Promise<SignalRow | null>>();
     const signalOfExecution = (id: string) => {
       let cached = signalCache.get(id);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isExchangeError } from '../../src/exchange/errors';
 import { createGatewayFactory, RateLimiterRegistry } from '../../src/exchange/factory';
 import { MemoryPaperStore } from '../../src/exchange/paper';
+import { inSignalLane } from '../../src/exchange/requestLane';
 import type { ExchangeErrorKind } from '../../src/exchange/errors';
 import { Secret } from '../../src/vault/secret';
 import { StrayHostError } from '../sim/binance';
@@ -325,6 +326,44 @@ describe('ccxt gateway on the simulator: one rate limiter per exchange', () => {
     expect(await c.quote('SOL/USDT:USDT')).toMatchObject({ last: 100 });
     // The simulator saw no request inside its Retry-After window, so it never escalated to a 418 ban.
     expect(world.sim.requestLog.filter((e) => e.status === 418)).toEqual([]);
+  });
+
+  it('with the minute budget short, a signal read and a stop go ahead of a background read that waits', async () => {
+    // Windows are minutes of the real clock: not too near the end of one.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_500 - intoMinute));
+    const { row, apiKey } = world.account({ marketType: 'futures' });
+    const gateway = world.factory.forAccount(row);
+    await gateway.placeOrder({ clientOrderId: 'laneEntry1', symbol: 'SOL/USDT:USDT', side: 'buy', type: 'market', quantity: 1, reduceOnly: false });
+    for (let i = 0; i < 7; i += 1) await gateway.positions();
+    // Room for about 30 weight more: the background share (60 %) of it is already spent.
+    const limiter = world.rateLimiters.get('binance');
+    const used = limiter.snapshot().pools['fapi']!.used;
+    limiter.setLimit('fapi', Math.ceil((used + 30) / 0.9));
+    const sent = (path: string) => world.sim.requestLog.filter((e) => e.apiKey === apiKey && e.path === path).length;
+    const positionReads = sent('/fapi/v3/positionRisk');
+
+    let backgroundDone = false;
+    void gateway.positions().then(
+      () => (backgroundDone = true),
+      () => (backgroundDone = true),
+    );
+    const balance = await inSignalLane(() => gateway.balance());
+    expect(balance.currency).toBe('USDT');
+    // Background code placing a stop: writes never wait behind reads.
+    const stop = await gateway.placeOrder({
+      clientOrderId: 'laneStop1',
+      symbol: 'SOL/USDT:USDT',
+      side: 'sell',
+      type: 'stop-loss',
+      triggerPrice: 90,
+      quantity: 1,
+      reduceOnly: true,
+    });
+    expect(stop).toMatchObject({ clientOrderId: 'laneStop1', status: 'open' });
+    expect(backgroundDone).toBe(false);
+    expect(sent('/fapi/v3/positionRisk')).toBe(positionReads);
+    limiter.setLimit('fapi', 2400);
   });
 
   it("follows the exchange's used-weight header", async () => {

@@ -10,6 +10,7 @@ import ccxt from 'ccxt';
 import type { Exchange } from 'ccxt';
 import type { MarketType, TradingMode } from '../../domain/account';
 import { ExchangeError } from '../errors';
+import { currentLane } from '../requestLane';
 import {
   AccountOrderGate,
   isOrderCountRefusal,
@@ -113,7 +114,8 @@ export function exchangeClass(exchangeId: string, flavour: 'rest' | 'pro' = 'res
       }
       if (limiter) {
         const cost = url ? requestCost(exchangeId, method, url) : { pool: 'default', weight: 1 };
-        await limiter.acquire(cost.pool, cost.weight);
+        // Writes (orders, cancels, leverage) never wait behind background reads: a stop is one of them.
+        await limiter.acquire(cost.pool, cost.weight, method.toUpperCase() === 'GET' ? currentLane() : 'signal');
       }
       const stamp = orderStamps.getStore();
       if (stamp) {

@@ -3,12 +3,16 @@
  * a thousand account instances share one budget: per-instance token buckets (ccxt's `enableRateLimit`)
  * cannot see each other and would together overrun it. This limiter models the exchange's own windows:
  *
- * - Pools: request families with their own weight budget (Binance: `api` for /api + /sapi, `fapi` for
- *   USDⓈ-M futures). Each pool has fixed per-minute windows aligned to the clock, as Binance counts them.
+ * - Pools: request families with their own weight budget (Binance: `api` for /api, `sapi` for /sapi,
+ *   `fapi` for USDⓈ-M futures). Each pool has fixed per-minute windows aligned to the clock, as Binance counts them.
  * - Limits come from `exchangeInfo.rateLimits` (REQUEST_WEIGHT / MINUTE) when seen; defaults until then.
  * - Before a request its weight is reserved in the current window; when the window would overflow
  *   (kept below `headroom` of the limit, for other processes on the same IP and for our estimates) the
- *   request waits for the next window, FIFO, up to `maxWaitMs`, else it fails as rate-limited.
+ *   request waits for the next window, FIFO within its lane, up to `maxWaitMs`, else it fails as
+ *   rate-limited.
+ * - Two lanes (requestLane.ts): the signal lane may fill the budget; the background lane only
+ *   `backgroundShare` of it, and never while a signal request waits. A request that costs no weight
+ *   (a futures order: the exchange counts it per account) never waits behind anyone.
  * - After each answer the exchange's own count (`X-MBX-USED-WEIGHT-1M`) replaces our estimate when
  *   higher: it also counts what other processes on this IP spent.
  * - A 429 or 418 with Retry-After blocks the WHOLE exchange (every pool, every account) until it
@@ -19,6 +23,7 @@
  * Time and sleeping are injected, so the unit tests drive it with a fake clock.
  */
 import { ExchangeError } from '../errors';
+import type { RequestLane } from '../requestLane';
 
 export interface RateLimitPoolConfig {
   /** Weight allowed per window. */
@@ -36,6 +41,11 @@ export interface RateLimiterOptions {
   headroom?: number;
   /** Longest wait for a window with room before failing as rate-limited (default 60 s). */
   maxWaitMs?: number;
+  /**
+   * Share of the budget (after headroom) background requests may use (default 0.6): the rest of each
+   * minute stays free for signals, whatever the background load.
+   */
+  backgroundShare?: number;
   /** Wait after a 429/418 without Retry-After (default: until the window ends, at least 1 s). */
   defaultBanMs?: number;
   /** Called when the exchange asked this process to back off (429/418) for `ms`, to tell its peers. */
@@ -46,6 +56,11 @@ interface PoolState {
   config: RateLimitPoolConfig;
   windowStart: number;
   used: number;
+  /** Signal-lane requests waiting for room: background requests wait until there are none. */
+  signalsWaiting: number;
+  /** Resolved when the last waiting signal request got its room. */
+  signalsDrained: Promise<void> | null;
+  drain: (() => void) | null;
 }
 
 export interface RateLimiterSnapshot {
@@ -59,11 +74,15 @@ export class ExchangeRateLimiter {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly headroom: number;
+  private readonly backgroundShare: number;
   private readonly maxWaitMs: number;
   private readonly defaultBanMs: number | undefined;
   private readonly onBackOff: ((ms: number) => void) | undefined;
   private blockedUntil = 0;
-  /** FIFO per pool: each acquire chains on the previous one, so a waiting request is never overtaken. */
+  /**
+   * FIFO per pool and lane: each acquire chains on the previous one of its lane, so a waiting request
+   * is never overtaken by a later one of the same lane.
+   */
   private readonly queues = new Map<string, Promise<void>>();
 
   constructor(options: RateLimiterOptions) {
@@ -71,11 +90,12 @@ export class ExchangeRateLimiter {
     this.now = options.now;
     this.sleep = options.sleep;
     this.headroom = options.headroom ?? 0.9;
+    this.backgroundShare = Math.min(1, Math.max(0.1, options.backgroundShare ?? 0.6));
     this.maxWaitMs = options.maxWaitMs ?? 60_000;
     this.defaultBanMs = options.defaultBanMs;
     this.onBackOff = options.onBackOff;
     for (const [name, config] of Object.entries(options.pools)) {
-      this.pools.set(name, { config: { ...config }, windowStart: 0, used: 0 });
+      this.pools.set(name, newPool(config));
     }
   }
 
@@ -87,7 +107,7 @@ export class ExchangeRateLimiter {
         (min, p) => (min === undefined || p.config.limit < min.limit ? p.config : min),
         undefined,
       );
-      state = { config: { ...(smallest ?? { limit: 1200, windowMs: 60_000 }) }, windowStart: 0, used: 0 };
+      state = newPool(smallest ?? { limit: 1200, windowMs: 60_000 });
       this.pools.set(name, state);
     }
     return state;
@@ -118,41 +138,77 @@ export class ExchangeRateLimiter {
    * Reserves `weight` in `poolName`'s current window, waiting for the next window when full.
    * Throws ExchangeError('rate-limited') while the exchange is blocked or when the wait is too long.
    */
-  acquire(poolName: string, weight: number): Promise<void> {
-    const previous = this.queues.get(poolName) ?? Promise.resolve();
-    const turn = previous.then(() => this.reserve(poolName, weight));
+  acquire(poolName: string, weight: number, lane: RequestLane = 'signal'): Promise<void> {
+    const cost = Math.max(0, weight);
+    if (cost === 0) {
+      // Nothing to reserve: only a back-off the exchange asked for holds it.
+      const blockedFor = this.blockedUntil - this.now();
+      return blockedFor > 0 ? Promise.reject(this.blockedError(blockedFor)) : Promise.resolve();
+    }
+    const state = this.pool(poolName);
+    if (lane === 'signal') {
+      state.signalsWaiting += 1;
+      state.signalsDrained ??= new Promise<void>((resolve) => (state.drain = resolve));
+    }
+    const key = `${poolName}:${lane}`;
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const turn = previous.then(() => this.reserve(state, cost, lane));
+    if (lane === 'signal') {
+      void turn.then(
+        () => this.signalDone(state),
+        () => this.signalDone(state),
+      );
+    }
     // The next caller waits for this one to be placed, whatever its outcome.
     this.queues.set(
-      poolName,
+      key,
       turn.catch(() => undefined),
     );
     return turn;
   }
 
-  private async reserve(poolName: string, weight: number): Promise<void> {
-    const state = this.pool(poolName);
-    const cost = Math.max(0, weight);
+  private signalDone(state: PoolState): void {
+    state.signalsWaiting -= 1;
+    if (state.signalsWaiting > 0) return;
+    state.drain?.();
+    state.signalsDrained = null;
+    state.drain = null;
+  }
+
+  private async reserve(state: PoolState, cost: number, lane: RequestLane): Promise<void> {
+    const startedAt = this.now();
     for (;;) {
       const at = this.now();
       const blockedFor = this.blockedUntil - at;
       if (blockedFor > 0) throw this.blockedError(blockedFor);
       this.roll(state, at);
-      const budget = Math.max(1, Math.floor(state.config.limit * this.headroom));
+      const whole = Math.max(1, Math.floor(state.config.limit * this.headroom));
+      const background = lane === 'background';
+      // A background request waits while a signal request does (it would take the signal's room).
+      // Its own (it counts as waiting from acquire on) is not one: this is the signal lane's turn.
+      if (background && state.signalsDrained) {
+        if (at - startedAt > this.maxWaitMs) throw this.budgetError(state, this.maxWaitMs);
+        await state.signalsDrained;
+        continue;
+      }
+      const budget = background ? Math.max(1, Math.floor(whole * this.backgroundShare)) : whole;
       // A request heavier than a whole budget still goes alone into an empty window.
       if (state.used + cost <= budget || state.used === 0) {
         state.used += cost;
         return;
       }
       const wait = state.windowStart + state.config.windowMs - at;
-      if (wait > this.maxWaitMs) {
-        throw new ExchangeError(
-          'rate-limited',
-          `${this.exchangeId}: request weight budget of this minute is spent (${state.used}/${state.config.limit})`,
-          { retryAfterMs: wait },
-        );
-      }
+      if (wait > this.maxWaitMs) throw this.budgetError(state, wait);
       await this.sleep(Math.max(1, wait));
     }
+  }
+
+  private budgetError(state: PoolState, retryAfterMs: number): ExchangeError {
+    return new ExchangeError(
+      'rate-limited',
+      `${this.exchangeId}: request weight budget of this minute is spent (${state.used}/${state.config.limit})`,
+      { retryAfterMs },
+    );
   }
 
   /**
@@ -168,7 +224,11 @@ export class ExchangeRateLimiter {
     const at = this.now();
     const state = this.pool(poolName);
     this.roll(state, at);
-    const usedHeader = headers.get('x-mbx-used-weight-1m') ?? headers.get('x-mbx-used-weight');
+    // /sapi counts in its own IP budget and says so in its own header.
+    const usedHeader =
+      poolName === 'sapi'
+        ? headers.get('x-sapi-used-ip-weight-1m')
+        : (headers.get('x-mbx-used-weight-1m') ?? headers.get('x-mbx-used-weight'));
     const used = usedHeader === null ? NaN : Number(usedHeader);
     if (Number.isFinite(used) && used > state.used) state.used = used;
     if ((status === 429 && options.ipWide !== false) || status === 418) {
@@ -203,6 +263,15 @@ export class ExchangeRateLimiter {
     return { blockedUntil: this.blockedUntil, pools };
   }
 }
+
+const newPool = (config: RateLimitPoolConfig): PoolState => ({
+  config: { ...config },
+  windowStart: 0,
+  used: 0,
+  signalsWaiting: 0,
+  signalsDrained: null,
+  drain: null,
+});
 
 /** Retry-After is seconds or an HTTP date; null when absent or unreadable. */
 export function parseRetryAfter(value: string | null, now: number): number | null {
@@ -273,7 +342,7 @@ const BINANCE_WEIGHTS: ReadonlyArray<
 
 export function binanceRequestCost(method: string, url: URL): RequestCost {
   const path = url.pathname;
-  const pool = path.startsWith('/fapi/') || path.startsWith('/futures/') ? 'fapi' : 'api';
+  const pool = path.startsWith('/fapi/') || path.startsWith('/futures/') ? 'fapi' : path.startsWith('/sapi/') ? 'sapi' : 'api';
   const upper = method.toUpperCase();
   for (const [m, pattern, weight] of BINANCE_WEIGHTS) {
     if (m === upper && pattern.test(path))
@@ -286,6 +355,8 @@ export function binanceRequestCost(method: string, url: URL): RequestCost {
 export const BINANCE_POOLS: Record<string, RateLimitPoolConfig> = {
   api: { limit: 6000, windowMs: 60_000 },
   fapi: { limit: 2400, windowMs: 60_000 },
+  // /sapi's IP budget, apart from /api's (X-SAPI-USED-IP-WEIGHT-1M).
+  sapi: { limit: 12_000, windowMs: 60_000 },
 };
 
 /** Exchanges without a modelled weight table: one pool, a conservative request count per minute. */

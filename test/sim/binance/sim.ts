@@ -390,7 +390,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
   const rateHeaders = (f: Family): Record<string, string> => {
     const used = String(rate[f].used);
     return f === 'sapi'
-      ? { 'X-SAPI-USED-IP-WEIGHT-1M': used, 'X-MBX-USED-WEIGHT-1M': used }
+      ? { 'X-SAPI-USED-IP-WEIGHT-1M': used }
       : { 'X-MBX-USED-WEIGHT-1M': used };
   };
 

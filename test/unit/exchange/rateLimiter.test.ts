@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isExchangeError } from '../../../src/exchange/errors';
 import {
+  BINANCE_POOLS,
   binanceRequestCost,
   ExchangeRateLimiter,
   parseRetryAfter,
@@ -144,6 +145,56 @@ describe('exchange rate limiter', () => {
     expect(order).toEqual([1, 2, 3]);
   });
 
+  it('background reads use only their share of the budget; the rest stays free for signals', async () => {
+    const clock = fakeClock(1_700_000_080_000); // 40 s into a minute
+    const rl = limiter(clock, 100, { backgroundShare: 0.6 });
+    for (let i = 0; i < 6; i++) await rl.acquire('fapi', 10, 'background');
+    expect(clock.sleeps).toEqual([]);
+    // The seventh background read waits for the next window; a signal's read does not.
+    const later = rl.acquire('fapi', 10, 'background');
+    await rl.acquire('fapi', 40, 'signal');
+    expect(rl.snapshot().pools['fapi']).toMatchObject({ used: 100, windowStart: 1_700_000_040_000 });
+    await later;
+    expect(clock.sleeps).toEqual([20_000]);
+    expect(rl.snapshot().pools['fapi']).toMatchObject({ used: 10, windowStart: 1_700_000_100_000 });
+  });
+
+  it('a waiting signal request goes before background requests that were waiting first', async () => {
+    const clock = fakeClock(1_700_000_080_000);
+    const rl = limiter(clock, 100, { backgroundShare: 1 });
+    await rl.acquire('fapi', 100, 'signal');
+    const order: string[] = [];
+    const background = [1, 2].map((n) => rl.acquire('fapi', 40, 'background').then(() => order.push(`background ${n}`)));
+    const signal = rl.acquire('fapi', 40, 'signal').then(() => order.push('signal'));
+    await Promise.all([...background, signal]);
+    expect(order).toEqual(['signal', 'background 1', 'background 2']);
+    // Two waits of one window: the signal and the first background read share the next minute.
+    expect(rl.snapshot().pools['fapi']?.used).toBe(40);
+  });
+
+  it('a request that costs no weight (a futures order) never waits behind a full budget', async () => {
+    const clock = fakeClock(1_700_000_080_000);
+    // Sleeps that never end: whatever waits for the next window is still waiting below.
+    const rl = limiter(clock, 100, { sleep: () => new Promise<void>(() => {}) });
+    await rl.acquire('fapi', 100, 'signal');
+    let waited = false;
+    void rl.acquire('fapi', 10, 'signal').then(() => (waited = true));
+    await rl.acquire('fapi', 0, 'signal');
+    expect(waited).toBe(false);
+    // Only a back-off the exchange asked for stops it.
+    rl.observe('fapi', 429, headers({ 'retry-after': '5' }));
+    expect(isExchangeError(await rejection(rl.acquire('fapi', 0, 'signal')), 'rate-limited')).toBe(true);
+  });
+
+  it('/sapi has its own budget, learnt from X-SAPI-USED-IP-WEIGHT-1M', () => {
+    const clock = fakeClock();
+    const rl = new ExchangeRateLimiter({ exchangeId: 'binance', pools: BINANCE_POOLS, now: clock.now, sleep: clock.sleep });
+    rl.observe('sapi', 200, headers({ 'x-sapi-used-ip-weight-1m': '700', 'x-mbx-used-weight-1m': '5' }));
+    rl.observe('api', 200, headers({ 'x-mbx-used-weight-1m': '30' }));
+    expect(rl.snapshot().pools['sapi']).toMatchObject({ used: 700, limit: 12_000 });
+    expect(rl.snapshot().pools['api']).toMatchObject({ used: 30, limit: 6000 });
+  });
+
   it("learns the limit from exchangeInfo.rateLimits", () => {
     expect(
       requestWeightLimit([
@@ -169,7 +220,7 @@ describe('exchange rate limiter', () => {
   it("knows Binance's pools and weights", () => {
     const cost = (method: string, url: string) => binanceRequestCost(method, new URL(url));
     expect(cost('GET', 'https://api.binance.com/api/v3/exchangeInfo')).toEqual({ pool: 'api', weight: 20 });
-    expect(cost('GET', 'https://api.binance.com/sapi/v1/account/apiRestrictions')).toEqual({ pool: 'api', weight: 1 });
+    expect(cost('GET', 'https://api.binance.com/sapi/v1/account/apiRestrictions')).toEqual({ pool: 'sapi', weight: 1 });
     expect(cost('GET', 'https://api.binance.com/api/v3/openOrders?symbol=BTCUSDT')).toEqual({ pool: 'api', weight: 6 });
     expect(cost('GET', 'https://api.binance.com/api/v3/openOrders')).toEqual({ pool: 'api', weight: 80 });
     expect(cost('GET', 'https://fapi.binance.com/fapi/v1/positionSide/dual')).toEqual({ pool: 'fapi', weight: 30 });

@@ -216,6 +216,23 @@ describe('account service: settings, verify, remove', () => {
     expect(world.invalidated).toContain(account.id);
   });
 
+  it('key checks are throttled per member: past four a minute, a plain wait and no exchange read', async () => {
+    const { account, key } = await addLive();
+    const a = world.services.accounts;
+    for (let i = 0; i < 3; i += 1) expect(await a.verify(ALICE, account.id)).toMatchObject({ kind: 'verified' });
+    // The add above was the first check of the minute: the fifth one waits.
+    world.keys.delete(key);
+    const refused = await rejection(a.verify(ALICE, account.id));
+    expect(refused.code).toBe('too-many');
+    expect(refused.message).toMatch(/try again in 60 s/);
+    // Nothing was read: the key removed above would have disabled the account.
+    expect((await a.list(ALICE, GUILD))[0]).toMatchObject({ enabled: false, verified: true });
+    // Another member is not held back by Alice's checks.
+    await addLive(BOB, 'bobs');
+    world.clock.set(world.clock.now() + 60_000);
+    expect(await a.verify(ALICE, account.id)).toMatchObject({ kind: 'failed', account: { disabledReason: 'key-revoked' } });
+  });
+
   it('remove is refused while the bot holds open positions (pointing to /panic), then deletes the ciphertexts', async () => {
     const { account } = await addLive();
     await db.db.insert(positions).values({ id: randomUUID(), accountId: account.id, ownerId: ALICE, signalId: randomUUID(), symbol: 'BTC/USDT:USDT', side: 'long', quantity: 0.1 });
