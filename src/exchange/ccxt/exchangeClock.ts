@@ -9,6 +9,7 @@
  * (`resync`). Only what ccxt signs is corrected (its `options.timeDifference`); the engine keeps its
  * own injected clock.
  */
+import { inSignalLane } from '../requestLane';
 export interface ExchangeClockOptions {
   /** The local clock ccxt signs with. */
   now: () => number;
@@ -99,7 +100,8 @@ export class ExchangeClocks {
   }
 
   private start(key: ClockKey, slot: Slot): Promise<void> {
-    const reading = this.read(key, slot).finally(() => {
+    // Shared: whoever waits for it (a signal's order, say) must not wait behind background reads.
+    const reading = inSignalLane(() => this.read(key, slot)).finally(() => {
       slot.reading = undefined;
     });
     slot.reading = reading;

@@ -12,6 +12,7 @@ import { chargeAtFill, mergeFees } from '../../domain/fees';
 import type { FeeCharge } from '../../domain/fees';
 import { dec, toNumber } from '../../domain/precision';
 import { parsePair } from '../../domain/symbols';
+import { inSignalLane } from '../requestLane';
 
 /** One fee as ccxt lists it, with the fill it belongs to. */
 export interface RawFee {
@@ -88,7 +89,8 @@ export class FeeValuation {
     if (!exchange.markets?.[pairSymbol]) return null;
     let pending = this.reading.get(key);
     if (!pending) {
-      pending = this.readCandle(exchange, pairSymbol, minute)
+      // Shared by whoever asks next: read in the signal lane, whoever started it.
+      pending = inSignalLane(() => this.readCandle(exchange, pairSymbol, minute))
         .then((price) => {
           // A closed minute is final; the open one is the price so far, good for a few seconds.
           if (price !== null) this.prices.set(key, { price, until: minute + MINUTE <= exchangeNow ? Infinity : exchangeNow + OPEN_MINUTE_REUSE_MS });

@@ -11,6 +11,7 @@ import { toCandles } from './ccxtGateway';
 import type { MarketDataSource } from '../paper/marketData';
 import type { SharedMarkets } from './markets';
 import { translateError } from './translate';
+import { inSignalLane } from '../requestLane';
 
 export class CcxtMarketData implements MarketDataSource {
   private readonly quotes = new Map<string, { quote: Quote; at: number }>();
@@ -32,7 +33,8 @@ export class CcxtMarketData implements MarketDataSource {
     if (cached && this.now() - cached.at < this.quoteTtlMs) return cached.quote;
     const running = this.inflight.get(key);
     if (running) return running;
-    const request = (async () => {
+    // Shared by every caller of this price, a signal's among them: read in the signal lane.
+    const request = inSignalLane(async () => {
       try {
         const exchange = await this.shared.publicInstance(exchangeId, 'live');
         const ticker = await exchange.fetchTicker(symbol);
@@ -46,7 +48,7 @@ export class CcxtMarketData implements MarketDataSource {
       } finally {
         this.inflight.delete(key);
       }
-    })();
+    });
     this.inflight.set(key, request);
     return request;
   }

@@ -11,6 +11,7 @@ import { buildExchange } from './exchange';
 import type { FetchImplementation } from './exchange';
 import type { RateLimiterRegistry } from './rateLimiter';
 import { translateError } from './translate';
+import { inSignalLane } from '../requestLane';
 
 const DECIMAL_PLACES = 2;
 const SIGNIFICANT_DIGITS = 3;
@@ -113,7 +114,8 @@ export class SharedMarkets {
     const fresh = slot.loaded && this.options.now() - slot.loaded.loadedAt < ttl;
     if (slot.loaded && fresh) return slot.loaded;
     if (!slot.loading) {
-      slot.loading = (async () => {
+      // Shared: whoever waits for it (a signal's order, say) must not wait behind background reads.
+      slot.loading = inSignalLane(async () => {
         const source = buildExchange({
           exchangeId,
           mode,
@@ -129,7 +131,7 @@ export class SharedMarkets {
         const loaded: Loaded = { source, generation: ++this.generationCounter, loadedAt: this.options.now(), rules: new Map() };
         slot.loaded = loaded;
         return loaded;
-      })().finally(() => {
+      }).finally(() => {
         slot.loading = undefined;
       });
     }

@@ -10,9 +10,11 @@
  *   (kept below `headroom` of the limit, for other processes on the same IP and for our estimates) the
  *   request waits for the next window, FIFO within its lane, up to `maxWaitMs`, else it fails as
  *   rate-limited.
- * - Two lanes (requestLane.ts): the signal lane may fill the budget; the background lane only
- *   `backgroundShare` of it, and never while a signal request waits. A request that costs no weight
- *   (a futures order: the exchange counts it per account) never waits behind anyone.
+ * - Three lanes, each FIFO: writes (orders, cancels: a stop is one of them), then a signal's reads,
+ *   then background reads (requestLane.ts). A lane never takes room a higher lane is waiting for;
+ *   background reads use at most `backgroundShare` of the budget, so the rest of every minute stays
+ *   free for signals whatever the background load. A request that costs no weight (a futures
+ *   order: the exchange counts it per account) never waits behind anyone.
  * - After each answer the exchange's own count (`X-MBX-USED-WEIGHT-1M`) replaces our estimate when
  *   higher: it also counts what other processes on this IP spent.
  * - A 429 or 418 with Retry-After blocks the WHOLE exchange (every pool, every account) until it
@@ -24,6 +26,10 @@
  */
 import { ExchangeError } from '../errors';
 import type { RequestLane } from '../requestLane';
+
+/** A request's lane in the limiter: writes (orders, cancels) first, then the two read lanes. */
+export type LimiterLane = 'write' | RequestLane;
+const LANE_RANK = { write: 0, signal: 1, background: 2 } as const satisfies Record<LimiterLane, number>;
 
 export interface RateLimitPoolConfig {
   /** Weight allowed per window. */
@@ -56,11 +62,8 @@ interface PoolState {
   config: RateLimitPoolConfig;
   windowStart: number;
   used: number;
-  /** Signal-lane requests waiting for room: background requests wait until there are none. */
-  signalsWaiting: number;
-  /** Resolved when the last waiting signal request got its room. */
-  signalsDrained: Promise<void> | null;
-  drain: (() => void) | null;
+  /** Weight asked for and not yet reserved, per lane (LANE_RANK): lower lanes leave room for it. */
+  waiting: [number, number, number];
 }
 
 export interface RateLimiterSnapshot {
@@ -136,9 +139,10 @@ export class ExchangeRateLimiter {
 
   /**
    * Reserves `weight` in `poolName`'s current window, waiting for the next window when full.
-   * Throws ExchangeError('rate-limited') while the exchange is blocked or when the wait is too long.
+   * Throws ExchangeError('rate-limited') while the exchange is blocked, or when the request could not
+   * be placed within `maxWaitMs` of asking (its wait in the lane's queue counts too).
    */
-  acquire(poolName: string, weight: number, lane: RequestLane = 'signal'): Promise<void> {
+  acquire(poolName: string, weight: number, lane: LimiterLane = 'signal'): Promise<void> {
     const cost = Math.max(0, weight);
     if (cost === 0) {
       // Nothing to reserve: only a back-off the exchange asked for holds it.
@@ -146,59 +150,38 @@ export class ExchangeRateLimiter {
       return blockedFor > 0 ? Promise.reject(this.blockedError(blockedFor)) : Promise.resolve();
     }
     const state = this.pool(poolName);
-    if (lane === 'signal') {
-      state.signalsWaiting += 1;
-      state.signalsDrained ??= new Promise<void>((resolve) => (state.drain = resolve));
-    }
+    const rank = LANE_RANK[lane];
+    const deadline = this.now() + this.maxWaitMs;
+    state.waiting[rank] += cost;
     const key = `${poolName}:${lane}`;
     const previous = this.queues.get(key) ?? Promise.resolve();
-    const turn = previous.then(() => this.reserve(state, cost, lane));
-    if (lane === 'signal') {
-      void turn.then(
-        () => this.signalDone(state),
-        () => this.signalDone(state),
-      );
-    }
+    const turn = previous.then(() => this.reserve(state, cost, rank, deadline));
+    const settled = turn.finally(() => (state.waiting[rank] -= cost));
     // The next caller waits for this one to be placed, whatever its outcome.
     this.queues.set(
       key,
-      turn.catch(() => undefined),
+      settled.catch(() => undefined),
     );
-    return turn;
+    return settled;
   }
 
-  private signalDone(state: PoolState): void {
-    state.signalsWaiting -= 1;
-    if (state.signalsWaiting > 0) return;
-    state.drain?.();
-    state.signalsDrained = null;
-    state.drain = null;
-  }
-
-  private async reserve(state: PoolState, cost: number, lane: RequestLane): Promise<void> {
-    const startedAt = this.now();
+  private async reserve(state: PoolState, cost: number, rank: number, deadline: number): Promise<void> {
     for (;;) {
       const at = this.now();
       const blockedFor = this.blockedUntil - at;
       if (blockedFor > 0) throw this.blockedError(blockedFor);
       this.roll(state, at);
       const whole = Math.max(1, Math.floor(state.config.limit * this.headroom));
-      const background = lane === 'background';
-      // A background request waits while a signal request does (it would take the signal's room).
-      // Its own (it counts as waiting from acquire on) is not one: this is the signal lane's turn.
-      if (background && state.signalsDrained) {
-        if (at - startedAt > this.maxWaitMs) throw this.budgetError(state, this.maxWaitMs);
-        await state.signalsDrained;
-        continue;
-      }
-      const budget = background ? Math.max(1, Math.floor(whole * this.backgroundShare)) : whole;
+      const budget = rank === LANE_RANK.background ? Math.max(1, Math.floor(whole * this.backgroundShare)) : whole;
+      // Room the higher lanes are waiting for is not this request's to take.
+      const ahead = state.waiting.slice(0, rank).reduce((sum, w) => sum + w, 0);
       // A request heavier than a whole budget still goes alone into an empty window.
-      if (state.used + cost <= budget || state.used === 0) {
+      if (state.used + ahead + cost <= budget || (state.used === 0 && ahead === 0)) {
         state.used += cost;
         return;
       }
       const wait = state.windowStart + state.config.windowMs - at;
-      if (wait > this.maxWaitMs) throw this.budgetError(state, wait);
+      if (at + wait > deadline) throw this.budgetError(state, wait);
       await this.sleep(Math.max(1, wait));
     }
   }
@@ -268,9 +251,7 @@ const newPool = (config: RateLimitPoolConfig): PoolState => ({
   config: { ...config },
   windowStart: 0,
   used: 0,
-  signalsWaiting: 0,
-  signalsDrained: null,
-  drain: null,
+  waiting: [0, 0, 0],
 });
 
 /** Retry-After is seconds or an HTTP date; null when absent or unreadable. */

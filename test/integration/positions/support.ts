@@ -44,13 +44,20 @@ export interface PositionsWorld extends TradingWorld {
  * The trading world with the position sync plugged into the engine as a cycle step, and paper
  * accounts on a paper gateway with the same fee model, priced from the simulator's public data.
  */
-export async function positionsWorld(options: { marketType?: 'spot' | 'futures'; entryTtlMs?: number } = {}): Promise<PositionsWorld> {
+export async function positionsWorld(
+  options: { marketType?: 'spot' | 'futures'; entryTtlMs?: number; connectionLifeMs?: number } = {},
+): Promise<PositionsWorld> {
   const world = await tradingWorld({
     // 10× rather than the default 50×: Binance's 5 s recvWindow is then 500 ms of real time, enough
     // for a signed request on a loaded machine (at 50× a slow request reads as -1021).
     clockFactor: 10,
     ...(options.marketType ? { marketType: options.marketType } : {}),
-    simOptions: { futuresFees: FEES, spotFees: FEES, slippage: 0 },
+    simOptions: {
+      futuresFees: FEES,
+      spotFees: FEES,
+      slippage: 0,
+      ...(options.connectionLifeMs ? { connectionLifeMs: options.connectionLifeMs } : {}),
+    },
   });
   world.sim.setPrice(SYMBOL, 100, 'both');
   const paper = new Map<string, ExchangeGateway>();

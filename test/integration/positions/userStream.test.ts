@@ -26,8 +26,8 @@ const restingStops = (w: PositionsWorld, account: AccountRow) =>
   w.sim.orders(w.apiKeyOf(account)).algo.filter((order) => order.orderType === 'STOP_MARKET' && order.algoStatus === 'NEW');
 
 /** A resting limit entry on one account, and the continuous follow loop with streams, planning every `planEveryMs`. */
-async function restingEntry(planEveryMs: number, marketType: 'futures' | 'spot' = 'futures') {
-  world = await positionsWorld({ marketType });
+async function restingEntry(planEveryMs: number, marketType: 'futures' | 'spot' = 'futures', connectionLifeMs?: number) {
+  world = await positionsWorld({ marketType, ...(connectionLifeMs ? { connectionLifeMs } : {}) });
   const w = world;
   const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
   await w.signal(limitLong, 'stream-limit');
@@ -84,6 +84,16 @@ describe('user-data streams', () => {
     await expect.poll(() => restingStops(w, account).length, { timeout: 30_000, interval: 50 }).toBe(1);
     expect(w.sim.requestLog.filter((r) => r.path === '/fapi/v1/listenKey').map((r) => r.method)).toEqual(['POST', 'POST']);
     expect(w.sim.userStream.stats.connectsTotal).toBe(2);
+  });
+
+  it('the end of a connection\'s life (Binance closes each after 24 hours) is a loss: the reconnect\'s visit finds what filled', { timeout: 90_000 }, async () => {
+    // A life of 30 s on the test clock (3 s here) stands for the 24 hours.
+    const { w, account } = await restingEntry(3_600_000, 'futures', 30_000);
+    await expect.poll(() => w.sim.userStream.stats.connectsTotal, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(2);
+    // The entry fills while the connection may be between two lives: a visit finds it either way.
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    await expect.poll(() => restingStops(w, account).length, { timeout: 30_000, interval: 50 }).toBe(1);
+    await expect.poll(() => w.sim.userStream.stats.connections, { timeout: 10_000 }).toBe(1);
   });
 
   it('spot: a fill reported over the WebSocket API subscription gets its exits at once', { timeout: 90_000 }, async () => {

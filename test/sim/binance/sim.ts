@@ -29,6 +29,7 @@ import { Faults } from './faults';
 import type { ActiveFault, FaultKind, FaultSpec } from './faults';
 import { HOST_HEADER, makeFetchImplementation } from './fetch';
 import { FuturesUserStream, type StreamFaults, type UserStreamStats } from './userStream';
+import { ConnectionLife } from './connectionLife';
 import { SpotUserStream } from './spotUserStream';
 import { simSocketAgent } from './socketAgent';
 import type { FetchImplementation } from './fetch';
@@ -48,6 +49,8 @@ export interface WeightLimits {
 }
 
 export interface BinanceSimOptions {
+  /** How long a stream connection lives before the simulator closes it (default Binance's 24 hours). */
+  readonly connectionLifeMs?: number;
   /** Injected clock (ms). Default Date.now. Mutually exclusive with manualClock. */
   readonly now?: () => number;
   /** Start a manual clock at this time; move it with advanceClock / setClock (or POST /__sim/clock). */
@@ -302,8 +305,12 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     partialFillRatio: opts.partialFillRatio,
   });
   if (opts.algoTriggerDelay) engine.algoTriggerDelay = { ...opts.algoTriggerDelay };
-  const userStream = new FuturesUserStream(engine, now);
-  const spotUserStream = new SpotUserStream(engine, now, userStream.stats);
+  const connectionLife = new ConnectionLife(now, opts.connectionLifeMs);
+  const userStream = new FuturesUserStream(engine, now, connectionLife);
+  const spotUserStream = new SpotUserStream(engine, now, userStream.stats, connectionLife);
+  // The 24 h connection life on the simulator's clock: checked every second and before every request.
+  const lifeTimer = setInterval(() => connectionLife.enforce(), 1_000);
+  lifeTimer.unref();
   const wl = opts.weightLimit;
   const limits: Record<Family, number> =
     typeof wl === 'number'
@@ -723,6 +730,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
       }
       // Triggered algo orders whose delay has passed reach the matching engine before anything is answered.
       engine.settleTriggering();
+      connectionLife.enforce();
       const partial = method === 'POST' ? faults.partialFill(method, path, apiKey) : undefined;
       const ctx: RouteCtx = {
         engine,
@@ -1056,6 +1064,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
       manual = t;
     },
     close: async () => {
+      clearInterval(lifeTimer);
       userStream.closeAll();
       spotUserStream.closeAll();
       for (const s of sockets) s.destroy();

@@ -9,6 +9,7 @@ import { createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ConnectionLife } from './connectionLife';
 import { fmt } from './decimal';
 import type { Account, Engine, SpotUserEvent } from './engine';
 import { EventDrops, type UserStreamStats } from './userStream';
@@ -38,6 +39,7 @@ export class SpotUserStream {
     private readonly now: () => number,
     /** Shared with the futures stream: one set of counters for the simulator. */
     readonly stats: UserStreamStats,
+    private readonly life: ConnectionLife = new ConnectionLife(now),
   ) {
     this.drops = new EventDrops(stats);
     engine.onSpotEvent = (apiKey, event) => this.publish(apiKey, event);
@@ -52,6 +54,7 @@ export class SpotUserStream {
     }
     this.server.handleUpgrade(req, socket, head, (ws) => {
       this.sockets.add(ws);
+      this.life.track(ws);
       this.stats.connections += 1;
       this.stats.connectsTotal += 1;
       let nextSubscriptionId = 0;

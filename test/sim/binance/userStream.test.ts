@@ -19,6 +19,10 @@ const proClient = (sim: BinanceSim, apiKey: string, secret: string, defaultType:
       fetchCurrencies: false,
       fetchMargins: false,
       ws: { options: { agent: sim.socketAgent } },
+      // As the bot builds its stream instances: no REST snapshots on connect (ccxt's pending snapshot
+      // future would be rejected unhandled when the server closes the connection).
+      watchPositions: { fetchPositionsSnapshot: false, awaitPositionsSnapshot: false },
+      watchBalance: { fetchBalanceSnapshot: false },
     },
   });
 
@@ -131,5 +135,37 @@ describe('binance simulator: spot user data over the WebSocket API through ccxt.
     await new Promise((resolve) => setTimeout(resolve, 100));
     await fx.createOrder('SOL/USDT', 'market', 'sell', 0.5, undefined, { clientOrderId: 'spotAfter' });
     expect((await again).some((o) => o.clientOrderId === 'spotAfter')).toBe(true);
+  });
+});
+
+describe('binance simulator: the 24-hour connection life', () => {
+  let sim: BinanceSim;
+
+  beforeAll(async () => {
+    sim = await startBinanceSim({ manualClock: Date.now() });
+    sim.addAccount({ apiKey: 'fut', secret: 'fut-secret', futures: { USDT: 1_000 } });
+    sim.addAccount({ apiKey: 'spot', secret: 'spot-secret', spot: { USDT: 1_000 } });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  it('closes futures and spot connections at the 24 hour mark of the simulator clock, not before', async () => {
+    const futures = proClient(sim, 'fut', 'fut-secret');
+    const spot = proClient(sim, 'spot', 'spot-secret', 'spot');
+    await Promise.all([futures.loadMarkets(), spot.loadMarkets()]);
+    const watches = [futures.watchOrders(SOL), spot.watchOrders('SOL/USDT')];
+    const outcomes = watches.map((watch) => watch.then(() => 'answered', (error: unknown) => error));
+    await expect.poll(() => sim.userStream.stats.connections, { timeout: 5_000 }).toBe(2);
+
+    sim.advanceClock(24 * 3_600_000 - 60_000);
+    // The check runs every second of real time.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(sim.userStream.stats.connections).toBe(2);
+
+    sim.advanceClock(60_000);
+    for (const outcome of await Promise.all(outcomes)) expect(outcome).toBeInstanceOf(ccxt.NetworkError);
+    await expect.poll(() => sim.userStream.stats.connections, { timeout: 5_000 }).toBe(0);
+    await Promise.all([futures.close(), spot.close()]);
   });
 });

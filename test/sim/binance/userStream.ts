@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ConnectionLife } from './connectionLife';
 import { fmt, plain, r8 } from './decimal';
 import { BinanceError, type Account, type AlgoOrder, type Engine, type FuturesUserEvent } from './engine';
 
@@ -84,6 +85,7 @@ export class FuturesUserStream implements StreamFaults {
   constructor(
     private readonly engine: Engine,
     private readonly now: () => number,
+    private readonly life: ConnectionLife = new ConnectionLife(now),
   ) {
     engine.onFuturesEvent = (apiKey, event) => this.publish(apiKey, event);
   }
@@ -149,6 +151,7 @@ export class FuturesUserStream implements StreamFaults {
       let set = this.sockets.get(entry.apiKey);
       if (!set) this.sockets.set(entry.apiKey, (set = new Set()));
       set.add(ws);
+      this.life.track(ws);
       this.stats.connections += 1;
       this.stats.connectsTotal += 1;
       ws.on('close', () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ExchangeClocks } from '../../../src/exchange/ccxt/exchangeClock';
 import { isExchangeError } from '../../../src/exchange/errors';
+import { currentLane } from '../../../src/exchange/requestLane';
 import {
   BINANCE_POOLS,
   binanceRequestCost,
@@ -147,29 +149,93 @@ describe('exchange rate limiter', () => {
 
   it('background reads use only their share of the budget; the rest stays free for signals', async () => {
     const clock = fakeClock(1_700_000_080_000); // 40 s into a minute
-    const rl = limiter(clock, 100, { backgroundShare: 0.6 });
+    // Sleeps that never end: whatever waits for the next window is still waiting below.
+    const rl = limiter(clock, 100, { backgroundShare: 0.6, sleep: () => new Promise<void>(() => {}) });
     for (let i = 0; i < 6; i++) await rl.acquire('fapi', 10, 'background');
-    expect(clock.sleeps).toEqual([]);
     // The seventh background read waits for the next window; a signal's read does not.
-    const later = rl.acquire('fapi', 10, 'background');
+    let later = false;
+    void rl.acquire('fapi', 10, 'background').then(() => (later = true));
     await rl.acquire('fapi', 40, 'signal');
     expect(rl.snapshot().pools['fapi']).toMatchObject({ used: 100, windowStart: 1_700_000_040_000 });
-    await later;
-    expect(clock.sleeps).toEqual([20_000]);
-    expect(rl.snapshot().pools['fapi']).toMatchObject({ used: 10, windowStart: 1_700_000_100_000 });
+    expect(later).toBe(false);
   });
 
-  it('a waiting signal request goes before background requests that were waiting first', async () => {
-    const clock = fakeClock(1_700_000_080_000);
-    const rl = limiter(clock, 100, { backgroundShare: 1 });
+  it('background reads never take the room a waiting signal read needs, whoever waited first', async () => {
+    // Timers that fire in time order when the test moves the clock (concurrent sleeps overlap).
+    let now = 1_700_000_080_000;
+    const timers: { at: number; fire: () => void }[] = [];
+    const sleep = (ms: number) => new Promise<void>((fire) => timers.push({ at: now + ms, fire }));
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    const rl = new ExchangeRateLimiter({
+      exchangeId: 'binance',
+      pools: { fapi: { limit: 100, windowMs: 60_000 } },
+      now: () => now,
+      sleep,
+      headroom: 1,
+      backgroundShare: 1,
+      maxWaitMs: 120_000,
+    });
     await rl.acquire('fapi', 100, 'signal');
     const order: string[] = [];
-    const background = [1, 2].map((n) => rl.acquire('fapi', 40, 'background').then(() => order.push(`background ${n}`)));
-    const signal = rl.acquire('fapi', 40, 'signal').then(() => order.push('signal'));
-    await Promise.all([...background, signal]);
-    expect(order).toEqual(['signal', 'background 1', 'background 2']);
-    // Two waits of one window: the signal and the first background read share the next minute.
-    expect(rl.snapshot().pools['fapi']?.used).toBe(40);
+    const background = rl.acquire('fapi', 60, 'background').then(() => order.push('background'));
+    const signal = rl.acquire('fapi', 60, 'signal').then(() => order.push('signal'));
+    for (let i = 0; i < 4 && order.length < 2; i += 1) {
+      await settle();
+      timers.sort((a, b) => a.at - b.at);
+      now = timers[0]?.at ?? now;
+      for (const timer of timers.filter((t) => t.at <= now)) timer.fire();
+      timers.splice(0, timers.filter((t) => t.at <= now).length);
+      await settle();
+    }
+    await Promise.all([background, signal]);
+    // The next minute had room for one of them: the signal's; the background read took the one after.
+    expect(order).toEqual(['signal', 'background']);
+    expect(rl.snapshot().pools['fapi']).toMatchObject({ used: 60, windowStart: 1_700_000_160_000 });
+  });
+
+  it('a write (a spot stop) that fits now never waits behind a read queued for the next window', async () => {
+    const clock = fakeClock();
+    const rl = limiter(clock, 100, { sleep: () => new Promise<void>(() => {}) });
+    await rl.acquire('api', 95, 'signal');
+    void rl.acquire('api', 20, 'signal');
+    let placed = false;
+    void rl.acquire('api', 1, 'write').then(() => (placed = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(placed).toBe(true);
+  });
+
+  it('no lane waits past maxWaitMs from asking, however busy the lanes above it stay', async () => {
+    const clock = fakeClock();
+    const rl = limiter(clock, 100, { backgroundShare: 0.6, maxWaitMs: 60_000 });
+    await rl.acquire('api', 100, 'signal');
+    const askedAt = clock.now();
+    let settledAt = Number.NaN;
+    const background = rl.acquire('api', 1, 'background').finally(() => (settledAt = clock.now()));
+    background.catch(() => undefined);
+    // Signals that each fill a window keep the lane above busy.
+    for (let i = 0; i < 5; i++) await rl.acquire('api', 100, 'signal');
+    expect(isExchangeError(await rejection(background), 'rate-limited')).toBe(true);
+    expect(settledAt - askedAt).toBeLessThanOrEqual(60_000);
+  });
+
+  it('a shared clock read started by background work runs in the signal lane: a signal joining it is not held back', async () => {
+    const clock = fakeClock();
+    const rl = limiter(clock, 100, { sleep: () => new Promise<void>(() => {}) });
+    const clocks = new ExchangeClocks({
+      now: clock.now,
+      // As the runtime's keyless instance does: its request goes through the limiter in the caller's lane.
+      readServerTime: async () => {
+        await rl.acquire('api', 1, currentLane());
+        return clock.now();
+      },
+    });
+    const exchangeClock = clocks.for({ exchangeId: 'binance', mode: 'live', marketType: 'spot' });
+    // Past the background share (60 of 100): a background read would wait for the next minute.
+    await rl.acquire('api', 70, 'signal');
+    let synced = false;
+    void exchangeClock.sync().then(() => (synced = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(synced).toBe(true);
   });
 
   it('a request that costs no weight (a futures order) never waits behind a full budget', async () => {
