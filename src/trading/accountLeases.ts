@@ -6,8 +6,11 @@ import type { EngineInstance } from './instance';
 
 export type { LeaseTask } from '../db/repositories/leases';
 
-/** Narrows a task's candidate accounts to those this process may work now. */
-export type AccountClaim = (accountIds: string[]) => Promise<string[]>;
+/**
+ * Narrows a task's candidate accounts to those this process may work now; `urgent` ones (a position
+ * that may be without its stop) are kept and taken first when accounts move between processes.
+ */
+export type AccountClaim = (accountIds: string[], urgent?: ReadonlySet<string>) => Promise<string[]>;
 
 /** The fence of orders sent under an account's lease. */
 export interface LeaseFence {
@@ -36,12 +39,18 @@ export function accountLeases(db: Database, instance: EngineInstance, clock: Clo
     /** The claim function one step takes (`claimAccounts` of position sync, copied positions, copy polls). */
     forTask:
       (task: LeaseTask): AccountClaim =>
-      (accountIds) =>
-        repo.acquire(task, instance.id, accountIds, {
-          now: new Date(clock.now()),
-          staleBefore: instance.staleBefore(),
-          freshSince: instance.freshSince(),
-        }),
+      (accountIds, urgent) =>
+        repo.acquire(
+          task,
+          instance.id,
+          accountIds,
+          {
+            now: new Date(clock.now()),
+            staleBefore: instance.staleBefore(),
+            freshSince: instance.freshSince(),
+          },
+          urgent,
+        ),
     /** The fence of leased work's orders. */
     fenceFor: (task: LeaseTask): LeaseFence => ({
       holds: (accountId) => repo.holds(task, accountId, instance.id, instance.freshSince()),

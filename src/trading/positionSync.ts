@@ -89,7 +89,7 @@ export interface PositionSyncDeps {
   log: Logger;
   settings?: Partial<PositionSyncSettings>;
   /** Several processes: narrows run()'s accounts to those this process holds the lease of (accountLeases). */
-  claimAccounts?: (accountIds: string[]) => Promise<string[]>;
+  claimAccounts?: (accountIds: string[], urgent?: ReadonlySet<string>) => Promise<string[]>;
   /** Several processes: the fence of every order the sync sends for an account (its lease still held). */
   lease?: LeaseFence;
   /**
@@ -255,7 +255,9 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     beforePrices: (urgent: AccountRow[]) => void = () => {},
   ): Promise<{ pass: SyncPass; rows: Map<string, AccountRow> }> {
     const snapshots = await positions.syncSnapshots();
-    const held = deps.claimAccounts ? new Set(await deps.claimAccounts(snapshots.map((s) => s.accountId))) : null;
+    // What may be unprotected is kept, and taken first, when accounts move between processes.
+    const urgentIds = new Set(snapshots.filter((s) => urgentWithoutPrice(s) || incomplete.has(s.accountId)).map((s) => s.accountId));
+    const held = deps.claimAccounts ? new Set(await deps.claimAccounts(snapshots.map((s) => s.accountId), urgentIds)) : null;
     const mine = held ? snapshots.filter((s) => held.has(s.accountId)) : snapshots;
     const rows = new Map((await accounts.byIds(mine.map((s) => s.accountId))).map((row) => [row.id, row]));
     // What is urgent whatever the prices does not wait for them (a quote may be slow to answer).

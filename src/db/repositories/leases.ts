@@ -34,12 +34,16 @@ export function leasesRepository(db: Database) {
      *    others' shares only once it has lived one threshold: a starting process first takes over
      *    what dead processes left, and accounts released to it before it runs its passes would wait
      *    unvisited (a position whose entry just filled, without its stop).
+     *  - `urgent` accounts (a position that may be without its stop) are the last a holder releases
+     *    and the first a process takes: a hand-over never leaves one waiting for a threshold while
+     *    routine accounts move.
      */
     async acquire(
       task: LeaseTask,
       holder: string,
       accountIds: readonly string[],
       times: { now: Date; staleBefore: Date; freshSince: Date },
+      urgent: ReadonlySet<string> = new Set(),
     ): Promise<string[]> {
       const ids = [...new Set(accountIds)];
       if (ids.length === 0) return [];
@@ -68,8 +72,11 @@ export function leasesRepository(db: Database) {
       const mine = rows.filter((row) => row.mine).map((row) => row.account_id);
       const share = Math.ceil(ids.length / Math.max(1, state.live));
       if (mine.length > share) {
-        // The excess released is the same every time for the same accounts (no churn between runs).
-        const release = [...mine].sort().slice(share);
+        // Urgent accounts are kept; among the others the excess released is the same every time for
+        // the same accounts (no churn between runs).
+        const release = [...mine]
+          .sort((x, y) => Number(urgent.has(x)) - Number(urgent.has(y)) || (x < y ? -1 : x > y ? 1 : 0))
+          .slice(0, mine.length - share);
         const released = await executeRows<{ account_id: string }>(
           db,
           sql`update ${accountLeases} set holder = null, changed_at = ${at(times.now)}
@@ -86,7 +93,7 @@ export function leasesRepository(db: Database) {
             where task = ${task} and account_id in (
               select l.account_id from ${accountLeases} l
               where l.task = ${task} and l.account_id in ${idList(ids)} and ${free} and ${where}
-              order by md5(l.account_id::text || ${holder})
+              order by l.account_id in ${idList([...urgent])} desc, md5(l.account_id::text || ${holder})
               ${limit === null ? sql`` : sql`limit ${limit}`}
               for update skip locked)
             returning account_id`,

@@ -42,8 +42,10 @@ async function restingEntry(planEveryMs: number, marketType: 'futures' | 'spot' 
     settings: { planEveryMs, streamConnectEveryMs: 10 },
   });
   loop = sync.start();
-  // The stream is open once the simulator counts it (the first plan starts it).
+  // The stream is open once the simulator counts it (the first plan starts it); a spot one once its
+  // WebSocket API connection has also subscribed (events before that reach no one).
   await expect.poll(() => w.sim.userStream.stats.connections, { timeout: 20_000 }).toBe(1);
+  if (marketType === 'spot') await expect.poll(() => w.sim.userStream.stats.spotSubscriptions, { timeout: 20_000 }).toBe(1);
   // A connect costs the listenKey only: no positions snapshot (ccxt.pro's default; an account with only
   // a resting entry costs its visits no positions read either).
   expect(w.sim.requestLog.filter((r) => r.path.includes('positionRisk'))).toEqual([]);

@@ -86,6 +86,34 @@ describe.each(databaseKinds)('account leases on %s', (kind) => {
     w.clock.advance(TAKEOVER_MS / 2 + 1_000);
     expect(await repo.acquire('positions', a.id, ids, times(a))).toEqual([]);
   });
+
+  it('accounts that may be without their stop are the last released and the first taken when accounts move', async () => {
+    world = await tradingWorld({ kind, accounts: 9 });
+    const w = world;
+    const ids = w.accounts.map((account) => account.id);
+    const sorted = [...ids].sort();
+    const repo = leasesRepository(w.db.db);
+    const times = (instance: EngineInstance) => ({
+      now: new Date(w.clock.now()),
+      staleBefore: instance.staleBefore(),
+      freshSince: instance.freshSince(),
+    });
+    const a = await startInstance(w.db.db, w, 'lease-a');
+    expect(await repo.acquire('positions', a.id, ids, times(a))).toHaveLength(9);
+    const b = await startInstance(w.db.db, w, 'lease-b');
+    const c = await startInstance(w.db.db, w, 'lease-c');
+    await passTime(w, TAKEOVER_MS + 1_000, [a, b, c]);
+    // By id alone A would keep the three smallest ids: the urgent ones are the three largest.
+    const urgent = new Set(sorted.slice(6));
+    const keptByA = await repo.acquire('positions', a.id, ids, times(a), urgent);
+    expect(keptByA.sort()).toEqual([...urgent].sort());
+    // Six are free and B has room for three: the two it finds urgent come first.
+    const urgentForB = new Set(sorted.slice(0, 2));
+    const takenByB = await repo.acquire('positions', b.id, ids, times(b), urgentForB);
+    expect(takenByB).toHaveLength(3);
+    expect(takenByB).toEqual(expect.arrayContaining([...urgentForB]));
+    expect(await repo.acquire('positions', c.id, ids, times(c))).toHaveLength(3);
+  });
 });
 
 // Several processes on one PostgreSQL: only meaningful (and only possible) on a real server.

@@ -64,7 +64,8 @@ describe('the claim fence', () => {
    * written, after the wait: otherwise a market entry fills twice.
    */
   it('an order whose claim is taken over while it waits for rate-limit budget is not sent', { timeout: 120_000 }, async () => {
-    world = await tradingWorld({ accounts: 1, clockFactor: 10 });
+    // Spot: its orders cost IP weight (a futures order costs none and never waits for budget).
+    world = await tradingWorld({ accounts: 1, clockFactor: 10, marketType: 'spot' });
     const w = world;
     const apiKey = apiKeyOf(w);
     // Just after a minute boundary: a full weight window means a wait of almost a minute.
@@ -76,8 +77,7 @@ describe('the claim fence', () => {
       if (armed || intent.type !== 'market') return;
       armed = true;
       // Other accounts' reads spent this minute's budget: the order queues for the next window.
-      await limiter.acquire('fapi', 2_400);
-      void limiter.acquire('fapi', 2_400);
+      await limiter.acquire('api', 6_000);
       // Meanwhile this process is taken for dead and another one claims the execution.
       void w.clock.sleep(5_000).then(async () => {
         // A live process (its heartbeat fresh for the whole test): this one may not take the work back.
@@ -95,7 +95,7 @@ describe('the claim fence', () => {
     expect(takenOver).toBe(true);
     const [entry] = await w.db.db.select().from(orders).where(eq(orders.leg, 'e0'));
     // The claim was gone before the order left the limiter: nothing may reach the exchange.
-    expect(w.sim.orders(apiKey).futures.filter((order) => order.clientOrderId === entry!.clientOrderId)).toHaveLength(0);
+    expect(w.sim.orders(apiKey).spot.filter((order) => order.clientOrderId === entry!.clientOrderId)).toHaveLength(0);
   });
 });
 

@@ -73,6 +73,7 @@ export class SpotUserStream {
       ws.on('close', () => {
         this.sockets.delete(ws);
         this.stats.connections -= 1;
+        this.stats.spotSubscriptions -= mine.size;
         for (const subscriber of mine) for (const set of this.subscribers.values()) set.delete(subscriber);
       });
       ws.on('error', () => undefined);
@@ -95,6 +96,7 @@ export class SpotUserStream {
         if (!set) this.subscribers.set(refused, (set = new Set()));
         set.add(subscriber);
         mine.add(subscriber);
+        this.stats.spotSubscriptions += 1;
         return { id, status: 200, result: { subscriptionId: subscriber.subscriptionId } };
       }
       case 'userDataStream.unsubscribe': {
@@ -102,6 +104,7 @@ export class SpotUserStream {
         for (const subscriber of [...mine]) {
           if (wanted !== undefined && subscriber.subscriptionId !== Number(wanted)) continue;
           mine.delete(subscriber);
+          this.stats.spotSubscriptions -= 1;
           for (const set of this.subscribers.values()) set.delete(subscriber);
         }
         return { id, status: 200, result: {} };

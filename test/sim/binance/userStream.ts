@@ -48,6 +48,8 @@ export interface UserStreamStats {
   connectsTotal: number;
   eventsSent: number;
   eventsDropped: number;
+  /** Spot user-data subscriptions active on WebSocket API connections (a connection opens before it subscribes). */
+  spotSubscriptions: number;
 }
 
 /** The "drop the next events" fault, shared by the futures and spot streams. */
@@ -79,7 +81,7 @@ export class FuturesUserStream implements StreamFaults {
   /** Connections whose key expired: open, never sent anything again. */
   private readonly silent = new Set<WebSocket>();
   private readonly server = new WebSocketServer({ noServer: true });
-  readonly stats: UserStreamStats = { connections: 0, connectsTotal: 0, eventsSent: 0, eventsDropped: 0 };
+  readonly stats: UserStreamStats = { connections: 0, connectsTotal: 0, eventsSent: 0, eventsDropped: 0, spotSubscriptions: 0 };
   private readonly drops = new EventDrops(this.stats);
 
   constructor(
