@@ -105,3 +105,22 @@ export function planSyncPass(
   routine.sort((a, b) => visited(a) - visited(b));
   return { urgent, routine };
 }
+
+/**
+ * Whether an account's routine turn is due. The routine turns are the net for what the prices that
+ * rank accounts cannot show (an entry filled on a wick between two reads). An account whose user-data
+ * stream is open hears such a fill as it happens, so for it the net is a slow reconciliation, every
+ * `reconcileMs` (an event lost on an open connection), not a turn as often as the budget allows:
+ * at a thousand accounts those turns are most of the IP's weight.
+ */
+export function routineDue(
+  accountId: string,
+  now: number,
+  lastVisitedAt: ReadonlyMap<string, number>,
+  listening: (accountId: string) => boolean,
+  reconcileMs: number,
+): boolean {
+  if (!listening(accountId)) return true;
+  const last = lastVisitedAt.get(accountId);
+  return last === undefined || now - last >= reconcileMs;
+}

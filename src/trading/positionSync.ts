@@ -12,7 +12,7 @@ import { positionsRepository } from '../db/repositories/positions';
 import { signalsRepository } from '../db/repositories/signals';
 import { tradingRepository } from '../db/repositories/trading';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/lifecycle/refusals';
-import { planSyncPass, urgentWithoutPrice, type SyncPass, type SyncSnapshot } from '../domain/syncPriority';
+import { planSyncPass, routineDue, urgentWithoutPrice, type SyncPass, type SyncSnapshot } from '../domain/syncPriority';
 import { isExchangeError } from '../exchange/errors';
 import type { AccountStream } from '../exchange/gateway';
 import type { Logger } from '../logger';
@@ -59,6 +59,8 @@ export interface PositionSyncSettings {
   priceMaxAgeMs: number;
   /** Continuous following: gap between two user-data stream connects of this process (see accountStreams.ts). */
   streamConnectEveryMs: number;
+  /** Continuous following: routine turns of an account whose stream is open come this often (syncPriority.ts routineDue). */
+  streamedReconcileMs: number;
 }
 
 /** The symbols whose prices rank an account: of its orders with a level, and of its spot positions with a stop. */
@@ -80,6 +82,7 @@ export const defaultPositionSyncSettings: PositionSyncSettings = {
   planEveryMs: 1_000,
   priceMaxAgeMs: 3_000,
   streamConnectEveryMs: 1_200,
+  streamedReconcileMs: 5 * 60_000,
 };
 
 export interface PositionSyncDeps {
@@ -362,8 +365,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
             if (account) queue.urgent(account);
           }
           // A short routine lane (topped up each plan, longest unvisited first) keeps its order fresh.
+          const listening = (id: string) => streams?.listening(id) ?? false;
           for (const id of pass.routine) {
             if (queue.routineWaiting >= settings.concurrency) break;
+            if (!routineDue(id, clock.now(), lastVisitedAt, listening, settings.streamedReconcileMs)) continue;
             const account = rows.get(id);
             if (account) queue.routine(account);
           }

@@ -52,6 +52,8 @@ interface Followed<A> {
   /** When the account was last among those followed. */
   wantedAt: number;
   version: string;
+  /** Whether its connection is open now (events reach us). */
+  connected: boolean;
 }
 
 /** stop() waits this long at most for the streams to close (a hung close must not hold a shutdown). */
@@ -88,6 +90,11 @@ export class AccountStreams<A extends { readonly id: string }> {
     return this.openCount;
   }
 
+  /** Whether the account's stream is open now: what happens on the account reaches us as it happens. */
+  listening(accountId: string): boolean {
+    return this.followed.get(accountId)?.connected ?? false;
+  }
+
   /**
    * Follows these accounts: streams for new ones start (paced); those of accounts not among them for
    * `lingerMs` close. Pass nothing to close the others at once (a process handing accounts over).
@@ -121,7 +128,17 @@ export class AccountStreams<A extends { readonly id: string }> {
       if (!stream) continue;
       let stop!: () => void;
       const stopping = new Promise<void>((resolve) => (stop = resolve));
-      const entry: Followed<A> = { account, stream, stopped: false, stopping, stop, done: Promise.resolve(), wantedAt: now, version };
+      const entry: Followed<A> = {
+        account,
+        stream,
+        stopped: false,
+        stopping,
+        stop,
+        done: Promise.resolve(),
+        wantedAt: now,
+        version,
+        connected: false,
+      };
       this.followed.set(id, entry);
       entry.done = this.run(entry);
     }
@@ -174,29 +191,28 @@ export class AccountStreams<A extends { readonly id: string }> {
   private async run(entry: Followed<A>): Promise<void> {
     const { clock, log, onHint } = this.options;
     let failures = 0;
-    let connected = false;
     let openedAt = 0;
     let opens = 0;
     entry.stream.onOpen(() => {
       if (entry.stopped) return;
-      connected = true;
+      entry.connected = true;
       openedAt = clock.now();
       this.openCount += 1;
       opens += 1;
       if (opens > 1) onHint(entry.account, 'reconnected');
     });
     while (!entry.stopped) {
-      if (!connected) await this.connectTurn(entry);
+      if (!entry.connected) await this.connectTurn(entry);
       if (entry.stopped) break;
       try {
         const change = await entry.stream.next();
         if (!entry.stopped && reportNeedsVisit(change.orders)) onHint(entry.account, 'event');
       } catch (error) {
-        if (connected) {
+        if (entry.connected) {
           this.openCount -= 1;
           if (clock.now() - openedAt >= HEALTHY_AFTER_MS) failures = 0;
         }
-        connected = false;
+        entry.connected = false;
         if (entry.stopped) break;
         failures += 1;
         // What happened while it was down is found by the visit that follows the reconnect.
@@ -206,6 +222,7 @@ export class AccountStreams<A extends { readonly id: string }> {
         await this.pause(entry, wait);
       }
     }
-    if (connected) this.openCount -= 1;
+    if (entry.connected) this.openCount -= 1;
+    entry.connected = false;
   }
 }

@@ -110,7 +110,9 @@ describe('user-data streams', () => {
   });
 
   it('events that never arrive are found by polling', { timeout: 90_000 }, async () => {
-    // Plans every 20 s of the test clock (2 s here): the routine turn finds what the stream lost.
+    // Plans every 20 s of the test clock (2 s here): the plan's price read sees the entry's level
+    // reached and visits the account, whatever the stream lost (its routine turns, while its stream
+    // is open, come only every 5 minutes).
     const { w, account } = await restingEntry(20_000);
     w.sim.streamFault('drop', { count: 1_000 });
     w.sim.setPrice(SYMBOL, 98, 'both');

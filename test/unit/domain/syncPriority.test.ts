@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { levelReached, planSyncPass, urgency, urgentWithoutPrice, type SyncSnapshot, type WatchedOrder } from '../../../src/domain/syncPriority';
+import { levelReached, planSyncPass, routineDue, urgency, urgentWithoutPrice, type SyncSnapshot, type WatchedOrder } from '../../../src/domain/syncPriority';
 
 const order = (over: Partial<WatchedOrder> = {}): WatchedOrder => ({
   signalId: 's1',
@@ -141,5 +141,24 @@ describe('urgentWithoutPrice: what is urgent whatever the price', () => {
     expect(urgentWithoutPrice(s)).toBe(expected);
     // Never more than the full rule says, whatever the price.
     if (expected) expect(urgency(s, () => 1_000_000)).not.toBeNull();
+  });
+});
+
+describe('routineDue', () => {
+  const visited = new Map([
+    ['recent', 100_000],
+    ['old', 10_000],
+  ]);
+  const listening = (id: string) => id !== 'polled';
+
+  it('an account without an open stream takes every routine turn the budget allows', () => {
+    expect(routineDue('polled', 100_001, new Map([['polled', 100_000]]), listening, 300_000)).toBe(true);
+  });
+
+  it('an account whose stream is open is reconciled every reconcileMs, and at once when never visited', () => {
+    expect(routineDue('recent', 399_999, visited, listening, 300_000)).toBe(false);
+    expect(routineDue('recent', 400_000, visited, listening, 300_000)).toBe(true);
+    expect(routineDue('old', 310_000, visited, listening, 300_000)).toBe(true);
+    expect(routineDue('never', 0, visited, listening, 300_000)).toBe(true);
   });
 });
