@@ -41,6 +41,7 @@ console.log(`kills ${figures.kills}, faults fired ${figures.faults}, ${figures.r
 console.log(`duplicate orders ${figures.duplicateOrders}, unknown exchange orders ${figures.unknownExchangeOrders}`);
 console.log(`position mismatches ${figures.positionMismatches}, lost signals ${figures.lostSignals}`);
 console.log(`longest unprotected futures position ${figures.unprotectedMaxMs} ms (goal ≤ 30,000)`);
+console.log(`IP weight per minute while signals streamed in: futures ${figures.weightPerMin.futures}, spot ${figures.weightPerMin.spot} (Binance's limits 2,400 and 6,000)`);
 for (const [name, list] of Object.entries(details)) {
   if (Array.isArray(list) && list.length > 0) console.log(`${name}: ${JSON.stringify(list.slice(0, name === 'worstTimeline' ? 240 : 10))}`);
 }

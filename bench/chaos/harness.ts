@@ -58,6 +58,8 @@ export interface ChaosOptions {
 }
 
 export interface ChaosResult extends Invariants {
+  /** IP weight per minute of the simulator's clock while signals streamed in (futures, spot). */
+  weightPerMin: { futures: number; spot: number };
   processes: number;
   accounts: number;
   signals: number;
@@ -141,6 +143,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (options.faults) for (const fault of standingFaults()) await sim.inject(fault);
     const intake = createSignalIntake(database.handle.db, clock, () => {});
     const streamEnd = clock.now() + options.durationMs;
+    const weightAtStart = { at: clock.now(), totals: (await sim.usedWeight()).totals };
     let nextSignalAt = clock.now() + options.signalEveryMs * random();
     let nextKillAt = options.killEveryMs > 0 ? clock.now() + options.killEveryMs * (0.5 + random()) : Number.POSITIVE_INFINITY;
     let nextBurstAt = clock.now() + 20_000 * random();
@@ -207,6 +210,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
 
     log(`chaos: stream over (${signals} signals, ${withdrawn} withdrawn, ${fleet.kills} kills); settling`);
+    const totals = (await sim.usedWeight()).totals;
+    const minutes = (clock.now() - weightAtStart.at) / 60_000;
+    const weightPerMin = {
+      futures: Math.round((totals.futures - weightAtStart.totals.futures) / minutes),
+      spot: Math.round((totals.spot - weightAtStart.totals.spot) / minutes),
+    };
     const faultsFired = await firedFaults(sim);
     await sim.clearFaults();
     for (const pending of withdrawals) if (await intake.cancel(pending.signalId, guild.members['carol']!)) withdrawn += 1;
@@ -227,6 +236,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       kills: fleet.kills,
       faults: faultsFired + streamFaults,
       realSeconds: Math.round((Date.now() - realStarted) / 1000),
+      weightPerMin,
       ...invariants,
     };
   } finally {

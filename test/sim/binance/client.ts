@@ -125,7 +125,8 @@ export class BinanceSimClient implements BinanceSimControl {
   async books(): Promise<{ apiKey: string; orders: SimOrders; positions: Position[]; balances: SimBalances }[]> {
     return this.call('GET', '/books');
   }
-  async usedWeight(): Promise<{ spot: number; futures: number; sapi: number }> {
+  /** The current minute's weight per family, and the totals since the simulator started. */
+  async usedWeight(): Promise<{ spot: number; futures: number; sapi: number; totals: { spot: number; futures: number; sapi: number } }> {
     return this.call('GET', '/weights');
   }
 }

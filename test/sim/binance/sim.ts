@@ -193,6 +193,8 @@ export interface BinanceSim {
   closePositionExternally(apiKey: string, symbol: string, positionSide?: PositionSide): void;
   /** Used weight of the current minute per family. */
   usedWeight(family: Family): number;
+  /** Weight counted per family since the simulator started (weight per minute over a run). */
+  weightTotal(family: Family): number;
   /** Manual clock only. */
   advanceClock(ms: number): void;
   setClock(t: number): void;
@@ -352,6 +354,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     futures: { minute: 0, used: 0, retryUntil: 0, retrySince: 0, banUntil: 0, strikes: 0 },
     sapi: { minute: 0, used: 0, retryUntil: 0, retrySince: 0, banUntil: 0, strikes: 0 },
   };
+  const weightTotals: Record<Family, number> = { spot: 0, futures: 0, sapi: 0 };
   const rollWindow = (f: Family, t: number): RateState => {
     const s = rate[f];
     const minute = Math.floor(t / 60_000);
@@ -638,6 +641,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     }
     weight = route.weight(params);
     state.used += weight;
+    weightTotals[family] += weight;
     if (state.used > limits[family]) {
       state.retryUntil = (state.minute + 1) * 60_000;
       state.retrySince = t;
@@ -905,6 +909,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
           spot: sim.usedWeight('spot'),
           futures: sim.usedWeight('futures'),
           sapi: sim.usedWeight('sapi'),
+          totals: { spot: sim.weightTotal('spot'), futures: sim.weightTotal('futures'), sapi: sim.weightTotal('sapi') },
         };
         break;
       default:
@@ -1055,6 +1060,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     closePositionExternally: (apiKey: string, symbol: string, positionSide?: PositionSide) =>
       void engine.closePositionExternally(apiKey, symbol, positionSide),
     usedWeight: (f: Family) => rollWindow(f, now()).used,
+    weightTotal: (f: Family) => weightTotals[f],
     advanceClock: (ms: number) => {
       if (manual === undefined) throw new Error('advanceClock needs manualClock');
       manual += ms;
