@@ -111,16 +111,19 @@ export function planSyncPass(
  * rank accounts cannot show (an entry filled on a wick between two reads). An account whose user-data
  * stream is open hears such a fill as it happens, so for it the net is a slow reconciliation, every
  * `reconcileMs` (an event lost on an open connection), not a turn as often as the budget allows:
- * at a thousand accounts those turns are most of the IP's weight.
+ * at a thousand accounts those turns are most of the IP's weight. A visit that started before the
+ * stream opened does not count: what happened between it and the open was heard by no one.
+ * `lastVisitedAt` holds when each visit started; `listeningSince` when the stream opened (null: not open).
  */
 export function routineDue(
   accountId: string,
   now: number,
   lastVisitedAt: ReadonlyMap<string, number>,
-  listening: (accountId: string) => boolean,
+  listeningSince: (accountId: string) => number | null,
   reconcileMs: number,
 ): boolean {
-  if (!listening(accountId)) return true;
+  const since = listeningSince(accountId);
+  if (since === null) return true;
   const last = lastVisitedAt.get(accountId);
-  return last === undefined || now - last >= reconcileMs;
+  return last === undefined || last < since || now - last >= reconcileMs;
 }

@@ -281,7 +281,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       incomplete,
     );
     const following = new Set(snapshots.map((s) => s.accountId));
-    for (const id of lastVisitedAt.keys()) if (!following.has(id)) lastVisitedAt.delete(id);
+    // Visits of accounts this process does not hold now are forgotten: what happened on one while
+    // another process held it was not seen here (routineDue must not count the old visit).
+    const mineIds = new Set(mine.map((s) => s.accountId));
+    for (const id of lastVisitedAt.keys()) if (!following.has(id) || !mineIds.has(id)) lastVisitedAt.delete(id);
     for (const id of incomplete) if (!following.has(id)) incomplete.delete(id);
     return { pass, rows };
   }
@@ -315,10 +318,16 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   }
 
   function visitNow(account: AccountRow): Promise<void> {
+    // When the visit started: what happened after that is not known to it (routineDue).
+    const startedAt = clock.now();
     return exclusively(account.id, () => syncAccountRow(account))
       .then(() => undefined)
-      .catch((error: unknown) => deps.log.warn({ err: error, accountId: account.id }, 'position sync failed for one account'))
-      .finally(() => lastVisitedAt.set(account.id, clock.now()));
+      .catch((error: unknown) => {
+        // Whatever failed (a database read, say), the account is not known to be synced.
+        incomplete.add(account.id);
+        deps.log.warn({ err: error, accountId: account.id }, 'position sync failed for one account');
+      })
+      .finally(() => lastVisitedAt.set(account.id, startedAt));
   }
 
   /**
@@ -327,7 +336,11 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
    * both are read again rather than trusted from the plan that queued it.
    */
   async function queuedVisit(queuedRow: AccountRow): Promise<void> {
-    if (deps.lease && !(await deps.lease.holds(queuedRow.id))) return;
+    if (deps.lease && !(await deps.lease.holds(queuedRow.id))) {
+      // Not ours now: when it comes back, an old visit here must not count as recent (routineDue).
+      lastVisitedAt.delete(queuedRow.id);
+      return;
+    }
     const account = await accounts.byId(queuedRow.id);
     if (account) await visitNow(account);
   }
@@ -365,10 +378,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
             if (account) queue.urgent(account);
           }
           // A short routine lane (topped up each plan, longest unvisited first) keeps its order fresh.
-          const listening = (id: string) => streams?.listening(id) ?? false;
+          const listeningSince = (id: string) => streams?.listeningSince(id) ?? null;
           for (const id of pass.routine) {
             if (queue.routineWaiting >= settings.concurrency) break;
-            if (!routineDue(id, clock.now(), lastVisitedAt, listening, settings.streamedReconcileMs)) continue;
+            if (!routineDue(id, clock.now(), lastVisitedAt, listeningSince, settings.streamedReconcileMs)) continue;
             const account = rows.get(id);
             if (account) queue.routine(account);
           }

@@ -63,7 +63,7 @@ interface PoolState {
   windowStart: number;
   used: number;
   /** Weight asked for and not yet reserved, per lane (LANE_RANK): lower lanes leave room for it. */
-  waiting: [number, number, number];
+  waiting: number[];
 }
 
 export interface RateLimiterSnapshot {
@@ -152,11 +152,15 @@ export class ExchangeRateLimiter {
     const state = this.pool(poolName);
     const rank = LANE_RANK[lane];
     const deadline = this.now() + this.maxWaitMs;
-    state.waiting[rank] += cost;
+    state.waiting[rank] = (state.waiting[rank] ?? 0) + cost;
     const key = `${poolName}:${lane}`;
     const previous = this.queues.get(key) ?? Promise.resolve();
     const turn = previous.then(() => this.reserve(state, cost, rank, deadline));
-    const settled = turn.finally(() => (state.waiting[rank] -= cost));
+    // Placed: reserve() moved the weight from waiting to used in one step. Refused: no longer waiting.
+    const settled = turn.catch((error: unknown) => {
+      state.waiting[rank] = (state.waiting[rank] ?? 0) - cost;
+      throw error;
+    });
     // The next caller waits for this one to be placed, whatever its outcome.
     this.queues.set(
       key,
@@ -177,7 +181,9 @@ export class ExchangeRateLimiter {
       const ahead = state.waiting.slice(0, rank).reduce((sum, w) => sum + w, 0);
       // A request heavier than a whole budget still goes alone into an empty window.
       if (state.used + ahead + cost <= budget || (state.used === 0 && ahead === 0)) {
+        // In one step, so no other lane sees this weight both used and still waiting.
         state.used += cost;
+        state.waiting[rank] = (state.waiting[rank] ?? 0) - cost;
         return;
       }
       const wait = state.windowStart + state.config.windowMs - at;

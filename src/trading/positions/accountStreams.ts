@@ -54,6 +54,8 @@ interface Followed<A> {
   version: string;
   /** Whether its connection is open now (events reach us). */
   connected: boolean;
+  /** When the open connection opened (what happened before it was not heard). */
+  openedAt: number;
 }
 
 /** stop() waits this long at most for the streams to close (a hung close must not hold a shutdown). */
@@ -90,9 +92,13 @@ export class AccountStreams<A extends { readonly id: string }> {
     return this.openCount;
   }
 
-  /** Whether the account's stream is open now: what happens on the account reaches us as it happens. */
-  listening(accountId: string): boolean {
-    return this.followed.get(accountId)?.connected ?? false;
+  /**
+   * Since when the account's stream has been open (what happens on the account reaches us as it
+   * happens); null when it is not open.
+   */
+  listeningSince(accountId: string): number | null {
+    const entry = this.followed.get(accountId);
+    return entry?.connected ? entry.openedAt : null;
   }
 
   /**
@@ -138,6 +144,7 @@ export class AccountStreams<A extends { readonly id: string }> {
         wantedAt: now,
         version,
         connected: false,
+        openedAt: 0,
       };
       this.followed.set(id, entry);
       entry.done = this.run(entry);
@@ -197,6 +204,7 @@ export class AccountStreams<A extends { readonly id: string }> {
       if (entry.stopped) return;
       entry.connected = true;
       openedAt = clock.now();
+      entry.openedAt = openedAt;
       this.openCount += 1;
       opens += 1;
       if (opens > 1) onHint(entry.account, 'reconnected');

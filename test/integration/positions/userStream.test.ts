@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountRow } from '../../../src/db/repositories/accounts';
+import { tradingRepository } from '../../../src/db/repositories/trading';
 import type { TradeSignal } from '../../../src/domain/signal';
 import { createPositionSync, type FollowLoop } from '../../../src/trading/positionSync';
 import { issueSignal, positionsWorld, SYMBOL, type PositionsWorld } from './support';
@@ -107,6 +108,47 @@ describe('user-data streams', () => {
     const spot = w.sim.orders(w.apiKeyOf(account)).spot;
     await expect.poll(() => w.sim.orders(w.apiKeyOf(account)).spot.filter((o) => o.side === 'SELL' && o.status === 'NEW').length, { timeout: 20_000 }).toBeGreaterThan(0);
     expect(spot.filter((o) => o.side === 'BUY' && o.status === 'FILLED')).toHaveLength(1);
+  });
+
+  it('an account whose lease comes back while its stream still lingers here is reconciled at once, not after 5 minutes', { timeout: 120_000 }, async () => {
+    world = await positionsWorld({ marketType: 'futures' });
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await w.signal(limitLong, 'stream-limit');
+    await w.cycle();
+    let held = true;
+    const trading = tradingRepository(w.db.db);
+    const sync = createPositionSync({
+      db: w.db.db,
+      gateways: w.provider,
+      clock: w.clock,
+      log: w.log,
+      streams: w.gateways,
+      settings: { planEveryMs: 20_000, streamConnectEveryMs: 10 },
+      claimAccounts: async (ids) => (held ? ids : []),
+      lease: {
+        holds: async () => held,
+        stamp: async (_account, orderId, sentAt, previous) => held && trading.stampSent(orderId, sentAt, previous, null),
+      },
+    });
+    loop = sync.start();
+    await expect.poll(() => w.sim.userStream.stats.connections, { timeout: 20_000 }).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The lease moves to another process: this one's stream lingers, still open.
+    held = false;
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // The entry fills on a wick: this process hears it but holds no lease, so it visits nothing.
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    w.sim.setPrice(SYMBOL, 100, 'both');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(restingStops(w, account)).toHaveLength(0);
+    // The other process dies and the lease comes back: the visit made before it left does not count.
+    held = true;
+    const backAt = w.clock.now();
+    await expect.poll(() => restingStops(w, account).length, { timeout: 60_000, interval: 100 }).toBe(1);
+    // A plan or two (20 s each), not the 5 minutes of a streamed account's reconciliation.
+    expect(w.clock.now() - backAt).toBeLessThan(60_000);
   });
 
   it('events that never arrive are found by polling', { timeout: 90_000 }, async () => {

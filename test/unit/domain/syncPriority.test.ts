@@ -149,16 +149,22 @@ describe('routineDue', () => {
     ['recent', 100_000],
     ['old', 10_000],
   ]);
-  const listening = (id: string) => id !== 'polled';
+  // Streams open since 50 s, except the polled account's (none) and the late one's (opened at 150 s).
+  const since = (id: string) => (id === 'polled' ? null : id === 'late' ? 150_000 : 50_000);
 
   it('an account without an open stream takes every routine turn the budget allows', () => {
-    expect(routineDue('polled', 100_001, new Map([['polled', 100_000]]), listening, 300_000)).toBe(true);
+    expect(routineDue('polled', 100_001, new Map([['polled', 100_000]]), since, 300_000)).toBe(true);
   });
 
   it('an account whose stream is open is reconciled every reconcileMs, and at once when never visited', () => {
-    expect(routineDue('recent', 399_999, visited, listening, 300_000)).toBe(false);
-    expect(routineDue('recent', 400_000, visited, listening, 300_000)).toBe(true);
-    expect(routineDue('old', 310_000, visited, listening, 300_000)).toBe(true);
-    expect(routineDue('never', 0, visited, listening, 300_000)).toBe(true);
+    expect(routineDue('recent', 399_999, visited, since, 300_000)).toBe(false);
+    expect(routineDue('recent', 400_000, visited, since, 300_000)).toBe(true);
+    expect(routineDue('old', 310_000, visited, since, 300_000)).toBe(true);
+    expect(routineDue('never', 0, visited, since, 300_000)).toBe(true);
+  });
+
+  it('a visit that started before the stream opened does not count: what came between was heard by no one', () => {
+    expect(routineDue('late', 151_000, new Map([['late', 149_000]]), since, 300_000)).toBe(true);
+    expect(routineDue('late', 152_000, new Map([['late', 151_000]]), since, 300_000)).toBe(false);
   });
 });

@@ -238,6 +238,28 @@ describe('exchange rate limiter', () => {
     expect(synced).toBe(true);
   });
 
+  it('a request placed is counted once: a lower lane asking in the same tick sees it used, not also waiting', async () => {
+    const clock = fakeClock();
+    const rl = limiter(clock, 100, { backgroundShare: 0.6 });
+    await rl.acquire('fapi', 40, 'background');
+    // After the signal's 10, the background read's 5 still fits in its 60.
+    await Promise.all([rl.acquire('fapi', 10, 'signal'), rl.acquire('fapi', 5, 'background')]);
+    await Promise.all([rl.acquire('fapi', 5, 'write'), rl.acquire('fapi', 40, 'signal')]);
+    expect(clock.sleeps).toEqual([]);
+    expect(rl.snapshot().pools['fapi']?.used).toBe(100);
+  });
+
+  it('refused requests leave nothing waiting: the next ones are placed as if they never came', async () => {
+    const clock = fakeClock();
+    const rl = limiter(clock, 100, { maxWaitMs: 1_000 });
+    await rl.acquire('fapi', 95, 'signal');
+    const refused = await Promise.allSettled([rl.acquire('fapi', 10, 'write'), rl.acquire('fapi', 10, 'signal')]);
+    expect(refused.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    // Room for 5 is left, and no refused write is still counted as waiting ahead of this read.
+    await rl.acquire('fapi', 5, 'signal');
+    expect(clock.sleeps).toEqual([]);
+  });
+
   it('a request that costs no weight (a futures order) never waits behind a full budget', async () => {
     const clock = fakeClock(1_700_000_080_000);
     // Sleeps that never end: whatever waits for the next window is still waiting below.
