@@ -8,6 +8,7 @@
  * CHAOS_MINUTES (simulated stream length, default 6), CHAOS_FACTOR (clock speed-up, default 1: real time),
  * CHAOS_SEED, CHAOS_PROCESSES, CHAOS_FUTURES, CHAOS_SPOT, CHAOS_LOG (a file for the bots' log lines) and
  * CHAOS_LOG_LEVEL (default warn); CHAOS_KEEP_DB=1 keeps the run's database for a post-mortem.
+ * CHAOS_FAULTS=false runs without faults or kills (a quiet run, to read the IP weight the bots spend).
  */
 import { runChaos } from './chaos/harness';
 
@@ -23,8 +24,8 @@ const result = await runChaos({
   signalEveryMs: 8_000,
   factor: num('CHAOS_FACTOR', 1),
   seed: num('CHAOS_SEED', 11),
-  faults: true,
-  killEveryMs: processes > 1 ? 45_000 : 0,
+  faults: process.env.CHAOS_FAULTS !== 'false',
+  killEveryMs: processes > 1 && process.env.CHAOS_FAULTS !== 'false' ? 45_000 : 0,
   database: { kind: 'postgres', adminUrl },
   settleMs: 6 * 60_000,
   takeoverAfterSeconds: 15,
