@@ -64,6 +64,11 @@ interface PoolState {
   used: number;
   /** Weight asked for and not yet reserved, per lane (LANE_RANK): lower lanes leave room for it. */
   waiting: number[];
+  /**
+   * Per lane: the window its head request gave up on (it waits for the next one). A lane that cannot
+   * be served in this window keeps no room in it: lower lanes may use what it could not.
+   */
+  deferred: number[];
 }
 
 export interface RateLimiterSnapshot {
@@ -177,8 +182,10 @@ export class ExchangeRateLimiter {
       this.roll(state, at);
       const whole = Math.max(1, Math.floor(state.config.limit * this.headroom));
       const budget = rank === LANE_RANK.background ? Math.max(1, Math.floor(whole * this.backgroundShare)) : whole;
-      // Room the higher lanes are waiting for is not this request's to take.
-      const ahead = state.waiting.slice(0, rank).reduce((sum, w) => sum + w, 0);
+      // Room the higher lanes are waiting for in this window is not this request's to take.
+      const ahead = state.waiting
+        .slice(0, rank)
+        .reduce((sum, w, lane) => sum + (state.deferred[lane] === state.windowStart ? 0 : w), 0);
       // A request heavier than a whole budget still goes alone into an empty window.
       if (state.used + ahead + cost <= budget || (state.used === 0 && ahead === 0)) {
         // In one step, so no other lane sees this weight both used and still waiting.
@@ -188,6 +195,7 @@ export class ExchangeRateLimiter {
       }
       const wait = state.windowStart + state.config.windowMs - at;
       if (at + wait > deadline) throw this.budgetError(state, wait);
+      state.deferred[rank] = state.windowStart;
       await this.sleep(Math.max(1, wait));
     }
   }
@@ -258,6 +266,7 @@ const newPool = (config: RateLimitPoolConfig): PoolState => ({
   windowStart: 0,
   used: 0,
   waiting: [0, 0, 0],
+  deferred: [-1, -1, -1],
 });
 
 /** Retry-After is seconds or an HTTP date; null when absent or unreadable. */

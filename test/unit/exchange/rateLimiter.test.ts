@@ -260,6 +260,18 @@ describe('exchange rate limiter', () => {
     expect(clock.sleeps).toEqual([]);
   });
 
+  it('a lane keeps no room for a higher lane that cannot be served in this window anyway', async () => {
+    const clock = fakeClock();
+    const rl = limiter(clock, 100, { sleep: () => new Promise<void>(() => {}) });
+    await rl.acquire('fapi', 95, 'signal');
+    // The write does not fit (95 + 10 > 100) and waits for the next window; the read of 5 fits now.
+    let written = false;
+    void rl.acquire('fapi', 10, 'write').then(() => (written = true));
+    await rl.acquire('fapi', 5, 'signal');
+    expect(written).toBe(false);
+    expect(rl.snapshot().pools['fapi']?.used).toBe(100);
+  });
+
   it('a request that costs no weight (a futures order) never waits behind a full budget', async () => {
     const clock = fakeClock(1_700_000_080_000);
     // Sleeps that never end: whatever waits for the next window is still waiting below.
