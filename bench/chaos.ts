@@ -43,6 +43,7 @@ console.log(`duplicate orders ${figures.duplicateOrders}, unknown exchange order
 console.log(`position mismatches ${figures.positionMismatches}, lost signals ${figures.lostSignals}`);
 console.log(`longest unprotected futures position ${figures.unprotectedMaxMs} ms (goal ≤ 30,000)`);
 console.log(`IP weight per minute while signals streamed in: futures ${figures.weightPerMin.futures}, spot ${figures.weightPerMin.spot} (Binance's limits 2,400 and 6,000)`);
+console.log(`  by route: ${figures.weightPerMinByRoute.slice(0, 10).map(([route, perMin]) => `${route} ${perMin}`).join(', ')}`);
 for (const [name, list] of Object.entries(details)) {
   if (Array.isArray(list) && list.length > 0) console.log(`${name}: ${JSON.stringify(list.slice(0, name === 'worstTimeline' ? 240 : 10))}`);
 }

@@ -60,6 +60,8 @@ export interface ChaosOptions {
 export interface ChaosResult extends Invariants {
   /** IP weight per minute of the simulator's clock while signals streamed in (futures, spot). */
   weightPerMin: { futures: number; spot: number };
+  /** The same per "METHOD /path", heaviest first (where the weight goes). */
+  weightPerMinByRoute: [string, number][];
   processes: number;
   accounts: number;
   signals: number;
@@ -143,7 +145,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (options.faults) for (const fault of standingFaults()) await sim.inject(fault);
     const intake = createSignalIntake(database.handle.db, clock, () => {});
     const streamEnd = clock.now() + options.durationMs;
-    const weightAtStart = { at: clock.now(), totals: (await sim.usedWeight()).totals };
+    const weightAtStart = { at: clock.now(), ...(await sim.usedWeight()) };
     let nextSignalAt = clock.now() + options.signalEveryMs * random();
     let nextKillAt = options.killEveryMs > 0 ? clock.now() + options.killEveryMs * (0.5 + random()) : Number.POSITIVE_INFINITY;
     let nextBurstAt = clock.now() + 20_000 * random();
@@ -210,8 +212,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
 
     log(`chaos: stream over (${signals} signals, ${withdrawn} withdrawn, ${fleet.kills} kills); settling`);
-    const totals = (await sim.usedWeight()).totals;
+    const { totals, byRoute } = await sim.usedWeight();
     const minutes = (clock.now() - weightAtStart.at) / 60_000;
+    const weightPerMinByRoute = Object.entries(byRoute)
+      .map(([route, total]): [string, number] => [route, Math.round((total - (weightAtStart.byRoute[route] ?? 0)) / minutes)])
+      .filter(([, perMin]) => perMin > 0)
+      .sort((a, b) => b[1] - a[1]);
     const weightPerMin = {
       futures: Math.round((totals.futures - weightAtStart.totals.futures) / minutes),
       spot: Math.round((totals.spot - weightAtStart.totals.spot) / minutes),
@@ -237,6 +243,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       faults: faultsFired + streamFaults,
       realSeconds: Math.round((Date.now() - realStarted) / 1000),
       weightPerMin,
+      weightPerMinByRoute,
       ...invariants,
     };
   } finally {

@@ -126,7 +126,13 @@ export class BinanceSimClient implements BinanceSimControl {
     return this.call('GET', '/books');
   }
   /** The current minute's weight per family, and the totals since the simulator started. */
-  async usedWeight(): Promise<{ spot: number; futures: number; sapi: number; totals: { spot: number; futures: number; sapi: number } }> {
+  async usedWeight(): Promise<{
+    spot: number;
+    futures: number;
+    sapi: number;
+    totals: { spot: number; futures: number; sapi: number };
+    byRoute: Record<string, number>;
+  }> {
     return this.call('GET', '/weights');
   }
 }

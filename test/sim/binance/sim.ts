@@ -195,6 +195,8 @@ export interface BinanceSim {
   usedWeight(family: Family): number;
   /** Weight counted per family since the simulator started (weight per minute over a run). */
   weightTotal(family: Family): number;
+  /** Weight counted per "METHOD /path" since the simulator started. */
+  weightByRoute(): Record<string, number>;
   /** Manual clock only. */
   advanceClock(ms: number): void;
   setClock(t: number): void;
@@ -355,6 +357,8 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     sapi: { minute: 0, used: 0, retryUntil: 0, retrySince: 0, banUntil: 0, strikes: 0 },
   };
   const weightTotals: Record<Family, number> = { spot: 0, futures: 0, sapi: 0 };
+  /** Weight counted per "METHOD /path" since the start: where a run's weight goes. */
+  const weightByRoute = new Map<string, number>();
   const rollWindow = (f: Family, t: number): RateState => {
     const s = rate[f];
     const minute = Math.floor(t / 60_000);
@@ -642,6 +646,8 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     weight = route.weight(params);
     state.used += weight;
     weightTotals[family] += weight;
+    const routeName = `${method} ${path}`;
+    weightByRoute.set(routeName, (weightByRoute.get(routeName) ?? 0) + weight);
     if (state.used > limits[family]) {
       state.retryUntil = (state.minute + 1) * 60_000;
       state.retrySince = t;
@@ -910,6 +916,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
           futures: sim.usedWeight('futures'),
           sapi: sim.usedWeight('sapi'),
           totals: { spot: sim.weightTotal('spot'), futures: sim.weightTotal('futures'), sapi: sim.weightTotal('sapi') },
+          byRoute: sim.weightByRoute(),
         };
         break;
       default:
@@ -1061,6 +1068,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
       void engine.closePositionExternally(apiKey, symbol, positionSide),
     usedWeight: (f: Family) => rollWindow(f, now()).used,
     weightTotal: (f: Family) => weightTotals[f],
+    weightByRoute: () => Object.fromEntries(weightByRoute),
     advanceClock: (ms: number) => {
       if (manual === undefined) throw new Error('advanceClock needs manualClock');
       manual += ms;
