@@ -266,7 +266,6 @@ interface ProbeOutcome {
   preflight: AccountPreflight | null;
 }
 
-/** Balance, permission audit and (futures) preflight of a gateway; throws on a failed call. */
 /**
  * A member waits for this answer, so its reads go in the signal lane, ahead of background reads; the
  * per-member throttle (takeKeyCheck) keeps one member from spending the lane's budget.
@@ -275,6 +274,7 @@ function probeGateway(gateway: ExchangeGateway, marketType: MarketType, paper: b
   return inSignalLane(() => readKeyState(gateway, marketType, paper));
 }
 
+/** Balance, permission audit and (futures) preflight of a gateway; throws on a failed call. */
 async function readKeyState(gateway: ExchangeGateway, marketType: MarketType, paper: boolean): Promise<ProbeOutcome> {
   const what = `${gateway.exchangeId}`;
   const balance = await exchangeAnswer(gateway.balance(), EXCHANGE_CALL_TIMEOUT_MS, what);
@@ -328,11 +328,8 @@ export const KEY_CHECKS_PER_MINUTE = 4;
 export function createAccountService(deps: AccountServiceDeps) {
   const { accounts, vault, gateways, exchanges, clock, log } = deps;
   const now = () => new Date(clock.now());
-  const keyChecks = new MemberThrottle(
-    deps.keyChecks?.perWindow ?? KEY_CHECKS_PER_MINUTE,
-    deps.keyChecks?.windowMs ?? 60_000,
-    () => clock.now(),
-  );
+  const keyCheckLimit = deps.keyChecks?.perWindow ?? KEY_CHECKS_PER_MINUTE;
+  const keyChecks = new MemberThrottle(keyCheckLimit, deps.keyChecks?.windowMs ?? 60_000, () => clock.now());
   /** Refuses a key check the member has no room for this minute (nothing is read from the exchange). */
   const takeKeyCheck = (ownerId: string): void => {
     const verdict = keyChecks.take(ownerId);
@@ -340,7 +337,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
     throw new UserError(
       'too-many',
-      `You checked keys ${deps.keyChecks?.perWindow ?? KEY_CHECKS_PER_MINUTE} times in the last minute; try again in ${seconds} s. Every check reads the exchange's limits all members' trading shares.`,
+      `You checked keys ${keyCheckLimit} times in the last minute; try again in ${seconds} s. Every check reads the exchange's limits all members' trading shares.`,
     );
   };
 

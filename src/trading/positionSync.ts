@@ -266,7 +266,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     // What is urgent whatever the prices does not wait for them (a quote may be slow to answer).
     beforePrices(
       mine
-        .filter((s) => urgentWithoutPrice(s) || incomplete.has(s.accountId))
+        .filter((s) => urgentIds.has(s.accountId))
         .map((s) => rows.get(s.accountId))
         .filter((row): row is AccountRow => row !== undefined),
     );
@@ -284,7 +284,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     // Visits of accounts this process does not hold now are forgotten: what happened on one while
     // another process held it was not seen here (routineDue must not count the old visit).
     const mineIds = new Set(mine.map((s) => s.accountId));
-    for (const id of lastVisitedAt.keys()) if (!following.has(id) || !mineIds.has(id)) lastVisitedAt.delete(id);
+    for (const id of lastVisitedAt.keys()) if (!mineIds.has(id)) lastVisitedAt.delete(id);
     for (const id of incomplete) if (!following.has(id)) incomplete.delete(id);
     return { pass, rows };
   }

@@ -114,7 +114,7 @@ export function exchangeClass(exchangeId: string, flavour: 'rest' | 'pro' = 'res
       }
       if (limiter) {
         const cost = url ? requestCost(exchangeId, method, url) : { pool: 'default', weight: 1 };
-        // Writes (orders, cancels, leverage) never wait behind background reads: a stop is one of them.
+        // Writes (orders, cancels, leverage) have the first lane: a stop never waits behind reads.
         await limiter.acquire(cost.pool, cost.weight, method.toUpperCase() === 'GET' ? currentLane() : 'write');
       }
       const stamp = orderStamps.getStore();

@@ -10,6 +10,7 @@
  * own injected clock.
  */
 import { inSignalLane } from '../requestLane';
+
 export interface ExchangeClockOptions {
   /** The local clock ccxt signs with. */
   now: () => number;

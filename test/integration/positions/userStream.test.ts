@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountRow } from '../../../src/db/repositories/accounts';
 import { tradingRepository } from '../../../src/db/repositories/trading';
 import type { TradeSignal } from '../../../src/domain/signal';
-import { createPositionSync, type FollowLoop } from '../../../src/trading/positionSync';
+import { createPositionSync, type FollowLoop, type PositionSyncDeps } from '../../../src/trading/positionSync';
 import { issueSignal, positionsWorld, SYMBOL, type PositionsWorld } from './support';
 
 /**
@@ -26,8 +26,15 @@ const limitLong: TradeSignal = { ...issueSignal, entryType: 'limit', entries: [9
 const restingStops = (w: PositionsWorld, account: AccountRow) =>
   w.sim.orders(w.apiKeyOf(account)).algo.filter((order) => order.orderType === 'STOP_MARKET' && order.algoStatus === 'NEW');
 
-/** A resting limit entry on one account, and the continuous follow loop with streams, planning every `planEveryMs`. */
-async function restingEntry(planEveryMs: number, marketType: 'futures' | 'spot' = 'futures', connectionLifeMs?: number) {
+/**
+ * A resting limit entry on one account, and the continuous follow loop with streams, planning every
+ * `planEveryMs`; `lease` gives the loop a lease it holds while the test says so (several processes).
+ */
+async function restingEntry(
+  planEveryMs: number,
+  options: { marketType?: 'futures' | 'spot'; connectionLifeMs?: number; lease?: { held: () => boolean } } = {},
+) {
+  const { marketType = 'futures', connectionLifeMs, lease } = options;
   world = await positionsWorld({ marketType, ...(connectionLifeMs ? { connectionLifeMs } : {}) });
   const w = world;
   const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
@@ -41,6 +48,7 @@ async function restingEntry(planEveryMs: number, marketType: 'futures' | 'spot' 
     log: w.log,
     streams: w.gateways,
     settings: { planEveryMs, streamConnectEveryMs: 10 },
+    ...(lease ? leaseHeldWhile(w, lease.held) : {}),
   });
   loop = sync.start();
   // The stream is open once the simulator counts it (the first plan starts it); a spot one once its
@@ -55,6 +63,18 @@ async function restingEntry(planEveryMs: number, marketType: 'futures' | 'spot' 
     marketType === 'futures' ? ['POST'] : [],
   );
   return { w, account };
+}
+
+/** A lease this process holds while `held()` says so: claims and the send fence follow it. */
+function leaseHeldWhile(w: PositionsWorld, held: () => boolean): Pick<PositionSyncDeps, 'claimAccounts' | 'lease'> {
+  const trading = tradingRepository(w.db.db);
+  return {
+    claimAccounts: async (ids) => (held() ? ids : []),
+    lease: {
+      holds: async () => held(),
+      stamp: async (_account, orderId, sentAt, previous) => held() && trading.stampSent(orderId, sentAt, previous, null),
+    },
+  };
 }
 
 describe('user-data streams', () => {
@@ -91,7 +111,7 @@ describe('user-data streams', () => {
 
   it('the end of a connection\'s life (Binance closes each after 24 hours) is a loss: the reconnect\'s visit finds what filled', { timeout: 90_000 }, async () => {
     // A life of 30 s on the test clock (3 s here) stands for the 24 hours.
-    const { w, account } = await restingEntry(3_600_000, 'futures', 30_000);
+    const { w, account } = await restingEntry(3_600_000, { connectionLifeMs: 30_000 });
     await expect.poll(() => w.sim.userStream.stats.connectsTotal, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(2);
     // The entry fills while the connection may be between two lives: a visit finds it either way.
     w.sim.setPrice(SYMBOL, 98, 'both');
@@ -100,7 +120,7 @@ describe('user-data streams', () => {
   });
 
   it('spot: a fill reported over the WebSocket API subscription gets its exits at once', { timeout: 90_000 }, async () => {
-    const { w, account } = await restingEntry(3_600_000, 'spot');
+    const { w, account } = await restingEntry(3_600_000, { marketType: 'spot' });
     w.sim.setPrice(SYMBOL, 98, 'both');
     await expect
       .poll(async () => (await w.orderRows(account.id)).find((row) => row.leg === 'e0')?.status, { timeout: 40_000, interval: 50 })
@@ -111,28 +131,8 @@ describe('user-data streams', () => {
   });
 
   it('an account whose lease comes back while its stream still lingers here is reconciled at once, not after 5 minutes', { timeout: 120_000 }, async () => {
-    world = await positionsWorld({ marketType: 'futures' });
-    const w = world;
-    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
-    await w.signal(limitLong, 'stream-limit');
-    await w.cycle();
     let held = true;
-    const trading = tradingRepository(w.db.db);
-    const sync = createPositionSync({
-      db: w.db.db,
-      gateways: w.provider,
-      clock: w.clock,
-      log: w.log,
-      streams: w.gateways,
-      settings: { planEveryMs: 20_000, streamConnectEveryMs: 10 },
-      claimAccounts: async (ids) => (held ? ids : []),
-      lease: {
-        holds: async () => held,
-        stamp: async (_account, orderId, sentAt, previous) => held && trading.stampSent(orderId, sentAt, previous, null),
-      },
-    });
-    loop = sync.start();
-    await expect.poll(() => w.sim.userStream.stats.connections, { timeout: 20_000 }).toBe(1);
+    const { w, account } = await restingEntry(20_000, { lease: { held: () => held } });
     await new Promise((resolve) => setTimeout(resolve, 500));
     // The lease moves to another process: this one's stream lingers, still open.
     held = false;

@@ -28,6 +28,9 @@ function fakeClock(start = 1_700_000_040_000 /* a minute boundary */) {
   };
 }
 
+/** A sleep that never ends: whatever waits for the next window is still waiting when the test looks. */
+const neverWakes = () => new Promise<void>(() => {});
+
 const headers = (values: Record<string, string>) => ({
   get: (name: string) => values[name.toLowerCase()] ?? null,
 });
@@ -149,8 +152,7 @@ describe('exchange rate limiter', () => {
 
   it('background reads use only their share of the budget; the rest stays free for signals', async () => {
     const clock = fakeClock(1_700_000_080_000); // 40 s into a minute
-    // Sleeps that never end: whatever waits for the next window is still waiting below.
-    const rl = limiter(clock, 100, { backgroundShare: 0.6, sleep: () => new Promise<void>(() => {}) });
+    const rl = limiter(clock, 100, { backgroundShare: 0.6, sleep: neverWakes });
     for (let i = 0; i < 6; i++) await rl.acquire('fapi', 10, 'background');
     // The seventh background read waits for the next window; a signal's read does not.
     let later = false;
@@ -195,7 +197,7 @@ describe('exchange rate limiter', () => {
 
   it('a write (a spot stop) that fits now never waits behind a read queued for the next window', async () => {
     const clock = fakeClock();
-    const rl = limiter(clock, 100, { sleep: () => new Promise<void>(() => {}) });
+    const rl = limiter(clock, 100, { sleep: neverWakes });
     await rl.acquire('api', 95, 'signal');
     void rl.acquire('api', 20, 'signal');
     let placed = false;
@@ -220,7 +222,7 @@ describe('exchange rate limiter', () => {
 
   it('a shared clock read started by background work runs in the signal lane: a signal joining it is not held back', async () => {
     const clock = fakeClock();
-    const rl = limiter(clock, 100, { sleep: () => new Promise<void>(() => {}) });
+    const rl = limiter(clock, 100, { sleep: neverWakes });
     const clocks = new ExchangeClocks({
       now: clock.now,
       // As the runtime's keyless instance does: its request goes through the limiter in the caller's lane.
@@ -262,7 +264,7 @@ describe('exchange rate limiter', () => {
 
   it('a lane keeps no room for a higher lane that cannot be served in this window anyway', async () => {
     const clock = fakeClock();
-    const rl = limiter(clock, 100, { sleep: () => new Promise<void>(() => {}) });
+    const rl = limiter(clock, 100, { sleep: neverWakes });
     await rl.acquire('fapi', 95, 'signal');
     // The write does not fit (95 + 10 > 100) and waits for the next window; the read of 5 fits now.
     let written = false;
@@ -274,8 +276,7 @@ describe('exchange rate limiter', () => {
 
   it('a request that costs no weight (a futures order) never waits behind a full budget', async () => {
     const clock = fakeClock(1_700_000_080_000);
-    // Sleeps that never end: whatever waits for the next window is still waiting below.
-    const rl = limiter(clock, 100, { sleep: () => new Promise<void>(() => {}) });
+    const rl = limiter(clock, 100, { sleep: neverWakes });
     await rl.acquire('fapi', 100, 'signal');
     let waited = false;
     void rl.acquire('fapi', 10, 'signal').then(() => (waited = true));
