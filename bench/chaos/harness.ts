@@ -7,12 +7,10 @@
  * (invariants.ts). Everyone reads one accelerated clock (test/support/sharedClock.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
-import postgres from 'postgres';
-import { openDatabase, type DatabaseHandle } from '../../src/db/client';
+import type { DatabaseHandle } from '../../src/db/client';
 import { executeRows } from '../../src/db/executeRows';
-import { accountsRepository, type AccountRow } from '../../src/db/repositories/accounts';
+import type { AccountRow } from '../../src/db/repositories/accounts';
 import { guildsRepository } from '../../src/db/repositories/guilds';
 import type { TradeSignal } from '../../src/domain/signal';
 import { createSignalIntake } from '../../src/trading/signalIntake';
@@ -23,6 +21,8 @@ import { startDiscordSim } from '../../test/sim/discord';
 import { sharedClock, type SharedClockSpec } from '../../test/support/sharedClock';
 import { addTradersGuild } from '../../test/support/tradersGuild';
 import { seededRandom } from '../../test/sim/binance/faults';
+import { seedAccount, type SeededAccount } from '../support/accounts';
+import { openBenchDatabase, type BenchDatabaseSpec } from '../support/database';
 import { BotFleet, type BotEnv } from './fleet';
 import { checkInvariants, type Invariants } from './invariants';
 
@@ -40,7 +40,7 @@ export interface ChaosOptions {
   faults: boolean;
   /** SIGKILL a random bot process about this often (simulated); 0: never. */
   killEveryMs: number;
-  database: { kind: 'postgres'; adminUrl: string } | { kind: 'pglite' };
+  database: BenchDatabaseSpec;
   /** Simulated time the bots get after the stream to settle, at most. */
   settleMs: number;
   /** Takeover threshold of a dead process's work (TAKEOVER_AFTER_SECONDS). */
@@ -103,7 +103,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   await sim.setPrices(Object.fromEntries(prices));
   const discord = await startDiscordSim({ heartbeatIntervalMs: 5_000, specPath: null });
   const guild = addTradersGuild(discord);
-  const database = await openChaosDatabase(options.database);
+  const database = await openBenchDatabase(options.database, 'chaos');
   options.onDatabase?.(database.handle);
   const keyEntry = generateKeyEntry(1);
   const vault = await openVault(parseKeyring(keyEntry));
@@ -313,78 +313,22 @@ function makeSignal(random: () => number, prices: Map<string, number>): TradeSig
   };
 }
 
-async function seedAccounts(handle: DatabaseHandle, vault: Vault, sim: SpawnedBinanceSim, guildId: string, options: ChaosOptions): Promise<{ row: AccountRow; apiKey: string }[]> {
-  const repo = accountsRepository(handle.db);
-  const out: { row: AccountRow; apiKey: string }[] = [];
+
+async function seedAccounts(handle: DatabaseHandle, vault: Vault, sim: SpawnedBinanceSim, guildId: string, options: ChaosOptions): Promise<SeededAccount[]> {
+  const out: SeededAccount[] = [];
   const total = options.futuresAccounts + options.spotAccounts;
   for (let i = 0; i < total; i += 1) {
-    const marketType = i < options.futuresAccounts ? 'futures' : 'spot';
-    const id = randomUUID();
     // Two accounts per member: the exposure cap and netting rules see members with several accounts.
-    const ownerId = `3000000000${String(Math.floor(i / 2)).padStart(8, '0')}`;
-    const apiKey = `chaos${i}${randomUUID().replace(/-/g, '')}`;
-    const secret = `secret${i}${randomUUID().replace(/-/g, '')}`;
-    await sim.addAccount({ apiKey, secret, ...(marketType === 'futures' ? { futures: { USDT: 100_000 } } : { spot: { USDT: 100_000 } }) });
-    const row = await repo.create({
-      id,
-      ownerId,
-      guildId,
-      name: `chaos-${i}`,
-      exchangeId: 'binance',
-      marketType,
-      mode: 'live',
-      enabled: true,
-      verified: true,
-      positionMode: marketType === 'futures' ? 'one-way' : null,
-      marginMode: marketType === 'futures' ? 'cross' : null,
-      sizingMode: 'fixed',
-      sizingValue: 100,
-      maxPositionUsd: 1_000,
-      leverage: 5,
-      maxDailyTrades: 50,
-      maxDailyLossPct: 20,
-      stopOnLoss: false,
-      apiKeyEnc: vault.encrypt(apiKey, { accountId: id, ownerId, field: 'apiKey' }),
-      secretEnc: vault.encrypt(secret, { accountId: id, ownerId, field: 'secret' }),
-      vaultKeyId: 1,
-      apiKeyHint: `${apiKey.slice(0, 4)}…${apiKey.slice(-4)}`,
-    });
-    out.push({ row, apiKey });
+    out.push(
+      await seedAccount(handle, vault, sim, {
+        name: `chaos-${i}`,
+        guildId,
+        ownerId: `3000000000${String(Math.floor(i / 2)).padStart(8, '0')}`,
+        marketType: i < options.futuresAccounts ? 'futures' : 'spot',
+      }),
+    );
   }
   return out;
-}
-
-async function openChaosDatabase(spec: ChaosOptions['database']): Promise<{ handle: DatabaseHandle; url: string | null; close(): Promise<void> }> {
-  if (spec.kind === 'pglite') {
-    const handle = await openDatabase({ pglite: await PGlite.create() });
-    await handle.migrate();
-    return { handle, url: null, close: () => handle.close() };
-  }
-  const name = `chaos_${Date.now()}_${process.pid}`;
-  // Created and dropped from the server's maintenance database: a connection to the given one (a
-  // test template, say) would keep others from copying it.
-  const maintenance = new URL(spec.adminUrl);
-  maintenance.pathname = '/postgres';
-  const admin = () => postgres(maintenance.toString(), { max: 1, onnotice: () => {} });
-  const creator = admin();
-  await creator.unsafe(`create database "${name}"`);
-  await creator.end();
-  const url = new URL(spec.adminUrl);
-  url.pathname = `/${name}`;
-  const handle = await openDatabase({ url: url.toString(), maxConnections: 5 });
-  await handle.migrate();
-  return {
-    handle,
-    url: url.toString(),
-    async close() {
-      await handle.close();
-      // Kept for a post-mortem (CHAOS_KEEP_DB): the bots' book as the run left it.
-      if (process.env.CHAOS_KEEP_DB) return console.error(`chaos: database kept: ${url.toString()}`);
-      const dropper = admin();
-      await dropper.unsafe(`drop database if exists "${name}" with (force)`);
-      await dropper.end();
-    },
-  };
 }
 
 /** Waits (at most `maxMs` of the shared clock) until nothing is pending, in flight or unknown. */

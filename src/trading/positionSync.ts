@@ -13,8 +13,10 @@ import { signalsRepository } from '../db/repositories/signals';
 import { tradingRepository } from '../db/repositories/trading';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/lifecycle/refusals';
 import { planSyncPass, routineDue, urgentWithoutPrice, type SyncPass, type SyncSnapshot } from '../domain/syncPriority';
+import { TokenBucket } from '../domain/tokenBucket';
 import { isExchangeError } from '../exchange/errors';
 import type { AccountStream } from '../exchange/gateway';
+import { inSignalLane } from '../exchange/requestLane';
 import type { Logger } from '../logger';
 import type { LeaseFence } from './accountLeases';
 import type { Clock } from './clock';
@@ -25,7 +27,7 @@ import { follower } from './positions/follow';
 import { legIo } from './positions/legIo';
 import { panic, type PanicResult } from './positions/panic';
 import { spotSales } from './positions/spotSales';
-import { VisitQueue } from './positions/visitQueue';
+import { VisitQueue, type VisitTurn } from './positions/visitQueue';
 import { accountWork } from './positions/work';
 import { withTimeout } from '../timeout';
 
@@ -61,6 +63,14 @@ export interface PositionSyncSettings {
   streamConnectEveryMs: number;
   /** Continuous following: routine turns of an account whose stream is open come this often (syncPriority.ts routineDue). */
   streamedReconcileMs: number;
+  /**
+   * Continuous following: at most this many of those turns (reconciliations) start a minute, per
+   * market type, so that the net's weight stays a small share of the IP's whatever the number of
+   * accounts: past `streamedReconcileMs × perMinute` accounts the rounds simply take longer (the
+   * stalest first). Sized on Binance's weights: a futures visit costs about 7 of 2,400, a spot one
+   * about 28 of 6,000 (README, "Exchange limits").
+   */
+  streamedReconcilePerMinute: { readonly futures: number; readonly spot: number };
 }
 
 /** The symbols whose prices rank an account: of its orders with a level, and of its spot positions with a stop. */
@@ -83,6 +93,7 @@ export const defaultPositionSyncSettings: PositionSyncSettings = {
   priceMaxAgeMs: 3_000,
   streamConnectEveryMs: 1_200,
   streamedReconcileMs: 5 * 60_000,
+  streamedReconcilePerMinute: { futures: 60, spot: 30 },
 };
 
 export interface PositionSyncDeps {
@@ -335,18 +346,23 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
    * process joined and this one released it) and its row changed (settings, disabled, removed), so
    * both are read again rather than trusted from the plan that queued it.
    */
-  async function queuedVisit(queuedRow: AccountRow): Promise<void> {
+  async function queuedVisit(queuedRow: AccountRow, turn: VisitTurn): Promise<void> {
     if (deps.lease && !(await deps.lease.holds(queuedRow.id))) {
       // Not ours now: when it comes back, an old visit here must not count as recent (routineDue).
       lastVisitedAt.delete(queuedRow.id);
       return;
     }
     const account = await accounts.byId(queuedRow.id);
-    if (account) await visitNow(account);
+    // An urgent visit (a fill heard, a position that may have no stop) reads ahead of the routine
+    // ones, with a signal's reads: it is not queued for weight behind a thousand accounts' checks.
+    if (account) await (turn === 'urgent' ? inSignalLane(() => visitNow(account)) : visitNow(account));
   }
 
   function start(): FollowLoop {
     const queue = new VisitQueue<AccountRow>(settings.concurrency, ROUTINE_EVERY, queuedVisit);
+    // At most a few seconds' worth at once: a round of reconciliations never comes as one burst.
+    const paceOf = (perMinute: number) => new TokenBucket(Math.max(1, Math.ceil(perMinute / 12)), 60_000 / Math.max(1e-9, perMinute), clock.now());
+    const reconcilePace = { futures: paceOf(settings.streamedReconcilePerMinute.futures), spot: paceOf(settings.streamedReconcilePerMinute.spot) };
     let stopped = false;
     const streamSource = deps.streams;
     // A fill, a triggered stop or a cancel heard on the account's stream: visit it now, not when the
@@ -383,7 +399,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
             if (queue.routineWaiting >= settings.concurrency) break;
             if (!routineDue(id, clock.now(), lastVisitedAt, listeningSince, settings.streamedReconcileMs)) continue;
             const account = rows.get(id);
-            if (account) queue.routine(account);
+            if (!account) continue;
+            // A streamed account's turn is a reconciliation: paced (the next plan offers it again).
+            if (listeningSince(id) !== null && !reconcilePace[account.marketType].take(clock.now())) continue;
+            queue.routine(account);
           }
           // Streams follow the accounts this process follows (leased, something to follow).
           try {

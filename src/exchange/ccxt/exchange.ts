@@ -101,6 +101,9 @@ export function exchangeClass(exchangeId: string, flavour: 'rest' | 'pro' = 'res
         Array.isArray(api) ? String(api[0]) : String(api)
       ];
       const url = typeof base === 'string' ? new URL(`${base}/${String(path)}`) : null;
+      // The parameters price the request ("with symbol" is often 1 where "all symbols" is 40): ccxt
+      // puts them into the URL only when it signs, after this wait.
+      if (url) for (const [name, value] of Object.entries(params ?? {})) if (value !== undefined) url.searchParams.set(name, String(value));
       const closedForMs = this.accountOrderGate?.closedForMs() ?? 0;
       if (closedForMs > 0 && url && isOrderPlacement(method, url)) {
         // Nothing is sent (or stamped): the exchange refuses this account's orders until its window ends.
@@ -242,6 +245,7 @@ export function guardedFetch(options: GuardedFetchOptions): FetchImplementation 
     const method = (init?.method ?? 'GET').toUpperCase();
     const cost = requestCost(exchangeId, method, url);
     // The wait for budget happened before signing (Guarded.fetch2); here we only learn from the answer.
+    const sentAt = limiter.time();
     const response = await inner(url.href, {
       method,
       headers: plainHeaders(init?.headers),
@@ -251,7 +255,7 @@ export function guardedFetch(options: GuardedFetchOptions): FetchImplementation 
     if (response.status === 429) {
       // Whose limit: the account's order count (-1015, its gate is closed by handleErrors) or the IP's.
       const body = await response.text();
-      limiter.observe(cost.pool, response.status, response.headers, { ipWide: !isOrderCountRefusal(body) });
+      limiter.observe(cost.pool, response.status, response.headers, { ipWide: !isOrderCountRefusal(body), sentAt });
       return {
         status: response.status,
         statusText: response.statusText,
@@ -260,7 +264,7 @@ export function guardedFetch(options: GuardedFetchOptions): FetchImplementation 
         text: () => Promise.resolve(body),
       };
     }
-    limiter.observe(cost.pool, response.status, response.headers);
+    limiter.observe(cost.pool, response.status, response.headers, { sentAt });
     if (response.ok && /\/exchangeInfo$/.test(url.pathname)) {
       // The exchange's own budget (REQUEST_WEIGHT per minute) replaces our default. The body is read
       // once here and handed on, as a body can be read only once.

@@ -16,7 +16,8 @@
  *   free for signals whatever the background load. A request that costs no weight (a futures
  *   order: the exchange counts it per account) never waits behind anyone.
  * - After each answer the exchange's own count (`X-MBX-USED-WEIGHT-1M`) replaces our estimate when
- *   higher: it also counts what other processes on this IP spent.
+ *   higher: it also counts what other processes on this IP spent. Only an answer to a request sent in
+ *   the current window counts (one sent before it may carry the last window's count).
  * - A 429 or 418 with Retry-After blocks the WHOLE exchange (every pool, every account) until it
  *   expires; requests during the block fail at once as rate-limited without leaving the process.
  *   Except Binance's -1015, an account's own order count: that closes the account's order gate only
@@ -129,6 +130,11 @@ export class ExchangeRateLimiter {
     }
   }
 
+  /** The limiter's clock (a request's send time, for observe()). */
+  time(): number {
+    return this.now();
+  }
+
   /** Milliseconds until the exchange-wide block ends (0 when not blocked). */
   blockedForMs(): number {
     return Math.max(0, this.blockedUntil - this.now());
@@ -216,18 +222,21 @@ export class ExchangeRateLimiter {
     poolName: string,
     status: number,
     headers: { get(name: string): string | null },
-    options: { ipWide?: boolean } = {},
+    options: { ipWide?: boolean; sentAt?: number } = {},
   ): void {
     const at = this.now();
     const state = this.pool(poolName);
     this.roll(state, at);
+    // An answer to a request sent in an earlier window may carry that window's count: it says nothing
+    // of this one (taken as this one's, a busy minute's count would fill the next minute at its start).
+    const sameWindow = options.sentAt === undefined || options.sentAt >= state.windowStart;
     // /sapi counts in its own IP budget and says so in its own header.
     const usedHeader =
       poolName === 'sapi'
         ? headers.get('x-sapi-used-ip-weight-1m')
         : (headers.get('x-mbx-used-weight-1m') ?? headers.get('x-mbx-used-weight'));
     const used = usedHeader === null ? NaN : Number(usedHeader);
-    if (Number.isFinite(used) && used > state.used) state.used = used;
+    if (sameWindow && Number.isFinite(used) && used > state.used) state.used = used;
     if ((status === 429 && options.ipWide !== false) || status === 418) {
       const retryAfter = parseRetryAfter(headers.get('retry-after'), at);
       const fallback = this.defaultBanMs ?? Math.max(1000, state.windowStart + state.config.windowMs - at);

@@ -14,6 +14,7 @@
  */
 import type { Logger } from '../../logger';
 import { reportNeedsVisit } from '../../domain/streamHints';
+import { TokenBucket } from '../../domain/tokenBucket';
 import type { AccountStream } from '../../exchange/gateway';
 import type { Clock } from '../clock';
 
@@ -67,9 +68,8 @@ const HEALTHY_AFTER_MS = 60_000;
 export class AccountStreams<A extends { readonly id: string }> {
   private readonly followed = new Map<string, Followed<A>>();
   private readonly connectEveryMs: number;
-  private readonly connectBurst: number;
-  private tokens: number;
-  private refilledAt: number;
+  /** Null when connects are not paced (connectEveryMs 0). */
+  private readonly connects: TokenBucket | null;
   private readonly maxBackoffMs: number;
   private readonly lingerMs: number;
   private openCount = 0;
@@ -80,9 +80,8 @@ export class AccountStreams<A extends { readonly id: string }> {
 
   constructor(private readonly options: AccountStreamsOptions<A>) {
     this.connectEveryMs = options.connectEveryMs ?? 1_200;
-    this.connectBurst = Math.max(1, options.connectBurst ?? Math.floor(60_000 / Math.max(1, this.connectEveryMs)));
-    this.tokens = this.connectBurst;
-    this.refilledAt = options.clock.now();
+    const burst = Math.max(1, options.connectBurst ?? Math.floor(60_000 / Math.max(1, this.connectEveryMs)));
+    this.connects = this.connectEveryMs > 0 ? new TokenBucket(burst, this.connectEveryMs, options.clock.now()) : null;
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000;
     this.lingerMs = options.lingerMs ?? 10 * 60_000;
   }
@@ -178,16 +177,12 @@ export class AccountStreams<A extends { readonly id: string }> {
 
   /** Waits for a token of this process's connect bucket. */
   private async connectTurn(entry: Followed<A>): Promise<void> {
-    if (this.connectEveryMs <= 0) return;
+    const connects = this.connects;
+    if (!connects) return;
     while (!entry.stopped) {
       const now = this.options.clock.now();
-      this.tokens = Math.min(this.connectBurst, this.tokens + (now - this.refilledAt) / this.connectEveryMs);
-      this.refilledAt = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return;
-      }
-      await this.pause(entry, Math.ceil((1 - this.tokens) * this.connectEveryMs));
+      if (connects.take(now)) return;
+      await this.pause(entry, connects.waitMs(now));
     }
   }
 

@@ -4,8 +4,11 @@
  * unprotected) go first, but one slot start in `routineEvery` goes to a routine turn when one waits:
  * the prices that rank accounts miss a wick between two reads, so an entry that filled on one is only
  * found by its account's routine turn, which must come round within seconds however busy the urgent
- * lane is.
+ * lane is. A quarter of the slots is kept for urgent visits: routine turns that wait for the
+ * exchange's weight budget (their reads are background) never hold every slot while a fill waits.
  */
+export type VisitTurn = 'urgent' | 'routine';
+
 export class VisitQueue<T extends { readonly id: string }> {
   private readonly urgentLane: T[] = [];
   private readonly routineLane: T[] = [];
@@ -16,13 +19,16 @@ export class VisitQueue<T extends { readonly id: string }> {
   private readonly visiting = new Set<string>();
   private readonly running = new Set<Promise<void>>();
   private active = 0;
+  private activeRoutine = 0;
   private started = 0;
   private closed = false;
 
   constructor(
     private readonly slots: number,
     private readonly routineEvery: number,
-    private readonly visit: (item: T) => Promise<void>,
+    private readonly visit: (item: T, turn: VisitTurn) => Promise<void>,
+    /** Slots routine turns may not take (default: a quarter, rounded down). */
+    private readonly urgentReserve = Math.floor(slots / 4),
   ) {}
 
   /**
@@ -65,18 +71,22 @@ export class VisitQueue<T extends { readonly id: string }> {
 
   private pump(): void {
     while (!this.closed && this.active < this.slots) {
+      const routineRoom = this.activeRoutine < this.slots - this.urgentReserve;
       const routineTurn =
+        routineRoom &&
         this.routineLane.length > 0 &&
         (this.urgentLane.length === 0 || this.started % this.routineEvery === this.routineEvery - 1);
       const item = (routineTurn ? this.routineLane : this.urgentLane).shift();
       if (!item) return;
       this.started += 1;
       this.active += 1;
+      if (routineTurn) this.activeRoutine += 1;
       this.visiting.add(item.id);
-      const run: Promise<void> = this.visit(item)
+      const run: Promise<void> = this.visit(item, routineTurn ? 'routine' : 'urgent')
         .catch(() => undefined)
         .finally(() => {
           this.active -= 1;
+          if (routineTurn) this.activeRoutine -= 1;
           this.known.delete(item.id);
           this.visiting.delete(item.id);
           this.running.delete(run);

@@ -151,6 +151,38 @@ describe('user-data streams', () => {
     expect(w.clock.now() - backAt).toBeLessThan(60_000);
   });
 
+  it('reconciliations of streamed accounts are paced per market type: a few a minute, however many are due', { timeout: 120_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    const accounts = [];
+    for (let i = 0; i < 4; i += 1) accounts.push(await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 }));
+    await w.signal(limitLong, 'paced-reconciliation');
+    await w.cycle();
+    // Every account's reconciliation is due every second of the test clock; 2 may start a minute.
+    loop = createPositionSync({
+      db: w.db.db,
+      gateways: w.provider,
+      clock: w.clock,
+      log: w.log,
+      streams: w.gateways,
+      settings: { planEveryMs: 1_000, streamConnectEveryMs: 10, streamedReconcileMs: 1_000, streamedReconcilePerMinute: { futures: 2, spot: 1 } },
+    }).start();
+    await expect.poll(() => w.sim.userStream.stats.connections, { timeout: 20_000 }).toBe(accounts.length);
+    // The bot hears each open a little after the simulator counts it (until then it polls the account).
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const keys = new Set(accounts.map((account) => w.apiKeyOf(account)));
+    // A visit of a resting entry reads the open orders of its symbol once.
+    const visits = () => w.sim.requestLog.filter((r) => r.apiKey !== undefined && keys.has(r.apiKey) && r.method === 'GET' && r.path === '/fapi/v1/openOrders').length;
+    const from = w.clock.now();
+    const before = visits();
+    await new Promise((resolve) => setTimeout(resolve, 12_000));
+    const minutes = (w.clock.now() - from) / 60_000;
+    const paced = visits() - before;
+    // Unpaced, the four would be visited hundreds of times in these two minutes.
+    expect(paced).toBeGreaterThan(0);
+    expect(paced).toBeLessThanOrEqual(Math.ceil(2 * minutes) + 1);
+  });
+
   it('events that never arrive are found by polling', { timeout: 90_000 }, async () => {
     // Plans every 20 s of the test clock (2 s here): the plan's price read sees the entry's level
     // reached and visits the account, whatever the stream lost (its routine turns, while its stream

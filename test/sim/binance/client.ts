@@ -132,6 +132,7 @@ export class BinanceSimClient implements BinanceSimControl {
     sapi: number;
     totals: { spot: number; futures: number; sapi: number };
     byRoute: Record<string, number>;
+    rateLimited: { http429: number; http418: number };
   }> {
     return this.call('GET', '/weights');
   }

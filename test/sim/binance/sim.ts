@@ -197,6 +197,8 @@ export interface BinanceSim {
   weightTotal(family: Family): number;
   /** Weight counted per "METHOD /path" since the simulator started. */
   weightByRoute(): Record<string, number>;
+  /** 429 and 418 answers the IP earned (over its weight, ignoring a Retry-After, banned), injected faults not counted. */
+  rateLimited(): { http429: number; http418: number };
   /** Manual clock only. */
   advanceClock(ms: number): void;
   setClock(t: number): void;
@@ -359,6 +361,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
   const weightTotals: Record<Family, number> = { spot: 0, futures: 0, sapi: 0 };
   /** Weight counted per "METHOD /path" since the start: where a run's weight goes. */
   const weightByRoute = new Map<string, number>();
+  const rateLimited = { http429: 0, http418: 0 };
   const rollWindow = (f: Family, t: number): RateState => {
     const s = rate[f];
     const minute = Math.floor(t / 60_000);
@@ -568,6 +571,11 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     const family = familyOfPath(path);
     const finish = (a: Answer | null): void => {
       watch(apiKey);
+      // -1015 (an account's own order count) is not the IP's limit.
+      if (a && fault === undefined && a.code !== -1015) {
+        if (a.status === 429) rateLimited.http429 += 1;
+        else if (a.status === 418) rateLimited.http418 += 1;
+      }
       if (a) {
         if (family) Object.assign(a.headers, rateHeaders(family));
         answer(res, a);
@@ -917,6 +925,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
           sapi: sim.usedWeight('sapi'),
           totals: { spot: sim.weightTotal('spot'), futures: sim.weightTotal('futures'), sapi: sim.weightTotal('sapi') },
           byRoute: sim.weightByRoute(),
+          rateLimited: sim.rateLimited(),
         };
         break;
       default:
@@ -1069,6 +1078,7 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     usedWeight: (f: Family) => rollWindow(f, now()).used,
     weightTotal: (f: Family) => weightTotals[f],
     weightByRoute: () => Object.fromEntries(weightByRoute),
+    rateLimited: () => ({ ...rateLimited }),
     advanceClock: (ms: number) => {
       if (manual === undefined) throw new Error('advanceClock needs manualClock');
       manual += ms;

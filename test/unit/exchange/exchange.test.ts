@@ -118,6 +118,29 @@ describe('ccxt instances and the shared limiter', () => {
     expect(seen).toEqual([1]);
   });
 
+  it('price a request with its parameters: a ticker with its symbol costs 1, the whole list 40 (Binance futures)', async () => {
+    const registry = new RateLimiterRegistry();
+    const limiter = registry.get('binance');
+    const reserved: number[] = [];
+    let before = 0;
+    const exchange = buildExchange({
+      exchangeId: 'binance',
+      mode: 'live',
+      marketType: 'futures',
+      limiter,
+      fetchImplementation: async () => {
+        const used = limiter.snapshot().pools['fapi']?.used ?? 0;
+        reserved.push(used - before);
+        before = used;
+        return new Response(JSON.stringify({ symbol: 'BTCUSDT', lastPrice: '50000' }), { headers: { 'Content-Type': 'application/json' } });
+      },
+    });
+    const fapi = exchange as unknown as { fapiPublicGetTicker24hr(params: Record<string, unknown>): Promise<unknown> };
+    await fapi.fapiPublicGetTicker24hr({ symbol: 'BTCUSDT' });
+    await fapi.fapiPublicGetTicker24hr({});
+    expect(reserved).toEqual([1, 40]);
+  });
+
   it('do not send while the exchange is blocked', async () => {
     const registry = new RateLimiterRegistry();
     registry.get('binance').block(30_000);

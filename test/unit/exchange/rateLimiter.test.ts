@@ -92,6 +92,22 @@ describe('exchange rate limiter', () => {
     expect(clock.sleeps).toHaveLength(1);
   });
 
+  it("ignores the count an answer carries when its request was sent in the last window (that window's count, not this one's)", async () => {
+    const clock = fakeClock(1_700_000_099_950); // 50 ms before a minute ends
+    const rl = limiter(clock);
+    await rl.acquire('api', 1);
+    const sentAt = rl.time();
+    // The answer comes after the boundary, with the old minute's count.
+    clock.advance(100);
+    rl.observe('api', 200, headers({ 'x-mbx-used-weight-1m': '95' }), { sentAt });
+    expect(rl.snapshot().pools['api']).toMatchObject({ used: 0, windowStart: 1_700_000_100_000 });
+    await rl.acquire('api', 50);
+    expect(clock.sleeps).toEqual([]);
+    // One sent in this window counts.
+    rl.observe('api', 200, headers({ 'x-mbx-used-weight-1m': '80' }), { sentAt: rl.time() });
+    expect(rl.snapshot().pools['api']?.used).toBe(80);
+  });
+
   it('keeps headroom below the limit for other processes on the IP', async () => {
     const clock = fakeClock();
     const rl = limiter(clock, 100, { headroom: 0.9 });

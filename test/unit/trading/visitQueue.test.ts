@@ -3,12 +3,14 @@ import { VisitQueue } from '../../../src/trading/positions/visitQueue';
 
 /** Visits that end when the test says so, recorded in start order. */
 function harness(slots: number, routineEvery: number) {
+  const turns: string[] = [];
   const started: string[] = [];
   const pending = new Map<string, () => void>();
   let concurrent = 0;
   let maxConcurrent = 0;
-  const queue = new VisitQueue<{ id: string }>(slots, routineEvery, (item) => {
+  const queue = new VisitQueue<{ id: string }>(slots, routineEvery, (item, turn) => {
     started.push(item.id);
+    turns.push(turn);
     concurrent += 1;
     maxConcurrent = Math.max(maxConcurrent, concurrent);
     return new Promise<void>((resolve) =>
@@ -24,7 +26,7 @@ function harness(slots: number, routineEvery: number) {
     // Let the queue start what the freed slot allows.
     await new Promise((resolve) => setTimeout(resolve, 0));
   };
-  return { queue, started, pending, finish, maxConcurrent: () => maxConcurrent };
+  return { queue, started, turns, pending, finish, maxConcurrent: () => maxConcurrent };
 }
 
 describe('VisitQueue: the continuous position sync slots', () => {
@@ -89,6 +91,21 @@ describe('VisitQueue: the continuous position sync slots', () => {
     for (let i = 0; i < 10; i += 1) await h.finish(h.started[h.started.length - 1]!);
     // Starts 4 and 8 (every fourth) are routine turns, though urgent ones were waiting.
     expect(h.started.slice(0, 9)).toEqual(['u0', 'u1', 'u2', 'r1', 'u3', 'u4', 'u5', 'r2', 'u6']);
+  });
+
+  it('keeps a quarter of the slots for urgent visits: routine turns waiting on the exchange never hold them all', async () => {
+    const h = harness(4, 4);
+    for (let i = 1; i <= 6; i += 1) h.queue.routine({ id: `r${i}` });
+    // Three routine turns run; the fourth slot stays free however many wait.
+    expect(h.started).toEqual(['r1', 'r2', 'r3']);
+    h.queue.urgent({ id: 'u1' });
+    expect(h.started).toEqual(['r1', 'r2', 'r3', 'u1']);
+    // Each visit is told which turn it is (an urgent one reads ahead of routine ones).
+    expect(h.turns).toEqual(['routine', 'routine', 'routine', 'urgent']);
+    await h.finish('u1');
+    expect(h.started).toHaveLength(4);
+    await h.finish('r1');
+    expect(h.started).toEqual(['r1', 'r2', 'r3', 'u1', 'r4']);
   });
 
   it('close starts nothing more and waits for the visits under way', async () => {
