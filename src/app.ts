@@ -226,6 +226,8 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   if (!discord) log.info('another process leads the Discord connection; this one trades only');
 
   const following = followContinuously ? positionSync.start() : null;
+  // A balance the account's stream vouches for is confirmed without a read (balanceRefresh.ts).
+  if (following) engine.confirmBalancesWith((accountId) => following.balanceQuietSince(accountId));
   if (wiring.schedule !== false) {
     await scheduler.start();
     scheduler.trigger();

@@ -288,5 +288,10 @@ export interface AccountStream {
   next(): Promise<AccountChange>;
   /** Told each time a connection opens (the first one and every reconnect): events between are lost. */
   onOpen(listener: () => void): void;
+  /**
+   * Told when the exchange reports that the account's balances changed (a fill, a fee, funding, a
+   * transfer): a balance read before it is out of date. Silence on an open connection means unchanged.
+   */
+  onBalanceChange(listener: () => void): void;
   close(): Promise<void>;
 }

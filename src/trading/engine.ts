@@ -40,6 +40,8 @@ export interface EngineSettings {
    * minute per IP, so 20 per 10 s cycle is a quarter of the budget, leaving the rest to trading.
    */
   balanceRefreshPerCycle: number;
+  /** A balance a user-data stream vouches for is confirmed without a read for this long after the read (balanceRefresh.ts). */
+  streamedBalanceMaxAgeMs: number;
   /** Unknown orders are looked up for this long before the protocol may conclude (≥ 60 s). */
   lookupWindowMs: number;
   /**
@@ -60,6 +62,7 @@ export const defaultEngineSettings = (instanceName = `${hostname()}:${process.pi
   maxSignalLagMs: 120_000,
   balanceMaxAgeMs: 300_000,
   balanceRefreshPerCycle: 20,
+  streamedBalanceMaxAgeMs: 30 * 60_000,
   lookupWindowMs: 60_000,
   takeoverAfterMs: 30_000,
   heartbeatEveryMs: 5_000,
@@ -219,6 +222,11 @@ export class TradingEngine {
    */
   followPositionsWith(follow: (accountId: string) => Promise<void>): void {
     this.positionFollower = follow;
+  }
+
+  /** Where the user-data streams say since when an account's balances are unchanged (BalanceRefresh). */
+  confirmBalancesWith(quietSince: (accountId: string) => number | null): void {
+    this.balances.confirmWith(quietSince);
   }
 
   private reconciler: { stop: () => void; done: Promise<void> } | null = null;

@@ -141,6 +141,8 @@ export interface PositionSync {
 export interface FollowLoop {
   /** Plans no more passes and waits for the visits under way. */
   stop(): Promise<void>;
+  /** Since when the account's stream says its balances are unchanged; null without an open stream (AccountStreams). */
+  balanceQuietSince(accountId: string): number | null;
 }
 
 export function createPositionSync(deps: PositionSyncDeps): PositionSync {
@@ -426,6 +428,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
         wake();
         await done;
       },
+      balanceQuietSince: (accountId) => streams?.balanceQuietSince(accountId) ?? null,
     };
   }
 

@@ -172,6 +172,15 @@ export function accountsRepository(db: Database) {
         .where(eq(exchangeAccounts.id, accountId));
     },
 
+    /** Balances known unchanged (their stream reported nothing) are as of `at`: never moved back. */
+    async confirmBalances(accountIds: string[], at: Date): Promise<void> {
+      if (accountIds.length === 0) return;
+      await db
+        .update(exchangeAccounts)
+        .set({ balanceAt: at })
+        .where(and(inArray(exchangeAccounts.id, accountIds), lt(exchangeAccounts.balanceAt, at)));
+    },
+
     /** Stops new entries (key revoked...); exits keep being managed. */
     async disable(accountId: string, reason: string): Promise<void> {
       await db

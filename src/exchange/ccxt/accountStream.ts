@@ -7,6 +7,10 @@
  * Binance's `listenKeyExpired` leaves the socket open and silent (ccxt has no handler for it): it is
  * taken for a loss here. A released instance forgets its listenKey (ccxt's keepalive timer, which
  * close() does not clear, then finds nothing to renew) and its credentials.
+ *
+ * Balance changes come on the same connection (futures ACCOUNT_UPDATE for fills, fees, funding and
+ * transfers; spot outboundAccountPosition and balanceUpdate): they are told, not parsed (the balance
+ * is read over REST when wanted), so that silence means "unchanged since the last read".
  */
 import type { Exchange, Order } from 'ccxt';
 import { scrubText } from '../../logger';
@@ -15,6 +19,9 @@ import type { AccountChange, AccountStream, StreamedOrder } from '../gateway';
 
 
 const STATUSES: ReadonlySet<string> = new Set(['open', 'closed', 'canceled', 'expired', 'rejected']);
+
+/** Binance's user-data events that report a balance change (futures, then spot). */
+const BALANCE_EVENTS: ReadonlySet<unknown> = new Set(['ACCOUNT_UPDATE', 'outboundAccountPosition', 'balanceUpdate']);
 
 /** ccxt's order as the stream's neutral form. Binance's algo TRIGGERING reads "open" in ccxt: it is a trigger. */
 function streamedOrder(order: Order): StreamedOrder {
@@ -42,6 +49,7 @@ export class CcxtAccountStream implements AccountStream {
   private connecting: Promise<unknown> | null = null;
   private readonly releases = new Set<Promise<void>>();
   private readonly openListeners: (() => void)[] = [];
+  private readonly balanceListeners: (() => void)[] = [];
   private closed = false;
 
   constructor(
@@ -52,6 +60,10 @@ export class CcxtAccountStream implements AccountStream {
 
   onOpen(listener: () => void): void {
     this.openListeners.push(listener);
+  }
+
+  onBalanceChange(listener: () => void): void {
+    this.balanceListeners.push(listener);
   }
 
   async next(): Promise<AccountChange> {
@@ -103,10 +115,14 @@ export class CcxtAccountStream implements AccountStream {
     };
     const handleMessage = exchange.handleMessage.bind(exchange);
     exchange.handleMessage = (client: unknown, message: unknown) => {
-      if ((message as { e?: unknown } | null)?.e === 'listenKeyExpired') {
+      // Spot's WebSocket API subscription wraps each event: { subscriptionId, event: { e, … } }.
+      const raw = message as { e?: unknown; event?: { e?: unknown } | null } | null;
+      const event = raw?.e ?? raw?.event?.e;
+      if (event === 'listenKeyExpired') {
         end(new ExchangeError('retryable', `${this.exchangeId}: the user-data stream's listenKey expired`));
         return;
       }
+      if (BALANCE_EVENTS.has(event)) for (const listener of this.balanceListeners) listener();
       return handleMessage(client, message) as unknown;
     };
     return connection;

@@ -57,6 +57,8 @@ interface Followed<A> {
   connected: boolean;
   /** When the open connection opened (what happened before it was not heard). */
   openedAt: number;
+  /** When the stream last reported a balance change (0: never). */
+  balanceChangedAt: number;
 }
 
 /** stop() waits this long at most for the streams to close (a hung close must not hold a shutdown). */
@@ -98,6 +100,16 @@ export class AccountStreams<A extends { readonly id: string }> {
   listeningSince(accountId: string): number | null {
     const entry = this.followed.get(accountId);
     return entry?.connected ? entry.openedAt : null;
+  }
+
+  /**
+   * Since when the account's balances are known unchanged: its stream has been open and reported no
+   * balance change since then (a balance read after it is still right, but for unrealized PnL); null
+   * when the stream is not open.
+   */
+  balanceQuietSince(accountId: string): number | null {
+    const entry = this.followed.get(accountId);
+    return entry?.connected ? Math.max(entry.openedAt, entry.balanceChangedAt) : null;
   }
 
   /**
@@ -144,6 +156,7 @@ export class AccountStreams<A extends { readonly id: string }> {
         version,
         connected: false,
         openedAt: 0,
+        balanceChangedAt: 0,
       };
       this.followed.set(id, entry);
       entry.done = this.run(entry);
@@ -203,6 +216,9 @@ export class AccountStreams<A extends { readonly id: string }> {
       this.openCount += 1;
       opens += 1;
       if (opens > 1) onHint(entry.account, 'reconnected');
+    });
+    entry.stream.onBalanceChange(() => {
+      entry.balanceChangedAt = clock.now();
     });
     while (!entry.stopped) {
       if (!entry.connected) await this.connectTurn(entry);

@@ -151,6 +151,20 @@ describe('user-data streams', () => {
     expect(w.clock.now() - backAt).toBeLessThan(60_000);
   });
 
+  for (const marketType of ['futures', 'spot'] as const)
+    it(`${marketType}: the balance change a fill brings is heard, so a balance read before it is no longer vouched for`, { timeout: 90_000 }, async () => {
+      const { w, account } = await restingEntry(20_000, { marketType });
+      const follow = loop!;
+      await expect.poll(() => follow.balanceQuietSince(account.id), { timeout: 20_000 }).not.toBeNull();
+      const quietBefore = follow.balanceQuietSince(account.id)!;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const fillAt = w.clock.now();
+      w.sim.setPrice(SYMBOL, 98, 'both');
+      // Futures ACCOUNT_UPDATE; spot outboundAccountPosition on the WebSocket API subscription.
+      await expect.poll(() => follow.balanceQuietSince(account.id) ?? 0, { timeout: 20_000, interval: 50 }).toBeGreaterThanOrEqual(fillAt);
+      expect(quietBefore).toBeLessThan(fillAt);
+    });
+
   it('reconciliations of streamed accounts are paced per market type: a few a minute, however many are due', { timeout: 120_000 }, async () => {
     world = await positionsWorld();
     const w = world;

@@ -76,6 +76,29 @@ describe('CcxtAccountStream', () => {
     expect([pro.apiKey, pro.secret]).toEqual(['', '']);
   });
 
+  it('tells balance changes (futures ACCOUNT_UPDATE, spot outboundAccountPosition and balanceUpdate), and hands every message on to ccxt', async () => {
+    const pro = new FakePro();
+    const handled: unknown[] = [];
+    pro.handleMessage = (_client: unknown, message: unknown) => void handled.push(message);
+    const stream = new CcxtAccountStream('binance', async () => pro as unknown as Exchange);
+    let changes = 0;
+    stream.onBalanceChange(() => (changes += 1));
+    const next = stream.next();
+    next.catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const messages = [
+      { e: 'ACCOUNT_UPDATE', a: { m: 'FUNDING_FEE', B: [] } },
+      { e: 'ORDER_TRADE_UPDATE', o: {} },
+      // Spot's WebSocket API subscription wraps its events.
+      { subscriptionId: 0, event: { e: 'outboundAccountPosition', B: [] } },
+      { subscriptionId: 0, event: { e: 'balanceUpdate', a: 'USDT', d: '-10' } },
+    ];
+    for (const message of messages) pro.handleMessage({}, message);
+    expect(changes).toBe(3);
+    expect(handled).toEqual(messages);
+    await stream.close();
+  });
+
   it('a lost connection rejects next() as retryable without the listenKey; the next call builds a new instance', async () => {
     const instances: FakePro[] = [];
     const stream = new CcxtAccountStream('binance', async () => {

@@ -17,6 +17,14 @@ class FakeStream implements AccountStream {
   onOpen(listener: () => void): void {
     this.listeners.push(listener);
   }
+  private balanceListeners: (() => void)[] = [];
+  onBalanceChange(listener: () => void): void {
+    this.balanceListeners.push(listener);
+  }
+  /** The exchange reports a balance change. */
+  balanceChanged(): void {
+    for (const listener of this.balanceListeners) listener();
+  }
   next(): Promise<AccountChange> {
     return new Promise((resolve, reject) => {
       if (!this.connected) {
@@ -132,6 +140,22 @@ describe('AccountStreams', () => {
     await manager.stop();
   });
 
+  it('says since when balances are unchanged: from the open, then from the last balance change reported; unknown while down', async () => {
+    const { clock, streams, manager } = harness({ connectEveryMs: 0 });
+    expect(manager.balanceQuietSince('a')).toBeNull();
+    manager.follow([{ id: 'a', streamable: true }]);
+    await expect.poll(() => manager.open).toBe(1);
+    const openedAt = manager.listeningSince('a')!;
+    expect(manager.balanceQuietSince('a')).toBe(openedAt);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = clock.now();
+    streams.get('a')!.balanceChanged();
+    expect(manager.balanceQuietSince('a')).toBeGreaterThanOrEqual(before);
+    streams.get('a')!.lose();
+    await expect.poll(() => manager.balanceQuietSince('a')).toBeNull();
+    await manager.stop();
+  });
+
   it('reconnects after a loss with a growing back-off, and the reconnect (not the first connect) asks for a visit', async () => {
     const { clock, streams, hints, connectTimes, manager } = harness({ connectEveryMs: 0 });
     manager.follow([{ id: 'a', streamable: true }]);
@@ -211,6 +235,7 @@ describe('AccountStreams', () => {
     const hung = new Promise<void>((resolve) => (releaseClose = resolve));
     const stuck: AccountStream = {
       onOpen: () => undefined,
+      onBalanceChange: () => undefined,
       next: () => new Promise(() => undefined),
       close: () => hung,
     };
