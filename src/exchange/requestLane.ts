@@ -1,7 +1,7 @@
 /**
  * Which lane an exchange request waits in when the IP's weight budget is short (rateLimiter.ts). A
- * signal's work (sizing reads, preflight, entries) and a position's urgent follow-up (a fill heard on
- * its stream, a position that may have no stop) go ahead of background reads (routine position
+ * signal's work (sizing reads, preflight, entries) and the visit of a position that may have no stop
+ * go ahead of background reads (routine position
  * checks, copy polling, balance refreshes, the strategy), and background reads never take the last
  * share of a minute's budget: neither waits behind a thousand accounts' routine checks.
  * The lane follows the async call chain (AsyncLocalStorage), so the gateway's signature stays as it is.

@@ -234,6 +234,14 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   /** When each account was last visited, for the routine turns (accounts with nothing to follow are dropped). */
   const lastVisitedAt = new Map<string, number>();
 
+  /**
+   * Accounts the last plan found possibly unprotected whatever the prices (an answer unknown, a fill
+   * not booked, a futures position with no live stop): their urgent visits read in the signal lane.
+   * Not the others (a level reached, a price unread, a visit left incomplete): a market move makes
+   * hundreds of those at once, and in the signal lane they would spend the weight kept for signals.
+   */
+  const unprotected = new Set<string>();
+
   /** One price per (market, symbol) the pass ranks by; null when it could not be read. */
   async function readPrices(snapshots: SyncSnapshot[], rows: ReadonlyMap<string, AccountRow>): Promise<Map<string, number | null>> {
     const wanted = new Map<string, { account: AccountRow; symbol: string }>();
@@ -272,7 +280,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   ): Promise<{ pass: SyncPass; rows: Map<string, AccountRow> }> {
     const snapshots = await positions.syncSnapshots();
     // What may be unprotected is kept, and taken first, when accounts move between processes.
-    const urgentIds = new Set(snapshots.filter((s) => urgentWithoutPrice(s) || incomplete.has(s.accountId)).map((s) => s.accountId));
+    const priceFree = snapshots.filter((s) => urgentWithoutPrice(s)).map((s) => s.accountId);
+    unprotected.clear();
+    for (const id of priceFree) unprotected.add(id);
+    const urgentIds = new Set([...priceFree, ...snapshots.filter((s) => incomplete.has(s.accountId)).map((s) => s.accountId)]);
     const held = deps.claimAccounts ? new Set(await deps.claimAccounts(snapshots.map((s) => s.accountId), urgentIds)) : null;
     const mine = held ? snapshots.filter((s) => held.has(s.accountId)) : snapshots;
     const rows = new Map((await accounts.byIds(mine.map((s) => s.accountId))).map((row) => [row.id, row]));
@@ -355,9 +366,9 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       return;
     }
     const account = await accounts.byId(queuedRow.id);
-    // An urgent visit (a fill heard, a position that may have no stop) reads ahead of the routine
-    // ones, with a signal's reads: it is not queued for weight behind a thousand accounts' checks.
-    if (account) await (turn === 'urgent' ? inSignalLane(() => visitNow(account)) : visitNow(account));
+    // The urgent visit of a position that may have no stop reads ahead of the routine ones, with a
+    // signal's reads: it is not queued for weight behind a thousand accounts' checks.
+    if (account) await (turn === 'urgent' && unprotected.has(account.id) ? inSignalLane(() => visitNow(account)) : visitNow(account));
   }
 
   function start(): FollowLoop {
@@ -401,7 +412,8 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
             if (queue.routineWaiting >= settings.concurrency) break;
             if (!routineDue(id, clock.now(), lastVisitedAt, listeningSince, settings.streamedReconcileMs)) continue;
             const account = rows.get(id);
-            if (!account) continue;
+            // Queued or being visited: no turn to pace (its token would be spent on nothing).
+            if (!account || queue.has(id)) continue;
             // A streamed account's turn is a reconciliation: paced (the next plan offers it again).
             if (listeningSince(id) !== null && !reconcilePace[account.marketType].take(clock.now())) continue;
             queue.routine(account);

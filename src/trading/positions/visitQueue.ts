@@ -56,6 +56,11 @@ export class VisitQueue<T extends { readonly id: string }> {
     this.pump();
   }
 
+  /** Whether the account is queued or being visited. */
+  has(id: string): boolean {
+    return this.known.has(id);
+  }
+
   /** Routine turns waiting for a slot. */
   get routineWaiting(): number {
     return this.routineLane.length;

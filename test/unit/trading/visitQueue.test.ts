@@ -108,6 +108,15 @@ describe('VisitQueue: the continuous position sync slots', () => {
     expect(h.started).toEqual(['r1', 'r2', 'r3', 'u1', 'r4']);
   });
 
+  it('knows the accounts queued or being visited (a paced turn is not spent on one of them)', async () => {
+    const h = harness(1, 4);
+    h.queue.urgent({ id: 'a' });
+    h.queue.routine({ id: 'b' });
+    expect([h.queue.has('a'), h.queue.has('b'), h.queue.has('c')]).toEqual([true, true, false]);
+    await h.finish('a');
+    expect(h.queue.has('a')).toBe(false);
+  });
+
   it('close starts nothing more and waits for the visits under way', async () => {
     const h = harness(1, 4);
     h.queue.urgent({ id: 'a' });
