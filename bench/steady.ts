@@ -38,7 +38,7 @@ const result = await runSteady({
 
 const limits = { futures: 2_400, spot: 6_000 };
 console.log(
-  `${result.futures} futures + ${result.spot} spot accounts; ${result.protectedPositions} positions protected after ${result.seedSeconds} s of seeding, every stream open ${result.streamsSeconds} s later`,
+  `${result.futures} futures + ${result.spot} spot accounts; ${result.protectedPositions} positions protected after ${result.seedSeconds} s of seeding, every stream open ${result.streamsSeconds} s later; skipped ${JSON.stringify(result.seedSkipped)}`,
 );
 console.log(
   `IP weight per minute over ${result.windowMinutes} min: futures ${result.weightPerMinFutures} (peak minute ${result.peakMinuteFutures}), spot ${result.weightPerMinSpot} (peak minute ${result.peakMinuteSpot}); goals ≤ ${limits.futures / 4} and ≤ ${limits.spot / 4}`,

@@ -52,6 +52,8 @@ export interface SteadyResult {
   futures: number;
   spot: number;
   protectedPositions: number;
+  /** Seed executions skipped, by reason (a benchmark whose seeding skipped accounts measures fewer). */
+  seedSkipped: Record<string, number>;
   seedSeconds: number;
   /** How long after seeding every position's stream was open. */
   streamsSeconds: number;
@@ -187,7 +189,13 @@ export async function runSteady(options: SteadyOptions): Promise<SteadyResult> {
       await waitFor(() => signalDone(database.handle, signalId), 15 * 60_000, `seed wave ${index}`);
       log(`steady: wave ${index + 1}/${waves.length} executed after ${Math.round((Date.now() - seedStarted) / 1000)} s`);
     }
-    const holders = [...waves.flatMap((w) => w.accounts), ...fillProbes.map((p) => p.account)];
+    // The accounts a position was opened on (the others were skipped, with their reasons reported).
+    const opened = new Set(
+      ((await executeRows(database.handle.db, sql`select account_id from executions where status = 'placed'`)) as { account_id: string }[]).map((r) => r.account_id),
+    );
+    const holders = [...waves.flatMap((w) => w.accounts), ...fillProbes.map((p) => p.account)].filter((a) => opened.has(a.row.id));
+    const skipped = (await executeRows(database.handle.db, sql`select reason, count(*)::int as n from executions where status = 'skipped' group by reason`)) as { reason: string; n: number }[];
+    if (skipped.length > 0) log(`steady: seed executions skipped: ${JSON.stringify(skipped)}`);
     let protectedPositions = 0;
     await waitFor(
       async () => {
@@ -287,6 +295,7 @@ export async function runSteady(options: SteadyOptions): Promise<SteadyResult> {
       futures: options.futuresAccounts,
       spot: options.spotAccounts,
       protectedPositions,
+      seedSkipped: Object.fromEntries(skipped.map((s) => [s.reason, s.n])),
       seedSeconds,
       streamsSeconds,
       windowMinutes: Number(minutes.toFixed(2)),

@@ -105,6 +105,15 @@ describe('ccxt gateway on the simulator: keys, audits, modes, limits', () => {
     expect(balance).toMatchObject({ currency: 'USDT', free: 1_000, equity: 27_000 });
   });
 
+  it('a balance is as of its read, not of the account\'s last change (Binance\'s updateTime)', async () => {
+    const { row } = world.account({ marketType: 'spot', spotUsdt: 1_000 });
+    // Nothing happens on the account after it was opened; the read comes later.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const readFrom = Date.now();
+    const balance = await world.factory.forAccount(row).balance();
+    expect(balance.asOf).toBeGreaterThanOrEqual(readFrom);
+  });
+
   it('a failing price read values the coins at nothing rather than failing the balance read', async () => {
     const { apiKey, row } = world.account({ marketType: 'spot', spotUsdt: 1_000 });
     world.sim.fund(apiKey, 'spot', 'BTC', 0.5);

@@ -207,7 +207,9 @@ export class CcxtGateway implements ExchangeGateway {
       // wallet holding only coins is not worth zero); one all-symbols price read (weight 4).
       const equity = this.marketType === 'futures' ? (num(info['totalMarginBalance']) ?? total) : total + (await this.coinsValue(exchange, balance, currency));
       const available = this.marketType === 'futures' ? (num(info['availableBalance']) ?? free) : free;
-      return { currency, free: available, equity, asOf: balance.timestamp ?? this.deps.now() };
+      // As of the read: ccxt's timestamp is Binance's updateTime, when the account last CHANGED (an
+      // account that has not traded for an hour would read as an hour stale, and skip every signal).
+      return { currency, free: available, equity, asOf: this.deps.now() };
     });
   }
 
