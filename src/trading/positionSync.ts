@@ -255,6 +255,36 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     }
     const limit = pLimit(settings.concurrency);
     const prices = new Map<string, number | null>();
+    // Several symbols of one market: one read of all its last prices (Binance: weight 2 or 4, where one
+    // per symbol costs 1 or 2 each), in the signal lane. These prices decide which positions are
+    // visited first, and an unread one counts as reached: a read starved by background traffic would
+    // queue every account as urgent, the one whose fill a stream reported among hundreds.
+    const byMarket = new Map<string, { account: AccountRow; keys: Map<string, string> }>();
+    for (const [key, { account, symbol }] of wanted) {
+      const market = key.slice(0, key.length - symbol.length);
+      const group = byMarket.get(market) ?? { account, keys: new Map<string, string>() };
+      group.keys.set(symbol, key);
+      byMarket.set(market, group);
+    }
+    await Promise.all(
+      [...byMarket.values()]
+        .filter((group) => group.keys.size > 1)
+        .map(async ({ account, keys }) => {
+          const gateway = deps.gateways.forAccount(account);
+          if (!gateway.lastPrices) return;
+          try {
+            const read = await inSignalLane(() =>
+              withTimeout(gateway.lastPrices!([...keys.keys()]), QUOTE_WAIT_MS, () => new Error('prices too slow')),
+            );
+            for (const [symbol, key] of keys) {
+              prices.set(key, read.get(symbol) ?? null);
+              wanted.delete(key);
+            }
+          } catch {
+            // Read one by one below.
+          }
+        }),
+    );
     await Promise.all(
       [...wanted].map(([key, { account, symbol }]) =>
         limit(async () => {

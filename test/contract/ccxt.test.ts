@@ -122,6 +122,20 @@ describe('ccxt gateway on the simulator: keys, audits, modes, limits', () => {
     expect(balance).toMatchObject({ currency: 'USDT', free: 1_000, equity: 1_000 });
   });
 
+  for (const marketType of ['futures', 'spot'] as const)
+    it(`${marketType}: last prices of several symbols come in one read of all symbols (weight ${marketType === 'futures' ? 2 : 4}), not one per symbol`, async () => {
+      const { row } = world.account({ marketType });
+      const gateway = world.factory.forAccount(row);
+      const [btc, eth] = marketType === 'futures' ? ['BTC/USDT:USDT', 'ETH/USDT:USDT'] : ['BTC/USDT', 'ETH/USDT'];
+      world.sim.setPrice('ETHUSDT', 3_100, 'both');
+      await gateway.markets();
+      const from = world.sim.requestLog.length;
+      const prices = await gateway.lastPrices!([btc!, eth!, 'NOPE/USDT']);
+      expect(Object.fromEntries(prices)).toEqual({ [btc!]: 50_000, [eth!]: 3_100 });
+      const reads = world.sim.requestLog.slice(from).map((entry) => [entry.path, entry.weight]);
+      expect(reads).toEqual([[marketType === 'futures' ? '/fapi/v2/ticker/price' : '/api/v3/ticker/price', marketType === 'futures' ? 2 : 4]]);
+    });
+
   it('reads the futures mark price (premiumIndex) for unrealised PnL', async () => {
     const { row } = world.account({ marketType: 'futures' });
     const gateway = world.factory.forAccount(row);

@@ -271,6 +271,20 @@ export class CcxtGateway implements ExchangeGateway {
     });
   }
 
+  async lastPrices(symbols: readonly string[]): Promise<ReadonlyMap<string, number>> {
+    return this.call('fetching last prices', async (exchange) => {
+      if (!exchange.has['fetchLastPrices']) throw new ExchangeError('not-supported', `${this.exchangeId}: no last prices of all symbols in one read`);
+      // All of the market's symbols (what the read returns anyway): ccxt refuses a list with one it does not know.
+      const answer = rec(await exchange.fetchLastPrices(undefined, { type: this.ccxtType }));
+      const prices = new Map<string, number>();
+      for (const symbol of symbols) {
+        const price = num(rec(answer[symbol])['price']);
+        if (price !== undefined && price > 0) prices.set(symbol, price);
+      }
+      return prices;
+    });
+  }
+
   async markPrice(symbol: string): Promise<number> {
     if (this.marketType !== 'futures') return (await this.quote(symbol)).last;
     return this.call(`fetching the mark price of ${symbol}`, async (exchange) => {

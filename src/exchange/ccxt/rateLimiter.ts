@@ -328,6 +328,7 @@ const BINANCE_WEIGHTS: ReadonlyArray<
   ['GET', /^\/fapi\/v[23]\/account$/, 5],
   ['GET', /^\/fapi\/v[23]\/balance$/, 5],
   ['GET', /^\/fapi\/v[23]\/positionRisk$/, 5],
+  ['GET', /^\/fapi\/v[12]\/ticker\/price$/, (q) => (q.has('symbol') ? 1 : 2)],
   ['GET', /^\/fapi\/v1\/openOrders$/, (q) => (q.has('symbol') ? 1 : 40)],
   ['GET', /^\/fapi\/v1\/openAlgoOrders$/, (q) => (q.has('symbol') ? 1 : 40)],
   ['GET', /^\/fapi\/v1\/userTrades$/, 5],

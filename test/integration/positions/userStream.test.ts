@@ -165,6 +165,20 @@ describe('user-data streams', () => {
       expect(quietBefore).toBeLessThan(fillAt);
     });
 
+  it('the plan reads the prices it ranks by in one read of all symbols per market (weight 2), not one per symbol', { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    w.sim.setPrice('ETHUSDT', 3_000, 'both');
+    await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await w.signal(limitLong, 'prices-link');
+    await w.signal({ ...limitLong, symbol: 'ETH/USDT', entries: [2_900], stopLoss: 2_800, takeProfits: [3_100] }, 'prices-eth');
+    await w.cycle();
+    const from = w.sim.requestLog.length;
+    loop = createPositionSync({ db: w.db.db, gateways: w.provider, clock: w.clock, log: w.log, settings: { planEveryMs: 1_000 } }).start();
+    await expect.poll(() => w.sim.requestLog.slice(from).filter((r) => r.path === '/fapi/v2/ticker/price').length, { timeout: 20_000 }).toBeGreaterThan(1);
+    // (A visit still reads its own symbol's price for its decisions: those are per symbol.)
+  });
+
   it('reconciliations of streamed accounts are paced per market type: a few a minute, however many are due', { timeout: 120_000 }, async () => {
     world = await positionsWorld();
     const w = world;
