@@ -292,6 +292,7 @@ export class TradingEngine {
       this.reconciler = null;
     }
     await this.running?.catch(() => {});
+    await this.balanceRoutine;
     this.started = false;
     await this.instance.stop();
   }
@@ -302,6 +303,27 @@ export class TradingEngine {
    * of a position whose entry filled meanwhile). Each step is isolated: one failing step never stops
    * the others or the cycle.
    */
+  /** The routine balance refresh under way, if any. */
+  private balanceRoutine: Promise<void> | null = null;
+
+  /**
+   * Starts the routine balance refresh unless one runs, and does not wait for it: its reads are
+   * background reads that may wait for weight, and the next cycle's signals must not wait behind them.
+   */
+  private refreshBalances(): void {
+    this.balanceRoutine ??= this.balances
+      .routine()
+      .catch((error: unknown) => this.log.warn({ err: error }, 'routine balance refresh failed; the next cycle tries again'))
+      .finally(() => {
+        this.balanceRoutine = null;
+      });
+  }
+
+  /** Waits for the routine balance refresh under way (tests that read what it wrote). */
+  async balancesSettled(): Promise<void> {
+    await this.balanceRoutine;
+  }
+
   addCycleStep(name: string, run: () => Promise<void>, options: { beside?: boolean } = {}): void {
     this.steps.push({ name, run, beside: options.beside ?? false });
   }
@@ -359,7 +381,7 @@ export class TradingEngine {
     const fanOutMs = this.clock.now() - startedAt;
     await postOverdueSummaries(this.signals, this.trading, this.clock.now(), this.settings.summaryTimeoutMs);
     await this.cancelWithdrawnSignals();
-    await this.balances.routine();
+    this.refreshBalances();
     return { signals: claimed, executions, fanOutMs };
   }
 

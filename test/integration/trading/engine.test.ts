@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { usersRepository } from '../../../src/db/repositories/users';
-import { executions, feedOutbox, orders } from '../../../src/db/schema';
+import { exchangeAccounts, executions, feedOutbox, orders } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
 import { createPositionSync } from '../../../src/trading/positionSync';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
@@ -58,6 +58,31 @@ describe('engine on the Binance simulator', () => {
     expect(feed.filter((row) => row.kind === 'order')).toHaveLength(3);
     const summary = feed.find((row) => row.kind === 'summary');
     expect(summary?.payload).toMatchObject({ type: 'summary', total: 3, filled: 3, final: true });
+  });
+});
+
+describe('routine balance refresh', () => {
+  it('a signal never waits for it: the next cycle executes a signal while a routine balance read is still under way', { timeout: 60_000 }, async () => {
+    world = await tradingWorld({ accounts: 2 });
+    const w = world;
+    const engine = w.engine({ maxSignalLagMs: 30 * 60_000, balanceMaxAgeMs: 60 * 60_000 });
+    await engine.start();
+    // Balances 40 minutes old: the routine refreshes them (older than half the limit), the fan-out
+    // does not need to (not older than 90 % of it).
+    const old = new Date(w.clock.now() - 40 * 60_000);
+    await w.db.db.update(exchangeAccounts).set({ lastBalanceUsd: 10_000, lastEquityUsd: 10_000, balanceAt: old });
+    // Each balance read takes 3 s to answer.
+    w.sim.inject({ kind: 'latency', path: '/fapi/v3/account', method: 'GET', ms: 3_000 });
+    await engine.runCycle();
+    await w.intake.submit({ guildId: GUILD, source: 'command', sourceRef: 'during-refresh', authorId: '200000000000099999', channelId: null, signal: marketLong });
+    await engine.runCycle();
+    // The signal is executed while the refresh has not answered yet.
+    expect((await w.db.db.select().from(executions)).map((row) => row.status)).toEqual(['placed', 'placed']);
+    const balanceTimes = async () => (await w.db.db.select().from(exchangeAccounts)).map((row) => row.balanceAt?.getTime());
+    expect(await balanceTimes()).toEqual([old.getTime(), old.getTime()]);
+    await engine.balancesSettled();
+    expect((await balanceTimes()).every((at) => at !== undefined && at > old.getTime())).toBe(true);
+    await engine.stop();
   });
 });
 
