@@ -26,6 +26,7 @@ import { createFeeCorrections } from './trading/feeCorrections';
 import { createFundingBook } from './trading/funding';
 import { createPositionSync } from './trading/positionSync';
 import { createSignalIntake } from './trading/signalIntake';
+import { signalWakes } from './trading/signalWake';
 import { openVault } from './vault/envelope';
 import { resolveKeyring } from './vault/keyFile';
 
@@ -156,7 +157,13 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     runCycle: () => engine.runCycle(),
     log,
   });
-  const intake = createSignalIntake(database.db, clock, () => scheduler.trigger());
+  // A signal queued here wakes this process's cycle and the other processes' (signalWake.ts).
+  const signalWake = signalWakes(database.peers, log);
+  const stopListeningForSignals = await signalWake.listen(() => scheduler.trigger());
+  const intake = createSignalIntake(database.db, clock, () => {
+    scheduler.trigger();
+    signalWake.announce();
+  });
   // A process found dead: a cycle now takes its in-flight work over (its positions may lack a stop).
   engine.whenPeersDie(() => scheduler.trigger());
   // The example strategy (README) reads Binance's public spot candles, keyless and shared by every server.
@@ -245,6 +252,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     async stop() {
       await scheduler.stop();
       await stopListeningForBackOffs().catch(() => undefined);
+      await stopListeningForSignals().catch(() => undefined);
       await scheduler.idle();
       await following?.stop();
       // Deletes this process's heartbeat row: its claims are free for the others at once.

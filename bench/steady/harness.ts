@@ -17,7 +17,9 @@ import type { DatabaseHandle } from '../../src/db/client';
 import { executeRows } from '../../src/db/executeRows';
 import { guildsRepository } from '../../src/db/repositories/guilds';
 import type { TradeSignal } from '../../src/domain/signal';
+import { createLogger } from '../../src/logger';
 import { createSignalIntake } from '../../src/trading/signalIntake';
+import { signalWakes } from '../../src/trading/signalWake';
 import { generateKeyEntry, openVault, parseKeyring } from '../../src/vault';
 import { spawnBinanceSim, type SpawnedBinanceSim } from '../../test/sim/binance/client';
 import { seededRandom } from '../../test/sim/binance/faults';
@@ -173,7 +175,9 @@ export async function runSteady(options: SteadyOptions): Promise<SteadyResult> {
     ...(options.logFile ? { logFile: options.logFile } : {}),
     log,
   });
-  const intake = createSignalIntake(database.handle.db, clock, () => {});
+  // The bot hears a signal queued here as it would one queued by another of its processes.
+  const wakes = signalWakes(database.handle.peers, createLogger({ level: 'silent' }));
+  const intake = createSignalIntake(database.handle.db, clock, () => wakes.announce());
   const submit = async (toGuild: string, signal: TradeSignal): Promise<string> => {
     const queued = await intake.submit({ guildId: toGuild, source: 'command', sourceRef: `steady-${toGuild}-${clock.now()}`, authorId: guild.members['carol']!, channelId: null, signal });
     if (queued.kind !== 'queued') throw new Error(`steady: a seed signal was refused: ${JSON.stringify(queued)}`);
