@@ -28,7 +28,18 @@ export type SignalRejectionReason =
   | 'stop-wrong-side'
   | 'target-wrong-side'
   | 'bad-number'
-  | 'bad-leverage';
+  | 'bad-leverage'
+  // The free-text parser's refusals: written in a form no order can follow, or that could be misread.
+  | 'unclear-number'
+  | 'breakout-entry'
+  | 'percent-stop'
+  | 'conditional-stop'
+  | 'unreadable-targets'
+  | 'too-many-prices'
+  | 'prices-out-of-scale'
+  | 'too-long'
+  // Resolved against the exchanges' market lists at intake.
+  | 'unknown-symbol';
 
 export type SignalValidation =
   | { ok: true; signal: TradeSignal }

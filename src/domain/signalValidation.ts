@@ -15,8 +15,11 @@ export interface ValidateSignalOptions {
 
 export const MAX_LEVERAGE = 125;
 
-/** BASE/QUOTE, letters and digits, base starting with a letter (lengths cover every listed pair). */
-const SYMBOL = /^[A-Z][A-Z0-9]{0,19}\/[A-Z0-9]{2,10}$/;
+/**
+ * BASE/QUOTE, letters and digits (lengths cover every listed pair). A base starts with a letter, or
+ * with a multiplier before letters (1INCH, 1000PEPE); digits alone are never a coin.
+ */
+const SYMBOL = /^(?:[A-Z]|\d{1,6}[A-Z])[A-Z0-9]{0,19}\/[A-Z0-9]{2,10}$/;
 
 const isPrice = (value: unknown): value is number =>
   typeof value === 'number' && Number.isFinite(value) && value > 0;

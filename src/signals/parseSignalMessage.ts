@@ -7,7 +7,7 @@
  * A message is signal-like when it has at least two of: an entry, a stop label with a number,
  * take-profit labels with numbers. Anything else is chatter and is ignored.
  */
-import type { TradeSignal } from '../domain/signal';
+import type { Side, TradeSignal } from '../domain/signal';
 import { validateSignal } from '../domain/signalValidation';
 import { normaliseText } from './normaliseText';
 import { distance, median } from './numbers';
@@ -15,10 +15,29 @@ import type { PriceNumber, PriceSection, Sections } from './sections';
 import { readSections } from './sections';
 import { decideSide } from './side';
 import { markBareSymbols, pickSymbol } from './symbol';
-import { tokenise } from './tokenise';
+import { tokenise, type Token } from './tokenise';
+import { RESULT_WORDS } from './vocabulary';
 
 export type ParseInvalidReason =
-  'no-symbol' | 'no-entry' | 'no-stop' | 'stop-wrong-side' | 'target-wrong-side' | 'bad-number';
+  | 'no-symbol'
+  | 'no-entry'
+  | 'no-stop'
+  | 'stop-wrong-side'
+  | 'target-wrong-side'
+  | 'bad-number'
+  | 'unclear-number'
+  | 'percent-stop'
+  | 'conditional-stop'
+  | 'unreadable-targets'
+  | 'too-many-prices'
+  | 'prices-out-of-scale'
+  | 'too-long'
+  | 'breakout-entry';
+
+/** Discord's longest message (Nitro); anything longer did not come from a member. */
+export const MAX_MESSAGE_LENGTH = 4000;
+/** Entries and take-profits a signal may carry; above, it is refused (a misread list, or not a call). */
+export const MAX_PRICES_PER_LIST = 10;
 
 export type ParseResult =
   | { ok: true; signal: TradeSignal }
@@ -71,10 +90,63 @@ const pickLeverage = (sections: Sections): number | null => {
   return values.length === 0 ? null : values.some(Number.isNaN) ? Number.NaN : Math.min(...values);
 };
 
+/** The NaN a label glued to its price leaves ("TP41.3100", see tokenise). */
+const isGluedLabelNumber = (token: Token): boolean =>
+  token.kind === 'num' && Number.isNaN(token.value) && /^[A-Za-z]/.test(token.raw);
+
+// A number right after a target reads as done: "TP1 0.46 ✅", "Target 2: 5.82 ☑️".
+const CHECKED_NUMBER = /\d[ \t]*(?:\u2705|\u2611|\u2714)/u;
+
+/**
+ * Results and updates about an earlier call: words saying a target or stop was reached, a tick after
+ * a price, or "98% profit" in a message with no stop (a new call always carries its stop).
+ */
+function isResultsPost(text: string, tokens: readonly Token[], sections: Sections): boolean {
+  if (CHECKED_NUMBER.test(text)) return true;
+  if (tokens.some((t) => t.kind === 'word' && RESULT_WORDS.has(t.text))) return true;
+  const percentProfit = tokens.some((t, i) => {
+    const next = tokens[i + 1];
+    return t.kind === 'pct' && next?.kind === 'word' && (next.text === 'profit' || next.text === 'gain' || next.text === 'profits');
+  });
+  return percentProfit && !sections.stops.some(hasNumbers);
+}
+
+// How far a price may sit from the entries and still be read as part of this trade: a stop beyond
+// half (or double) the entry, a target beyond a tenth (or ten times), or entries spread wider than
+// double, are misreadings far more often than calls.
+const STOP_SCALE = 2;
+const TARGET_SCALE = 10;
+const ENTRY_SPREAD = 2;
+
+function withinScale(input: {
+  entries: readonly number[];
+  referencePrice: number | null;
+  stopLoss: number;
+  takeProfits: readonly number[];
+  side: Side;
+}): boolean {
+  const { entries, referencePrice, stopLoss, takeProfits, side } = input;
+  const anchors = entries.length > 0 ? entries : referencePrice !== null ? [referencePrice] : [];
+  if (anchors.length === 0) {
+    // At market with no price given: the stop and the targets at least belong to one chart.
+    const all = [stopLoss, ...takeProfits];
+    return Math.max(...all) / Math.min(...all) <= STOP_SCALE * TARGET_SCALE;
+  }
+  const low = Math.min(...anchors);
+  const high = Math.max(...anchors);
+  if (high / low > ENTRY_SPREAD) return false;
+  const long = side === 'long';
+  if (long ? stopLoss < low / STOP_SCALE : stopLoss > high * STOP_SCALE) return false;
+  return takeProfits.every((tp) => (long ? tp <= high * TARGET_SCALE : tp >= low / TARGET_SCALE));
+}
+
 export function parseSignalMessage(text: string): ParseResult {
+  if (text.length > MAX_MESSAGE_LENGTH) return invalid('too-long');
   const tokens = markBareSymbols(tokenise(normaliseText(text)));
   const sections = readSections(tokens);
   if (!isSignalLike(sections)) return IGNORED;
+  // "Target 1: 5.82 ✅ 98% profit": a results post about an earlier call, not a new one.
+  if (isResultsPost(text, tokens, sections)) return IGNORED;
 
   const symbol = pickSymbol(tokens);
   if (symbol === null) return invalid('no-symbol');
@@ -89,8 +161,14 @@ export function parseSignalMessage(text: string): ParseResult {
   const stops = stopNumbers.map(resolve).find((values) => values.length > 0) ?? [];
   const takeProfits = resolve(targetNumbers);
   const leverage = pickLeverage(sections);
+  if (tokens.some(isGluedLabelNumber)) return invalid('unclear-number');
   if ([...prices, ...stops, ...takeProfits].some(Number.isNaN) || Number.isNaN(leverage)) {
     return invalid('bad-number');
+  }
+  if (sections.stops.some((s) => s.conditional)) return invalid('conditional-stop');
+  if (stops.length === 0 && sections.stops.some((s) => s.sawPercent)) return invalid('percent-stop');
+  if (new Set(prices).size > MAX_PRICES_PER_LIST || new Set(takeProfits).size > MAX_PRICES_PER_LIST) {
+    return invalid('too-many-prices');
   }
 
   // A market word wins over prices written next to it ("Entry: CMP (64000)"); those are the reference.
@@ -98,13 +176,18 @@ export function parseSignalMessage(text: string): ParseResult {
   if (!market && prices.length === 0) return invalid('no-entry');
   const stopLoss = stops[0];
   if (stopLoss === undefined) return invalid('no-stop');
-  // "TP: 3% 5%": targets we cannot place; better refused than silently dropped.
-  if (takeProfits.length === 0 && sections.takeProfits.some(hasNumbers)) return invalid('bad-number');
+  // "TP: 3% 5%", "Targets: see chart": targets were announced but none could be read. Trading the
+  // signal without them would not be the trade the caller posted.
+  if (takeProfits.length === 0 && sections.takeProfits.length > 0) return invalid('unreadable-targets');
 
   const entries = market ? [] : prices;
   const referencePrice = market ? (prices[0] ?? null) : null;
   const side = decideSide(sections.side, { entries, stopLoss, takeProfits, referencePrice });
   if (!side.ok) return invalid(side.reason);
+  // "Enter above 0.25" on a long (below, on a short) waits for a breakout; a limit order there would
+  // fill at once on the wrong side of it. "Buy below 140" is a plain limit and is read as one.
+  const breakout = side.side === 'long' ? 'above' : 'below';
+  if (!market && chosen.some((s) => s.trigger === breakout)) return invalid('breakout-entry');
 
   const validated = validateSignal(
     {
@@ -118,9 +201,13 @@ export function parseSignalMessage(text: string): ParseResult {
     },
     referencePrice === null ? {} : { referencePrice },
   );
-  if (validated.ok) return { ok: true, signal: validated.signal };
+  if (validated.ok) {
+    const inScale = withinScale({ ...validated.signal, referencePrice });
+    return inScale ? { ok: true, signal: validated.signal } : invalid('prices-out-of-scale');
+  }
   switch (validated.reason) {
     case 'bad-symbol':
+    case 'unknown-symbol':
       return invalid('no-symbol');
     case 'bad-leverage':
       return invalid('bad-number');

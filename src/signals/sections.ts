@@ -6,7 +6,15 @@
 import type { Side } from '../domain/signal';
 import type { Token } from './tokenise';
 import type { LabelKind, SideWord } from './vocabulary';
-import { isSideWord, JOINERS, LEVERAGE_FILLERS, MARKET_WORDS, matchLabel, PRICE_FILLERS } from './vocabulary';
+import {
+  CONDITIONAL_STOP_WORDS,
+  isSideWord,
+  JOINERS,
+  LEVERAGE_FILLERS,
+  MARKET_WORDS,
+  matchLabel,
+  PRICE_FILLERS,
+} from './vocabulary';
 
 export interface PriceNumber {
   /** NaN when the text was not a number. */
@@ -23,6 +31,10 @@ export interface PriceSection {
   market: boolean;
   /** Percentages seen (they are never prices but show the label was followed by numbers). */
   sawPercent: boolean;
+  /** A stop on a candle's close ("SL: H4 close below 0.0297"), which no exchange order can express. */
+  conditional: boolean;
+  /** "Enter above 0.25", "Buy below 140": the side of the price the entry waits for, if written. */
+  trigger: 'above' | 'below' | null;
 }
 
 export interface Sections {
@@ -53,6 +65,12 @@ interface Collected extends PriceSection {
 }
 
 const SMALL_INTEGER = /^\d{1,2}$/;
+const TRIGGER_WORDS: ReadonlyMap<string, 'above' | 'below'> = new Map([
+  ['above', 'above'],
+  ['over', 'above'],
+  ['below', 'below'],
+  ['under', 'below'],
+]);
 
 const isSep = (token: Token | undefined, ...texts: string[]): boolean =>
   token?.kind === 'sep' && texts.includes(token.text);
@@ -91,12 +109,21 @@ function isNumbersLine(tokens: readonly Token[], index: number): boolean {
   return sawNumber;
 }
 
+/** Index of the first token of the next non-blank line after the line break at `index`. */
+function nextLineStart(tokens: readonly Token[], index: number): number {
+  let at = index;
+  while (tokens[at]?.kind === 'nl') at++;
+  return at;
+}
+
 /** Takes the numbers after a label (or after a side word or pair, mode `implicit`). */
 function collect(tokens: readonly Token[], start: number, mode: Mode): Collected {
   const out: Collected = {
     numbers: [],
     market: false,
     sawPercent: false,
+    conditional: false,
+    trigger: null,
     leverage: [],
     bareLeverage: [],
     end: tokens.length,
@@ -113,16 +140,21 @@ function collect(tokens: readonly Token[], start: number, mode: Mode): Collected
       skippingParens = false;
       const next = tokens[i + 1];
       const blank = next === undefined || next.kind === 'nl';
-      // Numbers may start on the next line ("Targets:\n1) 0.46"); a blank line ends a list.
+      // Numbers may start on the next line ("Targets:\n1) 0.46"). A labelled list may also go on
+      // after blank lines ("one target per line"), when what follows is numbers only.
+      const spaced = mode === 'entry' || mode === 'takeProfit' || out.numbers.length === 0;
       const continues =
-        mode !== 'leverage' && (blank ? out.numbers.length === 0 : isNumbersLine(tokens, i + 1));
+        mode !== 'leverage' &&
+        (blank ? spaced && isNumbersLine(tokens, nextLineStart(tokens, i)) : isNumbersLine(tokens, i + 1));
       if (!continues) break;
+      if (blank) i = nextLineStart(tokens, i) - 1;
       adjacent = false;
       afterLabel = true;
       continue;
     }
     if (skippingParens) {
       if (isSep(token, ')')) skippingParens = false;
+      else if (mode === 'stop' && token.kind === 'word' && CONDITIONAL_STOP_WORDS.has(token.text)) out.conditional = true;
       continue;
     }
     switch (token.kind) {
@@ -156,11 +188,16 @@ function collect(tokens: readonly Token[], start: number, mode: Mode): Collected
         break scan;
       case 'word':
         if (mode === 'leverage' && LEVERAGE_FILLERS.has(token.text)) break;
+        if (mode === 'stop' && CONDITIONAL_STOP_WORDS.has(token.text)) {
+          out.conditional = true;
+          break;
+        }
         if (matchLabel(tokens, i) !== null || isSideWord(token.text)) break scan;
         if (takesMarket && MARKET_WORDS.has(token.text)) {
           out.market = true;
           break;
         }
+        if (takesMarket && TRIGGER_WORDS.has(token.text)) out.trigger ??= TRIGGER_WORDS.get(token.text) ?? null;
         if (PRICE_FILLERS.has(token.text)) break;
         if (JOINERS.has(token.text) && out.numbers.length > 0 && tokens[i + 1]?.kind === 'num') break;
         break scan;
@@ -308,8 +345,8 @@ class SectionReader {
 
   private take(start: number, mode: Mode): number {
     const collected = collect(this.tokens, start, mode);
-    const { numbers, market, sawPercent } = collected;
-    const section: PriceSection = { numbers, market, sawPercent };
+    const { numbers, market, sawPercent, conditional, trigger } = collected;
+    const section: PriceSection = { numbers, market, sawPercent, conditional, trigger };
     if (mode === 'entry') this.sections.entries.push(section);
     else if (mode === 'implicit') this.sections.implicitEntries.push(section);
     else if (mode === 'stop') this.sections.stops.push(section);

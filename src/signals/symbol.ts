@@ -5,8 +5,14 @@
 import type { PairMarker, PairToken, Token, WordToken } from './tokenise';
 import { isNotCoin, isSideWord, matchLabel, QUOTES } from './vocabulary';
 
-const COIN = /^[A-Za-z][A-Za-z0-9]{1,19}$/;
+// Letters first (BTC), or a multiplier before at least two letters (1INCH, 1000PEPE, 1MBABYDOGE).
+const COIN = /^(?:[A-Za-z][A-Za-z0-9]{1,19}|\d{1,6}[A-Za-z]{2}[A-Za-z0-9]{0,17})$/;
 const BARE_COIN = /^[A-Za-z][A-Za-z0-9]{1,9}$/;
+// Quotes read from a word only when written in capitals (NKNBTC, LINKETH); "teeth" is a word.
+const COIN_QUOTES = ['btc', 'eth'] as const;
+
+/** Whether a written name can be a coin (for digit-led names: 1INCH yes, 100k or 15m no). */
+export const isCoinName = (name: string): boolean => COIN.test(name) && !isNotCoin(name.toLowerCase());
 
 export function pairFromParts(base: string, quote: string | null, marker: PairMarker): PairToken {
   const upperQuote = quote?.toUpperCase() ?? null;
@@ -25,7 +31,15 @@ export function pairFromWord(word: string, marker: PairMarker): PairToken | null
   for (const quote of QUOTES) {
     if (lower.length > quote.length + 1 && lower.endsWith(quote)) {
       const base = word.slice(0, word.length - quote.length);
-      if (COIN.test(base) && !isNotCoin(base.toLowerCase())) return pairFromParts(base, quote, marker);
+      if (isCoinName(base)) return pairFromParts(base, quote, marker);
+    }
+  }
+  if (word !== word.toUpperCase()) return null;
+  for (const quote of COIN_QUOTES) {
+    if (lower.length > quote.length + 2 && lower.endsWith(quote)) {
+      const base = word.slice(0, word.length - quote.length);
+      // Below the stablecoin forms: "STETH" in a message about BTCUSDT must not win.
+      if (isCoinName(base)) return pairFromParts(base, quote, 'coinQuoted');
     }
   }
   return null;
@@ -70,7 +84,7 @@ export function markBareSymbols(input: readonly Token[]): Token[] {
       const next = wordIndexAfterSeps(tokens, i + label.length);
       // "Coin: BTC" or a label opening its line; "this coin will" is chatter.
       if (next.sawSep || isLineStart(tokens, i)) {
-        promote(next.at, 'labelled', (raw) => COIN.test(raw) && !isNotCoin(raw.toLowerCase()));
+        promote(next.at, 'labelled', isCoinName);
       }
     } else if (isSideWord(token.text)) {
       promote(i + 1, 'bare', mayBeCoin);
@@ -106,6 +120,7 @@ const PRIORITY: Record<PairMarker, number> = {
   suffix: 0,
   labelled: 0,
   tagged: 1,
+  coinQuoted: 2,
   bare: 2,
   line: 3,
 };

@@ -3,11 +3,11 @@
  * ("BTC/USDT", "#BTC", "$BTC", "BTCUSDT"), separators and line breaks.
  */
 import { readNumericRun, thousandsOf } from './numbers';
-import { pairFromWord, pairFromParts } from './symbol';
+import { isCoinName, pairFromWord, pairFromParts } from './symbol';
 import { isKeyword, isNotCoin, SLASH_QUOTES } from './vocabulary';
 
 /** How a pair was written; explicit forms beat guesses when a message names several. */
-export type PairMarker = 'slash' | 'suffix' | 'tagged' | 'labelled' | 'bare' | 'line';
+export type PairMarker = 'slash' | 'suffix' | 'coinQuoted' | 'tagged' | 'labelled' | 'bare' | 'line';
 
 export interface WordToken {
   kind: 'word';
@@ -44,10 +44,19 @@ export interface MarkToken {
 }
 export type Token = WordToken | NumToken | PairToken | LeverageToken | SepToken | MarkToken;
 
+// A base may start with digits when letters follow (1INCH, 1000PEPE); "1/2" is not a pair.
 const PAIR =
-  /([#$]?)([A-Za-z][A-Za-z0-9]*)\/([A-Za-z][A-Za-z0-9]*)(?::[A-Za-z]+)?(?:\.[Pp](?![A-Za-z0-9]))?/y;
-const TAGGED = /([#$])([A-Za-z][A-Za-z0-9]*)(?:\.[Pp](?![A-Za-z0-9]))?/y;
-const SIGNAL_NUMBER = /#\d+/y;
+  /([#$]?)(\d*[A-Za-z][A-Za-z0-9]*)\/([A-Za-z][A-Za-z0-9]*)(?::[A-Za-z]+)?(?:\.[Pp](?![A-Za-z0-9]))?/y;
+const TAGGED = /([#$])(\d*[A-Za-z][A-Za-z0-9]*)(?:\.[Pp](?![A-Za-z0-9]))?/y;
+// "#12" numbers a signal; "#1000FLOKI" is a coin.
+const SIGNAL_NUMBER = /#\d+(?![A-Za-z0-9])/y;
+// "SL - 25-30%", "5-10 %": a percentage range, never a price. Low before high and at most one
+// decimal, so "TP 0.0450 - 5%" stays a price with its gain.
+const PERCENT_RANGE = /(\d{1,3}(?:[.,]\d)?)\s*[-~]\s*(\d{1,3}(?:[.,]\d{1,2})?)\s*%/y;
+// "(5-10x)", "10 - 20 x": a leverage range; the lower bound is the safer reading (pickLeverage).
+const LEVERAGE_RANGE = /(\d{1,3})\s*-\s*(\d{1,3})x(?![A-Za-z0-9])/iy;
+// "TP41.3100": a numbered label glued to a price; TP4 at 1.31 or TP41 at .31? Never guessed.
+const GLUED_LABEL = /(?:tp|target|tgt|t|sl|entry)\d{1,2}\.\d/iy;
 const LEADING_DOT = /\.(\d+)(?![.,]?\d)/y;
 const NUMBER = /(\d+(?:[.,]\d+)*)([A-Za-z][A-Za-z0-9]*)?(\s*%)?/y;
 const WORD = /([A-Za-z][A-Za-z0-9]*)(?:\.[Pp](?![A-Za-z0-9]))?/y;
@@ -72,6 +81,8 @@ const readPair: Reader = (line, at, out) => {
   if (lower.base === 's' && lower.quote === 'l') return pushWord(out, 'SL', text.length);
   if (lower.base === 't' && lower.quote === 'p') return pushWord(out, 'TP', text.length);
   if (!SLASH_QUOTES.has(lower.quote) && (isKeyword(lower.base) || isKeyword(lower.quote))) return 0;
+  // "15m/4h" and "2x/3x" are not pairs; a digit-led base must read as a coin (1INCH, 1000PEPE).
+  if (/^\d/.test(base) && !isCoinName(base)) return 0;
   out.push(pairFromParts(base, quote, 'slash'));
   return text.length;
 };
@@ -86,6 +97,7 @@ const readTagged: Reader = (line, at, out) => {
   const match = sticky(TAGGED, line, at);
   if (!match) return 0;
   const [text, , word = ''] = match;
+  if (/^\d/.test(word) && !isCoinName(word)) return 0; // "$100k" is money
   if (isNotCoin(word.toLowerCase())) return pushWord(out, word, text.length);
   out.push(pairFromWord(word, 'tagged') ?? pairFromParts(word, null, 'tagged'));
   return text.length;
@@ -122,6 +134,12 @@ const readNumber: Reader = (line, at, out) => {
     return text.length;
   }
   const unit = suffix.toLowerCase();
+  // "1000PEPEUSDT", "1INCHUSDT": a digit-led coin with its quote.
+  const pair = digits.includes(',') || digits.includes('.') ? null : pairFromWord(text, 'suffix');
+  if (pair) {
+    out.push(pair);
+    return text.length;
+  }
   if (unit === 'x') {
     out.push({ kind: 'lev', value: digits.includes(',') ? Number.NaN : Number(digits) });
   } else if (unit === 'k' && !digits.includes(',')) {
@@ -160,13 +178,45 @@ const readSeparator: Reader = (line, at, out) => {
 
 const readSpace: Reader = (line, at) => sticky(SPACE, line, at)?.[0].length ?? 0;
 
+const readPercentRange: Reader = (line, at, out) => {
+  const match = sticky(PERCENT_RANGE, line, at);
+  const low = Number((match?.[1] ?? '').replace(',', '.'));
+  const high = Number((match?.[2] ?? '').replace(',', '.'));
+  if (!match || !(low < high && high <= 100)) return 0;
+  out.push({ kind: 'pct' });
+  return match[0].length;
+};
+
+const readLeverageRange: Reader = (line, at, out) => {
+  const match = sticky(LEVERAGE_RANGE, line, at);
+  if (!match) return 0;
+  out.push({ kind: 'lev', value: Math.min(Number(match[1]), Number(match[2])) });
+  return match[0].length;
+};
+
+/** The label, then a number that cannot be read (NaN): the signal is refused as unclear. */
+const readGluedLabel: Reader = (line, at, out) => {
+  const match = sticky(GLUED_LABEL, line, at);
+  if (!match) return 0;
+  const label = /^[A-Za-z]+/.exec(match[0])?.[0] ?? '';
+  out.push({ kind: 'word', text: label.toLowerCase(), raw: label });
+  out.push({ kind: 'num', value: Number.NaN, alternative: null, raw: match[0] });
+  // The rest of the number is consumed with it, so no part of it is read as a price.
+  let end = at + match[0].length;
+  while (end < line.length && /[\d.,]/.test(line[end] ?? '')) end++;
+  return end - at;
+};
+
 // Order matters: a pair before a tag or a word, a signal number before a tag.
 const READERS: readonly Reader[] = [
   readSpace,
   readPair,
   readSignalNumber,
   readTagged,
+  readGluedLabel,
   readLeadingDot,
+  readPercentRange,
+  readLeverageRange,
   readNumber,
   readWord,
   readSeparator,
@@ -185,11 +235,29 @@ function tokeniseLine(line: string, out: Token[]): void {
   }
 }
 
+// "Short Term:", "Mid-Term", "for long term": a horizon heading (targets under it), never a side.
+const HORIZONS: ReadonlySet<string> = new Set(['short', 'long', 'mid', 'medium']);
+
+function mergeHorizons(tokens: Token[]): Token[] {
+  const out: Token[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    const next = tokens[i + 1];
+    if (token?.kind === 'word' && HORIZONS.has(token.text) && next?.kind === 'word' && next.text === 'term') {
+      out.push({ kind: 'word', text: 'term', raw: `${token.raw} ${next.raw}` });
+      i += 1;
+    } else if (token !== undefined) {
+      out.push(token);
+    }
+  }
+  return out;
+}
+
 export function tokenise(text: string): Token[] {
   const out: Token[] = [];
   text.split('\n').forEach((line, index) => {
     if (index > 0) out.push({ kind: 'nl' });
     tokeniseLine(line, out);
   });
-  return out;
+  return mergeHorizons(out);
 }

@@ -25,6 +25,7 @@ const PHRASES: ReadonlyArray<readonly [readonly string[], LabelKind]> = [
   [['stop', 'loss'], 'stop'],
   [['stop', 'targets'], 'stop'],
   [['stop', 'target'], 'stop'],
+  [['get', 'in'], 'entry'],
   [['trade', 'type'], 'sideLabel'],
   [['signal', 'type'], 'sideLabel'],
   [['order', 'type'], 'sideLabel'],
@@ -42,6 +43,8 @@ const SINGLE: ReadonlyMap<string, LabelKind> = new Map<string, LabelKind>([
   ['takeprofits', 'takeProfit'],
   ['tgt', 'takeProfit'],
   ['tgts', 'takeProfit'],
+  ['exit', 'takeProfit'],
+  ['exits', 'takeProfit'],
   ['sl', 'stop'],
   ['stop', 'stop'],
   ['stoploss', 'stop'],
@@ -112,6 +115,12 @@ export const PRICE_FILLERS: ReadonlySet<string> = new Set([
   'dca',
   'below',
   'under',
+  'above',
+  'over',
+  'the',
+  'for',
+  // "Short Term:", "Mid Term:" sub-headings inside a target list (see tokenise).
+  'term',
 ]);
 
 /** Leverage lines also carry margin modes: "Leverage: Cross 10x", "5x isolated". */
@@ -125,6 +134,46 @@ export const LEVERAGE_FILLERS: ReadonlySet<string> = new Set([
   'up',
   'to',
   'use',
+]);
+
+/** A stop that triggers on a candle's close ("SL: H4 candle close below 0.0297"), not on a price touch. */
+export const CONDITIONAL_STOP_WORDS: ReadonlySet<string> = new Set([
+  'candle',
+  'candles',
+  'close',
+  'closes',
+  'closing',
+  'closed',
+  'daily',
+  'weekly',
+  'hourly',
+  'h1',
+  'h2',
+  'h4',
+  'h6',
+  'h8',
+  'h12',
+  'd1',
+  'w1',
+  '1h',
+  '2h',
+  '4h',
+  '6h',
+  '8h',
+  '12h',
+  '1d',
+  '3d',
+  '1w',
+]);
+
+/** Words of a results post or an update about an earlier call ("TP1 hit", "all targets done"). */
+export const RESULT_WORDS: ReadonlySet<string> = new Set([
+  'hit',
+  'reached',
+  'achieved',
+  'smashed',
+  'booked',
+  'done',
 ]);
 
 /** Between two prices only ("3450 to 3480", "between 3450 and 3480"). */

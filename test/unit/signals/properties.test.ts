@@ -18,6 +18,14 @@ function expectConsistent(result: ParseResult): void {
         'stop-wrong-side',
         'target-wrong-side',
         'bad-number',
+        'unclear-number',
+        'percent-stop',
+        'conditional-stop',
+        'unreadable-targets',
+        'too-many-prices',
+        'prices-out-of-scale',
+        'too-long',
+        'breakout-entry',
       ]).toContain(result.reason);
     }
     return;
