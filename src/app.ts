@@ -26,6 +26,7 @@ import { createFeeCorrections } from './trading/feeCorrections';
 import { createFundingBook } from './trading/funding';
 import { createPositionSync } from './trading/positionSync';
 import { createSignalIntake } from './trading/signalIntake';
+import { serverSymbolListing } from './trading/symbolListing';
 import { signalWakes } from './trading/signalWake';
 import { openVault } from './vault/envelope';
 import { resolveKeyring } from './vault/keyFile';
@@ -160,10 +161,17 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   // A signal queued here wakes this process's cycle and the other processes' (signalWake.ts).
   const signalWake = signalWakes(database.peers, log);
   const stopListeningForSignals = await signalWake.listen(() => scheduler.trigger());
-  const intake = createSignalIntake(database.db, clock, () => {
-    scheduler.trigger();
-    signalWake.announce();
-  });
+  // A pair a member names must exist on the exchanges of the server's accounts (or Binance's when none).
+  const symbols = serverSymbolListing(database.db, gateways, log);
+  const intake = createSignalIntake(
+    database.db,
+    clock,
+    () => {
+      scheduler.trigger();
+      signalWake.announce();
+    },
+    { symbols },
+  );
   // A process found dead: a cycle now takes its in-flight work over (its positions may lack a stop).
   engine.whenPeersDie(() => scheduler.trigger());
   // The example strategy (README) reads Binance's public spot candles, keyless and shared by every server.

@@ -1,7 +1,7 @@
 import type { Message } from 'discord.js';
 import type { Logger } from '../logger';
 import type { ChannelSignalService } from '../services/channelSignals';
-import { formatPrice } from './embeds/format';
+import { DISCORD_LIMITS, formatPrice, truncate } from './embeds/format';
 
 /**
  * Reads the signal channel: a caller's message that parses becomes a queued signal (✅ and a short
@@ -25,7 +25,10 @@ export function createSignalChannelListener(deps: { channelSignals: ChannelSigna
       });
       if (outcome.kind === 'not-for-us' || outcome.kind === 'ignored') return;
       if (outcome.kind === 'invalid') {
-        await message.reply({ content: `⚠️ Not traded: ${outcome.text}.`, allowedMentions: { parse: [], repliedUser: false } });
+        await message.reply({
+          content: truncate(`⚠️ Not traded: ${outcome.text}.`, DISCORD_LIMITS.content),
+          allowedMentions: { parse: [], repliedUser: false },
+        });
         return;
       }
       const { view } = outcome;
@@ -37,7 +40,11 @@ export function createSignalChannelListener(deps: { channelSignals: ChannelSigna
         : `Executing on ${view.accounts} account${view.accounts === 1 ? '' : 's'} of ${view.members} member${view.members === 1 ? '' : 's'}.`;
       await message.react('✅');
       await message.reply({
-        content: `${s.symbol} ${s.side.toUpperCase()} ${entry}, stop ${formatPrice(s.stopLoss)}${s.takeProfits.length ? `, targets ${s.takeProfits.map(formatPrice).join(' / ')}` : ''}${s.leverage ? `, ${s.leverage}x` : ''}. ${what}`,
+        // The parser caps entries and targets at 10 each; the cut is for Discord's limit all the same.
+        content: truncate(
+          `${s.symbol} ${s.side.toUpperCase()} ${entry}, stop ${formatPrice(s.stopLoss)}${s.takeProfits.length ? `, targets ${s.takeProfits.map(formatPrice).join(' / ')}` : ''}${s.leverage ? `, ${s.leverage}x` : ''}. ${what}`,
+          DISCORD_LIMITS.content,
+        ),
         allowedMentions: { parse: [], repliedUser: false },
       });
     } catch (error) {

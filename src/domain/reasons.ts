@@ -115,10 +115,11 @@ const SIGNAL_TEXT: { readonly [K in SignalRejectionReason]: string } = {
   'bad-leverage': 'leverage out of range',
   'breakout-entry':
     'entry on a breakout ("enter above" a long, "below" a short): a limit order there would fill at once, before the breakout; write the entry price or zone',
+  'mixed-entry': 'a market entry with limit orders to add beside it (DCA): post the entries as prices, or market alone',
   'percent-stop': 'stop given as a percentage: write the stop price',
   'conditional-stop': 'stop on a candle close: the exchange can only hold a stop at a price, write that price',
   'unreadable-targets': 'take-profits written in a form the bot cannot read: write each target price',
-  'too-many-prices': 'more than 10 entries or 10 take-profits',
+  'too-many-prices': 'more than 15 entries or 15 take-profits',
   'prices-out-of-scale': 'prices too far apart to be one trade (a number misread?)',
   'too-long': 'message too long to be a signal',
   'unknown-symbol': "pair not listed on the exchanges of this server's accounts",

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { MarketType, TradingMode } from '../domain/account';
+import type { MarketRules } from '../domain/market';
 import type { Secret } from '../vault/secret';
 import type { SecretField, Vault } from '../vault/envelope';
 import { exchangeCapabilities } from './ccxt/capabilities';
@@ -88,6 +89,8 @@ export interface GatewayFactory {
   invalidate(accountId: string): void;
   /** Public candles (keyless, shared instance): for the strategy, which trades no account of its own. */
   publicCandles(exchangeId: string, marketType: MarketType, symbol: string, timeframe: string, limit: number): Promise<Candle[]>;
+  /** The exchange's market table (keyless, shared, reloaded hourly): which pairs exist. */
+  publicMarkets(exchangeId: string, marketType: MarketType): Promise<ReadonlyMap<string, MarketRules>>;
   close(): void;
 }
 
@@ -215,6 +218,10 @@ export function createGatewayFactory(options: GatewayFactoryOptions): GatewayFac
 
     publicCandles(exchangeId, marketType, symbol, timeframe, limit) {
       return runtime.marketData.candles(exchangeId, marketType, symbol, timeframe, limit);
+    },
+
+    publicMarkets(exchangeId, marketType) {
+      return runtime.marketData.markets(exchangeId, marketType);
     },
 
     close() {

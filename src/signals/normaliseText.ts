@@ -26,11 +26,47 @@ const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u2060-\u2064\uFEFF]/g;
 // "SOL /USDT", "ETH  / BTC": a pair with spaces around its slash (only before a quote currency).
 const SPACED_PAIR = /\b([A-Za-z0-9]{2,20})[ \t]*\/[ \t]*(USDT|USDC|BUSD|FDUSD|TUSD|USD|BTC|ETH|BNB|PERP)\b/gi;
 
+// Labels glued to what precedes them, as copied exports and one-line posts have them
+// ("SHORTLeverage: 10x", "0.03416TARGETS:", "0.8700$Target"): a line break goes before the label.
+const GLUED_LABEL =
+  /(?<=[A-Za-z0-9)%$.])(?=(?:Leverage|LEVERAGE|Entry|ENTRY|Entries|ENTRIES|Targets?|TARGETS?|Take-Profit|TAKE-PROFIT|Stop|STOP|Stoploss|StopLoss|STOPLOSS|SL[ \t]*:|Trailing|Exchange|Pair:|Buy Zone|Sell:)(?![a-z]))/g;
+// "BTCUSDTLONG", "Bnb/USDTShort": a side glued to the quote.
+const GLUED_SIDE = /(USDT|USDC|BUSD|PERP)(Long|Short|LONG|SHORT|Buy|Sell|BUY|SELL)(?![a-z])/g;
+// "Cross20X", "Isolated 10X_100X": a margin mode or a second bound glued to the leverage.
+const GLUED_MARGIN = /\b(Cross|Isolated)(\d{1,3}[xX])\b/gi;
+const UNDERSCORED_LEVERAGE = /(\d)([xX])_(\d)/g;
+
+/**
+ * Words of Russian channels that carry a role (the rest of a non-Latin text is decoration): entry,
+ * zone, stop, targets, take-profit lines, sides, market entry, leverage; timeframes "15М", "4Ч", "1Д".
+ */
+const CYRILLIC: ReadonlyArray<readonly [RegExp, string]> = [
+  [/диапазон\s+входа|вход(?:а)?/giu, ' Entry '],
+  [/закрыть\s+ордер\s+по\s+цене|тейк(?:-?профит)?/giu, ' TP '],
+  [/стоп(?:[- ]?лосс)?/giu, ' Stop '],
+  [/цели/giu, ' Targets '],
+  [/лонг/giu, ' LONG '],
+  [/шорт/giu, ' SHORT '],
+  [/по\s+рынку/giu, ' market '],
+  [/в\s+зоне/giu, ' zone '],
+  [/(?:кредитным\s+)?плечом|плечо/giu, ' leverage '],
+  [/усреднение/giu, ' DCA '],
+  [/(\d)\s?[мm](?![а-яё])/giu, '$1m'],
+  [/(\d)\s?ч(?![а-яё])/giu, '$1h'],
+  [/(\d)\s?д(?![а-яё])/giu, '$1d'],
+];
+
+const translateCyrillic = (text: string): string =>
+  /[а-яё]/iu.test(text) ? CYRILLIC.reduce((out, [pattern, word]) => out.replace(pattern, word), text) : text;
+
 export function normaliseText(text: string): string {
   return (
-    text
-      .replace(INVISIBLE, '')
+    translateCyrillic(text.replace(INVISIBLE, ''))
       .replace(KEYCAP, '$1) ')
+      .replace(UNDERSCORED_LEVERAGE, '$1$2 $3')
+      .replace(GLUED_MARGIN, '$1 $2')
+      .replace(GLUED_LABEL, '\n')
+      .replace(GLUED_SIDE, '$1 $2')
       .normalize('NFKC')
       .replace(/\r\n?/g, '\n')
       .replace(CODE_FENCE, '\n')

@@ -32,12 +32,17 @@ export type ParseInvalidReason =
   | 'too-many-prices'
   | 'prices-out-of-scale'
   | 'too-long'
-  | 'breakout-entry';
+  | 'breakout-entry'
+  | 'mixed-entry';
 
 /** Discord's longest message (Nitro); anything longer did not come from a member. */
 export const MAX_MESSAGE_LENGTH = 4000;
-/** Entries and take-profits a signal may carry; above, it is refused (a misread list, or not a call). */
-export const MAX_PRICES_PER_LIST = 10;
+/**
+ * Entries and take-profits a signal may carry; above, it is refused (a misread list, or not a call).
+ * Channels with short- and mid-term targets post up to a dozen; the exchange's order limits are met
+ * later, per account, by folding the farthest targets.
+ */
+export const MAX_PRICES_PER_LIST = 15;
 
 export type ParseResult =
   | { ok: true; signal: TradeSignal }
@@ -74,6 +79,11 @@ function priceResolver(all: readonly PriceNumber[]): (numbers: readonly PriceNum
   const scale = median(certain);
   return (numbers) =>
     numbers.flatMap((n) => {
+      if (n.readings) {
+        // A glued label: exactly one reading must sit among the message's prices, or none is taken.
+        const fitting = scale === null ? [] : n.readings.filter((r) => distance(r, scale) <= LIST_NUMBER_TOLERANCE);
+        return fitting.length === 1 ? fitting : [Number.NaN];
+      }
       if (scale === null) return [n.value];
       if (n.maybeIndex) return distance(n.value, scale) > LIST_NUMBER_TOLERANCE ? [] : [n.value];
       if (n.alternative !== null) {
@@ -90,12 +100,22 @@ const pickLeverage = (sections: Sections): number | null => {
   return values.length === 0 ? null : values.some(Number.isNaN) ? Number.NaN : Math.min(...values);
 };
 
-/** The NaN a label glued to its price leaves ("TP41.3100", see tokenise). */
-const isGluedLabelNumber = (token: Token): boolean =>
-  token.kind === 'num' && Number.isNaN(token.value) && /^[A-Za-z]/.test(token.raw);
+/** A label glued to its price ("TP41.3100", see tokenise). */
+const isGluedLabel = (token: Token): boolean => token.kind === 'num' && token.readings !== undefined;
 
-// A number right after a target reads as done: "TP1 0.46 ✅", "Target 2: 5.82 ☑️".
-const CHECKED_NUMBER = /\d[ \t]*(?:\u2705|\u2611|\u2714)/u;
+/**
+ * "Target 1 - 0.961 / Target 2 - 0.971 / ...": small integers that count 1, 2, 3... after the labels
+ * are the list's numbering, even where a price sits near 1.
+ */
+function withoutListIndexes(numbers: readonly PriceNumber[]): PriceNumber[] {
+  const indexes = numbers.filter((n) => n.maybeIndex);
+  const counts = indexes.length >= 2 && indexes.every((n, i) => n.value === i + 1);
+  return counts ? numbers.filter((n) => !n.maybeIndex) : [...numbers];
+}
+
+// A tick closing a line after a price reads as done: "TP1 0.46 ✅", "Target 2: 5.82 ☑️" (as a
+// bullet before a label, "☑️ Target 1: ...", it is decoration).
+const CHECKED_NUMBER = /\d[ \t]*(?:\u2705|\u2611|\u2714)\uFE0F?[ \t]*(?:\n|$)/u;
 
 /**
  * Results and updates about an earlier call: words saying a target or stop was reached, a tick after
@@ -152,18 +172,17 @@ export function parseSignalMessage(text: string): ParseResult {
   if (symbol === null) return invalid('no-symbol');
 
   const chosen = entrySections(sections);
-  const entryNumbers = chosen.flatMap((s) => s.numbers);
+  const entryNumbers = withoutListIndexes(chosen.flatMap((s) => s.numbers));
   const stopNumbers = sections.stops.map((s) => s.numbers);
-  const targetNumbers = sections.takeProfits.flatMap((s) => s.numbers);
+  const targetNumbers = withoutListIndexes(sections.takeProfits.flatMap((s) => s.numbers));
   const resolve = priceResolver([...entryNumbers, ...stopNumbers.flat(), ...targetNumbers]);
 
   const prices = resolve(entryNumbers);
   const stops = stopNumbers.map(resolve).find((values) => values.length > 0) ?? [];
   const takeProfits = resolve(targetNumbers);
   const leverage = pickLeverage(sections);
-  if (tokens.some(isGluedLabelNumber)) return invalid('unclear-number');
   if ([...prices, ...stops, ...takeProfits].some(Number.isNaN) || Number.isNaN(leverage)) {
-    return invalid('bad-number');
+    return invalid(tokens.some(isGluedLabel) ? 'unclear-number' : 'bad-number');
   }
   if (sections.stops.some((s) => s.conditional)) return invalid('conditional-stop');
   if (stops.length === 0 && sections.stops.some((s) => s.sawPercent)) return invalid('percent-stop');
@@ -180,6 +199,8 @@ export function parseSignalMessage(text: string): ParseResult {
   // signal without them would not be the trade the caller posted.
   if (takeProfits.length === 0 && sections.takeProfits.length > 0) return invalid('unreadable-targets');
 
+  // "Entry: market, DCA: 4.93": one market order plus limits to add at; a signal is one or the other.
+  if (market && prices.length > 0 && chosen.some((s) => s.averaging)) return invalid('mixed-entry');
   const entries = market ? [] : prices;
   const referencePrice = market ? (prices[0] ?? null) : null;
   const side = decideSide(sections.side, { entries, stopLoss, takeProfits, referencePrice });

@@ -23,6 +23,8 @@ export interface PriceNumber {
   alternative: number[] | null;
   /** A small integer right after a label ("Target 1 0.46"): a list number unless near the prices. */
   maybeIndex: boolean;
+  /** A label glued to its price: the possible prices (see tokenise). */
+  readings?: number[];
 }
 
 export interface PriceSection {
@@ -35,6 +37,8 @@ export interface PriceSection {
   conditional: boolean;
   /** "Enter above 0.25", "Buy below 140": the side of the price the entry waits for, if written. */
   trigger: 'above' | 'below' | null;
+  /** "DCA", "averaging": prices to add at, beside the entry. */
+  averaging: boolean;
 }
 
 export interface Sections {
@@ -75,22 +79,30 @@ const TRIGGER_WORDS: ReadonlyMap<string, 'above' | 'below'> = new Map([
 const isSep = (token: Token | undefined, ...texts: string[]): boolean =>
   token?.kind === 'sep' && texts.includes(token.text);
 
+/** The token after `index`, past currency signs ("$0.46"). */
+const afterDollars = (tokens: readonly Token[], index: number): Token | undefined => {
+  let at = index;
+  while (isSep(tokens[at], '$')) at++;
+  return tokens[at];
+};
+
 /** "1)", "2.", "3:" before a price: a list number, not a price. */
 function isListNumber(tokens: readonly Token[], index: number): boolean {
   const token = tokens[index];
   if (token?.kind !== 'num' || !SMALL_INTEGER.test(token.raw)) return false;
   const next = tokens[index + 1];
   if (isSep(next, ')')) return true;
-  return isSep(next, '.', ':') && tokens[index + 2]?.kind === 'num';
+  return isSep(next, '.', ':') && afterDollars(tokens, index + 2)?.kind === 'num';
 }
 
-/** "Target 1 0.46", "TP 2 - 3350": maybe a list number; the message's prices decide later. */
+/** "Target 1 0.46", "TP 2 - 3350", "Target 1 $0.46": maybe a list number; the message's prices decide later. */
 function mayBeListNumber(tokens: readonly Token[], index: number): boolean {
   const token = tokens[index];
   if (token?.kind !== 'num' || !SMALL_INTEGER.test(token.raw) || token.value < 1 || token.value > 20)
     return false;
   const next = tokens[index + 1];
-  return next?.kind === 'num' || (isSep(next, '-') && tokens[index + 2]?.kind === 'num');
+  if (afterDollars(tokens, index + 1)?.kind === 'num') return true;
+  return isSep(next, '-') && afterDollars(tokens, index + 2)?.kind === 'num';
 }
 
 /** Whether the line starting at `index` holds only numbers, separators and fillers. */
@@ -124,6 +136,7 @@ function collect(tokens: readonly Token[], start: number, mode: Mode): Collected
     sawPercent: false,
     conditional: false,
     trigger: null,
+    averaging: false,
     leverage: [],
     bareLeverage: [],
     end: tokens.length,
@@ -142,7 +155,8 @@ function collect(tokens: readonly Token[], start: number, mode: Mode): Collected
       const blank = next === undefined || next.kind === 'nl';
       // Numbers may start on the next line ("Targets:\n1) 0.46"). A labelled list may also go on
       // after blank lines ("one target per line"), when what follows is numbers only.
-      const spaced = mode === 'entry' || mode === 'takeProfit' || out.numbers.length === 0;
+      // Prices after a pair or a side word stay on their line ("#SOL/USDT\n\nRisk: 8/10" is no entry).
+      const spaced = mode === 'entry' || mode === 'takeProfit' || (mode === 'stop' && out.numbers.length === 0);
       const continues =
         mode !== 'leverage' &&
         (blank ? spaced && isNumbersLine(tokens, nextLineStart(tokens, i)) : isNumbersLine(tokens, i + 1));
@@ -172,7 +186,12 @@ function collect(tokens: readonly Token[], start: number, mode: Mode): Collected
         if (mode === 'leverage') out.leverage.push(token.value);
         else {
           const maybeIndex = adjacent && mode !== 'implicit' && mayBeListNumber(tokens, i);
-          out.numbers.push({ value: token.value, alternative: token.alternative, maybeIndex });
+          out.numbers.push({
+            value: token.value,
+            alternative: token.alternative,
+            maybeIndex,
+            ...(token.readings ? { readings: token.readings } : {}),
+          });
         }
         break;
       case 'lev':
@@ -198,6 +217,7 @@ function collect(tokens: readonly Token[], start: number, mode: Mode): Collected
           break;
         }
         if (takesMarket && TRIGGER_WORDS.has(token.text)) out.trigger ??= TRIGGER_WORDS.get(token.text) ?? null;
+        if (takesMarket && token.text === 'dca') out.averaging = true;
         if (PRICE_FILLERS.has(token.text)) break;
         if (JOINERS.has(token.text) && out.numbers.length > 0 && tokens[i + 1]?.kind === 'num') break;
         break scan;
@@ -345,8 +365,8 @@ class SectionReader {
 
   private take(start: number, mode: Mode): number {
     const collected = collect(this.tokens, start, mode);
-    const { numbers, market, sawPercent, conditional, trigger } = collected;
-    const section: PriceSection = { numbers, market, sawPercent, conditional, trigger };
+    const { numbers, market, sawPercent, conditional, trigger, averaging } = collected;
+    const section: PriceSection = { numbers, market, sawPercent, conditional, trigger, averaging };
     if (mode === 'entry') this.sections.entries.push(section);
     else if (mode === 'implicit') this.sections.implicitEntries.push(section);
     else if (mode === 'stop') this.sections.stops.push(section);

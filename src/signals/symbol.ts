@@ -30,7 +30,9 @@ export function pairFromWord(word: string, marker: PairMarker): PairToken | null
   const lower = word.toLowerCase();
   for (const quote of QUOTES) {
     if (lower.length > quote.length + 1 && lower.endsWith(quote)) {
-      const base = word.slice(0, word.length - quote.length);
+      const written = word.slice(0, word.length - quote.length);
+      // "SUSHIUSDTPERP": the perpetual of SUSHI/USDT.
+      const base = quote === 'perp' ? written.replace(/(?:USDT|USDC|BUSD|USD)$/i, '') : written;
       if (isCoinName(base)) return pairFromParts(base, quote, marker);
     }
   }
@@ -84,7 +86,8 @@ export function markBareSymbols(input: readonly Token[]): Token[] {
       const next = wordIndexAfterSeps(tokens, i + label.length);
       // "Coin: BTC" or a label opening its line; "this coin will" is chatter.
       if (next.sawSep || isLineStart(tokens, i)) {
-        promote(next.at, 'labelled', isCoinName);
+        // "Coin: BTC", "Pair: btc"; "Coin Name: #APE/USDT" names no coin with "Name".
+        promote(next.at, 'labelled', (raw) => isCoinName(raw) && (raw === raw.toUpperCase() || raw === raw.toLowerCase()));
       }
     } else if (isSideWord(token.text)) {
       promote(i + 1, 'bare', mayBeCoin);

@@ -22,6 +22,8 @@ export interface NumToken {
   alternative: number[] | null;
   /** Digits as written, to tell list numbers ("1)") from prices. */
   raw: string;
+  /** A label glued to its price ("TP41.3100"): the readings; the message's scale picks one or none. */
+  readings?: number[];
 }
 export interface PairToken {
   kind: 'pair';
@@ -50,13 +52,15 @@ const PAIR =
 const TAGGED = /([#$])(\d*[A-Za-z][A-Za-z0-9]*)(?:\.[Pp](?![A-Za-z0-9]))?/y;
 // "#12" numbers a signal; "#1000FLOKI" is a coin.
 const SIGNAL_NUMBER = /#\d+(?![A-Za-z0-9])/y;
-// "SL - 25-30%", "5-10 %": a percentage range, never a price. Low before high and at most one
-// decimal, so "TP 0.0450 - 5%" stays a price with its gain.
-const PERCENT_RANGE = /(\d{1,3}(?:[.,]\d)?)\s*[-~]\s*(\d{1,3}(?:[.,]\d{1,2})?)\s*%/y;
+// "SL - 25-30%", "5 - 10 %", "1.5-2%": a percentage range, never a price. Low before high, and
+// written tight or in whole numbers, so "TP 0.0450 - 5%" and "5) 0.5 - 12.5%" stay a price and its share.
+const PERCENT_RANGE = /(\d{1,3}(?:[.,]\d)?)(\s*)[-~](\s*)(\d{1,3}(?:[.,]\d{1,2})?)\s*%/y;
 // "(5-10x)", "10 - 20 x": a leverage range; the lower bound is the safer reading (pickLeverage).
 const LEVERAGE_RANGE = /(\d{1,3})\s*-\s*(\d{1,3})x(?![A-Za-z0-9])/iy;
-// "TP41.3100": a numbered label glued to a price; TP4 at 1.31 or TP41 at .31? Never guessed.
-const GLUED_LABEL = /(?:tp|target|tgt|t|sl|entry)\d{1,2}\.\d/iy;
+// "TP41.3100": a numbered label glued to a price: TP 41.31, TP4 at 1.31 or TP41 at .31. The prices
+// of the message decide, and when none or several readings fit, the signal is refused (never guessed).
+const GLUED_LABEL = /(tp|target|tgt|tg|t|sl|entry)(\d{1,2})\.(\d+)(?![\d.,])/iy;
+const GLUED_LABEL_WORD: Record<string, string> = { t: 'tp', tg: 'tp', tgt: 'tp' };
 const LEADING_DOT = /\.(\d+)(?![.,]?\d)/y;
 const NUMBER = /(\d+(?:[.,]\d+)*)([A-Za-z][A-Za-z0-9]*)?(\s*%)?/y;
 const WORD = /([A-Za-z][A-Za-z0-9]*)(?:\.[Pp](?![A-Za-z0-9]))?/y;
@@ -180,11 +184,15 @@ const readSpace: Reader = (line, at) => sticky(SPACE, line, at)?.[0].length ?? 0
 
 const readPercentRange: Reader = (line, at, out) => {
   const match = sticky(PERCENT_RANGE, line, at);
-  const low = Number((match?.[1] ?? '').replace(',', '.'));
-  const high = Number((match?.[2] ?? '').replace(',', '.'));
-  if (!match || !(low < high && high <= 100)) return 0;
+  if (!match) return 0;
+  const [text, lowText = '', before = '', after = '', highText = ''] = match;
+  const low = Number(lowText.replace(',', '.'));
+  const high = Number(highText.replace(',', '.'));
+  const tight = before === '' && after === '';
+  const whole = Number.isInteger(low) && Number.isInteger(high);
+  if (!(low < high && high <= 100 && (tight || whole))) return 0;
   out.push({ kind: 'pct' });
-  return match[0].length;
+  return text.length;
 };
 
 const readLeverageRange: Reader = (line, at, out) => {
@@ -194,17 +202,17 @@ const readLeverageRange: Reader = (line, at, out) => {
   return match[0].length;
 };
 
-/** The label, then a number that cannot be read (NaN): the signal is refused as unclear. */
+/** The label, then a number with its readings (NaN until the message's scale picks one). */
 const readGluedLabel: Reader = (line, at, out) => {
   const match = sticky(GLUED_LABEL, line, at);
   if (!match) return 0;
-  const label = /^[A-Za-z]+/.exec(match[0])?.[0] ?? '';
-  out.push({ kind: 'word', text: label.toLowerCase(), raw: label });
-  out.push({ kind: 'num', value: Number.NaN, alternative: null, raw: match[0] });
-  // The rest of the number is consumed with it, so no part of it is read as a price.
-  let end = at + match[0].length;
-  while (end < line.length && /[\d.,]/.test(line[end] ?? '')) end++;
-  return end - at;
+  const [text, label = '', digits = '', decimals = ''] = match;
+  const word = GLUED_LABEL_WORD[label.toLowerCase()] ?? label.toLowerCase();
+  out.push({ kind: 'word', text: word, raw: label });
+  // "41.3100": 41.31 (no index), 1.31 (index 4) or 0.31 (index 41).
+  const readings = Array.from({ length: digits.length + 1 }, (_, cut) => Number(`${digits.slice(cut) || '0'}.${decimals}`));
+  out.push({ kind: 'num', value: Number.NaN, alternative: null, raw: text, readings });
+  return text.length;
 };
 
 // Order matters: a pair before a tag or a word, a signal number before a tag.

@@ -35,6 +35,8 @@ const SINGLE: ReadonlyMap<string, LabelKind> = new Map<string, LabelKind>([
   ['entry', 'entry'],
   ['entries', 'entry'],
   ['enter', 'entry'],
+  // Slovak channels ("Vstup : market", "Limitny vstup").
+  ['vstup', 'entry'],
   ['tp', 'takeProfit'],
   ['tps', 'takeProfit'],
   ['target', 'takeProfit'],
@@ -72,7 +74,7 @@ const SINGLE: ReadonlyMap<string, LabelKind> = new Map<string, LabelKind>([
 
 /** Numbered labels: TP1, Target2, T3, Entry1, SL1. */
 const NUMBERED: ReadonlyArray<readonly [RegExp, LabelKind]> = [
-  [/^(?:tp|target|tgt|t)\d{1,2}$/, 'takeProfit'],
+  [/^(?:tp|target|tgt|tg|t)\d{1,2}$/, 'takeProfit'],
   [/^entry\d{1,2}$/, 'entry'],
   [/^sl\d{1,2}$/, 'stop'],
 ];
@@ -117,6 +119,7 @@ export const PRICE_FILLERS: ReadonlySet<string> = new Set([
   'under',
   'above',
   'over',
+  'in',
   'the',
   'for',
   // "Short Term:", "Mid Term:" sub-headings inside a target list (see tokenise).
@@ -260,6 +263,7 @@ const NOT_COINS: ReadonlySet<string> = new Set([
   'gn',
   'now',
   'idea',
+  'name',
   'of',
   'my',
   'we',

@@ -6,6 +6,7 @@ import { signalsRepository, type SignalSource } from '../db/repositories/signals
 import type { SignalRejectionReason, TradeSignal } from '../domain/signal';
 import { validateSignal } from '../domain/signalValidation';
 import type { Clock } from './clock';
+import type { SymbolListing } from './symbolListing';
 
 export type IntakeResult =
   | {
@@ -61,12 +62,24 @@ export async function queueSignal(
  * Every signal source ends here: the one validation decides, the signal is queued once, and the
  * engine is woken at once. The answer says what will happen ("executing on N accounts of M members").
  */
-export function createSignalIntake(db: Database, clock: Clock, wakeEngine: () => void) {
+export function createSignalIntake(
+  db: Database,
+  clock: Clock,
+  wakeEngine: () => void,
+  options: { symbols?: SymbolListing } = {},
+) {
   const signals = signalsRepository(db);
   const accounts = accountsRepository(db);
   const guilds = guildsRepository(db);
   return {
     async submit(input: SignalSubmission): Promise<IntakeResult> {
+      // People's signals name a pair that must exist; copy and strategy signals come from markets.
+      if (options.symbols && (input.source === 'channel' || input.source === 'command')) {
+        const validated = validateSignal(input.signal);
+        if (!validated.ok) return { kind: 'rejected', reason: validated.reason };
+        const listing = await options.symbols.check(input.guildId, validated.signal.symbol);
+        if (listing === 'unlisted') return { kind: 'rejected', reason: 'unknown-symbol' };
+      }
       const queued = await queueSignal(db, input, new Date(clock.now()));
       if (queued.kind === 'rejected') return queued;
       if (queued.inserted) wakeEngine();

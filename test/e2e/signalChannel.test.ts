@@ -76,6 +76,46 @@ describe('signals posted in the signal channel', { timeout: 120_000 }, () => {
   });
 });
 
+describe('what cannot be traded as written is refused in words, and nothing is queued', { timeout: 120_000 }, () => {
+  it('an unlisted pair, a percentage stop and a breakout entry get their reasons; a results post gets nothing', async () => {
+    world = await botWorld();
+    const w = world;
+    const { admin, caller } = w.people;
+    await w.slash(admin, 'setup', 'signal-channel', { channel: w.channels.signals }).reply();
+    await w.slash(admin, 'setup', 'caller-role', { role: w.callerRoleId }).reply();
+    const post = (content: string) =>
+      w.discord.postMessage({ userId: caller, guildId: w.guild.id, channelId: w.channels.signals, content });
+
+    // The simulated Binance lists no PEPE: refused at intake, after the parser read it.
+    const unlisted = post('#PEPE/USDT LONG\nEntry 0.0000120\nSL 0.0000110\nTP 0.0000130');
+    expect((await unlisted.waitForReply(20_000)).content).toContain('pair not listed on the exchanges');
+    const percent = post('ETH/USDT LONG\nEntry 1770\nSL - 25-30%\nTP 1850');
+    expect((await percent.waitForReply(20_000)).content).toContain('stop given as a percentage');
+    const breakout = post('Enter above 3100\n#ETH/USDT\nSL 2900\nTP 3300');
+    expect((await breakout.waitForReply(20_000)).content).toContain('entry on a breakout');
+    const results = post('#ETH/USDT\nTarget 1: 3100 \u2705\nTarget 2: 3200 \u2705\n38% profit');
+    // A listed pair from the same caller afterwards is queued: the refusals above held nothing up.
+    const listed = post('#SOL/USDT LONG\nEntry 150\nSL 140\nTP 160');
+    await listed.waitForReaction('\u2705', 20_000);
+
+    expect(results.replies()).toEqual([]);
+    for (const refused of [unlisted, percent, breakout]) expect(refused.reactions()).toEqual([]);
+    const queued = await signalsRepository(w.db.db).listRecentByAuthor(w.guild.id, caller, 10);
+    expect(queued.map((s) => s.symbol)).toEqual(['SOL/USDT']);
+    expect(w.discord.violations).toEqual([]);
+  });
+
+  it('/signal with a pair the exchange does not list is refused', async () => {
+    world = await botWorld();
+    const w = world;
+    const { admin } = w.people;
+    await w.slash(admin, 'setup', 'caller-role', { role: w.callerRoleId }).reply();
+    const answer = w.slash(w.people.caller, 'signal', 'post', { symbol: 'NOTACOIN/USDT', side: 'long', stop: 10, entry: '11', take_profits: '12' });
+    expect(w.text(await answer.reply())).toContain('pair not listed on the exchanges');
+    expect(await signalsRepository(w.db.db).listRecentByAuthor(w.guild.id, w.people.caller, 10)).toEqual([]);
+  });
+});
+
 describe('/setup strategy and the per-account opt-in', () => {
   it('an admin turns the example strategy on with a watchlist; a member opts an account in', async () => {
     world = await botWorld();

@@ -11,6 +11,7 @@ import type { Logger } from '../../src/logger';
 import { createBotServices, type BotServices } from '../../src/services';
 import { defaultEngineSettings, TradingEngine, type EngineSettings } from '../../src/trading/engine';
 import { createSignalIntake } from '../../src/trading/signalIntake';
+import { serverSymbolListing } from '../../src/trading/symbolListing';
 import { generateKeyEntry, openVault, parseKeyring, type Vault } from '../../src/vault';
 import { startBinanceSim, type BinanceSim } from '../sim/binance';
 import { addTradersGuild } from './tradersGuild';
@@ -99,7 +100,7 @@ export async function botWorld(options: {
     ...options.engine,
   });
   await engine.start();
-  const intake = createSignalIntake(db.db, clock, () => {});
+  const intake = createSignalIntake(db.db, clock, () => {}, { symbols: serverSymbolListing(db.db, gateways, log) });
   const services = createBotServices({ db: db.db, vault, gateways, intake, clock, log });
 
   const discord = await startDiscordSim({ heartbeatIntervalMs: 1000, ...options.discord });

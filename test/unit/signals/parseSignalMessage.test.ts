@@ -430,8 +430,8 @@ describe('invalid signals', () => {
     ['no-symbol: labelled prices only', 'Entry: 64000\nTP: 65000\nSL: 63000', invalid('no-symbol')],
     ['no-symbol: side with prices', 'Long 64000\nSL 63000\nTP 65000', invalid('no-symbol')],
     [
-      'no-symbol: base starting with a digit',
-      '1000PEPE/USDT LONG\nEntry 0.01\nSL 0.009\nTP 0.011',
+      'no-symbol: digits alone are no coin',
+      '1000/USDT LONG\nEntry 0.01\nSL 0.009\nTP 0.011',
       invalid('no-symbol'),
     ],
     ['no-entry: targets and stop only', 'BTC LONG\nTP 65000\nSL 63000', invalid('no-entry')],
@@ -496,16 +496,16 @@ describe('invalid signals', () => {
 });
 
 describe('parseSignalMessage: robustness', () => {
-  it('refuses more than 10 targets (a misread list or not a call), and takes 10', () => {
+  it('refuses more than 15 targets (a misread list or not a call), and takes 15', () => {
     const message = (count: number): string =>
       `BTC/USDT LONG\nEntry 64000\nSL 63000\nTP ${Array.from({ length: count }, (_, i) => 65000 + i * 100).join(' ')}`;
-    expect(parseSignalMessage(message(11))).toEqual(invalid('too-many-prices'));
-    const ten = parseSignalMessage(message(10));
-    expect(ten.ok && ten.signal.takeProfits).toEqual(Array.from({ length: 10 }, (_, i) => 65000 + i * 100));
+    expect(parseSignalMessage(message(16))).toEqual(invalid('too-many-prices'));
+    const fifteen = parseSignalMessage(message(15));
+    expect(fifteen.ok && fifteen.signal.takeProfits).toEqual(Array.from({ length: 15 }, (_, i) => 65000 + i * 100));
   });
 
-  it('refuses more than 10 entries', () => {
-    const entries = Array.from({ length: 11 }, (_, i) => 64000 + i * 10).join(' ');
+  it('refuses more than 15 entries', () => {
+    const entries = Array.from({ length: 16 }, (_, i) => 64000 + i * 10).join(' ');
     expect(parseSignalMessage(`BTC/USDT LONG\nEntry ${entries}\nSL 63000\nTP 66000`)).toEqual(
       invalid('too-many-prices'),
     );

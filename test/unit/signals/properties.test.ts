@@ -26,6 +26,7 @@ function expectConsistent(result: ParseResult): void {
         'prices-out-of-scale',
         'too-long',
         'breakout-entry',
+        'mixed-entry',
       ]).toContain(result.reason);
     }
     return;

@@ -76,7 +76,7 @@ describe('stops and targets that cannot be read as prices are refused', () => {
       '#ETH/USDT\nSignal Type: Regular (Long)\nEntry Targets: 1770\nTake-Profit Targets: 1850\nStop Targets: 5-10%',
       'percent-stop',
     ],
-    ['a label glued to its price', 'BTC/USDT LONG\nEntry 40\nSL 38\nTP41.3100', 'unclear-number'],
+    ['a label glued to a price no reading of which fits', 'BTC/USDT LONG\nEntry 10\nSL 9\nTP41.3100', 'unclear-number'],
     ['targets announced but unreadable', 'BTC/USDT LONG\nEntry 64000\nSL 63000\nTargets: to the moon', 'unreadable-targets'],
     ['a stop on a candle close', 'NKNBTC\nBuy 0.00000300\nSL: H4 candle close below 0.00000280\nTP 0.0000033', 'conditional-stop'],
     ['a closing stop in brackets', 'SOL/USDT LONG\nEntry 140\nSL 130 (daily close)\nTP 150', 'conditional-stop'],
@@ -86,6 +86,24 @@ describe('stops and targets that cannot be read as prices are refused', () => {
     ['a breakdown entry on a short', '#INJ/USDT SHORT\nEntry below 0.25\nSL 0.28\nTP 0.2', 'breakout-entry'],
   ] as const)('%s', (_title, text, reason) => {
     expect(parseSignalMessage(text)).toEqual(invalid(reason));
+  });
+
+  it('a label glued to its price is read when exactly one reading fits the prices (TP4 at 1.31, not 3100)', () => {
+    expect(parseSignalMessage('Buy: TOMO/USDT\nENTRY  1.1950-1.2100\nTP1 1.2350\nTP2 1.2550\nTP3 1.2800\nTP41.3100\nSTOP 1.1785')).toEqual(
+      signal({ symbol: 'TOMO/USDT', side: 'long', entries: [1.195, 1.21], stopLoss: 1.1785, takeProfits: [1.235, 1.255, 1.28, 1.31] }),
+    );
+  });
+
+  it('list numbers 1, 2, 3... after the labels are not prices, even near 1', () => {
+    expect(parseSignalMessage('ALICE/USDT\nLONG\nEntry : 0.946 - 0.929\nTarget 1 - 0.961\nTarget 2 - 1.042\nStop Loss: 0.918')).toEqual(
+      signal({ symbol: 'ALICE/USDT', side: 'long', entries: [0.929, 0.946], stopLoss: 0.918, takeProfits: [0.961, 1.042] }),
+    );
+  });
+
+  it('a market entry with averaging orders beside it is refused', () => {
+    expect(parseSignalMessage('APT/USDT LONG\nEntry: market\nDCA: 4.9355\nTargets: 5.2852 5.4307\nStop: 4.6215')).toEqual(
+      invalid('mixed-entry'),
+    );
   });
 
   it('a percentage after a price is its gain, not the price', () => {
