@@ -123,6 +123,8 @@ const SIGNAL_TEXT: { readonly [K in SignalRejectionReason]: string } = {
   'prices-out-of-scale': 'prices too far apart to be one trade (a number misread?)',
   'too-long': 'message too long to be a signal',
   'unknown-symbol': "pair not listed on the exchanges of this server's accounts",
+  'far-from-market':
+    "prices far from the market's (under half or over twice it): a number misread, or written short (\"445\" for 0.445, satoshis)?",
 };
 
 export const REASON_TEXT: { readonly [K in ReasonCode]: string } = {

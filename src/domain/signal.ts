@@ -40,7 +40,8 @@ export type SignalRejectionReason =
   | 'prices-out-of-scale'
   | 'too-long'
   // Resolved against the exchanges' market lists at intake.
-  | 'unknown-symbol';
+  | 'unknown-symbol'
+  | 'far-from-market';
 
 export type SignalValidation =
   | { ok: true; signal: TradeSignal }

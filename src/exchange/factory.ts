@@ -91,6 +91,8 @@ export interface GatewayFactory {
   publicCandles(exchangeId: string, marketType: MarketType, symbol: string, timeframe: string, limit: number): Promise<Candle[]>;
   /** The exchange's market table (keyless, shared, reloaded hourly): which pairs exist. */
   publicMarkets(exchangeId: string, marketType: MarketType): Promise<ReadonlyMap<string, MarketRules>>;
+  /** The last price of a market symbol (keyless, shared and cached for a second; the signal lane). */
+  publicLastPrice(exchangeId: string, marketType: MarketType, symbol: string): Promise<number>;
   close(): void;
 }
 
@@ -222,6 +224,10 @@ export function createGatewayFactory(options: GatewayFactoryOptions): GatewayFac
 
     publicMarkets(exchangeId, marketType) {
       return runtime.marketData.markets(exchangeId, marketType);
+    },
+
+    async publicLastPrice(exchangeId, marketType, symbol) {
+      return (await runtime.marketData.quote(exchangeId, marketType, symbol)).last;
     },
 
     close() {

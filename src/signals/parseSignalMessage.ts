@@ -7,7 +7,7 @@
  * A message is signal-like when it has at least two of: an entry, a stop label with a number,
  * take-profit labels with numbers. Anything else is chatter and is ignored.
  */
-import type { Side, TradeSignal } from '../domain/signal';
+import type { Side, SignalRejectionReason, TradeSignal } from '../domain/signal';
 import { validateSignal } from '../domain/signalValidation';
 import { normaliseText } from './normaliseText';
 import { distance, median } from './numbers';
@@ -18,22 +18,11 @@ import { markBareSymbols, pickSymbol } from './symbol';
 import { tokenise, type Token } from './tokenise';
 import { RESULT_WORDS } from './vocabulary';
 
-export type ParseInvalidReason =
-  | 'no-symbol'
-  | 'no-entry'
-  | 'no-stop'
-  | 'stop-wrong-side'
-  | 'target-wrong-side'
-  | 'bad-number'
-  | 'unclear-number'
-  | 'percent-stop'
-  | 'conditional-stop'
-  | 'unreadable-targets'
-  | 'too-many-prices'
-  | 'prices-out-of-scale'
-  | 'too-long'
-  | 'breakout-entry'
-  | 'mixed-entry';
+/** The parser's refusals: every signal rejection but those only intake (markets) or validation make. */
+export type ParseInvalidReason = Exclude<
+  SignalRejectionReason,
+  'bad-symbol' | 'bad-leverage' | 'unknown-symbol' | 'far-from-market'
+>;
 
 /** Discord's longest message (Nitro); anything longer did not come from a member. */
 export const MAX_MESSAGE_LENGTH = 4000;
@@ -230,6 +219,8 @@ export function parseSignalMessage(text: string): ParseResult {
     case 'bad-symbol':
     case 'unknown-symbol':
       return invalid('no-symbol');
+    case 'far-from-market':
+      return invalid('prices-out-of-scale');
     case 'bad-leverage':
       return invalid('bad-number');
     default:

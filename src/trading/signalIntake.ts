@@ -77,8 +77,8 @@ export function createSignalIntake(
       if (options.symbols && (input.source === 'channel' || input.source === 'command')) {
         const validated = validateSignal(input.signal);
         if (!validated.ok) return { kind: 'rejected', reason: validated.reason };
-        const listing = await options.symbols.check(input.guildId, validated.signal.symbol);
-        if (listing === 'unlisted') return { kind: 'rejected', reason: 'unknown-symbol' };
+        const checked = await options.symbols.check(input.guildId, validated.signal);
+        if (checked !== 'accept') return { kind: 'rejected', reason: checked };
       }
       const queued = await queueSignal(db, input, new Date(clock.now()));
       if (queued.kind === 'rejected') return queued;

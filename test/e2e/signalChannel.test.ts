@@ -77,7 +77,7 @@ describe('signals posted in the signal channel', { timeout: 120_000 }, () => {
 });
 
 describe('what cannot be traded as written is refused in words, and nothing is queued', { timeout: 120_000 }, () => {
-  it('an unlisted pair, a percentage stop and a breakout entry get their reasons; a results post gets nothing', async () => {
+  it('an unlisted pair, prices far from the market, a percentage stop and a breakout entry get their reasons; a results post gets nothing', async () => {
     world = await botWorld();
     const w = world;
     const { admin, caller } = w.people;
@@ -93,13 +93,16 @@ describe('what cannot be traded as written is refused in words, and nothing is q
     expect((await percent.waitForReply(20_000)).content).toContain('stop given as a percentage');
     const breakout = post('Enter above 3100\n#ETH/USDT\nSL 2900\nTP 3300');
     expect((await breakout.waitForReply(20_000)).content).toContain('entry on a breakout');
+    // ETH trades at 3,000 on the simulator: "30" is a number written short.
+    const short = post('#ETH/USDT LONG\nEntry 30\nSL 28\nTP 32');
+    expect((await short.waitForReply(20_000)).content).toContain("prices far from the market's");
     const results = post('#ETH/USDT\nTarget 1: 3100 \u2705\nTarget 2: 3200 \u2705\n38% profit');
     // A listed pair from the same caller afterwards is queued: the refusals above held nothing up.
     const listed = post('#SOL/USDT LONG\nEntry 150\nSL 140\nTP 160');
     await listed.waitForReaction('\u2705', 20_000);
 
     expect(results.replies()).toEqual([]);
-    for (const refused of [unlisted, percent, breakout]) expect(refused.reactions()).toEqual([]);
+    for (const refused of [unlisted, percent, breakout, short]) expect(refused.reactions()).toEqual([]);
     const queued = await signalsRepository(w.db.db).listRecentByAuthor(w.guild.id, caller, 10);
     expect(queued.map((s) => s.symbol)).toEqual(['SOL/USDT']);
     expect(w.discord.violations).toEqual([]);
