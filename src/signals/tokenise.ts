@@ -87,6 +87,12 @@ const readPair: Reader = (line, at, out) => {
   if (!SLASH_QUOTES.has(lower.quote) && (isKeyword(lower.base) || isKeyword(lower.quote))) return 0;
   // "15m/4h" and "2x/3x" are not pairs; a digit-led base must read as a coin (1INCH, 1000PEPE).
   if (/^\d/.test(base) && !isCoinName(base)) return 0;
+  // "H/USDT4H", "BNB/USDT15m": a timeframe glued to the quote.
+  const glued = /^([a-z]+?)(\d+[a-z]*)$/.exec(lower.quote);
+  if (glued?.[1] !== undefined && SLASH_QUOTES.has(glued[1])) {
+    out.push(pairFromParts(base, glued[1], 'slash'));
+    return text.length;
+  }
   out.push(pairFromParts(base, quote, 'slash'));
   return text.length;
 };

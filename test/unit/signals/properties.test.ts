@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { TradeSignal } from '../../../src/domain/signal';
 import { validateSignal } from '../../../src/domain/signalValidation';
@@ -42,7 +43,7 @@ function expectConsistent(result: ParseResult): void {
     'takeProfits',
     'leverage',
   ]);
-  expect(s.symbol).toMatch(/^[A-Z][A-Z0-9]*\/[A-Z0-9]+$/);
+  expect(s.symbol).toMatch(/^(?:[A-Z]|\d{1,6}[A-Z])[A-Z0-9]*\/[A-Z0-9]+$/);
   expect(s.entryType === 'market').toBe(s.entries.length === 0);
   for (const value of [...s.entries, s.stopLoss, ...s.takeProfits])
     expect(value > 0 && Number.isFinite(value)).toBe(true);
@@ -293,6 +294,111 @@ describe('parseSignalMessage: round trip through templates', () => {
       // Seeded so CI is repeatable: unseeded runs found "short aa 17.79 sl 17.8 tp 11 17.78" reading
       // as one target (the whole number after "tp" taken for a target's number), left to issue #15.
       { numRuns: 400, seed: 20261203 },
+    );
+  });
+});
+
+// ---- Faithful: whatever the parser returns was written in the message. ----
+
+const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u2060-\u2064\uFEFF]/g;
+
+/** Every value a number written in the text can stand for (as written, thousands, "k", comma lists, a glued label's readings). */
+function writtenValues(text: string): number[] {
+  const values: number[] = [];
+  const plain = text.normalize('NFKC').replace(INVISIBLE, '');
+  for (const match of plain.matchAll(/(\.?)(\d[\d.,]*)(k?)/gi)) {
+    const [, dot = '', run = '', k = ''] = match;
+    const trimmed = run.replace(/[.,]+$/, '');
+    const parts = [trimmed, trimmed.replace(/,/g, ''), trimmed.replace(',', '.'), ...trimmed.split(','), ...trimmed.split(/[.,]/)];
+    for (const part of parts) {
+      const value = Number(part);
+      if (Number.isFinite(value)) values.push(value, value * 1000);
+      // A label glued to its price: "41.3100" also reads 1.31 and 0.31.
+      const [whole = '', decimals] = part.split('.');
+      if (decimals !== undefined) {
+        for (let cut = 1; cut <= whole.length; cut++) values.push(Number(`${whole.slice(cut) || '0'}.${decimals}`));
+      }
+    }
+    if (dot !== '') values.push(Number(`0.${trimmed}`));
+    if (k !== '') values.push(Number(trimmed.replace(/,/g, '')) * 1000);
+  }
+  return values;
+}
+
+const near = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+
+/** Issue #15: the symbol's characters and every number of the signal are in the message. */
+function expectFaithful(text: string, result: ParseResult): void {
+  expectConsistent(result);
+  if (!result.ok) return;
+  const s = result.signal;
+  const plain = text.normalize('NFKC').replace(INVISIBLE, '').toUpperCase();
+  const [base = '', quote = ''] = s.symbol.split('/');
+  expect(plain, `${s.symbol} from ${JSON.stringify(text)}`).toContain(base);
+  // USDT is the quote a bare coin trades against; any other quote must be written.
+  if (quote !== 'USDT') expect(plain).toContain(quote);
+  const written = writtenValues(text);
+  for (const value of [...s.entries, s.stopLoss, ...s.takeProfits, ...(s.leverage === null ? [] : [s.leverage])]) {
+    expect(written.some((w) => near(w, value)), `${value} not written in ${JSON.stringify(text)}`).toBe(true);
+  }
+  expect(s.entries.length).toBeLessThanOrEqual(15);
+  expect(s.takeProfits.length).toBeLessThanOrEqual(15);
+}
+
+const corpusTexts: string[] = readFileSync(new URL('../../fixtures/signals/corpus.jsonl', import.meta.url), 'utf8')
+  .split('\n')
+  .filter((line) => line.trim() !== '')
+  .map((line) => (JSON.parse(line) as { text: string }).text);
+
+/** A real message, damaged the way copying and typing damage them. */
+const mutated = fc
+  .record({
+    text: fc.constantFrom(...corpusTexts),
+    edits: fc.array(
+      fc.record({
+        at: fc.nat(),
+        kind: fc.constantFrom('delete', 'duplicate', 'zero-width', 'insert'),
+        insert: fc.constantFrom('%', '-', '/', ' ', '\n', '\n\n', '.', ',', '0', '1', '5', 'x', 'k', 'TP', 'SL', 'LONG', 'short', '\u200B', '\u2705', '$'),
+      }),
+      { minLength: 1, maxLength: 4 },
+    ),
+  })
+  .map(({ text, edits }) =>
+    edits.reduce((out, edit) => {
+      const at = out.length === 0 ? 0 : edit.at % out.length;
+      switch (edit.kind) {
+        case 'delete':
+          return out.slice(0, at) + out.slice(at + 1);
+        case 'duplicate':
+          return out.slice(0, at + 1) + out.slice(at);
+        case 'zero-width':
+          return `${out.slice(0, at)}\u200B${out.slice(at)}`;
+        default:
+          return out.slice(0, at) + edit.insert + out.slice(at);
+      }
+    }, text),
+  );
+
+describe('parseSignalMessage: faithful to the message', () => {
+  it('the corpus as written', () => {
+    for (const text of corpusTexts) expectFaithful(text, parseSignalMessage(text));
+  });
+
+  it('real messages with damage: never a symbol or a number that was not written, never a stop or target on the wrong side', () => {
+    fc.assert(
+      fc.property(mutated, (text) => {
+        expectFaithful(text, parseSignalMessage(text));
+      }),
+      { numRuns: Number(process.env['FC_RUNS'] ?? 3000) },
+    );
+  });
+
+  it('signal-like nonsense and arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.oneof(soup, fc.string({ unit: 'grapheme', maxLength: 400 })), (text) => {
+        expectFaithful(text, parseSignalMessage(text));
+      }),
+      { numRuns: 3000 },
     );
   });
 });
