@@ -7,7 +7,9 @@
  * and a final JSON line.
  *
  * STEADY_FUTURES, STEADY_SPOT, STEADY_MINUTES (the measured window, default 10; a round of the
- * streamed accounts' paced reconciliation takes about 17 minutes at 1,000 futures accounts), STEADY_SEED, STEADY_LOG (a file for the bot's log lines),
+ * streamed accounts' paced reconciliation takes about 33 minutes at 1,000 futures accounts),
+ * STEADY_SETTLE_SECONDS (between the last stream opening and the window, default 180: the one-time
+ * balance re-reads after the streams open, reported apart), STEADY_SEED, STEADY_LOG (a file for the bot's log lines),
  * STEADY_LOG_LEVEL (default warn), STEADY_USER_STREAMS=false (polling alone, to compare).
  */
 import { runSteady } from './steady/harness';
@@ -26,6 +28,7 @@ const result = await runSteady({
   fillProbes: 20,
   signalProbes: 20,
   windowMs: num('STEADY_MINUTES', 10) * 60_000,
+  settleMs: num('STEADY_SETTLE_SECONDS', 180) * 1_000,
   cycleSeconds: 10,
   latencyMs: 50,
   seed: num('STEADY_SEED', 14),

@@ -39,6 +39,8 @@ export interface SteadyOptions {
   signalProbes: number;
   /** The measured steady window (the probes run in it after six cycles). */
   windowMs: number;
+  /** Between the last stream opening and the window (balances read once more after their stream opened). */
+  settleMs: number;
   /** The bot's CYCLE_INTERVAL_SECONDS (its default: 10). */
   cycleSeconds: number;
   latencyMs: number;
@@ -228,7 +230,21 @@ export async function runSteady(options: SteadyOptions): Promise<SteadyResult> {
       'every position\'s stream open',
     ).catch((error: unknown) => log(`steady: ${String(error)}`));
     const streamsSeconds = Math.round((Date.now() - seedStarted) / 1000) - seedSeconds;
-    log(`steady: streams open ${streamsSeconds} s later; the window starts`);
+    log(`steady: streams open ${streamsSeconds} s later`);
+    // A balance read before its account's stream opened is read once more (the stream vouches only for
+    // what it heard): a one-time cost after a start, spent within half the balance age limit (150 s).
+    // The window begins after it, and what it cost is reported apart.
+    if (options.settleMs > 0) {
+      const settleFrom = await sim.usedWeight();
+      const settleStart = clock.now();
+      await new Promise((resolve) => setTimeout(resolve, options.settleMs));
+      const settled = await sim.usedWeight();
+      const minutes = (clock.now() - settleStart) / 60_000;
+      log(
+        `steady: settling ${Math.round(options.settleMs / 1000)} s after the streams opened: futures ${Math.round((settled.totals.futures - settleFrom.totals.futures) / minutes)} and spot ${Math.round((settled.totals.spot - settleFrom.totals.spot) / minutes)} weight a minute`,
+      );
+    }
+    log('steady: the window starts');
 
     // The window: weight sampled every 5 s (the peak minute), probes after six cycles.
     const windowStart = clock.now();
