@@ -57,7 +57,7 @@ describe('validateSignal: accepted and normalised', () => {
     });
   });
 
-  it.each(['INCH2/USDT', 'A/USDT', 'ETH/BTC', 'PEPE1000/USDT', 'BTC/USD'])('accepts symbol %s', (symbol) => {
+  it.each(['INCH2/USDT', 'A/USDT', 'ETH/BTC', 'PEPE1000/USDT', 'BTC/USD', '1000PEPE/USDT', '1INCH/USDT'])('accepts symbol %s', (symbol) => {
     expect(validateSignal(long({ symbol })).ok).toBe(true);
   });
 
@@ -73,7 +73,7 @@ describe('validateSignal: rejected with a reason', () => {
     ['empty symbol', long({ symbol: '' }), 'no-symbol'],
     ['blank symbol', long({ symbol: '   ' }), 'no-symbol'],
     ['symbol without quote', long({ symbol: 'BTC' }), 'bad-symbol'],
-    ['symbol starting with a digit', long({ symbol: '1000PEPE/USDT' }), 'bad-symbol'],
+    ['symbol of digits only', long({ symbol: '1000/USDT' }), 'bad-symbol'],
     ['symbol with punctuation', long({ symbol: 'BTC-USDT' }), 'bad-symbol'],
     ['symbol with two slashes', long({ symbol: 'BTC/USDT/X' }), 'bad-symbol'],
     ['exchange-specific symbol', long({ symbol: 'BTC/USDT:USDT' }), 'bad-symbol'],
