@@ -40,7 +40,7 @@ export function createSignalChannelListener(deps: { channelSignals: ChannelSigna
         : `Executing on ${view.accounts} account${view.accounts === 1 ? '' : 's'} of ${view.members} member${view.members === 1 ? '' : 's'}.`;
       await message.react('✅');
       await message.reply({
-        // The parser caps entries and targets at 10 each; the cut is for Discord's limit all the same.
+        // The parser caps entries and targets at 15 each; the cut is for Discord's limit all the same.
         content: truncate(
           `${s.symbol} ${s.side.toUpperCase()} ${entry}, stop ${formatPrice(s.stopLoss)}${s.takeProfits.length ? `, targets ${s.takeProfits.map(formatPrice).join(' / ')}` : ''}${s.leverage ? `, ${s.leverage}x` : ''}. ${what}`,
           DISCORD_LIMITS.content,

@@ -31,6 +31,7 @@ export type SignalRejectionReason =
   | 'bad-leverage'
   // The free-text parser's refusals: written in a form no order can follow, or that could be misread.
   | 'unclear-number'
+  | 'several-symbols'
   | 'breakout-entry'
   | 'mixed-entry'
   | 'percent-stop'

@@ -1,6 +1,7 @@
 import type { GuildsRepository } from '../db/repositories/guilds';
 import type { SignalsRepository } from '../db/repositories/signals';
 import { describeReason } from '../domain/reasons';
+import { MAX_PRICES_PER_LIST } from '../signals/parseSignalMessage';
 import type { SignalRejectionReason, TradeSignal } from '../domain/signal';
 import { pairFromWord } from '../signals/symbol';
 import type { Logger } from '../logger';
@@ -64,6 +65,8 @@ export function readPriceList(text: string, what: string): number[] {
     .split(/[\s,;]+|(?<=\d)-(?=\d)/)
     .map((part) => part.trim())
     .filter(Boolean);
+  // The channel parser's limit holds for /signal too (one reply, one embed, orders an exchange allows).
+  if (parts.length > MAX_PRICES_PER_LIST) throw rejection('too-many-prices', `${what}: ${parts.length}`);
   return parts.map((part) => {
     const price = readPrice(part);
     if (price === null) throw rejection('bad-number', `${what}: "${part}"`);

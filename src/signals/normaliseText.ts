@@ -11,6 +11,8 @@ const DISCORD_TAGS = /<(?:a?:\w+:\d+|[@#][!&]?\d+|t:\d+(?::[a-zA-Z])?|\/[\w -]+:
 // The label may hold no "[" either: on a run of "[" each would otherwise scan to the line's end (quadratic).
 const MASKED_LINK = /\[([^[\]\n]*)\]\([^()\n]*\)/g;
 const URL = /https?:\/\/\S+/g;
+// Telegram handles (@channel, By @future_bull) name people and channels, never coins.
+const HANDLE = /(?<![\w.])@[A-Za-z0-9_]{3,}/g;
 // 1️⃣ 2️⃣ ... are list numbers in many signal posts.
 const KEYCAP = /(\d)\uFE0F?\u20E3/g;
 const DASHES = /[\u2010-\u2015\u2212\uFE58\uFE63\uFF0D]/g;
@@ -20,9 +22,17 @@ const BLOCKQUOTE = /^[ \t]*>{1,3}[ \t]?/gm;
 // A pair written with a hyphen (BTC-USDT, ETH-PERP) before hyphens between words become spaces.
 const HYPHEN_PAIR = /\b([A-Za-z][A-Za-z0-9]*)-(USDT|USDC|BUSD|FDUSD|TUSD|USD|PERP)\b/gi;
 const HYPHEN_WORDS = /([A-Za-z])-(?=[A-Za-z])/g;
-// Invisible characters (zero-width space and joiners, soft hyphen, BOM) join what they sit in:
-// "X\u200BAI" is XAI, never the coin AI.
-const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u2060-\u2064\uFEFF]/g;
+// Invisible characters (every default-ignorable code point: zero-width spaces and joiners, variation
+// selectors, bidi controls, soft hyphen, tags, Hangul fillers; and the blank braille cell) join what
+// they sit in: "X\u200BAI" and "X\uFE0FAI" are XAI, never the coin AI.
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800]/gu;
+// "0.0₄123": four zeros after the point (a notation for tiny prices); NFKC would read 0.04123.
+const SUBSCRIPT_ZEROS = /0[.,]0([\u2080-\u2089]+)(\d+)/g;
+const SUBSCRIPT_DIGITS = '\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087\u2088\u2089';
+// "Don't enter at market, wait for 2.8": a warning names an entry it does not want; the clause goes.
+const NEGATED = /\b(?:don'?t|do\s+not|never|avoid)\s+(?:enter|entering|entry|buy|buying|sell|selling|long|short)\b[^\n]*/gi;
+// "Stop buy 152", "buy stop": an order that waits for the price to break through.
+const STOP_ENTRY = /\b(?:stop[- ]?(?:buy|sell)|(?:buy|sell)[- ]?stop)\b/gi;
 // "SOL /USDT", "ETH  / BTC": a pair with spaces around its slash (only before a quote currency).
 const SPACED_PAIR = /\b([A-Za-z0-9]{2,20})[ \t]*\/[ \t]*(USDT|USDC|BUSD|FDUSD|TUSD|USD|BTC|ETH|BNB|PERP)\b/gi;
 
@@ -51,6 +61,7 @@ const CYRILLIC: ReadonlyArray<readonly [RegExp, string]> = [
   [/в\s+зоне/giu, ' zone '],
   [/(?:кредитным\s+)?плечом|плечо/giu, ' leverage '],
   [/усреднение/giu, ' DCA '],
+  [/(\d)\s?х(?![а-яё])/giu, '$1x'],
   [/(\d)\s?[мm](?![а-яё])/giu, '$1m'],
   [/(\d)\s?ч(?![а-яё])/giu, '$1h'],
   [/(\d)\s?д(?![а-яё])/giu, '$1d'],
@@ -62,6 +73,12 @@ const translateCyrillic = (text: string): string =>
 export function normaliseText(text: string): string {
   return (
     translateCyrillic(text.replace(INVISIBLE, ''))
+      .replace(SUBSCRIPT_ZEROS, (_all, zeros: string, digits: string) => {
+        const count = Number([...zeros].map((z) => SUBSCRIPT_DIGITS.indexOf(z)).join(''));
+        return count > 0 && count < 20 ? `0.${'0'.repeat(count)}${digits}` : `${_all}`;
+      })
+      .replace(NEGATED, ' ')
+      .replace(STOP_ENTRY, ' Entry breakout ')
       .replace(KEYCAP, '$1) ')
       .replace(UNDERSCORED_LEVERAGE, '$1$2 $3')
       .replace(GLUED_MARGIN, '$1 $2')
@@ -73,6 +90,7 @@ export function normaliseText(text: string): string {
       .replace(MASKED_LINK, '$1')
       .replace(URL, ' ')
       .replace(DISCORD_TAGS, ' ')
+      .replace(HANDLE, ' ')
       .replace(HEADING, '')
       .replace(BLOCKQUOTE, '')
       .replace(/\*\*|__|~~|\|\||[`*_]/g, '')

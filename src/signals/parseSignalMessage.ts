@@ -84,8 +84,9 @@ function priceResolver(all: readonly PriceNumber[]): (numbers: readonly PriceNum
 }
 
 const pickLeverage = (sections: Sections): number | null => {
-  const values = sections.leverage.length > 0 ? sections.leverage : sections.bareLeverage;
-  // "Leverage 10-20x": the lower bound is the safer reading.
+  // "Leverage 10-20x": the lower bound is the safer reading. Bare ones ("BTC LONG 10x ... 2x your
+  // usual size"): the first, which is where callers put it.
+  const values = sections.leverage.length > 0 ? sections.leverage : sections.bareLeverage.slice(0, 1);
   return values.length === 0 ? null : values.some(Number.isNaN) ? Number.NaN : Math.min(...values);
 };
 
@@ -107,18 +108,34 @@ function withoutListIndexes(numbers: readonly PriceNumber[]): PriceNumber[] {
 const CHECKED_NUMBER = /\d[ \t]*(?:\u2705|\u2611|\u2714)\uFE0F?[ \t]*(?:\n|$)/u;
 
 /**
- * Results and updates about an earlier call: words saying a target or stop was reached, a tick after
- * a price, or "98% profit" in a message with no stop (a new call always carries its stop).
+ * Results and updates about an earlier call: words saying a target or stop was reached or the call
+ * was cancelled or closed, a tick after a price or a take-profit label, or "98% profit". Such a post
+ * often repeats the whole call; trading it again would be the worst misreading, so it is ignored.
  */
-function isResultsPost(text: string, tokens: readonly Token[], sections: Sections): boolean {
-  if (CHECKED_NUMBER.test(text)) return true;
+function isResultsPost(text: string, tokens: readonly Token[]): boolean {
+  if (CHECKED_NUMBER.test(text) || text.split('\n').some(isTickedTarget)) return true;
   if (tokens.some((t) => t.kind === 'word' && RESULT_WORDS.has(t.text))) return true;
-  const percentProfit = tokens.some((t, i) => {
+  // "+120% profit", "98.2% gain": a result ("40% of profit" is a share of the position).
+  return tokens.some((t, i) => {
     const next = tokens[i + 1];
     return t.kind === 'pct' && next?.kind === 'word' && (next.text === 'profit' || next.text === 'gain' || next.text === 'profits');
   });
-  return percentProfit && !sections.stops.some(hasNumbers);
 }
+
+// A tick after a take-profit label on its line: "TP1 ✅ 65000", "BTC/USDT TP2 ✅ +35%" (a tick
+// before the label, "✅ Targets: ...", is a bullet).
+const TARGET_LABEL = /\b(?:tp\d*|targets?|take[- ]?profits?)\b/i;
+const TICK = /[\u2705\u2611\u2714]/u;
+// A tick followed by another label is the next item's bullet ("Target 1: 287 ☑️ Target 2: 275").
+const BULLET_BEFORE_LABEL = /^[^A-Za-z0-9]*(?:tp\d*|targets?|take|stop|sl|entry|leverage)\b/i;
+const isTickedTarget = (line: string): boolean => {
+  const label = TARGET_LABEL.exec(line);
+  if (label === null) return false;
+  const after = line.slice(label.index + label[0].length);
+  return [...after.matchAll(new RegExp(TICK.source, 'gu'))].some(
+    (tick) => !BULLET_BEFORE_LABEL.test(after.slice((tick.index ?? 0) + tick[0].length)),
+  );
+};
 
 // How far a price may sit from the entries and still be read as part of this trade: a stop beyond
 // half (or double) the entry, a target beyond a tenth (or ten times), or entries spread wider than
@@ -151,14 +168,18 @@ function withinScale(input: {
 
 export function parseSignalMessage(text: string): ParseResult {
   if (text.length > MAX_MESSAGE_LENGTH) return invalid('too-long');
-  const tokens = markBareSymbols(tokenise(normaliseText(text)));
+  const normalised = normaliseText(text);
+  // Compatibility forms can grow ("㏂" is "a.m."): bounded again after normalising.
+  if (normalised.length > 2 * MAX_MESSAGE_LENGTH) return invalid('too-long');
+  const tokens = markBareSymbols(tokenise(normalised));
   const sections = readSections(tokens);
   if (!isSignalLike(sections)) return IGNORED;
   // "Target 1: 5.82 ✅ 98% profit": a results post about an earlier call, not a new one.
-  if (isResultsPost(text, tokens, sections)) return IGNORED;
+  if (isResultsPost(text, tokens)) return IGNORED;
 
   const symbol = pickSymbol(tokens);
   if (symbol === null) return invalid('no-symbol');
+  if (symbol === 'several') return invalid('several-symbols');
 
   const chosen = entrySections(sections);
   const entryNumbers = withoutListIndexes(chosen.flatMap((s) => s.numbers));
@@ -197,7 +218,9 @@ export function parseSignalMessage(text: string): ParseResult {
   // "Enter above 0.25" on a long (below, on a short) waits for a breakout; a limit order there would
   // fill at once on the wrong side of it. "Buy below 140" is a plain limit and is read as one.
   const breakout = side.side === 'long' ? 'above' : 'below';
-  if (!market && chosen.some((s) => s.trigger === breakout)) return invalid('breakout-entry');
+  if (chosen.some((s) => s.trigger === 'breakout') || (!market && chosen.some((s) => s.trigger === breakout))) {
+    return invalid('breakout-entry');
+  }
 
   const validated = validateSignal(
     {

@@ -35,8 +35,8 @@ export interface PriceSection {
   sawPercent: boolean;
   /** A stop on a candle's close ("SL: H4 close below 0.0297"), which no exchange order can express. */
   conditional: boolean;
-  /** "Enter above 0.25", "Buy below 140": the side of the price the entry waits for, if written. */
-  trigger: 'above' | 'below' | null;
+  /** "Enter above 0.25", "Buy below 140": the side of the price the entry waits for; "breakout" when it says so. */
+  trigger: 'above' | 'below' | 'breakout' | null;
   /** "DCA", "averaging": prices to add at, beside the entry. */
   averaging: boolean;
 }
@@ -69,6 +69,10 @@ interface Collected extends PriceSection {
 }
 
 const SMALL_INTEGER = /^\d{1,2}$/;
+/** How many tokens after a list its remarks are looked for ("after 15m close", "on breakout"). */
+const REMARK_REACH = 8;
+// "Entry: 150 (breakout)", "on breakout", "Stop buy 152": an entry that waits for the price to break through.
+const BREAKOUT_WORDS: ReadonlySet<string> = new Set(['breakout', 'breakouts', 'break', 'breaks', 'breaking']);
 const TRIGGER_WORDS: ReadonlyMap<string, 'above' | 'below'> = new Map([
   ['above', 'above'],
   ['over', 'above'],
@@ -111,10 +115,9 @@ function isNumbersLine(tokens: readonly Token[], index: number): boolean {
   for (let i = index; i < tokens.length; i++) {
     const token = tokens[i];
     if (token === undefined || token.kind === 'nl') break;
-    if (token.kind === 'num') sawNumber = true;
-    else if (
-      token.kind === 'word' ? !PRICE_FILLERS.has(token.text) : token.kind !== 'sep' && token.kind !== 'pct'
-    ) {
+    // A percentage counts: "Stop Targets:\n5-10%" is the stop, written as one.
+    if (token.kind === 'num' || token.kind === 'pct') sawNumber = true;
+    else if (token.kind === 'word' ? !PRICE_FILLERS.has(token.text) : token.kind !== 'sep') {
       return false;
     }
   }
@@ -142,6 +145,11 @@ function collect(tokens: readonly Token[], start: number, mode: Mode): Collected
     end: tokens.length,
   };
   const takesMarket = mode === 'entry' || mode === 'implicit';
+  /** Words in remarks and around a price that make it conditional: a candle close, a breakout. */
+  const noteRemark = (word: string): void => {
+    if (mode === 'stop' && CONDITIONAL_STOP_WORDS.has(word)) out.conditional = true;
+    if (takesMarket && BREAKOUT_WORDS.has(word)) out.trigger = 'breakout';
+  };
   let adjacent = true; // nothing at all between the label and this token
   let afterLabel = true; // only separators since the label or the line start
   let skippingParens = false;
@@ -168,11 +176,13 @@ function collect(tokens: readonly Token[], start: number, mode: Mode): Collected
     }
     if (skippingParens) {
       if (isSep(token, ')')) skippingParens = false;
-      else if (mode === 'stop' && token.kind === 'word' && CONDITIONAL_STOP_WORDS.has(token.text)) out.conditional = true;
+      else if (token.kind === 'word') noteRemark(token.text);
       continue;
     }
     switch (token.kind) {
       case 'sep':
+        // "Leverage 10x | Margin 5 USDT": past its value a leverage ends at anything but a range.
+        if (mode === 'leverage' && out.leverage.length > 0 && !['-', '/', '~', '('].includes(token.text)) break scan;
         // "64000 (−2%)", "3400 (close 50%)": remarks after a price are not prices.
         if (token.text === '(' && out.numbers.length > 0 && mode !== 'leverage') skippingParens = true;
         adjacent = false;
@@ -185,7 +195,8 @@ function collect(tokens: readonly Token[], start: number, mode: Mode): Collected
         }
         if (mode === 'leverage') out.leverage.push(token.value);
         else {
-          const maybeIndex = adjacent && mode !== 'implicit' && mayBeListNumber(tokens, i);
+          // Right after the label or at the start of a line of the list ("Targets:\n1 - 4.5\n2 - 4").
+          const maybeIndex = (adjacent || afterLabel) && mode !== 'implicit' && mayBeListNumber(tokens, i);
           out.numbers.push({
             value: token.value,
             alternative: token.alternative,
@@ -206,11 +217,13 @@ function collect(tokens: readonly Token[], start: number, mode: Mode): Collected
       case 'pair':
         break scan;
       case 'word':
-        if (mode === 'leverage' && LEVERAGE_FILLERS.has(token.text)) break;
-        if (mode === 'stop' && CONDITIONAL_STOP_WORDS.has(token.text)) {
-          out.conditional = true;
+        if (mode === 'leverage' && LEVERAGE_FILLERS.has(token.text) && !(token.text === 'margin' && out.leverage.length > 0)) break;
+        if ((mode === 'stop' && CONDITIONAL_STOP_WORDS.has(token.text)) || (takesMarket && BREAKOUT_WORDS.has(token.text))) {
+          noteRemark(token.text);
           break;
         }
+        // "3 parts", "4h", "12/05": counts, timeframes and dates inside a list are passed over.
+        if (/^\d/.test(token.text) && mode !== 'leverage') break;
         if (matchLabel(tokens, i) !== null || isSideWord(token.text)) break scan;
         if (takesMarket && MARKET_WORDS.has(token.text)) {
           out.market = true;
@@ -226,6 +239,14 @@ function collect(tokens: readonly Token[], start: number, mode: Mode): Collected
     afterLabel = false;
   }
   out.end = i;
+  // "SL 5.40 after 15m close": the condition may follow words the list stops at; the next few words
+  // of the line tell (bounded, up to the next label or side: each section scans only its own tail).
+  for (let j = i; j < Math.min(tokens.length, i + REMARK_REACH) && tokens[j]?.kind !== 'nl'; j++) {
+    const token = tokens[j];
+    if (token?.kind !== 'word') continue;
+    if (matchLabel(tokens, j) !== null || isSideWord(token.text)) break;
+    noteRemark(token.text);
+  }
   return out;
 }
 

@@ -5,8 +5,9 @@
 import type { PairMarker, PairToken, Token, WordToken } from './tokenise';
 import { isNotCoin, isSideWord, matchLabel, QUOTES } from './vocabulary';
 
-// Letters first (BTC), or a multiplier before at least two letters (1INCH, 1000PEPE, 1MBABYDOGE).
-const COIN = /^(?:[A-Za-z][A-Za-z0-9]{1,19}|\d{1,6}[A-Za-z]{2}[A-Za-z0-9]{0,17})$/;
+// Letters first (BTC), or a multiplier (1, 10, ... 1000000, 1M) before at least two letters (1INCH,
+// 1000PEPE, 1MBABYDOGE); "8BIT" or "15min" are no coins.
+const COIN = /^(?:[A-Za-z][A-Za-z0-9]{1,19}|(?:10{0,6}|1[Mm])[A-Za-z]{2}[A-Za-z0-9]{0,17})$/;
 const BARE_COIN = /^[A-Za-z][A-Za-z0-9]{1,9}$/;
 // Quotes read from a word only when written in capitals (NKNBTC, LINKETH); "teeth" is a word.
 const COIN_QUOTES = ['btc', 'eth'] as const;
@@ -49,7 +50,7 @@ export function pairFromWord(word: string, marker: PairMarker): PairToken | null
 
 /** A bare word may be a coin when written all upper or all lower case ("BTC", "btc", not "Term"). */
 const mayBeCoin = (raw: string): boolean =>
-  BARE_COIN.test(raw) &&
+  (BARE_COIN.test(raw) || (/^\d/.test(raw) && raw === raw.toUpperCase() && isCoinName(raw))) &&
   (raw === raw.toUpperCase() || raw === raw.toLowerCase()) &&
   !isNotCoin(raw.toLowerCase());
 
@@ -76,7 +77,10 @@ export function markBareSymbols(input: readonly Token[]): Token[] {
   const tokens = [...input];
   const promote = (index: number, marker: PairMarker, test: (raw: string) => boolean): void => {
     const token = tokens[index];
-    if (token?.kind === 'word' && test(token.raw)) tokens[index] = pairFromParts(token.raw, null, marker);
+    if (token?.kind === 'word' && test(token.raw)) {
+      const pair = pairFromParts(token.raw, null, marker);
+      tokens[index] = token.raw === token.raw.toLowerCase() ? { ...pair, lowercase: true } : pair;
+    }
   };
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i];
@@ -128,18 +132,40 @@ const PRIORITY: Record<PairMarker, number> = {
   line: 3,
 };
 
-/** The message's pair as BASE/QUOTE (USDT when no quote is given), or null when there is none. */
-export function pickSymbol(tokens: readonly Token[]): string | null {
+const symbolOf = (token: PairToken): string => `${token.base}/${token.quote ?? 'USDT'}`;
+// A tag with its quote (#LINKUSDT) is as explicit as LINK/USDT.
+const rankOf = (token: PairToken): number => (token.marker === 'tagged' && token.quote !== null ? 0 : PRIORITY[token.marker]);
+
+/**
+ * The message's pair as BASE/QUOTE (USDT when no quote is given); null when it names none; "several"
+ * when it names more than one ("DOT pumps, but we go with ATOM", "Long ARB ... similar to OPUSDT"):
+ * no ranking of the forms can tell which is traded, so the message is refused.
+ */
+export function pickSymbol(tokens: readonly Token[]): string | 'several' | null {
   let best: PairToken | null = null;
   let bestRank = Number.POSITIVE_INFINITY;
   for (const token of tokens) {
     if (token.kind !== 'pair') continue;
-    // A tag with its quote (#LINKUSDT) is as explicit as LINK/USDT.
-    const rank = token.marker === 'tagged' && token.quote !== null ? 0 : PRIORITY[token.marker];
+    const rank = rankOf(token);
     if (rank < bestRank) {
       best = token;
       bestRank = rank;
     }
   }
-  return best === null ? null : `${best.base}/${best.quote ?? 'USDT'}`;
+  if (best === null) return null;
+  // Written forms (BTC/USDT, BTCUSDT, #BTC) are weighed against each other; a coin guessed from a
+  // word beside a side ("LONG old") or a lone line only against other guesses of its kind or better.
+  // An upper-case coin beside a side ("Long ARB") is named as plainly as a pair written elsewhere.
+  const rival = (token: PairToken): boolean =>
+    rankOf(token) <= Math.max(bestRank, PRIORITY.tagged) || (token.marker === 'bare' && token.lowercase !== true);
+  const named = tokens.filter((t): t is PairToken => t.kind === 'pair' && rival(t));
+  const bases = new Map<string, Set<string>>();
+  for (const token of named) {
+    const quotes = bases.get(token.base) ?? new Set<string>();
+    if (token.quote !== null) quotes.add(token.quote);
+    bases.set(token.base, quotes);
+  }
+  // "#BTC #BTCUSD" is one pair; "BTC/USDT" and "BTC/USDC" are two, as are two coins.
+  const several = bases.size > 1 || [...bases.values()].some((quotes) => quotes.size > 1);
+  return several ? 'several' : symbolOf(best);
 }

@@ -31,6 +31,8 @@ export interface PairToken {
   /** Null when the message names the coin only (`#BTC`): the USDT pair. */
   quote: string | null;
   marker: PairMarker;
+  /** A bare coin guessed from a lower-case word ("long btc"), weaker evidence than "LONG BTC". */
+  lowercase?: true;
 }
 export interface LeverageToken {
   kind: 'lev';
@@ -52,8 +54,8 @@ const PAIR =
 const TAGGED = /([#$])(\d*[A-Za-z][A-Za-z0-9]*)(?:\.[Pp](?![A-Za-z0-9]))?/y;
 // "#12" numbers a signal; "#1000FLOKI" is a coin.
 const SIGNAL_NUMBER = /#\d+(?![A-Za-z0-9])/y;
-// "SL - 25-30%", "5 - 10 %", "1.5-2%": a percentage range, never a price. Low before high, and
-// written tight or in whole numbers, so "TP 0.0450 - 5%" and "5) 0.5 - 12.5%" stay a price and its share.
+// "SL - 25-30%", "1.5-2%": a percentage range, never a price. Low before high and written tight, so
+// "TP 0.0450 - 5%", "5) 0.5 - 12.5%" and "1) 24 - 25%" stay a price and its share.
 const PERCENT_RANGE = /(\d{1,3}(?:[.,]\d)?)(\s*)[-~](\s*)(\d{1,3}(?:[.,]\d{1,2})?)\s*%/y;
 // "(5-10x)", "10 - 20 x": a leverage range; the lower bound is the safer reading (pickLeverage).
 const LEVERAGE_RANGE = /(\d{1,3})\s*-\s*(\d{1,3})x(?![A-Za-z0-9])/iy;
@@ -194,11 +196,23 @@ const readPercentRange: Reader = (line, at, out) => {
   const [text, lowText = '', before = '', after = '', highText = ''] = match;
   const low = Number(lowText.replace(',', '.'));
   const high = Number(highText.replace(',', '.'));
+  // Written tight only: "1) 24 - 25%" is a price and its share.
   const tight = before === '' && after === '';
-  const whole = Number.isInteger(low) && Number.isInteger(high);
-  if (!(low < high && high <= 100 && (tight || whole))) return 0;
+  if (!(low < high && high <= 100 && tight)) return 0;
   out.push({ kind: 'pct' });
   return text.length;
+};
+
+// "12/05", "7/10", "2/3": a date, a score or a fraction; "12.05.2024": a date. Never prices.
+const FRACTION = /\d{1,2}\/\d{1,2}(?![\d./])|\d{1,2}\.\d{1,2}\.\d{2,4}(?![\d.])/y;
+
+const readFraction: Reader = (line, at, out) => {
+  const before = line[at - 1];
+  if (before !== undefined && /[\d.,]/.test(before)) return 0;
+  const match = sticky(FRACTION, line, at);
+  if (!match) return 0;
+  out.push({ kind: 'word', text: match[0], raw: match[0] });
+  return match[0].length;
 };
 
 const readLeverageRange: Reader = (line, at, out) => {
@@ -229,6 +243,7 @@ const READERS: readonly Reader[] = [
   readTagged,
   readGluedLabel,
   readLeadingDot,
+  readFraction,
   readPercentRange,
   readLeverageRange,
   readNumber,
@@ -252,15 +267,32 @@ function tokeniseLine(line: string, out: Token[]): void {
 // "Short Term:", "Mid-Term", "for long term": a horizon heading (targets under it), never a side.
 const HORIZONS: ReadonlySet<string> = new Set(['short', 'long', 'mid', 'medium']);
 
-function mergeHorizons(tokens: Token[]): Token[] {
+// "3 percent", "3 pct": a percentage in words.
+const PERCENT_WORDS: ReadonlySet<string> = new Set(['percent', 'pct', 'procent', 'percentage']);
+// "3 parts", "for 3 days", "at 3 pm", "5 min chart": counts, durations and hours are not prices.
+const UNIT_WORDS: ReadonlySet<string> = new Set([
+  'part', 'parts', 'day', 'days', 'hour', 'hours', 'hr', 'hrs', 'min', 'mins', 'minute', 'minutes',
+  'sec', 'secs', 'second', 'seconds', 'week', 'weeks', 'month', 'months', 'year', 'years', 'pm', 'am',
+  'times', 'candle', 'candles', 'trades', 'coins', 'people', 'members',
+]);
+
+/** Joins what the line readers see one token at a time: horizons, percentages and units in words. */
+function mergeWords(tokens: Token[]): Token[] {
   const out: Token[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i];
     const next = tokens[i + 1];
-    if (token?.kind === 'word' && HORIZONS.has(token.text) && next?.kind === 'word' && next.text === 'term') {
+    if (token === undefined) continue;
+    if (token.kind === 'word' && HORIZONS.has(token.text) && next?.kind === 'word' && next.text === 'term') {
       out.push({ kind: 'word', text: 'term', raw: `${token.raw} ${next.raw}` });
       i += 1;
-    } else if (token !== undefined) {
+    } else if (token.kind === 'num' && next?.kind === 'word' && PERCENT_WORDS.has(next.text)) {
+      out.push({ kind: 'pct' });
+      i += 1;
+    } else if (token.kind === 'num' && next?.kind === 'word' && UNIT_WORDS.has(next.text)) {
+      out.push({ kind: 'word', text: `${token.raw} ${next.text}`, raw: `${token.raw} ${next.raw}` });
+      i += 1;
+    } else {
       out.push(token);
     }
   }
@@ -273,5 +305,5 @@ export function tokenise(text: string): Token[] {
     if (index > 0) out.push({ kind: 'nl' });
     tokeniseLine(line, out);
   });
-  return mergeHorizons(out);
+  return mergeWords(out);
 }

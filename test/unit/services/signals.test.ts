@@ -129,6 +129,10 @@ describe('signal options (pure)', () => {
     expect(readPriceList('1.5k, 2k 2.5K', 'tp')).toEqual([1_500, 2_000, 2_500]);
     expect(readPriceList('', 'tp')).toEqual([]);
     expect(() => readPriceList('-5', 'tp')).toThrow(/invalid number/);
+    // The channel's limit: 15 prices a list.
+    const sixteen = Array.from({ length: 16 }, (_, i) => 100 + i).join(' ');
+    expect(() => readPriceList(sixteen, 'take-profits')).toThrow(/more than 15 entries or 15 take-profits/);
+    expect(readPriceList(Array.from({ length: 15 }, (_, i) => 100 + i).join(' '), 'tp')).toHaveLength(15);
     expect(signalFromOptions({ symbol: 'btc', side: 'SHORT', entry: '', stop: 1, takeProfits: '', leverage: null })).toMatchObject({
       side: 'short', entryType: 'market', entries: [], takeProfits: [],
     });

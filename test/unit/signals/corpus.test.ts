@@ -19,6 +19,8 @@ interface CorpusLine {
   text: string;
   expect: Expected | null | 'reject';
   note?: string;
+  /** For a refusal: the reason the caller is given, where the message makes it plain. */
+  reason?: string;
   /** Refused at intake: what the exchange answers (listed or not, the market price). */
   intake?: { listed?: boolean; marketPrice?: number };
 }
@@ -36,7 +38,7 @@ describe('the real-message corpus', () => {
 
   it.each(corpus.map((line, index) => [index + 1, line.text.split('\n')[0]?.slice(0, 60) ?? '', line] as const))(
     'line %i: %s',
-    (_line, _title, { text, expect: expected, intake }) => {
+    (_line, _title, { text, expect: expected, intake, reason }) => {
       const result = parseSignalMessage(text);
       if (expected === null) {
         expect(result).toEqual({ ok: false, kind: 'ignored' });
@@ -47,7 +49,7 @@ describe('the real-message corpus', () => {
         const listing = intake.listed === false ? 'unlisted' : 'listed';
         expect(decideMarketCheck(result.signal, listing, intake.marketPrice ?? null)).not.toBe('accept');
       } else if (expected === 'reject') {
-        expect(result).toMatchObject({ ok: false, kind: 'invalid' });
+        expect(result).toMatchObject({ ok: false, kind: 'invalid', ...(reason === undefined ? {} : { reason }) });
       } else {
         const entryType = expected.entryType ?? (expected.entries.length === 0 ? 'market' : 'limit');
         expect(result).toEqual({

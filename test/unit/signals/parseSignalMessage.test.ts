@@ -83,7 +83,9 @@ describe('pairs', () => {
       long('BTC/USDT', 'market', 63000, [65000]),
     ],
     ['base with digits', 'ARB1/USDT LONG\nEntry 1.1\nSL 1\nTP 1.2', long('ARB1/USDT', [1.1], 1, [1.2])],
-    ['explicit pair wins over a hashtag', `#Crypto #SOL\nBTC/USDT LONG${BASE}`, btc],
+    ['a hashtag that is not a coin is decoration', `#Crypto #Signals\nBTC/USDT LONG${BASE}`, btc],
+    // Two coins named (#SOL beside BTC/USDT): which one is traded is a guess, so none is.
+    ['another coin as a hashtag: refused', `#Crypto #SOL\nBTC/USDT LONG${BASE}`, invalid('several-symbols')],
     ['signal hashtags are not coins', `#signal #VIP #BTC LONG${BASE}`, btc],
   ]);
 });

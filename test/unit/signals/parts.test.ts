@@ -89,7 +89,9 @@ describe('symbols', () => {
   });
 
   it.each([
-    ['#BTC #ETH/USDT', 'ETH/USDT'],
+    ['#BTC #ETH/USDT', 'several'],
+    ['#ETH #ETH/USDT', 'ETH/USDT'],
+    ['#BTC #BTCUSD', 'BTC/USD'],
     ['long btc', 'BTC/USDT'],
     ['Short term idea', null],
     ['TP/SL', null],

@@ -27,6 +27,7 @@ function expectConsistent(result: ParseResult): void {
         'prices-out-of-scale',
         'too-long',
         'breakout-entry',
+        'several-symbols',
         'mixed-entry',
       ]).toContain(result.reason);
     }

@@ -191,3 +191,74 @@ describe('bounded input', () => {
     expect(parseSignalMessage(`XRP/USDT LONG\nEntry 1.00\nSL 0.95\nTP ${targets}`)).toEqual(invalid('too-many-prices'));
   });
 });
+
+// An independent review's attempts (issue #15) to make the parser trade what a message does not say.
+describe('what a review tried', () => {
+  const body = '\nBTC/USDT LONG\nEntry 64000\nSL 63000\nTP 65000';
+  it.each([
+    ['a cancelled call that repeats its body', `❌ SIGNAL CANCELLED ❌${body}`],
+    ['"cancelled, do not enter"', `BTC/USDT LONG - cancelled, do not enter${body}`],
+    ['a ticked target with its gain', `🔥 BTC/USDT TP2 ✅ +35% 🔥${body}`],
+    ['a tick between a target label and its price', `TP1 ✅ 65000${body}`],
+    ['closed', `BTC/USDT LONG closed at 65000${body}`],
+    ['stopped out', `Stopped out on BTC${body}`],
+    ['a percentage profit with the stop repeated', `TP 65000 +120% profit${body}`],
+  ])('%s is ignored', (_title, text) => {
+    expect(parseSignalMessage(text)).toEqual(ignored);
+  });
+
+  it.each([
+    ['a variation selector inside a name', '#X\uFE0FAI/USDT LONG\nEntry 0.25\nSL 0.23\nTP 0.28', signal({ symbol: 'XAI/USDT', side: 'long', entries: [0.25], stopLoss: 0.23, takeProfits: [0.28] })],
+    [
+      'list numbers at the start of target lines on a short',
+      'APT/USDT SHORT\nEntry 5\nSL 5.5\nTargets:\n1 - 4.5\n2 - 4\n3 - 3.5',
+      signal({ symbol: 'APT/USDT', side: 'short', entries: [5], stopLoss: 5.5, takeProfits: [4.5, 4, 3.5] }),
+    ],
+    [
+      'list numbers at the start of target lines on a long',
+      'BTC/USDT LONG\nTargets:\n1 65000\n2 66000\nEntry 64000\nSL 63000',
+      signal({ symbol: 'BTC/USDT', side: 'long', entries: [64000], stopLoss: 63000, takeProfits: [65000, 66000] }),
+    ],
+    ['a score line after the targets', 'INJ/USDT SHORT\nEntry 20\nSL 21\nTP 19 18\n⚠️ 7/10', signal({ symbol: 'INJ/USDT', side: 'short', entries: [20], stopLoss: 21, takeProfits: [19, 18] })],
+    ['a count in the entry label', 'OP/USDT LONG\nEntry (3 parts): 2.8 / 2.9\nSL 2.6\nTP 3.1', signal({ symbol: 'OP/USDT', side: 'long', entries: [2.8, 2.9], stopLoss: 2.6, takeProfits: [3.1] })],
+    ['a duration after the entry', 'OP/USDT LONG\nEntry around 2.8 for 3 days\nSL 2.6\nTP 3.1', signal({ symbol: 'OP/USDT', side: 'long', entries: [2.8], stopLoss: 2.6, takeProfits: [3.1] })],
+    ['an hour after a target', 'INJ/USDT SHORT\nEntry 20\nSL 21\nTP 19 at 3 pm', signal({ symbol: 'INJ/USDT', side: 'short', entries: [20], stopLoss: 21, takeProfits: [19] })],
+    [
+      'shares written "price - share%"',
+      'INJ/USDT SHORT\nEntry 27\nTargets:\n1) 26 - 25%\n2) 25 - 25%\n3) 24 - 25%\nSL 28',
+      signal({ symbol: 'INJ/USDT', side: 'short', entries: [27], stopLoss: 28, takeProfits: [26, 25, 24] }),
+    ],
+    ['a margin after the leverage', 'SOL/USDT LONG\nLeverage 10x | Margin 5 USDT\nEntry 150\nSL 140\nTP 160', signal({ symbol: 'SOL/USDT', side: 'long', entries: [150], stopLoss: 140, takeProfits: [160], leverage: 10 })],
+    ['a size multiple after the leverage', 'BTC LONG 10x\nEntry 64000\nSL 63000\nTP 65000\n2x your usual size', signal({ symbol: 'BTC/USDT', side: 'long', entries: [64000], stopLoss: 63000, takeProfits: [65000], leverage: 10 })],
+    [
+      'a warning naming a market entry',
+      'OP/USDT LONG\nEntry 2.8\nSL 2.6\nTP 3.1\nDont enter at market, wait for 2.8',
+      signal({ symbol: 'OP/USDT', side: 'long', entries: [2.8], stopLoss: 2.6, takeProfits: [3.1] }),
+    ],
+    [
+      'zeros written as a subscript',
+      'PEPE/USDT LONG\nEntry 0.0\u2084123\nSL 0.0\u2084110\nTP 0.0\u2084130',
+      signal({ symbol: 'PEPE/USDT', side: 'long', entries: [0.0000123], stopLoss: 0.000011, takeProfits: [0.000013] }),
+    ],
+    ['a bare digit-led coin', '1000PEPE LONG\nEntry 0.012\nSL 0.011\nTP 0.013', signal({ symbol: '1000PEPE/USDT', side: 'long', entries: [0.012], stopLoss: 0.011, takeProfits: [0.013] })],
+  ])('%s', (_title, text, expected) => {
+    expect(parseSignalMessage(text)).toEqual(expected);
+  });
+
+  it.each([
+    ['a percentage in words', 'OP/USDT SHORT\nEntry 1.8\nSL 3 percent\nTP 1.7', 'percent-stop'],
+    ['a heading word beside the coin', 'SUPER SETUP 🔥\nARB\nLONG\nEntry 0.75\nSL 0.7\nTP 0.8', 'several-symbols'],
+    ['another coin named in chatter', 'Long ARB\nEntry 0.75\nSL 0.7\nTP 0.8\nSimilar to OPUSDT chart', 'several-symbols'],
+    ['a stop-buy entry', 'SOL/USDT LONG\nStop buy 152\nSL 140\nTP 160', 'breakout-entry'],
+    ['an entry "(breakout)"', 'SOL/USDT LONG\nEntry: 150 (breakout)\nSL 140\nTP 160', 'breakout-entry'],
+    ['an entry "on breakout"', 'SOL/USDT LONG\nEntry: 150 on breakout\nSL 140\nTP 160', 'breakout-entry'],
+    ['a stop on a 15-minute close', 'SOL/USDT SHORT\nEntry 5\nSL: 15min close above 5.40\nTP 4.5', 'conditional-stop'],
+    ['a stop "after 15m close"', 'SOL/USDT SHORT\nEntry 5\nSL 5.40 after 15m close\nTP 4.5', 'conditional-stop'],
+  ] as const)('%s is refused', (_title, text, reason) => {
+    expect(parseSignalMessage(text)).toEqual(invalid(reason));
+  });
+
+  it('compatibility characters that grow under normalisation are bounded ("㏂" is "a.m.")', () => {
+    expect(parseSignalMessage('\u33C2'.repeat(4000))).toEqual(invalid('too-long'));
+  });
+});
