@@ -61,7 +61,7 @@ const PERCENT_RANGE = /(\d{1,3}(?:[.,]\d)?)(\s*)[-~](\s*)(\d{1,3}(?:[.,]\d{1,2})
 const LEVERAGE_RANGE = /(\d{1,3})\s*-\s*(\d{1,3})x(?![A-Za-z0-9])/iy;
 // "TP41.3100": a numbered label glued to a price: TP 41.31, TP4 at 1.31 or TP41 at .31. The prices
 // of the message decide, and when none or several readings fit, the signal is refused (never guessed).
-const GLUED_LABEL = /(tp|target|tgt|tg|t|sl|entry)(\d{1,2})\.(\d+)(?![\d.,])/iy;
+const GLUED_LABEL = /(tp|target|tgt|tg|t|sl|entry)(\d{1,2})\.(\d[\d.,]*)/iy;
 const GLUED_LABEL_WORD: Record<string, string> = { t: 'tp', tg: 'tp', tgt: 'tp' };
 const LEADING_DOT = /\.(\d+)(?![.,]?\d)/y;
 const NUMBER = /(\d+(?:[.,]\d+)*)([A-Za-z][A-Za-z0-9]*)?(\s*%)?/y;
@@ -229,8 +229,10 @@ const readGluedLabel: Reader = (line, at, out) => {
   const [text, label = '', digits = '', decimals = ''] = match;
   const word = GLUED_LABEL_WORD[label.toLowerCase()] ?? label.toLowerCase();
   out.push({ kind: 'word', text: word, raw: label });
-  // "41.3100": 41.31 (no index), 1.31 (index 4) or 0.31 (index 41).
-  const readings = Array.from({ length: digits.length + 1 }, (_, cut) => Number(`${digits.slice(cut) || '0'}.${decimals}`));
+  // "41.3100": 41.31 (no index), 1.31 (index 4) or 0.31 (index 41). "TP12.01.21" has no reading.
+  const readings = /^\d+$/.test(decimals)
+    ? Array.from({ length: digits.length + 1 }, (_, cut) => Number(`${digits.slice(cut) || '0'}.${decimals}`))
+    : [];
   out.push({ kind: 'num', value: Number.NaN, alternative: null, raw: text, readings });
   return text.length;
 };

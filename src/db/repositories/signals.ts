@@ -30,6 +30,40 @@ export const toTradeSignal = (row: SignalRow): TradeSignal => ({
 });
 
 export function signalsRepository(db: Database) {
+  const claimable = () =>
+    or(
+      eq(signals.status, 'pending'),
+      and(eq(signals.status, 'executing'), sql`not exists (select 1 from ${executions} e where e.signal_id = ${signals.id})`),
+    );
+
+  /**
+   * One attempt: lock the oldest claimable signal (SKIP LOCKED), then claim it by an UPDATE that
+   * checks again. The check again matters on PostgreSQL: when the lock was waited for, the row is
+   * re-read but the NOT EXISTS sub-query still sees the old snapshot, so a signal another process
+   * claimed and fanned out in the meantime would look claimable; the UPDATE is a new statement
+   * with a new snapshot, which sees that process's executions. "raced": try the next one.
+   */
+  async function claimOnce(
+    instanceId: string,
+    now: Date,
+    exclude: readonly string[],
+  ): Promise<{ kind: 'done'; row: SignalRow | null } | { kind: 'raced'; id: string }> {
+    const [candidate] = await db
+      .select({ id: signals.id })
+      .from(signals)
+      .where(and(claimable(), exclude.length > 0 ? notInArray(signals.id, [...exclude]) : undefined))
+      .orderBy(asc(signals.createdAt))
+      .limit(1)
+      .for('update', { skipLocked: true });
+    if (!candidate) return { kind: 'done', row: null };
+    const [row] = await db
+      .update(signals)
+      .set({ status: 'executing', claimedBy: instanceId, claimedAt: now })
+      .where(and(eq(signals.id, candidate.id), claimable()))
+      .returning();
+    return row ? { kind: 'done', row } : { kind: 'raced', id: candidate.id };
+  }
+
   return {
     /** Idempotent per (source, sourceRef): a message or fill seen twice queues one signal. */
     async enqueue(input: NewSignal): Promise<{ inserted: boolean; id: string }> {
@@ -79,31 +113,12 @@ export function signalsRepository(db: Database) {
      * out again here.
      */
     async claimNext(instanceId: string, now: Date, exclude: readonly string[] = []): Promise<SignalRow | null> {
-      const [candidate] = await db
-        .select({ id: signals.id })
-        .from(signals)
-        .where(
-          and(
-            or(
-              eq(signals.status, 'pending'),
-              and(
-                eq(signals.status, 'executing'),
-                sql`not exists (select 1 from ${executions} e where e.signal_id = ${signals.id})`,
-              ),
-            ),
-            exclude.length > 0 ? notInArray(signals.id, [...exclude]) : undefined,
-          ),
-        )
-        .orderBy(asc(signals.createdAt))
-        .limit(1)
-        .for('update', { skipLocked: true });
-      if (!candidate) return null;
-      const [row] = await db
-        .update(signals)
-        .set({ status: 'executing', claimedBy: instanceId, claimedAt: now })
-        .where(eq(signals.id, candidate.id))
-        .returning();
-      return row ?? null;
+      const passed = [...exclude];
+      for (;;) {
+        const claimed = await claimOnce(instanceId, now, passed);
+        if (claimed.kind !== 'raced') return claimed.row;
+        passed.push(claimed.id);
+      }
     },
 
     listExecuting(): Promise<SignalRow[]> {
