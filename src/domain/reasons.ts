@@ -113,6 +113,7 @@ const SIGNAL_TEXT: { readonly [K in SignalRejectionReason]: string } = {
   'bad-number': 'invalid number',
   'unclear-number': 'a label glued to its price ("TP41.3100"): write a space between them',
   'bad-leverage': 'leverage out of range',
+  'several-stops': 'more than one stop price: write the one stop',
   'several-symbols': 'the message names more than one pair: post one signal per pair, naming only its pair',
   'breakout-entry':
     'entry on a breakout ("enter above" a long, "below" a short): a limit order there would fill at once, before the breakout; write the entry price or zone',

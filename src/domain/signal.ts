@@ -32,6 +32,7 @@ export type SignalRejectionReason =
   // The free-text parser's refusals: written in a form no order can follow, or that could be misread.
   | 'unclear-number'
   | 'several-symbols'
+  | 'several-stops'
   | 'breakout-entry'
   | 'mixed-entry'
   | 'percent-stop'

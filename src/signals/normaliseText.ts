@@ -39,7 +39,7 @@ const SPACED_PAIR = /\b([A-Za-z0-9]{2,20})[ \t]*\/[ \t]*(USDT|USDC|BUSD|FDUSD|TU
 // Labels glued to what precedes them, as copied exports and one-line posts have them
 // ("SHORTLeverage: 10x", "0.03416TARGETS:", "0.8700$Target"): a line break goes before the label.
 const GLUED_LABEL =
-  /(?<=[A-Za-z0-9)%$.])(?=(?:Leverage|LEVERAGE|Entry|ENTRY|Entries|ENTRIES|Targets?|TARGETS?|Take-Profit|TAKE-PROFIT|Stop|STOP|Stoploss|StopLoss|STOPLOSS|SL[ \t]*:|Trailing|Exchange|Pair:|Buy Zone|Sell:)(?![a-z]))/g;
+  /(?<=[A-Za-z0-9)%$.])(?=(?:Leverage|LEVERAGE|Entry|ENTRY|Entries|ENTRIES|Targets?|TARGETS?|Take-Profit|TAKE-PROFIT|Stop|STOP|Stoploss|StopLoss|STOPLOSS|SL[ \t]*:|TP\d|Trailing|Exchange|Pair:|Buy Zone|Sell:)(?![a-z]))/g;
 // "BTCUSDTLONG", "Bnb/USDTShort": a side glued to the quote.
 const GLUED_SIDE = /(USDT|USDC|BUSD|PERP)(Long|Short|LONG|SHORT|Buy|Sell|BUY|SELL)(?![a-z])/g;
 // "Cross20X", "Isolated 10X_100X": a margin mode or a second bound glued to the leverage.

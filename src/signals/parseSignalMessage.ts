@@ -205,6 +205,8 @@ export function parseSignalMessage(text: string): ParseResult {
   if (!market && prices.length === 0) return invalid('no-entry');
   const stopLoss = stops[0];
   if (stopLoss === undefined) return invalid('no-stop');
+  // "SL 63000 / 62500": which one? Never the first by default.
+  if (new Set(stops).size > 1) return invalid('several-stops');
   // "TP: 3% 5%", "Targets: see chart": targets were announced but none could be read. Trading the
   // signal without them would not be the trade the caller posted.
   if (takeProfits.length === 0 && sections.takeProfits.length > 0) return invalid('unreadable-targets');

@@ -17,9 +17,11 @@ export const isCoinName = (name: string): boolean => COIN.test(name) && !isNotCo
 
 export function pairFromParts(base: string, quote: string | null, marker: PairMarker): PairToken {
   const upperQuote = quote?.toUpperCase() ?? null;
+  // "SOLUSDT-PERP": the perpetual of SOL/USDT.
+  const upperBase = base.toUpperCase();
   return {
     kind: 'pair',
-    base: base.toUpperCase(),
+    base: upperQuote === 'PERP' && /^.{2,}(?:USDT|USDC|BUSD)$/.test(upperBase) ? upperBase.replace(/(?:USDT|USDC|BUSD)$/, '') : upperBase,
     // A perpetual written as BTC/PERP or BTCPERP is the USDT-margined one.
     quote: upperQuote === 'PERP' ? 'USDT' : upperQuote,
     marker,
@@ -156,8 +158,7 @@ export function pickSymbol(tokens: readonly Token[]): string | 'several' | null 
   // Written forms (BTC/USDT, BTCUSDT, #BTC) are weighed against each other; a coin guessed from a
   // word beside a side ("LONG old") or a lone line only against other guesses of its kind or better.
   // An upper-case coin beside a side ("Long ARB") is named as plainly as a pair written elsewhere.
-  const rival = (token: PairToken): boolean =>
-    rankOf(token) <= Math.max(bestRank, PRIORITY.tagged) || (token.marker === 'bare' && token.lowercase !== true);
+  const rival = (token: PairToken): boolean => rankOf(token) <= Math.max(bestRank, PRIORITY.tagged) || token.marker === 'bare';
   const named = tokens.filter((t): t is PairToken => t.kind === 'pair' && rival(t));
   const bases = new Map<string, Set<string>>();
   for (const token of named) {

@@ -4,7 +4,7 @@
  */
 import { readNumericRun, thousandsOf } from './numbers';
 import { isCoinName, pairFromWord, pairFromParts } from './symbol';
-import { isKeyword, isNotCoin, SLASH_QUOTES } from './vocabulary';
+import { isNotCoin, SLASH_QUOTES } from './vocabulary';
 
 /** How a pair was written; explicit forms beat guesses when a message names several. */
 export type PairMarker = 'slash' | 'suffix' | 'coinQuoted' | 'tagged' | 'labelled' | 'bare' | 'line';
@@ -86,7 +86,7 @@ const readPair: Reader = (line, at, out) => {
   // "S/L" and "T/P" are labels.
   if (lower.base === 's' && lower.quote === 'l') return pushWord(out, 'SL', text.length);
   if (lower.base === 't' && lower.quote === 'p') return pushWord(out, 'TP', text.length);
-  if (!SLASH_QUOTES.has(lower.quote) && (isKeyword(lower.base) || isKeyword(lower.quote))) return 0;
+  if (!SLASH_QUOTES.has(lower.quote) && (isNotCoin(lower.base) || isNotCoin(lower.quote))) return 0;
   // "15m/4h" and "2x/3x" are not pairs; a digit-led base must read as a coin (1INCH, 1000PEPE).
   if (/^\d/.test(base) && !isCoinName(base)) return 0;
   // "H/USDT4H", "BNB/USDT15m": a timeframe glued to the quote.
@@ -204,7 +204,7 @@ const readPercentRange: Reader = (line, at, out) => {
 };
 
 // "12/05", "7/10", "2/3": a date, a score or a fraction; "12.05.2024": a date. Never prices.
-const FRACTION = /\d{1,2}\/\d{1,2}(?![\d./])|\d{1,2}\.\d{1,2}\.\d{2,4}(?![\d.])/y;
+const FRACTION = /\d{1,2}\/(?:1[0-2]|0?\d)(?![\d./])|\d{1,2}\.\d{1,2}\.\d{2,4}(?![\d.])/y;
 
 const readFraction: Reader = (line, at, out) => {
   const before = line[at - 1];

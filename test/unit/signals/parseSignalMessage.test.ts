@@ -366,7 +366,7 @@ describe('numbers, markdown and decoration', () => {
     ['code block with a language', '```fix\nBTC/USDT LONG\nEntry 64000\nSL 63000\nTP 65000\n```', btc],
     ['code block opening with the pair', '```BTCUSDT\nLONG\nEntry 64000\nSL 63000\nTP 65000```', btc],
     ['heading and quote markdown', '# BTC/USDT LONG\n> Entry 64000\n> SL 63000\n> TP 65000', btc],
-    ['spoilers and strike-through', '||BTC/USDT LONG|| ~~old~~\nEntry 64000\nSL 63000\nTP 65000', btc],
+    ['spoilers and strike-through', '||BTC/USDT LONG||\n~~old~~\nEntry 64000\nSL 63000\nTP 65000', btc],
     [
       'emoji everywhere',
       '🟢 LONG 🟢\n🪙 Coin: #AVAX\n📍 Entry: 36.20\n🎯 Targets: 37.00 - 38.00\n🛑 Stop: 35.00\n⚡ Leverage: 15x',

@@ -28,6 +28,7 @@ function expectConsistent(result: ParseResult): void {
         'too-long',
         'breakout-entry',
         'several-symbols',
+        'several-stops',
         'mixed-entry',
       ]).toContain(result.reason);
     }

@@ -262,3 +262,17 @@ describe('what a review tried', () => {
     expect(parseSignalMessage('\u33C2'.repeat(4000))).toEqual(invalid('too-long'));
   });
 });
+
+describe('what a second review tried', () => {
+  it.each([
+    ['a pair named in chatter beside a bare coin', 'long sol\nentry 145\nsl 140\ntp 150 155\nETH/BTC looks weak btw', invalid('several-symbols')],
+    ['two stops', 'BTC/USDT LONG\nEntry 64000\nSL 63000 / 62500\nTP 65000', invalid('several-stops')],
+    ['exchanges written as a pair', 'long btc\nExchange: Binance/Bybit\nentry 64000\nsl 63000\ntp 65000', signal({ symbol: 'BTC/USDT', side: 'long', entries: [64000], stopLoss: 63000, takeProfits: [65000] })],
+    ['an exchange hashtag', 'long eth\nentry 3000\nsl 2900\ntp 3100\n#BingX #Futures', signal({ symbol: 'ETH/USDT', side: 'long', entries: [3000], stopLoss: 2900, takeProfits: [3100] })],
+    ['a hyphenated perpetual', 'SOLUSDT-PERP LONG\nEntry 145\nSL 140\nTP 150 155', signal({ symbol: 'SOL/USDT', side: 'long', entries: [145], stopLoss: 140, takeProfits: [150, 155] })],
+    ['targets joined by a slash', '#LINK/USDT LONG\nEntry: 14\nSL: 12\nTP: 15, 16/17', signal({ symbol: 'LINK/USDT', side: 'long', entries: [14], stopLoss: 12, takeProfits: [15, 16, 17] })],
+    ['a label glued to the previous target', 'BTC/USDT LONG\nEntry 64000\nSL 63000\nTP1 65000TP2 66000', signal({ symbol: 'BTC/USDT', side: 'long', entries: [64000], stopLoss: 63000, takeProfits: [65000, 66000] })],
+  ])('%s', (_title, text, expected) => {
+    expect(parseSignalMessage(text)).toEqual(expected);
+  });
+});
