@@ -74,7 +74,10 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   });
   const metrics = createMetrics();
   const database = wiring.database ?? (await openConfiguredDatabase(config));
-  log.info({ driver: database.driver }, database.driver === 'pglite' ? `embedded database in ${config.DATA_DIR}` : 'PostgreSQL');
+  log.info(
+    { driver: database.driver },
+    database.driver === 'pglite' ? `embedded database in ${config.DATA_DIR}` : 'PostgreSQL',
+  );
 
   const keyring = await resolveKeyring({
     vaultKeys: config.VAULT_KEYS,
@@ -139,6 +142,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     log,
     claimAccounts: leases.forTask('positions'),
     lease: leases.fenceFor('positions'),
+    seize: leases.seizeFor('positions'),
     ...(config.USER_STREAMS ? { streams: gateways } : {}),
     settings: { streamConnectEveryMs: Math.ceil(60_000 / config.USER_STREAM_CONNECTS_PER_MINUTE) },
   });
@@ -178,7 +182,8 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   const strategy = createStrategy({
     db: database.db,
     intake,
-    candles: (symbol, timeframe, limit) => gateways.publicCandles('binance', 'spot', symbol, timeframe, limit),
+    candles: (symbol, timeframe, limit) =>
+      gateways.publicCandles('binance', 'spot', symbol, timeframe, limit),
     clock,
     log,
   });
@@ -195,7 +200,12 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   });
   engine.addCycleStep('copy', async () => void (await copyTrading.poll()));
   // Followers of ended masterships are closed out of what they still hold from them, round by round.
-  const endedMasterships = createEndedMastershipSweeper({ db: database.db, clock, log, wake: () => intake.wake() });
+  const endedMasterships = createEndedMastershipSweeper({
+    db: database.db,
+    clock,
+    log,
+    wake: () => intake.wake(),
+  });
   engine.addCycleStep('copy-ended', async () => void (await endedMasterships.run()));
   // Followers' copy fills → copied positions with realised PnL (positionSync leaves copies alone).
   const copyPositions = createCopyPositions({
@@ -204,18 +214,40 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     clock,
     log,
     claimAccounts: leases.forTask('copy-positions'),
+    seize: leases.seizeFor('copy-positions'),
   });
   engine.addCycleStep('copy-positions', async () => void (await copyPositions.run()));
   // Futures funding read from the exchange after the funding times, booked to the positions that held it;
   // and a BNB fee whose price could not be read at a close valued later, the figures corrected. Both run
   // in the background: never holding up the signals nor the position sync's stops.
-  const funding = createFundingBook({ db: database.db, gateways, clock, log, claimAccounts: leases.forTask('funding') });
-  const feeCorrections = createFeeCorrections({ db: database.db, gateways, clock, log, claimAccounts: leases.forTask('positions') });
+  const funding = createFundingBook({
+    db: database.db,
+    gateways,
+    clock,
+    log,
+    claimAccounts: leases.forTask('funding'),
+  });
+  const feeCorrections = createFeeCorrections({
+    db: database.db,
+    gateways,
+    clock,
+    log,
+    claimAccounts: leases.forTask('positions'),
+  });
   const fundingInBackground = inBackground('funding', () => funding.run(), log);
   const feesInBackground = inBackground('fee-corrections', () => feeCorrections.run(), log);
   engine.addCycleStep('funding', () => fundingInBackground.step());
   engine.addCycleStep('fee-corrections', () => feesInBackground.step());
-  const services = createBotServices({ db: database.db, vault, gateways, intake, clock, log, config });
+  const services = createBotServices({
+    db: database.db,
+    vault,
+    gateways,
+    intake,
+    clock,
+    log,
+    config,
+    positions: { sync: positionSync, copies: copyPositions },
+  });
 
   const health = createHealth({
     now: () => clock.now(),

@@ -54,7 +54,11 @@ export interface ChaosOptions {
   /** Called with the database once it is open (diagnostics). */
   onDatabase?: (handle: DatabaseHandle) => void;
   /** Called with the simulator before it stops (diagnostics). */
-  inspect?: (sim: SpawnedBinanceSim, result: Invariants, accounts: { row: AccountRow; apiKey: string }[]) => Promise<void>;
+  inspect?: (
+    sim: SpawnedBinanceSim,
+    result: Invariants,
+    accounts: { row: AccountRow; apiKey: string }[],
+  ) => Promise<void>;
 }
 
 export interface ChaosResult extends Invariants {
@@ -84,7 +88,11 @@ const tickOf = (price: number) => (price >= 1_000 ? 0.1 : price >= 100 ? 0.01 : 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const realStarted = Date.now();
   const random = seededRandom(options.seed);
-  const clockSpec: SharedClockSpec = { epoch: Date.UTC(2026, 0, 5, 12, 0, 0), realStart: Date.now(), factor: options.factor };
+  const clockSpec: SharedClockSpec = {
+    epoch: Date.UTC(2026, 0, 5, 12, 0, 0),
+    realStart: Date.now(),
+    factor: options.factor,
+  };
   const clock = sharedClock(clockSpec);
   const { log } = options;
 
@@ -147,7 +155,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const streamEnd = clock.now() + options.durationMs;
     const weightAtStart = { at: clock.now(), ...(await sim.usedWeight()) };
     let nextSignalAt = clock.now() + options.signalEveryMs * random();
-    let nextKillAt = options.killEveryMs > 0 ? clock.now() + options.killEveryMs * (0.5 + random()) : Number.POSITIVE_INFINITY;
+    let nextKillAt =
+      options.killEveryMs > 0
+        ? clock.now() + options.killEveryMs * (0.5 + random())
+        : Number.POSITIVE_INFINITY;
     let nextBurstAt = clock.now() + 20_000 * random();
     const withdrawals: { at: number; signalId: string }[] = [];
     const restarts: { at: number; index: number }[] = [];
@@ -169,7 +180,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         if (queued.kind === 'queued') {
           signals += 1;
           // Some limit signals are withdrawn by their caller a little later.
-          if (signal.entryType === 'limit' && random() < 0.3) withdrawals.push({ at: now + 5_000 + 20_000 * random(), signalId: queued.signalId });
+          if (signal.entryType === 'limit' && random() < 0.3)
+            withdrawals.push({ at: now + 5_000 + 20_000 * random(), signalId: queued.signalId });
         }
       }
       for (const due of withdrawals.filter((w) => w.at <= now)) {
@@ -183,9 +195,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         // orders cost no IP weight, so they are not where an IP's 429 comes from. The IP's 429
         // (-1003, with Retry-After, every account backs off) comes on weighted reads.
         const path = random() < 0.5 ? '/fapi/v1/algoOrder' : '/fapi/v1/order';
-        await sim.inject({ kind: 'order-rate-limit', path, method: 'POST', count: 3 + Math.floor(random() * 5) });
+        await sim.inject({
+          kind: 'order-rate-limit',
+          path,
+          method: 'POST',
+          count: 3 + Math.floor(random() * 5),
+        });
         const read = random() < 0.5 ? '/fapi/v1/openOrders' : '/fapi/v1/openAlgoOrders';
-        await sim.inject({ kind: 'rate-limit', path: read, method: 'GET', count: 1, retryAfterSec: 1 + Math.floor(random() * 3) });
+        await sim.inject({
+          kind: 'rate-limit',
+          path: read,
+          method: 'GET',
+          count: 1,
+          retryAfterSec: 1 + Math.floor(random() * 3),
+        });
         // User-data streams that drop (a few accounts' connections, no close frame) and events that never arrive.
         for (let i = 0; i < 5; i += 1) {
           const victim = accounts[Math.floor(random() * accounts.length)]!;
@@ -201,7 +224,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         if (index !== null) {
           await fleet.kill(index);
           // Most come back after a while; some stay down (the others take their work over).
-          if (random() < 0.75 || fleet.aliveCount() === 0) restarts.push({ at: now + 20_000 * random(), index });
+          if (random() < 0.75 || fleet.aliveCount() === 0) {
+            const at = now + 20_000 * random();
+            restarts.push({ at, index });
+            log(`chaos: bot-${index + 1} restarts in ${Math.round((at - now) / 1000)} s`);
+          } else log(`chaos: bot-${index + 1} stays down`);
         }
       }
       for (const due of restarts.filter((r) => r.at <= now)) {
@@ -215,7 +242,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const { totals, byRoute } = await sim.usedWeight();
     const minutes = (clock.now() - weightAtStart.at) / 60_000;
     const weightPerMinByRoute = Object.entries(byRoute)
-      .map(([route, total]): [string, number] => [route, Math.round((total - (weightAtStart.byRoute[route] ?? 0)) / minutes)])
+      .map(([route, total]): [string, number] => [
+        route,
+        Math.round((total - (weightAtStart.byRoute[route] ?? 0)) / minutes),
+      ])
       .filter(([, perMin]) => perMin > 0)
       .sort((a, b) => b[1] - a[1]);
     const weightPerMin = {
@@ -224,7 +254,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     };
     const faultsFired = await firedFaults(sim);
     await sim.clearFaults();
-    for (const pending of withdrawals) if (await intake.cancel(pending.signalId, guild.members['carol']!)) withdrawn += 1;
+    for (const pending of withdrawals)
+      if (await intake.cancel(pending.signalId, guild.members['carol']!)) withdrawn += 1;
     await fleet.startAllDead();
     await settle(database.handle, clock, options.settleMs);
     const invariants = await checkInvariants({
@@ -277,7 +308,11 @@ async function firedFaults(sim: SpawnedBinanceSim): Promise<number> {
 }
 
 /** A random walk per symbol, with a jump now and then that reaches targets and stops. */
-async function movePrices(sim: SpawnedBinanceSim, prices: Map<string, number>, random: () => number): Promise<void> {
+async function movePrices(
+  sim: SpawnedBinanceSim,
+  prices: Map<string, number>,
+  random: () => number,
+): Promise<void> {
   const next: Record<string, number> = {};
   for (const symbol of SYMBOLS) {
     const price = prices.get(symbol.id)!;
@@ -313,8 +348,13 @@ function makeSignal(random: () => number, prices: Map<string, number>): TradeSig
   };
 }
 
-
-async function seedAccounts(handle: DatabaseHandle, vault: Vault, sim: SpawnedBinanceSim, guildId: string, options: ChaosOptions): Promise<SeededAccount[]> {
+async function seedAccounts(
+  handle: DatabaseHandle,
+  vault: Vault,
+  sim: SpawnedBinanceSim,
+  guildId: string,
+  options: ChaosOptions,
+): Promise<SeededAccount[]> {
   const out: SeededAccount[] = [];
   const total = options.futuresAccounts + options.spotAccounts;
   for (let i = 0; i < total; i += 1) {
@@ -336,10 +376,13 @@ async function settle(handle: DatabaseHandle, clock: { now(): number }, maxMs: n
   const deadline = clock.now() + maxMs;
   let quietSince: number | null = null;
   while (clock.now() < deadline) {
-    const [row] = (await executeRows(handle.db, sql`select
+    const [row] = (await executeRows(
+      handle.db,
+      sql`select
          (select count(*) from signals where status in ('pending', 'executing'))::int as signals,
          (select count(*) from executions where status in ('pending', 'in-flight'))::int as executions,
-         (select count(*) from orders where status in ('intent', 'unknown'))::int as orders`)) as {
+         (select count(*) from orders where status in ('intent', 'unknown'))::int as orders`,
+    )) as {
       signals: number;
       executions: number;
       orders: number;

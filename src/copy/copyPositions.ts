@@ -65,6 +65,8 @@ export function createCopyPositions(deps: {
   lookupWindowMs?: number;
   /** Several processes: narrows run()'s accounts to those this process holds the lease of (accountLeases). */
   claimAccounts?: (accountIds: string[]) => Promise<string[]>;
+  /** Several processes: /panic takes the account's lease first, so the holder's pass leaves the account alone. */
+  seize?: (accountId: string) => Promise<boolean>;
 }) {
   const externalCheckEveryMs = deps.externalCheckEveryMs ?? 60_000;
   const lastChecked = new Map<string, number>();
@@ -73,10 +75,17 @@ export function createCopyPositions(deps: {
   const accounts = accountsRepository(deps.db);
   const log = deps.log.child({ component: 'copy-positions' });
 
-  const figuresOf = (position: Pick<PositionRow, 'side' | 'symbol' | 'leverage'>, booked: OrderRow[], external: Fill[] = []): CopyPositionFigures =>
+  const figuresOf = (
+    position: Pick<PositionRow, 'side' | 'symbol' | 'leverage'>,
+    booked: OrderRow[],
+    external: Fill[] = [],
+  ): CopyPositionFigures =>
     copyPositionFigures(
       position.side,
-      [...booked.map((order) => ({ fill: fillOf(order), reduces: order.reduceOnly })), ...external.map((fill) => ({ fill, reduces: true }))],
+      [
+        ...booked.map((order) => ({ fill: fillOf(order), reduces: order.reduceOnly })),
+        ...external.map((fill) => ({ fill, reduces: true })),
+      ],
       position.leverage,
     );
 
@@ -91,8 +100,12 @@ export function createCopyPositions(deps: {
   });
 
   /** The same feed payloads positionSync writes, so the channel shows copied closes like the others. */
-  const positionEvent = (account: AccountRow, position: PositionRow, kind: PositionEventKind, f: CopyPositionFigures) =>
-    positionFeedEvent(account, position, kind, { returnPct: f.returnPct, pnl: f.realizedPnl });
+  const positionEvent = (
+    account: AccountRow,
+    position: PositionRow,
+    kind: PositionEventKind,
+    f: CopyPositionFigures,
+  ) => positionFeedEvent(account, position, kind, { returnPct: f.returnPct, pnl: f.realizedPnl });
 
   /** Live copy orders are looked up; filled ones whose fees are not known and valued yet get them (Binance reports fees with the trades). */
   async function refreshOrder(gateway: ExchangeGateway, order: OrderRow): Promise<OrderRow> {
@@ -110,7 +123,11 @@ export function createCopyPositions(deps: {
   }
 
   /** Books the account's finished copy fills in order; true when every one of them could be. */
-  async function bookAccount(account: AccountRow, pending: UnbookedCopyOrder[], report: CopyPositionsReport): Promise<boolean> {
+  async function bookAccount(
+    account: AccountRow,
+    pending: UnbookedCopyOrder[],
+    report: CopyPositionsReport,
+  ): Promise<boolean> {
     const gateway = deps.gateways.forAccount(account);
     let complete = true;
     for (const { order: row, side, leverage } of pending) {
@@ -131,9 +148,12 @@ export function createCopyPositions(deps: {
         leverage: leverage ?? 1,
         openedAt: new Date(deps.clock.now()),
       };
-      const booking = await repo.bookCopyFill(order.id, seed, !order.reduceOnly, (booked) => positionFields(figuresOf(seed, booked)));
+      const booking = await repo.bookCopyFill(order.id, seed, !order.reduceOnly, (booked) =>
+        positionFields(figuresOf(seed, booked)),
+      );
       if (booking.kind === 'booked') report.booked += 1;
-      if (booking.kind === 'no-position') log.info({ orderId: order.id }, 'copy reduction of a position the book does not follow');
+      if (booking.kind === 'no-position')
+        log.info({ orderId: order.id }, 'copy reduction of a position the book does not follow');
     }
     return complete;
   }
@@ -143,7 +163,12 @@ export function createCopyPositions(deps: {
    * Copy orders are entry legs; a close leg is only ever /panic's, so a position whose last fill is
    * one closes as 'panic' whichever process books it.
    */
-  async function close(account: AccountRow, position: PositionRow, closeAs: 'copy' | 'external' | 'panic', external: Fill[] = []): Promise<boolean> {
+  async function close(
+    account: AccountRow,
+    position: PositionRow,
+    closeAs: 'copy' | 'external' | 'panic',
+    external: Fill[] = [],
+  ): Promise<boolean> {
     const booked = await repo.ordersOfPosition(position.id);
     const last = booked.at(-1);
     const reason = closeAs === 'copy' && last && parseLeg(last.leg).kind === 'close' ? 'panic' : closeAs;
@@ -191,10 +216,17 @@ export function createCopyPositions(deps: {
     const fills: Fill[] = [];
     let left = dec(position.quantity);
     try {
-      const trades = await gateway.tradesSince(position.symbol, { sinceMs: position.openedAt.getTime() - 60_000, from: 'newest' });
+      const trades = await gateway.tradesSince(position.symbol, {
+        sinceMs: position.openedAt.getTime() - 60_000,
+        from: 'newest',
+      });
       for (const trade of [...trades].reverse()) {
         if (!left.gt(0)) break;
-        if (trade.side !== exitSide || (trade.clientOrderId !== null && isBotClientOrderId(trade.clientOrderId))) continue;
+        if (
+          trade.side !== exitSide ||
+          (trade.clientOrderId !== null && isBotClientOrderId(trade.clientOrderId))
+        )
+          continue;
         const take = dec(trade.quantity).gt(left) ? left : dec(trade.quantity);
         const share = dec(trade.quantity).gt(0) ? take.div(dec(trade.quantity)) : dec(0);
         fills.push({ quantity: toNumber(take), price: trade.price, fees: scaleFees(trade.fees, share) });
@@ -236,7 +268,10 @@ export function createCopyPositions(deps: {
       if (after) {
         const patch = orderStatePatch(after);
         // A cancel answer may echo "open" for the order it just cancelled; it is gone now.
-        await trading.updateOrder(order.id, after.status === 'open' ? { ...patch, status: 'cancelled' } : patch);
+        await trading.updateOrder(
+          order.id,
+          after.status === 'open' ? { ...patch, status: 'cancelled' } : patch,
+        );
       } else {
         await trading.updateOrder(order.id, { status: 'cancelled' });
       }
@@ -254,7 +289,11 @@ export function createCopyPositions(deps: {
    * another), booked like any copy fill, then the position is closed as 'panic'. Nothing held on the
    * exchange any more: closed outside the bot ('external'). Returns a problem, or null when closed.
    */
-  async function panicPosition(account: AccountRow, gateway: ExchangeGateway, position: PositionRow): Promise<string | null> {
+  async function panicPosition(
+    account: AccountRow,
+    gateway: ExchangeGateway,
+    position: PositionRow,
+  ): Promise<string | null> {
     const label = `${position.symbol} ${position.side} (copied)`;
     const last = (await repo.ordersOfPosition(position.id)).at(-1);
     if (!last) return `${label}: no copy fill found for it`;
@@ -285,7 +324,12 @@ export function createCopyPositions(deps: {
       }
       if (!(qty > 0)) return `${label}: too small to close`;
       const legId = closeLeg(closes.length);
-      const owner = { executionId: last.executionId, signalId: last.signalId, accountId: account.id, ownerId: account.ownerId };
+      const owner = {
+        executionId: last.executionId,
+        signalId: last.signalId,
+        accountId: account.id,
+        ownerId: account.ownerId,
+      };
       const [row] = await trading.insertOrdersReturning([
         orderIntent(owner, legId, {
           symbol: position.symbol,
@@ -307,7 +351,11 @@ export function createCopyPositions(deps: {
           lookupWindowMs: deps.lookupWindowMs ?? 60_000,
           withinLag: () => true,
         };
-        const placed = await sendOrder(protocol, row, account.positionMode === 'hedge' ? { positionSide: position.side } : {});
+        const placed = await sendOrder(
+          protocol,
+          row,
+          account.positionMode === 'hedge' ? { positionSide: position.side } : {},
+        );
         if (placed.kind === 'unknown') return `${label}: the close order was not answered`;
         if (placed.kind !== 'placed') return `${label}: the close order was refused (${placed.reason})`;
       }
@@ -316,7 +364,11 @@ export function createCopyPositions(deps: {
     }
     order = await refreshOrder(gateway, order);
     if (isLive(order)) return `${label}: the close order has not filled yet`;
-    await bookAccount(account, [{ order, side: position.side, leverage: position.leverage }], { booked: 0, closed: 0, external: 0 });
+    await bookAccount(account, [{ order, side: position.side, leverage: position.leverage }], {
+      booked: 0,
+      closed: 0,
+      external: 0,
+    });
     const after = (await repo.openCopyPositionsOf(account.id)).find((p) => p.id === position.id);
     // Closed meanwhile by another process booking the same close: it is closed as 'panic' there too.
     if (!after) return null;
@@ -334,6 +386,12 @@ export function createCopyPositions(deps: {
      */
     async panicAccount(account: AccountRow): Promise<CopyPanicResult> {
       const result: CopyPanicResult = { cancelledOrders: 0, closedPositions: 0, problems: [] };
+      if (deps.seize && !(await deps.seize(account.id))) {
+        result.problems.push(
+          'copied positions: the bot is catching up with its database; nothing was touched, try again in a few seconds',
+        );
+        return result;
+      }
       const gateway = deps.gateways.forAccount(account);
       for (const order of await repo.liveCopyOrdersOf(account.id)) {
         if (await cancelCopyOrder(gateway, order)) result.cancelledOrders += 1;
@@ -351,7 +409,8 @@ export function createCopyPositions(deps: {
           result.problems.push(`${position.symbol} ${position.side} (copied): could not be closed`);
         }
       }
-      if (result.cancelledOrders + result.closedPositions > 0) log.warn({ accountId: account.id, ...result }, 'panic: copied positions closed');
+      if (result.cancelledOrders + result.closedPositions > 0)
+        log.warn({ accountId: account.id, ...result }, 'panic: copied positions closed');
       return result;
     },
 
@@ -362,14 +421,23 @@ export function createCopyPositions(deps: {
       const open = await repo.openCopyPositions();
       // Several processes: only the followers whose lease this process holds.
       const held = deps.claimAccounts
-        ? new Set(await deps.claimAccounts([...new Set([...open.map((p) => p.accountId), ...(await repo.unbookedCopyOrders()).map((i) => i.order.accountId)])]))
+        ? new Set(
+            await deps.claimAccounts([
+              ...new Set([
+                ...open.map((p) => p.accountId),
+                ...(await repo.unbookedCopyOrders()).map((i) => i.order.accountId),
+              ]),
+            ]),
+          )
         : null;
       const mine = (accountId: string) => held === null || held.has(accountId);
       const before = open.filter((position) => mine(position.accountId));
       const snapshots = await exchangeSnapshots(before);
       const inSnapshot = new Set(before.map((position) => position.id));
       const pending = new Map<string, UnbookedCopyOrder[]>();
-      for (const item of await repo.unbookedCopyOrders()) if (mine(item.order.accountId)) pending.set(item.order.accountId, [...(pending.get(item.order.accountId) ?? []), item]);
+      for (const item of await repo.unbookedCopyOrders())
+        if (mine(item.order.accountId))
+          pending.set(item.order.accountId, [...(pending.get(item.order.accountId) ?? []), item]);
       const unsettled = await repo.accountsWithUnfinishedCopies();
       for (const [accountId, items] of pending) {
         const account = await accounts.byId(accountId);
@@ -378,7 +446,10 @@ export function createCopyPositions(deps: {
           if (!(await bookAccount(account, items, report))) unsettled.add(accountId);
         } catch (error) {
           unsettled.add(accountId);
-          log.warn({ err: error, accountId }, 'copy fills not booked for one account; next cycle tries again');
+          log.warn(
+            { err: error, accountId },
+            'copy fills not booked for one account; next cycle tries again',
+          );
         }
       }
       for (const position of await repo.openCopyPositions()) {
@@ -393,12 +464,17 @@ export function createCopyPositions(deps: {
           // Gone from the exchange while ours is open, and no copy fill of ours still on its way.
           const onExchange = snapshots.get(account.id);
           if (!onExchange || !inSnapshot.has(position.id) || unsettled.has(account.id)) continue;
-          const held = onExchange.filter((p) => p.symbol === position.symbol && p.side === position.side).reduce((sum, p) => sum + Math.abs(p.quantity), 0);
+          const held = onExchange
+            .filter((p) => p.symbol === position.symbol && p.side === position.side)
+            .reduce((sum, p) => sum + Math.abs(p.quantity), 0);
           if (held > EPSILON) continue;
           const exits = await externalExitFills(deps.gateways.forAccount(account), position);
           if (await close(account, position, 'external', exits)) report.external += 1;
         } catch (error) {
-          log.warn({ err: error, positionId: position.id }, 'copied position check failed; next cycle tries again');
+          log.warn(
+            { err: error, positionId: position.id },
+            'copied position check failed; next cycle tries again',
+          );
         }
       }
       return report;

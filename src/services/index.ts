@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import { createCopyPositions } from '../copy/copyPositions';
+import { createCopyPositions, type CopyPositions } from '../copy/copyPositions';
 import { createMasterships } from '../copy/mastership';
 import type { Database } from '../db/client';
 import { accountsRepository } from '../db/repositories/accounts';
@@ -11,7 +11,7 @@ import { readModels } from '../db/repositories/readModels';
 import { signalsRepository } from '../db/repositories/signals';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
-import { createPositionSync } from '../trading/positionSync';
+import { createPositionSync, type PositionSync } from '../trading/positionSync';
 import type { SignalIntake } from '../trading/signalIntake';
 import type { Vault } from '../vault/envelope';
 import { createMemberService } from './members';
@@ -37,6 +37,11 @@ export interface BotServicesDeps {
   intake: SignalIntake;
   clock: Clock;
   log: Logger;
+  /**
+   * The app's position followers, whose /panic runs under the accounts' leases (several processes).
+   * Without them /panic builds its own, unfenced: fine for one process.
+   */
+  positions?: { sync: Pick<PositionSync, 'panicAccount'>; copies: Pick<CopyPositions, 'panicAccount'> };
   /** Accepted for the composition root; nothing in it is needed yet. */
   config?: Config;
   settings?: BotServicesSettings;
@@ -61,12 +66,28 @@ export function createBotServices(deps: BotServicesDeps) {
   const masterships = createMasterships({ db, clock, log: serviceLog, wake: intake.wake });
   return {
     exchanges,
-    accounts: createAccountService({ accounts, vault, gateways, exchanges, clock, log: serviceLog, masterships }),
+    accounts: createAccountService({
+      accounts,
+      vault,
+      gateways,
+      exchanges,
+      clock,
+      log: serviceLog,
+      masterships,
+    }),
     members: createMemberService({ users: usersRepository(db) }),
     guilds: createGuildSettingsService({ guilds, reads, log: serviceLog, masterships }),
     signals: createSignalService({ intake, signals: signalsRepository(db), guilds, log: serviceLog }),
     channelSignals: createChannelSignalService({ intake, guilds, log: serviceLog }),
-    copy: createCopyService({ copies: copyRepository(db), accounts, guilds, log: serviceLog, intake, clock, masterships }),
+    copy: createCopyService({
+      copies: copyRepository(db),
+      accounts,
+      guilds,
+      log: serviceLog,
+      intake,
+      clock,
+      masterships,
+    }),
     masterships,
     orders: createOrdersService({ reads, accounts }),
     pnl: createPnlService({ reads, accounts, gateways, clock, log: serviceLog }),
@@ -76,8 +97,9 @@ export function createBotServices(deps: BotServicesDeps) {
     panic: createPanicService({
       accounts,
       positions: positionsRepository(db),
-      sync: createPositionSync({ db, gateways, clock, log: serviceLog }),
-      copies: createCopyPositions({ db, gateways, clock, log: serviceLog }),
+      // The app's own followers (under the accounts' leases); a lone set for tests and tools without them.
+      sync: deps.positions?.sync ?? createPositionSync({ db, gateways, clock, log: serviceLog }),
+      copies: deps.positions?.copies ?? createCopyPositions({ db, gateways, clock, log: serviceLog }),
       log: serviceLog,
     }),
   };

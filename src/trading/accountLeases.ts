@@ -12,6 +12,9 @@ export type { LeaseTask } from '../db/repositories/leases';
  */
 export type AccountClaim = (accountIds: string[], urgent?: ReadonlySet<string>) => Promise<string[]>;
 
+/** Takes one account's lease now, from whoever holds it; false: this process may not act (its heartbeat is late). */
+export type AccountSeize = (accountId: string) => Promise<boolean>;
+
 /** The fence of orders sent under an account's lease. */
 export interface LeaseFence {
   /** Asked before each order is prepared (the lease may have moved meanwhile). */
@@ -51,6 +54,14 @@ export function accountLeases(db: Database, instance: EngineInstance, clock: Clo
           },
           urgent,
         ),
+    /** Takes an account's lease of a task from whoever holds it (/panic); false while this process's heartbeat is late. */
+    seizeFor:
+      (task: LeaseTask): AccountSeize =>
+      (accountId) =>
+        repo.seize(task, accountId, instance.id, {
+          now: new Date(clock.now()),
+          freshSince: instance.freshSince(),
+        }),
     /** The fence of leased work's orders. */
     fenceFor: (task: LeaseTask): LeaseFence => ({
       holds: (accountId) => repo.holds(task, accountId, instance.id, instance.freshSince()),

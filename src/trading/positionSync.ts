@@ -12,13 +12,19 @@ import { positionsRepository } from '../db/repositories/positions';
 import { signalsRepository } from '../db/repositories/signals';
 import { tradingRepository } from '../db/repositories/trading';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/lifecycle/refusals';
-import { planSyncPass, routineDue, urgentWithoutPrice, type SyncPass, type SyncSnapshot } from '../domain/syncPriority';
+import {
+  planSyncPass,
+  routineDue,
+  urgentWithoutPrice,
+  type SyncPass,
+  type SyncSnapshot,
+} from '../domain/syncPriority';
 import { TokenBucket } from '../domain/tokenBucket';
 import { isExchangeError } from '../exchange/errors';
 import type { AccountStream } from '../exchange/gateway';
 import { inSignalLane } from '../exchange/requestLane';
 import type { Logger } from '../logger';
-import type { LeaseFence } from './accountLeases';
+import type { AccountSeize, LeaseFence } from './accountLeases';
 import type { Clock } from './clock';
 import type { GatewayProvider } from './engine';
 import { AccountStreams } from './positions/accountStreams';
@@ -76,11 +82,14 @@ export interface PositionSyncSettings {
 /** The symbols whose prices rank an account: of its orders with a level, and of its spot positions with a stop. */
 const wantedSymbols = (snapshot: SyncSnapshot): string[] => [
   ...snapshot.liveOrders.filter((o) => o.level !== null).map((o) => o.symbol),
-  ...snapshot.openPositions.filter((p) => snapshot.marketType === 'spot' && p.stopLoss !== null).map((p) => p.symbol),
+  ...snapshot.openPositions
+    .filter((p) => snapshot.marketType === 'spot' && p.stopLoss !== null)
+    .map((p) => p.symbol),
 ];
 
 /** Prices are per market: the same symbol may trade at other prices on another exchange or in demo. */
-const priceKey = (account: AccountRow, symbol: string) => `${account.exchangeId}:${account.marketType}:${account.mode}:${symbol}`;
+const priceKey = (account: AccountRow, symbol: string) =>
+  `${account.exchangeId}:${account.marketType}:${account.mode}:${symbol}`;
 
 export const defaultPositionSyncSettings: PositionSyncSettings = {
   entryTtlMs: 24 * 3_600_000,
@@ -109,6 +118,11 @@ export interface PositionSyncDeps {
   claimAccounts?: (accountIds: string[], urgent?: ReadonlySet<string>) => Promise<string[]>;
   /** Several processes: the fence of every order the sync sends for an account (its lease still held). */
   lease?: LeaseFence;
+  /**
+   * Several processes: takes the account's lease from whoever holds it before /panic acts, so the
+   * panic runs under the fence and the former holder sends nothing more for the account.
+   */
+  seize?: AccountSeize;
   /**
    * Continuous following: each followed account's user-data stream (null: none), whose events queue a
    * visit at once (accountStreams.ts). Without it, and for accounts without one, polling alone.
@@ -169,7 +183,11 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     legs,
     booking: books,
     clock,
-    settings: { entryTtlMs: settings.entryTtlMs, retry: settings.retry, lostExitGraceMs: settings.lostExitGraceMs },
+    settings: {
+      entryTtlMs: settings.entryTtlMs,
+      retry: settings.retry,
+      lostExitGraceMs: settings.lostExitGraceMs,
+    },
   });
   const sales = spotSales({ positions, signals, legs, booking: books });
   const panicOf = panic({ positions, signals, legs, booking: books });
@@ -222,12 +240,19 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
    * deciding together could both send the same new leg). A visit asked while one runs is skipped: the
    * running one, or the next pass, sees what it would have seen.
    */
-  const visiting = new Set<string>();
+  const visiting = new Map<string, Promise<void>>();
   async function exclusively(accountId: string, visit: () => Promise<void>): Promise<boolean> {
     if (visiting.has(accountId)) return false;
-    visiting.add(accountId);
+    const running = visit();
+    visiting.set(
+      accountId,
+      running.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
     try {
-      await visit();
+      await running;
       return true;
     } finally {
       visiting.delete(accountId);
@@ -246,7 +271,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   const unprotected = new Set<string>();
 
   /** One price per (market, symbol) the pass ranks by; null when it could not be read. */
-  async function readPrices(snapshots: SyncSnapshot[], rows: ReadonlyMap<string, AccountRow>): Promise<Map<string, number | null>> {
+  async function readPrices(
+    snapshots: SyncSnapshot[],
+    rows: ReadonlyMap<string, AccountRow>,
+  ): Promise<Map<string, number | null>> {
     const wanted = new Map<string, { account: AccountRow; symbol: string }>();
     for (const snapshot of snapshots) {
       const account = rows.get(snapshot.accountId);
@@ -277,7 +305,11 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
           if (!gateway.lastPrices) return;
           try {
             const read = await inSignalLane(() =>
-              withTimeout(gateway.lastPrices!([...keys.keys()]), QUOTE_WAIT_MS, () => new Error('prices too slow')),
+              withTimeout(
+                gateway.lastPrices!([...keys.keys()]),
+                QUOTE_WAIT_MS,
+                () => new Error('prices too slow'),
+              ),
             );
             for (const [symbol, key] of keys) {
               prices.set(key, read.get(symbol) ?? null);
@@ -292,7 +324,16 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       [...wanted].map(([key, { account, symbol }]) =>
         limit(async () => {
           try {
-            prices.set(key, (await withTimeout(deps.gateways.forAccount(account).quote(symbol), QUOTE_WAIT_MS, () => new Error('quote too slow'))).last);
+            prices.set(
+              key,
+              (
+                await withTimeout(
+                  deps.gateways.forAccount(account).quote(symbol),
+                  QUOTE_WAIT_MS,
+                  () => new Error('quote too slow'),
+                )
+              ).last,
+            );
           } catch {
             prices.set(key, null);
           }
@@ -316,8 +357,18 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     const priceFree = snapshots.filter((s) => urgentWithoutPrice(s)).map((s) => s.accountId);
     unprotected.clear();
     for (const id of priceFree) unprotected.add(id);
-    const urgentIds = new Set([...priceFree, ...snapshots.filter((s) => incomplete.has(s.accountId)).map((s) => s.accountId)]);
-    const held = deps.claimAccounts ? new Set(await deps.claimAccounts(snapshots.map((s) => s.accountId), urgentIds)) : null;
+    const urgentIds = new Set([
+      ...priceFree,
+      ...snapshots.filter((s) => incomplete.has(s.accountId)).map((s) => s.accountId),
+    ]);
+    const held = deps.claimAccounts
+      ? new Set(
+          await deps.claimAccounts(
+            snapshots.map((s) => s.accountId),
+            urgentIds,
+          ),
+        )
+      : null;
     const mine = held ? snapshots.filter((s) => held.has(s.accountId)) : snapshots;
     const rows = new Map((await accounts.byIds(mine.map((s) => s.accountId))).map((row) => [row.id, row]));
     // What is urgent whatever the prices does not wait for them (a quote may be slow to answer).
@@ -370,7 +421,8 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       priceCache.set(key, { price, at: now });
       fresh.set(key, price);
     }
-    for (const [key, hit] of priceCache) if (now - hit.at > Math.max(maxAgeMs, 60_000)) priceCache.delete(key);
+    for (const [key, hit] of priceCache)
+      if (now - hit.at > Math.max(maxAgeMs, 60_000)) priceCache.delete(key);
     return fresh;
   }
 
@@ -401,14 +453,25 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     const account = await accounts.byId(queuedRow.id);
     // The urgent visit of a position that may have no stop reads ahead of the routine ones, with a
     // signal's reads: it is not queued for weight behind a thousand accounts' checks.
-    if (account) await (turn === 'urgent' && unprotected.has(account.id) ? inSignalLane(() => visitNow(account)) : visitNow(account));
+    if (account)
+      await (turn === 'urgent' && unprotected.has(account.id)
+        ? inSignalLane(() => visitNow(account))
+        : visitNow(account));
   }
 
   function start(): FollowLoop {
     const queue = new VisitQueue<AccountRow>(settings.concurrency, ROUTINE_EVERY, queuedVisit);
     // At most a few seconds' worth at once: a round of reconciliations never comes as one burst.
-    const paceOf = (perMinute: number) => new TokenBucket(Math.max(1, Math.ceil(perMinute / 12)), 60_000 / Math.max(1e-9, perMinute), clock.now());
-    const reconcilePace = { futures: paceOf(settings.streamedReconcilePerMinute.futures), spot: paceOf(settings.streamedReconcilePerMinute.spot) };
+    const paceOf = (perMinute: number) =>
+      new TokenBucket(
+        Math.max(1, Math.ceil(perMinute / 12)),
+        60_000 / Math.max(1e-9, perMinute),
+        clock.now(),
+      );
+    const reconcilePace = {
+      futures: paceOf(settings.streamedReconcilePerMinute.futures),
+      spot: paceOf(settings.streamedReconcilePerMinute.spot),
+    };
     let stopped = false;
     const streamSource = deps.streams;
     // A fill, a triggered stop or a cancel heard on the account's stream: visit it now, not when the
@@ -418,7 +481,14 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
           streamFor: (account) => streamSource.streamFor(account),
           // A new key, another mode or exchange: a new stream (the old one holds the old key).
           versionOf: (account) =>
-            [account.exchangeId, account.marketType, account.mode, account.apiKeyEnc, account.secretEnc, account.passphraseEnc].join('|'),
+            [
+              account.exchangeId,
+              account.marketType,
+              account.mode,
+              account.apiKeyEnc,
+              account.secretEnc,
+              account.passphraseEnc,
+            ].join('|'),
           onHint: (account) => {
             if (!stopped) queue.urgent(account, { afterRunning: true });
           },
@@ -443,7 +513,8 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
           const listeningSince = (id: string) => streams?.listeningSince(id) ?? null;
           for (const id of pass.routine) {
             if (queue.routineWaiting >= settings.concurrency) break;
-            if (!routineDue(id, clock.now(), lastVisitedAt, listeningSince, settings.streamedReconcileMs)) continue;
+            if (!routineDue(id, clock.now(), lastVisitedAt, listeningSince, settings.streamedReconcileMs))
+              continue;
             const account = rows.get(id);
             // Queued or being visited: no turn to pace (its token would be spent on nothing).
             if (!account || queue.has(id)) continue;
@@ -455,13 +526,19 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
           try {
             streams?.follow(rows.values());
           } catch (error) {
-            deps.log.warn({ err: error }, 'user-data streams could not be updated; the next plan tries again');
+            deps.log.warn(
+              { err: error },
+              'user-data streams could not be updated; the next plan tries again',
+            );
           }
         } catch (error) {
           deps.log.warn({ err: error }, 'positions pass could not be planned; the next one tries again');
         }
         if (stopped) break;
-        await Promise.race([clock.sleep(settings.planEveryMs), new Promise<void>((resolve) => (wake = resolve))]);
+        await Promise.race([
+          clock.sleep(settings.planEveryMs),
+          new Promise<void>((resolve) => (wake = resolve)),
+        ]);
       }
       await streams?.stop();
       await queue.close();
@@ -490,7 +567,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
           const account = rows.get(id);
           if (account) await visitNow(account);
         });
-      await Promise.all([...pass.urgent.map((id) => visit(id, false)), ...pass.routine.map((id) => visit(id, true))]);
+      await Promise.all([
+        ...pass.urgent.map((id) => visit(id, false)),
+        ...pass.routine.map((id) => visit(id, true)),
+      ]);
     },
     syncAccount,
     async followNow(accountId) {
@@ -500,13 +580,34 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       try {
         await exclusively(accountId, () => syncAccountRow(account));
       } catch (error) {
-        deps.log.warn({ err: error, accountId }, 'following a position at once failed; the next pass tries again');
+        deps.log.warn(
+          { err: error, accountId },
+          'following a position at once failed; the next pass tries again',
+        );
       } finally {
         lastVisitedAt.set(accountId, clock.now());
       }
     },
     async panicAccount(account) {
-      return panicOf(await workFor(account), account);
+      // Under the account's lease, taken from whoever held it: the former holder is fenced.
+      if (deps.seize && !(await deps.seize(account.id))) {
+        return {
+          accountId: account.id,
+          accountName: account.name,
+          cancelledOrders: 0,
+          closedPositions: 0,
+          problems: [
+            'the bot is catching up with its database; nothing was touched, try again in a few seconds',
+          ],
+        };
+      }
+      // A visit of the account running here ends first: the panic and the lifecycle never decide together.
+      for (let running = visiting.get(account.id); running; running = visiting.get(account.id)) await running;
+      let result: PanicResult | undefined;
+      await exclusively(account.id, async () => {
+        result = await panicOf(await workFor(account), account);
+      });
+      return result!;
     },
   };
 }

@@ -127,9 +127,37 @@ export function leasesRepository(db: Database) {
       return rows.length > 0;
     },
 
+    /**
+     * Takes one account's lease whoever holds it (a member's /panic acts at once, in the process the
+     * member asked): the former holder is fenced from its next send on (its stamps require the lease)
+     * and drops the account from its next plan. Nothing while this holder's heartbeat is not fresh.
+     */
+    async seize(
+      task: LeaseTask,
+      accountId: string,
+      holder: string,
+      times: { now: Date; freshSince: Date },
+    ): Promise<boolean> {
+      await db.execute(sql`
+        insert into ${accountLeases} (task, account_id, holder, changed_at)
+        select ${task}, a.id, null, ${at(times.now)} from ${exchangeAccounts} a where a.id = ${accountId}
+        on conflict do nothing`);
+      const taken = await executeRows<{ account_id: string }>(
+        db,
+        sql`update ${accountLeases} set holder = ${holder}, changed_at = ${at(times.now)}
+          where task = ${task} and account_id = ${accountId}
+            and exists (select 1 from ${engineInstances} where id = ${holder} and heartbeat_at >= ${at(times.freshSince)})
+          returning account_id`,
+      );
+      return taken.length > 0;
+    },
+
     /** Who holds each lease of a task (tests and diagnostics). */
     async holders(task: LeaseTask): Promise<Map<string, string | null>> {
-      const rows = await db.select().from(accountLeases).where(sql`${accountLeases.task} = ${task}`);
+      const rows = await db
+        .select()
+        .from(accountLeases)
+        .where(sql`${accountLeases.task} = ${task}`);
       return new Map(rows.map((row) => [row.accountId, row.holder]));
     },
   };
