@@ -96,7 +96,10 @@ export const defaultPositionSyncSettings: PositionSyncSettings = {
   lookupWindowMs: 60_000,
   concurrency: 16,
   retry: DEFAULT_RETRY_POLICY,
-  lostExitGraceMs: 5_000,
+  // Short: a lost stop is looked up at once (an urgent account is visited each second), and a second
+  // reduce-only stop beside one that turns out to exist is only cancelled; while three losses in a row
+  // each waited 5 s, a position went 30 s without its stop (bench:chaos).
+  lostExitGraceMs: 2_000,
   routineBudgetMs: 5_000,
   planEveryMs: 1_000,
   priceMaxAgeMs: 3_000,

@@ -102,7 +102,12 @@ export async function positionsWorld(
     gateways: provider,
     clock: world.clock,
     log: world.log,
-    ...(options.entryTtlMs === undefined ? {} : { settings: { entryTtlMs: options.entryTtlMs } }),
+    settings: {
+      ...(options.entryTtlMs === undefined ? {} : { entryTtlMs: options.entryTtlMs }),
+      // At 10× a visit's real latency is seconds of this clock: the app's 2 s would lapse inside one
+      // cycle, before the scenarios here can look at a lost exit's doubt.
+      lostExitGraceMs: 5_000,
+    },
   });
   engine.addCycleStep('positions', sync.run);
   engine.addCycleStep('funding', async () => void (await createFundingBook({ db: world.db.db, gateways: provider, clock: world.clock, log: world.log, spreadMs: 0 }).run()), { beside: true });
