@@ -5,13 +5,16 @@
  * claim to the last leg acknowledged (the cycle's fan-out), p50 and max over 5 runs, next to a naive
  * bot measured once at N = 100: accounts one after another, each a fresh ccxt instance with its own
  * loadMarkets. Prints the figures and a final JSON line.
+ *
+ * BENCH_DB=postgres runs the bot's database on PostgreSQL instead (a fresh database on the server of
+ * TEST_DATABASE_URL, or the local one, dropped afterwards; the app's pool of 10 connections), whose
+ * work runs in the server's processes rather than in the bot's.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import ccxt from 'ccxt';
-import { openDatabase } from '../src/db/client';
 import { accountsRepository } from '../src/db/repositories/accounts';
 import { paperStateRepository } from '../src/db/repositories/paperState';
 import { RateLimiterRegistry } from '../src/exchange/ccxt/rateLimiter';
@@ -22,6 +25,7 @@ import { defaultEngineSettings, TradingEngine } from '../src/trading/engine';
 import { createSignalIntake } from '../src/trading/signalIntake';
 import { generateKeyEntry, openVault, parseKeyring } from '../src/vault';
 import { spawnBinanceSim, type SpawnedBinanceSim } from '../test/sim/binance/client';
+import { openBenchDatabase, type BenchDatabaseSpec } from './support/database';
 
 const RUNS = 5;
 const LATENCY_MS = 50;
@@ -32,6 +36,15 @@ const GUILD = '100000000000000001';
 const quiet = process.env.BENCH_LOG
   ? createLogger({ level: process.env.BENCH_LOG, destination: process.stderr })
   : createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, done) => done() }) });
+const DB_KIND = process.env.BENCH_DB === 'postgres' ? 'postgres' : 'pglite';
+const databaseSpec = (): BenchDatabaseSpec =>
+  DB_KIND === 'postgres'
+    ? {
+        kind: 'postgres',
+        adminUrl: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+        maxConnections: 10,
+      }
+    : { kind: 'pglite' };
 const SIZES = (process.env.BENCH_SIZES ?? '1,100,1000').split(',').map(Number);
 /** CPU time the simulator's process has used so far (Linux /proc), to tell its share of a run from ours. */
 const childCpuMs = (sim: SpawnedBinanceSim): number => {
@@ -132,16 +145,24 @@ const printStatements = (runs: number) => {
   if (!process.env.BENCH_SQL) return;
   const all = [...statementStats];
   const total = all.reduce((sum, [text, stat]) => sum + (text.startsWith('tx: ') ? 0 : stat.ms), 0);
-  console.error(`database: ${(total / runs).toFixed(0)} ms/run in ${all.reduce((sum, [, s]) => sum + s.count, 0) / runs} statements/run`);
+  console.error(
+    `database: ${(total / runs).toFixed(0)} ms/run in ${all.reduce((sum, [, s]) => sum + s.count, 0) / runs} statements/run`,
+  );
   for (const [text, stat] of all.sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)) {
-    console.error(`${(stat.ms / runs).toFixed(1).padStart(8)} ms ${(stat.count / runs).toFixed(1).padStart(7)}×/run  ${text.replace(/\s+/g, ' ').slice(0, 150)}`);
+    console.error(
+      `${(stat.ms / runs).toFixed(1).padStart(8)} ms ${(stat.count / runs).toFixed(1).padStart(7)}×/run  ${text.replace(/\s+/g, ' ').slice(0, 150)}`,
+    );
   }
   statementStats.clear();
 };
 
 async function measureEngine(sim: SpawnedBinanceSim, n: number): Promise<number[]> {
-  const database = await openDatabase({ pglite: countStatements(await PGlite.create()) });
-  await database.migrate();
+  const spec = databaseSpec();
+  const bench = await openBenchDatabase(
+    spec.kind === 'pglite' ? { kind: 'pglite', pglite: countStatements(await PGlite.create()) } : spec,
+    'fanout',
+  );
+  const database = bench.handle;
   const vault = await openVault(parseKeyring(generateKeyEntry(1)));
   const accounts = accountsRepository(database.db);
   for (let i = 0; i < n; i += 1) {
@@ -202,13 +223,16 @@ async function measureEngine(sim: SpawnedBinanceSim, n: number): Promise<number[
     const elapsed = report.fanOutMs;
     const cpu = process.cpuUsage(cpuBefore);
     if (run > 0) times.push(elapsed); // run 0 warms: markets, balances, leverage per account
-    if (process.env.BENCH_VERBOSE) console.error(`  N=${n} run ${run}: ${elapsed.toFixed(0)} ms (cycle CPU: bot ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, simulator ${(childCpuMs(sim) - simCpuBefore).toFixed(0)} ms), weight ${JSON.stringify(await sim.usedWeight())}`);
+    if (process.env.BENCH_VERBOSE)
+      console.error(
+        `  N=${n} run ${run}: ${elapsed.toFixed(0)} ms (cycle CPU: bot ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, simulator ${(childCpuMs(sim) - simCpuBefore).toFixed(0)} ms), weight ${JSON.stringify(await sim.usedWeight())}`,
+      );
   }
   await profiler?.stop(`fanout-n${n}`);
   printStatements(RUNS);
   await engine.stop();
   gateways.close();
-  await database.close();
+  await bench.close();
   return times;
 }
 
@@ -224,15 +248,26 @@ async function measureNaive(sim: SpawnedBinanceSim, n: number): Promise<number> 
     const exchange = new ccxt.binance({
       ...key,
       fetchImplementation: sim.fetchImplementation,
-      options: { defaultType: 'swap', fetchMarkets: { types: ['spot', 'linear'] }, fetchCurrencies: false, fetchMargins: false },
+      options: {
+        defaultType: 'swap',
+        fetchMarkets: { types: ['spot', 'linear'] },
+        fetchCurrencies: false,
+        fetchMargins: false,
+      },
     });
     await exchange.loadMarkets();
     await exchange.fetchBalance();
     await exchange.setLeverage(5, 'BTC/USDT:USDT');
     const amount = Number(exchange.amountToPrecision('BTC/USDT:USDT', (100 * 5) / 50_000));
     await exchange.createOrder('BTC/USDT:USDT', 'market', 'buy', amount);
-    await exchange.createOrder('BTC/USDT:USDT', 'market', 'sell', amount, undefined, { stopLossPrice: 45_000, reduceOnly: true });
-    await exchange.createOrder('BTC/USDT:USDT', 'market', 'sell', amount, undefined, { takeProfitPrice: 55_000, reduceOnly: true });
+    await exchange.createOrder('BTC/USDT:USDT', 'market', 'sell', amount, undefined, {
+      stopLossPrice: 45_000,
+      reduceOnly: true,
+    });
+    await exchange.createOrder('BTC/USDT:USDT', 'market', 'sell', amount, undefined, {
+      takeProfitPrice: 55_000,
+      reduceOnly: true,
+    });
   }
   return performance.now() - started;
 }
@@ -245,7 +280,7 @@ try {
   for (const n of SIZES) {
     results[n] = await measureEngine(sim, n);
     console.log(
-      `N=${n}: p50 ${percentile(results[n]!, 50).toFixed(0)} ms, max ${Math.max(...results[n]!).toFixed(0)} ms (${RUNS} runs, concurrency ${CONCURRENCY})`,
+      `N=${n}: p50 ${percentile(results[n]!, 50).toFixed(0)} ms, max ${Math.max(...results[n]!).toFixed(0)} ms (${RUNS} runs, concurrency ${CONCURRENCY}, ${DB_KIND})`,
     );
   }
   if (!results[100] || !results[1_000] || !results[1]) process.exit(0);
@@ -258,7 +293,7 @@ try {
     JSON.stringify({
       bench: 'fanout',
       runs: RUNS,
-      db: 'pglite',
+      db: DB_KIND,
       n1Ms: Math.round(percentile(results[1]!, 50)),
       n100Ms: Math.round(n100),
       n1000Ms: Math.round(percentile(results[1_000]!, 50)),

@@ -6,7 +6,8 @@ import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import { openDatabase, type DatabaseHandle } from '../../src/db/client';
 
-export type BenchDatabaseSpec = { kind: 'postgres'; adminUrl: string } | { kind: 'pglite' };
+export type BenchDatabaseSpec =
+  { kind: 'postgres'; adminUrl: string; maxConnections?: number } | { kind: 'pglite'; pglite?: PGlite };
 
 export interface BenchDatabase {
   handle: DatabaseHandle;
@@ -17,7 +18,7 @@ export interface BenchDatabase {
 
 export async function openBenchDatabase(spec: BenchDatabaseSpec, prefix: string): Promise<BenchDatabase> {
   if (spec.kind === 'pglite') {
-    const handle = await openDatabase({ pglite: await PGlite.create() });
+    const handle = await openDatabase({ pglite: spec.pglite ?? (await PGlite.create()) });
     await handle.migrate();
     return { handle, url: null, close: () => handle.close() };
   }
@@ -32,14 +33,15 @@ export async function openBenchDatabase(spec: BenchDatabaseSpec, prefix: string)
   await creator.end();
   const url = new URL(spec.adminUrl);
   url.pathname = `/${name}`;
-  const handle = await openDatabase({ url: url.toString(), maxConnections: 5 });
+  const handle = await openDatabase({ url: url.toString(), maxConnections: spec.maxConnections ?? 5 });
   await handle.migrate();
   return {
     handle,
     url: url.toString(),
     async close() {
       await handle.close();
-      if (process.env.BENCH_KEEP_DB || process.env.CHAOS_KEEP_DB) return console.error(`bench: database kept: ${url.toString()}`);
+      if (process.env.BENCH_KEEP_DB || process.env.CHAOS_KEEP_DB)
+        return console.error(`bench: database kept: ${url.toString()}`);
       const dropper = admin();
       await dropper.unsafe(`drop database if exists "${name}" with (force)`);
       await dropper.end();
