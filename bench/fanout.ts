@@ -15,6 +15,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import ccxt from 'ccxt';
+import { sql } from 'drizzle-orm';
+import { executeRows } from '../src/db/executeRows';
 import { accountsRepository } from '../src/db/repositories/accounts';
 import { paperStateRepository } from '../src/db/repositories/paperState';
 import { RateLimiterRegistry } from '../src/exchange/ccxt/rateLimiter';
@@ -25,7 +27,7 @@ import { defaultEngineSettings, TradingEngine } from '../src/trading/engine';
 import { createSignalIntake } from '../src/trading/signalIntake';
 import { generateKeyEntry, openVault, parseKeyring } from '../src/vault';
 import { spawnBinanceSim, type SpawnedBinanceSim } from '../test/sim/binance/client';
-import { openBenchDatabase, type BenchDatabaseSpec } from './support/database';
+import { openBenchDatabase, type BenchDatabase, type BenchDatabaseSpec } from './support/database';
 
 const RUNS = 5;
 const LATENCY_MS = 50;
@@ -223,6 +225,16 @@ async function measureEngine(sim: SpawnedBinanceSim, n: number): Promise<number[
     const elapsed = report.fanOutMs;
     const cpu = process.cpuUsage(cpuBefore);
     if (run > 0) times.push(elapsed); // run 0 warms: markets, balances, leverage per account
+    const outcomes = await executeRows<{ status: string; count: number }>(
+      database.db,
+      sql`select e.status, count(*)::int as count from executions e join signals s on s.id = e.signal_id
+        where s.source_ref = ${`bench-${n}-${run}`} group by e.status`,
+    );
+    const placed = outcomes.find((row) => row.status === 'placed')?.count ?? 0;
+    // A run that placed on fewer accounts than N measured something else (skips): no figure from it.
+    if (placed !== n)
+      throw new Error(`run ${run} placed entries on ${placed} of ${n} accounts: ${JSON.stringify(outcomes)}`);
+    await closeAllPositions(sim, database);
     if (process.env.BENCH_VERBOSE)
       console.error(
         `  N=${n} run ${run}: ${elapsed.toFixed(0)} ms (cycle CPU: bot ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, simulator ${(childCpuMs(sim) - simCpuBefore).toFixed(0)} ms), weight ${JSON.stringify(await sim.usedWeight())}`,
@@ -234,6 +246,23 @@ async function measureEngine(sim: SpawnedBinanceSim, n: number): Promise<number[
   gateways.close();
   await bench.close();
   return times;
+}
+
+/**
+ * Between runs, outside the measured window: the run's positions end at their stops. A futures
+ * account holds one bot position per symbol, so without this every later run would be a fan-out of
+ * skips ('position-open-on-symbol'). The stops trigger on the exchange; the book is told directly,
+ * since booking closes is the position sync's work, not what this benchmark times.
+ */
+async function closeAllPositions(sim: SpawnedBinanceSim, database: BenchDatabase['handle']): Promise<void> {
+  await sim.setPrice('BTCUSDT', 44_000, 'futures');
+  await sim.setPrice('BTCUSDT', 50_000, 'futures');
+  await database.db.execute(
+    sql`update positions set status = 'closed', close_reason = 'stop-loss', closed_at = now() where status = 'open'`,
+  );
+  await database.db.execute(
+    sql`update orders set status = 'cancelled' where status in ('intent', 'unknown', 'open', 'partially-filled')`,
+  );
 }
 
 async function measureNaive(sim: SpawnedBinanceSim, n: number): Promise<number> {
