@@ -21,14 +21,7 @@
 import { dec, toNumber } from '../precision';
 import { closeLeg, stopLeg, takeProfitLeg } from '../clientOrderId';
 import { positionPnl } from '../pnl';
-import {
-  desiredStop,
-  isDust,
-  liveConditional,
-  onPriceStep,
-  targetLegBudget,
-  targetSplit,
-} from './exits';
+import { desiredStop, isDust, liveConditional, onPriceStep, targetLegBudget, targetSplit } from './exits';
 import {
   entryQuantity,
   exitedQuantity,
@@ -65,14 +58,20 @@ export function needsPrice(c: Omit<LifecycleCase, 'lastPrice'>): boolean {
   return c.position.status === 'open' && !c.settings.futures && c.position.stopLoss !== null;
 }
 
-const cancel = (legs: readonly Leg[], why: CancelWhy): Step[] => (legs.length > 0 ? [{ kind: 'cancel', legs, why }] : []);
-const baseOf = (c: Pick<LifecycleCase, 'market'>, symbol: string) => c.market?.base ?? symbol.split('/')[0] ?? symbol;
+const cancel = (legs: readonly Leg[], why: CancelWhy): Step[] =>
+  legs.length > 0 ? [{ kind: 'cancel', legs, why }] : [];
+const baseOf = (c: Pick<LifecycleCase, 'market'>, symbol: string) =>
+  c.market?.base ?? symbol.split('/')[0] ?? symbol;
 
 /** Resting entries with nothing filled give up when they lapsed; `waiting`: a price could decide it. */
-function lapse(c: Omit<LifecycleCase, 'lastPrice'>, lastPrice: number | null): { lapsed: boolean; waiting: boolean } {
+function lapse(
+  c: Omit<LifecycleCase, 'lastPrice'>,
+  lastPrice: number | null,
+): { lapsed: boolean; waiting: boolean } {
   const resting = legsOf(c.legs, 'entry').filter(isResting);
   if (resting.length === 0) return { lapsed: false, waiting: false };
-  if (c.signal.withdrawn || c.now - c.signal.createdAt > c.settings.entryTtlMs) return { lapsed: true, waiting: false };
+  if (c.signal.withdrawn || c.now - c.signal.createdAt > c.settings.entryTtlMs)
+    return { lapsed: true, waiting: false };
   if (lastPrice === null) return { lapsed: false, waiting: true };
   const tp1 = c.signal.takeProfits[0];
   const crossed =
@@ -90,7 +89,11 @@ function beforePosition(c: LifecycleCase): Step[] {
     const filled = entries.filter((leg) => leg.filledQuantity > 0);
     const pnl = positionPnl(
       c.signal.side,
-      filled.map((leg) => ({ quantity: leg.filledQuantity, price: leg.averagePrice ?? leg.price ?? 0, fees: leg.fees })),
+      filled.map((leg) => ({
+        quantity: leg.filledQuantity,
+        price: leg.averagePrice ?? leg.price ?? 0,
+        fees: leg.fees,
+      })),
       [],
       1,
     );
@@ -111,7 +114,11 @@ function beforePosition(c: LifecycleCase): Step[] {
 function averageEntry(c: LifecycleCase, position: PositionView): number | null {
   const filled = legsOf(c.legs, 'entry').filter((leg) => leg.filledQuantity > 0);
   if (filled.length === 0) return position.averageEntryPrice;
-  const fills = filled.map((leg) => ({ quantity: leg.filledQuantity, price: leg.averagePrice ?? leg.price ?? 0, fees: [] }));
+  const fills = filled.map((leg) => ({
+    quantity: leg.filledQuantity,
+    price: leg.averagePrice ?? leg.price ?? 0,
+    fees: [],
+  }));
   return positionPnl(position.side, fills, [], 1).averageEntryPrice;
 }
 
@@ -161,7 +168,13 @@ function openPosition(c: LifecycleCase, p: PositionView): Step[] {
   if (lapsed) steps.push(...cancel(restingEntries, 'entry-lapsed'));
 
   // Gone from the exchange while the book holds some (and no close of ours is working): closed outside.
-  if (futures && c.exchangeQuantity !== null && remaining > EPSILON && c.exchangeQuantity <= EPSILON && !closeWorking) {
+  if (
+    futures &&
+    c.exchangeQuantity !== null &&
+    remaining > EPSILON &&
+    c.exchangeQuantity <= EPSILON &&
+    !closeWorking
+  ) {
     return [...steps, { kind: 'close-externally' }];
   }
 
@@ -173,14 +186,18 @@ function openPosition(c: LifecycleCase, p: PositionView): Step[] {
   if (closing.active) return [...steps, ...closing.steps];
 
   let free = freeConditionalSlots(c);
-  const protection = futures ? protectFutures(c, position, remaining, hits, free) : watchSpot(c, position, hits);
+  const protection = futures
+    ? protectFutures(c, position, remaining, hits, free)
+    : watchSpot(c, position, hits);
   steps.push(...protection);
   free -= protection.filter((s) => s.kind === 'place' || s.kind === 'retry').length;
   if (protection.some((s) => s.kind === 'market-close')) return steps;
 
   const targets = targetSteps(c, position, { hits, remaining, growing, free });
   steps.push(...targets);
-  const busy = [...protection, ...targets].some((s) => s.kind === 'place' || s.kind === 'retry' || s.kind === 'cancel');
+  const busy = [...protection, ...targets].some(
+    (s) => s.kind === 'place' || s.kind === 'retry' || s.kind === 'cancel',
+  );
   if (growing && !busy && !legs.some((leg) => isInFlight(leg) && leg.type !== 'market')) {
     steps.push({ kind: 'resized', entryQuantity: toNumber(entered) });
   }
@@ -192,7 +209,11 @@ function freeConditionalSlots(c: LifecycleCase): number {
   return c.maxConditionalOrders - c.otherConditionalOrders - liveConditional(c.legs, isLive);
 }
 
-function exitFields(c: LifecycleCase, p: PositionView, fields: Pick<OrderFields, 'type' | 'quantity' | 'price' | 'triggerPrice'>): OrderFields {
+function exitFields(
+  c: LifecycleCase,
+  p: PositionView,
+  fields: Pick<OrderFields, 'type' | 'quantity' | 'price' | 'triggerPrice'>,
+): OrderFields {
   return {
     symbol: p.symbol,
     side: p.side === 'long' ? 'sell' : 'buy',
@@ -204,7 +225,7 @@ function exitFields(c: LifecycleCase, p: PositionView, fields: Pick<OrderFields,
 /** Retry a refused leg when its backoff passed; a permanent refusal is not retried. */
 function retryIfPassing(c: LifecycleCase, leg: Leg): Step[] {
   if (refusalClass(leg.reason) !== 'passing') return [];
-  return retryDue(leg, c.now, c.settings.retry) ? [{ kind: 'retry', leg }] : [];
+  return retryDue(leg, c.exchangeNow, c.settings.retry) ? [{ kind: 'retry', leg }] : [];
 }
 
 /**
@@ -215,7 +236,12 @@ function closingSteps(c: LifecycleCase, p: PositionView, held: number): { active
   const closes = legsOf(c.legs, 'close');
   const latest = closes[closes.length - 1];
   if (!latest) return { active: false, steps: [] };
-  if (isInFlight(latest) && c.settings.futures && latest.sentAt !== null && c.now - latest.sentAt >= c.settings.lostExitGraceMs) {
+  if (
+    isInFlight(latest) &&
+    c.settings.futures &&
+    latest.sentAt !== null &&
+    c.exchangeNow - latest.sentAt >= c.settings.lostExitGraceMs
+  ) {
     // A reduce-only close whose answer was lost: a second one cannot take more than is held (one
     // position per exchange position), so it goes now rather than after the minute the lost one
     // takes to be proven absent. Spot sells are not reduce-only: they wait for the proof.
@@ -248,7 +274,13 @@ function closeAtMarket(c: LifecycleCase, why: MarketCloseWhy): Step[] {
   return [{ kind: 'market-close', leg: closeLeg(nextVersion(c.legs, 'close')), why }];
 }
 
-function protectFutures(c: LifecycleCase, p: PositionView, remaining: number, hits: number[], free: number): Step[] {
+function protectFutures(
+  c: LifecycleCase,
+  p: PositionView,
+  remaining: number,
+  hits: number[],
+  free: number,
+): Step[] {
   const stops = legsOf(c.legs, 'stop-loss');
   const resting = stops.filter(isResting);
   const current = resting[resting.length - 1];
@@ -264,14 +296,19 @@ function protectFutures(c: LifecycleCase, p: PositionView, remaining: number, hi
     // A stop whose answer was lost may take the exchange a minute to prove absent (the protocol's
     // lookup window). Protected meanwhile by another stop, or sent too recently: wait. Otherwise a new
     // version goes now; if the lost one turns out to exist, the newer one supersedes it (cancelled).
-    const waiting = latest.sentAt === null || c.now - latest.sentAt < c.settings.lostExitGraceMs;
+    const waiting = latest.sentAt === null || c.exchangeNow - latest.sentAt < c.settings.lostExitGraceMs;
     if (current || waiting) return [];
     return free > 0
       ? [
           {
             kind: 'place',
             leg: stopLeg(nextVersion(c.legs, 'stop-loss')),
-            order: exitFields(c, p, { type: 'stop-loss', quantity: remaining, price: null, triggerPrice: desired.trigger }),
+            order: exitFields(c, p, {
+              type: 'stop-loss',
+              quantity: remaining,
+              price: null,
+              triggerPrice: desired.trigger,
+            }),
             why: 'stop-replaced',
           },
         ]
@@ -283,7 +320,12 @@ function protectFutures(c: LifecycleCase, p: PositionView, remaining: number, hi
           {
             kind: 'place',
             leg: stopLeg(nextVersion(c.legs, 'stop-loss')),
-            order: exitFields(c, p, { type: 'stop-loss', quantity: remaining, price: null, triggerPrice: desired.trigger }),
+            order: exitFields(c, p, {
+              type: 'stop-loss',
+              quantity: remaining,
+              price: null,
+              triggerPrice: desired.trigger,
+            }),
             why,
           },
         ]
@@ -321,7 +363,10 @@ function protectFutures(c: LifecycleCase, p: PositionView, remaining: number, hi
     if (refusal === 'would-trigger') return [...steps, ...closeAtMarket(c, 'break-even-passed')];
     return steps;
   }
-  return [...steps, ...place(wrongPrice ? (desired.breakEven ? 'break-even' : 'stop-replaced') : 'stop-resized')];
+  return [
+    ...steps,
+    ...place(wrongPrice ? (desired.breakEven ? 'break-even' : 'stop-replaced') : 'stop-resized'),
+  ];
 }
 
 function watchSpot(c: LifecycleCase, p: PositionView, hits: number[]): Step[] {
@@ -329,7 +374,14 @@ function watchSpot(c: LifecycleCase, p: PositionView, hits: number[]): Step[] {
   if (!desired) return [];
   const steps: Step[] =
     desired.trigger !== p.stopLoss
-      ? [{ kind: 'stop-moved', stopLoss: desired.trigger, stopVersion: p.stopVersion + 1, breakEven: desired.breakEven }]
+      ? [
+          {
+            kind: 'stop-moved',
+            stopLoss: desired.trigger,
+            stopVersion: p.stopVersion + 1,
+            breakEven: desired.breakEven,
+          },
+        ]
       : [];
   const last = c.lastPrice;
   const crossed = last !== null && (p.side === 'long' ? last <= desired.trigger : last >= desired.trigger);
@@ -353,9 +405,13 @@ function targetSteps(c: LifecycleCase, p: PositionView, s: TargetState): Step[] 
   const weights = c.settings.takeProfitWeights;
   const latestOf = (index: number) => tps.filter((leg) => indexOf(leg) === index).pop();
   const fields = (tp: TakeProfitLeg) =>
-    exitFields(c, p, futures
-      ? { type: 'take-profit', quantity: tp.qty, price: null, triggerPrice: tp.price }
-      : { type: 'limit', quantity: tp.qty, price: tp.price, triggerPrice: null });
+    exitFields(
+      c,
+      p,
+      futures
+        ? { type: 'take-profit', quantity: tp.qty, price: null, triggerPrice: tp.price }
+        : { type: 'limit', quantity: tp.qty, price: tp.price, triggerPrice: null },
+    );
 
   if (!s.growing) {
     // First placement (a leg for every target of the split that never had one), and retries.
@@ -393,7 +449,10 @@ function targetSteps(c: LifecycleCase, p: PositionView, s: TargetState): Step[] 
   if (steps.length > 0) return steps;
   // The new legs rest: a target the new split merged away goes too.
   const inSplit = new Set((split?.legs ?? []).map((tp) => tp.index));
-  return cancel(tps.filter((leg) => isResting(leg) && !inSplit.has(indexOf(leg)) && !done.has(indexOf(leg))), 'superseded');
+  return cancel(
+    tps.filter((leg) => isResting(leg) && !inSplit.has(indexOf(leg)) && !done.has(indexOf(leg))),
+    'superseded',
+  );
 }
 
 function placeResized(
@@ -420,7 +479,12 @@ function placeResized(
     if (same && (isResting(latest) || latest.status === 'filled')) continue;
     if (slots <= 0) break;
     slots -= 1;
-    steps.push({ kind: 'place', leg: takeProfitLeg(tp.index, nextTargetVersion(c.legs, tp.index)), order, why: 'target-resized' });
+    steps.push({
+      kind: 'place',
+      leg: takeProfitLeg(tp.index, nextTargetVersion(c.legs, tp.index)),
+      order,
+      why: 'target-resized',
+    });
   }
   return steps;
 }

@@ -45,6 +45,12 @@ export interface LifecycleSettings {
 
 export interface LifecycleCase {
   readonly now: number;
+  /**
+   * The exchange's clock as estimated here: send stamps (`Leg.sentAt`) are on it, so the waits
+   * counted from them (a lost exit's grace, a refused one's retry) are too. A host clock a minute
+   * behind the exchange's would otherwise add that minute to every such wait.
+   */
+  readonly exchangeNow: number;
   readonly signal: {
     readonly side: Side;
     readonly stopLoss: number;
@@ -118,7 +124,12 @@ export type Step =
   /** The exits are sized for this entry quantity now. */
   | { readonly kind: 'resized'; readonly entryQuantity: number }
   /** The stop in force changed (a new stop leg rests; on spot the watched level moved). */
-  | { readonly kind: 'stop-moved'; readonly stopLoss: number; readonly stopVersion: number; readonly breakEven: boolean }
+  | {
+      readonly kind: 'stop-moved';
+      readonly stopLoss: number;
+      readonly stopVersion: number;
+      readonly breakEven: boolean;
+    }
   | { readonly kind: 'book-close'; readonly reason: 'stop-loss' | 'take-profit' }
   /** Gone from the exchange while the book still holds some: closed outside the bot. */
   | { readonly kind: 'close-externally' };

@@ -59,6 +59,7 @@ export function follower(deps: FollowDeps) {
     const limit = futures ? (market?.maxConditionalOrders ?? null) : null;
     const base: Omit<LifecycleCase, 'lastPrice'> = {
       now: clock.now(),
+      exchangeNow: work.gateway.exchangeNow(),
       signal: {
         side: signal.side,
         stopLoss: signal.stopLoss,
@@ -311,7 +312,9 @@ export function follower(deps: FollowDeps) {
     const reason = placed.reason;
     const kind = kindOf({ leg: legId });
     const refusal = refusalClass(reason);
-    const row = (await deps.trading.ordersOfExecution(followed.execution.id)).find((order) => order.leg === legId);
+    const row = (await deps.trading.ordersOfExecution(followed.execution.id)).find(
+      (order) => order.leg === legId,
+    );
     const attempts = Math.max(attemptsBefore + 1, row?.attempts ?? 0);
     const escalate = escalatesAt(reason, attemptsBefore, attempts, deps.settings.retry);
     const subject = position ?? {

@@ -181,8 +181,9 @@ export function legIo(deps: LegIoDeps) {
         );
         return true;
       }
+      // The send stamp is on the exchange's clock: so is the window (a host clock ahead would end it early).
       const sent = order.sentAt ?? 0;
-      if (clock.now() - sent < deps.lookupWindowMs) {
+      if (work.gateway.exchangeNow() - sent < deps.lookupWindowMs) {
         work.log.info(
           { leg: order.leg },
           'order unknown to the exchange right after it was sent; cancel asked again next cycle',

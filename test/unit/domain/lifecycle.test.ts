@@ -65,8 +65,11 @@ function position(fields: Partial<PositionView> = {}): PositionView {
 }
 
 function futuresCase(fields: Partial<LifecycleCase> = {}): LifecycleCase {
+  // The host's clock agrees with the exchange's unless a case says otherwise.
+  const now = fields.now ?? NOW;
   return {
-    now: NOW,
+    now,
+    exchangeNow: now,
     signal: { side: 'long', stopLoss: 48_000, takeProfits: [52_000, 54_000], createdAt: NOW - 3_600_000, withdrawn: false },
     position: position(),
     legs: [filledEntry()],
@@ -144,6 +147,20 @@ describe('futures: the stop', () => {
     expect(placed(decidePosition(futuresCase({ legs: [filledEntry(), leg('s0'), leg('s1', { status: 'unknown', sentAt: NOW - 60_000 }), leg('t0'), leg('t1')] })))).toEqual([]);
     // The lost one turns out to rest after all, beside the newer one: it goes.
     expect(cancelled(decidePosition(futuresCase({ legs: [filledEntry(), leg('s0'), leg('s1'), leg('t0'), leg('t1')] })))).toEqual(['s0']);
+  });
+
+  it("counts a lost or refused stop's waits on the exchange's clock, the one its send stamp is on", () => {
+    // The stop was sent 6 s ago by the exchange's clock; the host's runs a minute behind or ahead.
+    const lost = leg('s0', { status: 'unknown', sentAt: NOW - 6_000 });
+    const legs = [filledEntry(), lost, leg('t0'), leg('t1')];
+    expect(placed(decidePosition(futuresCase({ now: NOW - 65_000, exchangeNow: NOW, legs })))).toEqual(['s1']);
+    // Sent 1 s ago by the exchange's clock: still waiting, however far ahead the host's is.
+    const fresh = [filledEntry(), leg('s0', { status: 'unknown', sentAt: NOW - 1_000 }), leg('t0'), leg('t1')];
+    expect(placed(decidePosition(futuresCase({ now: NOW + 65_000, exchangeNow: NOW, legs: fresh })))).toEqual([]);
+    const refused = leg('s0', { status: 'rejected', reason: 'exchange-error', attempts: 4, sentAt: NOW - 2_000 });
+    expect(decidePosition(futuresCase({ now: NOW - 65_000, exchangeNow: NOW, legs: [filledEntry(), refused, leg('t0'), leg('t1')] }))).toEqual([
+      { kind: 'retry', leg: refused },
+    ]);
   });
 
   it('a stop refused for a passing reason is retried only after its backoff, the same leg', () => {
