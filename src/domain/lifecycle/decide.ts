@@ -298,6 +298,7 @@ function protectFutures(
     // version goes now; if the lost one turns out to exist, the newer one supersedes it (cancelled).
     const waiting = latest.sentAt === null || c.exchangeNow - latest.sentAt < c.settings.lostExitGraceMs;
     if (current || waiting) return [];
+    if (free <= 0) return roomForStop(c, p);
     return free > 0
       ? [
           {
@@ -333,8 +334,13 @@ function protectFutures(
 
   if (!current) {
     // Unprotected: nothing of ours rests as a stop.
-    if (latest && isRefused(latest)) {
-      const refusal = refusalClass(latest.reason);
+    const refusal = latest && isRefused(latest) ? refusalClass(latest.reason) : null;
+    // Targets give way to it under the exchange's cap (a close at market needs no slot).
+    if (free <= 0 && (refusal === null || refusal === 'passing')) {
+      const room = roomForStop(c, p);
+      if (room.length > 0) return room;
+    }
+    if (latest && refusal !== null) {
       if (refusal === 'passing') return retryIfPassing(c, latest);
       // Through the stop already, or refused for good: what the stop is for, done at market.
       return closeAtMarket(c, 'stop-refused');
@@ -367,6 +373,18 @@ function protectFutures(
     ...steps,
     ...place(wrongPrice ? (desired.breakEven ? 'break-even' : 'stop-replaced') : 'stop-resized'),
   ];
+}
+
+/**
+ * A position with no resting stop and no conditional slot free (lost stop versions that may still
+ * exist count until proven absent): the farthest resting take-profit goes, so the stop can.
+ */
+function roomForStop(c: LifecycleCase, p: PositionView): Step[] {
+  const distance = (leg: Leg) => Math.abs((leg.triggerPrice ?? leg.price ?? 0) - (p.averageEntryPrice ?? 0));
+  const farthest = legsOf(c.legs, 'take-profit')
+    .filter(isResting)
+    .sort((a, b) => distance(b) - distance(a))[0];
+  return farthest ? cancel([farthest], 'room-for-stop') : [];
 }
 
 function watchSpot(c: LifecycleCase, p: PositionView, hits: number[]): Step[] {
@@ -421,13 +439,16 @@ function targetSteps(c: LifecycleCase, p: PositionView, s: TargetState): Step[] 
     let free = s.free;
     for (const tp of split?.legs ?? []) {
       const latest = latestOf(tp.index);
-      if (latest) {
+      const gaveWay = latest?.status === 'cancelled' && latest.reason === 'room-for-stop' && latest.filledQuantity === 0;
+      if (latest && !gaveWay) {
         if (isRefused(latest)) steps.push(...retryIfPassing(c, latest));
         continue;
       }
       if (free <= 0) break;
       free -= 1;
-      steps.push({ kind: 'place', leg: takeProfitLeg(tp.index), order: fields(tp), why: 'target' });
+      // A target that gave way to the stop comes back as a new version once there is room.
+      const leg = latest ? takeProfitLeg(tp.index, nextTargetVersion(c.legs, tp.index)) : takeProfitLeg(tp.index);
+      steps.push({ kind: 'place', leg, order: fields(tp), why: 'target' });
     }
     return steps;
   }

@@ -89,7 +89,11 @@ export interface OrderFields {
   readonly reduceOnly: boolean;
 }
 
-export type CancelWhy = 'entry-lapsed' | 'superseded' | 'closing' | 'leftover' | 'make-room';
+/**
+ * 'room-for-stop': a take-profit cancelled so that a position without a resting stop gets one within
+ * the exchange's conditional-order cap (its leg keeps that reason; it comes back once there is room).
+ */
+export type CancelWhy = 'entry-lapsed' | 'superseded' | 'closing' | 'leftover' | 'make-room' | 'room-for-stop';
 export type PlaceWhy = 'stop' | 'stop-replaced' | 'stop-resized' | 'break-even' | 'target' | 'target-resized';
 export type MarketCloseWhy = 'spot-stop' | 'stop-refused' | 'break-even-passed';
 

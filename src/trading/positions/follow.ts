@@ -179,7 +179,9 @@ export function follower(deps: FollowDeps) {
         case 'cancel':
           for (const leg of step.legs) {
             const row = byId.get(leg.id);
-            if (row) await legs.cancel(work, row);
+            // A target that gave way to the stop keeps why, so that it comes back once there is room.
+            if (row && (await legs.cancel(work, row)) && step.why === 'room-for-stop')
+              await deps.trading.updateOrder(row.id, { reason: 'room-for-stop' });
           }
           if (step.why === 'entry-lapsed')
             work.log.info({ signalId: followed.signal.id }, 'unfilled entries cancelled');

@@ -149,6 +149,27 @@ describe('futures: the stop', () => {
     expect(cancelled(decidePosition(futuresCase({ legs: [filledEntry(), leg('s0'), leg('s1'), leg('t0'), leg('t1')] })))).toEqual(['s0']);
   });
 
+  it('a position without a stop and no conditional slot left: the farthest target gives way, and comes back once there is room', () => {
+    // Eight targets and two stop versions whose answers were lost fill Binance's 10 per symbol.
+    const prices = [52_000, 52_500, 53_000, 53_500, 54_000, 54_500, 55_000, 55_500];
+    const targets = prices.map((price, i) => leg(`t${i}`, { triggerPrice: price, quantity: 0.125 }));
+    const p = position({ takeProfits: prices });
+    const lost = [leg('s0', { status: 'unknown', sentAt: NOW - 9_000 }), leg('s1', { status: 'unknown', sentAt: NOW - 6_000 })];
+    const full = decidePosition(futuresCase({ position: p, legs: [filledEntry(), ...lost, ...targets] }));
+    expect(full).toEqual([{ kind: 'cancel', legs: [targets[7]], why: 'room-for-stop' }]);
+    // The target gave way: the stop goes, the target waits.
+    const gaveWay = { ...targets[7]!, status: 'cancelled' as const, reason: 'room-for-stop' };
+    const room = decidePosition(futuresCase({ position: p, legs: [filledEntry(), ...lost, ...targets.slice(0, 7), gaveWay] }));
+    expect(placed(room)).toEqual(['s2']);
+    // The lost ones proven absent: the target comes back as a new version (the stop rests).
+    const absent = lost.map((l) => ({ ...l, status: 'not-placed' as const }));
+    const later = decidePosition(futuresCase({ position: p, legs: [filledEntry(), ...absent, leg('s2'), ...targets.slice(0, 7), gaveWay] }));
+    expect(placed(later)).toEqual(['t7v1']);
+    // A target the member cancelled on the exchange is not placed again.
+    const byHand = { ...targets[7]!, status: 'cancelled' as const };
+    expect(placed(decidePosition(futuresCase({ position: p, legs: [filledEntry(), ...absent, leg('s2'), ...targets.slice(0, 7), byHand] })))).toEqual([]);
+  });
+
   it("counts a lost or refused stop's waits on the exchange's clock, the one its send stamp is on", () => {
     // The stop was sent 6 s ago by the exchange's clock; the host's runs a minute behind or ahead.
     const lost = leg('s0', { status: 'unknown', sentAt: NOW - 6_000 });
