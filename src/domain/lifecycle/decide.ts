@@ -163,7 +163,9 @@ function openPosition(c: LifecycleCase, p: PositionView): Step[] {
     if (live.length > 0 || legs.some(isInFlight)) return [...steps, ...cancel(live, 'closing')];
     const tps = legsOf(legs, 'take-profit');
     const lastTargetFilled = tps.length > 0 && tps.every((leg) => hits.includes(indexOf(leg)));
-    return [...steps, { kind: 'book-close', reason: out && !lastTargetFilled ? 'stop-loss' : 'take-profit' }];
+    const panicked = legsOf(legs, 'close').some((leg) => leg.reason === 'panic');
+    const reason = panicked ? 'panic' : out && !lastTargetFilled ? 'stop-loss' : 'take-profit';
+    return [...steps, { kind: 'book-close', reason }];
   }
   if (lapsed) steps.push(...cancel(restingEntries, 'entry-lapsed'));
 
@@ -439,7 +441,8 @@ function targetSteps(c: LifecycleCase, p: PositionView, s: TargetState): Step[] 
     let free = s.free;
     for (const tp of split?.legs ?? []) {
       const latest = latestOf(tp.index);
-      const gaveWay = latest?.status === 'cancelled' && latest.reason === 'room-for-stop' && latest.filledQuantity === 0;
+      const gaveWay =
+        latest?.status === 'cancelled' && latest.reason === 'room-for-stop' && latest.filledQuantity === 0;
       if (latest && !gaveWay) {
         if (isRefused(latest)) steps.push(...retryIfPassing(c, latest));
         continue;
@@ -447,7 +450,9 @@ function targetSteps(c: LifecycleCase, p: PositionView, s: TargetState): Step[] 
       if (free <= 0) break;
       free -= 1;
       // A target that gave way to the stop comes back as a new version once there is room.
-      const leg = latest ? takeProfitLeg(tp.index, nextTargetVersion(c.legs, tp.index)) : takeProfitLeg(tp.index);
+      const leg = latest
+        ? takeProfitLeg(tp.index, nextTargetVersion(c.legs, tp.index))
+        : takeProfitLeg(tp.index);
       steps.push({ kind: 'place', leg, order: fields(tp), why: 'target' });
     }
     return steps;

@@ -134,6 +134,7 @@ export type Step =
       readonly stopVersion: number;
       readonly breakEven: boolean;
     }
-  | { readonly kind: 'book-close'; readonly reason: 'stop-loss' | 'take-profit' }
+  /** 'panic': a /panic's close (its legs carry that reason) that the lifecycle saw through. */
+  | { readonly kind: 'book-close'; readonly reason: 'stop-loss' | 'take-profit' | 'panic' }
   /** Gone from the exchange while the book still holds some: closed outside the bot. */
   | { readonly kind: 'close-externally' };

@@ -6,6 +6,7 @@
 import type { AccountRow } from '../../db/repositories/accounts';
 import type { PositionsRepository } from '../../db/repositories/positions';
 import type { SignalsRepository } from '../../db/repositories/signals';
+import type { TradingRepository } from '../../db/repositories/trading';
 import { closeLeg } from '../../domain/clientOrderId';
 import { heldQuantity, isLive, legsOf, nextVersion } from '../../domain/lifecycle/legs';
 import { floorToStep } from '../../domain/precision';
@@ -15,6 +16,8 @@ import { legOf } from './views';
 import { marketOf, type AccountWork } from './work';
 
 const EPSILON = 1e-12;
+/** Market closes sent for one position by one /panic (each may fill only part). */
+const MAX_CLOSES = 3;
 
 export interface PanicResult {
   accountId: string;
@@ -27,6 +30,7 @@ export interface PanicResult {
 
 export interface PanicDeps {
   positions: PositionsRepository;
+  trading: Pick<TradingRepository, 'updateOrder'>;
   signals: SignalsRepository;
   legs: LegIo;
   booking: Booking;
@@ -34,7 +38,13 @@ export interface PanicDeps {
 
 export function panic(deps: PanicDeps) {
   return async function panicAccount(work: AccountWork, account: AccountRow): Promise<PanicResult> {
-    const result: PanicResult = { accountId: account.id, accountName: account.name, cancelledOrders: 0, closedPositions: 0, problems: [] };
+    const result: PanicResult = {
+      accountId: account.id,
+      accountName: account.name,
+      cancelledOrders: 0,
+      closedPositions: 0,
+      problems: [],
+    };
     for (const order of await deps.positions.liveOrdersOf(account.id)) {
       if (await deps.legs.cancel(work, order)) result.cancelledOrders += 1;
       else result.problems.push(`${order.symbol}: could not cancel ${order.leg}`);
@@ -50,35 +60,54 @@ export function panic(deps: PanicDeps) {
       // A close already working (the lifecycle's, perhaps in another process) is not doubled: on spot a
       // second sell would sell coin the position does not hold.
       if (legsOf(orders, 'close').some(isLive)) {
-        result.problems.push(`${position.symbol}: a close order is already working; run /panic again once it has filled`);
+        result.problems.push(
+          `${position.symbol}: a close order is already working; run /panic again once it has filled`,
+        );
         continue;
       }
-      const held = heldQuantity(orders.map(legOf), base);
-      if (held > EPSILON) {
-        const market = await marketOf(work, position.symbol);
-        const quantity = market ? floorToStep(held, market.amountStep) : held;
-        if (quantity > 0) {
-          const placed = await deps.legs.place(work, followed, closeLeg(nextVersion(orders.map(legOf), 'close')), {
-            symbol: position.symbol,
-            side: position.side === 'long' ? 'sell' : 'buy',
-            type: 'market',
-            quantity,
-            price: null,
-            triggerPrice: null,
-            reduceOnly: !spot,
-          });
-          if (placed.kind !== 'placed') {
-            result.problems.push(
-              `${position.symbol}: the close order was ${placed.kind === 'unknown' ? 'not answered' : `refused (${placed.reason})`}`,
-            );
-            continue;
-          }
+      // A market close may fill only part (the rest expires): what is left gets another, a few times.
+      const market = await marketOf(work, position.symbol);
+      const closable = () => {
+        const held = heldQuantity(orders.map(legOf), base);
+        return market ? floorToStep(held, market.amountStep) : held;
+      };
+      let refused: string | null = null;
+      for (
+        let attempt = 0;
+        attempt < MAX_CLOSES && closable() > EPSILON && !legsOf(orders, 'close').some(isLive);
+        attempt += 1
+      ) {
+        const leg = closeLeg(nextVersion(orders.map(legOf), 'close'));
+        const placed = await deps.legs.place(work, followed, leg, {
+          symbol: position.symbol,
+          side: position.side === 'long' ? 'sell' : 'buy',
+          type: 'market',
+          quantity: closable(),
+          price: null,
+          triggerPrice: null,
+          reduceOnly: !spot,
+        });
+        if (placed.kind !== 'placed') {
+          refused = `${position.symbol}: the close order was ${placed.kind === 'unknown' ? 'not answered' : `refused (${placed.reason})`}`;
+          break;
         }
+        // Marked as the panic's: if the lifecycle sees the close through, it books it as a panic.
+        const row = (await deps.legs.ordersOf(followed)).find((order) => order.leg === leg);
+        if (row) await deps.trading.updateOrder(row.id, { reason: 'panic' });
         orders = await deps.legs.refresh(work, followed, await deps.legs.ordersOf(followed));
-        if (heldQuantity(orders.map(legOf), base) > EPSILON && legsOf(orders, 'close').some(isLive)) {
-          result.problems.push(`${position.symbol}: the close order has not filled yet`);
-          continue;
-        }
+      }
+      if (refused) {
+        result.problems.push(refused);
+        continue;
+      }
+      // Still held: never booked closed. The lifecycle follows the position and sees its close through.
+      if (closable() > EPSILON) {
+        result.problems.push(
+          legsOf(orders, 'close').some(isLive)
+            ? `${position.symbol}: the close order has not filled yet`
+            : `${position.symbol}: ${closable()} is still held after ${MAX_CLOSES} closes; the bot goes on closing it at market`,
+        );
+        continue;
       }
       await deps.booking.closeInBook(work, followed, position, orders, 'panic');
       result.closedPositions += 1;
