@@ -193,7 +193,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     },
   });
   const sales = spotSales({ positions, signals, legs, booking: books });
-  const panicOf = panic({ positions, trading, signals, legs, booking: books });
+  const panicOf = panic({ positions, signals, legs, booking: books });
 
   const workFor = (account: AccountRow, options: { holdings?: boolean } = {}) =>
     accountWork(

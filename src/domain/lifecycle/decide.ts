@@ -163,8 +163,8 @@ function openPosition(c: LifecycleCase, p: PositionView): Step[] {
     if (live.length > 0 || legs.some(isInFlight)) return [...steps, ...cancel(live, 'closing')];
     const tps = legsOf(legs, 'take-profit');
     const lastTargetFilled = tps.length > 0 && tps.every((leg) => hits.includes(indexOf(leg)));
-    const panicked = legsOf(legs, 'close').some((leg) => leg.reason === 'panic');
-    const reason = panicked ? 'panic' : out && !lastTargetFilled ? 'stop-loss' : 'take-profit';
+    const panicClosed = p.panicked && legsOf(legs, 'close').some((leg) => leg.filledQuantity > 0);
+    const reason = panicClosed ? 'panic' : out && !lastTargetFilled ? 'stop-loss' : 'take-profit';
     return [...steps, { kind: 'book-close', reason }];
   }
   if (lapsed) steps.push(...cancel(restingEntries, 'entry-lapsed'));
@@ -337,8 +337,11 @@ function protectFutures(
   if (!current) {
     // Unprotected: nothing of ours rests as a stop.
     const refusal = latest && isRefused(latest) ? refusalClass(latest.reason) : null;
-    // Targets give way to it under the exchange's cap (a close at market needs no slot).
-    if (free <= 0 && (refusal === null || refusal === 'passing')) {
+    // Targets give way to it under the exchange's cap (a close at market needs no slot): when the
+    // bot's count has no slot left, or the exchange said so (-4045: the member's own conditional
+    // orders on the symbol count there too).
+    const capped = free <= 0 || (refusal === 'passing' && latest?.reason === 'conditional-limit');
+    if (capped && (refusal === null || refusal === 'passing')) {
       const room = roomForStop(c, p);
       if (room.length > 0) return room;
     }
@@ -383,8 +386,9 @@ function protectFutures(
  */
 function roomForStop(c: LifecycleCase, p: PositionView): Step[] {
   const distance = (leg: Leg) => Math.abs((leg.triggerPrice ?? leg.price ?? 0) - (p.averageEntryPrice ?? 0));
+  // Untouched ones only: a target that filled part is left to finish (it could not come back for the rest).
   const farthest = legsOf(c.legs, 'take-profit')
-    .filter(isResting)
+    .filter((leg) => isResting(leg) && leg.filledQuantity === 0)
     .sort((a, b) => distance(b) - distance(a))[0];
   return farthest ? cancel([farthest], 'room-for-stop') : [];
 }
@@ -433,6 +437,7 @@ function targetSteps(c: LifecycleCase, p: PositionView, s: TargetState): Step[] 
         : { type: 'limit', quantity: tp.qty, price: tp.price, triggerPrice: null },
     );
 
+  const stopRests = !futures || legsOf(c.legs, 'stop-loss').some(isResting);
   if (!s.growing) {
     // First placement (a leg for every target of the split that never had one), and retries.
     const basis = futures ? p.entryQuantity : heldQuantity(legsOf(c.legs, 'entry'), baseOf(c, p.symbol));
@@ -443,6 +448,8 @@ function targetSteps(c: LifecycleCase, p: PositionView, s: TargetState): Step[] 
       const latest = latestOf(tp.index);
       const gaveWay =
         latest?.status === 'cancelled' && latest.reason === 'room-for-stop' && latest.filledQuantity === 0;
+      // It comes back only beside a resting stop: while none rests, the slot is the stop's.
+      if (gaveWay && !stopRests) continue;
       if (latest && !gaveWay) {
         if (isRefused(latest)) steps.push(...retryIfPassing(c, latest));
         continue;

@@ -15,7 +15,10 @@ import { kindOf, legsOf, type Leg } from './legs';
  * Take-profit legs that fit beside the stop and one spare slot: a stop is moved by placing the new
  * one before the old is cancelled, which needs room for one more conditional order. null: no limit.
  */
-export function targetLegBudget(maxConditionalOrders: number | null, otherConditionalOrders: number): number | null {
+export function targetLegBudget(
+  maxConditionalOrders: number | null,
+  otherConditionalOrders: number,
+): number | null {
   if (maxConditionalOrders === null) return null;
   return Math.max(0, maxConditionalOrders - otherConditionalOrders - 2);
 }
@@ -24,7 +27,10 @@ export function targetLegBudget(maxConditionalOrders: number | null, otherCondit
  * Targets capped to `budget` legs: the farthest ones fold into the last one kept, so what is held
  * still exits in full. Returns the legs and whether any were folded.
  */
-export function fitTargets(legs: readonly TakeProfitLeg[], budget: number | null): { legs: TakeProfitLeg[]; folded: boolean } {
+export function fitTargets(
+  legs: readonly TakeProfitLeg[],
+  budget: number | null,
+): { legs: TakeProfitLeg[]; folded: boolean } {
   if (budget === null || legs.length <= budget) return { legs: [...legs], folded: false };
   if (budget <= 0) return { legs: [], folded: legs.length > 0 };
   const kept = legs.slice(0, budget);
@@ -53,7 +59,10 @@ export function targetSplit(
 /** Entries' fee rate actually paid (fees in quote ÷ notional); null before any fee is known. */
 export function entryFeeRate(legs: readonly Leg[]): number | null {
   const entries = legsOf(legs, 'entry').filter((leg) => leg.filledQuantity > 0);
-  const notional = entries.reduce((acc, leg) => acc.plus(dec(leg.filledQuantity).times(dec(leg.averagePrice ?? 0))), dec(0));
+  const notional = entries.reduce(
+    (acc, leg) => acc.plus(dec(leg.filledQuantity).times(dec(leg.averagePrice ?? 0))),
+    dec(0),
+  );
   if (!notional.gt(0)) return null;
   const fees = entries.reduce((acc, leg) => acc.plus(feesInQuote(leg.fees)), dec(0));
   return fees.gt(0) ? toNumber(fees.div(notional)) : null;
@@ -111,4 +120,7 @@ export const onPriceStep = (prices: readonly number[], market: MarketRules | nul
 
 /** Conditional orders (stops and take-profit triggers) of these legs still working on a futures market. */
 export const liveConditional = (legs: readonly Leg[], isLiveLeg: (leg: Leg) => boolean): number =>
-  legs.filter((leg) => (leg.type === 'stop-loss' || leg.type === 'take-profit') && kindOf(leg) !== 'entry' && isLiveLeg(leg)).length;
+  legs.filter(
+    (leg) =>
+      (leg.type === 'stop-loss' || leg.type === 'take-profit') && kindOf(leg) !== 'entry' && isLiveLeg(leg),
+  ).length;

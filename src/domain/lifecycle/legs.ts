@@ -50,9 +50,11 @@ const LIVE: ReadonlySet<LegStatus> = new Set(['intent', 'unknown', 'open', 'part
 /** May still change on the exchange, or not known yet. */
 export const isLive = (leg: Pick<Leg, 'status'>): boolean => LIVE.has(leg.status);
 /** Sent, answer not known yet (the order protocol reconciles it). */
-export const isInFlight = (leg: Pick<Leg, 'status'>): boolean => leg.status === 'intent' || leg.status === 'unknown';
+export const isInFlight = (leg: Pick<Leg, 'status'>): boolean =>
+  leg.status === 'intent' || leg.status === 'unknown';
 /** Working on the exchange now. */
-export const isResting = (leg: Pick<Leg, 'status'>): boolean => leg.status === 'open' || leg.status === 'partially-filled';
+export const isResting = (leg: Pick<Leg, 'status'>): boolean =>
+  leg.status === 'open' || leg.status === 'partially-filled';
 /**
  * Refused when sent (the protocol records why), or proven not placed: nothing of it is on the
  * exchange and its id is free. A leg the exchange accepted and later reported rejected (a triggered
@@ -87,7 +89,8 @@ export const filledOf = (legs: readonly Pick<Leg, 'filledQuantity'>[]) =>
 /** Quantity bought (or sold short) by the entries. */
 export const entryQuantity = (legs: readonly Leg[]): number => filledOf(legsOf(legs, 'entry'));
 /** Quantity taken off by stops, targets and closes. */
-export const exitedQuantity = (legs: readonly Leg[]): number => filledOf(legs.filter((leg) => kindOf(leg) !== 'entry'));
+export const exitedQuantity = (legs: readonly Leg[]): number =>
+  filledOf(legs.filter((leg) => kindOf(leg) !== 'entry'));
 
 /** Targets reached: a take-profit of theirs filled (one target may have several versions of its leg). */
 export function targetsHit(legs: readonly Leg[]): number[] {
@@ -110,7 +113,10 @@ export function supersededExits(legs: readonly Leg[]): Leg[] {
   const stops = legsOf(legs, 'stop-loss');
   const tps = legsOf(legs, 'take-profit');
   return [
-    ...stops.filter((old) => isLive(old) && !isInFlight(old) && stops.some((n) => versionOf(n) > versionOf(old) && standing(n))),
+    ...stops.filter(
+      (old) =>
+        isLive(old) && !isInFlight(old) && stops.some((n) => versionOf(n) > versionOf(old) && standing(n)),
+    ),
     ...tps.filter(
       (old) =>
         isLive(old) &&

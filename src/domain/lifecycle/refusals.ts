@@ -33,7 +33,12 @@ export interface RetryPolicy {
   readonly rateLimitedEscalateAfter: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { firstDelayMs: 1_000, maxDelayMs: 15_000, escalateAfter: 3, rateLimitedEscalateAfter: 15 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  firstDelayMs: 1_000,
+  maxDelayMs: 15_000,
+  escalateAfter: 3,
+  rateLimitedEscalateAfter: 15,
+};
 
 /**
  * The wait before a refused exit goes again: doubling with each attempt (take-profits), but every
@@ -43,7 +48,12 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { firstDelayMs: 1_000, maxDelay
  * exchange, so trying each second costs nothing and sends it as soon as the window ends. Orders
  * cost futures accounts no IP weight, so the flat pace never spends the IP's budget.
  */
-export function retryDelayMs(attempts: number, policy: RetryPolicy, reason: string | null = null, protective = false): number {
+export function retryDelayMs(
+  attempts: number,
+  policy: RetryPolicy,
+  reason: string | null = null,
+  protective = false,
+): number {
   if (protective || reason === 'rate-limited') return policy.firstDelayMs;
   const doublings = Math.max(0, Math.min(20, attempts - 1));
   return Math.min(policy.maxDelayMs, policy.firstDelayMs * 2 ** doublings);
@@ -53,7 +63,11 @@ export function retryDelayMs(attempts: number, policy: RetryPolicy, reason: stri
 const isProtective = (leg: Pick<Leg, 'leg'>): boolean => ['stop-loss', 'close'].includes(kindOf(leg));
 
 /** A passing refusal may go again once its backoff (from the last send's stamp) has passed. */
-export function retryDue(leg: Pick<Leg, 'leg' | 'attempts' | 'sentAt' | 'reason'>, now: number, policy: RetryPolicy): boolean {
+export function retryDue(
+  leg: Pick<Leg, 'leg' | 'attempts' | 'sentAt' | 'reason'>,
+  now: number,
+  policy: RetryPolicy,
+): boolean {
   if (leg.sentAt === null) return true;
   return now >= leg.sentAt + retryDelayMs(leg.attempts, policy, leg.reason, isProtective(leg));
 }
@@ -64,8 +78,15 @@ export function retryDue(leg: Pick<Leg, 'leg' | 'attempts' | 'sentAt' | 'reason'
  * short one for a refusal that is not a rate limit, the long one for any. Crossing, not hitting
  * exactly, and the long threshold for every reason: a leg whose reasons alternate is still reported.
  */
-export function escalatesAt(reason: string | null, before: number, after: number, policy: RetryPolicy): boolean {
+export function escalatesAt(
+  reason: string | null,
+  before: number,
+  after: number,
+  policy: RetryPolicy,
+): boolean {
   if (refusalClass(reason) !== 'passing') return true;
   const crosses = (threshold: number) => before < threshold && after >= threshold;
-  return (reason !== 'rate-limited' && crosses(policy.escalateAfter)) || crosses(policy.rateLimitedEscalateAfter);
+  return (
+    (reason !== 'rate-limited' && crosses(policy.escalateAfter)) || crosses(policy.rateLimitedEscalateAfter)
+  );
 }

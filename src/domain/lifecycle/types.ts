@@ -26,6 +26,8 @@ export interface PositionView {
   readonly takeProfitsHit: number;
   readonly stopVersion: number;
   readonly leverage: number;
+  /** A /panic closes it: a close the lifecycle sees through is booked as the panic's. */
+  readonly panicked: boolean;
 }
 
 export interface LifecycleSettings {
@@ -93,7 +95,8 @@ export interface OrderFields {
  * 'room-for-stop': a take-profit cancelled so that a position without a resting stop gets one within
  * the exchange's conditional-order cap (its leg keeps that reason; it comes back once there is room).
  */
-export type CancelWhy = 'entry-lapsed' | 'superseded' | 'closing' | 'leftover' | 'make-room' | 'room-for-stop';
+export type CancelWhy =
+  'entry-lapsed' | 'superseded' | 'closing' | 'leftover' | 'make-room' | 'room-for-stop';
 export type PlaceWhy = 'stop' | 'stop-replaced' | 'stop-resized' | 'break-even' | 'target' | 'target-resized';
 export type MarketCloseWhy = 'spot-stop' | 'stop-refused' | 'break-even-passed';
 
@@ -134,7 +137,7 @@ export type Step =
       readonly stopVersion: number;
       readonly breakEven: boolean;
     }
-  /** 'panic': a /panic's close (its legs carry that reason) that the lifecycle saw through. */
+  /** 'panic': a /panic's close that the lifecycle saw through (PositionView.panicked). */
   | { readonly kind: 'book-close'; readonly reason: 'stop-loss' | 'take-profit' | 'panic' }
   /** Gone from the exchange while the book still holds some: closed outside the bot. */
   | { readonly kind: 'close-externally' };

@@ -83,7 +83,8 @@ export class AccountStreams<A extends { readonly id: string }> {
   constructor(private readonly options: AccountStreamsOptions<A>) {
     this.connectEveryMs = options.connectEveryMs ?? 1_200;
     const burst = Math.max(1, options.connectBurst ?? Math.floor(60_000 / Math.max(1, this.connectEveryMs)));
-    this.connects = this.connectEveryMs > 0 ? new TokenBucket(burst, this.connectEveryMs, options.clock.now()) : null;
+    this.connects =
+      this.connectEveryMs > 0 ? new TokenBucket(burst, this.connectEveryMs, options.clock.now()) : null;
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000;
     this.lingerMs = options.lingerMs ?? 10 * 60_000;
   }
@@ -139,7 +140,10 @@ export class AccountStreams<A extends { readonly id: string }> {
       } catch (error) {
         // One account's stream (a key not stored, an exchange not offered) never stops the others'.
         this.refused.set(id, version);
-        this.options.log.warn({ err: error, accountId: id }, 'no user-data stream for this account; polling follows it');
+        this.options.log.warn(
+          { err: error, accountId: id },
+          'no user-data stream for this account; polling follows it',
+        );
         continue;
       }
       if (!stream) continue;
@@ -237,7 +241,10 @@ export class AccountStreams<A extends { readonly id: string }> {
         // What happened while it was down is found by the visit that follows the reconnect.
         const backoff = Math.min(this.maxBackoffMs, 1_000 * 2 ** Math.min(failures - 1, 6));
         const wait = backoff / 2 + Math.random() * (backoff / 2);
-        log.debug({ err: error, accountId: entry.account.id, failures, waitMs: Math.round(wait) }, 'user-data stream lost; reconnecting');
+        log.debug(
+          { err: error, accountId: entry.account.id, failures, waitMs: Math.round(wait) },
+          'user-data stream lost; reconnecting',
+        );
         await this.pause(entry, wait);
       }
     }

@@ -48,13 +48,20 @@ export function booking(deps: BookingDeps) {
   ): Promise<boolean> {
     const { account } = work;
     const filled = await filledLegs(work, orders);
-    const pnl = positionPnl(position.side, filled.entries, [...filled.exits, ...externalExits], position.leverage);
+    const pnl = positionPnl(
+      position.side,
+      filled.entries,
+      [...filled.exits, ...externalExits],
+      position.leverage,
+    );
     const now = clock.now();
     const signalId = followed.signal.id;
     const feed: NewOutboxRow[] = [];
     const figures = { returnPct: pnl.returnPct, pnl: pnl.realizedPnl };
     if (reason === 'external') {
-      feed.push(accountFeedRow(account, signalId, positionFeedEvent(account, position, 'closed-externally', figures)));
+      feed.push(
+        accountFeedRow(account, signalId, positionFeedEvent(account, position, 'closed-externally', figures)),
+      );
       feed.push(
         accountFeedRow(
           account,
@@ -73,7 +80,9 @@ export function booking(deps: BookingDeps) {
         ),
       );
     } else {
-      feed.push(accountFeedRow(account, signalId, positionFeedEvent(account, position, 'position-closed', figures)));
+      feed.push(
+        accountFeedRow(account, signalId, positionFeedEvent(account, position, 'position-closed', figures)),
+      );
     }
     const closed = await deps.positions.closePosition(position.id, account.id, {
       realizedPnl: pnl.realizedPnl,
@@ -100,15 +109,25 @@ export function booking(deps: BookingDeps) {
     const { entries, exits } = await filledLegs(work, orders);
     if (exits.length === 0) return;
     const now = clock.now();
-    await deps.positions.bookRealised(position.id, work.account.id, realisedSoFar(position.side, entries, exits), utcDayKey(now));
+    await deps.positions.bookRealised(
+      position.id,
+      work.account.id,
+      realisedSoFar(position.side, entries, exits),
+      utcDayKey(now),
+    );
     await pauseIfLossReached(work, now);
   }
 
   /** The filled entries and exits of a position's legs, with the fees not read yet asked for first. */
-  async function filledLegs(work: AccountWork, orders: OrderRow[]): Promise<{ entries: Fill[]; exits: Fill[] }> {
+  async function filledLegs(
+    work: AccountWork,
+    orders: OrderRow[],
+  ): Promise<{ entries: Fill[]; exits: Fill[] }> {
     const withFees = await deps.legs.refreshFees(work, orders);
     return {
-      entries: legsOf(withFees, 'entry').filter((o) => o.filledQuantity > 0).map(fillOf),
+      entries: legsOf(withFees, 'entry')
+        .filter((o) => o.filledQuantity > 0)
+        .map(fillOf),
       exits: withFees.filter((o) => kindOf(o) !== 'entry' && o.filledQuantity > 0).map(fillOf),
     };
   }
@@ -116,18 +135,29 @@ export function booking(deps: BookingDeps) {
   /** Stop-on-loss after realised PnL was booked. */
   async function pauseIfLossReached(work: AccountWork, now: number): Promise<void> {
     if (await pauseOnDailyLoss(deps.db, work.account.id, now)) {
-      work.log.warn({ accountId: work.account.id }, 'daily loss limit reached: account paused until the next UTC day');
+      work.log.warn(
+        { accountId: work.account.id },
+        'daily loss limit reached: account paused until the next UTC day',
+      );
     }
   }
 
   /** External close: the most recent foreign exit-side trades since the position opened. */
-  async function externalExitFills(work: AccountWork, position: PositionRow, orders: OrderRow[], quantity: number): Promise<Fill[]> {
+  async function externalExitFills(
+    work: AccountWork,
+    position: PositionRow,
+    orders: OrderRow[],
+    quantity: number,
+  ): Promise<Fill[]> {
     const startedAt = Math.min(...orders.map((o) => o.sentAt ?? o.createdAt.getTime()));
     const known = new Set(orders.map((o) => o.exchangeOrderId).filter((id): id is string => id !== null));
     const exitSide = position.side === 'long' ? 'sell' : 'buy';
     const fills: Fill[] = [];
     try {
-      const trades = await work.gateway.tradesSince(position.symbol, { sinceMs: startedAt - 60_000, from: 'newest' });
+      const trades = await work.gateway.tradesSince(position.symbol, {
+        sinceMs: startedAt - 60_000,
+        from: 'newest',
+      });
       let left = dec(quantity);
       for (const trade of [...trades].reverse()) {
         if (!left.gt(0)) break;
@@ -148,8 +178,14 @@ export function booking(deps: BookingDeps) {
   }
 
   /** Closed outside the bot: our legs cancelled, the rest booked from the foreign trades. */
-  async function closeExternally(work: AccountWork, followed: Followed, position: PositionRow, orders: OrderRow[]): Promise<void> {
-    for (const order of orders) if (order.status === 'open' || order.status === 'partially-filled') await deps.legs.cancel(work, order);
+  async function closeExternally(
+    work: AccountWork,
+    followed: Followed,
+    position: PositionRow,
+    orders: OrderRow[],
+  ): Promise<void> {
+    for (const order of orders)
+      if (order.status === 'open' || order.status === 'partially-filled') await deps.legs.cancel(work, order);
     const final = await deps.legs.refreshFees(work, await deps.legs.ordersOf(followed));
     const left = heldQuantity(final, work.account.marketType === 'spot' ? baseOf(position.symbol) : null);
     const external = left > EPSILON ? await externalExitFills(work, position, final, left) : [];

@@ -6,7 +6,6 @@
 import type { AccountRow } from '../../db/repositories/accounts';
 import type { PositionsRepository } from '../../db/repositories/positions';
 import type { SignalsRepository } from '../../db/repositories/signals';
-import type { TradingRepository } from '../../db/repositories/trading';
 import { closeLeg } from '../../domain/clientOrderId';
 import { heldQuantity, isLive, legsOf, nextVersion } from '../../domain/lifecycle/legs';
 import { floorToStep } from '../../domain/precision';
@@ -30,7 +29,6 @@ export interface PanicResult {
 
 export interface PanicDeps {
   positions: PositionsRepository;
-  trading: Pick<TradingRepository, 'updateOrder'>;
   signals: SignalsRepository;
   legs: LegIo;
   booking: Booking;
@@ -71,6 +69,9 @@ export function panic(deps: PanicDeps) {
         const held = heldQuantity(orders.map(legOf), base);
         return market ? floorToStep(held, market.amountStep) : held;
       };
+      // The intent first: if the lifecycle sees a close of this panic through (an answer lost, a
+      // close still working), it books the position as the panic's.
+      if (closable() > EPSILON) await deps.positions.updatePosition(position.id, { closeReason: 'panic' });
       let refused: string | null = null;
       for (
         let attempt = 0;
@@ -91,9 +92,6 @@ export function panic(deps: PanicDeps) {
           refused = `${position.symbol}: the close order was ${placed.kind === 'unknown' ? 'not answered' : `refused (${placed.reason})`}`;
           break;
         }
-        // Marked as the panic's: if the lifecycle sees the close through, it books it as a panic.
-        const row = (await deps.legs.ordersOf(followed)).find((order) => order.leg === leg);
-        if (row) await deps.trading.updateOrder(row.id, { reason: 'panic' });
         orders = await deps.legs.refresh(work, followed, await deps.legs.ordersOf(followed));
       }
       if (refused) {

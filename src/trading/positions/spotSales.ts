@@ -24,11 +24,13 @@ export interface SpotSalesDeps {
 }
 
 export function spotSales(deps: SpotSalesDeps) {
-  const held = (position: PositionRow, orders: OrderRow[]) => heldQuantity(orders.map(legOf), baseOf(position.symbol));
+  const held = (position: PositionRow, orders: OrderRow[]) =>
+    heldQuantity(orders.map(legOf), baseOf(position.symbol));
 
   /** The positions of one coin with their legs, or null when one of them is not settled this cycle. */
   async function settledHoldings(work: AccountWork, positions: PositionRow[]) {
-    const followed: { position: PositionRow; followed: Followed; orders: OrderRow[]; tolerance: number }[] = [];
+    const followed: { position: PositionRow; followed: Followed; orders: OrderRow[]; tolerance: number }[] =
+      [];
     for (const position of positions) {
       const execution = await deps.positions.executionOf(position.signalId, work.account.id);
       const signal = execution ? await deps.signals.byId(position.signalId) : null;
@@ -38,7 +40,12 @@ export function spotSales(deps: SpotSalesDeps) {
       // A close leg still working: the coin is on its way out through the bot. Any leg whose answer is
       // not known yet may have sold some already (a target that filled as it was placed).
       if (legsOf(orders, 'close').some(isLive) || orders.some(isInFlight)) return null;
-      followed.push({ position, followed: { execution, signal }, orders, tolerance: Math.max(market.amountStep, market.minAmount) });
+      followed.push({
+        position,
+        followed: { execution, signal },
+        orders,
+        tolerance: Math.max(market.amountStep, market.minAmount),
+      });
     }
     return followed;
   }
@@ -61,7 +68,11 @@ export function spotSales(deps: SpotSalesDeps) {
       const judge = () =>
         new Set(
           positionsSoldOutside(
-            settled.map((f) => ({ id: f.position.id, held: held(f.position, f.orders), tolerance: f.tolerance })),
+            settled.map((f) => ({
+              id: f.position.id,
+              held: held(f.position, f.orders),
+              tolerance: f.tolerance,
+            })),
             balance,
           ),
         );

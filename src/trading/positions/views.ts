@@ -38,4 +38,6 @@ export const positionViewOf = (row: PositionRow): PositionView => ({
   takeProfitsHit: row.takeProfitsHit,
   stopVersion: row.stopVersion,
   leverage: row.leverage,
+  // An open position's close reason is a /panic's intent, written before its closes go (panic.ts).
+  panicked: row.status === 'open' && row.closeReason === 'panic',
 });

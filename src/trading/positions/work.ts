@@ -65,7 +65,9 @@ export async function accountWork(
     }
   }
   const holdings =
-    options.holdings && account.marketType === 'spot' ? await spotHoldings(account, gateway, log, positions) : null;
+    options.holdings && account.marketType === 'spot'
+      ? await spotHoldings(account, gateway, log, positions)
+      : null;
   return {
     account,
     gateway,
@@ -144,7 +146,10 @@ export function openOrdersOf(work: AccountWork, symbol: string): Promise<Map<str
  * Quantity the exchange holds in the position's (symbol, side); null when the positions could not be
  * read, or the position was not yet in the book when they were.
  */
-export function exchangeQuantity(work: AccountWork, position: { id: string; symbol: string; side: 'long' | 'short' }): number | null {
+export function exchangeQuantity(
+  work: AccountWork,
+  position: { id: string; symbol: string; side: 'long' | 'short' },
+): number | null {
   const { symbol, side } = position;
   if (work.exchangePositions === null || !work.judgeable.has(position.id)) return null;
   return work.exchangePositions

@@ -71,7 +71,7 @@ describe('/panic whose market close fills only part', () => {
       expect(held()).toBeGreaterThan(0);
       expect(result.closedPositions).toBe(0);
       expect(result.problems.join(' ')).toContain('still held');
-      expect(await book()).toEqual(['open:']);
+      expect(await book()).toEqual(['open:panic']);
       await w.cycle();
       expect(held()).toBe(0);
       expect(await book()).toEqual(['closed:panic']);
