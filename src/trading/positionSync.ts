@@ -11,7 +11,6 @@ import { accountsRepository, type AccountRow } from '../db/repositories/accounts
 import { positionsRepository } from '../db/repositories/positions';
 import { signalsRepository } from '../db/repositories/signals';
 import { tradingRepository } from '../db/repositories/trading';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../domain/lifecycle/refusals';
 import {
   planSyncPass,
   routineDue,
@@ -34,50 +33,18 @@ import { legIo } from './positions/legIo';
 import { panic, type PanicResult } from './positions/panic';
 import { spotSales } from './positions/spotSales';
 import { VisitQueue, type VisitTurn } from './positions/visitQueue';
+import { defaultPositionSyncSettings, type PositionSyncSettings } from './positions/syncSettings';
 import { accountWork } from './positions/work';
 import { withTimeout } from '../timeout';
 
 export type { PanicResult } from './positions/panic';
+export { defaultPositionSyncSettings, type PositionSyncSettings } from './positions/syncSettings';
 
 /** A price read slower than this counts as unread (reached): a pass does not wait out a slow quote. */
 const QUOTE_WAIT_MS = 2_000;
 
 /** Continuous following: one visit start in this many goes to a routine turn when one waits (VisitQueue). */
 const ROUTINE_EVERY = 4;
-
-export interface PositionSyncSettings {
-  /** Entries not filled after this long are cancelled. */
-  entryTtlMs: number;
-  /** The protocol's lookup window for exit legs whose answer was lost. */
-  lookupWindowMs: number;
-  /** Accounts synced at once. */
-  concurrency: number;
-  /** Backoff and escalation of refused exits. */
-  retry: RetryPolicy;
-  /** A position with no resting stop gets a new stop version once a lost one is this old. */
-  lostExitGraceMs: number;
-  /**
-   * How long a pass keeps starting routine visits (accounts whose stops rest and whose orders' prices
-   * the market has not reached) after its urgent ones (src/domain/syncPriority.ts).
-   */
-  routineBudgetMs: number;
-  /** Continuous following (start()): a pass is planned this often. */
-  planEveryMs: number;
-  /** Continuous following: prices ranked by are read again once this old (they cost the IP's weight). */
-  priceMaxAgeMs: number;
-  /** Continuous following: gap between two user-data stream connects of this process (see accountStreams.ts). */
-  streamConnectEveryMs: number;
-  /** Continuous following: routine turns of an account whose stream is open come this often (syncPriority.ts routineDue). */
-  streamedReconcileMs: number;
-  /**
-   * Continuous following: at most this many of those turns (reconciliations) start a minute, per
-   * market type, so that the net's weight stays a small share of the IP's whatever the number of
-   * accounts: past `streamedReconcileMs × perMinute` accounts the rounds simply take longer (the
-   * stalest first). Sized on Binance's weights: a futures visit costs about 7 of 2,400, a spot one
-   * about 28 of 6,000 (README, "Exchange limits").
-   */
-  streamedReconcilePerMinute: { readonly futures: number; readonly spot: number };
-}
 
 /** The symbols whose prices rank an account: of its orders with a level, and of its spot positions with a stop. */
 const wantedSymbols = (snapshot: SyncSnapshot): string[] => [
@@ -90,26 +57,6 @@ const wantedSymbols = (snapshot: SyncSnapshot): string[] => [
 /** Prices are per market: the same symbol may trade at other prices on another exchange or in demo. */
 const priceKey = (account: AccountRow, symbol: string) =>
   `${account.exchangeId}:${account.marketType}:${account.mode}:${symbol}`;
-
-export const defaultPositionSyncSettings: PositionSyncSettings = {
-  entryTtlMs: 24 * 3_600_000,
-  lookupWindowMs: 60_000,
-  concurrency: 16,
-  retry: DEFAULT_RETRY_POLICY,
-  // Short: a lost stop is looked up at once (an urgent account is visited each second), and a second
-  // reduce-only stop beside one that turns out to exist is only cancelled; while three losses in a row
-  // each waited 5 s, a position went 30 s without its stop (bench:chaos).
-  lostExitGraceMs: 2_000,
-  routineBudgetMs: 5_000,
-  planEveryMs: 1_000,
-  priceMaxAgeMs: 3_000,
-  streamConnectEveryMs: 1_200,
-  streamedReconcileMs: 5 * 60_000,
-  // About 210 of 2,400 and 560 of 6,000 weight a minute: with the stream-reported visits, balance
-  // re-reads and price reads, the whole background stays under a quarter of the IP's budget
-  // (bench:steady). 1,000 streamed futures accounts: a round in about 33 minutes.
-  streamedReconcilePerMinute: { futures: 30, spot: 20 },
-};
 
 export interface PositionSyncDeps {
   db: Database;
