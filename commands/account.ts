@@ -51,7 +51,14 @@ export const data = new SlashCommandBuilder()
     s
       .setName('add')
       .setDescription('Add an exchange account (opens a private form for the API key)')
-      .addStringOption((o) => o.setName('exchange').setDescription('Exchange').setRequired(true).setAutocomplete(true).setMaxLength(40))
+      .addStringOption((o) =>
+        o
+          .setName('exchange')
+          .setDescription('Exchange')
+          .setRequired(true)
+          .setAutocomplete(true)
+          .setMaxLength(40),
+      )
       .addStringOption((o) =>
         o
           .setName('type')
@@ -64,11 +71,20 @@ export const data = new SlashCommandBuilder()
           .setName('mode')
           .setDescription('Live money, the exchange demo/testnet, or paper trading (no key)')
           .setRequired(true)
-          .addChoices({ name: 'Live', value: 'live' }, { name: 'Demo / testnet', value: 'demo' }, { name: 'Paper (no key)', value: 'paper' }),
+          .addChoices(
+            { name: 'Live', value: 'live' },
+            { name: 'Demo / testnet', value: 'demo' },
+            { name: 'Paper (no key)', value: 'paper' },
+          ),
       ),
   )
   .addSubcommand((s) => s.setName('list').setDescription('Your accounts, with buttons to manage them'))
-  .addSubcommand((s) => s.setName('toggle').setDescription('Enable or disable one of your accounts').addStringOption(accountOption))
+  .addSubcommand((s) =>
+    s
+      .setName('toggle')
+      .setDescription('Enable or disable one of your accounts')
+      .addStringOption(accountOption),
+  )
   .addSubcommand((s) =>
     s
       .setName('settings')
@@ -85,28 +101,75 @@ export const data = new SlashCommandBuilder()
             { name: 'Kelly (from closed trades)', value: 'kelly' },
           ),
       )
-      .addNumberOption((o) => o.setName('sizing_value').setDescription('Fixed: USD 1–100000 · percent: 0.1–100 % · kelly: fallback USD'))
-      .addNumberOption((o) => o.setName('max_position').setDescription(`Max margin per position, ${range('maxPositionUsd')}`))
+      .addNumberOption((o) =>
+        o
+          .setName('sizing_value')
+          .setDescription('Fixed: USD 1–100000 · percent: 0.1–100 % · kelly: fallback USD'),
+      )
+      .addNumberOption((o) =>
+        o.setName('max_position').setDescription(`Max margin per position, ${range('maxPositionUsd')}`),
+      )
       .addIntegerOption((o) => o.setName('leverage').setDescription(`Leverage, ${range('leverage')}`))
-      .addIntegerOption((o) => o.setName('max_daily_trades').setDescription(`Max new trades per UTC day, ${range('maxDailyTrades')}`))
-      .addNumberOption((o) => o.setName('risk').setDescription(`Risk per trade (risk sizing), ${range('riskPerTradePct')}`))
-      .addNumberOption((o) => o.setName('max_daily_loss').setDescription(`Stop new entries after this daily loss, ${range('maxDailyLossPct')}`))
-      .addBooleanOption((o) => o.setName('stop_on_loss').setDescription('Pause the account for the day when the daily loss limit is hit'))
-      .addStringOption((o) => o.setName('allow').setDescription('Only these coins, e.g. "BTC, ETH" ("none" clears)').setMaxLength(500))
-      .addStringOption((o) => o.setName('block').setDescription('Never these coins, e.g. "DOGE" ("none" clears)').setMaxLength(500))
-      .addBooleanOption((o) => o.setName('share_amounts').setDescription('Show quantities and notional in the channel feed'))
-      .addBooleanOption((o) => o.setName('strategy').setDescription("Take the built-in strategy's signals (an example, off by default)")),
+      .addIntegerOption((o) =>
+        o
+          .setName('max_daily_trades')
+          .setDescription(`Max new trades per UTC day, ${range('maxDailyTrades')}`),
+      )
+      .addNumberOption((o) =>
+        o.setName('risk').setDescription(`Risk per trade (risk sizing), ${range('riskPerTradePct')}`),
+      )
+      .addNumberOption((o) =>
+        o
+          .setName('max_daily_loss')
+          .setDescription(`Stop new entries after this daily loss, ${range('maxDailyLossPct')}`),
+      )
+      .addBooleanOption((o) =>
+        o
+          .setName('stop_on_loss')
+          .setDescription('Pause the account for the day when the daily loss limit is hit'),
+      )
+      .addStringOption((o) =>
+        o
+          .setName('allow')
+          .setDescription('Only these coins, e.g. "BTC, ETH" ("none" clears)')
+          .setMaxLength(500),
+      )
+      .addStringOption((o) =>
+        o.setName('block').setDescription('Never these coins, e.g. "DOGE" ("none" clears)').setMaxLength(500),
+      )
+      .addBooleanOption((o) =>
+        o.setName('share_amounts').setDescription('Show quantities and notional in the channel feed'),
+      )
+      .addBooleanOption((o) =>
+        o
+          .setName('strategy')
+          .setDescription("Take the built-in strategy's signals (an example, off by default)"),
+      ),
   )
   .addSubcommand((s) =>
     s
       .setName('exposure-cap')
       .setDescription('Cap your open exposure per coin across all your accounts (shows it without a value)')
       .addNumberOption((o) =>
-        o.setName('usd').setDescription('Notional USD per coin; 0 turns the cap off').setMinValue(0).setMaxValue(10_000_000),
+        o
+          .setName('usd')
+          .setDescription('Notional USD per coin; 0 turns the cap off')
+          .setMinValue(0)
+          .setMaxValue(10_000_000),
       ),
   )
-  .addSubcommand((s) => s.setName('verify').setDescription('Check the key again: balance and permissions').addStringOption(accountOption))
-  .addSubcommand((s) => s.setName('remove').setDescription('Remove one of your accounts and its encrypted key').addStringOption(accountOption));
+  .addSubcommand((s) =>
+    s
+      .setName('verify')
+      .setDescription('Check the key again: balance and permissions')
+      .addStringOption(accountOption),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('remove')
+      .setDescription('Remove one of your accounts and its encrypted key')
+      .addStringOption(accountOption),
+  );
 
 // ----- components ---------------------------------------------------------------------------------
 
@@ -117,13 +180,25 @@ function accountButtons(account: AccountView, page: number | 'card'): ActionRowB
       .setCustomId(customId(NAME, 'toggle', account.id, page))
       .setLabel(label(account.enabled ? 'Disable' : 'Enable'))
       .setStyle(account.enabled ? ButtonStyle.Secondary : ButtonStyle.Success),
-    new ButtonBuilder().setCustomId(customId(NAME, 'verify', account.id)).setLabel(label('Verify')).setStyle(ButtonStyle.Primary),
-    new ButtonBuilder().setCustomId(customId(NAME, 'settings', account.id)).setLabel(label('Settings')).setStyle(ButtonStyle.Secondary),
-    new ButtonBuilder().setCustomId(customId(NAME, 'remove', account.id)).setLabel(label('Remove')).setStyle(ButtonStyle.Danger),
+    new ButtonBuilder()
+      .setCustomId(customId(NAME, 'verify', account.id))
+      .setLabel(label('Verify'))
+      .setStyle(ButtonStyle.Primary),
+    new ButtonBuilder()
+      .setCustomId(customId(NAME, 'settings', account.id))
+      .setLabel(label('Settings'))
+      .setStyle(ButtonStyle.Secondary),
+    new ButtonBuilder()
+      .setCustomId(customId(NAME, 'remove', account.id))
+      .setLabel(label('Remove'))
+      .setStyle(ButtonStyle.Danger),
   );
   if (account.needsConfirmation) {
     row.addComponents(
-      new ButtonBuilder().setCustomId(customId(NAME, 'confirm', account.id, page)).setLabel('Withdrawals are off').setStyle(ButtonStyle.Success),
+      new ButtonBuilder()
+        .setCustomId(customId(NAME, 'confirm', account.id, page))
+        .setLabel('Withdrawals are off')
+        .setStyle(ButtonStyle.Success),
     );
   }
   return row;
@@ -157,9 +232,19 @@ function cardMessage(account: AccountView, title?: string) {
   return { embeds: [renderAccountCard(account, title)], components: [accountButtons(account, 'card')] };
 }
 
-function addModal(form: { exchangeId: string; marketType: string; mode: string; needsKey: boolean; needsPassphrase: boolean }) {
+function addModal(form: {
+  exchangeId: string;
+  marketType: string;
+  mode: string;
+  needsKey: boolean;
+  needsPassphrase: boolean;
+}) {
   const input = (id: string, style: TextInputStyle, max: number, placeholder?: string) => {
-    const builder = new TextInputBuilder().setCustomId(id).setStyle(style).setRequired(true).setMaxLength(max);
+    const builder = new TextInputBuilder()
+      .setCustomId(id)
+      .setStyle(style)
+      .setRequired(true)
+      .setMaxLength(max);
     return placeholder ? builder.setPlaceholder(placeholder) : builder;
   };
   const modal = new ModalBuilder()
@@ -177,11 +262,17 @@ function addModal(form: { exchangeId: string; marketType: string; mode: string; 
         .setLabel('API key')
         .setDescription('Trading and reading only; keys that can withdraw are refused')
         .setTextInputComponent(input('api_key', TextInputStyle.Short, 256).setMinLength(8)),
-      new LabelBuilder().setLabel('API secret').setDescription('Encrypted before it is stored, never shown again').setTextInputComponent(input('secret', TextInputStyle.Short, 512).setMinLength(8)),
+      new LabelBuilder()
+        .setLabel('API secret')
+        .setDescription('Encrypted before it is stored, never shown again')
+        .setTextInputComponent(input('secret', TextInputStyle.Short, 512).setMinLength(8)),
     );
     if (form.needsPassphrase) {
       modal.addLabelComponents(
-        new LabelBuilder().setLabel('API passphrase').setDescription(`${form.exchangeId} keys come with one`).setTextInputComponent(input('passphrase', TextInputStyle.Short, 256)),
+        new LabelBuilder()
+          .setLabel('API passphrase')
+          .setDescription(`${form.exchangeId} keys come with one`)
+          .setTextInputComponent(input('passphrase', TextInputStyle.Short, 256)),
       );
     }
   }
@@ -195,7 +286,14 @@ function settingsModal(account: AccountView) {
     new LabelBuilder()
       .setLabel(label)
       .setDescription(description)
-      .setTextInputComponent(new TextInputBuilder().setCustomId(id).setStyle(TextInputStyle.Short).setRequired(false).setMaxLength(40).setValue(value));
+      .setTextInputComponent(
+        new TextInputBuilder()
+          .setCustomId(id)
+          .setStyle(TextInputStyle.Short)
+          .setRequired(false)
+          .setMaxLength(40)
+          .setValue(value),
+      );
   return new ModalBuilder()
     .setCustomId(customId(NAME, 'settings', account.id))
     .setTitle(truncate(`Settings: ${account.name}`, 45))
@@ -212,7 +310,8 @@ function readNumber(text: string, label: string): number | undefined {
   const trimmed = text.trim();
   if (trimmed === '') return undefined;
   const value = Number(trimmed.replace(',', '.').replace(/\s*(usd|%|x)$/i, ''));
-  if (!Number.isFinite(value)) throw invalid(`${label} must be a number (you gave "${truncate(trimmed, 20)}").`);
+  if (!Number.isFinite(value))
+    throw invalid(`${label} must be a number (you gave "${truncate(trimmed, 20)}").`);
   return value;
 }
 
@@ -222,9 +321,11 @@ export function parseSizing(text: string): SettingsInput {
   if (trimmed === '') return {};
   const [mode = '', value = ''] = trimmed.split(/\s+/);
   const sizingMode = SIZING_MODES.find((m) => m === mode.toLowerCase());
-  if (!sizingMode) throw invalid(`Sizing must start with one of: ${SIZING_MODES.join(', ')} (e.g. "fixed 100").`);
+  if (!sizingMode)
+    throw invalid(`Sizing must start with one of: ${SIZING_MODES.join(', ')} (e.g. "fixed 100").`);
   const number = readNumber(value, 'Sizing value');
-  if (sizingMode === 'risk') return { sizingMode, ...(number === undefined ? {} : { riskPerTradePct: number }) };
+  if (sizingMode === 'risk')
+    return { sizingMode, ...(number === undefined ? {} : { riskPerTradePct: number }) };
   return { sizingMode, ...(number === undefined ? {} : { sizingValue: number }) };
 }
 
@@ -252,7 +353,8 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Com
   if (sub === 'exposure-cap') {
     const usd = interaction.options.getNumber('usd');
     const members = ctx.services.members;
-    const cap = usd === null ? await members.exposureCap(ownerId) : await members.setExposureCap(ownerId, usd);
+    const cap =
+      usd === null ? await members.exposureCap(ownerId) : await members.setExposureCap(ownerId, usd);
     const state =
       cap === null
         ? 'off: each account only has its own limits'
@@ -265,7 +367,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Com
   }
   const accountId = interaction.options.getString('account', true);
   if (sub === 'toggle') {
-    const account = await accounts.toggle(ownerId, accountId);
+    const account = await accounts.toggle({ ownerId, guildId }, accountId);
     await interaction.reply({
       ...cardMessage(account, `${account.enabled ? '✅ Enabled' : '⏹️ Disabled'}: ${account.name}`),
       flags: EPHEMERAL,
@@ -293,19 +395,24 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Com
     set('shareAmounts', o.getBoolean('share_amounts'));
     set('strategyOptIn', o.getBoolean('strategy'));
     const changed = Object.keys(input).length > 0;
-    const account = changed ? await accounts.updateSettings(ownerId, accountId, input) : await accounts.get(ownerId, accountId);
+    const account = changed
+      ? await accounts.updateSettings({ ownerId, guildId }, accountId, input)
+      : await accounts.get({ ownerId, guildId }, accountId);
     await interaction.reply({ embeds: [renderSettings(account, changed)], flags: EPHEMERAL });
     return;
   }
   if (sub === 'verify') {
-    await accounts.get(ownerId, accountId);
+    await accounts.get({ ownerId, guildId }, accountId);
     await interaction.deferReply({ flags: EPHEMERAL });
-    const result = await accounts.verify(ownerId, accountId);
-    await interaction.editReply({ embeds: [renderVerifyResult(result)], components: [accountButtons(result.account, 'card')] });
+    const result = await accounts.verify({ ownerId, guildId }, accountId);
+    await interaction.editReply({
+      embeds: [renderVerifyResult(result)],
+      components: [accountButtons(result.account, 'card')],
+    });
     return;
   }
   if (sub === 'remove') {
-    const account = await accounts.get(ownerId, accountId);
+    const account = await accounts.get({ ownerId, guildId }, accountId);
     await interaction.reply({ ...removePrompt(account), flags: EPHEMERAL });
     return;
   }
@@ -322,8 +429,14 @@ function removePrompt(account: AccountView) {
     ],
     components: [
       new ActionRowBuilder<ButtonBuilder>().addComponents(
-        new ButtonBuilder().setCustomId(customId(NAME, 'remove-yes', account.id)).setLabel('Remove').setStyle(ButtonStyle.Danger),
-        new ButtonBuilder().setCustomId(customId(NAME, 'remove-no', account.id)).setLabel('Keep it').setStyle(ButtonStyle.Secondary),
+        new ButtonBuilder()
+          .setCustomId(customId(NAME, 'remove-yes', account.id))
+          .setLabel('Remove')
+          .setStyle(ButtonStyle.Danger),
+        new ButtonBuilder()
+          .setCustomId(customId(NAME, 'remove-no', account.id))
+          .setLabel('Keep it')
+          .setStyle(ButtonStyle.Secondary),
       ),
     ],
   };
@@ -342,59 +455,81 @@ export async function autocomplete(interaction: AutocompleteInteraction, ctx: Co
   }
   if (focused.name === 'account') {
     if (!interaction.guildId) return interaction.respond([]);
-    await interaction.respond(await ctx.services.accounts.suggest(interaction.user.id, interaction.guildId, typed));
+    await interaction.respond(
+      await ctx.services.accounts.suggest(interaction.user.id, interaction.guildId, typed),
+    );
     return;
   }
   await interaction.respond([]);
 }
 
-export async function button(interaction: ButtonInteraction, ctx: CommandContext, id: CustomId): Promise<void> {
+export async function button(
+  interaction: ButtonInteraction,
+  ctx: CommandContext,
+  id: CustomId,
+): Promise<void> {
   const accounts = ctx.services.accounts;
   const guildId = guildOf(interaction);
   const ownerId = interaction.user.id;
   const [target = '', extra] = id.args;
-  const refreshList = async (page: number) => interaction.update(listMessage(await accounts.list(ownerId, guildId), page));
+  const refreshList = async (page: number) =>
+    interaction.update(listMessage(await accounts.list(ownerId, guildId), page));
 
   switch (id.action) {
     case 'page':
       await refreshList(Number(target) || 0);
       return;
     case 'toggle': {
-      const account = await accounts.toggle(ownerId, target);
-      if (extra === 'card') await interaction.update(cardMessage(account, `${account.enabled ? '✅ Enabled' : '⏹️ Disabled'}: ${account.name}`));
+      const account = await accounts.toggle({ ownerId, guildId }, target);
+      if (extra === 'card')
+        await interaction.update(
+          cardMessage(account, `${account.enabled ? '✅ Enabled' : '⏹️ Disabled'}: ${account.name}`),
+        );
       else await refreshList(Number(extra) || 0);
       return;
     }
     case 'confirm': {
-      const account = await accounts.confirmNoWithdrawals(ownerId, target);
+      const account = await accounts.confirmNoWithdrawals({ ownerId, guildId }, target);
       if (extra === 'card') await interaction.update(cardMessage(account, `Confirmed: ${account.name}`));
       else await refreshList(Number(extra) || 0);
       return;
     }
     case 'verify': {
-      await accounts.get(ownerId, target);
+      await accounts.get({ ownerId, guildId }, target);
       await interaction.deferReply({ flags: EPHEMERAL });
-      const result = await accounts.verify(ownerId, target);
+      const result = await accounts.verify({ ownerId, guildId }, target);
       await interaction.editReply({ embeds: [renderVerifyResult(result)] });
       return;
     }
     case 'settings':
-      await interaction.showModal(settingsModal(await accounts.get(ownerId, target)));
+      await interaction.showModal(settingsModal(await accounts.get({ ownerId, guildId }, target)));
       return;
     case 'remove':
-      await interaction.reply({ ...removePrompt(await accounts.get(ownerId, target)), flags: EPHEMERAL });
+      await interaction.reply({
+        ...removePrompt(await accounts.get({ ownerId, guildId }, target)),
+        flags: EPHEMERAL,
+      });
       return;
     case 'remove-yes': {
-      const removed = await accounts.remove(ownerId, target);
+      const removed = await accounts.remove({ ownerId, guildId }, target);
       await interaction.update({
-        embeds: [{ title: `🗑️ Removed ${removed.name}`, description: 'The account and its encrypted key are deleted.', color: COLORS.grey }],
+        embeds: [
+          {
+            title: `🗑️ Removed ${removed.name}`,
+            description: 'The account and its encrypted key are deleted.',
+            color: COLORS.grey,
+          },
+        ],
         components: [],
       });
       return;
     }
     case 'remove-no': {
-      const account = await accounts.get(ownerId, target);
-      await interaction.update({ embeds: [{ title: `Kept ${account.name}`, color: COLORS.grey }], components: [] });
+      const account = await accounts.get({ ownerId, guildId }, target);
+      await interaction.update({
+        embeds: [{ title: `Kept ${account.name}`, color: COLORS.grey }],
+        components: [],
+      });
       return;
     }
     default:
@@ -402,7 +537,11 @@ export async function button(interaction: ButtonInteraction, ctx: CommandContext
   }
 }
 
-export async function modal(interaction: ModalSubmitInteraction, ctx: CommandContext, id: CustomId): Promise<void> {
+export async function modal(
+  interaction: ModalSubmitInteraction,
+  ctx: CommandContext,
+  id: CustomId,
+): Promise<void> {
   const accounts = ctx.services.accounts;
   const guildId = guildOf(interaction);
   const ownerId = interaction.user.id;
@@ -457,7 +596,7 @@ export async function modal(interaction: ModalSubmitInteraction, ctx: CommandCon
     if (leverage !== undefined) input.leverage = leverage;
     if (trades !== undefined) input.maxDailyTrades = trades;
     if (loss !== undefined) input.maxDailyLossPct = loss;
-    const account = await accounts.updateSettings(ownerId, accountId, input);
+    const account = await accounts.updateSettings({ ownerId, guildId }, accountId, input);
     await interaction.reply({ embeds: [renderSettings(account, true)], flags: EPHEMERAL });
     return;
   }

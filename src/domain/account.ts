@@ -24,3 +24,12 @@ export interface AccountSettings {
   symbolAllow: string[];
   symbolBlock: string[];
 }
+
+/**
+ * Whose and where: a member's own accounts in one server. Every personal lookup is scoped by both,
+ * so a member cannot manage an account of theirs in server X from server Y.
+ */
+export interface MemberScope {
+  readonly ownerId: string;
+  readonly guildId: string;
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountRow, AccountSettingsPatch, AccountsRepository } from '../db/repositories/accounts';
-import type { MarketType, SizingMode, TradingMode } from '../domain/account';
+import type { MarketType, MemberScope, SizingMode, TradingMode } from '../domain/account';
 import { describeReason } from '../domain/reasons';
 import { isExchangeError } from '../exchange/errors';
 import type { AccountPreflight, Balance, ExchangeGateway, KeyAudit } from '../exchange/gateway';
@@ -114,7 +114,13 @@ export interface NewAccountForm {
 }
 
 export type VerifyResult =
-  | { kind: 'verified'; account: AccountView; balance: BalanceView | null; auditNotes: string[]; problems: string[] }
+  | {
+      kind: 'verified';
+      account: AccountView;
+      balance: BalanceView | null;
+      auditNotes: string[];
+      problems: string[];
+    }
   | { kind: 'failed'; account: AccountView; reason: string; notes: string[] };
 
 /** What `/account settings` may change; every field optional. Lists: comma-separated base assets. */
@@ -185,8 +191,16 @@ const oneOf = <T extends string>(values: readonly T[], value: string, what: stri
 
 const fmt = (value: number): string => String(Number(value.toFixed(4)));
 
-function inRange(value: number, range: { min: number; max: number; label: string; unit: string; integer?: boolean }): number {
-  if (!Number.isFinite(value) || value < range.min || value > range.max || (range.integer === true && !Number.isInteger(value))) {
+function inRange(
+  value: number,
+  range: { min: number; max: number; label: string; unit: string; integer?: boolean },
+): number {
+  if (
+    !Number.isFinite(value) ||
+    value < range.min ||
+    value > range.max ||
+    (range.integer === true && !Number.isInteger(value))
+  ) {
     throw invalid(
       `${range.label} must be ${range.integer ? 'a whole number ' : ''}between ${fmt(range.min)} and ${fmt(range.max)}${range.unit} (you gave ${Number.isFinite(value) ? fmt(value) : 'no number'}).`,
     );
@@ -196,12 +210,18 @@ function inRange(value: number, range: { min: number; max: number; label: string
 
 /** "btc, eth/usdt, SOL" → ["BTC", "ETH", "SOL"]; "none" or "-" clears the list. */
 export function parseSymbolList(input: string | readonly string[], label: string): string[] {
-  const parts = (typeof input === 'string' ? input.split(/[\s,;]+/) : [...input]).map((part) => part.trim()).filter(Boolean);
+  const parts = (typeof input === 'string' ? input.split(/[\s,;]+/) : [...input])
+    .map((part) => part.trim())
+    .filter(Boolean);
   if (parts.length === 1 && /^(none|-|clear)$/i.test(parts[0] ?? '')) return [];
-  const assets = [...new Set(parts.map((part) => (part.toUpperCase().split('/')[0] ?? '').replace(/^[#$]/, '')))];
+  const assets = [
+    ...new Set(parts.map((part) => (part.toUpperCase().split('/')[0] ?? '').replace(/^[#$]/, ''))),
+  ];
   const bad = assets.filter((asset) => !BASE_ASSET.test(asset));
-  if (bad.length > 0) throw invalid(`${label}: "${bad[0]}" is not a coin (use names like BTC, ETH; "none" clears the list).`);
-  if (assets.length > MAX_SYMBOLS) throw invalid(`${label} holds at most ${MAX_SYMBOLS} coins (you gave ${assets.length}).`);
+  if (bad.length > 0)
+    throw invalid(`${label}: "${bad[0]}" is not a coin (use names like BTC, ETH; "none" clears the list).`);
+  if (assets.length > MAX_SYMBOLS)
+    throw invalid(`${label} holds at most ${MAX_SYMBOLS} coins (you gave ${assets.length}).`);
   return assets;
 }
 
@@ -221,11 +241,15 @@ export function validateSettings(input: SettingsInput, current: AccountSettingsV
       );
     }
   }
-  if (input.maxPositionUsd !== undefined) patch.maxPositionUsd = inRange(input.maxPositionUsd, SETTING_RANGES.maxPositionUsd);
+  if (input.maxPositionUsd !== undefined)
+    patch.maxPositionUsd = inRange(input.maxPositionUsd, SETTING_RANGES.maxPositionUsd);
   if (input.leverage !== undefined) patch.leverage = inRange(input.leverage, SETTING_RANGES.leverage);
-  if (input.maxDailyTrades !== undefined) patch.maxDailyTrades = inRange(input.maxDailyTrades, SETTING_RANGES.maxDailyTrades);
-  if (input.riskPerTradePct !== undefined) patch.riskPerTradePct = inRange(input.riskPerTradePct, SETTING_RANGES.riskPerTradePct);
-  if (input.maxDailyLossPct !== undefined) patch.maxDailyLossPct = inRange(input.maxDailyLossPct, SETTING_RANGES.maxDailyLossPct);
+  if (input.maxDailyTrades !== undefined)
+    patch.maxDailyTrades = inRange(input.maxDailyTrades, SETTING_RANGES.maxDailyTrades);
+  if (input.riskPerTradePct !== undefined)
+    patch.riskPerTradePct = inRange(input.riskPerTradePct, SETTING_RANGES.riskPerTradePct);
+  if (input.maxDailyLossPct !== undefined)
+    patch.maxDailyLossPct = inRange(input.maxDailyLossPct, SETTING_RANGES.maxDailyLossPct);
   if (input.stopOnLoss !== undefined) patch.stopOnLoss = input.stopOnLoss;
   if (input.shareAmounts !== undefined) patch.shareAmounts = input.shareAmounts;
   if (input.strategyOptIn !== undefined) patch.strategyOptIn = input.strategyOptIn;
@@ -237,14 +261,24 @@ export function validateSettings(input: SettingsInput, current: AccountSettingsV
 export function validateAccountName(name: string): string {
   const trimmed = name.trim();
   if (!NAME.test(trimmed)) {
-    throw invalid('Account name: 1 to 32 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit.');
+    throw invalid(
+      'Account name: 1 to 32 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit.',
+    );
   }
   return trimmed;
 }
 
 /** The exchange call, or "took too long" once `ms` passed. */
 const exchangeAnswer = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
-  withTimeout(promise, ms, () => new UserError('unavailable', `${what} took too long to answer. Nothing was changed; try again in a minute.`));
+  withTimeout(
+    promise,
+    ms,
+    () =>
+      new UserError(
+        'unavailable',
+        `${what} took too long to answer. Nothing was changed; try again in a minute.`,
+      ),
+  );
 
 /** Plain words for a failed exchange call during verification; never the exchange's raw text. */
 function verificationFailure(error: unknown, exchangeId: string): string {
@@ -255,7 +289,8 @@ function verificationFailure(error: unknown, exchangeId: string): string {
   if (isExchangeError(error, 'not-permitted')) {
     return `${exchangeId} accepted the key but refuses this account the check: ${describeReason(error.reason ?? 'trading-restricted')}.`;
   }
-  if (isExchangeError(error, 'rate-limited')) return `${exchangeId} is rate limiting requests right now; try again in a minute.`;
+  if (isExchangeError(error, 'rate-limited'))
+    return `${exchangeId} is rate limiting requests right now; try again in a minute.`;
   if (isExchangeError(error, 'not-supported')) return `This account type is not supported on ${exchangeId}.`;
   return `Could not reach ${exchangeId} to check the key; try again in a minute.`;
 }
@@ -270,12 +305,20 @@ interface ProbeOutcome {
  * A member waits for this answer, so its reads go in the signal lane, ahead of background reads; the
  * per-member throttle (takeKeyCheck) keeps one member from spending the lane's budget.
  */
-function probeGateway(gateway: ExchangeGateway, marketType: MarketType, paper: boolean): Promise<ProbeOutcome> {
+function probeGateway(
+  gateway: ExchangeGateway,
+  marketType: MarketType,
+  paper: boolean,
+): Promise<ProbeOutcome> {
   return inSignalLane(() => readKeyState(gateway, marketType, paper));
 }
 
 /** Balance, permission audit and (futures) preflight of a gateway; throws on a failed call. */
-async function readKeyState(gateway: ExchangeGateway, marketType: MarketType, paper: boolean): Promise<ProbeOutcome> {
+async function readKeyState(
+  gateway: ExchangeGateway,
+  marketType: MarketType,
+  paper: boolean,
+): Promise<ProbeOutcome> {
   const what = `${gateway.exchangeId}`;
   const balance = await exchangeAnswer(gateway.balance(), EXCHANGE_CALL_TIMEOUT_MS, what);
   if (paper) return { balance, audit: null, preflight: null };
@@ -300,7 +343,11 @@ function refusal(outcome: ProbeOutcome): { reason: string; notes: string[] } | n
     };
   }
   if (preflight && !preflight.futuresEnabled) {
-    return { reason: 'This key cannot trade futures. Enable futures for the key on the exchange, or add it as a spot account.', notes: preflight.problems };
+    return {
+      reason:
+        'This key cannot trade futures. Enable futures for the key on the exchange, or add it as a spot account.',
+      notes: preflight.problems,
+    };
   }
   return null;
 }
@@ -341,8 +388,8 @@ export function createAccountService(deps: AccountServiceDeps) {
     );
   };
 
-  const owned = async (ownerId: string, accountId: string): Promise<AccountRow> => {
-    const row = await accounts.findOwned(ownerId, accountId);
+  const owned = async (scope: MemberScope, accountId: string): Promise<AccountRow> => {
+    const row = await accounts.findOwned(scope, accountId);
     if (!row) throw notFound();
     return row;
   };
@@ -355,7 +402,13 @@ export function createAccountService(deps: AccountServiceDeps) {
     const info = exchanges.info(exchangeId);
     const why = unsupportedReason(info, marketType, mode);
     if (why) throw invalid(why);
-    return { exchangeId, marketType, mode, needsKey: mode !== 'paper', needsPassphrase: mode !== 'paper' && info.needsPassphrase };
+    return {
+      exchangeId,
+      marketType,
+      mode,
+      needsKey: mode !== 'paper',
+      needsPassphrase: mode !== 'paper' && info.needsPassphrase,
+    };
   }
 
   return {
@@ -369,7 +422,10 @@ export function createAccountService(deps: AccountServiceDeps) {
       const form = describeNew(input);
       const name = validateAccountName(input.name);
       if (await accounts.findOwnedByName(input.ownerId, input.guildId, name)) {
-        throw new UserError('conflict', `You already have an account named "${name}" on this server. Pick another name.`);
+        throw new UserError(
+          'conflict',
+          `You already have an account named "${name}" on this server. Pick another name.`,
+        );
       }
       const id = randomUUID();
       const base = {
@@ -387,14 +443,24 @@ export function createAccountService(deps: AccountServiceDeps) {
         const row = await accounts.create({ ...base, verified: true, verifiedAt: now() });
         let balance: Balance | null = null;
         try {
-          balance = await exchangeAnswer(gateways.forAccount(row).balance(), EXCHANGE_CALL_TIMEOUT_MS, form.exchangeId);
+          balance = await exchangeAnswer(
+            gateways.forAccount(row).balance(),
+            EXCHANGE_CALL_TIMEOUT_MS,
+            form.exchangeId,
+          );
           await accounts.recordBalance(id, balance.free, balance.equity, new Date(balance.asOf));
         } catch (error) {
           log.warn({ err: error, accountId: id }, 'paper balance unavailable');
         }
-        const stored = (await accounts.findOwned(input.ownerId, id)) ?? row;
+        const stored = (await accounts.findOwned(input, id)) ?? row;
         log.info({ accountId: id, exchange: form.exchangeId, mode: form.mode }, 'paper account added');
-        return { kind: 'added', account: toAccountView(stored), balance: balanceView(balance), auditNotes: [], problems: [] };
+        return {
+          kind: 'added',
+          account: toAccountView(stored),
+          balance: balanceView(balance),
+          auditNotes: [],
+          problems: [],
+        };
       }
 
       const credentials = input.credentials;
@@ -405,7 +471,8 @@ export function createAccountService(deps: AccountServiceDeps) {
         throw invalid(`${form.exchangeId} keys come with a passphrase; enter it too.`);
       }
       const apiKey = credentials.apiKey.reveal().trim();
-      if (apiKey.length < 8 || /\s/.test(apiKey)) throw invalid('That does not look like an API key (no spaces, at least 8 characters).');
+      if (apiKey.length < 8 || /\s/.test(apiKey))
+        throw invalid('That does not look like an API key (no spaces, at least 8 characters).');
 
       takeKeyCheck(input.ownerId);
       let outcome: ProbeOutcome;
@@ -425,11 +492,18 @@ export function createAccountService(deps: AccountServiceDeps) {
       }
       const refused = refusal(outcome);
       if (refused) {
-        log.info({ exchange: form.exchangeId, verdict: outcome.audit?.verdict }, 'key refused; nothing stored');
+        log.info(
+          { exchange: form.exchangeId, verdict: outcome.audit?.verdict },
+          'key refused; nothing stored',
+        );
         return { kind: 'refused', ...refused };
       }
 
-      const ctx = (field: 'apiKey' | 'secret' | 'passphrase') => ({ accountId: id, ownerId: input.ownerId, field });
+      const ctx = (field: 'apiKey' | 'secret' | 'passphrase') => ({
+        accountId: id,
+        ownerId: input.ownerId,
+        field,
+      });
       const audit = outcome.audit;
       const row = await accounts.create({
         ...base,
@@ -438,7 +512,9 @@ export function createAccountService(deps: AccountServiceDeps) {
         apiKeyEnc: vault.encrypt(credentials.apiKey, ctx('apiKey')),
         secretEnc: vault.encrypt(credentials.secret, ctx('secret')),
         passphraseEnc:
-          form.needsPassphrase && credentials.passphrase ? vault.encrypt(credentials.passphrase, ctx('passphrase')) : null,
+          form.needsPassphrase && credentials.passphrase
+            ? vault.encrypt(credentials.passphrase, ctx('passphrase'))
+            : null,
         vaultKeyId: vault.currentKeyId,
         apiKeyHint: apiKeyHint(apiKey),
         audit: audit
@@ -463,7 +539,10 @@ export function createAccountService(deps: AccountServiceDeps) {
             }
           : {}),
       });
-      log.info({ accountId: id, exchange: form.exchangeId, mode: form.mode, verdict: audit?.verdict }, 'account added');
+      log.info(
+        { accountId: id, exchange: form.exchangeId, mode: form.mode, verdict: audit?.verdict },
+        'account added',
+      );
       return {
         kind: 'added',
         account: toAccountView(row),
@@ -477,30 +556,42 @@ export function createAccountService(deps: AccountServiceDeps) {
       return (await accounts.listOwned(ownerId, guildId)).map(toAccountView);
     },
 
-    async get(ownerId: string, accountId: string): Promise<AccountView> {
-      return toAccountView(await owned(ownerId, accountId));
+    async get(scope: MemberScope, accountId: string): Promise<AccountView> {
+      return toAccountView(await owned(scope, accountId));
     },
 
     /** The caller's own accounts matching what they typed, for autocomplete (at most 25). */
-    async suggest(ownerId: string, guildId: string, typed: string): Promise<{ name: string; value: string }[]> {
+    async suggest(
+      ownerId: string,
+      guildId: string,
+      typed: string,
+    ): Promise<{ name: string; value: string }[]> {
       const query = typed.trim().toLowerCase();
       return (await accounts.listOwned(ownerId, guildId))
-        .filter((row) => query === '' || row.name.toLowerCase().includes(query) || row.exchangeId.includes(query))
+        .filter(
+          (row) => query === '' || row.name.toLowerCase().includes(query) || row.exchangeId.includes(query),
+        )
         .slice(0, 25)
         .map((row) => ({
-          name: `${row.name} · ${row.exchangeId} ${row.marketType} ${row.mode}${row.enabled ? '' : ' (off)'}`.slice(0, 100),
+          name: `${row.name} · ${row.exchangeId} ${row.marketType} ${row.mode}${row.enabled ? '' : ' (off)'}`.slice(
+            0,
+            100,
+          ),
           value: row.id,
         }));
     },
 
     /** Enables or disables (flips when `enabled` is omitted). Enabling needs a verified, confirmed key. */
-    async toggle(ownerId: string, accountId: string, enabled?: boolean): Promise<AccountView> {
-      const row = await owned(ownerId, accountId);
+    async toggle(scope: MemberScope, accountId: string, enabled?: boolean): Promise<AccountView> {
+      const row = await owned(scope, accountId);
       const next = enabled ?? !row.enabled;
       if (next) {
         const view = toAccountView(row);
         if (!row.verified) {
-          throw new UserError('conflict', `"${row.name}" is not verified. Run /account verify first (the last check of its key failed).`);
+          throw new UserError(
+            'conflict',
+            `"${row.name}" is not verified. Run /account verify first (the last check of its key failed).`,
+          );
         }
         if (view.needsConfirmation) {
           throw new UserError(
@@ -509,7 +600,7 @@ export function createAccountService(deps: AccountServiceDeps) {
           );
         }
       }
-      const updated = await accounts.updateOwned(ownerId, accountId, {
+      const updated = await accounts.updateOwned(scope, accountId, {
         enabled: next,
         ...(next ? { disabledReason: null } : {}),
       });
@@ -519,25 +610,25 @@ export function createAccountService(deps: AccountServiceDeps) {
     },
 
     /** The owner confirms that a key whose permissions the exchange cannot report cannot withdraw. */
-    async confirmNoWithdrawals(ownerId: string, accountId: string): Promise<AccountView> {
-      const row = await owned(ownerId, accountId);
+    async confirmNoWithdrawals(scope: MemberScope, accountId: string): Promise<AccountView> {
+      const row = await owned(scope, accountId);
       await accounts.update(row.id, { withdrawalsConfirmedOff: true });
-      return toAccountView(await owned(ownerId, accountId));
+      return toAccountView(await owned(scope, accountId));
     },
 
-    async updateSettings(ownerId: string, accountId: string, input: SettingsInput): Promise<AccountView> {
-      const row = await owned(ownerId, accountId);
+    async updateSettings(scope: MemberScope, accountId: string, input: SettingsInput): Promise<AccountView> {
+      const row = await owned(scope, accountId);
       const patch = validateSettings(input, toAccountView(row).settings);
       if (Object.keys(patch).length === 0) return toAccountView(row);
-      const updated = await accounts.updateOwned(ownerId, accountId, patch);
+      const updated = await accounts.updateOwned(scope, accountId, patch);
       if (!updated) throw notFound();
       return toAccountView(updated);
     },
 
     /** Checks the stored key again: balance, permissions, futures preflight. */
-    async verify(ownerId: string, accountId: string): Promise<VerifyResult> {
-      const row = await owned(ownerId, accountId);
-      if (row.mode !== 'paper') takeKeyCheck(ownerId);
+    async verify(scope: MemberScope, accountId: string): Promise<VerifyResult> {
+      const row = await owned(scope, accountId);
+      if (row.mode !== 'paper') takeKeyCheck(scope.ownerId);
       gateways.invalidate(row.id);
       let outcome: ProbeOutcome;
       try {
@@ -545,18 +636,33 @@ export function createAccountService(deps: AccountServiceDeps) {
       } catch (error) {
         const reason = verificationFailure(error, row.exchangeId);
         if (isExchangeError(error, 'auth-failed')) {
-          await accounts.update(row.id, { verified: false, enabled: false, disabledReason: 'key-revoked', auditedAt: now() });
+          await accounts.update(row.id, {
+            verified: false,
+            enabled: false,
+            disabledReason: 'key-revoked',
+            auditedAt: now(),
+          });
           gateways.invalidate(row.id);
         }
         log.info({ err: error, accountId }, 'verification failed');
-        return { kind: 'failed', account: toAccountView(await owned(ownerId, accountId)), reason, notes: [] };
+        return { kind: 'failed', account: toAccountView(await owned(scope, accountId)), reason, notes: [] };
       }
-      await accounts.recordBalance(row.id, outcome.balance.free, outcome.balance.equity, new Date(outcome.balance.asOf));
+      await accounts.recordBalance(
+        row.id,
+        outcome.balance.free,
+        outcome.balance.equity,
+        new Date(outcome.balance.asOf),
+      );
       const refused = refusal(outcome);
       if (refused) {
-        await accounts.update(row.id, { verified: false, enabled: false, disabledReason: 'key-refused', auditedAt: now() });
+        await accounts.update(row.id, {
+          verified: false,
+          enabled: false,
+          disabledReason: 'key-refused',
+          auditedAt: now(),
+        });
         gateways.invalidate(row.id);
-        return { kind: 'failed', account: toAccountView(await owned(ownerId, accountId)), ...refused };
+        return { kind: 'failed', account: toAccountView(await owned(scope, accountId)), ...refused };
       }
       const audit = outcome.audit;
       await accounts.update(row.id, {
@@ -582,11 +688,13 @@ export function createAccountService(deps: AccountServiceDeps) {
               exchangeMaxLeverage: outcome.preflight.maxLeverage,
             }
           : {}),
-        ...(row.disabledReason === 'key-revoked' || row.disabledReason === 'key-refused' ? { disabledReason: null } : {}),
+        ...(row.disabledReason === 'key-revoked' || row.disabledReason === 'key-refused'
+          ? { disabledReason: null }
+          : {}),
       });
       return {
         kind: 'verified',
-        account: toAccountView(await owned(ownerId, accountId)),
+        account: toAccountView(await owned(scope, accountId)),
         balance: balanceView(outcome.balance),
         auditNotes: audit?.notes ?? [],
         problems: outcome.preflight?.problems ?? [],
@@ -594,8 +702,8 @@ export function createAccountService(deps: AccountServiceDeps) {
     },
 
     /** Removes the account and its ciphertexts; refused while the bot holds open positions on it. */
-    async remove(ownerId: string, accountId: string): Promise<{ name: string }> {
-      const row = await owned(ownerId, accountId);
+    async remove(scope: MemberScope, accountId: string): Promise<{ name: string }> {
+      const row = await owned(scope, accountId);
       const open = await accounts.countOpenPositions(row.id);
       if (open > 0) {
         throw new UserError(
@@ -605,7 +713,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       }
       // A master's followers must not be left holding its copies with nothing to take them out.
       await deps.masterships?.end(row.id, 'stopped');
-      if (!(await accounts.deleteOwned(ownerId, accountId))) throw notFound();
+      if (!(await accounts.deleteOwned(scope, accountId))) throw notFound();
       gateways.invalidate(row.id);
       log.info({ accountId }, 'account removed');
       return { name: row.name };

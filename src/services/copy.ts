@@ -51,8 +51,14 @@ export interface CopyLinkView {
 
 const ORDER_TYPES = ['market', 'limit', 'stop'] as const;
 
-const symbolList = (text: string | undefined): string[] =>
-  [...new Set((text ?? '').split(/[\s,;]+/).map((s) => s.trim().toUpperCase().replace(/^[#$]/, '')).filter(Boolean))];
+const symbolList = (text: string | undefined): string[] => [
+  ...new Set(
+    (text ?? '')
+      .split(/[\s,;]+/)
+      .map((s) => s.trim().toUpperCase().replace(/^[#$]/, ''))
+      .filter(Boolean),
+  ),
+];
 
 /** /copy: masters, follow links and their figures. Every personal query is scoped by the caller's id. */
 /** A copy waiting for its follower's answer, as the DM shows it. */
@@ -69,7 +75,8 @@ export interface CopyConfirmationView {
   expiresAt: number;
 }
 
-export type ConfirmationAnswer = { kind: 'queued'; accounts: number } | { kind: 'skipped' } | { kind: 'expired' } | { kind: 'gone' };
+export type ConfirmationAnswer =
+  { kind: 'queued'; accounts: number } | { kind: 'skipped' } | { kind: 'expired' } | { kind: 'gone' };
 
 export function createCopyService(deps: {
   copies: CopyRepository;
@@ -92,15 +99,20 @@ export function createCopyService(deps: {
   return {
     async makeMaster(actor: CopyActor, accountId: string): Promise<{ account: AccountRow }> {
       if (!(await mayBeMaster(actor))) {
-        throw forbidden('Only admins, or members an admin allowed with /setup copy-masters, can make an account a copy-trading master.');
+        throw forbidden(
+          'Only admins, or members an admin allowed with /setup copy-masters, can make an account a copy-trading master.',
+        );
       }
-      const account = await accounts.findOwned(actor.userId, accountId);
-      if (!account || account.guildId !== actor.guildId) throw notFound();
+      const account = await accounts.findOwned({ ownerId: actor.userId, guildId: actor.guildId }, accountId);
+      if (!account) throw notFound();
       if (account.marketType !== 'futures' || account.mode === 'paper') {
-        throw invalid('A master must be a live or demo futures account: its positions are what followers copy.');
+        throw invalid(
+          'A master must be a live or demo futures account: its positions are what followers copy.',
+        );
       }
       // Hedge mode holds a long and a short per symbol at once; the poller follows one net position.
-      if (account.positionMode === 'hedge') throw invalid('A master must use one-way position mode (hedge mode is not copied).');
+      if (account.positionMode === 'hedge')
+        throw invalid('A master must use one-way position mode (hedge mode is not copied).');
       // An admin's own mastership outlives /setup copy-masters changes; a member's lasts while allowed.
       await copies.addMaster(account.id, actor.guildId, actor.isAdmin ? 'admin' : 'member');
       log.info({ guildId: actor.guildId, accountId: account.id }, 'copy master added');
@@ -109,8 +121,8 @@ export function createCopyService(deps: {
 
     /** The owner stops being a master: followers stop copying and their copied positions are closed. */
     async removeMaster(actor: CopyActor, accountId: string): Promise<EndedMastership> {
-      const account = await accounts.findOwned(actor.userId, accountId);
-      if (!account || account.guildId !== actor.guildId) throw notFound('Master account');
+      const account = await accounts.findOwned({ ownerId: actor.userId, guildId: actor.guildId }, accountId);
+      if (!account) throw notFound('Master account');
       const ended = await deps.masterships.end(account.id, 'stopped');
       if (!ended) throw notFound('Master account');
       return ended;
@@ -118,7 +130,8 @@ export function createCopyService(deps: {
 
     /** An admin ends any master of the server, whoever owns it. */
     async revokeMaster(actor: CopyActor, accountId: string): Promise<EndedMastership> {
-      if (!actor.isAdmin) throw forbidden('Only server admins (Manage Server permission) can revoke a copy-trading master.');
+      if (!actor.isAdmin)
+        throw forbidden('Only server admins (Manage Server permission) can revoke a copy-trading master.');
       const master = await copies.master(accountId).catch(() => null);
       if (!master || master.guildId !== actor.guildId) throw notFound('Master');
       const ended = await deps.masterships.end(accountId, 'revoked');
@@ -135,7 +148,8 @@ export function createCopyService(deps: {
         const account = await accounts.byId(master.accountId);
         if (!account) continue;
         const name = `${account.name} · ${account.exchangeId} ${account.marketType}`;
-        if (query === '' || name.toLowerCase().includes(query)) out.push({ name: name.slice(0, 100), value: account.id });
+        if (query === '' || name.toLowerCase().includes(query))
+          out.push({ name: name.slice(0, 100), value: account.id });
       }
       return out.slice(0, 25);
     },
@@ -143,19 +157,33 @@ export function createCopyService(deps: {
     async follow(actor: CopyActor, input: FollowInput): Promise<CopyLinkView[]> {
       const master = await copies.master(input.masterAccountId).catch(() => null);
       if (!master || master.guildId !== actor.guildId) throw notFound('Master');
-      if (!(input.value > 0) || !Number.isFinite(input.value)) throw invalid('The value must be a positive number.');
-      if (input.mode === 'multiplier' && input.value > 100) throw invalid('A multiplier above 100 is not accepted.');
-      const orderTypes = input.orderTypes === undefined ? [...ORDER_TYPES] : symbolList(input.orderTypes).map((t) => t.toLowerCase());
-      if (orderTypes.length === 0 || orderTypes.some((t) => !(ORDER_TYPES as readonly string[]).includes(t))) {
+      if (!(input.value > 0) || !Number.isFinite(input.value))
+        throw invalid('The value must be a positive number.');
+      if (input.mode === 'multiplier' && input.value > 100)
+        throw invalid('A multiplier above 100 is not accepted.');
+      const orderTypes =
+        input.orderTypes === undefined
+          ? [...ORDER_TYPES]
+          : symbolList(input.orderTypes).map((t) => t.toLowerCase());
+      if (
+        orderTypes.length === 0 ||
+        orderTypes.some((t) => !(ORDER_TYPES as readonly string[]).includes(t))
+      ) {
         throw invalid('Order types are a list of market, limit and stop.');
       }
       const own = input.accountId
-        ? [await accounts.findOwned(actor.userId, input.accountId)].filter((a): a is AccountRow => a !== null)
+        ? [
+            await accounts.findOwned({ ownerId: actor.userId, guildId: actor.guildId }, input.accountId),
+          ].filter((a): a is AccountRow => a !== null)
         : (await accounts.listOwned(actor.userId, actor.guildId)).filter((a) => a.marketType === 'futures');
       if (input.accountId && own.length === 0) throw notFound();
       const followers = own.filter((a) => a.guildId === actor.guildId && a.id !== master.accountId);
-      if (followers.length === 0) throw invalid('You have no futures account in this server to follow with (add one with /account add).');
-      if (followers.some((a) => a.marketType !== 'futures')) throw invalid('Copy trading follows with futures accounts only.');
+      if (followers.length === 0)
+        throw invalid(
+          'You have no futures account in this server to follow with (add one with /account add).',
+        );
+      if (followers.some((a) => a.marketType !== 'futures'))
+        throw invalid('Copy trading follows with futures accounts only.');
       const views: CopyLinkView[] = [];
       for (const follower of followers) {
         const linked = await copies.upsertLinkUnlessLoop({
@@ -174,12 +202,21 @@ export function createCopyService(deps: {
         });
         if (linked.kind === 'loop') {
           // The loop as "copies" arrows: the follower → the master → … → the follower again.
-          const names = await Promise.all([follower.id, ...linked.through].map(async (id) => (await accounts.byId(id))?.name ?? 'an account'));
-          throw invalid(`${follower.name} cannot follow this master: the master already copies it (${names.join(' → ')}, each copying the next), so every trade would be copied round for ever.`);
+          const names = await Promise.all(
+            [follower.id, ...linked.through].map(
+              async (id) => (await accounts.byId(id))?.name ?? 'an account',
+            ),
+          );
+          throw invalid(
+            `${follower.name} cannot follow this master: the master already copies it (${names.join(' → ')}, each copying the next), so every trade would be copied round for ever.`,
+          );
         }
         views.push(await this.viewOf(linked.row.id, actor));
       }
-      log.info({ guildId: actor.guildId, master: master.accountId, followers: followers.length, mode: input.mode }, 'copy follow');
+      log.info(
+        { guildId: actor.guildId, master: master.accountId, followers: followers.length, mode: input.mode },
+        'copy follow',
+      );
       return views;
     },
 
@@ -189,7 +226,9 @@ export function createCopyService(deps: {
     },
 
     async viewOf(linkId: string, actor: CopyActor): Promise<CopyLinkView> {
-      const row = (await copies.linksOfFollowerOwner(actor.guildId, actor.userId)).find((l) => l.id === linkId);
+      const row = (await copies.linksOfFollowerOwner(actor.guildId, actor.userId)).find(
+        (l) => l.id === linkId,
+      );
       if (!row) throw notFound('Copy link');
       const [master, follower, outcomes] = await Promise.all([
         accounts.byId(row.masterAccountId),
@@ -197,14 +236,16 @@ export function createCopyService(deps: {
         copies.outcomes(row.masterAccountId, row.followerAccountId),
       ]);
       // The link counts what the poller decided (queued, filtered); the executions say what the exchange did.
-      const sum = (statuses: string[]) => outcomes.filter((o) => statuses.includes(o.status)).reduce((n, o) => n + o.n, 0);
+      const sum = (statuses: string[]) =>
+        outcomes.filter((o) => statuses.includes(o.status)).reduce((n, o) => n + o.n, 0);
       const placed = sum(['placed', 'dry-run']);
       const failed = sum(['failed', 'not-placed']);
       const skippedByAccount = outcomes.filter((o) => o.status === 'skipped');
       const filtered = Math.max(0, row.skipped);
       const reasons = new Map<string, number>();
       if (filtered > 0) reasons.set('filtered', filtered);
-      for (const o of skippedByAccount) reasons.set(o.reason ?? 'skipped', (reasons.get(o.reason ?? 'skipped') ?? 0) + o.n);
+      for (const o of skippedByAccount)
+        reasons.set(o.reason ?? 'skipped', (reasons.get(o.reason ?? 'skipped') ?? 0) + o.n);
       const copied = outcomes.length > 0 ? placed : row.copied;
       const done = copied + failed;
       return {
@@ -219,11 +260,14 @@ export function createCopyService(deps: {
         skipped: filtered + skippedByAccount.reduce((n, o) => n + o.n, 0),
         failed: failed + row.failed,
         successRate: done > 0 ? copied / done : null,
-        skipReasons: [...reasons.entries()].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
+        skipReasons: [...reasons.entries()]
+          .map(([reason, count]) => ({ reason, count }))
+          .sort((a, b) => b.count - a.count),
       };
     },
 
-    stop: (actor: CopyActor, masterAccountId?: string) => copies.stopLinks(actor.guildId, actor.userId, masterAccountId),
+    stop: (actor: CopyActor, masterAccountId?: string) =>
+      copies.stopLinks(actor.guildId, actor.userId, masterAccountId),
 
     /** Copies waiting to be offered to their followers (the Discord layer DMs them). */
     async pendingConfirmations(limit = 50, waiting: readonly string[] = []): Promise<CopyConfirmationView[]> {

@@ -55,8 +55,8 @@ export function createOrdersService(deps: { reads: ReadModels; accounts: Account
       let accountName: string | null = null;
       const accountId = query.accountId ?? null;
       if (accountId !== null) {
-        const account = await accounts.findOwned(query.ownerId, accountId);
-        if (!account || account.guildId !== query.guildId) throw notFound();
+        const account = await accounts.findOwned(query, accountId);
+        if (!account) throw notFound();
         accountName = account.name;
       }
       const requested = Math.max(0, query.page ?? 0);

@@ -91,7 +91,12 @@ export function createPnlService(deps: {
 
   return {
     /** The caller's PnL per account and in total. Another member's account id → "not found". */
-    async report(query: { ownerId: string; guildId: string; period?: string | null; accountId?: string | null }): Promise<PnlReport> {
+    async report(query: {
+      ownerId: string;
+      guildId: string;
+      period?: string | null;
+      accountId?: string | null;
+    }): Promise<PnlReport> {
       const wanted = (query.period ?? 'day').trim().toLowerCase();
       const period = PNL_PERIODS.find((p) => p === wanted);
       if (!period) throw invalid(`Period must be one of: ${PNL_PERIODS.join(', ')}.`);
@@ -99,28 +104,41 @@ export function createPnlService(deps: {
 
       let owned: AccountRow[];
       if (query.accountId) {
-        const account = await accounts.findOwned(query.ownerId, query.accountId);
-        if (!account || account.guildId !== query.guildId) throw notFound();
+        const account = await accounts.findOwned(query, query.accountId);
+        if (!account) throw notFound();
         owned = [account];
       } else {
         owned = await accounts.listOwned(query.ownerId, query.guildId);
       }
-      const scope = { guildId: query.guildId, since, ...(query.accountId ? { accountId: query.accountId } : {}) };
-      const [positions, fills] = await Promise.all([reads.positionsOfOwner(query.ownerId, scope), reads.filledEntriesOfOwner(query.ownerId, scope)]);
+      const scope = {
+        guildId: query.guildId,
+        since,
+        ...(query.accountId ? { accountId: query.accountId } : {}),
+      };
+      const [positions, fills] = await Promise.all([
+        reads.positionsOfOwner(query.ownerId, scope),
+        reads.filledEntriesOfOwner(query.ownerId, scope),
+      ]);
       const byId = new Map(owned.map((account) => [account.id, account]));
 
       // One valuation per (exchange, market type, mode, symbol), asked once for every open position on
       // it: the mark price on futures (the exchange's own unrealised figure), else the last price, and
       // the market's contract size (quantities are in contracts on some exchanges).
       const quotes = new Map<string, Promise<{ price: number; contractSize: number } | null>>();
-      const priceOf = (account: AccountRow, symbol: string): Promise<{ price: number; contractSize: number } | null> => {
+      const priceOf = (
+        account: AccountRow,
+        symbol: string,
+      ): Promise<{ price: number; contractSize: number } | null> => {
         const key = `${account.exchangeId}:${account.marketType}:${account.mode}:${symbol}`;
         let cached = quotes.get(key);
         if (!cached) {
           cached = withTimeout(
             Promise.resolve().then(async () => {
               const gateway = gateways.forAccount(account);
-              const price = gateway.markPrice && account.marketType === 'futures' ? await gateway.markPrice(symbol) : (await gateway.quote(symbol)).last;
+              const price =
+                gateway.markPrice && account.marketType === 'futures'
+                  ? await gateway.markPrice(symbol)
+                  : (await gateway.quote(symbol)).last;
               const contractSize = (await gateway.markets()).get(symbol)?.contractSize ?? 1;
               return { price, contractSize };
             }),
@@ -176,7 +194,11 @@ export function createPnlService(deps: {
           }
           const direction = position.side === 'long' ? 1 : -1;
           if (row.unrealised !== null) {
-            row.unrealised += (valued.price - position.averageEntryPrice) * position.quantity * valued.contractSize * direction;
+            row.unrealised +=
+              (valued.price - position.averageEntryPrice) *
+              position.quantity *
+              valued.contractSize *
+              direction;
           }
         }),
       );

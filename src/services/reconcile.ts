@@ -37,22 +37,36 @@ export interface ReconcileReport {
   positions: ReconciledPosition[];
 }
 
-export function createReconcileService(deps: { reads: ReadModels; accounts: AccountsRepository; gateways: Pick<GatewayFactoryPort, 'forAccount'>; now?: () => number }) {
+export function createReconcileService(deps: {
+  reads: ReadModels;
+  accounts: AccountsRepository;
+  gateways: Pick<GatewayFactoryPort, 'forAccount'>;
+  now?: () => number;
+}) {
   const now = deps.now ?? Date.now;
   const lastCheck = new LRUCache<string, number>({ max: 10_000 });
   return {
-    async check(query: { ownerId: string; guildId: string; accountId: string | null }): Promise<ReconcileReport> {
+    async check(query: {
+      ownerId: string;
+      guildId: string;
+      accountId: string | null;
+    }): Promise<ReconcileReport> {
       if (!query.accountId) throw invalid('Pick the account to check against the exchange.');
-      const account = await deps.accounts.findOwned(query.ownerId, query.accountId);
-      if (!account || account.guildId !== query.guildId) throw notFound();
+      const account = await deps.accounts.findOwned(query, query.accountId);
+      if (!account) throw notFound();
       if (account.marketType !== 'futures' || account.mode === 'paper') {
-        throw invalid('The check compares with the exchange’s futures income records: only live and demo futures accounts have them.');
+        throw invalid(
+          'The check compares with the exchange’s futures income records: only live and demo futures accounts have them.',
+        );
       }
       const gateway = deps.gateways.forAccount(account);
       if (!gateway.income) throw invalid(`${account.exchangeId} does not report its income history here.`);
       const last = lastCheck.get(account.id);
       if (last !== undefined && now() - last < RECONCILE_COOLDOWN_MS) {
-        throw new UserError('conflict', `This account was checked less than a minute ago; try again in ${Math.ceil((RECONCILE_COOLDOWN_MS - (now() - last)) / 1000)} s.`);
+        throw new UserError(
+          'conflict',
+          `This account was checked less than a minute ago; try again in ${Math.ceil((RECONCILE_COOLDOWN_MS - (now() - last)) / 1000)} s.`,
+        );
       }
       lastCheck.set(account.id, now());
       const closed = await deps.reads.closedPositionsWithFees(account.id, RECONCILE_POSITIONS);
@@ -63,35 +77,74 @@ export function createReconcileService(deps: { reads: ReadModels; accounts: Acco
       try {
         const read = await gateway.income({ kinds: ['realized-pnl', 'commission', 'funding'], since, until });
         // A history cut short would compare part of it as if it were all.
-        if (read.readUntil < until) throw new UserError('unavailable', 'The exchange’s records for these positions are too many to read at once; nothing was compared.');
+        if (read.readUntil < until)
+          throw new UserError(
+            'unavailable',
+            'The exchange’s records for these positions are too many to read at once; nothing was compared.',
+          );
         records = read.entries;
       } catch (error) {
-        if (isExchangeError(error, 'not-supported')) throw invalid(`The check reads the exchange's income history, which is read on Binance futures only.`);
-        if (isExchangeError(error)) throw new UserError('unavailable', `The exchange did not answer (${error.message}). Try again in a minute.`);
+        if (isExchangeError(error, 'not-supported'))
+          throw invalid(
+            `The check reads the exchange's income history, which is read on Binance futures only.`,
+          );
+        if (isExchangeError(error))
+          throw new UserError(
+            'unavailable',
+            `The exchange did not answer (${error.message}). Try again in a minute.`,
+          );
         throw error;
       }
-      return { accountName: account.name, positions: closed.map((position) => compare(position, closed, records)) };
+      return {
+        accountName: account.name,
+        positions: closed.map((position) => compare(position, closed, records)),
+      };
     },
   };
 }
 
-function compare(position: ClosedPositionFees, all: readonly ClosedPositionFees[], records: readonly IncomeEntry[]): ReconciledPosition {
+function compare(
+  position: ClosedPositionFees,
+  all: readonly ClosedPositionFees[],
+  records: readonly IncomeEntry[],
+): ReconciledPosition {
   const opened = position.openedAt.getTime();
   const closed = position.closedAt.getTime();
   const mine = records.filter((r) => r.symbol === position.symbol);
   const trades = mine.filter((r) => r.at >= opened - MARGIN_MS && r.at <= closed + MARGIN_MS);
   const check = reconcile(
-    { realised: position.realizedPnl, funding: position.funding, fees: position.fees, quote: parsePair(position.symbol)?.quote ?? 'USDT' },
+    {
+      realised: position.realizedPnl,
+      funding: position.funding,
+      fees: position.fees,
+      quote: parsePair(position.symbol)?.quote ?? 'USDT',
+    },
     {
       realizedPnl: trades.filter((r) => r.kind === 'realized-pnl').map((r) => r.amount),
-      commission: trades.filter((r) => r.kind === 'commission').map((r) => ({ currency: r.currency, amount: r.amount })),
-      funding: mine.filter((r) => r.kind === 'funding' && r.at >= opened - MARGIN_MS && r.at <= closed).map((r) => r.amount),
+      commission: trades
+        .filter((r) => r.kind === 'commission')
+        .map((r) => ({ currency: r.currency, amount: r.amount })),
+      funding: mine
+        .filter((r) => r.kind === 'funding' && r.at >= opened - MARGIN_MS && r.at <= closed)
+        .map((r) => r.amount),
     },
   );
   const overlapped = all.some(
-    (other) => other.id !== position.id && other.symbol === position.symbol && other.openedAt.getTime() <= closed + MARGIN_MS && other.closedAt.getTime() >= opened - MARGIN_MS,
+    (other) =>
+      other.id !== position.id &&
+      other.symbol === position.symbol &&
+      other.openedAt.getTime() <= closed + MARGIN_MS &&
+      other.closedAt.getTime() >= opened - MARGIN_MS,
   );
-  return { positionId: position.id, symbol: position.symbol, side: position.side, openedAt: position.openedAt, closedAt: position.closedAt, check, overlapped };
+  return {
+    positionId: position.id,
+    symbol: position.symbol,
+    side: position.side,
+    openedAt: position.openedAt,
+    closedAt: position.closedAt,
+    check,
+    overlapped,
+  };
 }
 
 export type ReconcileService = ReturnType<typeof createReconcileService>;

@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
 import { exchangeAccounts, positions, users } from '../schema';
 import { isUuid } from './ids';
+import type { MemberScope } from '../../domain/account';
 
 export type AccountRow = typeof exchangeAccounts.$inferSelect;
 export type NewAccount = typeof exchangeAccounts.$inferInsert;
@@ -28,10 +29,17 @@ export type AccountSettingsPatch = Partial<
   >
 >;
 
-/** Every personal query is scoped by the owner's Discord user id: another member's id finds nothing. */
+/**
+ * Every personal query is scoped by the owner's Discord user id and the server (MemberScope): another
+ * member's id, or the same member in another server, finds nothing.
+ */
 export function accountsRepository(db: Database) {
-  const owned = (ownerId: string, accountId: string) =>
-    and(eq(exchangeAccounts.ownerId, ownerId), eq(exchangeAccounts.id, accountId));
+  const owned = (scope: MemberScope, accountId: string) =>
+    and(
+      eq(exchangeAccounts.ownerId, scope.ownerId),
+      eq(exchangeAccounts.guildId, scope.guildId),
+      eq(exchangeAccounts.id, accountId),
+    );
 
   return {
     async create(account: NewAccount): Promise<AccountRow> {
@@ -55,9 +63,9 @@ export function accountsRepository(db: Database) {
         .orderBy(asc(exchangeAccounts.createdAt), asc(exchangeAccounts.name));
     },
 
-    async findOwned(ownerId: string, accountId: string): Promise<AccountRow | null> {
+    async findOwned(scope: MemberScope, accountId: string): Promise<AccountRow | null> {
       if (!isUuid(accountId)) return null;
-      const [row] = await db.select().from(exchangeAccounts).where(owned(ownerId, accountId));
+      const [row] = await db.select().from(exchangeAccounts).where(owned(scope, accountId));
       return row ?? null;
     },
 
@@ -76,7 +84,7 @@ export function accountsRepository(db: Database) {
     },
 
     async updateOwned(
-      ownerId: string,
+      scope: MemberScope,
       accountId: string,
       patch: AccountSettingsPatch & Partial<Pick<AccountRow, 'enabled' | 'pausedUntil' | 'disabledReason'>>,
     ): Promise<AccountRow | null> {
@@ -84,17 +92,17 @@ export function accountsRepository(db: Database) {
       const [row] = await db
         .update(exchangeAccounts)
         .set({ ...patch, updatedAt: sql`now()` })
-        .where(owned(ownerId, accountId))
+        .where(owned(scope, accountId))
         .returning();
       return row ?? null;
     },
 
     /** Deletes the account and, with it, its ciphertexts. */
-    async deleteOwned(ownerId: string, accountId: string): Promise<boolean> {
+    async deleteOwned(scope: MemberScope, accountId: string): Promise<boolean> {
       if (!isUuid(accountId)) return false;
       const deleted = await db
         .delete(exchangeAccounts)
-        .where(owned(ownerId, accountId))
+        .where(owned(scope, accountId))
         .returning({ id: exchangeAccounts.id });
       return deleted.length > 0;
     },

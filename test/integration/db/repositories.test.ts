@@ -71,16 +71,22 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
     expect(await usersRepository(handle.db).get(ALICE)).toMatchObject({ exposureCapUsd: null });
   });
 
-  it('scopes every personal query by owner: another member finds nothing', async () => {
+  it('scopes every personal query by owner and server: another member, or the owner elsewhere, finds nothing', async () => {
     const accounts = accountsRepository(handle.db);
     const mine = await accounts.create(account(ALICE, 'scoped'));
-    expect(await accounts.findOwned(ALICE, mine.id)).not.toBeNull();
-    expect(await accounts.findOwned(BOB, mine.id)).toBeNull();
-    expect(await accounts.findOwned(BOB, 'not-a-uuid')).toBeNull();
-    expect(await accounts.updateOwned(BOB, mine.id, { enabled: true })).toBeNull();
-    expect(await accounts.deleteOwned(BOB, mine.id)).toBe(false);
+    const alice = { ownerId: ALICE, guildId: mine.guildId };
+    const bob = { ownerId: BOB, guildId: mine.guildId };
+    const aliceElsewhere = { ownerId: ALICE, guildId: '110000000000000999' };
+    expect(await accounts.findOwned(alice, mine.id)).not.toBeNull();
+    expect(await accounts.findOwned(bob, mine.id)).toBeNull();
+    expect(await accounts.findOwned(aliceElsewhere, mine.id)).toBeNull();
+    expect(await accounts.findOwned(bob, 'not-a-uuid')).toBeNull();
+    expect(await accounts.updateOwned(bob, mine.id, { enabled: true })).toBeNull();
+    expect(await accounts.updateOwned(aliceElsewhere, mine.id, { enabled: true })).toBeNull();
+    expect(await accounts.deleteOwned(bob, mine.id)).toBe(false);
+    expect(await accounts.deleteOwned(aliceElsewhere, mine.id)).toBe(false);
     expect((await accounts.listOwned(BOB)).map((row) => row.id)).not.toContain(mine.id);
-    expect((await accounts.findOwned(ALICE, mine.id))?.enabled).toBe(false);
+    expect((await accounts.findOwned(alice, mine.id))?.enabled).toBe(false);
   });
 
   it('keeps names unique per guild and owner, not across owners', async () => {
@@ -129,7 +135,14 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
           const claimed = await signalsRepository(tx as unknown as Database).claimNext(who, now);
           if (claimed) {
             await tradingRepository(tx as unknown as Database).createExecutions([
-              { id: randomUUID(), signalId: claimed.id, accountId: target.id, ownerId: ALICE, status: 'skipped', reason: 'test' },
+              {
+                id: randomUUID(),
+                signalId: claimed.id,
+                accountId: target.id,
+                ownerId: ALICE,
+                status: 'skipped',
+                reason: 'test',
+              },
             ]);
           }
           return claimed;
@@ -144,9 +157,13 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
 
     // 'executing' without a single execution (an older version's claim whose fan-out never landed) is claimed again.
     const stuck = await repo.enqueue(signal('msg-stuck'));
-    await handle.db.transaction((tx) => signalsRepository(tx as unknown as Database).claimNext('old-version', now));
+    await handle.db.transaction((tx) =>
+      signalsRepository(tx as unknown as Database).claimNext('old-version', now),
+    );
     expect((await repo.byId(stuck.id))?.status).toBe('executing');
-    const repaired = await handle.db.transaction((tx) => signalsRepository(tx as unknown as Database).claimNext('c', now));
+    const repaired = await handle.db.transaction((tx) =>
+      signalsRepository(tx as unknown as Database).claimNext('c', now),
+    );
     expect(repaired?.id).toBe(stuck.id);
     expect(repaired?.claimedBy).toBe('c');
   });
@@ -181,7 +198,14 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
     const live = await accounts.create(account(CAROL, 'exp-live', { mode: 'live' }));
     const paper = await accounts.create(account(CAROL, 'exp-paper', { mode: 'paper' }));
     const queued = await signalsRepository(handle.db).enqueue(signal('exposure-1'));
-    const exec = (accountId: string) => ({ id: randomUUID(), signalId: queued.id, accountId, ownerId: CAROL, status: 'in-flight' as const, reason: null });
+    const exec = (accountId: string) => ({
+      id: randomUUID(),
+      signalId: queued.id,
+      accountId,
+      ownerId: CAROL,
+      status: 'in-flight' as const,
+      reason: null,
+    });
     const [liveExec, paperExec] = [exec(live.id), exec(paper.id)];
     await trading.createExecutions([liveExec, paperExec]);
     await trading.touchExecutionsMany([
@@ -190,10 +214,24 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
     ]);
     // Planned, no entry written yet: its notional counts.
     expect(await trading.memberExposure(CAROL, 'live', 'BTC')).toBe(1_000);
-    const order = (e: typeof liveExec, leg: string, fields: { quantity: number; price: number | null; reduceOnly?: boolean; filledQuantity?: number }) => ({
-      id: randomUUID(), executionId: e.id, signalId: queued.id, accountId: e.accountId, ownerId: CAROL, leg,
-      clientOrderId: `x${randomUUID().slice(0, 8)}${leg}`, symbol: 'BTC/USDT:USDT', side: 'buy' as const, type: 'limit' as const,
-      status: 'open' as const, triggerPrice: null, ...fields,
+    const order = (
+      e: typeof liveExec,
+      leg: string,
+      fields: { quantity: number; price: number | null; reduceOnly?: boolean; filledQuantity?: number },
+    ) => ({
+      id: randomUUID(),
+      executionId: e.id,
+      signalId: queued.id,
+      accountId: e.accountId,
+      ownerId: CAROL,
+      leg,
+      clientOrderId: `x${randomUUID().slice(0, 8)}${leg}`,
+      symbol: 'BTC/USDT:USDT',
+      side: 'buy' as const,
+      type: 'limit' as const,
+      status: 'open' as const,
+      triggerPrice: null,
+      ...fields,
     });
     // A resting limit entry, 0.005 of 0.02 filled (its position holds the rest); a reduce-only copy close.
     await trading.insertOrders([
