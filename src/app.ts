@@ -255,7 +255,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     maxCycleAgeMs: config.CYCLE_INTERVAL_SECONDS * 1000 * 4 + 30_000,
   });
   let healthServer: Server | null = null;
-  if (config.HEALTH_PORT > 0) healthServer = await startHealthServer(config.HEALTH_PORT, health, metrics);
+  if (config.HEALTH_PORT > 0) healthServer = await startHealthServer(config.HEALTH_PORT, health, metrics, config.HEALTH_HOST);
 
   // One leader holds the Discord gateway and the feed poster (two sessions would both get every event).
   const discord = (await database.tryLeadership())

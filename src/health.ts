@@ -10,7 +10,11 @@ export interface Health {
   status(): { ok: boolean; lastCycleAgeMs: number | null; down: string[] };
 }
 
-export function createHealth(options: { now: () => number; lastCycleAt: () => number | null; maxCycleAgeMs: number }): Health {
+export function createHealth(options: {
+  now: () => number;
+  lastCycleAt: () => number | null;
+  maxCycleAgeMs: number;
+}): Health {
   const components = new Map<string, () => boolean>();
   return {
     register: (component, isUp) => void components.set(component, isUp),
@@ -24,7 +28,16 @@ export function createHealth(options: { now: () => number; lastCycleAt: () => nu
   };
 }
 
-export async function startHealthServer(port: number, health: Health, metrics: Metrics): Promise<Server> {
+/**
+ * Listens on `host`: 127.0.0.1 by default, so the unauthenticated endpoints are not offered to the
+ * network; a container sets 0.0.0.0 (its port is published on the host's loopback by compose).
+ */
+export async function startHealthServer(
+  port: number,
+  health: Health,
+  metrics: Metrics,
+  host = '127.0.0.1',
+): Promise<Server> {
   const server = createServer((request, response) => {
     if (request.url === '/healthz') {
       const status = health.status();
@@ -50,7 +63,7 @@ export async function startHealthServer(port: number, health: Health, metrics: M
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '0.0.0.0', () => resolve());
+    server.listen(port, host, () => resolve());
   });
   return server;
 }

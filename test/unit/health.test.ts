@@ -33,4 +33,18 @@ describe('health and metrics endpoint', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+
+  it('listens on loopback unless told otherwise (the endpoints have no authentication)', async () => {
+    const health = createHealth({ now: () => 0, lastCycleAt: () => null, maxCycleAgeMs: 30_000 });
+    const loopback = await startHealthServer(0, health, createMetrics());
+    const anywhere = await startHealthServer(0, health, createMetrics(), '0.0.0.0');
+    try {
+      expect(loopback.address()).toMatchObject({ address: '127.0.0.1' });
+      expect(anywhere.address()).toMatchObject({ address: '0.0.0.0' });
+    } finally {
+      await Promise.all(
+        [loopback, anywhere].map((server) => new Promise((resolve) => server.close(resolve))),
+      );
+    }
+  });
 });
