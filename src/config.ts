@@ -53,6 +53,8 @@ const baseSchema = z.object({
   PAPER_SLIPPAGE_BPS: z.coerce.number().min(0).max(500).default(5),
   PAPER_STARTING_BALANCE_USD: z.coerce.number().positive().default(10_000),
   HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  // Accounts one member may have in one server (each joins every fan-out and the feed).
+  MAX_ACCOUNTS_PER_MEMBER: z.coerce.number().int().min(1).max(100).default(10),
   // The address /healthz and /metrics listen on (no authentication): loopback unless a container says otherwise.
   HEALTH_HOST: z.string().trim().min(1).default('127.0.0.1'),
   FEED_COMPACT_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(20),

@@ -364,9 +364,17 @@ export interface AccountServiceDeps {
   log: Logger;
   /** A removed master account ends its mastership first: its followers' copied positions are closed. */
   masterships?: Pick<Masterships, 'end'>;
+  /** Accounts one member may have in one server (MAX_ACCOUNTS_PER_MEMBER); default DEFAULT_MAX_ACCOUNTS_PER_MEMBER. */
+  maxAccountsPerMember?: number;
   /** Key checks (Verify, add probes) per member per window; default KEY_CHECKS_PER_MINUTE a minute. */
   keyChecks?: { perWindow: number; windowMs: number };
 }
+
+/**
+ * Accounts per member and server unless configured: every account joins every fan-out and the feed,
+ * so an unbounded number of (free) paper accounts would let one member slow everyone's signals.
+ */
+export const DEFAULT_MAX_ACCOUNTS_PER_MEMBER = 10;
 
 /** Key checks one member may start per minute (each reads several weighted endpoints of the shared IP budget). */
 export const KEY_CHECKS_PER_MINUTE = 4;
@@ -421,6 +429,13 @@ export function createAccountService(deps: AccountServiceDeps) {
     async add(input: AddAccountInput): Promise<AddAccountResult> {
       const form = describeNew(input);
       const name = validateAccountName(input.name);
+      const maxAccounts = deps.maxAccountsPerMember ?? DEFAULT_MAX_ACCOUNTS_PER_MEMBER;
+      if ((await accounts.listOwned(input.ownerId, input.guildId)).length >= maxAccounts) {
+        throw new UserError(
+          'too-many',
+          `You have ${maxAccounts} accounts on this server, the most a member may have here. Remove one with /account remove first.`,
+        );
+      }
       if (await accounts.findOwnedByName(input.ownerId, input.guildId, name)) {
         throw new UserError(
           'conflict',

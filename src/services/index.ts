@@ -42,7 +42,7 @@ export interface BotServicesDeps {
    * Without them /panic builds its own, unfenced: fine for one process.
    */
   positions?: { sync: Pick<PositionSync, 'panicAccount'>; copies: Pick<CopyPositions, 'panicAccount'> };
-  /** Accepted for the composition root; nothing in it is needed yet. */
+  /** The settings some services read (accounts per member); their defaults without it. */
   config?: Config;
   settings?: BotServicesSettings;
 }
@@ -74,6 +74,7 @@ export function createBotServices(deps: BotServicesDeps) {
       clock,
       log: serviceLog,
       masterships,
+      ...(deps.config ? { maxAccountsPerMember: deps.config.MAX_ACCOUNTS_PER_MEMBER } : {}),
     }),
     members: createMemberService({ users: usersRepository(db) }),
     guilds: createGuildSettingsService({ guilds, reads, log: serviceLog, masterships }),

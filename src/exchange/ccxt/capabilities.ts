@@ -34,10 +34,24 @@ export interface ExchangeCapabilities {
  * Classes whose fetchOrder/cancelOrder accept our client order id (params.clientOrderId, mapped to
  * origClientOrderId / clientAlgoId, orderLinkId, clOrdId, clientOid) and whose createOrder sends it.
  */
-const CLIENT_ORDER_ID_LOOKUP: ReadonlySet<string> = new Set(['binance', 'binanceusdm', 'bybit', 'okx', 'bitget', 'bingx']);
+const CLIENT_ORDER_ID_LOOKUP: ReadonlySet<string> = new Set([
+  'binance',
+  'binanceusdm',
+  'bybit',
+  'okx',
+  'bitget',
+  'bingx',
+]);
 
 /** Classes whose createOrder passes `reduceOnly` through for linear swaps. */
-const REDUCE_ONLY: ReadonlySet<string> = new Set(['binance', 'binanceusdm', 'bybit', 'okx', 'bitget', 'bingx']);
+const REDUCE_ONLY: ReadonlySet<string> = new Set([
+  'binance',
+  'binanceusdm',
+  'bybit',
+  'okx',
+  'bitget',
+  'bingx',
+]);
 
 /** Exchanges that attach SL/TP to the entry order in their own API. */
 const ATTACHED_PROTECTION: ReadonlySet<string> = new Set(['bybit']);
@@ -46,6 +60,9 @@ const ATTACHED_PROTECTION: ReadonlySet<string> = new Set(['bybit']);
 const KEY_AUDIT: ReadonlySet<string> = new Set(['binance', 'binanceusdm', 'bybit']);
 
 const cache = new Map<string, ExchangeCapabilities>();
+
+/** Exchanges described so far (ccxt's, at most): for tests and diagnostics. */
+export const describedExchanges = (): number => cache.size;
 
 /** Ids for autocomplete: every ccxt exchange, sorted. */
 export function listExchangeIds(): string[] {
@@ -66,7 +83,7 @@ export function exchangeCapabilities(exchangeId: string): ExchangeCapabilities {
       protection: 'separate-orders',
       keyAudit: false,
     };
-    cache.set(exchangeId, unknown);
+    // Not cached: any text a member types is an id here, and a cache of them would grow without end.
     return unknown;
   }
   // One throwaway instance per id (describe() needs one); the result is cached.
@@ -75,8 +92,16 @@ export function exchangeCapabilities(exchangeId: string): ExchangeCapabilities {
   const has = exchange.has as Record<string, boolean | 'emulated' | undefined>;
   const yes = (name: string): boolean => has[name] === true || has[name] === 'emulated';
   const blockers: string[] = [];
-  for (const method of ['createOrder', 'fetchOrder', 'cancelOrder', 'fetchOpenOrders', 'fetchMyTrades', 'fetchBalance']) {
-    if (!yes(method)) blockers.push(`ccxt's ${exchangeId} cannot ${method.replace(/^fetch/, 'fetch ').toLowerCase()}`);
+  for (const method of [
+    'createOrder',
+    'fetchOrder',
+    'cancelOrder',
+    'fetchOpenOrders',
+    'fetchMyTrades',
+    'fetchBalance',
+  ]) {
+    if (!yes(method))
+      blockers.push(`ccxt's ${exchangeId} cannot ${method.replace(/^fetch/, 'fetch ').toLowerCase()}`);
   }
   if (!CLIENT_ORDER_ID_LOOKUP.has(exchangeId)) {
     blockers.push(
@@ -86,9 +111,11 @@ export function exchangeCapabilities(exchangeId: string): ExchangeCapabilities {
   const types: MarketType[] = [];
   if (blockers.length === 0) {
     if (yes('spot')) types.push('spot');
-    const futuresOk = yes('swap') && yes('setLeverage') && yes('fetchPositions') && REDUCE_ONLY.has(exchangeId);
+    const futuresOk =
+      yes('swap') && yes('setLeverage') && yes('fetchPositions') && REDUCE_ONLY.has(exchangeId);
     if (futuresOk) types.push('futures');
-    else if (yes('swap')) blockers.push(`futures on ${exchangeId} lack leverage, positions or reduce-only support in ccxt`);
+    else if (yes('swap'))
+      blockers.push(`futures on ${exchangeId} lack leverage, positions or reduce-only support in ccxt`);
   }
   const required = exchange.requiredCredentials as Record<string, boolean | undefined>;
   const result: ExchangeCapabilities = {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { describedExchanges } from '../../../src/exchange/ccxt/capabilities';
 import { demoDescription, exchangeCapabilities, listExchangeIds } from '../../../src/exchange/factory';
 
 describe('exchange capabilities', () => {
@@ -25,7 +26,11 @@ describe('exchange capabilities', () => {
   });
 
   it('okx needs a passphrase and has a sandbox; its key permissions are unknown to us', () => {
-    expect(exchangeCapabilities('okx')).toMatchObject({ needsPassphrase: true, demo: 'sandbox', keyAudit: false });
+    expect(exchangeCapabilities('okx')).toMatchObject({
+      needsPassphrase: true,
+      demo: 'sandbox',
+      keyAudit: false,
+    });
   });
 
   it('exchanges without client-order-id lookup are paper-only, said plainly', () => {
@@ -49,5 +54,13 @@ describe('exchange capabilities', () => {
 
   it('caches the answer (one throwaway instance per id)', () => {
     expect(exchangeCapabilities('binance')).toBe(exchangeCapabilities('binance'));
+  });
+
+  it('names that are no exchange are answered, never kept: typed text cannot grow the cache', () => {
+    exchangeCapabilities('binance');
+    const before = describedExchanges();
+    for (let i = 0; i < 2_000; i += 1)
+      expect(exchangeCapabilities(`no-such-exchange-${i}`).listed).toBe(false);
+    expect(describedExchanges()).toBe(before);
   });
 });

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_ACCOUNTS_PER_MEMBER } from '../../../src/services/accounts';
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -177,6 +178,26 @@ describe('account service: adding', () => {
       needsPassphrase: true,
     });
     expect(await rows()).toEqual([]);
+  });
+
+  it('a member has at most MAX_ACCOUNTS_PER_MEMBER accounts in one server (default 10); the next is refused, nothing stored', async () => {
+    const paper = (ownerId: string, guildId: string, name: string) =>
+      world.services.accounts.add({
+        ownerId,
+        guildId,
+        name,
+        exchangeId: 'binance',
+        marketType: 'futures',
+        mode: 'paper',
+      });
+    for (let i = 0; i < DEFAULT_MAX_ACCOUNTS_PER_MEMBER; i += 1) await paper(ALICE, GUILD, `p${i}`);
+    const refused = await rejection(paper(ALICE, GUILD, 'one-more'));
+    expect(refused).toMatchObject({ code: 'too-many' });
+    expect(refused.message).toContain('Remove one with /account remove');
+    expect(await rows()).toHaveLength(DEFAULT_MAX_ACCOUNTS_PER_MEMBER);
+    // Another member, and the same member in another server, have room of their own.
+    await expect(paper(BOB, GUILD, 'bobs')).resolves.toMatchObject({ kind: 'added' });
+    await expect(paper(ALICE, '110000000000000999', 'elsewhere')).resolves.toMatchObject({ kind: 'added' });
   });
 
   it('paper accounts need no key; names are unique per member and server', async () => {
@@ -400,17 +421,15 @@ describe('account service: settings, verify, remove', () => {
 
   it('remove is refused while the bot holds open positions (pointing to /panic), then deletes the ciphertexts', async () => {
     const { account } = await addLive();
-    await db.db
-      .insert(positions)
-      .values({
-        id: randomUUID(),
-        accountId: account.id,
-        ownerId: ALICE,
-        signalId: randomUUID(),
-        symbol: 'BTC/USDT:USDT',
-        side: 'long',
-        quantity: 0.1,
-      });
+    await db.db.insert(positions).values({
+      id: randomUUID(),
+      accountId: account.id,
+      ownerId: ALICE,
+      signalId: randomUUID(),
+      symbol: 'BTC/USDT:USDT',
+      side: 'long',
+      quantity: 0.1,
+    });
     const refused = await rejection(world.services.accounts.remove(inGuild(ALICE), account.id));
     expect(refused.message).toContain('/panic');
     expect(refused.message).toContain('1 open position');
