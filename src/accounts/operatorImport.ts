@@ -90,10 +90,18 @@ export async function importOperatorAccounts(input: {
             passphraseEnc: encrypt('passphrase'),
             vaultKeyId: account.apiKey ? vault.currentKeyId : null,
             apiKeyHint: account.apiKey ? apiKeyHint(account.apiKey) : null,
-            verified: false,
           }
         : {}),
+      // A key (or venue) whose permissions were never audited does not trade: off until the owner
+      // runs /account verify (the withdrawal audit) and enables it again.
+      verified: false,
+      ...(existing.enabled ? { enabled: false, disabledReason: 'key-changed' } : {}),
     });
+    if (existing.enabled)
+      input.log.warn(
+        { accountId: id },
+        'operator account changed in the environment: disabled until verified',
+      );
     result.updated += 1;
   }
   input.log.info(

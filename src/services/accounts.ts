@@ -703,7 +703,9 @@ export function createAccountService(deps: AccountServiceDeps) {
               exchangeMaxLeverage: outcome.preflight.maxLeverage,
             }
           : {}),
-        ...(row.disabledReason === 'key-revoked' || row.disabledReason === 'key-refused'
+        ...(row.disabledReason === 'key-revoked' ||
+        row.disabledReason === 'key-refused' ||
+        row.disabledReason === 'key-changed'
           ? { disabledReason: null }
           : {}),
       });

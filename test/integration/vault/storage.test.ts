@@ -62,12 +62,15 @@ describe.each(databaseKinds)('vault storage on %s', (kind) => {
       CANARY_SECRET,
     );
 
+    // Trading with the old key; the environment's key changes: off until the new one is audited.
+    await repo.update(row!.id, { enabled: true, verified: true });
     expect(await run([operatorAccount({ secret: `${CANARY_SECRET}-new` })])).toEqual({
       created: 0,
       updated: 1,
       unchanged: 0,
     });
     const [updated] = await repo.listOwned(OWNER, GUILD);
+    expect(updated).toMatchObject({ enabled: false, verified: false, disabledReason: 'key-changed' });
     expect(
       vault.decrypt(updated!.secretEnc!, { accountId: updated!.id, ownerId: OWNER, field: 'secret' }).reveal(),
     ).toBe(`${CANARY_SECRET}-new`);
