@@ -924,7 +924,7 @@ export class Engine {
       throw new BinanceError(-4014, 'Price not increased by tick size.');
     }
     if (price < m.minP) throw new BinanceError(-4013, 'Price less than min price.');
-    if (price > m.maxP) throw new BinanceError(-4015, 'Price greater than max price.');
+    if (price > m.maxP) throw new BinanceError(-4002, 'Price greater than max price.');
     if (percent) {
       const mark = this.futuresPrice(m.symbol);
       const cap = roundToStep(mark * m.up, m.tick);

@@ -119,6 +119,8 @@ describe('binance simulator: USDⓈ-M futures through the real ccxt client', () 
     expect((await caught(() => limit('99.995'))).message).toContain('"code":-4014');
     expect((await caught(() => limit('99.00001'))).message).toContain('"code":-1111');
     expect((await caught(() => limit('120.00'))).message).toContain('"code":-4016');
+    // Binance's futures code for a price above the filter's maximum is -4002 (-4015 is a bad client id).
+    expect((await caught(() => limit('100001.00'))).message).toContain('{"code":-4002,"msg":"Price greater than max price."}');
     const immediate = await caught(() => fx.createOrder(SOL, 'market', 'sell', 1, undefined, { stopLossPrice: 120, reduceOnly: true }));
     expect(immediate).toBeInstanceOf(ccxt.OrderImmediatelyFillable);
   });
