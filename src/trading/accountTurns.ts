@@ -15,7 +15,7 @@ export interface Turn {
   done: () => void;
 }
 
-/** Signals in the order they were made; within one millisecond by source ref (copies: `master:tradeId`, numeric ids, shorter is older), then id. */
+/** Signals in the order they were made; within one millisecond by source ref (copies: `master:symbol:tradeId`, numeric ids, shorter is older), then id. */
 function signalOrder(a: SignalRow, b: SignalRow): number {
   const byRef = a.sourceRef.length - b.sourceRef.length || (a.sourceRef < b.sourceRef ? -1 : a.sourceRef > b.sourceRef ? 1 : 0);
   return a.createdAt.getTime() - b.createdAt.getTime() || byRef || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
