@@ -5,23 +5,16 @@
  * waited 64 s, the lookup window, for a stop).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { asc, eq } from 'drizzle-orm';
-import type { AccountRow } from '../../../src/db/repositories/accounts';
+import { eq } from 'drizzle-orm';
 import { orders } from '../../../src/db/schema';
-import type { TradeSignal } from '../../../src/domain/signal';
-import { createPositionSync } from '../../../src/trading/positionSync';
-import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { tradingWorld, type TradingWorld } from '../../support/trading';
+import { legsOf, linkPosition, msUntilProtected, restingStops } from './linkPosition';
 
 let world: TradingWorld | undefined;
 afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-const restingStops = (w: TradingWorld, account: AccountRow) =>
-  w.sim
-    .orders(w.apiKeyOf(account))
-    .algo.filter((o) => o.orderType === 'STOP_MARKET' && o.algoStatus === 'NEW');
 
 describe.each([
   ['2 targets', [105, 110]],
@@ -33,38 +26,8 @@ describe.each([
     async () => {
       world = await tradingWorld({ accounts: 0, clockFactor: 10 });
       const w = world;
-      w.sim.setPrice('LINKUSDT', 100, 'both');
-      const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 1_000, leverage: 1 });
-      const signal: TradeSignal = {
-        symbol: 'LINK/USDT',
-        side: 'long',
-        entryType: 'market',
-        entries: [],
-        stopLoss: 95,
-        takeProfits,
-        leverage: 1,
-      };
-      const sync = createPositionSync({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log });
-      const engine = w.engine({ maxSignalLagMs: 60 * 60_000, balanceMaxAgeMs: 60 * 60_000 });
-      await engine.start();
-      await w.intake.submit({
-        guildId: GUILD,
-        source: 'command',
-        sourceRef: 'slots',
-        authorId: '200000000000099999',
-        channelId: null,
-        signal,
-      });
-      await engine.runCycle();
+      const { account, sync } = await linkPosition(w, { sizingValue: 1_000, takeProfits, ref: 'slots' });
       await sync.run(); // targets placed, a stop rests
-      const legs = async () =>
-        (
-          await w.db.db
-            .select()
-            .from(orders)
-            .where(eq(orders.accountId, account.id))
-            .orderBy(asc(orders.createdAt))
-        ).map((r) => `${r.leg}:${r.status}`);
       expect(restingStops(w, account)).toHaveLength(1);
       // The stop is cancelled in the app; its replacement's request, and the next one's, fail with a 503
       // (never processed): two lost answers in a row.
@@ -73,24 +36,17 @@ describe.each([
       )!;
       await w.gateways.forAccount(account).cancelOrder(s0.symbol, s0.clientOrderId);
       w.sim.inject({ kind: 'http-5xx', path: '/fapi/v1/algoOrder', method: 'POST', count: 2 });
-      const lostAt = w.clock.now();
-      let protectedAfterMs: number | null = null;
-      while (w.clock.now() - lostAt < 90_000) {
-        await w.clock.sleep(1_000);
-        await sync.run();
-        if (restingStops(w, account).length > 0) {
-          protectedAfterMs = w.clock.now() - lostAt;
-          break;
-        }
-      }
+      const protectedAfterMs = await msUntilProtected(
+        w,
+        sync,
+        () => restingStops(w, account).length > 0,
+        90_000,
+      );
       const fired = w.sim.faults.reduce((n, f) => n + f.fired, 0);
       expect(fired).toBe(2);
-      expect({ protectedAfterMs, legs: await legs() }).toMatchObject({
-        protectedAfterMs: expect.any(Number),
-      });
-      expect(protectedAfterMs, `ms without any stop; legs ${JSON.stringify(await legs())}`).toBeLessThan(
-        15_000,
-      );
+      const legs = await legsOf(w, account);
+      expect({ protectedAfterMs, legs }).toMatchObject({ protectedAfterMs: expect.any(Number) });
+      expect(protectedAfterMs, `ms without any stop; legs ${JSON.stringify(legs)}`).toBeLessThan(15_000);
     },
   );
 });

@@ -5,23 +5,16 @@
  * and the position stayed without one).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { asc, eq } from 'drizzle-orm';
-import type { AccountRow } from '../../../src/db/repositories/accounts';
+import { eq } from 'drizzle-orm';
 import { orders } from '../../../src/db/schema';
-import type { TradeSignal } from '../../../src/domain/signal';
-import { createPositionSync } from '../../../src/trading/positionSync';
-import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { tradingWorld, type TradingWorld } from '../../support/trading';
+import { legsOf, linkPosition, msUntilProtected, restingStops } from './linkPosition';
 
 let world: TradingWorld | undefined;
 afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-const restingStops = (w: TradingWorld, account: AccountRow) =>
-  w.sim
-    .orders(w.apiKeyOf(account))
-    .algo.filter((o) => o.orderType === 'STOP_MARKET' && o.algoStatus === 'NEW');
 
 describe('a stop refused -4045 while the bot counts a free slot', () => {
   it(
@@ -30,29 +23,8 @@ describe('a stop refused -4045 while the bot counts a free slot', () => {
     async () => {
       world = await tradingWorld({ accounts: 0, clockFactor: 10 });
       const w = world;
-      w.sim.setPrice('LINKUSDT', 100, 'both');
-      const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 1_000, leverage: 1 });
-      const signal: TradeSignal = {
-        symbol: 'LINK/USDT',
-        side: 'long',
-        entryType: 'market',
-        entries: [],
-        stopLoss: 95,
-        takeProfits: [101, 102, 103, 104, 105, 106, 107, 108, 109],
-        leverage: 1,
-      };
-      const sync = createPositionSync({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log });
-      const engine = w.engine({ maxSignalLagMs: 60 * 60_000, balanceMaxAgeMs: 60 * 60_000 });
-      await engine.start();
-      await w.intake.submit({
-        guildId: GUILD,
-        source: 'command',
-        sourceRef: 'cap',
-        authorId: '200000000000099999',
-        channelId: null,
-        signal,
-      });
-      await engine.runCycle();
+      const takeProfits = [101, 102, 103, 104, 105, 106, 107, 108, 109];
+      const { account, sync } = await linkPosition(w, { sizingValue: 1_000, takeProfits, ref: 'cap' });
       await sync.run();
       const gateway = w.gateways.forAccount(account);
       const manual = (id: string) =>
@@ -75,25 +47,10 @@ describe('a stop refused -4045 while the bot counts a free slot', () => {
       await manual('byhand2');
       const algo = () => w.sim.orders(w.apiKeyOf(account)).algo.filter((o) => o.algoStatus === 'NEW').length;
       expect(algo()).toBe(10);
-      const lostAt = w.clock.now();
-      let protectedAfterMs: number | null = null;
-      while (w.clock.now() - lostAt < 30_000) {
-        await w.clock.sleep(1_000);
-        await sync.run();
-        if (
-          restingStops(w, account).some((o) => o.clientAlgoId !== 'byhand1' && o.clientAlgoId !== 'byhand2')
-        ) {
-          protectedAfterMs = w.clock.now() - lostAt;
-          break;
-        }
-      }
-      const legs = (
-        await w.db.db
-          .select()
-          .from(orders)
-          .where(eq(orders.accountId, account.id))
-          .orderBy(asc(orders.createdAt))
-      ).map((r) => `${r.leg}:${r.status}:${r.reason ?? ''}:${r.attempts}`);
+      const botStopRests = () =>
+        restingStops(w, account).some((o) => o.clientAlgoId !== 'byhand1' && o.clientAlgoId !== 'byhand2');
+      const protectedAfterMs = await msUntilProtected(w, sync, botStopRests, 30_000);
+      const legs = await legsOf(w, account, true);
       expect(protectedAfterMs, `no bot stop for 30 s; legs ${JSON.stringify(legs)}`).not.toBeNull();
     },
   );
