@@ -294,29 +294,6 @@ function protectFutures(
   const beyond = inForce !== null && (p.side === 'long' ? inForce > fresh.trigger : inForce < fresh.trigger);
   const desired = beyond ? { trigger: inForce, breakEven: fresh.breakEven } : fresh;
   const latest = stops[stops.length - 1];
-  if (latest && isInFlight(latest)) {
-    // A stop whose answer was lost may take the exchange a minute to prove absent (the protocol's
-    // lookup window). Protected meanwhile by another stop, or sent too recently: wait. Otherwise a new
-    // version goes now; if the lost one turns out to exist, the newer one supersedes it (cancelled).
-    const waiting = latest.sentAt === null || c.exchangeNow - latest.sentAt < c.settings.lostExitGraceMs;
-    if (current || waiting) return [];
-    if (free <= 0) return roomForStop(c, p);
-    return free > 0
-      ? [
-          {
-            kind: 'place',
-            leg: stopLeg(nextVersion(c.legs, 'stop-loss')),
-            order: exitFields(c, p, {
-              type: 'stop-loss',
-              quantity: remaining,
-              price: null,
-              triggerPrice: desired.trigger,
-            }),
-            why: 'stop-replaced',
-          },
-        ]
-      : [];
-  }
   const place = (why: 'stop' | 'stop-replaced' | 'stop-resized' | 'break-even'): Step[] =>
     free > 0
       ? [
@@ -333,7 +310,14 @@ function protectFutures(
           },
         ]
       : [];
-
+  if (latest && isInFlight(latest)) {
+    // A stop whose answer was lost may take the exchange a minute to prove absent (the protocol's
+    // lookup window). Protected meanwhile by another stop, or sent too recently: wait. Otherwise a new
+    // version goes now; if the lost one turns out to exist, the newer one supersedes it (cancelled).
+    const waiting = latest.sentAt === null || c.exchangeNow - latest.sentAt < c.settings.lostExitGraceMs;
+    if (current || waiting) return [];
+    return free > 0 ? place('stop-replaced') : roomForStop(c, p);
+  }
   if (!current) {
     // Unprotected: nothing of ours rests as a stop.
     const refusal = latest && isRefused(latest) ? refusalClass(latest.reason) : null;
