@@ -7,6 +7,7 @@ import { createEndedMastershipSweeper } from './copy/endedMasterships';
 import type { DatabaseHandle } from './db/client';
 import { openConfiguredDatabase } from './db/open';
 import { accountsRepository } from './db/repositories/accounts';
+import { keyExpiryReminders } from './trading/keyExpiryReminders';
 import { paperStateRepository } from './db/repositories/paperState';
 import { startDiscord } from './discord/bot';
 import { createGatewayFactory, type FetchImplementation } from './exchange/factory';
@@ -236,6 +237,9 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   });
   const fundingInBackground = inBackground('funding', () => funding.run(), log);
   const feesInBackground = inBackground('fee-corrections', () => feeCorrections.run(), log);
+  // Owners are told a week and a day before the exchange ends a key's trading permission.
+  const expiryReminders = keyExpiryReminders({ accounts: accountsRepository(database.db), clock, log });
+  engine.addCycleStep('key-expiry', async () => void (await expiryReminders.run()));
   engine.addCycleStep('funding', () => fundingInBackground.step());
   engine.addCycleStep('fee-corrections', () => feesInBackground.step());
   const services = createBotServices({

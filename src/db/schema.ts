@@ -107,6 +107,10 @@ export const exchangeAccounts = pgTable(
     /** Last permission audit, as reported (no secrets). */
     audit: jsonb('audit'),
     auditedAt: timestamp('audited_at', { withTimezone: true }),
+    /** When the key loses its trading permission (Binance: keys without an IP restriction); null: never. */
+    tradingExpiresAt: timestamp('trading_expires_at', { withTimezone: true }),
+    /** Reminders sent for that date (1: a week before, 2: a day before); reset when the date changes. */
+    expiryNotices: integer('expiry_notices').notNull().default(0),
     positionMode: text('position_mode', { enum: ['one-way', 'hedge'] }),
     marginMode: text('margin_mode', { enum: ['isolated', 'cross'] }),
     exchangeMaxLeverage: integer('exchange_max_leverage'),

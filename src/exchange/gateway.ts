@@ -165,6 +165,11 @@ export interface KeyAudit {
   canTransfer: boolean | null;
   ipRestricted: boolean | null;
   futuresEnabled: boolean | null;
+  /**
+   * When the key loses its trading permission (ms; Binance takes it from keys not restricted to trusted
+   * IPs after a while); null: no such date reported.
+   */
+  tradingExpiresAt: number | null;
   /** Plain words for the owner: why refused, or what to improve (no IP restriction). */
   notes: string[];
 }

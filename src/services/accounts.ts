@@ -74,6 +74,8 @@ export interface AccountView {
   pausedUntil: Date | null;
   /** Live account whose key permissions the exchange cannot report: the owner must confirm first. */
   needsConfirmation: boolean;
+  /** When the exchange ends the key's trading permission (no IP restriction); null: not reported. */
+  tradingExpiresAt: Date | null;
   settings: AccountSettingsView;
 }
 
@@ -151,6 +153,27 @@ const storedAudit = (row: AccountRow): StoredAudit | null => {
   return { verdict: audit.verdict, notes: Array.isArray(audit.notes) ? audit.notes.map(String) : [] };
 };
 
+/**
+ * The columns an audit writes: what it found (no secrets) and the key's trading expiry. A new expiry
+ * date starts its reminders over; the same date keeps the ones already sent.
+ */
+function auditColumns(audit: KeyAudit, previous: Pick<AccountRow, 'tradingExpiresAt'> | null) {
+  const expiresAt = audit.tradingExpiresAt === null ? null : new Date(audit.tradingExpiresAt);
+  const sameDate = (previous?.tradingExpiresAt?.getTime() ?? null) === (expiresAt?.getTime() ?? null);
+  return {
+    audit: {
+      verdict: audit.verdict,
+      canWithdraw: audit.canWithdraw,
+      canTransfer: audit.canTransfer,
+      ipRestricted: audit.ipRestricted,
+      futuresEnabled: audit.futuresEnabled,
+      notes: audit.notes,
+    },
+    tradingExpiresAt: expiresAt,
+    ...(sameDate && previous ? {} : { expiryNotices: 0 }),
+  };
+}
+
 export function toAccountView(row: AccountRow): AccountView {
   const audit = storedAudit(row);
   return {
@@ -167,6 +190,7 @@ export function toAccountView(row: AccountRow): AccountView {
     disabledReason: row.disabledReason,
     pausedUntil: row.pausedUntil,
     needsConfirmation: row.mode === 'live' && audit?.verdict === 'unknown' && !row.withdrawalsConfirmedOff,
+    tradingExpiresAt: row.tradingExpiresAt,
     settings: {
       sizingMode: row.sizingMode,
       sizingValue: row.sizingValue,
@@ -532,16 +556,7 @@ export function createAccountService(deps: AccountServiceDeps) {
             : null,
         vaultKeyId: vault.currentKeyId,
         apiKeyHint: apiKeyHint(apiKey),
-        audit: audit
-          ? {
-              verdict: audit.verdict,
-              canWithdraw: audit.canWithdraw,
-              canTransfer: audit.canTransfer,
-              ipRestricted: audit.ipRestricted,
-              futuresEnabled: audit.futuresEnabled,
-              notes: audit.notes,
-            }
-          : null,
+        ...(audit ? auditColumns(audit, null) : { audit: null }),
         auditedAt: now(),
         lastBalanceUsd: outcome.balance.free,
         lastEquityUsd: outcome.balance.equity,
@@ -684,18 +699,7 @@ export function createAccountService(deps: AccountServiceDeps) {
         verified: true,
         verifiedAt: now(),
         auditedAt: now(),
-        ...(audit
-          ? {
-              audit: {
-                verdict: audit.verdict,
-                canWithdraw: audit.canWithdraw,
-                canTransfer: audit.canTransfer,
-                ipRestricted: audit.ipRestricted,
-                futuresEnabled: audit.futuresEnabled,
-                notes: audit.notes,
-              },
-            }
-          : {}),
+        ...(audit ? auditColumns(audit, row) : {}),
         ...(outcome.preflight
           ? {
               positionMode: outcome.preflight.positionMode,

@@ -116,7 +116,15 @@ export interface PositionFeedEvent {
 /** A direct message to an account's owner (paused, disabled, key revoked, external close). */
 export interface NoticeEvent {
   type: 'notice';
-  kind: 'account-paused' | 'account-disabled' | 'closed-externally' | 'stop-failed' | 'exit-refused' | 'master-ended' | 'copy-ended';
+  kind:
+    | 'account-paused'
+    | 'account-disabled'
+    | 'closed-externally'
+    | 'stop-failed'
+    | 'exit-refused'
+    | 'master-ended'
+    | 'copy-ended'
+    | 'key-expiring';
   accountName: string;
   reason: ReasonCode | null;
   detail: string | null;

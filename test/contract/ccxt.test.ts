@@ -171,10 +171,15 @@ describe('ccxt gateway on the simulator: keys, audits, modes, limits', () => {
     expect(await world.factory.forAccount(internal.row).auditKey()).toMatchObject({ verdict: 'refused', canTransfer: true });
 
     const open = world.account({ marketType: 'futures' });
-    world.sim.setRestrictions(open.apiKey, { ipRestrict: false });
+    const expiresAt = Date.UTC(2026, 3, 5, 8, 0, 0);
+    world.sim.setRestrictions(open.apiKey, { ipRestrict: false, tradingAuthorityExpirationTime: expiresAt });
     const warned = await world.factory.forAccount(open.row).auditKey();
     expect(warned).toMatchObject({ verdict: 'ok', canWithdraw: false, canTransfer: false, ipRestricted: false, futuresEnabled: true });
     expect(warned.notes.join(' ')).toMatch(/not restricted to trusted IPs/);
+    // Binance reports when such a key loses its trading permission.
+    expect(warned.tradingExpiresAt).toBe(expiresAt);
+    expect(warned.notes.join(' ')).toContain("ends this key's trading permission on 2026-04-05");
+    expect((await world.factory.forAccount(transfer.row).auditKey()).tradingExpiresAt).toBeNull();
   });
 
   it('fails closed: an audit endpoint that errors refuses the key', async () => {

@@ -1,7 +1,8 @@
 import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
-import { exchangeAccounts, positions, users } from '../schema';
+import { exchangeAccounts, feedOutbox, positions, users } from '../schema';
 import { isUuid } from './ids';
+import type { NewOutboxRow } from './outbox';
 import type { MemberScope } from '../../domain/account';
 
 export type AccountRow = typeof exchangeAccounts.$inferSelect;
@@ -195,6 +196,37 @@ export function accountsRepository(db: Database) {
         .update(exchangeAccounts)
         .set({ enabled: false, disabledReason: reason, updatedAt: sql`now()` })
         .where(eq(exchangeAccounts.id, accountId));
+    },
+
+    /** Live accounts whose key's trading permission ends before `before`, with reminders still to send. */
+    expiringKeys(before: Date, remindersSent: number): Promise<AccountRow[]> {
+      return db
+        .select()
+        .from(exchangeAccounts)
+        .where(
+          and(
+            eq(exchangeAccounts.mode, 'live'),
+            lte(exchangeAccounts.tradingExpiresAt, before),
+            lt(exchangeAccounts.expiryNotices, remindersSent),
+          ),
+        );
+    },
+
+    /**
+     * Records a reminder and queues its direct message together, only if no one (another process) has
+     * moved the count since it was read: each reminder goes once.
+     */
+    async recordExpiryReminder(accountId: string, sent: number, stage: number, feed: NewOutboxRow[]): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const marked = await tx
+          .update(exchangeAccounts)
+          .set({ expiryNotices: stage })
+          .where(and(eq(exchangeAccounts.id, accountId), eq(exchangeAccounts.expiryNotices, sent)))
+          .returning({ id: exchangeAccounts.id });
+        if (marked.length === 0) return false;
+        if (feed.length > 0) await tx.insert(feedOutbox).values(feed);
+        return true;
+      });
     },
 
     listAll(): Promise<AccountRow[]> {

@@ -17,6 +17,9 @@ export function statusText(account: AccountView): string {
   if (account.needsConfirmation) parts.push('❓ confirm no withdrawals');
   if (account.pausedUntil) parts.push(`⏸️ paused until ${formatDate(account.pausedUntil)}`);
   if (account.disabledReason && !account.enabled) parts.push(`(${account.disabledReason.replace(/-/g, ' ')})`);
+  // A Discord timestamp: each member's client shows the date in their own time zone.
+  if (account.tradingExpiresAt)
+    parts.push(`⌛ trading permission ends <t:${Math.floor(account.tradingExpiresAt.getTime() / 1000)}:D>`);
   return parts.join(' · ');
 }
 

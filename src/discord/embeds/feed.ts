@@ -114,6 +114,13 @@ const NOTICE_TEXT: Record<NoticeEvent['kind'], string> = {
   'exit-refused': 'could not place an exit order',
   'master-ended': 'is no longer a copy-trading master',
   'copy-ended': 'no longer copies its master',
+  'key-expiring': "has a key whose trading permission ends soon",
+};
+
+const NOTICE_EMOJI: Partial<Record<NoticeEvent['kind'], string>> = {
+  'account-paused': '⏸️',
+  'account-disabled': '⛔',
+  'key-expiring': '⌛',
 };
 
 /** A direct message to an account's owner. */
@@ -131,7 +138,7 @@ export function renderNoticeEmbed(event: NoticeEvent): APIEmbed {
   }
   if (event.kind === 'account-paused') lines.push('New entries resume automatically at the next UTC day; open positions are still managed.');
   return {
-    title: truncate(`${event.kind === 'account-paused' ? '⏸️' : event.kind === 'account-disabled' ? '⛔' : '⚠️'} ${event.accountName}`, DISCORD_LIMITS.title),
+    title: truncate(`${NOTICE_EMOJI[event.kind] ?? '⚠️'} ${event.accountName}`, DISCORD_LIMITS.title),
     description: truncate(lines.join('\n'), DISCORD_LIMITS.description),
     color: event.kind === 'account-paused' ? COLORS.orange : COLORS.red,
   };

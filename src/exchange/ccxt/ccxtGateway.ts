@@ -693,6 +693,7 @@ export class CcxtGateway implements ExchangeGateway {
       canTransfer: null,
       ipRestricted: null,
       futuresEnabled: null,
+      tradingExpiresAt: null,
       notes: [
         `Permissions unknown: ${this.exchangeId} does not report what an API key may do. Make sure withdrawals are off on the key, then confirm.`,
       ],
@@ -700,7 +701,7 @@ export class CcxtGateway implements ExchangeGateway {
   }
 
   private refused(reason: string): KeyAudit {
-    return { verdict: 'refused', canWithdraw: null, canTransfer: null, ipRestricted: null, futuresEnabled: null, notes: [reason] };
+    return { verdict: 'refused', canWithdraw: null, canTransfer: null, ipRestricted: null, futuresEnabled: null, tradingExpiresAt: null, notes: [reason] };
   }
 
   private auditFailure(error: unknown): KeyAudit {
@@ -723,6 +724,7 @@ export class CcxtGateway implements ExchangeGateway {
         canTransfer: false,
         ipRestricted: null,
         futuresEnabled: null,
+        tradingExpiresAt: null,
         notes: ['Demo trading key: it moves no real funds, so its permissions are not audited.'],
       };
     }
@@ -753,6 +755,11 @@ export class CcxtGateway implements ExchangeGateway {
     if (universal) notes.push('Universal transfer is enabled on this key. Turn "Permits Universal Transfer" off.');
     const refused = withdrawals || canTransfer;
     if (!ip) notes.push('The key is not restricted to trusted IPs. Restricting it to this server\'s IP makes a leaked key useless.');
+    // Binance takes trading away from unrestricted keys on this date (the owner is reminded before).
+    const expiry = r['tradingAuthorityExpirationTime'];
+    const tradingExpiresAt = typeof expiry === 'number' && Number.isFinite(expiry) && expiry > 0 ? expiry : null;
+    if (tradingExpiresAt !== null)
+      notes.push(`Binance ends this key's trading permission on ${new Date(tradingExpiresAt).toISOString().slice(0, 10)} (UTC) unless it is restricted to trusted IPs.`);
     if (this.marketType === 'futures' && futures === false) notes.push('Futures trading is not enabled on this key ("Enable Futures").');
     if (this.marketType === 'spot' && spot === false) notes.push('Spot trading is not enabled on this key ("Enable Spot & Margin Trading").');
     return {
@@ -761,6 +768,7 @@ export class CcxtGateway implements ExchangeGateway {
       canTransfer,
       ipRestricted: ip,
       futuresEnabled: futures ?? null,
+      tradingExpiresAt,
       notes,
     };
   }
@@ -791,12 +799,16 @@ export class CcxtGateway implements ExchangeGateway {
     if (canTransfer) notes.push('Transfers are enabled on this key. Remove the wallet transfer permissions.');
     if (result['readOnly'] === 1) notes.push('The key is read-only: it cannot place orders.');
     if (!ipRestricted) notes.push("The key is not restricted to trusted IPs. Restricting it to this server's IP makes a leaked key useless.");
+    // Bybit ends keys without an IP binding after three months (expiredAt, an ISO date).
+    const expiredAt = typeof result['expiredAt'] === 'string' ? Date.parse(result['expiredAt']) : Number.NaN;
+    const tradingExpiresAt = Number.isFinite(expiredAt) && expiredAt > 0 ? expiredAt : null;
     return {
       verdict: canWithdraw || canTransfer || result['readOnly'] === 1 ? 'refused' : 'ok',
       canWithdraw,
       canTransfer,
       ipRestricted,
       futuresEnabled,
+      tradingExpiresAt,
       notes,
     };
   }

@@ -337,6 +337,7 @@ export class PaperGateway implements ExchangeGateway {
       canTransfer: false,
       ipRestricted: null,
       futuresEnabled: this.marketType === 'futures',
+      tradingExpiresAt: null,
       notes: ['Paper trading: no exchange key is used, nothing can be withdrawn.'],
     };
   }

@@ -37,6 +37,11 @@ export interface Restrictions {
   enableFixReadOnly: boolean;
   enableSpotAndMarginTrading: boolean;
   enablePortfolioMarginTrading: boolean;
+  /**
+   * When the key's trading permission ends (ms). Binance reports it for keys not restricted to trusted
+   * IPs; unset here: 90 days after the key's creation for such keys, none for restricted ones.
+   */
+  tradingAuthorityExpirationTime?: number;
 }
 
 /** What Binance decides about a futures account beyond its API key (verification, risk rules, asset mode). */

@@ -274,10 +274,18 @@ const spotType = (p: Params): SpotOrderType => {
   return t as SpotOrderType;
 };
 
-const restrictionsJson = (acc: Account): Restrictions & { createTime: number; tradingAuthorityExpirationTime?: number } => ({
-  ...acc.restrictions,
-  createTime: acc.createTime,
-});
+const UNRESTRICTED_KEY_TRADING_MS = 90 * DAY_MS;
+
+const restrictionsJson = (acc: Account): Restrictions & { createTime: number } => {
+  const expiry =
+    acc.restrictions.tradingAuthorityExpirationTime ??
+    (acc.restrictions.ipRestrict ? undefined : acc.createTime + UNRESTRICTED_KEY_TRADING_MS);
+  return {
+    ...acc.restrictions,
+    createTime: acc.createTime,
+    ...(expiry !== undefined ? { tradingAuthorityExpirationTime: expiry } : {}),
+  };
+};
 
 const openPositionsOrOrders = (e: Engine, acc: Account, p: Params): Position[] => {
   const symbol = str(p, 'symbol');

@@ -160,6 +160,9 @@ describe('binance simulator: spot through the real ccxt client', () => {
     expect(r).toMatchObject({ enableWithdrawals: true, ipRestrict: false, enableReading: true, enableInternalTransfer: false, permitsUniversalTransfer: false });
     const safe = (await ex.sapiGetAccountApiRestrictions()) as Record<string, unknown>;
     expect(safe).toMatchObject({ enableWithdrawals: false, ipRestrict: true, enableFutures: true, enableSpotAndMarginTrading: true });
+    // Only a key without IP restriction has a date when its trading permission ends: 90 days after creation.
+    expect(r['tradingAuthorityExpirationTime']).toBe(Number(r['createTime']) + 90 * 86_400_000);
+    expect(safe['tradingAuthorityExpirationTime']).toBeUndefined();
     // /sapi counts in its own budget and says so in its own header only, as Binance does.
     expect(Number(ex.last_response_headers?.['X-Sapi-Used-Ip-Weight-1m'])).toBe(sim.usedWeight('sapi'));
     expect(ex.last_response_headers?.['X-Mbx-Used-Weight-1m']).toBeUndefined();

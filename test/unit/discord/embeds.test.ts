@@ -73,6 +73,10 @@ describe('order embed', () => {
     const notice = renderNoticeEmbed({ type: 'notice', kind: 'account-disabled', accountName: 'main', reason: 'key-revoked', detail: null });
     expect(text(notice)).toContain('key revoked');
     expect(text(notice)).toContain('/account verify');
+    const expiring = renderNoticeEmbed({ type: 'notice', kind: 'key-expiring', accountName: 'main', reason: null, detail: 'The exchange ends … <t:1775376000:F>' });
+    expect(expiring.title).toBe('⌛ main');
+    expect(text(expiring)).toContain('trading permission ends soon');
+    expect(text(expiring)).toContain('<t:1775376000:F>');
   });
 });
 
@@ -197,6 +201,7 @@ const view = (i: number, over: Partial<AccountView> = {}): AccountView => ({
   disabledReason: null,
   pausedUntil: null,
   needsConfirmation: false,
+  tradingExpiresAt: null,
   settings: { sizingMode: 'fixed', sizingValue: 100, maxPositionUsd: 1000, leverage: 10, maxDailyTrades: 5, riskPerTradePct: 2, maxDailyLossPct: 5, stopOnLoss: true, symbolAllow: ['BTC'], symbolBlock: Array.from({ length: 50 }, (_, k) => `COIN${k}`), shareAmounts: false },
   ...over,
 });
@@ -211,6 +216,13 @@ describe('personal views', () => {
     expect(limitProblems([page])).toEqual([]);
     expect(text(renderAccountList([]))).toContain('/account add');
     expect(text(renderAccountList([view(1, { mode: 'paper', maskedKey: null })]))).toContain('paper (no key)');
+  });
+
+  it("account list: a key's trading expiry, as a date the member's client shows in their own time", () => {
+    const expiresAt = new Date(Date.UTC(2026, 3, 5, 8, 0, 0));
+    const listed = text(renderAccountList([view(2, { tradingExpiresAt: expiresAt })]));
+    expect(listed).toContain(`trading permission ends <t:${expiresAt.getTime() / 1000}:D>`);
+    expect(text(renderAccountList([view(2)]))).not.toContain('trading permission ends');
   });
 
   it('add result: masked key, balance and audit; or why nothing was stored', () => {

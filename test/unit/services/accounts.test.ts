@@ -398,6 +398,26 @@ describe('account service: settings, verify, remove', () => {
     expect(world.invalidated).toContain(account.id);
   });
 
+  it("a key's trading expiry is kept from its audit and shown; a new date starts the reminders over, the same date keeps them", async () => {
+    const { account, key } = await addLive();
+    const a = world.services.accounts;
+    const expiresAt = Date.UTC(2026, 3, 5, 8, 0, 0);
+    world.keys.set(key, { secret: 'right-secret', audit: { ipRestricted: false, tradingExpiresAt: expiresAt } });
+    await a.verify(inGuild(ALICE), account.id);
+    expect((await a.list(ALICE, GUILD))[0]!.tradingExpiresAt?.getTime()).toBe(expiresAt);
+    await db.db.update(exchangeAccounts).set({ expiryNotices: 1 });
+    await a.verify(inGuild(ALICE), account.id);
+    expect((await rows())[0]!.expiryNotices).toBe(1);
+    world.keys.set(key, { secret: 'right-secret', audit: { ipRestricted: false, tradingExpiresAt: expiresAt + 90 * 86_400_000 } });
+    await a.verify(inGuild(ALICE), account.id);
+    expect((await rows())[0]).toMatchObject({ expiryNotices: 0, tradingExpiresAt: new Date(expiresAt + 90 * 86_400_000) });
+    // Restricted to trusted IPs: no date any more.
+    world.keys.set(key, { secret: 'right-secret', audit: { ipRestricted: true, tradingExpiresAt: null } });
+    world.clock.set(world.clock.now() + 60_000); // past the four key checks a minute
+    await a.verify(inGuild(ALICE), account.id);
+    expect((await a.list(ALICE, GUILD))[0]!.tradingExpiresAt).toBeNull();
+  });
+
   it('key checks are throttled per member: past four a minute, a plain wait and no exchange read', async () => {
     const { account, key } = await addLive();
     const a = world.services.accounts;

@@ -70,7 +70,7 @@ export function fakeGateway(
     tradesSince: notUsed,
     async auditKey(): Promise<KeyAudit> {
       check();
-      return { verdict: 'ok', canWithdraw: false, canTransfer: false, ipRestricted: false, futuresEnabled: true, notes: [], ...key?.audit };
+      return { verdict: 'ok', canWithdraw: false, canTransfer: false, ipRestricted: false, futuresEnabled: true, tradingExpiresAt: null, notes: [], ...key?.audit };
     },
     async preflight(): Promise<AccountPreflight> {
       check();

@@ -1,0 +1,2 @@
+ALTER TABLE "exchange_accounts" ADD COLUMN "trading_expires_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "exchange_accounts" ADD COLUMN "expiry_notices" integer DEFAULT 0 NOT NULL;
