@@ -527,8 +527,18 @@ export class CcxtGateway implements ExchangeGateway {
         updatedAt: Math.max(state.updatedAt, fill.updatedAt),
       };
     } catch (error) {
-      if (isOrderNotFound(error)) return state;
-      throw error;
+      if (!isOrderNotFound(error)) throw error;
+      // Binance forgets an order cancelled or expired without a fill 3 days on: a finished algo order
+      // whose placed order is gone since filled nothing.
+      if (info['algoStatus'] === 'FINISHED' && this.exchangeNow() - state.updatedAt > UNFILLED_ORDERS_KEPT_MS)
+        return { ...state, status: 'expired' };
+      // Placed on the matching engine but not shown yet (a fresh order is denied for a while): its
+      // fill is unknown, not absent. No answer, so no one takes the algo order for one still working
+      // (a flat exchange beside it would read as a close outside the bot).
+      throw new ExchangeError(
+        'unknown-outcome',
+        `${this.exchangeId}: the order ${String(actualOrderId)} that ${state.clientOrderId} placed when it triggered is not shown yet`,
+      );
     }
   }
 
@@ -973,6 +983,9 @@ export function statusOf(status: string | undefined, filled: number, quantity: n
       return filled > 0 && filled < quantity ? 'partially-filled' : 'open';
   }
 }
+
+/** Binance keeps orders cancelled or expired without a fill for 3 days, then lookups say "does not exist". */
+const UNFILLED_ORDERS_KEPT_MS = 3 * 86_400_000;
 
 /**
  * A Binance USDⓈ-M algo (conditional) order's own status (Binance, ALGO_UPDATE): NEW untriggered;

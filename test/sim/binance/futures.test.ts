@@ -198,3 +198,30 @@ describe('binance simulator: USDⓈ-M futures through the real ccxt client', () 
     expect(v2[0]).toMatchObject({ symbol: 'SOLUSDT', leverage: '10', marginType: 'cross', positionAmt: '5' });
   });
 });
+
+describe('binance simulator: USDⓈ-M order lookups Binance no longer answers', () => {
+  it('an order cancelled without a fill is "does not exist" once 3 days passed since it was made; a filled one stays', async () => {
+    const sim = await startBinanceSim({ manualClock: Date.now() });
+    try {
+      sim.addAccount({ apiKey: 'old', secret: 'old-secret', futures: { USDT: 1_000 } });
+      sim.setPrices({ SOLUSDT: 100 });
+      const fx = binanceClient(sim.fetchImplementation, 'old', 'old-secret', 'swap');
+      // Requests are signed on the simulator's clock, which stands still here and moves on by days.
+      const onSimClock = <T>(request: () => Promise<T>): Promise<T> => {
+        fx.options['timeDifference'] = Date.now() - sim.now();
+        return request();
+      };
+      await fx.loadMarkets();
+      const resting = await onSimClock(() => fx.createOrder(SOL, 'limit', 'buy', 1, 97, { clientOrderId: 'gone' }));
+      await onSimClock(() => fx.cancelOrder(idOf(resting), SOL));
+      await onSimClock(() => fx.createOrder(SOL, 'market', 'buy', 1, undefined, { clientOrderId: 'kept' }));
+      sim.advanceClock(3 * 86_400_000 - 60_000);
+      expect((await onSimClock(() => fx.fetchOrder('', SOL, { clientOrderId: 'gone' }))).status).toBe('canceled');
+      sim.advanceClock(120_000);
+      expect(await caught(() => onSimClock(() => fx.fetchOrder('', SOL, { clientOrderId: 'gone' })))).toBeInstanceOf(ccxt.OrderNotFound);
+      expect((await onSimClock(() => fx.fetchOrder('', SOL, { clientOrderId: 'kept' }))).status).toBe('closed');
+    } finally {
+      await sim.close();
+    }
+  });
+});

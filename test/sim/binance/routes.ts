@@ -5,7 +5,7 @@
  */
 import { fmt, plain } from './decimal';
 import { algoPending, BinanceError, isOpen } from './engine';
-import type { Account, Engine, Fees, Position, Restrictions, ScriptedKline, Side, SpotOrderType } from './engine';
+import type { Account, Engine, Fees, FuturesOrder, Position, Restrictions, ScriptedKline, Side, SpotOrderType } from './engine';
 import { leverageBrackets, spotSymbolInfo } from './markets';
 import type { MarketDef, RateLimitSpec } from './markets';
 import type { FuturesUserStream } from './userStream';
@@ -275,6 +275,10 @@ const spotType = (p: Params): SpotOrderType => {
 };
 
 const UNRESTRICTED_KEY_TRADING_MS = 90 * DAY_MS;
+
+/** USDⓈ-M futures: an order cancelled or expired without a fill is not found once 3 days passed since its creation. */
+const purgedUnfilled = (o: FuturesOrder, now: number): boolean =>
+  (o.status === 'CANCELED' || o.status === 'EXPIRED') && o.executedQty === 0 && o.time + 3 * DAY_MS < now;
 
 const restrictionsJson = (acc: Account): Restrictions & { createTime: number } => {
   const expiry =
@@ -883,7 +887,7 @@ export const buildRoutes = (): Route[] => {
       c.engine.futuresMarket(symbol);
       const ref = orderRef(c.params);
       const o = c.engine.findFutures(c.account, symbol, ref.id, ref.client);
-      if (!o || c.notFound(o.time)) throw new BinanceError(-2013, 'Order does not exist.');
+      if (!o || c.notFound(o.time) || purgedUnfilled(o, c.now)) throw new BinanceError(-2013, 'Order does not exist.');
       return futuresOrderJson(c.engine, o);
     },
   });
