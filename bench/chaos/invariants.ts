@@ -30,6 +30,8 @@ export interface Invariants {
     unprotected: (ProtectionReport['worst'][number] & { accountId: string | null })[];
     /** The worst window's account on that symbol: exchange orders and the bot's legs, times from its start. */
     worstTimeline?: string[];
+    /** Each mismatched (account, symbol): the exchange's orders, the book's positions and their legs (shared-clock times). */
+    mismatchTimeline?: string[];
   };
 }
 
@@ -98,6 +100,7 @@ export async function checkInvariants(input: {
     sql`select id, account_id, signal_id, symbol, side, quantity::text from positions where status = 'open'`,
   );
   let positionMismatches = 0;
+  const mismatched: { accountId: string; base: string }[] = [];
   for (const { row, apiKey } of input.accounts) {
     const book = books.get(apiKey);
     if (!book) continue;
@@ -115,6 +118,7 @@ export async function checkInvariants(input: {
         const b = ours.get(symbol) ?? 0;
         if (Math.abs(a - b) > 1e-9) {
           positionMismatches += 1;
+          mismatched.push({ accountId: row.id, base: symbol.replace(/USDT$/, '') });
           details.mismatches.push(`${row.name} (${row.id}) ${symbol}: exchange ${a}, book ${b}`);
         }
       }
@@ -137,6 +141,7 @@ export async function checkInvariants(input: {
         const ours = held.get(asset) ?? 0;
         if (Math.abs(total - ours) > (SPOT_DUST[asset] ?? 1e-9)) {
           positionMismatches += 1;
+          mismatched.push({ accountId: row.id, base: asset });
           details.mismatches.push(`${row.name} (${row.id}) ${asset}: exchange ${total}, book ${ours}`);
         }
         held.delete(asset);
@@ -144,6 +149,7 @@ export async function checkInvariants(input: {
       for (const [asset, ours] of held) {
         if (ours > (SPOT_DUST[asset] ?? 1e-9)) {
           positionMismatches += 1;
+          mismatched.push({ accountId: row.id, base: asset });
           details.mismatches.push(`${row.name} (${row.id}) ${asset}: exchange 0, book ${ours}`);
         }
       }
@@ -207,6 +213,7 @@ export async function checkInvariants(input: {
       ),
     );
   }
+  details.mismatchTimeline = await mismatchTimeline(db, sim, input.accounts, mismatched, sharedTimeOf);
   return {
     duplicateOrders,
     unknownExchangeOrders,
@@ -219,3 +226,55 @@ export async function checkInvariants(input: {
 
 const DEFINITE = new Set(['placed', 'skipped', 'failed', 'not-placed', 'dry-run', 'cancelled']);
 const isExplained = (e: { status: string; reason: string | null }) => DEFINITE.has(e.status) && (e.status === 'placed' || e.reason !== null);
+
+/**
+ * What the exchange and the book hold of each mismatched (account, coin), to explain it from a failed
+ * run's output. Times on the shared clock: the bots stamp positions with it, the database stamps legs'
+ * updates with its own (converted).
+ */
+async function mismatchTimeline(
+  db: DatabaseHandle,
+  sim: SpawnedBinanceSim,
+  accounts: { row: AccountRow; apiKey: string }[],
+  mismatched: { accountId: string; base: string }[],
+  sharedTimeOf: (wallMs: number) => number,
+): Promise<string[]> {
+  const out: string[] = [];
+  for (const { accountId, base } of mismatched.slice(0, 3)) {
+    const account = accounts.find((a) => a.row.id === accountId);
+    if (!account) continue;
+    const book = await sim.orders(account.apiKey);
+    const simSymbol = `${base}USDT`;
+    const positions = await rows<{ signal_id: string; status: string; close_reason: string | null; quantity: string; entry_quantity: string; opened: string; closed: string | null }>(
+      db,
+      sql`select signal_id, status, close_reason, quantity::text, entry_quantity::text,
+            (extract(epoch from opened_at) * 1000)::bigint::text as opened, (extract(epoch from closed_at) * 1000)::bigint::text as closed
+          from positions where account_id = ${accountId} and symbol like ${`${base}/%`} order by opened_at`,
+    );
+    const legs = await rows<{ signal_id: string; leg: string; type: string; side: string; status: string; quantity: string; filled_quantity: string; reason: string | null; client_order_id: string; sent_at: string | null; updated: string }>(
+      db,
+      sql`select signal_id, leg, type, side, status, quantity::text, filled_quantity::text, reason, client_order_id, sent_at::text,
+            (extract(epoch from updated_at) * 1000)::bigint::text as updated
+          from orders where account_id = ${accountId} and symbol like ${`${base}/%`} order by created_at`,
+    );
+    const executions = await rows<{ signal_id: string; status: string; reason: string | null; signal_status: string }>(
+      db,
+      sql`select e.signal_id, e.status, e.reason, s.status as signal_status from executions e join signals s on s.id = e.signal_id
+          where e.account_id = ${accountId} and e.signal_id in (select signal_id from orders where account_id = ${accountId} and symbol like ${`${base}/%`})`,
+    );
+    out.push(
+      `${account.row.name} ${base}:`,
+      ...[...book.spot, ...book.futures]
+        .filter((o) => o.symbol === simSymbol)
+        .map((o) => `  exchange ${o.clientOrderId} ${o.type} ${o.side} ${o.status} qty ${o.origQty} filled ${o.executedQty} at ${o.time} updated ${o.updateTime}`),
+      ...executions.map((e) => `  execution ${e.signal_id.slice(0, 8)} ${e.status} ${e.reason ?? ''} (signal ${e.signal_status})`),
+      ...positions.map(
+        (p) => `  position ${p.signal_id.slice(0, 8)} ${p.status} ${p.close_reason ?? ''} qty ${p.quantity}/${p.entry_quantity} opened ${p.opened} closed ${p.closed ?? '-'}`,
+      ),
+      ...legs.map(
+        (l) => `  leg ${l.signal_id.slice(0, 8)} ${l.leg} ${l.client_order_id} ${l.type} ${l.side} ${l.status} ${l.reason ?? ''} qty ${l.quantity} filled ${l.filled_quantity} stamped ${l.sent_at ?? '-'} updated ${sharedTimeOf(Number(l.updated))}`,
+      ),
+    );
+  }
+  return out;
+}
