@@ -109,7 +109,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   });
   const prices = new Map<string, number>(SYMBOLS.map((s) => [s.id, s.price]));
   await sim.setPrices(Object.fromEntries(prices));
-  const discord = await startDiscordSim({ heartbeatIntervalMs: 5_000, specPath: null });
+  const discord = await startDiscordSim({ heartbeatIntervalMs: 5_000, specPath: null, privilegedIntents: { messageContent: true } });
   const guild = addTradersGuild(discord);
   const database = await openBenchDatabase(options.database, 'chaos');
   options.onDatabase?.(database.handle);

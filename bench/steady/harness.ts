@@ -107,7 +107,7 @@ export async function runSteady(options: SteadyOptions): Promise<SteadyResult> {
   const clock = sharedClock(clockSpec);
   const sim = await spawnBinanceSim({ sharedClock: clockSpec, seed: options.seed, markets: 2_500 });
   await sim.inject({ kind: 'latency', path: '*', ms: options.latencyMs });
-  const discord = await startDiscordSim({ heartbeatIntervalMs: 5_000, specPath: null });
+  const discord = await startDiscordSim({ heartbeatIntervalMs: 5_000, specPath: null, privilegedIntents: { messageContent: true } });
   const guild = addTradersGuild(discord);
   const database = await openBenchDatabase(options.database, 'steady');
   const keyEntry = generateKeyEntry(1);

@@ -18,7 +18,7 @@ import { playDemoSession } from '../e2e/demoSession';
 import { addTradersGuild } from '../support/tradersGuild';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'bot-demo-'));
-const discord = await startDiscordSim();
+const discord = await startDiscordSim({ privilegedIntents: { messageContent: true } });
 const binance = await startBinanceSim();
 binance.setPrices({ BTCUSDT: 50_000, ETHUSDT: 3_000 }, 'both');
 const guild = addTradersGuild(discord);

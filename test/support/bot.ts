@@ -103,7 +103,8 @@ export async function botWorld(options: {
   const intake = createSignalIntake(db.db, clock, () => {}, { symbols: serverSymbolListing(db.db, gateways, log) });
   const services = createBotServices({ db: db.db, vault, gateways, intake, clock, log });
 
-  const discord = await startDiscordSim({ heartbeatIntervalMs: 1000, ...options.discord });
+  // The bot reads callers' messages: Message Content is enabled in its (simulated) developer portal.
+  const discord = await startDiscordSim({ heartbeatIntervalMs: 1000, privilegedIntents: { messageContent: true }, ...options.discord });
   const guild = addTradersGuild(discord);
   const people: BotPeople = {
     owner: guild.ownerId,

@@ -76,6 +76,7 @@ describe('discord simulator with the real discord.js client', () => {
   beforeAll(async () => {
     sim = await startDiscordSim({
       heartbeatIntervalMs: 500,
+      privilegedIntents: { messageContent: true },
       // Fast windows keep the file short; the shape (5 messages per window per channel) is Discord's.
       rateLimits: { routes: [{ method: 'POST', route: '/channels/{channel_id}/messages', limit: 5, windowMs: 1000 }] },
     });
@@ -501,8 +502,8 @@ describe('discord simulator: intents', () => {
     }
   });
 
-  it('closes the gateway with 4014 when the application may not use a privileged intent', async () => {
-    const sim = await startDiscordSim({ privilegedIntents: { messageContent: false } });
+  it('closes the gateway with 4014 when the application may not use a privileged intent (off until enabled, as on Discord)', async () => {
+    const sim = await startDiscordSim();
     const client = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.MessageContent], rest: { api: sim.restApiUrl } });
     try {
       await expect(client.login(sim.token)).rejects.toThrow(/disallowed intents/i);

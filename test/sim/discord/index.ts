@@ -44,7 +44,10 @@ export interface DiscordSimOptions {
   /** Largest file a request may carry (10 MiB, Discord's default). */
   maxFileBytes?: number;
   botName?: string;
-  /** Privileged intents enabled in the (simulated) developer portal; all by default. */
+  /**
+   * Privileged intents enabled in the (simulated) developer portal. As on Discord, none until enabled:
+   * a bot identifying with one that is off is closed with 4014 ("disallowed intents").
+   */
   privilegedIntents?: { guildMembers?: boolean; messageContent?: boolean; presences?: boolean };
 }
 
@@ -138,9 +141,9 @@ export class DiscordSim {
     const validator = specPath ? SpecValidator.load(specPath) : null;
     const privileged = opts.privilegedIntents ?? {};
     const allowedPrivilegedIntents =
-      (privileged.guildMembers === false ? 0 : Intent.GuildMembers) |
-      (privileged.messageContent === false ? 0 : Intent.MessageContent) |
-      (privileged.presences === false ? 0 : Intent.GuildPresences);
+      (privileged.guildMembers === true ? Intent.GuildMembers : 0) |
+      (privileged.messageContent === true ? Intent.MessageContent : 0) |
+      (privileged.presences === true ? Intent.GuildPresences : 0);
     const gateway = new Gateway(state, { token, applicationId: bot.id, heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41_250, allowedPrivilegedIntents });
     const waitTimeoutMs = opts.waitTimeoutMs ?? 5000;
     let rest: Rest | null = null;

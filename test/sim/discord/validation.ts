@@ -238,6 +238,8 @@ export const LIMITS = {
   modalComponents: 5,
   textInputLabel: 45,
   textInputValue: 4000,
+  textInputPlaceholder: 100,
+  labelDescription: 100,
   autocompleteChoices: 25,
   choiceName: 100,
   choiceValue: 100,
@@ -354,6 +356,9 @@ export function modalLimitIssues(data: Json, base: (string | number)[] = ['data'
     if (top['type'] === 18) {
       const label = str(top['label']);
       if (label && label.length > LIMITS.textInputLabel) issues.push(MAX([...base, 'components', i, 'label'], LIMITS.textInputLabel));
+      const description = str(top['description']);
+      if (description && description.length > LIMITS.labelDescription)
+        issues.push(MAX([...base, 'components', i, 'description'], LIMITS.labelDescription));
     }
     inputs.forEach((input, j) => {
       if (!input) return;
@@ -365,6 +370,19 @@ export function modalLimitIssues(data: Json, base: (string | number)[] = ['data'
       if (label && label.length > LIMITS.textInputLabel) issues.push(MAX([...at, 'label'], LIMITS.textInputLabel));
       const value = str(input['value']);
       if (value && value.length > LIMITS.textInputValue) issues.push(MAX([...at, 'value'], LIMITS.textInputValue));
+      const placeholder = str(input['placeholder']);
+      if (placeholder && placeholder.length > LIMITS.textInputPlaceholder) issues.push(MAX([...at, 'placeholder'], LIMITS.textInputPlaceholder));
+      // Text inputs: min_length 0–4000, max_length 1–4000, min ≤ max, and a pre-filled value within them.
+      const min = input['min_length'];
+      const max = input['max_length'];
+      if (typeof min === 'number' && (!Number.isInteger(min) || min < 0 || min > LIMITS.textInputValue))
+        issues.push({ path: [...at, 'min_length'], code: 'NUMBER_TYPE_MAX', message: `int value should be between 0 and ${LIMITS.textInputValue}.` });
+      if (typeof max === 'number' && (!Number.isInteger(max) || max < 1 || max > LIMITS.textInputValue))
+        issues.push({ path: [...at, 'max_length'], code: 'NUMBER_TYPE_MAX', message: `int value should be between 1 and ${LIMITS.textInputValue}.` });
+      if (typeof min === 'number' && typeof max === 'number' && min > max)
+        issues.push({ path: [...at, 'min_length'], code: 'COMPONENT_INVALID_LENGTH_RANGE', message: 'min_length must be less than or equal to max_length.' });
+      if (value && ((typeof max === 'number' && value.length > max) || (typeof min === 'number' && value.length < min)))
+        issues.push({ path: [...at, 'value'], code: 'BASE_TYPE_BAD_LENGTH', message: `Must be between ${typeof min === 'number' ? min : 0} and ${typeof max === 'number' ? max : LIMITS.textInputValue} in length.` });
     });
   });
   return issues;
