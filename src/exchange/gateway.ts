@@ -53,6 +53,11 @@ export interface OrderState {
   fees: readonly FeeCharge[];
   /** Exchange time of the last update (ms). */
   updatedAt: number;
+  /**
+   * The exchange order that carries the fills when it is not this one (a triggered Binance algo order
+   * fills through the order it placed: its trades name that order's id).
+   */
+  fillOrderId?: string;
 }
 
 export interface Balance {

@@ -525,6 +525,7 @@ export class CcxtGateway implements ExchangeGateway {
         averagePrice: fill.averagePrice,
         fees: fill.fees,
         updatedAt: Math.max(state.updatedAt, fill.updatedAt),
+        fillOrderId: String(actualOrderId),
       };
     } catch (error) {
       if (!isOrderNotFound(error)) throw error;

@@ -150,7 +150,7 @@ export function booking(deps: BookingDeps) {
     quantity: number,
   ): Promise<Fill[]> {
     const startedAt = Math.min(...orders.map((o) => o.sentAt ?? o.createdAt.getTime()));
-    const known = new Set(orders.map((o) => o.exchangeOrderId).filter((id): id is string => id !== null));
+    const known = await ownOrderIds(work, orders);
     const exitSide = position.side === 'long' ? 'sell' : 'buy';
     const fills: Fill[] = [];
     try {
@@ -175,6 +175,22 @@ export function booking(deps: BookingDeps) {
       work.log.warn({ err: error, positionId: position.id }, 'trades of an external close unavailable');
     }
     return fills;
+  }
+
+  /**
+   * The exchange order ids our legs trade under: each leg's own, and for a triggered conditional leg the
+   * order it placed (its trades name that one). A lookup that fails throws: the close is booked on a
+   * later visit rather than with our own fill read as a foreign one.
+   */
+  async function ownOrderIds(work: AccountWork, orders: OrderRow[]): Promise<Set<string>> {
+    const ids = new Set(orders.map((o) => o.exchangeOrderId).filter((id): id is string => id !== null));
+    for (const order of orders) {
+      if (order.type !== 'stop-loss' && order.type !== 'take-profit') continue;
+      if (order.status === 'intent' || order.status === 'not-placed' || order.status === 'rejected') continue;
+      const fillOrderId = (await work.gateway.fetchOrder(order.symbol, order.clientOrderId))?.fillOrderId;
+      if (fillOrderId) ids.add(fillOrderId);
+    }
+    return ids;
   }
 
   /** Closed outside the bot: our legs cancelled, the rest booked from the foreign trades. */
