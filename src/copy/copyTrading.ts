@@ -104,6 +104,21 @@ export function createCopyTrading(deps: {
     }
   }
 
+  /** The orders the bot's working conditional orders placed when they triggered; 'failed' when one could not be read. */
+  async function triggeredOrderIds(gateway: ExchangeGateway, symbol: string, clientOrderIds: readonly string[]): Promise<string[] | 'failed'> {
+    const ids: string[] = [];
+    for (const clientOrderId of clientOrderIds) {
+      try {
+        const fillOrderId = (await gateway.fetchOrder(symbol, clientOrderId))?.fillOrderId;
+        if (fillOrderId) ids.push(fillOrderId);
+      } catch (error) {
+        log.warn({ err: error, symbol }, "the bot's conditional order on a master could not be looked up");
+        return 'failed';
+      }
+    }
+    return ids;
+  }
+
   async function instructionsFor(
     links: CopyLinkRow[],
     followers: Map<string, AccountRow>,
@@ -265,6 +280,16 @@ export function createCopyTrading(deps: {
         const signed = order.side === 'buy' ? order.quantity : -order.quantity;
         const at = { id: order.last.id, at: order.last.timestamp };
         let botOrder = own !== null && (own.exchangeOrderIds.has(order.orderId) || order.fills.some((fill) => fill.clientOrderId !== null && isBotClientOrderId(fill.clientOrderId)));
+        // A stop or take-profit of the bot's that triggered before the bot read it trades under the
+        // order it placed, an id the book does not know yet: its working conditional orders are asked
+        // (once a poll). A lookup that fails is no answer: nothing is copied now, asked next poll.
+        if (!botOrder && own !== null && own.workingConditional.length > 0) {
+          const triggered = await triggeredOrderIds(gateway, symbol, own.workingConditional);
+          if (triggered === 'failed') break;
+          own.workingConditional = [];
+          for (const id of triggered) own.exchangeOrderIds.add(id);
+          botOrder = own.exchangeOrderIds.has(order.orderId);
+        }
         // The order itself says whose it is (its client id) and what it was placed as: asked when a
         // bot order on this symbol has no exchange id yet (it could be this one) or a link filters types.
         const origin = !botOrder && (own?.unresolved || filtersTypes) ? await originOf(masterId, gateway, symbol, order.orderId) : null;

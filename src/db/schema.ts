@@ -241,6 +241,8 @@ export const orders = pgTable(
     leg: text('leg').notNull(),
     clientOrderId: text('client_order_id').notNull(),
     exchangeOrderId: text('exchange_order_id'),
+    /** The exchange order carrying the fills when not this one (a triggered algo order's placed order). */
+    fillOrderId: text('fill_order_id'),
     symbol: text('symbol').notNull(),
     side: text('side', { enum: ['buy', 'sell'] }).notNull(),
     type: text('type', { enum: ['market', 'limit', 'stop-loss', 'take-profit'] }).notNull(),

@@ -107,6 +107,8 @@ export const intentOf = (order: OrderRow): OrderIntent => ({
 export const orderStatePatch = (state: OrderState) => ({
   status: state.status,
   exchangeOrderId: state.exchangeOrderId,
+  // Trades of a triggered algo order name the order it placed: kept so the bot knows its own fills.
+  ...(state.fillOrderId ? { fillOrderId: state.fillOrderId } : {}),
   filledQuantity: state.filledQuantity,
   averagePrice: state.averagePrice,
   // An answer without fees (a placement reply, a lookup whose trades could not be read) keeps the fees known.

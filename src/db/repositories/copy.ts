@@ -331,17 +331,38 @@ export function copyRepository(db: Database) {
     },
 
     /**
-     * The bot's own orders on an account and symbol (any signal, copies included) since a time: their
-     * exchange ids, and whether one of them has no exchange id yet (sent, its answer not known).
+     * The bot's own orders on an account and symbol (any signal, copies included) active since a time:
+     * the exchange ids their trades may name (a triggered algo order's placed order included), whether
+     * one of them has no exchange id yet (sent, its answer not known), and the client ids of its
+     * conditional orders still working (one may have triggered before the bot read it).
      */
-    async botOrdersOn(accountId: string, symbol: string, since: Date): Promise<{ exchangeOrderIds: Set<string>; unresolved: boolean }> {
+    async botOrdersOn(
+      accountId: string,
+      symbol: string,
+      since: Date,
+    ): Promise<{ exchangeOrderIds: Set<string>; unresolved: boolean; workingConditional: string[] }> {
       const rows = await db
-        .select({ exchangeOrderId: orders.exchangeOrderId, status: orders.status })
+        .select({
+          exchangeOrderId: orders.exchangeOrderId,
+          fillOrderId: orders.fillOrderId,
+          clientOrderId: orders.clientOrderId,
+          type: orders.type,
+          status: orders.status,
+        })
         .from(orders)
-        .where(and(eq(orders.accountId, accountId), eq(orders.symbol, symbol), gte(orders.createdAt, since)));
+        // Updated since, not created: a stop placed weeks before it fires is still the bot's.
+        .where(and(eq(orders.accountId, accountId), eq(orders.symbol, symbol), gte(orders.updatedAt, since)));
       return {
-        exchangeOrderIds: new Set(rows.flatMap((row) => (row.exchangeOrderId ? [row.exchangeOrderId] : []))),
+        exchangeOrderIds: new Set(rows.flatMap((row) => [row.exchangeOrderId, row.fillOrderId].filter((id): id is string => !!id))),
         unresolved: rows.some((row) => row.exchangeOrderId === null && (row.status === 'intent' || row.status === 'unknown')),
+        workingConditional: rows
+          .filter(
+            (row) =>
+              (row.type === 'stop-loss' || row.type === 'take-profit') &&
+              row.fillOrderId === null &&
+              (row.status === 'open' || row.status === 'partially-filled' || row.status === 'unknown'),
+          )
+          .map((row) => row.clientOrderId),
       };
     },
 

@@ -59,6 +59,7 @@ export interface ExecutionOutcome {
 const ORDER_COLUMN_TYPES = {
   status: ['status', 'text'],
   exchangeOrderId: ['exchange_order_id', 'text'],
+  fillOrderId: ['fill_order_id', 'text'],
   filledQuantity: ['filled_quantity', 'numeric'],
   averagePrice: ['average_price', 'numeric'],
   fees: ['fees', 'jsonb'],

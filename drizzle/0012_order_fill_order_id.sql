@@ -1,0 +1,1 @@
+ALTER TABLE "orders" ADD COLUMN "fill_order_id" text;
