@@ -90,6 +90,10 @@ export async function importOperatorAccounts(input: {
             passphraseEnc: encrypt('passphrase'),
             vaultKeyId: account.apiKey ? vault.currentKeyId : null,
             apiKeyHint: account.apiKey ? apiKeyHint(account.apiKey) : null,
+            // What was known of the old key is not known of the new one.
+            withdrawalsConfirmedOff: false,
+            tradingExpiresAt: null,
+            expiryNotices: 0,
           }
         : {}),
       // A key (or venue) whose permissions were never audited does not trade: off until the owner

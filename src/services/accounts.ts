@@ -454,12 +454,17 @@ export function createAccountService(deps: AccountServiceDeps) {
       const form = describeNew(input);
       const name = validateAccountName(input.name);
       const maxAccounts = deps.maxAccountsPerMember ?? DEFAULT_MAX_ACCOUNTS_PER_MEMBER;
-      if ((await accounts.listOwned(input.ownerId, input.guildId)).length >= maxAccounts) {
-        throw new UserError(
+      const tooMany = () =>
+        new UserError(
           'too-many',
           `You have ${maxAccounts} accounts on this server, the most a member may have here. Remove one with /account remove first.`,
         );
-      }
+      // Asked first so that a full member's key is not probed; the insert checks again under a lock.
+      if ((await accounts.listOwned(input.ownerId, input.guildId)).length >= maxAccounts) throw tooMany();
+      const createdWithinCap = (row: AccountRow | null): AccountRow => {
+        if (!row) throw tooMany();
+        return row;
+      };
       if (await accounts.findOwnedByName(input.ownerId, input.guildId, name)) {
         throw new UserError(
           'conflict',
@@ -479,7 +484,9 @@ export function createAccountService(deps: AccountServiceDeps) {
       };
 
       if (!form.needsKey) {
-        const row = await accounts.create({ ...base, verified: true, verifiedAt: now() });
+        const row = createdWithinCap(
+          await accounts.createWithinCap({ ...base, verified: true, verifiedAt: now() }, maxAccounts),
+        );
         let balance: Balance | null = null;
         try {
           balance = await exchangeAnswer(
@@ -544,31 +551,36 @@ export function createAccountService(deps: AccountServiceDeps) {
         field,
       });
       const audit = outcome.audit;
-      const row = await accounts.create({
-        ...base,
-        verified: true,
-        verifiedAt: now(),
-        apiKeyEnc: vault.encrypt(credentials.apiKey, ctx('apiKey')),
-        secretEnc: vault.encrypt(credentials.secret, ctx('secret')),
-        passphraseEnc:
-          form.needsPassphrase && credentials.passphrase
-            ? vault.encrypt(credentials.passphrase, ctx('passphrase'))
-            : null,
-        vaultKeyId: vault.currentKeyId,
-        apiKeyHint: apiKeyHint(apiKey),
-        ...(audit ? auditColumns(audit, null) : { audit: null }),
-        auditedAt: now(),
-        lastBalanceUsd: outcome.balance.free,
-        lastEquityUsd: outcome.balance.equity,
-        balanceAt: new Date(outcome.balance.asOf),
-        ...(outcome.preflight
-          ? {
-              positionMode: outcome.preflight.positionMode,
-              marginMode: outcome.preflight.marginMode,
-              exchangeMaxLeverage: outcome.preflight.maxLeverage,
-            }
-          : {}),
-      });
+      const row = createdWithinCap(
+        await accounts.createWithinCap(
+          {
+            ...base,
+            verified: true,
+            verifiedAt: now(),
+            apiKeyEnc: vault.encrypt(credentials.apiKey, ctx('apiKey')),
+            secretEnc: vault.encrypt(credentials.secret, ctx('secret')),
+            passphraseEnc:
+              form.needsPassphrase && credentials.passphrase
+                ? vault.encrypt(credentials.passphrase, ctx('passphrase'))
+                : null,
+            vaultKeyId: vault.currentKeyId,
+            apiKeyHint: apiKeyHint(apiKey),
+            ...(audit ? auditColumns(audit, null) : { audit: null }),
+            auditedAt: now(),
+            lastBalanceUsd: outcome.balance.free,
+            lastEquityUsd: outcome.balance.equity,
+            balanceAt: new Date(outcome.balance.asOf),
+            ...(outcome.preflight
+              ? {
+                  positionMode: outcome.preflight.positionMode,
+                  marginMode: outcome.preflight.marginMode,
+                  exchangeMaxLeverage: outcome.preflight.maxLeverage,
+                }
+              : {}),
+          },
+          maxAccounts,
+        ),
+      );
       log.info(
         { accountId: id, exchange: form.exchangeId, mode: form.mode, verdict: audit?.verdict },
         'account added',

@@ -45,7 +45,7 @@ export function keyExpiryReminders(deps: KeyExpiryRemindersDeps) {
       const stage = expiryReminderDue(expiresAt, account.expiryNotices, now);
       if (stage === null) continue;
       const row = accountFeedRow(account, null, notice(account, expiresAt, now), 'dm');
-      if (await deps.accounts.recordExpiryReminder(account.id, account.expiryNotices, stage, [row])) {
+      if (await deps.accounts.recordExpiryReminder(account.id, new Date(expiresAt), account.expiryNotices, stage, [row])) {
         sent += 1;
         deps.log.info({ accountId: account.id, stage }, 'key expiry reminder queued');
       }

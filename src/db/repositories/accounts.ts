@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
 import { exchangeAccounts, feedOutbox, positions, users } from '../schema';
 import { isUuid } from './ids';
@@ -6,6 +6,9 @@ import type { NewOutboxRow } from './outbox';
 import type { MemberScope } from '../../domain/account';
 
 export type AccountRow = typeof exchangeAccounts.$inferSelect;
+
+/** Advisory lock key space of per-member account adds. */
+const MEMBER_LOCK_SPACE = 1_101_002;
 export type NewAccount = typeof exchangeAccounts.$inferInsert;
 
 /** Settings an owner may change with /account settings. */
@@ -42,14 +45,41 @@ export function accountsRepository(db: Database) {
       eq(exchangeAccounts.id, accountId),
     );
 
+  async function insertAccount(account: NewAccount, maxPerMember?: number): Promise<AccountRow | null> {
+    return db.transaction(async (tx) => {
+      await tx.insert(users).values({ discordId: account.ownerId }).onConflictDoNothing();
+      if (maxPerMember !== undefined) {
+        await tx.execute(
+          sql`select pg_advisory_xact_lock(${MEMBER_LOCK_SPACE}, hashtext(${`${account.guildId}:${account.ownerId}`}))`,
+        );
+        const [held] = await tx
+          .select({ count: sql<number>`count(*)::int` })
+          .from(exchangeAccounts)
+          .where(
+            and(eq(exchangeAccounts.ownerId, account.ownerId), eq(exchangeAccounts.guildId, account.guildId)),
+          );
+        if ((held?.count ?? 0) >= maxPerMember) return null;
+      }
+      const [row] = await tx.insert(exchangeAccounts).values(account).returning();
+      if (!row) throw new Error('account insert returned nothing');
+      return row;
+    });
+  }
+
   return {
     async create(account: NewAccount): Promise<AccountRow> {
-      return db.transaction(async (tx) => {
-        await tx.insert(users).values({ discordId: account.ownerId }).onConflictDoNothing();
-        const [row] = await tx.insert(exchangeAccounts).values(account).returning();
-        if (!row) throw new Error('account insert returned nothing');
-        return row;
-      });
+      const row = await insertAccount(account);
+      if (!row) throw new Error('account insert returned nothing');
+      return row;
+    },
+
+    /**
+     * Inserts the account only while the member has fewer than `maxPerMember` in that server (null
+     * otherwise). Counted and inserted under a per-member lock: adds submitted together cannot pass
+     * the cap side by side.
+     */
+    createWithinCap(account: NewAccount, maxPerMember: number): Promise<AccountRow | null> {
+      return insertAccount(account, maxPerMember);
     },
 
     listOwned(ownerId: string, guildId?: string): Promise<AccountRow[]> {
@@ -198,7 +228,10 @@ export function accountsRepository(db: Database) {
         .where(eq(exchangeAccounts.id, accountId));
     },
 
-    /** Live accounts whose key's trading permission ends before `before`, with reminders still to send. */
+    /**
+     * Live accounts whose key's trading permission ends before `before`, with reminders still to send;
+     * not those whose key was refused or replaced (their owner was told already, or must verify first).
+     */
     expiringKeys(before: Date, remindersSent: number): Promise<AccountRow[]> {
       return db
         .select()
@@ -208,6 +241,10 @@ export function accountsRepository(db: Database) {
             eq(exchangeAccounts.mode, 'live'),
             lte(exchangeAccounts.tradingExpiresAt, before),
             lt(exchangeAccounts.expiryNotices, remindersSent),
+            or(
+              isNull(exchangeAccounts.disabledReason),
+              notInArray(exchangeAccounts.disabledReason, ['key-revoked', 'key-refused', 'key-changed']),
+            ),
           ),
         );
     },
@@ -216,12 +253,25 @@ export function accountsRepository(db: Database) {
      * Records a reminder and queues its direct message together, only if no one (another process) has
      * moved the count since it was read: each reminder goes once.
      */
-    async recordExpiryReminder(accountId: string, sent: number, stage: number, feed: NewOutboxRow[]): Promise<boolean> {
+    async recordExpiryReminder(
+      accountId: string,
+      expiresAt: Date,
+      sent: number,
+      stage: number,
+      feed: NewOutboxRow[],
+    ): Promise<boolean> {
       return db.transaction(async (tx) => {
+        // The date too: a verify that brought a new date (and reset the count) since the read wins.
         const marked = await tx
           .update(exchangeAccounts)
           .set({ expiryNotices: stage })
-          .where(and(eq(exchangeAccounts.id, accountId), eq(exchangeAccounts.expiryNotices, sent)))
+          .where(
+            and(
+              eq(exchangeAccounts.id, accountId),
+              eq(exchangeAccounts.expiryNotices, sent),
+              eq(exchangeAccounts.tradingExpiresAt, expiresAt),
+            ),
+          )
           .returning({ id: exchangeAccounts.id });
         if (marked.length === 0) return false;
         if (feed.length > 0) await tx.insert(feedOutbox).values(feed);

@@ -515,6 +515,9 @@ export class CcxtGateway implements ExchangeGateway {
     const info = rec(order.info);
     const actualOrderId = info['actualOrderId'];
     if (!('algoId' in info) || actualOrderId === undefined || actualOrderId === null || actualOrderId === '' || actualOrderId === 0) return state;
+    // Cancelled, rejected or expired as an algo order: its own status is the answer.
+    const algoStatus = info['algoStatus'];
+    if (algoStatus !== undefined && !['TRIGGERING', 'TRIGGERED', 'FINISHED'].includes(String(algoStatus))) return state;
     try {
       const actual = await exchange.fetchOrder(String(actualOrderId), state.symbol);
       const fill = this.toState(actual, { clientOrderId: state.clientOrderId, symbol: state.symbol });

@@ -33,7 +33,8 @@ describe.each(databaseKinds)('key expiry reminders on %s', (kind) => {
       mode: 'live',
       tradingExpiresAt: new Date(expiresAt),
     });
-    // A paper account and a live one far from its date are never reminded.
+    // A paper account, a live one far from its date and one whose key was refused are never reminded.
+    await accounts.create({ id: randomUUID(), ownerId: ALICE, guildId: GUILD, name: 'revoked', exchangeId: 'binance', marketType: 'futures', mode: 'live', enabled: false, disabledReason: 'key-revoked', tradingExpiresAt: new Date(expiresAt) });
     await accounts.create({ id: randomUUID(), ownerId: ALICE, guildId: GUILD, name: 'paper', exchangeId: 'binance', marketType: 'futures', mode: 'paper', tradingExpiresAt: new Date(expiresAt) });
     await accounts.create({ id: randomUUID(), ownerId: ALICE, guildId: GUILD, name: 'later', exchangeId: 'binance', marketType: 'futures', mode: 'live', tradingExpiresAt: new Date(expiresAt + 30 * DAY) });
 
@@ -56,10 +57,22 @@ describe.each(databaseKinds)('key expiry reminders on %s', (kind) => {
 
     const sent = await dms();
     expect(sent).toHaveLength(2);
+    expect(sent.every((dm) => dm.account === account.id)).toBe(true);
     for (const dm of sent) {
       expect(dm).toMatchObject({ to: ALICE, account: account.id, notice: { kind: 'key-expiring', accountName: 'main' } });
       expect(dm.notice.detail).toContain(`<t:${expiresAt / 1000}:F>`);
       expect(dm.notice.detail).toMatch(/restrict the key to this server's IP/i);
     }
+  });
+
+  it('a reminder read before a verify brought a new date is not sent for the old one', async () => {
+    handle = await freshDatabase(kind);
+    const accounts = accountsRepository(handle.db);
+    const oldDate = new Date(Date.UTC(2026, 3, 5, 8, 0, 0));
+    const account = await accounts.create({ id: randomUUID(), ownerId: ALICE, guildId: GUILD, name: 'main', exchangeId: 'binance', marketType: 'futures', mode: 'live', tradingExpiresAt: oldDate });
+    // The verify: a new date, reminders counted from 0 again.
+    await accounts.update(account.id, { tradingExpiresAt: new Date(oldDate.getTime() + 90 * DAY), expiryNotices: 0 });
+    expect(await accounts.recordExpiryReminder(account.id, oldDate, 0, 1, [])).toBe(false);
+    expect((await accounts.byId(account.id))!.expiryNotices).toBe(0);
   });
 });

@@ -63,7 +63,8 @@ describe.each(databaseKinds)('vault storage on %s', (kind) => {
     );
 
     // Trading with the old key; the environment's key changes: off until the new one is audited.
-    await repo.update(row!.id, { enabled: true, verified: true });
+    // The old key's facts: withdrawals confirmed off by hand, a trading expiry already reminded once.
+    await repo.update(row!.id, { enabled: true, verified: true, withdrawalsConfirmedOff: true, tradingExpiresAt: new Date(Date.UTC(2026, 3, 5)), expiryNotices: 1 });
     expect(await run([operatorAccount({ secret: `${CANARY_SECRET}-new` })])).toEqual({
       created: 0,
       updated: 1,
@@ -71,6 +72,8 @@ describe.each(databaseKinds)('vault storage on %s', (kind) => {
     });
     const [updated] = await repo.listOwned(OWNER, GUILD);
     expect(updated).toMatchObject({ enabled: false, verified: false, disabledReason: 'key-changed' });
+    // None of them carries over to the new key (found by review).
+    expect(updated).toMatchObject({ withdrawalsConfirmedOff: false, tradingExpiresAt: null, expiryNotices: 0 });
     expect(
       vault.decrypt(updated!.secretEnc!, { accountId: updated!.id, ownerId: OWNER, field: 'secret' }).reveal(),
     ).toBe(`${CANARY_SECRET}-new`);
