@@ -695,7 +695,9 @@ describe('stops the exchange refused', () => {
   );
 
   it('a stop refused while its account is backed off spends one attempt per visit, not a burst', { timeout: 90_000 }, async () => {
-    world = await positionsWorld();
+    // A slower clock: the account's 10 s window must outlast the first cycle on a loaded machine
+    // (at 10× it is 1 s of real time, and a slow cycle let the stop through before the visits below).
+    world = await positionsWorld({ clockFactor: 2 });
     const w = world;
     const limited = await w.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
     const now = w.clock.now();

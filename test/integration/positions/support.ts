@@ -45,12 +45,12 @@ export interface PositionsWorld extends TradingWorld {
  * accounts on a paper gateway with the same fee model, priced from the simulator's public data.
  */
 export async function positionsWorld(
-  options: { marketType?: 'spot' | 'futures'; entryTtlMs?: number; connectionLifeMs?: number } = {},
+  options: { marketType?: 'spot' | 'futures'; entryTtlMs?: number; connectionLifeMs?: number; clockFactor?: number } = {},
 ): Promise<PositionsWorld> {
   const world = await tradingWorld({
     // 10× rather than the default 50×: Binance's 5 s recvWindow is then 500 ms of real time, enough
     // for a signed request on a loaded machine (at 50× a slow request reads as -1021).
-    clockFactor: 10,
+    clockFactor: options.clockFactor ?? 10,
     ...(options.marketType ? { marketType: options.marketType } : {}),
     simOptions: {
       futuresFees: FEES,
