@@ -20,6 +20,7 @@ import type { ExchangeGateway, OrderOrigin } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Clock } from '../trading/clock';
 import { queueSignal, type SignalIntake } from '../trading/signalIntake';
+import { triggeredOrderIds } from '../trading/triggeredOrders';
 
 export interface CopyPollReport {
   masters: number;
@@ -102,21 +103,6 @@ export function createCopyTrading(deps: {
       log.warn({ err: error, symbol }, 'master order could not be looked up');
       return 'failed';
     }
-  }
-
-  /** The orders the bot's working conditional orders placed when they triggered; 'failed' when one could not be read. */
-  async function triggeredOrderIds(gateway: ExchangeGateway, symbol: string, clientOrderIds: readonly string[]): Promise<string[] | 'failed'> {
-    const ids: string[] = [];
-    for (const clientOrderId of clientOrderIds) {
-      try {
-        const fillOrderId = (await gateway.fetchOrder(symbol, clientOrderId))?.fillOrderId;
-        if (fillOrderId) ids.push(fillOrderId);
-      } catch (error) {
-        log.warn({ err: error, symbol }, "the bot's conditional order on a master could not be looked up");
-        return 'failed';
-      }
-    }
-    return ids;
   }
 
   async function instructionsFor(
@@ -284,8 +270,13 @@ export function createCopyTrading(deps: {
         // order it placed, an id the book does not know yet: its working conditional orders are asked
         // (once a poll). A lookup that fails is no answer: nothing is copied now, asked next poll.
         if (!botOrder && own !== null && own.workingConditional.length > 0) {
-          const triggered = await triggeredOrderIds(gateway, symbol, own.workingConditional);
-          if (triggered === 'failed') break;
+          let triggered: string[];
+          try {
+            triggered = await triggeredOrderIds(gateway, own.workingConditional.map((clientOrderId) => ({ symbol, clientOrderId, fillOrderId: null })));
+          } catch (error) {
+            log.warn({ err: error, symbol }, "the bot's conditional order on a master could not be looked up");
+            break;
+          }
           own.workingConditional = [];
           for (const id of triggered) own.exchangeOrderIds.add(id);
           botOrder = own.exchangeOrderIds.has(order.orderId);

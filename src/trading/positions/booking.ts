@@ -15,6 +15,7 @@ import { utcDayKey } from '../../domain/risk';
 import type { Clock } from '../clock';
 import { accountFeedRow, pauseOnDailyLoss } from '../dailyLossPause';
 import { positionFeedEvent } from '../feedEvents';
+import { triggeredOrderIds } from '../triggeredOrders';
 import type { Followed, LegIo } from './legIo';
 import { quoteOf, type AccountWork } from './work';
 
@@ -183,14 +184,17 @@ export function booking(deps: BookingDeps) {
    * later visit rather than with our own fill read as a foreign one.
    */
   async function ownOrderIds(work: AccountWork, orders: OrderRow[]): Promise<Set<string>> {
-    const ids = new Set(orders.map((o) => o.exchangeOrderId).filter((id): id is string => id !== null));
-    for (const order of orders) {
-      if (order.type !== 'stop-loss' && order.type !== 'take-profit') continue;
-      if (order.status === 'intent' || order.status === 'not-placed' || order.status === 'rejected') continue;
-      const fillOrderId = (await work.gateway.fetchOrder(order.symbol, order.clientOrderId))?.fillOrderId;
-      if (fillOrderId) ids.add(fillOrderId);
-    }
-    return ids;
+    const conditional = orders.filter(
+      (o) =>
+        (o.type === 'stop-loss' || o.type === 'take-profit') &&
+        o.status !== 'intent' &&
+        o.status !== 'not-placed' &&
+        o.status !== 'rejected',
+    );
+    return new Set([
+      ...orders.map((o) => o.exchangeOrderId).filter((id): id is string => id !== null),
+      ...(await triggeredOrderIds(work.gateway, conditional)),
+    ]);
   }
 
   /** Closed outside the bot: our legs cancelled, the rest booked from the foreign trades. */
