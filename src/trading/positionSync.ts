@@ -168,6 +168,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     for (const execution of active) {
       try {
         await follow(work, execution);
+        work.followed.add(execution.id);
       } catch (error) {
         if (isExchangeError(error, 'auth-failed')) throw error;
         work.unsettled.add(execution.id);

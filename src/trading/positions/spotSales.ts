@@ -2,7 +2,10 @@
  * Spot positions sold outside the bot, once every execution of the account was followed: each coin's
  * balance (read before the orders were synced) against what the positions in it hold now. Exits seen
  * since the read only lower what they hold, so a sale by the bot never looks like one by the member;
- * entry fills seen since could raise it, so such a coin waits a cycle (`unsettled`).
+ * entry fills seen since could raise it, so such a coin waits a cycle (`unsettled`). A position whose
+ * execution this visit did not follow (its executor has not finished it: a process that died between
+ * opening the position and marking the execution placed) has legs nobody brought up to date since the
+ * read, so its coin waits too: a target that sold meanwhile would look like the member's sale.
  */
 import type { PositionsRepository } from '../../db/repositories/positions';
 import type { SignalsRepository } from '../../db/repositories/signals';
@@ -35,7 +38,8 @@ export function spotSales(deps: SpotSalesDeps) {
       const execution = await deps.positions.executionOf(position.signalId, work.account.id);
       const signal = execution ? await deps.signals.byId(position.signalId) : null;
       const market = await marketOf(work, position.symbol);
-      if (!execution || !signal || !market || work.unsettled.has(execution.id)) return null;
+      if (!execution || !signal || !market || work.unsettled.has(execution.id) || !work.followed.has(execution.id))
+        return null;
       const orders = await deps.legs.ordersOf({ execution, signal });
       // A close leg still working: the coin is on its way out through the bot. Any leg whose answer is
       // not known yet may have sold some already (a target that filled as it was placed).

@@ -35,6 +35,12 @@ export interface AccountWork {
    * hold may be more than the balances read before saw, so their coin waits for the next cycle.
    */
   unsettled: Set<string>;
+  /**
+   * Executions followed to the end in this visit (their legs brought up to date after the reads above).
+   * Only their positions are judged against the balances: another execution's legs are as its executor
+   * left them (a target may have sold since), so its coin waits.
+   */
+  followed: Set<string>;
   markets: ReadonlyMap<string, MarketRules> | null;
   quotes: Map<string, Promise<number | null>>;
   /** Open orders per symbol, listed once per cycle: legs found there unchanged need no lookup. */
@@ -76,6 +82,7 @@ export async function accountWork(
     judgeable,
     holdings,
     unsettled: new Set(),
+    followed: new Set(),
     markets: null,
     quotes: new Map(),
     open: new Map(),

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { orders } from '../../../src/db/schema';
+import { executions, orders } from '../../../src/db/schema';
 import { FEES, issueSignal, positionsWorld, SYMBOL, type PositionsWorld } from './support';
 
 let world: PositionsWorld | undefined;
@@ -224,5 +224,44 @@ describe('a spot target whose answer is not known yet', () => {
     const [position] = await w.positionRows(account.id);
     expect(position!.closeReason).not.toBe('external');
     expect((await w.orderRows(account.id)).find((o) => o.leg === 't0')).toMatchObject({ status: 'filled' });
+  });
+});
+
+describe('a spot position whose execution is still with the executor', () => {
+  // The executor opened the position and placed its targets, then its process died before it marked
+  // the execution placed: the position sync does not follow that execution yet, so its legs are as the
+  // executor left them. A target that filled meanwhile lowers the coin's balance; judging the position
+  // on those legs would book a sale outside the bot (the member's coin then drifts from the book).
+  it('is not judged sold outside the bot on legs nobody brought up to date', { timeout: 90_000 }, async () => {
+    world = await positionsWorld({ marketType: 'spot' });
+    const w = world;
+    const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 200, leverage: 1 });
+    const apiKey = w.apiKeyOf(account);
+    // An earlier LINK position the sync follows, then the one whose executor died.
+    await w.signal({ ...spotLong, takeProfits: [120] }, 'earlier');
+    await w.cycle();
+    await w.signal(spotLong, 'later');
+    await w.cycle();
+    const opened = await w.positionRows(account.id);
+    expect(opened.map((p) => p.status)).toEqual(['open', 'open']);
+    const later = opened.find((p) => p.takeProfits.length === 2)!;
+    await w.db.db.update(executions).set({ status: 'in-flight' }).where(eq(executions.signalId, later.signalId));
+
+    w.sim.setPrice(SYMBOL, 105, 'both');
+    // The later position's first target sold 1 LINK on the exchange; its rows still show it resting.
+    expect(linkHeld(w, apiKey)).toBeCloseTo(2 * (2 - 2 * FEES.taker) - 1, 8);
+    await w.sync.syncAccount(account.id);
+    expect((await w.positionRows(account.id)).map((p) => [p.status, p.closeReason])).toEqual([
+      ['open', null],
+      ['open', null],
+    ]);
+
+    // Once the execution is followed again, the target's fill is booked as the bot's own.
+    await w.db.db.update(executions).set({ status: 'placed' }).where(eq(executions.signalId, later.signalId));
+    await w.sync.syncAccount(account.id);
+    const after = await w.positionRows(account.id);
+    expect(after.every((p) => p.status === 'open' && p.closeReason === null)).toBe(true);
+    const t0 = (await w.orderRows(account.id)).filter((o) => o.leg === 't0' && o.signalId === later.signalId);
+    expect(t0).toMatchObject([{ status: 'filled' }]);
   });
 });
