@@ -301,10 +301,12 @@ export async function runSteady(options: SteadyOptions): Promise<SteadyResult> {
       log(`steady: requests ${JSON.stringify(requests)}`);
       log(`steady: not booked ${probe.market.id}: book ${JSON.stringify(rows)}; exchange ${JSON.stringify(algo.map((a) => [a.orderType, a.algoStatus, a.triggerPrice]))}; position ${JSON.stringify(await sim.positions(probe.account.apiKey))}`);
     }
-    const sample = waves[0]?.accounts[0];
-    if (sample) {
+    // One seeded account of each market type: what a quiet account costs in the window.
+    const seeded = waves.flatMap((w) => w.accounts);
+    for (const sample of [seeded.find((a) => a.row.marketType === 'futures'), seeded.find((a) => a.row.marketType === 'spot')]) {
+      if (!sample) continue;
       const requests = (await sim.requestLog()).filter((r) => r.apiKey === sample.apiKey && r.time >= windowStart).map((r) => `${Math.round((r.time - windowStart) / 1000)} ${r.method} ${r.path}`);
-      log(`steady: one seeded account's requests in the window: ${JSON.stringify(requests)}`);
+      log(`steady: one seeded ${sample.row.marketType} account's requests in the window: ${JSON.stringify(requests)}`);
     }
     log(`steady: streams ${JSON.stringify(await sim.streamStats())}`);
     const after = await sim.usedWeight();

@@ -3,6 +3,7 @@ import type { Database } from '../client';
 import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
 import type { NewOutboxRow } from './outbox';
 import type { FeeCharge } from '../../domain/fees';
+import { kindOf } from '../../domain/lifecycle/legs';
 import { dec, toNumber } from '../../domain/precision';
 import { utcDayKey } from '../../domain/risk';
 import type { SyncSnapshot, WatchedOrder, WatchedPosition } from '../../domain/syncPriority';
@@ -205,6 +206,27 @@ export function positionsRepository(db: Database) {
         .select()
         .from(positions)
         .where(and(eq(positions.accountId, accountId), eq(positions.status, 'open'), notInArray(positions.signalId, copySignalIds())));
+    },
+
+    /**
+     * Every order the bot keeps for the account on the symbol (any signal, any position): the trades an
+     * external close is priced from must not include the bot's own fills of another position.
+     */
+    botOrdersOnSymbol(accountId: string, symbol: string): Promise<OrderRow[]> {
+      return db.select().from(orders).where(and(eq(orders.accountId, accountId), eq(orders.symbol, symbol)));
+    },
+
+    /** What the entries of these signals' executions on the account have filled, per signal (0 when none). */
+    async entryFillsOf(accountId: string, signalIds: readonly string[]): Promise<Map<string, number>> {
+      const out = new Map(signalIds.map((id): [string, number] => [id, 0]));
+      if (signalIds.length === 0) return out;
+      const rows = await db
+        .select({ signalId: orders.signalId, leg: orders.leg, filledQuantity: orders.filledQuantity })
+        .from(orders)
+        .where(and(eq(orders.accountId, accountId), inArray(orders.signalId, [...signalIds])));
+      for (const row of rows)
+        if (kindOf(row) === 'entry') out.set(row.signalId, toNumber(dec(out.get(row.signalId) ?? 0).plus(dec(row.filledQuantity))));
+      return out;
     },
 
     async insertPosition(row: NewPosition): Promise<void> {

@@ -10,7 +10,7 @@ import type { OrderRow, PositionRow } from '../../db/repositories/trading';
 import { scaleFees } from '../../domain/fees';
 import { heldQuantity, kindOf, legsOf } from '../../domain/lifecycle/legs';
 import { positionPnl, realisedSoFar, type Fill } from '../../domain/pnl';
-import { dec, toNumber } from '../../domain/precision';
+import { dec, toNumber, type Decimal } from '../../domain/precision';
 import { utcDayKey } from '../../domain/risk';
 import type { Clock } from '../clock';
 import { accountFeedRow, pauseOnDailyLoss } from '../dailyLossPause';
@@ -143,15 +143,25 @@ export function booking(deps: BookingDeps) {
     }
   }
 
-  /** External close: the most recent foreign exit-side trades since the position opened. */
+  /**
+   * External close: the most recent foreign exit-side trades since the position opened. `taken`: what
+   * of each trade (by id) positions closed before this one in the same check already took (a member's
+   * one sale is never counted for two stacked positions).
+   */
   async function externalExitFills(
     work: AccountWork,
     position: PositionRow,
     orders: OrderRow[],
     quantity: number,
+    taken: Map<string, Decimal>,
   ): Promise<Fill[]> {
     const startedAt = Math.min(...orders.map((o) => o.sentAt ?? o.createdAt.getTime()));
-    const known = await ownOrderIds(work, orders);
+    // The bot's own fills of any of its orders on the symbol (another position stacked on the coin
+    // sells through its targets too), not only this position's.
+    const others = (await deps.positions.botOrdersOnSymbol(work.account.id, position.symbol)).filter(
+      (o) => o.executionId !== orders[0]?.executionId,
+    );
+    const known = await ownOrderIds(work, orders, others);
     const exitSide = position.side === 'long' ? 'sell' : 'buy';
     const fills: Fill[] = [];
     try {
@@ -163,9 +173,12 @@ export function booking(deps: BookingDeps) {
       for (const trade of [...trades].reverse()) {
         if (!left.gt(0)) break;
         if (trade.side !== exitSide || known.has(trade.orderId)) continue;
-        const take = dec(trade.quantity).gt(left) ? left : dec(trade.quantity);
+        const available = dec(trade.quantity).minus(taken.get(trade.id) ?? dec(0));
+        if (!available.gt(0)) continue;
+        const take = available.gt(left) ? left : available;
         const share = dec(trade.quantity).gt(0) ? take.div(dec(trade.quantity)) : dec(0);
         fills.push({ quantity: toNumber(take), price: trade.price, fees: scaleFees(trade.fees, share) });
+        taken.set(trade.id, (taken.get(trade.id) ?? dec(0)).plus(take));
         left = left.minus(take);
       }
       if (left.gt(0)) {
@@ -183,17 +196,17 @@ export function booking(deps: BookingDeps) {
    * order it placed (its trades name that one). A lookup that fails throws: the close is booked on a
    * later visit rather than with our own fill read as a foreign one.
    */
-  async function ownOrderIds(work: AccountWork, orders: OrderRow[]): Promise<Set<string>> {
-    const conditional = orders.filter(
-      (o) =>
-        (o.type === 'stop-loss' || o.type === 'take-profit') &&
-        o.status !== 'intent' &&
-        o.status !== 'not-placed' &&
-        o.status !== 'rejected',
+  async function ownOrderIds(work: AccountWork, orders: OrderRow[], others: OrderRow[]): Promise<Set<string>> {
+    const conditional = (o: OrderRow) => o.type === 'stop-loss' || o.type === 'take-profit';
+    // This position's conditional legs may have traded whatever their row says; another position's
+    // only when its row says it filled (its placed order's id not kept yet is asked for).
+    const mine = orders.filter(
+      (o) => conditional(o) && o.status !== 'intent' && o.status !== 'not-placed' && o.status !== 'rejected',
     );
+    const theirs = others.filter((o) => conditional(o) && o.filledQuantity > 0);
     return new Set([
-      ...orders.map((o) => o.exchangeOrderId).filter((id): id is string => id !== null),
-      ...(await triggeredOrderIds(work.gateway, conditional)),
+      ...[...orders, ...others].flatMap((o) => [o.exchangeOrderId, o.fillOrderId]).filter((id): id is string => id !== null),
+      ...(await triggeredOrderIds(work.gateway, [...mine, ...theirs])),
     ]);
   }
 
@@ -203,12 +216,13 @@ export function booking(deps: BookingDeps) {
     followed: Followed,
     position: PositionRow,
     orders: OrderRow[],
+    taken: Map<string, Decimal> = new Map(),
   ): Promise<void> {
     for (const order of orders)
       if (order.status === 'open' || order.status === 'partially-filled') await deps.legs.cancel(work, order);
     const final = await deps.legs.refreshFees(work, await deps.legs.ordersOf(followed));
     const left = heldQuantity(final, work.account.marketType === 'spot' ? baseOf(position.symbol) : null);
-    const external = left > EPSILON ? await externalExitFills(work, position, final, left) : [];
+    const external = left > EPSILON ? await externalExitFills(work, position, final, left, taken) : [];
     await closeInBook(work, followed, position, final, 'external', external);
   }
 

@@ -2,7 +2,8 @@
  * Spot positions sold outside the bot, once every execution of the account was followed: each coin's
  * balance (read before the orders were synced) against what the positions in it hold now. Exits seen
  * since the read only lower what they hold, so a sale by the bot never looks like one by the member;
- * entry fills seen since could raise it, so such a coin waits a cycle (`unsettled`). A position whose
+ * entry fills seen since could raise it, so such a coin waits a cycle (`unsettled`, and any entry fill
+ * the book holds beyond what it held when the balances were read, whoever wrote it). A position whose
  * execution this visit did not follow (its executor has not finished it: a process that died between
  * opening the position and marking the execution placed) has legs nobody brought up to date since the
  * read, so its coin waits too: a target that sold meanwhile would look like the member's sale.
@@ -10,7 +11,8 @@
 import type { PositionsRepository } from '../../db/repositories/positions';
 import type { SignalsRepository } from '../../db/repositories/signals';
 import type { OrderRow, PositionRow } from '../../db/repositories/trading';
-import { heldQuantity, isInFlight, isLive, legsOf } from '../../domain/lifecycle/legs';
+import { entryQuantity, heldQuantity, isInFlight, isLive, legsOf } from '../../domain/lifecycle/legs';
+import type { Decimal } from '../../domain/precision';
 import { positionsSoldOutside } from '../../domain/spotHoldings';
 import type { Booking } from './booking';
 import type { Followed, LegIo } from './legIo';
@@ -41,6 +43,10 @@ export function spotSales(deps: SpotSalesDeps) {
       if (!execution || !signal || !market || work.unsettled.has(execution.id) || !work.followed.has(execution.id))
         return null;
       const orders = await deps.legs.ordersOf({ execution, signal });
+      // An entry fill the book learned after the balances were read (a cancel's answer, another
+      // process's visit) may not be in them yet.
+      const entryFilledThen = work.holdings?.entryFills.get(position.signalId) ?? 0;
+      if (entryQuantity(orders.map(legOf)) > entryFilledThen) return null;
       // A close leg still working: the coin is on its way out through the bot. Any leg whose answer is
       // not known yet may have sold some already (a target that filled as it was placed).
       if (legsOf(orders, 'close').some(isLive) || orders.some(isInFlight)) return null;
@@ -84,10 +90,12 @@ export function spotSales(deps: SpotSalesDeps) {
       // Before calling it a sale: entry fees in the coin the rows may not show yet.
       for (const f of settled) f.orders = await deps.legs.refreshFees(work, f.orders);
       const sold = judge();
+      // One pool of the member's trades for the coin's positions closed here: each sale counted once.
+      const taken = new Map<string, Decimal>();
       for (const f of settled) {
         if (!sold.has(f.position.id)) continue;
         work.log.warn({ positionId: f.position.id, coin, balance }, 'spot position sold outside the bot');
-        await deps.booking.closeExternally(work, f.followed, f.position, f.orders);
+        await deps.booking.closeExternally(work, f.followed, f.position, f.orders, taken);
       }
     }
   }

@@ -13,6 +13,12 @@ import type { Logger } from '../../logger';
 export interface SpotHoldings {
   /** Open positions when the balances were read: only these are judged against them. */
   positions: ReadonlySet<string>;
+  /**
+   * What each of those positions' entries had filled by the book, per signal, read before the
+   * balances: a fill the book learns later (a cancel's answer, another process's visit) may be newer
+   * than the balances, so its coin waits.
+   */
+  entryFills: ReadonlyMap<string, number>;
   /** Total per asset (upper case). */
   totals: ReadonlyMap<string, number>;
 }
@@ -100,12 +106,13 @@ async function spotHoldings(
   // The positions first: one opened after the balances were read is not judged against them.
   const open = await positions.openPositionsOf(account.id);
   if (open.length === 0) return null;
+  const entryFills = await positions.entryFillsOf(account.id, open.map((p) => p.signalId));
   try {
     const balances = await gateway.assetBalances();
     const totals = new Map(
       [...balances].map(([asset, b]) => [asset.toUpperCase(), toNumber(dec(b.free).plus(dec(b.used)))]),
     );
-    return { positions: new Set(open.map((p) => p.id)), totals };
+    return { positions: new Set(open.map((p) => p.id)), entryFills, totals };
   } catch (error) {
     log.warn({ err: error }, 'spot balances unavailable: sales outside the bot not checked this cycle');
     return null;
