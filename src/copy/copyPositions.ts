@@ -113,7 +113,7 @@ export function createCopyPositions(deps: {
     try {
       const state = await gateway.fetchOrder(order.symbol, order.clientOrderId);
       if (!state) return order;
-      const patch = orderStatePatch(state);
+      const patch = orderStatePatch(state, order);
       await trading.updateOrder(order.id, patch);
       return { ...order, ...patch };
     } catch (error) {
@@ -266,7 +266,7 @@ export function createCopyPositions(deps: {
       const state = await gateway.cancelOrder(order.symbol, order.clientOrderId);
       const after = state ?? (await gateway.fetchOrder(order.symbol, order.clientOrderId));
       if (after) {
-        const patch = orderStatePatch(after);
+        const patch = orderStatePatch(after, order);
         // A cancel answer may echo "open" for the order it just cancelled; it is gone now.
         await trading.updateOrder(
           order.id,

@@ -51,6 +51,11 @@ export interface OrderState {
   averagePrice: number | null;
   /** Fees paid so far, per currency with each one's quote value at fill time (empty when none yet). */
   fees: readonly FeeCharge[];
+  /**
+   * True when the order filled and its fees could not be read (the answer carried none and the trades
+   * that carry them could not be read): `fees` is then no answer, not "no fee".
+   */
+  feesUnknown?: boolean;
   /** Exchange time of the last update (ms). */
   updatedAt: number;
   /**

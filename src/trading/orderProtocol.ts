@@ -104,15 +104,25 @@ export const intentOf = (order: OrderRow): OrderIntent => ({
   ...(order.triggerPrice === null ? {} : { triggerPrice: order.triggerPrice }),
 });
 
-export const orderStatePatch = (state: OrderState) => ({
+/**
+ * What an exchange answer says of an order, as a row patch. `stored`: the row it updates, when known.
+ * An answer without fees (a placement reply, a lookup whose trades could not be read) keeps the fees
+ * known, unless the order filled more since: those fees cover only the earlier fills and would pass
+ * for the whole (a spot entry's fee in the coin then reads as coin sold), so they are dropped and
+ * looked up again.
+ */
+export const orderStatePatch = (state: OrderState, stored?: Pick<OrderRow, 'filledQuantity'>) => ({
   status: state.status,
   exchangeOrderId: state.exchangeOrderId,
   // Trades of a triggered algo order name the order it placed: kept so the bot knows its own fills.
   ...(state.fillOrderId ? { fillOrderId: state.fillOrderId } : {}),
   filledQuantity: state.filledQuantity,
   averagePrice: state.averagePrice,
-  // An answer without fees (a placement reply, a lookup whose trades could not be read) keeps the fees known.
-  ...(state.fees.length > 0 ? { fees: state.fees } : {}),
+  ...(state.fees.length > 0
+    ? { fees: state.fees }
+    : stored && state.filledQuantity > stored.filledQuantity
+      ? { fees: [] }
+      : {}),
   reason: null,
 });
 
@@ -264,7 +274,7 @@ export async function reconcileOrder(
     const exchangeNow = await exchangeTime(ctx);
     const looked = await lookUp(ctx, order);
     if (looked.kind === 'found') {
-      await ctx.repo.updateOrder(order.id, orderStatePatch(looked.state));
+      await ctx.repo.updateOrder(order.id, orderStatePatch(looked.state, order));
       return { kind: 'placed', state: looked.state };
     }
     if (looked.kind === 'absent' && exchangeNow !== null && exchangeNow > decidableAfter) break;

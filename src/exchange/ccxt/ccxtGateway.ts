@@ -484,7 +484,7 @@ export class CcxtGateway implements ExchangeGateway {
       if (raw.length === 0) return state;
       return { ...state, fees: await this.deps.feeValuation.value(exchange, state.symbol, raw, this.exchangeNow()) };
     } catch {
-      return state;
+      return { ...state, feesUnknown: true };
     }
   }
 

@@ -89,7 +89,7 @@ export function legIo(deps: LegIoDeps) {
         const state = await work.gateway.fetchOrder(order.symbol, order.clientOrderId);
         if (!state || (entry && state.filledQuantity > order.filledQuantity))
           work.unsettled.add(order.executionId);
-        if (state) await trading.updateOrder(order.id, orderStatePatch(state));
+        if (state) await trading.updateOrder(order.id, orderStatePatch(state, order));
       } catch (error) {
         work.unsettled.add(order.executionId);
         work.log.warn({ err: error, leg: order.leg }, 'order sync failed; next cycle tries again');
@@ -106,13 +106,19 @@ export function legIo(deps: LegIoDeps) {
     let changed = false;
     for (const order of orders) {
       if (order.filledQuantity <= 0 || feesSettled(order.fees) || isLive(order)) continue;
+      // An entry whose fees stay unknown: what it holds is not known either (a spot fee in the coin).
+      const unknown = () => {
+        if (kindOf(order) === 'entry') work.unsettled.add(order.executionId);
+      };
       try {
         const state = await work.gateway.fetchOrder(order.symbol, order.clientOrderId);
+        if (!state || state.feesUnknown) unknown();
         if (state && state.fees.length > 0 && !sameFees(state.fees, order.fees)) {
           await trading.updateOrder(order.id, { fees: state.fees });
           changed = true;
         }
       } catch (error) {
+        unknown();
         work.log.warn({ err: error, leg: order.leg }, 'fee lookup failed');
       }
     }
@@ -173,7 +179,9 @@ export function legIo(deps: LegIoDeps) {
       const state = await work.gateway.cancelOrder(order.symbol, order.clientOrderId);
       const after = state ?? (await work.gateway.fetchOrder(order.symbol, order.clientOrderId));
       if (after) {
-        const patch = orderStatePatch(after);
+        // An entry found filled further by its cancel: what it holds may be more than the reads before saw.
+        if (kindOf(order) === 'entry' && after.filledQuantity > order.filledQuantity) work.unsettled.add(order.executionId);
+        const patch = orderStatePatch(after, order);
         // A cancel answer may echo "open" for the order it just cancelled; it is gone now.
         await trading.updateOrder(
           order.id,

@@ -87,8 +87,10 @@ export function spotSales(deps: SpotSalesDeps) {
           ),
         );
       if (judge().size === 0) continue;
-      // Before calling it a sale: entry fees in the coin the rows may not show yet.
+      // Before calling it a sale: entry fees in the coin the rows may not show yet. An entry whose fees
+      // cannot be read now holds an unknown amount: the coin waits.
       for (const f of settled) f.orders = await deps.legs.refreshFees(work, f.orders);
+      if (settled.some((f) => work.unsettled.has(f.followed.execution.id))) continue;
       const sold = judge();
       // One pool of the member's trades for the coin's positions closed here: each sale counted once.
       const taken = new Map<string, Decimal>();
