@@ -221,6 +221,14 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
    */
   const unprotected = new Set<string>();
 
+  /**
+   * Accounts whose stream reported a change to the bot's orders (a fill, a trigger, a cancel): their
+   * next urgent visit reads in the signal lane too. A fill may need its stop moved, and at a thousand
+   * accounts the background lane holds minutes of routine reads; the visit slots bound how much of
+   * the signal lane such visits take at once.
+   */
+  const streamReported = new Set<string>();
+
   /** One price per (market, symbol) the pass ranks by; null when it could not be read. */
   async function readPrices(
     snapshots: SyncSnapshot[],
@@ -404,8 +412,9 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     const account = await accounts.byId(queuedRow.id);
     // The urgent visit of a position that may have no stop reads ahead of the routine ones, with a
     // signal's reads: it is not queued for weight behind a thousand accounts' checks.
+    const reported = streamReported.delete(queuedRow.id);
     if (account)
-      await (turn === 'urgent' && unprotected.has(account.id)
+      await (turn === 'urgent' && (unprotected.has(account.id) || reported)
         ? inSignalLane(() => visitNow(account))
         : visitNow(account));
   }
@@ -440,8 +449,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
               account.secretEnc,
               account.passphraseEnc,
             ].join('|'),
-          onHint: (account) => {
-            if (!stopped) queue.urgent(account, { afterRunning: true });
+          onHint: (account, hint) => {
+            if (stopped) return;
+            if (hint === 'event') streamReported.add(account.id);
+            queue.urgent(account, { afterRunning: true });
           },
           clock,
           log: deps.log,

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountRow } from '../../../src/db/repositories/accounts';
 import { tradingRepository } from '../../../src/db/repositories/trading';
 import type { TradeSignal } from '../../../src/domain/signal';
+import { currentLane } from '../../../src/exchange/requestLane';
 import { createPositionSync, type FollowLoop, type PositionSyncDeps } from '../../../src/trading/positionSync';
 import { issueSignal, positionsWorld, SYMBOL, type PositionsWorld } from './support';
 
@@ -32,18 +33,25 @@ const restingStops = (w: PositionsWorld, account: AccountRow) =>
  */
 async function restingEntry(
   planEveryMs: number,
-  options: { marketType?: 'futures' | 'spot'; connectionLifeMs?: number; lease?: { held: () => boolean } } = {},
+  options: {
+    marketType?: 'futures' | 'spot';
+    connectionLifeMs?: number;
+    lease?: { held: () => boolean };
+    /** Each gateway call of the loop, with the limiter lane it was made in. */
+    lanes?: { method: string; lane: string }[];
+  } = {},
 ) {
-  const { marketType = 'futures', connectionLifeMs, lease } = options;
+  const { marketType = 'futures', connectionLifeMs, lease, lanes } = options;
   world = await positionsWorld({ marketType, ...(connectionLifeMs ? { connectionLifeMs } : {}) });
   const w = world;
   const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
   await w.signal(limitLong, 'stream-limit');
   await w.cycle();
   expect((await w.orderRows(account.id)).map((row) => [row.leg, row.status])).toEqual([['e0', 'open']]);
+  const gateways = lanes ? laneRecording(w.provider, lanes) : w.provider;
   const sync = createPositionSync({
     db: w.db.db,
-    gateways: w.provider,
+    gateways,
     clock: w.clock,
     log: w.log,
     streams: w.gateways,
@@ -63,6 +71,26 @@ async function restingEntry(
     marketType === 'futures' ? ['POST'] : [],
   );
   return { w, account };
+}
+
+/** The provider's gateways, each call recorded with the lane it waits in (requestLane.ts). */
+function laneRecording(provider: PositionsWorld['provider'], lanes: { method: string; lane: string }[]): PositionsWorld['provider'] {
+  return {
+    ...provider,
+    forAccount(account) {
+      const inner = provider.forAccount(account);
+      return new Proxy(inner, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            lanes.push({ method: String(prop), lane: currentLane() });
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+    },
+  };
 }
 
 /** A lease this process holds while `held()` says so: claims and the send fence follow it. */
@@ -89,6 +117,19 @@ describe('user-data streams', () => {
     expect(w.sim.requestLog.filter((r) => r.path === '/fapi/v1/openOrders').length).toBeGreaterThan(listingsBefore);
     const entry = (await w.orderRows(account.id)).find((row) => row.leg === 'e0')!;
     expect(entry.status).toBe('filled');
+  });
+
+  it("the visit a stream's fill asks for reads in the signal lane, ahead of the background's checks", { timeout: 90_000 }, async () => {
+    // At a thousand accounts the background lane holds minutes of routine reads: a fill that needs its
+    // stop moved must not wait behind them (bench:steady's fill to book).
+    const lanes: { method: string; lane: string }[] = [];
+    const { w, account } = await restingEntry(3_600_000, { lanes });
+    lanes.length = 0;
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    await expect.poll(() => restingStops(w, account).length, { timeout: 20_000, interval: 50 }).toBe(1);
+    const reads = lanes.filter((call) => ['fetchOrder', 'openOrders', 'positions'].includes(call.method));
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.filter((call) => call.lane !== 'signal')).toEqual([]);
   });
 
   it('a fill while the connection was down is found by the visit its reconnect asks for', { timeout: 90_000 }, async () => {
