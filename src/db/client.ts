@@ -43,6 +43,8 @@ export interface PeerChannel {
 
 export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
 const LEADER_LOCK_KEY = 727_274_001;
+/** Held while migrating: processes started together on one database migrate one after another. */
+const MIGRATION_LOCK_KEY = 727_274_002;
 
 export type DatabaseOptions =
   | { url: string; maxConnections?: number }
@@ -65,7 +67,17 @@ function openPostgres(url: string, max: number): DatabaseHandle {
   return {
     db,
     driver: 'postgres',
-    migrate: () => migratePostgres(drizzlePostgres(client), { migrationsFolder }),
+    async migrate() {
+      // A session lock on a connection of its own (outside the pool, which may hold one connection
+      // only): the others wait for it, then find nothing to apply. It ends with its connection.
+      const lock = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        await lock`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+        await migratePostgres(drizzlePostgres(client), { migrationsFolder });
+      } finally {
+        await lock.end({ timeout: 5 });
+      }
+    },
     async tryLeadership() {
       if (leaderConnection) return true;
       const reserved = await client.reserve();
