@@ -30,6 +30,7 @@ import { createSignalIntake } from './trading/signalIntake';
 import { serverSymbolListing } from './trading/symbolListing';
 import { signalWakes } from './trading/signalWake';
 import { openVault } from './vault/envelope';
+import { checkVaultReadsStoredKeys, holdsStoredKeys } from './accounts/storedKeys';
 import { resolveKeyring } from './vault/keyFile';
 
 /**
@@ -85,8 +86,10 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     log,
+    createKeyFile: !(await holdsStoredKeys(database.db)),
   });
   const vault = await openVault(keyring);
+  await checkVaultReadsStoredKeys(database.db, vault, keyring.ids, config.VAULT_KEYS?.trim() ? 'VAULT_KEYS' : `${config.DATA_DIR}/vault.key`);
 
   if (config.operatorAccounts.length > 0 && config.OWNER_DISCORD_ID && config.OWNER_GUILD_ID) {
     await importOperatorAccounts({

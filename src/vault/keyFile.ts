@@ -50,10 +50,21 @@ async function readKeyFile(path: string): Promise<Keyring | undefined> {
  * never the key. The file holds `VAULT_KEYS` text, so a rotation key is appended as `,2:<base64>`
  * (or on a new line). A key file that group or others can access is refused.
  */
-export async function loadOrCreateKeyFile(dataDir: string, log: VaultLogger): Promise<Keyring> {
+export async function loadOrCreateKeyFile(
+  dataDir: string,
+  log: VaultLogger,
+  options: { create?: boolean } = {},
+): Promise<Keyring> {
   const path = join(dataDir, KEY_FILE_NAME);
   const existing = await readKeyFile(path);
   if (existing) return existing;
+  if (options.create === false) {
+    // A new key could not read what the old one wrote: every account would fail, one by one, later.
+    throw new VaultError(
+      'vault-key-file',
+      `the vault key file ${path} is missing, but the database holds encrypted exchange keys: restore vault.key from your backup (without it they cannot be decrypted; the bot will not make a new key over them)`,
+    );
+  }
 
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   // Write a temporary file and hard-link it into place: the key file appears complete or not at
@@ -99,6 +110,8 @@ export interface ResolveKeyringOptions {
   databaseUrl?: string | undefined;
   dataDir: string;
   log: VaultLogger;
+  /** False when the database already holds encrypted keys: a missing key file is then an error, not a first start. */
+  createKeyFile?: boolean;
 }
 
 /**
@@ -115,5 +128,5 @@ export async function resolveKeyring(options: ResolveKeyringOptions): Promise<Ke
       'VAULT_KEYS is required when DATABASE_URL is set; create a key with `npm run vault:keygen` and set VAULT_KEYS=<id:base64>',
     );
   }
-  return loadOrCreateKeyFile(options.dataDir, options.log);
+  return loadOrCreateKeyFile(options.dataDir, options.log, { create: options.createKeyFile ?? true });
 }
