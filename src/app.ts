@@ -30,7 +30,7 @@ import { createSignalIntake } from './trading/signalIntake';
 import { serverSymbolListing } from './trading/symbolListing';
 import { signalWakes } from './trading/signalWake';
 import { openVault } from './vault/envelope';
-import { checkVaultReadsStoredKeys, holdsStoredKeys } from './accounts/storedKeys';
+import { checkVaultReadsStoredKeys } from './accounts/storedKeys';
 import { resolveKeyring } from './vault/keyFile';
 
 /**
@@ -81,22 +81,23 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     database.driver === 'pglite' ? `embedded database in ${config.DATA_DIR}` : 'PostgreSQL',
   );
 
+  const accounts = accountsRepository(database.db);
   const keyring = await resolveKeyring({
     vaultKeys: config.VAULT_KEYS,
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     log,
-    createKeyFile: !(await holdsStoredKeys(database.db)),
+    createKeyFile: !(await accounts.holdsSecrets()),
   });
   const vault = await openVault(keyring);
-  await checkVaultReadsStoredKeys(database.db, vault, keyring.ids, config.VAULT_KEYS?.trim() ? 'VAULT_KEYS' : `${config.DATA_DIR}/vault.key`);
+  await checkVaultReadsStoredKeys(accounts, vault, keyring.ids, config.VAULT_KEYS?.trim() ? 'VAULT_KEYS' : `${config.DATA_DIR}/vault.key`);
 
   if (config.operatorAccounts.length > 0 && config.OWNER_DISCORD_ID && config.OWNER_GUILD_ID) {
     await importOperatorAccounts({
       accounts: config.operatorAccounts,
       ownerId: config.OWNER_DISCORD_ID,
       guildId: config.OWNER_GUILD_ID,
-      repo: accountsRepository(database.db),
+      repo: accounts,
       vault,
       log,
     });
@@ -241,7 +242,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   const fundingInBackground = inBackground('funding', () => funding.run(), log);
   const feesInBackground = inBackground('fee-corrections', () => feeCorrections.run(), log);
   // Owners are told a week and a day before the exchange ends a key's trading permission.
-  const expiryReminders = keyExpiryReminders({ accounts: accountsRepository(database.db), clock, log });
+  const expiryReminders = keyExpiryReminders({ accounts, clock, log });
   engine.addCycleStep('key-expiry', async () => void (await expiryReminders.run()));
   engine.addCycleStep('funding', () => fundingInBackground.step());
   engine.addCycleStep('fee-corrections', () => feesInBackground.step());

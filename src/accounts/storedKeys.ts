@@ -4,66 +4,30 @@
  * time, as "exchange error" in the public feed), and a VAULT_KEYS that lacks or mistypes the key the
  * rows were written with must stop the start with one message, not surface later per account.
  */
-import { isNotNull, or } from 'drizzle-orm';
-import type { Database } from '../db/client';
-import { exchangeAccounts } from '../db/schema';
+import type { AccountsRepository } from '../db/repositories/accounts';
 import { VaultError } from '../vault/errors';
-import type { SecretField, Vault } from '../vault/envelope';
+import type { Vault } from '../vault/envelope';
 
-interface StoredEnvelope {
-  accountId: string;
-  ownerId: string;
-  field: SecretField;
-  envelope: string;
-}
-
-async function storedEnvelopes(db: Database): Promise<StoredEnvelope[]> {
-  const rows = await db
-    .select({
-      id: exchangeAccounts.id,
-      ownerId: exchangeAccounts.ownerId,
-      apiKeyEnc: exchangeAccounts.apiKeyEnc,
-      secretEnc: exchangeAccounts.secretEnc,
-      passphraseEnc: exchangeAccounts.passphraseEnc,
-    })
-    .from(exchangeAccounts)
-    .where(or(isNotNull(exchangeAccounts.apiKeyEnc), isNotNull(exchangeAccounts.secretEnc), isNotNull(exchangeAccounts.passphraseEnc)));
-  return rows.flatMap((row) =>
-    (
-      [
-        ['apiKey', row.apiKeyEnc],
-        ['secret', row.secretEnc],
-        ['passphrase', row.passphraseEnc],
-      ] as const
-    )
-      .filter((entry): entry is readonly [SecretField, string] => entry[1] !== null)
-      .map(([field, envelope]) => ({ accountId: row.id, ownerId: row.ownerId, field, envelope })),
-  );
-}
-
-/** Whether any exchange key is stored (a new vault key may only be made for a database holding none). */
-export async function holdsStoredKeys(db: Database): Promise<boolean> {
-  const [first] = await db
-    .select({ id: exchangeAccounts.id })
-    .from(exchangeAccounts)
-    .where(or(isNotNull(exchangeAccounts.apiKeyEnc), isNotNull(exchangeAccounts.secretEnc)))
-    .limit(1);
-  return first !== undefined;
-}
+type StoredSecret = Awaited<ReturnType<AccountsRepository['storedSecrets']>>[number];
 
 /**
  * Throws a VaultError naming what is wrong when the keyring cannot read the stored keys: a key id the
  * rows were written under that it lacks, or a key under that id that does not decrypt them (one
- * envelope per key id is tried).
+ * envelope per key id is tried). `source` names where the keyring came from, for the message.
  */
-export async function checkVaultReadsStoredKeys(db: Database, vault: Vault, keyringIds: readonly number[], source: string): Promise<void> {
-  const byKeyId = new Map<number, StoredEnvelope>();
-  for (const stored of await storedEnvelopes(db)) {
+export async function checkVaultReadsStoredKeys(
+  accounts: Pick<AccountsRepository, 'storedSecrets'>,
+  vault: Vault,
+  keyringIds: readonly number[],
+  source: string,
+): Promise<void> {
+  const byKeyId = new Map<number, StoredSecret>();
+  for (const stored of await accounts.storedSecrets()) {
     let keyId: number;
     try {
       keyId = vault.keyIdOf(stored.envelope);
     } catch {
-      continue; // A malformed envelope is that account's problem (it is refused when used), not the start's.
+      continue; // A malformed envelope is that account's problem (refused when used), not the start's.
     }
     if (!byKeyId.has(keyId)) byKeyId.set(keyId, stored);
   }

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
 import { exchangeAccounts, feedOutbox, positions, users } from '../schema';
 import { isUuid } from './ids';
@@ -67,6 +67,41 @@ export function accountsRepository(db: Database) {
   }
 
   return {
+    /** Every stored secret envelope with what it is bound to (the start checks the keyring reads them). */
+    async storedSecrets(): Promise<{ accountId: string; ownerId: string; field: 'apiKey' | 'secret' | 'passphrase'; envelope: string }[]> {
+      const rows = await db
+        .select({
+          id: exchangeAccounts.id,
+          ownerId: exchangeAccounts.ownerId,
+          apiKeyEnc: exchangeAccounts.apiKeyEnc,
+          secretEnc: exchangeAccounts.secretEnc,
+          passphraseEnc: exchangeAccounts.passphraseEnc,
+        })
+        .from(exchangeAccounts)
+        .where(or(isNotNull(exchangeAccounts.apiKeyEnc), isNotNull(exchangeAccounts.secretEnc), isNotNull(exchangeAccounts.passphraseEnc)));
+      return rows.flatMap((row) =>
+        (
+          [
+            ['apiKey', row.apiKeyEnc],
+            ['secret', row.secretEnc],
+            ['passphrase', row.passphraseEnc],
+          ] as const
+        )
+          .filter((entry): entry is readonly ['apiKey' | 'secret' | 'passphrase', string] => entry[1] !== null)
+          .map(([field, envelope]) => ({ accountId: row.id, ownerId: row.ownerId, field, envelope })),
+      );
+    },
+
+    /** Whether any exchange key is stored. */
+    async holdsSecrets(): Promise<boolean> {
+      const [first] = await db
+        .select({ id: exchangeAccounts.id })
+        .from(exchangeAccounts)
+        .where(or(isNotNull(exchangeAccounts.apiKeyEnc), isNotNull(exchangeAccounts.secretEnc)))
+        .limit(1);
+      return first !== undefined;
+    },
+
     async create(account: NewAccount): Promise<AccountRow> {
       const row = await insertAccount(account);
       if (!row) throw new Error('account insert returned nothing');
