@@ -31,6 +31,8 @@ import { serverSymbolListing } from './trading/symbolListing';
 import { signalWakes } from './trading/signalWake';
 import { openVault } from './vault/envelope';
 import { checkVaultReadsStoredKeys } from './accounts/storedKeys';
+import { checkDiscordToken } from './discord/tokenCheck';
+import { databaseAddress, networkCode, StartupProblem } from './startupProblem';
 import { resolveKeyring } from './vault/keyFile';
 
 /**
@@ -53,6 +55,8 @@ export interface BotWiring {
   lookupWindowMs?: number;
   /** How long a signed request stays valid (Binance allows up to 60 s); accelerated clocks need more. */
   recvWindowMs?: number;
+  /** Off in tests that never reach Discord: the token is checked over REST before anything else. */
+  checkToken?: boolean;
 }
 
 export interface RunningBot {
@@ -66,6 +70,22 @@ export interface RunningBot {
   stop(): Promise<void>;
 }
 
+/** The configured database, or a StartupProblem saying why it could not be reached. */
+async function openDatabaseOrExplain(config: Config): Promise<DatabaseHandle> {
+  try {
+    return await openConfiguredDatabase(config);
+  } catch (error) {
+    const code = networkCode(error);
+    if (code && config.DATABASE_URL) {
+      throw new StartupProblem(
+        `cannot reach the database at ${databaseAddress(config.DATABASE_URL)} (${code}): start PostgreSQL or correct DATABASE_URL (unset, the bot uses its embedded database)`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
 /** The composition root: config → db → vault → gateways → engine → discord → scheduler. */
 export async function startBot(config: Config, wiring: BotWiring = {}): Promise<RunningBot> {
   const clock = wiring.clock ?? systemClock;
@@ -75,7 +95,9 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     ...(wiring.logDestination ? { destination: wiring.logDestination } : {}),
   });
   const metrics = createMetrics();
-  const database = wiring.database ?? (await openConfiguredDatabase(config));
+  // The token first: a wrong one must not leave a new database and vault key behind.
+  if (wiring.checkToken !== false) await checkDiscordToken(config.DISCORD_TOKEN, wiring.discordRestApi);
+  const database = wiring.database ?? (await openDatabaseOrExplain(config));
   log.info(
     { driver: database.driver },
     database.driver === 'pglite' ? `embedded database in ${config.DATA_DIR}` : 'PostgreSQL',

@@ -14,7 +14,8 @@ try {
 }
 
 const { startBot } = await import('./app');
-const bot = await startBot(config);
+const { startOrExit } = await import('./startupProblem');
+const bot = await startOrExit(() => startBot(config), config);
 
 let stopping = false;
 const stop = (signal: string) => {

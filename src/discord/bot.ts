@@ -5,12 +5,19 @@ import type { BotServices } from '../services';
 import type { Clock } from '../trading/clock';
 import { createDiscordClient } from './client';
 import { createCopyConfirmSender } from './copyConfirmations';
+import { StartupProblem } from '../startupProblem';
 import type { BotCommand } from './command';
 import { createFeedPoster } from './feedPoster';
 import { createMasterMemberWatch } from './masterMembers';
 import { loadCommands } from './loader';
 import { createInteractionRouter } from './router';
 import { createSignalChannelListener } from './signalChannel';
+
+/** Gateway close codes that end a start, with what to do about them. */
+const GATEWAY_REFUSALS: Record<number, string> = {
+  4004: 'Discord refused DISCORD_TOKEN at the gateway (4004 authentication failed): copy the bot token again from the Developer Portal, Bot → Reset Token (README, "Setting up the Discord application")',
+  4014: 'Discord refused the Message Content intent (4014 disallowed intents): turn on Bot → Privileged Gateway Intents → Message Content Intent in the Developer Portal (README, "Setting up the Discord application")',
+};
 
 export interface StartDiscordOptions {
   token: string;
@@ -87,12 +94,23 @@ export async function startDiscord(options: StartDiscordOptions): Promise<Discor
       clearTimeout(timer);
       resolve();
     });
+    // Closes the gateway will not retry: said plainly, not after the timeout.
+    client.on(Events.ShardDisconnect, (event) => {
+      const refusal = GATEWAY_REFUSALS[event.code];
+      if (!refusal) return;
+      clearTimeout(timer);
+      reject(new StartupProblem(refusal));
+    });
   });
   try {
     await client.login(options.token);
     await ready;
   } catch (error) {
     await client.destroy();
+    // @discordjs/ws rejects the login with a bare Error for these closes (no code on it).
+    const message = error instanceof Error ? error.message : '';
+    if (message === 'Used disallowed intents') throw new StartupProblem(GATEWAY_REFUSALS[4014]!, { cause: error });
+    if (message === 'Authentication failed') throw new StartupProblem(GATEWAY_REFUSALS[4004]!, { cause: error });
     throw error;
   }
   log.info({ commands: [...commands.keys()], user: client.user?.tag }, 'connected to Discord');
