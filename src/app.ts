@@ -171,7 +171,10 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     lease: leases.fenceFor('positions'),
     seize: leases.seizeFor('positions'),
     ...(config.USER_STREAMS ? { streams: gateways } : {}),
-    settings: { streamConnectEveryMs: Math.ceil(60_000 / config.USER_STREAM_CONNECTS_PER_MINUTE) },
+    settings: {
+      streamConnectEveryMs: Math.ceil(60_000 / config.USER_STREAM_CONNECTS_PER_MINUTE),
+      entryTtlMs: config.ENTRY_TTL_HOURS * 3_600_000,
+    },
   });
   // Scheduled: positions are followed by their own loop, never waiting for a cycle (a large fan-out)
   // nor for the slowest account of a pass. Unscheduled (cycles driven by hand): beside each cycle.
@@ -214,7 +217,8 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     clock,
     log,
   });
-  engine.addCycleStep('strategy', async () => void (await strategy.tick()));
+  // The operator's switch: off, no server's strategy runs (and /setup strategy cannot turn one on).
+  if (config.STRATEGY_ENABLED) engine.addCycleStep('strategy', async () => void (await strategy.tick()));
   const copyTrading = createCopyTrading({
     db: database.db,
     gateways,

@@ -54,7 +54,9 @@ export type DatabaseOptions =
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if ('url' in options) return openPostgres(options.url, options.maxConnections ?? 10);
   if ('dataDir' in options) {
-    mkdirSync(options.dataDir, { recursive: true });
+    // Owner only, before anything is written there: the database files are created with the
+    // process's umask (world-readable under the usual 022), the directory is what keeps them private.
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     return wrapPglite(await PGlite.create({ dataDir: `${options.dataDir}/pglite` }));
   }
   return wrapPglite(options.pglite);

@@ -32,6 +32,8 @@ export function createGuildSettingsService(deps: {
   log: Logger;
   /** Members' masterships the new copy-masters setting no longer allows end with it. */
   masterships?: Pick<Masterships, 'endNotAllowed'>;
+  /** The operator's STRATEGY_ENABLED: off, no server may turn the built-in strategy on (default on). */
+  strategyAllowed?: boolean;
 }) {
   const { guilds, reads, log } = deps;
   const admin = (actor: GuildActor) => {
@@ -71,6 +73,8 @@ export function createGuildSettingsService(deps: {
     /** The built-in example strategy: on with a watchlist and timeframe, or off. */
     async setStrategy(actor: GuildActor, input: { enabled: boolean; watchlist?: string; timeframe?: string }) {
       admin(actor);
+      if (input.enabled && deps.strategyAllowed === false)
+        throw invalid("The built-in strategy is off on this bot: its operator has STRATEGY_ENABLED=false. Ask them to turn it on.");
       const patch: Parameters<GuildsRepository['update']>[1] = { strategyEnabled: input.enabled };
       if (input.timeframe !== undefined) {
         if (!TIMEFRAMES[input.timeframe]) throw invalid(`Timeframe must be one of ${Object.keys(TIMEFRAMES).join(', ')}.`);

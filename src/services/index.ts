@@ -77,7 +77,13 @@ export function createBotServices(deps: BotServicesDeps) {
       ...(deps.config ? { maxAccountsPerMember: deps.config.MAX_ACCOUNTS_PER_MEMBER } : {}),
     }),
     members: createMemberService({ users: usersRepository(db) }),
-    guilds: createGuildSettingsService({ guilds, reads, log: serviceLog, masterships }),
+    guilds: createGuildSettingsService({
+      guilds,
+      reads,
+      log: serviceLog,
+      masterships,
+      ...(deps.config ? { strategyAllowed: deps.config.STRATEGY_ENABLED } : {}),
+    }),
     signals: createSignalService({ intake, signals: signalsRepository(db), guilds, log: serviceLog }),
     channelSignals: createChannelSignalService({ intake, guilds, log: serviceLog }),
     copy: createCopyService({
