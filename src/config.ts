@@ -160,7 +160,9 @@ const toolSchema = baseSchema.extend({ DISCORD_TOKEN: z.string().trim().default(
 /** Parses the environment; throws ConfigError listing every problem. */
 export function parseConfig(env: NodeJS.ProcessEnv, purpose: ConfigPurpose = 'bot'): Config {
   const problems: string[] = [];
-  const parsed = (purpose === 'bot' ? baseSchema : toolSchema).safeParse(env);
+  // A variable left blank (`HEALTH_PORT=` in a copied .env) is unset: its default applies, never 0.
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value === undefined || value.trim() !== ''));
+  const parsed = (purpose === 'bot' ? baseSchema : toolSchema).safeParse(given);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import pretty from 'pino-pretty';
 import type { DestinationStream, Logger, LoggerOptions } from 'pino';
 import { REDACTED, Secret } from './vault/secret';
 
@@ -228,7 +229,15 @@ export function createLogger(opts: CreateLoggerOptions = {}): Logger {
     hooks: { streamWrite: scrubText },
     ...(opts.name === undefined ? {} : { name: opts.name }),
   };
-  return opts.destination ? pino(options, opts.destination) : pino(options);
+  if (opts.destination) return pino(options, opts.destination);
+  // A person at a terminal reads lines, not JSON; anything else (a container, a file, a pipe to a log
+  // shipper) gets JSON. The same redaction and scrubbing run before either is written.
+  if (process.stdout.isTTY) return pino(options, prettyLines());
+  return pino(options);
+}
+
+function prettyLines(): DestinationStream {
+  return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true, sync: true });
 }
 
 export type { Logger };

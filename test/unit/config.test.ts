@@ -49,6 +49,16 @@ describe('configuration', () => {
     expect(message).toContain('.env.example');
   });
 
+  it('a variable left blank is unset: HEALTH_PORT= keeps the health endpoint on its default port, not off', () => {
+    const config = parseConfig({ DISCORD_TOKEN: TOKEN, HEALTH_PORT: '', ENGINE_CONCURRENCY: ' ', STRATEGY_ENABLED: '', DATA_DIR: '' });
+    expect(config.HEALTH_PORT).toBe(8080);
+    expect(config.ENGINE_CONCURRENCY).toBe(32);
+    expect(config.STRATEGY_ENABLED).toBe(false);
+    expect(config.DATA_DIR).toBe('./data');
+    expect(parseConfig({ DISCORD_TOKEN: TOKEN, HEALTH_PORT: '0' }).HEALTH_PORT).toBe(0);
+    expect(problemsOf({ DISCORD_TOKEN: '' })).toEqual([expect.stringContaining('DISCORD_TOKEN')]);
+  });
+
   it('takes over a silent process after 15 s by default (TAKEOVER_AFTER_SECONDS, 5 to 30)', () => {
     expect(parseConfig({ DISCORD_TOKEN: TOKEN }).TAKEOVER_AFTER_SECONDS).toBe(15);
     expect(parseConfig({ DISCORD_TOKEN: TOKEN, TAKEOVER_AFTER_SECONDS: '10' }).TAKEOVER_AFTER_SECONDS).toBe(10);
