@@ -522,6 +522,16 @@ export const paperState = pgTable('paper_state', {
  * its own: when the process dies its connection closes, the lock is free, and the others delete the
  * row at once instead of waiting out the heartbeat (null on PGlite, one process only).
  */
+/**
+ * This deployment's identity: one row, made with the database (random). Discord's enforce_nonce is
+ * per author for a few minutes across channels: the feed's nonces carry this id, so a bot reinstalled
+ * on a new database (its outbox ids starting over) never gets an earlier message back for a new one.
+ */
+export const installation = pgTable('installation', {
+  id: text('id').primaryKey(),
+  createdAt: createdAt(),
+});
+
 export const engineInstances = pgTable('engine_instances', {
   id: text('id').primaryKey(),
   startedAt: timestamp('started_at', { withTimezone: true }).notNull(),

@@ -51,8 +51,13 @@ const UNDELIVERABLE: Record<number, string> = {
 const UNKNOWN_MESSAGE = 10008;
 const UNKNOWN_CHANNEL = 10003;
 
-/** `enforce_nonce` key of a message: its lowest outbox id (≤ 25 characters, as Discord requires). */
-export const nonceOf = (ids: readonly number[], suffix = ''): string => `f${Math.min(...ids)}${suffix}`;
+/**
+ * `enforce_nonce` key of a message: this deployment's id and the message's lowest outbox id (≤ 25
+ * characters, as Discord requires: 1 + 6 + up to 15 digits + a part suffix). Discord holds a nonce per
+ * author across channels for a few minutes, and outbox ids start over on a new database.
+ */
+export const nonceOf = (installId: string, ids: readonly number[], suffix = ''): string =>
+  `f${installId}${Math.min(...ids)}${suffix}`;
 
 function describeError(error: unknown): string {
   if (error instanceof DiscordAPIError) return `Discord ${error.status} ${error.code}: ${error.message}`;
@@ -121,6 +126,7 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
   /** The messages and edits for one destination, in the order of the rows. */
   async function plansOf(items: readonly FeedItem[], counts: ReadonlyMap<string, number>): Promise<Plan[]> {
     const plans: Plan[] = [];
+    const install = await feed.installId();
     // Rows reserved by an earlier attempt go out exactly as reserved, with the same nonce.
     const reserved = new Map<string, FeedItem[]>();
     const fresh: FeedItem[] = [];
@@ -144,7 +150,7 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
     const flushRun = () => {
       for (const message of packMessages(unitsOf(run, counts))) {
         if (message.ids.length === 0) continue;
-        plans.push({ kind: 'message', ids: message.ids, embeds: message.embeds, nonce: nonceOf(message.ids), reserved: false });
+        plans.push({ kind: 'message', ids: message.ids, embeds: message.embeds, nonce: nonceOf(install, message.ids), reserved: false });
       }
       run = [];
     };
@@ -156,8 +162,8 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
       flushRun();
       const embeds = renderSummaryEmbeds(item.event);
       const earlier = item.signalId ? await feed.postedSummary(item.signalId) : null;
-      if (earlier) plans.push({ kind: 'edit', ids: [item.id], embeds, target: earlier, fallbackNonce: nonceOf([item.id]) });
-      else plans.push({ kind: 'message', ids: [item.id], embeds, nonce: nonceOf([item.id]), reserved: false });
+      if (earlier) plans.push({ kind: 'edit', ids: [item.id], embeds, target: earlier, fallbackNonce: nonceOf(install, [item.id]) });
+      else plans.push({ kind: 'message', ids: [item.id], embeds, nonce: nonceOf(install, [item.id]), reserved: false });
     }
     flushRun();
     return plans;

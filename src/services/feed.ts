@@ -37,7 +37,16 @@ const toItem = (row: OutboxRow): FeedItem => ({
 /** The feed outbox, for the poster: what is due, where it goes, and its delivery bookkeeping. */
 export function createFeedService(deps: { outbox: OutboxRepository; guilds: GuildsRepository; reads: ReadModels }) {
   const { outbox, guilds, reads } = deps;
+  let installId: Promise<string> | null = null;
   return {
+    /** This deployment's id, read once (a failed read is tried again next time). */
+    installId(): Promise<string> {
+      installId ??= outbox.installId().catch((error: unknown) => {
+        installId = null;
+        throw error;
+      });
+      return installId;
+    },
     /** Due rows, oldest first, with every other row of any reserved batch among them. */
     async due(limit: number, now: Date): Promise<FeedItem[]> {
       const rows = await outbox.due(limit, now);

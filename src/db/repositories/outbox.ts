@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { Database } from '../client';
-import { feedOutbox } from '../schema';
+import { feedOutbox, installation } from '../schema';
 
 export type OutboxRow = typeof feedOutbox.$inferSelect;
 export type NewOutboxRow = Pick<
@@ -37,6 +37,13 @@ export async function enqueueFeed(q: Queryable, rows: readonly NewOutboxRow[]): 
 export function outboxRepository(db: Database) {
   return {
     enqueue: (rows: NewOutboxRow[]) => enqueueFeed(db, rows),
+
+    /** This deployment's random id (migration 0013), for the feed's message nonces. */
+    async installId(): Promise<string> {
+      const [row] = await db.select({ id: installation.id }).from(installation).limit(1);
+      if (!row) throw new Error('the installation row is missing (migration 0013 not applied)');
+      return row.id;
+    },
 
     /** Oldest first, so a channel reads in the order things happened. */
     due(limit: number, now: Date): Promise<OutboxRow[]> {

@@ -408,7 +408,9 @@ export class Rest {
         }
       }
       const nonce = body['nonce'];
-      const nonceKey = nonce !== undefined && nonce !== null ? `${channel.id}:${s.bot.id}:${String(nonce)}` : null;
+      // Per author, across channels (Discord: "another message was created by the same author with the
+      // same nonce"), for the window.
+      const nonceKey = nonce !== undefined && nonce !== null ? `${s.bot.id}:${String(nonce)}` : null;
       if (nonceKey && body['enforce_nonce'] === true) {
         const seen = s.nonces.get(nonceKey);
         const existing = seen ? s.messages.get(seen.messageId) : undefined;

@@ -180,7 +180,7 @@ export class SimState {
   readonly channelMessageIds = new Map<string, string[]>();
   readonly dmChannels = new Map<string, string>();
   readonly attachments = new Map<string, SimAttachment>();
-  /** (channel, author, nonce) → message id and time, for `enforce_nonce`. */
+  /** (author, nonce) → message id and time, for `enforce_nonce` (per author, across channels). */
   readonly nonces = new Map<string, { messageId: string; at: number }>();
   readonly calls: SimCall[] = [];
   readonly violations: SimViolation[] = [];
