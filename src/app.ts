@@ -7,6 +7,7 @@ import { createEndedMastershipSweeper } from './copy/endedMasterships';
 import type { DatabaseHandle } from './db/client';
 import { openConfiguredDatabase } from './db/open';
 import { accountsRepository } from './db/repositories/accounts';
+import { outboxRepository } from './db/repositories/outbox';
 import { keyExpiryReminders } from './trading/keyExpiryReminders';
 import { paperStateRepository } from './db/repositories/paperState';
 import { startDiscord } from './discord/bot';
@@ -32,6 +33,8 @@ import { signalWakes } from './trading/signalWake';
 import { openVault } from './vault/envelope';
 import { checkVaultReadsStoredKeys } from './accounts/storedKeys';
 import { checkDiscordToken } from './discord/tokenCheck';
+import { Leadership } from './leadership';
+import { watchCluster } from './clusterHealth';
 import { databaseAddress, networkCode, StartupProblem } from './startupProblem';
 import { resolveKeyring } from './vault/keyFile';
 
@@ -57,7 +60,11 @@ export interface BotWiring {
   recvWindowMs?: number;
   /** Off in tests that never reach Discord: the token is checked over REST before anything else. */
   checkToken?: boolean;
+  /** How often a follower tries for the leadership and the leader checks it (tests shorten them). */
+  leadership?: { retryEveryMs?: number; verifyEveryMs?: number };
 }
+
+type DiscordBot = Awaited<ReturnType<typeof startDiscord>>;
 
 export interface RunningBot {
   log: Logger;
@@ -65,7 +72,9 @@ export interface RunningBot {
   engine: TradingEngine;
   scheduler: Scheduler;
   health: Health;
-  discord: Awaited<ReturnType<typeof startDiscord>> | null;
+  /** The Discord gateway and feed while this process leads; null otherwise. */
+  readonly discord: DiscordBot | null;
+  leadership: Leadership<DiscordBot>;
   services: ReturnType<typeof createBotServices>;
   stop(): Promise<void>;
 }
@@ -291,20 +300,33 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   let healthServer: Server | null = null;
   if (config.HEALTH_PORT > 0) healthServer = await startHealthServer(config.HEALTH_PORT, health, metrics, config.HEALTH_HOST);
 
-  // One leader holds the Discord gateway and the feed poster (two sessions would both get every event).
-  const discord = (await database.tryLeadership())
-    ? await startDiscord({
+  // One leader holds the Discord gateway and the feed poster (two sessions would both get every event);
+  // the others take over within seconds when it stops or dies (src/leadership.ts).
+  const leadership: Leadership<DiscordBot> = new Leadership({
+    acquire: (onLost) => database.acquireLeadership(onLost),
+    lead: () =>
+      startDiscord({
         token: config.DISCORD_TOKEN,
         services,
         log,
         clock,
         health,
         feed: { compactThreshold: config.FEED_COMPACT_THRESHOLD },
-        isLeader: () => database.tryLeadership(),
+        isLeader: async () => leadership.leading,
         ...(wiring.discordRestApi ? { restApi: wiring.discordRestApi } : {}),
-      })
-    : null;
-  if (!discord) log.info('another process leads the Discord connection; this one trades only');
+      }),
+    stopLeading: (discord) => discord.stop(),
+    log,
+    ...(wiring.leadership ?? {}),
+  });
+  await leadership.start();
+  const cluster = watchCluster({
+    leadershipHeld: () => database.leadershipHeld(),
+    backlogAge: () => outboxRepository(database.db).backlogAge(),
+    health,
+    metrics,
+    log,
+  });
 
   const following = followContinuously ? positionSync.start() : null;
   // A balance the account's stream vouches for is confirmed without a read (balanceRefresh.ts).
@@ -321,7 +343,10 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     engine,
     scheduler,
     health,
-    discord,
+    get discord() {
+      return leadership.current;
+    },
+    leadership,
     services,
     async stop() {
       await scheduler.stop();
@@ -332,7 +357,8 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
       // Deletes this process's heartbeat row: its claims are free for the others at once.
       await engine.stop();
       await Promise.all([fundingInBackground.idle(), feesInBackground.idle()]);
-      await discord?.stop();
+      cluster.stop();
+      await leadership.stop();
       await new Promise<void>((resolve) => (healthServer ? healthServer.close(() => resolve()) : resolve()));
       gateways.close();
       if (!wiring.database) await database.close();

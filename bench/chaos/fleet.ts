@@ -36,6 +36,8 @@ type Slot = { kind: 'child'; child: ChildProcess } | { kind: 'inline'; bot: Runn
 export class BotFleet {
   private readonly slots: Slot[];
   kills = 0;
+  /** What each process said when it started (its first line), by index. */
+  readonly started: ({ instanceId: string; pid: number; leading: boolean } | null)[] = [];
 
   constructor(private readonly options: FleetOptions) {
     if (options.databaseUrl === null && options.count !== 1) throw new Error('PGlite runs one bot process');
@@ -98,8 +100,13 @@ export class BotFleet {
     await new Promise<void>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`${name} exited with ${code} before it started`));
       child.once('exit', onExit);
-      lines.once('line', () => {
+      lines.once('line', (line) => {
         child.off('exit', onExit);
+        try {
+          this.started[index] = JSON.parse(line) as { instanceId: string; pid: number; leading: boolean };
+        } catch {
+          this.started[index] = null;
+        }
         resolve();
       });
     });

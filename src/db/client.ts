@@ -7,6 +7,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
+import { tryLeaderLock, type LeaderLock } from './leaderLock';
 import { holdLivenessLock, type LivenessLock } from './liveness';
 import * as schema from './schema';
 
@@ -19,10 +20,14 @@ export interface DatabaseHandle {
   /** Applies the committed migrations in drizzle/. */
   migrate(): Promise<void>;
   /**
-   * Tries to become the leader (Discord gateway and feed poster). PostgreSQL: a session advisory
-   * lock on a dedicated connection, released when the process dies. PGlite: one process, always leader.
+   * Tries to become the leader (Discord gateway and feed poster): the lock, or null when another
+   * process holds it. PostgreSQL: a session advisory lock on a connection of its own, freed when the
+   * process dies (src/db/leaderLock.ts); `onLost` when that connection closes. PGlite: one process,
+   * always the leader.
    */
-  tryLeadership(): Promise<boolean>;
+  acquireLeadership(onLost: () => void): Promise<LeaderLock | null>;
+  /** Whether any process holds the leadership now (cluster health). */
+  leadershipHeld(): Promise<boolean>;
   /**
    * Messages between the processes sharing this database (PostgreSQL LISTEN/NOTIFY); PGlite has one
    * process only, so nothing is sent or heard. `subscribe` answers a function that stops listening.
@@ -44,7 +49,7 @@ export interface PeerChannel {
 export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
 const LEADER_LOCK_KEY = 727_274_001;
 /** Held while migrating: processes started together on one database migrate one after another. */
-const MIGRATION_LOCK_KEY = 727_274_002;
+const MIGRATION_LOCK_KEY = 727_274_003;
 
 export type DatabaseOptions =
   | { url: string; maxConnections?: number }
@@ -65,7 +70,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
 function openPostgres(url: string, max: number): DatabaseHandle {
   const client = postgres(url, { max, onnotice: () => {} });
   const db = drizzlePostgres(client, { schema }) as unknown as Database;
-  let leaderConnection: Awaited<ReturnType<typeof client.reserve>> | undefined;
   return {
     db,
     driver: 'postgres',
@@ -80,16 +84,12 @@ function openPostgres(url: string, max: number): DatabaseHandle {
         await lock.end({ timeout: 5 });
       }
     },
-    async tryLeadership() {
-      if (leaderConnection) return true;
-      const reserved = await client.reserve();
-      const [row] = await reserved<{ locked: boolean }[]>`select pg_try_advisory_lock(${LEADER_LOCK_KEY}) as locked`;
-      if (row?.locked) {
-        leaderConnection = reserved;
-        return true;
-      }
-      reserved.release();
-      return false;
+    acquireLeadership: (onLost) => tryLeaderLock(url, LEADER_LOCK_KEY, onLost),
+    async leadershipHeld() {
+      const [row] = await client<{ held: boolean }[]>`select exists (
+          select 1 from pg_locks where locktype = 'advisory' and granted and objsubid = 1 and classid = 0
+            and objid = ${LEADER_LOCK_KEY}::bigint::oid) as held`;
+      return row?.held === true;
     },
     holdLiveness: (onLost) => holdLivenessLock(url, onLost),
     peers: {
@@ -102,7 +102,6 @@ function openPostgres(url: string, max: number): DatabaseHandle {
       },
     },
     async close() {
-      leaderConnection?.release();
       await client.end({ timeout: 5 });
     },
   };
@@ -114,7 +113,8 @@ function wrapPglite(client: PGlite): DatabaseHandle {
     db,
     driver: 'pglite',
     migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder }),
-    tryLeadership: async () => true,
+    acquireLeadership: async () => ({ lost: false, verify: async () => true, release: async () => {} }),
+    leadershipHeld: async () => true,
     holdLiveness: async () => null,
     peers: { publish: async () => {}, subscribe: async () => async () => {} },
     close: () => client.close(),

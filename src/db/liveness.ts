@@ -1,13 +1,11 @@
 import { randomInt } from 'node:crypto';
-import postgres from 'postgres';
+import { keepSessionOpen, lockConnection, withinVerifyTimeout } from './lockConnection';
 
 /**
  * Advisory lock space of the processes' liveness locks (the two-key form: pg_locks shows it as
  * classid = space, objid = key, objsubid = 2).
  */
 export const LIVENESS_LOCK_SPACE = 727_274_002;
-/** How long a check of the lock may take before the lock counts as lost. */
-const VERIFY_TIMEOUT_MS = 3_000;
 
 /**
  * A session advisory lock held on a connection of its own for as long as this process lives. The
@@ -38,24 +36,13 @@ export async function holdLivenessLock(url: string, onLost: () => void): Promise
   let held = false;
   let lost = false;
   let released = false;
-  const connection = postgres(url, {
-    max: 1,
-    // The lock lives as long as this one connection: never recycled for idleness or age.
-    idle_timeout: 0,
-    max_lifetime: null,
-    fetch_types: false,
-    onnotice: () => {},
-    connection: { application_name: 'bot-liveness' },
-    onclose: () => {
-      if (!held || released || lost) return;
-      lost = true;
-      onLost();
-    },
+  const connection = lockConnection(url, 'bot-liveness', () => {
+    if (!held || released || lost) return;
+    lost = true;
+    onLost();
   });
   try {
-    // A session the server closes for idleness would free the lock of a live process. PostgreSQL
-    // before 14 has no such setting (and no such closing): its refusal is ignored.
-    await connection`select set_config('idle_session_timeout', '0', false)`.catch(() => undefined);
+    await keepSessionOpen(connection);
     // Keys are random; another process holding the same one is simply a key to skip.
     for (let attempt = 0; attempt < 8; attempt += 1) {
       const key = randomInt(1, 2 ** 31 - 1);
@@ -71,16 +58,11 @@ export async function holdLivenessLock(url: string, onLost: () => void): Promise
         },
         async verify() {
           if (lost || released) return false;
-          const check = connection<{ held: boolean }[]>`select exists (
+          return withinVerifyTimeout(
+            connection<{ held: boolean }[]>`select exists (
               select 1 from pg_locks where pid = pg_backend_pid() and locktype = 'advisory' and granted and objsubid = 2
-                and classid = ${LIVENESS_LOCK_SPACE}::int::oid and objid = ${key}::int::oid) as held`.then(
-            ([row]) => row?.held === true,
-            () => false,
+                and classid = ${LIVENESS_LOCK_SPACE}::int::oid and objid = ${key}::int::oid) as held`.then(([row]) => row?.held === true),
           );
-          const timeout = new Promise<boolean>((resolve) =>
-            setTimeout(() => resolve(false), VERIFY_TIMEOUT_MS).unref(),
-          );
-          return Promise.race([check, timeout]);
         },
         async release() {
           released = true;

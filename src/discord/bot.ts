@@ -68,7 +68,9 @@ export async function startDiscord(options: StartDiscordOptions): Promise<Discor
   client.rest.on('rateLimited', (info) =>
     log.debug({ route: info.route, retryAfterMs: info.retryAfter, global: info.global }, 'discord rate limit: waiting'),
   );
-  options.health?.register('discord', () => client.ws.status === Status.Ready);
+  let stopped = false;
+  // Down only while this process leads with its gateway not ready (a follower's view is the cluster's, app.ts).
+  options.health?.register('discord', () => stopped || client.ws.status === Status.Ready);
 
   const feedPoster = createFeedPoster({
     rest: client.rest,
@@ -129,6 +131,7 @@ export async function startDiscord(options: StartDiscordOptions): Promise<Discor
     feedPoster: { flush: async () => (await feedPoster.flush()) + (await confirmations.flush()) },
     checkMasters: () => masterMembers.check(),
     async stop() {
+      stopped = true;
       if (confirmTimer) clearInterval(confirmTimer);
       if (masterTimer) clearInterval(masterTimer);
       await feedPoster.stop();

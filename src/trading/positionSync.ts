@@ -283,13 +283,17 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       [...wanted].map(([key, { account, symbol }]) =>
         limit(async () => {
           try {
+            // The signal lane too, for the same reason: with one spot symbol among hundreds of positions,
+            // a quote starved by the visits an unread price makes urgent would keep every one urgent.
             prices.set(
               key,
               (
-                await withTimeout(
-                  deps.gateways.forAccount(account).quote(symbol),
-                  QUOTE_WAIT_MS,
-                  () => new Error('quote too slow'),
+                await inSignalLane(() =>
+                  withTimeout(
+                    deps.gateways.forAccount(account).quote(symbol),
+                    QUOTE_WAIT_MS,
+                    () => new Error('quote too slow'),
+                  ),
                 )
               ).last,
             );

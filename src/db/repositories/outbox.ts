@@ -88,6 +88,21 @@ export function outboxRepository(db: Database) {
       return row?.count ?? 0;
     },
 
+    /**
+     * Pending rows, and how long the oldest one that is due (not waiting out a retry) has waited, by
+     * the database's clock (null when none is due): the feed's health.
+     */
+    async backlogAge(): Promise<{ pending: number; oldestDueMs: number | null }> {
+      const [row] = await db
+        .select({
+          count: sql<number>`count(*)::int`,
+          oldest: sql<number | null>`(extract(epoch from now() - min(${feedOutbox.createdAt}) filter (where ${feedOutbox.nextAttemptAt} <= now())) * 1000)::float8`,
+        })
+        .from(feedOutbox)
+        .where(eq(feedOutbox.status, 'pending'));
+      return { pending: row?.count ?? 0, oldestDueMs: row?.oldest ?? null };
+    },
+
     /** The posted summary of a signal, to edit it when late outcomes arrive. */
     async postedSummary(signalId: string): Promise<OutboxRow | null> {
       const [row] = await db

@@ -132,6 +132,14 @@ describe('user-data streams', () => {
     expect(reads.filter((call) => call.lane !== 'signal')).toEqual([]);
   });
 
+  it("the plan's price of a lone symbol is read in the signal lane (an unread price makes every position on it urgent)", { timeout: 90_000 }, async () => {
+    const lanes: { method: string; lane: string }[] = [];
+    await restingEntry(3_600_000, { lanes });
+    // The first plan ran before any visit: its quote is the first.
+    const first = lanes.find((call) => call.method === 'quote' || call.method === 'lastPrices');
+    expect(first).toEqual({ method: 'quote', lane: 'signal' });
+  });
+
   it('a fill while the connection was down is found by the visit its reconnect asks for', { timeout: 90_000 }, async () => {
     const { w, account } = await restingEntry(3_600_000);
     expect(w.sim.streamFault('disconnect')).toBe(1);

@@ -1,0 +1,120 @@
+/**
+ * Which process holds the Discord gateway and the feed poster (two gateway sessions would both answer
+ * every interaction). Leadership is a lock that dies with its holder's connection (src/db/leaderLock.ts):
+ * - the leader checks it every `verifyEveryMs` and is told at once when its connection closes; a
+ *   leader that lost it stops its gateway and feed before anything else;
+ * - the others try for it every `retryEveryMs`, so a dead leader's place is taken within seconds.
+ * The first try happens during the start, and its failure (a refused token, intents off) fails the
+ * start; a later one that cannot connect releases the lock and tries again.
+ */
+import type { Logger } from './logger';
+
+export interface HeldLock {
+  readonly lost: boolean;
+  verify(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+export interface LeadershipOptions<T> {
+  /** The lock, or null when another process holds it. `onLost`: its connection closed. */
+  acquire: (onLost: () => void) => Promise<HeldLock | null>;
+  /** Starts what only the leader runs (the gateway, the feed); what it answers is stopped on loss. */
+  lead: () => Promise<T>;
+  stopLeading: (led: T) => Promise<void>;
+  log: Logger;
+  retryEveryMs?: number;
+  verifyEveryMs?: number;
+}
+
+export class Leadership<T> {
+  private lock: HeldLock | null = null;
+  private led: T | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  /** Transitions one at a time: a loss while electing waits for the election to finish. */
+  private chain: Promise<void> = Promise.resolve();
+  private readonly retryEveryMs: number;
+  private readonly verifyEveryMs: number;
+
+  constructor(private readonly options: LeadershipOptions<T>) {
+    this.retryEveryMs = options.retryEveryMs ?? 3_000;
+    this.verifyEveryMs = options.verifyEveryMs ?? 2_000;
+  }
+
+  /** What the leader runs, while this process leads. */
+  get current(): T | null {
+    return this.led;
+  }
+
+  /** Whether this process leads now (its lock held, as far as it knows). */
+  get leading(): boolean {
+    return this.lock !== null && !this.lock.lost && this.led !== null;
+  }
+
+  /** The first try, awaited (its failure is the start's); then the loop. */
+  async start(): Promise<void> {
+    await this.tryToLead(true);
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.serially(() => this.stepDown('stopping'));
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.serially(() => this.tick()).finally(() => this.schedule());
+    }, this.lock ? this.verifyEveryMs : this.retryEveryMs);
+    this.timer.unref();
+  }
+
+  private serially(step: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(step, step);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    if (!this.lock) return this.tryToLead(false);
+    if (!(await this.lock.verify())) await this.stepDown('the leadership lock was lost');
+  }
+
+  private async tryToLead(first: boolean): Promise<void> {
+    const lock = await this.options.acquire(() => {
+      // The connection holding the lock closed: another process may lead in a moment. Stop now.
+      void this.serially(() => this.stepDown('the leadership lock connection closed'));
+    });
+    if (!lock) {
+      if (first) this.options.log.info('another process leads the Discord connection; this one trades only and takes over if it stops');
+      return;
+    }
+    this.lock = lock;
+    try {
+      this.led = await this.options.lead();
+      this.options.log.info({ first }, 'leading: this process holds the Discord gateway and the feed');
+    } catch (error) {
+      this.lock = null;
+      await lock.release().catch(() => undefined);
+      if (first) throw error;
+      this.options.log.error({ err: error }, 'could not take over the Discord connection; trying again');
+      return;
+    }
+    // Lost while connecting: give it back at once.
+    if (lock.lost) await this.stepDown('the leadership lock was lost while connecting');
+  }
+
+  private async stepDown(why: string): Promise<void> {
+    const { lock, led } = this;
+    this.lock = null;
+    this.led = null;
+    if (led !== null) {
+      if (why !== 'stopping') this.options.log.warn({ why }, 'no longer leading: stopping the Discord gateway and the feed');
+      await this.options.stopLeading(led).catch((error: unknown) => this.options.log.error({ err: error }, 'stopping the Discord gateway failed'));
+    }
+    await lock?.release().catch(() => undefined);
+  }
+}
