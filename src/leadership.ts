@@ -35,6 +35,8 @@ export class Leadership<T> {
   private chain: Promise<void> = Promise.resolve();
   private readonly retryEveryMs: number;
   private readonly verifyEveryMs: number;
+  /** Elections that won the lock but could not connect, in a row: the retries back off (Discord allows ~1,000 identifies a day). */
+  private failedElections = 0;
 
   constructor(private readonly options: LeadershipOptions<T>) {
     this.retryEveryMs = options.retryEveryMs ?? 3_000;
@@ -67,7 +69,7 @@ export class Leadership<T> {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       void this.serially(() => this.tick()).finally(() => this.schedule());
-    }, this.lock ? this.verifyEveryMs : this.retryEveryMs);
+    }, this.lock ? this.verifyEveryMs : this.retryEveryMs * Math.min(100, 2 ** this.failedElections));
     this.timer.unref();
   }
 
@@ -95,9 +97,11 @@ export class Leadership<T> {
     this.lock = lock;
     try {
       this.led = await this.options.lead();
+      this.failedElections = 0;
       this.options.log.info({ first }, 'leading: this process holds the Discord gateway and the feed');
     } catch (error) {
       this.lock = null;
+      this.failedElections += 1;
       await lock.release().catch(() => undefined);
       if (first) throw error;
       this.options.log.error({ err: error }, 'could not take over the Discord connection; trying again');

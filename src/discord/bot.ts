@@ -108,6 +108,7 @@ export async function startDiscord(options: StartDiscordOptions): Promise<Discor
     await client.login(options.token);
     await ready;
   } catch (error) {
+    stopped = true;
     await client.destroy();
     // @discordjs/ws rejects the login with a bare Error for these closes (no code on it).
     const message = error instanceof Error ? error.message : '';
@@ -134,8 +135,11 @@ export async function startDiscord(options: StartDiscordOptions): Promise<Discor
       stopped = true;
       if (confirmTimer) clearInterval(confirmTimer);
       if (masterTimer) clearInterval(masterTimer);
+      // The gateway first: a leader that lost its lock must stop answering interactions before a
+      // feed pass under way (slowed by rate limits) ends; the feed's nonces keep a late post single.
+      const gatewayClosed = client.destroy();
       await feedPoster.stop();
-      await client.destroy();
+      await gatewayClosed;
     },
   };
 }

@@ -112,6 +112,9 @@ export interface FollowLoop {
   balanceQuietSince(accountId: string): number | null;
 }
 
+/** A stream-reported visit reads in the signal lane at most this often per account. */
+const STREAM_LANE_EVERY_MS = 10_000;
+
 export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   const settings = { ...defaultPositionSyncSettings, ...deps.settings };
   const { clock } = deps;
@@ -228,6 +231,8 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
    * the signal lane such visits take at once.
    */
   const streamReported = new Set<string>();
+  /** When each account's last stream-reported visit read in the signal lane. */
+  const signalLaneVisitAt = new Map<string, number>();
 
   /** One price per (market, symbol) the pass ranks by; null when it could not be read. */
   async function readPrices(
@@ -256,6 +261,10 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       group.keys.set(symbol, key);
       byMarket.set(market, group);
     }
+    // A market with one symbol is read by that symbol's quote, in the signal lane like the all-symbol
+    // reads; a quote that falls back after a failed all-symbol read stays in the background lane
+    // (a busy signal lane made those time out, and each plan queued them again).
+    const lone = new Set([...byMarket.values()].filter((group) => group.keys.size === 1).flatMap((group) => [...group.keys.values()]));
     await Promise.all(
       [...byMarket.values()]
         .filter((group) => group.keys.size > 1)
@@ -283,20 +292,11 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       [...wanted].map(([key, { account, symbol }]) =>
         limit(async () => {
           try {
-            // The signal lane too, for the same reason: with one spot symbol among hundreds of positions,
+            // A lone symbol's quote in the signal lane: with one spot symbol among hundreds of positions,
             // a quote starved by the visits an unread price makes urgent would keep every one urgent.
-            prices.set(
-              key,
-              (
-                await inSignalLane(() =>
-                  withTimeout(
-                    deps.gateways.forAccount(account).quote(symbol),
-                    QUOTE_WAIT_MS,
-                    () => new Error('quote too slow'),
-                  ),
-                )
-              ).last,
-            );
+            const read = () =>
+              withTimeout(deps.gateways.forAccount(account).quote(symbol), QUOTE_WAIT_MS, () => new Error('quote too slow'));
+            prices.set(key, (await (lone.has(key) ? inSignalLane(read) : read())).last);
           } catch {
             prices.set(key, null);
           }
@@ -411,12 +411,20 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     if (deps.lease && !(await deps.lease.holds(queuedRow.id))) {
       // Not ours now: when it comes back, an old visit here must not count as recent (routineDue).
       lastVisitedAt.delete(queuedRow.id);
+      streamReported.delete(queuedRow.id);
       return;
     }
     const account = await accounts.byId(queuedRow.id);
     // The urgent visit of a position that may have no stop reads ahead of the routine ones, with a
-    // signal's reads: it is not queued for weight behind a thousand accounts' checks.
-    const reported = streamReported.delete(queuedRow.id);
+    // signal's reads: it is not queued for weight behind a thousand accounts' checks. A stream's
+    // report earns that once per account per STREAM_LANE_EVERY_MS: a member trading by hand (every
+    // order of theirs is news) must not keep the signal lane busy.
+    const now = clock.now();
+    const reported =
+      turn === 'urgent' &&
+      streamReported.delete(queuedRow.id) &&
+      now - (signalLaneVisitAt.get(queuedRow.id) ?? -Infinity) >= STREAM_LANE_EVERY_MS;
+    if (reported) signalLaneVisitAt.set(queuedRow.id, now);
     if (account)
       await (turn === 'urgent' && (unprotected.has(account.id) || reported)
         ? inSignalLane(() => visitNow(account))

@@ -89,14 +89,15 @@ export function outboxRepository(db: Database) {
     },
 
     /**
-     * Pending rows, and how long the oldest one that is due (not waiting out a retry) has waited, by
-     * the database's clock (null when none is due): the feed's health.
+     * Pending rows, and how long the longest-due one has been due (since its next attempt time, so a row
+     * retried for a long time counts from its last retry), by the database's clock (null when none is
+     * due): the feed's health.
      */
     async backlogAge(): Promise<{ pending: number; oldestDueMs: number | null }> {
       const [row] = await db
         .select({
           count: sql<number>`count(*)::int`,
-          oldest: sql<number | null>`(extract(epoch from now() - min(${feedOutbox.createdAt}) filter (where ${feedOutbox.nextAttemptAt} <= now())) * 1000)::float8`,
+          oldest: sql<number | null>`(extract(epoch from now() - min(${feedOutbox.nextAttemptAt}) filter (where ${feedOutbox.nextAttemptAt} <= now())) * 1000)::float8`,
         })
         .from(feedOutbox)
         .where(eq(feedOutbox.status, 'pending'));
