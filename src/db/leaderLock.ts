@@ -1,4 +1,4 @@
-import { keepSessionOpen, lockConnection, withinVerifyTimeout } from './lockConnection';
+import { takeSessionLock, type SessionLock } from './lockConnection';
 
 /**
  * Leadership (the Discord gateway and the feed poster) held as a session advisory lock on a
@@ -7,49 +7,23 @@ import { keepSessionOpen, lockConnection, withinVerifyTimeout } from './lockConn
  * its gateway before another process can have started one. `verify` asks the server whether the
  * session still holds the lock (a session dropped while the socket here stayed open).
  */
-export interface LeaderLock {
-  readonly lost: boolean;
-  verify(): Promise<boolean>;
-  release(): Promise<void>;
-}
+export type LeaderLock = SessionLock;
 
 /** The lock, or null when another process holds it. */
-export async function tryLeaderLock(url: string, key: number, onLost: () => void): Promise<LeaderLock | null> {
-  let held = false;
-  let lost = false;
-  let released = false;
-  const connection = lockConnection(url, 'bot-leader', () => {
-    if (!held || released || lost) return;
-    lost = true;
-    onLost();
+export function tryLeaderLock(url: string, key: number, onLost: () => void): Promise<LeaderLock | null> {
+  return takeSessionLock({
+    url,
+    applicationName: 'bot-leader',
+    onLost,
+    take: async (connection) => {
+      const [row] = await connection<{ locked: boolean }[]>`select pg_try_advisory_lock(${key}) as locked`;
+      return row?.locked === true;
+    },
+    stillHeld: async (connection) => {
+      const [row] = await connection<{ held: boolean }[]>`select exists (
+          select 1 from pg_locks where pid = pg_backend_pid() and locktype = 'advisory' and granted
+            and objsubid = 1 and objid = ${key}::bigint::oid) as held`;
+      return row?.held === true;
+    },
   });
-  try {
-    await keepSessionOpen(connection);
-    const [row] = await connection<{ locked: boolean }[]>`select pg_try_advisory_lock(${key}) as locked`;
-    if (!row?.locked) {
-      await connection.end({ timeout: 1 });
-      return null;
-    }
-    held = true;
-    return {
-      get lost() {
-        return lost;
-      },
-      async verify() {
-        if (lost || released) return false;
-        return withinVerifyTimeout(
-          connection<{ held: boolean }[]>`select exists (
-            select 1 from pg_locks where pid = pg_backend_pid() and locktype = 'advisory' and granted
-              and objsubid = 1 and objid = ${key}::bigint::oid) as held`.then(([answer]) => answer?.held === true),
-        );
-      },
-      async release() {
-        released = true;
-        await connection.end({ timeout: 1 });
-      },
-    };
-  } catch (error) {
-    await connection.end({ timeout: 1 }).catch(() => undefined);
-    throw error;
-  }
 }
