@@ -320,9 +320,10 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     ...(wiring.leadership ?? {}),
   });
   await leadership.start();
+  const outbox = outboxRepository(database.db);
   const cluster = watchCluster({
     leadershipHeld: () => database.leadershipHeld(),
-    backlogAge: () => outboxRepository(database.db).backlogAge(),
+    backlogAge: () => outbox.backlogAge(),
     health,
     metrics,
     log,
