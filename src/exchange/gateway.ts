@@ -295,6 +295,11 @@ export interface StreamedOrder {
 /** What an account's user-data stream reported since the last `next()`. */
 export interface AccountChange {
   readonly orders: readonly StreamedOrder[];
+  /**
+   * An order event arrived that the stream could not hand over (it came before anyone was waiting
+   * for it): something changed that `orders` does not show, and the account wants a visit.
+   */
+  readonly missed?: boolean;
 }
 
 /**
@@ -307,7 +312,10 @@ export interface AccountStream {
    * missed; a later call connects again. `onOpen` is told each time a connection opens.
    */
   next(): Promise<AccountChange>;
-  /** Told each time a connection opens (the first one and every reconnect): events between are lost. */
+  /**
+   * Told each time a connection starts listening (the first one and every reconnect): from then on
+   * every order event is reported (in `orders`, or as `missed`); those before were heard by no one.
+   */
   onOpen(listener: () => void): void;
   /**
    * Told when the exchange reports that the account's balances changed (a fill, a fee, funding, a

@@ -8,6 +8,12 @@
  * taken for a loss here. A released instance forgets its listenKey (ccxt's keepalive timer, which
  * close() does not clear, then finds nothing to renew) and its credentials.
  *
+ * A connection listens from its open (a listenKey's stream), or, on a WebSocket API connection (Binance
+ * spot), from the answer to its subscription: before it the exchange sends no event. An order event
+ * that arrives while no `watchOrders` waits for it (ccxt resolves only a waiting call: the event after
+ * the subscription's answer in one read, or the second of two in one read) is reported as `missed`,
+ * not left in ccxt's cache until some later event.
+ *
  * Balance changes come on the same connection (futures ACCOUNT_UPDATE for fills, fees, funding and
  * transfers; spot outboundAccountPosition and balanceUpdate): they are told, not parsed (the balance
  * is read over REST when wanted), so that silence means "unchanged since the last read".
@@ -19,6 +25,27 @@ import type { AccountChange, AccountStream, StreamedOrder } from '../gateway';
 
 
 const STATUSES: ReadonlySet<string> = new Set(['open', 'closed', 'canceled', 'expired', 'rejected']);
+
+/** Binance's user-data events that report an order change (spot, then futures orders and algo orders). */
+const ORDER_EVENTS: ReadonlySet<unknown> = new Set(['executionReport', 'ORDER_TRADE_UPDATE', 'ALGO_UPDATE']);
+
+/** ccxt's name for a `watchOrders` call waiting for all symbols' orders (Client.futures). */
+const ORDERS_WATCH = 'orders';
+
+/** What a ccxt.pro WebSocket client shows the stream: its address and the calls waiting on it. */
+interface ProClient {
+  readonly url?: string;
+  readonly futures?: Record<string, unknown>;
+}
+
+/** A WebSocket API connection (not a listenKey's stream): events flow once a subscription is answered. */
+const subscribesAfterOpen = (client: ProClient | undefined): boolean => /\/ws-api\//.test(client?.url ?? '');
+
+/** The answer to a user-data subscription on a WebSocket API connection. */
+const isSubscriptionAnswer = (message: { result?: unknown } | null): boolean =>
+  typeof message?.result === 'object' && message.result !== null && 'subscriptionId' in message.result;
+
+const MISSED = Symbol('missed');
 
 /** Binance's user-data events that report a balance change (futures, then spot). */
 const BALANCE_EVENTS: ReadonlySet<unknown> = new Set(['ACCOUNT_UPDATE', 'outboundAccountPosition', 'balanceUpdate']);
@@ -51,6 +78,9 @@ export class CcxtAccountStream implements AccountStream {
   private readonly openListeners: (() => void)[] = [];
   private readonly balanceListeners: (() => void)[] = [];
   private closed = false;
+  /** An order event no watchOrders call received, since the last next(). */
+  private missedEvents = false;
+  private wakeOnMissed: (() => void) | null = null;
 
   constructor(
     private readonly exchangeId: string,
@@ -70,8 +100,20 @@ export class CcxtAccountStream implements AccountStream {
     if (this.closed) throw this.closedError();
     try {
       const connection = this.connection ?? (await this.newConnection());
-      const orders = await Promise.race([connection.exchange.watchOrders(), connection.ended]);
-      return { orders: orders.map(streamedOrder) };
+      if (!this.missedEvents) {
+        const missed = new Promise<typeof MISSED>((resolve) => (this.wakeOnMissed = () => resolve(MISSED)));
+        // A watchOrders left waiting here is the one the next call gets back (ccxt keeps one per hash).
+        const orders = await Promise.race([connection.exchange.watchOrders(), connection.ended, missed]).finally(
+          () => (this.wakeOnMissed = null),
+        );
+        if (orders !== MISSED && !this.missedEvents) return { orders: orders.map(streamedOrder) };
+        if (orders !== MISSED) {
+          this.missedEvents = false;
+          return { orders: orders.map(streamedOrder), missed: true };
+        }
+      }
+      this.missedEvents = false;
+      return { orders: [], missed: true };
     } catch (error) {
       this.release();
       if (this.closed) throw this.closedError();
@@ -109,21 +151,31 @@ export class CcxtAccountStream implements AccountStream {
       this.release();
       throw this.closedError();
     }
-    // ccxt's hooks, bound when a socket is created (after this): "a socket opened", and every message.
-    exchange.onConnected = () => {
+    const listening = () => {
       for (const listener of this.openListeners) listener();
+    };
+    // ccxt's hooks, bound when a socket is created (after this): "a socket opened", and every message.
+    exchange.onConnected = (client: unknown) => {
+      if (!subscribesAfterOpen(client as ProClient)) listening();
     };
     const handleMessage = exchange.handleMessage.bind(exchange);
     exchange.handleMessage = (client: unknown, message: unknown) => {
       // Spot's WebSocket API subscription wraps each event: { subscriptionId, event: { e, … } }.
-      const raw = message as { e?: unknown; event?: { e?: unknown } | null } | null;
+      const raw = message as { e?: unknown; event?: { e?: unknown } | null; result?: unknown } | null;
       const event = raw?.e ?? raw?.event?.e;
       if (event === 'listenKeyExpired') {
         end(new ExchangeError('retryable', `${this.exchangeId}: the user-data stream's listenKey expired`));
         return;
       }
       if (BALANCE_EVENTS.has(event)) for (const listener of this.balanceListeners) listener();
-      return handleMessage(client, message) as unknown;
+      const unwatched = ORDER_EVENTS.has(event) && !(ORDERS_WATCH in ((client as ProClient | undefined)?.futures ?? {}));
+      const handled = handleMessage(client, message) as unknown;
+      if (unwatched && this.connection === connection) {
+        this.missedEvents = true;
+        this.wakeOnMissed?.();
+      }
+      if (subscribesAfterOpen(client as ProClient) && isSubscriptionAnswer(raw)) listening();
+      return handled;
     };
     return connection;
   }
@@ -132,6 +184,8 @@ export class CcxtAccountStream implements AccountStream {
   private release(): void {
     const connection = this.connection;
     this.connection = null;
+    // What the next connection's visit-on-open finds covers what this one missed.
+    this.missedEvents = false;
     if (!connection) return;
     const { exchange } = connection;
     const options = exchange.options as Record<string, unknown>;

@@ -229,7 +229,8 @@ export class AccountStreams<A extends { readonly id: string }> {
       if (entry.stopped) break;
       try {
         const change = await entry.stream.next();
-        if (!entry.stopped && reportNeedsVisit(change.orders)) onHint(entry.account, 'event');
+        // An event the stream could not show (missed) changed something all the same.
+        if (!entry.stopped && (change.missed === true || reportNeedsVisit(change.orders))) onHint(entry.account, 'event');
       } catch (error) {
         if (entry.connected) {
           this.openCount -= 1;

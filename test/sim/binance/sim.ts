@@ -157,6 +157,8 @@ export interface BinanceSim {
   readonly socketAgent: Agent;
   /** The futures user-data stream: its faults and counters. */
   readonly userStream: StreamFaults & { readonly stats: UserStreamStats };
+  /** Runs `hook` right after each spot user-data subscription is answered, in the same tick (null: none). */
+  afterSpotSubscribe(hook: ((apiKey: string) => void) | null): void;
   streamFault(kind: 'disconnect' | 'drop' | 'expire', options?: { apiKey?: string; count?: number }): number;
   readonly engine: Engine;
   now(): number;
@@ -989,6 +991,9 @@ export const startBinanceSim = async (opts: BinanceSimOptions = {}): Promise<Bin
     fetchImplementation: makeFetchImplementation(baseUrl),
     socketAgent: simSocketAgent('127.0.0.1', port),
     userStream,
+    afterSpotSubscribe: (hook: ((apiKey: string) => void) | null) => {
+      spotUserStream.afterSubscribe = hook;
+    },
     streamFault: (kind: 'disconnect' | 'drop' | 'expire', options: { apiKey?: string; count?: number } = {}) => {
       if (kind === 'disconnect') return userStream.disconnect(options.apiKey) + spotUserStream.disconnect(options.apiKey);
       if (kind === 'expire') return userStream.expireListenKeys(options.apiKey);

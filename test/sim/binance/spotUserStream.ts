@@ -33,6 +33,11 @@ export class SpotUserStream {
   private readonly sockets = new Set<WebSocket>();
   private readonly server = new WebSocketServer({ noServer: true });
   private readonly drops: EventDrops;
+  /**
+   * Run right after a subscription is answered, in the same tick: what it makes happen (a fill) reaches
+   * the client in the same read as the answer, as it may on a real connection.
+   */
+  afterSubscribe: ((apiKey: string) => void) | null = null;
 
   constructor(
     private readonly engine: Engine,
@@ -69,6 +74,9 @@ export class SpotUserStream {
         }
         const answer = this.handle(ws, request, () => nextSubscriptionId++, mine);
         ws.send(JSON.stringify(answer));
+        const apiKey = (request.params as { apiKey?: unknown } | undefined)?.apiKey;
+        if (request.method === 'userDataStream.subscribe.signature' && answer.status === 200 && typeof apiKey === 'string')
+          this.afterSubscribe?.(apiKey);
       });
       ws.on('close', () => {
         this.sockets.delete(ws);

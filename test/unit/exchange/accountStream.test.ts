@@ -8,7 +8,7 @@ class FakePro {
   secret = 's3cret';
   options: Record<string, unknown> = { future: { listenKey: 'L'.repeat(64), lastAuthenticatedTime: 1 } };
   closed = false;
-  onConnected: () => void = () => {};
+  onConnected: (client: unknown) => void = () => {};
   private pending: { resolve: (orders: unknown[]) => void; reject: (error: Error) => void } | null = null;
   handleMessage(_client: unknown, _message: unknown): void {}
   watchOrders(): Promise<unknown[]> {
@@ -97,6 +97,63 @@ describe('CcxtAccountStream', () => {
     expect(changes).toBe(3);
     expect(handled).toEqual(messages);
     await stream.close();
+  });
+
+  const SPOT_API = 'wss://ws-api.binance.com:443/ws-api/v3';
+  const spotOrderEvent = { subscriptionId: 0, event: { e: 'executionReport', s: 'LINKUSDT', X: 'FILLED' } };
+
+  it('an order event that no watchOrders call waited for (ccxt drops it until a later event) is reported as missed', async () => {
+    const pro = new FakePro();
+    const stream = new CcxtAccountStream('binance', async () => pro as unknown as Exchange);
+    const next = stream.next();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // ccxt's client between the subscription's answer and the watchOrders that follows it: no 'orders' future.
+    pro.handleMessage({ url: SPOT_API, futures: {} }, spotOrderEvent);
+    expect(await next).toEqual({ orders: [], missed: true });
+    // Once told, the next call waits for the next event again.
+    const after = stream.next();
+    let settled = false;
+    void after.then(() => (settled = true));
+    pro.handleMessage({ url: SPOT_API, futures: { orders: {} } }, spotOrderEvent);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(settled).toBe(false);
+    pro.push([{ symbol: 'LINK/USDT', clientOrderId: 'mbY', status: 'closed', filled: 1, info: {} }]);
+    expect((await after).missed).toBeUndefined();
+    await stream.close();
+  });
+
+  it('a missed event told before next() is called is reported by that call, at once', async () => {
+    const pro = new FakePro();
+    const stream = new CcxtAccountStream('binance', async () => pro as unknown as Exchange);
+    const first = stream.next();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    pro.push([]);
+    await first;
+    // Between two calls (ccxt deleted the future it resolved): the second of two events in one read.
+    pro.handleMessage({ url: 'wss://fstream.binance.com/ws/L', futures: {} }, { e: 'ORDER_TRADE_UPDATE', o: {} });
+    expect(await stream.next()).toEqual({ orders: [], missed: true });
+    await stream.close();
+  });
+
+  it('a WebSocket API connection listens from its subscription\'s answer, a listenKey stream from its open', async () => {
+    for (const [url, answerNeeded] of [
+      [SPOT_API, true],
+      ['wss://fstream.binance.com/ws/' + 'L'.repeat(64), false],
+    ] as const) {
+      const pro = new FakePro();
+      const stream = new CcxtAccountStream('binance', async () => pro as unknown as Exchange);
+      let opens = 0;
+      stream.onOpen(() => (opens += 1));
+      const next = stream.next();
+      next.catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const client = { url, futures: {} };
+      pro.onConnected(client);
+      expect(opens).toBe(answerNeeded ? 0 : 1);
+      pro.handleMessage(client, { id: 1, status: 200, result: { subscriptionId: 0 } });
+      expect(opens).toBe(1);
+      await stream.close();
+    }
   });
 
   it('a lost connection rejects next() as retryable without the listenKey; the next call builds a new instance', async () => {

@@ -40,6 +40,11 @@ class FakeStream implements AccountStream {
     this.pending?.resolve({ orders });
     this.pending = null;
   }
+  /** An order event the stream could not show (it came before anyone waited for it). */
+  missed(): void {
+    this.pending?.resolve({ orders: [], missed: true });
+    this.pending = null;
+  }
   lose(): void {
     this.connected = false;
     this.pending?.reject(new Error('socket closed'));
@@ -104,6 +109,18 @@ describe('AccountStreams', () => {
     await manager.stop();
     expect(streams.get('a')!.closed).toBe(true);
     expect(manager.open).toBe(0);
+  });
+
+  it('a missed order event asks for a visit, though it shows no order', async () => {
+    const { streams, hints, manager } = harness({ connectEveryMs: 0 });
+    manager.follow([{ id: 'a', streamable: true }]);
+    await expect.poll(() => manager.open).toBe(1);
+    streams.get('a')!.push();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(hints).toEqual([]);
+    streams.get('a')!.missed();
+    await expect.poll(() => hints).toEqual([['a', 'event']]);
+    await manager.stop();
   });
 
   it('paces connects process-wide: a burst at once, then one per gap (Binance counts attempts per IP)', async () => {
