@@ -10,7 +10,10 @@ import { accountsRepository } from './db/repositories/accounts';
 import { outboxRepository } from './db/repositories/outbox';
 import { keyExpiryReminders } from './trading/keyExpiryReminders';
 import { paperStateRepository } from './db/repositories/paperState';
-import { startDiscord } from './discord/bot';
+import { startFeedLeader, type FeedLeader } from './discord/feedLeader';
+import { connectGatewayShard, processIdentifyThrottle, type GatewayShard } from './discord/gatewayShard';
+import { resolveShardCount } from './discord/shardCount';
+import type { LeaderRole } from './db/leaderLock';
 import { createGatewayFactory, type FetchImplementation } from './exchange/factory';
 import { RateLimiterRegistry } from './exchange/ccxt/rateLimiter';
 import { createHealth, startHealthServer, type Health } from './health';
@@ -64,7 +67,15 @@ export interface BotWiring {
   leadership?: { retryEveryMs?: number; verifyEveryMs?: number };
 }
 
-type DiscordBot = Awaited<ReturnType<typeof startDiscord>>;
+/** What this process leads of the Discord side, for tests and tools. */
+export interface DiscordSide {
+  /** Shard 0's client while this process leads it (null otherwise). */
+  client: GatewayShard['client'] | null;
+  /** A feed pass, when this process leads the feed (0 otherwise). */
+  feedPoster: { flush(): Promise<number> };
+  /** Copy masters' owners checked on shard 0's servers. */
+  checkMasters(): Promise<number>;
+}
 
 export interface RunningBot {
   log: Logger;
@@ -72,9 +83,10 @@ export interface RunningBot {
   engine: TradingEngine;
   scheduler: Scheduler;
   health: Health;
-  /** The Discord gateway and feed while this process leads; null otherwise. */
-  readonly discord: DiscordBot | null;
-  leadership: Leadership<DiscordBot>;
+  /** Shard 0 and the feed as far as this process leads them; null when it leads neither. */
+  readonly discord: DiscordSide | null;
+  /** One election per gateway shard, and the feed's. */
+  leadership: { shards: readonly Leadership<GatewayShard>[]; feed: Leadership<FeedLeader> };
   services: ReturnType<typeof createBotServices>;
   stop(): Promise<void>;
 }
@@ -300,29 +312,65 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   let healthServer: Server | null = null;
   if (config.HEALTH_PORT > 0) healthServer = await startHealthServer(config.HEALTH_PORT, health, metrics, config.HEALTH_HOST);
 
-  // One leader holds the Discord gateway and the feed poster (two sessions would both get every event);
-  // the others take over within seconds when it stops or dies (src/leadership.ts).
-  const leadership: Leadership<DiscordBot> = new Leadership({
-    acquire: (onLost) => database.acquireLeadership(onLost),
-    lead: () =>
-      startDiscord({
+  // Each gateway shard, and the feed poster, is led by one process (two sessions of a shard would
+  // both get its events); the others take over within seconds when it stops or dies (src/leadership.ts).
+  const shardCount = await resolveShardCount(config.DISCORD_SHARDS, config.DISCORD_TOKEN, wiring.discordRestApi);
+  const identifyThrottle = processIdentifyThrottle();
+  const leadershipTimes = wiring.leadership ?? {};
+  const shardLeaderships = Array.from({ length: shardCount }, (_, id) => {
+    const shard = { id, count: shardCount };
+    let toldOtherCount = false;
+    return new Leadership<GatewayShard>({
+      role: shardCount > 1 ? `gateway shard ${id + 1} of ${shardCount}` : 'the Discord gateway',
+      acquire: (onLost) =>
+        database.acquireLeadership({ kind: 'shard', ...shard }, onLost, (other) => {
+          if (toldOtherCount) return;
+          toldOtherCount = true;
+          log.error(
+            { shards: shardCount, running: other },
+            `another process runs the Discord gateway with ${other} shards, this one with ${shardCount}: this one connects none until they agree (set DISCORD_SHARDS alike on every process)`,
+          );
+        }),
+      lead: () =>
+        connectGatewayShard({
+          token: config.DISCORD_TOKEN,
+          shard,
+          services,
+          log,
+          clock,
+          health,
+          identifyThrottle,
+          ...(wiring.discordRestApi ? { restApi: wiring.discordRestApi } : {}),
+        }),
+      stopLeading: (gateway) => gateway.stop(),
+      log,
+      ...leadershipTimes,
+    });
+  });
+  const feedLeadership: Leadership<FeedLeader> = new Leadership({
+    role: 'the feed',
+    acquire: (onLost) => database.acquireLeadership({ kind: 'feed' }, onLost),
+    lead: async () =>
+      startFeedLeader({
         token: config.DISCORD_TOKEN,
         services,
         log,
         clock,
-        health,
-        feed: { compactThreshold: config.FEED_COMPACT_THRESHOLD },
-        isLeader: async () => leadership.leading,
+        compactThreshold: config.FEED_COMPACT_THRESHOLD,
+        isLeader: async () => feedLeadership.leading,
         ...(wiring.discordRestApi ? { restApi: wiring.discordRestApi } : {}),
       }),
-    stopLeading: (discord) => discord.stop(),
+    stopLeading: (feed) => feed.stop(),
     log,
-    ...(wiring.leadership ?? {}),
+    ...leadershipTimes,
   });
-  await leadership.start();
+  // One after another: a refused token or intent fails the start at the first shard.
+  for (const leadership of shardLeaderships) await leadership.start();
+  await feedLeadership.start();
+  const leaderRoles: LeaderRole[] = [{ kind: 'feed' }, ...shardLeaderships.map((_, id) => ({ kind: 'shard' as const, id, count: shardCount }))];
   const outbox = outboxRepository(database.db);
   const cluster = watchCluster({
-    leadershipHeld: () => database.leadershipHeld(),
+    leadershipHeld: () => database.leadershipHeld(leaderRoles),
     backlogAge: () => outbox.backlogAge(),
     health,
     metrics,
@@ -345,9 +393,13 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     scheduler,
     health,
     get discord() {
-      return leadership.current;
+      const gateway = shardLeaderships[0]?.current ?? null;
+      const feed = feedLeadership.current;
+      return gateway || feed
+        ? { client: gateway?.client ?? null, feedPoster: { flush: async () => (await feed?.flush()) ?? 0 }, checkMasters: async () => (await gateway?.checkMasters()) ?? 0 }
+        : null;
     },
-    leadership,
+    leadership: { shards: shardLeaderships, feed: feedLeadership },
     services,
     async stop() {
       await scheduler.stop();
@@ -359,7 +411,9 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
       await engine.stop();
       await Promise.all([fundingInBackground.idle(), feesInBackground.idle()]);
       cluster.stop();
-      await leadership.stop();
+      // The gateways first (they answer interactions), then the feed's last pass.
+      await Promise.all(shardLeaderships.map((leadership) => leadership.stop()));
+      await feedLeadership.stop();
       await new Promise<void>((resolve) => (healthServer ? healthServer.close(() => resolve()) : resolve()));
       gateways.close();
       if (!wiring.database) await database.close();

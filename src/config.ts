@@ -58,6 +58,12 @@ const baseSchema = z.object({
   // The address /healthz and /metrics listen on (no authentication): loopback unless a container says otherwise.
   HEALTH_HOST: z.string().trim().min(1).default('127.0.0.1'),
   FEED_COMPACT_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(20),
+  // Gateway shards: 'auto' asks Discord (GET /gateway/bot, about one per 1,000 servers); a number fixes it.
+  DISCORD_SHARDS: z
+    .string()
+    .trim()
+    .default('auto')
+    .pipe(z.union([z.literal('auto'), z.coerce.number<string>().int().min(1).max(1024)], { error: "must be 'auto' or a number of shards from 1 to 1024" })),
   FEED_SUMMARY_TIMEOUT_SECONDS: positiveInt(60),
   // Several processes: a process silent this long is dead and its work is taken over (issue: ≤ 30 s).
   TAKEOVER_AFTER_SECONDS: z.coerce.number().int().min(5).max(30).default(15),

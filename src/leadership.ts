@@ -1,6 +1,7 @@
 /**
- * Which process holds the Discord gateway and the feed poster (two gateway sessions would both answer
- * every interaction). Leadership is a lock that dies with its holder's connection (src/db/leaderLock.ts):
+ * Which process leads one role: a Discord gateway shard (two sessions of one shard would both answer
+ * its interactions), or the feed poster. Leadership is a lock that dies with its holder's connection
+ * (src/db/leaderLock.ts):
  * - the leader checks it every `verifyEveryMs` and is told at once when its connection closes; a
  *   leader that lost it stops its gateway and feed before anything else;
  * - the others try for it every `retryEveryMs`, so a dead leader's place is taken within seconds.
@@ -18,6 +19,8 @@ export interface HeldLock {
 export interface LeadershipOptions<T> {
   /** The lock, or null when another process holds it. `onLost`: its connection closed. */
   acquire: (onLost: () => void) => Promise<HeldLock | null>;
+  /** What is led, for the logs ("the Discord gateway", "gateway shard 2 of 4", "the feed"). */
+  role?: string;
   /** Starts what only the leader runs (the gateway, the feed); what it answers is stopped on loss. */
   lead: () => Promise<T>;
   stopLeading: (led: T) => Promise<void>;
@@ -35,12 +38,14 @@ export class Leadership<T> {
   private chain: Promise<void> = Promise.resolve();
   private readonly retryEveryMs: number;
   private readonly verifyEveryMs: number;
+  private readonly role: string;
   /** Elections that won the lock but could not connect, in a row: the retries back off (Discord allows ~1,000 identifies a day). */
   private failedElections = 0;
 
   constructor(private readonly options: LeadershipOptions<T>) {
     this.retryEveryMs = options.retryEveryMs ?? 3_000;
     this.verifyEveryMs = options.verifyEveryMs ?? 2_000;
+    this.role = options.role ?? 'the Discord gateway and the feed';
   }
 
   /** What the leader runs, while this process leads. */
@@ -91,20 +96,20 @@ export class Leadership<T> {
       void this.serially(() => this.stepDown('the leadership lock connection closed'));
     });
     if (!lock) {
-      if (first) this.options.log.info('another process leads the Discord connection; this one trades only and takes over if it stops');
+      if (first) this.options.log.info({ role: this.role }, 'another process leads this; this one takes over if it stops');
       return;
     }
     this.lock = lock;
     try {
       this.led = await this.options.lead();
       this.failedElections = 0;
-      this.options.log.info({ first }, 'leading: this process holds the Discord gateway and the feed');
+      this.options.log.info({ first, role: this.role }, 'leading');
     } catch (error) {
       this.lock = null;
       this.failedElections += 1;
       await lock.release().catch(() => undefined);
       if (first) throw error;
-      this.options.log.error({ err: error }, 'could not take over the Discord connection; trying again');
+      this.options.log.error({ err: error, role: this.role }, 'could not take over; trying again');
       return;
     }
     // Lost while connecting: give it back at once.
@@ -116,8 +121,8 @@ export class Leadership<T> {
     this.lock = null;
     this.led = null;
     if (led !== null) {
-      if (why !== 'stopping') this.options.log.warn({ why }, 'no longer leading: stopping the Discord gateway and the feed');
-      await this.options.stopLeading(led).catch((error: unknown) => this.options.log.error({ err: error }, 'stopping the Discord gateway failed'));
+      if (why !== 'stopping') this.options.log.warn({ why, role: this.role }, 'no longer leading: stopping it');
+      await this.options.stopLeading(led).catch((error: unknown) => this.options.log.error({ err: error, role: this.role }, 'stopping failed'));
     }
     await lock?.release().catch(() => undefined);
   }

@@ -33,7 +33,7 @@ const bot = await startBot(config, {
   recvWindowMs: 60_000,
   ...(spec.logFile ? { logDestination: createWriteStream(spec.logFile, { flags: 'a' }) } : {}),
 });
-process.stdout.write(`${JSON.stringify({ started: true, instanceId: bot.engine.instance.id, pid: process.pid, leading: bot.leadership.leading })}\n`);
+process.stdout.write(`${JSON.stringify({ started: true, instanceId: bot.engine.instance.id, pid: process.pid, leading: bot.leadership.shards.some((shard) => shard.leading) })}\n`);
 
 let stopping = false;
 const stop = (): void => {

@@ -7,7 +7,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
-import { tryLeaderLock, type LeaderLock } from './leaderLock';
+import { FEED_LOCK_KEY, SHARD_LOCK_CLASS, SHARD_SLOT, tryFeedLock, tryShardLock, type LeaderLock, type LeaderRole } from './leaderLock';
 import { holdLivenessLock, type LivenessLock } from './liveness';
 import * as schema from './schema';
 
@@ -20,14 +20,15 @@ export interface DatabaseHandle {
   /** Applies the committed migrations in drizzle/. */
   migrate(): Promise<void>;
   /**
-   * Tries to become the leader (Discord gateway and feed poster): the lock, or null when another
-   * process holds it. PostgreSQL: a session advisory lock on a connection of its own, freed when the
-   * process dies (src/db/leaderLock.ts); `onLost` when that connection closes. PGlite: one process,
-   * always the leader.
+   * Tries to lead `role` (the feed poster, or one Discord gateway shard): the lock, or null when
+   * another process holds it. PostgreSQL: a session advisory lock on a connection of its own, freed
+   * when the process dies (src/db/leaderLock.ts); `onLost` when that connection closes; a shard is
+   * refused, and `onOtherCount` told, while another process runs the gateway with another shard count.
+   * PGlite: one process, always the leader.
    */
-  acquireLeadership(onLost: () => void): Promise<LeaderLock | null>;
-  /** Whether any process holds the leadership now (cluster health). */
-  leadershipHeld(): Promise<boolean>;
+  acquireLeadership(role: LeaderRole, onLost: () => void, onOtherCount?: (count: number) => void): Promise<LeaderLock | null>;
+  /** Whether every one of `roles` is held by some process now (cluster health). */
+  leadershipHeld(roles: readonly LeaderRole[]): Promise<boolean>;
   /**
    * Messages between the processes sharing this database (PostgreSQL LISTEN/NOTIFY); PGlite has one
    * process only, so nothing is sent or heard. `subscribe` answers a function that stops listening.
@@ -47,7 +48,6 @@ export interface PeerChannel {
 }
 
 export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
-const LEADER_LOCK_KEY = 727_274_001;
 /** Held while migrating: processes started together on one database migrate one after another. */
 const MIGRATION_LOCK_KEY = 727_274_003;
 
@@ -84,12 +84,18 @@ function openPostgres(url: string, max: number): DatabaseHandle {
         await lock.end({ timeout: 5 });
       }
     },
-    acquireLeadership: (onLost) => tryLeaderLock(url, LEADER_LOCK_KEY, onLost),
-    async leadershipHeld() {
-      const [row] = await client<{ held: boolean }[]>`select exists (
-          select 1 from pg_locks where locktype = 'advisory' and granted and objsubid = 1 and classid = 0
-            and objid = ${LEADER_LOCK_KEY}::bigint::oid) as held`;
-      return row?.held === true;
+    acquireLeadership: (role, onLost, onOtherCount) =>
+      role.kind === 'feed' ? tryFeedLock(url, onLost) : tryShardLock(url, role, onLost, onOtherCount),
+    async leadershipHeld(roles) {
+      const rows = await client<{ classid: number; objid: number; objsubid: number }[]>`
+        select classid::bigint::int as classid, objid::bigint as objid, objsubid::int as objsubid from pg_locks
+          where locktype = 'advisory' and granted
+            -- Advisory locks are per database: another database on the server is another bot.
+            and database = (select oid from pg_database where datname = current_database())
+            and ((objsubid = 1 and classid = 0 and objid = ${FEED_LOCK_KEY}::bigint::oid)
+              or (objsubid = 2 and classid = ${SHARD_LOCK_CLASS}::bigint::oid))`;
+      const held = new Set(rows.map((row) => (Number(row.objsubid) === 1 ? 'feed' : `shard:${Number(row.objid)}`)));
+      return roles.every((role) => held.has(role.kind === 'feed' ? 'feed' : `shard:${role.count * SHARD_SLOT + role.id}`));
     },
     holdLiveness: (onLost) => holdLivenessLock(url, onLost),
     peers: {

@@ -1,28 +1,81 @@
 import { takeSessionLock, type SessionLock } from './lockConnection';
 
 /**
- * Leadership (the Discord gateway and the feed poster) held as a session advisory lock on a
- * connection of its own. The server frees it the moment that connection closes (the leader died,
- * was killed, or its connection was terminated), and `onLost` tells the holder at once, so it stops
- * its gateway before another process can have started one. `verify` asks the server whether the
- * session still holds the lock (a session dropped while the socket here stayed open).
+ * Leadership held as session advisory locks, each on a connection of its own: the feed poster's
+ * (one key), and one per Discord gateway shard. The server frees a lock the moment its connection
+ * closes (the holder died, was killed, or its connection was terminated), and `onLost` tells the
+ * holder at once, so it stops before another process can have started the same. `verify` asks the
+ * server whether the session still holds the lock (a session dropped while the socket here stayed open).
  */
 export type LeaderLock = SessionLock;
 
+/** What a leadership lock is for: the feed poster, or one gateway shard of `count`. */
+export type LeaderRole = { readonly kind: 'feed' } | { readonly kind: 'shard'; readonly id: number; readonly count: number };
+
+/** The feed poster's key (one int8 key: objsubid 1). The key the whole Discord side used before shards. */
+export const FEED_LOCK_KEY = 727_274_001;
+/**
+ * Shard locks use the two-int4 form (objsubid 2): this class, and `count × SHARD_SLOT + id`, so a
+ * process can see whether another runs the gateway with another shard count.
+ */
+export const SHARD_LOCK_CLASS = 727_274_010;
+export const SHARD_SLOT = 10_000;
+
 /** The lock, or null when another process holds it. */
-export function tryLeaderLock(url: string, key: number, onLost: () => void): Promise<LeaderLock | null> {
+export function tryFeedLock(url: string, onLost: () => void): Promise<LeaderLock | null> {
   return takeSessionLock({
     url,
-    applicationName: 'bot-leader',
+    applicationName: 'bot-feed',
     onLost,
     take: async (connection) => {
-      const [row] = await connection<{ locked: boolean }[]>`select pg_try_advisory_lock(${key}) as locked`;
+      const [row] = await connection<{ locked: boolean }[]>`select pg_try_advisory_lock(${FEED_LOCK_KEY}) as locked`;
       return row?.locked === true;
     },
     stillHeld: async (connection) => {
       const [row] = await connection<{ held: boolean }[]>`select exists (
           select 1 from pg_locks where pid = pg_backend_pid() and locktype = 'advisory' and granted
-            and objsubid = 1 and objid = ${key}::bigint::oid) as held`;
+            and objsubid = 1 and objid = ${FEED_LOCK_KEY}::bigint::oid) as held`;
+      return row?.held === true;
+    },
+  });
+}
+
+/**
+ * Shard `id` of `count`, or null when another process holds it, or when some process holds a shard
+ * under another count (`onOtherCount` is told which): two processes whose counts differ would each
+ * route a server to a shard of their own, and both would answer its interactions. The lock is taken
+ * before the others are looked for, so of two processes racing with different counts at least one
+ * sees the other.
+ */
+export function tryShardLock(
+  url: string,
+  shard: { readonly id: number; readonly count: number },
+  onLost: () => void,
+  onOtherCount: (count: number) => void = () => {},
+): Promise<LeaderLock | null> {
+  const slot = shard.count * SHARD_SLOT + shard.id;
+  return takeSessionLock({
+    url,
+    applicationName: `bot-shard-${shard.id}-of-${shard.count}`,
+    onLost,
+    take: async (connection) => {
+      const [row] = await connection<{ locked: boolean }[]>`select pg_try_advisory_lock(${SHARD_LOCK_CLASS}, ${slot}) as locked`;
+      if (row?.locked !== true) return false;
+      const [other] = await connection<{ count: number }[]>`
+        select (objid::bigint / ${SHARD_SLOT})::int as count from pg_locks
+          where locktype = 'advisory' and granted and objsubid = 2 and classid = ${SHARD_LOCK_CLASS}::bigint::oid
+            and database = (select oid from pg_database where datname = current_database())
+            and objid::bigint / ${SHARD_SLOT} <> ${shard.count}
+          limit 1`;
+      if (!other) return true;
+      await connection`select pg_advisory_unlock(${SHARD_LOCK_CLASS}, ${slot})`;
+      onOtherCount(other.count);
+      return false;
+    },
+    stillHeld: async (connection) => {
+      const [row] = await connection<{ held: boolean }[]>`select exists (
+          select 1 from pg_locks where pid = pg_backend_pid() and locktype = 'advisory' and granted
+            and objsubid = 2 and classid = ${SHARD_LOCK_CLASS}::bigint::oid and objid = ${slot}::bigint::oid) as held`;
       return row?.held === true;
     },
   });

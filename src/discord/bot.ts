@@ -1,23 +1,15 @@
-import { Events, Status } from 'discord.js';
+/**
+ * The whole Discord side in one process, as one shard: the gateway (commands, signal channel, bans)
+ * and the feed. The app leads the shards and the feed apart (app.ts, src/leadership.ts); tests and
+ * tools that want one bot use this.
+ */
 import type { Client } from 'discord.js';
 import type { Logger } from '../logger';
 import type { BotServices } from '../services';
 import type { Clock } from '../trading/clock';
-import { createDiscordClient } from './client';
-import { createCopyConfirmSender } from './copyConfirmations';
-import { StartupProblem } from '../startupProblem';
 import type { BotCommand } from './command';
-import { createFeedPoster } from './feedPoster';
-import { createMasterMemberWatch } from './masterMembers';
-import { loadCommands } from './loader';
-import { createInteractionRouter } from './router';
-import { createSignalChannelListener } from './signalChannel';
-
-/** Gateway close codes that end a start, with what to do about them. */
-const GATEWAY_REFUSALS: Record<number, string> = {
-  4004: 'Discord refused DISCORD_TOKEN at the gateway (4004 authentication failed): copy the bot token again from the Developer Portal, Bot → Reset Token (README, "Setting up the Discord application")',
-  4014: 'Discord refused the Message Content intent (4014 disallowed intents): turn on Bot → Privileged Gateway Intents → Message Content Intent in the Developer Portal (README, "Setting up the Discord application")',
-};
+import { startFeedLeader } from './feedLeader';
+import { connectGatewayShard } from './gatewayShard';
 
 export interface StartDiscordOptions {
   token: string;
@@ -33,7 +25,7 @@ export interface StartDiscordOptions {
     compactThreshold: number;
     /** Pause between feed passes (default 1 s). */
     intervalMs?: number;
-    /** Off: tests call `feedPoster.flush()` themselves. */
+    /** Off: tests call `feedPoster.flush()` themselves (and the masters' check is not timed either). */
     autoStart?: boolean;
   };
   /** Checked before each feed pass: only the leader posts. */
@@ -54,91 +46,40 @@ export interface DiscordBot {
   stop(): Promise<void>;
 }
 
-/** Connects the bot: commands, interaction router, feed poster. Call only in the leader process. */
+/** Connects the bot as shard 0 of 1 with its feed poster. */
 export async function startDiscord(options: StartDiscordOptions): Promise<DiscordBot> {
-  const log = options.log.child({ component: 'discord' });
-  const commands = options.commands ?? (await loadCommands());
-  const client = createDiscordClient(options.restApi ? { restApi: options.restApi } : {});
-  const route = createInteractionRouter(commands, { services: options.services, log, clock: options.clock });
-  client.on(Events.InteractionCreate, (interaction) => void route(interaction));
-  const onSignalMessage = createSignalChannelListener({ channelSignals: options.services.channelSignals, log });
-  client.on(Events.MessageCreate, (message) => void onSignalMessage(message));
-  client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
-  client.on(Events.ShardDisconnect, (_event, shard) => log.warn({ shard }, 'gateway disconnected'));
-  client.rest.on('rateLimited', (info) =>
-    log.debug({ route: info.route, retryAfterMs: info.retryAfter, global: info.global }, 'discord rate limit: waiting'),
-  );
-  let stopped = false;
-  // Down only while this process leads with its gateway not ready (a follower's view is the cluster's, app.ts).
-  options.health?.register('discord', () => stopped || client.ws.status === Status.Ready);
-
-  const feedPoster = createFeedPoster({
-    rest: client.rest,
-    feed: options.services.feed,
-    log,
+  const gateway = await connectGatewayShard({
+    token: options.token,
+    ...(options.restApi ? { restApi: options.restApi } : {}),
+    shard: { id: 0, count: 1 },
+    services: options.services,
+    log: options.log,
+    clock: options.clock,
+    ...(options.health ? { health: options.health } : {}),
+    ...(options.commands ? { commands: options.commands } : {}),
+    ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
+    masterCheckEveryMs: options.feed.autoStart === false ? 0 : (options.masterCheckEveryMs ?? 5 * 60_000),
+  });
+  const feed = startFeedLeader({
+    token: options.token,
+    ...(options.restApi ? { restApi: options.restApi } : {}),
+    services: options.services,
+    log: options.log,
     clock: options.clock,
     compactThreshold: options.feed.compactThreshold,
-    isLeader: options.isLeader,
     ...(options.feed.intervalMs === undefined ? {} : { intervalMs: options.feed.intervalMs }),
+    ...(options.feed.autoStart === undefined ? {} : { autoStart: options.feed.autoStart }),
+    isLeader: options.isLeader,
   });
-
-  // Copy trading: copies waiting for a follower's Copy / Skip go out as DMs on the feed's rhythm.
-  const confirmations = createCopyConfirmSender({ client, copy: options.services.copy, log, now: () => options.clock.now() });
-  let confirmTimer: NodeJS.Timeout | null = null;
-  // A master whose owner left or was banned stops steering followers.
-  const masterMembers = createMasterMemberWatch({ client, masterships: options.services.masterships, log });
-  client.on(Events.GuildBanAdd, (ban) => void masterMembers.onBan(ban));
-  let masterTimer: NodeJS.Timeout | null = null;
-
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('Discord gateway did not become ready in time')), options.readyTimeoutMs ?? 30_000);
-    client.once(Events.ClientReady, () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    // Closes the gateway will not retry: said plainly, not after the timeout.
-    client.on(Events.ShardDisconnect, (event) => {
-      const refusal = GATEWAY_REFUSALS[event.code];
-      if (!refusal) return;
-      clearTimeout(timer);
-      reject(new StartupProblem(refusal));
-    });
-  });
-  try {
-    await client.login(options.token);
-    await ready;
-  } catch (error) {
-    stopped = true;
-    await client.destroy();
-    // @discordjs/ws rejects the login with a bare Error for these closes (no code on it).
-    const message = error instanceof Error ? error.message : '';
-    if (message === 'Used disallowed intents') throw new StartupProblem(GATEWAY_REFUSALS[4014]!, { cause: error });
-    if (message === 'Authentication failed') throw new StartupProblem(GATEWAY_REFUSALS[4004]!, { cause: error });
-    throw error;
-  }
-  log.info({ commands: [...commands.keys()], user: client.user?.tag }, 'connected to Discord');
-  if (options.feed.autoStart !== false) {
-    feedPoster.start();
-    confirmTimer = setInterval(() => {
-      confirmations.flush().catch((error: unknown) => log.error({ err: error }, 'copy confirmations failed'));
-    }, options.feed.intervalMs ?? 1000);
-    masterTimer = setInterval(() => {
-      masterMembers.check().catch((error: unknown) => log.error({ err: error }, 'copy master membership check failed'));
-    }, options.masterCheckEveryMs ?? 5 * 60_000);
-  }
-
   return {
-    client,
-    feedPoster: { flush: async () => (await feedPoster.flush()) + (await confirmations.flush()) },
-    checkMasters: () => masterMembers.check(),
+    client: gateway.client,
+    feedPoster: { flush: () => feed.flush() },
+    checkMasters: () => gateway.checkMasters(),
     async stop() {
-      stopped = true;
-      if (confirmTimer) clearInterval(confirmTimer);
-      if (masterTimer) clearInterval(masterTimer);
-      // The gateway first: a leader that lost its lock must stop answering interactions before a
+      // The gateway first: a process that lost its lock must stop answering interactions before a
       // feed pass under way (slowed by rate limits) ends; the feed's nonces keep a late post single.
-      const gatewayClosed = client.destroy();
-      await feedPoster.stop();
+      const gatewayClosed = gateway.stop();
+      await feed.stop();
       await gatewayClosed;
     },
   };

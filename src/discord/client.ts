@@ -1,3 +1,4 @@
+import type { IIdentifyThrottler, WebSocketManager } from '@discordjs/ws';
 import { Client, GatewayIntentBits, Partials } from 'discord.js';
 
 export interface DiscordClientOptions {
@@ -6,6 +7,10 @@ export interface DiscordClientOptions {
    * from the environment, so configuration cannot redirect the bot's token.
    */
   restApi?: string;
+  /** The gateway shard this client identifies as (default: 0 of 1). */
+  shard?: { readonly id: number; readonly count: number };
+  /** Identifies throttled with the process's other shard clients (gatewayShard.ts). */
+  identifyThrottle?: (manager: WebSocketManager) => Promise<IIdentifyThrottler>;
 }
 
 /** The discord.js client with the intents the bot needs, mentions off by default. */
@@ -22,6 +27,8 @@ export function createDiscordClient(options: DiscordClientOptions = {}): Client 
     // DM channels arrive uncached.
     partials: [Partials.Channel],
     allowedMentions: { parse: [] },
+    ...(options.shard ? { shards: [options.shard.id], shardCount: options.shard.count } : {}),
+    ...(options.identifyThrottle ? { ws: { buildIdentifyThrottler: options.identifyThrottle } } : {}),
     ...(options.restApi ? { rest: { api: options.restApi } } : {}),
   });
 }

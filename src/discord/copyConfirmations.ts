@@ -1,5 +1,4 @@
-import { ActionRowBuilder, ButtonBuilder, ButtonStyle } from 'discord.js';
-import type { Client } from 'discord.js';
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle, Routes, type APIChannel, type APIMessage, type REST } from 'discord.js';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logger';
 import type { CopyService } from '../services/copy';
@@ -16,9 +15,11 @@ const RETRY_AFTER_MS = 5_000;
  * (commands/copy.ts answers them). Only a member who cannot be sent a DM (50007) has the copy skipped
  * at once; any other failure is tried again while the answer window lasts, then the copy is skipped.
  * One pass at a time: a call while one runs joins it (a slow pass must not send every DM twice).
+ * REST only (the DM channel opened, then the message posted): it runs beside the feed poster, in the
+ * process that leads the feed, with no gateway session.
  */
-export function createCopyConfirmSender(deps: { client: Client; copy: CopyService; log: Logger; now?: () => number }) {
-  const { client, copy, log } = deps;
+export function createCopyConfirmSender(deps: { rest: Pick<REST, 'post'>; copy: CopyService; log: Logger; now?: () => number }) {
+  const { rest, copy, log } = deps;
   const now = deps.now ?? Date.now;
   const retryAt = new LRUCache<string, number>({ max: 10_000 });
   let running: Promise<number> | null = null;
@@ -35,19 +36,22 @@ export function createCopyConfirmSender(deps: { client: Client; copy: CopyServic
       }
       if ((retryAt.get(pending.id) ?? 0) > now()) continue;
       try {
-        const user = await client.users.fetch(pending.ownerId);
         const buttons = new ActionRowBuilder<ButtonBuilder>().addComponents(
           new ButtonBuilder().setCustomId(customId('copy', 'ok', pending.id)).setLabel('Copy').setStyle(ButtonStyle.Success),
           new ButtonBuilder().setCustomId(customId('copy', 'skip', pending.id)).setLabel('Skip').setStyle(ButtonStyle.Secondary),
         );
+        const channel = (await rest.post(Routes.userChannels(), { body: { recipient_id: pending.ownerId } })) as APIChannel;
         // A send whose "sent" mark then fails is sent again next pass: Discord's enforce_nonce answers
         // the first message instead of posting a second (a nonce is at most 25 characters).
-        const message = await user.send({
-          embeds: [renderCopyConfirmation(pending)],
-          components: [buttons],
-          nonce: `c${pending.id.replace(/-/g, '').slice(0, 24)}`,
-          enforceNonce: true,
-        });
+        const message = (await rest.post(Routes.channelMessages(channel.id), {
+          body: {
+            embeds: [renderCopyConfirmation(pending)],
+            components: [buttons.toJSON()],
+            nonce: `c${pending.id.replace(/-/g, '').slice(0, 24)}`,
+            enforce_nonce: true,
+            allowed_mentions: { parse: [] },
+          },
+        })) as APIMessage;
         await copy.markConfirmationSent(pending.id, message.id);
         retryAt.delete(pending.id);
         sent += 1;

@@ -74,7 +74,7 @@ describe.skipIf(!adminUrl)('failover of the Discord connection (PostgreSQL, real
       expect(fleet.started[leader]?.leading).toBe(false);
       const admin = postgres(database.url!, { max: 1, onnotice: () => {} });
       try {
-        const terminated = await admin<{ pid: number }[]>`select pg_terminate_backend(pid) as done, pid from pg_stat_activity where application_name = 'bot-leader' and datname = current_database()`;
+        const terminated = await admin<{ pid: number }[]>`select pg_terminate_backend(pid) as done, pid from pg_stat_activity where application_name like 'bot-shard-%' and datname = current_database()`;
         expect(terminated).toHaveLength(1);
       } finally {
         await admin.end();

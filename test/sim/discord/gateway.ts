@@ -14,6 +14,19 @@ export interface GatewayOptions {
   heartbeatIntervalMs: number;
   /** Privileged intents the application may use (all by default); others close the socket with 4014. */
   allowedPrivilegedIntents: number;
+  /** Servers one shard may serve before Discord closes its identify with 4011 (Discord: 2,500). */
+  maxGuildsPerShard: number;
+}
+
+/** The server an event belongs to: `guild_id`, or the guild itself for GUILD_CREATE / UPDATE / DELETE. */
+function guildOf(t: string, d: Json): string | undefined {
+  const id = d['guild_id'] ?? (t === 'GUILD_CREATE' || t === 'GUILD_UPDATE' || t === 'GUILD_DELETE' ? d['id'] : undefined);
+  return typeof id === 'string' ? id : undefined;
+}
+
+/** The shard a server's events go to (Discord: `(guild_id >> 22) % num_shards`); DMs go to shard 0. */
+export function shardOf(guildId: string | undefined, count: number): number {
+  return guildId === undefined ? 0 : Number((BigInt(guildId) >> 22n) % BigInt(count));
 }
 
 /** How a test knocks the client off the gateway. */
@@ -36,6 +49,8 @@ interface Entry {
 
 interface Session {
   id: string;
+  /** [shard id, shard count] from IDENTIFY ([0, 1] when none was sent). */
+  shard: [number, number];
   intents: number;
   seq: number;
   log: Entry[];
@@ -157,12 +172,19 @@ export class Gateway {
       conn.ws.close(4014, 'Disallowed intent(s)');
       return;
     }
-    const shard = d['shard'];
-    if (Array.isArray(shard) && (shard[0] !== 0 || shard[1] !== 1)) {
+    const asked = d['shard'];
+    const shard: [number, number] = Array.isArray(asked) ? [Number(asked[0]), Number(asked[1])] : [0, 1];
+    if (!Number.isInteger(shard[0]) || !Number.isInteger(shard[1]) || shard[1] < 1 || shard[0] < 0 || shard[0] >= shard[1]) {
       conn.ws.close(4010, 'Invalid shard');
       return;
     }
-    const session: Session = { id: newSessionId(), intents, seq: 0, log: [], socket: conn.ws, invalid: false };
+    // Too many servers for one shard of this count.
+    const served = [...this.state.guilds.keys()].filter((id) => shardOf(id, shard[1]) === shard[0]).length;
+    if (served > this.options.maxGuildsPerShard) {
+      conn.ws.close(4011, 'Sharding required');
+      return;
+    }
+    const session: Session = { id: newSessionId(), shard, intents, seq: 0, log: [], socket: conn.ws, invalid: false };
     this.#sessions.set(session.id, session);
     conn.session = session;
     this.state.stats.identifies += 1;
@@ -171,11 +193,11 @@ export class Gateway {
       v: 10,
       user_settings: {},
       user: { ...userJson(bot), verified: true, mfa_enabled: false, email: null, flags: 0 },
-      guilds: [...this.state.guilds.keys()].map((id) => ({ id, unavailable: true })),
+      guilds: [...this.state.guilds.keys()].filter((id) => this.#serves(session, id)).map((id) => ({ id, unavailable: true })),
       session_id: session.id,
       session_type: 'normal',
       resume_gateway_url: this.url,
-      shard: [0, 1],
+      shard,
       application: { id: this.options.applicationId, flags: 0 },
       private_channels: [],
       presences: [],
@@ -185,7 +207,8 @@ export class Gateway {
       _trace: ['["discord-sim-gateway"]'],
     });
     if (intents & Intent.Guilds) {
-      for (const guild of this.state.guilds.values()) this.#emit(session, 'GUILD_CREATE', this.state.guildCreateJson(guild));
+      for (const guild of this.state.guilds.values())
+        if (this.#serves(session, guild.id)) this.#emit(session, 'GUILD_CREATE', this.state.guildCreateJson(guild));
     }
     this.state.changed();
   }
@@ -237,12 +260,25 @@ export class Gateway {
     this.state.changed();
   }
 
+  #serves(session: Session, guildId: string | undefined): boolean {
+    return shardOf(guildId, session.shard[1]) === session.shard[0];
+  }
+
+  /** Each session whose shard serves the event's server (DMs: shard 0) gets it. */
   #broadcast(t: string, build: (intents: number, sessionUserId: string) => Json | undefined): void {
     for (const session of this.#sessions.values()) {
       if (session.invalid) continue;
       const d = build(session.intents, this.state.bot.id);
-      if (d) this.#emit(session, t, d);
+      if (d && this.#serves(session, guildOf(t, d))) this.#emit(session, t, d);
     }
+  }
+
+  /** The shards of the sessions connected now, as "id/count" (a test's view of who serves what). */
+  get connectedShards(): string[] {
+    return [...this.#sessions.values()]
+      .filter((s) => !s.invalid && s.socket?.readyState === WebSocket.OPEN)
+      .map((s) => `${s.shard[0]}/${s.shard[1]}`)
+      .sort();
   }
 
   /** Sequences an event in a session, logs it for RESUME, and sends it if a socket is attached. */

@@ -49,6 +49,10 @@ export interface DiscordSimOptions {
    * a bot identifying with one that is off is closed with 4014 ("disallowed intents").
    */
   privilegedIntents?: { guildMembers?: boolean; messageContent?: boolean; presences?: boolean };
+  /** Servers one shard may serve before an identify is closed with 4011 (Discord: 2,500). */
+  maxGuildsPerShard?: number;
+  /** The shard count GET /gateway/bot recommends (default: one per 1,000 servers, at least 1). */
+  recommendedShards?: number;
 }
 
 export interface PostMessageInput {
@@ -144,7 +148,13 @@ export class DiscordSim {
       (privileged.guildMembers === true ? Intent.GuildMembers : 0) |
       (privileged.messageContent === true ? Intent.MessageContent : 0) |
       (privileged.presences === true ? Intent.GuildPresences : 0);
-    const gateway = new Gateway(state, { token, applicationId: bot.id, heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41_250, allowedPrivilegedIntents });
+    const gateway = new Gateway(state, {
+      token,
+      applicationId: bot.id,
+      heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41_250,
+      allowedPrivilegedIntents,
+      maxGuildsPerShard: opts.maxGuildsPerShard ?? 2_500,
+    });
     const waitTimeoutMs = opts.waitTimeoutMs ?? 5000;
     let rest: Rest | null = null;
     const interactions = new Interactions(state, bot.id, {
@@ -168,6 +178,7 @@ export class DiscordSim {
       token,
       applicationId: bot.id,
       gatewayUrl: () => gateway.url,
+      recommendedShards: () => opts.recommendedShards ?? Math.max(1, Math.ceil(state.guilds.size / 1_000)),
       nonceWindowMs: opts.nonceWindowMs ?? 5 * 60_000,
       maxFileBytes: opts.maxFileBytes ?? 10 * 1024 * 1024,
     });
@@ -304,6 +315,11 @@ export class DiscordSim {
   }
 
   /** Gateway sessions with an open socket. */
+  /** The shards of the sessions connected now, as "id/count", sorted. */
+  get connectedShards(): string[] {
+    return this.#gateway.connectedShards;
+  }
+
   get connectedSessions(): number {
     return this.#gateway.connectedSessions;
   }

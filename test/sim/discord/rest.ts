@@ -33,6 +33,8 @@ export interface RestOptions {
   token: string;
   applicationId: string;
   gatewayUrl: () => string;
+  /** What GET /gateway/bot says as `shards`. */
+  recommendedShards: () => number;
   nonceWindowMs: number;
   maxFileBytes: number;
 }
@@ -217,7 +219,7 @@ export class Rest {
 
     this.#add('GET', '/gateway', 'none', () => ok(gatewayInfo()));
     this.#add('GET', '/gateway/bot', 'none', () =>
-      ok({ ...gatewayInfo(), shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 } }),
+      ok({ ...gatewayInfo(), shards: this.options.recommendedShards(), session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 } }),
     );
 
     // users and the application

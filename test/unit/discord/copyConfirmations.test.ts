@@ -1,4 +1,4 @@
-import type { Client } from 'discord.js';
+import { Routes, type REST } from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import { createCopyConfirmSender } from '../../../src/discord/copyConfirmations';
 import { createLogger } from '../../../src/logger';
@@ -30,20 +30,19 @@ function world(failures: Record<string, unknown[]>) {
       pending.delete(id);
     },
   } as unknown as CopyService;
-  const client = {
-    users: {
-      fetch: async (ownerId: string) => ({
-        send: async () => {
-          sends.push(ownerId);
-          await new Promise((resolve) => setTimeout(resolve, 5));
-          const next = failures[ownerId]?.shift();
-          if (next) throw next;
-          return { id: `m-${ownerId}-${sends.length}` };
-        },
-      }),
+  // Discord over REST: the DM channel opened, then the message posted to it.
+  const rest = {
+    post: async (route: string, options: { body: { recipient_id?: string } }) => {
+      if (route === Routes.userChannels()) return { id: `dm-${options.body.recipient_id}` };
+      const ownerId = route.split('/')[2]!.slice('dm-'.length);
+      sends.push(ownerId);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const next = failures[ownerId]?.shift();
+      if (next) throw next;
+      return { id: `m-${ownerId}-${sends.length}` };
     },
-  } as unknown as Client;
-  const sender = createCopyConfirmSender({ client, copy, log: createLogger({ level: 'silent' }), now: () => now });
+  } as unknown as Pick<REST, 'post'>;
+  const sender = createCopyConfirmSender({ rest, copy, log: createLogger({ level: 'silent' }), now: () => now });
   return { sender, pending, marked, sends, view, advance: (ms: number) => (now += ms) };
 }
 

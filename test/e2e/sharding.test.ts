@@ -1,0 +1,102 @@
+import { describe, expect, inject, it } from 'vitest';
+import { BotFleet } from '../../bench/chaos/fleet';
+import { openBenchDatabase } from '../../bench/support/database';
+import { generateKeyEntry } from '../../src/vault';
+import { spawnBinanceSim } from '../sim/binance/client';
+import { shardOf } from '../sim/discord/gateway';
+import { startDiscordSim, type DiscordSim, type GuildHandle } from '../sim/discord';
+import { addTradersGuild } from '../support/tradersGuild';
+
+/**
+ * Gateway shards across real bot processes on one PostgreSQL (issue #16). Discord recommends two
+ * shards (GET /gateway/bot) and DISCORD_SHARDS is left at 'auto': the processes share the shards, one
+ * session per shard, each server's interactions reach the one process whose shard serves it and are
+ * answered once; when a process dies, the others take its shards within 15 s.
+ */
+const adminUrl = inject('postgresTemplateUrl');
+
+/** A server on each shard of 2 (a server's shard comes from its id's timestamp). */
+async function guildPerShard(discord: DiscordSim): Promise<GuildHandle[]> {
+  const found = new Map<number, GuildHandle>();
+  while (found.size < 2) {
+    const guild = addTradersGuild(discord);
+    const shard = shardOf(guild.id, 2);
+    if (!found.has(shard)) found.set(shard, guild);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return [found.get(0)!, found.get(1)!];
+}
+
+/** The most sessions any one shard had at once. */
+function watchShards(discord: DiscordSim) {
+  let most = 0;
+  const timer = setInterval(() => {
+    const shards = discord.connectedShards;
+    for (const shard of new Set(shards)) most = Math.max(most, shards.filter((s) => s === shard).length);
+  }, 20);
+  return {
+    get most() {
+      return most;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+describe.skipIf(!adminUrl)('gateway shards (PostgreSQL, real processes)', () => {
+  it('two processes share the recommended shards, each server answered once, and a dead process\'s shards are taken over within 15 s', { timeout: 240_000 }, async () => {
+    const discord = await startDiscordSim({ heartbeatIntervalMs: 1_000, specPath: null, privilegedIntents: { messageContent: true }, recommendedShards: 2 });
+    const guilds = await guildPerShard(discord);
+    const sim = await spawnBinanceSim({});
+    const database = await openBenchDatabase({ kind: 'postgres', adminUrl: adminUrl! }, 'sharding');
+    const fleet = new BotFleet({
+      count: 2,
+      database: database.handle,
+      databaseUrl: database.url,
+      env: { DISCORD_TOKEN: discord.token, VAULT_KEYS: generateKeyEntry(1), HEALTH_PORT: '0', LOG_LEVEL: 'error', CYCLE_INTERVAL_SECONDS: '2' },
+      simUrl: sim.url,
+      discordRestApi: discord.restApiUrl,
+      clock: { epoch: Date.now(), realStart: Date.now(), factor: 1 },
+      log: () => {},
+    });
+    const shards = watchShards(discord);
+    const answeredOnce = async (what: string) => {
+      for (const guild of guilds) {
+        const help = discord.slash({ userId: guild.members['alice']!, guildId: guild.id, name: 'help' });
+        await help.acknowledged(20_000);
+        // Two sessions of one shard would show as a second callback (Discord refuses it: 40060).
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(help.events.filter((event) => event.kind === 'callback'), `${what}, shard ${shardOf(guild.id, 2)}`).toHaveLength(1);
+      }
+    };
+    const bothShards = (label: string, extra: () => boolean = () => true) =>
+      discord.waitFor(() => (discord.connectedShards.join(',') === '0/2,1/2' && extra() ? true : undefined), 15_000, label);
+    try {
+      await fleet.start(0);
+      // One process alone runs every shard ('auto': two, as Discord recommends).
+      await bothShards('one process holding both shards');
+      await answeredOnce('one process');
+      await fleet.start(1);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(discord.connectedShards).toEqual(['0/2', '1/2']);
+      await answeredOnce('two processes');
+
+      // The process holding the shards dies: the other one takes both within 15 s.
+      const identifies = discord.stats.identifies;
+      const killedAt = Date.now();
+      await fleet.kill(0);
+      await bothShards('the takeover of both shards', () => discord.stats.identifies >= identifies + 2);
+      const takeoverMs = Date.now() - killedAt;
+      expect(takeoverMs).toBeLessThanOrEqual(15_000);
+      await answeredOnce('after the takeover');
+      expect(shards.most, 'two sessions of one shard at once').toBe(1);
+      expect(discord.violations).toEqual([]);
+      console.log(`[sharding] both shards taken over after SIGKILL in ${takeoverMs} ms`);
+    } finally {
+      shards.stop();
+      await fleet.stopAll();
+      await sim.close();
+      await discord.close();
+      await database.close();
+    }
+  });
+});
