@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { addTradersGuild } from '../support/tradersGuild';
 import { startDiscordSim } from '../sim/discord';
 import { generateKeyEntry } from '../../src/vault';
 
@@ -86,6 +87,18 @@ describe('start-up failures, each in one line', () => {
     try {
       const outcome = await start({ DISCORD_TOKEN: discord.token }, discord.restApiUrl);
       expectOneLine(outcome, /^Discord refused the Message Content intent \(4014 disallowed intents\): turn on Bot → Privileged Gateway Intents/);
+    } finally {
+      await discord.close();
+    }
+  });
+
+  it('too many servers for the shard count set (Discord closes with 4011): which variable to change', { timeout: 90_000 }, async () => {
+    const discord = await startDiscordSim({ specPath: null, privilegedIntents: { messageContent: true }, maxGuildsPerShard: 1 });
+    try {
+      addTradersGuild(discord);
+      addTradersGuild(discord);
+      const outcome = await start({ DISCORD_TOKEN: discord.token, DISCORD_SHARDS: '1' }, discord.restApiUrl);
+      expectOneLine(outcome, /^Discord requires sharding for this bot \(4011: too many servers for its shard count\): set DISCORD_SHARDS=auto/);
     } finally {
       await discord.close();
     }
