@@ -5,6 +5,8 @@
  * a malformed VAULT_KEYS) are recognised here by their codes, looked for along the `cause` chain
  * (a driver's ECONNREFUSED arrives wrapped in the ORM's query error).
  */
+import { inspect } from 'node:util';
+import { scrubText } from './logger';
 
 /** A start-up failure whose message is already what the operator should read. */
 export class StartupProblem extends Error {
@@ -96,7 +98,8 @@ export async function startOrExit<T>(start: () => Promise<T>, config: { HEALTH_P
     return await start();
   } catch (error) {
     console.error(explainStartupError(error, { healthPort: config.HEALTH_PORT }));
-    if (config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace') console.error(error);
+    // The trace as the logs would show it: a connection string's password or a token never printed.
+    if (config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace') console.error(scrubText(inspect(error, { depth: 8 })));
     process.exit(1);
   }
 }
