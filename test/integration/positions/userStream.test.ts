@@ -41,10 +41,12 @@ async function restingEntry(
     lanes?: { method: string; lane: string }[];
     /** Set up before the loop starts (its first plan opens the stream). */
     beforeStart?: (w: PositionsWorld) => void;
+    /** The test clock's speed (positionsWorld's default: 10×). */
+    clockFactor?: number;
   } = {},
 ) {
-  const { marketType = 'futures', connectionLifeMs, lease, lanes, beforeStart } = options;
-  world = await positionsWorld({ marketType, ...(connectionLifeMs ? { connectionLifeMs } : {}) });
+  const { marketType = 'futures', connectionLifeMs, lease, lanes, beforeStart, clockFactor } = options;
+  world = await positionsWorld({ marketType, ...(connectionLifeMs ? { connectionLifeMs } : {}), ...(clockFactor ? { clockFactor } : {}) });
   const w = world;
   const account = await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
   await w.signal(limitLong, 'stream-limit');
@@ -141,6 +143,56 @@ describe('user-data streams', () => {
     // The first plan ran before any visit: its quote is the first.
     const first = lanes.find((call) => call.method === 'quote' || call.method === 'lastPrices');
     expect(first).toEqual({ method: 'quote', lane: 'signal' });
+  });
+
+  it("a second stream-reported visit within 10 s reads in the background lane: a member's busy account cannot keep the signal lane", { timeout: 120_000 }, async () => {
+    // Real time here: the 10 s window is the test's to keep apart from a loaded machine's delays.
+    const lanes: { method: string; lane: string }[] = [];
+    const { w, account } = await restingEntry(3_600_000, { lanes, clockFactor: 1 });
+    lanes.length = 0;
+    w.sim.setPrice(SYMBOL, 98, 'both');
+    await expect.poll(() => restingStops(w, account).length, { timeout: 20_000, interval: 50 }).toBe(1);
+    const firstAt = w.clock.now();
+    const restingTargets = () => w.sim.orders(w.apiKeyOf(account)).algo.filter((o) => o.orderType === 'TAKE_PROFIT_MARKET' && o.algoStatus === 'NEW');
+    await expect.poll(() => restingTargets().length, { timeout: 5_000, interval: 20 }).toBe(2);
+    const reads = (calls: typeof lanes) => calls.filter((call) => ['fetchOrder', 'openOrders', 'positions'].includes(call.method));
+    expect(reads(lanes).filter((call) => call.lane !== 'signal')).toEqual([]);
+    // The first take-profit fills moments later: its visit waits its turn with the background's reads.
+    const second = lanes.length;
+    w.sim.setPrice(SYMBOL, 105, 'both');
+    await expect.poll(() => reads(lanes.slice(second)).length, { timeout: 20_000, interval: 50 }).toBeGreaterThan(0);
+    expect(w.clock.now() - firstAt).toBeLessThan(10_000);
+    expect(reads(lanes.slice(second)).map((call) => call.lane)).not.toContain('signal');
+  });
+
+  it("a fallback quote after a failed all-symbol read stays in the background lane (each plan would queue it again)", { timeout: 90_000 }, async () => {
+    world = await positionsWorld();
+    const w = world;
+    w.sim.setPrice('ETHUSDT', 3_000, 'both');
+    await w.addAccount({ sizingMode: 'fixed', sizingValue: 196, leverage: 1 });
+    await w.signal(limitLong, 'fallback-link');
+    await w.signal({ ...limitLong, symbol: 'ETH/USDT', entries: [2_900], stopLoss: 2_800, takeProfits: [3_100] }, 'fallback-eth');
+    await w.cycle();
+    const calls: { method: string; lane: string }[] = [];
+    const recording = laneRecording(w.provider, calls);
+    // The all-symbol read fails: the plan falls back to one quote per symbol.
+    const gateways: PositionsWorld['provider'] = {
+      ...recording,
+      forAccount(account) {
+        const gateway = recording.forAccount(account);
+        return new Proxy(gateway, {
+          get: (target, prop, receiver) =>
+            prop === 'lastPrices' ? async () => Promise.reject(new Error('ticker/price failed')) : (Reflect.get(target, prop, receiver) as unknown),
+        });
+      },
+    };
+    loop = createPositionSync({ db: w.db.db, gateways, clock: w.clock, log: w.log, settings: { planEveryMs: 3_600_000 } }).start();
+    await expect.poll(() => calls.filter((call) => call.method === 'quote').length, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+    // The first plan's two quotes (no visit was queued before its prices) are the fallbacks.
+    expect(calls.filter((call) => call.method === 'quote').slice(0, 2)).toEqual([
+      { method: 'quote', lane: 'background' },
+      { method: 'quote', lane: 'background' },
+    ]);
   });
 
   it('a fill while the connection was down is found by the visit its reconnect asks for', { timeout: 90_000 }, async () => {
