@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { BotFleet } from '../../bench/chaos/fleet';
 import { openBenchDatabase } from '../../bench/support/database';
+import { guildsRepository } from '../../src/db/repositories/guilds';
+import { outboxRepository } from '../../src/db/repositories/outbox';
 import { generateKeyEntry } from '../../src/vault';
 import { spawnBinanceSim } from '../sim/binance/client';
 import { shardOf } from '../sim/discord/gateway';
@@ -11,7 +14,8 @@ import { addTradersGuild } from '../support/tradersGuild';
  * Gateway shards across real bot processes on one PostgreSQL (issue #16). Discord recommends two
  * shards (GET /gateway/bot) and DISCORD_SHARDS is left at 'auto': the processes share the shards, one
  * session per shard, each server's interactions reach the one process whose shard serves it and are
- * answered once; when a process dies, the others take its shards within 15 s.
+ * answered once; when a process dies, the others take its shards within 15 s, and the feed it was
+ * posting goes on from the other process with no message lost or posted twice.
  */
 const adminUrl = inject('postgresTemplateUrl');
 
@@ -80,17 +84,43 @@ describe.skipIf(!adminUrl)('gateway shards (PostgreSQL, real processes)', () => 
       expect(discord.connectedShards).toEqual(['0/2', '1/2']);
       await answeredOnce('two processes');
 
-      // The process holding the shards dies: the other one takes both within 15 s.
+      // The feed has 12 summaries to post (Discord lets 5 a channel through every 5 s): the process
+      // posting them dies part-way.
+      const feedGuild = guilds[0]!;
+      const feedChannel = feedGuild.channels['feed']!;
+      await guildsRepository(database.handle.db).update(feedGuild.id, { feedChannelId: feedChannel });
+      const signalIds = Array.from({ length: 12 }, () => randomUUID());
+      await outboxRepository(database.handle.db).enqueue(
+        signalIds.map((signalId, i) => ({
+          guildId: feedGuild.id,
+          kind: 'summary' as const,
+          signalId,
+          accountId: null,
+          payload: { type: 'summary', signalId, symbol: `S${i}/USDT`, side: 'long', source: 'command', total: 1, filled: 1, placed: 1, pending: 0, skipped: [], failed: [], sharedNotional: 0, final: true },
+        })),
+      );
+      await discord.waitFor(() => (discord.channelMessages(feedChannel).length >= 3 ? true : undefined), 20_000, 'the feed under way');
+
+      // The process holding the shards and the feed dies: the other one takes both shards within 15 s.
       const identifies = discord.stats.identifies;
       const killedAt = Date.now();
       await fleet.kill(0);
+      const postedBeforeKill = discord.channelMessages(feedChannel).length;
+      expect(postedBeforeKill).toBeLessThan(signalIds.length);
       await bothShards('the takeover of both shards', () => discord.stats.identifies >= identifies + 2);
       const takeoverMs = Date.now() - killedAt;
       expect(takeoverMs).toBeLessThanOrEqual(15_000);
       await answeredOnce('after the takeover');
+      // Every summary once: what the dead process had sent is not sent again (nonces), the rest is.
+      await discord.waitFor(() => (discord.channelMessages(feedChannel).length >= signalIds.length ? true : undefined), 60_000, 'the whole feed');
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const posted = discord.channelMessages(feedChannel).map((message) => JSON.stringify(message.embeds));
+      for (const [i] of signalIds.entries()) expect(posted.filter((text) => text.includes(`S${i}/USDT`)), `summary ${i}`).toHaveLength(1);
+      expect(posted).toHaveLength(signalIds.length);
+      expect(await outboxRepository(database.handle.db).backlog()).toBe(0);
       expect(shards.most, 'two sessions of one shard at once').toBe(1);
       expect(discord.violations).toEqual([]);
-      console.log(`[sharding] both shards taken over after SIGKILL in ${takeoverMs} ms`);
+      console.log(`[sharding] both shards taken over after SIGKILL in ${takeoverMs} ms; the feed had posted ${postedBeforeKill} of ${signalIds.length}`);
     } finally {
       shards.stop();
       await fleet.stopAll();
