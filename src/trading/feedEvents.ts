@@ -1,3 +1,4 @@
+import type { CloseCause } from '../domain/lifecycle/feedFigures';
 import type { ReasonCode } from '../domain/reasons';
 
 /**
@@ -8,8 +9,49 @@ import type { ReasonCode } from '../domain/reasons';
 
 export type OrderOutcome = 'filled' | 'placed' | 'skipped' | 'failed' | 'not-placed' | 'dry-run' | 'cancelled';
 
+/** Where a signal came from, for people: its source, its author, and a link to the caller's message. */
+export interface SignalOrigin {
+  source: 'channel' | 'command' | 'copy' | 'strategy';
+  authorId: string | null;
+  /** The caller's message in the signal channel (channel signals only). */
+  url: string | null;
+}
+
+/** How an account trades: with real money (live), on the exchange's test venue (demo) or simulated (paper). */
+export type TradingMode = 'live' | 'demo' | 'paper';
+export type MarketKind = 'spot' | 'futures';
+
+/** A signal row's origin (older rows and tests may lack the source fields: then none). */
+export function signalOrigin(signal: {
+  guildId?: string;
+  source?: string;
+  sourceRef?: string;
+  authorId?: string | null;
+  channelId?: string | null;
+}): SignalOrigin | undefined {
+  const { source } = signal;
+  if (source !== 'channel' && source !== 'command' && source !== 'copy' && source !== 'strategy') return undefined;
+  const url =
+    source === 'channel' && signal.guildId && signal.channelId && signal.sourceRef && /^\d+$/.test(signal.sourceRef)
+      ? `https://discord.com/channels/${signal.guildId}/${signal.channelId}/${signal.sourceRef}`
+      : null;
+  return { source, authorId: signal.authorId ?? null, url };
+}
+
+/** An account's mode and market, when the caller knows them (events stored before had neither). */
+function venueOf(account: { mode?: string; marketType?: string }): { mode?: TradingMode; marketType?: MarketKind } {
+  const venue: { mode?: TradingMode; marketType?: MarketKind } = {};
+  if (account.mode === 'live' || account.mode === 'demo' || account.mode === 'paper') venue.mode = account.mode;
+  if (account.marketType === 'spot' || account.marketType === 'futures') venue.marketType = account.marketType;
+  return venue;
+}
+
 export interface OrderFeedEvent {
   type: 'order';
+  /** Absent in events stored before these were added. */
+  mode?: TradingMode;
+  marketType?: MarketKind;
+  origin?: SignalOrigin;
   signalId: string;
   accountId: string;
   accountName: string;
@@ -31,13 +73,23 @@ export interface OrderFeedEvent {
   notional: number | null;
 }
 
-type OrderEventSignal = { id: string; symbol: string; side: 'long' | 'short'; entryType: 'market' | 'limit'; stopLoss: number; takeProfits: number[] };
-type OrderEventAccount = { id: string; name: string; ownerId: string; exchangeId: string };
+type OrderEventSignal = {
+  id: string;
+  symbol: string;
+  side: 'long' | 'short';
+  entryType: 'market' | 'limit';
+  stopLoss: number;
+  takeProfits: number[];
+} & Parameters<typeof signalOrigin>[0];
+type OrderEventAccount = { id: string; name: string; ownerId: string; exchangeId: string; mode?: string; marketType?: string };
 
 /** An order event as the signal asked it, before anything reached the exchange. */
 export function signalOrderEvent(signal: OrderEventSignal, account: OrderEventAccount, outcome: OrderOutcome, reason: ReasonCode | null): OrderFeedEvent {
+  const origin = signalOrigin(signal);
   return {
     type: 'order',
+    ...venueOf(account),
+    ...(origin ? { origin } : {}),
     signalId: signal.id,
     accountId: account.id,
     accountName: account.name,
@@ -75,6 +127,8 @@ export interface SummaryFeedEvent {
   symbol: string;
   side: 'long' | 'short';
   source: string;
+  /** Absent in summaries stored before it was added. */
+  origin?: SignalOrigin;
   total: number;
   filled: number;
   placed: number;
@@ -96,9 +150,24 @@ export type PositionEventKind =
   | 'account-paused'
   | 'account-disabled';
 
+
 export interface PositionFeedEvent {
   type: 'position';
   kind: PositionEventKind;
+  /** Absent in events stored before these were added. */
+  mode?: TradingMode;
+  marketType?: MarketKind;
+  signalId?: string;
+  /** Take-profit hit: the target's price; stop moved: the new stop; closed: the average exit price. */
+  price?: number | null;
+  /** Take-profit hit: the fill's average price. */
+  fillPrice?: number | null;
+  /** Take-profit hit: the quantity it closed (only when the owner shares amounts). */
+  quantity?: number | null;
+  /** Closed: why. */
+  cause?: CloseCause | null;
+  /** Closed: how long the position was open. */
+  heldMs?: number | null;
   accountId: string;
   accountName: string;
   ownerId: string;
@@ -134,22 +203,28 @@ export type FeedEvent = OrderFeedEvent | SummaryFeedEvent | PositionFeedEvent | 
 
 /** A position's feed event; the amount only when the owner shares amounts. */
 export function positionFeedEvent(
-  account: { id: string; name: string; ownerId: string; shareAmounts: boolean },
+  account: { id: string; name: string; ownerId: string; shareAmounts: boolean; mode?: string; marketType?: string },
   position: { symbol: string; side: 'long' | 'short' },
   kind: PositionEventKind,
-  extra: Partial<Pick<PositionFeedEvent, 'target' | 'returnPct' | 'pnl' | 'reason'>> = {},
+  extra: Partial<
+    Pick<PositionFeedEvent, 'target' | 'returnPct' | 'pnl' | 'reason' | 'signalId' | 'price' | 'fillPrice' | 'quantity' | 'cause' | 'heldMs'>
+  > = {},
 ): PositionFeedEvent {
+  const { quantity, target, returnPct, pnl, reason, ...details } = extra;
   return {
     type: 'position',
     kind,
+    ...venueOf(account),
+    ...details,
+    ...(quantity !== undefined ? { quantity: account.shareAmounts ? quantity : null } : {}),
     accountId: account.id,
     accountName: account.name,
     ownerId: account.ownerId,
     symbol: position.symbol,
     side: position.side,
-    target: extra.target ?? null,
-    returnPct: extra.returnPct ?? null,
-    pnl: account.shareAmounts ? (extra.pnl ?? null) : null,
-    reason: extra.reason ?? null,
+    target: target ?? null,
+    returnPct: returnPct ?? null,
+    pnl: account.shareAmounts ? (pnl ?? null) : null,
+    reason: reason ?? null,
   };
 }

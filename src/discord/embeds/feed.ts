@@ -1,18 +1,23 @@
 import type { APIEmbed, APIEmbedField } from 'discord.js';
 import { describeReason, isReasonCode, NOTE_TEXT } from '../../domain/reasons';
 import type {
+  MarketKind,
   NoticeEvent,
   OrderFeedEvent,
   OrderOutcome,
   PositionFeedEvent,
+  SignalOrigin,
   SummaryAccountLine,
   SummaryFeedEvent,
+  TradingMode,
 } from '../../trading/feedEvents';
 import {
   COLORS,
   DISCORD_LIMITS,
+  displayPair,
   embedLength,
   escapeMarkdown,
+  formatDuration,
   formatMoney,
   formatPrice,
   formatQuantity,
@@ -45,38 +50,84 @@ export function reasonText(reason: string | null): string | null {
 const sideText = (side: 'long' | 'short') => `${SIDE_EMOJI[side]} ${side.toUpperCase()}`;
 const field = (name: string, value: string, inline = true): APIEmbedField => ({
   name: truncate(name, DISCORD_LIMITS.fieldName),
-  value: truncate(value === '' ? '—' : value, DISCORD_LIMITS.fieldValue),
+  value: truncate(value, DISCORD_LIMITS.fieldValue),
   inline,
 });
 const accountLine = (name: string, ownerId: string) => `**${escapeMarkdown(name)}** · ${mention(ownerId)}`;
 
+const MODE_TEXT: Record<TradingMode, string> = { live: '💵 Live', demo: '🧪 Demo', paper: '📝 Paper' };
+/** Said under every paper and demo line: never mistaken for live money. */
+const MODE_NOTE: Partial<Record<TradingMode, string>> = {
+  demo: "Demo: the exchange's test venue, no real money",
+  paper: 'Paper: simulated by the bot, no real money',
+};
+
+/** "[PAPER] " / "[DEMO] " ahead of a title: a simulated fill never reads as a live one. */
+const modeTag = (mode: TradingMode | undefined) => (mode === 'paper' || mode === 'demo' ? `[${mode.toUpperCase()}] ` : '');
+
+/** "💵 Live · Futures · binance" (what is known of it). */
+function venueLine(mode: TradingMode | undefined, marketType: MarketKind | undefined, exchangeId?: string): string | null {
+  const parts = [mode ? MODE_TEXT[mode] : null, marketType === 'futures' ? 'Futures' : marketType === 'spot' ? 'Spot' : null, exchangeId ? escapeMarkdown(exchangeId) : null];
+  const known = parts.filter((part): part is string => part !== null);
+  return known.length > 0 ? known.join(' · ') : null;
+}
+
+/** Where the signal came from, in words: a link to the caller's message, or who sent the /signal. */
+export function originText(origin: SignalOrigin | undefined): string | null {
+  if (!origin) return null;
+  const by = origin.authorId ? ` by ${mention(origin.authorId)}` : '';
+  switch (origin.source) {
+    case 'channel':
+      return origin.url ? `From [a message](${origin.url})${by} in the signal channel` : `From a message${by} in the signal channel`;
+    case 'command':
+      return `From a /signal${by}`;
+    case 'copy':
+      return `Copied from a master's trade${by}`;
+    case 'strategy':
+      return 'From the built-in strategy';
+  }
+}
+
+/** The footer of a signal's lines: its short id (the summary shows the same) and the mode's note. */
+function signalFooter(signalId: string | undefined, mode: TradingMode | undefined, lead?: string): APIEmbed['footer'] | undefined {
+  const parts = [lead, signalId ? `signal ${signalId.slice(0, 8)}` : null, mode ? MODE_NOTE[mode] : null].filter(Boolean);
+  return parts.length > 0 ? { text: parts.join(' · ') } : undefined;
+}
+
 /**
- * One account's outcome for a signal. Balances are never shown; quantity and notional only when
- * the owner shares amounts (the engine leaves them null otherwise).
+ * One account's outcome for a signal: its status once (in the title), the mode and market, only the
+ * figures it has, and where the signal came from. Balances are never shown; quantity and notional
+ * only when the owner shares amounts (the engine leaves them null otherwise).
  */
 export function renderOrderEmbed(event: OrderFeedEvent): APIEmbed {
   const style = OUTCOME_STYLE[event.outcome] ?? OUTCOME_STYLE.failed;
   const why = reasonText(event.reason);
-  const fields: APIEmbedField[] = [
-    field('Entry', event.entryType === 'market' ? 'market' : 'limit'),
-    field(event.outcome === 'filled' ? 'Fill price' : 'Price', formatPrice(event.price)),
-    field('Leverage', event.leverage === null ? '—' : `${event.leverage}x${event.leverageCapped ? ' (capped)' : ''}`),
-    field('Stop', formatPrice(event.stopLoss)),
-    field('Take-profits', event.takeProfits.length === 0 ? '—' : event.takeProfits.map(formatPrice).join(' / ')),
-    field('Status', style.label),
-  ];
+  const traded = event.outcome === 'filled' || event.outcome === 'placed' || event.outcome === 'dry-run';
+  const fields: APIEmbedField[] = [];
+  if (traded) {
+    const limit = event.entryType === 'limit' && event.outcome !== 'filled' && event.price !== null ? ` at ${formatPrice(event.price)}` : '';
+    fields.push(field('Entry', `${event.entryType}${limit}`));
+    if (event.outcome === 'filled' && event.price !== null) fields.push(field('Fill price', formatPrice(event.price)));
+    if (event.leverage !== null && event.marketType !== 'spot')
+      fields.push(field('Leverage', `${event.leverage}x${event.leverageCapped ? ' (capped)' : ''}`));
+  }
+  if (event.stopLoss !== null) fields.push(field('Stop', formatPrice(event.stopLoss)));
+  if (event.takeProfits.length > 0) fields.push(field('Take-profits', event.takeProfits.map(formatPrice).join(' / ')));
   if (event.quantity !== null) fields.push(field('Quantity', formatQuantity(event.quantity)));
   if (event.notional !== null) fields.push(field('Notional', formatMoney(event.notional)));
+  const lines = [
+    accountLine(event.accountName, event.ownerId),
+    venueLine(event.mode, event.marketType, event.exchangeId),
+    why ? `Reason: ${why}` : null,
+    originText(event.origin),
+  ].filter((line): line is string => line !== null);
+  const footer = signalFooter(event.signalId, event.mode);
   return {
-    title: truncate(`${style.emoji} ${event.symbol} ${sideText(event.side)} · ${style.label}`, DISCORD_LIMITS.title),
-    description: truncate(
-      [`${accountLine(event.accountName, event.ownerId)} · ${escapeMarkdown(event.exchangeId)}`, why ? `Reason: ${why}` : null]
-        .filter(Boolean)
-        .join('\n'),
-      DISCORD_LIMITS.description,
-    ),
+    title: truncate(`${modeTag(event.mode)}${style.emoji} ${displayPair(event.symbol, event.marketType)} ${sideText(event.side)} · ${style.label}`, DISCORD_LIMITS.title),
+    description: truncate(lines.join('\n'), DISCORD_LIMITS.description),
     color: style.color,
-    fields,
+    ...(fields.length > 0 ? { fields } : {}),
+    ...(footer ? { footer } : {}),
   };
 }
 
@@ -90,19 +141,52 @@ const POSITION_TEXT: Record<PositionFeedEvent['kind'], { emoji: string; text: st
   'account-disabled': { emoji: '⛔', text: 'account disabled', color: COLORS.red },
 };
 
-/** Position events in the channel (take-profit hit, closed, stop failed...). */
+const CAUSE_TEXT: Record<NonNullable<PositionFeedEvent['cause']>, string> = {
+  'take-profit': 'take-profit',
+  'stop-loss': 'stop-loss',
+  'break-even': 'stop at break-even',
+  manual: 'closed by hand (outside the bot)',
+  liquidation: 'liquidation',
+  panic: '/panic',
+  'not-filled': 'entry never filled',
+  copy: "following the master's close",
+};
+
+const signed = (value: number, digits = 2) => `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
+
+/** Position events in the channel: a take-profit hit, the stop moved, a close with its figures. */
 export function renderPositionEmbed(event: PositionFeedEvent): APIEmbed {
   const style = POSITION_TEXT[event.kind] ?? { emoji: 'ℹ️', text: event.kind, color: COLORS.grey };
   const lines = [accountLine(event.accountName, event.ownerId)];
-  if (event.target !== null) lines.push(`Target: TP${event.target}`);
-  if (event.returnPct !== null) lines.push(`Return on margin: ${event.returnPct >= 0 ? '+' : ''}${event.returnPct.toFixed(2)} %`);
-  if (event.pnl !== null) lines.push(`PnL: ${formatMoney(event.pnl, 'USDT', true)}`);
+  const venue = venueLine(event.mode, event.marketType);
+  if (venue) lines.push(venue);
+  const title =
+    event.kind === 'take-profit-hit' && event.target !== null ? `take-profit ${event.target} hit` : style.text;
+  if (event.kind === 'take-profit-hit') {
+    const target = event.target === null ? 'Target' : `TP${event.target}`;
+    const at = event.price === undefined || event.price === null ? '' : ` at ${formatPrice(event.price)}`;
+    const filled = event.fillPrice === undefined || event.fillPrice === null ? '' : ` · filled at ${formatPrice(event.fillPrice)}`;
+    lines.push(`${target}${at}${filled}`);
+    if (event.quantity !== undefined && event.quantity !== null) lines.push(`Closed: ${formatQuantity(event.quantity)}`);
+    if (event.pnl !== null) lines.push(`Gain on this part: ${formatMoney(event.pnl, 'USDT', true)} (before fees)`);
+  } else if (event.kind === 'stop-moved-to-break-even') {
+    if (event.price !== undefined && event.price !== null) lines.push(`New stop: ${formatPrice(event.price)} (the entry price)`);
+  } else {
+    if (event.cause) lines.push(`Cause: ${CAUSE_TEXT[event.cause] ?? event.cause}`);
+    if (event.price !== undefined && event.price !== null) lines.push(`Exit price: ${formatPrice(event.price)}`);
+    if (event.returnPct !== null) lines.push(`Return on margin: ${signed(event.returnPct)} %`);
+    if (event.pnl !== null) lines.push(`PnL: ${formatMoney(event.pnl, 'USDT', true)}`);
+    if (event.heldMs !== undefined && event.heldMs !== null) lines.push(`Time in trade: ${formatDuration(event.heldMs)}`);
+  }
   const why = reasonText(event.reason);
   if (why) lines.push(`Reason: ${why}`);
+  const footer = signalFooter(event.signalId, event.mode);
+  const symbol = event.symbol ? `${displayPair(event.symbol, event.marketType)} ${sideText(event.side)} · ` : '';
   return {
-    title: truncate(`${style.emoji} ${event.symbol} ${sideText(event.side)} · ${style.text}`, DISCORD_LIMITS.title),
+    title: truncate(`${modeTag(event.mode)}${style.emoji} ${symbol}${title}`, DISCORD_LIMITS.title),
     description: truncate(lines.join('\n'), DISCORD_LIMITS.description),
     color: style.color,
+    ...(footer ? { footer } : {}),
   };
 }
 
@@ -180,6 +264,8 @@ export function renderSummaryEmbeds(event: SummaryFeedEvent): APIEmbed[] {
     for (const group of failedGroups.slice(0, 12)) lines.push(`• ${group.reason}: ${group.lines.length}`);
   }
   if (event.sharedNotional > 0) lines.push(`Total notional (accounts sharing amounts): **${formatMoney(event.sharedNotional)}**`);
+  const origin = originText(event.origin);
+  if (origin) lines.push(origin);
   const color =
     event.pending > 0 || !event.final
       ? COLORS.gold
@@ -191,10 +277,10 @@ export function renderSummaryEmbeds(event: SummaryFeedEvent): APIEmbed[] {
             ? COLORS.red
             : COLORS.grey;
   const head: APIEmbed = {
-    title: truncate(`📊 ${event.symbol} ${sideText(event.side)} · filled ${event.filled} of ${event.total}`, DISCORD_LIMITS.title),
+    title: truncate(`📊 ${displayPair(event.symbol)} ${sideText(event.side)} · filled ${event.filled} of ${event.total}`, DISCORD_LIMITS.title),
     description: truncate(lines.join('\n'), DISCORD_LIMITS.description),
     color,
-    footer: { text: `${event.final && event.pending === 0 ? 'Final' : 'Preliminary'} summary · signal ${event.signalId.slice(0, 8)} · source ${event.source}` },
+    footer: { text: `${event.final && event.pending === 0 ? 'Final' : 'Preliminary'} summary · signal ${event.signalId.slice(0, 8)}` },
   };
   const embeds: APIEmbed[] = [head];
   let used = embedLength(head);
@@ -268,7 +354,8 @@ export function renderCompactOrders(
   const groups = new Map<string, { outcome: OrderOutcome; reason: string | null; rows: { id: number; event: OrderFeedEvent }[] }>();
   for (const row of rows) {
     const reason = reasonText(row.event.reason);
-    const key = `${row.event.outcome}|${reason ?? ''}`;
+    // Paper and demo lines never share a heading with live ones, nor spot with futures.
+    const key = `${row.event.outcome}|${reason ?? ''}|${row.event.mode ?? ''}|${row.event.marketType ?? ''}`;
     const group = groups.get(key) ?? { outcome: row.event.outcome, reason, rows: [] };
     group.rows.push(row);
     groups.set(key, group);
@@ -284,7 +371,8 @@ export function renderCompactOrders(
     const common = [shared.price === undefined ? null : `@ ${formatPrice(shared.price)}`, shared.leverage === undefined ? null : `${shared.leverage}x`]
       .filter(Boolean)
       .join(' ');
-    const heading = `${style.emoji} ${first.symbol} ${first.side.toUpperCase()} · ${style.label}${group.reason ? `: ${group.reason}` : ''} (${group.rows.length})${common ? ` ${common}` : ''}`;
+    const sample = group.rows[0]!.event;
+    const heading = `${modeTag(sample.mode)}${style.emoji} ${displayPair(sample.symbol, sample.marketType)} ${sample.side.toUpperCase()} · ${style.label}${group.reason ? `: ${group.reason}` : ''} (${group.rows.length})${common ? ` ${common}` : ''}`;
     let lines: string[] = [];
     let ids: number[] = [];
     let length = 0;

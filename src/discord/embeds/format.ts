@@ -115,3 +115,35 @@ export function chunkLines(lines: readonly string[], max: number): string[] {
 }
 
 export const SIDE_EMOJI = { long: '📈', short: '📉' } as const;
+
+/**
+ * A pair as people write it: `BTC/USDT · perp` for a perpetual (ccxt: `BTC/USDT:USDT`), `BTC/USDT ·
+ * spot` for spot, plain `BTC/USDT` where the market is not known (a signal goes to both).
+ */
+export function displayPair(symbol: string, marketType?: 'spot' | 'futures'): string {
+  const [pair = symbol, settle] = symbol.split(':');
+  if (settle !== undefined || marketType === 'futures') return `${pair} · perp`;
+  return marketType === 'spot' ? `${pair} · spot` : pair;
+}
+
+/** "3 h 12 min", "2 d 4 h", "45 s": how long something lasted, to the two largest units. */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  const units: [number, string][] = [
+    [86_400, 'd'],
+    [3_600, 'h'],
+    [60, 'min'],
+    [1, 's'],
+  ];
+  const parts: string[] = [];
+  let rest = seconds;
+  for (const [size, name] of units) {
+    const count = Math.floor(rest / size);
+    rest -= count * size;
+    if (count > 0) parts.push(`${count} ${name}`);
+    // The largest unit and the one right below it ("2 d", not "2 d 5 min").
+    else if (parts.length > 0) break;
+    if (parts.length === 2) break;
+  }
+  return parts.length > 0 ? parts.join(' ') : '0 s';
+}

@@ -8,6 +8,7 @@ import type { NewOutboxRow } from '../../db/repositories/outbox';
 import type { PositionsRepository } from '../../db/repositories/positions';
 import type { OrderRow, PositionRow } from '../../db/repositories/trading';
 import { scaleFees } from '../../domain/fees';
+import { closeCause } from '../../domain/lifecycle/feedFigures';
 import { heldQuantity, kindOf, legsOf } from '../../domain/lifecycle/legs';
 import { positionPnl, realisedSoFar, type Fill } from '../../domain/pnl';
 import { dec, toNumber, type Decimal } from '../../domain/precision';
@@ -58,7 +59,14 @@ export function booking(deps: BookingDeps) {
     const now = clock.now();
     const signalId = followed.signal.id;
     const feed: NewOutboxRow[] = [];
-    const figures = { returnPct: pnl.returnPct, pnl: pnl.realizedPnl };
+    const figures = {
+      returnPct: pnl.returnPct,
+      pnl: pnl.realizedPnl,
+      signalId,
+      price: pnl.averageExitPrice,
+      cause: closeCause(reason, position),
+      heldMs: Math.max(0, now - position.openedAt.getTime()),
+    };
     if (reason === 'external') {
       feed.push(
         accountFeedRow(account, signalId, positionFeedEvent(account, position, 'closed-externally', figures)),

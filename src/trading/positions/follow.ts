@@ -10,6 +10,7 @@ import type { SignalsRepository } from '../../db/repositories/signals';
 import type { ExecutionRow, OrderRow, PositionRow, TradingRepository } from '../../db/repositories/trading';
 import { decidePosition, needsPrice } from '../../domain/lifecycle/decide';
 import { heldQuantity, isInFlight, isLive, kindOf } from '../../domain/lifecycle/legs';
+import { targetFill } from '../../domain/lifecycle/feedFigures';
 import { escalatesAt, refusalClass, type RetryPolicy } from '../../domain/lifecycle/refusals';
 import type { LifecycleCase, Step } from '../../domain/lifecycle/types';
 import { floorToStep } from '../../domain/precision';
@@ -208,13 +209,25 @@ export function follower(deps: FollowDeps) {
         }
         case 'record-progress': {
           if (!position) break;
-          const feed = step.newHits.map((hit) =>
-            accountFeedRow(
+          const orders = step.newHits.length > 0 ? await legs.ordersOf(followed) : [];
+          const feed = step.newHits.map((hit) => {
+            const fill = targetFill(orders, hit);
+            const average = step.averageEntryPrice ?? position.averageEntryPrice;
+            // The gain on the part this target closed, before fees (the close books the exact figure).
+            const gain = fill && average !== null ? (fill.price - average) * fill.quantity * (position.side === 'long' ? 1 : -1) : null;
+            return accountFeedRow(
               account,
               followed.signal.id,
-              positionFeedEvent(account, position, 'take-profit-hit', { target: hit + 1 }),
-            ),
-          );
+              positionFeedEvent(account, position, 'take-profit-hit', {
+                target: hit + 1,
+                signalId: followed.signal.id,
+                price: position.takeProfits[hit] ?? null,
+                fillPrice: fill?.price ?? null,
+                quantity: fill?.quantity ?? null,
+                pnl: gain,
+              }),
+            );
+          });
           // The hit count only rises, with its feed rows in the same transaction: told once, whoever syncs.
           await deps.positions.recordProgress(
             position.id,
@@ -240,7 +253,7 @@ export function follower(deps: FollowDeps) {
               accountFeedRow(
                 account,
                 followed.signal.id,
-                positionFeedEvent(account, position, 'stop-moved-to-break-even'),
+                positionFeedEvent(account, position, 'stop-moved-to-break-even', { signalId: followed.signal.id, price: step.stopLoss }),
               ),
             ]);
           }

@@ -43,7 +43,7 @@ describe('order embed', () => {
   it('shows the account, owner, symbol, side, price, leverage, stop, targets and status, coloured by outcome', () => {
     const embed = renderOrderEmbed(order({ leverageCapped: true }));
     const t = text(embed);
-    for (const part of ['BTC/USDT:USDT', 'LONG', 'main', '<@210000000000000001>', '50,012.5', '10x (capped)', '48,000', '52,000 / 54,000', 'filled']) {
+    for (const part of ['BTC/USDT · perp', 'LONG', 'main', '<@210000000000000001>', '50,012.5', '10x (capped)', '48,000', '52,000 / 54,000', 'filled']) {
       expect(t).toContain(part);
     }
     expect(embed.color).toBe(OUTCOME_STYLE.filled.color);
@@ -61,10 +61,68 @@ describe('order embed', () => {
     expect(skipped).not.toMatch(/balance/i);
   });
 
+  it('says the mode and market on every line; paper and demo never read as live money (issue #17)', () => {
+    const live = renderOrderEmbed(order({ mode: 'live', marketType: 'futures' }));
+    expect(live.title).toBe('🟢 BTC/USDT · perp 📈 LONG · filled');
+    expect(live.description).toContain('💵 Live · Futures · binance');
+    for (const mode of ['paper', 'demo'] as const) {
+      const embed = renderOrderEmbed(order({ mode, marketType: 'spot', symbol: 'BTC/USDT', leverage: 1 }));
+      expect(embed.title).toBe(`[${mode.toUpperCase()}] 🟢 BTC/USDT · spot 📈 LONG · filled`);
+      expect(embed.footer?.text).toMatch(/no real money/);
+      // Spot has no leverage to show.
+      expect(text(embed)).not.toContain('Leverage');
+    }
+    expect(live.footer?.text).not.toMatch(/money/);
+  });
+
+  it('says its status once and shows no filler fields', () => {
+    const skipped = renderOrderEmbed(order({ outcome: 'skipped', reason: 'below-min-notional', price: null, leverage: null }));
+    expect(text(skipped).match(/skipped/g)).toHaveLength(1);
+    expect(skipped.fields?.map((f) => f.name)).toEqual(['Stop', 'Take-profits']);
+    expect(text(skipped)).not.toContain('—');
+    const placed = renderOrderEmbed(order({ outcome: 'placed', entryType: 'limit', price: 49_000 }));
+    expect(placed.fields?.find((f) => f.name === 'Entry')?.value).toBe('limit at 49,000');
+    expect(placed.fields?.map((f) => f.name)).not.toContain('Fill price');
+    expect(renderOrderEmbed(order()).fields?.map((f) => f.name)).not.toContain('Status');
+  });
+
+  it("links to the signal: the caller's message, or who sent the /signal; the summary's id in the footer", () => {
+    const url = 'https://discord.com/channels/1/2/3';
+    const fromChannel = renderOrderEmbed(order({ origin: { source: 'channel', authorId: '42', url } }));
+    expect(fromChannel.description).toContain(`From [a message](${url}) by <@42> in the signal channel`);
+    expect(fromChannel.footer?.text).toBe('signal 7b1f3c3e');
+    const fromCommand = renderOrderEmbed(order({ origin: { source: 'command', authorId: '42', url: null } }));
+    expect(fromCommand.description).toContain('From a /signal by <@42>');
+  });
+
   it('escapes Markdown in names members chose', () => {
     expect(escapeMarkdown('a*b_c~d`e|f')).toBe('a\\*b\\_c\\~d\\`e\\|f');
     expect(escapeMarkdown('@everyone')).toBe('@\u200beveryone');
     expect(text(renderOrderEmbed(order({ accountName: '**bold**' })))).toContain('\\\\*\\\\*bold');
+  });
+
+  it('a take-profit hit says the target, its fill, the quantity closed and the gain on that part', () => {
+    const hit = renderPositionEmbed({
+      type: 'position', kind: 'take-profit-hit', accountId: 'a', accountName: 'main', ownerId: '1', symbol: 'LINK/USDT:USDT', side: 'long',
+      mode: 'live', marketType: 'futures', signalId: '7b1f3c3e-0000', target: 1, price: 105, fillPrice: 105.02, quantity: 1, returnPct: null, pnl: 7.02, reason: null,
+    });
+    expect(hit.title).toBe('🎯 LINK/USDT · perp 📈 LONG · take-profit 1 hit');
+    for (const part of ['TP1 at 105 · filled at 105.02', 'Closed: 1', 'Gain on this part: +7.02 USDT']) expect(hit.description).toContain(part);
+    const moved = renderPositionEmbed({
+      type: 'position', kind: 'stop-moved-to-break-even', accountId: 'a', accountName: 'main', ownerId: '1', symbol: 'LINK/USDT:USDT', side: 'long',
+      mode: 'paper', marketType: 'futures', price: 98, target: null, returnPct: null, pnl: null, reason: null,
+    });
+    expect(moved.title?.startsWith('[PAPER] ')).toBe(true);
+    expect(moved.description).toContain('New stop: 98 (the entry price)');
+  });
+
+  it('a close says its cause, exit price, return and time in trade', () => {
+    const closed = renderPositionEmbed({
+      type: 'position', kind: 'position-closed', accountId: 'a', accountName: 'main', ownerId: '1', symbol: 'LINK/USDT:USDT', side: 'long',
+      mode: 'live', marketType: 'futures', cause: 'break-even', price: 98.01, heldMs: 11_520_000, target: null, returnPct: 3.5, pnl: 6.99, reason: null,
+    });
+    for (const part of ['Cause: stop at break-even', 'Exit price: 98.01', 'Return on margin: +3.50 %', 'PnL: +6.99 USDT', 'Time in trade: 3 h 12 min'])
+      expect(closed.description).toContain(part);
   });
 
   it('renders position events and owner notices', () => {
@@ -101,6 +159,13 @@ function bigSummary(total: number, over: Partial<SummaryFeedEvent> = {}): Summar
 }
 
 describe('summary embed', () => {
+  it('says where the signal came from in words, and the footer has no internal words', () => {
+    const [head] = renderSummaryEmbeds(bigSummary(2, { origin: { source: 'command', authorId: '42', url: null } }));
+    expect(head!.description).toContain('From a /signal by <@42>');
+    expect(head!.footer?.text).toBe('Final summary · signal 7b1f3c3e');
+    expect(text(head)).not.toMatch(/source/i);
+  });
+
   it('says filled x of y, every skip and failure reason with its count, and the shared total notional', () => {
     const embeds = renderSummaryEmbeds(bigSummary(8));
     const t = text(embeds);
