@@ -14,10 +14,13 @@ COPY package.json tsconfig.json ./
 COPY src ./src
 COPY commands ./commands
 COPY drizzle ./drizzle
-RUN mkdir -p /data && chown node:node /data
+# Owner-only, as the bot makes DATA_DIR itself (it keeps the mode of a folder that exists); a new named
+# volume starts with this owner and mode.
+RUN mkdir -p /data && chown node:node /data && chmod 0700 /data
 USER node
 VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
   CMD node -e "fetch('http://127.0.0.1:'+process.env.HEALTH_PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Slash-command registration runs from the same image: docker run --rm --env-file .env <image> npm run register
 CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -328,13 +328,16 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
           toldOtherCount = true;
           log.error(
             { shards: shardCount, running: other },
-            `another process runs the Discord gateway with ${other} shards, this one with ${shardCount}: this one connects none until they agree (set DISCORD_SHARDS alike on every process)`,
+            other === null
+              ? 'a process of an older version holds the whole Discord gateway: this one connects no shard until it stops (stop the old processes when upgrading)'
+              : `another process runs the Discord gateway with ${other} shards, this one with ${shardCount}: this one connects none until they agree (set DISCORD_SHARDS alike on every process)`,
           );
         }),
-      lead: () =>
+      lead: (signal) =>
         connectGatewayShard({
           token: config.DISCORD_TOKEN,
           shard,
+          signal,
           services,
           log,
           clock,

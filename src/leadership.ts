@@ -21,8 +21,12 @@ export interface LeadershipOptions<T> {
   acquire: (onLost: () => void) => Promise<HeldLock | null>;
   /** What is led, for the logs ("the Discord gateway", "gateway shard 2 of 4", "the feed"). */
   role?: string;
-  /** Starts what only the leader runs (the gateway, the feed); what it answers is stopped on loss. */
-  lead: () => Promise<T>;
+  /**
+   * Starts what only the leader runs (the gateway, the feed); what it answers is stopped on loss.
+   * `signal` aborts when the lock is lost (or the process stops) while it is still starting: it must
+   * then give up and close what it opened, never serve the role unlocked.
+   */
+  lead: (signal: AbortSignal) => Promise<T>;
   stopLeading: (led: T) => Promise<void>;
   log: Logger;
   retryEveryMs?: number;
@@ -41,6 +45,8 @@ export class Leadership<T> {
   private readonly role: string;
   /** Elections that won the lock but could not connect, in a row: the retries back off (Discord allows ~1,000 identifies a day). */
   private failedElections = 0;
+  /** Aborts the start under way (tryToLead) when its lock is lost or the process stops. */
+  private starting: AbortController | null = null;
 
   constructor(private readonly options: LeadershipOptions<T>) {
     this.retryEveryMs = options.retryEveryMs ?? 3_000;
@@ -67,6 +73,7 @@ export class Leadership<T> {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.starting?.abort(new Error('stopping'));
     await this.serially(() => this.stepDown('stopping'));
   }
 
@@ -74,7 +81,8 @@ export class Leadership<T> {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       void this.serially(() => this.tick()).finally(() => this.schedule());
-    }, this.lock ? this.verifyEveryMs : this.retryEveryMs * Math.min(100, 2 ** this.failedElections));
+      // Jittered: processes that refused each other (another shard count) do not meet again in step.
+    }, this.lock ? this.verifyEveryMs : this.retryEveryMs * Math.min(100, 2 ** this.failedElections) * (0.8 + Math.random() * 0.4));
     this.timer.unref();
   }
 
@@ -91,8 +99,11 @@ export class Leadership<T> {
   }
 
   private async tryToLead(first: boolean): Promise<void> {
+    const starting = new AbortController();
     const lock = await this.options.acquire(() => {
-      // The connection holding the lock closed: another process may lead in a moment. Stop now.
+      // The connection holding the lock closed: another process may lead in a moment. Stop now: a
+      // start under way gives up at once (it would otherwise hold the chain while it connects).
+      starting.abort(new Error('the leadership lock was lost while connecting'));
       void this.serially(() => this.stepDown('the leadership lock connection closed'));
     });
     if (!lock) {
@@ -100,8 +111,10 @@ export class Leadership<T> {
       return;
     }
     this.lock = lock;
+    this.starting = starting;
+    if (this.stopped) starting.abort(new Error('stopping'));
     try {
-      this.led = await this.options.lead();
+      this.led = await this.options.lead(starting.signal);
       this.failedElections = 0;
       this.options.log.info({ first, role: this.role }, 'leading');
     } catch (error) {
@@ -109,8 +122,10 @@ export class Leadership<T> {
       this.failedElections += 1;
       await lock.release().catch(() => undefined);
       if (first) throw error;
-      this.options.log.error({ err: error, role: this.role }, 'could not take over; trying again');
+      if (!starting.signal.aborted) this.options.log.error({ err: error, role: this.role }, 'could not take over; trying again');
       return;
+    } finally {
+      this.starting = null;
     }
     // Lost while connecting: give it back at once.
     if (lock.lost) await this.stepDown('the leadership lock was lost while connecting');

@@ -23,10 +23,11 @@ export interface DatabaseHandle {
    * Tries to lead `role` (the feed poster, or one Discord gateway shard): the lock, or null when
    * another process holds it. PostgreSQL: a session advisory lock on a connection of its own, freed
    * when the process dies (src/db/leaderLock.ts); `onLost` when that connection closes; a shard is
-   * refused, and `onOtherCount` told, while another process runs the gateway with another shard count.
+   * refused, and `onOtherCount` told, while another process runs the gateway with another shard count
+   * (null: an older version's process holds the whole gateway).
    * PGlite: one process, always the leader.
    */
-  acquireLeadership(role: LeaderRole, onLost: () => void, onOtherCount?: (count: number) => void): Promise<LeaderLock | null>;
+  acquireLeadership(role: LeaderRole, onLost: () => void, onOtherCount?: (count: number | null) => void): Promise<LeaderLock | null>;
   /** Whether every one of `roles` is held by some process now (cluster health). */
   leadershipHeld(roles: readonly LeaderRole[]): Promise<boolean>;
   /**

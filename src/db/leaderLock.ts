@@ -42,8 +42,9 @@ export function tryFeedLock(url: string, onLost: () => void): Promise<LeaderLock
 
 /**
  * Shard `id` of `count`, or null when another process holds it, or when some process holds a shard
- * under another count (`onOtherCount` is told which): two processes whose counts differ would each
- * route a server to a shard of their own, and both would answer its interactions. The lock is taken
+ * under another count (`onOtherCount` is told which; null: a process of a version before shards
+ * holds the whole gateway): two processes whose counts differ would each route a server to a shard
+ * of their own, and both would answer its interactions. The lock is taken
  * before the others are looked for, so of two processes racing with different counts at least one
  * sees the other.
  */
@@ -51,7 +52,7 @@ export function tryShardLock(
   url: string,
   shard: { readonly id: number; readonly count: number },
   onLost: () => void,
-  onOtherCount: (count: number) => void = () => {},
+  onOtherCount: (count: number | null) => void = () => {},
 ): Promise<LeaderLock | null> {
   const slot = shard.count * SHARD_SLOT + shard.id;
   return takeSessionLock({
@@ -67,9 +68,19 @@ export function tryShardLock(
             and database = (select oid from pg_database where datname = current_database())
             and objid::bigint / ${SHARD_SLOT} <> ${shard.count}
           limit 1`;
-      if (!other) return true;
+      // A process of a version before shards holds the whole gateway under the feed's key.
+      const [older] = other
+        ? []
+        : await connection<{ pid: number }[]>`
+            select l.pid from pg_locks l join pg_stat_activity a on a.pid = l.pid
+              where l.locktype = 'advisory' and l.granted and l.objsubid = 1 and l.classid = 0
+                and l.objid = ${FEED_LOCK_KEY}::bigint::oid
+                and l.database = (select oid from pg_database where datname = current_database())
+                and a.application_name = 'bot-leader'
+              limit 1`;
+      if (!other && !older) return true;
       await connection`select pg_advisory_unlock(${SHARD_LOCK_CLASS}, ${slot})`;
-      onOtherCount(other.count);
+      onOtherCount(other ? other.count : null);
       return false;
     },
     stillHeld: async (connection) => {

@@ -62,8 +62,10 @@ export function startFeedLeader(options: FeedLeaderOptions): FeedLeader {
     flush: async () => (await feedPoster.flush()) + (await confirmations.flush()),
     async stop() {
       if (confirmTimer) clearInterval(confirmTimer);
+      // The pass under way ends first (it checked the lock when it began): every message it sends
+      // belongs to a batch reserved before sending, whose nonce the next leader reuses, so Discord
+      // answers a late duplicate with the first message.
       await feedPoster.stop();
-      // Requests still queued behind a rate limit are dropped; their rows stay due for the next leader.
       rest.clearHashSweeper();
       rest.clearHandlerSweeper();
     },

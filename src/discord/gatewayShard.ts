@@ -36,7 +36,9 @@ export interface ShardRef {
  * (each client would otherwise throttle only itself, and Discord allows one identify per 5 s per
  * bucket). Shared by every shard this process connects.
  */
-export function processIdentifyThrottle(): (manager: WebSocketManager) => Promise<IIdentifyThrottler> {
+export type IdentifyThrottle = (manager: WebSocketManager) => Promise<IIdentifyThrottler>;
+
+export function processIdentifyThrottle(): IdentifyThrottle {
   let shared: Promise<IIdentifyThrottler> | null = null;
   return (manager) => {
     shared ??= manager
@@ -47,6 +49,20 @@ export function processIdentifyThrottle(): (manager: WebSocketManager) => Promis
         throw error;
       });
     return shared;
+  };
+}
+
+/** The throttle, telling when this client joins the identify queue (it reached the gateway) and when its turn comes. */
+function tellingTurn(throttle: IdentifyThrottle, onQueued: () => void, onTurn: () => void): IdentifyThrottle {
+  return async (manager) => {
+    const inner = await throttle(manager);
+    return {
+      async waitForIdentify(shardId: number, signal: AbortSignal) {
+        onQueued();
+        await inner.waitForIdentify(shardId, signal);
+        onTurn();
+      },
+    };
   };
 }
 
@@ -62,12 +78,14 @@ export interface GatewayShardOptions {
   health?: { register(component: string, isUp: () => boolean): void };
   /** Commands to serve; loaded from commands/ when omitted. */
   commands?: ReadonlyMap<string, BotCommand>;
-  /** How long to wait for the gateway's READY (default 30 s). */
+  /** How long to wait for the gateway's READY once this shard's identify may go (default 30 s). */
   readyTimeoutMs?: number;
   /** How often copy masters' owners are checked to still be in their server (default 5 min; 0: only by hand). */
   masterCheckEveryMs?: number;
-  /** The process's identify throttle (processIdentifyThrottle), shared by its shards. */
-  identifyThrottle?: (manager: WebSocketManager) => Promise<IIdentifyThrottler>;
+  /** The process's identify throttle (processIdentifyThrottle), shared by its shards; one of its own otherwise. */
+  identifyThrottle?: IdentifyThrottle;
+  /** Aborts the connect (the shard's lock was lost meanwhile): the client is closed, nothing served. */
+  signal?: AbortSignal;
 }
 
 export interface GatewayShard {
@@ -82,15 +100,35 @@ export async function connectGatewayShard(options: GatewayShardOptions): Promise
   const { shard } = options;
   const log = options.log.child({ component: 'discord', ...(shard.count > 1 ? { shard: shard.id } : {}) });
   const commands = options.commands ?? (await loadCommands());
+  // The ready timer runs while the gateway is being reached and from this shard's identify turn to
+  // READY, not while it waits its turn behind the process's other shards (Discord allows one identify
+  // per 5 s per concurrency bucket): a takeover of many shards must not time its last ones out.
+  let readyTimer: NodeJS.Timeout | null = null;
+  let timeOut = () => {};
+  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+  const startReadyTimer = () => {
+    if (readyTimer) clearTimeout(readyTimer);
+    readyTimer = setTimeout(() => timeOut(), readyTimeoutMs);
+  };
+  const pauseReadyTimer = () => {
+    if (readyTimer) clearTimeout(readyTimer);
+    readyTimer = null;
+  };
   const client = createDiscordClient({
     ...(options.restApi ? { restApi: options.restApi } : {}),
     shard,
-    ...(options.identifyThrottle ? { identifyThrottle: options.identifyThrottle } : {}),
+    identifyThrottle: tellingTurn(options.identifyThrottle ?? processIdentifyThrottle(), pauseReadyTimer, startReadyTimer),
   });
+  // Serving until stopped: a client closed after losing its lock may still hold queued gateway events.
+  let serving = true;
   const route = createInteractionRouter(commands, { services: options.services, log, clock: options.clock });
-  client.on(Events.InteractionCreate, (interaction) => void route(interaction));
+  client.on(Events.InteractionCreate, (interaction) => {
+    if (serving) void route(interaction);
+  });
   const onSignalMessage = createSignalChannelListener({ channelSignals: options.services.channelSignals, log });
-  client.on(Events.MessageCreate, (message) => void onSignalMessage(message));
+  client.on(Events.MessageCreate, (message) => {
+    if (serving) void onSignalMessage(message);
+  });
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
   client.on(Events.ShardDisconnect, (_event, id) => log.warn({ shard: id }, 'gateway disconnected'));
   client.rest.on('rateLimited', (info) =>
@@ -102,27 +140,34 @@ export async function connectGatewayShard(options: GatewayShardOptions): Promise
 
   // A master whose owner left or was banned stops steering followers (this shard's servers).
   const masterMembers = createMasterMemberWatch({ client, masterships: options.services.masterships, log });
-  client.on(Events.GuildBanAdd, (ban) => void masterMembers.onBan(ban));
+  client.on(Events.GuildBanAdd, (ban) => {
+    if (serving) void masterMembers.onBan(ban);
+  });
   let masterTimer: NodeJS.Timeout | null = null;
 
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('Discord gateway did not become ready in time')), options.readyTimeoutMs ?? 30_000);
-    client.once(Events.ClientReady, () => {
-      clearTimeout(timer);
-      resolve();
-    });
+    timeOut = () => reject(new Error('Discord gateway did not become ready in time'));
+    client.once(Events.ClientReady, () => resolve());
     // Closes the gateway will not retry: said plainly, not after the timeout.
     client.on(Events.ShardDisconnect, (event) => {
       const refusal = GATEWAY_REFUSALS[event.code];
-      if (!refusal) return;
-      clearTimeout(timer);
-      reject(new StartupProblem(refusal));
+      if (refusal) reject(new StartupProblem(refusal));
     });
+    const aborted = () => reject(options.signal?.reason instanceof Error ? options.signal.reason : new Error('connect aborted'));
+    if (options.signal?.aborted) aborted();
+    else options.signal?.addEventListener('abort', aborted, { once: true });
   });
+  // Whatever ends the connect first is the answer; the other outcome is not left unhandled.
+  ready.catch(() => undefined);
+  startReadyTimer();
+  const login = client.login(options.token);
+  login.catch(() => undefined);
   try {
-    await client.login(options.token);
-    await ready;
+    // A gateway that cannot be reached leaves login() retrying forever: the ready timer, a refusal
+    // or the abort ends the wait all the same.
+    await Promise.race([login.then(() => ready), ready]);
   } catch (error) {
+    serving = false;
     stopped = true;
     await client.destroy();
     // @discordjs/ws rejects the login with a bare Error for these closes (no code on it).
@@ -132,6 +177,8 @@ export async function connectGatewayShard(options: GatewayShardOptions): Promise
     if (message === 'Invalid shard') throw new StartupProblem(GATEWAY_REFUSALS[4010]!, { cause: error });
     if (message === 'Sharding is required') throw new StartupProblem(GATEWAY_REFUSALS[4011]!, { cause: error });
     throw error;
+  } finally {
+    pauseReadyTimer();
   }
   log.info({ commands: [...commands.keys()], user: client.user?.tag, shard: `${shard.id + 1} of ${shard.count}` }, 'connected to Discord');
   const masterCheckEveryMs = options.masterCheckEveryMs ?? 5 * 60_000;
@@ -145,6 +192,7 @@ export async function connectGatewayShard(options: GatewayShardOptions): Promise
     client,
     checkMasters: () => masterMembers.check(),
     async stop() {
+      serving = false;
       stopped = true;
       if (masterTimer) clearInterval(masterTimer);
       await client.destroy();

@@ -117,3 +117,50 @@ describe('leadership of the Discord connection', () => {
     expect(server.holder).toBeNull();
   });
 });
+
+describe('a start that hangs (a gateway that cannot be reached)', () => {
+  it('is aborted when its lock is lost, and stop() does not wait for it', async () => {
+    const server = new FakeLockServer();
+    const events: string[] = [];
+    let verifies = 0;
+    const leadership = new Leadership<string>({
+      acquire: async (onLost) => {
+        const lock = server.acquire(onLost);
+        if (!lock) return null;
+        const verify = lock.verify.bind(lock);
+        lock.verify = async () => {
+          verifies += 1;
+          return verify();
+        };
+        return lock;
+      },
+      // Never connects on its own: only the abort ends it.
+      lead: (signal) =>
+        new Promise<string>((_resolve, reject) => {
+          events.push('connecting');
+          signal.addEventListener('abort', () => {
+            events.push('aborted');
+            reject(signal.reason as Error);
+          });
+        }),
+      stopLeading: async () => void events.push('stopped'),
+      log,
+      retryEveryMs: 20,
+      verifyEveryMs: 20,
+    });
+    // Another process holds it at first: this one wins it later, in a takeover (not the first try).
+    const other = server.acquire(() => {})!;
+    await leadership.start();
+    await other.release();
+    await until(() => events.includes('connecting'));
+    server.holder!.lose();
+    await until(() => events.includes('aborted'));
+    expect(leadership.leading).toBe(false);
+    // The chain is free again: it tries for the lock again (and connects again), and stop() ends that too.
+    await until(() => events.filter((e) => e === 'connecting').length >= 2);
+    await leadership.stop();
+    expect(events.filter((e) => e === 'aborted').length).toBeGreaterThanOrEqual(2);
+    expect(events).not.toContain('stopped');
+    expect(verifies).toBe(0);
+  });
+});

@@ -54,7 +54,7 @@ describe.skipIf(!templateUrl)('leadership locks on PostgreSQL', () => {
     const b1 = await b.acquireLeadership({ kind: 'shard', id: 1, count: 2 }, lost);
     expect(b1).not.toBeNull();
     // Another count while 2 runs: refused, told, and nothing of it left held.
-    const told: number[] = [];
+    const told: (number | null)[] = [];
     expect(await b.acquireLeadership({ kind: 'shard', id: 2, count: 3 }, lost, (count) => told.push(count))).toBeNull();
     expect(told).toEqual([2]);
     expect(await a.leadershipHeld([{ kind: 'shard', id: 0, count: 2 }, { kind: 'shard', id: 1, count: 2 }])).toBe(true);
@@ -84,5 +84,24 @@ describe.skipIf(!templateUrl)('leadership locks on PostgreSQL', () => {
     expect(other).not.toBeNull();
     await other!.release();
     await held!.release();
+  });
+
+  it('a process of the version before shards (the whole gateway under the feed key, as "bot-leader") keeps every shard refused', { timeout: 60_000 }, async () => {
+    const { a } = await open();
+    const name = names[names.length - 1]!;
+    const dbUrl = new URL(templateUrl!);
+    dbUrl.pathname = `/${name}`;
+    const old = postgres(dbUrl.toString(), { max: 1, onnotice: () => {}, connection: { application_name: 'bot-leader' } });
+    try {
+      await old`select pg_advisory_lock(727274001)`;
+      const told: (number | null)[] = [];
+      expect(await a.acquireLeadership({ kind: 'shard', id: 0, count: 1 }, () => {}, (count) => told.push(count))).toBeNull();
+      expect(told).toEqual([null]);
+    } finally {
+      await old.end();
+    }
+    const shard = await a.acquireLeadership({ kind: 'shard', id: 0, count: 1 }, () => {});
+    expect(shard).not.toBeNull();
+    await shard!.release();
   });
 });
