@@ -4,7 +4,7 @@ import type { CommandContext } from '../src/discord/command';
 import { renderReconciliation } from '../src/discord/embeds/reconcile';
 import { renderPnl } from '../src/discord/embeds/views';
 import { EPHEMERAL, guildOf } from '../src/discord/interaction';
-import { PNL_CHART_FILE } from '../src/services/pnlChart';
+import { noChartReason, PNL_CHART_FILE } from '../src/services/pnlChart';
 
 export const data = new SlashCommandBuilder()
   .setName('pnl')
@@ -47,10 +47,12 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Com
     }),
   ]);
   const embed = renderPnl(report);
+  // No chart is said, never just missing.
+  const withoutChart = { ...embed, footer: { text: [embed.footer?.text, noChartReason(report.period)].filter(Boolean).join(' · ') } };
   await interaction.editReply(
     chart
       ? { embeds: [{ ...embed, image: { url: `attachment://${PNL_CHART_FILE}` } }], files: [new AttachmentBuilder(chart, { name: PNL_CHART_FILE })] }
-      : { embeds: [embed] },
+      : { embeds: [withoutChart] },
   );
 }
 

@@ -1,5 +1,8 @@
 /**
- * PNG chart of cumulative realised PnL by UTC day: one line per account plus a total per mode. Rendered in
+ * PNG chart of realised PnL by UTC day, on Discord's dark theme (most members use it): bars of each
+ * day's PnL (green above zero, red below, for the first mode shown: live, else demo, else paper),
+ * one cumulative line per account plus a total per mode, a y-axis that always includes 0 with the
+ * zero line drawn, and the last day's label always shown. Rendered in
  * process by chart.js on @napi-rs/canvas (its native part ships inside the npm package), with the
  * DejaVu Sans font from the `dejavu-fonts-ttf` package registered explicitly, so no system font is
  * assumed. Pure input → PNG bytes; the caller decides where the numbers come from.
@@ -32,9 +35,32 @@ export interface PnlChartOptions {
 
 export const PNL_CHART_SIZE = { width: 800, height: 400 } as const;
 const FONT_FAMILY = 'DejaVu Sans';
-const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
-const TOTAL_COLOUR = '#222222';
-const BACKGROUND = '#ffffff';
+const PALETTE = ['#5865f2', '#f0b232', '#3ba55c', '#eb459e', '#00a8fc', '#faa61a', '#9b84ec', '#ed4245', '#57f287', '#fee75c'];
+/** Discord's dark theme: the embed's background, its text, and faint grid lines. */
+const BACKGROUND = '#2b2d31';
+const TEXT = '#dbdee1';
+const GRID = '#3f4147';
+const ZERO_LINE = '#949ba4';
+const TOTAL_COLOUR = '#ffffff';
+const GAIN = 'rgba(59, 165, 92, 0.55)';
+const LOSS = 'rgba(237, 66, 69, 0.55)';
+
+/** Account i's colour: the palette, then hues spread by the golden angle (distinct past ten accounts). */
+export function seriesColour(i: number): string {
+  if (i < PALETTE.length) return PALETTE[i]!;
+  const hue = Math.round((i * 137.508) % 360);
+  return `hsl(${hue}, 70%, ${i % 2 === 0 ? 62 : 72}%)`;
+}
+
+/** Which of `count` day labels to print: about `most` evenly spaced, always the last, never one crowding it. */
+export function labelledDays(count: number, most = 10): Set<number> {
+  const shown = new Set<number>();
+  if (count === 0) return shown;
+  const step = Math.max(1, Math.ceil(count / most));
+  for (let i = 0; i < count; i += step) if (count - 1 - i >= step * 0.75 || i === count - 1) shown.add(i);
+  shown.add(count - 1);
+  return shown;
+}
 
 let ready = false;
 
@@ -47,7 +73,7 @@ function setUp(): void {
   GlobalFonts.registerFromPath(join(fontDir, 'DejaVuSans-Bold.ttf'), FONT_FAMILY);
   Chart.register(...registerables);
   Chart.defaults.font.family = FONT_FAMILY;
-  Chart.defaults.color = '#333333';
+  Chart.defaults.color = TEXT;
   ready = true;
 }
 
@@ -86,21 +112,42 @@ export async function renderPnlChart(series: readonly PnlSeries[], options: PnlC
   const height = options.height ?? PNL_CHART_SIZE.height;
   const { days, lines, totals } = cumulativeByDay(series);
   const dense = days.length > 60;
+  // Each day's PnL of the first mode shown (bars are never summed across modes either).
+  const barMode = totals[0]?.mode ?? 'live';
+  const barData = days.map((day) =>
+    Math.round(
+      series
+        .filter((s) => (s.mode ?? 'live') === barMode)
+        .reduce((sum, s) => sum + s.days.filter((d) => d.day === day).reduce((a, d) => a + d.pnl, 0), 0) * 100,
+    ) / 100,
+  );
+  const modeName = (mode: string) => `${mode[0]!.toUpperCase()}${mode.slice(1)}`;
   const datasets = [
+    {
+      type: 'bar' as const,
+      label: `${modeName(barMode)}, per day`,
+      data: barData,
+      backgroundColor: barData.map((value) => (value >= 0 ? GAIN : LOSS)),
+      borderWidth: 0,
+      order: 2,
+    },
     ...series.map((s, i) => ({
+      type: 'line' as const,
       label: s.label,
       data: lines[i] ?? [],
-      borderColor: PALETTE[i % PALETTE.length],
-      backgroundColor: PALETTE[i % PALETTE.length],
+      borderColor: seriesColour(i),
+      backgroundColor: seriesColour(i),
       borderWidth: 2,
       pointRadius: dense ? 0 : 2,
       tension: 0,
+      order: 1,
     })),
     // A total line per mode with more than one account (one account's line is its own total).
     ...totals
       .filter((total) => total.series > 1)
       .map((total) => ({
-        label: `${total.mode[0]!.toUpperCase()}${total.mode.slice(1)} total`,
+        type: 'line' as const,
+        label: `${modeName(total.mode)} total`,
         data: total.data,
         borderColor: TOTAL_COLOUR,
         backgroundColor: TOTAL_COLOUR,
@@ -108,27 +155,51 @@ export async function renderPnlChart(series: readonly PnlSeries[], options: PnlC
         borderDash: total.mode === 'live' ? [] : [6, 4],
         pointRadius: dense ? 0 : 2,
         tension: 0,
+        order: 0,
       })),
   ];
+  const shown = labelledDays(days.length);
   const canvas = createCanvas(width, height);
   const context = canvas.getContext('2d');
-  context.fillStyle = BACKGROUND;
-  context.fillRect(0, 0, width, height);
-  const config: ChartConfiguration<'line', number[], string> = {
-    type: 'line',
+  // chart.js clears the canvas when it draws: the background is painted by a plugin, under the chart.
+  const background = {
+    id: 'background',
+    beforeDraw: (chart: Chart) => {
+      chart.ctx.save();
+      chart.ctx.fillStyle = BACKGROUND;
+      chart.ctx.fillRect(0, 0, chart.width, chart.height);
+      chart.ctx.restore();
+    },
+  };
+  const config: ChartConfiguration<'bar' | 'line', number[], string> = {
+    type: 'bar',
     data: { labels: days, datasets },
+    plugins: [background],
     options: {
       responsive: false,
       animation: false,
       devicePixelRatio: 1,
       events: [],
       plugins: {
-        title: { display: true, text: options.title ?? 'Cumulative realised PnL by day (UTC)', font: { size: 16, weight: 'bold' } },
-        legend: { position: 'bottom' },
+        title: { display: true, text: options.title ?? 'Realised PnL (UTC): lines add up, bars are each day', font: { size: 16, weight: 'bold' }, color: TEXT },
+        legend: { position: 'bottom', labels: { color: TEXT, boxWidth: 14 } },
       },
       scales: {
-        x: { ticks: { maxTicksLimit: 12, maxRotation: 0, autoSkip: true } },
-        y: { title: { display: true, text: options.currency ?? 'USDT' }, grid: { color: '#e5e5e5' } },
+        x: {
+          grid: { color: GRID },
+          // Every day has a tick; about ten carry a label, the last one always.
+          // "11-30": the year is in no one's doubt, and short labels never run into each other.
+          ticks: { autoSkip: false, maxRotation: 0, color: TEXT, callback: (_value, index) => (shown.has(index) ? (days[index] ?? '').slice(5) : '') },
+        },
+        y: {
+          beginAtZero: true,
+          title: { display: true, text: options.currency ?? 'USDT', color: TEXT },
+          ticks: { color: TEXT },
+          grid: {
+            color: (tick: { tick?: { value: number } }) => (tick.tick?.value === 0 ? ZERO_LINE : GRID),
+            lineWidth: (tick: { tick?: { value: number } }) => (tick.tick?.value === 0 ? 2 : 1),
+          },
+        },
       },
     },
   };

@@ -24,6 +24,8 @@ describe('/pnl chart end to end', () => {
     const empty = w.slash(alice, 'pnl', undefined, { period: 'all' });
     await empty.reply();
     expect(empty.original()?.attachments ?? []).toEqual([]);
+    // …and says why there is none.
+    expect(empty.original()?.embeds?.[0]?.footer?.text).toContain('No chart: no position of yours closed in all time.');
 
     await w.slash(caller, 'signal', 'post', { symbol: 'BTC', side: 'long', stop: 45_000, take_profits: '55000' }).reply();
     await w.runCycle();
@@ -45,10 +47,16 @@ describe('/pnl chart end to end', () => {
     const context = canvas.getContext('2d');
     context.drawImage(image, 0, 0);
     const pixels = context.getImageData(0, 0, image.width, image.height).data;
+    // Discord's dark theme behind it (the top-left corner), and a good deal drawn on it.
+    expect([pixels[0], pixels[1], pixels[2]]).toEqual([0x2b, 0x2d, 0x31]);
     let inked = 0;
-    for (let i = 0; i < pixels.length; i += 4) if (pixels[i]! < 200 || pixels[i + 1]! < 200 || pixels[i + 2]! < 200) inked += 1;
+    for (let i = 0; i < pixels.length; i += 4) if (Math.abs(pixels[i]! - 0x2b) + Math.abs(pixels[i + 1]! - 0x2d) + Math.abs(pixels[i + 2]! - 0x31) > 60) inked += 1;
     expect(inked).toBeGreaterThan(1_000);
     expect(message.embeds?.[0]?.image?.url).toContain('pnl.png');
+    // The default period (today) still draws: the chart covers the last 30 days, not one dot.
+    const today = w.slash(alice, 'pnl');
+    await today.reply();
+    expect(today.original()?.attachments).toHaveLength(1);
     expect(w.discord.violations).toEqual([]);
   });
 });

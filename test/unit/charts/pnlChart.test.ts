@@ -1,6 +1,6 @@
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { describe, expect, it } from 'vitest';
-import { cumulativeByDay, PNL_CHART_SIZE, renderPnlChart } from '../../../src/charts/pnlChart';
+import { cumulativeByDay, labelledDays, PNL_CHART_SIZE, renderPnlChart, seriesColour } from '../../../src/charts/pnlChart';
 
 describe('PnL chart', () => {
   it('sums each account by day, flat on days it lacks, plus the total', () => {
@@ -50,5 +50,28 @@ describe('PnL chart', () => {
     const colours = new Set<number>();
     for (let i = 0; i < pixels.length; i += 4 * 7) colours.add((pixels[i]! << 16) | (pixels[i + 1]! << 8) | pixels[i + 2]!);
     expect(colours.size).toBeGreaterThan(10);
+  });
+
+  it('gives twenty accounts twenty distinct colours', () => {
+    expect(new Set(Array.from({ length: 20 }, (_, i) => seriesColour(i))).size).toBe(20);
+  });
+
+  it("labels about ten days, always the last, and none crowding it", () => {
+    for (const count of [1, 2, 7, 30, 31, 90, 365]) {
+      const shown = [...labelledDays(count)].sort((a, b) => a - b);
+      expect(shown.at(-1)).toBe(count - 1);
+      expect(shown.length).toBeLessThanOrEqual(12);
+      const step = Math.max(1, Math.ceil(count / 10));
+      for (let i = 1; i < shown.length; i++) expect(shown[i]! - shown[i - 1]!).toBeGreaterThanOrEqual(Math.min(step, Math.ceil(step * 0.75)));
+    }
+  });
+
+  it("draws on Discord's dark theme", async () => {
+    const png = await renderPnlChart([{ label: 'main', days: [{ day: '2026-11-01', pnl: 5 }, { day: '2026-11-02', pnl: -8 }] }]);
+    const image = await loadImage(png);
+    const canvas = createCanvas(image.width, image.height);
+    const context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0);
+    expect([...context.getImageData(2, 2, 1, 1).data.slice(0, 3)]).toEqual([0x2b, 0x2d, 0x31]);
   });
 });
