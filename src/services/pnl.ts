@@ -1,6 +1,7 @@
 import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
 import type { ReadModels } from '../db/repositories/readModels';
 import type { Logger } from '../logger';
+import { tradeStats, type TradeStats } from '../domain/tradeStats';
 import type { Clock } from '../trading/clock';
 import { invalid, notFound } from './errors';
 import type { GatewayFactoryPort } from './ports';
@@ -37,6 +38,8 @@ export interface AccountPnl {
   closedTrades: number;
   wins: number;
   fills: number;
+  /** Of the positions closed in the period, in the order they closed. */
+  stats: TradeStats;
 }
 
 export interface PnlReport {
@@ -167,6 +170,7 @@ export function createPnlService(deps: {
             closedTrades: 0,
             wins: 0,
             fills: 0,
+            stats: tradeStats([]),
           },
         ]),
       );
@@ -206,6 +210,11 @@ export function createPnlService(deps: {
         const row = rows.get(fill.accountId);
         if (row) row.fills = fill.fills;
       }
+      const closedInOrder = positions
+        .filter((position) => position.status === 'closed')
+        .sort((a, b) => (a.closedAt?.getTime() ?? 0) - (b.closedAt?.getTime() ?? 0));
+      for (const row of rows.values())
+        row.stats = tradeStats(closedInOrder.filter((position) => position.accountId === row.accountId).map((position) => position.realizedPnl));
       const list = [...rows.values()];
       return {
         period,

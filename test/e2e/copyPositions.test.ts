@@ -44,7 +44,8 @@ describe('copied positions through Discord', { timeout: 120_000 }, () => {
     const pnl = w.slash(alice, 'pnl', undefined, { period: 'day' });
     const text = w.text(await pnl.reply(15_000));
     expect(text).toContain('Realised: +19.49 USDT');
-    expect(text).toContain('closed trades: 1 (1 won)');
+    expect(text).toContain('Closed trades: 1 · win rate 100 % · no loss');
+    expect(text).toContain('Best +19.49 USDT · worst +19.49 USDT · max drawdown 0.00 USDT');
     expect(w.discord.violations).toEqual([]);
   });
 });

@@ -54,7 +54,7 @@ describe('/pnl chart end to end', () => {
     expect(inked).toBeGreaterThan(1_000);
     expect(message.embeds?.[0]?.image?.url).toContain('pnl.png');
     // The default period (today) still draws: the chart covers the last 30 days, not one dot.
-    const today = w.slash(alice, 'pnl');
+    const today = w.slash(alice, 'pnl', undefined, {});
     await today.reply();
     expect(today.original()?.attachments).toHaveLength(1);
     expect(w.discord.violations).toEqual([]);

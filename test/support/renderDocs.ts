@@ -96,7 +96,7 @@ const pictures: Record<string, Buffer> = {
       pending: 0,
       skipped: [
         { accountName: 'bybit-alt', ownerId: BOB, reason: 'below-min-notional' },
-        { accountName: 'okx-small', ownerId: CAROL, reason: 'daily-trades-reached' },
+        { accountName: 'okx-small', ownerId: CAROL, reason: 'daily-trade-limit' },
       ],
       failed: [],
       sharedNotional: 2_911.4,

@@ -1,6 +1,7 @@
 import type { APIEmbed, APIEmbedField } from 'discord.js';
 import type { GuildSettingsView } from '../../services/guildSettings';
 import type { OrdersPage } from '../../services/orders';
+import type { TradeStats } from '../../domain/tradeStats';
 import type { PnlReport } from '../../services/pnl';
 import type { QueuedSignalView } from '../../services/signals';
 import { reasonText } from './feed';
@@ -60,19 +61,31 @@ const PERIOD_TEXT = { day: 'today (UTC)', week: 'the last 7 days', month: 'the l
 
 /** The caller's PnL per account and in total (realised from closed positions, unrealised at the current price). */
 export function renderPnl(report: PnlReport): APIEmbed {
-  const fields: APIEmbedField[] = report.accounts.slice(0, 24).map((account) => ({
+  const accountField = (account: PnlReport['accounts'][number]): APIEmbedField => ({
     name: truncate(`${account.name} · ${account.exchangeId}${account.mode === 'live' ? '' : ` · ${account.mode}`}`, DISCORD_LIMITS.fieldName),
     value: truncate(
       [
         `Realised: ${formatMoney(account.realised, 'USDT', true)}`,
         `Unrealised: ${account.unrealised === null ? 'price unavailable' : formatMoney(account.unrealised, 'USDT', true)}`,
-        `Open positions: ${account.openPositions} · closed trades: ${account.closedTrades}${account.closedTrades > 0 ? ` (${account.wins} won)` : ''} · fills: ${account.fills}`,
+        `Open positions: ${account.openPositions} · fills: ${account.fills}`,
+        ...statsLines(account.stats),
       ].join('\n'),
       DISCORD_LIMITS.fieldValue,
     ),
     inline: true,
-  }));
-  if (report.accounts.length > 24) fields.push({ name: '…', value: `and ${report.accounts.length - 24} more accounts (in the totals)` });
+  });
+  // As many accounts as one message holds (its 6,000 characters and 25 fields); the rest are in the totals.
+  const fields: APIEmbedField[] = [];
+  let used = 1_200;
+  for (const account of report.accounts) {
+    const field = accountField(account);
+    const size = field.name.length + field.value.length;
+    if (fields.length >= 24 || used + size > 5_700) break;
+    fields.push(field);
+    used += size;
+  }
+  const left = report.accounts.length - fields.length;
+  if (left > 0) fields.push({ name: '…', value: `and ${left} more account${left === 1 ? '' : 's'} (in the totals; \`account:\` shows one)` });
   // Live, demo and paper are never added together: only live is money.
   const lines = report.totals.flatMap((total) => [
     `**${MODE_TOTAL_LABEL[total.mode]}: ${formatMoney(total.realised + total.unrealised, 'USDT', true)}**`,
@@ -91,6 +104,20 @@ export function renderPnl(report: PnlReport): APIEmbed {
       text: `${report.since ? `Since ${formatDate(report.since)} · r` : 'R'}ealised: exits as they fill, fees (valued at fill time) and futures funding included; unrealised at the mark (futures) or last price`,
     },
   };
+}
+
+const money = (value: number | null) => (value === null ? '—' : formatMoney(value, 'USDT', true));
+
+/** The closed trades' figures a trader reads beside a PnL (src/domain/tradeStats.ts). */
+function statsLines(stats: TradeStats): string[] {
+  if (stats.trades === 0) return ['Closed trades: none in this period'];
+  const rate = stats.winRate === null ? '' : ` · win rate ${Math.round(stats.winRate * 100)} %`;
+  const factor = stats.profitFactor === null ? (stats.losses === 0 ? ' · no loss' : '') : ` · profit factor ${stats.profitFactor.toFixed(2)}`;
+  return [
+    `Closed trades: ${stats.trades}${rate}${factor}`,
+    `Average win ${money(stats.averageWin)} · average loss ${money(stats.averageLoss)}`,
+    `Best ${money(stats.best)} · worst ${money(stats.worst)} · max drawdown ${money(stats.maxDrawdown)}`,
+  ];
 }
 
 const MODE_TOTAL_LABEL = { live: 'Live total', demo: 'Demo total (exchange test money)', paper: 'Paper total (simulated)' } as const;

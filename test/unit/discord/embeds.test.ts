@@ -7,6 +7,7 @@ import { packMessages } from '../../../src/discord/embeds/pack';
 import { renderHelp, renderOrdersPage, renderPnl } from '../../../src/discord/embeds/views';
 import type { ReasonCode } from '../../../src/domain/reasons';
 import { SKIP_REASONS, FAILURE_REASONS } from '../../../src/domain/reasons';
+import { tradeStats } from '../../../src/domain/tradeStats';
 import type { AccountView } from '../../../src/services/accounts';
 import type { OrderFeedEvent, OrderOutcome, SummaryFeedEvent } from '../../../src/trading/feedEvents';
 
@@ -310,12 +311,15 @@ describe('personal views', () => {
     expect(text(page)).toContain('insufficient funds on the exchange');
     const pnl = renderPnl({
       period: 'week', since: new Date(0),
-      accounts: Array.from({ length: 30 }, (_, i) => ({ accountId: String(i), name: longName(i), exchangeId: 'binance', mode: 'live' as const, realised: 10, unrealised: i === 0 ? null : -5, fees: 1, openPositions: 1, closedTrades: 2, wins: 1, fills: 3 })),
+      accounts: Array.from({ length: 30 }, (_, i) => ({ accountId: String(i), name: longName(i), exchangeId: 'binance', mode: 'live' as const, realised: 10, unrealised: i === 0 ? null : -5, fees: 1, openPositions: 1, closedTrades: 2, wins: 1, fills: 3, stats: tradeStats([12.5, -2.5, 30_000.25]) })),
       totals: [{ mode: 'live', realised: 300, unrealised: -145, fees: 30, accounts: 30 }], pricesMissing: true,
     });
     expect(limitProblems([pnl])).toEqual([]);
     expect(text(pnl)).toContain('+155.00 USDT');
     expect(text(pnl)).toContain('price unavailable');
+    // The closed trades' figures beside the PnL.
+    for (const part of ['Closed trades: 3 · win rate 67 % · profit factor 12005.10', 'Average win +15,006.38 USDT · average loss -2.50 USDT', 'Best +30,000.25 USDT · worst -2.50 USDT · max drawdown -2.50 USDT'])
+      expect(text(pnl)).toContain(part);
     expect(limitProblems([renderHelp()])).toEqual([]);
     expect(formatPrice(0.000012361)).toBe('0.00001236');
     expect(formatPrice(65_000.123)).toBe('65,000.12');
