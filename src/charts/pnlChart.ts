@@ -110,7 +110,12 @@ export async function renderPnlChart(series: readonly PnlSeries[], options: PnlC
   setUp();
   const width = options.width ?? PNL_CHART_SIZE.width;
   const height = options.height ?? PNL_CHART_SIZE.height;
-  const { days, lines, totals } = cumulativeByDay(series);
+  const byDay = cumulativeByDay(series);
+  // Every line starts from 0 the day before the first PnL: a first chart (one day) draws a line, not a dot.
+  const start = byDay.days[0] ? new Date(Date.parse(`${byDay.days[0]}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10) : null;
+  const days = start ? [start, ...byDay.days] : byDay.days;
+  const lines = byDay.lines.map((line) => (start ? [0, ...line] : line));
+  const totals = byDay.totals.map((total) => ({ ...total, data: start ? [0, ...total.data] : total.data }));
   const dense = days.length > 60;
   // Each day's PnL of the first mode shown (bars are never summed across modes either).
   const barMode = totals[0]?.mode ?? 'live';

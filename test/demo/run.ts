@@ -2,7 +2,8 @@
  * npm run demo — try the bot without a Discord token or an exchange account. Starts the REAL bot
  * (startBot, the code path of `npm start`) against the local Discord and Binance simulators, wired
  * in code (never through the environment), with an embedded database in a temporary folder; plays a
- * short scripted session and prints what each person sees; exits 0.
+ * scripted session (a signal's whole life, test/e2e/demoSession.ts) and prints what each person sees;
+ * saves the /pnl chart to trading-bot-demo-pnl.png in the system's temporary folder; exits 0.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,11 +45,13 @@ try {
     binance,
     guild,
     print: (line) => console.log(line),
-    afterSignal: async () => {
-      // The new signal woke the engine; wait for the cycle and let the feed poster post it.
+    settle: async () => {
+      // The bot acts by itself (a signal wakes the engine, the position sync follows prices each
+      // second): wait for the cycle under way and post the feed.
       await bot.scheduler.idle();
       await bot.discord?.feedPoster.flush();
     },
+    chartFile: join(tmpdir(), 'trading-bot-demo-pnl.png'),
     timeoutMs: 30_000,
   });
   if (discord.violations.length > 0) {
