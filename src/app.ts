@@ -10,7 +10,7 @@ import { accountsRepository } from './db/repositories/accounts';
 import { outboxRepository } from './db/repositories/outbox';
 import { keyExpiryReminders } from './trading/keyExpiryReminders';
 import { paperStateRepository } from './db/repositories/paperState';
-import { startFeedLeader, type FeedLeader } from './discord/feedLeader';
+import { startFeedRunner } from './discord/feedRunner';
 import { connectGatewayShard, processIdentifyThrottle, type GatewayShard } from './discord/gatewayShard';
 import { resolveShardCount } from './discord/shardCount';
 import type { LeaderRole } from './db/leaderLock';
@@ -71,7 +71,7 @@ export interface BotWiring {
 export interface DiscordSide {
   /** Shard 0's client while this process leads it (null otherwise). */
   client: GatewayShard['client'] | null;
-  /** A feed pass, when this process leads the feed (0 otherwise). */
+  /** A pass of this process's feed poster (the scopes it holds or can claim). */
   feedPoster: { flush(): Promise<number> };
   /** Copy masters' owners checked on shard 0's servers. */
   checkMasters(): Promise<number>;
@@ -83,10 +83,10 @@ export interface RunningBot {
   engine: TradingEngine;
   scheduler: Scheduler;
   health: Health;
-  /** Shard 0 and the feed as far as this process leads them; null when it leads neither. */
-  readonly discord: DiscordSide | null;
-  /** One election per gateway shard, and the feed's. */
-  leadership: { shards: readonly Leadership<GatewayShard>[]; feed: Leadership<FeedLeader> };
+  /** Shard 0's client while this process leads it, and this process's feed poster. */
+  readonly discord: DiscordSide;
+  /** One election per gateway shard. */
+  leadership: { shards: readonly Leadership<GatewayShard>[] };
   services: ReturnType<typeof createBotServices>;
   stop(): Promise<void>;
 }
@@ -350,27 +350,20 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
       ...leadershipTimes,
     });
   });
-  const feedLeadership: Leadership<FeedLeader> = new Leadership({
-    role: 'the feed',
-    acquire: (onLost) => database.acquireLeadership({ kind: 'feed' }, onLost),
-    lead: async () =>
-      startFeedLeader({
-        token: config.DISCORD_TOKEN,
-        services,
-        log,
-        clock,
-        compactThreshold: config.FEED_COMPACT_THRESHOLD,
-        isLeader: async () => feedLeadership.leading,
-        ...(wiring.discordRestApi ? { restApi: wiring.discordRestApi } : {}),
-      }),
-    stopLeading: (feed) => feed.stop(),
-    log,
-    ...leadershipTimes,
-  });
   // One after another: a refused token or intent fails the start at the first shard.
   for (const leadership of shardLeaderships) await leadership.start();
-  await feedLeadership.start();
-  const leaderRoles: LeaderRole[] = [{ kind: 'feed' }, ...shardLeaderships.map((_, id) => ({ kind: 'shard' as const, id, count: shardCount }))];
+  // Every process posts the feed (REST only); with several processes on PostgreSQL each claims the
+  // servers and members it posts for, so a channel still reads in order (src/discord/feedRunner.ts).
+  const feed = startFeedRunner({
+    token: config.DISCORD_TOKEN,
+    services,
+    log,
+    clock,
+    compactThreshold: config.FEED_COMPACT_THRESHOLD,
+    claims: database.driver === 'postgres',
+    ...(wiring.discordRestApi ? { restApi: wiring.discordRestApi } : {}),
+  });
+  const leaderRoles: LeaderRole[] = shardLeaderships.map((_, id) => ({ kind: 'shard' as const, id, count: shardCount }));
   const outbox = outboxRepository(database.db);
   const cluster = watchCluster({
     leadershipHeld: () => database.leadershipHeld(leaderRoles),
@@ -397,12 +390,9 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     health,
     get discord() {
       const gateway = shardLeaderships[0]?.current ?? null;
-      const feed = feedLeadership.current;
-      return gateway || feed
-        ? { client: gateway?.client ?? null, feedPoster: { flush: async () => (await feed?.flush()) ?? 0 }, checkMasters: async () => (await gateway?.checkMasters()) ?? 0 }
-        : null;
+      return { client: gateway?.client ?? null, feedPoster: { flush: () => feed.flush() }, checkMasters: async () => (await gateway?.checkMasters()) ?? 0 };
     },
-    leadership: { shards: shardLeaderships, feed: feedLeadership },
+    leadership: { shards: shardLeaderships },
     services,
     async stop() {
       await scheduler.stop();
@@ -414,9 +404,9 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
       await engine.stop();
       await Promise.all([fundingInBackground.idle(), feesInBackground.idle()]);
       cluster.stop();
-      // The gateways first (they answer interactions), then the feed's last pass.
+      // The gateways first (they answer interactions), then the feed's last pass (its claims released).
       await Promise.all(shardLeaderships.map((leadership) => leadership.stop()));
-      await feedLeadership.stop();
+      await feed.stop();
       await new Promise<void>((resolve) => (healthServer ? healthServer.close(() => resolve()) : resolve()));
       gateways.close();
       if (!wiring.database) await database.close();

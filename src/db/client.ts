@@ -7,7 +7,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
-import { FEED_LOCK_KEY, SHARD_LOCK_CLASS, SHARD_SLOT, tryFeedLock, tryShardLock, type LeaderLock, type LeaderRole } from './leaderLock';
+import { SHARD_LOCK_CLASS, SHARD_SLOT, tryShardLock, type LeaderLock, type LeaderRole } from './leaderLock';
 import { holdLivenessLock, type LivenessLock } from './liveness';
 import * as schema from './schema';
 
@@ -20,7 +20,7 @@ export interface DatabaseHandle {
   /** Applies the committed migrations in drizzle/. */
   migrate(): Promise<void>;
   /**
-   * Tries to lead `role` (the feed poster, or one Discord gateway shard): the lock, or null when
+   * Tries to lead `role` (one Discord gateway shard): the lock, or null when
    * another process holds it. PostgreSQL: a session advisory lock on a connection of its own, freed
    * when the process dies (src/db/leaderLock.ts); `onLost` when that connection closes; a shard is
    * refused, and `onOtherCount` told, while another process runs the gateway with another shard count
@@ -85,18 +85,16 @@ function openPostgres(url: string, max: number): DatabaseHandle {
         await lock.end({ timeout: 5 });
       }
     },
-    acquireLeadership: (role, onLost, onOtherCount) =>
-      role.kind === 'feed' ? tryFeedLock(url, onLost) : tryShardLock(url, role, onLost, onOtherCount),
+    acquireLeadership: (role, onLost, onOtherCount) => tryShardLock(url, role, onLost, onOtherCount),
     async leadershipHeld(roles) {
-      const rows = await client<{ classid: number; objid: number; objsubid: number }[]>`
-        select classid::bigint::int as classid, objid::bigint as objid, objsubid::int as objsubid from pg_locks
+      const rows = await client<{ objid: number }[]>`
+        select objid::bigint as objid from pg_locks
           where locktype = 'advisory' and granted
             -- Advisory locks are per database: another database on the server is another bot.
             and database = (select oid from pg_database where datname = current_database())
-            and ((objsubid = 1 and classid = 0 and objid = ${FEED_LOCK_KEY}::bigint::oid)
-              or (objsubid = 2 and classid = ${SHARD_LOCK_CLASS}::bigint::oid))`;
-      const held = new Set(rows.map((row) => (Number(row.objsubid) === 1 ? 'feed' : `shard:${Number(row.objid)}`)));
-      return roles.every((role) => held.has(role.kind === 'feed' ? 'feed' : `shard:${role.count * SHARD_SLOT + role.id}`));
+            and objsubid = 2 and classid = ${SHARD_LOCK_CLASS}::bigint::oid`;
+      const held = new Set(rows.map((row) => Number(row.objid)));
+      return roles.every((role) => held.has(role.count * SHARD_SLOT + role.id));
     },
     holdLiveness: (onLost) => holdLivenessLock(url, onLost),
     peers: {

@@ -1,18 +1,21 @@
 import { takeSessionLock, type SessionLock } from './lockConnection';
 
 /**
- * Leadership held as session advisory locks, each on a connection of its own: the feed poster's
- * (one key), and one per Discord gateway shard. The server frees a lock the moment its connection
+ * Leadership held as session advisory locks, each on a connection of its own: one per Discord
+ * gateway shard. The server frees a lock the moment its connection
  * closes (the holder died, was killed, or its connection was terminated), and `onLost` tells the
  * holder at once, so it stops before another process can have started the same. `verify` asks the
  * server whether the session still holds the lock (a session dropped while the socket here stayed open).
  */
 export type LeaderLock = SessionLock;
 
-/** What a leadership lock is for: the feed poster, or one gateway shard of `count`. */
-export type LeaderRole = { readonly kind: 'feed' } | { readonly kind: 'shard'; readonly id: number; readonly count: number };
+/** What a leadership lock is for: one gateway shard of `count`. */
+export type LeaderRole = { readonly kind: 'shard'; readonly id: number; readonly count: number };
 
-/** The feed poster's key (one int8 key: objsubid 1). The key the whole Discord side used before shards. */
+/**
+ * The key (one int8 key: objsubid 1) under which versions before shards held the whole Discord side
+ * (gateway and feed): a process of such a version still holding it keeps every shard refused.
+ */
 export const FEED_LOCK_KEY = 727_274_001;
 /**
  * Shard locks use the two-int4 form (objsubid 2): this class, and `count × SHARD_SLOT + id`, so a
@@ -20,25 +23,6 @@ export const FEED_LOCK_KEY = 727_274_001;
  */
 export const SHARD_LOCK_CLASS = 727_274_010;
 export const SHARD_SLOT = 10_000;
-
-/** The lock, or null when another process holds it. */
-export function tryFeedLock(url: string, onLost: () => void): Promise<LeaderLock | null> {
-  return takeSessionLock({
-    url,
-    applicationName: 'bot-feed',
-    onLost,
-    take: async (connection) => {
-      const [row] = await connection<{ locked: boolean }[]>`select pg_try_advisory_lock(${FEED_LOCK_KEY}) as locked`;
-      return row?.locked === true;
-    },
-    stillHeld: async (connection) => {
-      const [row] = await connection<{ held: boolean }[]>`select exists (
-          select 1 from pg_locks where pid = pg_backend_pid() and locktype = 'advisory' and granted
-            and objsubid = 1 and objid = ${FEED_LOCK_KEY}::bigint::oid) as held`;
-      return row?.held === true;
-    },
-  });
-}
 
 /**
  * Shard `id` of `count`, or null when another process holds it, or when some process holds a shard

@@ -557,3 +557,14 @@ export const accountLeases = pgTable(
   },
   (table) => [primaryKey({ columns: [table.task, table.accountId] }), index('account_leases_holder').on(table.holder)],
 );
+
+/**
+ * Which process posts a server's feed (scope `g:<guild id>`) or a member's direct messages (`u:<user
+ * id>`) for now: every process posts, each scope by one at a time (its messages stay in order), the
+ * claim renewed on each pass and free once `until` passes (a process that died) or released on stop.
+ */
+export const feedClaims = pgTable('feed_claims', {
+  scope: text('scope').primaryKey(),
+  holder: text('holder').notNull(),
+  until: timestamp('until', { withTimezone: true }).notNull(),
+});

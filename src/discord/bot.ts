@@ -8,7 +8,7 @@ import type { Logger } from '../logger';
 import type { BotServices } from '../services';
 import type { Clock } from '../trading/clock';
 import type { BotCommand } from './command';
-import { startFeedLeader } from './feedLeader';
+import { startFeedRunner } from './feedRunner';
 import { connectGatewayShard } from './gatewayShard';
 
 export interface StartDiscordOptions {
@@ -60,7 +60,7 @@ export async function startDiscord(options: StartDiscordOptions): Promise<Discor
     ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
     masterCheckEveryMs: options.feed.autoStart === false ? 0 : (options.masterCheckEveryMs ?? 5 * 60_000),
   });
-  const feed = startFeedLeader({
+  const feed = startFeedRunner({
     token: options.token,
     ...(options.restApi ? { restApi: options.restApi } : {}),
     services: options.services,
@@ -69,7 +69,6 @@ export async function startDiscord(options: StartDiscordOptions): Promise<Discor
     compactThreshold: options.feed.compactThreshold,
     ...(options.feed.intervalMs === undefined ? {} : { intervalMs: options.feed.intervalMs }),
     ...(options.feed.autoStart === undefined ? {} : { autoStart: options.feed.autoStart }),
-    isLeader: options.isLeader,
   });
   return {
     client: gateway.client,

@@ -18,7 +18,17 @@ const RETRY_AFTER_MS = 5_000;
  * REST only (the DM channel opened, then the message posted): it runs beside the feed poster, in the
  * process that leads the feed, with no gateway session.
  */
-export function createCopyConfirmSender(deps: { rest: Pick<REST, 'post'>; copy: CopyService; log: Logger; now?: () => number }) {
+export function createCopyConfirmSender(deps: {
+  rest: Pick<REST, 'post'>;
+  copy: CopyService;
+  log: Logger;
+  now?: () => number;
+  /**
+   * Several processes: claims the members' DM scopes (`u:<user>`, as the feed's DMs) and answers
+   * those this process holds; a DM of another's scope is left to it. Without it, every DM is this one's.
+   */
+  claim?: (scopes: readonly string[]) => Promise<ReadonlySet<string>>;
+}) {
   const { rest, copy, log } = deps;
   const now = deps.now ?? Date.now;
   const retryAt = new LRUCache<string, number>({ max: 10_000 });
@@ -28,7 +38,10 @@ export function createCopyConfirmSender(deps: { rest: Pick<REST, 'post'>; copy: 
     let sent = 0;
     // DMs waiting to be tried again are left out of the page: fifty of them must not hold up newer ones.
     const waiting = [...retryAt.entries()].filter(([, at]) => at > now()).map(([id]) => id);
-    for (const pending of await copy.pendingConfirmations(50, waiting)) {
+    const page = await copy.pendingConfirmations(50, waiting);
+    const held = deps.claim ? await deps.claim([...new Set(page.map((pending) => `u:${pending.ownerId}`))]) : null;
+    for (const pending of page) {
+      if (held && !held.has(`u:${pending.ownerId}`)) continue;
       if (now() > pending.expiresAt) {
         // Never reached the member within the window: skipped, as a late answer would be.
         await copy.markConfirmationSent(pending.id, null);

@@ -2,7 +2,7 @@ import { DiscordAPIError, Routes } from 'discord.js';
 import type { APIChannel, APIEmbed, APIMessage, REST } from 'discord.js';
 import pLimit from 'p-limit';
 import type { Logger } from '../logger';
-import type { FeedItem, FeedService } from '../services/feed';
+import { feedScopeOf, type FeedItem, type FeedService } from '../services/feed';
 import type { Clock } from '../trading/clock';
 import type { OrderFeedEvent, SummaryFeedEvent } from '../trading/feedEvents';
 import { renderCompactOrders, renderNoticeEmbed, renderOrderEmbed, renderPositionEmbed, renderSummaryEmbeds } from './embeds/feed';
@@ -19,6 +19,16 @@ export interface FeedPosterOptions {
   /** Above this many accounts per signal, per-order detail is compacted into lines (default 20). */
   compactThreshold?: number;
   isLeader: () => Promise<boolean>;
+  /**
+   * Several processes: this poster's id. Each pass claims the scopes it posts (a server's feed, a
+   * member's DMs) for `claimTtlMs` and leaves the others' rows alone, so every process posts and each
+   * channel still reads in order. Without it, every due row is this poster's (one process).
+   */
+  holder?: string;
+  /** How long a claim lasts unless renewed by the next pass (default 15 s): a dead holder's scopes wait this long. */
+  claimTtlMs?: number;
+  /** Scopes claimed at most per pass (default 16), so that several processes share the servers. */
+  maxScopes?: number;
   /** Rows read per pass (default 500). */
   batchLimit?: number;
   /** Pause between passes of the background loop (default 1 s). */
@@ -71,7 +81,9 @@ function describeError(error: unknown): string {
  * message already posted. Failures are retried with exponential backoff; nothing is lost.
  */
 export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
-  const { rest, feed, log, clock, isLeader } = options;
+  const { rest, feed, log, clock, isLeader, holder } = options;
+  const claimTtlMs = options.claimTtlMs ?? 15_000;
+  const maxScopes = options.maxScopes ?? 16;
   const compactThreshold = options.compactThreshold ?? 20;
   const batchLimit = options.batchLimit ?? 500;
   const intervalMs = options.intervalMs ?? 1000;
@@ -242,7 +254,12 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
   /** One pass: what is due now. Returns rows posted and rows handled in any way. */
   async function pass(): Promise<{ posted: number; handled: number }> {
     if (!(await isLeader())) return { posted: 0, handled: 0 };
-    const items = await feed.due(batchLimit, now());
+    const due = await feed.due(batchLimit, now(), holder);
+    if (due.length === 0) return { posted: 0, handled: 0 };
+    // Only the scopes this poster holds (or just claimed): another process posts the rest, in order.
+    // At most `maxScopes` a pass (the oldest rows' first): with several processes, each takes a share.
+    const granted = holder ? await feed.claim([...new Set(due.map(feedScopeOf))].slice(0, maxScopes), holder, now(), claimTtlMs) : null;
+    const items = granted ? due.filter((item) => granted.has(feedScopeOf(item))) : due;
     if (items.length === 0) return { posted: 0, handled: 0 };
 
     // A later summary of the same signal replaces an earlier one that was never posted.
@@ -331,6 +348,8 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
       if (timer) clearTimeout(timer);
       timer = null;
       await current.catch(() => undefined);
+      // Its scopes go to the other processes at once, not when the claims run out.
+      if (holder) await feed.releaseClaims(holder).catch((error: unknown) => log.warn({ err: error }, 'feed claims not released; they lapse by themselves'));
     },
   };
 }

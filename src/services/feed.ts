@@ -34,6 +34,10 @@ const toItem = (row: OutboxRow): FeedItem => ({
   messageId: row.status === 'posted' ? row.messageId : null,
 });
 
+/** A feed row's posting scope: its server's feed channel, or the member its direct message goes to. */
+export const feedScopeOf = (item: Pick<FeedItem, 'kind' | 'guildId' | 'recipientId'>): string =>
+  item.kind === 'dm' ? `u:${item.recipientId ?? ''}` : `g:${item.guildId}`;
+
 /** The feed outbox, for the poster: what is due, where it goes, and its delivery bookkeeping. */
 export function createFeedService(deps: { outbox: OutboxRepository; guilds: GuildsRepository; reads: ReadModels }) {
   const { outbox, guilds, reads } = deps;
@@ -47,9 +51,12 @@ export function createFeedService(deps: { outbox: OutboxRepository; guilds: Guil
       });
       return installId;
     },
-    /** Due rows, oldest first, with every other row of any reserved batch among them. */
-    async due(limit: number, now: Date): Promise<FeedItem[]> {
-      const rows = await outbox.due(limit, now);
+    /**
+     * Due rows, oldest first, with every other row of any reserved batch among them; with `holder`,
+     * none of a scope another process has claimed.
+     */
+    async due(limit: number, now: Date, holder?: string): Promise<FeedItem[]> {
+      const rows = await outbox.due(limit, now, holder);
       const tags = [
         ...new Set(rows.map((row) => row.messageId).filter((tag): tag is string => !!tag?.startsWith(BATCH_PREFIX))),
       ];
@@ -75,6 +82,10 @@ export function createFeedService(deps: { outbox: OutboxRepository; guilds: Guil
         : null;
     },
     backlog: () => outbox.backlog(),
+    /** Claims posting scopes (`g:<guild>`, `u:<user>`) for `holder` for `ttlMs`; answers those granted. */
+    claim: (scopes: readonly string[], holder: string, now: Date, ttlMs: number) =>
+      outbox.claim(scopes, holder, now, new Date(now.getTime() + ttlMs)),
+    releaseClaims: (holder: string) => outbox.releaseClaims(holder),
   };
 }
 

@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { Database } from '../client';
-import { feedOutbox, installation } from '../schema';
+import { feedClaims, feedOutbox, installation } from '../schema';
 
 export type OutboxRow = typeof feedOutbox.$inferSelect;
 export type NewOutboxRow = Pick<
@@ -45,14 +45,45 @@ export function outboxRepository(db: Database) {
       return row.id;
     },
 
-    /** Oldest first, so a channel reads in the order things happened. */
-    due(limit: number, now: Date): Promise<OutboxRow[]> {
+    /**
+     * Oldest first, so a channel reads in the order things happened; with `holder`, not the rows of a
+     * scope another process holds a live claim on (feedClaims): they are that process's to post.
+     */
+    due(limit: number, now: Date, holder?: string): Promise<OutboxRow[]> {
+      const others = holder
+        ? sql`not exists (select 1 from ${feedClaims} c
+              where c.scope = (case when ${feedOutbox.kind} = 'dm' then 'u:' || ${feedOutbox.recipientId} else 'g:' || ${feedOutbox.guildId} end)
+                and c.holder <> ${holder} and c.until > ${now.toISOString()}::timestamptz)`
+        : undefined;
       return db
         .select()
         .from(feedOutbox)
-        .where(and(eq(feedOutbox.status, 'pending'), lte(feedOutbox.nextAttemptAt, now)))
+        .where(and(eq(feedOutbox.status, 'pending'), lte(feedOutbox.nextAttemptAt, now), others))
         .orderBy(asc(feedOutbox.id))
         .limit(limit);
+    },
+
+    /**
+     * Claims `scopes` for `holder` until `until`: the ones free (never claimed, expired) or its own
+     * already; answers those granted. One statement: two processes never both get a scope.
+     */
+    async claim(scopes: readonly string[], holder: string, now: Date, until: Date): Promise<Set<string>> {
+      if (scopes.length === 0) return new Set();
+      const granted = await db
+        .insert(feedClaims)
+        .values([...new Set(scopes)].map((scope) => ({ scope, holder, until })))
+        .onConflictDoUpdate({
+          target: feedClaims.scope,
+          set: { holder: sql`excluded.holder`, until: sql`excluded.until` },
+          setWhere: sql`${feedClaims.until} <= ${now.toISOString()}::timestamptz or ${feedClaims.holder} = excluded.holder`,
+        })
+        .returning({ scope: feedClaims.scope });
+      return new Set(granted.map((row) => row.scope));
+    },
+
+    /** Frees every claim of `holder` (a clean stop): its scopes go to the others at once. */
+    async releaseClaims(holder: string): Promise<void> {
+      await db.delete(feedClaims).where(eq(feedClaims.holder, holder));
     },
 
     async markPosted(ids: number[], channelId: string, messageId: string, now: Date): Promise<void> {

@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../../src/db/client';
 
 /**
- * The leadership locks of the Discord side on PostgreSQL (issue #16): one per gateway shard and one
- * for the feed. A shard is refused while any process runs the gateway with another shard count (both
+ * The leadership locks of the Discord side on PostgreSQL (issue #16): one per gateway shard. A shard is refused while any process runs the gateway with another shard count (both
  * would route a server to a shard of their own and answer it twice); locks of another database on
  * the same server are another bot's and count for nothing here.
  */
@@ -58,10 +57,7 @@ describe.skipIf(!templateUrl)('leadership locks on PostgreSQL', () => {
     expect(await b.acquireLeadership({ kind: 'shard', id: 2, count: 3 }, lost, (count) => told.push(count))).toBeNull();
     expect(told).toEqual([2]);
     expect(await a.leadershipHeld([{ kind: 'shard', id: 0, count: 2 }, { kind: 'shard', id: 1, count: 2 }])).toBe(true);
-    expect(await a.leadershipHeld([{ kind: 'feed' }])).toBe(false);
-    const feed = await a.acquireLeadership({ kind: 'feed' }, lost);
-    expect(await b.acquireLeadership({ kind: 'feed' }, lost)).toBeNull();
-    expect(await b.leadershipHeld([{ kind: 'feed' }, { kind: 'shard', id: 0, count: 2 }, { kind: 'shard', id: 1, count: 2 }])).toBe(true);
+    expect(await b.leadershipHeld([{ kind: 'shard', id: 0, count: 2 }, { kind: 'shard', id: 1, count: 2 }])).toBe(true);
     // Shard 1 released: the cluster is missing one; once every shard of 2 is gone, 3 may run.
     await b1!.release();
     expect(await a.leadershipHeld([{ kind: 'shard', id: 0, count: 2 }, { kind: 'shard', id: 1, count: 2 }])).toBe(false);
@@ -70,7 +66,6 @@ describe.skipIf(!templateUrl)('leadership locks on PostgreSQL', () => {
     const b0of3 = await b.acquireLeadership({ kind: 'shard', id: 0, count: 3 }, lost);
     expect(b0of3).not.toBeNull();
     await b0of3!.release();
-    await feed!.release();
   });
 
   it("another database's locks (another bot on the same server) neither block nor count", { timeout: 60_000 }, async () => {
