@@ -48,6 +48,13 @@ export interface FeedPoster {
 
 type Destination = { kind: 'channel'; channelId: string } | { kind: 'dm'; userId: string };
 
+/** The scope's claim went to another process during a pass. */
+class ScopeTaken extends Error {
+  constructor(scope: string) {
+    super(`feed scope ${scope} is held by another process now`);
+  }
+}
+
 type Plan =
   | { kind: 'message'; ids: number[]; embeds: APIEmbed[]; nonce: string; reserved: boolean }
   | { kind: 'edit'; ids: number[]; embeds: APIEmbed[]; target: { channelId: string; messageId: string }; fallbackNonce: string };
@@ -187,7 +194,17 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
     })) as APIMessage;
   }
 
-  async function execute(channelId: string, plan: Plan): Promise<void> {
+  /**
+   * Several processes: the scope is still this poster's, its claim renewed, right before each send or
+   * edit. A pass may outlast a claim (rate limits): once another process holds the scope, it plans and
+   * posts the rest, and this one stops (its reserved batches keep their nonces for the other).
+   */
+  async function stillMine(scope: string): Promise<void> {
+    if (holder && !(await feed.claim([scope], holder, claimTtlMs)).has(scope)) throw new ScopeTaken(scope);
+  }
+
+  async function execute(channelId: string, plan: Plan, scope: string): Promise<void> {
+    await stillMine(scope);
     if (plan.kind === 'edit') {
       try {
         await rest.patch(Routes.channelMessage(plan.target.channelId, plan.target.messageId), {
@@ -199,12 +216,13 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
         if (!(error instanceof DiscordAPIError && (error.code === UNKNOWN_MESSAGE || error.code === UNKNOWN_CHANNEL))) throw error;
         // The first summary is gone (deleted by someone): post the final one afresh.
       }
-      await feed.reserve(plan.ids, plan.fallbackNonce);
+      if ((await feed.reserve(plan.ids, plan.fallbackNonce)) < plan.ids.length) throw new ScopeTaken(scope);
       const message = await send(channelId, plan.embeds, plan.fallbackNonce);
       await feed.markPosted(plan.ids, channelId, message.id, now());
       return;
     }
-    if (!plan.reserved) await feed.reserve(plan.ids, plan.nonce);
+    // Rows another process posted or dropped meanwhile are not sent again under another grouping.
+    if (!plan.reserved && (await feed.reserve(plan.ids, plan.nonce)) < plan.ids.length) throw new ScopeTaken(scope);
     const message = await send(channelId, plan.embeds, plan.nonce);
     await feed.markPosted(plan.ids, channelId, message.id, now());
   }
@@ -212,15 +230,18 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
   async function deliver(destination: Destination, items: FeedItem[], counts: ReadonlyMap<string, number>): Promise<number> {
     let posted = 0;
     let plans: Plan[] = [];
+    const scope = feedScopeOf(items[0]!);
     try {
       const channelId = await channelOf(destination);
       plans = await plansOf(items, counts);
       for (let i = 0; i < plans.length; i++) {
         const plan = plans[i]!;
         try {
-          await execute(channelId, plan);
+          await execute(channelId, plan, scope);
           posted += plan.ids.length;
         } catch (error) {
+          // Another process holds the scope now: its rows are its own to post, nothing failed.
+          if (error instanceof ScopeTaken) return posted;
           // Later plans wait too, so the channel keeps the order things happened in.
           await fail(plans.slice(i).flatMap((p) => p.ids), items, error, destination);
           return posted;
@@ -258,7 +279,7 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
     if (due.length === 0) return { posted: 0, handled: 0 };
     // Only the scopes this poster holds (or just claimed): another process posts the rest, in order.
     // At most `maxScopes` a pass (the oldest rows' first): with several processes, each takes a share.
-    const granted = holder ? await feed.claim([...new Set(due.map(feedScopeOf))].slice(0, maxScopes), holder, now(), claimTtlMs) : null;
+    const granted = holder ? await feed.claim([...new Set(due.map(feedScopeOf))].slice(0, maxScopes), holder, claimTtlMs) : null;
     const items = granted ? due.filter((item) => granted.has(feedScopeOf(item))) : due;
     if (items.length === 0) return { posted: 0, handled: 0 };
 

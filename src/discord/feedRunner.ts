@@ -62,7 +62,7 @@ export function startFeedRunner(options: FeedRunnerOptions): FeedRunner {
     copy: options.services.copy,
     log,
     now: () => options.clock.now(),
-    ...(holder ? { claim: (scopes: readonly string[]) => feed.claim(scopes, holder, new Date(options.clock.now()), claimTtlMs) } : {}),
+    ...(holder ? { claim: (scopes: readonly string[]) => feed.claim(scopes, holder, claimTtlMs) } : {}),
   });
   let confirmTimer: NodeJS.Timeout | null = null;
   if (options.autoStart !== false) {

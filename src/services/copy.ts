@@ -315,12 +315,14 @@ export function createCopyService(deps: {
       }
       // Accepted and queued under the master's lock, in one transaction: a master's exit committed
       // first has expired it (gone); one committed after is queued after it, and takes it out.
+      // The copy's author is the master's owner (whose trade it is), as for copies that need no answer.
+      const masterOwner = (await accounts.byId((current.copy as CopyInstructions).masterAccountId).catch(() => null))?.ownerId ?? null;
       const queued = await copies.acceptConfirmationAndQueue(id, ownerId, {
         id: randomUUID(),
         guildId: current.guildId,
         source: 'copy',
         sourceRef: `${current.sourceRef}:${current.followerAccountId}`,
-        authorId: ownerId,
+        authorId: masterOwner,
         channelId: null,
         signal: validation.signal,
         // The follower chose to copy now: the copy's age runs from the answer, not the master's fill.

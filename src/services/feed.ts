@@ -36,6 +36,7 @@ const toItem = (row: OutboxRow): FeedItem => ({
 
 /** A feed row's posting scope: its server's feed channel, or the member its direct message goes to. */
 export const feedScopeOf = (item: Pick<FeedItem, 'kind' | 'guildId' | 'recipientId'>): string =>
+  // As outbox.due() computes it in SQL (a DM without a recipient: 'u:').
   item.kind === 'dm' ? `u:${item.recipientId ?? ''}` : `g:${item.guildId}`;
 
 /** The feed outbox, for the poster: what is due, where it goes, and its delivery bookkeeping. */
@@ -83,8 +84,7 @@ export function createFeedService(deps: { outbox: OutboxRepository; guilds: Guil
     },
     backlog: () => outbox.backlog(),
     /** Claims posting scopes (`g:<guild>`, `u:<user>`) for `holder` for `ttlMs`; answers those granted. */
-    claim: (scopes: readonly string[], holder: string, now: Date, ttlMs: number) =>
-      outbox.claim(scopes, holder, now, new Date(now.getTime() + ttlMs)),
+    claim: (scopes: readonly string[], holder: string, ttlMs: number) => outbox.claim(scopes, holder, ttlMs),
     releaseClaims: (holder: string) => outbox.releaseClaims(holder),
   };
 }

@@ -46,12 +46,24 @@ function venueOf(account: { mode?: string; marketType?: string }): { mode?: Trad
   return venue;
 }
 
+/** A copy signal's action (src/domain/copy.ts): what the follower's order does to its position. */
+export type CopyFeedAction = 'open' | 'add' | 'reduce' | 'close';
+
+/** The action of a copy signal's instructions; undefined for any other signal. */
+export function copyActionOf(signal: { source?: string; copy?: unknown }): CopyFeedAction | undefined {
+  if (signal.source !== 'copy' || !signal.copy || typeof signal.copy !== 'object') return undefined;
+  const action = (signal.copy as { action?: unknown }).action;
+  return action === 'open' || action === 'add' || action === 'reduce' || action === 'close' ? action : undefined;
+}
+
 export interface OrderFeedEvent {
   type: 'order';
   /** Absent in events stored before these were added. */
   mode?: TradingMode;
   marketType?: MarketKind;
   origin?: SignalOrigin;
+  /** A copy: what the follower's order did (a reduce or close is no new position). */
+  copyAction?: CopyFeedAction;
   signalId: string;
   accountId: string;
   accountName: string;
@@ -80,16 +92,19 @@ type OrderEventSignal = {
   entryType: 'market' | 'limit';
   stopLoss: number;
   takeProfits: number[];
+  copy?: unknown;
 } & Parameters<typeof signalOrigin>[0];
 type OrderEventAccount = { id: string; name: string; ownerId: string; exchangeId: string; mode?: string; marketType?: string };
 
 /** An order event as the signal asked it, before anything reached the exchange. */
 export function signalOrderEvent(signal: OrderEventSignal, account: OrderEventAccount, outcome: OrderOutcome, reason: ReasonCode | null): OrderFeedEvent {
   const origin = signalOrigin(signal);
+  const copyAction = copyActionOf(signal);
   return {
     type: 'order',
     ...venueOf(account),
     ...(origin ? { origin } : {}),
+    ...(copyAction ? { copyAction } : {}),
     signalId: signal.id,
     accountId: account.id,
     accountName: account.name,
@@ -103,7 +118,8 @@ export function signalOrderEvent(signal: OrderEventSignal, account: OrderEventAc
     price: null,
     leverage: null,
     leverageCapped: false,
-    stopLoss: signal.stopLoss,
+    // A copy's signal carries a distant stop that is never placed (its exits are copies): not shown.
+    stopLoss: copyAction ? null : signal.stopLoss,
     takeProfits: signal.takeProfits,
     quantity: null,
     notional: null,
@@ -129,6 +145,8 @@ export interface SummaryFeedEvent {
   source: string;
   /** Absent in summaries stored before it was added. */
   origin?: SignalOrigin;
+  /** A copy: what the followers' orders did. */
+  copyAction?: CopyFeedAction;
   total: number;
   filled: number;
   placed: number;

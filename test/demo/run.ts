@@ -47,9 +47,11 @@ try {
     print: (line) => console.log(line),
     settle: async () => {
       // The bot acts by itself (a signal wakes the engine, the position sync follows prices each
-      // second): wait for the cycle under way and post the feed.
+      // second); a cycle now rather than at the next 10 s tick (copy trading polls its masters in
+      // the cycle), then the feed.
+      bot.scheduler.trigger();
       await bot.scheduler.idle();
-      await bot.discord?.feedPoster.flush();
+      await bot.discord.feedPoster.flush();
     },
     chartFile: join(tmpdir(), 'trading-bot-demo-pnl.png'),
     timeoutMs: 30_000,

@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createCopyTrading } from '../../src/copy/copyTrading';
 import { createPositionSync } from '../../src/trading/positionSync';
+import { createSignalIntake } from '../../src/trading/signalIntake';
 import { botWorld, type BotWorld } from '../support/bot';
 import { playDemoSession } from './demoSession';
 
@@ -20,14 +22,17 @@ describe('demo session', () => {
     const dir = mkdtempSync(join(tmpdir(), 'demo-test-'));
     const chartFile = join(dir, 'pnl.png');
     const sync = createPositionSync({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log });
+    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: createSignalIntake(w.db.db, w.clock, () => {}), clock: w.clock, log: w.log });
     try {
       const result = await playDemoSession({
         discord: w.discord,
         binance: w.binance,
         guild: w.guild,
         print: (line) => lines.push(line),
-        // The test composition has no scheduler: a cycle, a position sync pass and the feed, by hand.
+        // The test composition has no scheduler: copy trading's poll, a cycle, a position sync pass
+        // and the feed, by hand.
         settle: async () => {
+          await copy.poll();
           await w.runCycle();
           await sync.run();
           await w.flushFeed();
@@ -52,6 +57,10 @@ describe('demo session', () => {
       // alice-main shares amounts: its take-profit says what it closed and gained, its close its PnL.
       expect(out).toMatch(/Gain on this part: \+[\d,.]+ USDT/);
       expect(out).toMatch(/PnL: \+[\d,.]+ USDT/);
+      // The copy round trip: bob's mirror of alice's ETH buy and sale by hand.
+      expect(out).toContain('alice buys 0.2 ETH by hand');
+      expect(result.feedTitles.filter((t) => t.includes('ETH')).length).toBeGreaterThanOrEqual(2);
+      expect(out).toMatch(/Copied [12]/);
       expect(out).toContain('Your orders');
       expect(out).toContain('Your PnL');
       expect(result.chartSaved).toBe(true);

@@ -7,7 +7,8 @@ import type { DiscordSim, GuildHandle, InteractionHandle } from '../sim/discord'
  * The scripted session of `npm run demo`: members add accounts and switch them on, a caller posts a
  * free-text signal in the signal channel, one account skips it with its reason, the price reaches the
  * first target (take-profit hit, stop moved to break-even) and the second (the position closes with
- * its PnL), members ask for /orders and /pnl (its chart saved to a file); prints what each person sees.
+ * its PnL); bob mirrors alice's account and her trade by hand is copied to him, both ways; members ask
+ * for /orders and /pnl (its chart saved to a file); prints what each person sees.
  * It drives the Discord simulator only, so it runs against whatever bot is connected to it (the real
  * one in the demo, the test composition in demo.test.ts).
  */
@@ -159,6 +160,28 @@ export async function playDemoSession(ctx: DemoContext): Promise<DemoResult> {
   print('\n(the BTC price reaches 54,100: the second target)');
   await until('the closes in #feed', () => titles().filter((t) => t.includes('position closed')).length >= 2);
   printFeed('#feed:');
+
+  // Copy trading: alice's live account becomes a master, bob mirrors it, alice trades ETH by hand.
+  await show('admin', 'runs /setup copy-masters allow:all', slash('admin', 'setup', 'copy-masters', { allow: 'all' }));
+  if (aliceMain) await show('alice', 'runs /copy master account:alice-main', slash('alice', 'copy', 'master', { account: String(aliceMain) }));
+  const master = (
+    await discord.autocomplete({ guildId: guild.id, userId: id('bob'), name: 'copy', subcommand: 'follow', options: { master: 'alice', mode: 'mirror' }, focused: 'master' }).choices()
+  )[0]?.value;
+  if (master) await show('bob', 'runs /copy follow master:alice-main mode:mirror', slash('bob', 'copy', 'follow', { master: String(master), mode: 'mirror' }));
+  // The bot notes what the master holds before copying starts (nothing is copied from before).
+  await ctx.settle?.();
+  await ctx.settle?.();
+  const before = titles().length;
+  binance.engine.placeFutures(binance.engine.account(aliceKey.apiKey), { symbol: 'ETHUSDT', side: 'BUY', type: 'MARKET', quantity: 0.2, newClientOrderId: 'by-hand-eth-open' });
+  print('\n(alice buys 0.2 ETH by hand on Binance, outside the bot)');
+  await until("bob's copy of alice's ETH buy in #feed", () => titles().slice(before).some((t) => t.includes('ETH') && t.includes(' of ')));
+  printFeed('#feed:');
+  const opened = titles().length;
+  binance.closePositionExternally(aliceKey.apiKey, 'ETHUSDT');
+  print('\n(alice sells her ETH by hand)');
+  await until("bob's copy of alice's ETH sale in #feed", () => titles().slice(opened).some((t) => t.includes('ETH')));
+  printFeed('#feed:');
+  await show('bob', 'runs /copy list', slash('bob', 'copy', 'list', undefined));
 
   const pnl = await show('alice', 'runs /pnl', slash('alice', 'pnl', undefined, {}));
   let chartSaved = false;

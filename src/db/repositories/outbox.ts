@@ -52,8 +52,8 @@ export function outboxRepository(db: Database) {
     due(limit: number, now: Date, holder?: string): Promise<OutboxRow[]> {
       const others = holder
         ? sql`not exists (select 1 from ${feedClaims} c
-              where c.scope = (case when ${feedOutbox.kind} = 'dm' then 'u:' || ${feedOutbox.recipientId} else 'g:' || ${feedOutbox.guildId} end)
-                and c.holder <> ${holder} and c.until > ${now.toISOString()}::timestamptz)`
+              where c.scope = (case when ${feedOutbox.kind} = 'dm' then 'u:' || coalesce(${feedOutbox.recipientId}, '') else 'g:' || ${feedOutbox.guildId} end)
+                and c.holder <> ${holder} and c.until > now())`
         : undefined;
       return db
         .select()
@@ -64,18 +64,20 @@ export function outboxRepository(db: Database) {
     },
 
     /**
-     * Claims `scopes` for `holder` until `until`: the ones free (never claimed, expired) or its own
-     * already; answers those granted. One statement: two processes never both get a scope.
+     * Claims `scopes` for `holder` for `ttlMs`: the ones free (never claimed, lapsed) or its own
+     * already; answers those granted. One statement, and the database's clock (never a host's, which
+     * may be skewed): two processes never both get a scope.
      */
-    async claim(scopes: readonly string[], holder: string, now: Date, until: Date): Promise<Set<string>> {
+    async claim(scopes: readonly string[], holder: string, ttlMs: number): Promise<Set<string>> {
       if (scopes.length === 0) return new Set();
+      const until = sql`now() + ${Math.max(1, Math.round(ttlMs))} * interval '1 millisecond'`;
       const granted = await db
         .insert(feedClaims)
         .values([...new Set(scopes)].map((scope) => ({ scope, holder, until })))
         .onConflictDoUpdate({
           target: feedClaims.scope,
           set: { holder: sql`excluded.holder`, until: sql`excluded.until` },
-          setWhere: sql`${feedClaims.until} <= ${now.toISOString()}::timestamptz or ${feedClaims.holder} = excluded.holder`,
+          setWhere: sql`${feedClaims.until} <= now() or ${feedClaims.holder} = excluded.holder`,
         })
         .returning({ scope: feedClaims.scope });
       return new Set(granted.map((row) => row.scope));

@@ -99,16 +99,21 @@ function signalFooter(signalId: string | undefined, mode: TradingMode | undefine
  * figures it has, and where the signal came from. Balances are never shown; quantity and notional
  * only when the owner shares amounts (the engine leaves them null otherwise).
  */
+/** What a copy's fill did, said in the title instead of "filled" (a sale is no new long). */
+const COPY_DONE: Record<'reduce' | 'close', string> = { reduce: 'reduced (copied)', close: 'closed (copied)' };
+
 export function renderOrderEmbed(event: OrderFeedEvent): APIEmbed {
-  const style = OUTCOME_STYLE[event.outcome] ?? OUTCOME_STYLE.failed;
+  const base = OUTCOME_STYLE[event.outcome] ?? OUTCOME_STYLE.failed;
+  const exit = event.copyAction === 'reduce' || event.copyAction === 'close' ? event.copyAction : null;
+  const style = exit && event.outcome === 'filled' ? { ...base, label: COPY_DONE[exit] } : base;
   const why = reasonText(event.reason);
   const traded = event.outcome === 'filled' || event.outcome === 'placed' || event.outcome === 'dry-run';
   const fields: APIEmbedField[] = [];
   if (traded) {
     const limit = event.entryType === 'limit' && event.outcome !== 'filled' && event.price !== null ? ` at ${formatPrice(event.price)}` : '';
-    fields.push(field('Entry', `${event.entryType}${limit}`));
-    if (event.outcome === 'filled' && event.price !== null) fields.push(field('Fill price', formatPrice(event.price)));
-    if (event.leverage !== null && event.marketType !== 'spot')
+    if (!exit) fields.push(field('Entry', `${event.entryType}${limit}`));
+    if (event.outcome === 'filled' && event.price !== null) fields.push(field(exit ? 'Exit price' : 'Fill price', formatPrice(event.price)));
+    if (event.leverage !== null && event.marketType !== 'spot' && !exit)
       fields.push(field('Leverage', `${event.leverage}x${event.leverageCapped ? ' (capped)' : ''}`));
   }
   if (event.stopLoss !== null) fields.push(field('Stop', formatPrice(event.stopLoss)));
@@ -239,6 +244,10 @@ function groupByReason(lines: readonly SummaryAccountLine[]): { reason: string; 
   return [...groups.entries()].map(([reason, group]) => ({ reason, lines: group })).sort((a, b) => b.lines.length - a.lines.length);
 }
 
+/** "filled", or for a copy of a master's sale "closed" / "reduced". */
+const summaryVerb = (event: SummaryFeedEvent): string =>
+  event.copyAction === 'close' ? 'closed' : event.copyAction === 'reduce' ? 'reduced' : 'filled';
+
 /** Summary budget: one message (edited later), with room to spare under the 6,000 characters. */
 const SUMMARY_BUDGET = 5800;
 
@@ -252,7 +261,8 @@ export function renderSummaryEmbeds(event: SummaryFeedEvent): APIEmbed[] {
   const resting = Math.max(0, event.placed - event.filled);
   const skippedGroups = groupByReason(event.skipped);
   const failedGroups = groupByReason(event.failed);
-  const lines = [`Filled **${event.filled}** of **${event.total}** account${event.total === 1 ? '' : 's'}.`];
+  const verb = summaryVerb(event);
+  const lines = [`${verb[0]!.toUpperCase()}${verb.slice(1)} **${event.filled}** of **${event.total}** account${event.total === 1 ? '' : 's'}.`];
   if (resting > 0) lines.push(`🔵 ${resting} placed, waiting for the entry price.`);
   if (event.pending > 0) lines.push(`⏳ ${event.pending} still pending: this summary is updated when they finish.`);
   if (event.skipped.length > 0) {
@@ -277,7 +287,7 @@ export function renderSummaryEmbeds(event: SummaryFeedEvent): APIEmbed[] {
             ? COLORS.red
             : COLORS.grey;
   const head: APIEmbed = {
-    title: truncate(`📊 ${displayPair(event.symbol)} ${sideText(event.side)} · filled ${event.filled} of ${event.total}`, DISCORD_LIMITS.title),
+    title: truncate(`📊 ${displayPair(event.symbol)} ${sideText(event.side)} · ${summaryVerb(event)} ${event.filled} of ${event.total}`, DISCORD_LIMITS.title),
     description: truncate(lines.join('\n'), DISCORD_LIMITS.description),
     color,
     footer: { text: `${event.final && event.pending === 0 ? 'Final' : 'Preliminary'} summary · signal ${event.signalId.slice(0, 8)}` },

@@ -17,17 +17,22 @@ export function targetFill(legs: readonly Pick<Leg, 'leg' | 'filledQuantity' | '
 export type CloseCause = 'take-profit' | 'stop-loss' | 'break-even' | 'manual' | 'liquidation' | 'panic' | 'not-filled' | 'copy';
 
 /**
- * The book's close reason in a trader's words: a stop that had been moved to the entry price is a
- * break-even exit, not a loss-limiting stop; a close outside the bot is manual (a liquidation is told
- * apart where the exchange says so).
+ * The book's close reason in a trader's words: a stop that had been moved to the entry after a target
+ * was reached is a break-even exit, not a loss-limiting stop. The bot moves a stop only that way, and
+ * only up to the entry plus the fees (above the entry for a long, below for a short), where a
+ * signal's own stop never is; a close outside the bot is manual.
  */
 export function closeCause(
   reason: 'stop-loss' | 'take-profit' | 'external' | 'liquidation' | 'panic' | 'not-filled' | 'copy',
-  position: { stopLoss: number | null; averageEntryPrice: number | null; takeProfitsHit: number },
+  position: { side: 'long' | 'short'; stopLoss: number | null; averageEntryPrice: number | null; takeProfitsHit: number },
 ): CloseCause {
   if (reason === 'external') return 'manual';
   if (reason !== 'stop-loss') return reason;
   const entry = position.averageEntryPrice;
-  const atEntry = entry !== null && position.stopLoss !== null && Math.abs(position.stopLoss - entry) <= Math.abs(entry) * 0.002;
-  return position.takeProfitsHit > 0 && atEntry ? 'break-even' : 'stop-loss';
+  const stop = position.stopLoss;
+  if (entry === null || stop === null || position.takeProfitsHit === 0) return 'stop-loss';
+  // A hair of tolerance for the price step the stop was rounded to.
+  const tolerance = Math.abs(entry) * 0.0005;
+  const atOrPastEntry = position.side === 'long' ? stop >= entry - tolerance : stop <= entry + tolerance;
+  return atOrPastEntry ? 'break-even' : 'stop-loss';
 }

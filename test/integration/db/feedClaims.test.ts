@@ -28,20 +28,61 @@ function summaryRow(guildId: string, i: number) {
 }
 
 describe.each(databaseKinds)('feed claims (%s)', (kind) => {
-  it('a scope is held by one holder until its claim lapses or is released', { timeout: 60_000 }, async () => {
+  it('a scope is held by one holder until its claim lapses (on the database clock) or is released', { timeout: 60_000 }, async () => {
     const db = await freshDatabase(kind);
     try {
       const outbox = outboxRepository(db.db);
-      const now = new Date();
-      const later = (ms: number) => new Date(now.getTime() + ms);
-      expect([...(await outbox.claim(['g:1', 'g:2'], 'A', now, later(15_000)))].sort()).toEqual(['g:1', 'g:2']);
-      expect([...(await outbox.claim(['g:1', 'g:3'], 'B', now, later(15_000)))]).toEqual(['g:3']);
+      expect([...(await outbox.claim(['g:1', 'g:2'], 'A', 400))].sort()).toEqual(['g:1', 'g:2']);
+      expect([...(await outbox.claim(['g:1', 'g:3'], 'B', 400))]).toEqual(['g:3']);
       // Renewed by its holder; taken once it lapsed.
-      expect([...(await outbox.claim(['g:1'], 'A', later(5_000), later(20_000)))]).toEqual(['g:1']);
-      expect([...(await outbox.claim(['g:2'], 'B', later(16_000), later(31_000)))]).toEqual(['g:2']);
-      expect([...(await outbox.claim(['g:1'], 'B', later(16_000), later(31_000)))]).toEqual([]);
+      expect([...(await outbox.claim(['g:1'], 'A', 5_000))]).toEqual(['g:1']);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect([...(await outbox.claim(['g:2'], 'B', 5_000))]).toEqual(['g:2']);
+      expect([...(await outbox.claim(['g:1'], 'B', 5_000))]).toEqual([]);
       await outbox.releaseClaims('A');
-      expect([...(await outbox.claim(['g:1'], 'B', later(16_000), later(31_000)))]).toEqual(['g:1']);
+      expect([...(await outbox.claim(['g:1'], 'B', 5_000))]).toEqual(['g:1']);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('a pass that outlasts its claim stops once another poster holds the scope: every row once, in order', { timeout: 60_000 }, async () => {
+    const db = await freshDatabase(kind);
+    try {
+      const guilds = guildsRepository(db.db);
+      await guilds.update(GUILDS[0]!, { feedChannelId: '200000000000000000' });
+      const outbox = outboxRepository(db.db);
+      for (let i = 0; i < 6; i++) await outbox.enqueue([summaryRow(GUILDS[0]!, i)]);
+      const feed = createFeedService({ outbox, guilds, reads: readModels(db.db) });
+      // One bot: Discord answers a nonce it saw with the message it made (enforce_nonce).
+      const byNonce = new Map<string, { id: string; symbol: string }>();
+      const shown: string[] = [];
+      let hold: Promise<void> | null = null;
+      const rest = {
+        post: async (_route: string, options: { body: { nonce: string; embeds?: { title?: string }[] } }) => {
+          if (hold) await hold;
+          const known = byNonce.get(options.body.nonce);
+          if (known) return { id: known.id };
+          const symbol = /S\d+\/USDT/.exec(options.body.embeds?.[0]?.title ?? '')?.[0] ?? '?';
+          const made = { id: `m${byNonce.size + 1}`, symbol };
+          byNonce.set(options.body.nonce, made);
+          shown.push(symbol);
+          return { id: made.id };
+        },
+        patch: async () => ({}),
+      } as unknown as FeedRest;
+      const poster = (name: string) => createFeedPoster({ rest, feed, log, clock: systemClock, isLeader: async () => true, holder: name, claimTtlMs: 300, maxBackoffMs: 0 });
+      // A's pass stalls on its first send (rate-limited) past its claim's 300 ms.
+      let release!: () => void;
+      hold = new Promise<void>((resolve) => (release = resolve));
+      const a = poster('A').flush();
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      hold = null;
+      await poster('B').flush();
+      release();
+      await a;
+      expect(shown).toEqual(['S0/USDT', 'S1/USDT', 'S2/USDT', 'S3/USDT', 'S4/USDT', 'S5/USDT']);
+      expect(await outbox.backlog()).toBe(0);
     } finally {
       await db.close();
     }
@@ -92,7 +133,7 @@ describe.each(databaseKinds)('feed claims (%s)', (kind) => {
       await a.stop();
       await b.stop();
       await outbox.enqueue(GUILDS.map((guildId) => summaryRow(guildId, n++)));
-      await outbox.claim([`g:${GUILDS[0]}`], 'C', new Date(), new Date(Date.now() + 60_000));
+      await outbox.claim([`g:${GUILDS[0]}`], 'C', 60_000);
       sent.length = 0;
       await b.flush();
       expect(sent.map((s) => s.channel).sort()).toEqual(['200000000000000001', '200000000000000002']);
