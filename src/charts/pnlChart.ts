@@ -7,10 +7,9 @@
  * DejaVu Sans font from the `dejavu-fonts-ttf` package registered explicitly, so no system font is
  * assumed. Pure input → PNG bytes; the caller decides where the numbers come from.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
+import { createCanvas } from '@napi-rs/canvas';
 import { Chart, registerables, type ChartConfiguration } from 'chart.js';
+import { FONT_FAMILY, registerBundledFont } from './fonts';
 
 export interface DailyPnl {
   /** `YYYY-MM-DD` (UTC). */
@@ -34,7 +33,6 @@ export interface PnlChartOptions {
 }
 
 export const PNL_CHART_SIZE = { width: 800, height: 400 } as const;
-const FONT_FAMILY = 'DejaVu Sans';
 const PALETTE = ['#5865f2', '#f0b232', '#3ba55c', '#eb459e', '#00a8fc', '#faa61a', '#9b84ec', '#ed4245', '#57f287', '#fee75c'];
 /** Discord's dark theme: the embed's background, its text, and faint grid lines. */
 const BACKGROUND = '#2b2d31';
@@ -67,10 +65,7 @@ let ready = false;
 /** Registers chart.js's parts and the bundled font once per process. */
 function setUp(): void {
   if (ready) return;
-  const require = createRequire(import.meta.url);
-  const fontDir = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
-  GlobalFonts.registerFromPath(join(fontDir, 'DejaVuSans.ttf'), FONT_FAMILY);
-  GlobalFonts.registerFromPath(join(fontDir, 'DejaVuSans-Bold.ttf'), FONT_FAMILY);
+  registerBundledFont();
   Chart.register(...registerables);
   Chart.defaults.font.family = FONT_FAMILY;
   Chart.defaults.color = TEXT;

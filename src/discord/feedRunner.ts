@@ -65,16 +65,19 @@ export function startFeedRunner(options: FeedRunnerOptions): FeedRunner {
     ...(holder ? { claim: (scopes: readonly string[]) => feed.claim(scopes, holder, claimTtlMs) } : {}),
   });
   let confirmTimer: NodeJS.Timeout | null = null;
+  let dmPass: Promise<unknown> = Promise.resolve();
   if (options.autoStart !== false) {
     feedPoster.start();
     confirmTimer = setInterval(() => {
-      confirmations.flush().catch((error: unknown) => log.error({ err: error }, 'copy confirmations failed'));
+      dmPass = confirmations.flush().catch((error: unknown) => log.error({ err: error }, 'copy confirmations failed'));
     }, options.intervalMs ?? 1000);
   }
   return {
     flush: async () => (await feedPoster.flush()) + (await confirmations.flush()),
     async stop() {
       if (confirmTimer) clearInterval(confirmTimer);
+      // A DM pass under way ends before the claims are released (it could claim again otherwise).
+      await dmPass;
       // The pass under way ends first; every message it sends belongs to a batch reserved before
       // sending, whose nonce the next poster of the scope reuses (Discord answers a late duplicate
       // with the first message). Then its claims are released.

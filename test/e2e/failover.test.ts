@@ -1,10 +1,7 @@
 import postgres from 'postgres';
 import { describe, expect, inject, it } from 'vitest';
-import { BotFleet } from '../../bench/chaos/fleet';
-import { openBenchDatabase } from '../../bench/support/database';
-import { generateKeyEntry } from '../../src/vault';
-import { spawnBinanceSim } from '../sim/binance/client';
 import { startDiscordSim, type DiscordSim } from '../sim/discord';
+import { startBotCluster } from '../support/botCluster';
 import { addTradersGuild } from '../support/tradersGuild';
 
 /**
@@ -31,18 +28,8 @@ describe.skipIf(!adminUrl)('failover of the Discord connection (PostgreSQL, real
   it('a killed leader is replaced within 15 s, a leader whose lock connection dies steps down at once, every interaction answered once', { timeout: 240_000 }, async () => {
     const discord = await startDiscordSim({ heartbeatIntervalMs: 1_000, specPath: null, privilegedIntents: { messageContent: true } });
     const guild = addTradersGuild(discord);
-    const sim = await spawnBinanceSim({});
-    const database = await openBenchDatabase({ kind: 'postgres', adminUrl: adminUrl! }, 'failover');
-    const fleet = new BotFleet({
-      count: 2,
-      database: database.handle,
-      databaseUrl: database.url,
-      env: { DISCORD_TOKEN: discord.token, VAULT_KEYS: generateKeyEntry(1), HEALTH_PORT: '0', LOG_LEVEL: 'error', CYCLE_INTERVAL_SECONDS: '2' },
-      simUrl: sim.url,
-      discordRestApi: discord.restApiUrl,
-      clock: { epoch: Date.now(), realStart: Date.now(), factor: 1 },
-      log: () => {},
-    });
+    const cluster = await startBotCluster({ adminUrl: adminUrl!, name: 'failover', discord, count: 2 });
+    const { fleet, database } = cluster;
     const sessions = watchSessions(discord);
     const answeredOnce = async (what: string) => {
       const help = discord.slash({ userId: guild.members['alice']!, guildId: guild.id, name: 'help' });
@@ -86,10 +73,8 @@ describe.skipIf(!adminUrl)('failover of the Discord connection (PostgreSQL, real
       console.log(`[failover] takeover after SIGKILL: ${takeoverMs} ms`);
     } finally {
       sessions.stop();
-      await fleet.stopAll();
-      await sim.close();
+      await cluster.close();
       await discord.close();
-      await database.close();
     }
   });
 });

@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
-import { BotFleet } from '../../bench/chaos/fleet';
-import { openBenchDatabase } from '../../bench/support/database';
 import { guildsRepository } from '../../src/db/repositories/guilds';
 import { outboxRepository } from '../../src/db/repositories/outbox';
-import { generateKeyEntry } from '../../src/vault';
-import { spawnBinanceSim } from '../sim/binance/client';
 import { shardOf } from '../sim/discord/gateway';
 import { startDiscordSim, type DiscordSim, type GuildHandle } from '../sim/discord';
+import { startBotCluster } from '../support/botCluster';
 import { addTradersGuild } from '../support/tradersGuild';
 
 /**
@@ -50,18 +47,8 @@ describe.skipIf(!adminUrl)('gateway shards (PostgreSQL, real processes)', () => 
   it('two processes share the recommended shards, each server answered once, and a dead process\'s shards are taken over within 15 s', { timeout: 240_000 }, async () => {
     const discord = await startDiscordSim({ heartbeatIntervalMs: 1_000, specPath: null, privilegedIntents: { messageContent: true }, recommendedShards: 2 });
     const guilds = await guildPerShard(discord);
-    const sim = await spawnBinanceSim({});
-    const database = await openBenchDatabase({ kind: 'postgres', adminUrl: adminUrl! }, 'sharding');
-    const fleet = new BotFleet({
-      count: 2,
-      database: database.handle,
-      databaseUrl: database.url,
-      env: { DISCORD_TOKEN: discord.token, VAULT_KEYS: generateKeyEntry(1), HEALTH_PORT: '0', LOG_LEVEL: 'error', CYCLE_INTERVAL_SECONDS: '2' },
-      simUrl: sim.url,
-      discordRestApi: discord.restApiUrl,
-      clock: { epoch: Date.now(), realStart: Date.now(), factor: 1 },
-      log: () => {},
-    });
+    const cluster = await startBotCluster({ adminUrl: adminUrl!, name: 'sharding', discord, count: 2 });
+    const { fleet, database } = cluster;
     const shards = watchShards(discord);
     const answeredOnce = async (what: string) => {
       for (const guild of guilds) {
@@ -123,10 +110,8 @@ describe.skipIf(!adminUrl)('gateway shards (PostgreSQL, real processes)', () => 
       console.log(`[sharding] both shards taken over after SIGKILL in ${takeoverMs} ms; the feed had posted ${postedBeforeKill} of ${signalIds.length}`);
     } finally {
       shards.stop();
-      await fleet.stopAll();
-      await sim.close();
+      await cluster.close();
       await discord.close();
-      await database.close();
     }
   });
 });

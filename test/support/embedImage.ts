@@ -4,26 +4,14 @@
  * links, mentions), inline fields three to a row, footer. Close enough to read a layout by eye; not
  * Discord's renderer.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { createCanvas, GlobalFonts, type SKRSContext2D } from '@napi-rs/canvas';
+import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import type { APIEmbed } from 'discord.js';
+import { FONT_FAMILY as FONT, registerBundledFont } from '../../src/charts/fonts';
 
-const FONT = 'DejaVu Sans';
 const COLOURS = { page: '#313338', card: '#2b2d31', text: '#dbdee1', muted: '#949ba4', link: '#00a8fc', mention: '#c9cdfb', mentionBg: '#3c4270' };
 const WIDTH = 560;
 const PAD = 16;
 const LINE = 20;
-
-let ready = false;
-function setUp(): void {
-  if (ready) return;
-  const require = createRequire(import.meta.url);
-  const dir = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
-  GlobalFonts.registerFromPath(join(dir, 'DejaVuSans.ttf'), FONT);
-  GlobalFonts.registerFromPath(join(dir, 'DejaVuSans-Bold.ttf'), FONT);
-  ready = true;
-}
 
 interface Run {
   text: string;
@@ -166,7 +154,7 @@ function card(ctx: SKRSContext2D, embed: APIEmbed, y: number, names: ReadonlyMap
 
 /** The embeds of one message as a PNG; `names` shows mentions as names. */
 export function renderEmbedsPng(embeds: readonly APIEmbed[], names: ReadonlyMap<string, string> = new Map()): Buffer {
-  setUp();
+  registerBundledFont();
   const measure = createCanvas(WIDTH, 10).getContext('2d');
   const heights = embeds.map((embed) => card(measure, embed, 0, names, false));
   const height = heights.reduce((sum, h) => sum + h + 8, PAD * 2 - 8);
