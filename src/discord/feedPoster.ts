@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import { feedScopeOf, type FeedItem, type FeedService } from '../services/feed';
 import type { Clock } from '../trading/clock';
 import type { OrderFeedEvent, SummaryFeedEvent } from '../trading/feedEvents';
-import { renderCompactOrders, renderNoticeEmbed, renderOrderEmbed, renderPositionEmbed, renderSummaryEmbeds } from './embeds/feed';
+import { messageUrl, renderCompactOrders, renderNoticeEmbed, renderOrderEmbed, renderPositionEmbed, renderSummaryEmbeds } from './embeds/feed';
 import { packMessages, type FeedUnit } from './embeds/pack';
 
 /** The REST calls the poster makes (discord.js's REST: rate-limit aware, queued per route bucket). */
@@ -55,9 +55,14 @@ class ScopeTaken extends Error {
   }
 }
 
+/** A message's embeds, or how to render them when it is sent (a summary links to lines posted just before it). */
+type Embeds = APIEmbed[] | (() => Promise<APIEmbed[]>);
+
 type Plan =
-  | { kind: 'message'; ids: number[]; embeds: APIEmbed[]; nonce: string; reserved: boolean }
-  | { kind: 'edit'; ids: number[]; embeds: APIEmbed[]; target: { channelId: string; messageId: string }; fallbackNonce: string };
+  | { kind: 'message'; ids: number[]; embeds: Embeds; nonce: string; reserved: boolean }
+  | { kind: 'edit'; ids: number[]; embeds: Embeds; target: { channelId: string; messageId: string }; fallbackNonce: string };
+
+const embedsOf = async (embeds: Embeds): Promise<APIEmbed[]> => (typeof embeds === 'function' ? embeds() : embeds);
 
 /** Discord error codes after which a row can never be delivered: kept for the record, not retried. */
 const UNDELIVERABLE: Record<number, string> = {
@@ -109,8 +114,26 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
     return channel.id;
   }
 
+  /**
+   * Channel links of a plan's signals: each signal's summary once posted (its order lines link to it)
+   * and its first order line (the summary links to the lines). DMs get none.
+   */
+  async function linksOf(items: readonly FeedItem[]): Promise<Map<string, { summary?: string; orders?: string }>> {
+    const links = new Map<string, { summary?: string; orders?: string }>();
+    for (const item of items) {
+      const signalId = item.signalId;
+      if (item.kind === 'dm' || !signalId || links.has(signalId)) continue;
+      const [summary, orders] = await Promise.all([feed.postedSummary(signalId), feed.firstPostedOrder(signalId)]);
+      links.set(signalId, {
+        ...(summary ? { summary: messageUrl(item.guildId, summary) } : {}),
+        ...(orders ? { orders: messageUrl(item.guildId, orders) } : {}),
+      });
+    }
+    return links;
+  }
+
   /** Units of one run of rows (no summaries): one embed per row, or compacted lines per signal. */
-  function unitsOf(items: readonly FeedItem[], counts: ReadonlyMap<string, number>): FeedUnit[] {
+  function unitsOf(items: readonly FeedItem[], counts: ReadonlyMap<string, number>, links: ReadonlyMap<string, { summary?: string }> = new Map()): FeedUnit[] {
     const units: (FeedUnit | { compact: string })[] = [];
     const compact = new Map<string, { id: number; event: OrderFeedEvent }[]>();
     for (const item of items) {
@@ -127,7 +150,7 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
       }
       const embed =
         event.type === 'order'
-          ? renderOrderEmbed(event)
+          ? renderOrderEmbed(event, links.get(event.signalId) ?? {})
           : event.type === 'position'
             ? renderPositionEmbed(event)
             : event.type === 'notice'
@@ -146,6 +169,10 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
   async function plansOf(items: readonly FeedItem[], counts: ReadonlyMap<string, number>): Promise<Plan[]> {
     const plans: Plan[] = [];
     const install = await feed.installId();
+    const links = await linksOf(items);
+    // Rendered when sent: the signal's order lines planned before it are posted by then.
+    const summaryOf = (item: FeedItem) => async () =>
+      renderSummaryEmbeds(item.event as SummaryFeedEvent, item.signalId ? ((await linksOf([item])).get(item.signalId) ?? {}) : {});
     // Rows reserved by an earlier attempt go out exactly as reserved, with the same nonce.
     const reserved = new Map<string, FeedItem[]>();
     const fresh: FeedItem[] = [];
@@ -159,15 +186,15 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
     for (const [nonce, batch] of reserved) {
       const summary = batch.find((item) => item.event.type === 'summary');
       const messages = summary
-        ? [{ ids: batch.map((item) => item.id), embeds: renderSummaryEmbeds(summary.event as SummaryFeedEvent) }]
-        : packMessages(unitsOf(batch, counts));
+        ? [{ ids: batch.map((item) => item.id), embeds: summaryOf(summary) }]
+        : packMessages(unitsOf(batch, counts, links));
       messages.forEach((message, index) =>
         plans.push({ kind: 'message', ids: message.ids, embeds: message.embeds, nonce: index === 0 ? nonce : `${nonce}.${index}`, reserved: index === 0 }),
       );
     }
     let run: FeedItem[] = [];
     const flushRun = () => {
-      for (const message of packMessages(unitsOf(run, counts))) {
+      for (const message of packMessages(unitsOf(run, counts, links))) {
         if (message.ids.length === 0) continue;
         plans.push({ kind: 'message', ids: message.ids, embeds: message.embeds, nonce: nonceOf(install, message.ids), reserved: false });
       }
@@ -179,7 +206,7 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
         continue;
       }
       flushRun();
-      const embeds = renderSummaryEmbeds(item.event);
+      const embeds = summaryOf(item);
       const earlier = item.signalId ? await feed.postedSummary(item.signalId) : null;
       if (earlier) plans.push({ kind: 'edit', ids: [item.id], embeds, target: earlier, fallbackNonce: nonceOf(install, [item.id]) });
       else plans.push({ kind: 'message', ids: [item.id], embeds, nonce: nonceOf(install, [item.id]), reserved: false });
@@ -208,7 +235,7 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
     if (plan.kind === 'edit') {
       try {
         await rest.patch(Routes.channelMessage(plan.target.channelId, plan.target.messageId), {
-          body: { embeds: plan.embeds, allowed_mentions: { parse: [] } },
+          body: { embeds: await embedsOf(plan.embeds), allowed_mentions: { parse: [] } },
         });
         await feed.markPosted(plan.ids, plan.target.channelId, plan.target.messageId, now());
         return;
@@ -217,13 +244,13 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
         // The first summary is gone (deleted by someone): post the final one afresh.
       }
       if ((await feed.reserve(plan.ids, plan.fallbackNonce)) < plan.ids.length) throw new ScopeTaken(scope);
-      const message = await send(channelId, plan.embeds, plan.fallbackNonce);
+      const message = await send(channelId, await embedsOf(plan.embeds), plan.fallbackNonce);
       await feed.markPosted(plan.ids, channelId, message.id, now());
       return;
     }
     // Rows another process posted or dropped meanwhile are not sent again under another grouping.
     if (!plan.reserved && (await feed.reserve(plan.ids, plan.nonce)) < plan.ids.length) throw new ScopeTaken(scope);
-    const message = await send(channelId, plan.embeds, plan.nonce);
+    const message = await send(channelId, await embedsOf(plan.embeds), plan.nonce);
     await feed.markPosted(plan.ids, channelId, message.id, now());
   }
 

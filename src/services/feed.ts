@@ -75,6 +75,13 @@ export function createFeedService(deps: { outbox: OutboxRepository; guilds: Guil
     markPosted: (ids: number[], channelId: string, messageId: string, now: Date) => outbox.markPosted(ids, channelId, messageId, now),
     markRetry: (ids: number[], error: string, next: Date) => outbox.markRetry(ids, error, next),
     markDropped: (ids: number[], reason: string) => outbox.markDropped(ids, reason),
+    /** Where a signal's first per-order line went (the summary links to the lines). */
+    async firstPostedOrder(signalId: string): Promise<{ channelId: string; messageId: string } | null> {
+      const row = await outbox.firstPostedOrder(signalId);
+      return row?.channelId && row.messageId && !row.messageId.startsWith(BATCH_PREFIX)
+        ? { channelId: row.channelId, messageId: row.messageId }
+        : null;
+    },
     /** Where the first summary of a signal went, so a later one edits it. */
     async postedSummary(signalId: string): Promise<{ channelId: string; messageId: string } | null> {
       const row = await outbox.postedSummary(signalId);

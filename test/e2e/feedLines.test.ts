@@ -43,6 +43,9 @@ describe('feed lines a trader can read', () => {
     expect(summary.title).toBe('📊 BTC/USDT 📈 LONG · filled 1 of 1');
     expect(summary.footer?.text).toBe(`Final summary · ${signalTag}`);
     expect(summary.description).toContain(`From a /signal by <@${caller}>`);
+    // The summary links to the signal's first per-order line in the channel.
+    const orderMessage = w.discord.channelMessages(w.channels.feed).find((message) => message.embeds.includes(order))!;
+    expect(summary.description).toContain(`[Each account's line](https://discord.com/channels/${w.guild.id}/${w.channels.feed}/${orderMessage.id})`);
 
     // The first target trades: the position sync books it and moves the stop to the entry.
     const sync = createPositionSync({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log });

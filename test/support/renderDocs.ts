@@ -101,7 +101,7 @@ const pictures: Record<string, Buffer> = {
       failed: [],
       sharedNotional: 2_911.4,
       final: true,
-    }),
+    }, { orders: 'https://discord.com/channels/1/4/5' }),
     names,
   ),
 };

@@ -138,6 +138,17 @@ export function outboxRepository(db: Database) {
     },
 
     /** The posted summary of a signal, to edit it when late outcomes arrive. */
+    /** The first of a signal's per-order lines posted in a channel (the summary links to it). */
+    async firstPostedOrder(signalId: string): Promise<OutboxRow | null> {
+      const [row] = await db
+        .select()
+        .from(feedOutbox)
+        .where(and(eq(feedOutbox.signalId, signalId), eq(feedOutbox.kind, 'order'), eq(feedOutbox.status, 'posted')))
+        .orderBy(asc(feedOutbox.id))
+        .limit(1);
+      return row ?? null;
+    },
+
     async postedSummary(signalId: string): Promise<OutboxRow | null> {
       const [row] = await db
         .select()

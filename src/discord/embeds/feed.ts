@@ -102,7 +102,7 @@ function signalFooter(signalId: string | undefined, mode: TradingMode | undefine
 /** What a copy's fill did, said in the title instead of "filled" (a sale is no new long). */
 const COPY_DONE: Record<'reduce' | 'close', string> = { reduce: 'reduced (copied)', close: 'closed (copied)' };
 
-export function renderOrderEmbed(event: OrderFeedEvent): APIEmbed {
+export function renderOrderEmbed(event: OrderFeedEvent, links: { summary?: string } = {}): APIEmbed {
   const base = OUTCOME_STYLE[event.outcome] ?? OUTCOME_STYLE.failed;
   const exit = event.copyAction === 'reduce' || event.copyAction === 'close' ? event.copyAction : null;
   const style = exit && event.outcome === 'filled' ? { ...base, label: COPY_DONE[exit] } : base;
@@ -125,6 +125,7 @@ export function renderOrderEmbed(event: OrderFeedEvent): APIEmbed {
     venueLine(event.mode, event.marketType, event.exchangeId),
     why ? `Reason: ${why}` : null,
     originText(event.origin),
+    links.summary ? `[The signal's summary](${links.summary})` : null,
   ].filter((line): line is string => line !== null);
   const footer = signalFooter(event.signalId, event.mode);
   return {
@@ -257,7 +258,7 @@ const SUMMARY_BUDGET = 5800;
  * named as far as one message allows), and the total notional of accounts sharing amounts. Always
  * fits one message, so a later, final summary can replace it by an edit.
  */
-export function renderSummaryEmbeds(event: SummaryFeedEvent): APIEmbed[] {
+export function renderSummaryEmbeds(event: SummaryFeedEvent, links: { orders?: string } = {}): APIEmbed[] {
   const resting = Math.max(0, event.placed - event.filled);
   const skippedGroups = groupByReason(event.skipped);
   const failedGroups = groupByReason(event.failed);
@@ -276,6 +277,7 @@ export function renderSummaryEmbeds(event: SummaryFeedEvent): APIEmbed[] {
   if (event.sharedNotional > 0) lines.push(`Total notional (accounts sharing amounts): **${formatMoney(event.sharedNotional)}**`);
   const origin = originText(event.origin);
   if (origin) lines.push(origin);
+  if (links.orders) lines.push(`[Each account's line](${links.orders}) (from there on in this channel)`);
   const color =
     event.pending > 0 || !event.final
       ? COLORS.gold
@@ -317,6 +319,10 @@ export function renderSummaryEmbeds(event: SummaryFeedEvent): APIEmbed[] {
   }
   return embeds;
 }
+
+/** A message's jump link. */
+export const messageUrl = (guildId: string, at: { channelId: string; messageId: string }): string =>
+  `https://discord.com/channels/${guildId}/${at.channelId}/${at.messageId}`;
 
 /** "acc (@owner), acc2 (@owner2) … and 12 more" within `max` characters. */
 function namesWithin(lines: readonly SummaryAccountLine[], max: number): string {

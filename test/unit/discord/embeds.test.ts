@@ -94,6 +94,8 @@ describe('order embed', () => {
     expect(fromChannel.footer?.text).toBe('signal 7b1f3c3e');
     const fromCommand = renderOrderEmbed(order({ origin: { source: 'command', authorId: '42', url: null } }));
     expect(fromCommand.description).toContain('From a /signal by <@42>');
+    // Posted once the summary is: a link to it.
+    expect(renderOrderEmbed(order(), { summary: 'https://discord.com/channels/1/2/9' }).description).toContain("[The signal's summary](https://discord.com/channels/1/2/9)");
   });
 
   it('escapes Markdown in names members chose', () => {
