@@ -9,9 +9,14 @@ const ccxt = ['ccxt'];
 const database = ['drizzle-orm', 'postgres', '@electric-sql/[^/]+'];
 const nodeIo = ['node:.*', 'fs', 'path', 'http', 'https', 'net', 'child_process', 'os', 'crypto'];
 
-const restrict = (packages, message) => ({
-  'no-restricted-imports': ['error', { patterns: [{ regex: `^(${packages.join('|')})(/.*)?$`, message }] }],
+const restrict = (packages, message, more = []) => ({
+  'no-restricted-imports': ['error', { patterns: [{ regex: `^(${packages.join('|')})(/.*)?$`, message }, ...more] }],
 });
+
+/** Our own folders a layer may not reach, as relative-import patterns. */
+const folders = (names, message, allowTypeImports = false) => [
+  { regex: `^(\\.\\./)+(${names.join('|')})(/.*)?$`, message, ...(allowTypeImports ? { allowTypeImports } : {}) },
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'data/', 'drizzle/', 'coverage/'] },
@@ -42,7 +47,12 @@ export default tseslint.config(
   },
   {
     files: ['src/discord/**/*.ts', 'commands/**/*.ts'],
-    rules: restrict([...ccxt, ...database], 'Commands call services; they never touch ccxt or the database.'),
+    rules: restrict(
+      [...ccxt, ...database],
+      'Commands call services; they never touch ccxt or the database.',
+      // The trading engine is reached through services (types may be named, e.g. a panic's result).
+      folders(['trading', 'src/trading', 'db', 'src/db'], 'Commands and the Discord layer reach trading and the database through src/services (#18).', true),
+    ),
   },
   {
     files: ['src/domain/**/*.ts', 'src/signals/**/*.ts'],
@@ -50,6 +60,7 @@ export default tseslint.config(
       ...restrict(
         [...discord, ...ccxt, ...database, ...nodeIo, 'pino', 'bree', 'libsodium-wrappers'],
         'src/domain and src/signals are pure: no I/O (DESIGN.md).',
+        folders(['trading', 'services', 'db', 'discord', 'exchange', 'scheduler'], 'src/domain and src/signals depend on nothing but themselves (#18).'),
       ),
       'no-restricted-properties': [
         'error',

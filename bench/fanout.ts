@@ -22,7 +22,7 @@ import { paperStateRepository } from '../src/db/repositories/paperState';
 import { RateLimiterRegistry } from '../src/exchange/ccxt/rateLimiter';
 import { createGatewayFactory } from '../src/exchange/factory';
 import { createLogger } from '../src/logger';
-import { systemClock } from '../src/trading/clock';
+import { systemClock } from '../src/clock';
 import { defaultEngineSettings, TradingEngine } from '../src/trading/engine';
 import { createSignalIntake } from '../src/trading/signalIntake';
 import { generateKeyEntry, openVault, parseKeyring } from '../src/vault';

@@ -22,7 +22,7 @@ import { createMetrics } from './metrics';
 import { createScheduler, type Scheduler } from './scheduler';
 import { createBotServices } from './services';
 import { createStrategy } from './strategy';
-import { systemClock, type Clock } from './trading/clock';
+import { systemClock, type Clock } from './clock';
 import { defaultEngineSettings, TradingEngine } from './trading/engine';
 import { accountLeases } from './trading/accountLeases';
 import { peerBackOffs } from './trading/peerBackOff';

@@ -11,10 +11,10 @@ import { dec, floorToStep, toNumber } from '../domain/precision';
 import { utcDayKey } from '../domain/risk';
 import type { ExchangeGateway, PositionState } from '../exchange/gateway';
 import type { Logger } from '../logger';
-import type { Clock } from '../trading/clock';
+import type { Clock } from '../clock';
 import { accountFeedRow, pauseOnDailyLoss } from '../trading/dailyLossPause';
 import type { GatewayProvider } from '../trading/engine';
-import { positionFeedEvent, type PositionEventKind } from '../trading/feedEvents';
+import { positionFeedEvent, type PositionEventKind } from '../domain/feedEvents';
 import { orderIntent, orderStatePatch, sendOrder, type ProtocolContext } from '../trading/orderProtocol';
 
 export interface CopyPositionsReport {

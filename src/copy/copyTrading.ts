@@ -18,7 +18,7 @@ import { isBotClientOrderId } from '../domain/clientOrderId';
 import type { TradeSignal } from '../domain/signal';
 import type { ExchangeGateway, OrderOrigin } from '../exchange/gateway';
 import type { Logger } from '../logger';
-import type { Clock } from '../trading/clock';
+import type { Clock } from '../clock';
 import { queueSignal, type SignalIntake } from '../trading/signalIntake';
 import { triggeredOrderIds } from '../trading/triggeredOrders';
 

@@ -6,7 +6,7 @@ import { tradingRepository } from '../db/repositories/trading';
 import { closesOfEndedMaster, copyTradeSignal } from '../domain/copy';
 import { endedMastershipStep, type EndedMastershipStep } from '../domain/endedMastership';
 import type { Logger } from '../logger';
-import type { Clock } from '../trading/clock';
+import type { Clock } from '../clock';
 import { accountFeedRow } from '../trading/dailyLossPause';
 import { queueSignal } from '../trading/signalIntake';
 

@@ -4,7 +4,7 @@ import { copyRepository } from '../db/repositories/copy';
 import { enqueueFeed, type NewOutboxRow } from '../db/repositories/outbox';
 import type { MastershipEnd } from '../domain/copy';
 import type { Logger } from '../logger';
-import type { Clock } from '../trading/clock';
+import type { Clock } from '../clock';
 import { accountFeedRow } from '../trading/dailyLossPause';
 import { createEndedMastershipSweeper } from './endedMasterships';
 

@@ -6,7 +6,7 @@
 import type { Client } from 'discord.js';
 import type { Logger } from '../logger';
 import type { BotServices } from '../services';
-import type { Clock } from '../trading/clock';
+import type { Clock } from '../clock';
 import type { BotCommand } from './command';
 import { startFeedRunner } from './feedRunner';
 import { connectGatewayShard } from './gatewayShard';

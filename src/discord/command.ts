@@ -7,7 +7,7 @@ import type {
 } from 'discord.js';
 import type { Logger } from '../logger';
 import type { BotServices } from '../services';
-import type { Clock } from '../trading/clock';
+import type { Clock } from '../clock';
 
 /** What every handler gets besides the interaction. */
 export interface CommandContext {

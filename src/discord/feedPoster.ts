@@ -3,8 +3,8 @@ import type { APIChannel, APIEmbed, APIMessage, REST } from 'discord.js';
 import pLimit from 'p-limit';
 import type { Logger } from '../logger';
 import { feedScopeOf, type FeedItem, type FeedService } from '../services/feed';
-import type { Clock } from '../trading/clock';
-import type { OrderFeedEvent, SummaryFeedEvent } from '../trading/feedEvents';
+import type { Clock } from '../clock';
+import type { OrderFeedEvent, SummaryFeedEvent } from '../domain/feedEvents';
 import { messageUrl, renderCompactOrders, renderNoticeEmbed, renderOrderEmbed, renderPositionEmbed, renderSummaryEmbeds } from './embeds/feed';
 import { packMessages, type FeedUnit } from './embeds/pack';
 

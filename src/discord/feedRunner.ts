@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { REST } from 'discord.js';
 import type { Logger } from '../logger';
 import type { BotServices } from '../services';
-import type { Clock } from '../trading/clock';
+import type { Clock } from '../clock';
 import { createCopyConfirmSender } from './copyConfirmations';
 import { createFeedPoster } from './feedPoster';
 

@@ -9,7 +9,7 @@ import type { IIdentifyThrottler, WebSocketManager } from '@discordjs/ws';
 import { SimpleIdentifyThrottler } from '@discordjs/ws';
 import type { Logger } from '../logger';
 import type { BotServices } from '../services';
-import type { Clock } from '../trading/clock';
+import type { Clock } from '../clock';
 import { StartupProblem } from '../startupProblem';
 import { createDiscordClient } from './client';
 import type { BotCommand } from './command';

@@ -7,7 +7,7 @@ import type { AccountPreflight, Balance, ExchangeGateway, KeyAudit } from '../ex
 import { inSignalLane } from '../exchange/requestLane';
 import type { Masterships } from '../copy/mastership';
 import type { Logger } from '../logger';
-import type { Clock } from '../trading/clock';
+import type { Clock } from '../clock';
 import type { Vault } from '../vault/envelope';
 import { apiKeyHint } from '../vault/mask';
 import type { Secret } from '../vault/secret';

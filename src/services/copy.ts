@@ -6,7 +6,7 @@ import type { CopyInstructions, CopyMode } from '../domain/copy';
 import type { TradeSignal } from '../domain/signal';
 import { validateSignal } from '../domain/signalValidation';
 import type { EndedMastership, Masterships } from '../copy/mastership';
-import type { Clock } from '../trading/clock';
+import type { Clock } from '../clock';
 import type { SignalIntake } from '../trading/signalIntake';
 import type { Logger } from '../logger';
 import { forbidden, invalid, notFound } from './errors';

@@ -1,7 +1,7 @@
 import type { GuildsRepository } from '../db/repositories/guilds';
 import type { OutboxRepository, OutboxRow } from '../db/repositories/outbox';
 import type { ReadModels } from '../db/repositories/readModels';
-import type { FeedEvent } from '../trading/feedEvents';
+import type { FeedEvent } from '../domain/feedEvents';
 
 /** One outbox row as the feed poster sees it. */
 export interface FeedItem {
@@ -71,7 +71,7 @@ export function createFeedService(deps: { outbox: OutboxRepository; guilds: Guil
       return (await guilds.get(guildId))?.feedChannelId ?? null;
     },
     accountsPerSignal: (signalIds: readonly string[]) => reads.accountsPerSignal(signalIds),
-    reserve: (ids: readonly number[], nonce: string) => reads.reserveFeedBatch(ids, `${BATCH_PREFIX}${nonce}`),
+    reserve: (ids: readonly number[], nonce: string) => outbox.reserveBatch(ids, `${BATCH_PREFIX}${nonce}`),
     markPosted: (ids: number[], channelId: string, messageId: string, now: Date) => outbox.markPosted(ids, channelId, messageId, now),
     markRetry: (ids: number[], error: string, next: Date) => outbox.markRetry(ids, error, next),
     markDropped: (ids: number[], reason: string) => outbox.markDropped(ids, reason),

@@ -10,7 +10,7 @@ import { positionsRepository } from '../db/repositories/positions';
 import { readModels } from '../db/repositories/readModels';
 import { signalsRepository } from '../db/repositories/signals';
 import type { Logger } from '../logger';
-import type { Clock } from '../trading/clock';
+import type { Clock } from '../clock';
 import { createPositionSync, type PositionSync } from '../trading/positionSync';
 import type { SignalIntake } from '../trading/signalIntake';
 import type { Vault } from '../vault/envelope';

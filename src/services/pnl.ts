@@ -2,7 +2,7 @@ import type { AccountRow, AccountsRepository } from '../db/repositories/accounts
 import type { ReadModels } from '../db/repositories/readModels';
 import type { Logger } from '../logger';
 import { tradeStats, type TradeStats } from '../domain/tradeStats';
-import type { Clock } from '../trading/clock';
+import type { Clock } from '../clock';
 import { invalid, notFound } from './errors';
 import type { GatewayFactoryPort } from './ports';
 

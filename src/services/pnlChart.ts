@@ -2,7 +2,7 @@ import type { PositionsRepository } from '../db/repositories/positions';
 import { renderPnlChart, type PnlSeries } from '../charts/pnlChart';
 import { isUuid } from '../db/repositories/ids';
 import { utcDayKey } from '../domain/risk';
-import type { Clock } from '../trading/clock';
+import type { Clock } from '../clock';
 import { periodStart, PNL_PERIODS, type PnlPeriod } from './pnl';
 
 export const PNL_CHART_FILE = 'pnl.png';

@@ -4,7 +4,7 @@
  * numbers only ("2) 66000") continues it. Side words are collected on the way.
  */
 import type { Side } from '../domain/signal';
-import type { Token } from './tokenise';
+import type { Token } from './tokens';
 import type { LabelKind, SideWord } from './vocabulary';
 import {
   CONDITIONAL_STOP_WORDS,

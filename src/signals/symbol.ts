@@ -2,7 +2,7 @@
  * Finding the traded pair: explicit forms (BTC/USDT, BTCUSDT, #BTC, $BTC, "Pair: BTC") first,
  * then a bare coin name next to a side word ("long btc", "BTC LONG"), then a lone upper-case line.
  */
-import type { PairMarker, PairToken, Token, WordToken } from './tokenise';
+import type { PairMarker, PairToken, Token, WordToken } from './tokens';
 import { isNotCoin, isSideWord, matchLabel, QUOTES } from './vocabulary';
 
 // Letters first (BTC), or a multiplier (1, 10, ... 1000000, 1M) before at least two letters (1INCH,

@@ -2,7 +2,7 @@
  * The words signal posts use, by role. Labels are matched on lower-case word tokens; hyphenated
  * labels ("Stop-loss", "Take-Profit") arrive as separate words (see normaliseText).
  */
-import type { Token } from './tokenise';
+import type { Token } from './tokens';
 
 export type LabelKind = 'entry' | 'takeProfit' | 'stop' | 'leverage' | 'sideLabel' | 'pairLabel';
 

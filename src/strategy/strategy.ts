@@ -2,7 +2,7 @@ import type { Database } from '../db/client';
 import { guildsRepository } from '../db/repositories/guilds';
 import type { Candle } from '../exchange/gateway';
 import type { Logger } from '../logger';
-import type { Clock } from '../trading/clock';
+import type { Clock } from '../clock';
 import type { SignalIntake } from '../trading/signalIntake';
 import { DEFAULT_STRATEGY_PARAMS, evaluateCandles, type StrategyCandidate, type StrategyParams } from './evaluate';
 

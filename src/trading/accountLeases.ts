@@ -1,7 +1,7 @@
 import type { Database } from '../db/client';
 import { leasesRepository, type LeaseTask } from '../db/repositories/leases';
 import { tradingRepository } from '../db/repositories/trading';
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 import type { EngineInstance } from './instance';
 
 export type { LeaseTask } from '../db/repositories/leases';

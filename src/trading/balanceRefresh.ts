@@ -6,7 +6,7 @@ import { isExchangeError } from '../exchange/errors';
 import type { ExchangeGateway } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 
 /** The routine looks at this many stale balances per read it may make (confirmations cost no weight). */
 const CONFIRMS_PER_READ = 25;

@@ -8,7 +8,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { batchTradingRepository } from './batchTrading';
 import { LostClaim } from './claims';
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 import type { AccountExecutionContext } from './execution/executeAccount';
 import { ExposureLedger } from './exposureLedger';
 import { GroupCommit } from './groupCommit';

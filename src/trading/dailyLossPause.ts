@@ -4,7 +4,7 @@ import type { NewOutboxRow } from '../db/repositories/outbox';
 import { positionsRepository } from '../db/repositories/positions';
 import { tradingRepository } from '../db/repositories/trading';
 import { dailyLossPause, utcDayKey } from '../domain/risk';
-import { positionFeedEvent, type NoticeEvent, type PositionFeedEvent } from './feedEvents';
+import { positionFeedEvent, type NoticeEvent, type PositionFeedEvent } from '../domain/feedEvents';
 
 /** A feed row about one account; a direct message goes to its owner. */
 export const accountFeedRow = (

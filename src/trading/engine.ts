@@ -12,7 +12,7 @@ import type { Metrics } from '../metrics';
 import { BalanceRefresh } from './balanceRefresh';
 import { batchExecutionContext, type BatchDependencies } from './batchContext';
 import { BatchedClaimCheck, isLostClaim } from './claims';
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 import { executeAccount } from './execution/executeAccount';
 import { claimAndFanOut } from './fanOut';
 import { inSignalLane } from '../exchange/requestLane';

@@ -9,8 +9,8 @@ import { isCopyExit } from '../domain/copy';
 import type { ReasonCode } from '../domain/reasons';
 import { validateSignal } from '../domain/signalValidation';
 import type { Logger } from '../logger';
-import type { Clock } from './clock';
-import { skippedOrderEvent } from './feedEvents';
+import type { Clock } from '../clock';
+import { skippedOrderEvent } from '../domain/feedEvents';
 import { summaryOutboxRow } from './summary';
 
 /**

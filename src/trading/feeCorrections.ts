@@ -13,7 +13,7 @@ import { feesInQuote, sameFees } from '../domain/fees';
 import { toNumber } from '../domain/precision';
 import { utcDayKey } from '../domain/risk';
 import type { Logger } from '../logger';
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 import type { GatewayProvider } from './engine';
 
 const WINDOW_MS = 7 * 86_400_000;

@@ -14,7 +14,7 @@ import { accountsRepository } from '../db/repositories/accounts';
 import { fundingRepository, type FundingCandidate } from '../db/repositories/funding';
 import { attributeFunding, fundingStep, type FundingTiming } from '../domain/funding';
 import type { Logger } from '../logger';
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 import { pauseOnDailyLoss } from './dailyLossPause';
 import type { GatewayProvider } from './engine';
 

@@ -3,7 +3,7 @@ import type { Database } from '../db/client';
 import type { LivenessLock } from '../db/liveness';
 import { instancesRepository } from '../db/repositories/instances';
 import type { Logger } from '../logger';
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 
 export interface InstanceSettings {
   /**

@@ -6,9 +6,9 @@
 import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
 import { EXPIRY_LOOKAHEAD_MS, EXPIRY_REMINDERS, expiryReminderDue } from '../domain/keyExpiry';
 import type { Logger } from '../logger';
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 import { accountFeedRow } from './dailyLossPause';
-import type { NoticeEvent } from './feedEvents';
+import type { NoticeEvent } from '../domain/feedEvents';
 
 const LAST_STAGE = EXPIRY_REMINDERS[EXPIRY_REMINDERS.length - 1]!.stage;
 

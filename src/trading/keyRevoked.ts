@@ -1,7 +1,7 @@
 import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
 import type { TradingRepository } from '../db/repositories/trading';
 import type { Logger } from '../logger';
-import type { NoticeEvent } from './feedEvents';
+import type { NoticeEvent } from '../domain/feedEvents';
 
 /**
  * An account whose key the exchange refused (a real authentication failure, not a permission

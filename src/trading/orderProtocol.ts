@@ -6,7 +6,7 @@ import type { NewOrder, OrderRow, TradingRepository } from '../db/repositories/t
 import { clientOrderId } from '../domain/clientOrderId';
 import type { Logger } from '../logger';
 import { LostClaim } from './claims';
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 
 /**
  * The order-safety protocol of DESIGN.md for one leg: persist → send → classify → reconcile.

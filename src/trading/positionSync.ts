@@ -24,7 +24,7 @@ import type { AccountStream } from '../exchange/gateway';
 import { inSignalLane } from '../exchange/requestLane';
 import type { Logger } from '../logger';
 import type { AccountSeize, LeaseFence } from './accountLeases';
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 import type { GatewayProvider } from './engine';
 import { AccountStreams } from './positions/accountStreams';
 import { booking } from './positions/booking';

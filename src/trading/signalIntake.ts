@@ -5,7 +5,7 @@ import { guildsRepository } from '../db/repositories/guilds';
 import { signalsRepository, type SignalSource } from '../db/repositories/signals';
 import type { SignalRejectionReason, TradeSignal } from '../domain/signal';
 import { validateSignal } from '../domain/signalValidation';
-import type { Clock } from './clock';
+import type { Clock } from '../clock';
 import type { SymbolListing } from './symbolListing';
 
 export type IntakeResult =

@@ -3,7 +3,7 @@ import { isReasonCode } from '../domain/reasons';
 import type { NewOutboxRow } from '../db/repositories/outbox';
 import type { SignalRow, SignalsRepository } from '../db/repositories/signals';
 import type { SummaryRow, TradingRepository } from '../db/repositories/trading';
-import { copyActionOf, signalOrigin, type SummaryFeedEvent } from './feedEvents';
+import { copyActionOf, signalOrigin, type SummaryFeedEvent } from '../domain/feedEvents';
 
 const asReason = (reason: string | null): ReasonCode | null => (reason && isReasonCode(reason) ? reason : null);
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connectGatewayShard, processIdentifyThrottle } from '../../src/discord/gatewayShard';
 import { createLogger } from '../../src/logger';
 import type { BotServices } from '../../src/services';
-import { systemClock } from '../../src/trading/clock';
+import { systemClock } from '../../src/clock';
 import { startDiscordSim } from '../sim/discord';
 
 /**

@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/trading/clock';
+import type { Clock } from '../../src/clock';
 
 /**
  * A clock that runs `factor` times faster than real time, shared by the engine, ccxt's request

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { renderPnlChart } from '../../src/charts/pnlChart';
 import { renderOrderEmbed, renderPositionEmbed, renderSummaryEmbeds } from '../../src/discord/embeds/feed';
-import type { OrderFeedEvent, PositionFeedEvent } from '../../src/trading/feedEvents';
+import type { OrderFeedEvent, PositionFeedEvent } from '../../src/domain/feedEvents';
 import { renderEmbedsPng } from './embedImage';
 
 const out = fileURLToPath(new URL('../../docs/', import.meta.url));

@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/trading/clock';
+import type { Clock } from '../../src/clock';
 
 /**
  * A clock several processes agree on: `factor` times faster than the wall clock from `realStart`

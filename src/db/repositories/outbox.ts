@@ -88,6 +88,17 @@ export function outboxRepository(db: Database) {
       await db.delete(feedClaims).where(eq(feedClaims.holder, holder));
     },
 
+    /** Tags still pending rows with their message's batch; answers how many it tagged (fewer: some were posted or dropped meanwhile). */
+    async reserveBatch(ids: readonly number[], tag: string): Promise<number> {
+      if (ids.length === 0) return 0;
+      const tagged = await db
+        .update(feedOutbox)
+        .set({ messageId: tag })
+        .where(and(inArray(feedOutbox.id, [...ids]), eq(feedOutbox.status, 'pending')))
+        .returning({ id: feedOutbox.id });
+      return tagged.length;
+    },
+
     async markPosted(ids: number[], channelId: string, messageId: string, now: Date): Promise<void> {
       if (ids.length === 0) return;
       await db

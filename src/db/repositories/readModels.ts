@@ -240,17 +240,6 @@ export function readModels(db: Database) {
      * message's nonce before it is sent, so after a crash they are sent again together, with the
      * same nonce, and Discord's `enforce_nonce` returns the message instead of posting it twice.
      */
-    /** Tags still pending rows with their message's batch; answers how many it tagged (fewer: some were posted or dropped meanwhile). */
-    async reserveFeedBatch(ids: readonly number[], tag: string): Promise<number> {
-      if (ids.length === 0) return 0;
-      const tagged = await db
-        .update(feedOutbox)
-        .set({ messageId: tag })
-        .where(and(inArray(feedOutbox.id, [...ids]), eq(feedOutbox.status, 'pending')))
-        .returning({ id: feedOutbox.id });
-      return tagged.length;
-    },
-
     /** Every still pending row of the given reserved batches (to complete a batch cut by a page limit). */
     async pendingOfFeedBatches(tags: readonly string[]): Promise<OutboxRow[]> {
       if (tags.length === 0) return [];

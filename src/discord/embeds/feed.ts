@@ -10,7 +10,7 @@ import type {
   SummaryAccountLine,
   SummaryFeedEvent,
   TradingMode,
-} from '../../trading/feedEvents';
+} from '../../domain/feedEvents';
 import {
   COLORS,
   DISCORD_LIMITS,

@@ -11,9 +11,9 @@ import type { UsersRepository } from '../../db/repositories/users';
 import type { OpenExposure } from '../../domain/netting';
 import type { ExchangeGateway } from '../../exchange/gateway';
 import type { Logger } from '../../logger';
-import type { Clock } from '../clock';
+import type { Clock } from '../../clock';
 import type { ExposureLedger } from '../exposureLedger';
-import type { FeedEvent } from '../feedEvents';
+import type { FeedEvent } from '../../domain/feedEvents';
 
 /** What executing one account needs; built once per cycle by the engine. */
 export interface AccountExecutionContext {

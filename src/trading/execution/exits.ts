@@ -5,7 +5,7 @@ import { roundToStep } from '../../domain/precision';
 import { heldQuantity } from '../../domain/takeProfits';
 import type { NewOrder, OrderRow } from '../../db/repositories/trading';
 import type { OrderIntent } from '../../exchange/gateway';
-import { positionFeedEvent } from '../feedEvents';
+import { positionFeedEvent } from '../../domain/feedEvents';
 import { orderIntent, reconcileOrder, sendOrder, type ProtocolContext } from '../orderProtocol';
 import { entryOrders, exitOrders, feedRow, type ExecutionBase } from './context';
 import { placementOfRow } from './placements';

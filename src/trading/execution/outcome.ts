@@ -3,7 +3,7 @@ import type { ReasonCode } from '../../domain/reasons';
 import { utcDayKey } from '../../domain/risk';
 import type { ExecutionOutcome, OrderRow } from '../../db/repositories/trading';
 import { isExchangeError } from '../../exchange/errors';
-import { signalOrderEvent, type OrderFeedEvent, type OrderOutcome } from '../feedEvents';
+import { signalOrderEvent, type OrderFeedEvent, type OrderOutcome } from '../../domain/feedEvents';
 import { entryOrders, feedRow, type ExecutionBase } from './context';
 
 /** An exchange error before anything was sent: the account's outcome and its reason. */

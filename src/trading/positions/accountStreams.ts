@@ -16,7 +16,7 @@ import type { Logger } from '../../logger';
 import { reportNeedsVisit } from '../../domain/streamHints';
 import { TokenBucket } from '../../domain/tokenBucket';
 import type { AccountStream } from '../../exchange/gateway';
-import type { Clock } from '../clock';
+import type { Clock } from '../../clock';
 
 export type StreamHint = 'event' | 'reconnected';
 

@@ -15,9 +15,9 @@ import { escalatesAt, refusalClass, type RetryPolicy } from '../../domain/lifecy
 import type { LifecycleCase, Step } from '../../domain/lifecycle/types';
 import { floorToStep } from '../../domain/precision';
 import type { FailureReason } from '../../domain/reasons';
-import type { Clock } from '../clock';
+import type { Clock } from '../../clock';
 import { accountFeedRow } from '../dailyLossPause';
-import { positionFeedEvent, type NoticeEvent } from '../feedEvents';
+import { positionFeedEvent, type NoticeEvent } from '../../domain/feedEvents';
 import type { Placement } from '../orderProtocol';
 import type { Booking } from './booking';
 import type { Followed, LegIo } from './legIo';

@@ -10,7 +10,7 @@ import { isInFlight, isLive, kindOf, replacedInFlight } from '../../domain/lifec
 import type { OrderFields } from '../../domain/lifecycle/types';
 import type { OrderIntent } from '../../exchange/gateway';
 import type { LeaseFence } from '../accountLeases';
-import type { Clock } from '../clock';
+import type { Clock } from '../../clock';
 import {
   orderIntent,
   orderStatePatch,

@@ -5,7 +5,7 @@ import { readModels } from '../../../src/db/repositories/readModels';
 import { createFeedPoster, type FeedRest } from '../../../src/discord/feedPoster';
 import { createLogger } from '../../../src/logger';
 import { createFeedService } from '../../../src/services/feed';
-import { systemClock } from '../../../src/trading/clock';
+import { systemClock } from '../../../src/clock';
 import { databaseKinds, freshDatabase } from '../../support/db';
 
 /**

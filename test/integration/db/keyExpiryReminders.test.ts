@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../../src/db/client';
 import { accountsRepository } from '../../../src/db/repositories/accounts';
 import { feedOutbox } from '../../../src/db/schema';
-import type { NoticeEvent } from '../../../src/trading/feedEvents';
+import type { NoticeEvent } from '../../../src/domain/feedEvents';
 import { keyExpiryReminders } from '../../../src/trading/keyExpiryReminders';
 import { createLogger } from '../../../src/logger';
 import { databaseKinds, freshDatabase } from '../../support/db';

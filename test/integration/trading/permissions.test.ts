@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { describeReason } from '../../../src/domain/reasons';
 import { exchangeAccounts, executions, feedOutbox } from '../../../src/db/schema';
 import { renderSummaryEmbeds } from '../../../src/discord/embeds/feed';
-import type { SummaryFeedEvent } from '../../../src/trading/feedEvents';
+import type { SummaryFeedEvent } from '../../../src/domain/feedEvents';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
 
 let world: TradingWorld | undefined;

@@ -9,7 +9,7 @@ import type { ReasonCode } from '../../../src/domain/reasons';
 import { SKIP_REASONS, FAILURE_REASONS } from '../../../src/domain/reasons';
 import { tradeStats } from '../../../src/domain/tradeStats';
 import type { AccountView } from '../../../src/services/accounts';
-import type { OrderFeedEvent, OrderOutcome, SummaryFeedEvent } from '../../../src/trading/feedEvents';
+import type { OrderFeedEvent, OrderOutcome, SummaryFeedEvent } from '../../../src/domain/feedEvents';
 
 const text = (value: unknown) => JSON.stringify(value);
 

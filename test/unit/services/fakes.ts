@@ -8,7 +8,7 @@ import { createLogger } from '../../../src/logger';
 import { createBotServices } from '../../../src/services';
 import type { ExchangeCatalog, ExchangeInfo } from '../../../src/services/exchangeCatalog';
 import type { GatewayFactoryPort, ProbeRequest } from '../../../src/services/ports';
-import type { Clock } from '../../../src/trading/clock';
+import type { Clock } from '../../../src/clock';
 import { createSignalIntake } from '../../../src/trading/signalIntake';
 import { generateKeyEntry, openVault, parseKeyring } from '../../../src/vault';
 

@@ -1,5 +1,5 @@
-import type { CloseCause } from '../domain/lifecycle/feedFigures';
-import type { ReasonCode } from '../domain/reasons';
+import type { CloseCause } from './lifecycle/feedFigures';
+import type { ReasonCode } from './reasons';
 
 /**
  * What the engine tells the channel feed, stored as outbox payloads and rendered into embeds by
