@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import { createCopyPositions, type CopyPositions } from '../copy/copyPositions';
+import type { CopyPositions } from '../copy/copyPositions';
 import { createMasterships } from '../copy/mastership';
 import type { Database } from '../db/client';
 import { accountsRepository } from '../db/repositories/accounts';
@@ -11,7 +11,7 @@ import { readModels } from '../db/repositories/readModels';
 import { signalsRepository } from '../db/repositories/signals';
 import type { Logger } from '../logger';
 import type { Clock } from '../clock';
-import { createPositionSync, type PositionSync } from '../trading/positionSync';
+import type { PositionSync } from '../trading/positionSync';
 import type { SignalIntake } from '../trading/signalIntake';
 import type { Vault } from '../vault/envelope';
 import { createMemberService } from './members';
@@ -38,10 +38,10 @@ export interface BotServicesDeps {
   clock: Clock;
   log: Logger;
   /**
-   * The app's position followers, whose /panic runs under the accounts' leases (several processes).
-   * Without them /panic builds its own, unfenced: fine for one process.
+   * The app's position followers (app.ts builds them once), whose /panic runs under the accounts'
+   * leases when several processes share the database.
    */
-  positions?: { sync: Pick<PositionSync, 'panicAccount'>; copies: Pick<CopyPositions, 'panicAccount'> };
+  positions: { sync: Pick<PositionSync, 'panicAccount'>; copies: Pick<CopyPositions, 'panicAccount'> };
   /** The settings some services read (accounts per member); their defaults without it. */
   config?: Config;
   settings?: BotServicesSettings;
@@ -104,9 +104,8 @@ export function createBotServices(deps: BotServicesDeps) {
     panic: createPanicService({
       accounts,
       positions: positionsRepository(db),
-      // The app's own followers (under the accounts' leases); a lone set for tests and tools without them.
-      sync: deps.positions?.sync ?? createPositionSync({ db, gateways, clock, log: serviceLog }),
-      copies: deps.positions?.copies ?? createCopyPositions({ db, gateways, clock, log: serviceLog }),
+      sync: deps.positions.sync,
+      copies: deps.positions.copies,
       log: serviceLog,
     }),
   };

@@ -1,3 +1,5 @@
+import { createCopyPositions } from '../../src/copy/copyPositions';
+import { createPositionSync } from '../../src/trading/positionSync';
 import { randomUUID } from 'node:crypto';
 import type { APIEmbed, APIMessage } from 'discord.js';
 import type { DatabaseHandle } from '../../src/db/client';
@@ -101,7 +103,16 @@ export async function botWorld(options: {
   });
   await engine.start();
   const intake = createSignalIntake(db.db, clock, () => {}, { symbols: serverSymbolListing(db.db, gateways, log) });
-  const services = createBotServices({ db: db.db, vault, gateways, intake, clock, log });
+  const services = createBotServices({
+    db: db.db,
+    vault,
+    gateways,
+    intake,
+    clock,
+    log,
+    // One process: followers of its own for /panic (the app builds them once, with leases).
+    positions: { sync: createPositionSync({ db: db.db, gateways, clock, log }), copies: createCopyPositions({ db: db.db, gateways, clock, log }) },
+  });
 
   // The bot reads callers' messages: Message Content is enabled in its (simulated) developer portal.
   const discord = await startDiscordSim({ heartbeatIntervalMs: 1000, privilegedIntents: { messageContent: true }, ...options.discord });

@@ -1,3 +1,5 @@
+import { createCopyPositions } from '../../../src/copy/copyPositions';
+import { createPositionSync } from '../../../src/trading/positionSync';
 import { Writable } from 'node:stream';
 import type { DatabaseHandle } from '../../../src/db/client';
 import type { AccountRow } from '../../../src/db/repositories/accounts';
@@ -128,6 +130,16 @@ export async function servicesOn(db: DatabaseHandle) {
   });
   const wakes: number[] = [];
   const intake = createSignalIntake(db.db, clock, () => void wakes.push(now));
-  const services = createBotServices({ db: db.db, vault, gateways, intake, clock, log, settings: { exchanges: fakeCatalog } });
+  const services = createBotServices({
+    db: db.db,
+    vault,
+    gateways,
+    intake,
+    clock,
+    log,
+    // One process: followers of its own for /panic (the app builds them once, with leases).
+    positions: { sync: createPositionSync({ db: db.db, gateways, clock, log }), copies: createCopyPositions({ db: db.db, gateways, clock, log }) },
+    settings: { exchanges: fakeCatalog },
+  });
   return { services, vault, keys, prices, market, probes, invalidated, clock, lines, wakes };
 }
