@@ -55,6 +55,11 @@ export default tseslint.config(
     ),
   },
   {
+    // The vault is below the database and the configuration: its command-line tools live in src/cli.
+    files: ['src/vault/**/*.ts'],
+    rules: restrict([...discord, ...ccxt, ...database], 'The vault encrypts; it knows no database, exchange or Discord.', folders(['db', 'config', 'services', 'trading', 'discord'], 'The vault depends on nothing above it; its tools live in src/cli (#18).')),
+  },
+  {
     files: ['src/domain/**/*.ts', 'src/signals/**/*.ts'],
     rules: {
       ...restrict(

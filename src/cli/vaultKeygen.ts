@@ -2,7 +2,7 @@
  * `npm run vault:keygen [id]`: prints a new vault key entry `id:base64` (id defaults to 1) on
  * stdout, and on stderr how to use it, so `npm run -s vault:keygen 2 >> file` captures only the key.
  */
-import { generateKeyEntry, isKeyId } from '../keyring';
+import { generateKeyEntry, isKeyId } from '../vault/keyring';
 
 const arg = process.argv[2];
 const id = arg === undefined ? 1 : /^[0-9]{1,10}$/.test(arg) ? Number(arg) : Number.NaN;

@@ -3,13 +3,13 @@
  * vault key. Add the new key to VAULT_KEYS first (npm run vault:keygen <next id>), run this, and
  * remove the old key only after it reports success. Safe to interrupt and rerun.
  */
-import { ConfigError, loadConfig } from '../../config';
-import { openConfiguredDatabase } from '../../db/open';
-import { vaultRotationStore } from '../../db/repositories/vaultRotation';
-import { createLogger } from '../../logger';
-import { openVault } from '../envelope';
-import { resolveKeyring } from '../keyFile';
-import { runRotation } from '../rotateCommand';
+import { ConfigError, loadConfig } from '../config';
+import { openConfiguredDatabase } from '../db/open';
+import { vaultRotationStore } from '../db/repositories/vaultRotation';
+import { createLogger } from '../logger';
+import { openVault } from '../vault/envelope';
+import { resolveKeyring } from '../vault/keyFile';
+import { runRotation } from '../vault/rotateCommand';
 
 const log = createLogger();
 try {
