@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { MARKET_TYPES, TRADING_MODES } from './domain/account';
 
 /**
  * The only reader of process.env. Every variable is documented in .env.example; a bad or missing
@@ -109,8 +110,8 @@ export class ConfigError extends Error {
 
 const operatorAccountSchema = z.object({
   EXCHANGE: z.string().trim().regex(/^[a-z0-9]+$/, 'must be a ccxt exchange id such as binance'),
-  TYPE: z.enum(['spot', 'futures']).default('spot'),
-  MODE: z.enum(['live', 'demo', 'paper']).default('live'),
+  TYPE: z.enum(MARKET_TYPES).default('spot'),
+  MODE: z.enum(TRADING_MODES).default('live'),
   NAME: z.string().trim().min(1).max(32).optional(),
   API_KEY: optionalText,
   SECRET: optionalText,

@@ -9,6 +9,7 @@
  */
 import { createCanvas } from '@napi-rs/canvas';
 import { Chart, registerables, type ChartConfiguration } from 'chart.js';
+import { TRADING_MODES } from '../domain/account';
 import { FONT_FAMILY, registerBundledFont } from './fonts';
 
 export interface DailyPnl {
@@ -92,7 +93,7 @@ export function cumulativeByDay(series: readonly PnlSeries[]): {
     });
   });
   const modeOf = (s: PnlSeries) => s.mode ?? 'live';
-  const totals = (['live', 'demo', 'paper'] as const).flatMap((mode) => {
+  const totals = TRADING_MODES.flatMap((mode) => {
     const of = lines.filter((_, i) => modeOf(series[i]!) === mode);
     if (of.length === 0) return [];
     return [{ mode, series: of.length, data: days.map((_, i) => Math.round(of.reduce((sum, line) => sum + (line[i] ?? 0), 0) * 100) / 100) }];

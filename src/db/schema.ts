@@ -1,3 +1,4 @@
+import { MARKET_TYPES, SIZING_MODES, TRADING_MODES } from '../domain/account';
 import { sql } from 'drizzle-orm';
 import type { FeeCharge } from '../domain/fees';
 import {
@@ -65,8 +66,8 @@ export const exchangeAccounts = pgTable(
     guildId: text('guild_id').notNull(),
     name: text('name').notNull(),
     exchangeId: text('exchange_id').notNull(),
-    marketType: text('market_type', { enum: ['spot', 'futures'] }).notNull(),
-    mode: text('mode', { enum: ['live', 'demo', 'paper'] }).notNull(),
+    marketType: text('market_type', { enum: MARKET_TYPES }).notNull(),
+    mode: text('mode', { enum: TRADING_MODES }).notNull(),
     enabled: boolean('enabled').notNull().default(false),
     verified: boolean('verified').notNull().default(false),
     verifiedAt: timestamp('verified_at', { withTimezone: true }),
@@ -74,7 +75,7 @@ export const exchangeAccounts = pgTable(
       .notNull()
       .default('discord'),
 
-    sizingMode: text('sizing_mode', { enum: ['fixed', 'percent', 'risk', 'kelly'] })
+    sizingMode: text('sizing_mode', { enum: SIZING_MODES })
       .notNull()
       .default('fixed'),
     sizingValue: doublePrecision('sizing_value').notNull().default(100),

@@ -1,7 +1,11 @@
 /** An exchange account's trading settings, as the pure domain sees them. Ranges live in ./limits. */
-export type MarketType = 'spot' | 'futures';
-export type TradingMode = 'live' | 'demo' | 'paper';
-export type SizingMode = 'fixed' | 'percent' | 'risk' | 'kelly';
+/** Each enum's values, written once: the schema, the configuration and the services use these. */
+export const MARKET_TYPES = ['spot', 'futures'] as const;
+export const TRADING_MODES = ['live', 'demo', 'paper'] as const;
+export const SIZING_MODES = ['fixed', 'percent', 'risk', 'kelly'] as const;
+export type MarketType = (typeof MARKET_TYPES)[number];
+export type TradingMode = (typeof TRADING_MODES)[number];
+export type SizingMode = (typeof SIZING_MODES)[number];
 export type MinNotionalPolicy = 'skip' | 'raise';
 
 export interface AccountSettings {

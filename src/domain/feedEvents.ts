@@ -1,3 +1,4 @@
+import type { MarketType, TradingMode } from './account';
 import type { CloseCause } from './lifecycle/feedFigures';
 import type { ReasonCode } from './reasons';
 
@@ -18,8 +19,8 @@ export interface SignalOrigin {
 }
 
 /** How an account trades: with real money (live), on the exchange's test venue (demo) or simulated (paper). */
-export type TradingMode = 'live' | 'demo' | 'paper';
-export type MarketKind = 'spot' | 'futures';
+export type { TradingMode } from './account';
+export type MarketKind = MarketType;
 
 /** A signal row's origin (older rows and tests may lack the source fields: then none). */
 export function signalOrigin(signal: {

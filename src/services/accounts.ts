@@ -17,9 +17,9 @@ import { unsupportedReason, type ExchangeCatalog } from './exchangeCatalog';
 import type { GatewayFactoryPort } from './ports';
 import { withTimeout } from '../timeout';
 
-export const MARKET_TYPES = ['spot', 'futures'] as const satisfies readonly MarketType[];
-export const TRADING_MODES = ['live', 'demo', 'paper'] as const satisfies readonly TradingMode[];
-export const SIZING_MODES = ['fixed', 'percent', 'risk', 'kelly'] as const satisfies readonly SizingMode[];
+import { MARKET_TYPES, SIZING_MODES, TRADING_MODES } from '../domain/account';
+
+export { MARKET_TYPES, SIZING_MODES, TRADING_MODES };
 
 /** Allowed ranges of every numeric setting; the answer to an out-of-range value names them. */
 export const SETTING_RANGES = {

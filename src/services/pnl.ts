@@ -1,6 +1,7 @@
 import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
 import type { ReadModels } from '../db/repositories/readModels';
 import type { Logger } from '../logger';
+import { TRADING_MODES } from '../domain/account';
 import { tradeStats, type TradeStats } from '../domain/tradeStats';
 import type { Clock } from '../clock';
 import { invalid, notFound } from './errors';
@@ -14,7 +15,7 @@ const QUOTE_TIMEOUT_MS = 4_000;
 
 export type TradingMode = AccountRow['mode'];
 /** Totals are per mode and never summed across: paper and demo money is not money. */
-export const MODE_ORDER: readonly TradingMode[] = ['live', 'demo', 'paper'];
+export const MODE_ORDER: readonly TradingMode[] = TRADING_MODES;
 
 export interface PnlTotal {
   mode: TradingMode;
