@@ -100,20 +100,19 @@ export class CcxtAccountStream implements AccountStream {
     if (this.closed) throw this.closedError();
     try {
       const connection = this.connection ?? (await this.newConnection());
+      // Once told of a missed event, this call answers at once; else it waits for the next report or miss.
+      let waitedFor: Order[] | typeof MISSED = MISSED;
       if (!this.missedEvents) {
         const missed = new Promise<typeof MISSED>((resolve) => (this.wakeOnMissed = () => resolve(MISSED)));
         // A watchOrders left waiting here is the one the next call gets back (ccxt keeps one per hash).
-        const orders = await Promise.race([connection.exchange.watchOrders(), connection.ended, missed]).finally(
+        waitedFor = await Promise.race([connection.exchange.watchOrders(), connection.ended, missed]).finally(
           () => (this.wakeOnMissed = null),
         );
-        if (orders !== MISSED && !this.missedEvents) return { orders: orders.map(streamedOrder) };
-        if (orders !== MISSED) {
-          this.missedEvents = false;
-          return { orders: orders.map(streamedOrder), missed: true };
-        }
       }
+      const orders = waitedFor === MISSED ? [] : waitedFor.map(streamedOrder);
+      const missedAny = this.missedEvents;
       this.missedEvents = false;
-      return { orders: [], missed: true };
+      return missedAny ? { orders, missed: true } : { orders };
     } catch (error) {
       this.release();
       if (this.closed) throw this.closedError();
