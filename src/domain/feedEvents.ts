@@ -39,6 +39,13 @@ export function signalOrigin(signal: {
   return { source, authorId: signal.authorId ?? null, url };
 }
 
+/** What an order line and a summary say of their signal: where it came from and, for a copy, what it did. */
+export function signalTags(signal: Parameters<typeof signalOrigin>[0] & { copy?: unknown }): { origin?: SignalOrigin; copyAction?: CopyFeedAction } {
+  const origin = signalOrigin(signal);
+  const copyAction = copyActionOf(signal);
+  return { ...(origin ? { origin } : {}), ...(copyAction ? { copyAction } : {}) };
+}
+
 /** An account's mode and market, when the caller knows them (events stored before had neither). */
 function venueOf(account: { mode?: string; marketType?: string }): { mode?: TradingMode; marketType?: MarketKind } {
   const venue: { mode?: TradingMode; marketType?: MarketKind } = {};
@@ -99,13 +106,11 @@ type OrderEventAccount = { id: string; name: string; ownerId: string; exchangeId
 
 /** An order event as the signal asked it, before anything reached the exchange. */
 export function signalOrderEvent(signal: OrderEventSignal, account: OrderEventAccount, outcome: OrderOutcome, reason: ReasonCode | null): OrderFeedEvent {
-  const origin = signalOrigin(signal);
-  const copyAction = copyActionOf(signal);
+  const tags = signalTags(signal);
   return {
     type: 'order',
     ...venueOf(account),
-    ...(origin ? { origin } : {}),
-    ...(copyAction ? { copyAction } : {}),
+    ...tags,
     signalId: signal.id,
     accountId: account.id,
     accountName: account.name,
@@ -120,7 +125,7 @@ export function signalOrderEvent(signal: OrderEventSignal, account: OrderEventAc
     leverage: null,
     leverageCapped: false,
     // A copy's signal carries a distant stop that is never placed (its exits are copies): not shown.
-    stopLoss: copyAction ? null : signal.stopLoss,
+    stopLoss: tags.copyAction ? null : signal.stopLoss,
     takeProfits: signal.takeProfits,
     quantity: null,
     notional: null,

@@ -3,23 +3,20 @@ import { isReasonCode } from '../domain/reasons';
 import type { NewOutboxRow } from '../db/repositories/outbox';
 import type { SignalRow, SignalsRepository } from '../db/repositories/signals';
 import type { SummaryRow, TradingRepository } from '../db/repositories/trading';
-import { copyActionOf, signalOrigin, type SummaryFeedEvent } from '../domain/feedEvents';
+import { signalTags, type SummaryFeedEvent } from '../domain/feedEvents';
 
 const asReason = (reason: string | null): ReasonCode | null => (reason && isReasonCode(reason) ? reason : null);
 
 /** Pure: one signal's executions → the summary the feed shows (filled x of y, who skipped and why). */
 export function buildSummary(
-  signal: { id: string; symbol: string; side: 'long' | 'short'; source: string; copy?: unknown } & Parameters<typeof signalOrigin>[0],
+  signal: { id: string; symbol: string; side: 'long' | 'short'; source: string; copy?: unknown } & Parameters<typeof signalTags>[0],
   rows: SummaryRow[],
   final: boolean,
 ): SummaryFeedEvent {
   const line = (row: SummaryRow) => ({ accountName: row.accountName, ownerId: row.ownerId, reason: asReason(row.reason) });
-  const origin = signalOrigin(signal);
-  const copyAction = copyActionOf(signal);
   return {
     type: 'summary',
-    ...(origin ? { origin } : {}),
-    ...(copyAction ? { copyAction } : {}),
+    ...signalTags(signal),
     signalId: signal.id,
     symbol: signal.symbol,
     side: signal.side,
