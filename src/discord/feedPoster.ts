@@ -114,22 +114,25 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
     return channel.id;
   }
 
-  /**
-   * Channel links of a plan's signals: each signal's summary once posted (its order lines link to it)
-   * and its first order line (the summary links to the lines). DMs get none.
-   */
-  async function linksOf(items: readonly FeedItem[]): Promise<Map<string, { summary?: string; orders?: string }>> {
-    const links = new Map<string, { summary?: string; orders?: string }>();
+  /** Each order line's signal's summary, once posted (the line links to it). DMs and summaries get none. */
+  async function summaryLinksOf(items: readonly FeedItem[]): Promise<Map<string, { summary: string }>> {
+    const links = new Map<string, { summary: string }>();
+    const asked = new Set<string>();
     for (const item of items) {
       const signalId = item.signalId;
-      if (item.kind === 'dm' || !signalId || links.has(signalId)) continue;
-      const [summary, orders] = await Promise.all([feed.postedSummary(signalId), feed.firstPostedOrder(signalId)]);
-      links.set(signalId, {
-        ...(summary ? { summary: messageUrl(item.guildId, summary) } : {}),
-        ...(orders ? { orders: messageUrl(item.guildId, orders) } : {}),
-      });
+      if (item.kind === 'dm' || item.event.type !== 'order' || !signalId || asked.has(signalId)) continue;
+      asked.add(signalId);
+      const summary = await feed.postedSummary(signalId);
+      if (summary) links.set(signalId, { summary: messageUrl(item.guildId, summary) });
     }
     return links;
+  }
+
+  /** A summary's link to its signal's first order line in the channel, once one is posted. */
+  async function ordersLinkOf(item: FeedItem): Promise<{ orders?: string }> {
+    if (item.kind === 'dm' || !item.signalId) return {};
+    const first = await feed.firstPostedOrder(item.signalId);
+    return first ? { orders: messageUrl(item.guildId, first) } : {};
   }
 
   /** Units of one run of rows (no summaries): one embed per row, or compacted lines per signal. */
@@ -169,10 +172,10 @@ export function createFeedPoster(options: FeedPosterOptions): FeedPoster {
   async function plansOf(items: readonly FeedItem[], counts: ReadonlyMap<string, number>): Promise<Plan[]> {
     const plans: Plan[] = [];
     const install = await feed.installId();
-    const links = await linksOf(items);
+    const links = await summaryLinksOf(items);
     // Rendered when sent: the signal's order lines planned before it are posted by then.
     const summaryOf = (item: FeedItem) => async () =>
-      renderSummaryEmbeds(item.event as SummaryFeedEvent, item.signalId ? ((await linksOf([item])).get(item.signalId) ?? {}) : {});
+      renderSummaryEmbeds(item.event as SummaryFeedEvent, await ordersLinkOf(item));
     // Rows reserved by an earlier attempt go out exactly as reserved, with the same nonce.
     const reserved = new Map<string, FeedItem[]>();
     const fresh: FeedItem[] = [];
