@@ -1,5 +1,4 @@
-import { createCopyPositions } from '../../src/copy/copyPositions';
-import { createPositionSync } from '../../src/trading/positionSync';
+import { oneProcessFollowers } from './followers';
 import { randomUUID } from 'node:crypto';
 import type { APIEmbed, APIMessage } from 'discord.js';
 import type { DatabaseHandle } from '../../src/db/client';
@@ -110,8 +109,7 @@ export async function botWorld(options: {
     intake,
     clock,
     log,
-    // One process: followers of its own for /panic (the app builds them once, with leases).
-    positions: { sync: createPositionSync({ db: db.db, gateways, clock, log }), copies: createCopyPositions({ db: db.db, gateways, clock, log }) },
+    positions: oneProcessFollowers({ db: db.db, gateways, clock, log }),
   });
 
   // The bot reads callers' messages: Message Content is enabled in its (simulated) developer portal.

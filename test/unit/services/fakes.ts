@@ -1,5 +1,4 @@
-import { createCopyPositions } from '../../../src/copy/copyPositions';
-import { createPositionSync } from '../../../src/trading/positionSync';
+import { oneProcessFollowers } from '../../support/followers';
 import { Writable } from 'node:stream';
 import type { DatabaseHandle } from '../../../src/db/client';
 import type { AccountRow } from '../../../src/db/repositories/accounts';
@@ -137,8 +136,7 @@ export async function servicesOn(db: DatabaseHandle) {
     intake,
     clock,
     log,
-    // One process: followers of its own for /panic (the app builds them once, with leases).
-    positions: { sync: createPositionSync({ db: db.db, gateways, clock, log }), copies: createCopyPositions({ db: db.db, gateways, clock, log }) },
+    positions: oneProcessFollowers({ db: db.db, gateways, clock, log }),
     settings: { exchanges: fakeCatalog },
   });
   return { services, vault, keys, prices, market, probes, invalidated, clock, lines, wakes };
