@@ -13,6 +13,17 @@ const restrict = (packages, message, more = []) => ({
   'no-restricted-imports': ['error', { patterns: [{ regex: `^(${packages.join('|')})(/.*)?$`, message }, ...more] }],
 });
 
+/**
+ * The exchange adapters' insides: everything outside src/exchange reaches exchanges through its
+ * public face (gateway.ts, the port; factory.ts, the adapters' constructors and catalog; errors.ts).
+ */
+const exchangeAdapters = [
+  {
+    regex: '^(\\.\\.?/)+(src/)?exchange/(ccxt|paper)(/.*)?$',
+    message: 'Reach exchanges through src/exchange/gateway.ts and src/exchange/factory.ts, never an adapter inside (#18).',
+  },
+];
+
 /** Our own folders a layer may not reach, as relative-import patterns. */
 const folders = (names, message, allowTypeImports = false) => [
   { regex: `^(\\.\\./)+(${names.join('|')})(/.*)?$`, message, ...(allowTypeImports ? { allowTypeImports } : {}) },
@@ -31,11 +42,17 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/exchange/ccxt/**', 'src/db/**', 'src/discord/**'],
+    ignores: ['src/exchange/**', 'src/db/**', 'src/discord/**'],
     rules: restrict(
       [...discord, ...ccxt, ...database],
       'ccxt lives in src/exchange/ccxt, drizzle and drivers in src/db, discord.js in commands/ and src/discord (DESIGN.md).',
+      exchangeAdapters,
     ),
+  },
+  {
+    files: ['src/exchange/**/*.ts'],
+    ignores: ['src/exchange/ccxt/**'],
+    rules: restrict([...discord, ...ccxt, ...database], 'ccxt lives in src/exchange/ccxt; the exchange layer knows no database or Discord (DESIGN.md).'),
   },
   {
     files: ['src/exchange/ccxt/**/*.ts'],
@@ -43,7 +60,7 @@ export default tseslint.config(
   },
   {
     files: ['src/db/**/*.ts'],
-    rules: restrict([...discord, ...ccxt], 'The database layer knows nothing of Discord or exchanges.'),
+    rules: restrict([...discord, ...ccxt], 'The database layer knows nothing of Discord or exchanges.', exchangeAdapters),
   },
   {
     files: ['src/discord/**/*.ts', 'commands/**/*.ts'],
@@ -51,7 +68,10 @@ export default tseslint.config(
       [...ccxt, ...database],
       'Commands call services; they never touch ccxt or the database.',
       // The trading engine is reached through services (types may be named, e.g. a panic's result).
-      folders(['trading', 'src/trading', 'db', 'src/db'], 'Commands and the Discord layer reach trading and the database through src/services (#18).', true),
+      [
+        ...folders(['trading', 'src/trading', 'db', 'src/db'], 'Commands and the Discord layer reach trading and the database through src/services (#18).', true),
+        ...exchangeAdapters,
+      ],
     ),
   },
   {

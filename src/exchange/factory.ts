@@ -24,6 +24,7 @@ export { exchangeCapabilities, listExchangeIds, demoDescription } from './ccxt/c
 export type { ExchangeCapabilities, DemoKind, ProtectionStyle } from './ccxt/capabilities';
 export { RateLimiterRegistry } from './ccxt/rateLimiter';
 export type { FetchImplementation } from './ccxt/exchange';
+export type { PaperState, PaperStore } from './paper/state';
 
 /** The account fields the factory needs (structural: src/exchange does not know src/db). */
 export interface GatewayAccount {

@@ -1,5 +1,5 @@
 import type { MarketType, TradingMode } from '../domain/account';
-import { demoDescription, exchangeCapabilities, listExchangeIds } from '../exchange/ccxt/capabilities';
+import { demoDescription, exchangeCapabilities, listExchangeIds } from '../exchange/factory';
 
 /** What the account flow needs to know about an exchange before it asks for a key. */
 export interface ExchangeInfo {

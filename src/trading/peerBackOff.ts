@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PeerChannel } from '../db/client';
-import type { RateLimiterRegistry } from '../exchange/ccxt/rateLimiter';
+import type { RateLimiterRegistry } from '../exchange/factory';
 import type { Logger } from '../logger';
 
 export const BACK_OFF_CHANNEL = 'exchange_back_off';

@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import type { PaperState, PaperStore } from '../../exchange/paper/state';
+import type { PaperState, PaperStore } from '../../exchange/factory';
 import type { Database } from '../client';
 import { paperState } from '../schema';
 import { isUuid } from './ids';

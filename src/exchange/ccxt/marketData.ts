@@ -7,7 +7,7 @@ import type { MarketType } from '../../domain/account';
 import type { MarketRules } from '../../domain/market';
 import { ExchangeError } from '../errors';
 import type { Candle, Quote } from '../gateway';
-import { toCandles } from './ccxtGateway';
+import { toCandles } from './orderState';
 import type { MarketDataSource } from '../paper/marketData';
 import type { SharedMarkets } from './markets';
 import { translateError } from './translate';

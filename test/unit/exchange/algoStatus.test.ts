@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { algoStatusOf } from '../../../src/exchange/ccxt/ccxtGateway';
+import { algoStatusOf } from '../../../src/exchange/ccxt/venues/binance';
 
 describe('Binance algo order statuses', () => {
   it.each([

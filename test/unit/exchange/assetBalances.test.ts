@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toAssetBalances } from '../../../src/exchange/ccxt/ccxtGateway';
+import { toAssetBalances } from '../../../src/exchange/ccxt/orderState';
 
 describe("toAssetBalances: ccxt's unified balance as the port's asset balances", () => {
   it('maps free and used per currency and skips the summary keys and empty assets', () => {
