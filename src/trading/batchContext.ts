@@ -6,13 +6,13 @@ import { utcDayKey } from '../domain/risk';
 import type { ExchangeGateway } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import { batchTradingRepository } from './batchTrading';
 import { LostClaim } from './claims';
 import type { Clock } from '../clock';
 import type { AccountExecutionContext } from './execution/executeAccount';
 import { ExposureLedger } from './exposureLedger';
 import { GroupCommit } from './groupCommit';
 import { summaryOutboxRow } from './summary';
+import { WriteBehindExecutionStore } from './writeBehindStore';
 
 /** What the engine lends a batch of executions. */
 export interface BatchDependencies {
@@ -34,7 +34,8 @@ export interface BatchDependencies {
 
 /**
  * Everything a batch of executions reads that does not change while it runs is loaded once for
- * the batch (accounts, owners, today's figures); outcomes are group-committed. On PGlite every
+ * the batch (the write-behind store: accounts, owners, today's figures, the batch's orders; open
+ * exposures, conditional counts); writes and outcomes are group-committed. On PGlite every
  * statement runs one after another, so statements per account are what bounds a 1,000-account
  * fan-out.
  */
@@ -45,32 +46,11 @@ export async function batchExecutionContext(
 ): Promise<AccountExecutionContext> {
   const { trading: repository, clock, log, metrics } = deps;
   const accountIds = [...new Set(executions.map((execution) => execution.accountId))];
-  const accountRows = new Map((await deps.accounts.byIds(accountIds)).map((row) => [row.id, row]));
-  const owners = new Map(
-    (await deps.users.getMany([...new Set([...accountRows.values()].map((row) => row.ownerId))])).map(
-      (row) => [row.discordId, row],
-    ),
-  );
-  const today = utcDayKey(clock.now());
-  const dayFigures = await repository.dayFiguresOf(accountIds, today);
-  const openExposures = await repository.openExposuresOf(accountIds);
-  const conditional = await repository.liveConditionalCounts(accountIds);
-  const accounts = Object.create(deps.accounts) as AccountsRepository;
-  accounts.byId = async (id) => accountRows.get(id) ?? deps.accounts.byId(id);
-  const users = Object.create(deps.users) as UsersRepository;
-  users.get = async (id) => owners.get(id) ?? deps.users.get(id);
   const onGroupFailure = (error: unknown, size: number) =>
     log.warn({ err: error, size }, 'group write failed; writing its items one by one');
-  const trading = await batchTradingRepository(
-    repository,
-    executions.map((execution) => execution.id),
-    onGroupFailure,
-  );
-  trading.dayFigures = async (accountId, day) =>
-    (day === today ? dayFigures.get(accountId) : undefined) ??
-    (day === today
-      ? { trades: 0, realizedPnl: 0, startEquity: null }
-      : repository.dayFigures(accountId, day));
+  const store = await WriteBehindExecutionStore.open(deps, executions, utcDayKey(clock.now()), onGroupFailure);
+  const openExposures = await repository.openExposuresOf(accountIds);
+  const conditional = await repository.liveConditionalCounts(accountIds);
 
   const quotes = new Map<string, Promise<number | undefined>>();
   type Outcome = { execution: ExecutionRow; outcome: ExecutionOutcome; signal: SignalRow | null };
@@ -91,9 +71,7 @@ export async function batchExecutionContext(
   // One bad outcome cannot fail the others: a failed group is written again one by one.
   const outcomes = new GroupCommit<Outcome>(finalizeAll, (item) => finalizeAll([item]), onGroupFailure);
   return {
-    accounts,
-    users,
-    trading,
+    store,
     gatewayFor: deps.gatewayFor,
     exposure: new ExposureLedger((ownerId, mode, baseAsset) =>
       repository.memberExposure(ownerId, mode, baseAsset),

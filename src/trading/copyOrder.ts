@@ -50,19 +50,19 @@ export async function planCopyOrder(
     const onExchange = (await gateway.positions())
       .filter((p) => p.symbol === symbol && p.side === signal.side)
       .reduce((sum, p) => sum + p.quantity, 0);
-    const held = Math.min(onExchange, await ctx.trading.copiedQuantity(account.id, symbol, signal.side));
+    const held = Math.min(onExchange, await ctx.store.copiedQuantity(account.id, symbol, signal.side));
     if (!(held > 0)) return skip('no-position-to-reduce');
     const share = order.quantity !== null ? order.quantity : held * (order.reduceFraction ?? 0);
     const qty = order.close || share >= held ? held : floorToStep(share, market.amountStep);
     if (!(qty > 0) || qty < market.minAmount) return skip('below-min-notional');
     return marketOrder(signal, account, symbol, market, { qty, notional: qty * price * market.contractSize, notes: [] }, leverage, price, true);
   }
-  const owner = await ctx.users.get(account.ownerId);
+  const owner = await ctx.store.owner(account.ownerId);
   return ctx.exposure.plan(account.ownerId, account.mode, market.base, owner?.exposureCapUsd ?? null, async (currentUsd) => {
     const now = ctx.clock.now();
     const [day, copiedQty] = await Promise.all([
-      ctx.trading.dayFigures(account.id, utcDayKey(now)),
-      ctx.trading.copiedQuantity(account.id, symbol, signal.side),
+      ctx.store.dayFigures(account.id, utcDayKey(now)),
+      ctx.store.copiedQuantity(account.id, symbol, signal.side),
     ]);
     const limited = limitCopyOpen({
       requestedQty: order.quantity ?? 0,

@@ -1,8 +1,8 @@
 import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
-import { exchangeAccounts, feedOutbox, positions, users } from '../schema';
+import { exchangeAccounts, positions, users } from '../schema';
 import { isUuid } from './ids';
-import type { NewOutboxRow } from './outbox';
+import { enqueueFeed, type NewOutboxRow } from './outbox';
 import type { MemberScope } from '../../domain/account';
 
 export type AccountRow = typeof exchangeAccounts.$inferSelect;
@@ -309,7 +309,7 @@ export function accountsRepository(db: Database) {
           )
           .returning({ id: exchangeAccounts.id });
         if (marked.length === 0) return false;
-        if (feed.length > 0) await tx.insert(feedOutbox).values(feed);
+        await enqueueFeed(tx, feed);
         return true;
       });
     },

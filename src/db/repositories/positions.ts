@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, gte, inArray, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
-import { dailyStats, exchangeAccounts, executions, feedOutbox, orders, positions, signals } from '../schema';
-import type { NewOutboxRow } from './outbox';
+import { dailyStats, exchangeAccounts, executions, orders, positions, signals } from '../schema';
+import { enqueueFeed, type NewOutboxRow } from './outbox';
 import type { FeeCharge } from '../../domain/fees';
 import { kindOf } from '../../domain/lifecycle/legs';
 import { dec, toNumber } from '../../domain/precision';
@@ -256,7 +256,7 @@ export function positionsRepository(db: Database) {
           .set({ takeProfitsHit })
           .where(and(eq(positions.id, id), lt(positions.takeProfitsHit, takeProfitsHit)))
           .returning({ id: positions.id });
-        if (raised.length > 0) await tx.insert(feedOutbox).values(feed);
+        if (raised.length > 0) await enqueueFeed(tx, feed);
       });
     },
 
@@ -285,7 +285,7 @@ export function positionsRepository(db: Database) {
           .returning({ id: positions.id });
         if (done.length === 0) return false;
         await addToDay(tx, accountId, close.day, toNumber(dec(close.realizedPnl).minus(dec(booked))));
-        if (close.feed.length > 0) await tx.insert(feedOutbox).values(close.feed);
+        await enqueueFeed(tx, close.feed);
         return true;
       });
     },
@@ -390,7 +390,7 @@ export function positionsRepository(db: Database) {
           .set({ pausedUntil: until, updatedAt: sql`now()` })
           .where(eq(exchangeAccounts.id, accountId));
         if (marked.length === 0) return false;
-        if (feed.length > 0) await tx.insert(feedOutbox).values(feed);
+        await enqueueFeed(tx, feed);
         return true;
       });
     },

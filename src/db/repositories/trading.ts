@@ -374,6 +374,7 @@ export function tradingRepository(db: Database) {
       }
     },
 
+    /** Positions opened by a batch's entries (one statement); a position already recorded is kept. */
     async insertPositions(rows: NewPosition[]): Promise<void> {
       if (rows.length > 0) await db.insert(positions).values(rows).onConflictDoNothing();
     },
@@ -388,10 +389,6 @@ export function tradingRepository(db: Database) {
     },
 
     insertFeed: (rows: NewOutboxRow[]) => enqueueFeed(db, rows),
-
-    async insertPosition(row: NewPosition): Promise<void> {
-      await db.insert(positions).values(row).onConflictDoNothing();
-    },
 
     /**
      * Records executions' outcomes and their feed rows in ONE transaction (a handful of statements
@@ -780,7 +777,7 @@ async function completeSignalIfDone(
     .returning({ id: signals.id });
   if (done.length === 0) return false;
   const summary = summarize(await summaryRows(tx, signalId));
-  if (summary) await tx.insert(feedOutbox).values(summary);
+  if (summary) await enqueueFeed(tx, [summary]);
   return true;
 }
 

@@ -1,13 +1,14 @@
-import type { AccountRow, AccountsRepository } from '../../db/repositories/accounts';
+import type { AccountRow } from '../../db/repositories/accounts';
 import type { NewOutboxRow } from '../../db/repositories/outbox';
 import type { SignalRow } from '../../db/repositories/signals';
 import type {
   ExecutionOutcome,
   ExecutionRow,
+  NewPosition,
   OrderRow,
   TradingRepository,
 } from '../../db/repositories/trading';
-import type { UsersRepository } from '../../db/repositories/users';
+import type { UserRow } from '../../db/repositories/users';
 import type { OpenExposure } from '../../domain/netting';
 import type { ExchangeGateway } from '../../exchange/gateway';
 import type { Logger } from '../../logger';
@@ -15,11 +16,32 @@ import type { Clock } from '../../clock';
 import type { ExposureLedger } from '../exposureLedger';
 import type { FeedEvent } from '../../domain/feedEvents';
 
+/**
+ * What executing one account reads and writes in the database, and nothing more. The engine's
+ * batches share a write-behind implementation (../writeBehindStore.ts); the repositories themselves
+ * fit it too, written through.
+ */
+export type ExecutionStore = Pick<
+  TradingRepository,
+  | 'ordersOfExecution'
+  | 'insertOrders'
+  | 'updateOrder'
+  | 'stampSent'
+  | 'touchExecution'
+  | 'dayFigures'
+  | 'copiedQuantity'
+  | 'closedTradePnls'
+  | 'insertFeed'
+> & {
+  account(id: string): Promise<AccountRow | null>;
+  owner(discordId: string): Promise<UserRow | null>;
+  /** Records the position an entry opened (once: a second insert of its id does nothing). */
+  insertPosition(row: NewPosition): Promise<void>;
+};
+
 /** What executing one account needs; built once per cycle by the engine. */
 export interface AccountExecutionContext {
-  accounts: AccountsRepository;
-  users: UsersRepository;
-  trading: TradingRepository;
+  store: ExecutionStore;
   gatewayFor: (account: AccountRow) => ExchangeGateway;
   /** Member exposure per base asset for the batch; plans of one member's accounts pass through it in turn. */
   exposure: ExposureLedger;

@@ -39,12 +39,12 @@ export async function executeAccount(
   execution: ExecutionRow,
   signal: SignalRow,
 ): Promise<void> {
-  const account = await ctx.accounts.byId(execution.accountId);
+  const account = await ctx.store.account(execution.accountId);
   const log = ctx.log.child({ signalId: signal.id, accountId: execution.accountId });
   if (!account) return; // removed meanwhile: the cascade removed the execution too
   const base = { ctx, execution, signal, account, log };
 
-  let orders = await ctx.trading.ordersOfExecution(execution.id);
+  let orders = await ctx.store.ordersOfExecution(execution.id);
   let gateway: ExchangeGateway;
   try {
     gateway = ctx.gatewayFor(account);
@@ -54,7 +54,7 @@ export async function executeAccount(
   }
   const protocol: ProtocolContext = {
     gateway,
-    repo: ctx.trading,
+    repo: ctx.store,
     clock: ctx.clock,
     log,
     lookupWindowMs: ctx.settings.lookupWindowMs,
@@ -138,7 +138,7 @@ export async function executeAccount(
           triggerPrice: leg.triggerPrice,
         }),
       );
-    await ctx.trading.touchExecution(execution.id, {
+    await ctx.store.touchExecution(execution.id, {
       symbol: plan.symbol,
       leverage: plan.leverage,
       leverageCapped: plan.leverageCapped,
@@ -147,8 +147,8 @@ export async function executeAccount(
       margin: plan.margin,
       notes: [...plan.notes],
     });
-    await ctx.trading.insertOrders(intents);
-    orders = await ctx.trading.ordersOfExecution(execution.id);
+    await ctx.store.insertOrders(intents);
+    orders = await ctx.store.ordersOfExecution(execution.id);
     // Fresh intents are sent; anything else found here is reconciled below.
     const placements = await Promise.all(
       entryOrders(orders).map((order) => sendOrder(protocol, order, extra)),
@@ -177,11 +177,11 @@ async function afterEntries(
   const { ctx, execution, account } = base;
   if (placements.some((p) => p.kind === 'unknown')) {
     // The exchange could not tell yet: stay in flight; the next cycle reconciles again.
-    await ctx.trading.touchExecution(execution.id);
+    await ctx.store.touchExecution(execution.id);
     return;
   }
   const placed = placements.filter((p): p is Extract<Placement, { kind: 'placed' }> => p.kind === 'placed');
-  const orders = await ctx.trading.ordersOfExecution(execution.id);
+  const orders = await ctx.store.ordersOfExecution(execution.id);
   if (placed.length === 0) {
     const first = placements[0];
     if (first?.kind === 'rejected' && first.reason === 'key-revoked') await ctx.onAuthFailure(account);
@@ -201,7 +201,7 @@ async function afterEntries(
     status: 'placed',
     reason: null,
     plan,
-    orders: await ctx.trading.ordersOfExecution(execution.id),
+    orders: await ctx.store.ordersOfExecution(execution.id),
   });
   // A filled entry without its stop: the lifecycle decides now (retry, or close at market when the
   // price is already through the stop), not on the position sync's next pass.

@@ -37,7 +37,7 @@ export async function placeExits(
   const averageEntry = filledValue > 0 ? filledValue / filledQty : null;
   const stopPrice = roundToStep(signal.stopLoss, market.priceStep);
 
-  await ctx.trading.insertPosition({
+  await ctx.store.insertPosition({
     id: randomUUID(),
     accountId: account.id,
     ownerId: account.ownerId,
@@ -86,8 +86,8 @@ export async function placeExits(
       );
     }
   }
-  await ctx.trading.insertOrders(wanted);
-  const all = await ctx.trading.ordersOfExecution(execution.id);
+  await ctx.store.insertOrders(wanted);
+  const all = await ctx.store.ordersOfExecution(execution.id);
   const fresh = new Set(wanted.map((order) => order.leg));
   const results = await Promise.all(
     exitOrders(all).map((order) => {
@@ -100,7 +100,7 @@ export async function placeExits(
   const stop = stopIndex >= 0 ? results[stopIndex] : undefined;
   if (stop && (stop.kind === 'rejected' || stop.kind === 'not-placed')) {
     log.error({ reason: stop.reason }, 'stop-loss could not be placed');
-    await ctx.trading.insertFeed([
+    await ctx.store.insertFeed([
       feedRow(base, positionFeedEvent(account, { symbol, side: signal.side }, 'stop-failed', { reason: stop.reason })),
     ]);
     return false;

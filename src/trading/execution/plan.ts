@@ -67,7 +67,7 @@ export async function planFor(
 ) {
   const pair = parsePair(signal.symbol);
   const baseAsset = pair?.base ?? signal.symbol.split('/')[0] ?? '';
-  const owner = await ctx.users.get(account.ownerId);
+  const owner = await ctx.store.owner(account.ownerId);
   const capUsd = owner?.exposureCapUsd ?? null;
   return ctx.exposure.plan(account.ownerId, account.mode, baseAsset, capUsd, async (currentUsd) => {
     const withoutOwn = Math.max(0, currentUsd - (own.notional ?? 0));
@@ -89,9 +89,9 @@ async function planWithExposure(
 ) {
   const now = ctx.clock.now();
   const [day, pnls] = await Promise.all([
-    ctx.trading.dayFigures(account.id, utcDayKey(now)),
+    ctx.store.dayFigures(account.id, utcDayKey(now)),
     account.sizingMode === 'kelly'
-      ? ctx.trading.closedTradePnls(account.id, ctx.settings.kelly.lookbackTrades)
+      ? ctx.store.closedTradePnls(account.id, ctx.settings.kelly.lookbackTrades)
       : Promise.resolve(undefined),
   ]);
   // A price for sizing market entries and for the stop check (a price already past the stop refuses
