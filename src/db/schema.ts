@@ -1,4 +1,5 @@
 import { MARKET_TYPES, SIZING_MODES, TRADING_MODES } from '../domain/account';
+import { SIGNAL_SOURCES } from '../domain/signal';
 import { sql } from 'drizzle-orm';
 import type { FeeCharge } from '../domain/fees';
 import {
@@ -142,7 +143,7 @@ export const signals = pgTable(
   {
     id: uuid('id').primaryKey(),
     guildId: text('guild_id').notNull(),
-    source: text('source', { enum: ['channel', 'command', 'copy', 'strategy'] }).notNull(),
+    source: text('source', { enum: SIGNAL_SOURCES }).notNull(),
     /** Idempotency key within the source: message id, interaction id, master fill id, candle. */
     sourceRef: text('source_ref').notNull(),
     authorId: text('author_id'),

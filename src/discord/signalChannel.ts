@@ -1,7 +1,8 @@
 import type { Message } from 'discord.js';
 import type { Logger } from '../logger';
 import type { ChannelSignalService } from '../services/channelSignals';
-import { DISCORD_LIMITS, formatPrice, truncate } from './embeds/format';
+import { DISCORD_LIMITS, truncate } from './embeds/format';
+import { renderSignalQueuedReply } from './embeds/views';
 
 /**
  * Reads the signal channel: a caller's message that parses becomes a queued signal (✅ and a short
@@ -33,18 +34,10 @@ export function createSignalChannelListener(deps: { channelSignals: ChannelSigna
       }
       const { view } = outcome;
       if (!view.fresh) return;
-      const s = view.signal;
-      const entry = s.entryType === 'market' ? 'at market' : s.entries.map(formatPrice).join(' / ');
-      const what = view.paused
-        ? 'Trading is paused on this server: every account will skip it.'
-        : `Executing on ${view.accounts} account${view.accounts === 1 ? '' : 's'} of ${view.members} member${view.members === 1 ? '' : 's'}.`;
       await message.react('✅');
       await message.reply({
         // The parser caps entries and targets at 15 each; the cut is for Discord's limit all the same.
-        content: truncate(
-          `${s.symbol} ${s.side.toUpperCase()} ${entry}, stop ${formatPrice(s.stopLoss)}${s.takeProfits.length ? `, targets ${s.takeProfits.map(formatPrice).join(' / ')}` : ''}${s.leverage ? `, ${s.leverage}x` : ''}. ${what}`,
-          DISCORD_LIMITS.content,
-        ),
+        content: truncate(renderSignalQueuedReply(view), DISCORD_LIMITS.content),
         allowedMentions: { parse: [], repliedUser: false },
       });
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { MarketType, TradingMode } from './account';
 import type { CloseCause } from './lifecycle/feedFigures';
 import type { ReasonCode } from './reasons';
+import { isSignalSource, type SignalSource } from './signal';
 
 /**
  * What the engine tells the channel feed, stored as outbox payloads and rendered into embeds by
@@ -12,7 +13,7 @@ export type OrderOutcome = 'filled' | 'placed' | 'skipped' | 'failed' | 'not-pla
 
 /** Where a signal came from, for people: its source, its author, and a link to the caller's message. */
 export interface SignalOrigin {
-  source: 'channel' | 'command' | 'copy' | 'strategy';
+  source: SignalSource;
   authorId: string | null;
   /** The caller's message in the signal channel (channel signals only). */
   url: string | null;
@@ -31,7 +32,7 @@ export function signalOrigin(signal: {
   channelId?: string | null;
 }): SignalOrigin | undefined {
   const { source } = signal;
-  if (source !== 'channel' && source !== 'command' && source !== 'copy' && source !== 'strategy') return undefined;
+  if (!isSignalSource(source)) return undefined;
   const url =
     source === 'channel' && signal.guildId && signal.channelId && signal.sourceRef && /^\d+$/.test(signal.sourceRef)
       ? `https://discord.com/channels/${signal.guildId}/${signal.channelId}/${signal.sourceRef}`

@@ -3,6 +3,11 @@
  * Prices are plain numbers here; they meet a market's precision only when sized for one account.
  */
 export type Side = 'long' | 'short';
+
+/** Where signals come from: a caller's message, /signal, a copied master order, the built-in strategy. */
+export const SIGNAL_SOURCES = ['channel', 'command', 'copy', 'strategy'] as const;
+export type SignalSource = (typeof SIGNAL_SOURCES)[number];
+export const isSignalSource = (value: unknown): value is SignalSource => (SIGNAL_SOURCES as readonly unknown[]).includes(value);
 export type EntryType = 'market' | 'limit';
 
 export interface TradeSignal {
@@ -45,6 +50,12 @@ export type SignalRejectionReason =
   | 'unknown-symbol'
   | 'far-from-market';
 
+/**
+ * A signal that passed the one validation (validateSignal), normalised. Only the validation makes
+ * one, and only these are queued: nothing downstream validates again.
+ */
+export type ValidatedSignal = TradeSignal & { readonly __validated: true };
+
 export type SignalValidation =
-  | { ok: true; signal: TradeSignal }
+  | { ok: true; signal: ValidatedSignal }
   | { ok: false; reason: SignalRejectionReason };

@@ -1,4 +1,4 @@
-import type { SignalRejectionReason, SignalValidation, TradeSignal } from './signal';
+import type { SignalRejectionReason, SignalValidation, TradeSignal, ValidatedSignal } from './signal';
 
 /**
  * The one validation every signal source goes through (channel parser, /signal, copy trading,
@@ -82,6 +82,6 @@ export function validateSignal(input: TradeSignal, options: ValidateSignalOption
       stopLoss: stop,
       takeProfits: uniqueSorted(input.takeProfits, long ? 'asc' : 'desc'),
       leverage,
-    },
+    } as ValidatedSignal,
   };
 }

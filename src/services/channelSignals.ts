@@ -48,6 +48,7 @@ export function createChannelSignalService(deps: { intake: SignalIntake; guilds:
         authorId: input.authorId,
         channelId: input.channelId,
         signal: parsed.signal,
+        guildPaused: settings.paused,
       });
       if (result.kind === 'rejected') return { kind: 'invalid', reason: result.reason, text: describeReason(result.reason) };
       log.info({ signalId: result.signalId, guildId: input.guildId, accounts: result.accounts }, 'signal queued from the signal channel');

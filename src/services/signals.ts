@@ -1,14 +1,14 @@
 import type { GuildsRepository } from '../db/repositories/guilds';
 import type { SignalsRepository } from '../db/repositories/signals';
 import { describeReason } from '../domain/reasons';
-import { MAX_PRICES_PER_LIST } from '../signals/parseSignalMessage';
 import type { SignalRejectionReason, TradeSignal } from '../domain/signal';
-import { pairFromWord } from '../signals/symbol';
+import { parseSignalOptions, readPrices, type OptionsRefusal, type SignalOptions } from '../signals';
+export { normaliseSymbol } from '../signals';
 import type { Logger } from '../logger';
 import type { SignalIntake } from '../trading/signalIntake';
 import { forbidden, invalid, notFound } from './errors';
 
-export interface PostSignalInput {
+export interface PostSignalInput extends SignalOptions {
   guildId: string;
   channelId: string | null;
   authorId: string;
@@ -16,14 +16,6 @@ export interface PostSignalInput {
   interactionId: string;
   memberRoleIds: readonly string[];
   isAdmin: boolean;
-  symbol: string;
-  side: string;
-  /** "market", one price, or several ("64000, 64500" or "64000-64500"). */
-  entry: string;
-  stop: number;
-  /** Comma- or space-separated prices; may be empty. */
-  takeProfits: string;
-  leverage: number | null;
 }
 
 export interface QueuedSignalView {
@@ -43,52 +35,22 @@ export interface PendingSignalChoice {
 const rejection = (reason: SignalRejectionReason, detail?: string): Error =>
   invalid(`Signal refused: ${describeReason(reason)}${detail ? ` (${detail})` : ''}.`);
 
-/** "BTC/USDT", "btcusdt", "#BTC", "BTC" → "BTC/USDT" (a bare coin trades against USDT). */
-export function normaliseSymbol(raw: string): string {
-  const text = raw.trim().replace(/^[#$]/, '');
-  if (text.includes('/')) return text.toUpperCase();
-  const pair = pairFromWord(text, 'suffix');
-  if (pair?.quote) return `${pair.base}/${pair.quote.toUpperCase()}`;
-  return `${text.toUpperCase()}/USDT`;
-}
-
-/** "65000", "65k", "64,000.5"? No: commas separate prices. Returns null for anything not a price. */
-function readPrice(text: string): number | null {
-  const match = /^(\d+(?:\.\d+)?)(k)?$/i.exec(text.trim());
-  if (!match?.[1]) return null;
-  const value = Number(match[1]) * (match[2] ? 1000 : 1);
-  return Number.isFinite(value) && value > 0 ? value : null;
+/** The refusal of a value /signal could not read, in the words the caller sees. */
+function refused(refusal: OptionsRefusal): Error {
+  return refusal.reason === 'bad-side' ? invalid('Side must be long or short.') : rejection(refusal.reason, refusal.detail);
 }
 
 export function readPriceList(text: string, what: string): number[] {
-  const parts = text
-    .split(/[\s,;]+|(?<=\d)-(?=\d)/)
-    .map((part) => part.trim())
-    .filter(Boolean);
-  // The channel parser's limit holds for /signal too (one reply, one embed, orders an exchange allows).
-  if (parts.length > MAX_PRICES_PER_LIST) throw rejection('too-many-prices', `${what}: ${parts.length}`);
-  return parts.map((part) => {
-    const price = readPrice(part);
-    if (price === null) throw rejection('bad-number', `${what}: "${part}"`);
-    return price;
-  });
+  const read = readPrices(text, what);
+  if (!read.ok) throw refused(read);
+  return read.value;
 }
 
 /** The structured signal from /signal's options (validated afterwards by the one validation). */
 export function signalFromOptions(input: Pick<PostSignalInput, 'symbol' | 'side' | 'entry' | 'stop' | 'takeProfits' | 'leverage'>): TradeSignal {
-  const side = input.side.trim().toLowerCase();
-  if (side !== 'long' && side !== 'short') throw invalid('Side must be long or short.');
-  const entryText = input.entry.trim().toLowerCase();
-  const market = entryText === '' || entryText === 'market' || entryText === 'm' || entryText === 'cmp' || entryText === 'now';
-  return {
-    symbol: normaliseSymbol(input.symbol),
-    side,
-    entryType: market ? 'market' : 'limit',
-    entries: market ? [] : readPriceList(input.entry, 'entry'),
-    stopLoss: input.stop,
-    takeProfits: readPriceList(input.takeProfits, 'take-profits'),
-    leverage: input.leverage,
-  };
+  const read = parseSignalOptions(input);
+  if (!read.ok) throw refused(read);
+  return read.value;
 }
 
 export function createSignalService(deps: {
@@ -99,12 +61,13 @@ export function createSignalService(deps: {
 }) {
   const { intake, signals, guilds, log } = deps;
 
-  /** Members with the caller role may publish; without a caller role set, only admins may. */
-  async function assertCaller(guildId: string, roles: readonly string[], isAdmin: boolean): Promise<void> {
+  /** Members with the caller role may publish; without a caller role set, only admins may. Answers whether the server is paused. */
+  async function assertCaller(guildId: string, roles: readonly string[], isAdmin: boolean): Promise<{ paused: boolean }> {
     const settings = await guilds.get(guildId);
     const role = settings?.callerRoleId ?? null;
-    if (role !== null && roles.includes(role)) return;
-    if (role === null && isAdmin) return;
+    const allowed = { paused: settings?.paused ?? false };
+    if (role !== null && roles.includes(role)) return allowed;
+    if (role === null && isAdmin) return allowed;
     throw forbidden(
       role === null
         ? 'No caller role is set on this server yet: an admin sets one with /setup caller-role.'
@@ -114,7 +77,7 @@ export function createSignalService(deps: {
 
   return {
     async post(input: PostSignalInput): Promise<QueuedSignalView> {
-      await assertCaller(input.guildId, input.memberRoleIds, input.isAdmin);
+      const { paused } = await assertCaller(input.guildId, input.memberRoleIds, input.isAdmin);
       const signal = signalFromOptions(input);
       const result = await intake.submit({
         guildId: input.guildId,
@@ -123,6 +86,7 @@ export function createSignalService(deps: {
         authorId: input.authorId,
         channelId: input.channelId,
         signal,
+        guildPaused: paused,
       });
       if (result.kind === 'rejected') throw rejection(result.reason);
       log.info({ signalId: result.signalId, guildId: input.guildId, accounts: result.accounts }, 'signal queued from /signal');

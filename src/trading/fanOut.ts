@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client';
-import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
+import { accountsRepository } from '../db/repositories/accounts';
 import { copyRepository } from '../db/repositories/copy';
 import { guildsRepository } from '../db/repositories/guilds';
-import { signalsRepository, toTradeSignal, type SignalRow } from '../db/repositories/signals';
+import { signalsRepository, type SignalRow } from '../db/repositories/signals';
 import { tradingRepository, type NewExecution } from '../db/repositories/trading';
 import { isCopyExit } from '../domain/copy';
+import { copyFollowerIds, signalTargets } from '../domain/signalTargets';
 import type { ReasonCode } from '../domain/reasons';
-import { validateSignal } from '../domain/signalValidation';
 import type { Logger } from '../logger';
 import type { Clock } from '../clock';
 import { skippedOrderEvent } from '../domain/feedEvents';
@@ -20,25 +20,26 @@ import { summaryOutboxRow } from './summary';
  */
 export async function fanOutSignal(tx: Database, signal: SignalRow, nowMs: number, log: Logger): Promise<void> {
   const trading = tradingRepository(tx);
-  const validation = validateSignal(toTradeSignal(signal));
   const guild = await guildsRepository(tx).get(signal.guildId);
   const accounts = accountsRepository(tx);
   // A copy signal goes to its followers, switched on or not: a follower always follows the master out.
-  const candidates = signal.source === 'copy' ? (await accounts.byIds(copyFollowerIds(signal))).filter((a) => a.guildId === signal.guildId) : await accounts.listEnabledInGuild(signal.guildId);
-  const targets = selectTargets(signal, candidates);
+  const candidates =
+    signal.source === 'copy'
+      ? (await accounts.byIds(copyFollowerIds(signal.copy))).filter((a) => a.guildId === signal.guildId)
+      : await accounts.listEnabledInGuild(signal.guildId);
+  const targets = signalTargets(signal, candidates);
   // A copy of a master whose mastership ended (queued before the end, or by a poll that overlapped
   // it) opens nothing: the end's own closes take the followers out.
   const masterEnded = signal.source === 'copy' && !mastershipLives(signal, await copyRepository(tx).master(copyMasterId(signal)));
   const rows: NewExecution[] = targets.map((account) => {
     // Pauses and the off switch stop new positions; exits (a copy's reduce or close) always go.
+    // (The signal itself was validated at intake, the one validation.)
     const exit = signal.source === 'copy' && isCopyExit(signal.copy, account.id);
-    const skipReason = !validation.ok
-      ? validation.reason
-      : exit
-        ? null
-        : masterEnded
-          ? 'copy-master-ended'
-          : !account.enabled
+    const skipReason = exit
+      ? null
+      : masterEnded
+        ? 'copy-master-ended'
+        : !account.enabled
           ? 'account-disabled'
           : guild?.paused
             ? 'server-paused'
@@ -82,20 +83,6 @@ function mastershipLives(signal: SignalRow, master: { createdAt: Date } | null):
   if (!master) return false;
   const since = (signal.copy as { mastershipSince?: number } | null)?.mastershipSince;
   return since === undefined || since === master.createdAt.getTime();
-}
-
-const copyFollowerIds = (signal: SignalRow): string[] =>
-  ((signal.copy as { followers?: { accountId: string }[] } | null)?.followers ?? []).map((follower) => follower.accountId);
-
-/** Which enabled accounts a signal goes to: copy signals name their followers, strategy needs opt-in. */
-export function selectTargets(signal: SignalRow, accounts: AccountRow[]): AccountRow[] {
-  if (signal.source === 'strategy') return accounts.filter((account) => account.strategyOptIn);
-  if (signal.source === 'copy') {
-    const copy = signal.copy as { followers?: { accountId: string }[] } | null;
-    const wanted = new Set((copy?.followers ?? []).map((follower) => follower.accountId));
-    return accounts.filter((account) => wanted.has(account.id));
-  }
-  return accounts;
 }
 
 /**

@@ -3,7 +3,8 @@ import type { Database } from '../db/client';
 import { accountsRepository } from '../db/repositories/accounts';
 import { guildsRepository } from '../db/repositories/guilds';
 import { signalsRepository, type SignalSource } from '../db/repositories/signals';
-import type { SignalRejectionReason, TradeSignal } from '../domain/signal';
+import type { SignalRejectionReason, TradeSignal, ValidatedSignal } from '../domain/signal';
+import { signalTargets } from '../domain/signalTargets';
 import { validateSignal } from '../domain/signalValidation';
 import type { Clock } from '../clock';
 import type { SymbolListing } from './symbolListing';
@@ -30,6 +31,8 @@ export interface SignalSubmission {
   channelId: string | null;
   signal: TradeSignal;
   copy?: unknown;
+  /** Whether the server is paused, as the caller just read its settings (read here when not given). */
+  guildPaused?: boolean;
 }
 
 /**
@@ -41,21 +44,25 @@ export async function queueSignal(
   db: Database,
   input: SignalSubmission,
   createdAt: Date,
-): Promise<{ kind: 'queued'; id: string; inserted: boolean; signal: TradeSignal } | { kind: 'rejected'; reason: SignalRejectionReason }> {
+): Promise<{ kind: 'queued'; id: string; inserted: boolean; signal: ValidatedSignal } | { kind: 'rejected'; reason: SignalRejectionReason }> {
   const validation = validateSignal(input.signal);
   if (!validation.ok) return { kind: 'rejected', reason: validation.reason };
-  const queued = await signalsRepository(db).enqueue({
+  const queued = await enqueueValidated(db, input, validation.signal, createdAt);
+  return { kind: 'queued', id: queued.id, inserted: queued.inserted, signal: validation.signal };
+}
+
+function enqueueValidated(db: Database, input: SignalSubmission, signal: ValidatedSignal, createdAt: Date): Promise<{ id: string; inserted: boolean }> {
+  return signalsRepository(db).enqueue({
     id: randomUUID(),
     guildId: input.guildId,
     source: input.source,
     sourceRef: input.sourceRef,
     authorId: input.authorId,
     channelId: input.channelId,
-    signal: validation.signal,
+    signal,
     copy: input.copy,
     createdAt,
   });
-  return { kind: 'queued', id: queued.id, inserted: queued.inserted, signal: validation.signal };
 }
 
 /**
@@ -73,30 +80,28 @@ export function createSignalIntake(
   const guilds = guildsRepository(db);
   return {
     async submit(input: SignalSubmission): Promise<IntakeResult> {
+      const validation = validateSignal(input.signal);
+      if (!validation.ok) return { kind: 'rejected', reason: validation.reason };
       // People's signals name a pair that must exist; copy and strategy signals come from markets.
       if (options.symbols && (input.source === 'channel' || input.source === 'command')) {
-        const validated = validateSignal(input.signal);
-        if (!validated.ok) return { kind: 'rejected', reason: validated.reason };
-        const checked = await options.symbols.check(input.guildId, validated.signal);
+        const checked = await options.symbols.check(input.guildId, validation.signal);
         if (checked !== 'accept') return { kind: 'rejected', reason: checked };
       }
-      const queued = await queueSignal(db, input, new Date(clock.now()));
-      if (queued.kind === 'rejected') return queued;
+      const queued = await enqueueValidated(db, input, validation.signal, new Date(clock.now()));
       if (queued.inserted) wakeEngine();
-      const [trading, guild] = await Promise.all([
+      const [trading, paused] = await Promise.all([
         accounts.listTradingInGuild(input.guildId, new Date(clock.now())),
-        guilds.get(input.guildId),
+        input.guildPaused ?? guilds.get(input.guildId).then((guild) => guild?.paused ?? false),
       ]);
-      const targets =
-        input.source === 'strategy' ? trading.filter((account) => account.strategyOptIn) : trading;
+      const targets = signalTargets(input, trading);
       return {
         kind: 'queued',
         signalId: queued.id,
         fresh: queued.inserted,
         accounts: targets.length,
         members: new Set(targets.map((account) => account.ownerId)).size,
-        paused: guild?.paused ?? false,
-        signal: queued.signal,
+        paused,
+        signal: validation.signal,
       };
     },
 

@@ -1,11 +1,12 @@
 import { and, asc, eq, ne, notInArray, or, sql } from 'drizzle-orm';
-import type { TradeSignal } from '../../domain/signal';
+import type { TradeSignal, ValidatedSignal } from '../../domain/signal';
 import type { Database } from '../client';
 import { executions, signals } from '../schema';
 import { isUuid } from './ids';
 
 export type SignalRow = typeof signals.$inferSelect;
-export type SignalSource = SignalRow['source'];
+import type { SignalSource } from '../../domain/signal';
+export type { SignalSource };
 
 export interface NewSignal {
   id: string;
@@ -14,7 +15,8 @@ export interface NewSignal {
   sourceRef: string;
   authorId: string | null;
   channelId: string | null;
-  signal: TradeSignal;
+  /** Validated at intake, the only validation: fan-out and execution trust it. */
+  signal: ValidatedSignal;
   copy?: unknown;
   createdAt: Date;
 }

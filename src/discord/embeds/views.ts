@@ -137,22 +137,43 @@ export function renderGuildSettings(view: GuildSettingsView, title = 'Server set
   };
 }
 
-export function renderSignalQueued(view: QueuedSignalView): APIEmbed {
+/**
+ * What a queued signal is and what happens next, in the words both answers use: /signal's embed
+ * and the signal channel's reply. `strong` marks the counts (bold in the embed).
+ */
+function queuedWords(view: QueuedSignalView, strong: (text: string) => string = (text) => text) {
   const s = view.signal;
-  const entry = s.entryType === 'market' ? 'market' : s.entries.map(formatPrice).join(' / ');
+  const plural = (n: number, word: string) => `${strong(String(n))} ${word}${n === 1 ? '' : 's'}`;
+  return {
+    pair: `${s.symbol} ${s.side.toUpperCase()}`,
+    entry: s.entryType === 'market' ? 'market' : s.entries.map(formatPrice).join(' / '),
+    rest: `stop ${formatPrice(s.stopLoss)}${s.takeProfits.length > 0 ? `, targets ${s.takeProfits.map(formatPrice).join(' / ')}` : ''}${s.leverage ? `, ${s.leverage}x` : ''}`,
+    outcome: view.paused
+      ? 'Trading is paused on this server: every account will skip it.'
+      : `Executing on ${plural(view.accounts, 'account')} of ${plural(view.members, 'member')}.`,
+  };
+}
+
+/** /signal's answer. */
+export function renderSignalQueued(view: QueuedSignalView): APIEmbed {
+  const words = queuedWords(view, (text) => `**${text}**`);
   const lines = [
-    `Entry: ${entry} · stop ${formatPrice(s.stopLoss)}${s.takeProfits.length > 0 ? ` · targets ${s.takeProfits.map(formatPrice).join(' / ')}` : ''}${s.leverage ? ` · ${s.leverage}x` : ''}`,
-    view.paused
-      ? '⏸️ Trading is paused on this server: every account will skip it.'
-      : `Executing on **${view.accounts}** account${view.accounts === 1 ? '' : 's'} of **${view.members}** member${view.members === 1 ? '' : 's'}. Results appear in the trade feed.`,
+    `Entry: ${words.entry}, ${words.rest}`,
+    view.paused ? `⏸️ ${words.outcome}` : `${words.outcome} Results appear in the trade feed.`,
   ];
   if (!view.fresh) lines.push('(This signal was already queued; it is not sent twice.)');
   return {
-    title: `${SIDE_EMOJI[s.side]} ${s.symbol} ${s.side.toUpperCase()} queued`,
+    title: `${SIDE_EMOJI[view.signal.side]} ${words.pair} queued`,
     description: lines.join('\n'),
     color: view.paused ? COLORS.orange : COLORS.green,
     footer: { text: `Signal ${view.signalId} · withdraw it with /signal cancel` },
   };
+}
+
+/** The signal channel's reply to a caller's message that was queued. */
+export function renderSignalQueuedReply(view: QueuedSignalView): string {
+  const words = queuedWords(view);
+  return `${words.pair} ${words.entry === 'market' ? 'at market' : words.entry}, ${words.rest}. ${words.outcome}`;
 }
 
 export function renderHelp(): APIEmbed {

@@ -7,6 +7,8 @@ import { outboxRepository } from '../../../src/db/repositories/outbox';
 import { signalsRepository } from '../../../src/db/repositories/signals';
 import { tradingRepository } from '../../../src/db/repositories/trading';
 import { usersRepository } from '../../../src/db/repositories/users';
+import type { TradeSignal, ValidatedSignal } from '../../../src/domain/signal';
+import { validateSignal } from '../../../src/domain/signalValidation';
 import { databaseKinds, freshDatabase } from '../../support/db';
 
 const GUILD = '100000000000000001';
@@ -32,16 +34,23 @@ const signal = (sourceRef: string) => ({
   authorId: ALICE,
   channelId: null,
   createdAt: new Date('2026-01-01T00:00:00Z'),
-  signal: {
+  // Only validated signals are queued (the intake's one validation).
+  signal: validated({
     symbol: 'BTC/USDT',
-    side: 'long' as const,
-    entryType: 'market' as const,
+    side: 'long',
+    entryType: 'market',
     entries: [],
     stopLoss: 60000,
     takeProfits: [70000],
     leverage: null,
-  },
+  }),
 });
+
+function validated(input: TradeSignal): ValidatedSignal {
+  const result = validateSignal(input);
+  if (!result.ok) throw new Error(result.reason);
+  return result.signal;
+}
 
 describe.each(databaseKinds)('repositories on %s', (kind) => {
   let handle: DatabaseHandle;
