@@ -24,6 +24,16 @@ const exchangeAdapters = [
   },
 ];
 
+/** Repositories are built once per process, by the store the composition root makes (src/db/store.ts). */
+const repositoryBuilders = [
+  {
+    regex: '^(\\.\\.?/)+(src/)?db/repositories/',
+    importNamePattern: '^(\\w+Repository|readModels)$',
+    allowTypeImports: true,
+    message: "Take repositories from the process's store (src/db/store.ts), never build them from a handle (#18).",
+  },
+];
+
 /** Our own folders a layer may not reach, as relative-import patterns. */
 const folders = (names, message, allowTypeImports = false) => [
   { regex: `^(\\.\\./)+(${names.join('|')})(/.*)?$`, message, ...(allowTypeImports ? { allowTypeImports } : {}) },
@@ -46,7 +56,7 @@ export default tseslint.config(
     rules: restrict(
       [...discord, ...ccxt, ...database],
       'ccxt lives in src/exchange/ccxt, drizzle and drivers in src/db, discord.js in commands/ and src/discord (DESIGN.md).',
-      exchangeAdapters,
+      [...exchangeAdapters, ...repositoryBuilders],
     ),
   },
   {

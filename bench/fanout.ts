@@ -28,6 +28,7 @@ import { createSignalIntake } from '../src/trading/signalIntake';
 import { generateKeyEntry, openVault, parseKeyring } from '../src/vault';
 import { spawnBinanceSim, type SpawnedBinanceSim } from '../test/sim/binance/client';
 import { openBenchDatabase, type BenchDatabase, type BenchDatabaseSpec } from './support/database';
+import { createStore } from '../src/db/store';
 
 const RUNS = 5;
 const LATENCY_MS = 50;
@@ -199,12 +200,12 @@ async function measureEngine(sim: SpawnedBinanceSim, n: number): Promise<number[
     paperStartingBalanceUsd: 10_000,
     rateLimiters: new RateLimiterRegistry(),
   });
-  const engine = new TradingEngine(database.db, gateways, systemClock, quiet, {
+  const engine = new TradingEngine(createStore(database.db), gateways, systemClock, quiet, {
     ...defaultEngineSettings(`bench-${n}`),
     concurrency: CONCURRENCY,
   });
   await engine.start();
-  const intake = createSignalIntake(database.db, systemClock, () => {});
+  const intake = createSignalIntake(createStore(database.db), systemClock, () => {});
   const times: number[] = [];
   let round = 0;
   /** One signal to every account: its fan-out time, and on how many accounts it placed (or why not). */

@@ -6,10 +6,8 @@ import { createCopyPositions, createCopyTrading } from './copy';
 import { createEndedMastershipSweeper } from './copy/endedMasterships';
 import type { DatabaseHandle } from './db/client';
 import { openConfiguredDatabase } from './db/open';
-import { accountsRepository } from './db/repositories/accounts';
-import { outboxRepository } from './db/repositories/outbox';
 import { keyExpiryReminders } from './trading/keyExpiryReminders';
-import { paperStateRepository } from './db/repositories/paperState';
+import { createStore } from './db/store';
 import { startFeedRunner } from './discord/feedRunner';
 import { connectGatewayShard, processIdentifyThrottle, type GatewayShard } from './discord/gatewayShard';
 import { resolveShardCount } from './discord/shardCount';
@@ -123,7 +121,9 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     database.driver === 'pglite' ? `embedded database in ${config.DATA_DIR}` : 'PostgreSQL',
   );
 
-  const accounts = accountsRepository(database.db);
+  // The process's one store: every part below takes its repositories from here.
+  const store = createStore(database.db);
+  const accounts = store.accounts;
   const keyring = await resolveKeyring({
     vaultKeys: config.VAULT_KEYS,
     databaseUrl: config.DATABASE_URL,
@@ -152,7 +152,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
 
   const gateways = createGatewayFactory({
     vault,
-    paperStore: paperStateRepository(database.db),
+    paperStore: store.paperState,
     now: () => clock.now(),
     log,
     paperSlippageBps: config.PAPER_SLIPPAGE_BPS,
@@ -177,13 +177,13 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     ...(wiring.lookupWindowMs === undefined ? {} : { lookupWindowMs: wiring.lookupWindowMs }),
   };
   // PostgreSQL: a lock per process that dies with it, so the others take its work over within a second.
-  const engine = new TradingEngine(database.db, gateways, clock, log, settings, metrics, {
+  const engine = new TradingEngine(store, gateways, clock, log, settings, metrics, {
     liveness: (onLost) => database.holdLiveness(onLost),
   });
   // Background work is claimed per account: every process runs every step, each account in one of them.
-  const leases = accountLeases(database.db, engine.instance, clock);
+  const leases = accountLeases(store, engine.instance, clock);
   const positionSync = createPositionSync({
-    db: database.db,
+    store,
     gateways,
     clock,
     log,
@@ -216,9 +216,9 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   const signalWake = signalWakes(database.peers, log);
   const stopListeningForSignals = await signalWake.listen(() => scheduler.trigger());
   // A pair a member names must exist on the exchanges of the server's accounts (or Binance's when none).
-  const symbols = serverSymbolListing(database.db, gateways, log);
+  const symbols = serverSymbolListing(store, gateways, log);
   const intake = createSignalIntake(
-    database.db,
+    store,
     clock,
     () => {
       scheduler.trigger();
@@ -230,7 +230,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   engine.whenPeersDie(() => scheduler.trigger());
   // The example strategy (README) reads Binance's public spot candles, keyless and shared by every server.
   const strategy = createStrategy({
-    db: database.db,
+    store,
     intake,
     candles: (symbol, timeframe, limit) =>
       gateways.publicCandles('binance', 'spot', symbol, timeframe, limit),
@@ -240,7 +240,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   // The operator's switch: off, no server's strategy runs (and /setup strategy cannot turn one on).
   if (config.STRATEGY_ENABLED) engine.addCycleStep('strategy', async () => void (await strategy.tick()));
   const copyTrading = createCopyTrading({
-    db: database.db,
+    store,
     gateways,
     intake,
     clock,
@@ -252,7 +252,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   engine.addCycleStep('copy', async () => void (await copyTrading.poll()));
   // Followers of ended masterships are closed out of what they still hold from them, round by round.
   const endedMasterships = createEndedMastershipSweeper({
-    db: database.db,
+    store,
     clock,
     log,
     wake: () => intake.wake(),
@@ -260,7 +260,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   engine.addCycleStep('copy-ended', async () => void (await endedMasterships.run()));
   // Followers' copy fills → copied positions with realised PnL (positionSync leaves copies alone).
   const copyPositions = createCopyPositions({
-    db: database.db,
+    store,
     gateways,
     clock,
     log,
@@ -272,14 +272,14 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   // and a BNB fee whose price could not be read at a close valued later, the figures corrected. Both run
   // in the background: never holding up the signals nor the position sync's stops.
   const funding = createFundingBook({
-    db: database.db,
+    store,
     gateways,
     clock,
     log,
     claimAccounts: leases.forTask('funding'),
   });
   const feeCorrections = createFeeCorrections({
-    db: database.db,
+    store,
     gateways,
     clock,
     log,
@@ -293,7 +293,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
   engine.addCycleStep('funding', () => fundingInBackground.step());
   engine.addCycleStep('fee-corrections', () => feesInBackground.step());
   const services = createBotServices({
-    db: database.db,
+    store,
     vault,
     gateways,
     intake,
@@ -363,7 +363,7 @@ export async function startBot(config: Config, wiring: BotWiring = {}): Promise<
     ...(wiring.discordRestApi ? { restApi: wiring.discordRestApi } : {}),
   });
   const leaderRoles: LeaderRole[] = shardLeaderships.map((_, id) => ({ kind: 'shard' as const, id, count: shardCount }));
-  const outbox = outboxRepository(database.db);
+  const outbox = store.outbox;
   const cluster = watchCluster({
     leadershipHeld: () => database.leadershipHeld(leaderRoles),
     backlogAge: () => outbox.backlogAge(),

@@ -25,6 +25,7 @@ import { seedAccount, type SeededAccount } from '../support/accounts';
 import { openBenchDatabase, type BenchDatabaseSpec } from '../support/database';
 import { BotFleet, type BotEnv } from './fleet';
 import { checkInvariants, type Invariants } from './invariants';
+import { createStore } from '../../src/db/store';
 
 export interface ChaosOptions {
   processes: number;
@@ -151,7 +152,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   try {
     await fleet.startAll();
     if (options.faults) for (const fault of standingFaults()) await sim.inject(fault);
-    const intake = createSignalIntake(database.handle.db, clock, () => {});
+    const intake = createSignalIntake(createStore(database.handle.db), clock, () => {});
     const streamEnd = clock.now() + options.durationMs;
     const weightAtStart = { at: clock.now(), ...(await sim.usedWeight()) };
     let nextSignalAt = clock.now() + options.signalEveryMs * random();

@@ -29,6 +29,7 @@ import { addTradersGuild } from '../../test/support/tradersGuild';
 import { BotFleet, type BotEnv } from '../chaos/fleet';
 import { seedAccount, type SeededAccount } from '../support/accounts';
 import { openBenchDatabase, type BenchDatabaseSpec } from '../support/database';
+import { createStore } from '../../src/db/store';
 
 export interface SteadyOptions {
   futuresAccounts: number;
@@ -179,7 +180,7 @@ export async function runSteady(options: SteadyOptions): Promise<SteadyResult> {
   });
   // The bot hears a signal queued here as it would one queued by another of its processes.
   const wakes = signalWakes(database.handle.peers, createLogger({ level: 'silent' }));
-  const intake = createSignalIntake(database.handle.db, clock, () => wakes.announce());
+  const intake = createSignalIntake(createStore(database.handle.db), clock, () => wakes.announce());
   const submit = async (toGuild: string, signal: TradeSignal): Promise<string> => {
     const queued = await intake.submit({ guildId: toGuild, source: 'command', sourceRef: `steady-${toGuild}-${clock.now()}`, authorId: guild.members['carol']!, channelId: null, signal });
     if (queued.kind !== 'queued') throw new Error(`steady: a seed signal was refused: ${JSON.stringify(queued)}`);

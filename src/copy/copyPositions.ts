@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Database } from '../db/client';
-import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
-import { LIVE_ORDER_STATES, positionsRepository, type UnbookedCopyOrder } from '../db/repositories/positions';
-import { tradingRepository, type OrderRow, type PositionRow } from '../db/repositories/trading';
+import type { Store } from '../db/store';
+import type { AccountRow } from '../db/repositories/accounts';
+import { LIVE_ORDER_STATES, type UnbookedCopyOrder } from '../db/repositories/positions';
+import type { OrderRow, PositionRow } from '../db/repositories/trading';
 import { closeLeg, isBotClientOrderId, parseLeg } from '../domain/clientOrderId';
 import { copyPositionFigures, type CopyPositionFigures } from '../domain/copyPositions';
 import { feesSettled, scaleFees } from '../domain/fees';
@@ -52,7 +52,7 @@ const fillOf = (order: OrderRow): Fill => ({
  * ('external', the owner is told once). Dry-run copies place no order, so they book nothing.
  */
 export function createCopyPositions(deps: {
-  db: Database;
+  store: Store;
   gateways: Pick<GatewayProvider, 'forAccount'>;
   clock: Clock;
   log: Logger;
@@ -70,9 +70,9 @@ export function createCopyPositions(deps: {
 }) {
   const externalCheckEveryMs = deps.externalCheckEveryMs ?? 60_000;
   const lastChecked = new Map<string, number>();
-  const repo = positionsRepository(deps.db);
-  const trading = tradingRepository(deps.db);
-  const accounts = accountsRepository(deps.db);
+  const repo = deps.store.positions;
+  const trading = deps.store.trading;
+  const accounts = deps.store.accounts;
   const log = deps.log.child({ component: 'copy-positions' });
 
   const figuresOf = (
@@ -206,7 +206,7 @@ export function createCopyPositions(deps: {
     if (!closed) return false;
     log.info({ positionId: position.id, reason, pnl: f.realizedPnl }, 'copied position closed');
     // Stop-on-loss after a copied loss, as after any close.
-    await pauseOnDailyLoss(deps.db, account.id, now);
+    await pauseOnDailyLoss(deps.store, account.id, now);
     return true;
   }
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { Database } from '../db/client';
-import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
-import { copyRepository, type CopyLinkRow, type MasterSnapshot, type NewCopyConfirmation } from '../db/repositories/copy';
+import type { Store } from '../db/store';
+import type { AccountRow } from '../db/repositories/accounts';
+import type { CopyLinkRow, MasterSnapshot, NewCopyConfirmation } from '../db/repositories/copy';
 import { createMasterships } from './mastership';
 import {
   copyTradeSignal,
@@ -56,7 +56,7 @@ const filterTypeOf = (type: string | null): 'market' | 'limit' | 'stop' =>
  * has no positions to watch.
  */
 export function createCopyTrading(deps: {
-  db: Database;
+  store: Store;
   gateways: { forAccount(account: AccountRow): ExchangeGateway };
   /** Copy signals are written with their fill's cursor move (one transaction); the intake is woken after. */
   intake: Pick<SignalIntake, 'wake'>;
@@ -69,9 +69,9 @@ export function createCopyTrading(deps: {
   /** Several processes: narrows poll()'s masters to those this process holds the lease of (accountLeases). */
   claimMasters?: (accountIds: string[]) => Promise<string[]>;
 }) {
-  const copies = copyRepository(deps.db);
-  const masterships = createMasterships({ db: deps.db, clock: deps.clock, log: deps.log, wake: () => deps.intake.wake() });
-  const accounts = accountsRepository(deps.db);
+  const copies = deps.store.copy;
+  const masterships = createMasterships({ store: deps.store, clock: deps.clock, log: deps.log, wake: () => deps.intake.wake() });
+  const accounts = deps.store.accounts;
   const log = deps.log.child({ component: 'copy' });
   const balanceMaxAgeMs = deps.balanceMaxAgeMs ?? 300_000;
 
@@ -173,9 +173,8 @@ export function createCopyTrading(deps: {
     guildId = '',
     authorId: string | null = null,
   ): Promise<number | null> {
-    const queued = await deps.db.transaction(async (tx) => {
-      const db = tx as unknown as Database;
-      const inTx = copyRepository(db);
+    const queued = await deps.store.transaction(async (tx) => {
+      const inTx = tx.copy;
       // Still this mastership (one ended and made again meanwhile is another: nothing of this poll is its).
       if ((await inTx.lockMaster(masterId))?.since !== mastershipSince) return null;
       // Another poller (a lease taken over while this one stalled) moved on from where this one
@@ -189,7 +188,7 @@ export function createCopyTrading(deps: {
         for (const confirmation of write.confirmations) await inTx.addConfirmation(confirmation);
         if (write.copy.followers.length === 0) continue;
         const result = await queueSignal(
-          db,
+          tx,
           { guildId, source: 'copy', sourceRef: write.sourceRef, authorId, channelId: null, signal: write.signal, copy: write.copy },
           new Date(deps.clock.now()),
         );

@@ -1,8 +1,6 @@
-import type { Database } from '../db/client';
-import { accountsRepository } from '../db/repositories/accounts';
-import { copyRepository, type EndedMastershipRow } from '../db/repositories/copy';
-import { enqueueFeed, type NewOutboxRow } from '../db/repositories/outbox';
-import { tradingRepository } from '../db/repositories/trading';
+import type { Store } from '../db/store';
+import type { EndedMastershipRow } from '../db/repositories/copy';
+import type { NewOutboxRow } from '../db/repositories/outbox';
 import { closesOfEndedMaster, copyTradeSignal } from '../domain/copy';
 import { endedMastershipStep, type EndedMastershipStep } from '../domain/endedMastership';
 import type { Logger } from '../logger';
@@ -18,13 +16,13 @@ import { queueSignal } from '../trading/signalIntake';
  * has passed: the owners are told to close by hand). Rows are locked per round, so two processes
  * never run one round twice.
  */
-export function createEndedMastershipSweeper(deps: { db: Database; clock: Clock; log: Logger; wake?: () => void }) {
+export function createEndedMastershipSweeper(deps: { store: Store; clock: Clock; log: Logger; wake?: () => void }) {
   const log = deps.log.child({ component: 'copy-masters' });
 
   /** One round of one ended mastership, inside the caller's transaction (the row locked). */
-  async function roundIn(db: Database, row: EndedMastershipRow): Promise<EndedMastershipStep> {
-    const copies = copyRepository(db);
-    const trading = tradingRepository(db);
+  async function roundIn(store: Store, row: EndedMastershipRow): Promise<EndedMastershipStep> {
+    const copies = store.copy;
+    const trading = store.trading;
     const now = deps.clock.now();
     const pendingAccounts = await copies.pendingCopyFollowers(row.masterAccountId, row.mastershipSince);
     const held = await Promise.all(
@@ -40,14 +38,14 @@ export function createEndedMastershipSweeper(deps: { db: Database; clock: Clock;
       await copies.updateEndedMastership(key.master, key.since, { settledAt: new Date(now) });
       if (step.outcome === 'gave-up') {
         log.error({ masterAccountId: row.masterAccountId, rounds: row.rounds }, 'followers of an ended mastership could not be closed out in a day');
-        await enqueueFeed(db, await gaveUpNotices(db, row, [...held.map((h) => h.accountId), ...pendingAccounts]));
+        await store.outbox.enqueue(await gaveUpNotices(store, row, [...held.map((h) => h.accountId), ...pendingAccounts]));
       }
       return step;
     }
     if (step.kind === 'close') {
       for (const close of closesOfEndedMaster(row.masterAccountId, row.mastershipSince, `${row.mastershipSince}:r${row.rounds}`, step.closes)) {
         const queued = await queueSignal(
-          db,
+          store,
           { guildId: row.guildId, source: 'copy', sourceRef: close.sourceRef, authorId: row.authorId, channelId: null, signal: copyTradeSignal(close.pair, close.side, close.price), copy: close.copy },
           new Date(now),
         );
@@ -61,8 +59,8 @@ export function createEndedMastershipSweeper(deps: { db: Database; clock: Clock;
     return step;
   }
 
-  async function gaveUpNotices(db: Database, row: EndedMastershipRow, accountIds: string[]): Promise<NewOutboxRow[]> {
-    const accounts = accountsRepository(db);
+  async function gaveUpNotices(store: Store, row: EndedMastershipRow, accountIds: string[]): Promise<NewOutboxRow[]> {
+    const accounts = store.accounts;
     const out: NewOutboxRow[] = [];
     for (const id of new Set(accountIds)) {
       const account = await accounts.byId(id);
@@ -90,14 +88,13 @@ export function createEndedMastershipSweeper(deps: { db: Database; clock: Clock;
     /** A cycle step: every due ended mastership gets one round. Answers how many queued closes. */
     async run(): Promise<number> {
       let closing = 0;
-      for (const due of await copyRepository(deps.db).dueEndedMasterships(new Date(deps.clock.now()), 50)) {
+      for (const due of await deps.store.copy.dueEndedMasterships(new Date(deps.clock.now()), 50)) {
         try {
-          const step = await deps.db.transaction(async (tx) => {
-            const db = tx as unknown as Database;
-            const row = await copyRepository(db).lockEndedMastership(due.masterAccountId, due.mastershipSince);
+          const step = await deps.store.transaction(async (tx) => {
+            const row = await tx.copy.lockEndedMastership(due.masterAccountId, due.mastershipSince);
             // Taken by another process, or no longer due: nothing to do here.
             if (!row || row.settledAt !== null || row.nextRoundAt.getTime() > deps.clock.now()) return null;
-            return roundIn(db, row);
+            return roundIn(tx, row);
           });
           if (step?.kind === 'close') closing += 1;
         } catch (error) {

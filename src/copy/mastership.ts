@@ -1,7 +1,5 @@
-import type { Database } from '../db/client';
-import { accountsRepository } from '../db/repositories/accounts';
-import { copyRepository } from '../db/repositories/copy';
-import { enqueueFeed, type NewOutboxRow } from '../db/repositories/outbox';
+import type { Store } from '../db/store';
+import type { NewOutboxRow } from '../db/repositories/outbox';
 import type { MastershipEnd } from '../domain/copy';
 import type { Logger } from '../logger';
 import type { Clock } from '../clock';
@@ -35,17 +33,16 @@ const END_TEXT: Record<MastershipEnd, string> = {
  * of this mastership still queued or polled meanwhile are refused at fan-out (`copy-master-ended`);
  * its exits still go; later rounds close whatever those still on their way leave open.
  */
-export function createMasterships(deps: { db: Database; clock: Clock; log: Logger; wake?: () => void }) {
+export function createMasterships(deps: { store: Store; clock: Clock; log: Logger; wake?: () => void }) {
   const log = deps.log.child({ component: 'copy-masters' });
   const sweeper = createEndedMastershipSweeper(deps);
 
   async function end(masterAccountId: string, reason: MastershipEnd): Promise<EndedMastership | null> {
-    const ended = await deps.db.transaction(async (tx) => {
-      const db = tx as unknown as Database;
-      const copies = copyRepository(db);
+    const ended = await deps.store.transaction(async (tx) => {
+      const copies = tx.copy;
       const removed = await copies.endMaster(masterAccountId);
       if (!removed) return null;
-      const accounts = accountsRepository(db);
+      const accounts = tx.accounts;
       const master = await accounts.byId(masterAccountId);
       const guildId = removed.master.guildId;
       const since = removed.master.createdAt.getTime();
@@ -62,7 +59,7 @@ export function createMasterships(deps: { db: Database; clock: Clock; log: Logge
       // The first round at once: closes for what followers hold now; later rounds (a cycle step)
       // close what copies still on their way leave, and try again where a close did not take.
       const row = await copies.lockEndedMastership(masterAccountId, since);
-      const step = row ? await sweeper.roundIn(db, row) : ({ kind: 'wait' } as const);
+      const step = row ? await sweeper.roundIn(tx, row) : ({ kind: 'wait' } as const);
       const closing = step.kind === 'close' ? step.closes : [];
       const closes = new Set(closing.map((c) => `${c.symbol}|${c.side}`)).size;
       const holding = new Set(closing.map((row) => row.accountId));
@@ -81,7 +78,7 @@ export function createMasterships(deps: { db: Database; clock: Clock; log: Logge
             : `${masterName} is no longer a copy-trading master (${END_TEXT[reason]}).`;
         notices.push(accountFeedRow(follower, null, { type: 'notice', kind: 'copy-ended', accountName: follower.name, reason: null, detail }, 'dm'));
       }
-      await enqueueFeed(db, notices);
+      await tx.outbox.enqueue(notices);
       return { masterAccountId, reason, followers: removed.links.length, closes };
     });
     if (ended) {
@@ -97,7 +94,7 @@ export function createMasterships(deps: { db: Database; clock: Clock; log: Logge
     /** After `/setup copy-masters` changed: members' masterships it no longer allows end. */
     async endNotAllowed(guildId: string, allowed: { mode: 'off' | 'listed' | 'all'; members: readonly string[] }): Promise<EndedMastership[]> {
       const out: EndedMastership[] = [];
-      for (const master of await copyRepository(deps.db).mastersWithOwners(guildId)) {
+      for (const master of await deps.store.copy.mastersWithOwners(guildId)) {
         if (master.grantedBy === 'admin') continue;
         const mayStay = allowed.mode === 'all' || (allowed.mode === 'listed' && allowed.members.includes(master.ownerId));
         if (mayStay) continue;
@@ -110,7 +107,7 @@ export function createMasterships(deps: { db: Database; clock: Clock; log: Logge
     /** A member left or was banned: every mastership of theirs in that server ends. */
     async endOfMember(guildId: string, userId: string, reason: 'left' | 'banned'): Promise<EndedMastership[]> {
       const out: EndedMastership[] = [];
-      for (const master of await copyRepository(deps.db).mastersWithOwners(guildId)) {
+      for (const master of await deps.store.copy.mastersWithOwners(guildId)) {
         if (master.ownerId !== userId) continue;
         const ended = await end(master.accountId, reason);
         if (ended) out.push(ended);
@@ -119,7 +116,7 @@ export function createMasterships(deps: { db: Database; clock: Clock; log: Logge
     },
 
     /** Masters and their owners, for the membership check. */
-    mastersWithOwners: (guildId?: string) => copyRepository(deps.db).mastersWithOwners(guildId),
+    mastersWithOwners: (guildId?: string) => deps.store.copy.mastersWithOwners(guildId),
   };
 }
 

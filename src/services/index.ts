@@ -1,21 +1,13 @@
 import type { Config } from '../config';
 import type { CopyPositions } from '../copy/copyPositions';
 import { createMasterships } from '../copy/mastership';
-import type { Database } from '../db/client';
-import { accountsRepository } from '../db/repositories/accounts';
-import { copyRepository } from '../db/repositories/copy';
-import { guildsRepository } from '../db/repositories/guilds';
-import { outboxRepository } from '../db/repositories/outbox';
-import { positionsRepository } from '../db/repositories/positions';
-import { readModels } from '../db/repositories/readModels';
-import { signalsRepository } from '../db/repositories/signals';
+import type { Store } from '../db/store';
 import type { Logger } from '../logger';
 import type { Clock } from '../clock';
 import type { PositionSync } from '../trading/positionSync';
 import type { SignalIntake } from '../trading/signalIntake';
 import type { Vault } from '../vault/envelope';
 import { createMemberService } from './members';
-import { usersRepository } from '../db/repositories/users';
 import { createAccountService } from './accounts';
 import { createChannelSignalService } from './channelSignals';
 import { createCopyService } from './copy';
@@ -31,7 +23,7 @@ import type { GatewayFactoryPort } from './ports';
 import { createSignalService } from './signals';
 
 export interface BotServicesDeps {
-  db: Database;
+  store: Store;
   vault: Vault;
   gateways: GatewayFactoryPort;
   intake: SignalIntake;
@@ -57,13 +49,13 @@ export interface BotServicesSettings {
  * repositories do the queries). Every personal method takes the caller's Discord user id.
  */
 export function createBotServices(deps: BotServicesDeps) {
-  const { db, vault, gateways, intake, clock, log } = deps;
-  const accounts = accountsRepository(db);
-  const guilds = guildsRepository(db);
-  const reads = readModels(db);
+  const { store, vault, gateways, intake, clock, log } = deps;
+  const accounts = store.accounts;
+  const guilds = store.guilds;
+  const reads = store.reads;
   const exchanges = deps.settings?.exchanges ?? ccxtExchangeCatalog();
   const serviceLog = log.child({ component: 'services' });
-  const masterships = createMasterships({ db, clock, log: serviceLog, wake: intake.wake });
+  const masterships = createMasterships({ store, clock, log: serviceLog, wake: intake.wake });
   return {
     exchanges,
     accounts: createAccountService({
@@ -76,7 +68,7 @@ export function createBotServices(deps: BotServicesDeps) {
       masterships,
       ...(deps.config ? { maxAccountsPerMember: deps.config.MAX_ACCOUNTS_PER_MEMBER } : {}),
     }),
-    members: createMemberService({ users: usersRepository(db) }),
+    members: createMemberService({ users: store.users }),
     guilds: createGuildSettingsService({
       guilds,
       reads,
@@ -84,10 +76,10 @@ export function createBotServices(deps: BotServicesDeps) {
       masterships,
       ...(deps.config ? { strategyAllowed: deps.config.STRATEGY_ENABLED } : {}),
     }),
-    signals: createSignalService({ intake, signals: signalsRepository(db), guilds, log: serviceLog }),
+    signals: createSignalService({ intake, signals: store.signals, guilds, log: serviceLog }),
     channelSignals: createChannelSignalService({ intake, guilds, log: serviceLog }),
     copy: createCopyService({
-      copies: copyRepository(db),
+      copies: store.copy,
       accounts,
       guilds,
       log: serviceLog,
@@ -99,11 +91,11 @@ export function createBotServices(deps: BotServicesDeps) {
     orders: createOrdersService({ reads, accounts }),
     pnl: createPnlService({ reads, accounts, gateways, clock, log: serviceLog }),
     reconcile: createReconcileService({ reads, accounts, gateways, now: () => clock.now() }),
-    feed: createFeedService({ outbox: outboxRepository(db), guilds, reads }),
-    pnlChart: createPnlChartService({ positions: positionsRepository(db), clock }),
+    feed: createFeedService({ outbox: store.outbox, guilds, reads }),
+    pnlChart: createPnlChartService({ positions: store.positions, clock }),
     panic: createPanicService({
       accounts,
-      positions: positionsRepository(db),
+      positions: store.positions,
       sync: deps.positions.sync,
       copies: deps.positions.copies,
       log: serviceLog,

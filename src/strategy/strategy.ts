@@ -1,5 +1,4 @@
-import type { Database } from '../db/client';
-import { guildsRepository } from '../db/repositories/guilds';
+import type { Store } from '../db/store';
 import type { Candle } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Clock } from '../clock';
@@ -36,14 +35,14 @@ const round = (value: number): number => Number(value.toPrecision(8));
  * signal (the best-scoring candidate) is queued per server per candle.
  */
 export function createStrategy(deps: {
-  db: Database;
+  store: Store;
   intake: Pick<SignalIntake, 'submit'>;
   candles: CandleSource;
   clock: Clock;
   log: Logger;
   params?: StrategyParams;
 }) {
-  const guilds = guildsRepository(deps.db);
+  const guilds = deps.store.guilds;
   const params = deps.params ?? DEFAULT_STRATEGY_PARAMS;
   const log = deps.log.child({ component: 'strategy' });
   // Shared across servers and ticks for the same closed candle; older candles are dropped.

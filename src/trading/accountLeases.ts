@@ -1,6 +1,5 @@
-import type { Database } from '../db/client';
-import { leasesRepository, type LeaseTask } from '../db/repositories/leases';
-import { tradingRepository } from '../db/repositories/trading';
+import type { Store } from '../db/store';
+import type { LeaseTask } from '../db/repositories/leases';
 import type { Clock } from '../clock';
 import type { EngineInstance } from './instance';
 
@@ -35,9 +34,9 @@ export interface LeaseFence {
  * Leases live as long as the holder's heartbeat, so a long sync of one account is never joined by a
  * second process half-way through.
  */
-export function accountLeases(db: Database, instance: EngineInstance, clock: Clock) {
-  const repo = leasesRepository(db);
-  const trading = tradingRepository(db);
+export function accountLeases(store: Store, instance: EngineInstance, clock: Clock) {
+  const repo = store.leases;
+  const trading = store.trading;
   return {
     /** The claim function one step takes (`claimAccounts` of position sync, copied positions, copy polls). */
     forTask:

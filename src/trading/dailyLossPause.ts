@@ -1,8 +1,6 @@
-import type { Database } from '../db/client';
-import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
+import type { Store } from '../db/store';
+import type { AccountRow } from '../db/repositories/accounts';
 import type { NewOutboxRow } from '../db/repositories/outbox';
-import { positionsRepository } from '../db/repositories/positions';
-import { tradingRepository } from '../db/repositories/trading';
 import { dailyLossPause, utcDayKey } from '../domain/risk';
 import { positionFeedEvent, type NoticeEvent, type PositionFeedEvent } from '../domain/feedEvents';
 
@@ -26,11 +24,11 @@ export const accountFeedRow = (
  * reaches the account's limit, pause it until the next UTC day, with the feed told and the owner sent
  * one direct message (the pause and its messages are written together, once). Returns whether it paused.
  */
-export async function pauseOnDailyLoss(db: Database, accountId: string, now: number): Promise<boolean> {
-  const account = await accountsRepository(db).byId(accountId);
+export async function pauseOnDailyLoss(store: Store, accountId: string, now: number): Promise<boolean> {
+  const account = await store.accounts.byId(accountId);
   if (!account || (account.pausedUntil && account.pausedUntil.getTime() > now)) return false;
   const day = utcDayKey(now);
-  const figures = await tradingRepository(db).dayFigures(account.id, day);
+  const figures = await store.trading.dayFigures(account.id, day);
   const decision = dailyLossPause(
     now,
     {
@@ -53,7 +51,7 @@ export async function pauseOnDailyLoss(db: Database, accountId: string, now: num
     reason: 'paused-daily-loss',
     detail: `Today's realised loss reached your limit of ${account.maxDailyLossPct} % of the day's starting equity. New entries resume at ${new Date(decision.untilMs).toISOString().slice(0, 16).replace('T', ' ')} UTC; open positions keep their exits.`,
   };
-  await positionsRepository(db).pauseForDailyLoss(account.id, day, new Date(decision.untilMs), [
+  await store.positions.pauseForDailyLoss(account.id, day, new Date(decision.untilMs), [
     accountFeedRow(account, null, event),
     accountFeedRow(account, null, notice, 'dm'),
   ]);

@@ -1,11 +1,10 @@
 import { hostname } from 'node:os';
 import pLimit from 'p-limit';
 import { accountTurnsOf } from './accountTurns';
-import type { Database } from '../db/client';
-import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
-import { signalsRepository, type SignalRow } from '../db/repositories/signals';
-import { tradingRepository, type ExecutionRow } from '../db/repositories/trading';
-import { usersRepository } from '../db/repositories/users';
+import type { Store } from '../db/store';
+import type { AccountRow } from '../db/repositories/accounts';
+import type { SignalRow } from '../db/repositories/signals';
+import type { ExecutionRow } from '../db/repositories/trading';
 import type { ExchangeGateway } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -116,7 +115,7 @@ export class TradingEngine {
   lastSuccessfulCycleAt: number | null = null;
 
   constructor(
-    private readonly db: Database,
+    private readonly store: Store,
     private readonly gateways: GatewayProvider,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -124,12 +123,12 @@ export class TradingEngine {
     private readonly metrics?: Metrics,
     options: { liveness?: LivenessSource } = {},
   ) {
-    this.accounts = accountsRepository(db);
-    this.signals = signalsRepository(db);
-    this.trading = tradingRepository(db);
-    this.users = usersRepository(db);
+    this.accounts = store.accounts;
+    this.signals = store.signals;
+    this.trading = store.trading;
+    this.users = store.users;
     this.instance = new EngineInstance(
-      db,
+      store,
       settings.instanceName,
       clock,
       log,
@@ -366,7 +365,7 @@ export class TradingEngine {
   private async executeSignals(startedAt: number): Promise<Omit<CycleReport, 'durationMs'>> {
     // In-flight work, this process's and dead processes', before any new signal (rule 6).
     let executions = await this.resumeInFlight();
-    const claimed = await claimAndFanOut(this.db, this.instanceId, this.clock, this.log, 50);
+    const claimed = await claimAndFanOut(this.store, this.instanceId, this.clock, this.log, 50);
     for (;;) {
       const batch = await this.trading.claimExecutions(
         this.instanceId,

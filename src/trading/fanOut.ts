@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Database } from '../db/client';
-import { accountsRepository } from '../db/repositories/accounts';
-import { copyRepository } from '../db/repositories/copy';
-import { guildsRepository } from '../db/repositories/guilds';
-import { signalsRepository, type SignalRow } from '../db/repositories/signals';
-import { tradingRepository, type NewExecution } from '../db/repositories/trading';
+import type { Store } from '../db/store';
+import type { SignalRow } from '../db/repositories/signals';
+import type { NewExecution } from '../db/repositories/trading';
 import { isCopyExit } from '../domain/copy';
 import { copyFollowerIds, signalTargets } from '../domain/signalTargets';
 import type { ReasonCode } from '../domain/reasons';
@@ -18,10 +15,10 @@ import { summaryOutboxRow } from './summary';
  * skipped accounts' feed rows, and completes the signal when nothing is left to do, all in `tx`
  * (the transaction that claimed the signal: a crash in between leaves nothing half done).
  */
-export async function fanOutSignal(tx: Database, signal: SignalRow, nowMs: number, log: Logger): Promise<void> {
-  const trading = tradingRepository(tx);
-  const guild = await guildsRepository(tx).get(signal.guildId);
-  const accounts = accountsRepository(tx);
+export async function fanOutSignal(tx: Store, signal: SignalRow, nowMs: number, log: Logger): Promise<void> {
+  const trading = tx.trading;
+  const guild = await tx.guilds.get(signal.guildId);
+  const accounts = tx.accounts;
   // A copy signal goes to its followers, switched on or not: a follower always follows the master out.
   const candidates =
     signal.source === 'copy'
@@ -30,7 +27,7 @@ export async function fanOutSignal(tx: Database, signal: SignalRow, nowMs: numbe
   const targets = signalTargets(signal, candidates);
   // A copy of a master whose mastership ended (queued before the end, or by a poll that overlapped
   // it) opens nothing: the end's own closes take the followers out.
-  const masterEnded = signal.source === 'copy' && !mastershipLives(signal, await copyRepository(tx).master(copyMasterId(signal)));
+  const masterEnded = signal.source === 'copy' && !mastershipLives(signal, await tx.copy.master(copyMasterId(signal)));
   const rows: NewExecution[] = targets.map((account) => {
     // Pauses and the off switch stop new positions; exits (a copy's reduce or close) always go.
     // (The signal itself was validated at intake, the one validation.)
@@ -90,16 +87,16 @@ function mastershipLives(signal: SignalRow, master: { createdAt: Date } | null):
  * fan-out that fails rolls back whole (the signal stays pending, tried again next cycle) and never
  * stops the other signals. Answers how many were claimed.
  */
-export async function claimAndFanOut(db: Database, instanceId: string, clock: Clock, log: Logger, limit: number): Promise<number> {
+export async function claimAndFanOut(store: Store, instanceId: string, clock: Clock, log: Logger, limit: number): Promise<number> {
   const failed: string[] = [];
   let claimed = 0;
   while (claimed < limit) {
     let signalId: string | null = null;
     try {
-      const signal = await db.transaction(async (tx) => {
-        const row = await signalsRepository(tx as unknown as Database).claimNext(instanceId, new Date(clock.now()), failed);
+      const signal = await store.transaction(async (tx) => {
+        const row = await tx.signals.claimNext(instanceId, new Date(clock.now()), failed);
         signalId = row?.id ?? null;
-        if (row) await fanOutSignal(tx as unknown as Database, row, clock.now(), log);
+        if (row) await fanOutSignal(tx, row, clock.now(), log);
         return row;
       });
       if (!signal) return claimed;

@@ -6,9 +6,8 @@
  * turn) and, once the fee is valued, books the difference: the position's fees and realised PnL, and
  * its close day's figures.
  */
-import type { Database } from '../db/client';
-import { accountsRepository } from '../db/repositories/accounts';
-import { positionsRepository, type UnvaluedFeeOrder } from '../db/repositories/positions';
+import type { Store } from '../db/store';
+import type { UnvaluedFeeOrder } from '../db/repositories/positions';
 import { feesInQuote, sameFees } from '../domain/fees';
 import { toNumber } from '../domain/precision';
 import { utcDayKey } from '../domain/risk';
@@ -22,7 +21,7 @@ const MIN_WAIT_MS = 60_000;
 const MAX_WAIT_MS = 3_600_000;
 
 export interface FeeCorrectionsDeps {
-  db: Database;
+  store: Store;
   gateways: GatewayProvider;
   clock: Clock;
   log: Logger;
@@ -30,8 +29,8 @@ export interface FeeCorrectionsDeps {
 }
 
 export function createFeeCorrections(deps: FeeCorrectionsDeps) {
-  const positions = positionsRepository(deps.db);
-  const accounts = accountsRepository(deps.db);
+  const positions = deps.store.positions;
+  const accounts = deps.store.accounts;
   const log = deps.log.child({ component: 'fee-corrections' });
 
   async function correct(order: UnvaluedFeeOrder): Promise<boolean> {

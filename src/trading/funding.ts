@@ -9,9 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import type { Database } from '../db/client';
-import { accountsRepository } from '../db/repositories/accounts';
-import { fundingRepository, type FundingCandidate } from '../db/repositories/funding';
+import type { Store } from '../db/store';
+import type { FundingCandidate } from '../db/repositories/funding';
 import { attributeFunding, fundingStep, type FundingTiming } from '../domain/funding';
 import type { Logger } from '../logger';
 import type { Clock } from '../clock';
@@ -19,7 +18,7 @@ import { pauseOnDailyLoss } from './dailyLossPause';
 import type { GatewayProvider } from './engine';
 
 export interface FundingBookDeps {
-  db: Database;
+  store: Store;
   gateways: GatewayProvider;
   clock: Clock;
   log: Logger;
@@ -44,8 +43,8 @@ export interface FundingReport {
 }
 
 export function createFundingBook(deps: FundingBookDeps) {
-  const repo = fundingRepository(deps.db);
-  const accounts = accountsRepository(deps.db);
+  const repo = deps.store.funding;
+  const accounts = deps.store.accounts;
   const settleMs = deps.settleMs ?? 5 * 60_000;
   const spreadMs = deps.spreadMs ?? 3_600_000;
   const log = deps.log.child({ component: 'funding' });
@@ -90,7 +89,7 @@ export function createFundingBook(deps: FundingBookDeps) {
     // Only as far as the exchange's answer went (a very long history is read over several visits).
     const fresh = await repo.book(account.id, payments, read.readUntil);
     report.paymentsBooked += fresh;
-    if (fresh > 0 && (await pauseOnDailyLoss(deps.db, account.id, now))) {
+    if (fresh > 0 && (await pauseOnDailyLoss(deps.store, account.id, now))) {
       log.warn({ accountId: account.id }, 'daily loss limit reached after funding: account paused until the next UTC day');
     }
   }

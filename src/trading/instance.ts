@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Database } from '../db/client';
+import type { Store } from '../db/store';
 import type { LivenessLock } from '../db/liveness';
-import { instancesRepository } from '../db/repositories/instances';
 import type { Logger } from '../logger';
 import type { Clock } from '../clock';
 
@@ -71,14 +70,14 @@ export class EngineInstance {
   private liveness: LivenessLock | null = null;
 
   constructor(
-    db: Database,
+    store: Store,
     private readonly name: string,
     private readonly clock: Clock,
     private readonly log: Logger,
     readonly settings: InstanceSettings,
     private readonly options: InstanceOptions = {},
   ) {
-    this.repo = instancesRepository(db);
+    this.repo = store.instances;
     this.current = newInstanceId(name);
   }
 

@@ -6,11 +6,8 @@
  * checked for positions sold outside the bot. `/panic` closes an account's bot positions at market.
  */
 import pLimit from 'p-limit';
-import type { Database } from '../db/client';
-import { accountsRepository, type AccountRow } from '../db/repositories/accounts';
-import { positionsRepository } from '../db/repositories/positions';
-import { signalsRepository } from '../db/repositories/signals';
-import { tradingRepository } from '../db/repositories/trading';
+import type { Store } from '../db/store';
+import type { AccountRow } from '../db/repositories/accounts';
 import {
   planSyncPass,
   routineDue,
@@ -59,7 +56,7 @@ const priceKey = (account: AccountRow, symbol: string) =>
   `${account.exchangeId}:${account.marketType}:${account.mode}:${symbol}`;
 
 export interface PositionSyncDeps {
-  db: Database;
+  store: Store;
   gateways: Pick<GatewayProvider, 'forAccount'>;
   clock: Clock;
   log: Logger;
@@ -118,17 +115,17 @@ const STREAM_LANE_EVERY_MS = 10_000;
 export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   const settings = { ...defaultPositionSyncSettings, ...deps.settings };
   const { clock } = deps;
-  const accounts = accountsRepository(deps.db);
-  const positions = positionsRepository(deps.db);
-  const trading = tradingRepository(deps.db);
-  const signals = signalsRepository(deps.db);
+  const accounts = deps.store.accounts;
+  const positions = deps.store.positions;
+  const trading = deps.store.trading;
+  const signals = deps.store.signals;
   const legs = legIo({
     trading,
     clock,
     lookupWindowMs: settings.lookupWindowMs,
     ...(deps.lease ? { lease: deps.lease } : {}),
   });
-  const books = booking({ db: deps.db, positions, legs, clock });
+  const books = booking({ store: deps.store, positions, legs, clock });
   const { follow } = follower({
     trading,
     positions,

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Database } from '../db/client';
-import { accountsRepository } from '../db/repositories/accounts';
-import { guildsRepository } from '../db/repositories/guilds';
-import { signalsRepository, type SignalSource } from '../db/repositories/signals';
+import type { Store } from '../db/store';
+import type { SignalSource } from '../db/repositories/signals';
 import type { SignalRejectionReason, TradeSignal, ValidatedSignal } from '../domain/signal';
 import { signalTargets } from '../domain/signalTargets';
 import { validateSignal } from '../domain/signalValidation';
@@ -37,22 +35,22 @@ export interface SignalSubmission {
 
 /**
  * The one validation, then the signal is written once (idempotent on source and sourceRef), with
- * `db` the database or an open transaction (copy trading queues its signals in the transaction
+ * `store` the process's store or a transaction's (copy trading queues its signals in the transaction
  * that moves its cursor). Waking the engine is the caller's.
  */
 export async function queueSignal(
-  db: Database,
+  store: Store,
   input: SignalSubmission,
   createdAt: Date,
 ): Promise<{ kind: 'queued'; id: string; inserted: boolean; signal: ValidatedSignal } | { kind: 'rejected'; reason: SignalRejectionReason }> {
   const validation = validateSignal(input.signal);
   if (!validation.ok) return { kind: 'rejected', reason: validation.reason };
-  const queued = await enqueueValidated(db, input, validation.signal, createdAt);
+  const queued = await enqueueValidated(store, input, validation.signal, createdAt);
   return { kind: 'queued', id: queued.id, inserted: queued.inserted, signal: validation.signal };
 }
 
-function enqueueValidated(db: Database, input: SignalSubmission, signal: ValidatedSignal, createdAt: Date): Promise<{ id: string; inserted: boolean }> {
-  return signalsRepository(db).enqueue({
+function enqueueValidated(store: Store, input: SignalSubmission, signal: ValidatedSignal, createdAt: Date): Promise<{ id: string; inserted: boolean }> {
+  return store.signals.enqueue({
     id: randomUUID(),
     guildId: input.guildId,
     source: input.source,
@@ -70,14 +68,14 @@ function enqueueValidated(db: Database, input: SignalSubmission, signal: Validat
  * engine is woken at once. The answer says what will happen ("executing on N accounts of M members").
  */
 export function createSignalIntake(
-  db: Database,
+  store: Store,
   clock: Clock,
   wakeEngine: () => void,
   options: { symbols?: SymbolListing } = {},
 ) {
-  const signals = signalsRepository(db);
-  const accounts = accountsRepository(db);
-  const guilds = guildsRepository(db);
+  const signals = store.signals;
+  const accounts = store.accounts;
+  const guilds = store.guilds;
   return {
     async submit(input: SignalSubmission): Promise<IntakeResult> {
       const validation = validateSignal(input.signal);
@@ -87,7 +85,7 @@ export function createSignalIntake(
         const checked = await options.symbols.check(input.guildId, validation.signal);
         if (checked !== 'accept') return { kind: 'rejected', reason: checked };
       }
-      const queued = await enqueueValidated(db, input, validation.signal, new Date(clock.now()));
+      const queued = await enqueueValidated(store, input, validation.signal, new Date(clock.now()));
       if (queued.inserted) wakeEngine();
       const [trading, paused] = await Promise.all([
         accounts.listTradingInGuild(input.guildId, new Date(clock.now())),

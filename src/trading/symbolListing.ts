@@ -9,8 +9,7 @@
  * read is no answer: the signal is then accepted, and each account still resolves the pair against
  * its own market and checks its stop against the price before it trades.
  */
-import type { Database } from '../db/client';
-import { accountsRepository } from '../db/repositories/accounts';
+import type { Store } from '../db/store';
 import type { MarketType } from '../domain/account';
 import type { TradeSignal } from '../domain/signal';
 import { resolveSymbol, type MarketLookup } from '../domain/symbols';
@@ -116,14 +115,14 @@ export const DEFAULT_VENUES: readonly Venue[] = [
 
 /** The listing for a server: its enabled accounts' venues, read through the exchange layer's shared tables. */
 export function serverSymbolListing(
-  db: Database,
+  store: Store,
   gateways: {
     publicMarkets(exchangeId: string, marketType: MarketType): Promise<MarketLookup>;
     publicLastPrice(exchangeId: string, marketType: MarketType, symbol: string): Promise<number>;
   },
   log: SymbolListingDeps['log'],
 ): SymbolListing {
-  const accounts = accountsRepository(db);
+  const accounts = store.accounts;
   return createSymbolListing({
     venuesOf: async (guildId) =>
       (await accounts.listEnabledInGuild(guildId)).map((a) => ({ exchangeId: a.exchangeId, marketType: a.marketType })),

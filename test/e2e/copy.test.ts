@@ -3,6 +3,7 @@ import { createCopyTrading } from '../../src/copy';
 import { accountsRepository } from '../../src/db/repositories/accounts';
 import { createSignalIntake } from '../../src/trading/signalIntake';
 import { botWorld, masterAndFollowerAccounts, type BotWorld } from '../support/bot';
+import { createStore } from '../../src/db/store';
 
 let world: BotWorld | undefined;
 afterEach(async () => {
@@ -37,7 +38,7 @@ describe('/copy through Discord', { timeout: 120_000 }, () => {
     expect(followText).toContain('follow ← lead');
     expect(followText).toContain('× 2');
 
-    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: createSignalIntake(w.db.db, w.clock, () => {}), clock: w.clock, log: w.log });
+    const copy = createCopyTrading({ store: createStore(w.db.db), gateways: w.gateways, intake: createSignalIntake(createStore(w.db.db), w.clock, () => {}), clock: w.clock, log: w.log });
     await copy.poll();
     const masterRow = (await w.services.accounts.list(admin, w.guild.id))[0]!;
     const masterAccount = (await accountsRepository(w.db.db).byId(masterRow.id))!;
@@ -62,9 +63,9 @@ describe('/copy through Discord', { timeout: 120_000 }, () => {
     await w.slash(alice, 'copy', 'follow', { master: master.id, mode: 'mirror', confirm: true }).reply();
 
     const copy = createCopyTrading({
-      db: w.db.db,
+      store: createStore(w.db.db),
       gateways: w.gateways,
-      intake: createSignalIntake(w.db.db, w.clock, () => {}),
+      intake: createSignalIntake(createStore(w.db.db), w.clock, () => {}),
       clock: w.clock,
       log: w.log,
       confirmWindowMs: 120_000,
@@ -116,7 +117,7 @@ describe('/copy through Discord', { timeout: 120_000 }, () => {
     const { master } = await masterAndFollowerAccounts(w);
     await w.slash(admin, 'copy', 'master', { account: master.id }).reply();
     await w.slash(alice, 'copy', 'follow', { master: master.id, mode: 'mirror', confirm: true }).reply();
-    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: createSignalIntake(w.db.db, w.clock, () => {}), clock: w.clock, log: w.log, confirmWindowMs: 120_000 });
+    const copy = createCopyTrading({ store: createStore(w.db.db), gateways: w.gateways, intake: createSignalIntake(createStore(w.db.db), w.clock, () => {}), clock: w.clock, log: w.log, confirmWindowMs: 120_000 });
     await copy.poll();
     const masterAccount = (await accountsRepository(w.db.db).byId(master.id))!;
     await w.gateways.forAccount(masterAccount).placeOrder({ clientOrderId: 'leadonce1', symbol: 'BTC/USDT:USDT', side: 'buy', type: 'market', quantity: 0.01, reduceOnly: false });

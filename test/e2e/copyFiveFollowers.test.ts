@@ -4,6 +4,7 @@ import { createCopyTrading } from '../../src/copy';
 import { accountsRepository, type AccountRow } from '../../src/db/repositories/accounts';
 import { createSignalIntake } from '../../src/trading/signalIntake';
 import { addThroughModal, botWorld, type BotWorld } from '../support/bot';
+import { createStore } from '../../src/db/store';
 
 let world: BotWorld | undefined;
 afterEach(async () => {
@@ -49,7 +50,7 @@ describe('copy trading end to end: a master and five followers (issue #13)', { t
     const loop = w.text(await w.slash(admin, 'copy', 'follow', { master: looping.row.id, mode: 'mirror', account: lead.row.id }).reply());
     expect(loop).toContain('cannot follow this master');
 
-    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: createSignalIntake(w.db.db, w.clock, () => {}), clock: w.clock, log: w.log });
+    const copy = createCopyTrading({ store: createStore(w.db.db), gateways: w.gateways, intake: createSignalIntake(createStore(w.db.db), w.clock, () => {}), clock: w.clock, log: w.log });
     await copy.poll();
     let n = 0;
     const leadTrades = async (side: 'buy' | 'sell', quantity: number) => {

@@ -3,6 +3,7 @@ import { createCopyPositions, createCopyTrading } from '../../src/copy';
 import { accountsRepository } from '../../src/db/repositories/accounts';
 import { createSignalIntake } from '../../src/trading/signalIntake';
 import { botWorld, masterAndFollowerAccounts, type BotWorld } from '../support/bot';
+import { createStore } from '../../src/db/store';
 
 let world: BotWorld | undefined;
 afterEach(async () => {
@@ -21,9 +22,9 @@ describe('copied positions through Discord', { timeout: 120_000 }, () => {
     await w.slash(alice, 'copy', 'follow', { master: master.id, mode: 'mirror' }).reply();
 
     // Wired as src/app.ts wires it: a cycle step after the engine's executions.
-    const positions = createCopyPositions({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log });
+    const positions = createCopyPositions({ store: createStore(w.db.db), gateways: w.gateways, clock: w.clock, log: w.log });
     w.engine.addCycleStep('copy-positions', async () => void (await positions.run()));
-    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: createSignalIntake(w.db.db, w.clock, () => {}), clock: w.clock, log: w.log });
+    const copy = createCopyTrading({ store: createStore(w.db.db), gateways: w.gateways, intake: createSignalIntake(createStore(w.db.db), w.clock, () => {}), clock: w.clock, log: w.log });
     await copy.poll();
     const masterAccount = (await accountsRepository(w.db.db).byId(master.id))!;
     const trade = async (id: string, side: 'buy' | 'sell', price: number) => {

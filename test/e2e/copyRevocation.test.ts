@@ -5,6 +5,7 @@ import { accountsRepository, type AccountRow } from '../../src/db/repositories/a
 import { copyRepository } from '../../src/db/repositories/copy';
 import { createSignalIntake } from '../../src/trading/signalIntake';
 import { addThroughModal, botWorld, type BotWorld } from '../support/bot';
+import { createStore } from '../../src/db/store';
 
 let world: BotWorld | undefined;
 afterEach(async () => {
@@ -43,9 +44,9 @@ async function bobLeadsAlice(
   ).toContain('Following');
 
   const copy = createCopyTrading({
-    db: w.db.db,
+    store: createStore(w.db.db),
     gateways: w.gateways,
-    intake: createSignalIntake(w.db.db, w.clock, () => {}),
+    intake: createSignalIntake(createStore(w.db.db), w.clock, () => {}),
     clock: w.clock,
     log: w.log,
   });

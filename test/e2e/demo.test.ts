@@ -7,6 +7,7 @@ import { createPositionSync } from '../../src/trading/positionSync';
 import { createSignalIntake } from '../../src/trading/signalIntake';
 import { botWorld, type BotWorld } from '../support/bot';
 import { playDemoSession } from './demoSession';
+import { createStore } from '../../src/db/store';
 
 let world: BotWorld | undefined;
 afterEach(async () => {
@@ -21,8 +22,8 @@ describe('demo session', () => {
     const lines: string[] = [];
     const dir = mkdtempSync(join(tmpdir(), 'demo-test-'));
     const chartFile = join(dir, 'pnl.png');
-    const sync = createPositionSync({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log });
-    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: createSignalIntake(w.db.db, w.clock, () => {}), clock: w.clock, log: w.log });
+    const sync = createPositionSync({ store: createStore(w.db.db), gateways: w.gateways, clock: w.clock, log: w.log });
+    const copy = createCopyTrading({ store: createStore(w.db.db), gateways: w.gateways, intake: createSignalIntake(createStore(w.db.db), w.clock, () => {}), clock: w.clock, log: w.log });
     try {
       const result = await playDemoSession({
         discord: w.discord,

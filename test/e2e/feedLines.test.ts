@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { accountsRepository } from '../../src/db/repositories/accounts';
 import { createPositionSync } from '../../src/trading/positionSync';
 import { addThroughModal, botWorld, type BotWorld } from '../support/bot';
+import { createStore } from '../../src/db/store';
 
 /**
  * What a trader reads in the feed (issue #17), through the real discord.js client against the Discord
@@ -48,7 +49,7 @@ describe('feed lines a trader can read', () => {
     expect(summary.description).toContain(`[Each account's line](https://discord.com/channels/${w.guild.id}/${w.channels.feed}/${orderMessage.id})`);
 
     // The first target trades: the position sync books it and moves the stop to the entry.
-    const sync = createPositionSync({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log });
+    const sync = createPositionSync({ store: createStore(w.db.db), gateways: w.gateways, clock: w.clock, log: w.log });
     w.binance.setPrice('BTCUSDT', 55_100, 'both');
     for (let pass = 0; pass < 4 && !feed().some((embed) => embed.title?.includes('break-even')); pass++) {
       await sync.run();

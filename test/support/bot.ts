@@ -20,6 +20,7 @@ import { startDiscordSim, type DiscordSim, type DiscordSimOptions, type GuildHan
 import { acceleratedClock, type TestClock } from './clock';
 import { freshDatabase, type DatabaseKind } from './db';
 import { capturingLog } from './trading';
+import { createStore } from '../../src/db/store';
 
 /** The people of the test server, by role. */
 export interface BotPeople {
@@ -93,7 +94,9 @@ export async function botWorld(options: {
     // On an accelerated clock a busy machine's real delays are multiplied: allow Binance's maximum.
     recvWindowMs: 60_000,
   });
-  const engine = new TradingEngine(db.db, gateways, clock, log, {
+  // The world's one store, as the app builds one per process.
+  const store = createStore(db.db);
+  const engine = new TradingEngine(store, gateways, clock, log, {
     ...defaultEngineSettings('e2e-instance'),
     maxSignalLagMs: 60 * 60_000,
     // 30 s of real time on the 10x clock (a busy machine's stalls must not look like a lapse).
@@ -101,15 +104,15 @@ export async function botWorld(options: {
     ...options.engine,
   });
   await engine.start();
-  const intake = createSignalIntake(db.db, clock, () => {}, { symbols: serverSymbolListing(db.db, gateways, log) });
+  const intake = createSignalIntake(store, clock, () => {}, { symbols: serverSymbolListing(store, gateways, log) });
   const services = createBotServices({
-    db: db.db,
+    store,
     vault,
     gateways,
     intake,
     clock,
     log,
-    positions: oneProcessFollowers({ db: db.db, gateways, clock, log }),
+    positions: oneProcessFollowers({ store, gateways, clock, log }),
   });
 
   // The bot reads callers' messages: Message Content is enabled in its (simulated) developer portal.

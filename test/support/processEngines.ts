@@ -6,6 +6,7 @@ import {
   type GatewayProvider,
 } from '../../src/trading/engine';
 import type { TradingWorld } from './trading';
+import { createStore } from '../../src/db/store';
 
 /**
  * Engines each with its own connection pool on the world's PostgreSQL, as separate processes would
@@ -26,7 +27,7 @@ export function processEngines() {
       const handle = await openDatabase({ url, maxConnections: 5 });
       handles.push(handle);
       const engine = new TradingEngine(
-        handle.db,
+        createStore(handle.db),
         gateways ?? w.gateways,
         w.clock,
         w.log,

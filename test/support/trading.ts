@@ -14,6 +14,7 @@ import { generateKeyEntry, openVault, parseKeyring, type Vault } from '../../src
 import { startBinanceSim, type AccountRules, type BinanceSim } from '../sim/binance';
 import { acceleratedClock, type TestClock } from './clock';
 import { freshDatabase, type DatabaseKind } from './db';
+import { createStore } from '../../src/db/store';
 
 export const GUILD = '100000000000000001';
 
@@ -127,7 +128,8 @@ export async function tradingWorld(options: {
   // Takeover after 30 s of REAL time: on an accelerated clock a busy machine's stalls are multiplied
   // too, and a single-process test must not see its own heartbeat lapse. Multi-process tests set 30 s.
   const settings = { ...defaultEngineSettings('test-instance'), takeoverAfterMs: 30_000 * (options.clockFactor ?? 10) };
-  const intake = createSignalIntake(db.db, clock, () => {});
+  const store = createStore(db.db);
+  const intake = createSignalIntake(store, clock, () => {});
   // Engines made here stop beating when the world closes (one whose cycle never ends included).
   const engines: TradingEngine[] = [];
   return {
@@ -142,7 +144,7 @@ export async function tradingWorld(options: {
     accounts,
     engine: (overrides = {}) => {
       const { gateways: provider, ...rest } = overrides;
-      const engine = new TradingEngine(db.db, provider ?? gateways, clock, log, { ...settings, ...rest });
+      const engine = new TradingEngine(store, provider ?? gateways, clock, log, { ...settings, ...rest });
       engines.push(engine);
       return engine;
     },

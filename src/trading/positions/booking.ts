@@ -3,7 +3,7 @@
  * figures, the feed, and the daily-loss pause. A position closed outside the bot is booked from the
  * foreign trades that closed it.
  */
-import type { Database } from '../../db/client';
+import type { Store } from '../../db/store';
 import type { NewOutboxRow } from '../../db/repositories/outbox';
 import type { PositionsRepository } from '../../db/repositories/positions';
 import type { OrderRow, PositionRow } from '../../db/repositories/trading';
@@ -30,7 +30,7 @@ export const fillOf = (order: OrderRow): Fill => ({
 });
 
 export interface BookingDeps {
-  db: Database;
+  store: Store;
   positions: PositionsRepository;
   legs: LegIo;
   clock: Clock;
@@ -143,7 +143,7 @@ export function booking(deps: BookingDeps) {
 
   /** Stop-on-loss after realised PnL was booked. */
   async function pauseIfLossReached(work: AccountWork, now: number): Promise<void> {
-    if (await pauseOnDailyLoss(deps.db, work.account.id, now)) {
+    if (await pauseOnDailyLoss(deps.store, work.account.id, now)) {
       work.log.warn(
         { accountId: work.account.id },
         'daily loss limit reached: account paused until the next UTC day',

@@ -8,6 +8,7 @@ import { createCopyTrading } from '../../../src/copy';
 import type { TradingEngine } from '../../../src/trading/engine';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
 import { copyServiceOf } from './support';
+import { createStore } from '../../../src/db/store';
 
 let world: TradingWorld | undefined;
 afterEach(async () => {
@@ -65,7 +66,7 @@ describe('copy trading on the Binance simulator', { timeout: 120_000 }, () => {
     await copies.upsertLink(link(master, allowEth, { symbolAllow: ['ETH'] }));
     await copies.upsertLink(link(master, dry, { dryRun: true }));
 
-    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
+    const copy = createCopyTrading({ store: createStore(w.db.db), gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
     const engine = w.engine({ maxSignalLagMs: 30 * 60_000 });
     await engine.start();
 
@@ -136,14 +137,14 @@ describe('copy trading on the Binance simulator', { timeout: 120_000 }, () => {
     const engine = w.engine({ maxSignalLagMs: 30 * 60_000 });
     await engine.start();
 
-    const before = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
+    const before = createCopyTrading({ store: createStore(w.db.db), gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
     await before.poll();
     await masterTrades(w, master, 'buy', 0.01);
     expect((await step(before, engine)).signals).toBe(1);
 
     // "Restart": a new poller with nothing in memory; one more fill lands while it is down.
     await masterTrades(w, master, 'buy', 0.02);
-    const after = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
+    const after = createCopyTrading({ store: createStore(w.db.db), gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
     expect((await step(after, engine)).signals).toBe(1);
     expect((await step(after, engine)).signals).toBe(0);
     expect((await step(before, engine)).signals).toBe(0);

@@ -17,6 +17,7 @@ import type { TradingEngine } from '../../../src/trading/engine';
 import { createPositionSync, type PositionSync } from '../../../src/trading/positionSync';
 import { databaseKinds, type DatabaseKind } from '../../support/db';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { createStore } from '../../../src/db/store';
 
 let world: TradingWorld | undefined;
 afterEach(async () => {
@@ -52,13 +53,13 @@ async function copyWorld(kind: DatabaseKind, options: { step?: boolean } = {}): 
   const copies = copyRepository(w.db.db);
   await copies.addMaster(master.id, GUILD);
   await copies.upsertLink({ id: randomUUID(), guildId: GUILD, masterAccountId: master.id, followerAccountId: follower.id, followerOwnerId: follower.ownerId, mode: 'mirror', value: 1 });
-  const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
+  const copy = createCopyTrading({ store: createStore(w.db.db), gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
   const engine = w.engine({ maxSignalLagMs: 30 * 60_000 });
   // Wired as in src/app.ts: positionSync must leave copied positions to the copy module.
-  const sync = createPositionSync({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log });
+  const sync = createPositionSync({ store: createStore(w.db.db), gateways: w.gateways, clock: w.clock, log: w.log });
   engine.addCycleStep('positions', sync.run);
   if (options.step !== false) {
-    const positionsStep = createCopyPositions({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log, externalCheckEveryMs: 0 });
+    const positionsStep = createCopyPositions({ store: createStore(w.db.db), gateways: w.gateways, clock: w.clock, log: w.log, externalCheckEveryMs: 0 });
     engine.addCycleStep('copy-positions', async () => void (await positionsStep.run()));
   }
   await engine.start();
@@ -70,7 +71,7 @@ async function copyWorld(kind: DatabaseKind, options: { step?: boolean } = {}): 
     follower,
     engine,
     sync,
-    other: createCopyPositions({ db, gateways: w.gateways, clock: w.clock, log: w.log, externalCheckEveryMs: 0 }),
+    other: createCopyPositions({ store: createStore(db), gateways: w.gateways, clock: w.clock, log: w.log, externalCheckEveryMs: 0 }),
     async masterTrades(side, quantity, price) {
       await w.sim.setPrice('BTCUSDT', price, 'futures');
       seq += 1;
@@ -145,7 +146,7 @@ describe.each(databaseKinds)('copied positions on %s', { timeout: 120_000 }, (ki
 
   it('two processes booking the same fills at once count each once', async () => {
     const c = await copyWorld(kind, { step: false });
-    const first = createCopyPositions({ db: c.w.db.db, gateways: c.w.gateways, clock: c.w.clock, log: c.w.log, externalCheckEveryMs: 0 });
+    const first = createCopyPositions({ store: createStore(c.w.db.db), gateways: c.w.gateways, clock: c.w.clock, log: c.w.log, externalCheckEveryMs: 0 });
     const both = async () => {
       const reports = await Promise.all([first.run(), c.other.run()]);
       return { booked: reports[0]!.booked + reports[1]!.booked, closed: reports[0]!.closed + reports[1]!.closed };
@@ -213,7 +214,7 @@ describe.each(databaseKinds)('copied positions on %s', { timeout: 120_000 }, (ki
     const theirRows = () => db.select().from(positions).where(eq(positions.accountId, bystander.id));
     expect(await theirRows()).toMatchObject([{ status: 'open', quantity: 0.01 }]);
 
-    const copies = createCopyPositions({ db, gateways: c.w.gateways, clock: c.w.clock, log: c.w.log, externalCheckEveryMs: 0 });
+    const copies = createCopyPositions({ store: createStore(db), gateways: c.w.gateways, clock: c.w.clock, log: c.w.log, externalCheckEveryMs: 0 });
     const repo = positionsRepository(db);
     const panic = createPanicService({ accounts: accountsRepository(db), positions: repo, sync: c.sync, copies, log: c.w.log });
     expect(await panic.preview(c.follower.ownerId, GUILD, c.follower.id)).toMatchObject([{ accountId: c.follower.id, openPositions: 1 }]);
@@ -277,7 +278,7 @@ describe.each(databaseKinds)('copied positions on %s', { timeout: 120_000 }, (ki
           return Reflect.get(target, key, receiver) as unknown;
         },
       });
-    const copies = createCopyPositions({ db, gateways: { forAccount: (account) => late(c.w.gateways.forAccount(account)) }, clock: c.w.clock, log: c.w.log, externalCheckEveryMs: 0 });
+    const copies = createCopyPositions({ store: createStore(db), gateways: { forAccount: (account) => late(c.w.gateways.forAccount(account)) }, clock: c.w.clock, log: c.w.log, externalCheckEveryMs: 0 });
     await c.w.sim.setPrice('BTCUSDT', 49_000, 'futures');
     const result = await copies.panicAccount(c.follower);
     expect(result).toMatchObject({ closedPositions: 0, problems: [expect.stringContaining('has not filled yet')] });

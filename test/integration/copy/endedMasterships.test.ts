@@ -8,6 +8,7 @@ import { copyRepository } from '../../../src/db/repositories/copy';
 import { copyEndedMasterships, executions, feedOutbox } from '../../../src/db/schema';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
 import { byHand, copyRig, mirrorLink, positionOf } from './support';
+import { createStore } from '../../../src/db/store';
 
 let world: TradingWorld | undefined;
 afterEach(async () => {
@@ -16,8 +17,8 @@ afterEach(async () => {
 });
 
 const rig = (w: TradingWorld) => ({
-  masterships: createMasterships({ db: w.db.db, clock: w.clock, log: w.log }),
-  sweeper: createEndedMastershipSweeper({ db: w.db.db, clock: w.clock, log: w.log }),
+  masterships: createMasterships({ store: createStore(w.db.db), clock: w.clock, log: w.log }),
+  sweeper: createEndedMastershipSweeper({ store: createStore(w.db.db), clock: w.clock, log: w.log }),
 });
 
 describe('an ended mastership closes its followers out of everything they hold from it, whatever was on its way (issue #13 item 3)', { timeout: 120_000 }, () => {
@@ -81,7 +82,7 @@ describe('an ended mastership closes its followers out of everything they hold f
     const copies = copyRepository(w.db.db);
     await copies.addMaster(second.id, GUILD);
     await copies.upsertLink(mirrorLink(second, follower));
-    const positions = createCopyPositions({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log, externalCheckEveryMs: 0 });
+    const positions = createCopyPositions({ store: createStore(w.db.db), gateways: w.gateways, clock: w.clock, log: w.log, externalCheckEveryMs: 0 });
     await step();
     await byHand(w, first, 'buy', 0.01);
     await step();
@@ -172,7 +173,7 @@ describe('an ended mastership closes its followers out of everything they hold f
     const follower = await w.addAccount({ funds: 10_000 });
     const { step, engine } = await copyRig(w, master, [follower]);
     const { masterships, sweeper } = rig(w);
-    const positions = createCopyPositions({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log, externalCheckEveryMs: 0 });
+    const positions = createCopyPositions({ store: createStore(w.db.db), gateways: w.gateways, clock: w.clock, log: w.log, externalCheckEveryMs: 0 });
     await byHand(w, master, 'buy', 0.01);
     await step();
     await positions.run();

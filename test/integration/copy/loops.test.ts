@@ -5,6 +5,7 @@ import { createCopyTrading } from '../../../src/copy';
 import { isUserError } from '../../../src/services/errors';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
 import { byHand, mirrorLink, positionOf, copyServiceOf } from './support';
+import { createStore } from '../../../src/db/store';
 
 let world: TradingWorld | undefined;
 afterEach(async () => {
@@ -46,7 +47,7 @@ describe('copy loops (issue #13 item 1)', { timeout: 120_000 }, () => {
     await copies.upsertLink(mirrorLink(a, c));
     const engine = w.engine({ maxSignalLagMs: 30 * 60_000 });
     await engine.start();
-    const copy = createCopyTrading({ db: w.db.db, gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
+    const copy = createCopyTrading({ store: createStore(w.db.db), gateways: w.gateways, intake: w.intake, clock: w.clock, log: w.log });
     await copy.poll(); // snapshots
     await byHand(w, b, 'buy', 0.01);
     for (let i = 0; i < 6; i += 1) {

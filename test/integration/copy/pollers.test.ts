@@ -6,6 +6,7 @@ import { signals } from '../../../src/db/schema';
 import type { ExchangeGateway } from '../../../src/exchange/gateway';
 import { tradingWorld, type TradingWorld } from '../../support/trading';
 import { BTC, copyRig, positionOf } from './support';
+import { createStore } from '../../../src/db/store';
 
 let world: TradingWorld | undefined;
 afterEach(async () => {
@@ -26,7 +27,7 @@ describe('two pollers on one master (a lease taken over while the first stalled)
     let readDone!: () => void;
     const read = new Promise<void>((resolve) => (readDone = resolve));
     const stalled = createCopyTrading({
-      db: w.db.db,
+      store: createStore(w.db.db),
       intake: w.intake,
       clock: w.clock,
       log: w.log,

@@ -11,6 +11,7 @@ import { createGuildSettingsService } from '../../../src/services/guildSettings'
 import { isUserError } from '../../../src/services/errors';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
 import { byHand, copyRig, copyServiceOf, mirrorLink, positionOf } from './support';
+import { createStore } from '../../../src/db/store';
 
 let world: TradingWorld | undefined;
 afterEach(async () => {
@@ -80,7 +81,7 @@ describe('a mastership that ends stops steering its followers (issue #13 item 3)
     await step();
     expect(await positionOf(w, follower)).toBeCloseTo(0.01, 9);
 
-    const settings = createGuildSettingsService({ guilds, reads: readModels(w.db.db), log: w.log, masterships: createMasterships({ db: w.db.db, clock: w.clock, log: w.log }) });
+    const settings = createGuildSettingsService({ guilds, reads: readModels(w.db.db), log: w.log, masterships: createMasterships({ store: createStore(w.db.db), clock: w.clock, log: w.log }) });
     const admin = { guildId: GUILD, userId: '200000000000000001', isAdmin: true };
     // Still listed: nothing ends.
     expect((await settings.setCopyMasters(admin, 'listed')).copyMasters.ended).toBe(0);
@@ -124,13 +125,13 @@ describe('a mastership that ends stops steering its followers (issue #13 item 3)
     // The master adds; the poll queues the add, then the mastership ends before the engine runs it.
     await byHand(w, master, 'buy', 0.01);
     expect((await copy.poll()).signals).toBe(1);
-    const masterships = createMasterships({ db: w.db.db, clock: w.clock, log: w.log });
+    const masterships = createMasterships({ store: createStore(w.db.db), clock: w.clock, log: w.log });
     expect(await masterships.endOfMember(GUILD, master.ownerId, 'left')).toHaveLength(1);
     // The add is still queued: the first round waits for it, the engine skips it, the next round closes.
     await engine.runCycle();
     expect(await positionOf(w, follower)).toBeCloseTo(0.01, 9);
     w.clock.advance(10_000);
-    expect(await createEndedMastershipSweeper({ db: w.db.db, clock: w.clock, log: w.log }).run()).toBe(1);
+    expect(await createEndedMastershipSweeper({ store: createStore(w.db.db), clock: w.clock, log: w.log }).run()).toBe(1);
     await engine.runCycle();
     expect(await positionOf(w, follower)).toBe(0);
     const outcomes = await w.db.db.select({ status: executions.status, reason: executions.reason }).from(executions).where(eq(executions.accountId, follower.id));
@@ -157,7 +158,7 @@ describe('a mastership that ends stops steering its followers (issue #13 item 3)
     await byHand(w, second, 'buy', 0.004);
     await step();
     expect(await positionOf(w, follower)).toBeCloseTo(0.014, 9);
-    await createMasterships({ db: w.db.db, clock: w.clock, log: w.log }).end(first.id, 'revoked');
+    await createMasterships({ store: createStore(w.db.db), clock: w.clock, log: w.log }).end(first.id, 'revoked');
     await step();
     expect(await positionOf(w, follower)).toBeCloseTo(0.004, 9);
     await byHand(w, second, 'sell', 0.004);

@@ -8,6 +8,7 @@ import { guildsRepository } from '../../../src/db/repositories/guilds';
 import { createCopyService, type CopyService } from '../../../src/services/copy';
 import type { TradingEngine } from '../../../src/trading/engine';
 import { GUILD, type TradingWorld } from '../../support/trading';
+import { createStore } from '../../../src/db/store';
 
 export const BTC = 'BTC/USDT:USDT';
 let seq = 0;
@@ -54,7 +55,7 @@ export async function copyRig(w: TradingWorld, master: AccountRow, followers: re
   const engine = w.engine({ maxSignalLagMs: 30 * 60_000, ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }) });
   await engine.start();
   const copy = createCopyTrading({
-    db: w.db.db,
+    store: createStore(w.db.db),
     gateways: w.gateways,
     intake: w.intake,
     clock: w.clock,
@@ -81,6 +82,6 @@ export function copyServiceOf(w: TradingWorld): CopyService {
     log: w.log,
     intake: w.intake,
     clock: w.clock,
-    masterships: createMasterships({ db: w.db.db, clock: w.clock, log: w.log, wake: w.intake.wake }),
+    masterships: createMasterships({ store: createStore(w.db.db), clock: w.clock, log: w.log, wake: w.intake.wake }),
   });
 }

@@ -8,6 +8,7 @@ import { orders } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
 import { createPositionSync, type PositionSync } from '../../../src/trading/positionSync';
 import { GUILD, type TradingWorld } from '../../support/trading';
+import { createStore } from '../../../src/db/store';
 
 export const restingStops = (w: TradingWorld, account: AccountRow) =>
   w.sim
@@ -39,7 +40,7 @@ export async function linkPosition(
     takeProfits: options.takeProfits,
     leverage: 1,
   };
-  const sync = createPositionSync({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log });
+  const sync = createPositionSync({ store: createStore(w.db.db), gateways: w.gateways, clock: w.clock, log: w.log });
   const engine = w.engine({ maxSignalLagMs: 60 * 60_000, balanceMaxAgeMs: 60 * 60_000 });
   await engine.start();
   options.beforeEntry?.();

@@ -8,6 +8,7 @@ import { accountsRepository } from '../../../src/db/repositories/accounts';
 import { createPositionSync } from '../../../src/trading/positionSync';
 import { withGatewayHooks } from '../../support/gateways';
 import { issueSignal, positionsWorld, SYMBOL, type PositionsWorld } from './support';
+import { createStore } from '../../../src/db/store';
 
 /**
  * "A position always has a resting stop", attacked through the real ccxt client and the simulator:
@@ -124,7 +125,7 @@ describe('a limit entry that fills while the position sync runs', () => {
         positions: fillAfter('positions'),
         openOrders: fillAfter('openOrders'),
       });
-      const sync = createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log });
+      const sync = createPositionSync({ store: createStore(w.db.db), gateways: provider, clock: w.clock, log: w.log });
       // A listing read before the fill may say the entry still rests: the next visit sees the fill.
       await sync.syncAccount(account.id);
       await sync.syncAccount(account.id);
@@ -158,7 +159,7 @@ describe('the position sync beside a slow fan-out', () => {
       });
       engine.addCycleStep(
         'positions',
-        createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log }).run,
+        createPositionSync({ store: createStore(w.db.db), gateways: provider, clock: w.clock, log: w.log }).run,
         { beside: true },
       );
       await engine.start();
@@ -202,7 +203,7 @@ describe('the position sync beside a fan-out that lasts', () => {
         gateways: provider,
         instanceName: 'beside-again',
       });
-      const sync = createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log });
+      const sync = createPositionSync({ store: createStore(w.db.db), gateways: provider, clock: w.clock, log: w.log });
       let passes = 0;
       engine.addCycleStep(
         'positions',
@@ -257,7 +258,7 @@ describe('an entry whose answer was lost, during a fan-out that lasts', () => {
       });
       engine.addCycleStep(
         'positions',
-        createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log }).run,
+        createPositionSync({ store: createStore(w.db.db), gateways: provider, clock: w.clock, log: w.log }).run,
         { beside: true },
       );
       await engine.start();
@@ -385,7 +386,7 @@ describe('following positions continuously', () => {
         invalidate: (id: string) => w.provider.invalidate(id),
         forAccount: (row: AccountRow) => (row.id === slow.id ? hanging : counted).forAccount(row),
       };
-      const loop = createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log }).start();
+      const loop = createPositionSync({ store: createStore(w.db.db), gateways: provider, clock: w.clock, log: w.log }).start();
       try {
         await expect.poll(() => hold.hanging && otherReads > 0, { timeout: 30_000, interval: 20 }).toBe(true);
         // The other account's first visit is over (a pass that waited for the slow one would now be stuck).
@@ -457,7 +458,7 @@ describe('the position loop and the account lease', () => {
     let held = false;
     let asked = 0;
     const loop = createPositionSync({
-      db: w.db.db,
+      store: createStore(w.db.db),
       gateways: w.provider,
       clock: w.clock,
       log: w.log,
@@ -494,7 +495,7 @@ describe('an entry that filled on a wick, and a visit whose lookup failed', () =
     w.sim.setPrice(SYMBOL, 100, 'both');
     expect(exchangeHolds(w, account)).toBeGreaterThan(0);
     // Routine turns get no time in these passes: only urgent accounts are visited.
-    const sync = createPositionSync({ db: w.db.db, gateways: w.provider, clock: w.clock, log: w.log, settings: { routineBudgetMs: 0 } });
+    const sync = createPositionSync({ store: createStore(w.db.db), gateways: w.provider, clock: w.clock, log: w.log, settings: { routineBudgetMs: 0 } });
     w.sim.inject({ kind: 'http-5xx', path: '/fapi/v1/order', method: 'GET', count: 1 });
     await sync.syncAccount(account.id);
     expect((await w.orderRows(account.id)).find((row) => row.leg === 'e0')?.status).toBe('open');
@@ -512,7 +513,7 @@ describe('the position loop while prices are slow to read', () => {
     expect(restingStops(w, account)).toHaveLength(0);
     // Every price read hangs (its targets rest, so the plan wants the price).
     const hanging = withGatewayHooks(w.provider, { quote: () => () => new Promise(() => {}) });
-    const loop = createPositionSync({ db: w.db.db, gateways: hanging, clock: w.clock, log: w.log }).start();
+    const loop = createPositionSync({ store: createStore(w.db.db), gateways: hanging, clock: w.clock, log: w.log }).start();
     try {
       await expect.poll(() => restingStops(w, account).length, { timeout: 30_000, interval: 50 }).toBe(1);
       expect(restingStops(w, account)[0]!.quantity).toBe(exchangeHolds(w, account));
@@ -776,7 +777,7 @@ describe('an entry whose stop is refused at once', () => {
         balanceMaxAgeMs: 60 * 60_000,
         gateways: provider,
       });
-      const sync = createPositionSync({ db: w.db.db, gateways: provider, clock: w.clock, log: w.log });
+      const sync = createPositionSync({ store: createStore(w.db.db), gateways: provider, clock: w.clock, log: w.log });
       engine.followPositionsWith((accountId) => sync.followNow(accountId));
       await engine.start();
       await w.signal({ ...issueSignal, takeProfits: [] }, 'through-the-stop');
@@ -856,7 +857,7 @@ describe('a position sync pass short of time', () => {
       w.sim.setPrice(SYMBOL, 98, 'both');
       const before = w.sim.requestLog.length;
       const hurried = createPositionSync({
-        db: w.db.db,
+        store: createStore(w.db.db),
         gateways: w.provider,
         clock: w.clock,
         log: w.log,

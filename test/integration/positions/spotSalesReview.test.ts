@@ -11,6 +11,7 @@ import type { ExchangeGateway } from '../../../src/exchange/gateway';
 import type { GatewayProvider } from '../../../src/trading/engine';
 import { createPositionSync, type PositionSync } from '../../../src/trading/positionSync';
 import { FEES, issueSignal, positionsWorld, SYMBOL, type PositionsWorld } from './support';
+import { createStore } from '../../../src/db/store';
 
 let world: PositionsWorld | undefined;
 afterEach(async () => {
@@ -61,7 +62,7 @@ function hookedSync(w: PositionsWorld, hooks: Hooks, settings: { entryTtlMs?: nu
     },
   };
   return createPositionSync({
-    db: w.db.db,
+    store: createStore(w.db.db),
     gateways: provider,
     clock: w.clock,
     log: w.log,

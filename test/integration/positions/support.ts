@@ -10,6 +10,7 @@ import { createFeeCorrections } from '../../../src/trading/feeCorrections';
 import { createFundingBook } from '../../../src/trading/funding';
 import { createPositionSync, type PositionSync } from '../../../src/trading/positionSync';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { createStore } from '../../../src/db/store';
 
 /** The fee model: zero slippage, taker 0.04 %, maker 0.02 %. */
 export const FEES = { maker: 0.0002, taker: 0.0004 };
@@ -98,7 +99,7 @@ export async function positionsWorld(
   // Generous ages: the clock runs 50× faster, and a loaded machine must not turn balances stale mid-batch.
   const engine = world.engine({ maxSignalLagMs: 60 * 60_000, balanceMaxAgeMs: 60 * 60_000, gateways: provider });
   const sync = createPositionSync({
-    db: world.db.db,
+    store: createStore(world.db.db),
     gateways: provider,
     clock: world.clock,
     log: world.log,
@@ -110,8 +111,8 @@ export async function positionsWorld(
     },
   });
   engine.addCycleStep('positions', sync.run);
-  engine.addCycleStep('funding', async () => void (await createFundingBook({ db: world.db.db, gateways: provider, clock: world.clock, log: world.log, spreadMs: 0 }).run()), { beside: true });
-  const feeCorrections = createFeeCorrections({ db: world.db.db, gateways: provider, clock: world.clock, log: world.log });
+  engine.addCycleStep('funding', async () => void (await createFundingBook({ store: createStore(world.db.db), gateways: provider, clock: world.clock, log: world.log, spreadMs: 0 }).run()), { beside: true });
+  const feeCorrections = createFeeCorrections({ store: createStore(world.db.db), gateways: provider, clock: world.clock, log: world.log });
   engine.addCycleStep('fee-corrections', async () => void (await feeCorrections.run()), { beside: true });
   await engine.start();
   let refs = 0;

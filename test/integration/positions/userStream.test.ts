@@ -5,6 +5,7 @@ import type { TradeSignal } from '../../../src/domain/signal';
 import { currentLane } from '../../../src/exchange/requestLane';
 import { createPositionSync, type FollowLoop, type PositionSyncDeps } from '../../../src/trading/positionSync';
 import { issueSignal, positionsWorld, SYMBOL, type PositionsWorld } from './support';
+import { createStore } from '../../../src/db/store';
 
 /**
  * User-data streams as a hint to the position sync, through ccxt.pro and the simulator's stream: a
@@ -54,7 +55,7 @@ async function restingEntry(
   expect((await w.orderRows(account.id)).map((row) => [row.leg, row.status])).toEqual([['e0', 'open']]);
   const gateways = lanes ? laneRecording(w.provider, lanes) : w.provider;
   const sync = createPositionSync({
-    db: w.db.db,
+    store: createStore(w.db.db),
     gateways,
     clock: w.clock,
     log: w.log,
@@ -186,7 +187,7 @@ describe('user-data streams', () => {
         });
       },
     };
-    loop = createPositionSync({ db: w.db.db, gateways, clock: w.clock, log: w.log, settings: { planEveryMs: 3_600_000 } }).start();
+    loop = createPositionSync({ store: createStore(w.db.db), gateways, clock: w.clock, log: w.log, settings: { planEveryMs: 3_600_000 } }).start();
     await expect.poll(() => calls.filter((call) => call.method === 'quote').length, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
     // The first plan's two quotes (no visit was queued before its prices) are the fallbacks.
     expect(calls.filter((call) => call.method === 'quote').slice(0, 2)).toEqual([
@@ -291,7 +292,7 @@ describe('user-data streams', () => {
     await w.signal({ ...limitLong, symbol: 'ETH/USDT', entries: [2_900], stopLoss: 2_800, takeProfits: [3_100] }, 'prices-eth');
     await w.cycle();
     const from = w.sim.requestLog.length;
-    loop = createPositionSync({ db: w.db.db, gateways: w.provider, clock: w.clock, log: w.log, settings: { planEveryMs: 1_000 } }).start();
+    loop = createPositionSync({ store: createStore(w.db.db), gateways: w.provider, clock: w.clock, log: w.log, settings: { planEveryMs: 1_000 } }).start();
     await expect.poll(() => w.sim.requestLog.slice(from).filter((r) => r.path === '/fapi/v2/ticker/price').length, { timeout: 20_000 }).toBeGreaterThan(1);
     // (A visit still reads its own symbol's price for its decisions: those are per symbol.)
   });
@@ -305,7 +306,7 @@ describe('user-data streams', () => {
     await w.cycle();
     // Every account's reconciliation is due every second of the test clock; 2 may start a minute.
     loop = createPositionSync({
-      db: w.db.db,
+      store: createStore(w.db.db),
       gateways: w.provider,
       clock: w.clock,
       log: w.log,

@@ -5,6 +5,7 @@ import { executions, signals } from '../../../src/db/schema';
 import { createStrategy } from '../../../src/strategy';
 import { flatSeries, HOUR, scriptedSeries, SIGNAL_CANDLE } from '../../support/strategySeries';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { createStore } from '../../../src/db/store';
 
 const OTHER_GUILD = '100000000000000002';
 const SCALE = 340;
@@ -36,7 +37,7 @@ describe('built-in strategy on the Binance simulator', { timeout: 120_000 }, () 
     const notOptedIn = await w.addAccount({ strategyOptIn: false });
 
     const strategy = createStrategy({
-      db: w.db.db,
+      store: createStore(w.db.db),
       intake: w.intake,
       candles: (symbol, timeframe, limit) => w.gateways.publicCandles('binance', 'spot', symbol, timeframe, limit),
       clock: w.clock,

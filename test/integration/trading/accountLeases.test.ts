@@ -10,6 +10,7 @@ import { EngineInstance } from '../../../src/trading/instance';
 import { createPositionSync } from '../../../src/trading/positionSync';
 import { databaseKinds } from '../../support/db';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { createStore } from '../../../src/db/store';
 
 const TAKEOVER_MS = 30_000;
 const settings = { takeoverAfterMs: TAKEOVER_MS, heartbeatEveryMs: 5_000 };
@@ -34,7 +35,7 @@ afterEach(async () => {
 });
 
 async function startInstance(db: DatabaseHandle['db'], w: TradingWorld, name: string) {
-  const instance = new EngineInstance(db, name, w.clock, w.log, settings);
+  const instance = new EngineInstance(createStore(db), name, w.clock, w.log, settings);
   instances.push(instance);
   await instance.start();
   return instance;
@@ -131,7 +132,7 @@ describe.each(databaseKinds)('account leases on %s', (kind) => {
     expect(w.sim.positions(apiKey)).toHaveLength(1);
 
     const syncIn = (instance: EngineInstance) => {
-      const leases = accountLeases(w.db.db, instance, w.clock);
+      const leases = accountLeases(createStore(w.db.db), instance, w.clock);
       const calls: string[] = [];
       const counting: Pick<GatewayProvider, 'forAccount'> = {
         forAccount(row) {
@@ -140,7 +141,7 @@ describe.each(databaseKinds)('account leases on %s', (kind) => {
         },
       };
       const sync = createPositionSync({
-        db: w.db.db,
+        store: createStore(w.db.db),
         gateways: counting,
         clock: w.clock,
         log: w.log,
@@ -214,11 +215,11 @@ describe.skipIf(!databaseKinds.includes('postgres'))(
             },
           };
           const sync = createPositionSync({
-            db: handle.db,
+            store: createStore(handle.db),
             gateways: counting,
             clock: w.clock,
             log: w.log,
-            claimAccounts: accountLeases(handle.db, instance, w.clock).forTask('positions'),
+            claimAccounts: accountLeases(createStore(handle.db), instance, w.clock).forTask('positions'),
           });
           return { name, instance, sync };
         }),

@@ -5,6 +5,7 @@ import { exchangeAccounts, executions, feedOutbox, orders } from '../../../src/d
 import type { TradeSignal } from '../../../src/domain/signal';
 import { createPositionSync } from '../../../src/trading/positionSync';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { createStore } from '../../../src/db/store';
 
 const marketLong: TradeSignal = {
   symbol: 'BTC/USDT',
@@ -91,7 +92,7 @@ describe('withdrawn signals', () => {
     world = await tradingWorld({ accounts: 2 });
     const engine = world.engine({ maxSignalLagMs: 30 * 60_000 });
     // Resting entries are the position sync's to cancel (and to follow, when one filled meanwhile).
-    engine.addCycleStep('positions', createPositionSync({ db: world.db.db, gateways: world.gateways, clock: world.clock, log: world.log }).run);
+    engine.addCycleStep('positions', createPositionSync({ store: createStore(world.db.db), gateways: world.gateways, clock: world.clock, log: world.log }).run);
     await engine.start();
     const author = '200000000000099998';
     const queued = await world.intake.submit({

@@ -6,6 +6,7 @@ import { defaultEngineSettings, TradingEngine } from '../../../src/trading/engin
 import { databaseKinds } from '../../support/db';
 import { failingInserts } from '../../support/faultyDatabase';
 import { GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { createStore } from '../../../src/db/store';
 
 const ACCOUNTS = 3;
 const marketShort: TradeSignal = {
@@ -43,7 +44,7 @@ describe.each(databaseKinds)('claim and fan-out in one transaction, on %s', (kin
   it('leaves a signal pending when creating its executions fails, and executes it in full on the next cycle', async () => {
     world = await tradingWorld({ kind, accounts: ACCOUNTS });
     const faulty = failingInserts(world.db.db, executions, 1);
-    const engine = new TradingEngine(faulty.db, world.gateways, world.clock, world.log, {
+    const engine = new TradingEngine(createStore(faulty.db), world.gateways, world.clock, world.log, {
       ...defaultEngineSettings('fan-out-fault'),
       maxSignalLagMs: 30 * 60_000,
     });

@@ -4,6 +4,7 @@ import { EngineInstance } from '../../../src/trading/instance';
 import { acceleratedClock } from '../../support/clock';
 import { databaseKinds, freshDatabase } from '../../support/db';
 import { capturingLog } from '../../support/trading';
+import { createStore } from '../../../src/db/store';
 
 const handles: Awaited<ReturnType<typeof freshDatabase>>[] = [];
 afterEach(async () => {
@@ -18,8 +19,8 @@ describe.each(databaseKinds)('engine instance heartbeat on %s', (kind) => {
     const { log, lines } = capturingLog();
     const settings = { takeoverAfterMs: 30_000, heartbeatEveryMs: 5_000 };
     const repo = instancesRepository(handle.db);
-    const one = new EngineInstance(handle.db, 'host:1', clock, log, settings);
-    const two = new EngineInstance(handle.db, 'host:1', clock, log, settings);
+    const one = new EngineInstance(createStore(handle.db), 'host:1', clock, log, settings);
+    const two = new EngineInstance(createStore(handle.db), 'host:1', clock, log, settings);
     // The same name (host:pid) never makes the same id.
     expect(one.id).not.toBe(two.id);
     expect(one.id).toMatch(/^host:1:[0-9a-f]{12}$/);

@@ -17,6 +17,7 @@ import { EngineInstance, type LivenessSource } from '../../../src/trading/instan
 import { acceleratedClock } from '../../support/clock';
 import { databaseKinds, freshDatabase } from '../../support/db';
 import { capturingLog, GUILD, tradingWorld, type TradingWorld } from '../../support/trading';
+import { createStore } from '../../../src/db/store';
 
 /**
  * Issue #11, "take over within 30 s": how a dead process is found, and why taking its claims over at
@@ -53,7 +54,7 @@ async function processOn(
   const handle = await openDatabase({ url, maxConnections: 2 });
   const { log, lines } = capturingLog();
   const instance = new EngineInstance(
-    handle.db,
+    createStore(handle.db),
     name,
     acceleratedClock(1),
     log,
@@ -84,7 +85,7 @@ describe.skipIf(!databaseKinds.includes('postgres'))('liveness locks on PostgreS
     const b = await processOn(db.url!, 'host:2', (ids) => dead.push(...ids));
     const repo = instancesRepository(db.db);
     // A process with no lock (PGlite's kind of row): only its heartbeat can tell it died.
-    const unlocked = new EngineInstance(db.db, 'host:3', acceleratedClock(1), capturingLog().log, settings);
+    const unlocked = new EngineInstance(createStore(db.db), 'host:3', acceleratedClock(1), capturingLog().log, settings);
     await unlocked.start();
     cleanups.push(() => unlocked.stop());
     expect((await repo.byId(a.instance.id))?.livenessKey).toEqual(expect.any(Number));

@@ -4,6 +4,7 @@ import { executions, feedOutbox, signals } from '../../../src/db/schema';
 import type { TradeSignal } from '../../../src/domain/signal';
 import { createPositionSync } from '../../../src/trading/positionSync';
 import { tradingWorld, type TradingWorld } from '../../support/trading';
+import { createStore } from '../../../src/db/store';
 
 /**
  * One-way futures accounts hold one net position per symbol. Invariant: the bot never sends an order
@@ -24,7 +25,7 @@ afterEach(async () => {
 
 async function engineWithSync(w: TradingWorld) {
   const engine = w.engine({ maxSignalLagMs: 60 * 60_000 });
-  engine.addCycleStep('positions', createPositionSync({ db: w.db.db, gateways: w.gateways, clock: w.clock, log: w.log }).run);
+  engine.addCycleStep('positions', createPositionSync({ store: createStore(w.db.db), gateways: w.gateways, clock: w.clock, log: w.log }).run);
   await engine.start();
   return engine;
 }

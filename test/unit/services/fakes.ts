@@ -12,6 +12,7 @@ import type { GatewayFactoryPort, ProbeRequest } from '../../../src/services/por
 import type { Clock } from '../../../src/clock';
 import { createSignalIntake } from '../../../src/trading/signalIntake';
 import { generateKeyEntry, openVault, parseKeyring } from '../../../src/vault';
+import { createStore } from '../../../src/db/store';
 
 /** What the fake exchange answers for a key (by API key). */
 export interface FakeKey {
@@ -128,15 +129,16 @@ export async function servicesOn(db: DatabaseHandle) {
     }),
   });
   const wakes: number[] = [];
-  const intake = createSignalIntake(db.db, clock, () => void wakes.push(now));
+  const store = createStore(db.db);
+  const intake = createSignalIntake(store, clock, () => void wakes.push(now));
   const services = createBotServices({
-    db: db.db,
+    store,
     vault,
     gateways,
     intake,
     clock,
     log,
-    positions: oneProcessFollowers({ db: db.db, gateways, clock, log }),
+    positions: oneProcessFollowers({ store, gateways, clock, log }),
     settings: { exchanges: fakeCatalog },
   });
   return { services, vault, keys, prices, market, probes, invalidated, clock, lines, wakes };

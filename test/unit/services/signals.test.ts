@@ -8,6 +8,7 @@ import { isUserError } from '../../../src/services/errors';
 import { normaliseSymbol, readPriceList, signalFromOptions } from '../../../src/services/signals';
 import { freshDatabase } from '../../support/db';
 import { servicesOn } from './fakes';
+import { createStore } from '../../../src/db/store';
 
 const GUILD = '110000000000000001';
 const CALLER_ROLE = '410000000000000001';
@@ -99,7 +100,7 @@ describe('signal service', () => {
   });
 
   it('a master cannot withdraw the copy signals of his trades: not offered, refused (issue #13 item 4)', async () => {
-    const intake = createSignalIntake(db.db, { now: () => Date.now(), sleep: async () => {} }, () => {});
+    const intake = createSignalIntake(createStore(db.db), { now: () => Date.now(), sleep: async () => {} }, () => {});
     const queued = await intake.submit({
       guildId: GUILD,
       source: 'copy',
