@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Store } from '../db/store';
 import type { AccountRow } from '../db/repositories/accounts';
-import type { CopyLinkRow, MasterSnapshot, NewCopyConfirmation } from '../db/repositories/copy';
+import type { CopyLinkRow, NewCopyConfirmation } from '../db/repositories/copy';
 import { createMasterships } from './mastership';
 import {
   copyTradeSignal,
@@ -222,7 +222,7 @@ export function createCopyTrading(deps: {
     if (!row) return;
     // Which mastership these copies belong to: one ended and made again is another (see fan-out).
     const mastershipSince = row.createdAt.getTime();
-    const snapshot = row.snapshot as MasterSnapshot | null | undefined;
+    const snapshot = row.snapshot;
     if (!snapshot || snapshot.since === undefined) {
       // First poll: what is open now was opened before copying started; only later fills are copied.
       await copies.saveSnapshot(masterId, { positions: current, free: balance.free, equity: balance.equity, since: balance.asOf });
@@ -361,7 +361,7 @@ export function createCopyTrading(deps: {
       }
       if (stopped) return;
     }
-    const after = (await copies.master(masterId))?.snapshot as MasterSnapshot | null;
+    const after = (await copies.master(masterId))?.snapshot ?? null;
     await copies.saveSnapshot(masterId, {
       positions: after?.positions ?? snapshot.positions,
       free: balance.free,

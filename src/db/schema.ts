@@ -2,6 +2,11 @@ import { MARKET_TYPES, SIZING_MODES, TRADING_MODES } from '../domain/account';
 import { SIGNAL_SOURCES } from '../domain/signal';
 import { sql } from 'drizzle-orm';
 import type { FeeCharge } from '../domain/fees';
+import type { StoredKeyAudit } from '../domain/account';
+import type { CopyInstructions, MasterSnapshot } from '../domain/copy';
+import type { FeedEvent } from '../domain/feedEvents';
+import type { TradeSignal } from '../domain/signal';
+import type { PaperState } from '../exchange/factory';
 import {
   bigint,
   bigserial,
@@ -107,7 +112,7 @@ export const exchangeAccounts = pgTable(
     apiKeyHint: text('api_key_hint'),
 
     /** Last permission audit, as reported (no secrets). */
-    audit: jsonb('audit'),
+    audit: jsonb('audit').$type<Partial<StoredKeyAudit>>(),
     auditedAt: timestamp('audited_at', { withTimezone: true }),
     /** When the key loses its trading permission (Binance: keys without an IP restriction); null: never. */
     tradingExpiresAt: timestamp('trading_expires_at', { withTimezone: true }),
@@ -156,7 +161,7 @@ export const signals = pgTable(
     takeProfits: jsonb('take_profits').$type<number[]>().notNull(),
     leverage: integer('leverage'),
     /** Copy trading: per-follower instructions (quantity, reduce-only, target account). */
-    copy: jsonb('copy'),
+    copy: jsonb('copy').$type<CopyInstructions>(),
     status: text('status', { enum: ['pending', 'executing', 'done', 'cancelled'] })
       .notNull()
       .default('pending'),
@@ -373,7 +378,7 @@ export const feedOutbox = pgTable(
     accountId: uuid('account_id'),
     /** For direct messages: the member to write to. */
     recipientId: text('recipient_id'),
-    payload: jsonb('payload').notNull(),
+    payload: jsonb('payload').$type<FeedEvent>().notNull(),
     status: text('status', { enum: ['pending', 'posted', 'dropped'] })
       .notNull()
       .default('pending'),
@@ -429,7 +434,7 @@ export const copyMasters = pgTable('copy_masters', {
     .notNull()
     .default('member'),
   /** Last seen positions and balances, to fetch trades only for symbols that changed. */
-  snapshot: jsonb('snapshot'),
+  snapshot: jsonb('snapshot').$type<MasterSnapshot>(),
   equityUsd: doublePrecision('equity_usd'),
   createdAt: createdAt(),
 });
@@ -490,8 +495,8 @@ export const copyConfirmations = pgTable(
     followerOwnerId: text('follower_owner_id').notNull(),
     /** The master fill's signal key (master account + trade id); the follower's own signal adds its account. */
     sourceRef: text('source_ref').notNull(),
-    signal: jsonb('signal').notNull(),
-    copy: jsonb('copy').notNull(),
+    signal: jsonb('signal').$type<TradeSignal>().notNull(),
+    copy: jsonb('copy').$type<CopyInstructions>().notNull(),
     status: text('status', { enum: ['pending', 'sent', 'accepted', 'skipped', 'expired'] })
       .notNull()
       .default('pending'),
@@ -511,7 +516,7 @@ export const paperState = pgTable('paper_state', {
   accountId: uuid('account_id')
     .primaryKey()
     .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),
-  state: jsonb('state').notNull(),
+  state: jsonb('state').$type<PaperState>().notNull(),
   updatedAt: updatedAt(),
 });
 

@@ -37,3 +37,13 @@ export interface MemberScope {
   readonly ownerId: string;
   readonly guildId: string;
 }
+
+/** What an account keeps of its key's last permission audit (no secrets); rows written before a field existed lack it. */
+export interface StoredKeyAudit {
+  verdict: 'ok' | 'refused' | 'unknown';
+  canWithdraw: boolean | null;
+  canTransfer: boolean | null;
+  ipRestricted: boolean | null;
+  futuresEnabled: boolean | null;
+  notes: string[];
+}

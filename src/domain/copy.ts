@@ -274,3 +274,16 @@ export function groupFillsByOrder<T extends MasterFill>(fills: readonly T[]): Ma
     };
   });
 }
+
+/**
+ * What the poller remembers of a master between cycles: per symbol, the signed position after the
+ * last fill it turned into signals (not merely the last one seen), and the balance, so a cycle can
+ * tell which symbols changed and fetch trades only for those.
+ */
+export interface MasterSnapshot {
+  positions: Record<string, number>;
+  free: number;
+  equity: number;
+  /** Trades before this time (ms, exchange clock) existed before the account became a master. */
+  since: number;
+}

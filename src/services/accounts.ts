@@ -148,7 +148,7 @@ interface StoredAudit {
 }
 
 const storedAudit = (row: AccountRow): StoredAudit | null => {
-  const audit = row.audit as Partial<StoredAudit> | null;
+  const audit = row.audit;
   if (!audit || typeof audit !== 'object' || typeof audit.verdict !== 'string') return null;
   return { verdict: audit.verdict, notes: Array.isArray(audit.notes) ? audit.notes.map(String) : [] };
 };

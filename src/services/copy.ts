@@ -275,13 +275,13 @@ export function createCopyService(deps: {
       const out: CopyConfirmationView[] = [];
       for (const row of rows) {
         const account = await accounts.byId(row.followerAccountId);
-        const copy = row.copy as CopyInstructions;
+        const copy = row.copy;
         const mine = copy.followers[0];
         out.push({
           id: row.id,
           ownerId: row.followerOwnerId,
           accountName: account?.name ?? 'removed account',
-          signal: row.signal as TradeSignal,
+          signal: row.signal,
           action: copy.action,
           quantity: mine?.quantity ?? null,
           reduceFraction: mine?.reduceFraction ?? null,
@@ -307,7 +307,7 @@ export function createCopyService(deps: {
         await copies.count(row.linkId, 'skipped');
         return expired ? { kind: 'expired' } : { kind: 'skipped' };
       }
-      const validation = validateSignal(current.signal as TradeSignal);
+      const validation = validateSignal(current.signal);
       if (!validation.ok) {
         await copies.answerConfirmation(id, ownerId, 'skipped');
         await copies.count(current.linkId, 'failed');
@@ -316,7 +316,7 @@ export function createCopyService(deps: {
       // Accepted and queued under the master's lock, in one transaction: a master's exit committed
       // first has expired it (gone); one committed after is queued after it, and takes it out.
       // The copy's author is the master's owner (whose trade it is), as for copies that need no answer.
-      const masterOwner = (await accounts.byId((current.copy as CopyInstructions).masterAccountId).catch(() => null))?.ownerId ?? null;
+      const masterOwner = (await accounts.byId(current.copy.masterAccountId).catch(() => null))?.ownerId ?? null;
       const queued = await copies.acceptConfirmationAndQueue(id, ownerId, {
         id: randomUUID(),
         guildId: current.guildId,
@@ -326,7 +326,7 @@ export function createCopyService(deps: {
         channelId: null,
         signal: validation.signal,
         // The follower chose to copy now: the copy's age runs from the answer, not the master's fill.
-        copy: { ...(current.copy as CopyInstructions), acceptedAt: now },
+        copy: { ...current.copy, acceptedAt: now },
         createdAt: new Date(now),
       });
       if (!queued) return { kind: 'gone' };

@@ -27,7 +27,7 @@ const toItem = (row: OutboxRow): FeedItem => ({
   kind: row.kind,
   signalId: row.signalId,
   recipientId: row.recipientId,
-  event: row.payload as FeedEvent,
+  event: row.payload,
   attempts: row.attempts,
   batch: row.status === 'pending' && row.messageId?.startsWith(BATCH_PREFIX) ? row.messageId.slice(BATCH_PREFIX.length) : null,
   channelId: row.channelId,

@@ -73,12 +73,12 @@ export async function fanOutSignal(tx: Store, signal: SignalRow, nowMs: number, 
   log.info({ signalId: signal.id, accounts: rows.length, skipped: skipped.length }, 'signal fanned out');
 }
 
-const copyMasterId = (signal: SignalRow): string => (signal.copy as { masterAccountId?: string } | null)?.masterAccountId ?? '';
+const copyMasterId = (signal: SignalRow): string => signal.copy?.masterAccountId ?? '';
 
 /** The copy's mastership is the master's current one (copies written before it was carried: any). */
 function mastershipLives(signal: SignalRow, master: { createdAt: Date } | null): boolean {
   if (!master) return false;
-  const since = (signal.copy as { mastershipSince?: number } | null)?.mastershipSince;
+  const since = signal.copy?.mastershipSince;
   return since === undefined || since === master.createdAt.getTime();
 }
 

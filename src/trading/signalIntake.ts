@@ -3,6 +3,7 @@ import type { Store } from '../db/store';
 import type { SignalSource } from '../db/repositories/signals';
 import type { SignalRejectionReason, TradeSignal, ValidatedSignal } from '../domain/signal';
 import { signalTargets } from '../domain/signalTargets';
+import type { CopyInstructions } from '../domain/copy';
 import { validateSignal } from '../domain/signalValidation';
 import type { Clock } from '../clock';
 import type { SymbolListing } from './symbolListing';
@@ -28,7 +29,7 @@ export interface SignalSubmission {
   authorId: string | null;
   channelId: string | null;
   signal: TradeSignal;
-  copy?: unknown;
+  copy?: CopyInstructions;
   /** Whether the server is paused, as the caller just read its settings (read here when not given). */
   guildPaused?: boolean;
 }
@@ -58,7 +59,7 @@ function enqueueValidated(store: Store, input: SignalSubmission, signal: Validat
     authorId: input.authorId,
     channelId: input.channelId,
     signal,
-    copy: input.copy,
+    ...(input.copy ? { copy: input.copy } : {}),
     createdAt,
   });
 }

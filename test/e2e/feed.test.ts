@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { accountsRepository } from '../../src/db/repositories/accounts';
-import { outboxRepository } from '../../src/db/repositories/outbox';
+import { outboxRepository, type NewOutboxRow } from '../../src/db/repositories/outbox';
 import { createFeedPoster } from '../../src/discord/feedPoster';
 import { botWorld, embedText, type BotWorld } from '../support/bot';
 import { databaseKinds } from '../support/db';
@@ -117,7 +117,7 @@ describe.each(databaseKinds)('channel trade feed (%s)', (kind) => {
     const w = world;
     const outbox = outboxRepository(w.db.db);
     const signalId = randomUUID();
-    const summary = (final: boolean, filled: number, pending: number) => ({
+    const summary = (final: boolean, filled: number, pending: number): NewOutboxRow => ({
       guildId: w.guild.id,
       kind: 'summary' as const,
       signalId,
@@ -165,7 +165,7 @@ describe.each(databaseKinds)('channel trade feed (%s)', (kind) => {
     world = await botWorld({ kind });
     const w = world;
     const outbox = outboxRepository(w.db.db);
-    const notice = (recipientId: string) => ({
+    const notice = (recipientId: string): NewOutboxRow => ({
       guildId: w.guild.id,
       kind: 'dm' as const,
       signalId: null,

@@ -12,18 +12,8 @@ export type EndedMastershipRow = typeof copyEndedMasterships.$inferSelect;
 export type CopyConfirmationRow = typeof copyConfirmations.$inferSelect;
 export type NewCopyConfirmation = typeof copyConfirmations.$inferInsert;
 
-/**
- * What the poller remembers of a master between cycles: per symbol, the signed position after the
- * last fill it turned into signals (not merely the last one seen), and the balance, so a cycle can
- * tell which symbols changed and fetch trades only for those.
- */
-export interface MasterSnapshot {
-  positions: Record<string, number>;
-  free: number;
-  equity: number;
-  /** Trades before this time (ms, exchange clock) existed before the account became a master. */
-  since: number;
-}
+import type { MasterSnapshot } from '../../domain/copy';
+export type { MasterSnapshot };
 
 /** A copy fill's signed quantity: opens and adds count in, reductions out. */
 export const signedFill = sql`case when ${orders.reduceOnly} then -${orders.filledQuantity} else ${orders.filledQuantity} end`;
@@ -169,7 +159,7 @@ export function copyRepository(db: Database) {
         .innerJoin(signals, eq(signals.id, executions.signalId))
         .where(and(copiesOf, inArray(executions.status, ['pending', 'in-flight'])));
       const out = new Set(running.map((row) => row.accountId));
-      for (const row of queued) for (const follower of (row.copy as { followers?: { accountId: string }[] } | null)?.followers ?? []) out.add(follower.accountId);
+      for (const row of queued) for (const follower of row.copy?.followers ?? []) out.add(follower.accountId);
       return out;
     },
 
@@ -437,8 +427,8 @@ export function copyRepository(db: Database) {
      */
     async acceptConfirmationAndQueue(id: string, ownerId: string, signal: NewSignal): Promise<{ signalId: string } | null> {
       return db.transaction(async (tx) => {
-        const masterId = (signal.copy as { masterAccountId?: string } | null)?.masterAccountId;
-        const since = (signal.copy as { mastershipSince?: number } | null)?.mastershipSince;
+        const masterId = signal.copy?.masterAccountId;
+        const since = signal.copy?.mastershipSince;
         const [master] = masterId
           ? await tx.select({ createdAt: copyMasters.createdAt }).from(copyMasters).where(eq(copyMasters.accountId, masterId)).for('update')
           : [];

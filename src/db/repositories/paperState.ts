@@ -14,7 +14,7 @@ export function paperStateRepository(db: Database): PaperStore & { remove(accoun
     async load(accountId: string): Promise<PaperState | null> {
       if (!isUuid(accountId)) return null;
       const [row] = await db.select({ state: paperState.state }).from(paperState).where(eq(paperState.accountId, accountId));
-      return row ? (row.state as PaperState) : null;
+      return row ? row.state : null;
     },
 
     async save(accountId: string, state: PaperState): Promise<void> {

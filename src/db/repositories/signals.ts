@@ -1,4 +1,5 @@
 import { and, asc, eq, ne, notInArray, or, sql } from 'drizzle-orm';
+import type { CopyInstructions } from '../../domain/copy';
 import type { TradeSignal, ValidatedSignal } from '../../domain/signal';
 import type { Database } from '../client';
 import { executions, signals } from '../schema';
@@ -17,7 +18,7 @@ export interface NewSignal {
   channelId: string | null;
   /** Validated at intake, the only validation: fan-out and execution trust it. */
   signal: ValidatedSignal;
-  copy?: unknown;
+  copy?: CopyInstructions;
   createdAt: Date;
 }
 

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { outboxRepository } from '../../../src/db/repositories/outbox';
 import { feedOutbox } from '../../../src/db/schema';
+import type { FeedEvent } from '../../../src/domain/feedEvents';
 import { databaseKinds, freshDatabase } from '../../support/db';
 
 /** The feed's health reads how long the longest-due row has been due, not how old it is. */
@@ -11,7 +12,7 @@ describe.each(databaseKinds)('feed backlog age (%s)', (kind) => {
     try {
       const outbox = outboxRepository(db.db);
       expect(await outbox.backlogAge()).toEqual({ pending: 0, oldestDueMs: null });
-      const row = { guildId: '100000000000000001', kind: 'event' as const, signalId: null, accountId: null, recipientId: null, payload: {} };
+      const row = { guildId: '100000000000000001', kind: 'event' as const, signalId: null, accountId: null, recipientId: null, payload: {} as FeedEvent };
       await outbox.enqueue([row, row]);
       const [first, second] = await db.db.select({ id: feedOutbox.id }).from(feedOutbox).orderBy(feedOutbox.id);
       // Written an hour ago and retried since: due again 30 s ago. The other waits out its retry.

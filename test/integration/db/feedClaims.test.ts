@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { guildsRepository } from '../../../src/db/repositories/guilds';
-import { outboxRepository } from '../../../src/db/repositories/outbox';
+import { outboxRepository, type NewOutboxRow } from '../../../src/db/repositories/outbox';
 import { readModels } from '../../../src/db/repositories/readModels';
 import { createFeedPoster, type FeedRest } from '../../../src/discord/feedPoster';
 import { createLogger } from '../../../src/logger';
@@ -16,11 +16,11 @@ import { databaseKinds, freshDatabase } from '../../support/db';
 const log = createLogger({ level: 'silent' });
 const GUILDS = ['100000000000000001', '100000000000000002', '100000000000000003'];
 
-function summaryRow(guildId: string, i: number) {
+function summaryRow(guildId: string, i: number): NewOutboxRow {
   const signalId = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
   return {
     guildId,
-    kind: 'summary' as const,
+    kind: 'summary',
     signalId,
     accountId: null,
     payload: { type: 'summary', signalId, symbol: `S${i}/USDT`, side: 'long', source: 'command', total: 1, filled: 1, placed: 1, pending: 0, skipped: [], failed: [], sharedNotional: 0, final: true },

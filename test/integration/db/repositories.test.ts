@@ -7,6 +7,7 @@ import { outboxRepository } from '../../../src/db/repositories/outbox';
 import { signalsRepository } from '../../../src/db/repositories/signals';
 import { tradingRepository } from '../../../src/db/repositories/trading';
 import { usersRepository } from '../../../src/db/repositories/users';
+import type { FeedEvent } from '../../../src/domain/feedEvents';
 import type { TradeSignal, ValidatedSignal } from '../../../src/domain/signal';
 import { validateSignal } from '../../../src/domain/signalValidation';
 import { databaseKinds, freshDatabase } from '../../support/db';
@@ -189,8 +190,9 @@ describe.each(databaseKinds)('repositories on %s', (kind) => {
   it('delivers outbox rows oldest first and forgets posted ones', async () => {
     const outbox = outboxRepository(handle.db);
     await outbox.enqueue([
-      { guildId: GUILD, kind: 'event', payload: { n: 1 } },
-      { guildId: GUILD, kind: 'event', payload: { n: 2 } },
+      // Not events: the queue's order is what is checked.
+      { guildId: GUILD, kind: 'event', payload: { n: 1 } as unknown as FeedEvent },
+      { guildId: GUILD, kind: 'event', payload: { n: 2 } as unknown as FeedEvent },
     ]);
     const due = await outbox.due(10, new Date(Date.now() + 1000));
     expect(due.map((row) => row.payload)).toEqual([{ n: 1 }, { n: 2 }]);
