@@ -32,6 +32,12 @@ const repositoryBuilders = [
     allowTypeImports: true,
     message: "Take repositories from the process's store (src/db/store.ts), never build them from a handle (#18).",
   },
+  {
+    // Rows are the domain's records (src/db/conforms.ts): above src/db they go by the domain's names.
+    regex: '^(\\.\\.?/)+(src/)?db/repositories/',
+    importNamePattern: '^(Account|Signal|Execution|Order|Position|User)Row$',
+    message: 'Name the domain record (src/domain/records.ts), not the database row (#18).',
+  },
 ];
 
 /** Our own folders a layer may not reach, as relative-import patterns. */
@@ -81,6 +87,7 @@ export default tseslint.config(
       [
         ...folders(['trading', 'src/trading', 'db', 'src/db'], 'Commands and the Discord layer reach trading and the database through src/services (#18).', true),
         ...exchangeAdapters,
+        ...repositoryBuilders,
       ],
     ),
   },

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../db/store';
-import type { AccountRow } from '../db/repositories/accounts';
 import { LIVE_ORDER_STATES, type UnbookedCopyOrder } from '../db/repositories/positions';
-import type { OrderRow, PositionRow } from '../db/repositories/trading';
 import { closeLeg, isBotClientOrderId, parseLeg } from '../domain/clientOrderId';
 import { copyPositionFigures, type CopyPositionFigures } from '../domain/copyPositions';
 import { feesSettled, scaleFees } from '../domain/fees';
@@ -16,6 +14,7 @@ import { accountFeedRow, pauseOnDailyLoss } from '../trading/dailyLossPause';
 import type { GatewayProvider } from '../trading/engine';
 import { positionFeedEvent, type PositionEventKind } from '../domain/feedEvents';
 import { orderIntent, orderStatePatch, sendOrder, type ProtocolContext } from '../trading/orderProtocol';
+import type { Account, Order, Position } from '../domain/records';
 
 export interface CopyPositionsReport {
   /** Copy fills booked into a position this pass. */
@@ -35,8 +34,8 @@ export interface CopyPanicResult {
 }
 
 const EPSILON = 1e-12;
-const isLive = (order: OrderRow) => (LIVE_ORDER_STATES as readonly string[]).includes(order.status);
-const fillOf = (order: OrderRow): Fill => ({
+const isLive = (order: Order) => (LIVE_ORDER_STATES as readonly string[]).includes(order.status);
+const fillOf = (order: Order): Fill => ({
   quantity: order.filledQuantity,
   price: order.averagePrice ?? order.price ?? 0,
   fees: order.fees,
@@ -76,8 +75,8 @@ export function createCopyPositions(deps: {
   const log = deps.log.child({ component: 'copy-positions' });
 
   const figuresOf = (
-    position: Pick<PositionRow, 'side' | 'symbol' | 'leverage'>,
-    booked: OrderRow[],
+    position: Pick<Position, 'side' | 'symbol' | 'leverage'>,
+    booked: Order[],
     external: Fill[] = [],
   ): CopyPositionFigures =>
     copyPositionFigures(
@@ -101,14 +100,14 @@ export function createCopyPositions(deps: {
 
   /** The same feed payloads positionSync writes, so the channel shows copied closes like the others. */
   const positionEvent = (
-    account: AccountRow,
-    position: PositionRow,
+    account: Account,
+    position: Position,
     kind: PositionEventKind,
     f: CopyPositionFigures,
   ) => positionFeedEvent(account, position, kind, { returnPct: f.returnPct, pnl: f.realizedPnl });
 
   /** Live copy orders are looked up; filled ones whose fees are not known and valued yet get them (Binance reports fees with the trades). */
-  async function refreshOrder(gateway: ExchangeGateway, order: OrderRow): Promise<OrderRow> {
+  async function refreshOrder(gateway: ExchangeGateway, order: Order): Promise<Order> {
     if (!isLive(order) && (order.filledQuantity <= 0 || feesSettled(order.fees))) return order;
     try {
       const state = await gateway.fetchOrder(order.symbol, order.clientOrderId);
@@ -124,7 +123,7 @@ export function createCopyPositions(deps: {
 
   /** Books the account's finished copy fills in order; true when every one of them could be. */
   async function bookAccount(
-    account: AccountRow,
+    account: Account,
     pending: UnbookedCopyOrder[],
     report: CopyPositionsReport,
   ): Promise<boolean> {
@@ -164,8 +163,8 @@ export function createCopyPositions(deps: {
    * one closes as 'panic' whichever process books it.
    */
   async function close(
-    account: AccountRow,
-    position: PositionRow,
+    account: Account,
+    position: Position,
     closeAs: 'copy' | 'external' | 'panic',
     external: Fill[] = [],
   ): Promise<boolean> {
@@ -211,7 +210,7 @@ export function createCopyPositions(deps: {
   }
 
   /** What closed it outside the bot: the latest foreign exit-side trades, the rest at the last price. */
-  async function externalExitFills(gateway: ExchangeGateway, position: PositionRow): Promise<Fill[]> {
+  async function externalExitFills(gateway: ExchangeGateway, position: Position): Promise<Fill[]> {
     const exitSide = position.side === 'long' ? 'sell' : 'buy';
     const fills: Fill[] = [];
     let left = dec(position.quantity);
@@ -243,7 +242,7 @@ export function createCopyPositions(deps: {
   }
 
   /** Exchange positions of the futures accounts holding a copied position, read BEFORE any booking. */
-  async function exchangeSnapshots(open: PositionRow[]): Promise<Map<string, PositionState[]>> {
+  async function exchangeSnapshots(open: Position[]): Promise<Map<string, PositionState[]>> {
     const out = new Map<string, PositionState[]>();
     const now = deps.clock.now();
     for (const accountId of new Set(open.map((position) => position.accountId))) {
@@ -261,7 +260,7 @@ export function createCopyPositions(deps: {
   }
 
   /** Cancels one resting copy order; the row ends in the exchange's answer (one that filled meanwhile stays filled). */
-  async function cancelCopyOrder(gateway: ExchangeGateway, order: OrderRow): Promise<boolean> {
+  async function cancelCopyOrder(gateway: ExchangeGateway, order: Order): Promise<boolean> {
     try {
       const state = await gateway.cancelOrder(order.symbol, order.clientOrderId);
       const after = state ?? (await gateway.fetchOrder(order.symbol, order.clientOrderId));
@@ -290,9 +289,9 @@ export function createCopyPositions(deps: {
    * exchange any more: closed outside the bot ('external'). Returns a problem, or null when closed.
    */
   async function panicPosition(
-    account: AccountRow,
+    account: Account,
     gateway: ExchangeGateway,
-    position: PositionRow,
+    position: Position,
   ): Promise<string | null> {
     const label = `${position.symbol} ${position.side} (copied)`;
     const last = (await repo.ordersOfPosition(position.id)).at(-1);
@@ -384,7 +383,7 @@ export function createCopyPositions(deps: {
      * 'panic' with its realised PnL, once. A later copy close from the master then finds nothing held
      * and is skipped ('no-position-to-reduce').
      */
-    async panicAccount(account: AccountRow): Promise<CopyPanicResult> {
+    async panicAccount(account: Account): Promise<CopyPanicResult> {
       const result: CopyPanicResult = { cancelledOrders: 0, closedPositions: 0, problems: [] };
       if (deps.seize && !(await deps.seize(account.id))) {
         result.problems.push(

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Store } from '../db/store';
-import type { AccountRow } from '../db/repositories/accounts';
 import type { CopyLinkRow, NewCopyConfirmation } from '../db/repositories/copy';
 import { createMasterships } from './mastership';
 import {
@@ -21,6 +20,7 @@ import type { Logger } from '../logger';
 import type { Clock } from '../clock';
 import { queueSignal, type SignalIntake } from '../trading/signalIntake';
 import { triggeredOrderIds } from '../trading/triggeredOrders';
+import type { Account } from '../domain/records';
 
 export interface CopyPollReport {
   masters: number;
@@ -57,7 +57,7 @@ const filterTypeOf = (type: string | null): 'market' | 'limit' | 'stop' =>
  */
 export function createCopyTrading(deps: {
   store: Store;
-  gateways: { forAccount(account: AccountRow): ExchangeGateway };
+  gateways: { forAccount(account: Account): ExchangeGateway };
   /** Copy signals are written with their fill's cursor move (one transaction); the intake is woken after. */
   intake: Pick<SignalIntake, 'wake'>;
   clock: Clock;
@@ -75,7 +75,7 @@ export function createCopyTrading(deps: {
   const log = deps.log.child({ component: 'copy' });
   const balanceMaxAgeMs = deps.balanceMaxAgeMs ?? 300_000;
 
-  async function followerEquity(account: AccountRow): Promise<number | null> {
+  async function followerEquity(account: Account): Promise<number | null> {
     const age = account.balanceAt ? deps.clock.now() - account.balanceAt.getTime() : Infinity;
     if (age <= balanceMaxAgeMs && account.lastEquityUsd !== null) return account.lastEquityUsd;
     try {
@@ -107,7 +107,7 @@ export function createCopyTrading(deps: {
 
   async function instructionsFor(
     links: CopyLinkRow[],
-    followers: Map<string, AccountRow>,
+    followers: Map<string, Account>,
     pair: string,
     action: CopyAction,
     quantity: number,
@@ -238,7 +238,7 @@ export function createCopyTrading(deps: {
       for (const cursor of cursors) changed.add(cursor.symbol);
     }
 
-    const followers = new Map<string, AccountRow>();
+    const followers = new Map<string, Account>();
     for (const link of links) {
       const follower = await accounts.byId(link.followerAccountId);
       if (follower && follower.guildId === master.guildId) followers.set(follower.id, follower);

@@ -1,5 +1,6 @@
-import { MARKET_TYPES, SIZING_MODES, TRADING_MODES } from '../domain/account';
-import { SIGNAL_SOURCES } from '../domain/signal';
+import { MARGIN_MODES, MARKET_TYPES, MIN_NOTIONAL_POLICIES, SIZING_MODES, TRADING_MODES } from '../domain/account';
+import { ACCOUNT_SOURCES, CLOSE_REASONS, EXECUTION_STATUSES, ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, POSITION_MODES, POSITION_STATUSES, SIGNAL_STATUSES } from '../domain/records';
+import { ENTRY_TYPES, SIDES, SIGNAL_SOURCES } from '../domain/signal';
 import { sql } from 'drizzle-orm';
 import type { FeeCharge } from '../domain/fees';
 import type { StoredKeyAudit } from '../domain/account';
@@ -77,7 +78,7 @@ export const exchangeAccounts = pgTable(
     enabled: boolean('enabled').notNull().default(false),
     verified: boolean('verified').notNull().default(false),
     verifiedAt: timestamp('verified_at', { withTimezone: true }),
-    source: text('source', { enum: ['discord', 'env'] })
+    source: text('source', { enum: ACCOUNT_SOURCES })
       .notNull()
       .default('discord'),
 
@@ -91,7 +92,7 @@ export const exchangeAccounts = pgTable(
     riskPerTradePct: doublePrecision('risk_per_trade_pct').notNull().default(2),
     maxDailyLossPct: doublePrecision('max_daily_loss_pct').notNull().default(5),
     stopOnLoss: boolean('stop_on_loss').notNull().default(true),
-    minNotionalPolicy: text('min_notional_policy', { enum: ['skip', 'raise'] })
+    minNotionalPolicy: text('min_notional_policy', { enum: MIN_NOTIONAL_POLICIES })
       .notNull()
       .default('skip'),
     symbolAllow: text('symbol_allow').array().notNull().default(sql`'{}'::text[]`),
@@ -118,8 +119,8 @@ export const exchangeAccounts = pgTable(
     tradingExpiresAt: timestamp('trading_expires_at', { withTimezone: true }),
     /** Reminders sent for that date (1: a week before, 2: a day before); reset when the date changes. */
     expiryNotices: integer('expiry_notices').notNull().default(0),
-    positionMode: text('position_mode', { enum: ['one-way', 'hedge'] }),
-    marginMode: text('margin_mode', { enum: ['isolated', 'cross'] }),
+    positionMode: text('position_mode', { enum: POSITION_MODES }),
+    marginMode: text('margin_mode', { enum: MARGIN_MODES }),
     exchangeMaxLeverage: integer('exchange_max_leverage'),
 
     pausedUntil: timestamp('paused_until', { withTimezone: true }),
@@ -154,15 +155,15 @@ export const signals = pgTable(
     authorId: text('author_id'),
     channelId: text('channel_id'),
     symbol: text('symbol').notNull(),
-    side: text('side', { enum: ['long', 'short'] }).notNull(),
-    entryType: text('entry_type', { enum: ['market', 'limit'] }).notNull(),
+    side: text('side', { enum: SIDES }).notNull(),
+    entryType: text('entry_type', { enum: ENTRY_TYPES }).notNull(),
     entries: jsonb('entries').$type<number[]>().notNull(),
     stopLoss: money('stop_loss').notNull(),
     takeProfits: jsonb('take_profits').$type<number[]>().notNull(),
     leverage: integer('leverage'),
     /** Copy trading: per-follower instructions (quantity, reduce-only, target account). */
     copy: jsonb('copy').$type<CopyInstructions>(),
-    status: text('status', { enum: ['pending', 'executing', 'done', 'cancelled'] })
+    status: text('status', { enum: SIGNAL_STATUSES })
       .notNull()
       .default('pending'),
     claimedBy: text('claimed_by'),
@@ -193,7 +194,7 @@ export const executions = pgTable(
       .references(() => exchangeAccounts.id, { onDelete: 'cascade' }),
     ownerId: text('owner_id').notNull(),
     status: text('status', {
-      enum: ['pending', 'in-flight', 'placed', 'skipped', 'failed', 'not-placed', 'dry-run', 'cancelled'],
+      enum: EXECUTION_STATUSES,
     })
       .notNull()
       .default('pending'),
@@ -221,17 +222,7 @@ export const executions = pgTable(
   ],
 );
 
-export const orderStatuses = [
-  'intent',
-  'unknown',
-  'open',
-  'partially-filled',
-  'filled',
-  'cancelled',
-  'rejected',
-  'not-placed',
-  'expired',
-] as const;
+export const orderStatuses = ORDER_STATUSES;
 
 /** One row per (signal, account, leg). Written as an intent BEFORE it is sent (DESIGN.md). */
 export const orders = pgTable(
@@ -251,8 +242,8 @@ export const orders = pgTable(
     /** The exchange order carrying the fills when not this one (a triggered algo order's placed order). */
     fillOrderId: text('fill_order_id'),
     symbol: text('symbol').notNull(),
-    side: text('side', { enum: ['buy', 'sell'] }).notNull(),
-    type: text('type', { enum: ['market', 'limit', 'stop-loss', 'take-profit'] }).notNull(),
+    side: text('side', { enum: ORDER_SIDES }).notNull(),
+    type: text('type', { enum: ORDER_TYPES }).notNull(),
     reduceOnly: boolean('reduce_only').notNull().default(false),
     quantity: money('quantity').notNull(),
     price: money('price'),
@@ -295,8 +286,8 @@ export const positions = pgTable(
     ownerId: text('owner_id').notNull(),
     signalId: uuid('signal_id').notNull(),
     symbol: text('symbol').notNull(),
-    side: text('side', { enum: ['long', 'short'] }).notNull(),
-    status: text('status', { enum: ['open', 'closed'] })
+    side: text('side', { enum: SIDES }).notNull(),
+    status: text('status', { enum: POSITION_STATUSES })
       .notNull()
       .default('open'),
     leverage: integer('leverage').notNull().default(1),
@@ -316,7 +307,7 @@ export const positions = pgTable(
     funding: money('funding').notNull().default(0),
     /** 'copy': a copied position closed by following its master out (text column: no migration needed). */
     closeReason: text('close_reason', {
-      enum: ['stop-loss', 'take-profit', 'external', 'liquidation', 'panic', 'not-filled', 'copy'],
+      enum: CLOSE_REASONS,
     }),
     openedAt: timestamp('opened_at', { withTimezone: true }).notNull().defaultNow(),
     closedAt: timestamp('closed_at', { withTimezone: true }),

@@ -6,7 +6,10 @@ export const SIZING_MODES = ['fixed', 'percent', 'risk', 'kelly'] as const;
 export type MarketType = (typeof MARKET_TYPES)[number];
 export type TradingMode = (typeof TRADING_MODES)[number];
 export type SizingMode = (typeof SIZING_MODES)[number];
-export type MinNotionalPolicy = 'skip' | 'raise';
+export const MIN_NOTIONAL_POLICIES = ['skip', 'raise'] as const;
+export type MinNotionalPolicy = (typeof MIN_NOTIONAL_POLICIES)[number];
+export const MARGIN_MODES = ['isolated', 'cross'] as const;
+export type MarginMode = (typeof MARGIN_MODES)[number];
 
 export interface AccountSettings {
   marketType: MarketType;

@@ -2,13 +2,15 @@
  * The one structured signal every source produces (channel parser, /signal, copy trading, strategy).
  * Prices are plain numbers here; they meet a market's precision only when sized for one account.
  */
-export type Side = 'long' | 'short';
+export const SIDES = ['long', 'short'] as const;
+export type Side = (typeof SIDES)[number];
 
 /** Where signals come from: a caller's message, /signal, a copied master order, the built-in strategy. */
 export const SIGNAL_SOURCES = ['channel', 'command', 'copy', 'strategy'] as const;
 export type SignalSource = (typeof SIGNAL_SOURCES)[number];
 export const isSignalSource = (value: unknown): value is SignalSource => (SIGNAL_SOURCES as readonly unknown[]).includes(value);
-export type EntryType = 'market' | 'limit';
+export const ENTRY_TYPES = ['market', 'limit'] as const;
+export type EntryType = (typeof ENTRY_TYPES)[number];
 
 export interface TradeSignal {
   /** Unified pair, BASE/QUOTE, e.g. `BTC/USDT`. Resolved to each account's market later. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AccountRow, AccountSettingsPatch, AccountsRepository } from '../db/repositories/accounts';
+import type { AccountSettingsPatch, AccountsRepository } from '../db/repositories/accounts';
 import type { MarketType, MemberScope, SizingMode, TradingMode } from '../domain/account';
 import { describeReason } from '../domain/reasons';
 import { isExchangeError } from '../exchange/errors';
@@ -16,8 +16,8 @@ import { MemberThrottle } from './memberThrottle';
 import { unsupportedReason, type ExchangeCatalog } from './exchangeCatalog';
 import type { GatewayFactoryPort } from './ports';
 import { withTimeout } from '../timeout';
-
 import { MARKET_TYPES, SIZING_MODES, TRADING_MODES } from '../domain/account';
+import type { Account } from '../domain/records';
 
 export { MARKET_TYPES, SIZING_MODES, TRADING_MODES };
 
@@ -147,7 +147,7 @@ interface StoredAudit {
   notes: string[];
 }
 
-const storedAudit = (row: AccountRow): StoredAudit | null => {
+const storedAudit = (row: Account): StoredAudit | null => {
   const audit = row.audit;
   if (!audit || typeof audit !== 'object' || typeof audit.verdict !== 'string') return null;
   return { verdict: audit.verdict, notes: Array.isArray(audit.notes) ? audit.notes.map(String) : [] };
@@ -157,7 +157,7 @@ const storedAudit = (row: AccountRow): StoredAudit | null => {
  * The columns an audit writes: what it found (no secrets) and the key's trading expiry. A new expiry
  * date starts its reminders over; the same date keeps the ones already sent.
  */
-function auditColumns(audit: KeyAudit, previous: Pick<AccountRow, 'tradingExpiresAt'> | null) {
+function auditColumns(audit: KeyAudit, previous: Pick<Account, 'tradingExpiresAt'> | null) {
   const expiresAt = audit.tradingExpiresAt === null ? null : new Date(audit.tradingExpiresAt);
   const sameDate = (previous?.tradingExpiresAt?.getTime() ?? null) === (expiresAt?.getTime() ?? null);
   return {
@@ -174,7 +174,7 @@ function auditColumns(audit: KeyAudit, previous: Pick<AccountRow, 'tradingExpire
   };
 }
 
-export function toAccountView(row: AccountRow): AccountView {
+export function toAccountView(row: Account): AccountView {
   const audit = storedAudit(row);
   return {
     id: row.id,
@@ -420,7 +420,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     );
   };
 
-  const owned = async (scope: MemberScope, accountId: string): Promise<AccountRow> => {
+  const owned = async (scope: MemberScope, accountId: string): Promise<Account> => {
     const row = await accounts.findOwned(scope, accountId);
     if (!row) throw notFound();
     return row;
@@ -461,7 +461,7 @@ export function createAccountService(deps: AccountServiceDeps) {
         );
       // Asked first so that a full member's key is not probed; the insert checks again under a lock.
       if ((await accounts.listOwned(input.ownerId, input.guildId)).length >= maxAccounts) throw tooMany();
-      const createdWithinCap = (row: AccountRow | null): AccountRow => {
+      const createdWithinCap = (row: Account | null): Account => {
         if (!row) throw tooMany();
         return row;
       };

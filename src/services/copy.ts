@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
+import type { AccountsRepository } from '../db/repositories/accounts';
 import type { CopyRepository } from '../db/repositories/copy';
 import type { GuildsRepository } from '../db/repositories/guilds';
 import type { CopyInstructions, CopyMode } from '../domain/copy';
@@ -10,6 +10,7 @@ import type { Clock } from '../clock';
 import type { SignalIntake } from '../trading/signalIntake';
 import type { Logger } from '../logger';
 import { forbidden, invalid, notFound } from './errors';
+import type { Account } from '../domain/records';
 
 export interface CopyActor {
   guildId: string;
@@ -97,7 +98,7 @@ export function createCopyService(deps: {
   }
 
   return {
-    async makeMaster(actor: CopyActor, accountId: string): Promise<{ account: AccountRow }> {
+    async makeMaster(actor: CopyActor, accountId: string): Promise<{ account: Account }> {
       if (!(await mayBeMaster(actor))) {
         throw forbidden(
           'Only admins, or members an admin allowed with /setup copy-masters, can make an account a copy-trading master.',
@@ -174,7 +175,7 @@ export function createCopyService(deps: {
       const own = input.accountId
         ? [
             await accounts.findOwned({ ownerId: actor.userId, guildId: actor.guildId }, input.accountId),
-          ].filter((a): a is AccountRow => a !== null)
+          ].filter((a): a is Account => a !== null)
         : (await accounts.listOwned(actor.userId, actor.guildId)).filter((a) => a.marketType === 'futures');
       if (input.accountId && own.length === 0) throw notFound();
       const followers = own.filter((a) => a.guildId === actor.guildId && a.id !== master.accountId);

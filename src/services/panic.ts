@@ -1,9 +1,10 @@
 import type { CopyPositions } from '../copy/copyPositions';
-import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
+import type { AccountsRepository } from '../db/repositories/accounts';
 import type { PositionsRepository } from '../db/repositories/positions';
 import type { Logger } from '../logger';
 import type { PanicResult, PositionSync } from '../trading/positionSync';
 import { notFound } from './errors';
+import type { Account } from '../domain/records';
 
 export interface PanicTarget {
   accountId: string;
@@ -30,7 +31,7 @@ export interface PanicDeps {
  * of the account's copy orders and closes its copied positions ('panic', realised PnL booked once).
  */
 export function createPanicService(deps: PanicDeps) {
-  async function targets(ownerId: string, guildId: string, accountId: string | null): Promise<AccountRow[]> {
+  async function targets(ownerId: string, guildId: string, accountId: string | null): Promise<Account[]> {
     const owned = await deps.accounts.listOwned(ownerId, guildId);
     if (accountId === null || accountId === 'all') return owned;
     const one = owned.filter((account) => account.id === accountId || account.name === accountId);

@@ -1,4 +1,4 @@
-import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
+import type { AccountsRepository } from '../db/repositories/accounts';
 import type { ReadModels } from '../db/repositories/readModels';
 import type { Logger } from '../logger';
 import { TRADING_MODES } from '../domain/account';
@@ -6,6 +6,7 @@ import { tradeStats, type TradeStats } from '../domain/tradeStats';
 import type { Clock } from '../clock';
 import { invalid, notFound } from './errors';
 import type { GatewayFactoryPort } from './ports';
+import type { Account } from '../domain/records';
 
 export const PNL_PERIODS = ['day', 'week', 'month', 'all'] as const;
 export type PnlPeriod = (typeof PNL_PERIODS)[number];
@@ -13,7 +14,7 @@ export type PnlPeriod = (typeof PNL_PERIODS)[number];
 const DAY_MS = 86_400_000;
 const QUOTE_TIMEOUT_MS = 4_000;
 
-export type TradingMode = AccountRow['mode'];
+export type TradingMode = Account['mode'];
 /** Totals are per mode and never summed across: paper and demo money is not money. */
 export const MODE_ORDER: readonly TradingMode[] = TRADING_MODES;
 
@@ -106,7 +107,7 @@ export function createPnlService(deps: {
       if (!period) throw invalid(`Period must be one of: ${PNL_PERIODS.join(', ')}.`);
       const since = periodStart(period, clock.now());
 
-      let owned: AccountRow[];
+      let owned: Account[];
       if (query.accountId) {
         const account = await accounts.findOwned(query, query.accountId);
         if (!account) throw notFound();
@@ -130,7 +131,7 @@ export function createPnlService(deps: {
       // the market's contract size (quantities are in contracts on some exchanges).
       const quotes = new Map<string, Promise<{ price: number; contractSize: number } | null>>();
       const priceOf = (
-        account: AccountRow,
+        account: Account,
         symbol: string,
       ): Promise<{ price: number; contractSize: number } | null> => {
         const key = `${account.exchangeId}:${account.marketType}:${account.mode}:${symbol}`;

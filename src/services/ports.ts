@@ -1,7 +1,8 @@
-import type { AccountRow } from '../db/repositories/accounts';
+
 import type { MarketType, TradingMode } from '../domain/account';
 import type { ExchangeGateway } from '../exchange/gateway';
 import type { Secret } from '../vault/secret';
+import type { Account } from '../domain/records';
 
 /** A key to try before anything is stored. */
 export interface ProbeRequest {
@@ -19,7 +20,7 @@ export interface ProbeRequest {
  * stored yet.
  */
 export interface GatewayFactoryPort {
-  forAccount(account: AccountRow): ExchangeGateway;
+  forAccount(account: Account): ExchangeGateway;
   probe(request: ProbeRequest): ExchangeGateway | Promise<ExchangeGateway>;
   invalidate(accountId: string): void;
 }

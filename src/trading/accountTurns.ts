@@ -1,3 +1,4 @@
+import type { Execution, Signal } from '../domain/records';
 /**
  * One account's executions of a batch run one after another in the order of their signals (the
  * engine runs different accounts' executions side by side). An account's signals may depend on each
@@ -5,8 +6,7 @@
  * symbol the earlier one takes the position (the other is refused as a position already open), not
  * whichever happened to run first.
  */
-import type { SignalRow } from '../db/repositories/signals';
-import type { ExecutionRow } from '../db/repositories/trading';
+
 
 export interface Turn {
   /** Resolves when the account's previous execution of the batch is done. */
@@ -16,7 +16,7 @@ export interface Turn {
 }
 
 /** Signals in the order they were made; within one millisecond by source ref (copies: `master:symbol:tradeId`, numeric ids, shorter is older), then id. */
-function signalOrder(a: SignalRow, b: SignalRow): number {
+function signalOrder(a: Signal, b: Signal): number {
   const byRef = a.sourceRef.length - b.sourceRef.length || (a.sourceRef < b.sourceRef ? -1 : a.sourceRef > b.sourceRef ? 1 : 0);
   return a.createdAt.getTime() - b.createdAt.getTime() || byRef || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
@@ -29,11 +29,11 @@ function signalOrder(a: SignalRow, b: SignalRow): number {
  * sent and place its exits) waits for no other run: its position must not wait for a later signal.
  */
 export async function accountTurnsOf(
-  executions: readonly ExecutionRow[],
-  signalOf: (id: string) => Promise<SignalRow | null>,
+  executions: readonly Execution[],
+  signalOf: (id: string) => Promise<Signal | null>,
   tails?: Map<string, Promise<void>>,
 ): Promise<Map<string, Turn>> {
-  const known: { execution: ExecutionRow; signal: SignalRow }[] = [];
+  const known: { execution: Execution; signal: Signal }[] = [];
   for (const execution of executions) {
     const signal = await signalOf(execution.signalId);
     if (signal) known.push({ execution, signal });

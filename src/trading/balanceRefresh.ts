@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
+import type { AccountsRepository } from '../db/repositories/accounts';
 import type { TradingRepository } from '../db/repositories/trading';
 import { utcDayKey } from '../domain/risk';
 import { isExchangeError } from '../exchange/errors';
@@ -7,6 +7,7 @@ import type { ExchangeGateway } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Clock } from '../clock';
+import type { Account } from '../domain/records';
 
 /** The routine looks at this many stale balances per read it may make (confirmations cost no weight). */
 const CONFIRMS_PER_READ = 25;
@@ -31,11 +32,11 @@ export class BalanceRefresh {
     private readonly deps: {
       accounts: AccountsRepository;
       trading: TradingRepository;
-      gatewayFor: (account: AccountRow) => ExchangeGateway;
+      gatewayFor: (account: Account) => ExchangeGateway;
       clock: Clock;
       log: Logger;
       metrics: Metrics | undefined;
-      onAuthFailure: (account: AccountRow) => Promise<void>;
+      onAuthFailure: (account: Account) => Promise<void>;
     },
     private readonly settings: { balanceMaxAgeMs: number; balanceRefreshPerCycle: number; concurrency: number; streamedBalanceMaxAgeMs: number },
   ) {}
@@ -63,7 +64,7 @@ export class BalanceRefresh {
   }
 
   /** Confirms as of now the balances the streams say are unchanged since this process read them; returns the others. */
-  private async confirmUnchanged(rows: AccountRow[]): Promise<AccountRow[]> {
+  private async confirmUnchanged(rows: Account[]): Promise<Account[]> {
     const now = this.deps.clock.now();
     const unchanged = (id: string): boolean => {
       const quiet = this.quietSince(id);
@@ -84,7 +85,7 @@ export class BalanceRefresh {
     return rows.filter((row) => !done.has(row.id));
   }
 
-  private async refresh(rows: AccountRow[], olderThanMs: number): Promise<void> {
+  private async refresh(rows: Account[], olderThanMs: number): Promise<void> {
     const { accounts, trading, clock, log, metrics } = this.deps;
     const now = clock.now();
     const due = rows.filter((account) => (account.balanceAt ? now - account.balanceAt.getTime() : Infinity) >= olderThanMs);

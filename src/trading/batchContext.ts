@@ -1,6 +1,5 @@
-import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
-import type { SignalRow } from '../db/repositories/signals';
-import type { ExecutionOutcome, ExecutionRow, TradingRepository } from '../db/repositories/trading';
+import type { AccountsRepository } from '../db/repositories/accounts';
+import type { ExecutionOutcome, TradingRepository } from '../db/repositories/trading';
 import type { UsersRepository } from '../db/repositories/users';
 import { utcDayKey } from '../domain/risk';
 import type { ExchangeGateway } from '../exchange/gateway';
@@ -13,13 +12,14 @@ import { ExposureLedger } from './exposureLedger';
 import { GroupCommit } from './groupCommit';
 import { summaryOutboxRow } from './summary';
 import { WriteBehindExecutionStore } from './writeBehindStore';
+import type { Account, Execution, Signal } from '../domain/records';
 
 /** What the engine lends a batch of executions. */
 export interface BatchDependencies {
   accounts: AccountsRepository;
   users: UsersRepository;
   trading: TradingRepository;
-  gatewayFor: (account: AccountRow) => ExchangeGateway;
+  gatewayFor: (account: Account) => ExchangeGateway;
   clock: Clock;
   log: Logger;
   settings: AccountExecutionContext['settings'];
@@ -28,7 +28,7 @@ export interface BatchDependencies {
   instanceId: () => string;
   holdsClaim: (executionId: string) => Promise<boolean>;
   stampSent: AccountExecutionContext['stampSent'];
-  onAuthFailure: (account: AccountRow) => Promise<void>;
+  onAuthFailure: (account: Account) => Promise<void>;
   followPosition: (accountId: string) => Promise<void>;
 }
 
@@ -41,8 +41,8 @@ export interface BatchDependencies {
  */
 export async function batchExecutionContext(
   deps: BatchDependencies,
-  executions: ExecutionRow[],
-  signalOf: (id: string) => Promise<SignalRow | null>,
+  executions: Execution[],
+  signalOf: (id: string) => Promise<Signal | null>,
 ): Promise<AccountExecutionContext> {
   const { trading: repository, clock, log, metrics } = deps;
   const accountIds = [...new Set(executions.map((execution) => execution.accountId))];
@@ -53,7 +53,7 @@ export async function batchExecutionContext(
   const conditional = await repository.liveConditionalCounts(accountIds);
 
   const quotes = new Map<string, Promise<number | undefined>>();
-  type Outcome = { execution: ExecutionRow; outcome: ExecutionOutcome; signal: SignalRow | null };
+  type Outcome = { execution: Execution; outcome: ExecutionOutcome; signal: Signal | null };
   // Outcomes the fence refused: their execution was taken over by another process.
   const lost = new Set<string>();
   const finalizeAll = async (items: Outcome[]) => {

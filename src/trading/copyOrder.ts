@@ -1,5 +1,5 @@
-import type { AccountRow } from '../db/repositories/accounts';
-import type { SignalRow } from '../db/repositories/signals';
+
+
 import { clientOrderId, entryLeg } from '../domain/clientOrderId';
 import { copySignalTimeMs, pairOfMarket, symbolPasses, type CopyFollowerInstruction, type CopyInstructions } from '../domain/copy';
 import { limitCopyOpen } from '../domain/copyLimits';
@@ -12,6 +12,7 @@ import { resolveSymbol } from '../domain/symbols';
 import type { ExchangeGateway } from '../exchange/gateway';
 import type { AccountExecutionContext } from './execution/context';
 import { balanceOf, dayOf } from './execution/plan';
+import type { Account, Signal } from '../domain/records';
 
 type CopyPlan = AccountOrderPlan | Skipped<SkipReason>;
 
@@ -28,8 +29,8 @@ type CopyPlan = AccountOrderPlan | Skipped<SkipReason>;
  */
 export async function planCopyOrder(
   ctx: AccountExecutionContext,
-  signal: SignalRow,
-  account: AccountRow,
+  signal: Signal,
+  account: Account,
   order: CopyFollowerInstruction,
   gateway: ExchangeGateway,
   markets: ReadonlyMap<string, MarketRules>,
@@ -88,8 +89,8 @@ export async function planCopyOrder(
 }
 
 function marketOrder(
-  signal: SignalRow,
-  account: AccountRow,
+  signal: Signal,
+  account: Account,
   symbol: string,
   market: MarketRules,
   size: { qty: number; notional: number; notes: readonly PlanNote[] },

@@ -1,12 +1,12 @@
 import type { Store } from '../db/store';
-import type { AccountRow } from '../db/repositories/accounts';
 import type { NewOutboxRow } from '../db/repositories/outbox';
 import { dailyLossPause, utcDayKey } from '../domain/risk';
 import { positionFeedEvent, type NoticeEvent, type PositionFeedEvent } from '../domain/feedEvents';
+import type { Account } from '../domain/records';
 
 /** A feed row about one account; a direct message goes to its owner. */
 export const accountFeedRow = (
-  account: AccountRow,
+  account: Account,
   signalId: string | null,
   payload: PositionFeedEvent | NoticeEvent,
   kind: NewOutboxRow['kind'] = 'event',

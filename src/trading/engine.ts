@@ -2,9 +2,8 @@ import { hostname } from 'node:os';
 import pLimit from 'p-limit';
 import { accountTurnsOf } from './accountTurns';
 import type { Store } from '../db/store';
-import type { AccountRow } from '../db/repositories/accounts';
-import type { SignalRow } from '../db/repositories/signals';
-import type { ExecutionRow } from '../db/repositories/trading';
+
+
 import type { ExchangeGateway } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -18,9 +17,10 @@ import { inSignalLane } from '../exchange/requestLane';
 import { EngineInstance, type LivenessSource } from './instance';
 import { disableRevokedKey } from './keyRevoked';
 import { postOverdueSummaries } from './summary';
+import type { Account, Execution, Signal } from '../domain/records';
 
 export interface GatewayProvider {
-  forAccount(account: AccountRow): ExchangeGateway;
+  forAccount(account: Account): ExchangeGateway;
   invalidate(accountId: string): void;
 }
 
@@ -138,7 +138,7 @@ export class TradingEngine {
     this.claims = new BatchedClaimCheck((ids) =>
       this.trading.heldExecutions(this.instanceId, ids, this.instance.freshSince()),
     );
-    const onAuthFailure = (account: AccountRow) =>
+    const onAuthFailure = (account: Account) =>
       disableRevokedKey(
         {
           accounts: this.accounts,
@@ -148,7 +148,7 @@ export class TradingEngine {
         },
         account,
       );
-    const gatewayFor = (account: AccountRow) => this.gateways.forAccount(account);
+    const gatewayFor = (account: Account) => this.gateways.forAccount(account);
     this.balances = new BalanceRefresh(
       { accounts: this.accounts, trading: this.trading, gatewayFor, clock, log, metrics, onAuthFailure },
       settings,
@@ -468,7 +468,7 @@ export class TradingEngine {
    * dropped once marked: the outcome of a run is written before its mark is released, so what the
    * database says after the mark is final.
    */
-  private async runExecutions(batch: ExecutionRow[], options: { recheck?: boolean } = {}): Promise<number> {
+  private async runExecutions(batch: Execution[], options: { recheck?: boolean } = {}): Promise<number> {
     // An execution runs once at a time in this process (the signal path and the beside passes both
     // resume this process's in-flight work): taken here, synchronously, by whichever comes first.
     // Each run releases only its own mark: an id released early and taken by a later run stays taken.
@@ -498,12 +498,12 @@ export class TradingEngine {
   }
 
   /** A signal's work: its exchange reads go ahead of background reads (src/exchange/requestLane.ts). */
-  private runTakenExecutions(executions: ExecutionRow[], release: (id: string) => void): Promise<void> {
+  private runTakenExecutions(executions: Execution[], release: (id: string) => void): Promise<void> {
     return inSignalLane(() => this.runSignalWork(executions, release));
   }
 
-  private async runSignalWork(executions: ExecutionRow[], release: (id: string) => void): Promise<void> {
-    const signalCache = new Map<string, Promise<SignalRow | null>>();
+  private async runSignalWork(executions: Execution[], release: (id: string) => void): Promise<void> {
+    const signalCache = new Map<string, Promise<Signal | null>>();
     const signalOfExecution = (id: string) => {
       let cached = signalCache.get(id);
       if (!cached) {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../db/store';
-import type { SignalRow } from '../db/repositories/signals';
 import type { NewExecution } from '../db/repositories/trading';
 import { isCopyExit } from '../domain/copy';
 import { copyFollowerIds, signalTargets } from '../domain/signalTargets';
@@ -9,13 +8,14 @@ import type { Logger } from '../logger';
 import type { Clock } from '../clock';
 import { skippedOrderEvent } from '../domain/feedEvents';
 import { summaryOutboxRow } from './summary';
+import type { Signal } from '../domain/records';
 
 /**
  * Creates one execution per enabled account of the signal's server (copy: its followers), the
  * skipped accounts' feed rows, and completes the signal when nothing is left to do, all in `tx`
  * (the transaction that claimed the signal: a crash in between leaves nothing half done).
  */
-export async function fanOutSignal(tx: Store, signal: SignalRow, nowMs: number, log: Logger): Promise<void> {
+export async function fanOutSignal(tx: Store, signal: Signal, nowMs: number, log: Logger): Promise<void> {
   const trading = tx.trading;
   const guild = await tx.guilds.get(signal.guildId);
   const accounts = tx.accounts;
@@ -73,10 +73,10 @@ export async function fanOutSignal(tx: Store, signal: SignalRow, nowMs: number, 
   log.info({ signalId: signal.id, accounts: rows.length, skipped: skipped.length }, 'signal fanned out');
 }
 
-const copyMasterId = (signal: SignalRow): string => signal.copy?.masterAccountId ?? '';
+const copyMasterId = (signal: Signal): string => signal.copy?.masterAccountId ?? '';
 
 /** The copy's mastership is the master's current one (copies written before it was carried: any). */
-function mastershipLives(signal: SignalRow, master: { createdAt: Date } | null): boolean {
+function mastershipLives(signal: Signal, master: { createdAt: Date } | null): boolean {
   if (!master) return false;
   const since = signal.copy?.mastershipSince;
   return since === undefined || since === master.createdAt.getTime();

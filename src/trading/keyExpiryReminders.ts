@@ -3,12 +3,13 @@
  * src/domain/keyExpiry.ts; this applies it to the accounts whose date is near, each reminder recorded
  * together with its message under a compare-and-set, so several processes send it once.
  */
-import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
+import type { AccountsRepository } from '../db/repositories/accounts';
 import { EXPIRY_LOOKAHEAD_MS, EXPIRY_REMINDERS, expiryReminderDue } from '../domain/keyExpiry';
 import type { Logger } from '../logger';
 import type { Clock } from '../clock';
 import { accountFeedRow } from './dailyLossPause';
 import type { NoticeEvent } from '../domain/feedEvents';
+import type { Account } from '../domain/records';
 
 const LAST_STAGE = EXPIRY_REMINDERS[EXPIRY_REMINDERS.length - 1]!.stage;
 
@@ -24,7 +25,7 @@ export function keyExpiryReminders(deps: KeyExpiryRemindersDeps) {
   const everyMs = deps.everyMs ?? 10 * 60_000;
   let lastRunAt = Number.NEGATIVE_INFINITY;
 
-  function notice(account: AccountRow, expiresAt: number, now: number): NoticeEvent {
+  function notice(account: Account, expiresAt: number, now: number): NoticeEvent {
     const when = `<t:${Math.floor(expiresAt / 1000)}:F> (<t:${Math.floor(expiresAt / 1000)}:R>)`;
     const detail =
       expiresAt > now

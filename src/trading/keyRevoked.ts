@@ -1,7 +1,8 @@
-import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
+import type { AccountsRepository } from '../db/repositories/accounts';
 import type { TradingRepository } from '../db/repositories/trading';
 import type { Logger } from '../logger';
 import type { NoticeEvent } from '../domain/feedEvents';
+import type { Account } from '../domain/records';
 
 /**
  * An account whose key the exchange refused (a real authentication failure, not a permission
@@ -9,7 +10,7 @@ import type { NoticeEvent } from '../domain/feedEvents';
  */
 export async function disableRevokedKey(
   deps: { accounts: AccountsRepository; trading: TradingRepository; invalidateGateway: (accountId: string) => void; log: Logger },
-  account: AccountRow,
+  account: Account,
 ): Promise<void> {
   if (!account.enabled && account.disabledReason === 'key-revoked') return;
   await deps.accounts.disable(account.id, 'key-revoked');

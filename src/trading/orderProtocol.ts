@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { FailureReason } from '../domain/reasons';
 import { isExchangeError, type ExchangeErrorKind } from '../exchange/errors';
 import type { ExchangeGateway, OrderIntent, OrderState } from '../exchange/gateway';
-import type { NewOrder, OrderRow, TradingRepository } from '../db/repositories/trading';
+import type { NewOrder, TradingRepository } from '../db/repositories/trading';
 import { clientOrderId } from '../domain/clientOrderId';
 import type { Logger } from '../logger';
 import { LostClaim } from './claims';
 import type { Clock } from '../clock';
+import type { Order } from '../domain/records';
 
 /**
  * The order-safety protocol of DESIGN.md for one leg: persist → send → classify → reconcile.
@@ -93,7 +94,7 @@ const REJECTION_REASON: Partial<Record<ExchangeErrorKind, FailureReason>> = {
   'conditional-limit': 'conditional-limit',
 };
 
-export const intentOf = (order: OrderRow): OrderIntent => ({
+export const intentOf = (order: Order): OrderIntent => ({
   clientOrderId: order.clientOrderId,
   symbol: order.symbol,
   side: order.side,
@@ -111,7 +112,7 @@ export const intentOf = (order: OrderRow): OrderIntent => ({
  * for the whole (a spot entry's fee in the coin then reads as coin sold), so they are dropped and
  * looked up again.
  */
-export const orderStatePatch = (state: OrderState, stored?: Pick<OrderRow, 'filledQuantity'>) => ({
+export const orderStatePatch = (state: OrderState, stored?: Pick<Order, 'filledQuantity'>) => ({
   status: state.status,
   exchangeOrderId: state.exchangeOrderId,
   // Trades of a triggered algo order name the order it placed: kept so the bot knows its own fills.
@@ -134,7 +135,7 @@ export const orderStatePatch = (state: OrderState, stored?: Pick<OrderRow, 'fill
  */
 export async function sendOrder(
   ctx: ProtocolContext,
-  order: OrderRow,
+  order: Order,
   extra: Pick<OrderIntent, 'positionSide'> = {},
 ): Promise<Placement> {
   let current = order;
@@ -208,7 +209,7 @@ export async function sendOrder(
  */
 export async function resendRefused(
   ctx: ProtocolContext,
-  order: OrderRow,
+  order: Order,
   extra: Pick<OrderIntent, 'positionSide'> = {},
 ): Promise<Placement> {
   await fence(ctx);
@@ -223,7 +224,7 @@ async function fence(ctx: ProtocolContext): Promise<void> {
 }
 
 /** Records a (re)send before it happens, so a crash mid-request leaves a row to reconcile. */
-async function markSent(ctx: ProtocolContext, order: OrderRow): Promise<OrderRow> {
+async function markSent(ctx: ProtocolContext, order: Order): Promise<Order> {
   await fence(ctx);
   const next = { ...order, attempts: order.attempts + 1, status: 'intent' as const };
   await ctx.repo.updateOrder(order.id, { attempts: next.attempts, status: 'intent' });
@@ -232,7 +233,7 @@ async function markSent(ctx: ProtocolContext, order: OrderRow): Promise<OrderRow
 
 type Lookup = { kind: 'found'; state: OrderState } | { kind: 'absent' } | { kind: 'failed' };
 
-async function lookUp(ctx: ProtocolContext, order: OrderRow): Promise<Lookup> {
+async function lookUp(ctx: ProtocolContext, order: Order): Promise<Lookup> {
   try {
     const found = await ctx.gateway.fetchOrder(order.symbol, order.clientOrderId);
     return found ? { kind: 'found', state: found } : { kind: 'absent' };
@@ -261,7 +262,7 @@ async function exchangeTime(ctx: ProtocolContext): Promise<number | null> {
  */
 export async function reconcileOrder(
   ctx: ProtocolContext,
-  order: OrderRow,
+  order: Order,
   extra: Pick<OrderIntent, 'positionSide'> = {},
   options: { budgetMs?: number } = {},
 ): Promise<Placement> {
@@ -297,7 +298,7 @@ export async function reconcileOrder(
 /** An intent that was never stamped never left the process: send it now, or record why not. */
 async function sendUnsent(
   ctx: ProtocolContext,
-  order: OrderRow,
+  order: Order,
   extra: Pick<OrderIntent, 'positionSide'>,
 ): Promise<Placement> {
   if (!ctx.withinLag()) {

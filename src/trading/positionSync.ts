@@ -7,7 +7,6 @@
  */
 import pLimit from 'p-limit';
 import type { Store } from '../db/store';
-import type { AccountRow } from '../db/repositories/accounts';
 import {
   planSyncPass,
   routineDue,
@@ -33,6 +32,7 @@ import { VisitQueue, type VisitTurn } from './positions/visitQueue';
 import { defaultPositionSyncSettings, type PositionSyncSettings } from './positions/syncSettings';
 import { accountWork } from './positions/work';
 import { withTimeout } from '../timeout';
+import type { Account } from '../domain/records';
 
 export type { PanicResult } from './positions/panic';
 export { defaultPositionSyncSettings, type PositionSyncSettings } from './positions/syncSettings';
@@ -52,7 +52,7 @@ const wantedSymbols = (snapshot: SyncSnapshot): string[] => [
 ];
 
 /** Prices are per market: the same symbol may trade at other prices on another exchange or in demo. */
-const priceKey = (account: AccountRow, symbol: string) =>
+const priceKey = (account: Account, symbol: string) =>
   `${account.exchangeId}:${account.marketType}:${account.mode}:${symbol}`;
 
 export interface PositionSyncDeps {
@@ -74,7 +74,7 @@ export interface PositionSyncDeps {
    * Continuous following: each followed account's user-data stream (null: none), whose events queue a
    * visit at once (accountStreams.ts). Without it, and for accounts without one, polling alone.
    */
-  streams?: { streamFor(account: AccountRow): AccountStream | null };
+  streams?: { streamFor(account: Account): AccountStream | null };
 }
 
 export interface PositionSync {
@@ -91,7 +91,7 @@ export interface PositionSync {
    */
   followNow(accountId: string): Promise<void>;
   /** Cancels the account's live bot orders and closes its open bot positions at market. */
-  panicAccount(account: AccountRow): Promise<PanicResult>;
+  panicAccount(account: Account): Promise<PanicResult>;
   /**
    * Follows positions continuously (the app; tests drive run() by hand): a pass is planned every
    * `planEveryMs` and each account it names is visited as soon as a slot is free, unless a visit of
@@ -142,7 +142,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   const sales = spotSales({ positions, signals, legs, booking: books });
   const panicOf = panic({ positions, signals, legs, booking: books });
 
-  const workFor = (account: AccountRow, options: { holdings?: boolean } = {}) =>
+  const workFor = (account: Account, options: { holdings?: boolean } = {}) =>
     accountWork(
       account,
       deps.gateways.forAccount(account),
@@ -159,7 +159,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   /** Accounts whose last visit left something unsynced: urgent on the next plan (syncPriority.ts). */
   const incomplete = new Set<string>();
 
-  async function syncAccountRow(account: AccountRow): Promise<void> {
+  async function syncAccountRow(account: Account): Promise<void> {
     const active = await positions.activeExecutions(account.id);
     if (active.length === 0) return;
     // Until this visit ends well, the account counts as not fully synced.
@@ -234,9 +234,9 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   /** One price per (market, symbol) the pass ranks by; null when it could not be read. */
   async function readPrices(
     snapshots: SyncSnapshot[],
-    rows: ReadonlyMap<string, AccountRow>,
+    rows: ReadonlyMap<string, Account>,
   ): Promise<Map<string, number | null>> {
-    const wanted = new Map<string, { account: AccountRow; symbol: string }>();
+    const wanted = new Map<string, { account: Account; symbol: string }>();
     for (const snapshot of snapshots) {
       const account = rows.get(snapshot.accountId);
       if (!account) continue;
@@ -251,7 +251,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     // per symbol costs 1 or 2 each), in the signal lane. These prices decide which positions are
     // visited first, and an unread one counts as reached: a read starved by background traffic would
     // queue every account as urgent, the one whose fill a stream reported among hundreds.
-    const byMarket = new Map<string, { account: AccountRow; keys: Map<string, string> }>();
+    const byMarket = new Map<string, { account: Account; keys: Map<string, string> }>();
     for (const [key, { account, symbol }] of wanted) {
       const market = key.slice(0, key.length - symbol.length);
       const group = byMarket.get(market) ?? { account, keys: new Map<string, string>() };
@@ -310,8 +310,8 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
    */
   async function planPass(
     priceMaxAgeMs = 0,
-    beforePrices: (urgent: AccountRow[]) => void = () => {},
-  ): Promise<{ pass: SyncPass; rows: Map<string, AccountRow> }> {
+    beforePrices: (urgent: Account[]) => void = () => {},
+  ): Promise<{ pass: SyncPass; rows: Map<string, Account> }> {
     const snapshots = await positions.syncSnapshots();
     // What may be unprotected is kept, and taken first, when accounts move between processes.
     const priceFree = snapshots.filter((s) => urgentWithoutPrice(s)).map((s) => s.accountId);
@@ -336,7 +336,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
       mine
         .filter((s) => urgentIds.has(s.accountId))
         .map((s) => rows.get(s.accountId))
-        .filter((row): row is AccountRow => row !== undefined),
+        .filter((row): row is Account => row !== undefined),
     );
     const prices = await pricesFor(mine, rows, priceMaxAgeMs);
     const pass = planSyncPass(
@@ -361,7 +361,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   const priceCache = new Map<string, { price: number | null; at: number }>();
   async function pricesFor(
     snapshots: SyncSnapshot[],
-    rows: ReadonlyMap<string, AccountRow>,
+    rows: ReadonlyMap<string, Account>,
     maxAgeMs: number,
   ): Promise<Map<string, number | null>> {
     const now = clock.now();
@@ -386,7 +386,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     return fresh;
   }
 
-  function visitNow(account: AccountRow): Promise<void> {
+  function visitNow(account: Account): Promise<void> {
     // When the visit started: what happened after that is not known to it (routineDue).
     const startedAt = clock.now();
     return exclusively(account.id, () => syncAccountRow(account))
@@ -404,7 +404,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
    * process joined and this one released it) and its row changed (settings, disabled, removed), so
    * both are read again rather than trusted from the plan that queued it.
    */
-  async function queuedVisit(queuedRow: AccountRow, turn: VisitTurn): Promise<void> {
+  async function queuedVisit(queuedRow: Account, turn: VisitTurn): Promise<void> {
     if (deps.lease && !(await deps.lease.holds(queuedRow.id))) {
       // Not ours now: when it comes back, an old visit here must not count as recent (routineDue).
       lastVisitedAt.delete(queuedRow.id);
@@ -429,7 +429,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
   }
 
   function start(): FollowLoop {
-    const queue = new VisitQueue<AccountRow>(settings.concurrency, ROUTINE_EVERY, queuedVisit);
+    const queue = new VisitQueue<Account>(settings.concurrency, ROUTINE_EVERY, queuedVisit);
     // At most a few seconds' worth at once: a round of reconciliations never comes as one burst.
     const paceOf = (perMinute: number) =>
       new TokenBucket(
@@ -446,7 +446,7 @@ export function createPositionSync(deps: PositionSyncDeps): PositionSync {
     // A fill, a triggered stop or a cancel heard on the account's stream: visit it now, not when the
     // plan ranks it. A (re)connect asks the same: what happened while no stream was open is unheard.
     const streams = streamSource
-      ? new AccountStreams<AccountRow>({
+      ? new AccountStreams<Account>({
           streamFor: (account) => streamSource.streamFor(account),
           // A new key, another mode or exchange: a new stream (the old one holds the old key).
           versionOf: (account) =>

@@ -1,9 +1,10 @@
 import type { ReasonCode } from '../domain/reasons';
 import { isReasonCode } from '../domain/reasons';
 import type { NewOutboxRow } from '../db/repositories/outbox';
-import type { SignalRow, SignalsRepository } from '../db/repositories/signals';
+import type { SignalsRepository } from '../db/repositories/signals';
 import type { SummaryRow, TradingRepository } from '../db/repositories/trading';
 import { signalTags, type SummaryFeedEvent } from '../domain/feedEvents';
+import type { Signal } from '../domain/records';
 
 const asReason = (reason: string | null): ReasonCode | null => (reason && isReasonCode(reason) ? reason : null);
 
@@ -35,7 +36,7 @@ export function buildSummary(
 }
 
 /** The outbox row of a signal's summary (posted, or edited in place once it is final). */
-export function summaryOutboxRow(signal: SignalRow, rows: SummaryRow[], final: boolean): NewOutboxRow {
+export function summaryOutboxRow(signal: Signal, rows: SummaryRow[], final: boolean): NewOutboxRow {
   return { guildId: signal.guildId, kind: 'summary', signalId: signal.id, accountId: null, payload: buildSummary(signal, rows, final) };
 }
 

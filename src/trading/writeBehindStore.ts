@@ -11,11 +11,12 @@
  * - Anything outside the batch (an order of another execution, another day's figures) goes
  *   straight to the repositories.
  */
-import type { AccountRow, AccountsRepository } from '../db/repositories/accounts';
-import type { ExecutionPlanPatch, ExecutionRow, NewExecution, NewOrder, NewPosition, OrderRow, TradingRepository } from '../db/repositories/trading';
-import type { UserRow, UsersRepository } from '../db/repositories/users';
+import type { AccountsRepository } from '../db/repositories/accounts';
+import type { ExecutionPlanPatch, NewExecution, NewOrder, NewPosition, TradingRepository } from '../db/repositories/trading';
+import type { UsersRepository } from '../db/repositories/users';
 import type { ExecutionStore } from './execution/context';
 import { GroupCommit } from './groupCommit';
+import type { Account, Execution, Member, Order } from '../domain/records';
 
 /** Execution columns a plan writes (touches of these are group-committed; others go straight through). */
 const PLAN_COLUMNS: ReadonlySet<string> = new Set(['symbol', 'leverage', 'leverageCapped', 'quantity', 'notional', 'margin', 'notes']);
@@ -29,7 +30,7 @@ export interface WriteBehindSources {
 }
 
 export class WriteBehindExecutionStore implements ExecutionStore {
-  private readonly byId = new Map<string, OrderRow>();
+  private readonly byId = new Map<string, Order>();
   private readonly inserts: GroupCommit<NewOrder[]>;
   private readonly updates: GroupCommit<{ id: string; patch: Partial<NewOrder> }>;
   private readonly positions: GroupCommit<NewPosition>;
@@ -38,7 +39,7 @@ export class WriteBehindExecutionStore implements ExecutionStore {
   /** Loads what the batch's executions read (a handful of statements however many accounts). */
   static async open(
     sources: WriteBehindSources,
-    executions: readonly ExecutionRow[],
+    executions: readonly Execution[],
     today: string,
     onGroupFailure: (error: unknown, size: number) => void = () => {},
   ): Promise<WriteBehindExecutionStore> {
@@ -54,11 +55,11 @@ export class WriteBehindExecutionStore implements ExecutionStore {
   private constructor(
     private readonly sources: WriteBehindSources,
     private readonly loaded: {
-      accounts: ReadonlyMap<string, AccountRow>;
-      owners: ReadonlyMap<string, UserRow>;
+      accounts: ReadonlyMap<string, Account>;
+      owners: ReadonlyMap<string, Member>;
       dayFigures: ReadonlyMap<string, DayFigures>;
       /** Orders per execution of the batch; only these executions' orders are kept here. */
-      orders: Map<string, OrderRow[]>;
+      orders: Map<string, Order[]>;
       today: string;
     },
     onGroupFailure: (error: unknown, size: number) => void,
@@ -102,11 +103,11 @@ export class WriteBehindExecutionStore implements ExecutionStore {
     );
   }
 
-  async account(id: string): Promise<AccountRow | null> {
+  async account(id: string): Promise<Account | null> {
     return this.loaded.accounts.get(id) ?? this.sources.accounts.byId(id);
   }
 
-  async owner(discordId: string): Promise<UserRow | null> {
+  async owner(discordId: string): Promise<Member | null> {
     return this.loaded.owners.get(discordId) ?? this.sources.users.get(discordId);
   }
 
@@ -116,7 +117,7 @@ export class WriteBehindExecutionStore implements ExecutionStore {
   }
 
   /** Copies, oldest first: a caller cannot change what the batch keeps. */
-  async ordersOfExecution(executionId: string): Promise<OrderRow[]> {
+  async ordersOfExecution(executionId: string): Promise<Order[]> {
     const rows = this.loaded.orders.get(executionId);
     if (!rows) return this.sources.trading.ordersOfExecution(executionId);
     return rows.map((row) => ({ ...row })).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
@@ -147,7 +148,7 @@ export class WriteBehindExecutionStore implements ExecutionStore {
   closedTradePnls: ExecutionStore['closedTradePnls'] = (...args) => this.sources.trading.closedTradePnls(...args);
   insertFeed: ExecutionStore['insertFeed'] = (...args) => this.sources.trading.insertFeed(...args);
 
-  private remember(row: OrderRow): void {
+  private remember(row: Order): void {
     this.byId.set(row.id, row);
     const rows = this.loaded.orders.get(row.executionId);
     if (rows && !rows.some((existing) => existing.id === row.id)) rows.push(row);

@@ -1,20 +1,13 @@
-import type { AccountRow } from '../../db/repositories/accounts';
+
 import type { NewOutboxRow } from '../../db/repositories/outbox';
-import type { SignalRow } from '../../db/repositories/signals';
-import type {
-  ExecutionOutcome,
-  ExecutionRow,
-  NewPosition,
-  OrderRow,
-  TradingRepository,
-} from '../../db/repositories/trading';
-import type { UserRow } from '../../db/repositories/users';
+import type { ExecutionOutcome, NewPosition, TradingRepository } from '../../db/repositories/trading';
 import type { OpenExposure } from '../../domain/netting';
 import type { ExchangeGateway } from '../../exchange/gateway';
 import type { Logger } from '../../logger';
 import type { Clock } from '../../clock';
 import type { ExposureLedger } from '../exposureLedger';
 import type { FeedEvent } from '../../domain/feedEvents';
+import type { Account, Execution, Member, Order, Signal } from '../../domain/records';
 
 /**
  * What executing one account reads and writes in the database, and nothing more. The engine's
@@ -33,8 +26,8 @@ export type ExecutionStore = Pick<
   | 'closedTradePnls'
   | 'insertFeed'
 > & {
-  account(id: string): Promise<AccountRow | null>;
-  owner(discordId: string): Promise<UserRow | null>;
+  account(id: string): Promise<Account | null>;
+  owner(discordId: string): Promise<Member | null>;
   /** Records the position an entry opened (once: a second insert of its id does nothing). */
   insertPosition(row: NewPosition): Promise<void>;
 };
@@ -42,7 +35,7 @@ export type ExecutionStore = Pick<
 /** What executing one account needs; built once per cycle by the engine. */
 export interface AccountExecutionContext {
   store: ExecutionStore;
-  gatewayFor: (account: AccountRow) => ExchangeGateway;
+  gatewayFor: (account: Account) => ExchangeGateway;
   /** Member exposure per base asset for the batch; plans of one member's accounts pass through it in turn. */
   exposure: ExposureLedger;
   /** What the account has open by symbol and side (positions and working entries), for the netting rule. */
@@ -50,7 +43,7 @@ export interface AccountExecutionContext {
   /** Live conditional orders of the account on the symbol (the exchange caps them per symbol). */
   conditionalOrders: (accountId: string, symbol: string) => Promise<number>;
   /** Shared per cycle: one quote per (exchange, mode, symbol), not one per account. */
-  quote: (gateway: ExchangeGateway, account: AccountRow, symbol: string) => Promise<number | undefined>;
+  quote: (gateway: ExchangeGateway, account: Account, symbol: string) => Promise<number | undefined>;
   clock: Clock;
   log: Logger;
   settings: {
@@ -63,7 +56,7 @@ export interface AccountExecutionContext {
    * Writes the outcome (and the summary when it is the signal's last) in one transaction; throws
    * LostClaim, writing nothing, when another process has taken the execution over.
    */
-  finalize: (execution: ExecutionRow, outcome: ExecutionOutcome) => Promise<void>;
+  finalize: (execution: Execution, outcome: ExecutionOutcome) => Promise<void>;
   /**
    * Whether this process still holds the execution's claim (and its heartbeat is fresh): asked before
    * every order is sent or resent, so a process whose claim was taken over sends nothing more.
@@ -81,7 +74,7 @@ export interface AccountExecutionContext {
    * every other execution of the account: 'limit' when the day's trades are used up, 'lost' when the
    * execution was taken over. Given back by the outcome when nothing was placed.
    */
-  reserveTrade: (execution: ExecutionRow, maxDailyTrades: number) => Promise<'reserved' | 'limit' | 'lost'>;
+  reserveTrade: (execution: Execution, maxDailyTrades: number) => Promise<'reserved' | 'limit' | 'lost'>;
   /**
    * Called once an execution finished with a filled entry whose stop was not placed: the position
    * lifecycle follows the account at once (a stop refused because the price is already through it
@@ -89,20 +82,20 @@ export interface AccountExecutionContext {
    */
   followPosition: (accountId: string) => Promise<void>;
   /** Called when an account's key stops working: disable it and tell its owner. */
-  onAuthFailure: (account: AccountRow) => Promise<void>;
+  onAuthFailure: (account: Account) => Promise<void>;
 }
 
 /** One (signal, account) being executed: what every step of it reads. */
 export interface ExecutionBase {
   ctx: AccountExecutionContext;
-  execution: ExecutionRow;
-  signal: SignalRow;
-  account: AccountRow;
+  execution: Execution;
+  signal: Signal;
+  account: Account;
   log: Logger;
 }
 
-export const entryOrders = (orders: OrderRow[]) => orders.filter((order) => order.leg.startsWith('e'));
-export const exitOrders = (orders: OrderRow[]) => orders.filter((order) => /^[st]/.test(order.leg));
+export const entryOrders = (orders: Order[]) => orders.filter((order) => order.leg.startsWith('e'));
+export const exitOrders = (orders: Order[]) => orders.filter((order) => /^[st]/.test(order.leg));
 
 export function feedRow(
   base: ExecutionBase,

@@ -2,8 +2,7 @@ import { copyInstructionFor, copySignalTimeMs, isCopyExit } from '../../domain/c
 import type { MarketRules } from '../../domain/market';
 import type { AccountOrderPlan } from '../../domain/planOrder';
 import type { ReasonCode } from '../../domain/reasons';
-import type { SignalRow } from '../../db/repositories/signals';
-import type { ExecutionRow, NewOrder } from '../../db/repositories/trading';
+import type { NewOrder } from '../../db/repositories/trading';
 import type { ExchangeGateway, OrderIntent } from '../../exchange/gateway';
 import { LostClaim } from '../claims';
 import { planCopyOrder } from '../copyOrder';
@@ -19,12 +18,13 @@ import { placeExits } from './exits';
 import { failFromError, finish } from './outcome';
 import { placementOfRow } from './placements';
 import { conflict, planFor } from './plan';
+import type { Execution, Signal } from '../../domain/records';
 
 export type { AccountExecutionContext } from './context';
 
-const copyExitOf = (signal: SignalRow, accountId: string): boolean =>
+const copyExitOf = (signal: Signal, accountId: string): boolean =>
   signal.source === 'copy' && isCopyExit(signal.copy, accountId);
-const signalTimeMs = (signal: SignalRow): number =>
+const signalTimeMs = (signal: Signal): number =>
   signal.source === 'copy'
     ? copySignalTimeMs(signal.copy, signal.createdAt.getTime())
     : signal.createdAt.getTime();
@@ -36,8 +36,8 @@ const signalTimeMs = (signal: SignalRow): number =>
  */
 export async function executeAccount(
   ctx: AccountExecutionContext,
-  execution: ExecutionRow,
-  signal: SignalRow,
+  execution: Execution,
+  signal: Signal,
 ): Promise<void> {
   const account = await ctx.store.account(execution.accountId);
   const log = ctx.log.child({ signalId: signal.id, accountId: execution.accountId });

@@ -3,12 +3,13 @@ import { stopLeg, takeProfitLeg } from '../../domain/clientOrderId';
 import { targetLegBudget, targetSplit } from '../../domain/lifecycle/exits';
 import { roundToStep } from '../../domain/precision';
 import { heldQuantity } from '../../domain/takeProfits';
-import type { NewOrder, OrderRow } from '../../db/repositories/trading';
+import type { NewOrder } from '../../db/repositories/trading';
 import type { OrderIntent } from '../../exchange/gateway';
 import { positionFeedEvent } from '../../domain/feedEvents';
 import { orderIntent, reconcileOrder, sendOrder, type ProtocolContext } from '../orderProtocol';
 import { entryOrders, exitOrders, feedRow, type ExecutionBase } from './context';
 import { placementOfRow } from './placements';
+import type { Order } from '../../domain/records';
 
 /**
  * Answers false when the position's stop could not be placed (refused, or proven not placed); a
@@ -21,7 +22,7 @@ export async function placeExits(
   base: ExecutionBase,
   protocol: ProtocolContext,
   extra: Pick<OrderIntent, 'positionSide'>,
-  orders: OrderRow[],
+  orders: Order[],
   filledQty: number,
 ): Promise<boolean> {
   const { ctx, execution, signal, account, log } = base;

@@ -1,13 +1,14 @@
 import type { AccountOrderPlan } from '../../domain/planOrder';
 import type { ReasonCode } from '../../domain/reasons';
 import { utcDayKey } from '../../domain/risk';
-import type { ExecutionOutcome, OrderRow } from '../../db/repositories/trading';
+import type { ExecutionOutcome } from '../../db/repositories/trading';
 import { isExchangeError } from '../../exchange/errors';
 import { signalOrderEvent, type OrderFeedEvent, type OrderOutcome } from '../../domain/feedEvents';
 import { entryOrders, feedRow, type ExecutionBase } from './context';
+import type { Order } from '../../domain/records';
 
 /** An exchange error before anything was sent: the account's outcome and its reason. */
-export async function failFromError(base: ExecutionBase, error: unknown, orders: OrderRow[]): Promise<void> {
+export async function failFromError(base: ExecutionBase, error: unknown, orders: Order[]): Promise<void> {
   const kind = isExchangeError(error) ? error.kind : 'unexpected';
   base.log.warn({ err: error, kind }, 'account could not trade this signal');
   if (kind === 'auth-failed') {
@@ -31,7 +32,7 @@ export async function finish(
     status: ExecutionOutcome['status'];
     reason: string | null;
     plan: AccountOrderPlan | null;
-    orders: OrderRow[];
+    orders: Order[];
   },
 ): Promise<void> {
   const { ctx, execution, signal, account } = base;

@@ -1,8 +1,9 @@
-import type { OrderRow } from '../../db/repositories/trading';
+
 import type { Placement } from '../orderProtocol';
+import type { Order } from '../../domain/records';
 
 /** What a settled order row says, as the protocol would answer it (a resumed execution reads its legs back). */
-export function placementOfRow(order: OrderRow): Placement {
+export function placementOfRow(order: Order): Placement {
   if (order.status === 'rejected') return { kind: 'rejected', reason: asFailure(order.reason), errorKind: 'invalid-order' };
   if (order.status === 'not-placed') return { kind: 'not-placed', reason: 'not-placed' };
   return {

@@ -6,12 +6,12 @@ import { skip, type SkipReason } from '../../domain/reasons';
 import { utcDayKey, type DailyFigures } from '../../domain/risk';
 import type { BalanceSnapshot } from '../../domain/sizing';
 import { parsePair } from '../../domain/symbols';
-import type { AccountRow } from '../../db/repositories/accounts';
-import { toTradeSignal, type SignalRow } from '../../db/repositories/signals';
+import { toTradeSignal } from '../../db/repositories/signals';
 import type { ExchangeGateway } from '../../exchange/gateway';
 import type { AccountExecutionContext } from './context';
+import type { Account, Signal } from '../../domain/records';
 
-export const accountSettingsOf = (row: AccountRow): AccountSettings => ({
+export const accountSettingsOf = (row: Account): AccountSettings => ({
   marketType: row.marketType,
   sizingMode: row.sizingMode,
   sizingValue: row.sizingValue,
@@ -26,9 +26,8 @@ export const accountSettingsOf = (row: AccountRow): AccountSettings => ({
   symbolBlock: row.symbolBlock,
 });
 
-
 /** The balance the cycle last synced for the account (one per account, its settlement stablecoin). */
-export function balanceOf(account: AccountRow): BalanceSnapshot | undefined {
+export function balanceOf(account: Account): BalanceSnapshot | undefined {
   if (account.lastBalanceUsd === null || account.balanceAt === null) return undefined;
   return {
     asset: 'USD',
@@ -40,7 +39,7 @@ export function balanceOf(account: AccountRow): BalanceSnapshot | undefined {
 
 /** Today's figures as the risk checks read them; a trade `reservedDay` holds today is the execution's own. */
 export function dayOf(
-  account: AccountRow,
+  account: Account,
   day: { trades: number; realizedPnl: number; startEquity: number | null },
   reservedDay: string | null,
   nowMs: number,
@@ -59,8 +58,8 @@ export function dayOf(
  */
 export async function planFor(
   ctx: AccountExecutionContext,
-  account: AccountRow,
-  signal: SignalRow,
+  account: Account,
+  signal: Signal,
   gateway: ExchangeGateway,
   markets: ReadonlyMap<string, MarketRules>,
   own: { tradeDay: string | null; notional: number | null } = { tradeDay: null, notional: null },
@@ -80,8 +79,8 @@ export async function planFor(
 
 async function planWithExposure(
   ctx: AccountExecutionContext,
-  account: AccountRow,
-  signal: SignalRow,
+  account: Account,
+  signal: Signal,
   gateway: ExchangeGateway,
   markets: ReadonlyMap<string, MarketRules>,
   exposure: { currentUsd: number; capUsd: number | null },
@@ -139,7 +138,7 @@ async function planWithExposure(
  */
 export async function conflict(
   ctx: AccountExecutionContext,
-  account: AccountRow,
+  account: Account,
   symbol: string,
   side: 'long' | 'short',
   copy: boolean,
@@ -153,7 +152,7 @@ export async function conflict(
 }
 
 /** The market the planner will resolve first (spot pair or linear perpetual), for the price lookup. */
-function candidateSymbols(symbol: string, marketType: AccountRow['marketType'], markets: ReadonlyMap<string, MarketRules>) {
+function candidateSymbols(symbol: string, marketType: Account['marketType'], markets: ReadonlyMap<string, MarketRules>) {
   const pair = parsePair(symbol);
   if (!pair) return [];
   const quotes = [pair.quote, 'USDT', 'USDC', 'USD'];

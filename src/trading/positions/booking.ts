@@ -6,7 +6,6 @@
 import type { Store } from '../../db/store';
 import type { NewOutboxRow } from '../../db/repositories/outbox';
 import type { PositionsRepository } from '../../db/repositories/positions';
-import type { OrderRow, PositionRow } from '../../db/repositories/trading';
 import { scaleFees } from '../../domain/fees';
 import { closeCause } from '../../domain/lifecycle/feedFigures';
 import { heldQuantity, kindOf, legsOf } from '../../domain/lifecycle/legs';
@@ -19,11 +18,12 @@ import { positionFeedEvent } from '../../domain/feedEvents';
 import { triggeredOrderIds } from '../triggeredOrders';
 import type { Followed, LegIo } from './legIo';
 import { quoteOf, type AccountWork } from './work';
+import type { Order, Position } from '../../domain/records';
 
 const EPSILON = 1e-12;
 const baseOf = (symbol: string) => symbol.split('/')[0] ?? symbol;
 
-export const fillOf = (order: OrderRow): Fill => ({
+export const fillOf = (order: Order): Fill => ({
   quantity: order.filledQuantity,
   price: order.averagePrice ?? order.price ?? order.triggerPrice ?? 0,
   fees: order.fees,
@@ -43,9 +43,9 @@ export function booking(deps: BookingDeps) {
   async function closeInBook(
     work: AccountWork,
     followed: Followed,
-    position: PositionRow,
-    orders: OrderRow[],
-    reason: NonNullable<PositionRow['closeReason']>,
+    position: Position,
+    orders: Order[],
+    reason: NonNullable<Position['closeReason']>,
     externalExits: Fill[] = [],
   ): Promise<boolean> {
     const { account } = work;
@@ -114,7 +114,7 @@ export function booking(deps: BookingDeps) {
    * and the day's figures when they fill; the close books only what is left. Fees not read yet are
    * asked for first, so the realised figure is net of them.
    */
-  async function bookProgress(work: AccountWork, position: PositionRow, orders: OrderRow[]): Promise<void> {
+  async function bookProgress(work: AccountWork, position: Position, orders: Order[]): Promise<void> {
     const { entries, exits } = await filledLegs(work, orders);
     if (exits.length === 0) return;
     const now = clock.now();
@@ -130,7 +130,7 @@ export function booking(deps: BookingDeps) {
   /** The filled entries and exits of a position's legs, with the fees not read yet asked for first. */
   async function filledLegs(
     work: AccountWork,
-    orders: OrderRow[],
+    orders: Order[],
   ): Promise<{ entries: Fill[]; exits: Fill[] }> {
     const withFees = await deps.legs.refreshFees(work, orders);
     return {
@@ -158,8 +158,8 @@ export function booking(deps: BookingDeps) {
    */
   async function externalExitFills(
     work: AccountWork,
-    position: PositionRow,
-    orders: OrderRow[],
+    position: Position,
+    orders: Order[],
     quantity: number,
     taken: Map<string, Decimal>,
   ): Promise<Fill[]> {
@@ -204,8 +204,8 @@ export function booking(deps: BookingDeps) {
    * order it placed (its trades name that one). A lookup that fails throws: the close is booked on a
    * later visit rather than with our own fill read as a foreign one.
    */
-  async function ownOrderIds(work: AccountWork, orders: OrderRow[], others: OrderRow[]): Promise<Set<string>> {
-    const conditional = (o: OrderRow) => o.type === 'stop-loss' || o.type === 'take-profit';
+  async function ownOrderIds(work: AccountWork, orders: Order[], others: Order[]): Promise<Set<string>> {
+    const conditional = (o: Order) => o.type === 'stop-loss' || o.type === 'take-profit';
     // This position's conditional legs may have traded whatever their row says; another position's
     // only when its row says it filled (its placed order's id not kept yet is asked for).
     const mine = orders.filter(
@@ -222,8 +222,8 @@ export function booking(deps: BookingDeps) {
   async function closeExternally(
     work: AccountWork,
     followed: Followed,
-    position: PositionRow,
-    orders: OrderRow[],
+    position: Position,
+    orders: Order[],
     taken: Map<string, Decimal> = new Map(),
   ): Promise<void> {
     for (const order of orders)

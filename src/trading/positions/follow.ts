@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { NewOutboxRow } from '../../db/repositories/outbox';
 import type { PositionsRepository } from '../../db/repositories/positions';
 import type { SignalsRepository } from '../../db/repositories/signals';
-import type { ExecutionRow, OrderRow, PositionRow, TradingRepository } from '../../db/repositories/trading';
+import type { TradingRepository } from '../../db/repositories/trading';
 import { decidePosition, needsPrice } from '../../domain/lifecycle/decide';
 import { heldQuantity, isInFlight, isLive, kindOf } from '../../domain/lifecycle/legs';
 import { targetFill } from '../../domain/lifecycle/feedFigures';
@@ -23,6 +23,7 @@ import type { Booking } from './booking';
 import type { Followed, LegIo } from './legIo';
 import { legOf, positionViewOf } from './views';
 import { exchangeQuantity, marketOf, quoteOf, type AccountWork } from './work';
+import type { Execution, Order, Position } from '../../domain/records';
 
 /** Decide → apply rounds per execution per cycle: a stop move takes two (place, then cancel the old). */
 const MAX_ROUNDS = 6;
@@ -49,8 +50,8 @@ export function follower(deps: FollowDeps) {
   async function caseOf(
     work: AccountWork,
     followed: Followed,
-    position: PositionRow | null,
-    orders: OrderRow[],
+    position: Position | null,
+    orders: Order[],
   ): Promise<LifecycleCase> {
     const { account } = work;
     const { signal } = followed;
@@ -123,7 +124,7 @@ export function follower(deps: FollowDeps) {
   }
 
   /** Follows one execution through its position's life, for this cycle. */
-  async function follow(work: AccountWork, execution: ExecutionRow): Promise<void> {
+  async function follow(work: AccountWork, execution: Execution): Promise<void> {
     const signal = await deps.signals.byId(execution.signalId);
     if (!signal) return;
     const followed: Followed = { execution, signal };
@@ -152,8 +153,8 @@ export function follower(deps: FollowDeps) {
   async function apply(
     work: AccountWork,
     followed: Followed,
-    position: PositionRow | null,
-    orders: OrderRow[],
+    position: Position | null,
+    orders: Order[],
     steps: readonly Step[],
   ): Promise<'again' | 'done'> {
     const { account } = work;
@@ -286,7 +287,7 @@ export function follower(deps: FollowDeps) {
   async function marketClose(
     work: AccountWork,
     followed: Followed,
-    position: PositionRow,
+    position: Position,
     legId: string,
   ): Promise<Placement | null> {
     const fresh = await legs.ordersOf(followed);
@@ -317,7 +318,7 @@ export function follower(deps: FollowDeps) {
   async function noticeRefusal(
     work: AccountWork,
     followed: Followed,
-    position: PositionRow | null,
+    position: Position | null,
     legId: string,
     placed: Placement,
     attemptsBefore: number,
@@ -363,7 +364,7 @@ export function follower(deps: FollowDeps) {
   async function noticeClose(
     work: AccountWork,
     followed: Followed,
-    position: PositionRow,
+    position: Position,
     why: 'stop-refused' | 'break-even-passed',
   ): Promise<void> {
     const detail =

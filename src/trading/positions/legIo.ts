@@ -3,8 +3,8 @@
  * them through the order-safety protocol. A cancel answer is not a state: "nothing to cancel" is
  * followed by a lookup, and the row ends in what the lookup says (the order may have filled).
  */
-import type { SignalRow } from '../../db/repositories/signals';
-import type { ExecutionRow, NewOrder, OrderRow, TradingRepository } from '../../db/repositories/trading';
+
+import type { NewOrder, TradingRepository } from '../../db/repositories/trading';
 import { feesSettled, sameFees } from '../../domain/fees';
 import { isInFlight, isLive, kindOf, replacedInFlight } from '../../domain/lifecycle/legs';
 import type { OrderFields } from '../../domain/lifecycle/types';
@@ -22,11 +22,12 @@ import {
 } from '../orderProtocol';
 import { legOf } from './views';
 import { openOrdersOf, type AccountWork } from './work';
+import type { Execution, Order, Signal } from '../../domain/records';
 
 /** One (signal, account) execution being followed. */
 export interface Followed {
-  execution: ExecutionRow;
-  signal: SignalRow;
+  execution: Execution;
+  signal: Signal;
 }
 
 export interface LegIoDeps {
@@ -60,11 +61,11 @@ export function legIo(deps: LegIoDeps) {
       : {}),
   });
 
-  const extraOf = (work: AccountWork, signal: SignalRow): Pick<OrderIntent, 'positionSide'> =>
+  const extraOf = (work: AccountWork, signal: Signal): Pick<OrderIntent, 'positionSide'> =>
     work.account.positionMode === 'hedge' ? { positionSide: signal.side } : {};
 
   /** Brings every live leg up to date with the exchange; returns the execution's legs after. */
-  async function refresh(work: AccountWork, followed: Followed, orders: OrderRow[]): Promise<OrderRow[]> {
+  async function refresh(work: AccountWork, followed: Followed, orders: Order[]): Promise<Order[]> {
     const protocol = protocolFor(work);
     // A replaced exit proven absent is written off, not sent again beside its replacement.
     const noResend: ProtocolContext = { ...protocol, withinLag: () => false };
@@ -102,7 +103,7 @@ export function legIo(deps: LegIoDeps) {
    * Fees of filled legs not known and valued yet: some exchanges report them only with the trades,
    * and a fee in a third currency (BNB) needs that currency's price at fill time.
    */
-  async function refreshFees(work: AccountWork, orders: OrderRow[]): Promise<OrderRow[]> {
+  async function refreshFees(work: AccountWork, orders: Order[]): Promise<Order[]> {
     let changed = false;
     for (const order of orders) {
       if (order.filledQuantity <= 0 || feesSettled(order.fees) || isLive(order)) continue;
@@ -163,7 +164,7 @@ export function legIo(deps: LegIoDeps) {
   }
 
   /** Sends a refused leg again under its own id (after its backoff). */
-  function resend(work: AccountWork, followed: Followed, order: OrderRow): Promise<Placement> {
+  function resend(work: AccountWork, followed: Followed, order: Order): Promise<Placement> {
     return resendRefused(protocolFor(work), order, extraOf(work, followed.signal));
   }
 
@@ -174,7 +175,7 @@ export function legIo(deps: LegIoDeps) {
    * (the exchange may not show a fresh order for a while, but keeps filled ones); before that the
    * row stays as it is and the next cycle asks again. Returns whether the row changed.
    */
-  async function cancel(work: AccountWork, order: OrderRow): Promise<boolean> {
+  async function cancel(work: AccountWork, order: Order): Promise<boolean> {
     try {
       const state = await work.gateway.cancelOrder(order.symbol, order.clientOrderId);
       const after = state ?? (await work.gateway.fetchOrder(order.symbol, order.clientOrderId));
@@ -214,7 +215,7 @@ export function legIo(deps: LegIoDeps) {
 export type LegIo = ReturnType<typeof legIo>;
 
 /** What a stored row says of its order, as the protocol reports a placement. */
-function orderStatePatchOf(row: OrderRow) {
+function orderStatePatchOf(row: Order) {
   return {
     exchangeOrderId: row.exchangeOrderId ?? '',
     symbol: row.symbol,

@@ -3,7 +3,7 @@
  * positions are closed), then each open bot position closed at market (reduce-only on futures) and
  * booked as `panic`.
  */
-import type { AccountRow } from '../../db/repositories/accounts';
+
 import type { PositionsRepository } from '../../db/repositories/positions';
 import type { SignalsRepository } from '../../db/repositories/signals';
 import { closeLeg } from '../../domain/clientOrderId';
@@ -13,6 +13,7 @@ import type { Booking } from './booking';
 import type { Followed, LegIo } from './legIo';
 import { legOf } from './views';
 import { marketOf, type AccountWork } from './work';
+import type { Account } from '../../domain/records';
 
 const EPSILON = 1e-12;
 /** Market closes sent for one position by one /panic (each may fill only part). */
@@ -35,7 +36,7 @@ export interface PanicDeps {
 }
 
 export function panic(deps: PanicDeps) {
-  return async function panicAccount(work: AccountWork, account: AccountRow): Promise<PanicResult> {
+  return async function panicAccount(work: AccountWork, account: Account): Promise<PanicResult> {
     const result: PanicResult = {
       accountId: account.id,
       accountName: account.name,

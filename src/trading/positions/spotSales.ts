@@ -10,7 +10,6 @@
  */
 import type { PositionsRepository } from '../../db/repositories/positions';
 import type { SignalsRepository } from '../../db/repositories/signals';
-import type { OrderRow, PositionRow } from '../../db/repositories/trading';
 import { entryQuantity, heldQuantity, isInFlight, isLive, legsOf } from '../../domain/lifecycle/legs';
 import type { Decimal } from '../../domain/precision';
 import { positionsSoldOutside } from '../../domain/spotHoldings';
@@ -18,6 +17,7 @@ import type { Booking } from './booking';
 import type { Followed, LegIo } from './legIo';
 import { legOf } from './views';
 import { marketOf, type AccountWork } from './work';
+import type { Order, Position } from '../../domain/records';
 
 const baseOf = (symbol: string) => symbol.split('/')[0] ?? symbol;
 
@@ -29,12 +29,12 @@ export interface SpotSalesDeps {
 }
 
 export function spotSales(deps: SpotSalesDeps) {
-  const held = (position: PositionRow, orders: OrderRow[]) =>
+  const held = (position: Position, orders: Order[]) =>
     heldQuantity(orders.map(legOf), baseOf(position.symbol));
 
   /** The positions of one coin with their legs, or null when one of them is not settled this cycle. */
-  async function settledHoldings(work: AccountWork, positions: PositionRow[]) {
-    const followed: { position: PositionRow; followed: Followed; orders: OrderRow[]; tolerance: number }[] =
+  async function settledHoldings(work: AccountWork, positions: Position[]) {
+    const followed: { position: Position; followed: Followed; orders: Order[]; tolerance: number }[] =
       [];
     for (const position of positions) {
       const execution = await deps.positions.executionOf(position.signalId, work.account.id);
@@ -66,7 +66,7 @@ export function spotSales(deps: SpotSalesDeps) {
     const open = (await deps.positions.openPositionsOf(account.id))
       .filter((p) => holdings.positions.has(p.id))
       .sort((a, b) => a.openedAt.getTime() - b.openedAt.getTime());
-    const byCoin = new Map<string, PositionRow[]>();
+    const byCoin = new Map<string, Position[]>();
     for (const position of open) {
       const coin = baseOf(position.symbol).toUpperCase();
       byCoin.set(coin, [...(byCoin.get(coin) ?? []), position]);

@@ -2,11 +2,12 @@
  * Rows to the lifecycle's domain types (src/domain/lifecycle): the decision sees legs and a position
  * view, never database rows.
  */
-import type { OrderRow, PositionRow } from '../../db/repositories/trading';
+
 import type { Leg } from '../../domain/lifecycle/legs';
 import type { PositionView } from '../../domain/lifecycle/types';
+import type { Order, Position } from '../../domain/records';
 
-export const legOf = (row: OrderRow): Leg => ({
+export const legOf = (row: Order): Leg => ({
   id: row.id,
   leg: row.leg,
   symbol: row.symbol,
@@ -24,7 +25,7 @@ export const legOf = (row: OrderRow): Leg => ({
   sentAt: row.sentAt,
 });
 
-export const positionViewOf = (row: PositionRow): PositionView => ({
+export const positionViewOf = (row: Position): PositionView => ({
   id: row.id,
   symbol: row.symbol,
   side: row.side,

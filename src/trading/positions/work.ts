@@ -3,12 +3,13 @@
  * said once per cycle (positions, coin balances, open orders per symbol, one price per symbol) and the
  * executions whose state is not settled this cycle.
  */
-import type { AccountRow } from '../../db/repositories/accounts';
+
 import type { PositionsRepository } from '../../db/repositories/positions';
 import type { MarketRules } from '../../domain/market';
 import { dec, toNumber } from '../../domain/precision';
 import type { ExchangeGateway, OrderState, PositionState } from '../../exchange/gateway';
 import type { Logger } from '../../logger';
+import type { Account } from '../../domain/records';
 
 export interface SpotHoldings {
   /** Open positions when the balances were read: only these are judged against them. */
@@ -24,7 +25,7 @@ export interface SpotHoldings {
 }
 
 export interface AccountWork {
-  account: AccountRow;
+  account: Account;
   gateway: ExchangeGateway;
   log: Logger;
   /** Exchange positions, read BEFORE the orders are refreshed (see external closes); null when unknown. */
@@ -56,7 +57,7 @@ export interface AccountWork {
 }
 
 export async function accountWork(
-  account: AccountRow,
+  account: Account,
   gateway: ExchangeGateway,
   log: Logger,
   positions: PositionsRepository,
@@ -98,7 +99,7 @@ export async function accountWork(
 
 /** One balance call, only for a spot account with an open position; null when unknown (no check). */
 async function spotHoldings(
-  account: AccountRow,
+  account: Account,
   gateway: ExchangeGateway,
   log: Logger,
   positions: PositionsRepository,
