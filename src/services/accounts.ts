@@ -1,10 +1,13 @@
+/**
+ * Everything a member does with their exchange accounts: add (the key checked and encrypted), list,
+ * toggle, settings, verify, remove. The settings' validation is in accountSettings.ts, the key checks
+ * with the exchange in keyChecks.ts.
+ */
 import { randomUUID } from 'node:crypto';
-import type { AccountSettingsPatch, AccountsRepository } from '../db/repositories/accounts';
+import type { AccountsRepository } from '../db/repositories/accounts';
 import type { MarketType, MemberScope, SizingMode, TradingMode } from '../domain/account';
-import { describeReason } from '../domain/reasons';
 import { isExchangeError } from '../exchange/errors';
-import type { AccountPreflight, Balance, ExchangeGateway, KeyAudit } from '../exchange/gateway';
-import { inSignalLane } from '../exchange/requestLane';
+import type { Balance } from '../exchange/gateway';
 import type { Masterships } from '../copy/mastership';
 import type { Logger } from '../logger';
 import type { Clock } from '../clock';
@@ -15,33 +18,13 @@ import { invalid, notFound, UserError } from './errors';
 import { MemberThrottle } from './memberThrottle';
 import { unsupportedReason, type ExchangeCatalog } from './exchangeCatalog';
 import type { GatewayFactoryPort } from './ports';
-import { withTimeout } from '../timeout';
 import { MARKET_TYPES, SIZING_MODES, TRADING_MODES } from '../domain/account';
 import type { Account } from '../domain/records';
 
 export { MARKET_TYPES, SIZING_MODES, TRADING_MODES };
-
-/** Allowed ranges of every numeric setting; the answer to an out-of-range value names them. */
-export const SETTING_RANGES = {
-  maxPositionUsd: { min: 10, max: 100_000, label: 'Max position', unit: ' USD' },
-  leverage: { min: 1, max: 125, label: 'Leverage', unit: 'x', integer: true },
-  maxDailyTrades: { min: 1, max: 50, label: 'Max daily trades', unit: '', integer: true },
-  riskPerTradePct: { min: 0.1, max: 10, label: 'Risk per trade', unit: ' %' },
-  maxDailyLossPct: { min: 1, max: 20, label: 'Max daily loss', unit: ' %' },
-} as const;
-
-/** Sizing value ranges per sizing mode (fixed: USD of margin; percent: % of balance; others: fallback USD). */
-export const SIZING_VALUE_RANGES: Record<SizingMode, { min: number; max: number; unit: string }> = {
-  fixed: { min: 1, max: 100_000, unit: ' USD' },
-  percent: { min: 0.1, max: 100, unit: ' %' },
-  risk: { min: 1, max: 100_000, unit: ' USD (fallback amount)' },
-  kelly: { min: 1, max: 100_000, unit: ' USD (fallback amount)' },
-};
-
-const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,31}$/u;
-const BASE_ASSET = /^[A-Z0-9]{1,20}$/;
-const MAX_SYMBOLS = 50;
-const EXCHANGE_CALL_TIMEOUT_MS = 20_000;
+export { parseSymbolList, SETTING_RANGES, SIZING_VALUE_RANGES, validateAccountName, validateSettings, type SettingsInput } from './accountSettings';
+import { oneOf, validateAccountName, validateSettings, type SettingsInput } from './accountSettings';
+import { auditColumns, EXCHANGE_CALL_TIMEOUT_MS, exchangeAnswer, probeGateway, refusal, storedAudit, verificationFailure, type ProbeOutcome } from './keyChecks';
 
 export interface AccountSettingsView {
   sizingMode: SizingMode;
@@ -125,55 +108,6 @@ export type VerifyResult =
     }
   | { kind: 'failed'; account: AccountView; reason: string; notes: string[] };
 
-/** What `/account settings` may change; every field optional. Lists: comma-separated base assets. */
-export interface SettingsInput {
-  sizingMode?: string;
-  sizingValue?: number;
-  maxPositionUsd?: number;
-  leverage?: number;
-  maxDailyTrades?: number;
-  riskPerTradePct?: number;
-  maxDailyLossPct?: number;
-  stopOnLoss?: boolean;
-  symbolAllow?: string | readonly string[];
-  symbolBlock?: string | readonly string[];
-  shareAmounts?: boolean;
-  /** Take the built-in strategy's signals on this account (off by default). */
-  strategyOptIn?: boolean;
-}
-
-interface StoredAudit {
-  verdict: KeyAudit['verdict'];
-  notes: string[];
-}
-
-const storedAudit = (row: Account): StoredAudit | null => {
-  const audit = row.audit;
-  if (!audit || typeof audit !== 'object' || typeof audit.verdict !== 'string') return null;
-  return { verdict: audit.verdict, notes: Array.isArray(audit.notes) ? audit.notes.map(String) : [] };
-};
-
-/**
- * The columns an audit writes: what it found (no secrets) and the key's trading expiry. A new expiry
- * date starts its reminders over; the same date keeps the ones already sent.
- */
-function auditColumns(audit: KeyAudit, previous: Pick<Account, 'tradingExpiresAt'> | null) {
-  const expiresAt = audit.tradingExpiresAt === null ? null : new Date(audit.tradingExpiresAt);
-  const sameDate = (previous?.tradingExpiresAt?.getTime() ?? null) === (expiresAt?.getTime() ?? null);
-  return {
-    audit: {
-      verdict: audit.verdict,
-      canWithdraw: audit.canWithdraw,
-      canTransfer: audit.canTransfer,
-      ipRestricted: audit.ipRestricted,
-      futuresEnabled: audit.futuresEnabled,
-      notes: audit.notes,
-    },
-    tradingExpiresAt: expiresAt,
-    ...(sameDate && previous ? {} : { expiryNotices: 0 }),
-  };
-}
-
 export function toAccountView(row: Account): AccountView {
   const audit = storedAudit(row);
   return {
@@ -205,175 +139,6 @@ export function toAccountView(row: Account): AccountView {
       shareAmounts: row.shareAmounts,
     },
   };
-}
-
-const oneOf = <T extends string>(values: readonly T[], value: string, what: string): T => {
-  const found = values.find((candidate) => candidate === value.trim().toLowerCase());
-  if (!found) throw invalid(`${what} must be one of: ${values.join(', ')}.`);
-  return found;
-};
-
-const fmt = (value: number): string => String(Number(value.toFixed(4)));
-
-function inRange(
-  value: number,
-  range: { min: number; max: number; label: string; unit: string; integer?: boolean },
-): number {
-  if (
-    !Number.isFinite(value) ||
-    value < range.min ||
-    value > range.max ||
-    (range.integer === true && !Number.isInteger(value))
-  ) {
-    throw invalid(
-      `${range.label} must be ${range.integer ? 'a whole number ' : ''}between ${fmt(range.min)} and ${fmt(range.max)}${range.unit} (you gave ${Number.isFinite(value) ? fmt(value) : 'no number'}).`,
-    );
-  }
-  return value;
-}
-
-/** "btc, eth/usdt, SOL" → ["BTC", "ETH", "SOL"]; "none" or "-" clears the list. */
-export function parseSymbolList(input: string | readonly string[], label: string): string[] {
-  const parts = (typeof input === 'string' ? input.split(/[\s,;]+/) : [...input])
-    .map((part) => part.trim())
-    .filter(Boolean);
-  if (parts.length === 1 && /^(none|-|clear)$/i.test(parts[0] ?? '')) return [];
-  const assets = [
-    ...new Set(parts.map((part) => (part.toUpperCase().split('/')[0] ?? '').replace(/^[#$]/, ''))),
-  ];
-  const bad = assets.filter((asset) => !BASE_ASSET.test(asset));
-  if (bad.length > 0)
-    throw invalid(`${label}: "${bad[0]}" is not a coin (use names like BTC, ETH; "none" clears the list).`);
-  if (assets.length > MAX_SYMBOLS)
-    throw invalid(`${label} holds at most ${MAX_SYMBOLS} coins (you gave ${assets.length}).`);
-  return assets;
-}
-
-/** Validates a settings change against the ranges, naming the allowed range of anything out of it. */
-export function validateSettings(input: SettingsInput, current: AccountSettingsView): AccountSettingsPatch {
-  const patch: AccountSettingsPatch = {};
-  if (input.sizingMode !== undefined) patch.sizingMode = oneOf(SIZING_MODES, input.sizingMode, 'Sizing mode');
-  if (input.sizingValue !== undefined) {
-    const mode = patch.sizingMode ?? current.sizingMode;
-    const range = SIZING_VALUE_RANGES[mode];
-    patch.sizingValue = inRange(input.sizingValue, { ...range, label: `Sizing value for ${mode} sizing` });
-  } else if (patch.sizingMode !== undefined && patch.sizingMode !== current.sizingMode) {
-    const range = SIZING_VALUE_RANGES[patch.sizingMode];
-    if (current.sizingValue < range.min || current.sizingValue > range.max) {
-      throw invalid(
-        `Give a sizing value with ${patch.sizingMode} sizing: between ${fmt(range.min)} and ${fmt(range.max)}${range.unit}.`,
-      );
-    }
-  }
-  if (input.maxPositionUsd !== undefined)
-    patch.maxPositionUsd = inRange(input.maxPositionUsd, SETTING_RANGES.maxPositionUsd);
-  if (input.leverage !== undefined) patch.leverage = inRange(input.leverage, SETTING_RANGES.leverage);
-  if (input.maxDailyTrades !== undefined)
-    patch.maxDailyTrades = inRange(input.maxDailyTrades, SETTING_RANGES.maxDailyTrades);
-  if (input.riskPerTradePct !== undefined)
-    patch.riskPerTradePct = inRange(input.riskPerTradePct, SETTING_RANGES.riskPerTradePct);
-  if (input.maxDailyLossPct !== undefined)
-    patch.maxDailyLossPct = inRange(input.maxDailyLossPct, SETTING_RANGES.maxDailyLossPct);
-  if (input.stopOnLoss !== undefined) patch.stopOnLoss = input.stopOnLoss;
-  if (input.shareAmounts !== undefined) patch.shareAmounts = input.shareAmounts;
-  if (input.strategyOptIn !== undefined) patch.strategyOptIn = input.strategyOptIn;
-  if (input.symbolAllow !== undefined) patch.symbolAllow = parseSymbolList(input.symbolAllow, 'Allow list');
-  if (input.symbolBlock !== undefined) patch.symbolBlock = parseSymbolList(input.symbolBlock, 'Block list');
-  return patch;
-}
-
-export function validateAccountName(name: string): string {
-  const trimmed = name.trim();
-  if (!NAME.test(trimmed)) {
-    throw invalid(
-      'Account name: 1 to 32 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit.',
-    );
-  }
-  return trimmed;
-}
-
-/** The exchange call, or "took too long" once `ms` passed. */
-const exchangeAnswer = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
-  withTimeout(
-    promise,
-    ms,
-    () =>
-      new UserError(
-        'unavailable',
-        `${what} took too long to answer. Nothing was changed; try again in a minute.`,
-      ),
-  );
-
-/** Plain words for a failed exchange call during verification; never the exchange's raw text. */
-function verificationFailure(error: unknown, exchangeId: string): string {
-  if (error instanceof UserError) return error.message;
-  if (isExchangeError(error, 'auth-failed')) {
-    return `${exchangeId} refused this key: wrong key or secret, an expired key, or a key without read permission.`;
-  }
-  if (isExchangeError(error, 'not-permitted')) {
-    return `${exchangeId} accepted the key but refuses this account the check: ${describeReason(error.reason ?? 'trading-restricted')}.`;
-  }
-  if (isExchangeError(error, 'rate-limited'))
-    return `${exchangeId} is rate limiting requests right now; try again in a minute.`;
-  if (isExchangeError(error, 'not-supported')) return `This account type is not supported on ${exchangeId}.`;
-  return `Could not reach ${exchangeId} to check the key; try again in a minute.`;
-}
-
-interface ProbeOutcome {
-  balance: Balance;
-  audit: KeyAudit | null;
-  preflight: AccountPreflight | null;
-}
-
-/**
- * A member waits for this answer, so its reads go in the signal lane, ahead of background reads; the
- * per-member throttle (takeKeyCheck) keeps one member from spending the lane's budget.
- */
-function probeGateway(
-  gateway: ExchangeGateway,
-  marketType: MarketType,
-  paper: boolean,
-): Promise<ProbeOutcome> {
-  return inSignalLane(() => readKeyState(gateway, marketType, paper));
-}
-
-/** Balance, permission audit and (futures) preflight of a gateway; throws on a failed call. */
-async function readKeyState(
-  gateway: ExchangeGateway,
-  marketType: MarketType,
-  paper: boolean,
-): Promise<ProbeOutcome> {
-  const what = `${gateway.exchangeId}`;
-  const balance = await exchangeAnswer(gateway.balance(), EXCHANGE_CALL_TIMEOUT_MS, what);
-  if (paper) return { balance, audit: null, preflight: null };
-  const audit = await exchangeAnswer(gateway.auditKey(), EXCHANGE_CALL_TIMEOUT_MS, what);
-  const preflight =
-    marketType === 'futures' && audit.verdict !== 'refused'
-      ? await exchangeAnswer(gateway.preflight(), EXCHANGE_CALL_TIMEOUT_MS, what)
-      : null;
-  return { balance, audit, preflight };
-}
-
-/** Why a probed key must not be stored; null when it may be. */
-function refusal(outcome: ProbeOutcome): { reason: string; notes: string[] } | null {
-  const { audit, preflight } = outcome;
-  if (audit && (audit.verdict === 'refused' || audit.canWithdraw === true)) {
-    return {
-      reason:
-        audit.canWithdraw === true
-          ? 'This key can withdraw funds. Create a key with withdrawals disabled (trading and reading only) and add it again.'
-          : 'The exchange reports permissions this bot does not accept for this key.',
-      notes: audit.notes,
-    };
-  }
-  if (preflight && !preflight.futuresEnabled) {
-    return {
-      reason:
-        'This key cannot trade futures. Enable futures for the key on the exchange, or add it as a spot account.',
-      notes: preflight.problems,
-    };
-  }
-  return null;
 }
 
 const balanceView = (balance: Balance | null): BalanceView | null =>
