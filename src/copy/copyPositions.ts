@@ -1,3 +1,9 @@
+/**
+ * Copied positions: every fill of a follower's copy order booked once into the follower's open
+ * copied position (opens, adds, reductions, the close with its PnL and fees), closes outside the
+ * bot noticed, and /panic for copied positions. Its size: one follower for one kind of position,
+ * whose booking, external-close check and panic read the same per-account state in one pass.
+ */
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../db/store';
 import { LIVE_ORDER_STATES, type UnbookedCopyOrder } from '../db/repositories/positions';

@@ -1,3 +1,7 @@
+/**
+ * The database schema, one file: drizzle-kit reads it to write the migrations in drizzle/, and
+ * its relations need the tables side by side. Enumerations and jsonb types come from src/domain.
+ */
 import { MARGIN_MODES, MARKET_TYPES, MIN_NOTIONAL_POLICIES, SIZING_MODES, TRADING_MODES } from '../domain/account';
 import { ACCOUNT_SOURCES, CLOSE_REASONS, EXECUTION_STATUSES, ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, POSITION_MODES, POSITION_STATUSES, SIGNAL_STATUSES } from '../domain/records';
 import { ENTRY_TYPES, SIDES, SIGNAL_SOURCES } from '../domain/signal';

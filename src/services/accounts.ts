@@ -2,6 +2,8 @@
  * Everything a member does with their exchange accounts: add (the key checked and encrypted), list,
  * toggle, settings, verify, remove. The settings' validation is in accountSettings.ts, the key checks
  * with the exchange in keyChecks.ts.
+ *
+ * Its size: one service for the account aggregate, each method a member's action with its checks (scope, throttle, time limits).
  */
 import { randomUUID } from 'node:crypto';
 import type { AccountsRepository } from '../db/repositories/accounts';

@@ -1,9 +1,15 @@
+/**
+ * The trading cycle (a bree job): claims pending signals and fans each out to its accounts, runs
+ * their executions in parallel under the exchanges' weight budget with one account's failure kept
+ * from the others, takes over the work of processes that died, and runs the cycle steps beside it
+ * (position sync, copy polls, funding, the strategy). Its size: the cycle's scheduling in one class
+ * (claims, takeover, lanes and steps share one heartbeat and one stop); each execution's steps are
+ * in execution/, the claims in claims.ts, the batch store in writeBehindStore.ts.
+ */
 import { hostname } from 'node:os';
 import pLimit from 'p-limit';
 import { accountTurnsOf } from './accountTurns';
 import type { Store } from '../db/store';
-
-
 import type { ExchangeGateway } from '../exchange/gateway';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';

@@ -4,6 +4,8 @@
  * (src/trading/positions/follow.ts: its legs synced, then the pure decision of
  * src/domain/lifecycle/decide.ts applied through the order protocol), then spot coin balances are
  * checked for positions sold outside the bot. `/panic` closes an account's bot positions at market.
+ *
+ * Its size: the step's pass planning, account leases, user-data stream hints and the spot balance review share the pass's per-account state; one execution's following is in positions/follow.ts.
  */
 import pLimit from 'p-limit';
 import type { Store } from '../db/store';

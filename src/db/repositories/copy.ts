@@ -1,3 +1,9 @@
+/**
+ * Copy trading's tables: links (follower ← master, with their filters), masters and their snapshots,
+ * read cursors, confirmations, ended masterships. Its size: one repository for the copy aggregate,
+ * whose writes lock the master row together (a mastership's end, a poll's cursor move, an accepted
+ * copy) and must stay in one place to keep that lock order.
+ */
 import { and, asc, eq, gte, inArray, isNull, lte, notInArray, sql, type SQL } from 'drizzle-orm';
 import { followLoop } from '../../domain/copy';
 import type { Database } from '../client';

@@ -1,3 +1,9 @@
+/**
+ * Positions and what the lifecycle reads and writes of them: the watched orders of a sync pass,
+ * exit progress with its feed rows, closes with their PnL and the day's figures, the daily-loss
+ * pause. Its size: one repository for the position aggregate, whose writes go together in one
+ * transaction each (a close, its figures and its feed rows).
+ */
 import { and, asc, eq, gt, gte, inArray, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
 import type { Database } from '../client';
 import { dailyStats, exchangeAccounts, executions, orders, positions, signals } from '../schema';

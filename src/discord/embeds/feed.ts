@@ -1,3 +1,8 @@
+/**
+ * The trade feed's embeds: one per order line, per position event (take-profit hit, stop moved,
+ * close), per signal summary, and the direct-message notices. Its size: one renderer per feed event
+ * kind, sharing the pair, mode and money formatting that keeps every line alike.
+ */
 import type { APIEmbed, APIEmbedField } from 'discord.js';
 import { describeReason, isReasonCode, NOTE_TEXT } from '../../domain/reasons';
 import type {

@@ -17,6 +17,8 @@
  *    limit sells lock the coin);
  *  - the stop, the last target or a close flattening the position books it closed; a futures position
  *    gone from the exchange while the book holds some was closed outside the bot.
+ *
+ * Its size: one decision, kept whole so that every rule about stops and exits is read in one place against the same state (the invariant "never without a stop" spans them all).
  */
 import { dec, toNumber } from '../precision';
 import { closeLeg, stopLeg, takeProfitLeg } from '../clientOrderId';

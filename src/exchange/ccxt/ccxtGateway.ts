@@ -4,6 +4,8 @@
  * Where exchanges differ (position sides, conditional orders, lookups by client id, fees, history
  * windows, key audit, preflight, leverage brackets) the account's venue dialect answers (venues/);
  * the rest is ccxt's unified methods.
+ *
+ * Its size: one class implementing the exchange port's twenty methods over ccxt, each a short translated call; what differs per exchange is in venues/.
  */
 import type { Exchange, Order } from 'ccxt';
 import type { MarketType } from '../../domain/account';

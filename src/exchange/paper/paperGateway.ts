@@ -17,6 +17,8 @@
  * - Spot: assets are held; a sell needs the asset; resting orders lock what they would spend.
  * Each account's operations run one at a time (load → change → save), so concurrent calls never lose
  * an update.
+ *
+ * Its size: one class implementing the exchange port's twenty methods over the paper wallet; the matching itself is paperBook.ts.
  */
 import type { MarketType } from '../../domain/account';
 import { chargeAtFill } from '../../domain/fees';
