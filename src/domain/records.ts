@@ -8,7 +8,7 @@
 import type { MarginMode, MarketType, MinNotionalPolicy, SizingMode, StoredKeyAudit, TradingMode } from './account';
 import type { CopyInstructions } from './copy';
 import type { FeeCharge } from './fees';
-import type { EntryType, Side, SignalSource } from './signal';
+import type { Side, SignalSource, TradeSignal } from './signal';
 
 export const SIGNAL_STATUSES = ['pending', 'executing', 'done', 'cancelled'] as const;
 export const EXECUTION_STATUSES = ['pending', 'in-flight', 'placed', 'skipped', 'failed', 'not-placed', 'dry-run', 'cancelled'] as const;
@@ -91,20 +91,13 @@ export interface Account {
 }
 
 /** A queued signal: the trade (validated at intake), where it came from, and how far it is. */
-export interface Signal {
+export interface Signal extends TradeSignal {
   id: string;
   guildId: string;
   source: SignalSource;
   sourceRef: string;
   authorId: string | null;
   channelId: string | null;
-  symbol: string;
-  side: Side;
-  entryType: EntryType;
-  entries: number[];
-  stopLoss: number;
-  takeProfits: number[];
-  leverage: number | null;
   copy: CopyInstructions | null;
   status: SignalStatus;
   claimedBy: string | null;

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AccountsRepository } from '../db/repositories/accounts';
-import type { MarketType, MemberScope, SizingMode, TradingMode } from '../domain/account';
+import type { MarketType, MemberScope, TradingMode } from '../domain/account';
 import { isExchangeError } from '../exchange/errors';
 import type { Balance } from '../exchange/gateway';
 import type { Masterships } from '../copy/mastership';
@@ -28,19 +28,21 @@ export { parseSymbolList, SETTING_RANGES, SIZING_VALUE_RANGES, validateAccountNa
 import { oneOf, validateAccountName, validateSettings, type SettingsInput } from './accountSettings';
 import { auditColumns, EXCHANGE_CALL_TIMEOUT_MS, exchangeAnswer, probeGateway, refusal, storedAudit, verificationFailure, type ProbeOutcome } from './keyChecks';
 
-export interface AccountSettingsView {
-  sizingMode: SizingMode;
-  sizingValue: number;
-  maxPositionUsd: number;
-  leverage: number;
-  maxDailyTrades: number;
-  riskPerTradePct: number;
-  maxDailyLossPct: number;
-  stopOnLoss: boolean;
-  symbolAllow: string[];
-  symbolBlock: string[];
-  shareAmounts: boolean;
-}
+/** The settings a member sees and changes (/account settings). */
+export type AccountSettingsView = Pick<
+  Account,
+  | 'sizingMode'
+  | 'sizingValue'
+  | 'maxPositionUsd'
+  | 'leverage'
+  | 'maxDailyTrades'
+  | 'riskPerTradePct'
+  | 'maxDailyLossPct'
+  | 'stopOnLoss'
+  | 'symbolAllow'
+  | 'symbolBlock'
+  | 'shareAmounts'
+>;
 
 /** An account as its owner sees it: never a key, only the hint taken when it was added. */
 export interface AccountView {

@@ -1,5 +1,6 @@
 import { and, asc, eq, ne, notInArray, or, sql } from 'drizzle-orm';
 import type { CopyInstructions } from '../../domain/copy';
+import type { Signal } from '../../domain/records';
 import type { TradeSignal, ValidatedSignal } from '../../domain/signal';
 import type { Database } from '../client';
 import { executions, signals } from '../schema';
@@ -9,17 +10,10 @@ export type SignalRow = typeof signals.$inferSelect;
 import type { SignalSource } from '../../domain/signal';
 export type { SignalSource };
 
-export interface NewSignal {
-  id: string;
-  guildId: string;
-  source: SignalSource;
-  sourceRef: string;
-  authorId: string | null;
-  channelId: string | null;
+export interface NewSignal extends Pick<Signal, 'id' | 'guildId' | 'source' | 'sourceRef' | 'authorId' | 'channelId' | 'createdAt'> {
   /** Validated at intake, the only validation: fan-out and execution trust it. */
   signal: ValidatedSignal;
   copy?: CopyInstructions;
-  createdAt: Date;
 }
 
 export const toTradeSignal = (row: SignalRow): TradeSignal => ({

@@ -42,10 +42,12 @@ export interface PaperTerms {
 export class PaperBook {
   readonly exchangeId: string;
   readonly marketType: MarketType;
-  private readonly slippage: number;
+  /** Market fills move this fraction against the order. */
+  readonly slippage: number;
   private readonly makerFee: number;
   private readonly takerFee: number;
-  private readonly currency: string;
+  /** The settlement currency. */
+  readonly currency: string;
 
   constructor(private readonly terms: PaperTerms) {
     this.exchangeId = terms.exchangeId;

@@ -98,28 +98,20 @@ export class PaperGateway implements ExchangeGateway {
   readonly exchangeId: string;
   readonly marketType: MarketType;
   readonly recvWindowMs = 5000;
-  private readonly slippage: number;
-  private readonly makerFee: number;
-  private readonly takerFee: number;
-  private readonly currency: string;
   /** The wallet's rules and matching (paperBook.ts). */
   private readonly book: PaperBook;
 
   constructor(private readonly options: PaperGatewayOptions) {
     this.exchangeId = options.exchangeId;
     this.marketType = options.marketType;
-    this.slippage = (options.slippageBps ?? 5) / 10_000;
     const futures = options.marketType === 'futures';
-    this.makerFee = (options.makerFeeBps ?? (futures ? 2 : 10)) / 10_000;
-    this.takerFee = (options.takerFeeBps ?? (futures ? 5 : 10)) / 10_000;
-    this.currency = options.currency ?? 'USDT';
     this.book = new PaperBook({
       exchangeId: this.exchangeId,
       marketType: this.marketType,
-      slippage: this.slippage,
-      makerFee: this.makerFee,
-      takerFee: this.takerFee,
-      currency: this.currency,
+      slippage: (options.slippageBps ?? 5) / 10_000,
+      makerFee: (options.makerFeeBps ?? (futures ? 2 : 10)) / 10_000,
+      takerFee: (options.takerFeeBps ?? (futures ? 5 : 10)) / 10_000,
+      currency: options.currency ?? 'USDT',
       now: () => this.now(),
     });
   }
@@ -135,7 +127,7 @@ export class PaperGateway implements ExchangeGateway {
     return serialized(`${this.options.accountId}`, async () => {
       const loaded = await this.options.store.load(this.options.accountId);
       const ctx: Ctx = {
-        state: loaded ?? initialPaperState(this.currency, this.options.startingBalanceUsd),
+        state: loaded ?? initialPaperState(this.book.currency, this.options.startingBalanceUsd),
         dirty: loaded === null,
         quotes: new Map(),
       };
@@ -201,7 +193,7 @@ export class PaperGateway implements ExchangeGateway {
     return this.withState(async (ctx) => {
       await this.evaluate(ctx);
       const { state } = ctx;
-      const cash = state.balances[this.currency] ?? 0;
+      const cash = state.balances[this.book.currency] ?? 0;
       if (this.marketType === 'futures') {
         let unrealized = 0;
         let margin = 0;
@@ -212,16 +204,16 @@ export class PaperGateway implements ExchangeGateway {
           margin += (position.entryPrice * position.quantity) / position.leverage;
         }
         const equity = fix(cash + unrealized);
-        return { currency: this.currency, free: fix(Math.max(0, equity - margin)), equity, asOf: this.now() };
+        return { currency: this.book.currency, free: fix(Math.max(0, equity - margin)), equity, asOf: this.now() };
       }
       let equity = cash;
       for (const [asset, amount] of Object.entries(state.balances)) {
-        if (asset === this.currency || amount === 0) continue;
-        const quote = await this.safeQuote(ctx, `${asset}/${this.currency}`);
+        if (asset === this.book.currency || amount === 0) continue;
+        const quote = await this.safeQuote(ctx, `${asset}/${this.book.currency}`);
         if (quote) equity += amount * quote.last;
       }
-      const free = cash - this.book.locked(state, this.currency);
-      return { currency: this.currency, free: fix(free), equity: fix(equity), asOf: this.now() };
+      const free = cash - this.book.locked(state, this.book.currency);
+      return { currency: this.book.currency, free: fix(free), equity: fix(equity), asOf: this.now() };
     });
   }
 
@@ -236,14 +228,14 @@ export class PaperGateway implements ExchangeGateway {
       const { state } = ctx;
       const out = new Map<string, AssetBalance>();
       if (this.marketType === 'futures') {
-        const cash = state.balances[this.currency] ?? 0;
+        const cash = state.balances[this.book.currency] ?? 0;
         const marks = new Map<string, number>();
         for (const position of state.positions) {
           const quote = await this.safeQuote(ctx, position.symbol);
           if (quote) marks.set(position.symbol, quote.last);
         }
         const free = fix(Math.max(0, this.book.futuresAvailable(state, marks)));
-        out.set(this.currency, { free, used: fix(Math.max(0, cash - free)) });
+        out.set(this.book.currency, { free, used: fix(Math.max(0, cash - free)) });
         return out;
       }
       for (const [asset, amount] of Object.entries(state.balances)) {
@@ -422,9 +414,9 @@ export class PaperGateway implements ExchangeGateway {
       state.orders.push(order);
       ctx.dirty = true;
       if (order.type === 'market') {
-        this.book.fill(state, order, rule, marketPrice(order.side, quote, this.slippage, rule.priceStep), false);
+        this.book.fill(state, order, rule, marketPrice(order.side, quote, this.book.slippage, rule.priceStep), false);
       } else if (order.type === 'limit' && crosses(order, quote)) {
-        const taker = marketPrice(order.side, quote, this.slippage, rule.priceStep);
+        const taker = marketPrice(order.side, quote, this.book.slippage, rule.priceStep);
         const price = order.side === 'buy' ? Math.min(taker, order.price ?? taker) : Math.max(taker, order.price ?? taker);
         this.book.fill(state, order, rule, price, false);
       }
@@ -461,7 +453,7 @@ export class PaperGateway implements ExchangeGateway {
         this.book.fill(state, order, rule, order.price, true);
       } else if ((order.type === 'stop-loss' || order.type === 'take-profit') && order.triggerPrice !== null) {
         if (!triggered(order.type, order.side, order.triggerPrice, quote.last)) continue;
-        this.book.fill(state, order, rule, marketPrice(order.side, quote, this.slippage, rule.priceStep), false);
+        this.book.fill(state, order, rule, marketPrice(order.side, quote, this.book.slippage, rule.priceStep), false);
       } else {
         continue;
       }
