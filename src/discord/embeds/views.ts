@@ -146,8 +146,13 @@ function queuedWords(view: QueuedSignalView, strong: (text: string) => string = 
   const plural = (n: number, word: string) => `${strong(String(n))} ${word}${n === 1 ? '' : 's'}`;
   return {
     pair: `${s.symbol} ${s.side.toUpperCase()}`,
-    entry: s.entryType === 'market' ? 'market' : s.entries.map(formatPrice).join(' / '),
-    rest: `stop ${formatPrice(s.stopLoss)}${s.takeProfits.length > 0 ? `, targets ${s.takeProfits.map(formatPrice).join(' / ')}` : ''}${s.leverage ? `, ${s.leverage}x` : ''}`,
+    entry: s.entryType === 'market' ? null : s.entries.map(formatPrice).join(' / '),
+    /** Stop, targets and leverage, each its own part (the embed and the reply separate them differently). */
+    terms: [
+      `stop ${formatPrice(s.stopLoss)}`,
+      ...(s.takeProfits.length > 0 ? [`targets ${s.takeProfits.map(formatPrice).join(' / ')}`] : []),
+      ...(s.leverage ? [`${s.leverage}x`] : []),
+    ],
     outcome: view.paused
       ? 'Trading is paused on this server: every account will skip it.'
       : `Executing on ${plural(view.accounts, 'account')} of ${plural(view.members, 'member')}.`,
@@ -158,7 +163,7 @@ function queuedWords(view: QueuedSignalView, strong: (text: string) => string = 
 export function renderSignalQueued(view: QueuedSignalView): APIEmbed {
   const words = queuedWords(view, (text) => `**${text}**`);
   const lines = [
-    `Entry: ${words.entry}, ${words.rest}`,
+    `Entry: ${[words.entry ?? 'market', ...words.terms].join(' · ')}`,
     view.paused ? `⏸️ ${words.outcome}` : `${words.outcome} Results appear in the trade feed.`,
   ];
   if (!view.fresh) lines.push('(This signal was already queued; it is not sent twice.)');
@@ -173,7 +178,7 @@ export function renderSignalQueued(view: QueuedSignalView): APIEmbed {
 /** The signal channel's reply to a caller's message that was queued. */
 export function renderSignalQueuedReply(view: QueuedSignalView): string {
   const words = queuedWords(view);
-  return `${words.pair} ${words.entry === 'market' ? 'at market' : words.entry}, ${words.rest}. ${words.outcome}`;
+  return `${words.pair} ${[words.entry ?? 'at market', ...words.terms].join(', ')}. ${words.outcome}`;
 }
 
 export function renderHelp(): APIEmbed {
