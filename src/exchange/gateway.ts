@@ -92,6 +92,7 @@ export interface Quote {
 export interface PositionState {
   symbol: string;
   side: 'long' | 'short';
+  /** In the market's amount unit, as orders' quantities: contracts on a swap (of `contractSize` coins each). */
   quantity: number;
   entryPrice: number;
   markPrice: number | null;

@@ -80,16 +80,20 @@ export function orderTypeOf(order: Order, fallback: OrderType | undefined): Orde
   return fallback ?? (order.type === 'limit' ? 'limit' : 'market');
 }
 
+/**
+ * A ccxt position as the port's, its quantity in contracts: the unit orders are placed in (ccxt's
+ * amount on a swap), so a close or a reduction sized from it is right on a venue whose contract is
+ * not one coin (an OKX BTC swap's is 0.01 BTC). Binance's USDⓈ-M contracts are one coin each.
+ */
 export function positionStateOf(position: Position): PositionState[] {
   const contracts = Math.abs(position.contracts ?? 0);
   if (!(contracts > 0) || !position.symbol) return [];
-  const size = contracts * (position.contractSize ?? 1);
   const side: 'long' | 'short' = position.side === 'short' ? 'short' : 'long';
   return [
     {
       symbol: position.symbol,
       side,
-      quantity: size,
+      quantity: contracts,
       entryPrice: position.entryPrice ?? 0,
       markPrice: position.markPrice ?? null,
       unrealizedPnl: position.unrealizedPnl ?? 0,
