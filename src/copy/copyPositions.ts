@@ -83,7 +83,8 @@ export function createCopyPositions(deps: {
   const figuresOf = (
     position: Pick<Position, 'side' | 'symbol' | 'leverage'>,
     booked: Order[],
-    external: Fill[] = [],
+    external: Fill[],
+    contractSize: number,
   ): CopyPositionFigures =>
     copyPositionFigures(
       position.side,
@@ -92,7 +93,18 @@ export function createCopyPositions(deps: {
         ...external.map((fill) => ({ fill, reduces: true })),
       ],
       position.leverage,
+      contractSize,
     );
+
+  /** Coins per contract of the symbol's market (1 on spot and Binance); 1, said in the log, when the markets cannot be read. */
+  const contractSizeOf = async (gateway: () => ExchangeGateway, symbol: string): Promise<number> => {
+    try {
+      return (await gateway().markets()).get(symbol)?.contractSize ?? 1;
+    } catch (error) {
+      log.warn({ err: error, symbol }, 'markets unreadable: copied figures counted at one coin per contract');
+      return 1;
+    }
+  };
 
   const positionFields = (f: CopyPositionFigures) => ({
     quantity: f.quantity,
@@ -153,8 +165,9 @@ export function createCopyPositions(deps: {
         leverage: leverage ?? 1,
         openedAt: new Date(deps.clock.now()),
       };
+      const coins = await contractSizeOf(() => gateway, order.symbol);
       const booking = await repo.bookCopyFill(order.id, seed, !order.reduceOnly, (booked) =>
-        positionFields(figuresOf(seed, booked)),
+        positionFields(figuresOf(seed, booked, [], coins)),
       );
       if (booking.kind === 'booked') report.booked += 1;
       if (booking.kind === 'no-position')
@@ -177,7 +190,7 @@ export function createCopyPositions(deps: {
     const booked = await repo.ordersOfPosition(position.id);
     const last = booked.at(-1);
     const reason = closeAs === 'copy' && last && parseLeg(last.leg).kind === 'close' ? 'panic' : closeAs;
-    const f = figuresOf(position, booked, external);
+    const f = figuresOf(position, booked, external, await contractSizeOf(() => deps.gateways.forAccount(account), position.symbol));
     const now = deps.clock.now();
     const signalId = booked.at(-1)?.signalId ?? position.signalId;
     const feed =

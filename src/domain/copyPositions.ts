@@ -34,10 +34,11 @@ export interface CopyPositionFigures {
   readonly flat: boolean;
 }
 
-export function copyPositionFigures(side: Side, fills: readonly CopyFill[], leverage: number): CopyPositionFigures {
+/** `contractSize`: coins per contract of the market (1 on spot and Binance). */
+export function copyPositionFigures(side: Side, fills: readonly CopyFill[], leverage: number, contractSize = 1): CopyPositionFigures {
   const entries = fills.filter((f) => !f.reduces && f.fill.quantity > 0).map((f) => f.fill);
   const exits = fills.filter((f) => f.reduces && f.fill.quantity > 0).map((f) => f.fill);
-  const whole = positionPnl(side, entries, exits, leverage);
+  const whole = positionPnl(side, entries, exits, leverage, contractSize);
   const entered = dec(whole.entryQuantity);
   const exited = dec(whole.exitQuantity);
   const held = entered.minus(exited);
@@ -51,6 +52,7 @@ export function copyPositionFigures(side: Side, fills: readonly CopyFill[], leve
         entries.map((f) => ({ ...f, quantity: toNumber(dec(f.quantity).times(share)), fees: scaleFees(f.fees, share) })),
         exits,
         leverage,
+        contractSize,
       );
   return {
     quantity: held.gt(0) ? toNumber(held) : 0,

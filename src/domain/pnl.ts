@@ -2,7 +2,8 @@
  * Realised PnL of one position from its fills: exit value − entry value of what was exited (for a
  * long; the other way round for a short), minus every fee paid on either side at its quote value at
  * fill time (see fees.ts: base-asset fees at the fill price, BNB at BNB's price then). Decimal
- * arithmetic; the result is rounded to 8 decimals.
+ * arithmetic; the result is rounded to 8 decimals. Quantities are in the market's amount unit, so
+ * values are quantity × price × contractSize (coins per contract on a swap; 1 on spot and Binance).
  */
 import { feesInQuote, unvaluedCurrencies } from './fees';
 import type { FeeCharge } from './fees';
@@ -36,7 +37,8 @@ const sum = (fills: readonly Fill[], f: (fill: Fill) => ReturnType<typeof dec>) 
 /** The fee of one fill in the quote currency. */
 export const feeInQuote = (fill: Fill): ReturnType<typeof dec> => feesInQuote(fill.fees);
 
-export function positionPnl(side: Side, entries: readonly Fill[], exits: readonly Fill[], leverage: number): PositionPnl {
+export function positionPnl(side: Side, entries: readonly Fill[], exits: readonly Fill[], leverage: number, contractSize = 1): PositionPnl {
+  const coins = dec(contractSize > 0 ? contractSize : 1);
   const entryQty = sum(entries, (f) => dec(f.quantity));
   const exitQty = sum(exits, (f) => dec(f.quantity));
   const entryValue = sum(entries, (f) => dec(f.quantity).times(dec(f.price)));
@@ -45,9 +47,9 @@ export function positionPnl(side: Side, entries: readonly Fill[], exits: readonl
   const averageEntry = entryQty.gt(0) ? entryValue.div(entryQty) : null;
   const averageExit = exitQty.gt(0) ? exitValue.div(exitQty) : null;
   const exitedCost = averageEntry ? averageEntry.times(exitQty) : dec(0);
-  const gross = side === 'long' ? exitValue.minus(exitedCost) : exitedCost.minus(exitValue);
+  const gross = (side === 'long' ? exitValue.minus(exitedCost) : exitedCost.minus(exitValue)).times(coins);
   const realized = gross.minus(fees);
-  const margin = exitedCost.div(dec(leverage > 0 ? leverage : 1));
+  const margin = exitedCost.times(coins).div(dec(leverage > 0 ? leverage : 1));
   return {
     entryQuantity: round8(entryQty),
     exitQuantity: round8(exitQty),
@@ -65,14 +67,14 @@ export function positionPnl(side: Side, entries: readonly Fill[], exits: readonl
  * gained against the average entry, minus their own fees and the entry fees' share of what was
  * exited (the rest of the entry fees belongs to what is still held). Decimal, rounded to 8 places.
  */
-export function realisedSoFar(side: Side, entries: readonly Fill[], exits: readonly Fill[]): number {
+export function realisedSoFar(side: Side, entries: readonly Fill[], exits: readonly Fill[], contractSize = 1): number {
   const entryQty = sum(entries, (f) => dec(f.quantity));
   const exitQty = sum(exits, (f) => dec(f.quantity));
   if (!entryQty.gt(0) || !exitQty.gt(0)) return 0;
   const averageEntry = sum(entries, (f) => dec(f.quantity).times(dec(f.price))).div(entryQty);
   const exitValue = sum(exits, (f) => dec(f.quantity).times(dec(f.price)));
   const exitedCost = averageEntry.times(exitQty);
-  const gross = side === 'long' ? exitValue.minus(exitedCost) : exitedCost.minus(exitValue);
+  const gross = (side === 'long' ? exitValue.minus(exitedCost) : exitedCost.minus(exitValue)).times(dec(contractSize > 0 ? contractSize : 1));
   const exitFees = sum(exits, feeInQuote);
   const entryFeesShare = sum(entries, feeInQuote).times(exitQty.gt(entryQty) ? dec(1) : exitQty.div(entryQty));
   return round8(gross.minus(exitFees).minus(entryFeesShare));

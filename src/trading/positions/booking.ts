@@ -17,7 +17,7 @@ import { accountFeedRow, pauseOnDailyLoss } from '../dailyLossPause';
 import { positionFeedEvent } from '../../domain/feedEvents';
 import { triggeredOrderIds } from '../triggeredOrders';
 import type { Followed, LegIo } from './legIo';
-import { quoteOf, type AccountWork } from './work';
+import { contractSizeOf, quoteOf, type AccountWork } from './work';
 import type { Order, Position } from '../../domain/records';
 
 const EPSILON = 1e-12;
@@ -55,6 +55,7 @@ export function booking(deps: BookingDeps) {
       filled.entries,
       [...filled.exits, ...externalExits],
       position.leverage,
+      await contractSizeOf(work, position.symbol),
     );
     const now = clock.now();
     const signalId = followed.signal.id;
@@ -121,7 +122,7 @@ export function booking(deps: BookingDeps) {
     await deps.positions.bookRealised(
       position.id,
       work.account.id,
-      realisedSoFar(position.side, entries, exits),
+      realisedSoFar(position.side, entries, exits, await contractSizeOf(work, position.symbol)),
       utcDayKey(now),
     );
     await pauseIfLossReached(work, now);

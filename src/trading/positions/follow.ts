@@ -22,7 +22,7 @@ import type { Placement } from '../orderProtocol';
 import type { Booking } from './booking';
 import type { Followed, LegIo } from './legIo';
 import { legOf, positionViewOf } from './views';
-import { exchangeQuantity, marketOf, quoteOf, type AccountWork } from './work';
+import { contractSizeOf, exchangeQuantity, marketOf, quoteOf, type AccountWork } from './work';
 import type { Execution, Order, Position } from '../../domain/records';
 
 /** Decide → apply rounds per execution per cycle: a stop move takes two (place, then cancel the old). */
@@ -211,11 +211,12 @@ export function follower(deps: FollowDeps) {
         case 'record-progress': {
           if (!position) break;
           const orders = step.newHits.length > 0 ? await legs.ordersOf(followed) : [];
+          const coins = step.newHits.length > 0 ? await contractSizeOf(work, position.symbol) : 1;
           const feed = step.newHits.map((hit) => {
             const fill = targetFill(orders, hit);
             const average = step.averageEntryPrice ?? position.averageEntryPrice;
             // The gain on the part this target closed, before fees (the close books the exact figure).
-            const gain = fill && average !== null ? (fill.price - average) * fill.quantity * (position.side === 'long' ? 1 : -1) : null;
+            const gain = fill && average !== null ? (fill.price - average) * fill.quantity * coins * (position.side === 'long' ? 1 : -1) : null;
             return accountFeedRow(
               account,
               followed.signal.id,

@@ -125,6 +125,19 @@ export async function marketOf(work: AccountWork, symbol: string): Promise<Marke
   return work.markets.get(symbol) ?? null;
 }
 
+/**
+ * Coins per contract of the symbol's market (1 on spot and on Binance), for money figures. The
+ * markets are cached per exchange, so this is rarely a read; one that fails counts 1 and says so.
+ */
+export async function contractSizeOf(work: AccountWork, symbol: string): Promise<number> {
+  try {
+    return (await marketOf(work, symbol))?.contractSize ?? 1;
+  } catch (error) {
+    work.log.warn({ err: error, symbol }, 'markets unreadable: figures counted at one coin per contract');
+    return 1;
+  }
+}
+
 /** One price per symbol per cycle; null when the exchange would not say. */
 export function quoteOf(work: AccountWork, symbol: string): Promise<number | null> {
   let cached = work.quotes.get(symbol);

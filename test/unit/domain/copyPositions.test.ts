@@ -11,6 +11,12 @@ const fill = (quantity: number, price: number, reduces: boolean): CopyFill => ({
 });
 
 describe('copyPositionFigures', () => {
+  it('counts contracts at their coins: 2 contracts of 0.01 BTC closed 1,000 higher gain 20 less fees', () => {
+    const contracts = (quantity: number, price: number, reduces: boolean): CopyFill => ({ fill: { quantity, price, fees: usdt(0.5) }, reduces });
+    const f = copyPositionFigures('long', [contracts(2, 60_000, false), contracts(2, 61_000, true)], 1, 0.01);
+    expect(f).toMatchObject({ quantity: 0, flat: true, realizedPnl: 19, fees: 1 });
+  });
+
   it('open and add: the average entry over both, nothing realised yet', () => {
     const f = copyPositionFigures('long', [fill(0.01, 50_000, false), fill(0.01, 52_000, false)], 1);
     expect(f).toMatchObject({ quantity: 0.02, entryQuantity: 0.02, averageEntryPrice: 51_000, exitQuantity: 0, realizedPnl: 0, fees: 0.408, returnPct: null, flat: false });

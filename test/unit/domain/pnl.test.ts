@@ -40,6 +40,23 @@ describe('positionPnl', () => {
   });
 });
 
+describe('contracts of more than one coin or less', () => {
+  it('values a position in contracts at quantity × price × coins per contract; averages and fees stay as they are', () => {
+    // 3 contracts of 0.01 BTC, long at 60,000, out at 61,000: 0.03 BTC gained 1,000 a coin = 30 USDT, less 1.2 of fees.
+    const pnl = positionPnl('long', [{ quantity: 3, price: 60_000, fees: usdt(0.6) }], [{ quantity: 3, price: 61_000, fees: usdt(0.6) }], 10, 0.01);
+    expect(pnl).toMatchObject({ entryQuantity: 3, averageEntryPrice: 60_000, averageExitPrice: 61_000, fees: 1.2, realizedPnl: 28.8 });
+    // Margin of what was exited: 0.03 BTC × 60,000 ÷ 10 = 180; 28.8 of it is 16 %.
+    expect(pnl.returnPct).toBe(16);
+    // The same position in coins, one per contract, gives the same money.
+    expect(positionPnl('long', [{ quantity: 0.03, price: 60_000, fees: usdt(0.6) }], [{ quantity: 0.03, price: 61_000, fees: usdt(0.6) }], 10).realizedPnl).toBe(28.8);
+  });
+
+  it('realises a take-profit of a short in contracts at its coins', () => {
+    // 10 contracts of 0.1 ETH short at 3,000; 4 out at 2,900: 0.4 ETH × 100 = 40, less the exit fee and 40 % of the entry fee.
+    expect(realisedSoFar('short', [{ quantity: 10, price: 3_000, fees: usdt(1) }], [{ quantity: 4, price: 2_900, fees: usdt(0.5) }], 0.1)).toBe(39.1);
+  });
+});
+
 describe('realised so far on an open position', () => {
   it.each([
     // side, exits, expected: entry 0.2 at 50,000 with a 4 USDT fee
