@@ -20,6 +20,7 @@ import { accountFeedRow, pauseOnDailyLoss } from '../trading/dailyLossPause';
 import type { GatewayProvider } from '../trading/engine';
 import { positionFeedEvent, type PositionEventKind } from '../domain/feedEvents';
 import { orderIntent, orderStatePatch, sendOrder, type ProtocolContext } from '../trading/orderProtocol';
+import { contractSizeIn } from '../trading/positions/work';
 import type { Account, Order, Position } from '../domain/records';
 
 export interface CopyPositionsReport {
@@ -96,16 +97,6 @@ export function createCopyPositions(deps: {
       contractSize,
     );
 
-  /** Coins per contract of the symbol's market (1 on spot and Binance); 1, said in the log, when the markets cannot be read. */
-  const contractSizeOf = async (gateway: () => ExchangeGateway, symbol: string): Promise<number> => {
-    try {
-      return (await gateway().markets()).get(symbol)?.contractSize ?? 1;
-    } catch (error) {
-      log.warn({ err: error, symbol }, 'markets unreadable: copied figures counted at one coin per contract');
-      return 1;
-    }
-  };
-
   const positionFields = (f: CopyPositionFigures) => ({
     quantity: f.quantity,
     entryQuantity: f.entryQuantity,
@@ -165,7 +156,7 @@ export function createCopyPositions(deps: {
         leverage: leverage ?? 1,
         openedAt: new Date(deps.clock.now()),
       };
-      const coins = await contractSizeOf(() => gateway, order.symbol);
+      const coins = await contractSizeIn(() => gateway.markets(), order.symbol, log);
       const booking = await repo.bookCopyFill(order.id, seed, !order.reduceOnly, (booked) =>
         positionFields(figuresOf(seed, booked, [], coins)),
       );
@@ -190,7 +181,7 @@ export function createCopyPositions(deps: {
     const booked = await repo.ordersOfPosition(position.id);
     const last = booked.at(-1);
     const reason = closeAs === 'copy' && last && parseLeg(last.leg).kind === 'close' ? 'panic' : closeAs;
-    const f = figuresOf(position, booked, external, await contractSizeOf(() => deps.gateways.forAccount(account), position.symbol));
+    const f = figuresOf(position, booked, external, await contractSizeIn(() => deps.gateways.forAccount(account).markets(), position.symbol, log));
     const now = deps.clock.now();
     const signalId = booked.at(-1)?.signalId ?? position.signalId;
     const feed =

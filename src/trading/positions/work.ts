@@ -129,11 +129,20 @@ export async function marketOf(work: AccountWork, symbol: string): Promise<Marke
  * Coins per contract of the symbol's market (1 on spot and on Binance), for money figures. The
  * markets are cached per exchange, so this is rarely a read; one that fails counts 1 and says so.
  */
-export async function contractSizeOf(work: AccountWork, symbol: string): Promise<number> {
+export function contractSizeOf(work: AccountWork, symbol: string): Promise<number> {
+  return contractSizeIn(async () => (work.markets ??= await work.gateway.markets()), symbol, work.log);
+}
+
+/** contractSizeOf over any source of the account's markets (read inside the guard: a source that throws counts 1 too). */
+export async function contractSizeIn(
+  markets: () => Promise<ReadonlyMap<string, MarketRules>>,
+  symbol: string,
+  log: Pick<Logger, 'warn'>,
+): Promise<number> {
   try {
-    return (await marketOf(work, symbol))?.contractSize ?? 1;
+    return (await markets()).get(symbol)?.contractSize ?? 1;
   } catch (error) {
-    work.log.warn({ err: error, symbol }, 'markets unreadable: figures counted at one coin per contract');
+    log.warn({ err: error, symbol }, 'markets unreadable: figures counted at one coin per contract');
     return 1;
   }
 }
